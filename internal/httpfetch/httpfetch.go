@@ -1,0 +1,193 @@
+// Package httpfetch is the bounded HTTP plumbing shared by jwks, discovery
+// and introspection: a URL policy (HTTPS, or plain HTTP to loopback only
+// when allowed), a default client with timeouts and a safe redirect policy,
+// and reads with a byte cap and a status check.
+package httpfetch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Errors.
+var (
+	ErrInsecureURL = errors.New("URL must use https (plain http is allowed only for loopback hosts, and only when enabled)")
+	ErrTooLarge    = errors.New("response body exceeds the size limit")
+)
+
+// StatusError reports a response status other than the one expected.
+type StatusError struct {
+	Code       int
+	RetryAfter time.Duration // from a Retry-After header, if any
+}
+
+func (e *StatusError) Error() string { return "unexpected HTTP status " + strconv.Itoa(e.Code) }
+
+// ContentTypeError reports a response whose media type is not JSON.
+type ContentTypeError struct{ MediaType string }
+
+func (e *ContentTypeError) Error() string {
+	return fmt.Sprintf("unexpected content type %q", e.MediaType)
+}
+
+// CheckURL parses raw and applies the policy: https always; http only if
+// allowLoopbackHTTP and the host is a loopback address or "localhost".
+func CheckURL(raw string, allowLoopbackHTTP bool) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("invalid URL: %w", err)
+	}
+	if u.Host == "" || u.User != nil || u.Fragment != "" {
+		return nil, fmt.Errorf("invalid URL %q: needs a host, and no user info or fragment", u.Redacted())
+	}
+	switch u.Scheme {
+	case "https":
+		return u, nil
+	case "http":
+		if allowLoopbackHTTP && IsLoopback(u.Hostname()) {
+			return u, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: %s", ErrInsecureURL, u.Redacted())
+}
+
+// IsLoopback reports whether host is "localhost" or a loopback IP.
+func IsLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Default timeouts of [NewClient].
+const (
+	DefaultTimeout = 10 * time.Second
+	maxRedirects   = 3
+)
+
+// NewClient returns a client with timeouts (10 s in all, 5 s to connect
+// and to receive headers) whose redirects must pass the same URL policy,
+// at most 3 of them.
+func NewClient(allowLoopbackHTTP bool) *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.ResponseHeaderTimeout = 5 * time.Second
+	tr.TLSHandshakeTimeout = 5 * time.Second
+	tr.MaxIdleConnsPerHost = 4
+	tr.DialContext = (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	return &http.Client{
+		Timeout:       DefaultTimeout,
+		Transport:     tr,
+		CheckRedirect: RedirectPolicy(allowLoopbackHTTP),
+	}
+}
+
+// RedirectPolicy returns a CheckRedirect function that allows at most 3
+// redirects, each to a URL that passes [CheckURL].
+func RedirectPolicy(allowLoopbackHTTP bool) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		if len(via) >= maxRedirects {
+			return errors.New("too many redirects")
+		}
+		_, err := CheckURL(req.URL.String(), allowLoopbackHTTP)
+		return err
+	}
+}
+
+// Response is a fully read, bounded response.
+type Response struct {
+	Body   []byte
+	Header http.Header
+}
+
+// Do sends req and reads the body, at most limit bytes. A status other than
+// 200 is a *StatusError; a media type other than JSON (application/json or
+// any type ending in +json) is a *ContentTypeError, except that a missing
+// Content-Type is accepted when acceptMissingType is set.
+func Do(client *http.Client, req *http.Request, limit int64) (*Response, error) {
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		// Drain a little so the connection can be reused, never much.
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
+		return nil, &StatusError{Code: resp.StatusCode, RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || !(mt == "application/json" || strings.HasSuffix(mt, "+json") || strings.HasSuffix(mt, "+jwt")) {
+			return nil, &ContentTypeError{MediaType: truncate(ct, 64)}
+		}
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading response body: %w", err)
+	}
+	if int64(len(body)) > limit {
+		return nil, ErrTooLarge
+	}
+	return &Response{Body: body, Header: resp.Header}, nil
+}
+
+// Get is Do for a GET of rawURL with the given Accept header.
+func Get(ctx context.Context, client *http.Client, rawURL, accept string, extra http.Header, limit int64) (*Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", accept)
+	for k, vs := range extra {
+		req.Header[k] = vs
+	}
+	return Do(client, req, limit)
+}
+
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.Atoi(v); err == nil && secs >= 0 {
+		return time.Duration(min(secs, 86400)) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return min(t.Sub(now), 24*time.Hour)
+	}
+	return 0
+}
+
+// MaxAge returns the max-age of a Cache-Control header and whether one
+// applies. no-store and no-cache count as max-age=0.
+func MaxAge(cacheControl string) (time.Duration, bool) {
+	for _, d := range strings.Split(cacheControl, ",") {
+		d = strings.TrimSpace(strings.ToLower(d))
+		switch {
+		case d == "no-store" || d == "no-cache":
+			return 0, true
+		case strings.HasPrefix(d, "max-age="):
+			secs, err := strconv.ParseInt(strings.Trim(d[len("max-age="):], `"`), 10, 64)
+			if err != nil || secs < 0 {
+				continue
+			}
+			return time.Duration(min(secs, 1<<31)) * time.Second, true
+		}
+	}
+	return 0, false
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}

@@ -1,0 +1,125 @@
+package validator
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Challenge is the HTTP answer to a failed request, as RFC 6750 §3 and
+// this module's single mapping table prescribe:
+//
+//	class                  status  WWW-Authenticate
+//	ErrNoToken             401     Bearer realm="…" (no error attribute)
+//	ErrInvalidRequest      400     Bearer realm="…", error="invalid_request", …
+//	ErrInvalidToken        401     Bearer realm="…", error="invalid_token", …
+//	ErrInsufficientScope   403     Bearer realm="…", error="insufficient_scope", …, scope="…"
+//	ErrUnavailable         503     (none; Retry-After instead)
+//
+// Every adapter writes its answers through [ChallengeFor].
+type Challenge struct {
+	Status      int           // HTTP status code
+	Code        string        // RFC 6750 error code, "" for no token and unavailable
+	Description string        // fixed, safe text: never token material or upstream content
+	Scope       string        // space-delimited missing scopes, for insufficient_scope
+	Header      string        // WWW-Authenticate value, "" when none is sent
+	RetryAfter  time.Duration // for 503: when to try again (at least 1 s)
+}
+
+// DefaultRetryAfter is the Retry-After sent with a 503 when the cause gives
+// no better hint.
+const DefaultRetryAfter = 5 * time.Second
+
+// ChallengeFor maps err to its HTTP answer. realm may be empty; characters
+// RFC 6750 does not allow in a quoted attribute value are dropped from it.
+// An error of no known class is answered as invalid_token, so that a bug
+// never lets a request through and never reveals detail.
+func ChallengeFor(err error, realm string) Challenge {
+	class, reason := classOf(err)
+	c := Challenge{Code: class.code, Description: reason.desc}
+	switch class {
+	case ErrNoToken:
+		c.Status = http.StatusUnauthorized
+		c.Description = ""
+	case ErrInvalidRequest:
+		c.Status = http.StatusBadRequest
+	case ErrInsufficientScope:
+		c.Status = http.StatusForbidden
+		if se, ok := AsScopeError(err); ok {
+			c.Scope = sanitize(strings.Join(se.Missing, " "), isScopeChar)
+		}
+	case ErrUnavailable:
+		c.Status = http.StatusServiceUnavailable
+		c.RetryAfter = DefaultRetryAfter
+		if ue, ok := asUnavailable(err); ok && ue.RetryAfter > 0 {
+			c.RetryAfter = ue.RetryAfter
+		}
+		c.RetryAfter = max(c.RetryAfter.Round(time.Second), time.Second)
+		return c
+	default:
+		c.Status = http.StatusUnauthorized
+	}
+	c.Header = BuildChallenge(realm, c.Code, c.Description, c.Scope)
+	return c
+}
+
+// Apply writes the challenge's headers to h: WWW-Authenticate (or
+// Retry-After for 503) and Cache-Control: no-store. It does not write the
+// status or a body.
+func (c Challenge) Apply(h http.Header) {
+	if c.Header != "" {
+		h.Set("WWW-Authenticate", c.Header)
+	}
+	if c.RetryAfter > 0 {
+		h.Set("Retry-After", strconv.Itoa(int(c.RetryAfter/time.Second)))
+	}
+	h.Set("Cache-Control", "no-store")
+}
+
+// BuildChallenge builds a WWW-Authenticate value for the Bearer scheme
+// (RFC 6750 §3). Empty attributes are left out. Characters RFC 6750 does not
+// allow in an attribute's value are dropped, so the result always parses.
+func BuildChallenge(realm, code, description, scope string) string {
+	var b strings.Builder
+	b.WriteString("Bearer")
+	sep := " "
+	attr := func(name, value string, ok func(byte) bool) {
+		value = sanitize(value, ok)
+		if value == "" {
+			return
+		}
+		b.WriteString(sep)
+		b.WriteString(name)
+		b.WriteString(`="`)
+		b.WriteString(value)
+		b.WriteByte('"')
+		sep = ", "
+	}
+	attr("realm", realm, isDescChar)
+	attr("error", code, isDescChar)
+	attr("error_description", description, isDescChar)
+	attr("scope", scope, isScopeChar)
+	return b.String()
+}
+
+// isDescChar: %x20-21 / %x23-5B / %x5D-7E (RFC 6750 §3 error, error_description).
+func isDescChar(c byte) bool { return c >= 0x20 && c <= 0x7e && c != '"' && c != '\\' }
+
+// isScopeChar: scope-token characters and SP (RFC 6750 §3, RFC 6749 §3.3).
+func isScopeChar(c byte) bool { return isDescChar(c) }
+
+func sanitize(s string, ok func(byte) bool) string {
+	for i := 0; i < len(s); i++ {
+		if !ok(s[i]) {
+			var b strings.Builder
+			for j := 0; j < len(s); j++ {
+				if ok(s[j]) {
+					b.WriteByte(s[j])
+				}
+			}
+			return b.String()
+		}
+	}
+	return s
+}

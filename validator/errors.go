@@ -1,0 +1,200 @@
+package validator
+
+import (
+	"errors"
+	"log/slog"
+	"strings"
+	"time"
+)
+
+// Class errors: every error this module returns matches exactly one of them
+// with [errors.Is], and the class alone decides the HTTP answer (see
+// [ChallengeFor]).
+var (
+	// ErrNoToken: the request carried no credentials at all (RFC 6750 §3.1:
+	// a bare challenge, no error attribute).
+	ErrNoToken = &Error{code: "", desc: "No access token was presented", msg: "no token"}
+	// ErrInvalidRequest: the request is malformed (RFC 6750 §3.1
+	// invalid_request): a broken Authorization header, a token sent in more
+	// than one way, or a method of sending it that is not enabled.
+	ErrInvalidRequest = &Error{code: "invalid_request", desc: "The request is malformed", msg: "invalid request"}
+	// ErrInvalidToken: the token is malformed, forged, expired, revoked or
+	// not meant for this API (RFC 6750 §3.1 invalid_token).
+	ErrInvalidToken = &Error{code: "invalid_token", desc: "The access token is invalid", msg: "invalid token"}
+	// ErrInsufficientScope: the token is good but lacks a scope the route
+	// requires (RFC 6750 §3.1 insufficient_scope). Use [AsScopeError] to
+	// learn which scopes.
+	ErrInsufficientScope = &Error{code: "insufficient_scope", desc: "The access token lacks a required scope", msg: "insufficient scope"}
+	// ErrUnavailable: the keys or the introspection endpoint needed to
+	// decide could not be reached and nothing cached can decide. Not the
+	// client's fault: answered with 503 and Retry-After.
+	ErrUnavailable = &Error{code: "", desc: "The token cannot be checked right now", msg: "verification unavailable"}
+)
+
+// Reasons for [ErrInvalidRequest].
+var (
+	// ErrMalformedHeader: the Authorization header is not "Bearer" 1*SP b64token.
+	ErrMalformedHeader = reason(ErrInvalidRequest, "malformed authorization header", "The Authorization header is malformed")
+	// ErrMultipleTokens: more than one token, or one sent in two ways (RFC 6750 §2).
+	ErrMultipleTokens = reason(ErrInvalidRequest, "token sent more than once", "The access token was sent more than once")
+	// ErrMethodNotAllowed: a token in the query string or form body when that
+	// method is not enabled.
+	ErrMethodNotAllowed = reason(ErrInvalidRequest, "token transport not enabled", "The access token must be sent in the Authorization header")
+)
+
+// Reasons for [ErrInvalidToken].
+var (
+	// ErrTooLarge: the token exceeds the configured size cap.
+	ErrTooLarge = reason(ErrInvalidToken, "token too large", "The access token is too large")
+	// ErrMalformed: not a compact JWS, bad base64url, bad JSON, duplicate
+	// member names, or a claim of the wrong type.
+	ErrMalformed = reason(ErrInvalidToken, "malformed token", "The access token is malformed")
+	// ErrUnsupported: JWE, JWS JSON serialization, nested JWTs, or a "crit"
+	// or "b64" header: extensions this library does not implement.
+	ErrUnsupported = reason(ErrInvalidToken, "unsupported token format", "The access token format is not supported")
+	// ErrAlgorithm: "alg" is not allowed for this issuer, or does not match
+	// the key.
+	ErrAlgorithm = reason(ErrInvalidToken, "algorithm not allowed", "The access token algorithm is not allowed")
+	// ErrType: the "typ" header names a type that is not an access token.
+	ErrType = reason(ErrInvalidToken, "wrong token type", "The token is not an access token")
+	// ErrUnknownKey: no key of the issuer matches the token's "kid" and "alg".
+	ErrUnknownKey = reason(ErrInvalidToken, "unknown signing key", "The access token was signed with an unknown key")
+	// ErrSignature: the signature does not verify.
+	ErrSignature = reason(ErrInvalidToken, "invalid signature", "The access token signature is invalid")
+	// ErrIssuer: "iss" is missing or not a trusted issuer.
+	ErrIssuer = reason(ErrInvalidToken, "untrusted issuer", "The access token issuer is not trusted")
+	// ErrAudience: "aud" does not name this API.
+	ErrAudience = reason(ErrInvalidToken, "wrong audience", "The access token is not meant for this resource")
+	// ErrExpired: "exp" has passed, or is missing when required.
+	ErrExpired = reason(ErrInvalidToken, "token expired", "The access token expired")
+	// ErrNotYetValid: "nbf" or "iat" is in the future.
+	ErrNotYetValid = reason(ErrInvalidToken, "token not yet valid", "The access token is not valid yet")
+	// ErrTooOld: "iat" is older than the configured maximum token age.
+	ErrTooOld = reason(ErrInvalidToken, "token too old", "The access token is too old")
+	// ErrMissingClaim: a claim the configured profile requires is absent.
+	ErrMissingClaim = reason(ErrInvalidToken, "required claim missing", "The access token lacks a required claim")
+	// ErrInactive: introspection says the token is not active.
+	ErrInactive = reason(ErrInvalidToken, "token inactive", "The access token is not active")
+	// ErrClaimCheck: a user-supplied claim check refused the token.
+	ErrClaimCheck = reason(ErrInvalidToken, "claim check failed", "The access token was refused")
+)
+
+// Reasons for [ErrUnavailable].
+var (
+	// ErrKeysUnavailable: the issuer's key set has never loaded, or is older
+	// than the configured maximum staleness.
+	ErrKeysUnavailable = reason(ErrUnavailable, "signing keys unavailable", "")
+	// ErrIntrospectionUnavailable: the introspection endpoint failed.
+	ErrIntrospectionUnavailable = reason(ErrUnavailable, "introspection unavailable", "")
+)
+
+// Error is the type of this package's sentinel errors: a class (such as
+// [ErrInvalidToken]) or a reason within a class (such as [ErrExpired]).
+// Compare with [errors.Is]; a reason matches its class too.
+type Error struct {
+	class *Error
+	code  string // RFC 6750 error code of the class
+	desc  string // fixed, safe error_description
+	msg   string
+}
+
+func reason(class *Error, msg, desc string) *Error {
+	if desc == "" {
+		desc = class.desc
+	}
+	return &Error{class: class, code: class.code, desc: desc, msg: msg}
+}
+
+// Error returns a short description, prefixed with "bearerguard: ".
+func (e *Error) Error() string { return "bearerguard: " + e.msg }
+
+// Unwrap returns the class of a reason, or nil for a class.
+func (e *Error) Unwrap() error {
+	if e.class == nil {
+		return nil
+	}
+	return e.class
+}
+
+// Code returns the RFC 6750 error code ("invalid_token", …), or "" for
+// [ErrNoToken] and [ErrUnavailable].
+func (e *Error) Code() string { return e.code }
+
+// Description returns the fixed, safe error_description text for e. It
+// never contains token material or upstream content.
+func (e *Error) Description() string { return e.desc }
+
+// LogValue implements [slog.LogValuer].
+func (e *Error) LogValue() slog.Value { return slog.StringValue(e.msg) }
+
+// ScopeError reports the scopes a request lacked. It matches
+// [ErrInsufficientScope] with errors.Is.
+type ScopeError struct {
+	// Missing lists the scopes the route requires and the token lacks.
+	Missing []string
+}
+
+// Error lists the missing scopes (scope names are not secret).
+func (e *ScopeError) Error() string {
+	return "bearerguard: insufficient scope: missing " + strings.Join(e.Missing, " ")
+}
+
+// Unwrap returns [ErrInsufficientScope].
+func (e *ScopeError) Unwrap() error { return ErrInsufficientScope }
+
+// UnavailableError carries a hint of when to retry. It matches its reason
+// (e.g. [ErrKeysUnavailable]) and [ErrUnavailable] with errors.Is, and
+// wraps the underlying cause for logs.
+type UnavailableError struct {
+	Reason     *Error        // ErrKeysUnavailable or ErrIntrospectionUnavailable
+	RetryAfter time.Duration // zero if unknown
+	Err        error         // the underlying cause; never shown to clients
+}
+
+// Error describes the failure and its cause.
+func (e *UnavailableError) Error() string {
+	if e.Err == nil {
+		return e.Reason.Error()
+	}
+	return e.Reason.Error() + ": " + e.Err.Error()
+}
+
+// Unwrap returns the reason and the cause.
+func (e *UnavailableError) Unwrap() []error {
+	if e.Err == nil {
+		return []error{e.Reason}
+	}
+	return []error{e.Reason, e.Err}
+}
+
+// AsScopeError returns the [ScopeError] in err's chain, if any.
+func AsScopeError(err error) (*ScopeError, bool) {
+	var se *ScopeError
+	ok := errors.As(err, &se)
+	return se, ok
+}
+
+// classOf returns the class and the most specific reason in err's chain.
+// Unknown errors count as ErrInvalidToken, so that a bug never lets a token
+// through and never reveals detail.
+func classOf(err error) (class, reason *Error) {
+	var e *Error
+	if errors.As(err, &e) {
+		reason = e
+		class = e
+		if e.class != nil {
+			class = e.class
+		}
+		return class, reason
+	}
+	if errors.Is(err, ErrInsufficientScope) {
+		return ErrInsufficientScope, ErrInsufficientScope
+	}
+	return ErrInvalidToken, ErrInvalidToken
+}
+
+func asUnavailable(err error) (*UnavailableError, bool) {
+	var ue *UnavailableError
+	ok := errors.As(err, &ue)
+	return ue, ok
+}

@@ -1,0 +1,462 @@
+package validator
+
+// A small, strict JSON reader for JOSE headers and JWT claims.
+//
+// encoding/json keeps the last of duplicate member names and cannot report
+// them; RFC 7515 §5.2 and RFC 7519 §4 let a recipient reject such input, and
+// last-one-wins parsing is how confusion attacks slip through (a validator
+// and a downstream service reading different "exp" or "aud" values). This
+// reader validates the whole document (RFC 8259 grammar, valid UTF-8,
+// bounded nesting), compares member names after unescaping so "\u0065xp"
+// and "exp" collide, and hands out raw member values without allocating.
+
+import (
+	"errors"
+	"math"
+	"strconv"
+	"time"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+var errJSON = errors.New("invalid JSON")
+
+const maxJSONDepth = 32
+
+// objectReader iterates over the members of one top-level JSON object.
+type objectReader struct {
+	b     []byte
+	i     int
+	first bool
+	done  bool
+	names [16][]byte          // names seen, while few
+	n     int                 // number of names seen
+	many  map[string]struct{} // names seen, once there are many
+}
+
+// init starts reading the object in b.
+func (r *objectReader) init(b []byte) error {
+	*r = objectReader{b: b, first: true}
+	r.i = skipWS(b, 0)
+	if r.i >= len(b) || b[r.i] != '{' {
+		return errJSON
+	}
+	r.i++
+	return nil
+}
+
+// next returns the next member's unescaped name and raw value. ok is false
+// at the end of the object; the whole document has then been validated.
+func (r *objectReader) next() (name, value []byte, ok bool, err error) {
+	if r.done {
+		return nil, nil, false, nil
+	}
+	b := r.b
+	i := skipWS(b, r.i)
+	if i >= len(b) {
+		return nil, nil, false, errJSON
+	}
+	if b[i] == '}' {
+		if !r.first {
+			return nil, nil, false, errJSON // trailing comma
+		}
+		return r.finish(i + 1)
+	}
+	if !r.first {
+		if b[i] != ',' {
+			if b[i] == '}' {
+				return r.finish(i + 1)
+			}
+			return nil, nil, false, errJSON
+		}
+		i = skipWS(b, i+1)
+	}
+	r.first = false
+	if i >= len(b) || b[i] != '"' {
+		return nil, nil, false, errJSON
+	}
+	end, escaped, err := scanString(b, i)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	name = b[i+1 : end-1]
+	if escaped {
+		if name, err = unescape(name); err != nil {
+			return nil, nil, false, err
+		}
+	}
+	if r.seen(name) {
+		return nil, nil, false, errDuplicate
+	}
+	i = skipWS(b, end)
+	if i >= len(b) || b[i] != ':' {
+		return nil, nil, false, errJSON
+	}
+	i = skipWS(b, i+1)
+	vend, err := skipValue(b, i, 1)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	value = b[i:vend]
+	r.i = skipWS(b, vend)
+	if r.i < len(b) && b[r.i] == '}' {
+		r.i++
+		r.done = true
+		if skipWS(b, r.i) != len(b) {
+			return nil, nil, false, errJSON
+		}
+	} else if r.i >= len(b) || b[r.i] != ',' {
+		return nil, nil, false, errJSON
+	}
+	return name, value, true, nil
+}
+
+func (r *objectReader) finish(i int) ([]byte, []byte, bool, error) {
+	r.done = true
+	if skipWS(r.b, i) != len(r.b) {
+		return nil, nil, false, errJSON
+	}
+	return nil, nil, false, nil
+}
+
+var errDuplicate = errors.New("duplicate member name")
+
+func (r *objectReader) seen(name []byte) bool {
+	if r.many != nil {
+		if _, dup := r.many[string(name)]; dup {
+			return true
+		}
+		r.many[string(name)] = struct{}{}
+		return false
+	}
+	for _, s := range r.names[:r.n] {
+		if string(s) == string(name) {
+			return true
+		}
+	}
+	if r.n < len(r.names) {
+		r.names[r.n] = name
+		r.n++
+		return false
+	}
+	r.many = make(map[string]struct{}, 2*len(r.names))
+	for _, s := range r.names {
+		r.many[string(s)] = struct{}{}
+	}
+	r.many[string(name)] = struct{}{}
+	return false
+}
+
+func skipWS(b []byte, i int) int {
+	for i < len(b) {
+		switch b[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// skipValue validates the value starting at b[i] and returns the index just
+// past it.
+func skipValue(b []byte, i, depth int) (int, error) {
+	if i >= len(b) {
+		return 0, errJSON
+	}
+	switch c := b[i]; {
+	case c == '"':
+		end, _, err := scanString(b, i)
+		return end, err
+	case c == '{' || c == '[':
+		if depth >= maxJSONDepth {
+			return 0, errJSON
+		}
+		closer := byte('}')
+		if c == '[' {
+			closer = ']'
+		}
+		i = skipWS(b, i+1)
+		if i < len(b) && b[i] == closer {
+			return i + 1, nil
+		}
+		for {
+			if c == '{' {
+				if i >= len(b) || b[i] != '"' {
+					return 0, errJSON
+				}
+				end, _, err := scanString(b, i)
+				if err != nil {
+					return 0, err
+				}
+				i = skipWS(b, end)
+				if i >= len(b) || b[i] != ':' {
+					return 0, errJSON
+				}
+				i = skipWS(b, i+1)
+			}
+			end, err := skipValue(b, i, depth+1)
+			if err != nil {
+				return 0, err
+			}
+			i = skipWS(b, end)
+			if i >= len(b) {
+				return 0, errJSON
+			}
+			if b[i] == closer {
+				return i + 1, nil
+			}
+			if b[i] != ',' {
+				return 0, errJSON
+			}
+			i = skipWS(b, i+1)
+		}
+	case c == 't':
+		return literal(b, i, "true")
+	case c == 'f':
+		return literal(b, i, "false")
+	case c == 'n':
+		return literal(b, i, "null")
+	default:
+		return scanNumber(b, i)
+	}
+}
+
+func literal(b []byte, i int, lit string) (int, error) {
+	if len(b)-i < len(lit) || string(b[i:i+len(lit)]) != lit {
+		return 0, errJSON
+	}
+	return i + len(lit), nil
+}
+
+// scanNumber validates an RFC 8259 number.
+func scanNumber(b []byte, i int) (int, error) {
+	start := i
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && b[i] >= '1' && b[i] <= '9':
+		for i < len(b) && isDigit(b[i]) {
+			i++
+		}
+	default:
+		return 0, errJSON
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if i >= len(b) || !isDigit(b[i]) {
+			return 0, errJSON
+		}
+		for i < len(b) && isDigit(b[i]) {
+			i++
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if i >= len(b) || !isDigit(b[i]) {
+			return 0, errJSON
+		}
+		for i < len(b) && isDigit(b[i]) {
+			i++
+		}
+	}
+	if i == start {
+		return 0, errJSON
+	}
+	return i, nil
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// scanString validates the string starting at b[i] == '"' and returns the
+// index just past its closing quote, and whether it holds escapes.
+func scanString(b []byte, i int) (end int, escaped bool, err error) {
+	i++
+	for i < len(b) {
+		c := b[i]
+		switch {
+		case c == '"':
+			return i + 1, escaped, nil
+		case c == '\\':
+			escaped = true
+			if i+1 >= len(b) {
+				return 0, false, errJSON
+			}
+			switch b[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if i+6 > len(b) {
+					return 0, false, errJSON
+				}
+				for _, h := range b[i+2 : i+6] {
+					if unhex(h) < 0 {
+						return 0, false, errJSON
+					}
+				}
+				i += 6
+			default:
+				return 0, false, errJSON
+			}
+		case c < 0x20:
+			return 0, false, errJSON
+		case c < utf8.RuneSelf:
+			i++
+		default:
+			r, size := utf8.DecodeRune(b[i:])
+			if r == utf8.RuneError && size == 1 {
+				return 0, false, errJSON
+			}
+			i += size
+		}
+	}
+	return 0, false, errJSON
+}
+
+func unhex(c byte) rune {
+	switch {
+	case c >= '0' && c <= '9':
+		return rune(c - '0')
+	case c >= 'a' && c <= 'f':
+		return rune(c - 'a' + 10)
+	case c >= 'A' && c <= 'F':
+		return rune(c - 'A' + 10)
+	}
+	return -1
+}
+
+func hex4(b []byte) rune {
+	return unhex(b[0])<<12 | unhex(b[1])<<8 | unhex(b[2])<<4 | unhex(b[3])
+}
+
+// unescape decodes the body of a string scanString validated. Lone
+// surrogates are an error: two different escapes must never decode to the
+// same replacement character.
+func unescape(s []byte) ([]byte, error) {
+	out := make([]byte, 0, len(s))
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c != '\\' {
+			out = append(out, c)
+			i++
+			continue
+		}
+		switch s[i+1] {
+		case '"', '\\', '/':
+			out = append(out, s[i+1])
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case 'u':
+			r := hex4(s[i+2:])
+			i += 6
+			if utf16.IsSurrogate(r) {
+				if r >= 0xdc00 || i+6 > len(s) || s[i] != '\\' || s[i+1] != 'u' {
+					return nil, errJSON
+				}
+				r = utf16.DecodeRune(r, hex4(s[i+2:]))
+				if r == utf8.RuneError {
+					return nil, errJSON
+				}
+				i += 6
+			}
+			out = utf8.AppendRune(out, r)
+			continue
+		}
+		i += 2
+	}
+	return out, nil
+}
+
+// jsonString decodes a raw value that must be a JSON string.
+func jsonString(v []byte) (string, error) {
+	if len(v) < 2 || v[0] != '"' {
+		return "", errJSON
+	}
+	body := v[1 : len(v)-1]
+	for _, c := range body {
+		if c == '\\' {
+			u, err := unescape(body)
+			if err != nil {
+				return "", err
+			}
+			return string(u), nil
+		}
+	}
+	return string(body), nil
+}
+
+// jsonStrings decodes a raw value that must be a JSON string or an array of
+// JSON strings (no nesting, no other types).
+func jsonStrings(v []byte) ([]string, error) {
+	if len(v) > 0 && v[0] == '"' {
+		s, err := jsonString(v)
+		if err != nil {
+			return nil, err
+		}
+		return []string{s}, nil
+	}
+	if len(v) < 2 || v[0] != '[' {
+		return nil, errJSON
+	}
+	var out []string
+	i := skipWS(v, 1)
+	if v[i] == ']' {
+		return []string{}, nil
+	}
+	for {
+		if v[i] != '"' {
+			return nil, errJSON
+		}
+		end, _, err := scanString(v, i)
+		if err != nil {
+			return nil, err
+		}
+		s, err := jsonString(v[i:end])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+		i = skipWS(v, end)
+		if v[i] == ']' {
+			return out, nil
+		}
+		if v[i] != ',' {
+			return nil, errJSON
+		}
+		i = skipWS(v, i+1)
+	}
+}
+
+// maxNumericDate bounds NumericDate values (year 5138): far enough for any
+// real token, small enough that conversions never overflow.
+const maxNumericDate = 1e11
+
+// jsonNumericDate decodes a raw value that must be a JSON number within
+// [0, maxNumericDate] (RFC 7519 §2 NumericDate; fractions allowed). A
+// string, even of digits, is an error.
+func jsonNumericDate(v []byte) (time.Time, error) {
+	if len(v) == 0 || (v[0] != '-' && !isDigit(v[0])) {
+		return time.Time{}, errJSON
+	}
+	f, err := strconv.ParseFloat(string(v), 64)
+	if err != nil || math.IsNaN(f) || f < 0 || f > maxNumericDate {
+		return time.Time{}, errJSON
+	}
+	sec, frac := math.Modf(f)
+	return time.Unix(int64(sec), int64(frac*1e9)), nil
+}

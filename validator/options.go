@@ -1,0 +1,205 @@
+package validator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+)
+
+// Defaults.
+const (
+	// DefaultMaxTokenSize caps the length of a token, in bytes.
+	DefaultMaxTokenSize = 8 << 10
+	// DefaultLeeway is the clock skew allowed for "exp", "nbf" and "iat".
+	DefaultLeeway = 30 * time.Second
+)
+
+// Option configures a [Validator]. Options only record; [New] checks them
+// all together.
+type Option func(*config)
+
+type issuerConfig struct {
+	issuer string
+	keys   KeySource
+	secret []byte
+	algs   algSet
+}
+
+type config struct {
+	issuers      []*issuerConfig
+	audiences    []string
+	skipAudience bool
+	algs         []Algorithm
+	leeway       time.Duration
+	maxSize      int
+	maxAge       time.Duration
+	expOptional  bool
+	rfc9068      bool
+	scopeClaims  []string
+	checks       []func(context.Context, *Token) error
+	clock        func() time.Time
+	logger       *slog.Logger
+	errs         []error
+}
+
+// WithIssuer trusts tokens whose "iss" equals issuer exactly, verified
+// with keys (usually a [jwks.Set]). Repeat it to trust several issuers; a
+// token's unverified "iss" selects the keys, and nothing is fetched for an
+// issuer not configured. At least one issuer is required.
+func WithIssuer(issuer string, keys KeySource) Option {
+	return func(c *config) {
+		if keys == nil {
+			c.errs = append(c.errs, fmt.Errorf("issuer %q: nil key source", issuer))
+		}
+		c.issuers = append(c.issuers, &issuerConfig{issuer: issuer, keys: keys})
+	}
+}
+
+// WithIssuerSecret trusts tokens from issuer signed with HMAC under secret
+// (HS256, and HS384/HS512 if the secret is long enough: RFC 7518 §3.2 wants
+// at least as many bytes as the hash, so 32 bytes minimum). An issuer has
+// either a secret or asymmetric keys, never both, and HMAC algorithms are
+// allowed for no other issuer. Prefer asymmetric keys: anyone who can check
+// an HMAC token can also mint one.
+func WithIssuerSecret(issuer string, secret []byte) Option {
+	return func(c *config) {
+		var algs algSet
+		if len(secret) >= 32 {
+			algs |= 1 << algHS256
+		}
+		if len(secret) >= 48 {
+			algs |= 1 << algHS384
+		}
+		if len(secret) >= 64 {
+			algs |= 1 << algHS512
+		}
+		if algs == 0 {
+			c.errs = append(c.errs, fmt.Errorf("issuer %q: HMAC secret shorter than 32 bytes", issuer))
+		}
+		c.issuers = append(c.issuers, &issuerConfig{issuer: issuer, secret: slices.Clone(secret), algs: algs})
+	}
+}
+
+// WithAudience accepts tokens whose "aud" names any of audiences. An
+// audience (or [WithoutAudienceCheck]) is required.
+func WithAudience(audiences ...string) Option {
+	return func(c *config) {
+		for _, a := range audiences {
+			if a == "" {
+				c.errs = append(c.errs, errors.New("empty audience"))
+			}
+		}
+		c.audiences = append(c.audiences, audiences...)
+	}
+}
+
+// WithoutAudienceCheck accepts tokens meant for any audience. Only safe
+// when the issuer mints tokens for this API alone.
+func WithoutAudienceCheck() Option { return func(c *config) { c.skipAudience = true } }
+
+// WithAlgorithms replaces the allowlist of asymmetric algorithms (default
+// [DefaultAlgorithms]). HMAC algorithms are configured by
+// [WithIssuerSecret], and "none" never.
+func WithAlgorithms(algs ...Algorithm) Option {
+	return func(c *config) {
+		c.algs = algs
+		if len(algs) == 0 {
+			c.errs = append(c.errs, errors.New("WithAlgorithms: empty allowlist"))
+		}
+		for _, a := range algs {
+			if id := parseAlg(string(a)); id == algUnknown || hmacAlgs.has(id) {
+				c.errs = append(c.errs, fmt.Errorf("WithAlgorithms: %q is not an asymmetric algorithm", a))
+			}
+		}
+	}
+}
+
+// WithLeeway sets the clock skew allowed when checking "exp", "nbf" and
+// "iat" (default [DefaultLeeway]). WithLeeway(0) allows none.
+func WithLeeway(d time.Duration) Option {
+	return func(c *config) {
+		if d < 0 {
+			c.errs = append(c.errs, errors.New("WithLeeway: negative leeway"))
+		}
+		c.leeway = d
+	}
+}
+
+// WithMaxTokenSize caps a token's length in bytes (default
+// [DefaultMaxTokenSize]); longer tokens are refused before any parsing.
+func WithMaxTokenSize(n int) Option {
+	return func(c *config) {
+		if n < 64 {
+			c.errs = append(c.errs, errors.New("WithMaxTokenSize: below 64 bytes"))
+		}
+		c.maxSize = n
+	}
+}
+
+// WithMaxTokenAge refuses tokens issued more than d ago, and then requires
+// "iat". Default: no limit.
+func WithMaxTokenAge(d time.Duration) Option {
+	return func(c *config) {
+		if d <= 0 {
+			c.errs = append(c.errs, errors.New("WithMaxTokenAge: must be positive"))
+		}
+		c.maxAge = d
+	}
+}
+
+// WithoutExpiryRequirement accepts tokens with no "exp" claim. By default
+// "exp" is required. An "exp" that is present is always checked.
+func WithoutExpiryRequirement() Option { return func(c *config) { c.expOptional = true } }
+
+// WithRFC9068 enforces the JWT access token profile of RFC 9068: "typ"
+// must be "at+jwt" (or "application/at+jwt"), and "iss", "exp", "aud",
+// "sub", "client_id", "iat" and "jti" must be present (§2.2).
+func WithRFC9068() Option { return func(c *config) { c.rfc9068 = true } }
+
+// WithScopeClaim adds a claim to read scopes from, as a space-delimited
+// string or an array of strings (e.g. "permissions" for Auth0, "roles").
+// "scope" and "scp" are always read; all are merged.
+func WithScopeClaim(name string) Option {
+	return func(c *config) {
+		if name == "" {
+			c.errs = append(c.errs, errors.New("WithScopeClaim: empty claim name"))
+		}
+		c.scopeClaims = append(c.scopeClaims, name)
+	}
+}
+
+// WithClaimCheck adds a check run on every token after the built-in ones.
+// A returned error refuses the token; it is answered as invalid_token
+// ([ErrClaimCheck]) unless it already matches a class of this package.
+func WithClaimCheck(check func(ctx context.Context, tok *Token) error) Option {
+	return func(c *config) {
+		if check == nil {
+			c.errs = append(c.errs, errors.New("WithClaimCheck: nil check"))
+		}
+		c.checks = append(c.checks, check)
+	}
+}
+
+// WithClock sets the clock used for every time check (default time.Now).
+func WithClock(now func() time.Time) Option {
+	return func(c *config) {
+		if now == nil {
+			c.errs = append(c.errs, errors.New("WithClock: nil clock"))
+		}
+		c.clock = now
+	}
+}
+
+// WithLogger sets the logger (default slog.Default()). Rejections are
+// logged at Debug, never with token material.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) {
+		if l == nil {
+			c.errs = append(c.errs, errors.New("WithLogger: nil logger"))
+		}
+		c.logger = l
+	}
+}

@@ -1,0 +1,99 @@
+package validator
+
+import (
+	"encoding/json"
+	"slices"
+	"time"
+
+	"github.com/bearerguard/bearerguard/scopes"
+)
+
+// Source says how a token was checked.
+type Source uint8
+
+const (
+	// SourceJWT: a JWT whose signature was verified locally.
+	SourceJWT Source = iota + 1
+	// SourceIntrospection: an active response from the issuer's RFC 7662
+	// introspection endpoint.
+	SourceIntrospection
+)
+
+// String returns "jwt" or "introspection".
+func (s Source) String() string {
+	switch s {
+	case SourceJWT:
+		return "jwt"
+	case SourceIntrospection:
+		return "introspection"
+	}
+	return "unknown"
+}
+
+// Token is a validated access token. Its fields are read-only; a Token is
+// safe for concurrent use.
+type Token struct {
+	Issuer    string    // "iss"
+	Subject   string    // "sub"
+	Audience  []string  // "aud", always as a list
+	Expiry    time.Time // "exp"; zero if absent
+	IssuedAt  time.Time // "iat"; zero if absent
+	NotBefore time.Time // "nbf"; zero if absent
+	ID        string    // "jti"
+	// ClientID is "client_id" (RFC 9068, RFC 8693), else "azp", else "cid".
+	ClientID string
+	// Scopes are the union of "scope", "scp" and any configured scope claims.
+	Scopes scopes.Set
+	// Source says whether the token was verified locally or introspected.
+	Source Source
+	// KeyID and Algorithm identify the key and algorithm that verified a JWT.
+	KeyID     string
+	Algorithm Algorithm
+	// Type is the JOSE "typ" header of a JWT, as sent ("at+jwt", "JWT", or "").
+	Type string
+
+	raw []byte // the claims JSON (or introspection response members)
+}
+
+// Claim returns the value of the named claim decoded into the types
+// encoding/json uses for an any (string, float64, bool, []any,
+// map[string]any, nil), and whether the claim is present.
+func (t *Token) Claim(name string) (any, bool) {
+	var r objectReader
+	if r.init(t.raw) != nil {
+		return nil, false
+	}
+	for {
+		n, v, ok, err := r.next()
+		if err != nil || !ok {
+			return nil, false
+		}
+		if string(n) == name {
+			var out any
+			if json.Unmarshal(v, &out) != nil {
+				return nil, false
+			}
+			return out, true
+		}
+	}
+}
+
+// Decode decodes the claims into v with encoding/json, for custom claim
+// structs.
+func (t *Token) Decode(v any) error { return json.Unmarshal(t.raw, v) }
+
+// RawClaims returns a copy of the claims as JSON.
+func (t *Token) RawClaims() []byte { return slices.Clone(t.raw) }
+
+// HasAudience reports whether aud is one of the token's audiences.
+func (t *Token) HasAudience(aud string) bool { return slices.Contains(t.Audience, aud) }
+
+// NewIntrospectedToken builds a Token from checked introspection results;
+// raw is the response's JSON object, kept for [Token.Claim] and
+// [Token.Decode]. It is for the introspect package, which fills in the
+// fields before the validator applies its own checks.
+func NewIntrospectedToken(t Token, raw []byte) *Token {
+	t.Source = SourceIntrospection
+	t.raw = raw
+	return &t
+}

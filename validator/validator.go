@@ -1,0 +1,443 @@
+package validator
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/bearerguard/bearerguard/scopes"
+)
+
+// Validator checks bearer access tokens. Build one with [New]; it is safe
+// for concurrent use.
+type Validator struct {
+	issuers     map[string]*issuerConfig
+	allowed     algSet // every algorithm some issuer may use
+	audiences   []string
+	checkAud    bool
+	leeway      time.Duration
+	maxSize     int
+	maxAge      time.Duration
+	requireExp  bool
+	rfc9068     bool
+	scopeClaims []string
+	checks      []func(context.Context, *Token) error
+	now         func() time.Time
+	logger      *slog.Logger
+}
+
+// New builds a Validator. It checks the whole configuration at once and
+// returns every problem together. At least one issuer ([WithIssuer] or
+// [WithIssuerSecret]) and an audience ([WithAudience], or
+// [WithoutAudienceCheck]) are required.
+func New(opts ...Option) (*Validator, error) {
+	c := config{
+		algs:    DefaultAlgorithms,
+		leeway:  DefaultLeeway,
+		maxSize: DefaultMaxTokenSize,
+		clock:   time.Now,
+		logger:  slog.Default(),
+	}
+	for _, opt := range opts {
+		opt(&c)
+	}
+	errs := c.errs
+	if len(c.issuers) == 0 {
+		errs = append(errs, errors.New("no issuer configured: use WithIssuer or WithIssuerSecret"))
+	}
+	if len(c.audiences) == 0 && !c.skipAudience {
+		errs = append(errs, errors.New("no audience configured: use WithAudience, or WithoutAudienceCheck to accept any"))
+	}
+	if len(c.audiences) > 0 && c.skipAudience {
+		errs = append(errs, errors.New("WithAudience and WithoutAudienceCheck are exclusive"))
+	}
+	var asym algSet
+	for _, a := range c.algs {
+		if id := parseAlg(string(a)); !hmacAlgs.has(id) {
+			asym |= 1 << id
+		}
+	}
+	v := &Validator{
+		issuers:     make(map[string]*issuerConfig, len(c.issuers)),
+		audiences:   slices.Clone(c.audiences),
+		checkAud:    !c.skipAudience,
+		leeway:      c.leeway,
+		maxSize:     c.maxSize,
+		maxAge:      c.maxAge,
+		requireExp:  !c.expOptional,
+		rfc9068:     c.rfc9068,
+		scopeClaims: c.scopeClaims,
+		checks:      c.checks,
+		now:         c.clock,
+		logger:      c.logger,
+	}
+	for _, ic := range c.issuers {
+		if ic.issuer == "" {
+			errs = append(errs, errors.New("empty issuer"))
+			continue
+		}
+		if _, dup := v.issuers[ic.issuer]; dup {
+			errs = append(errs, fmt.Errorf("issuer %q configured twice (an issuer has either keys or a secret)", ic.issuer))
+			continue
+		}
+		if ic.secret == nil {
+			ic.algs = asym
+		}
+		v.issuers[ic.issuer] = ic
+		v.allowed |= ic.algs
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("bearerguard: invalid validator configuration: %w", errors.Join(errs...))
+	}
+	return v, nil
+}
+
+// header holds the JOSE header members the validator reads.
+type header struct {
+	alg algID
+	kid string
+	typ string
+}
+
+// Validate checks a bearer token and returns its claims. The checks run
+// cheapest first; see the package documentation for the full list. Every
+// error matches one class ([ErrInvalidToken], [ErrUnavailable], …) and,
+// where one applies, a reason such as [ErrExpired].
+func (v *Validator) Validate(ctx context.Context, token string) (*Token, error) {
+	tok, err := v.validate(ctx, token)
+	if err != nil {
+		v.logReject(ctx, token, err)
+		return nil, err
+	}
+	return tok, nil
+}
+
+func (v *Validator) validate(ctx context.Context, token string) (*Token, error) {
+	if token == "" {
+		return nil, ErrNoToken
+	}
+	if len(token) > v.maxSize {
+		return nil, ErrTooLarge
+	}
+	hseg, pseg, sseg, err := splitCompact(token)
+	if err != nil {
+		return nil, err
+	}
+	var hbuf [512]byte
+	hjson, ok := decodeSegment(hseg, hbuf[:])
+	if !ok {
+		return nil, ErrMalformed
+	}
+	h, err := v.parseHeader(hjson)
+	if err != nil {
+		return nil, err
+	}
+	payload, ok := decodeSegment(pseg, nil)
+	if !ok {
+		return nil, ErrMalformed
+	}
+	tok := &Token{Source: SourceJWT, Type: h.typ, KeyID: h.kid, Algorithm: algNames[h.alg], raw: payload}
+	if err := v.parseClaims(payload, tok); err != nil {
+		return nil, err
+	}
+	ic := v.issuers[tok.Issuer]
+	if ic == nil {
+		return nil, ErrIssuer
+	}
+	if !ic.algs.has(h.alg) {
+		return nil, ErrAlgorithm
+	}
+	var sbuf [512]byte
+	sig, ok := decodeSegment(sseg, sbuf[:])
+	if !ok {
+		return nil, ErrMalformed
+	}
+	var key *Key
+	if ic.keys != nil {
+		key, err = ic.keys.Key(ctx, h.kid, tok.Algorithm)
+		if err != nil {
+			return nil, keyError(err)
+		}
+		if key == nil || !key.algs.has(h.alg) {
+			return nil, ErrAlgorithm
+		}
+	}
+	if !verifySignature(h.alg, key, ic.secret, token[:len(hseg)+1+len(pseg)], sig) {
+		return nil, ErrSignature
+	}
+	if err := v.checkClaims(tok); err != nil {
+		return nil, err
+	}
+	for _, check := range v.checks {
+		if err := check(ctx, tok); err != nil {
+			var e *Error
+			if errors.As(err, &e) || errors.Is(err, ErrInsufficientScope) {
+				return nil, err
+			}
+			return nil, fmt.Errorf("%w: %w", ErrClaimCheck, err)
+		}
+	}
+	return tok, nil
+}
+
+// keyError maps a key source's error onto this package's classes: a
+// source that returns something else is treated as unavailable, not as a
+// verdict on the token.
+func keyError(err error) error {
+	var e *Error
+	if errors.As(err, &e) {
+		return err
+	}
+	return &UnavailableError{Reason: ErrKeysUnavailable, Err: err}
+}
+
+func (v *Validator) parseHeader(b []byte) (header, error) {
+	var h header
+	var r objectReader
+	if err := r.init(b); err != nil {
+		return h, ErrMalformed
+	}
+	sawAlg := false
+	for {
+		name, val, ok, err := r.next()
+		if err != nil {
+			return h, ErrMalformed
+		}
+		if !ok {
+			break
+		}
+		switch string(name) {
+		case "alg":
+			s, err := jsonString(val)
+			if err != nil {
+				return h, ErrMalformed
+			}
+			sawAlg = true
+			h.alg = parseAlg(s)
+		case "kid":
+			s, err := jsonString(val)
+			if err != nil {
+				return h, ErrMalformed
+			}
+			h.kid = s
+		case "typ":
+			s, err := jsonString(val)
+			if err != nil {
+				return h, ErrMalformed
+			}
+			h.typ = s
+		case "cty":
+			s, err := jsonString(val)
+			if err != nil {
+				return h, ErrMalformed
+			}
+			if strings.EqualFold(s, "JWT") || strings.EqualFold(s, "application/jwt") {
+				return h, ErrUnsupported // nested JWT
+			}
+		case "crit", "b64", "enc", "zip":
+			// Extensions we do not implement (RFC 7515 §4.1.11: a
+			// recipient MUST reject crit it does not understand; RFC 7797
+			// b64) and JWE members.
+			return h, ErrUnsupported
+		}
+		// jku, x5u, jwk, x5c and x5t are never used to find or build a
+		// key: keys come only from the issuer's configured key source.
+	}
+	if !sawAlg || !v.allowed.has(h.alg) {
+		return h, ErrAlgorithm
+	}
+	if len(h.kid) > MaxKeyIDLen {
+		return h, ErrUnknownKey
+	}
+	if !v.typeAllowed(h.typ) {
+		return h, ErrType
+	}
+	return h, nil
+}
+
+// typeAllowed: absent, "JWT" or "at+jwt" (RFC 9068 §2.1), with or without
+// the "application/" prefix, compared case-insensitively (RFC 7515
+// §4.1.9). In RFC 9068 mode only "at+jwt".
+func (v *Validator) typeAllowed(typ string) bool {
+	t := typ
+	if len(t) > len("application/") && strings.EqualFold(t[:len("application/")], "application/") {
+		t = t[len("application/"):]
+	}
+	if strings.EqualFold(t, "at+jwt") {
+		return true
+	}
+	if v.rfc9068 {
+		return false
+	}
+	return typ == "" || strings.EqualFold(t, "JWT")
+}
+
+// claim presence bits.
+const (
+	hasIss = 1 << iota
+	hasSub
+	hasAud
+	hasExp
+	hasIat
+	hasNbf
+	hasJti
+	hasClientID
+)
+
+func (v *Validator) parseClaims(b []byte, tok *Token) error {
+	var r objectReader
+	if err := r.init(b); err != nil {
+		return ErrMalformed
+	}
+	var present uint16
+	var azp, cid string
+	var granted scopes.Set
+	for {
+		name, val, ok, err := r.next()
+		if err != nil {
+			return ErrMalformed
+		}
+		if !ok {
+			break
+		}
+		switch n := string(name); n {
+		case "iss":
+			present |= hasIss
+			tok.Issuer, err = jsonString(val)
+		case "sub":
+			present |= hasSub
+			tok.Subject, err = jsonString(val)
+		case "jti":
+			present |= hasJti
+			tok.ID, err = jsonString(val)
+		case "client_id":
+			present |= hasClientID
+			tok.ClientID, err = jsonString(val)
+		case "azp":
+			azp, err = jsonString(val)
+		case "cid":
+			cid, err = jsonString(val)
+		case "aud":
+			present |= hasAud
+			tok.Audience, err = jsonStrings(val)
+		case "exp":
+			present |= hasExp
+			tok.Expiry, err = jsonNumericDate(val)
+		case "iat":
+			present |= hasIat
+			tok.IssuedAt, err = jsonNumericDate(val)
+		case "nbf":
+			present |= hasNbf
+			tok.NotBefore, err = jsonNumericDate(val)
+		case "scope":
+			var s string
+			if s, err = jsonString(val); err == nil {
+				var set scopes.Set
+				set, err = scopes.Parse(s)
+				granted = granted.Union(set)
+			}
+		case "scp":
+			granted, err = addScopes(granted, val)
+		default:
+			if slices.Contains(v.scopeClaims, n) {
+				granted, err = addScopes(granted, val)
+			}
+		}
+		if err != nil {
+			return ErrMalformed
+		}
+	}
+	if tok.ClientID == "" {
+		tok.ClientID = azp
+		if tok.ClientID == "" {
+			tok.ClientID = cid
+		}
+	}
+	tok.Scopes = granted
+	if present&hasIss == 0 {
+		return ErrIssuer
+	}
+	if v.rfc9068 {
+		const required = hasIss | hasExp | hasAud | hasSub | hasClientID | hasIat | hasJti
+		if present&required != required {
+			return ErrMissingClaim
+		}
+	}
+	return nil
+}
+
+// addScopes adds a claim that is a space-delimited string or an array of
+// scope tokens.
+func addScopes(set scopes.Set, val []byte) (scopes.Set, error) {
+	var more scopes.Set
+	if len(val) > 0 && val[0] == '"' {
+		s, err := jsonString(val)
+		if err != nil {
+			return set, err
+		}
+		if more, err = scopes.Parse(s); err != nil {
+			return set, err
+		}
+	} else {
+		list, err := jsonStrings(val)
+		if err != nil {
+			return set, err
+		}
+		if more, err = scopes.FromList(list); err != nil {
+			return set, err
+		}
+	}
+	return set.Union(more), nil
+}
+
+// checkClaims applies the time and audience checks to verified claims.
+func (v *Validator) checkClaims(tok *Token) error {
+	if v.checkAud && !slices.ContainsFunc(tok.Audience, func(a string) bool { return slices.Contains(v.audiences, a) }) {
+		return ErrAudience
+	}
+	now := v.now()
+	if tok.Expiry.IsZero() {
+		if v.requireExp {
+			return ErrExpired
+		}
+	} else if !now.Before(tok.Expiry.Add(v.leeway)) {
+		return ErrExpired // RFC 7519 §4.1.4: "on or after" exp, MUST NOT accept
+	}
+	if !tok.NotBefore.IsZero() && now.Add(v.leeway).Before(tok.NotBefore) {
+		return ErrNotYetValid
+	}
+	if !tok.IssuedAt.IsZero() && now.Add(v.leeway).Before(tok.IssuedAt) {
+		return ErrNotYetValid
+	}
+	if v.maxAge > 0 {
+		if tok.IssuedAt.IsZero() {
+			return ErrMissingClaim
+		}
+		if now.Sub(tok.IssuedAt) > v.maxAge+v.leeway {
+			return ErrTooOld
+		}
+	}
+	return nil
+}
+
+func (v *Validator) logReject(ctx context.Context, token string, err error) {
+	if !v.logger.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
+	v.logger.LogAttrs(ctx, slog.LevelDebug, "bearerguard: token rejected",
+		slog.String("token_sha256", TokenFingerprint(token)),
+		slog.String("reason", ChallengeFor(err, "").Description))
+}
+
+// TokenFingerprint returns a short, non-reversible identifier of a token
+// for logs: the first 12 hex digits of its SHA-256.
+func TokenFingerprint(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:6])
+}
