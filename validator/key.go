@@ -163,6 +163,10 @@ func NewKey(id string, public crypto.PublicKey, alg Algorithm) (*Key, error) {
 		default:
 			return nil, fmt.Errorf("bearerguard: unsupported EC curve %s", pub.Curve.Params().Name)
 		}
+		// Refuse points off the curve (invalid-curve attacks).
+		if _, err := pub.ECDH(); err != nil {
+			return nil, errors.New("bearerguard: EC public key is not a valid curve point")
+		}
 	case ed25519.PublicKey:
 		if len(pub) != ed25519.PublicKeySize {
 			return nil, errors.New("bearerguard: bad Ed25519 key size")

@@ -110,9 +110,9 @@ type Response struct {
 }
 
 // Do sends req and reads the body, at most limit bytes. A status other than
-// 200 is a *StatusError; a media type other than JSON (application/json or
-// any type ending in +json) is a *ContentTypeError, except that a missing
-// Content-Type is accepted when acceptMissingType is set.
+// 200 is a *StatusError; a media type other than JSON (application/json, or
+// one ending in +json or +jwt) is a *ContentTypeError. A response without a
+// Content-Type is read, and left to the caller's parser to judge.
 func Do(client *http.Client, req *http.Request, limit int64) (*Response, error) {
 	resp, err := client.Do(req)
 	if err != nil {

@@ -1,0 +1,109 @@
+package jwks
+
+// The seam to github.com/lestrrat-go/jwx/v2: the only file of this package
+// that imports it. Moving to jwx/v3 is a change to this file alone.
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/lestrrat-go/jwx/v2/jwk"
+
+	"github.com/bearerguard/bearerguard/validator"
+)
+
+// maxKeys bounds how many keys of one document are considered.
+const maxKeys = 100
+
+// skippedKey records why a key of a JWKS was not used.
+type skippedKey struct {
+	kid    string
+	reason string
+}
+
+// jwkMeta is what we check before handing a key to jwx.
+type jwkMeta struct {
+	Kty    string   `json:"kty"`
+	Use    string   `json:"use"`
+	KeyOps []string `json:"key_ops"`
+	Alg    string   `json:"alg"`
+	Kid    any      `json:"kid"`
+}
+
+var errNotJWKS = errors.New("response is not a JWK Set")
+
+// parseKeySet parses a JWK Set document (RFC 7517 §5). A key that cannot be
+// used for signature verification is skipped, never fatal for the set:
+// "use" other than "sig", "key_ops" without "verify", symmetric ("oct")
+// keys, private keys (published, hence compromised), unsupported key types,
+// curves or algorithms, and RSA keys under 2048 bits.
+func parseKeySet(body []byte) ([]*validator.Key, []skippedKey, error) {
+	var doc struct {
+		Keys []json.RawMessage `json:"keys"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil || doc.Keys == nil {
+		return nil, nil, errNotJWKS
+	}
+	var keys []*validator.Key
+	var skipped []skippedKey
+	for i, raw := range doc.Keys {
+		if i == maxKeys {
+			skipped = append(skipped, skippedKey{reason: fmt.Sprintf("%d more keys beyond the first %d", len(doc.Keys)-maxKeys, maxKeys)})
+			break
+		}
+		k, kid, err := parseKey(raw)
+		if err != nil {
+			skipped = append(skipped, skippedKey{kid: kid, reason: err.Error()})
+			continue
+		}
+		keys = append(keys, k)
+	}
+	return keys, skipped, nil
+}
+
+func parseKey(raw json.RawMessage) (*validator.Key, string, error) {
+	var meta jwkMeta
+	if err := json.Unmarshal(raw, &meta); err != nil {
+		return nil, "", errors.New("not a JSON object with string members")
+	}
+	kid, ok := meta.Kid.(string)
+	if meta.Kid != nil && !ok {
+		return nil, "", errors.New(`"kid" is not a string`)
+	}
+	if len(kid) > validator.MaxKeyIDLen {
+		return nil, kid[:32] + "…", errors.New(`"kid" too long`)
+	}
+	switch {
+	case meta.Kty == "oct":
+		return nil, kid, errors.New("symmetric key in a remote key set")
+	case meta.Use != "" && meta.Use != "sig":
+		return nil, kid, fmt.Errorf("use %q is not \"sig\"", truncate(meta.Use, 16))
+	case meta.KeyOps != nil && !slices.Contains(meta.KeyOps, "verify"):
+		return nil, kid, errors.New(`key_ops lacks "verify"`)
+	}
+	key, err := jwk.ParseKey(raw)
+	if err != nil {
+		return nil, kid, fmt.Errorf("unsupported key (kty %q)", truncate(meta.Kty, 16))
+	}
+	if private, err := jwk.IsPrivateKey(key); err != nil || private {
+		return nil, kid, errors.New("private key material published in the key set")
+	}
+	var pub any
+	if err := key.Raw(&pub); err != nil {
+		return nil, kid, fmt.Errorf("unsupported key (kty %q)", truncate(meta.Kty, 16))
+	}
+	k, err := validator.NewKey(kid, pub, validator.Algorithm(meta.Alg))
+	if err != nil {
+		return nil, kid, err
+	}
+	return k, kid, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}
