@@ -1,0 +1,15 @@
+// Package bearertest is an in-process OAuth 2.0 issuer for tests, shaped
+// like net/http/httptest: [NewIssuer] starts an HTTPS server on loopback
+// that serves OpenID Connect discovery and a JWK Set, mints signed access
+// tokens with any claims and any supported algorithm, rotates and removes
+// keys, and stops when the test ends.
+//
+// It is for tests only: its methods call t.Fatal on failure, and it makes
+// no attempt to be a secure authorization server.
+//
+//	iss := bearertest.NewIssuer(t)
+//	keys := iss.KeySet(t) // a *jwks.Set trusting iss's TLS certificate
+//	v, _ := validator.New(validator.WithIssuer(iss.URL, keys), validator.WithAudience("orders"))
+//	tok := iss.Mint(t, bearertest.Claims{"aud": "orders", "scope": "read:data"})
+//	claims, err := v.Validate(ctx, tok)
+package bearertest

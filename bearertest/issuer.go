@@ -1,0 +1,208 @@
+package bearertest
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/bearerguard/bearerguard/jwks"
+	"github.com/bearerguard/bearerguard/validator"
+)
+
+// Issuer is an in-process issuer. Its exported methods are safe for
+// concurrent use.
+type Issuer struct {
+	// URL is the issuer identifier and the base URL of its server.
+	URL string
+
+	srv   *httptest.Server
+	clock func() time.Time
+
+	mu           sync.Mutex
+	keys         []*signingKey // published, in order
+	current      map[validator.Algorithm]*signingKey
+	cacheControl string
+	jwksHook     http.Handler
+
+	jwksRequests atomic.Int64
+}
+
+type signingKey struct {
+	kid     string
+	alg     validator.Algorithm
+	private crypto.Signer
+}
+
+// Option configures an Issuer.
+type Option func(*Issuer)
+
+// WithClock sets the clock used for "iat" and "exp" defaults (default
+// time.Now).
+func WithClock(now func() time.Time) Option { return func(i *Issuer) { i.clock = now } }
+
+// NewIssuer starts an issuer on a loopback HTTPS server, with an RS256 key
+// published. The server stops when the test ends.
+func NewIssuer(t testing.TB, opts ...Option) *Issuer {
+	t.Helper()
+	iss := &Issuer{clock: time.Now, current: map[validator.Algorithm]*signingKey{}}
+	for _, o := range opts {
+		o(iss)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /.well-known/openid-configuration", iss.serveMetadata)
+	mux.HandleFunc("GET /.well-known/oauth-authorization-server", iss.serveMetadata)
+	mux.HandleFunc("GET /jwks", iss.serveJWKS)
+	iss.srv = httptest.NewTLSServer(mux)
+	iss.URL = iss.srv.URL
+	t.Cleanup(iss.Close)
+	iss.Rotate(t, validator.RS256)
+	return iss
+}
+
+// Close stops the server. It is called when the test ends.
+func (iss *Issuer) Close() { iss.srv.Close() }
+
+// Client returns an HTTP client that trusts the issuer's certificate.
+func (iss *Issuer) Client() *http.Client { return iss.srv.Client() }
+
+// JWKSURL returns the URL of the issuer's JWK Set.
+func (iss *Issuer) JWKSURL() string { return iss.URL + "/jwks" }
+
+// JWKSRequests returns how many times the JWK Set has been requested.
+func (iss *Issuer) JWKSRequests() int64 { return iss.jwksRequests.Load() }
+
+// KeySet returns a [jwks.Set] for the issuer's keys, closed when the test
+// ends. Extra options are applied after the client option.
+func (iss *Issuer) KeySet(t testing.TB, opts ...jwks.Option) *jwks.Set {
+	t.Helper()
+	set, err := jwks.New(iss.JWKSURL(), append([]jwks.Option{jwks.WithHTTPClient(iss.Client())}, opts...)...)
+	if err != nil {
+		t.Fatalf("bearertest: jwks.New: %v", err)
+	}
+	t.Cleanup(func() { set.Close() })
+	return set
+}
+
+// SetCacheControl sets the Cache-Control header of JWKS responses.
+func (iss *Issuer) SetCacheControl(v string) {
+	iss.mu.Lock()
+	defer iss.mu.Unlock()
+	iss.cacheControl = v
+}
+
+// SetJWKSHandler replaces the JWKS endpoint with h (nil restores it), for
+// fault injection: outages, slow or broken responses.
+func (iss *Issuer) SetJWKSHandler(h http.Handler) {
+	iss.mu.Lock()
+	defer iss.mu.Unlock()
+	iss.jwksHook = h
+}
+
+// Rotate generates a new key for alg, publishes it next to the existing
+// ones and makes it the one Mint uses for alg. It returns the new kid.
+func (iss *Issuer) Rotate(t testing.TB, alg validator.Algorithm) string {
+	t.Helper()
+	priv, err := generate(alg)
+	if err != nil {
+		t.Fatalf("bearertest: generating a %s key: %v", alg, err)
+	}
+	k := &signingKey{kid: randomID(), alg: alg, private: priv}
+	iss.mu.Lock()
+	defer iss.mu.Unlock()
+	iss.keys = append(iss.keys, k)
+	iss.current[alg] = k
+	return k.kid
+}
+
+// Remove unpublishes the key with kid. Tokens signed with it keep their
+// signatures, but a key set refreshed afterwards no longer trusts them.
+func (iss *Issuer) Remove(kid string) {
+	iss.mu.Lock()
+	defer iss.mu.Unlock()
+	iss.keys = slices.DeleteFunc(iss.keys, func(k *signingKey) bool { return k.kid == kid })
+	for alg, k := range iss.current {
+		if k.kid == kid {
+			delete(iss.current, alg)
+		}
+	}
+}
+
+// CurrentKeyID returns the kid Mint uses for alg, or "".
+func (iss *Issuer) CurrentKeyID(alg validator.Algorithm) string {
+	iss.mu.Lock()
+	defer iss.mu.Unlock()
+	if k := iss.current[alg]; k != nil {
+		return k.kid
+	}
+	return ""
+}
+
+func generate(alg validator.Algorithm) (crypto.Signer, error) {
+	switch alg {
+	case validator.RS256, validator.RS384, validator.RS512, validator.PS256, validator.PS384, validator.PS512:
+		return rsa.GenerateKey(rand.Reader, 2048)
+	case validator.ES256:
+		return ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	case validator.ES384:
+		return ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	case validator.ES512:
+		return ecdsa.GenerateKey(elliptic.P521(), rand.Reader)
+	case validator.EdDSA:
+		_, priv, err := ed25519.GenerateKey(rand.Reader)
+		return priv, err
+	}
+	return nil, &unsupportedAlgError{alg}
+}
+
+type unsupportedAlgError struct{ alg validator.Algorithm }
+
+func (e *unsupportedAlgError) Error() string { return "unsupported algorithm " + string(e.alg) }
+
+func randomID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func (iss *Issuer) serveMetadata(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"issuer":                                iss.URL,
+		"jwks_uri":                              iss.JWKSURL(),
+		"id_token_signing_alg_values_supported": []string{"RS256", "ES256", "EdDSA"},
+	})
+}
+
+func (iss *Issuer) serveJWKS(w http.ResponseWriter, r *http.Request) {
+	iss.jwksRequests.Add(1)
+	iss.mu.Lock()
+	hook, cc := iss.jwksHook, iss.cacheControl
+	keys := slices.Clone(iss.keys)
+	iss.mu.Unlock()
+	if hook != nil {
+		hook.ServeHTTP(w, r)
+		return
+	}
+	doc, err := publicJWKS(keys)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/jwk-set+json")
+	if cc != "" {
+		w.Header().Set("Cache-Control", cc)
+	}
+	_, _ = w.Write(doc)
+}

@@ -1,0 +1,92 @@
+package bearertest
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/bearerguard/bearerguard/validator"
+)
+
+// Claims are a token's claims. A nil value removes a default claim.
+type Claims map[string]any
+
+// MintOption adjusts one minted token.
+type MintOption func(*mintConfig)
+
+type mintConfig struct {
+	alg       validator.Algorithm
+	kid       *string
+	header    map[string]any
+	expiresIn time.Duration
+}
+
+// WithAlgorithm signs with the issuer's current key for alg (default
+// RS256), generating one first if there is none.
+func WithAlgorithm(alg validator.Algorithm) MintOption {
+	return func(c *mintConfig) { c.alg = alg }
+}
+
+// WithKeyID overrides the "kid" header; "" leaves it out.
+func WithKeyID(kid string) MintOption { return func(c *mintConfig) { c.kid = &kid } }
+
+// WithHeader sets a protected header member, e.g. "typ".
+func WithHeader(name string, value any) MintOption {
+	return func(c *mintConfig) { c.header[name] = value }
+}
+
+// ExpiresIn sets "exp" relative to the issuer's clock (default 1 h); a
+// negative duration mints an expired token.
+func ExpiresIn(d time.Duration) MintOption { return func(c *mintConfig) { c.expiresIn = d } }
+
+// Mint returns a signed JWT access token. Defaults: "iss" the issuer, "sub"
+// "test-client", "client_id" "test-client", "iat" now, "exp" in one hour,
+// a random "jti", and "typ" "at+jwt"; claims override them.
+func (iss *Issuer) Mint(t testing.TB, claims Claims, opts ...MintOption) string {
+	t.Helper()
+	c := mintConfig{alg: validator.RS256, header: map[string]any{"typ": "at+jwt"}, expiresIn: time.Hour}
+	for _, o := range opts {
+		o(&c)
+	}
+	iss.mu.Lock()
+	k := iss.current[c.alg]
+	iss.mu.Unlock()
+	if k == nil {
+		iss.Rotate(t, c.alg)
+		iss.mu.Lock()
+		k = iss.current[c.alg]
+		iss.mu.Unlock()
+	}
+	now := iss.clock()
+	all := Claims{
+		"iss":       iss.URL,
+		"sub":       "test-client",
+		"client_id": "test-client",
+		"iat":       now.Unix(),
+		"exp":       now.Add(c.expiresIn).Unix(),
+		"jti":       randomID(),
+	}
+	for name, v := range claims {
+		if v == nil {
+			delete(all, name)
+		} else {
+			all[name] = v
+		}
+	}
+	kid := k.kid
+	if c.kid != nil {
+		kid = *c.kid
+	}
+	if kid != "" {
+		c.header["kid"] = kid
+	}
+	payload, err := json.Marshal(all)
+	if err != nil {
+		t.Fatalf("bearertest: claims: %v", err)
+	}
+	tok, err := sign(k, c.header, payload)
+	if err != nil {
+		t.Fatalf("bearertest: signing: %v", err)
+	}
+	return tok
+}
