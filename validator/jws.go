@@ -60,7 +60,7 @@ func splitCompact(token string) (header, payload, sig string, err error) {
 		return "", "", "", ErrMalformed
 	}
 	header, payload, sig = token[:i], token[i+1:j], token[j+1:]
-	if header == "" || payload == "" || sig == "" {
+	if header == "" || payload == "" {
 		return "", "", "", ErrMalformed
 	}
 	return header, payload, sig, nil

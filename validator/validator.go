@@ -158,6 +158,9 @@ func (v *Validator) validate(ctx context.Context, token string) (*Token, error) 
 	if !ok {
 		return nil, ErrMalformed
 	}
+	if len(sig) == 0 {
+		return nil, ErrSignature
+	}
 	var key *Key
 	if ic.keys != nil {
 		key, err = ic.keys.Key(ctx, h.kid, tok.Algorithm)

@@ -1,0 +1,453 @@
+package validator_test
+
+import (
+	"context"
+	"crypto"
+	"crypto/sha256"
+	"crypto/sha512"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bearerguard/bearerguard/validator"
+)
+
+const (
+	testIssuer = "https://id.example.com/"
+	hmacIssuer = "https://hmac.example.com/"
+	testAud    = "orders"
+)
+
+var (
+	testNow    = time.Unix(1_800_000_000, 0)
+	hmacSecret = []byte("0123456789abcdef0123456789abcdef-hmac-secret-for-tests-64-bytes!")
+)
+
+// baseClaims are valid claims at testNow; overrides replace members, and a
+// nil override removes one.
+func baseClaims(overrides map[string]any) string {
+	c := map[string]any{
+		"iss": testIssuer, "sub": "svc-a", "aud": testAud, "client_id": "svc-a",
+		"iat": testNow.Unix() - 10, "exp": testNow.Unix() + 300, "jti": "id-1", "scope": "read:data",
+	}
+	for k, v := range overrides {
+		if v == nil {
+			delete(c, k)
+		} else {
+			c[k] = v
+		}
+	}
+	return jsonOf(c)
+}
+
+func testKeySource(t testing.TB) validator.KeySource {
+	loadKeys(t)
+	return validator.NewKeys(
+		mustKey(t, "rsa-1", &rsaKey.PublicKey, ""),
+		mustKey(t, "rsa-rs256", &rsaKey2.PublicKey, validator.RS256),
+		mustKey(t, "ec-1", &ecKey.PublicKey, ""),
+		mustKey(t, "ec384-1", &ec384Key.PublicKey, validator.ES384),
+		mustKey(t, "ed-1", edKey.Public(), ""),
+	)
+}
+
+func newValidator(t testing.TB, opts ...validator.Option) *validator.Validator {
+	t.Helper()
+	base := []validator.Option{
+		validator.WithIssuer(testIssuer, testKeySource(t)),
+		validator.WithIssuerSecret(hmacIssuer, hmacSecret),
+		validator.WithAudience(testAud, "other-api"),
+		validator.WithClock(func() time.Time { return testNow }),
+	}
+	v, err := validator.New(append(base, opts...)...)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return v
+}
+
+func rs256(claims string) string {
+	return rawToken(`{"alg":"RS256","kid":"rsa-1","typ":"at+jwt"}`, claims, signRS(rsaKey, crypto.SHA256))
+}
+
+func TestValidate(t *testing.T) {
+	loadKeys(t)
+	pubDER, _ := x509.MarshalPKIXPublicKey(&rsaKey.PublicKey)
+	pubPEM := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER})
+	pubJWK := jsonOf(map[string]any{"kty": "RSA", "kid": "rsa-1", "n": enc.EncodeToString(rsaKey.N.Bytes()), "e": "AQAB"})
+	attackerJWK := json.RawMessage(jsonOf(map[string]any{"kty": "RSA", "n": enc.EncodeToString(rsaKey2.N.Bytes()), "e": "AQAB"}))
+	good := baseClaims(nil)
+	rs := signRS(rsaKey, crypto.SHA256)
+	zeroSig := func([]byte) []byte { return make([]byte, 64) }
+
+	tests := []struct {
+		name  string
+		token string
+		opts  []validator.Option
+		want  error // nil: valid
+	}{
+		// Valid tokens, every algorithm.
+		{"RS256", rs256(good), nil, nil},
+		{"RS384", rawToken(`{"alg":"RS384","kid":"rsa-1"}`, good, signRS(rsaKey, crypto.SHA384)), nil, nil},
+		{"RS512", rawToken(`{"alg":"RS512","kid":"rsa-1"}`, good, signRS(rsaKey, crypto.SHA512)), nil, nil},
+		{"PS256", rawToken(`{"alg":"PS256","kid":"rsa-1"}`, good, signPS(rsaKey, crypto.SHA256)), nil, nil},
+		{"PS512", rawToken(`{"alg":"PS512","kid":"rsa-1"}`, good, signPS(rsaKey, crypto.SHA512)), nil, nil},
+		{"ES256", rawToken(`{"alg":"ES256","kid":"ec-1"}`, good, signES(ecKey, crypto.SHA256)), nil, nil},
+		{"ES384", rawToken(`{"alg":"ES384","kid":"ec384-1"}`, good, signES(ec384Key, crypto.SHA384)), nil, nil},
+		{"EdDSA", rawToken(`{"alg":"EdDSA","kid":"ed-1"}`, good, signEd(edKey)), nil, nil},
+		{"HS256 for the HMAC issuer", rawToken(`{"alg":"HS256"}`, baseClaims(map[string]any{"iss": hmacIssuer}), signHS(hmacSecret, sha256.New)), nil, nil},
+		{"HS512 for the HMAC issuer", rawToken(`{"alg":"HS512"}`, baseClaims(map[string]any{"iss": hmacIssuer}), signHS(hmacSecret, sha512.New)), nil, nil},
+		{"no kid, one key of the type", rawToken(`{"alg":"EdDSA"}`, good, signEd(edKey)), nil, nil},
+		{"aud array with ours", rs256(baseClaims(map[string]any{"aud": []string{"x", testAud}})), nil, nil},
+		{"second configured audience", rs256(baseClaims(map[string]any{"aud": "other-api"})), nil, nil},
+		{"fractional exp", rs256(baseClaims(map[string]any{"exp": float64(testNow.Unix()) + 0.5})), nil, nil},
+		{"typ JWT", rawToken(`{"alg":"RS256","kid":"rsa-1","typ":"JWT"}`, good, rs), nil, nil},
+		{"typ application/at+jwt", rawToken(`{"alg":"RS256","kid":"rsa-1","typ":"application/at+jwt"}`, good, rs), nil, nil},
+		{"typ AT+JWT", rawToken(`{"alg":"RS256","kid":"rsa-1","typ":"AT+JWT"}`, good, rs), nil, nil},
+		{"no typ", rawToken(`{"alg":"RS256","kid":"rsa-1"}`, good, rs), nil, nil},
+		{"header whitespace", rawToken("{ \"alg\" : \"RS256\",\n\"kid\":\"rsa-1\" }", good, rs), nil, nil},
+		{"unknown header members ignored", rawToken(`{"alg":"RS256","kid":"rsa-1","x-custom":{"a":[1,2,{"b":null}]}}`, good, rs), nil, nil},
+
+		// alg attacks.
+		{"alg none", rawToken(`{"alg":"none"}`, good, func([]byte) []byte { return nil }), nil, validator.ErrAlgorithm},
+		{"alg None", rawToken(`{"alg":"None","kid":"rsa-1"}`, good, func([]byte) []byte { return nil }), nil, validator.ErrAlgorithm},
+		{"alg NONE", rawToken(`{"alg":"NONE"}`, good, func([]byte) []byte { return nil }), nil, validator.ErrAlgorithm},
+		{"alg nOnE with a signature", rawToken(`{"alg":"nOnE"}`, good, rs), nil, validator.ErrAlgorithm},
+		{"alg missing", rawToken(`{"kid":"rsa-1"}`, good, rs), nil, validator.ErrAlgorithm},
+		{"alg lowercase rs256", rawToken(`{"alg":"rs256","kid":"rsa-1"}`, good, rs), nil, validator.ErrAlgorithm},
+		{"alg not a string", rawToken(`{"alg":["RS256"],"kid":"rsa-1"}`, good, rs), nil, validator.ErrMalformed},
+		{"HS256 with RSA public key PEM as secret", rawToken(`{"alg":"HS256","kid":"rsa-1"}`, good, signHS(pubPEM, sha256.New)), nil, validator.ErrAlgorithm},
+		{"HS256 with RSA public key JWK as secret", rawToken(`{"alg":"HS256","kid":"rsa-1"}`, good, signHS([]byte(pubJWK), sha256.New)), nil, validator.ErrAlgorithm},
+		{"HS256 with RSA key PEM, HMAC allowed elsewhere", rawToken(`{"alg":"HS256"}`, good, signHS(pubPEM, sha256.New)), nil, validator.ErrAlgorithm},
+		{"RS256 for the HMAC issuer", rawToken(`{"alg":"RS256","kid":"rsa-1"}`, baseClaims(map[string]any{"iss": hmacIssuer}), rs), nil, validator.ErrAlgorithm},
+		{"alg outside a narrowed allowlist", rawToken(`{"alg":"PS256","kid":"rsa-1"}`, good, signPS(rsaKey, crypto.SHA256)), []validator.Option{validator.WithAlgorithms(validator.RS256)}, validator.ErrAlgorithm},
+		{"RSA kid with ES256", rawToken(`{"alg":"ES256","kid":"rsa-1"}`, good, signES(ecKey, crypto.SHA256)), nil, validator.ErrUnknownKey},
+		{"EC kid with RS256", rawToken(`{"alg":"RS256","kid":"ec-1"}`, good, rs), nil, validator.ErrUnknownKey},
+		{"key bound to RS256 used with PS256", rawToken(`{"alg":"PS256","kid":"rsa-rs256"}`, good, signPS(rsaKey2, crypto.SHA256)), nil, validator.ErrUnknownKey},
+		{"P-384 key with ES256", rawToken(`{"alg":"ES256","kid":"ec384-1"}`, good, signES(ecKey, crypto.SHA256)), nil, validator.ErrUnknownKey},
+
+		// Signature attacks.
+		{"ECDSA all-zero signature", rawToken(`{"alg":"ES256","kid":"ec-1"}`, good, zeroSig), nil, validator.ErrSignature},
+		{"ECDSA DER signature", rawToken(`{"alg":"ES256","kid":"ec-1"}`, good, func(in []byte) []byte {
+			s, _ := ecKey.Sign(randReader{}, digest(crypto.SHA256, in), crypto.SHA256)
+			return s
+		}), nil, validator.ErrSignature},
+		{"EdDSA all-zero signature", rawToken(`{"alg":"EdDSA","kid":"ed-1"}`, good, zeroSig), nil, validator.ErrSignature},
+		{"signed by another RSA key", rawToken(`{"alg":"RS256","kid":"rsa-1"}`, good, signRS(rsaKey2, crypto.SHA256)), nil, validator.ErrSignature},
+		{"tampered payload", swapPayload(rs256(good), baseClaims(map[string]any{"scope": "admin"})), nil, validator.ErrSignature},
+		{"empty signature", strings.TrimRight(rs256(good), "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"), nil, validator.ErrSignature},
+		{"PS256 signature as RS256", rawToken(`{"alg":"RS256","kid":"rsa-1"}`, good, signPS(rsaKey, crypto.SHA256)), nil, validator.ErrSignature},
+		{"HS256 with a wrong secret", rawToken(`{"alg":"HS256"}`, baseClaims(map[string]any{"iss": hmacIssuer}), signHS([]byte("another-secret-another-secret-32"), sha256.New)), nil, validator.ErrSignature},
+
+		// Keys from the token are never used.
+		{"embedded jwk, attacker key", rawToken(`{"alg":"RS256","jwk":`+string(attackerJWK)+`}`, good, signRS(rsaKey2, crypto.SHA256)), nil, validator.ErrUnknownKey},
+		{"embedded jwk with a trusted kid", rawToken(`{"alg":"RS256","kid":"rsa-1","jwk":`+string(attackerJWK)+`}`, good, signRS(rsaKey2, crypto.SHA256)), nil, validator.ErrSignature},
+		{"jku to attacker", rawToken(`{"alg":"RS256","kid":"attacker","jku":"https://evil.example/jwks"}`, good, signRS(rsaKey2, crypto.SHA256)), nil, validator.ErrUnknownKey},
+		{"x5u to attacker", rawToken(`{"alg":"RS256","kid":"attacker","x5u":"https://evil.example/cert"}`, good, signRS(rsaKey2, crypto.SHA256)), nil, validator.ErrUnknownKey},
+		{"x5c attacker chain", rawToken(`{"alg":"RS256","x5c":["MIIB"]}`, good, signRS(rsaKey2, crypto.SHA256)), nil, validator.ErrUnknownKey},
+		{"kid path traversal", rawToken(`{"alg":"RS256","kid":"../../../../etc/passwd"}`, good, rs), nil, validator.ErrUnknownKey},
+		{"kid SQL", rawToken(`{"alg":"RS256","kid":"' OR 1=1 --"}`, good, rs), nil, validator.ErrUnknownKey},
+		{"kid too long", rawToken(`{"alg":"RS256","kid":"`+strings.Repeat("k", 300)+`"}`, good, rs), nil, validator.ErrUnknownKey},
+		{"no kid, several keys of the type", rawToken(`{"alg":"RS256"}`, good, rs), nil, validator.ErrUnknownKey},
+
+		// Extensions and formats we do not implement.
+		{"crit", rawToken(`{"alg":"RS256","kid":"rsa-1","crit":["exp"],"exp":1}`, good, rs), nil, validator.ErrUnsupported},
+		{"b64 false", rawToken(`{"alg":"RS256","kid":"rsa-1","b64":false,"crit":["b64"]}`, good, rs), nil, validator.ErrUnsupported},
+		{"b64 alone", rawToken(`{"alg":"RS256","kid":"rsa-1","b64":true}`, good, rs), nil, validator.ErrUnsupported},
+		{"nested JWT cty", rawToken(`{"alg":"RS256","kid":"rsa-1","cty":"JWT"}`, good, rs), nil, validator.ErrUnsupported},
+		{"enc in a JWS header", rawToken(`{"alg":"RS256","kid":"rsa-1","enc":"A256GCM"}`, good, rs), nil, validator.ErrUnsupported},
+		{"JWE compact", "eyJhbGciOiJSU0EtT0FFUCIsImVuYyI6IkEyNTZHQ00ifQ.a.b.c.d", nil, validator.ErrUnsupported},
+		{"JWS JSON serialization", `{"payload":"e30","signatures":[]}`, nil, validator.ErrUnsupported},
+		{"two segments", "eyJhbGciOiJSUzI1NiJ9.e30", nil, validator.ErrMalformed},
+		{"one segment", "eyJhbGciOiJSUzI1NiJ9", nil, validator.ErrMalformed},
+		{"four segments", "a.b.c.d", nil, validator.ErrMalformed},
+		{"many dots", strings.Repeat(".", 4000), nil, validator.ErrMalformed},
+		{"empty header", "." + enc.EncodeToString([]byte(good)) + ".c2ln", nil, validator.ErrMalformed},
+
+		// Encoding.
+		{"base64 padding", padSegments(rs256(good)), nil, validator.ErrMalformed},
+		{"standard alphabet", "eyJhbGciOiJSUzI1NiJ9+/.e30.c2ln", nil, validator.ErrMalformed},
+		{"non-canonical trailing bits", rs256(good)[:strings.LastIndexByte(rs256(good), '.')] + ".AB", nil, validator.ErrMalformed},
+		{"header not JSON", enc.EncodeToString([]byte("alg=RS256")) + "." + enc.EncodeToString([]byte(good)) + ".c2ln", nil, validator.ErrMalformed},
+		{"header is an array", rawToken(`["RS256"]`, good, rs), nil, validator.ErrMalformed},
+		{"header trailing data", rawToken(`{"alg":"RS256","kid":"rsa-1"}x`, good, rs), nil, validator.ErrMalformed},
+		{"header invalid UTF-8", rawToken("{\"alg\":\"RS256\",\"kid\":\"\xff\"}", good, rs), nil, validator.ErrMalformed},
+		{"duplicate alg", rawToken(`{"alg":"none","alg":"RS256","kid":"rsa-1"}`, good, rs), nil, validator.ErrMalformed},
+		{"duplicate kid escaped", rawToken(`{"alg":"RS256","kid":"rsa-1","\u006bid":"ec-1"}`, good, rs), nil, validator.ErrMalformed},
+		{"claims not JSON", rawToken(`{"alg":"RS256","kid":"rsa-1"}`, "not json", rs), nil, validator.ErrMalformed},
+		{"claims trailing comma", rs256(`{"iss":"` + testIssuer + `","aud":"orders",}`), nil, validator.ErrMalformed},
+		{"claims too deep", rs256(`{"iss":"` + testIssuer + `","x":` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + `}`), nil, validator.ErrMalformed},
+		{"100 KiB token", rs256(baseClaims(map[string]any{"pad": strings.Repeat("A", 100<<10)})), nil, validator.ErrTooLarge},
+		{"size cap configurable", rs256(good), []validator.Option{validator.WithMaxTokenSize(256)}, validator.ErrTooLarge},
+		{"empty token", "", nil, validator.ErrNoToken},
+
+		// Claims.
+		{"duplicate exp", rs256(strings.Replace(good, `"exp":`, `"exp":9999999999,"exp":`, 1)), nil, validator.ErrMalformed},
+		{"duplicate exp, escaped name", rs256(strings.Replace(good, `"exp":`, `"\u0065xp":9999999999,"exp":`, 1)), nil, validator.ErrMalformed},
+		{"duplicate aud", rs256(strings.Replace(good, `"aud":`, `"aud":"evil","aud":`, 1)), nil, validator.ErrMalformed},
+		{"exp as string", rs256(baseClaims(map[string]any{"exp": "1800000300"})), nil, validator.ErrMalformed},
+		{"exp negative", rs256(baseClaims(map[string]any{"exp": -1})), nil, validator.ErrMalformed},
+		{"exp huge", rs256(baseClaims(map[string]any{"exp": 1e300})), nil, validator.ErrMalformed},
+		{"exp null", rs256(strings.Replace(good, `"exp":1800000300`, `"exp":null`, 1)), nil, validator.ErrMalformed},
+		{"aud as number", rs256(baseClaims(map[string]any{"aud": 42})), nil, validator.ErrMalformed},
+		{"aud nested arrays", rs256(baseClaims(map[string]any{"aud": [][]string{{testAud}}})), nil, validator.ErrMalformed},
+		{"aud object", rs256(baseClaims(map[string]any{"aud": map[string]string{"aud": testAud}})), nil, validator.ErrMalformed},
+		{"aud wrong", rs256(baseClaims(map[string]any{"aud": "payments"})), nil, validator.ErrAudience},
+		{"aud prefix", rs256(baseClaims(map[string]any{"aud": "orders2"})), nil, validator.ErrAudience},
+		{"aud empty array", rs256(baseClaims(map[string]any{"aud": []string{}})), nil, validator.ErrAudience},
+		{"aud missing", rs256(baseClaims(map[string]any{"aud": nil})), nil, validator.ErrAudience},
+		{"iss unknown", rs256(baseClaims(map[string]any{"iss": "https://evil.example/"})), nil, validator.ErrIssuer},
+		{"iss without trailing slash", rs256(baseClaims(map[string]any{"iss": strings.TrimSuffix(testIssuer, "/")})), nil, validator.ErrIssuer},
+		{"iss missing", rs256(baseClaims(map[string]any{"iss": nil})), nil, validator.ErrIssuer},
+		{"iss not a string", rs256(baseClaims(map[string]any{"iss": []string{testIssuer}})), nil, validator.ErrMalformed},
+		{"expired", rs256(baseClaims(map[string]any{"exp": testNow.Unix() - 31})), nil, validator.ErrExpired},
+		{"expired within leeway", rs256(baseClaims(map[string]any{"exp": testNow.Unix() - 29})), nil, nil},
+		{"exp now, no leeway", rs256(baseClaims(map[string]any{"exp": testNow.Unix()})), []validator.Option{validator.WithLeeway(0)}, validator.ErrExpired},
+		{"exp in 1s, no leeway", rs256(baseClaims(map[string]any{"exp": testNow.Unix() + 1})), []validator.Option{validator.WithLeeway(0)}, nil},
+		{"exp missing", rs256(baseClaims(map[string]any{"exp": nil})), nil, validator.ErrExpired},
+		{"exp missing, allowed", rs256(baseClaims(map[string]any{"exp": nil})), []validator.Option{validator.WithoutExpiryRequirement()}, nil},
+		{"nbf future", rs256(baseClaims(map[string]any{"nbf": testNow.Unix() + 60})), nil, validator.ErrNotYetValid},
+		{"nbf within leeway", rs256(baseClaims(map[string]any{"nbf": testNow.Unix() + 20})), nil, nil},
+		{"iat future", rs256(baseClaims(map[string]any{"iat": testNow.Unix() + 3600})), nil, validator.ErrNotYetValid},
+		{"max age exceeded", rs256(baseClaims(map[string]any{"iat": testNow.Unix() - 7200})), []validator.Option{validator.WithMaxTokenAge(time.Hour)}, validator.ErrTooOld},
+		{"max age, iat missing", rs256(baseClaims(map[string]any{"iat": nil})), []validator.Option{validator.WithMaxTokenAge(time.Hour)}, validator.ErrMissingClaim},
+		{"max age ok", rs256(good), []validator.Option{validator.WithMaxTokenAge(time.Hour)}, nil},
+		{"scope with invalid character", rs256(baseClaims(map[string]any{"scope": "read\tdata"})), nil, validator.ErrMalformed},
+		{"scp with a number", rs256(baseClaims(map[string]any{"scp": []any{"a", 1}})), nil, validator.ErrMalformed},
+
+		// typ and RFC 9068.
+		{"typ dpop+jwt", rawToken(`{"alg":"RS256","kid":"rsa-1","typ":"dpop+jwt"}`, good, rs), nil, validator.ErrType},
+		{"typ secevent+jwt", rawToken(`{"alg":"RS256","kid":"rsa-1","typ":"secevent+jwt"}`, good, rs), nil, validator.ErrType},
+		{"typ id token", rawToken(`{"alg":"RS256","kid":"rsa-1","typ":"id_token+jwt"}`, good, rs), nil, validator.ErrType},
+		{"RFC 9068 ok", rs256(good), []validator.Option{validator.WithRFC9068()}, nil},
+		{"RFC 9068 typ JWT", rawToken(`{"alg":"RS256","kid":"rsa-1","typ":"JWT"}`, good, rs), []validator.Option{validator.WithRFC9068()}, validator.ErrType},
+		{"RFC 9068 no typ", rawToken(`{"alg":"RS256","kid":"rsa-1"}`, good, rs), []validator.Option{validator.WithRFC9068()}, validator.ErrType},
+		{"RFC 9068 jti missing", rs256(baseClaims(map[string]any{"jti": nil})), []validator.Option{validator.WithRFC9068()}, validator.ErrMissingClaim},
+		{"RFC 9068 client_id missing", rs256(baseClaims(map[string]any{"client_id": nil, "azp": "svc-a"})), []validator.Option{validator.WithRFC9068()}, validator.ErrMissingClaim},
+		{"RFC 9068 sub missing", rs256(baseClaims(map[string]any{"sub": nil})), []validator.Option{validator.WithRFC9068()}, validator.ErrMissingClaim},
+
+		// User checks.
+		{"claim check refuses", rs256(good), []validator.Option{validator.WithClaimCheck(func(_ context.Context, tok *validator.Token) error {
+			if tok.ClientID == "svc-a" {
+				return errors.New("svc-a is blocked")
+			}
+			return nil
+		})}, validator.ErrClaimCheck},
+		{"claim check passes", rs256(good), []validator.Option{validator.WithClaimCheck(func(context.Context, *validator.Token) error { return nil })}, nil},
+	}
+	names := map[string]bool{}
+	for _, tt := range tests {
+		if names[tt.name] {
+			t.Fatalf("duplicate case name %q", tt.name)
+		}
+		names[tt.name] = true
+		t.Run(tt.name, func(t *testing.T) {
+			v := newValidator(t, tt.opts...)
+			tok, err := v.Validate(t.Context(), tt.token)
+			if tt.want == nil {
+				if err != nil || tok == nil {
+					t.Fatalf("Validate() = %v, %v; want a token", tok, err)
+				}
+				return
+			}
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("Validate() error = %v, want %v", err, tt.want)
+			}
+			if tok != nil {
+				t.Fatalf("Validate() returned a token with error %v", err)
+			}
+			if !errors.Is(err, validator.ErrInvalidToken) && !errors.Is(tt.want, validator.ErrNoToken) {
+				t.Fatalf("error %v does not match ErrInvalidToken", err)
+			}
+			if len(tt.token) > 16 && strings.Contains(err.Error(), tt.token[:16]) {
+				t.Fatalf("error %q contains token material", err)
+			}
+		})
+	}
+}
+
+func TestWithoutAudienceCheck(t *testing.T) {
+	loadKeys(t)
+	v, err := validator.New(validator.WithIssuer(testIssuer, testKeySource(t)), validator.WithoutAudienceCheck(),
+		validator.WithClock(func() time.Time { return testNow }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, aud := range []any{nil, "anything", []string{}} {
+		if _, err := v.Validate(t.Context(), rs256(baseClaims(map[string]any{"aud": aud}))); err != nil {
+			t.Errorf("aud %v: Validate() = %v, want a token", aud, err)
+		}
+	}
+	if _, err := v.Validate(t.Context(), rs256(baseClaims(map[string]any{"aud": 7}))); !errors.Is(err, validator.ErrMalformed) {
+		t.Errorf("aud 7: Validate() = %v, want ErrMalformed", err)
+	}
+}
+
+type randReader struct{}
+
+func (randReader) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = byte(i*7 + 3)
+	}
+	return len(p), nil
+}
+
+func swapPayload(tok, claims string) string {
+	parts := strings.Split(tok, ".")
+	parts[1] = enc.EncodeToString([]byte(claims))
+	return strings.Join(parts, ".")
+}
+
+func padSegments(tok string) string {
+	parts := strings.Split(tok, ".")
+	for i, p := range parts {
+		if r := len(p) % 4; r != 0 {
+			parts[i] = p + strings.Repeat("=", 4-r)
+		}
+	}
+	return strings.Join(parts, ".")
+}
+
+func TestValidateTokenFields(t *testing.T) {
+	loadKeys(t)
+	v := newValidator(t, validator.WithScopeClaim("permissions"))
+	claims := baseClaims(map[string]any{
+		"client_id": nil, "azp": "azp-client", "scope": "a b", "scp": []string{"b", "c"}, "permissions": "d",
+		"nbf": testNow.Unix() - 5, "aud": []string{testAud, "x"}, "custom": map[string]any{"tier": "gold"},
+	})
+	tok, err := v.Validate(t.Context(), rs256(claims))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.Issuer != testIssuer || tok.Subject != "svc-a" || tok.ID != "id-1" || tok.ClientID != "azp-client" {
+		t.Errorf("token = %+v", tok)
+	}
+	if !slices.Equal(tok.Audience, []string{testAud, "x"}) || !tok.HasAudience("x") {
+		t.Errorf("Audience = %q", tok.Audience)
+	}
+	if got := slices.Sorted(slices.Values(tok.Scopes.List())); !slices.Equal(got, []string{"a", "b", "c", "d"}) {
+		t.Errorf("Scopes = %q", got)
+	}
+	if !tok.Expiry.Equal(time.Unix(testNow.Unix()+300, 0)) || !tok.IssuedAt.Equal(time.Unix(testNow.Unix()-10, 0)) || !tok.NotBefore.Equal(time.Unix(testNow.Unix()-5, 0)) {
+		t.Errorf("times = %v %v %v", tok.Expiry, tok.IssuedAt, tok.NotBefore)
+	}
+	if tok.Source != validator.SourceJWT || tok.KeyID != "rsa-1" || tok.Algorithm != validator.RS256 || tok.Type != "at+jwt" {
+		t.Errorf("provenance = %v %q %q %q", tok.Source, tok.KeyID, tok.Algorithm, tok.Type)
+	}
+	custom, ok := tok.Claim("custom")
+	if !ok || custom.(map[string]any)["tier"] != "gold" {
+		t.Errorf("Claim(custom) = %v, %v", custom, ok)
+	}
+	if _, ok := tok.Claim("absent"); ok {
+		t.Error("Claim(absent) found")
+	}
+	var dst struct {
+		Custom struct {
+			Tier string `json:"tier"`
+		} `json:"custom"`
+	}
+	if err := tok.Decode(&dst); err != nil || dst.Custom.Tier != "gold" {
+		t.Errorf("Decode = %+v, %v", dst, err)
+	}
+	var raw map[string]any
+	if err := json.Unmarshal(tok.RawClaims(), &raw); err != nil || raw["sub"] != "svc-a" {
+		t.Errorf("RawClaims = %v, %v", raw, err)
+	}
+
+	cidTok, err := v.Validate(t.Context(), rs256(baseClaims(map[string]any{"client_id": nil, "cid": "okta-cid"})))
+	if err != nil || cidTok.ClientID != "okta-cid" {
+		t.Errorf("cid fallback: %v, %v", cidTok, err)
+	}
+}
+
+func TestNewReportsEveryProblem(t *testing.T) {
+	_, err := validator.New(
+		validator.WithIssuerSecret("https://a/", []byte("short")),
+		validator.WithAlgorithms(validator.HS256, "none"),
+		validator.WithLeeway(-time.Second),
+		validator.WithAudience(""),
+	)
+	if err == nil {
+		t.Fatal("New() = nil error")
+	}
+	for _, want := range []string{"shorter than 32 bytes", `"HS256" is not an asymmetric`, `"none" is not an asymmetric`, "negative leeway", "empty audience"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("New() error %q lacks %q", err, want)
+		}
+	}
+	if _, err := validator.New(validator.WithAudience("x")); err == nil || !strings.Contains(err.Error(), "no issuer") {
+		t.Errorf("no issuer: %v", err)
+	}
+	if _, err := validator.New(validator.WithIssuer(testIssuer, validator.NewKeys())); err == nil || !strings.Contains(err.Error(), "no audience") {
+		t.Errorf("no audience: %v", err)
+	}
+	if _, err := validator.New(validator.WithIssuer(testIssuer, validator.NewKeys()), validator.WithIssuerSecret(testIssuer, hmacSecret), validator.WithAudience("x")); err == nil || !strings.Contains(err.Error(), "twice") {
+		t.Errorf("mixed keys and secret for one issuer: %v", err)
+	}
+}
+
+// unavailableSource is a key source whose issuer cannot be reached.
+type unavailableSource struct{ err error }
+
+func (s unavailableSource) Key(context.Context, string, validator.Algorithm) (*validator.Key, error) {
+	return nil, s.err
+}
+
+func TestValidateKeySourceErrors(t *testing.T) {
+	loadKeys(t)
+	tests := []struct {
+		name string
+		err  error
+		want error
+	}{
+		{"unavailable", &validator.UnavailableError{Reason: validator.ErrKeysUnavailable, Err: errors.New("dial refused")}, validator.ErrUnavailable},
+		{"unknown key", validator.ErrUnknownKey, validator.ErrUnknownKey},
+		{"foreign error counts as unavailable", errors.New("boom"), validator.ErrKeysUnavailable},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v, err := validator.New(validator.WithIssuer(testIssuer, unavailableSource{tt.err}), validator.WithAudience(testAud),
+				validator.WithClock(func() time.Time { return testNow }))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = v.Validate(t.Context(), rs256(baseClaims(nil)))
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("Validate() error = %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestKeys(t *testing.T) {
+	loadKeys(t)
+	if _, err := validator.NewKey("x", &rsaKey.PublicKey, validator.ES256); err == nil {
+		t.Error("NewKey(RSA, ES256) = nil error")
+	}
+	if _, err := validator.NewKey("x", &rsaKey.PublicKey, validator.HS256); err == nil {
+		t.Error("NewKey(RSA, HS256) = nil error")
+	}
+	if _, err := validator.NewKey("x", []byte("secret"), ""); err == nil {
+		t.Error("NewKey([]byte) = nil error")
+	}
+	k := mustKey(t, "x", &ecKey.PublicKey, "")
+	if got := k.Algorithms(); !slices.Equal(got, []validator.Algorithm{validator.ES256}) {
+		t.Errorf("EC P-256 Algorithms() = %v", got)
+	}
+	r := mustKey(t, "r", &rsaKey.PublicKey, "")
+	if !r.Allows(validator.PS384) || r.Allows(validator.ES256) || r.Allows(validator.HS256) || r.Allows("none") {
+		t.Errorf("RSA Algorithms() = %v", r.Algorithms())
+	}
+	ks := validator.NewKeys(r, mustKey(t, "r", &ecKey.PublicKey, ""))
+	if got, ok := ks.Lookup("r", validator.ES256); !ok || got.Public() != crypto.PublicKey(&ecKey.PublicKey) {
+		t.Error("Lookup of shared kid by alg failed")
+	}
+	if _, ok := ks.Lookup("", validator.RS256); !ok {
+		t.Error("Lookup without kid, one RSA key: not found")
+	}
+}
