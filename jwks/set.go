@@ -41,6 +41,7 @@ type Set struct {
 	unknown      map[unknownKey]time.Time
 	st           Status
 	interval     time.Duration // next refresh interval, from the last success
+	lastSkipped  string        // skipped keys of the last fetch, to warn once
 }
 
 // snapshot is an immutable key set, replaced whole on every refresh.
@@ -349,9 +350,11 @@ func (s *Set) run(first *fetchCall) {
 				wait = min(se.RetryAfter, s.cfg.refreshInterval)
 			}
 		}
-		s.mu.Lock()
-		s.st.NextRefresh = s.cfg.clock().Add(wait)
-		s.mu.Unlock()
+		if backoff > 0 { // a success already recorded its next refresh
+			s.mu.Lock()
+			s.st.NextRefresh = s.cfg.clock().Add(wait)
+			s.mu.Unlock()
+		}
 		timer.Reset(wait)
 	sleep:
 		select {
@@ -361,11 +364,7 @@ func (s *Set) run(first *fetchCall) {
 			if backoff == 0 {
 				// An on-demand fetch just succeeded; a full interval
 				// from now is soon enough.
-				wait = s.nextInterval()
-				s.mu.Lock()
-				s.st.NextRefresh = s.cfg.clock().Add(wait)
-				s.mu.Unlock()
-				timer.Reset(wait)
+				timer.Reset(s.nextInterval())
 			}
 			goto sleep
 		case <-timer.C:
@@ -413,7 +412,13 @@ func (s *Set) fetch() error {
 	start := s.cfg.clock()
 	hadKeys := s.snap.Load() != nil
 	keys, skipped, interval, url, err := s.load(ctx, hadKeys)
+	if s.ctx.Err() != nil {
+		return errors.New("jwks: set closed") // Close interrupted us: nothing to report
+	}
+	skippedSig := fmt.Sprint(skipped)
 	s.mu.Lock()
+	warnSkipped := skippedSig != s.lastSkipped
+	s.lastSkipped = skippedSig
 	s.st.LastAttempt = start
 	s.st.LastError = err
 	if url != "" {
@@ -422,11 +427,15 @@ func (s *Set) fetch() error {
 	if err == nil {
 		s.st.LastRefresh = start
 		s.st.Skipped = len(skipped)
+		s.st.NextRefresh = start.Add(interval)
 		s.interval = interval
 	}
 	s.mu.Unlock()
 	log := s.cfg.logger.With(slog.String("jwks_url", url))
 	for _, sk := range skipped {
+		if !warnSkipped {
+			break
+		}
 		log.Warn("jwks: key skipped", slog.String("kid", sk.kid), slog.String("reason", sk.reason))
 	}
 	if err != nil {

@@ -33,8 +33,7 @@ var (
 	edKey    ed25519.PrivateKey
 )
 
-func loadKeys(t testing.TB) {
-	t.Helper()
+func loadKeys(testing.TB) {
 	keysOnce.Do(func() {
 		var err error
 		must := func(e error) {

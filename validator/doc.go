@@ -1,0 +1,43 @@
+// Package validator decides whether a Bearer access token is good for this
+// API, and maps every refusal onto its RFC 6750 answer.
+//
+// A [Validator] is built once with [New] and options, and is safe for
+// concurrent use. [Validator.Validate] accepts a JWT access token when,
+// in this order (cheapest first):
+//
+//  1. it is at most the size cap (8 KiB by default) and is a JWS in compact
+//     serialization: three base64url segments, no padding, URL alphabet
+//     only (JWE and the JSON serialization are refused);
+//  2. its header is a JSON object with no duplicate member names, whose
+//     "alg" is in the allowlist ("none" never is; HMAC only for an issuer
+//     configured with a secret), with no "crit" or "b64" (no extension is
+//     implemented, so RFC 7515 §4.1.11 requires refusal), not a nested JWT,
+//     and whose "typ", if present, is "JWT" or "at+jwt" (RFC 9068 §2.1);
+//  3. its claims are a JSON object with no duplicate member names (names
+//     are compared after unescaping) and registered claims of the right
+//     types: strings, NumericDates as JSON numbers, "aud" a string or an
+//     array of strings, scope claims valid per RFC 6749 §3.3;
+//  4. its "iss" equals a configured issuer exactly; that issuer's key
+//     source, and nothing in the token ("jku", "x5u", "jwk", "x5c" are never
+//     used), yields a key whose type and algorithm bind the header "alg";
+//  5. the signature verifies (crypto/rsa, crypto/ecdsa with fixed-size
+//     R||S, crypto/ed25519, or HMAC, constant time);
+//  6. "aud" names a configured audience, "exp" is present and not past,
+//     "nbf" and "iat" are not in the future (all with one leeway, 30 s by
+//     default), "iat" is within the maximum age if one is configured, and
+//     in RFC 9068 mode every claim of RFC 9068 §2.2 is present;
+//  7. every user check ([WithClaimCheck]) passes.
+//
+// Errors are sentinels, one per reason, each matching its class with
+// [errors.Is]: [ErrInvalidToken], [ErrInvalidRequest], [ErrNoToken],
+// [ErrInsufficientScope], [ErrUnavailable]. [ChallengeFor] is the single
+// table from class to HTTP status and WWW-Authenticate header that every
+// adapter uses. Error texts and descriptions are fixed: they never contain
+// token material or anything read from upstream.
+//
+// Callers MUST NOT treat an [ErrUnavailable] error as a verdict on the token:
+// the keys could not be had, and the answer is 503, not 401.
+//
+// Relied on: RFC 6749 §3.3, RFC 6750 §2–3, RFC 7515, RFC 7518 §3,
+// RFC 7519 §4, RFC 8037, RFC 8725, RFC 9068.
+package validator
