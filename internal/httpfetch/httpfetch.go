@@ -32,7 +32,7 @@ type StatusError struct {
 
 func (e *StatusError) Error() string { return "unexpected HTTP status " + strconv.Itoa(e.Code) }
 
-// ContentTypeError reports a response whose media type is not JSON.
+// ContentTypeError reports an HTML response where JSON was expected.
 type ContentTypeError struct{ MediaType string }
 
 func (e *ContentTypeError) Error() string {
@@ -110,9 +110,8 @@ type Response struct {
 }
 
 // Do sends req and reads the body, at most limit bytes. A status other than
-// 200 is a *StatusError; a media type other than JSON (application/json, or
-// one ending in +json or +jwt) is a *ContentTypeError. A response without a
-// Content-Type is read, and left to the caller's parser to judge.
+// 200 is a *StatusError; an HTML response is a *ContentTypeError. Any other
+// body is returned for the caller's parser to judge.
 func Do(client *http.Client, req *http.Request, limit int64) (*Response, error) {
 	resp, err := client.Do(req)
 	if err != nil {
@@ -125,8 +124,10 @@ func Do(client *http.Client, req *http.Request, limit int64) (*Response, error) 
 		return nil, &StatusError{Code: resp.StatusCode, RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
 	}
 	if ct := resp.Header.Get("Content-Type"); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || !(mt == "application/json" || strings.HasSuffix(mt, "+json") || strings.HasSuffix(mt, "+jwt")) {
+		// An HTML page is an error page or a login portal, never keys.
+		// Other types are left to the JSON parser: static hosts serve JWKS
+		// as text/plain or application/octet-stream.
+		if mt, _, err := mime.ParseMediaType(ct); err == nil && (mt == "text/html" || mt == "application/xhtml+xml") {
 			return nil, &ContentTypeError{MediaType: truncate(ct, 64)}
 		}
 	}

@@ -1,0 +1,147 @@
+package httpfetch
+
+import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestMaxAge(t *testing.T) {
+	tests := []struct {
+		in     string
+		want   time.Duration
+		wantOK bool
+	}{
+		{"", 0, false},
+		{"public", 0, false},
+		{"max-age=60", time.Minute, true},
+		{"public, max-age=3600, must-revalidate", time.Hour, true},
+		{`MAX-AGE="30"`, 30 * time.Second, true},
+		{"no-store", 0, true},
+		{"no-cache, max-age=60", 0, true},
+		{"max-age=-1", 0, false},
+		{"max-age=99999999999999999999", 0, false},
+		{"max-age=99999999999", (1 << 31) * time.Second, true},
+	}
+	for _, tt := range tests {
+		got, ok := MaxAge(tt.in)
+		if got != tt.want || ok != tt.wantOK {
+			t.Errorf("MaxAge(%q) = %v, %v; want %v, %v", tt.in, got, ok, tt.want, tt.wantOK)
+		}
+	}
+}
+
+func TestParseRetryAfter(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		in   string
+		want time.Duration
+	}{
+		{"", 0},
+		{"120", 2 * time.Minute},
+		{"999999999", 24 * time.Hour},
+		{"-5", 0},
+		{"soon", 0},
+		{now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second},
+		{now.Add(-time.Hour).Format(http.TimeFormat), 0},
+	}
+	for _, tt := range tests {
+		if got := parseRetryAfter(tt.in, now); got != tt.want {
+			t.Errorf("parseRetryAfter(%q) = %v, want %v", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestDo(t *testing.T) {
+	tests := []struct {
+		name    string
+		handler http.HandlerFunc
+		limit   int64
+		check   func(error) bool
+	}{
+		{"ok", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			w.Write([]byte(`{}`))
+		}, 100, func(err error) bool { return err == nil }},
+		{"ok without content type", func(w http.ResponseWriter, r *http.Request) {
+			w.Header()["Content-Type"] = nil
+			w.Write([]byte(`{}`))
+		}, 100, func(err error) bool { return err == nil }},
+		{"text/plain from a static host", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/plain")
+			w.Write([]byte(`{}`))
+		}, 100, func(err error) bool { return err == nil }},
+		{"jwk-set+json", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/jwk-set+json")
+			w.Write([]byte(`{}`))
+		}, 100, func(err error) bool { return err == nil }},
+		{"html", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html")
+			w.Write([]byte(`<html>`))
+		}, 100, func(err error) bool { var ce *ContentTypeError; return errors.As(err, &ce) }},
+		{"404", func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) }, 100,
+			func(err error) bool { var se *StatusError; return errors.As(err, &se) && se.Code == 404 }},
+		{"429 retry-after", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Retry-After", "7")
+			w.WriteHeader(429)
+		}, 100, func(err error) bool { var se *StatusError; return errors.As(err, &se) && se.RetryAfter == 7*time.Second }},
+		{"too large", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.Write([]byte(strings.Repeat(" ", 101)))
+		}, 100, func(err error) bool { return errors.Is(err, ErrTooLarge) }},
+		{"exactly the limit", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.Write([]byte(strings.Repeat(" ", 100)))
+		}, 100, func(err error) bool { return err == nil }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewTLSServer(tt.handler)
+			defer srv.Close()
+			_, err := Get(t.Context(), srv.Client(), srv.URL, "application/json", nil, tt.limit)
+			if !tt.check(err) {
+				t.Errorf("Get() error = %v", err)
+			}
+		})
+	}
+}
+
+func TestRedirectPolicy(t *testing.T) {
+	target := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`{}`))
+	}))
+	defer target.Close()
+	var redirector *httptest.Server
+	redirector = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/to-http":
+			http.Redirect(w, r, "http://example.com/jwks", http.StatusFound)
+		case "/to-https":
+			http.Redirect(w, r, target.URL, http.StatusFound)
+		case "/loop":
+			http.Redirect(w, r, redirector.URL+"/loop", http.StatusFound)
+		}
+	}))
+	defer redirector.Close()
+	client := redirector.Client()
+	client.CheckRedirect = RedirectPolicy(false)
+	if _, err := Get(t.Context(), client, redirector.URL+"/to-http", "", nil, 100); !errors.Is(err, ErrInsecureURL) {
+		t.Errorf("redirect to http: %v, want ErrInsecureURL", err)
+	}
+	if _, err := Get(t.Context(), client, redirector.URL+"/loop", "", nil, 100); err == nil || !strings.Contains(err.Error(), "too many redirects") {
+		t.Errorf("redirect loop: %v", err)
+	}
+	if _, err := Get(t.Context(), client, redirector.URL+"/to-https", "", nil, 100); err != nil {
+		t.Errorf("redirect to https: %v", err)
+	}
+}
+
+func TestNewClientHasTimeouts(t *testing.T) {
+	c := NewClient(false)
+	if c.Timeout == 0 || c.CheckRedirect == nil || c.Transport.(*http.Transport).ResponseHeaderTimeout == 0 {
+		t.Errorf("NewClient() = %+v, want timeouts and a redirect policy", c)
+	}
+}
