@@ -1,0 +1,39 @@
+package echobearer_test
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/bearerguard/bearerguard/adapters/echobearer"
+	"github.com/bearerguard/bearerguard/adapters/httpbearer"
+	"github.com/bearerguard/bearerguard/adapters/internal/contract"
+	"github.com/bearerguard/bearerguard/scopes"
+	"github.com/bearerguard/bearerguard/validator"
+)
+
+func reply(c echo.Context) error {
+	out := contract.Reply{Anonymous: true}
+	if tok, ok := echobearer.Token(c); ok {
+		out = contract.Reply{Subject: tok.Subject}
+		if ctxTok, ok := validator.FromContext(c.Request().Context()); ok {
+			out.CtxSubject = ctxTok.Subject
+		}
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+func TestContract(t *testing.T) {
+	contract.Run(t, func(t *testing.T, g *httpbearer.Guard) http.Handler {
+		auth := echobearer.New(g)
+		e := echo.New()
+		e.GET("/data", reply, auth.Require(scopes.All("read:data")))
+		e.POST("/data", reply, auth.Require(scopes.All("write:data")))
+		e.GET("/either", reply, auth.Require(scopes.Any("read:data", "admin")))
+		api := e.Group("", auth.Authenticate())
+		api.GET("/any", reply)
+		e.GET("/optional", reply, auth.Optional())
+		return e
+	})
+}

@@ -1,0 +1,88 @@
+// Package ginbearer protects Gin routes with OAuth 2.0 bearer tokens
+// (RFC 6750). It is a thin layer over [httpbearer.Guard]: the same token
+// extraction, the same validation, the same answers.
+//
+//	guard, _ := httpbearer.New(v, httpbearer.WithRealm("orders"))
+//	auth := ginbearer.New(guard)
+//	api := r.Group("/", auth.Authenticate())
+//	api.GET("/data", auth.Require(scopes.All("read:data")), getData)
+//
+// The validated [*validator.Token] is stored in the Gin context ([Token])
+// and in the request's context ([validator.FromContext]).
+package ginbearer
+
+import (
+	"errors"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/bearerguard/bearerguard/adapters/httpbearer"
+	"github.com/bearerguard/bearerguard/scopes"
+	"github.com/bearerguard/bearerguard/validator"
+)
+
+// ContextKey is the Gin context key under which the token is stored.
+const ContextKey = "bearerguard.token"
+
+// Middleware builds Gin handlers from a Guard.
+type Middleware struct{ g *httpbearer.Guard }
+
+// New returns Gin middleware backed by g.
+func New(g *httpbearer.Guard) *Middleware { return &Middleware{g: g} }
+
+// Authenticate requires a valid token.
+func (m *Middleware) Authenticate() gin.HandlerFunc { return m.Require(scopes.Requirement{}) }
+
+// Require requires a valid token carrying the scopes req asks for (403
+// insufficient_scope otherwise). After [Middleware.Authenticate] on a group
+// it reuses the token already validated.
+func (m *Middleware) Require(req scopes.Requirement) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		tok, err := m.g.Authenticate(c.Writer, c.Request)
+		if err == nil {
+			err = httpbearer.CheckScopes(tok, req)
+		}
+		if err != nil {
+			m.g.Fail(c.Writer, c.Request, err)
+			c.Abort()
+			return
+		}
+		store(c, tok)
+		c.Next()
+	}
+}
+
+// Optional lets requests without Bearer credentials through anonymously,
+// and validates a token that is present (a bad one is still refused).
+func (m *Middleware) Optional() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		tok, err := m.g.Authenticate(c.Writer, c.Request)
+		if err != nil {
+			if !errors.Is(err, validator.ErrNoToken) {
+				m.g.Fail(c.Writer, c.Request, err)
+				c.Abort()
+				return
+			}
+		} else {
+			store(c, tok)
+		}
+		c.Next()
+	}
+}
+
+// Token returns the token stored by the middleware.
+func Token(c *gin.Context) (*validator.Token, bool) {
+	v, ok := c.Get(ContextKey)
+	if !ok {
+		return nil, false
+	}
+	tok, ok := v.(*validator.Token)
+	return tok, ok && tok != nil
+}
+
+func store(c *gin.Context, tok *validator.Token) {
+	c.Set(ContextKey, tok)
+	if _, ok := validator.FromContext(c.Request.Context()); !ok {
+		c.Request = c.Request.WithContext(validator.NewContext(c.Request.Context(), tok))
+	}
+}

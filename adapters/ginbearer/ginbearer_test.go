@@ -1,0 +1,40 @@
+package ginbearer_test
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/bearerguard/bearerguard/adapters/ginbearer"
+	"github.com/bearerguard/bearerguard/adapters/httpbearer"
+	"github.com/bearerguard/bearerguard/adapters/internal/contract"
+	"github.com/bearerguard/bearerguard/scopes"
+	"github.com/bearerguard/bearerguard/validator"
+)
+
+func reply(c *gin.Context) {
+	out := contract.Reply{Anonymous: true}
+	if tok, ok := ginbearer.Token(c); ok {
+		out = contract.Reply{Subject: tok.Subject}
+		if ctxTok, ok := validator.FromContext(c.Request.Context()); ok {
+			out.CtxSubject = ctxTok.Subject
+		}
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+func TestContract(t *testing.T) {
+	gin.SetMode(gin.TestMode)
+	contract.Run(t, func(t *testing.T, g *httpbearer.Guard) http.Handler {
+		auth := ginbearer.New(g)
+		r := gin.New()
+		r.GET("/data", auth.Require(scopes.All("read:data")), reply)
+		r.POST("/data", auth.Require(scopes.All("write:data")), reply)
+		r.GET("/either", auth.Require(scopes.Any("read:data", "admin")), reply)
+		api := r.Group("/", auth.Authenticate())
+		api.GET("/any", reply)
+		r.GET("/optional", auth.Optional(), reply)
+		return r
+	})
+}

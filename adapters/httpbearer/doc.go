@@ -1,0 +1,29 @@
+// Package httpbearer protects net/http handlers with OAuth 2.0 bearer
+// tokens (RFC 6750).
+//
+// A [Guard] extracts the token of each request, validates it with a
+// [validator.Validator], checks the route's scopes, stores the
+// [*validator.Token] in the request's context, and answers refusals from
+// the single table of [validator.ChallengeFor]:
+//
+//	guard, err := httpbearer.New(v, httpbearer.WithRealm("orders"))
+//	mux.Handle("GET /data", guard.Require(scopes.All("read:data"), getData))
+//	mux.Handle("/api/", guard.Handler(api)) // any valid token
+//	mux.Handle("GET /feed", guard.Optional(feed)) // anonymous allowed
+//
+// Token extraction follows RFC 6750 §2:
+//
+//  1. The Authorization header: scheme "Bearer" in any case, one or more
+//     spaces, exactly one b64token, nothing after it. Another scheme
+//     ("Basic …") counts as no Bearer credential (401, bare challenge);
+//     "Bearer" alone, bad characters or trailing text are 400
+//     invalid_request; so are two Authorization headers.
+//  2. The access_token query parameter (§2.3) only with [WithQueryToken];
+//     without it such a request is refused with 400. Tokens in URLs leak
+//     into logs, history and Referer headers: SHOULD NOT be enabled.
+//  3. The access_token form body parameter (§2.2) only with [WithFormToken].
+//  4. A cookie only with [WithCookie], for browser-facing APIs.
+//
+// A token sent in more than one way is refused with 400 (§2: clients MUST
+// NOT use more than one method).
+package httpbearer

@@ -1,0 +1,161 @@
+package httpbearer
+
+import (
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/bearerguard/bearerguard/validator"
+)
+
+// maxFormBody bounds the form body read when form tokens are enabled.
+const maxFormBody = 64 << 10
+
+// extractor finds the token of a request, per RFC 6750 §2.
+type extractor struct {
+	query  bool
+	form   bool
+	cookie string
+}
+
+// extract returns the request's token. It fails with
+// [validator.ErrNoToken] when the request carries no Bearer credentials,
+// [validator.ErrMalformedHeader] for a broken Authorization header,
+// [validator.ErrMultipleTokens] when several are sent, and
+// [validator.ErrMethodNotAllowed] for a query or form token when that way of
+// sending one is not enabled.
+func (e *extractor) extract(w http.ResponseWriter, r *http.Request) (string, error) {
+	var token string
+	found := 0
+	add := func(t string) {
+		token = t
+		found++
+	}
+
+	headers := r.Header.Values("Authorization")
+	if len(headers) > 1 {
+		return "", validator.ErrMultipleTokens
+	}
+	if len(headers) == 1 {
+		t, isBearer, err := parseAuthorization(headers[0])
+		if err != nil {
+			return "", err
+		}
+		if isBearer {
+			add(t)
+		}
+	}
+
+	if vals, ok := r.URL.Query()["access_token"]; ok {
+		if !e.query {
+			return "", validator.ErrMethodNotAllowed
+		}
+		if len(vals) != 1 || !isB64Token(vals[0]) {
+			return "", badValues(vals)
+		}
+		add(vals[0])
+	}
+
+	if e.form && isFormBody(r) {
+		r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
+		if err := r.ParseForm(); err != nil {
+			return "", validator.ErrMalformedHeader
+		}
+		if vals, ok := r.PostForm["access_token"]; ok {
+			if len(vals) != 1 || !isB64Token(vals[0]) {
+				return "", badValues(vals)
+			}
+			add(vals[0])
+		}
+	}
+
+	if e.cookie != "" {
+		if c, err := r.Cookie(e.cookie); err == nil && c.Value != "" {
+			if !isB64Token(c.Value) {
+				return "", validator.ErrMalformedHeader
+			}
+			add(c.Value)
+		}
+	}
+
+	switch found {
+	case 0:
+		return "", validator.ErrNoToken
+	case 1:
+		return token, nil
+	default:
+		return "", validator.ErrMultipleTokens
+	}
+}
+
+// parseAuthorization parses an Authorization header value. A scheme other
+// than Bearer is no Bearer credential at all (isBearer false, no error):
+// RFC 6750 §3.1 answers it with a bare challenge. For Bearer it enforces
+// the grammar of §2.1: the scheme (any case), 1*SP, one b64token, nothing
+// after it.
+func parseAuthorization(v string) (token string, isBearer bool, err error) {
+	const scheme = "bearer"
+	if len(v) < len(scheme) || !strings.EqualFold(v[:len(scheme)], scheme) {
+		return "", false, nil
+	}
+	rest := v[len(scheme):]
+	if rest == "" {
+		return "", true, validator.ErrMalformedHeader // "Bearer" alone
+	}
+	if rest[0] != ' ' {
+		if isTokenChar(rest[0]) {
+			return "", false, nil // another scheme, e.g. "BearerX"
+		}
+		return "", true, validator.ErrMalformedHeader
+	}
+	rest = strings.TrimLeft(rest, " ")
+	if !isB64Token(rest) {
+		return "", true, validator.ErrMalformedHeader
+	}
+	return rest, true, nil
+}
+
+// isB64Token: 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
+func isB64Token(s string) bool {
+	i := 0
+	for i < len(s) && isB64Char(s[i]) {
+		i++
+	}
+	if i == 0 {
+		return false
+	}
+	for i < len(s) && s[i] == '=' {
+		i++
+	}
+	return i == len(s)
+}
+
+func isB64Char(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+		c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/'
+}
+
+// isTokenChar reports an RFC 7230 tchar, for telling "BearerX" (another
+// scheme) from "Bearer\t…" (a broken Bearer header).
+func isTokenChar(c byte) bool {
+	return isB64Char(c) && c != '/' || strings.IndexByte("!#$%&'*^`|", c) >= 0
+}
+
+// isFormBody: RFC 6750 §2.2: an entity-body of type
+// application/x-www-form-urlencoded, in a method that has a body.
+func isFormBody(r *http.Request) bool {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return false
+	}
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return err == nil && mt == "application/x-www-form-urlencoded"
+}
+
+// badValues is the error for an access_token parameter that is repeated
+// or not a b64token.
+func badValues(vals []string) error {
+	if len(vals) > 1 {
+		return validator.ErrMultipleTokens
+	}
+	return validator.ErrInvalidRequest
+}

@@ -1,0 +1,48 @@
+package httpbearer_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/bearerguard/bearerguard/adapters/httpbearer"
+	"github.com/bearerguard/bearerguard/adapters/internal/contract"
+	"github.com/bearerguard/bearerguard/scopes"
+	"github.com/bearerguard/bearerguard/validator"
+)
+
+func reply(w http.ResponseWriter, r *http.Request) {
+	out := contract.Reply{Anonymous: true}
+	if tok, ok := validator.FromContext(r.Context()); ok {
+		out = contract.Reply{Subject: tok.Subject, CtxSubject: tok.Subject}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(out)
+}
+
+func TestContract(t *testing.T) {
+	contract.Run(t, func(t *testing.T, g *httpbearer.Guard) http.Handler {
+		h := http.HandlerFunc(reply)
+		mux := http.NewServeMux()
+		mux.Handle("GET /data", g.Require(scopes.All("read:data"), h))
+		mux.Handle("POST /data", g.Require(scopes.All("write:data"), h))
+		mux.Handle("GET /either", g.Require(scopes.Any("read:data", "admin"), h))
+		mux.Handle("GET /any", g.Handler(h))
+		mux.Handle("GET /optional", g.Optional(h))
+		return mux
+	})
+}
+
+func TestNewRejectsBadOptions(t *testing.T) {
+	_, err := httpbearer.New(nil, httpbearer.WithRealm(`a"b`), httpbearer.WithCookie(""))
+	if err == nil {
+		t.Fatal("New() = nil error")
+	}
+	for _, want := range []string{"nil validator", "WithRealm", "WithCookie"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("New() error %q lacks %q", err, want)
+		}
+	}
+}
+
