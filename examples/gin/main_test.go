@@ -1,0 +1,9 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/bearerguard/bearerguard/examples/internal/exampletest"
+)
+
+func TestContract(t *testing.T) { exampletest.Run(t, newHandler) }

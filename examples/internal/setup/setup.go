@@ -1,0 +1,135 @@
+// Package setup is the configuration shared by the example services:
+// flags with environment fallbacks, and the validator they describe.
+package setup
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/bearerguard/bearerguard/adapters/httpbearer"
+	"github.com/bearerguard/bearerguard/jwks"
+	"github.com/bearerguard/bearerguard/validator"
+)
+
+// Config is an example service's configuration.
+type Config struct {
+	Addr         string
+	Issuer       string
+	Audience     string
+	JWKSURL      string // "" means discovery from Issuer
+	Leeway       time.Duration
+	RFC9068      bool
+	InsecureHTTP bool
+}
+
+// Parse reads flags from args, falling back to the environment (getenv)
+// for every flag not given. It returns flag.ErrHelp after printing usage
+// for -h/--help.
+func Parse(name string, args []string, getenv func(string) string, out io.Writer) (Config, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(out)
+	var c Config
+	env := func(key, def string) string {
+		if v := getenv(key); v != "" {
+			return v
+		}
+		return def
+	}
+	fs.StringVar(&c.Addr, "addr", env("ADDR", ":8080"), "listen address (env ADDR)")
+	fs.StringVar(&c.Issuer, "issuer", env("BEARERGUARD_ISSUER", ""), "trusted issuer URL, exactly as in the tokens' iss (env BEARERGUARD_ISSUER)")
+	fs.StringVar(&c.Audience, "audience", env("BEARERGUARD_AUDIENCE", ""), "this API's audience (env BEARERGUARD_AUDIENCE)")
+	fs.StringVar(&c.JWKSURL, "jwks-url", env("BEARERGUARD_JWKS_URL", ""), "JWKS URL; default: discovery from the issuer (env BEARERGUARD_JWKS_URL)")
+	leeway := fs.String("leeway", env("BEARERGUARD_LEEWAY", validator.DefaultLeeway.String()), "clock skew allowed for exp/nbf/iat (env BEARERGUARD_LEEWAY)")
+	var errs []error
+	rfc9068Env, err := strconv.ParseBool(env("BEARERGUARD_RFC9068", "false"))
+	if err != nil {
+		errs = append(errs, fmt.Errorf("BEARERGUARD_RFC9068 %q is not a boolean", getenv("BEARERGUARD_RFC9068")))
+	}
+	fs.BoolVar(&c.RFC9068, "rfc9068", rfc9068Env, "enforce the RFC 9068 JWT access token profile (env BEARERGUARD_RFC9068)")
+	fs.BoolVar(&c.InsecureHTTP, "insecure-http", false, "allow plain http:// issuer and JWKS URLs on loopback hosts, for local development")
+	fs.Usage = func() {
+		fmt.Fprintf(out, "Usage: %s [flags]\n\nAn API protected by bearerguard. Routes:\n"+
+			"  GET  /healthz  open\n  GET  /data     requires scope read:data\n  POST /data     requires scope write:data\n\nFlags:\n", name)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if c.Leeway, err = time.ParseDuration(*leeway); err != nil || c.Leeway < 0 {
+		errs = append(errs, fmt.Errorf("--leeway %q is not a non-negative duration", *leeway))
+	}
+	if c.Issuer == "" {
+		errs = append(errs, errors.New("--issuer (or BEARERGUARD_ISSUER) is required"))
+	}
+	if c.Audience == "" {
+		errs = append(errs, errors.New("--audience (or BEARERGUARD_AUDIENCE) is required"))
+	}
+	return c, errors.Join(errs...)
+}
+
+// Guard builds the key set, validator and guard c describes. client, if
+// not nil, is used for discovery and JWKS fetches (tests pass one that
+// trusts their issuer). The returned function releases the key set.
+func (c Config) Guard(client *http.Client) (*httpbearer.Guard, func(), error) {
+	var opts []jwks.Option
+	if client != nil {
+		opts = append(opts, jwks.WithHTTPClient(client))
+	}
+	if c.InsecureHTTP {
+		opts = append(opts, jwks.WithInsecureLoopbackHTTP())
+	}
+	var keys *jwks.Set
+	var err error
+	if c.JWKSURL != "" {
+		keys, err = jwks.New(c.JWKSURL, opts...)
+	} else {
+		keys, err = jwks.Discover(c.Issuer, opts...)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	vopts := []validator.Option{
+		validator.WithIssuer(c.Issuer, keys),
+		validator.WithAudience(c.Audience),
+		validator.WithLeeway(c.Leeway),
+	}
+	if c.RFC9068 {
+		vopts = append(vopts, validator.WithRFC9068())
+	}
+	v, err := validator.New(vopts...)
+	if err != nil {
+		keys.Close()
+		return nil, nil, err
+	}
+	g, err := httpbearer.New(v, httpbearer.WithRealm(c.Audience))
+	if err != nil {
+		keys.Close()
+		return nil, nil, err
+	}
+	return g, func() { keys.Close() }, nil
+}
+
+// DataReply is the body of GET and POST /data.
+type DataReply struct {
+	Subject  string   `json:"subject"`
+	ClientID string   `json:"client_id"`
+	Scopes   []string `json:"scopes"`
+	Stored   bool     `json:"stored,omitempty"`
+}
+
+// Reply describes tok for /data.
+func Reply(tok *validator.Token) DataReply {
+	scopes := tok.Scopes.List()
+	if scopes == nil {
+		scopes = []string{}
+	}
+	return DataReply{Subject: tok.Subject, ClientID: tok.ClientID, Scopes: scopes}
+}

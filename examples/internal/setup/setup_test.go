@@ -1,0 +1,68 @@
+package setup
+
+import (
+	"bytes"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestParse(t *testing.T) {
+	var out bytes.Buffer
+	c, err := Parse("x", []string{"--issuer", "https://id/", "--audience", "orders", "--leeway", "0s", "--rfc9068"}, env(nil), &out)
+	if err != nil || c.Issuer != "https://id/" || c.Audience != "orders" || c.Leeway != 0 || !c.RFC9068 || c.Addr != ":8080" {
+		t.Errorf("flags: %+v, %v", c, err)
+	}
+	c, err = Parse("x", nil, env(map[string]string{"BEARERGUARD_ISSUER": "https://e/", "BEARERGUARD_AUDIENCE": "a",
+		"BEARERGUARD_LEEWAY": "5s", "BEARERGUARD_RFC9068": "true", "ADDR": ":9", "BEARERGUARD_JWKS_URL": "https://e/k"}), &out)
+	if err != nil || c.Issuer != "https://e/" || c.Leeway != 5*time.Second || !c.RFC9068 || c.Addr != ":9" || c.JWKSURL != "https://e/k" {
+		t.Errorf("env: %+v, %v", c, err)
+	}
+	c, err = Parse("x", []string{"--audience", "flag"}, env(map[string]string{"BEARERGUARD_ISSUER": "https://e/", "BEARERGUARD_AUDIENCE": "env"}), &out)
+	if err != nil || c.Audience != "flag" {
+		t.Errorf("flag over env: %+v, %v", c, err)
+	}
+}
+
+func TestRunBadConfiguration(t *testing.T) {
+	never := func(Config, *http.Client) (http.Handler, func(), error) { panic("must not be called") }
+	tests := []struct {
+		args []string
+		want string
+		code int
+	}{
+		{nil, "--issuer (or BEARERGUARD_ISSUER) is required; --audience (or BEARERGUARD_AUDIENCE) is required", 2},
+		{[]string{"--issuer", "https://i/", "--audience", "a", "--leeway", "soon"}, `--leeway "soon" is not a non-negative duration`, 2},
+		{[]string{"--help"}, "", 0},
+	}
+	for _, tt := range tests {
+		var stderr bytes.Buffer
+		code := run("svc", tt.args, env(nil), &stderr, never)
+		if code != tt.code {
+			t.Errorf("run(%q) = %d, want %d", tt.args, code, tt.code)
+		}
+		if tt.want != "" {
+			if got := strings.TrimSpace(stderr.String()); got != "svc: "+tt.want {
+				t.Errorf("run(%q) stderr = %q", tt.args, got)
+			}
+			if strings.Count(stderr.String(), "\n") != 1 {
+				t.Errorf("run(%q) printed more than one line: %q", tt.args, stderr.String())
+			}
+		} else if !strings.Contains(stderr.String(), "GET  /data") {
+			t.Errorf("--help output: %q", stderr.String())
+		}
+	}
+	// An insecure issuer URL is refused by the handler constructor, in one line.
+	var stderr bytes.Buffer
+	code := run("svc", []string{"--issuer", "http://id.example.com/", "--audience", "a"}, env(nil), &stderr,
+		func(c Config, cl *http.Client) (http.Handler, func(), error) {
+			_, _, err := c.Guard(cl)
+			return nil, nil, err
+		})
+	if code != 2 || strings.Count(stderr.String(), "\n") != 1 || !strings.Contains(stderr.String(), "https") {
+		t.Errorf("insecure issuer: %d %q", code, stderr.String())
+	}
+}
