@@ -3,6 +3,8 @@
 package contract
 
 import (
+	"crypto/ed25519"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -263,4 +265,30 @@ func check(t *testing.T, r response, status int, challenge, subject string, anon
 	if strings.Contains(string(r.body), "eyJ") {
 		t.Errorf("error body contains token material: %s", r.body)
 	}
+}
+
+// Offline returns a validator with a fixed Ed25519 key (no network), and a
+// function minting a token for it with the given scope, valid for an hour
+// from now. For Example functions and benchmarks.
+func Offline() (*validator.Validator, func(scope string) string) {
+	seed := make([]byte, ed25519.SeedSize)
+	copy(seed, "bearerguard example key seed....")
+	priv := ed25519.NewKeyFromSeed(seed)
+	key, err := validator.NewKey("example", priv.Public(), validator.EdDSA)
+	if err != nil {
+		panic(err)
+	}
+	const issuer = "https://id.example.com/"
+	v, err := validator.New(validator.WithIssuer(issuer, validator.NewKeys(key)), validator.WithAudience(Audience))
+	if err != nil {
+		panic(err)
+	}
+	mint := func(scope string) string {
+		enc := base64.RawURLEncoding
+		claims, _ := json.Marshal(map[string]any{"iss": issuer, "aud": Audience, "sub": "svc-example", "client_id": "svc-example",
+			"scope": scope, "iat": time.Now().Unix(), "exp": time.Now().Add(time.Hour).Unix(), "jti": "example"})
+		in := enc.EncodeToString([]byte(`{"alg":"EdDSA","kid":"example","typ":"at+jwt"}`)) + "." + enc.EncodeToString(claims)
+		return in + "." + enc.EncodeToString(ed25519.Sign(priv, []byte(in)))
+	}
+	return v, mint
 }

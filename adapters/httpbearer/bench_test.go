@@ -1,0 +1,43 @@
+package httpbearer_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/bearerguard/bearerguard/adapters/httpbearer"
+	"github.com/bearerguard/bearerguard/adapters/internal/contract"
+	"github.com/bearerguard/bearerguard/scopes"
+)
+
+// BenchmarkMiddleware measures one request through the middleware against
+// the same handler without it, in the same run.
+func BenchmarkMiddleware(b *testing.B) {
+	v, mint := contract.Offline()
+	g, err := httpbearer.New(v)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tok := mint("read:data")
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	for _, c := range []struct {
+		name string
+		h    http.Handler
+	}{
+		{"bare", h},
+		{"guarded", g.Require(scopes.All("read:data"), h)},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			req := httptest.NewRequest("GET", "/data", nil)
+			req.Header.Set("Authorization", "Bearer "+tok)
+			for b.Loop() {
+				w := httptest.NewRecorder()
+				c.h.ServeHTTP(w, req)
+				if w.Code != http.StatusNoContent {
+					b.Fatalf("status %d", w.Code)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,51 @@
+package httpbearer_test
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+
+	"github.com/bearerguard/bearerguard/adapters/httpbearer"
+	"github.com/bearerguard/bearerguard/adapters/internal/contract"
+	"github.com/bearerguard/bearerguard/scopes"
+	"github.com/bearerguard/bearerguard/validator"
+)
+
+func ExampleGuard_Require() {
+	v, mint := contract.Offline() // in production: validator.New with a jwks.Set
+	guard, err := httpbearer.New(v, httpbearer.WithRealm("orders"))
+	if err != nil {
+		panic(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /data", guard.Require(scopes.All("read:data"), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok, _ := validator.FromContext(r.Context())
+		fmt.Fprintf(w, "hello %s", tok.ClientID)
+	})))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	for _, auth := range []string{"Bearer " + mint("read:data"), "Bearer " + mint("profile"), ""} {
+		req, _ := http.NewRequest("GET", srv.URL+"/data", nil)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			panic(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		fmt.Println(strings.TrimSpace(fmt.Sprint(resp.StatusCode, resp.Header.Get("WWW-Authenticate"))))
+		if resp.StatusCode == 200 {
+			fmt.Println(string(body))
+		}
+	}
+	// Output:
+	// 200
+	// hello svc-example
+	// 403 Bearer realm="orders", error="insufficient_scope", error_description="The access token lacks a required scope", scope="read:data"
+	// 401 Bearer realm="orders"
+}
