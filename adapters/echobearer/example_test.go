@@ -32,7 +32,7 @@ func ExampleMiddleware_Require() {
 		req := httptest.NewRequest("GET", "/data", nil)
 		req.Header.Set("Authorization", "Bearer "+mint(scope))
 		e.ServeHTTP(w, req)
-		fmt.Println(strings.TrimSpace(fmt.Sprint(w.Code, w.Header().Get("WWW-Authenticate"))))
+		fmt.Println(strings.TrimSpace(fmt.Sprintf("%d %s", w.Code, w.Header().Get("WWW-Authenticate"))))
 	}
 	// Output:
 	// 200

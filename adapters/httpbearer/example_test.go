@@ -38,7 +38,7 @@ func ExampleGuard_Require() {
 		}
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		fmt.Println(strings.TrimSpace(fmt.Sprint(resp.StatusCode, resp.Header.Get("WWW-Authenticate"))))
+		fmt.Println(strings.TrimSpace(fmt.Sprintf("%d %s", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))))
 		if resp.StatusCode == 200 {
 			fmt.Println(string(body))
 		}

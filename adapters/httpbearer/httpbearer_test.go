@@ -45,4 +45,3 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		}
 	}
 }
-

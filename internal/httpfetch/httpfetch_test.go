@@ -87,7 +87,10 @@ func TestDo(t *testing.T) {
 		{"429 retry-after", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Retry-After", "7")
 			w.WriteHeader(429)
-		}, 100, func(err error) bool { var se *StatusError; return errors.As(err, &se) && se.RetryAfter == 7*time.Second }},
+		}, 100, func(err error) bool {
+			var se *StatusError
+			return errors.As(err, &se) && se.RetryAfter == 7*time.Second
+		}},
 		{"too large", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
 			w.Write([]byte(strings.Repeat(" ", 101)))
