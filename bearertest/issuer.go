@@ -37,6 +37,7 @@ type Issuer struct {
 	jwksHook     http.Handler
 
 	jwksRequests atomic.Int64
+	st           state
 }
 
 type signingKey struct {
@@ -57,6 +58,9 @@ func WithClock(now func() time.Time) Option { return func(i *Issuer) { i.clock =
 func NewIssuer(t testing.TB, opts ...Option) *Issuer {
 	t.Helper()
 	iss := &Issuer{clock: time.Now, current: map[validator.Algorithm]*signingKey{}}
+	iss.st.clients = map[string]ClientConfig{}
+	iss.st.issued = map[string]Claims{}
+	iss.st.revoked = map[string]bool{}
 	for _, o := range opts {
 		o(iss)
 	}
@@ -64,6 +68,9 @@ func NewIssuer(t testing.TB, opts ...Option) *Issuer {
 	mux.HandleFunc("GET /.well-known/openid-configuration", iss.serveMetadata)
 	mux.HandleFunc("GET /.well-known/oauth-authorization-server", iss.serveMetadata)
 	mux.HandleFunc("GET /jwks", iss.serveJWKS)
+	mux.HandleFunc("POST /oauth/token", iss.serveToken)
+	mux.HandleFunc("POST /oauth/introspect", iss.serveIntrospect)
+	mux.HandleFunc("POST /oauth/revoke", iss.serveRevoke)
 	iss.srv = httptest.NewTLSServer(mux)
 	iss.URL = iss.srv.URL
 	t.Cleanup(iss.Close)
@@ -114,16 +121,23 @@ func (iss *Issuer) SetJWKSHandler(h http.Handler) {
 // ones and makes it the one Mint uses for alg. It returns the new kid.
 func (iss *Issuer) Rotate(t testing.TB, alg validator.Algorithm) string {
 	t.Helper()
+	if err := iss.rotate(alg); err != nil {
+		t.Fatalf("bearertest: generating a %s key: %v", alg, err)
+	}
+	return iss.CurrentKeyID(alg)
+}
+
+func (iss *Issuer) rotate(alg validator.Algorithm) error {
 	priv, err := generate(alg)
 	if err != nil {
-		t.Fatalf("bearertest: generating a %s key: %v", alg, err)
+		return err
 	}
 	k := &signingKey{kid: randomID(), alg: alg, private: priv}
 	iss.mu.Lock()
 	defer iss.mu.Unlock()
 	iss.keys = append(iss.keys, k)
 	iss.current[alg] = k
-	return k.kid
+	return nil
 }
 
 // Remove unpublishes the key with kid. Tokens signed with it keep their
@@ -181,6 +195,11 @@ func (iss *Issuer) serveMetadata(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(map[string]any{
 		"issuer":                                iss.URL,
 		"jwks_uri":                              iss.JWKSURL(),
+		"token_endpoint":                        iss.TokenURL(),
+		"introspection_endpoint":                iss.IntrospectionURL(),
+		"revocation_endpoint":                   iss.RevocationURL(),
+		"grant_types_supported":                 []string{"client_credentials"},
+		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post", "private_key_jwt"},
 		"id_token_signing_alg_values_supported": []string{"RS256", "ES256", "EdDSA"},
 	})
 }

@@ -3,7 +3,12 @@ package bearertest
 // The seam to github.com/lestrrat-go/jwx/v2 for key export and signing.
 
 import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
 	"encoding/json"
+	"errors"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
@@ -36,4 +41,29 @@ func sign(k *signingKey, header map[string]any, payload []byte) (string, error) 
 	}
 	out, err := jws.Sign(payload, jws.WithKey(jwa.SignatureAlgorithm(k.alg), k.private, jws.WithProtectedHeaders(hdrs)))
 	return string(out), err
+}
+
+// verifyAssertion verifies a private_key_jwt client assertion signed by
+// pub and returns its claims.
+func verifyAssertion(assertion string, pub crypto.PublicKey) (map[string]any, error) {
+	var alg jwa.SignatureAlgorithm
+	switch pub.(type) {
+	case *rsa.PublicKey:
+		alg = jwa.RS256
+	case *ecdsa.PublicKey:
+		alg = jwa.ES256
+	case ed25519.PublicKey:
+		alg = jwa.EdDSA
+	default:
+		return nil, errors.New("unsupported client key")
+	}
+	payload, err := jws.Verify([]byte(assertion), jws.WithKey(alg, pub))
+	if err != nil {
+		return nil, err
+	}
+	var claims map[string]any
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		return nil, err
+	}
+	return claims, nil
 }

@@ -19,6 +19,7 @@ type mintConfig struct {
 	kid       *string
 	header    map[string]any
 	expiresIn time.Duration
+	raw       bool // sign claims as given, unrecorded
 }
 
 // WithAlgorithm signs with the issuer's current key for alg (default
@@ -41,29 +42,30 @@ func ExpiresIn(d time.Duration) MintOption { return func(c *mintConfig) { c.expi
 
 // Mint returns a signed JWT access token. Defaults: "iss" the issuer, "sub"
 // "test-client", "client_id" "test-client", "iat" now, "exp" in one hour,
-// a random "jti", and "typ" "at+jwt"; claims override them.
+// a random "jti", and "typ" "at+jwt"; claims override them. The token is
+// also known to the introspection endpoint.
 func (iss *Issuer) Mint(t testing.TB, claims Claims, opts ...MintOption) string {
 	t.Helper()
 	c := mintConfig{alg: validator.RS256, header: map[string]any{"typ": "at+jwt"}, expiresIn: time.Hour}
 	for _, o := range opts {
 		o(&c)
 	}
-	iss.mu.Lock()
-	k := iss.current[c.alg]
-	iss.mu.Unlock()
-	if k == nil {
-		iss.Rotate(t, c.alg)
-		iss.mu.Lock()
-		k = iss.current[c.alg]
-		iss.mu.Unlock()
+	tok, err := iss.mint(claims, c)
+	if err != nil {
+		t.Fatalf("bearertest: minting: %v", err)
 	}
+	return tok
+}
+
+// defaultClaims merges claims over the defaults; a nil value removes one.
+func (iss *Issuer) defaultClaims(claims Claims, ttl time.Duration) Claims {
 	now := iss.clock()
 	all := Claims{
 		"iss":       iss.URL,
 		"sub":       "test-client",
 		"client_id": "test-client",
 		"iat":       now.Unix(),
-		"exp":       now.Add(c.expiresIn).Unix(),
+		"exp":       now.Add(ttl).Unix(),
 		"jti":       randomID(),
 	}
 	for name, v := range claims {
@@ -73,20 +75,48 @@ func (iss *Issuer) Mint(t testing.TB, claims Claims, opts ...MintOption) string 
 			all[name] = v
 		}
 	}
+	return all
+}
+
+// mint signs claims (over the defaults unless c.raw) with the current key
+// for c.alg, generating one if needed.
+func (iss *Issuer) mint(claims Claims, c mintConfig) (string, error) {
+	iss.mu.Lock()
+	k := iss.current[c.alg]
+	iss.mu.Unlock()
+	if k == nil {
+		if err := iss.rotate(c.alg); err != nil {
+			return "", err
+		}
+		iss.mu.Lock()
+		k = iss.current[c.alg]
+		iss.mu.Unlock()
+	}
+	all := claims
+	if !c.raw {
+		all = iss.defaultClaims(claims, c.expiresIn)
+	}
 	kid := k.kid
 	if c.kid != nil {
 		kid = *c.kid
 	}
+	header := map[string]any{}
+	for name, v := range c.header {
+		header[name] = v
+	}
 	if kid != "" {
-		c.header["kid"] = kid
+		header["kid"] = kid
 	}
 	payload, err := json.Marshal(all)
 	if err != nil {
-		t.Fatalf("bearertest: claims: %v", err)
+		return "", err
 	}
-	tok, err := sign(k, c.header, payload)
+	tok, err := sign(k, header, payload)
 	if err != nil {
-		t.Fatalf("bearertest: signing: %v", err)
+		return "", err
 	}
-	return tok
+	if !c.raw {
+		iss.record(tok, all)
+	}
+	return tok, nil
 }

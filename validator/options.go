@@ -43,6 +43,10 @@ type config struct {
 	clock        func() time.Time
 	logger       *slog.Logger
 	errs         []error
+
+	introspector        Introspector
+	introspectionIssuer string
+	introspectJWTs      bool
 }
 
 // WithIssuer trusts tokens whose "iss" equals issuer exactly, verified

@@ -30,6 +30,10 @@ type Validator struct {
 	checks      []func(context.Context, *Token) error
 	now         func() time.Time
 	logger      *slog.Logger
+
+	introspector        Introspector
+	introspectJWTs      bool
+	introspectionIssuer string
 }
 
 // New builds a Validator. It checks the whole configuration at once and
@@ -48,8 +52,11 @@ func New(opts ...Option) (*Validator, error) {
 		opt(&c)
 	}
 	errs := c.errs
-	if len(c.issuers) == 0 {
-		errs = append(errs, errors.New("no issuer configured: use WithIssuer or WithIssuerSecret"))
+	if len(c.issuers) == 0 && c.introspector == nil {
+		errs = append(errs, errors.New("no issuer configured: use WithIssuer, WithIssuerSecret or WithIntrospection"))
+	}
+	if c.introspectJWTs && c.introspector == nil {
+		errs = append(errs, errors.New("WithIntrospectJWTs needs WithIntrospection"))
 	}
 	if len(c.audiences) == 0 && !c.skipAudience {
 		errs = append(errs, errors.New("no audience configured: use WithAudience, or WithoutAudienceCheck to accept any"))
@@ -76,6 +83,10 @@ func New(opts ...Option) (*Validator, error) {
 		checks:      c.checks,
 		now:         c.clock,
 		logger:      c.logger,
+
+		introspector:        c.introspector,
+		introspectJWTs:      c.introspectJWTs,
+		introspectionIssuer: c.introspectionIssuer,
 	}
 	for _, ic := range c.issuers {
 		if ic.issuer == "" {
@@ -125,6 +136,18 @@ func (v *Validator) validate(ctx context.Context, token string) (*Token, error) 
 	if len(token) > v.maxSize {
 		return nil, ErrTooLarge
 	}
+	if v.introspector != nil && (v.introspectJWTs || !looksLikeJWS(token)) {
+		return v.introspect(ctx, token)
+	}
+	tok, err := v.validateJWT(ctx, token)
+	if v.introspector != nil && errors.Is(err, ErrIssuer) {
+		// A JWT whose issuer we hold no keys for: let its issuer decide.
+		return v.introspect(ctx, token)
+	}
+	return tok, err
+}
+
+func (v *Validator) validateJWT(ctx context.Context, token string) (*Token, error) {
 	hseg, pseg, sseg, err := splitCompact(token)
 	if err != nil {
 		return nil, err
@@ -174,19 +197,26 @@ func (v *Validator) validate(ctx context.Context, token string) (*Token, error) 
 	if !verifySignature(h.alg, key, ic.secret, token[:len(hseg)+1+len(pseg)], sig) {
 		return nil, ErrSignature
 	}
-	if err := v.checkClaims(tok); err != nil {
+	if err := v.checkTimesAndAudience(tok, v.requireExp); err != nil {
 		return nil, err
 	}
+	if err := v.runChecks(ctx, tok); err != nil {
+		return nil, err
+	}
+	return tok, nil
+}
+
+func (v *Validator) runChecks(ctx context.Context, tok *Token) error {
 	for _, check := range v.checks {
 		if err := check(ctx, tok); err != nil {
 			var e *Error
 			if errors.As(err, &e) || errors.Is(err, ErrInsufficientScope) {
-				return nil, err
+				return err
 			}
-			return nil, fmt.Errorf("%w: %w", ErrClaimCheck, err)
+			return fmt.Errorf("%w: %w", ErrClaimCheck, err)
 		}
 	}
-	return tok, nil
+	return nil
 }
 
 // keyError maps a key source's error onto this package's classes: a
@@ -399,14 +429,15 @@ func addScopes(set scopes.Set, val []byte) (scopes.Set, error) {
 	return set.Union(more), nil
 }
 
-// checkClaims applies the time and audience checks to verified claims.
-func (v *Validator) checkClaims(tok *Token) error {
-	if v.checkAud && !slices.ContainsFunc(tok.Audience, func(a string) bool { return slices.Contains(v.audiences, a) }) {
+// checkTimesAndAudience applies the time and audience checks to verified
+// claims.
+func (v *Validator) checkTimesAndAudience(tok *Token, requireExp bool) error {
+	if v.checkAud && !v.audienceOK(tok.Audience) {
 		return ErrAudience
 	}
 	now := v.now()
 	if tok.Expiry.IsZero() {
-		if v.requireExp {
+		if requireExp {
 			return ErrExpired
 		}
 	} else if !now.Before(tok.Expiry.Add(v.leeway)) {

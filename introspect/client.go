@@ -1,0 +1,315 @@
+package introspect
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/bearerguard/bearerguard/internal/discovery"
+	"github.com/bearerguard/bearerguard/internal/httpfetch"
+	"github.com/bearerguard/bearerguard/validator"
+)
+
+// Client is an RFC 7662 introspection client with a cache and request
+// coalescing. It implements [validator.Introspector]. A Client is safe for
+// concurrent use; [Client.Close] ends requests in flight.
+type Client struct {
+	cfg    config
+	issuer string
+	auth   ClientAuth
+	http   *http.Client
+	owned  bool
+	cache  Cache
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	once   sync.Once
+	g      group
+
+	requests atomic.Int64
+
+	mu            sync.Mutex
+	endpoint      string
+	lastDiscovery time.Time
+	discoveryErr  error
+}
+
+const jwtResponseType = "application/token-introspection+jwt"
+
+// New returns a client for the introspection endpoint, authenticating with
+// auth. The endpoint must be https (see [WithInsecureLoopbackHTTP]).
+func New(endpoint string, auth ClientAuth, opts ...Option) (*Client, error) {
+	cfg := defaults()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if _, err := httpfetch.CheckURL(endpoint, cfg.insecureHTTP); err != nil {
+		cfg.errs = append(cfg.errs, err)
+	}
+	return newClient(cfg, "", endpoint, auth)
+}
+
+// Discover returns a client for issuer's introspection_endpoint, found
+// through its discovery metadata on first use (a failed discovery is
+// retried, at most every 10 s). Signed responses are checked against
+// issuer.
+func Discover(issuer string, auth ClientAuth, opts ...Option) (*Client, error) {
+	cfg := defaults()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if _, err := discovery.URLs(issuer, cfg.insecureHTTP); err != nil {
+		cfg.errs = append(cfg.errs, fmt.Errorf("issuer: %w", err))
+	}
+	return newClient(cfg, issuer, "", auth)
+}
+
+func newClient(cfg config, issuer, endpoint string, auth ClientAuth) (*Client, error) {
+	if auth == nil {
+		cfg.errs = append(cfg.errs, errors.New("nil client authentication"))
+	} else if err := auth.validate(); err != nil {
+		cfg.errs = append(cfg.errs, err)
+	}
+	if cfg.signedKeys != nil && cfg.signedIss == "" && issuer == "" {
+		cfg.errs = append(cfg.errs, errors.New("WithSignedResponses: an issuer is required with New"))
+	}
+	if len(cfg.errs) > 0 {
+		return nil, fmt.Errorf("introspect: invalid configuration: %w", errors.Join(cfg.errs...))
+	}
+	c := &Client{cfg: cfg, issuer: issuer, auth: auth, http: cfg.client, cache: cfg.cache, endpoint: endpoint}
+	if c.http == nil {
+		c.http = httpfetch.NewClient(cfg.insecureHTTP)
+		c.owned = true
+	}
+	if c.cache == nil {
+		c.cache = NewLRU(cfg.cacheSize)
+	}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	return c, nil
+}
+
+// Close cancels requests in flight and waits for them. Introspect then
+// fails as unavailable for uncached tokens. Safe to call more than once.
+func (c *Client) Close() error {
+	c.once.Do(func() {
+		c.cancel()
+		c.wg.Wait()
+		if c.owned {
+			c.http.CloseIdleConnections()
+		}
+	})
+	return nil
+}
+
+// Requests returns how many introspection requests have been sent.
+func (c *Client) Requests() int64 { return c.requests.Load() }
+
+// Introspect implements [validator.Introspector]. A cached result is
+// answered without a request; concurrent calls for the same uncached token
+// share one request. It returns the active token, an error matching
+// [validator.ErrInactive], or one matching
+// [validator.ErrIntrospectionUnavailable] (never cached).
+func (c *Client) Introspect(ctx context.Context, token string) (*validator.Token, error) {
+	key := Key(sha256.Sum256([]byte(token)))
+	if e, ok := c.cache.Get(key, c.cfg.clock()); ok {
+		if e.Token == nil {
+			return nil, validator.ErrInactive
+		}
+		return e.Token, nil
+	}
+	return c.g.do(ctx, key, func() (*validator.Token, error) { return c.fetch(key, token) })
+}
+
+// fetch asks the server and caches a definite answer.
+func (c *Client) fetch(key Key, token string) (*validator.Token, error) {
+	c.wg.Add(1)
+	defer c.wg.Done()
+	if c.ctx.Err() != nil {
+		return nil, unavailable(errors.New("introspect: client closed"), 0)
+	}
+	ctx, cancel := context.WithTimeout(c.ctx, c.cfg.timeout)
+	defer cancel()
+	tok, err := c.ask(ctx, token)
+	now := c.cfg.clock()
+	switch {
+	case err != nil:
+		var ue *validator.UnavailableError
+		if errors.As(err, &ue) {
+			c.cfg.logger.Warn("introspect: request failed", slog.String("endpoint", c.currentEndpoint()), slog.Any("error", ue.Err))
+		}
+		return nil, err
+	case tok == nil:
+		if c.cfg.inactiveTTL > 0 {
+			c.cache.Put(key, Entry{Expires: now.Add(c.cfg.inactiveTTL)})
+		}
+		return nil, validator.ErrInactive
+	}
+	expires := now.Add(c.cfg.maxTTL)
+	if !tok.Expiry.IsZero() && tok.Expiry.Before(expires) {
+		expires = tok.Expiry
+	}
+	if expires.After(now) {
+		c.cache.Put(key, Entry{Token: tok, Expires: expires})
+	}
+	return tok, nil
+}
+
+func unavailable(err error, retryAfter time.Duration) error {
+	return &validator.UnavailableError{Reason: validator.ErrIntrospectionUnavailable, RetryAfter: retryAfter, Err: err}
+}
+
+func (c *Client) currentEndpoint() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.endpoint
+}
+
+// resolve returns the endpoint, discovering it if needed.
+func (c *Client) resolve(ctx context.Context) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.endpoint != "" {
+		return c.endpoint, nil
+	}
+	if now := c.cfg.clock(); !c.lastDiscovery.IsZero() && now.Sub(c.lastDiscovery) < 10*time.Second {
+		return "", c.discoveryErr
+	}
+	c.lastDiscovery = c.cfg.clock()
+	md, err := discovery.Fetch(ctx, c.http, c.issuer, c.cfg.insecureHTTP, c.cfg.bodyLimit)
+	if err == nil && md.IntrospectionEndpoint == "" {
+		err = errors.New("discovery document has no introspection_endpoint")
+	}
+	if err == nil {
+		_, err = httpfetch.CheckURL(md.IntrospectionEndpoint, c.cfg.insecureHTTP)
+	}
+	if err != nil {
+		c.discoveryErr = err
+		return "", err
+	}
+	c.endpoint = md.IntrospectionEndpoint
+	return c.endpoint, nil
+}
+
+// ask sends one introspection request: (token, nil) if active, (nil, nil)
+// if inactive.
+func (c *Client) ask(ctx context.Context, token string) (*validator.Token, error) {
+	endpoint, err := c.resolve(ctx)
+	if err != nil {
+		return nil, unavailable(err, 0)
+	}
+	form := url.Values{"token": {token}, "token_type_hint": {"access_token"}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, nil)
+	if err != nil {
+		return nil, unavailable(err, 0)
+	}
+	if err := c.auth.apply(req, form, endpoint, c.cfg.clock()); err != nil {
+		return nil, unavailable(err, 0)
+	}
+	body := form.Encode()
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(body)), nil }
+	req.Body, _ = req.GetBody()
+	req.ContentLength = int64(len(body))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if c.cfg.signedKeys != nil {
+		req.Header.Set("Accept", jwtResponseType)
+	} else {
+		req.Header.Set("Accept", "application/json")
+	}
+	c.requests.Add(1)
+	resp, err := httpfetch.Do(c.http, req, c.cfg.bodyLimit)
+	if err != nil {
+		var se *httpfetch.StatusError
+		if errors.As(err, &se) {
+			return nil, unavailable(err, se.RetryAfter)
+		}
+		return nil, unavailable(err, 0)
+	}
+	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	switch {
+	case mt == jwtResponseType:
+		return c.parseSigned(ctx, resp.Body)
+	case c.cfg.signedKeys != nil:
+		return nil, unavailable(fmt.Errorf("signed response required, got %q", truncate(mt, 64)), 0)
+	case mt != "application/json" && !strings.HasSuffix(mt, "+json"):
+		return nil, unavailable(fmt.Errorf("unexpected content type %q", truncate(mt, 64)), 0)
+	}
+	tok, err := parseResponse(resp.Body)
+	if errors.Is(err, errResponse) {
+		return nil, unavailable(err, 0)
+	}
+	return tok, err
+}
+
+// parseSigned verifies an RFC 9701 response and parses its
+// token_introspection claim.
+func (c *Client) parseSigned(ctx context.Context, body []byte) (*validator.Token, error) {
+	if c.cfg.signedKeys == nil {
+		return nil, unavailable(errors.New("signed response received but no keys configured to verify it"), 0)
+	}
+	payload, err := validator.VerifySigned(ctx, strings.TrimSpace(string(body)), c.cfg.signedKeys, "token-introspection+jwt", nil)
+	if err != nil {
+		return nil, unavailable(fmt.Errorf("signed response: %w", err), 0)
+	}
+	var claims struct {
+		Iss                string          `json:"iss"`
+		Aud                json.RawMessage `json:"aud"`
+		TokenIntrospection json.RawMessage `json:"token_introspection"`
+	}
+	if err := json.Unmarshal(payload, &claims); err != nil || len(claims.TokenIntrospection) == 0 {
+		return nil, unavailable(errors.New("signed response: no token_introspection claim"), 0)
+	}
+	if iss := c.signedIssuer(); iss != "" && claims.Iss != iss {
+		return nil, unavailable(errors.New("signed response: wrong issuer"), 0)
+	}
+	if c.cfg.signedAud != "" && !audienceHas(claims.Aud, c.cfg.signedAud) {
+		return nil, unavailable(errors.New("signed response: wrong audience"), 0)
+	}
+	tok, err := parseResponse(claims.TokenIntrospection)
+	if errors.Is(err, errResponse) {
+		return nil, unavailable(err, 0)
+	}
+	return tok, err
+}
+
+// signedIssuer is the issuer a signed response must name.
+func (c *Client) signedIssuer() string {
+	if c.cfg.signedIss != "" {
+		return c.cfg.signedIss
+	}
+	return c.issuer
+}
+
+func audienceHas(raw json.RawMessage, aud string) bool {
+	var one string
+	if json.Unmarshal(raw, &one) == nil {
+		return one == aud
+	}
+	var many []string
+	if json.Unmarshal(raw, &many) == nil {
+		for _, a := range many {
+			if a == aud {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}

@@ -1,0 +1,29 @@
+// Package introspect checks opaque access tokens by asking their issuer
+// (OAuth 2.0 Token Introspection, RFC 7662), fast and bounded.
+//
+// A [Client] is a [validator.Introspector]: give it to
+// [validator.WithIntrospection] and the validator sends every token that is
+// not a JWT from a configured issuer (or every token, with
+// [validator.WithIntrospectJWTs]) to the endpoint, then applies its own
+// issuer, audience and time checks to the answer.
+//
+//  1. Requests: POST token=…&token_type_hint=access_token, authenticated
+//     with client_secret_basic (the default of most servers),
+//     client_secret_post, private_key_jwt (RFC 7523) or a bearer token;
+//     5 s timeout, 1 MiB response cap, status 200 and JSON required.
+//  2. Responses (RFC 7662 §2.2): only "active": true (a JSON boolean) is
+//     active; anything else, a missing member or the string "true" among
+//     them, is inactive. Every member is kept for [validator.Token.Claim].
+//  3. Signed responses (RFC 9701) are verified with the issuer's keys when
+//     configured with [WithSignedResponses].
+//  4. Cache: keyed by the token's SHA-256, never the token; active results
+//     until the token's "exp" or the maximum TTL (5 min) if sooner;
+//     inactive ones for 10 s; bounded LRU of 10,000 entries; expiry on read.
+//  5. Coalescing: concurrent checks of one uncached token share one request.
+//  6. Failures (unreachable, timeout, non-200, non-JSON, too large) are
+//     [validator.ErrIntrospectionUnavailable] (HTTP 503), never cached and
+//     never taken as "active".
+//
+// Revocation is seen at most the maximum TTL late for active tokens; use a
+// shorter [WithMaxTTL] (or 0) where that matters.
+package introspect
