@@ -40,6 +40,31 @@ func Run(t *testing.T, newHandler NewHandler) {
 			check(t, srv, iss)
 		})
 	}
+	t.Run("introspection", func(t *testing.T) {
+		iss.AddClient(bearertest.ClientConfig{ID: "orders-api", Secret: "orders-secret"})
+		cfg := setup.Config{Issuer: iss.URL, Audience: "orders", IntrospectionURL: iss.IntrospectionURL(), ClientID: "orders-api", ClientSecret: "orders-secret"}
+		h, closeFn, err := newHandler(cfg, iss.Client())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(closeFn)
+		srv := httptest.NewServer(h)
+		t.Cleanup(srv.Close)
+		opaque := iss.Opaque(t, bearertest.Claims{"aud": "orders", "scope": "read:data", "client_id": "reports"})
+		r := call(t, srv, "GET", "/data", opaque)
+		var reply setup.DataReply
+		if r.status != 200 || json.Unmarshal(r.body, &reply) != nil || reply.ClientID != "reports" {
+			t.Errorf("opaque token: %d %s", r.status, r.body)
+		}
+		iss.Revoke(opaque)
+		other := iss.Opaque(t, bearertest.Claims{"aud": "orders", "scope": "write:data"})
+		if r := call(t, srv, "GET", "/data", other); r.status != 403 {
+			t.Errorf("opaque token without the scope: %d", r.status)
+		}
+		if r := call(t, srv, "GET", "/data", "opaque-unknown"); r.status != 401 || !strings.Contains(r.challenge, "invalid_token") {
+			t.Errorf("unknown opaque token: %d %q", r.status, r.challenge)
+		}
+	})
 	t.Run("rfc9068", func(t *testing.T) {
 		cfg := setup.Config{Issuer: iss.URL, Audience: "orders", RFC9068: true}
 		h, closeFn, err := newHandler(cfg, iss.Client())

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bearerguard/bearerguard/adapters/httpbearer"
+	"github.com/bearerguard/bearerguard/introspect"
 	"github.com/bearerguard/bearerguard/jwks"
 	"github.com/bearerguard/bearerguard/validator"
 )
@@ -25,6 +26,10 @@ type Config struct {
 	Leeway       time.Duration
 	RFC9068      bool
 	InsecureHTTP bool
+	// Introspection of opaque tokens (RFC 7662), with client_secret_basic.
+	IntrospectionURL string
+	ClientID         string
+	ClientSecret     string
 }
 
 // Parse reads flags from args, falling back to the environment (getenv)
@@ -51,6 +56,9 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 		errs = append(errs, fmt.Errorf("BEARERGUARD_RFC9068 %q is not a boolean", getenv("BEARERGUARD_RFC9068")))
 	}
 	fs.BoolVar(&c.RFC9068, "rfc9068", rfc9068Env, "enforce the RFC 9068 JWT access token profile (env BEARERGUARD_RFC9068)")
+	fs.StringVar(&c.IntrospectionURL, "introspection-url", env("BEARERGUARD_INTROSPECTION_URL", ""), "RFC 7662 endpoint for opaque tokens (env BEARERGUARD_INTROSPECTION_URL)")
+	fs.StringVar(&c.ClientID, "client-id", env("BEARERGUARD_CLIENT_ID", ""), "this API's client id at the introspection endpoint (env BEARERGUARD_CLIENT_ID)")
+	fs.StringVar(&c.ClientSecret, "client-secret", env("BEARERGUARD_CLIENT_SECRET", ""), "its client secret; prefer the environment variable (env BEARERGUARD_CLIENT_SECRET)")
 	fs.BoolVar(&c.InsecureHTTP, "insecure-http", false, "allow plain http:// issuer and JWKS URLs on loopback hosts, for local development")
 	fs.Usage = func() {
 		fmt.Fprintf(out, "Usage: %s [flags]\n\nAn API protected by bearerguard. Routes:\n"+
@@ -71,6 +79,9 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 	}
 	if c.Audience == "" {
 		errs = append(errs, errors.New("--audience (or BEARERGUARD_AUDIENCE) is required"))
+	}
+	if c.IntrospectionURL != "" && (c.ClientID == "" || c.ClientSecret == "") {
+		errs = append(errs, errors.New("--introspection-url needs --client-id and --client-secret"))
 	}
 	return c, errors.Join(errs...)
 }
@@ -96,6 +107,7 @@ func (c Config) Guard(client *http.Client) (*httpbearer.Guard, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	closeAll := func() { keys.Close() }
 	vopts := []validator.Option{
 		validator.WithIssuer(c.Issuer, keys),
 		validator.WithAudience(c.Audience),
@@ -104,17 +116,33 @@ func (c Config) Guard(client *http.Client) (*httpbearer.Guard, func(), error) {
 	if c.RFC9068 {
 		vopts = append(vopts, validator.WithRFC9068())
 	}
+	if c.IntrospectionURL != "" {
+		iopts := []introspect.Option{}
+		if client != nil {
+			iopts = append(iopts, introspect.WithHTTPClient(client))
+		}
+		if c.InsecureHTTP {
+			iopts = append(iopts, introspect.WithInsecureLoopbackHTTP())
+		}
+		ic, err := introspect.New(c.IntrospectionURL, introspect.ClientSecretBasic(c.ClientID, c.ClientSecret), iopts...)
+		if err != nil {
+			closeAll()
+			return nil, nil, err
+		}
+		closeAll = func() { ic.Close(); keys.Close() }
+		vopts = append(vopts, validator.WithIntrospection(c.Issuer, ic))
+	}
 	v, err := validator.New(vopts...)
 	if err != nil {
-		keys.Close()
+		closeAll()
 		return nil, nil, err
 	}
 	g, err := httpbearer.New(v, httpbearer.WithRealm(c.Audience))
 	if err != nil {
-		keys.Close()
+		closeAll()
 		return nil, nil, err
 	}
-	return g, func() { keys.Close() }, nil
+	return g, closeAll, nil
 }
 
 // DataReply is the body of GET and POST /data.

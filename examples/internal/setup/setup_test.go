@@ -36,6 +36,7 @@ func TestRunBadConfiguration(t *testing.T) {
 	}{
 		{nil, "--issuer (or BEARERGUARD_ISSUER) is required; --audience (or BEARERGUARD_AUDIENCE) is required", 2},
 		{[]string{"--issuer", "https://i/", "--audience", "a", "--leeway", "soon"}, `--leeway "soon" is not a non-negative duration`, 2},
+		{[]string{"--issuer", "https://i/", "--audience", "a", "--introspection-url", "https://i/introspect"}, "--introspection-url needs --client-id and --client-secret", 2},
 		{[]string{"--help"}, "", 0},
 	}
 	for _, tt := range tests {

@@ -1,0 +1,468 @@
+package introspect_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bearerguard/bearerguard/bearertest"
+	"github.com/bearerguard/bearerguard/internal/leakcheck"
+	"github.com/bearerguard/bearerguard/introspect"
+	"github.com/bearerguard/bearerguard/validator"
+)
+
+const (
+	rsID     = "orders-api"
+	rsSecret = "orders-api-secret"
+	audience = "orders"
+)
+
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+func newIssuer(t *testing.T) *bearertest.Issuer {
+	iss := bearertest.NewIssuer(t)
+	iss.AddClient(bearertest.ClientConfig{ID: rsID, Secret: rsSecret})
+	return iss
+}
+
+func newClient(t *testing.T, iss *bearertest.Issuer, opts ...introspect.Option) *introspect.Client {
+	t.Helper()
+	c, err := introspect.New(iss.IntrospectionURL(), introspect.ClientSecretBasic(rsID, rsSecret),
+		append([]introspect.Option{introspect.WithHTTPClient(iss.Client())}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func TestActiveAndInactive(t *testing.T) {
+	iss := newIssuer(t)
+	c := newClient(t, iss)
+	ctx := t.Context()
+	tok := iss.Opaque(t, bearertest.Claims{"aud": audience, "scope": "read:data write:data", "username": "alice", "ext": map[string]any{"tier": 2}})
+	got, err := c.Introspect(ctx, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Source != validator.SourceIntrospection || got.ClientID != "test-client" || !got.Scopes.Has("write:data") || !got.HasAudience(audience) || got.Expiry.IsZero() {
+		t.Errorf("token = %+v", got)
+	}
+	if v, ok := got.Claim("username"); !ok || v != "alice" {
+		t.Errorf("Claim(username) = %v, %v", v, ok)
+	}
+	if v, ok := got.Claim("ext"); !ok || v.(map[string]any)["tier"] != float64(2) {
+		t.Errorf("Claim(ext) = %v, %v", v, ok)
+	}
+	if _, err := c.Introspect(ctx, "never-issued"); !errors.Is(err, validator.ErrInactive) {
+		t.Errorf("unknown token: %v, want ErrInactive", err)
+	}
+}
+
+// handRolled serves a fixed introspection response.
+func handRolled(t *testing.T, status int, contentType, body string) *httptest.Server {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || r.PostFormValue("token") == "" || r.PostFormValue("token_type_hint") != "access_token" {
+			http.Error(w, "bad request", 400)
+			return
+		}
+		w.Header().Set("Content-Type", contentType)
+		w.WriteHeader(status)
+		fmt.Fprint(w, body)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestResponseForms(t *testing.T) {
+	tests := []struct {
+		name string
+		body string
+		want error // nil: active
+	}{
+		{"active", `{"active":true,"scope":"a"}`, nil},
+		{"inactive", `{"active":false}`, validator.ErrInactive},
+		{"missing active", `{"scope":"a","client_id":"x"}`, validator.ErrInactive},
+		{"active as string", `{"active":"true"}`, validator.ErrInactive},
+		{"active as number", `{"active":1}`, validator.ErrInactive},
+		{"active null", `{"active":null}`, validator.ErrInactive},
+		{"exp as string", `{"active":true,"exp":"123"}`, validator.ErrMalformed},
+		{"aud as number", `{"active":true,"aud":5}`, validator.ErrMalformed},
+		{"bad scope", `{"active":true,"scope":"a\tb"}`, validator.ErrMalformed},
+		{"array body", `[true]`, validator.ErrIntrospectionUnavailable},
+		{"trailing data", `{"active":true} {}`, validator.ErrIntrospectionUnavailable},
+		{"not JSON", `active=true`, validator.ErrIntrospectionUnavailable},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := handRolled(t, 200, "application/json", tt.body)
+			c, err := introspect.New(srv.URL, introspect.ClientSecretPost("a", "b"), introspect.WithHTTPClient(srv.Client()), introspect.WithLogger(quiet()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			tok, err := c.Introspect(t.Context(), "tok")
+			if tt.want == nil {
+				if err != nil || tok == nil {
+					t.Fatalf("Introspect() = %v, %v", tok, err)
+				}
+				return
+			}
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("Introspect() = %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestFailuresAreUnavailableAndNotCached(t *testing.T) {
+	huge := strings.Repeat(" ", 10<<20)
+	tests := []struct {
+		name    string
+		handler http.HandlerFunc
+	}{
+		{"500", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "boom", 500) }},
+		{"401 wrong client credentials", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "invalid_client", 401) }},
+		{"429", func(w http.ResponseWriter, r *http.Request) { w.Header().Set("Retry-After", "30"); w.WriteHeader(429) }},
+		{"HTML", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html")
+			fmt.Fprint(w, "<html>login</html>")
+		}},
+		{"text/plain", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/plain")
+			fmt.Fprint(w, `{"active":true}`)
+		}},
+		{"10 MiB", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprint(w, `{"active":true,"pad":"`+huge+`"}`)
+		}},
+		{"slow", func(w http.ResponseWriter, r *http.Request) {
+			_ = r.ParseForm() // a server notices a client gone only once the body is read
+			select {
+			case <-r.Context().Done():
+			case <-time.After(5 * time.Second):
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			leakcheck.Check(t)
+			var mu sync.Mutex
+			healthy := false
+			srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				ok := healthy
+				mu.Unlock()
+				if ok {
+					w.Header().Set("Content-Type", "application/json")
+					fmt.Fprint(w, `{"active":true,"aud":"orders"}`)
+					return
+				}
+				tt.handler(w, r)
+			}))
+			defer srv.Close()
+			c, err := introspect.New(srv.URL, introspect.ClientSecretBasic("a", "b"), introspect.WithHTTPClient(srv.Client()),
+				introspect.WithTimeout(300*time.Millisecond), introspect.WithLogger(quiet()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			_, err = c.Introspect(t.Context(), "tok")
+			if !errors.Is(err, validator.ErrIntrospectionUnavailable) || !errors.Is(err, validator.ErrUnavailable) {
+				t.Fatalf("Introspect() = %v, want unavailable", err)
+			}
+			if ch := validator.ChallengeFor(err, ""); ch.Status != 503 || strings.Contains(ch.Description, "boom") {
+				t.Errorf("challenge = %+v", ch)
+			}
+			// Never cached: once the server heals, the next call asks again.
+			mu.Lock()
+			healthy = true
+			mu.Unlock()
+			if tok, err := c.Introspect(t.Context(), "tok"); err != nil || tok == nil {
+				t.Fatalf("after recovery: %v", err)
+			}
+		})
+	}
+}
+
+func TestClientAuthMethods(t *testing.T) {
+	iss := newIssuer(t)
+	rsaKey, _ := rsa.GenerateKey(rand.Reader, 2048)
+	ecKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	_, edKey, _ := ed25519.GenerateKey(rand.Reader)
+	iss.AddClient(bearertest.ClientConfig{ID: "rsa-client", PublicKey: &rsaKey.PublicKey})
+	iss.AddClient(bearertest.ClientConfig{ID: "ec-client", PublicKey: &ecKey.PublicKey})
+	iss.AddClient(bearertest.ClientConfig{ID: "ed-client", PublicKey: edKey.Public()})
+	iss.AddClient(bearertest.ClientConfig{ID: "odd id:+&", Secret: "s3cr3t with spaces & symbols:+"})
+	rsToken := iss.Mint(t, bearertest.Claims{"aud": "authz", "client_id": rsID})
+	tests := []struct {
+		name string
+		auth introspect.ClientAuth
+		want string
+	}{
+		{"basic", introspect.ClientSecretBasic(rsID, rsSecret), "client_secret_basic"},
+		{"basic with characters to encode", introspect.ClientSecretBasic("odd id:+&", "s3cr3t with spaces & symbols:+"), "client_secret_basic"},
+		{"post", introspect.ClientSecretPost(rsID, rsSecret), "client_secret_post"},
+		{"private_key_jwt RSA", introspect.PrivateKeyJWT("rsa-client", rsaKey, "k1"), "private_key_jwt"},
+		{"private_key_jwt EC", introspect.PrivateKeyJWT("ec-client", ecKey, ""), "private_key_jwt"},
+		{"private_key_jwt Ed25519", introspect.PrivateKeyJWT("ed-client", edKey, ""), "private_key_jwt"},
+		{"bearer", introspect.BearerToken(func() (string, error) { return rsToken, nil }), "bearer"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := introspect.New(iss.IntrospectionURL(), tt.auth, introspect.WithHTTPClient(iss.Client()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			tok := iss.Opaque(t, bearertest.Claims{"aud": audience})
+			if _, err := c.Introspect(t.Context(), tok); err != nil {
+				t.Fatalf("Introspect() = %v", err)
+			}
+			if got := iss.LastIntrospectionAuth(); got != tt.want {
+				t.Errorf("server saw %q, want %q", got, tt.want)
+			}
+		})
+	}
+	t.Run("wrong secret", func(t *testing.T) {
+		c, _ := introspect.New(iss.IntrospectionURL(), introspect.ClientSecretBasic(rsID, "wrong"), introspect.WithHTTPClient(iss.Client()), introspect.WithLogger(quiet()))
+		defer c.Close()
+		if _, err := c.Introspect(t.Context(), iss.Opaque(t, nil)); !errors.Is(err, validator.ErrIntrospectionUnavailable) {
+			t.Errorf("wrong secret: %v, want unavailable", err)
+		}
+	})
+}
+
+func TestCacheAndCoalescing(t *testing.T) {
+	iss := newIssuer(t)
+	clock := &fakeClock{now: time.Now()}
+	c := newClient(t, iss, introspect.WithClock(clock.Now))
+	ctx := t.Context()
+	tok := iss.Opaque(t, bearertest.Claims{"aud": audience})
+
+	var wg sync.WaitGroup
+	for range 1000 {
+		wg.Go(func() {
+			if _, err := c.Introspect(ctx, tok); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := iss.IntrospectionRequests(); n != 1 {
+		t.Fatalf("1,000 concurrent checks of one token: %d requests, want 1", n)
+	}
+	for range 100 {
+		if _, err := c.Introspect(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := iss.IntrospectionRequests(); n != 1 {
+		t.Fatalf("cache hits cost %d requests", n-1)
+	}
+	clock.Advance(introspect.DefaultMaxTTL + time.Second)
+	if _, err := c.Introspect(ctx, tok); err != nil || iss.IntrospectionRequests() != 2 {
+		t.Fatalf("after max TTL: %v, %d requests", err, iss.IntrospectionRequests())
+	}
+}
+
+func TestCacheNeverOutlivesExp(t *testing.T) {
+	iss := newIssuer(t)
+	clock := &fakeClock{now: time.Now()}
+	c := newClient(t, iss, introspect.WithClock(clock.Now))
+	tok := iss.Opaque(t, bearertest.Claims{"aud": audience, "exp": clock.Now().Add(30 * time.Second).Unix()})
+	if _, err := c.Introspect(t.Context(), tok); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(29 * time.Second)
+	c.Introspect(t.Context(), tok)
+	if n := iss.IntrospectionRequests(); n != 1 {
+		t.Fatalf("before exp: %d requests, want 1", n)
+	}
+	clock.Advance(2 * time.Second)
+	c.Introspect(t.Context(), tok)
+	if n := iss.IntrospectionRequests(); n != 2 {
+		t.Fatalf("after exp: %d requests, want 2 (cache outlived exp)", n)
+	}
+}
+
+func TestRevocationSeen(t *testing.T) {
+	iss := newIssuer(t)
+	clock := &fakeClock{now: time.Now()}
+	c := newClient(t, iss, introspect.WithClock(clock.Now), introspect.WithMaxTTL(0))
+	tok := iss.Opaque(t, bearertest.Claims{"aud": audience})
+	if _, err := c.Introspect(t.Context(), tok); err != nil {
+		t.Fatal(err)
+	}
+	iss.Revoke(tok)
+	if _, err := c.Introspect(t.Context(), tok); !errors.Is(err, validator.ErrInactive) {
+		t.Fatalf("after revocation: %v, want ErrInactive", err)
+	}
+	// The inactive answer is reused for the inactive TTL, then asked again.
+	n := iss.IntrospectionRequests()
+	for range 50 {
+		c.Introspect(t.Context(), tok)
+	}
+	if got := iss.IntrospectionRequests() - n; got != 0 {
+		t.Errorf("inactive answer not cached: %d more requests", got)
+	}
+	clock.Advance(introspect.DefaultInactiveTTL + time.Second)
+	c.Introspect(t.Context(), tok)
+	if got := iss.IntrospectionRequests() - n; got != 1 {
+		t.Errorf("after the inactive TTL: %d requests, want 1", got)
+	}
+}
+
+func TestCacheBound(t *testing.T) {
+	lru := introspect.NewLRU(1000)
+	now := time.Now()
+	for i := range 100_000 {
+		var k introspect.Key
+		k[0], k[1], k[2] = byte(i), byte(i>>8), byte(i>>16)
+		lru.Put(k, introspect.Entry{Expires: now.Add(time.Hour)})
+		if lru.Len() > 1000 {
+			t.Fatalf("LRU holds %d entries after %d puts, bound 1000", lru.Len(), i+1)
+		}
+	}
+	// Through the client: distinct tokens never grow the cache past its size.
+	iss := newIssuer(t)
+	cache := introspect.NewLRU(50)
+	c := newClient(t, iss, introspect.WithCache(cache))
+	for range 300 {
+		c.Introspect(t.Context(), iss.Opaque(t, bearertest.Claims{"aud": audience}))
+	}
+	if cache.Len() != 50 {
+		t.Errorf("client cache holds %d, want 50", cache.Len())
+	}
+}
+
+func TestLRUExpiryAndEviction(t *testing.T) {
+	lru := introspect.NewLRU(2)
+	now := time.Now()
+	a, b, c := introspect.Key{1}, introspect.Key{2}, introspect.Key{3}
+	lru.Put(a, introspect.Entry{Expires: now.Add(time.Minute)})
+	lru.Put(b, introspect.Entry{Expires: now.Add(time.Minute)})
+	lru.Get(a, now) // a is now the most recent
+	lru.Put(c, introspect.Entry{Expires: now.Add(time.Minute)})
+	if _, ok := lru.Get(b, now); ok {
+		t.Error("least recently used entry survived eviction")
+	}
+	if _, ok := lru.Get(a, now.Add(time.Minute)); ok {
+		t.Error("entry returned at its expiry time")
+	}
+	if _, ok := lru.Get(c, now); !ok {
+		t.Error("fresh entry lost")
+	}
+}
+
+func TestSignedResponses(t *testing.T) {
+	iss := newIssuer(t)
+	keys := iss.KeySet(t)
+	c, err := introspect.Discover(iss.URL, introspect.ClientSecretBasic(rsID, rsSecret), introspect.WithHTTPClient(iss.Client()),
+		introspect.WithSignedResponses("", keys, rsID), introspect.WithLogger(quiet()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	tok := iss.Opaque(t, bearertest.Claims{"aud": audience, "scope": "read:data"})
+	got, err := c.Introspect(t.Context(), tok)
+	if err != nil || !got.Scopes.Has("read:data") {
+		t.Fatalf("signed response: %v, %v", got, err)
+	}
+	// A tampered signed response is refused.
+	iss.SetIntrospectionHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		good := iss.Mint(t, bearertest.Claims{"iss": iss.URL, "aud": rsID, "token_introspection": map[string]any{"active": true, "aud": audience}},
+			bearertest.WithHeader("typ", "token-introspection+jwt"))
+		parts := strings.Split(good, ".")
+		parts[1] = parts[1][:len(parts[1])-2] + "xx"
+		w.Header().Set("Content-Type", "application/token-introspection+jwt")
+		fmt.Fprint(w, strings.Join(parts, "."))
+	}))
+	if _, err := c.Introspect(t.Context(), iss.Opaque(t, nil)); !errors.Is(err, validator.ErrIntrospectionUnavailable) {
+		t.Fatalf("tampered signed response: %v, want unavailable", err)
+	}
+	// A plain JSON response when signed ones are required is refused.
+	iss.SetIntrospectionHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"active":true}`)
+	}))
+	if _, err := c.Introspect(t.Context(), iss.Opaque(t, nil)); !errors.Is(err, validator.ErrIntrospectionUnavailable) {
+		t.Fatalf("unsigned response: %v, want unavailable", err)
+	}
+}
+
+func TestDiscoverEndpoint(t *testing.T) {
+	iss := newIssuer(t)
+	c, err := introspect.Discover(iss.URL, introspect.ClientSecretBasic(rsID, rsSecret), introspect.WithHTTPClient(iss.Client()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Introspect(t.Context(), iss.Opaque(t, nil)); err != nil {
+		t.Fatalf("via discovery: %v", err)
+	}
+}
+
+func TestNewRejectsBadConfiguration(t *testing.T) {
+	_, err := introspect.New("http://id.example.com/introspect", introspect.ClientSecretBasic("", ""), introspect.WithTimeout(0), introspect.WithCacheSize(0))
+	if err == nil {
+		t.Fatal("New() = nil error")
+	}
+	for _, want := range []string{"https", "client id and secret", "WithTimeout", "WithCacheSize"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("New() error %q lacks %q", err, want)
+		}
+	}
+	if strings.Contains(err.Error(), rsSecret) {
+		t.Error("error leaks a secret")
+	}
+}
+
+func TestCloseEndsRequests(t *testing.T) {
+	leakcheck.Check(t)
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
+	defer srv.Close()
+	c, err := introspect.New(srv.URL, introspect.ClientSecretBasic("a", "b"), introspect.WithHTTPClient(srv.Client()), introspect.WithLogger(quiet()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error)
+	go func() {
+		_, err := c.Introspect(context.Background(), "tok")
+		done <- err
+	}()
+	for c.Requests() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	c.Close()
+	if err := <-done; !errors.Is(err, validator.ErrUnavailable) {
+		t.Errorf("Introspect() during Close = %v", err)
+	}
+	c.Close()
+}
