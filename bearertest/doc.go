@@ -4,8 +4,14 @@
 // tokens with any claims and any supported algorithm, rotates and removes
 // keys, and stops when the test ends.
 //
-// It is for tests only: its methods call t.Fatal on failure, and it makes
-// no attempt to be a secure authorization server.
+// It also serves a client-credentials token endpoint (client_secret_basic,
+// client_secret_post, private_key_jwt; JWT or opaque tokens), RFC 7662
+// introspection (with RFC 9701 signed answers on request) and RFC 7009
+// revocation, so a whole flow runs in-process.
+//
+// It is for tests (and the bearerguard demo) only: its methods call
+// t.Fatalf on failure, and it makes no attempt to be a secure
+// authorization server.
 //
 //	iss := bearertest.NewIssuer(t)
 //	keys := iss.KeySet(t) // a *jwks.Set trusting iss's TLS certificate

@@ -14,12 +14,19 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
-	"testing"
 	"time"
 
 	"github.com/bearerguard/bearerguard/jwks"
 	"github.com/bearerguard/bearerguard/validator"
 )
+
+// T is the part of testing.TB the issuer uses; *testing.T, *testing.B and
+// *testing.F satisfy it.
+type T interface {
+	Helper()
+	Fatalf(format string, args ...any)
+	Cleanup(func())
+}
 
 // Issuer is an in-process issuer. Its exported methods are safe for
 // concurrent use.
@@ -55,7 +62,7 @@ func WithClock(now func() time.Time) Option { return func(i *Issuer) { i.clock =
 
 // NewIssuer starts an issuer on a loopback HTTPS server, with an RS256 key
 // published. The server stops when the test ends.
-func NewIssuer(t testing.TB, opts ...Option) *Issuer {
+func NewIssuer(t T, opts ...Option) *Issuer {
 	t.Helper()
 	iss := &Issuer{clock: time.Now, current: map[validator.Algorithm]*signingKey{}}
 	iss.st.clients = map[string]ClientConfig{}
@@ -92,7 +99,7 @@ func (iss *Issuer) JWKSRequests() int64 { return iss.jwksRequests.Load() }
 
 // KeySet returns a [jwks.Set] for the issuer's keys, closed when the test
 // ends. Extra options are applied after the client option.
-func (iss *Issuer) KeySet(t testing.TB, opts ...jwks.Option) *jwks.Set {
+func (iss *Issuer) KeySet(t T, opts ...jwks.Option) *jwks.Set {
 	t.Helper()
 	set, err := jwks.New(iss.JWKSURL(), append([]jwks.Option{jwks.WithHTTPClient(iss.Client())}, opts...)...)
 	if err != nil {
@@ -119,7 +126,7 @@ func (iss *Issuer) SetJWKSHandler(h http.Handler) {
 
 // Rotate generates a new key for alg, publishes it next to the existing
 // ones and makes it the one Mint uses for alg. It returns the new kid.
-func (iss *Issuer) Rotate(t testing.TB, alg validator.Algorithm) string {
+func (iss *Issuer) Rotate(t T, alg validator.Algorithm) string {
 	t.Helper()
 	if err := iss.rotate(alg); err != nil {
 		t.Fatalf("bearertest: generating a %s key: %v", alg, err)

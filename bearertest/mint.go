@@ -2,7 +2,6 @@ package bearertest
 
 import (
 	"encoding/json"
-	"testing"
 	"time"
 
 	"github.com/bearerguard/bearerguard/validator"
@@ -44,7 +43,7 @@ func ExpiresIn(d time.Duration) MintOption { return func(c *mintConfig) { c.expi
 // "test-client", "client_id" "test-client", "iat" now, "exp" in one hour,
 // a random "jti", and "typ" "at+jwt"; claims override them. The token is
 // also known to the introspection endpoint.
-func (iss *Issuer) Mint(t testing.TB, claims Claims, opts ...MintOption) string {
+func (iss *Issuer) Mint(t T, claims Claims, opts ...MintOption) string {
 	t.Helper()
 	c := mintConfig{alg: validator.RS256, header: map[string]any{"typ": "at+jwt"}, expiresIn: time.Hour}
 	for _, o := range opts {

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"testing"
 	"time"
 )
 
@@ -86,7 +85,7 @@ func (iss *Issuer) SetIntrospectionHandler(h http.Handler) {
 
 // Opaque issues an opaque token with the given claims (merged over the
 // defaults Mint uses), for introspection.
-func (iss *Issuer) Opaque(t testing.TB, claims Claims) string {
+func (iss *Issuer) Opaque(t T, claims Claims) string {
 	t.Helper()
 	tok := "opaque-" + randomID() + randomID()
 	iss.record(tok, iss.defaultClaims(claims, time.Hour))

@@ -1,0 +1,314 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/bearerguard/bearerguard/adapters/httpbearer"
+	"github.com/bearerguard/bearerguard/bearertest"
+	"github.com/bearerguard/bearerguard/introspect"
+	"github.com/bearerguard/bearerguard/jwks"
+	"github.com/bearerguard/bearerguard/scopes"
+	"github.com/bearerguard/bearerguard/validator"
+)
+
+// Scenario is one request of the demo and what came of it.
+type Scenario struct {
+	Title           string          `json:"title"`
+	Method          string          `json:"method"`
+	Path            string          `json:"path"`
+	Credential      string          `json:"credential"`
+	WantStatus      int             `json:"want_status"`
+	Status          int             `json:"status"`
+	WWWAuthenticate string          `json:"www_authenticate,omitempty"`
+	Body            json.RawMessage `json:"body,omitempty"`
+	OK              bool            `json:"ok"`
+}
+
+// Report is the whole demo run.
+type Report struct {
+	Issuer    string     `json:"issuer"`
+	API       string     `json:"api"`
+	Scenarios []Scenario `json:"scenarios"`
+	Passed    int        `json:"passed"`
+	Total     int        `json:"total"`
+	OK        bool       `json:"ok"`
+	Elapsed   string     `json:"elapsed"`
+}
+
+func demoCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("bearerguard demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	jsonOut := fs.Bool("json", false, "print the report as JSON")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: bearerguard demo [--json]\n\nStarts, all on loopback and in-process, an authorization server, an API protected by\nbearerguard, and a client using the client-credentials grant; then walks through\nwhat the API accepts and refuses. Exits 0 only if every scenario behaved as expected.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	rep, err := runDemo(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "bearerguard demo: %v\n", err)
+		return 2
+	}
+	if *jsonOut {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(rep)
+	} else {
+		printTranscript(stdout, rep)
+	}
+	if !rep.OK {
+		return 1
+	}
+	return 0
+}
+
+// demoT runs bearertest outside a test: failures become errors.
+type demoT struct{ cleanups []func() }
+
+type demoFatal struct{ msg string }
+
+func (*demoT) Helper()                           {}
+func (*demoT) Fatalf(format string, args ...any) { panic(demoFatal{fmt.Sprintf(format, args...)}) }
+func (d *demoT) Cleanup(f func())                { d.cleanups = append(d.cleanups, f) }
+
+func (d *demoT) close() {
+	for i := len(d.cleanups) - 1; i >= 0; i-- {
+		d.cleanups[i]()
+	}
+}
+
+const (
+	apiAudience = "orders"
+	apiClientID = "orders-api"
+	apiSecret   = "orders-api-secret"
+)
+
+func runDemo(ctx context.Context) (rep Report, err error) {
+	start := time.Now()
+	dt := &demoT{}
+	defer dt.close()
+	defer func() {
+		if r := recover(); r != nil {
+			f, ok := r.(demoFatal)
+			if !ok {
+				panic(r)
+			}
+			err = errors.New(f.msg)
+		}
+	}()
+
+	// The authorization server, with three clients: a JWT-issuing caller,
+	// an opaque-token caller, and the API itself (for introspection).
+	iss := bearertest.NewIssuer(dt)
+	iss.AddClient(bearertest.ClientConfig{ID: "billing", Secret: "billing-secret", Scopes: []string{"read:data", "write:data"}, Audience: apiAudience})
+	iss.AddClient(bearertest.ClientConfig{ID: "reports", Secret: "reports-secret", Scopes: []string{"read:data"}, Audience: apiAudience, Opaque: true})
+	iss.AddClient(bearertest.ClientConfig{ID: apiClientID, Secret: apiSecret})
+
+	// The protected API: the same contract as examples/nethttp.
+	api, closeAPI, err := demoAPI(iss)
+	if err != nil {
+		return rep, err
+	}
+	defer closeAPI()
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	rep.Issuer, rep.API = iss.URL, srv.URL
+
+	// The caller: golang.org/x/oauth2's client-credentials flow, client_secret_basic.
+	octx := context.WithValue(ctx, oauth2.HTTPClient, iss.Client())
+	token := func(id, secret string, scope ...string) (string, error) {
+		cfg := clientcredentials.Config{ClientID: id, ClientSecret: secret, TokenURL: iss.TokenURL(), Scopes: scope, AuthStyle: oauth2.AuthStyleInHeader}
+		t, err := cfg.Token(octx)
+		if err != nil {
+			return "", fmt.Errorf("client credentials for %s: %w", id, err)
+		}
+		return t.AccessToken, nil
+	}
+	readJWT, err := token("billing", "billing-secret", "read:data")
+	if err != nil {
+		return rep, err
+	}
+	writeJWT, err := token("billing", "billing-secret", "write:data")
+	if err != nil {
+		return rep, err
+	}
+	opaque, err := token("reports", "reports-secret", "read:data")
+	if err != nil {
+		return rep, err
+	}
+	expired := iss.Mint(dt, bearertest.Claims{"aud": apiAudience, "scope": "read:data", "sub": "billing", "client_id": "billing"}, bearertest.ExpiresIn(-time.Minute))
+	tampered := tamper(readJWT)
+
+	steps := []struct {
+		s      Scenario
+		header string
+		before func() error
+	}{
+		{s: Scenario{Title: "An open route needs no token", Method: "GET", Path: "/healthz", Credential: "none", WantStatus: 200}},
+		{s: Scenario{Title: "No token at all: a bare challenge", Method: "GET", Path: "/data", Credential: "none", WantStatus: 401}},
+		{s: Scenario{Title: "JWT from the client-credentials grant, scope read:data", Method: "GET", Path: "/data", Credential: "JWT (billing, read:data)", WantStatus: 200}, header: "Bearer " + readJWT},
+		{s: Scenario{Title: "The same JWT with its signature tampered with", Method: "GET", Path: "/data", Credential: "tampered JWT", WantStatus: 401}, header: "Bearer " + tampered},
+		{s: Scenario{Title: "A read:data token cannot write", Method: "POST", Path: "/data", Credential: "JWT (billing, read:data)", WantStatus: 403}, header: "Bearer " + readJWT},
+		{s: Scenario{Title: "A write:data token can", Method: "POST", Path: "/data", Credential: "JWT (billing, write:data)", WantStatus: 201}, header: "Bearer " + writeJWT},
+		{s: Scenario{Title: "An expired JWT", Method: "GET", Path: "/data", Credential: "expired JWT", WantStatus: 401}, header: "Bearer " + expired},
+		{s: Scenario{Title: "A malformed Authorization header", Method: "GET", Path: "/data", Credential: `"Bearer" with no token`, WantStatus: 400}, header: "Bearer"},
+		{s: Scenario{Title: "An opaque token, checked by introspection", Method: "GET", Path: "/data", Credential: "opaque (reports, read:data)", WantStatus: 200}, header: "Bearer " + opaque},
+		{s: Scenario{Title: "The opaque token after the client revoked it (RFC 7009)", Method: "GET", Path: "/data", Credential: "revoked opaque", WantStatus: 401}, header: "Bearer " + opaque,
+			before: func() error { return revoke(ctx, iss, "reports", "reports-secret", opaque) }},
+	}
+	for _, st := range steps {
+		if st.before != nil {
+			if err := st.before(); err != nil {
+				return rep, err
+			}
+		}
+		s, err := call(ctx, srv.URL, st.s, st.header)
+		if err != nil {
+			return rep, err
+		}
+		rep.Scenarios = append(rep.Scenarios, s)
+		if s.OK {
+			rep.Passed++
+		}
+	}
+	rep.Total = len(rep.Scenarios)
+	rep.OK = rep.Passed == rep.Total
+	rep.Elapsed = time.Since(start).Round(time.Millisecond).String()
+	return rep, nil
+}
+
+// demoAPI is the protected API: GET /healthz open, GET /data needs
+// read:data, POST /data needs write:data.
+func demoAPI(iss *bearertest.Issuer) (http.Handler, func(), error) {
+	keys, err := jwks.Discover(iss.URL, jwks.WithHTTPClient(iss.Client()))
+	if err != nil {
+		return nil, nil, err
+	}
+	// Revocation-sensitive: no reuse of active introspection answers.
+	ic, err := introspect.Discover(iss.URL, introspect.ClientSecretBasic(apiClientID, apiSecret),
+		introspect.WithHTTPClient(iss.Client()), introspect.WithMaxTTL(0))
+	if err != nil {
+		keys.Close()
+		return nil, nil, err
+	}
+	closeAll := func() { ic.Close(); keys.Close() }
+	v, err := validator.New(validator.WithIssuer(iss.URL, keys), validator.WithIntrospection(iss.URL, ic), validator.WithAudience(apiAudience))
+	if err != nil {
+		closeAll()
+		return nil, nil, err
+	}
+	guard, err := httpbearer.New(v, httpbearer.WithRealm(apiAudience))
+	if err != nil {
+		closeAll()
+		return nil, nil, err
+	}
+	reply := func(status int) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			tok, _ := validator.FromContext(r.Context())
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(status)
+			_ = json.NewEncoder(w).Encode(map[string]any{"subject": tok.Subject, "client_id": tok.ClientID, "scopes": tok.Scopes.List(), "via": tok.Source.String()})
+		})
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"status":"ok"}`+"\n")
+	})
+	mux.Handle("GET /data", guard.Require(scopes.All("read:data"), reply(http.StatusOK)))
+	mux.Handle("POST /data", guard.Require(scopes.All("write:data"), reply(http.StatusCreated)))
+	return mux, closeAll, nil
+}
+
+func call(ctx context.Context, base string, s Scenario, authorization string) (Scenario, error) {
+	req, err := http.NewRequestWithContext(ctx, s.Method, base+s.Path, nil)
+	if err != nil {
+		return s, err
+	}
+	if authorization != "" {
+		req.Header.Set("Authorization", authorization)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return s, err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	s.Status = resp.StatusCode
+	s.WWWAuthenticate = resp.Header.Get("WWW-Authenticate")
+	if json.Valid(body) {
+		s.Body = json.RawMessage(strings.TrimSpace(string(body)))
+	}
+	s.OK = s.Status == s.WantStatus
+	return s, nil
+}
+
+// revoke revokes token at the issuer's RFC 7009 endpoint.
+func revoke(ctx context.Context, iss *bearertest.Issuer, id, secret, token string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, iss.RevocationURL(), strings.NewReader(url.Values{"token": {token}, "token_type_hint": {"access_token"}}.Encode()))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(secret))
+	resp, err := iss.Client().Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("revocation: status %d", resp.StatusCode)
+	}
+	return nil
+}
+
+// tamper flips a character of the signature.
+func tamper(jwt string) string {
+	i := len(jwt) - 10
+	c := byte('A')
+	if jwt[i] == 'A' {
+		c = 'B'
+	}
+	return jwt[:i] + string(c) + jwt[i+1:]
+}
+
+func printTranscript(w io.Writer, rep Report) {
+	fmt.Fprintf(w, "bearerguard demo: the client-credentials flow, all on loopback\n\n")
+	fmt.Fprintf(w, "  authorization server  %s  (token, JWKS, introspection, revocation)\n", rep.Issuer)
+	fmt.Fprintf(w, "  protected API         %s  (net/http + httpbearer; audience %q)\n", rep.API, apiAudience)
+	fmt.Fprintf(w, "  caller                golang.org/x/oauth2/clientcredentials, client_secret_basic\n\n")
+	for i, s := range rep.Scenarios {
+		mark := "ok"
+		if !s.OK {
+			mark = fmt.Sprintf("UNEXPECTED (want %d)", s.WantStatus)
+		}
+		fmt.Fprintf(w, "%2d. %s\n", i+1, s.Title)
+		fmt.Fprintf(w, "    %-4s %-8s  token: %s\n", s.Method, s.Path, s.Credential)
+		fmt.Fprintf(w, "    → %d %s  [%s]\n", s.Status, http.StatusText(s.Status), mark)
+		if s.WWWAuthenticate != "" {
+			fmt.Fprintf(w, "      WWW-Authenticate: %s\n", s.WWWAuthenticate)
+		}
+		if len(s.Body) > 0 && s.Status < 300 {
+			fmt.Fprintf(w, "      %s\n", s.Body)
+		}
+	}
+	fmt.Fprintf(w, "\n%d/%d scenarios behaved as expected in %s\n", rep.Passed, rep.Total, rep.Elapsed)
+}

@@ -1,0 +1,74 @@
+// Command bearerguard shows the library at work and explains its
+// decisions.
+//
+//	bearerguard demo [--json]        the whole client-credentials flow, in-process
+//	bearerguard validate [flags] TOKEN|-   why is this token accepted or refused?
+//	bearerguard version
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime/debug"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, nil)
+	stop()
+	os.Exit(code)
+}
+
+const usage = `bearerguard: protect HTTP APIs as an OAuth 2.0 resource server.
+
+Usage:
+  bearerguard demo [--json]             run the client-credentials flow end to end, in-process
+  bearerguard validate [flags] TOKEN|-  check a token and explain the decision
+  bearerguard version                   print the version
+
+Run "bearerguard COMMAND --help" for a command's flags.
+`
+
+// run is main without the process: client, when set, is used for every
+// HTTP request validate makes (tests pass one that trusts their issuer).
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, client *http.Client) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "demo":
+		return demoCommand(ctx, args[1:], stdout, stderr)
+	case "validate":
+		return validateCommand(ctx, args[1:], stdin, stdout, stderr, client)
+	case "version":
+		fmt.Fprintln(stdout, "bearerguard", version())
+		return 0
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "bearerguard: unknown command %q\n\n%s", args[0], usage)
+	return 2
+}
+
+func version() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "(unknown)"
+	}
+	v := info.Main.Version
+	if v == "" || v == "(devel)" {
+		v = "devel"
+		for _, s := range info.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				v += "+" + s.Value[:12]
+			}
+		}
+	}
+	return v + " " + info.GoVersion
+}
