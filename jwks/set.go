@@ -446,6 +446,18 @@ func (s *Set) fetch() error {
 		}
 		return err
 	}
+	if old := s.snap.Load(); old != nil {
+		// Keep the identity of keys that did not change, so that tokens a
+		// validator cached stay cached across refreshes.
+		for i, k := range keys {
+			for _, prev := range old.keys.All() {
+				if prev.Equal(k) {
+					keys[i] = prev
+					break
+				}
+			}
+		}
+	}
 	s.snap.Store(&snapshot{keys: validator.NewKeys(keys...), fetched: start})
 	select {
 	case s.kick <- struct{}{}:

@@ -495,3 +495,27 @@ func TestCloseLeavesNoGoroutine(t *testing.T) {
 	}
 	set.Close()
 }
+
+func TestRefreshKeepsKeyIdentity(t *testing.T) {
+	loadKeys()
+	srv := newServer(t, jwksDoc(jwk("a", &rsaA.PublicKey, nil)))
+	set := newSet(t, srv)
+	before, err := set.Key(t.Context(), "a", validator.RS256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := set.Refresh(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := set.Key(t.Context(), "a", validator.RS256); after != before {
+		t.Error("an unchanged key got a new identity on refresh (cached tokens would be dropped)")
+	}
+	// Same kid, new material: a new key.
+	srv.set(200, jwksDoc(jwk("a", &rsaB.PublicKey, nil)), nil)
+	if err := set.Refresh(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := set.Key(t.Context(), "a", validator.RS256); after == before || after.Equal(before) {
+		t.Error("a replaced key kept the old identity")
+	}
+}

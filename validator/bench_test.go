@@ -18,7 +18,11 @@ const benchIssuer = "https://id.example.com/"
 
 // benchSetup returns a validator with a warmed, fixed key set and one
 // realistic client-credentials token per algorithm.
-func benchSetup(b *testing.B) (*validator.Validator, map[validator.Algorithm]string) {
+func benchSetup(b *testing.B, opts ...validator.Option) (*validator.Validator, map[validator.Algorithm]string) {
+	cacheOpt := validator.WithoutTokenCache() // cold: every call a full validation
+	if len(opts) > 0 {
+		cacheOpt = opts[0]
+	}
 	loadKeys(b)
 	keys := validator.NewKeys(
 		mustKey(b, "rsa-1", &rsaKey.PublicKey, validator.RS256),
@@ -30,6 +34,7 @@ func benchSetup(b *testing.B) (*validator.Validator, map[validator.Algorithm]str
 		validator.WithIssuer(benchIssuer, keys),
 		validator.WithAudience("https://api.example.com/orders"),
 		validator.WithClock(func() time.Time { return now }),
+		cacheOpt,
 	)
 	if err != nil {
 		b.Fatal(err)
@@ -114,6 +119,37 @@ func BenchmarkRawVerify(b *testing.B) {
 				for pb.Next() {
 					if !verify() {
 						b.Fatal("verify failed")
+					}
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkValidateCached is the warm path: the same token again.
+func BenchmarkValidateCached(b *testing.B) {
+	v, toks := benchSetup(b, validator.WithTokenCache(validator.DefaultTokenCacheSize, validator.DefaultTokenCacheMaxTTL))
+	for _, alg := range []validator.Algorithm{validator.RS256, validator.ES256} {
+		tok := toks[alg]
+		if _, err := v.Validate(b.Context(), tok); err != nil {
+			b.Fatal(err)
+		}
+		b.Run(string(alg), func(b *testing.B) {
+			b.ReportAllocs()
+			ctx := b.Context()
+			for b.Loop() {
+				if _, err := v.Validate(ctx, tok); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(string(alg)+"/parallel", func(b *testing.B) {
+			b.ReportAllocs()
+			ctx := b.Context()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, err := v.Validate(ctx, tok); err != nil {
+						b.Fatal(err)
 					}
 				}
 			})

@@ -191,6 +191,19 @@ func (k *Key) ID() string { return k.id }
 // Public returns the public key.
 func (k *Key) Public() crypto.PublicKey { return k.public }
 
+// Equal reports whether k and o are the same key: same ID, same
+// algorithms, same public key material.
+func (k *Key) Equal(o *Key) bool {
+	if k == o {
+		return true
+	}
+	if k == nil || o == nil || k.id != o.id || k.algs != o.algs || k.alg != o.alg {
+		return false
+	}
+	eq, ok := k.public.(interface{ Equal(crypto.PublicKey) bool })
+	return ok && eq.Equal(o.public)
+}
+
 // Allows reports whether the key may verify alg.
 func (k *Key) Allows(alg Algorithm) bool { return k.algs.has(parseAlg(string(alg))) }
 

@@ -47,6 +47,9 @@ type config struct {
 	introspector        Introspector
 	introspectionIssuer string
 	introspectJWTs      bool
+
+	cacheSize   int
+	cacheMaxTTL time.Duration
 }
 
 // WithIssuer trusts tokens whose "iss" equals issuer exactly, verified
@@ -207,3 +210,21 @@ func WithLogger(l *slog.Logger) Option {
 		c.logger = l
 	}
 }
+
+// WithTokenCache sizes the validated-token cache (on by default:
+// [DefaultTokenCacheSize] entries, [DefaultTokenCacheMaxTTL]). A token seen
+// again within maxTTL and before its "exp" skips parsing and the signature
+// check; its times, its key's presence in the issuer's key set and the
+// user claim checks are still checked on every call. See the package
+// documentation for why this is safe.
+func WithTokenCache(size int, maxTTL time.Duration) Option {
+	return func(c *config) {
+		if size < 1 || maxTTL <= 0 {
+			c.errs = append(c.errs, errors.New("WithTokenCache: size and max TTL must be positive"))
+		}
+		c.cacheSize, c.cacheMaxTTL = size, maxTTL
+	}
+}
+
+// WithoutTokenCache validates every token in full on every call.
+func WithoutTokenCache() Option { return func(c *config) { c.cacheSize = -1 } }

@@ -34,6 +34,8 @@ type Validator struct {
 	introspector        Introspector
 	introspectJWTs      bool
 	introspectionIssuer string
+
+	cache *tokenCache // nil when disabled
 }
 
 // New builds a Validator. It checks the whole configuration at once and
@@ -47,6 +49,9 @@ func New(opts ...Option) (*Validator, error) {
 		maxSize: DefaultMaxTokenSize,
 		clock:   time.Now,
 		logger:  slog.Default(),
+
+		cacheSize:   DefaultTokenCacheSize,
+		cacheMaxTTL: DefaultTokenCacheMaxTTL,
 	}
 	for _, opt := range opts {
 		opt(&c)
@@ -106,6 +111,9 @@ func New(opts ...Option) (*Validator, error) {
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("bearerguard: invalid validator configuration: %w", errors.Join(errs...))
 	}
+	if c.cacheSize > 0 {
+		v.cache = newTokenCache(c.cacheSize, c.cacheMaxTTL)
+	}
 	return v, nil
 }
 
@@ -139,7 +147,17 @@ func (v *Validator) validate(ctx context.Context, token string) (*Token, error) 
 	if v.introspector != nil && (v.introspectJWTs || !looksLikeJWS(token)) {
 		return v.introspect(ctx, token)
 	}
-	tok, err := v.validateJWT(ctx, token)
+	var h [32]byte
+	if v.cache != nil {
+		h = tokenHash(token)
+		if tok, ok, err := v.cached(ctx, h); ok {
+			return tok, err
+		}
+	}
+	tok, key, ic, err := v.validateJWT(ctx, token)
+	if err == nil && v.cache != nil {
+		v.remember(h, tok, key, ic)
+	}
 	if v.introspector != nil && errors.Is(err, ErrIssuer) {
 		// A JWT whose issuer we hold no keys for: let its issuer decide.
 		return v.introspect(ctx, token)
@@ -147,63 +165,105 @@ func (v *Validator) validate(ctx context.Context, token string) (*Token, error) 
 	return tok, err
 }
 
-func (v *Validator) validateJWT(ctx context.Context, token string) (*Token, error) {
+// cached answers from the token cache: ok is false on a miss, or when the
+// entry no longer holds (its key changed), and full validation must run.
+func (v *Validator) cached(ctx context.Context, h [32]byte) (*Token, bool, error) {
+	e, ok := v.cache.get(h, v.now())
+	if !ok {
+		return nil, false, nil
+	}
+	if e.keys != nil {
+		cur, err := e.keys.Key(ctx, e.tok.KeyID, e.tok.Algorithm)
+		if err != nil || cur != e.key {
+			v.cache.remove(h)
+			return nil, false, nil
+		}
+	}
+	if err := v.checkTimesAndAudience(e.tok, v.requireExp); err != nil {
+		v.cache.remove(h)
+		return nil, true, err
+	}
+	if err := v.runChecks(ctx, e.tok); err != nil {
+		return nil, true, err
+	}
+	return e.tok, true, nil
+}
+
+// remember caches a token that passed full validation, until its "exp" or
+// the cache's max TTL, whichever is sooner.
+func (v *Validator) remember(h [32]byte, tok *Token, key *Key, ic *issuerConfig) {
+	expires := v.now().Add(v.cache.maxTTL)
+	if !tok.Expiry.IsZero() && tok.Expiry.Before(expires) {
+		expires = tok.Expiry
+	}
+	v.cache.put(cacheEntry{hash: h, tok: tok, key: key, keys: ic.keys, expires: expires})
+}
+
+// CachedTokens returns the number of entries in the validated-token cache.
+func (v *Validator) CachedTokens() int {
+	if v.cache == nil {
+		return 0
+	}
+	return v.cache.len()
+}
+
+func (v *Validator) validateJWT(ctx context.Context, token string) (*Token, *Key, *issuerConfig, error) {
 	hseg, pseg, sseg, err := splitCompact(token)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	var hbuf [512]byte
 	hjson, ok := decodeSegment(hseg, hbuf[:])
 	if !ok {
-		return nil, ErrMalformed
+		return nil, nil, nil, ErrMalformed
 	}
 	h, err := v.parseHeader(hjson)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	payload, ok := decodeSegment(pseg, nil)
 	if !ok {
-		return nil, ErrMalformed
+		return nil, nil, nil, ErrMalformed
 	}
 	tok := &Token{Source: SourceJWT, Type: h.typ, KeyID: h.kid, Algorithm: algNames[h.alg], raw: payload}
 	if err := v.parseClaims(payload, tok); err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	ic := v.issuers[tok.Issuer]
 	if ic == nil {
-		return nil, ErrIssuer
+		return nil, nil, nil, ErrIssuer
 	}
 	if !ic.algs.has(h.alg) {
-		return nil, ErrAlgorithm
+		return nil, nil, nil, ErrAlgorithm
 	}
 	var sbuf [512]byte
 	sig, ok := decodeSegment(sseg, sbuf[:])
 	if !ok {
-		return nil, ErrMalformed
+		return nil, nil, nil, ErrMalformed
 	}
 	if len(sig) == 0 {
-		return nil, ErrSignature
+		return nil, nil, nil, ErrSignature
 	}
 	var key *Key
 	if ic.keys != nil {
 		key, err = ic.keys.Key(ctx, h.kid, tok.Algorithm)
 		if err != nil {
-			return nil, keyError(err)
+			return nil, nil, nil, keyError(err)
 		}
 		if key == nil || !key.algs.has(h.alg) {
-			return nil, ErrAlgorithm
+			return nil, nil, nil, ErrAlgorithm
 		}
 	}
 	if !verifySignature(h.alg, key, ic.secret, token[:len(hseg)+1+len(pseg)], sig) {
-		return nil, ErrSignature
+		return nil, nil, nil, ErrSignature
 	}
 	if err := v.checkTimesAndAudience(tok, v.requireExp); err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	if err := v.runChecks(ctx, tok); err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
-	return tok, nil
+	return tok, key, ic, nil
 }
 
 func (v *Validator) runChecks(ctx context.Context, tok *Token) error {
