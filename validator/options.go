@@ -212,7 +212,9 @@ func WithLogger(l *slog.Logger) Option {
 }
 
 // WithTokenCache sizes the validated-token cache (on by default:
-// [DefaultTokenCacheSize] entries, [DefaultTokenCacheMaxTTL]). A token seen
+// [DefaultTokenCacheSize] entries, [DefaultTokenCacheMaxTTL]). The cache
+// is split into 16 shards of size/16 entries each, so it may evict a
+// little before size entries are held, and never holds more. A token seen
 // again within maxTTL and before its "exp" skips parsing and the signature
 // check; its times, its key's presence in the issuer's key set and the
 // user claim checks are still checked on every call. See the package

@@ -46,7 +46,9 @@ func (e *extractor) extract(w http.ResponseWriter, r *http.Request) (string, err
 		}
 	}
 
-	if vals, ok := r.URL.Query()["access_token"]; ok {
+	if !strings.Contains(r.URL.RawQuery, "access_token") {
+		// Most requests: no need to parse the query at all.
+	} else if vals, ok := r.URL.Query()["access_token"]; ok {
 		if !e.query {
 			return "", validator.ErrMethodNotAllowed
 		}
