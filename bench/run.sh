@@ -16,5 +16,11 @@ go test -run '^$' -bench 'BenchmarkCacheMemory' -count 1 -benchtime 1x . | tee -
 
 go run golang.org/x/perf/cmd/benchstat@latest -col /impl "$out/raw.txt" > "$out/benchstat.txt"
 go run ./cmd/report "$out/raw.txt" "$out/benchstat.txt" > RESULTS.md
+{
+  echo
+  echo "## Load test (\`go run ./load -markdown\`: the net/http example in-process, 32 client goroutines on loopback, 5 s per timed scenario)"
+  echo
+  go run ./load -markdown
+} >> RESULTS.md
 cp "$out/raw.txt" results-raw.txt
 echo "wrote RESULTS.md"

@@ -17,7 +17,6 @@ import (
 	"github.com/MicahParks/keyfunc/v3"
 	auth0validator "github.com/auth0/go-jwt-middleware/v2/validator"
 	gjwt "github.com/golang-jwt/jwt/v5"
-	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	jwxjwt "github.com/lestrrat-go/jwx/v2/jwt"
 
@@ -144,9 +143,12 @@ func (e *env) impls(alg validator.Algorithm) []struct {
 				gjwt.WithIssuer(e.iss.URL), gjwt.WithAudience(audience), gjwt.WithExpirationRequired())
 			return err
 		}},
-		{"auth0", func(ctx context.Context, tok string) error { _, err := e.auth0[alg].ValidateToken(ctx, tok); return err }},
+		{"auth0", func(ctx context.Context, tok string) error {
+			_, err := e.auth0[alg].ValidateToken(ctx, tok)
+			return err
+		}},
 		{"jwx", func(ctx context.Context, tok string) error {
-			_, err := jwxjwt.ParseString(tok, jwxjwt.WithKeySet(e.jwxSet, jws_inferAlg()), jwxjwt.WithValidate(true),
+			_, err := jwxjwt.ParseString(tok, jwxjwt.WithKeySet(e.jwxSet, jwxInferAlg()), jwxjwt.WithValidate(true),
 				jwxjwt.WithIssuer(e.iss.URL), jwxjwt.WithAudience(audience))
 			return err
 		}},
@@ -181,8 +183,6 @@ func (e *env) rawVerify(alg validator.Algorithm) func(context.Context, string) e
 		}
 	}
 }
-
-var _ = jwa.RS256
 
 func setupT(t *testing.T) *env {
 	t.Helper()

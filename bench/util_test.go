@@ -5,7 +5,6 @@ import (
 	"errors"
 
 	"github.com/lestrrat-go/jwx/v2/jws"
-	jwxjwt "github.com/lestrrat-go/jwx/v2/jwt"
 )
 
 var (
@@ -13,8 +12,6 @@ var (
 	errVerify = errors.New("verification failed")
 )
 
-// jws_inferAlg lets jwx pick the key by kid and use its "alg", as a jwx
+// jwxInferAlg lets jwx pick the key by kid and use its "alg", as a jwx
 // user with a JWKS would.
-func jws_inferAlg() jws.WithKeySetSuboption { return jws.WithInferAlgorithmFromKey(true) }
-
-var _ = jwxjwt.ParseString
+func jwxInferAlg() jws.WithKeySetSuboption { return jws.WithInferAlgorithmFromKey(true) }

@@ -13,7 +13,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/bearerguard/bearerguard/adapters/echobearer"
-	"github.com/bearerguard/bearerguard/examples/internal/setup"
+	"github.com/bearerguard/bearerguard/examples/setup"
 	"github.com/bearerguard/bearerguard/scopes"
 )
 

@@ -12,7 +12,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/bearerguard/bearerguard/adapters/ginbearer"
-	"github.com/bearerguard/bearerguard/examples/internal/setup"
+	"github.com/bearerguard/bearerguard/examples/setup"
 	"github.com/bearerguard/bearerguard/scopes"
 )
 

@@ -3,7 +3,7 @@ package main
 import (
 	"testing"
 
-	"github.com/bearerguard/bearerguard/examples/internal/exampletest"
+	"github.com/bearerguard/bearerguard/examples/exampletest"
 )
 
 func TestContract(t *testing.T) { exampletest.Run(t, newHandler) }

@@ -3,7 +3,8 @@ package main
 import (
 	"testing"
 
-	"github.com/bearerguard/bearerguard/examples/internal/exampletest"
+	"github.com/bearerguard/bearerguard/examples/exampletest"
+	"github.com/bearerguard/bearerguard/examples/nethttp/api"
 )
 
-func TestContract(t *testing.T) { exampletest.Run(t, newHandler) }
+func TestContract(t *testing.T) { exampletest.Run(t, api.New) }

@@ -1,4 +1,5 @@
-// Package setup is the configuration shared by the example services:
+// Package setup is the configuration shared by the example services (and
+// the load test in bench/load):
 // flags with environment fallbacks, and the validator they describe.
 package setup
 

@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/bearerguard/bearerguard/bearertest"
-	"github.com/bearerguard/bearerguard/examples/internal/setup"
+	"github.com/bearerguard/bearerguard/examples/setup"
 )
 
 // NewHandler is an example's handler constructor.
