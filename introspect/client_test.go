@@ -148,7 +148,7 @@ func TestFailuresAreUnavailableAndNotCached(t *testing.T) {
 		handler http.HandlerFunc
 	}{
 		{"500", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "boom", 500) }},
-		{"401 wrong client credentials", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "invalid_client", 401) }},
+		{"401 wrong client credentials", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "invalid_client", http.StatusUnauthorized) }},
 		{"429", func(w http.ResponseWriter, r *http.Request) { w.Header().Set("Retry-After", "30"); w.WriteHeader(429) }},
 		{"HTML", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/html")

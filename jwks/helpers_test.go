@@ -55,11 +55,13 @@ func jwk(kid string, pub crypto.PublicKey, extra map[string]any) map[string]any 
 	case *rsa.PublicKey:
 		m["kty"], m["n"], m["e"] = "RSA", b64.EncodeToString(k.N.Bytes()), b64.EncodeToString(big.NewInt(int64(k.E)).Bytes())
 	case *ecdsa.PublicKey:
-		size := (k.Curve.Params().BitSize + 7) / 8
-		x, y := make([]byte, size), make([]byte, size)
-		k.X.FillBytes(x)
-		k.Y.FillBytes(y)
-		m["kty"], m["crv"], m["x"], m["y"] = "EC", k.Curve.Params().Name, b64.EncodeToString(x), b64.EncodeToString(y)
+		point, err := k.Bytes() // 0x04 || X || Y
+		if err != nil {
+			panic(err)
+		}
+		size := (len(point) - 1) / 2
+		m["kty"], m["crv"] = "EC", k.Curve.Params().Name
+		m["x"], m["y"] = b64.EncodeToString(point[1:1+size]), b64.EncodeToString(point[1+size:])
 	case ed25519.PublicKey:
 		m["kty"], m["crv"], m["x"] = "OKP", "Ed25519", b64.EncodeToString(k)
 	default:
