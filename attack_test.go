@@ -105,12 +105,12 @@ func ecJWK(kid string, k *ecdsa.PublicKey) map[string]any {
 
 type attackCase struct {
 	name   string
-	token  string            // sent as "Bearer <token>" unless header is set
-	header []string          // raw Authorization header values, for request-level tricks
-	query  string            // raw query string
-	reason error             // Validate's error (nil: request-level case, not validated directly)
-	status int               // HTTP status through every adapter
-	code   string            // RFC 6750 error code in WWW-Authenticate ("" for none)
+	token  string   // sent as "Bearer <token>" unless header is set
+	header []string // raw Authorization header values, for request-level tricks
+	query  string   // raw query string
+	reason error    // Validate's error (nil: request-level case, not validated directly)
+	status int      // HTTP status through every adapter
+	code   string   // RFC 6750 error code in WWW-Authenticate ("" for none)
 }
 
 func TestAttackMatrix(t *testing.T) {
