@@ -3,7 +3,8 @@ package main
 import (
 	"testing"
 
+	"github.com/bearerguard/bearerguard/examples/echo/api"
 	"github.com/bearerguard/bearerguard/examples/exampletest"
 )
 
-func TestContract(t *testing.T) { exampletest.Run(t, newHandler) }
+func TestContract(t *testing.T) { exampletest.Run(t, api.New) }

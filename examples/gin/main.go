@@ -7,38 +7,13 @@
 package main
 
 import (
-	"net/http"
-
 	"github.com/gin-gonic/gin"
 
-	"github.com/bearerguard/bearerguard/adapters/ginbearer"
+	"github.com/bearerguard/bearerguard/examples/gin/api"
 	"github.com/bearerguard/bearerguard/examples/setup"
-	"github.com/bearerguard/bearerguard/scopes"
 )
 
 func main() {
 	gin.SetMode(gin.ReleaseMode)
-	setup.Main("gin", newHandler)
-}
-
-func newHandler(cfg setup.Config, client *http.Client) (http.Handler, func(), error) {
-	guard, closeKeys, err := cfg.Guard(client)
-	if err != nil {
-		return nil, nil, err
-	}
-	auth := ginbearer.New(guard)
-	r := gin.New()
-	r.Use(gin.Recovery())
-	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
-	r.GET("/data", auth.Require(scopes.All("read:data")), func(c *gin.Context) {
-		tok, _ := ginbearer.Token(c)
-		c.JSON(http.StatusOK, setup.Reply(tok))
-	})
-	r.POST("/data", auth.Require(scopes.All("write:data")), func(c *gin.Context) {
-		tok, _ := ginbearer.Token(c)
-		reply := setup.Reply(tok)
-		reply.Stored = true
-		c.JSON(http.StatusCreated, reply)
-	})
-	return r, closeKeys, nil
+	setup.Main("gin", api.New)
 }

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/bearerguard/bearerguard/examples/exampletest"
+	"github.com/bearerguard/bearerguard/examples/gin/api"
 )
 
-func TestContract(t *testing.T) { exampletest.Run(t, newHandler) }
+func TestContract(t *testing.T) { exampletest.Run(t, api.New) }

@@ -31,6 +31,9 @@ type Config struct {
 	IntrospectionURL string
 	ClientID         string
 	ClientSecret     string
+	// IntrospectionCacheTTL bounds the reuse of an active introspection
+	// answer (revocation is seen at most this late); 0 means no reuse.
+	IntrospectionCacheTTL time.Duration
 }
 
 // Parse reads flags from args, falling back to the environment (getenv)
@@ -60,6 +63,7 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 	fs.StringVar(&c.IntrospectionURL, "introspection-url", env("BEARERGUARD_INTROSPECTION_URL", ""), "RFC 7662 endpoint for opaque tokens (env BEARERGUARD_INTROSPECTION_URL)")
 	fs.StringVar(&c.ClientID, "client-id", env("BEARERGUARD_CLIENT_ID", ""), "this API's client id at the introspection endpoint (env BEARERGUARD_CLIENT_ID)")
 	fs.StringVar(&c.ClientSecret, "client-secret", env("BEARERGUARD_CLIENT_SECRET", ""), "its client secret; prefer the environment variable (env BEARERGUARD_CLIENT_SECRET)")
+	cacheTTL := fs.String("introspection-cache-ttl", env("BEARERGUARD_INTROSPECTION_CACHE_TTL", "5m"), "longest reuse of an active introspection answer; 0 sees revocation at once (env BEARERGUARD_INTROSPECTION_CACHE_TTL)")
 	fs.BoolVar(&c.InsecureHTTP, "insecure-http", false, "allow plain http:// issuer and JWKS URLs on loopback hosts, for local development")
 	fs.Usage = func() {
 		fmt.Fprintf(out, "Usage: %s [flags]\n\nAn API protected by bearerguard. Routes:\n"+
@@ -80,6 +84,9 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 	}
 	if c.Audience == "" {
 		errs = append(errs, errors.New("--audience (or BEARERGUARD_AUDIENCE) is required"))
+	}
+	if c.IntrospectionCacheTTL, err = time.ParseDuration(*cacheTTL); err != nil || c.IntrospectionCacheTTL < 0 {
+		errs = append(errs, fmt.Errorf("--introspection-cache-ttl %q is not a non-negative duration", *cacheTTL))
 	}
 	if c.IntrospectionURL != "" && (c.ClientID == "" || c.ClientSecret == "") {
 		errs = append(errs, errors.New("--introspection-url needs --client-id and --client-secret"))
@@ -118,7 +125,7 @@ func (c Config) Guard(client *http.Client) (*httpbearer.Guard, func(), error) {
 		vopts = append(vopts, validator.WithRFC9068())
 	}
 	if c.IntrospectionURL != "" {
-		iopts := []introspect.Option{}
+		iopts := []introspect.Option{introspect.WithMaxTTL(c.IntrospectionCacheTTL)}
 		if client != nil {
 			iopts = append(iopts, introspect.WithHTTPClient(client))
 		}

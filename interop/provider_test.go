@@ -1,0 +1,276 @@
+package interop
+
+import (
+	"bufio"
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwa"
+	"github.com/lestrrat-go/jwx/v2/jwk"
+)
+
+const (
+	apiAudience  = "orders"
+	jwtResource  = "https://api.example.com/orders"
+	opaqueResrc  = "https://api.example.com/orders-opaque"
+	rsClientID   = "orders-api"
+	rsSecret     = "orders-api-secret-value"
+	rsaClientID  = "svc-rs256"
+	ecClientID   = "svc-es256"
+	readClientID = "svc-readonly"
+	clientSecret = "client-secret-value-for-tests"
+)
+
+// signingKey is a private key the provider signs with.
+type signingKey struct {
+	kid  string
+	alg  jwa.SignatureAlgorithm
+	priv crypto.Signer
+}
+
+func newSigningKey(t *testing.T, alg jwa.SignatureAlgorithm) signingKey {
+	t.Helper()
+	var priv crypto.Signer
+	var err error
+	if alg == jwa.ES256 {
+		priv, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	} else {
+		priv, err = rsa.GenerateKey(rand.Reader, 2048)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b [6]byte
+	rand.Read(b[:])
+	return signingKey{kid: fmt.Sprintf("%s-%x", alg, b), alg: alg, priv: priv}
+}
+
+func (k signingKey) jwk(t *testing.T) jwk.Key {
+	t.Helper()
+	key, err := jwk.FromRaw(k.priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key.Set(jwk.KeyIDKey, k.kid)
+	key.Set(jwk.AlgorithmKey, k.alg)
+	key.Set(jwk.KeyUsageKey, "sig")
+	return key
+}
+
+// authServer is a running node-oidc-provider.
+type authServer struct {
+	t      *testing.T
+	issuer string
+	port   int
+	dir    string
+	cmd    *exec.Cmd
+}
+
+// requireNode finds node and the installed packages, or stops the test:
+// in CI (CI=true) with a failure, elsewhere with a skip and the reason.
+func requireNode(t *testing.T) string {
+	t.Helper()
+	node, err := exec.LookPath("node")
+	if err == nil {
+		if _, err = os.Stat(filepath.Join("node_modules", "oidc-provider")); err != nil {
+			err = fmt.Errorf("node_modules/oidc-provider missing: run \"npm ci\" in interop/")
+		}
+	}
+	if err != nil {
+		msg := fmt.Sprintf("interop tests need Node.js 20+ and the npm packages of interop/package.json: %v", err)
+		if os.Getenv("CI") != "" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	return node
+}
+
+func freePort(t *testing.T) int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// startAuthServer starts the provider signing with keys (the first key of
+// each algorithm signs; all are published).
+func startAuthServer(t *testing.T, keys ...signingKey) *authServer {
+	t.Helper()
+	a := &authServer{t: t, port: freePort(t), dir: t.TempDir()}
+	a.issuer = fmt.Sprintf("http://127.0.0.1:%d", a.port)
+	a.start(keys)
+	t.Cleanup(a.stop)
+	return a
+}
+
+func (a *authServer) start(keys []signingKey) {
+	t := a.t
+	node := requireNode(t)
+	set := jwk.NewSet()
+	for _, k := range keys {
+		set.AddKey(k.jwk(t))
+	}
+	client := func(id, secret, method, scope string) map[string]any {
+		return map[string]any{"client_id": id, "client_secret": secret, "grant_types": []string{"client_credentials"},
+			"redirect_uris": []string{}, "response_types": []string{}, "token_endpoint_auth_method": method, "scope": scope}
+	}
+	cfg := map[string]any{
+		"issuer": a.issuer, "port": a.port, "jwks": set,
+		"clients": []any{
+			client(rsaClientID, clientSecret, "client_secret_basic", "read:data write:data"),
+			client(ecClientID, clientSecret, "client_secret_basic", "read:data write:data"),
+			client(readClientID, clientSecret, "client_secret_basic", "read:data"),
+			client(rsClientID, rsSecret, "client_secret_basic", "read:data"),
+		},
+		"clientAlgs": map[string]string{ecClientID: "ES256"},
+		"resources": map[string]any{
+			jwtResource: map[string]string{"audience": apiAudience, "format": "jwt"},
+			opaqueResrc: map[string]string{"audience": apiAudience, "format": "opaque"},
+		},
+	}
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(a.dir, "config.json")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(node, "node/provider.mjs", path)
+	cmd.Stderr = &testWriter{t: t, prefix: "provider: "}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting the provider: %v", err)
+	}
+	a.cmd = cmd
+	ready := make(chan error, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if strings.HasPrefix(sc.Text(), "READY ") {
+				ready <- nil
+				return
+			}
+		}
+		ready <- fmt.Errorf("provider exited before it was ready")
+	}()
+	select {
+	case err := <-ready:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		a.stop()
+		t.Fatal("provider not ready within 30 s")
+	}
+}
+
+func (a *authServer) stop() {
+	if a.cmd == nil || a.cmd.Process == nil {
+		return
+	}
+	a.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { a.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		a.cmd.Process.Kill()
+		<-done
+	}
+	a.cmd = nil
+}
+
+// restart stops the provider and starts it again on the same port and
+// issuer with a new key set: a key rotation.
+func (a *authServer) restart(keys ...signingKey) {
+	a.stop()
+	a.start(keys)
+}
+
+type testWriter struct {
+	t      *testing.T
+	prefix string
+}
+
+func (w *testWriter) Write(p []byte) (int, error) {
+	w.t.Log(w.prefix + strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+// metadata returns the provider's discovery document.
+func (a *authServer) metadata() map[string]any {
+	resp, err := http.Get(a.issuer + "/.well-known/openid-configuration")
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var md map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&md); err != nil {
+		a.t.Fatal(err)
+	}
+	return md
+}
+
+func (a *authServer) endpoint(name string) string {
+	s, _ := a.metadata()[name].(string)
+	if s == "" {
+		a.t.Fatalf("discovery document has no %s", name)
+	}
+	return s
+}
+
+// nodeToken gets a token with the Node caller (mode simple-oauth2 or fetch).
+func (a *authServer) nodeToken(mode, clientID, scope, resource string) string {
+	a.t.Helper()
+	out, err := exec.Command("node", "node/caller.mjs", mode, a.endpoint("token_endpoint"), clientID, clientSecret, scope, resource).CombinedOutput()
+	if err != nil {
+		a.t.Fatalf("node caller (%s): %v\n%s", mode, err, out)
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.Unmarshal(out, &tok); err != nil || tok.AccessToken == "" {
+		a.t.Fatalf("node caller (%s) printed %s", mode, out)
+	}
+	return tok.AccessToken
+}
+
+// revoke revokes a token at the provider (RFC 7009), as its client.
+func (a *authServer) revoke(clientID, token string) {
+	a.t.Helper()
+	req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, a.endpoint("revocation_endpoint"),
+		strings.NewReader(url.Values{"token": {token}, "token_type_hint": {"access_token"}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(url.QueryEscape(clientID), url.QueryEscape(clientSecret))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		a.t.Fatalf("revocation: %s", resp.Status)
+	}
+}
