@@ -241,9 +241,9 @@ func (c *Client) ask(ctx context.Context, token string) (*validator.Token, error
 	case mt == jwtResponseType:
 		return c.parseSigned(ctx, resp.Body)
 	case c.cfg.signedKeys != nil:
-		return nil, unavailable(fmt.Errorf("signed response required, got %q", truncate(mt, 64)), 0)
+		return nil, unavailable(fmt.Errorf("signed response required, got %q", httpfetch.Truncate(mt, 64)), 0)
 	case mt != "application/json" && !strings.HasSuffix(mt, "+json"):
-		return nil, unavailable(fmt.Errorf("unexpected content type %q", truncate(mt, 64)), 0)
+		return nil, unavailable(fmt.Errorf("unexpected content type %q", httpfetch.Truncate(mt, 64)), 0)
 	}
 	tok, err := parseResponse(resp.Body)
 	if errors.Is(err, errResponse) {
@@ -305,11 +305,4 @@ func audienceHas(raw json.RawMessage, aud string) bool {
 		}
 	}
 	return false
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "…"
-	}
-	return s
 }

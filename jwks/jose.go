@@ -11,6 +11,7 @@ import (
 
 	"github.com/lestrrat-go/jwx/v2/jwk"
 
+	"github.com/bearerguard/bearerguard/internal/httpfetch"
 	"github.com/bearerguard/bearerguard/validator"
 )
 
@@ -79,31 +80,24 @@ func parseKey(raw json.RawMessage) (*validator.Key, string, error) {
 	case meta.Kty == "oct":
 		return nil, kid, errors.New("symmetric key in a remote key set")
 	case meta.Use != "" && meta.Use != "sig":
-		return nil, kid, fmt.Errorf("use %q is not \"sig\"", truncate(meta.Use, 16))
+		return nil, kid, fmt.Errorf("use %q is not \"sig\"", httpfetch.Truncate(meta.Use, 16))
 	case meta.KeyOps != nil && !slices.Contains(meta.KeyOps, "verify"):
 		return nil, kid, errors.New(`key_ops lacks "verify"`)
 	}
 	key, err := jwk.ParseKey(raw)
 	if err != nil {
-		return nil, kid, fmt.Errorf("unsupported key (kty %q)", truncate(meta.Kty, 16))
+		return nil, kid, fmt.Errorf("unsupported key (kty %q)", httpfetch.Truncate(meta.Kty, 16))
 	}
 	if private, err := jwk.IsPrivateKey(key); err != nil || private {
 		return nil, kid, errors.New("private key material published in the key set")
 	}
 	var pub any
 	if err := key.Raw(&pub); err != nil {
-		return nil, kid, fmt.Errorf("unsupported key (kty %q)", truncate(meta.Kty, 16))
+		return nil, kid, fmt.Errorf("unsupported key (kty %q)", httpfetch.Truncate(meta.Kty, 16))
 	}
 	k, err := validator.NewKey(kid, pub, validator.Algorithm(meta.Alg))
 	if err != nil {
 		return nil, kid, err
 	}
 	return k, kid, nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "…"
-	}
-	return s
 }

@@ -64,7 +64,7 @@ func Fetch(ctx context.Context, client *http.Client, issuer string, allowLoopbac
 	for _, u := range urls {
 		md, err := fetchOne(ctx, client, u, limit)
 		if err == nil && md.Issuer != issuer {
-			err = fmt.Errorf("%w (got %q)", ErrIssuerMismatch, truncate(md.Issuer, 100))
+			err = fmt.Errorf("%w (got %q)", ErrIssuerMismatch, httpfetch.Truncate(md.Issuer, 100))
 		}
 		if err == nil {
 			return md, nil
@@ -87,11 +87,4 @@ func fetchOne(ctx context.Context, client *http.Client, url string, limit int64)
 		return nil, errors.New("discovery document is not a JSON object")
 	}
 	return &md, nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "…"
-	}
-	return s
 }

@@ -128,7 +128,7 @@ func Do(client *http.Client, req *http.Request, limit int64) (*Response, error) 
 		// Other types are left to the JSON parser: static hosts serve JWKS
 		// as text/plain or application/octet-stream.
 		if mt, _, err := mime.ParseMediaType(ct); err == nil && (mt == "text/html" || mt == "application/xhtml+xml") {
-			return nil, &ContentTypeError{MediaType: truncate(ct, 64)}
+			return nil, &ContentTypeError{MediaType: Truncate(ct, 64)}
 		}
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
@@ -186,7 +186,9 @@ func MaxAge(cacheControl string) (time.Duration, bool) {
 	return 0, false
 }
 
-func truncate(s string, n int) string {
+// Truncate shortens untrusted text (a media type, an issuer, a key type)
+// to n bytes before it goes into an error message.
+func Truncate(s string, n int) string {
 	if len(s) > n {
 		return s[:n] + "…"
 	}
