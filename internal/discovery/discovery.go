@@ -25,7 +25,8 @@ type Metadata struct {
 	RevocationEndpoint    string `json:"revocation_endpoint"`
 }
 
-// ErrIssuerMismatch: a document's "issuer" differs from the configured one.
+// ErrIssuerMismatch reports a document whose "issuer" differs from the
+// configured one.
 var ErrIssuerMismatch = errors.New("discovery document issuer does not match the configured issuer")
 
 // URLs returns the metadata URLs to try for issuer, in order. For an issuer

@@ -30,11 +30,13 @@ type StatusError struct {
 	RetryAfter time.Duration // from a Retry-After header, if any
 }
 
+// Error names the status; the response body is never included.
 func (e *StatusError) Error() string { return "unexpected HTTP status " + strconv.Itoa(e.Code) }
 
 // ContentTypeError reports an HTML response where JSON was expected.
 type ContentTypeError struct{ MediaType string }
 
+// Error names the media type, cut short.
 func (e *ContentTypeError) Error() string {
 	return fmt.Sprintf("unexpected content type %q", e.MediaType)
 }
