@@ -43,6 +43,10 @@ type cacheEntry struct {
 	key     *Key      // the key that verified it; nil for HMAC
 	keys    KeySource // where the key came from
 	expires time.Time
+	// The times a hit re-checks, copied from the token when it was
+	// validated, so that a caller modifying the (documented read-only)
+	// shared Token cannot change a later decision.
+	exp, nbf, iat time.Time
 }
 
 func newTokenCache(size int, maxTTL time.Duration) *tokenCache {

@@ -97,6 +97,21 @@ func TestTokenCache(t *testing.T) {
 		t.Errorf("past exp: %v, want ErrExpired", err)
 	}
 
+	// A caller modifying the shared token cannot change the next decision.
+	clk.Set(testNow.Add(300*time.Second + validator.DefaultLeeway))
+	tok3 := rs256(baseClaims(map[string]any{"jti": "third", "exp": testNow.Unix() + 600}))
+	clk.Set(testNow)
+	got, err := v.Validate(ctx, tok3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got.Expiry = testNow.Add(100 * time.Hour)
+	got.Audience = []string{"anything"}
+	clk.Set(testNow.Add(600*time.Second + validator.DefaultLeeway))
+	if _, err := v.Validate(ctx, tok3); !errors.Is(err, validator.ErrExpired) {
+		t.Errorf("after the caller rewrote Expiry: %v, want ErrExpired", err)
+	}
+
 	// The key that verified a cached token is removed: the token fails.
 	clk.Set(testNow)
 	tok2 := rs256(baseClaims(map[string]any{"jti": "second"}))

@@ -179,7 +179,8 @@ func (v *Validator) cached(ctx context.Context, h [32]byte) (*Token, bool, error
 			return nil, false, nil
 		}
 	}
-	if err := v.checkTimesAndAudience(e.tok, v.requireExp); err != nil {
+	// The audience depends only on the token's bytes: it cannot change.
+	if err := v.checkTimes(e.exp, e.nbf, e.iat, v.requireExp); err != nil {
 		v.cache.remove(h)
 		return nil, true, err
 	}
@@ -196,7 +197,8 @@ func (v *Validator) remember(h [32]byte, tok *Token, key *Key, ic *issuerConfig)
 	if !tok.Expiry.IsZero() && tok.Expiry.Before(expires) {
 		expires = tok.Expiry
 	}
-	v.cache.put(cacheEntry{hash: h, tok: tok, key: key, keys: ic.keys, expires: expires})
+	v.cache.put(cacheEntry{hash: h, tok: tok, key: key, keys: ic.keys, expires: expires,
+		exp: tok.Expiry, nbf: tok.NotBefore, iat: tok.IssuedAt})
 }
 
 // CachedTokens returns the number of entries in the validated-token cache.
@@ -495,25 +497,31 @@ func (v *Validator) checkTimesAndAudience(tok *Token, requireExp bool) error {
 	if v.checkAud && !v.audienceOK(tok.Audience) {
 		return ErrAudience
 	}
+	return v.checkTimes(tok.Expiry, tok.NotBefore, tok.IssuedAt, requireExp)
+}
+
+// checkTimes checks "exp", "nbf" and "iat" (zero when absent) against the
+// clock, with the leeway, and the maximum token age.
+func (v *Validator) checkTimes(exp, nbf, iat time.Time, requireExp bool) error {
 	now := v.now()
-	if tok.Expiry.IsZero() {
+	if exp.IsZero() {
 		if requireExp {
 			return ErrExpired
 		}
-	} else if !now.Before(tok.Expiry.Add(v.leeway)) {
+	} else if !now.Before(exp.Add(v.leeway)) {
 		return ErrExpired // RFC 7519 §4.1.4: "on or after" exp, MUST NOT accept
 	}
-	if !tok.NotBefore.IsZero() && now.Add(v.leeway).Before(tok.NotBefore) {
+	if !nbf.IsZero() && now.Add(v.leeway).Before(nbf) {
 		return ErrNotYetValid
 	}
-	if !tok.IssuedAt.IsZero() && now.Add(v.leeway).Before(tok.IssuedAt) {
+	if !iat.IsZero() && now.Add(v.leeway).Before(iat) {
 		return ErrNotYetValid
 	}
 	if v.maxAge > 0 {
-		if tok.IssuedAt.IsZero() {
+		if iat.IsZero() {
 			return ErrMissingClaim
 		}
-		if now.Sub(tok.IssuedAt) > v.maxAge+v.leeway {
+		if now.Sub(iat) > v.maxAge+v.leeway {
 			return ErrTooOld
 		}
 	}
