@@ -218,7 +218,7 @@ func (s *Set) unavailable(cause error) error {
 	if cause == nil {
 		cause = errors.New("no key set loaded yet")
 	}
-	if s.snap.Load() != nil {
+	if s.snap.Load() != nil && s.current() == nil {
 		cause = fmt.Errorf("key set older than the maximum staleness: %w", cause)
 	}
 	return &validator.UnavailableError{Reason: validator.ErrKeysUnavailable, Err: cause}
