@@ -34,9 +34,8 @@ type Client struct {
 
 	ctx    context.Context
 	cancel context.CancelFunc
-	wg     sync.WaitGroup
 	once   sync.Once
-	g      group
+	g      group // owns the request goroutines
 
 	requests atomic.Int64
 
@@ -105,7 +104,7 @@ func newClient(cfg config, issuer, endpoint string, auth ClientAuth) (*Client, e
 func (c *Client) Close() error {
 	c.once.Do(func() {
 		c.cancel()
-		c.wg.Wait()
+		c.g.close()
 		if c.owned {
 			c.http.CloseIdleConnections()
 		}
@@ -134,11 +133,6 @@ func (c *Client) Introspect(ctx context.Context, token string) (*validator.Token
 
 // fetch asks the server and caches a definite answer.
 func (c *Client) fetch(key Key, token string) (*validator.Token, error) {
-	c.wg.Add(1)
-	defer c.wg.Done()
-	if c.ctx.Err() != nil {
-		return nil, unavailable(errors.New("introspect: client closed"), 0)
-	}
 	ctx, cancel := context.WithTimeout(c.ctx, c.cfg.timeout)
 	defer cancel()
 	tok, err := c.ask(ctx, token)

@@ -2,6 +2,7 @@ package introspect
 
 import (
 	"context"
+	"errors"
 	"sync"
 
 	"github.com/bearerguard/bearerguard/validator"
@@ -11,8 +12,18 @@ import (
 // request. The request runs detached from any one caller's cancellation;
 // each caller waits only as long as its own context allows.
 type group struct {
-	mu    sync.Mutex
-	calls map[Key]*call
+	mu     sync.Mutex
+	calls  map[Key]*call
+	wg     sync.WaitGroup
+	closed bool
+}
+
+// close stops new requests and waits for those in flight.
+func (g *group) close() {
+	g.mu.Lock()
+	g.closed = true // under mu: no request can start (wg.Add) once Wait begins
+	g.mu.Unlock()
+	g.wg.Wait()
 }
 
 type call struct {
@@ -29,9 +40,15 @@ func (g *group) do(ctx context.Context, key Key, fn func() (*validator.Token, er
 	}
 	c, ok := g.calls[key]
 	if !ok {
+		if g.closed {
+			g.mu.Unlock()
+			return nil, &validator.UnavailableError{Reason: validator.ErrIntrospectionUnavailable, Err: errClosed}
+		}
 		c = &call{done: make(chan struct{})}
 		g.calls[key] = c
+		g.wg.Add(1)
 		go func() {
+			defer g.wg.Done()
 			c.tok, c.err = fn()
 			g.mu.Lock()
 			delete(g.calls, key)
@@ -47,3 +64,5 @@ func (g *group) do(ctx context.Context, key Key, fn func() (*validator.Token, er
 		return nil, &validator.UnavailableError{Reason: validator.ErrIntrospectionUnavailable, Err: ctx.Err()}
 	}
 }
+
+var errClosed = errors.New("introspect: client closed")

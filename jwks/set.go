@@ -35,6 +35,7 @@ type Set struct {
 	kick   chan struct{} // an on-demand fetch succeeded: reschedule
 
 	mu           sync.Mutex
+	closed       bool   // set by Close before it waits: no fetch starts after
 	jwksURL      string // known, or found by discovery
 	inflight     *fetchCall
 	lastOnDemand time.Time
@@ -138,6 +139,9 @@ func start(cfg config, issuer, jwksURL string) (*Set, error) {
 // cached, with no further fetches. Close is safe to call more than once.
 func (s *Set) Close() error {
 	s.once.Do(func() {
+		s.mu.Lock()
+		s.closed = true // under mu: no fetch can start (wg.Add) once Wait begins
+		s.mu.Unlock()
 		s.cancel()
 		s.wg.Wait()
 		if s.owned {
@@ -306,7 +310,7 @@ func (s *Set) rememberUnknownLocked(uk unknownKey) {
 // startFetchLocked starts a fetch on the set's context, or returns nil if
 // the set is closed. The caller holds s.mu and there is no fetch in flight.
 func (s *Set) startFetchLocked() *fetchCall {
-	if s.ctx.Err() != nil {
+	if s.closed {
 		return nil
 	}
 	call := &fetchCall{done: make(chan struct{})}
