@@ -188,7 +188,7 @@ func TestFailuresAreUnavailableAndNotCached(t *testing.T) {
 			}))
 			defer srv.Close()
 			c, err := introspect.New(srv.URL, introspect.ClientSecretBasic("a", "b"), introspect.WithHTTPClient(srv.Client()),
-				introspect.WithTimeout(300*time.Millisecond), introspect.WithLogger(quiet()))
+				introspect.WithTimeout(time.Second), introspect.WithLogger(quiet()))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -178,7 +178,7 @@ func TestStaleOnError(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := newServer(t, good)
 			logs := &logBuffer{}
-			set := newSet(t, srv, jwks.WithFetchTimeout(300*time.Millisecond), jwks.WithLogger(newLogger(logs)))
+			set := newSet(t, srv, jwks.WithFetchTimeout(time.Second), jwks.WithLogger(newLogger(logs)))
 			ctx := t.Context()
 			if err := set.Refresh(ctx); err != nil {
 				t.Fatal(err)
