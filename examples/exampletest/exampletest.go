@@ -30,26 +30,14 @@ func Run(t *testing.T, newHandler NewHandler) {
 		}
 		t.Run(name, func(t *testing.T) {
 			cfg := setup.Config{Issuer: iss.URL, Audience: "orders", JWKSURL: jwksURL, Leeway: 0}
-			h, closeFn, err := newHandler(cfg, iss.Client())
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(closeFn)
-			srv := httptest.NewServer(h)
-			t.Cleanup(srv.Close)
+			srv := serve(t, newHandler, cfg, iss)
 			check(t, srv, iss)
 		})
 	}
 	t.Run("introspection", func(t *testing.T) {
 		iss.AddClient(bearertest.ClientConfig{ID: "orders-api", Secret: "orders-secret"})
 		cfg := setup.Config{Issuer: iss.URL, Audience: "orders", IntrospectionURL: iss.IntrospectionURL(), ClientID: "orders-api", ClientSecret: "orders-secret"}
-		h, closeFn, err := newHandler(cfg, iss.Client())
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(closeFn)
-		srv := httptest.NewServer(h)
-		t.Cleanup(srv.Close)
+		srv := serve(t, newHandler, cfg, iss)
 		opaque := iss.Opaque(t, bearertest.Claims{"aud": "orders", "scope": "read:data", "client_id": "reports"})
 		r := call(t, srv, "GET", "/data", opaque)
 		var reply setup.DataReply
@@ -67,13 +55,7 @@ func Run(t *testing.T, newHandler NewHandler) {
 	})
 	t.Run("rfc9068", func(t *testing.T) {
 		cfg := setup.Config{Issuer: iss.URL, Audience: "orders", RFC9068: true}
-		h, closeFn, err := newHandler(cfg, iss.Client())
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(closeFn)
-		srv := httptest.NewServer(h)
-		t.Cleanup(srv.Close)
+		srv := serve(t, newHandler, cfg, iss)
 		jwt := iss.Mint(t, bearertest.Claims{"aud": "orders", "scope": "read:data"}, bearertest.WithHeader("typ", "JWT"))
 		if r := call(t, srv, "GET", "/data", jwt); r.status != 401 || !strings.Contains(r.challenge, `error="invalid_token"`) {
 			t.Errorf("typ JWT in RFC 9068 mode: %d %q", r.status, r.challenge)
@@ -83,6 +65,20 @@ func Run(t *testing.T, newHandler NewHandler) {
 			t.Errorf("at+jwt in RFC 9068 mode: %d %s", r.status, r.body)
 		}
 	})
+}
+
+// serve starts the example's handler for cfg behind a test server, both
+// stopped when the test ends.
+func serve(t *testing.T, newHandler NewHandler, cfg setup.Config, iss *bearertest.Issuer) *httptest.Server {
+	t.Helper()
+	h, closeFn, err := newHandler(cfg, iss.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(closeFn)
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv
 }
 
 type result struct {
