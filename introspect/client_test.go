@@ -18,6 +18,7 @@ import (
 
 	"github.com/bearerguard/bearerguard/bearertest"
 	"github.com/bearerguard/bearerguard/internal/leakcheck"
+	"github.com/bearerguard/bearerguard/internal/testclock"
 	"github.com/bearerguard/bearerguard/introspect"
 	"github.com/bearerguard/bearerguard/validator"
 )
@@ -27,23 +28,6 @@ const (
 	rsSecret = "orders-api-secret"
 	audience = "orders"
 )
-
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 func newIssuer(t *testing.T) *bearertest.Issuer {
 	iss := bearertest.NewIssuer(t)
@@ -261,7 +245,7 @@ func TestClientAuthMethods(t *testing.T) {
 
 func TestCacheAndCoalescing(t *testing.T) {
 	iss := newIssuer(t)
-	clock := &fakeClock{now: time.Now()}
+	clock := testclock.New(time.Now())
 	c := newClient(t, iss, introspect.WithClock(clock.Now))
 	ctx := t.Context()
 	tok := iss.Opaque(t, bearertest.Claims{"aud": audience})
@@ -294,7 +278,7 @@ func TestCacheAndCoalescing(t *testing.T) {
 
 func TestCacheNeverOutlivesExp(t *testing.T) {
 	iss := newIssuer(t)
-	clock := &fakeClock{now: time.Now()}
+	clock := testclock.New(time.Now())
 	c := newClient(t, iss, introspect.WithClock(clock.Now))
 	tok := iss.Opaque(t, bearertest.Claims{"aud": audience, "exp": clock.Now().Add(30 * time.Second).Unix()})
 	if _, err := c.Introspect(t.Context(), tok); err != nil {
@@ -314,7 +298,7 @@ func TestCacheNeverOutlivesExp(t *testing.T) {
 
 func TestRevocationSeen(t *testing.T) {
 	iss := newIssuer(t)
-	clock := &fakeClock{now: time.Now()}
+	clock := testclock.New(time.Now())
 	c := newClient(t, iss, introspect.WithClock(clock.Now), introspect.WithMaxTTL(0))
 	tok := iss.Opaque(t, bearertest.Claims{"aud": audience})
 	if _, err := c.Introspect(t.Context(), tok); err != nil {

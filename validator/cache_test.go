@@ -9,25 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bearerguard/bearerguard/internal/testclock"
 	"github.com/bearerguard/bearerguard/validator"
 )
-
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
 
 // countingKeys counts lookups and can drop its keys.
 type countingKeys struct {
@@ -51,7 +35,7 @@ func (c *countingKeys) set(keys *validator.Keys) {
 
 func TestTokenCache(t *testing.T) {
 	loadKeys(t)
-	clk := &clock{now: testNow}
+	clk := testclock.New(testNow)
 	rsa1 := mustKey(t, "rsa-1", &rsaKey.PublicKey, "")
 	keys := &countingKeys{keys: validator.NewKeys(rsa1)}
 	var checks atomic.Int64
