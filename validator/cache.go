@@ -38,15 +38,14 @@ type cacheShard struct {
 }
 
 type cacheEntry struct {
-	hash    [32]byte
+	hash [32]byte
+	// tok is the cache's own copy: callers get copies of it
+	// ([Token.clone]), never tok itself, so nothing they do to their token
+	// reaches a later decision or another request.
 	tok     *Token
 	key     *Key      // the key that verified it; nil for HMAC
 	keys    KeySource // where the key came from
 	expires time.Time
-	// The times a hit re-checks, copied from the token when it was
-	// validated, so that a caller modifying the (documented read-only)
-	// shared Token cannot change a later decision.
-	exp, nbf, iat time.Time
 }
 
 func newTokenCache(size int, maxTTL time.Duration) *tokenCache {

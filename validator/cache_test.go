@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto"
 	"errors"
+	"github.com/bearerguard/bearerguard/scopes"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -52,8 +54,8 @@ func TestTokenCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	second, err := v.Validate(ctx, tok)
-	if err != nil || second != first {
-		t.Fatalf("second Validate() = %p, %v; want the cached %p", second, err, first)
+	if err != nil || second == first || !reflect.DeepEqual(second, first) {
+		t.Fatalf("second Validate() = %p, %v; want an equal copy of %p, not the same Token", second, err, first)
 	}
 	if v.CachedTokens() != 1 || checks.Load() != 2 {
 		t.Errorf("cached %d, claim checks %d; want 1 and 2 (checks run on hits too)", v.CachedTokens(), checks.Load())
@@ -131,9 +133,55 @@ func TestTokenCacheHMAC(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b, err := v.Validate(t.Context(), tok); err != nil || b != a {
-		t.Errorf("HMAC token not cached: %v", err)
+	if b, err := v.Validate(t.Context(), tok); err != nil || !reflect.DeepEqual(a, b) || v.CachedTokens() != 1 {
+		t.Errorf("HMAC token not cached: %v, %d cached", err, v.CachedTokens())
 	}
 }
 
 var sha256New = crypto.SHA256.New
+
+// Regression (issue 12, finding 2): every cache hit used to return the same
+// *Token, so a handler that changed its token changed what the next request
+// with that token was granted, and concurrent requests raced on it.
+func TestCachedTokenIsolation(t *testing.T) {
+	loadKeys(t)
+	// A claim check that writes to the token it is given: it must be given
+	// a copy too.
+	v := newValidator(t, validator.WithClaimCheck(func(_ context.Context, tok *validator.Token) error {
+		tok.Subject = "rewritten-by-check"
+		return nil
+	}))
+	tok := rs256(baseClaims(map[string]any{"aud": []string{testAud, "x", "y"}}))
+	first, err := v.Validate(t.Context(), tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The first caller's token is not the cache's copy either.
+	first.Scopes = first.Scopes.Union(scopes.MustParse("admin"))
+	first.Audience[0] = "evil"
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 200 {
+				got, err := v.Validate(t.Context(), tok)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if got.Scopes.Has("admin") || got.Scopes.Len() != 1 || got.Audience[0] != testAud || got.Subject != "rewritten-by-check" {
+					t.Errorf("a cache hit saw another request's writes: scopes %q, aud %q, sub %q", got.Scopes, got.Audience, got.Subject)
+					return
+				}
+				// What a careless handler might do.
+				got.Scopes = got.Scopes.Union(scopes.MustParse("admin"))
+				got.Audience[0] = "evil"
+				got.Audience = append(got.Audience, "more")
+				got.Subject = "admin"
+			}
+		})
+	}
+	wg.Wait()
+	if v.CachedTokens() != 1 {
+		t.Errorf("cached %d, want 1", v.CachedTokens())
+	}
+}

@@ -34,6 +34,18 @@ func WithIntrospection(issuer string, introspector Introspector) Option {
 	}
 }
 
+// WithIntrospectionAudienceOptional accepts active introspection answers
+// that carry no "aud" member at all, for authorization servers that never
+// send one (many do not: RFC 7662 makes "aud" optional). An answer whose
+// "aud" is present must still name a configured audience, and JWTs checked
+// locally must still carry one: unlike [WithoutAudienceCheck], this drops
+// nothing but the requirement that introspection answers say who the token
+// is for. Use it only when the authorization server issues tokens for this
+// API alone, or checks the audience itself.
+func WithIntrospectionAudienceOptional() Option {
+	return func(c *config) { c.introspectionAudOptional = true }
+}
+
 // WithIntrospectJWTs sends JWTs to introspection too, instead of checking
 // them locally, so that revocation is seen at once (at the cost of a round
 // trip per uncached token). It needs [WithIntrospection].
@@ -65,10 +77,17 @@ func (v *Validator) introspect(ctx context.Context, token string) (*Token, error
 	if tok == nil {
 		return nil, ErrInactive
 	}
+	// A copy of our own: whatever the introspector caches, nothing a
+	// handler does to its token reaches another request.
+	tok = tok.clone()
 	if tok.Issuer != "" && tok.Issuer != v.introspectionIssuer && v.issuers[tok.Issuer] == nil {
 		return nil, ErrIssuer
 	}
-	if err := v.checkTimesAndAudience(tok, false); err != nil {
+	if v.checkAud && !v.audienceOK(tok.Audience) &&
+		!(tok.Audience == nil && v.introspectionAudOptional) {
+		return nil, ErrAudience
+	}
+	if err := v.checkTimes(tok.Expiry, tok.NotBefore, tok.IssuedAt, false); err != nil {
 		return nil, err
 	}
 	if err := v.runChecks(ctx, tok); err != nil {

@@ -48,6 +48,8 @@ type config struct {
 	introspectionIssuer string
 	introspectJWTs      bool
 
+	introspectionAudOptional bool
+
 	cacheSize   int
 	cacheMaxTTL time.Duration
 }

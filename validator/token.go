@@ -30,8 +30,11 @@ func (s Source) String() string {
 	return "unknown"
 }
 
-// Token is a validated access token. Its fields are read-only; a Token is
-// safe for concurrent use.
+// Token is a validated access token. Every successful validation returns a
+// Token of its own, cached or not: a handler may modify its Token (append
+// to Audience, replace Scopes) without changing what any other request
+// sees or what a later validation of the same token decides. Like any
+// struct, a Token must not be modified while other goroutines read it.
 type Token struct {
 	Issuer    string    // "iss"
 	Subject   string    // "sub"
@@ -88,12 +91,23 @@ func (t *Token) RawClaims() []byte { return slices.Clone(t.raw) }
 // HasAudience reports whether aud is one of the token's audiences.
 func (t *Token) HasAudience(aud string) bool { return slices.Contains(t.Audience, aud) }
 
-// NewIntrospectedToken builds a Token from checked introspection results;
-// raw is the response's JSON object, kept for [Token.Claim] and
-// [Token.Decode]. It is for the introspect package, which fills in the
-// fields before the validator applies its own checks.
-func NewIntrospectedToken(t Token, raw []byte) *Token {
-	t.Source = SourceIntrospection
-	t.raw = raw
-	return &t
+// clone returns a copy of t that shares nothing writable with it. The
+// Audience is copied into the same allocation when it is short, so a
+// cache hit costs one allocation. Scopes is immutable and raw is never
+// handed out without copying, so both are shared.
+func (t *Token) clone() *Token {
+	b := new(struct {
+		tok Token
+		aud [2]string
+	})
+	b.tok = *t
+	if t.Audience != nil {
+		if len(t.Audience) <= len(b.aud) {
+			n := copy(b.aud[:], t.Audience)
+			b.tok.Audience = b.aud[:n:n]
+		} else {
+			b.tok.Audience = slices.Clone(t.Audience)
+		}
+	}
+	return &b.tok
 }

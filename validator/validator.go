@@ -10,8 +10,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/bearerguard/bearerguard/scopes"
 )
 
 // Validator checks bearer access tokens. Build one with [New]; it is safe
@@ -34,6 +32,8 @@ type Validator struct {
 	introspector        Introspector
 	introspectJWTs      bool
 	introspectionIssuer string
+	// introspectionAudOptional accepts introspection answers without "aud".
+	introspectionAudOptional bool
 
 	cache *tokenCache // nil when disabled
 }
@@ -59,6 +59,9 @@ func New(opts ...Option) (*Validator, error) {
 	errs := c.errs
 	if len(c.issuers) == 0 && c.introspector == nil {
 		errs = append(errs, errors.New("no issuer configured: use WithIssuer, WithIssuerSecret or WithIntrospection"))
+	}
+	if c.introspectionAudOptional && c.introspector == nil {
+		errs = append(errs, errors.New("WithIntrospectionAudienceOptional needs WithIntrospection"))
 	}
 	if c.introspectJWTs && c.introspector == nil {
 		errs = append(errs, errors.New("WithIntrospectJWTs needs WithIntrospection"))
@@ -92,6 +95,8 @@ func New(opts ...Option) (*Validator, error) {
 		introspector:        c.introspector,
 		introspectJWTs:      c.introspectJWTs,
 		introspectionIssuer: c.introspectionIssuer,
+
+		introspectionAudOptional: c.introspectionAudOptional,
 	}
 	for _, ic := range c.issuers {
 		if ic.issuer == "" {
@@ -155,18 +160,27 @@ func (v *Validator) validate(ctx context.Context, token string) (*Token, error) 
 		}
 	}
 	tok, key, ic, err := v.validateJWT(ctx, token)
-	if err == nil && v.cache != nil {
-		v.remember(h, tok, key, ic)
+	if err != nil {
+		if v.introspector != nil && errors.Is(err, ErrIssuer) {
+			// A JWT whose issuer we hold no keys for: let its issuer decide.
+			return v.introspect(ctx, token)
+		}
+		return nil, err
 	}
-	if v.introspector != nil && errors.Is(err, ErrIssuer) {
-		// A JWT whose issuer we hold no keys for: let its issuer decide.
-		return v.introspect(ctx, token)
+	if v.cache != nil {
+		// The cache keeps a copy of its own, which no caller ever sees.
+		v.remember(h, tok.clone(), key, ic)
 	}
-	return tok, err
+	if err := v.runChecks(ctx, tok); err != nil {
+		return nil, err
+	}
+	return tok, nil
 }
 
 // cached answers from the token cache: ok is false on a miss, or when the
 // entry no longer holds (its key changed), and full validation must run.
+// A hit hands out a copy of the cached token, so that nothing a caller (or
+// a claim check) does to its token reaches another request.
 func (v *Validator) cached(ctx context.Context, h [32]byte) (*Token, bool, error) {
 	e, ok := v.cache.get(h, v.now())
 	if !ok {
@@ -180,25 +194,25 @@ func (v *Validator) cached(ctx context.Context, h [32]byte) (*Token, bool, error
 		}
 	}
 	// The audience depends only on the token's bytes: it cannot change.
-	if err := v.checkTimes(e.exp, e.nbf, e.iat, v.requireExp); err != nil {
+	if err := v.checkTimes(e.tok.Expiry, e.tok.NotBefore, e.tok.IssuedAt, v.requireExp); err != nil {
 		v.cache.remove(h)
 		return nil, true, err
 	}
-	if err := v.runChecks(ctx, e.tok); err != nil {
+	tok := e.tok.clone()
+	if err := v.runChecks(ctx, tok); err != nil {
 		return nil, true, err
 	}
-	return e.tok, true, nil
+	return tok, true, nil
 }
 
 // remember caches a token that passed full validation, until its "exp" or
-// the cache's max TTL, whichever is sooner.
+// the cache's max TTL, whichever is sooner. tok must be a private copy.
 func (v *Validator) remember(h [32]byte, tok *Token, key *Key, ic *issuerConfig) {
 	expires := v.now().Add(v.cache.maxTTL)
 	if !tok.Expiry.IsZero() && tok.Expiry.Before(expires) {
 		expires = tok.Expiry
 	}
-	v.cache.put(cacheEntry{hash: h, tok: tok, key: key, keys: ic.keys, expires: expires,
-		exp: tok.Expiry, nbf: tok.NotBefore, iat: tok.IssuedAt})
+	v.cache.put(cacheEntry{hash: h, tok: tok, key: key, keys: ic.keys, expires: expires})
 }
 
 // CachedTokens returns the number of entries in the validated-token cache.
@@ -227,11 +241,18 @@ func (v *Validator) validateJWT(ctx context.Context, token string) (*Token, *Key
 	if !ok {
 		return nil, nil, nil, ErrMalformed
 	}
-	tok := &Token{Source: SourceJWT, Type: h.typ, KeyID: h.kid, Algorithm: algNames[h.alg], raw: payload}
-	if err := v.parseClaims(payload, tok); err != nil {
+	// Before the signature: validate the claims' JSON in one linear pass
+	// and decode "iss" alone, to choose the keys. Nothing else an attacker
+	// sends is decoded until the signature holds.
+	var spans claimSpans
+	if err := v.scanClaims(payload, &spans); err != nil {
 		return nil, nil, nil, err
 	}
-	ic := v.issuers[tok.Issuer]
+	iss, err := spans.issuer()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ic := v.issuers[iss]
 	if ic == nil {
 		return nil, nil, nil, ErrIssuer
 	}
@@ -248,7 +269,7 @@ func (v *Validator) validateJWT(ctx context.Context, token string) (*Token, *Key
 	}
 	var key *Key
 	if ic.keys != nil {
-		key, err = ic.keys.Key(ctx, h.kid, tok.Algorithm)
+		key, err = ic.keys.Key(ctx, h.kid, algNames[h.alg])
 		if err != nil {
 			return nil, nil, nil, keyError(err)
 		}
@@ -259,10 +280,17 @@ func (v *Validator) validateJWT(ctx context.Context, token string) (*Token, *Key
 	if !verifySignature(h.alg, key, ic.secret, token[:len(hseg)+1+len(pseg)], sig) {
 		return nil, nil, nil, ErrSignature
 	}
-	if err := v.checkTimesAndAudience(tok, v.requireExp); err != nil {
+	tok := &Token{Source: SourceJWT, Type: h.typ, KeyID: h.kid, Algorithm: algNames[h.alg], raw: payload}
+	if err := decodeClaims(&spans, tok); err != nil {
 		return nil, nil, nil, err
 	}
-	if err := v.runChecks(ctx, tok); err != nil {
+	if v.rfc9068 {
+		const required = hasIss | hasExp | hasAud | hasSub | hasClientID | hasIat | hasJti
+		if spans.present&required != required {
+			return nil, nil, nil, ErrMissingClaim
+		}
+	}
+	if err := v.checkTimesAndAudience(tok, v.requireExp); err != nil {
 		return nil, nil, nil, err
 	}
 	return tok, key, ic, nil
@@ -371,124 +399,6 @@ func (v *Validator) typeAllowed(typ string) bool {
 		return false
 	}
 	return typ == "" || strings.EqualFold(t, "JWT")
-}
-
-// claim presence bits.
-const (
-	hasIss = 1 << iota
-	hasSub
-	hasAud
-	hasExp
-	hasIat
-	hasNbf
-	hasJti
-	hasClientID
-)
-
-func (v *Validator) parseClaims(b []byte, tok *Token) error {
-	var r objectReader
-	if err := r.init(b); err != nil {
-		return ErrMalformed
-	}
-	var present uint16
-	var azp, cid string
-	var granted scopes.Set
-	for {
-		name, val, ok, err := r.next()
-		if err != nil {
-			return ErrMalformed
-		}
-		if !ok {
-			break
-		}
-		switch n := string(name); n {
-		case "iss":
-			present |= hasIss
-			tok.Issuer, err = jsonString(val)
-		case "sub":
-			present |= hasSub
-			tok.Subject, err = jsonString(val)
-		case "jti":
-			present |= hasJti
-			tok.ID, err = jsonString(val)
-		case "client_id":
-			present |= hasClientID
-			tok.ClientID, err = jsonString(val)
-		case "azp":
-			azp, err = jsonString(val)
-		case "cid":
-			cid, err = jsonString(val)
-		case "aud":
-			present |= hasAud
-			tok.Audience, err = jsonStrings(val)
-		case "exp":
-			present |= hasExp
-			tok.Expiry, err = jsonNumericDate(val)
-		case "iat":
-			present |= hasIat
-			tok.IssuedAt, err = jsonNumericDate(val)
-		case "nbf":
-			present |= hasNbf
-			tok.NotBefore, err = jsonNumericDate(val)
-		case "scope":
-			var s string
-			if s, err = jsonString(val); err == nil {
-				var set scopes.Set
-				set, err = scopes.Parse(s)
-				granted = granted.Union(set)
-			}
-		case "scp":
-			granted, err = addScopes(granted, val)
-		default:
-			if slices.Contains(v.scopeClaims, n) {
-				granted, err = addScopes(granted, val)
-			}
-		}
-		if err != nil {
-			return ErrMalformed
-		}
-	}
-	if tok.ClientID == "" {
-		tok.ClientID = azp
-		if tok.ClientID == "" {
-			tok.ClientID = cid
-		}
-	}
-	tok.Scopes = granted
-	if present&hasIss == 0 {
-		return ErrIssuer
-	}
-	if v.rfc9068 {
-		const required = hasIss | hasExp | hasAud | hasSub | hasClientID | hasIat | hasJti
-		if present&required != required {
-			return ErrMissingClaim
-		}
-	}
-	return nil
-}
-
-// addScopes adds a claim that is a space-delimited string or an array of
-// scope tokens.
-func addScopes(set scopes.Set, val []byte) (scopes.Set, error) {
-	var more scopes.Set
-	if len(val) > 0 && val[0] == '"' {
-		s, err := jsonString(val)
-		if err != nil {
-			return set, err
-		}
-		if more, err = scopes.Parse(s); err != nil {
-			return set, err
-		}
-	} else {
-		list, err := jsonStrings(val)
-		if err != nil {
-			return set, err
-		}
-		if more, err = scopes.FromList(list); err != nil {
-			return set, err
-		}
-	}
-	return set.Union(more), nil
 }
 
 // checkTimesAndAudience applies the time and audience checks to verified

@@ -35,7 +35,8 @@ func (m *Middleware) Authenticate() echo.MiddlewareFunc { return m.Require(scope
 
 // Require requires a valid token carrying the scopes req asks for (403
 // insufficient_scope otherwise). After [Middleware.Authenticate] on a group
-// it reuses the token already validated. Refusals are written directly, so
+// it reuses the token already validated (see
+// [httpbearer.Guard.Authenticate] for when a token is reused). Refusals are written directly, so
 // the answer is exactly RFC 6750's whatever the HTTPErrorHandler.
 func (m *Middleware) Require(req scopes.Requirement) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
@@ -48,7 +49,7 @@ func (m *Middleware) Require(req scopes.Requirement) echo.MiddlewareFunc {
 				m.g.Fail(c.Response(), c.Request(), err)
 				return nil
 			}
-			store(c, tok)
+			m.store(c, tok)
 			return next(c)
 		}
 	}
@@ -67,7 +68,7 @@ func (m *Middleware) Optional() echo.MiddlewareFunc {
 				}
 				return next(c)
 			}
-			store(c, tok)
+			m.store(c, tok)
 			return next(c)
 		}
 	}
@@ -79,10 +80,7 @@ func Token(c echo.Context) (*validator.Token, bool) {
 	return tok, ok && tok != nil
 }
 
-func store(c echo.Context, tok *validator.Token) {
+func (m *Middleware) store(c echo.Context, tok *validator.Token) {
 	c.Set(ContextKey, tok)
-	r := c.Request()
-	if _, ok := validator.FromContext(r.Context()); !ok {
-		c.SetRequest(r.WithContext(validator.NewContext(r.Context(), tok)))
-	}
+	c.SetRequest(m.g.WithToken(c.Request(), tok))
 }

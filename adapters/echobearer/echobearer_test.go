@@ -35,5 +35,11 @@ func TestContract(t *testing.T) {
 		api.GET("/any", reply)
 		e.GET("/optional", reply, auth.Optional())
 		return e
+	}, func(t *testing.T, outer, inner *httpbearer.Guard) http.Handler {
+		o, i := echobearer.New(outer), echobearer.New(inner)
+		e := echo.New()
+		e.Group("/nested", o.Authenticate()).GET("/required", reply, i.Require(scopes.All("read:data")))
+		e.Group("/nested", o.Optional()).GET("/optional", reply, i.Require(scopes.All("read:data")))
+		return e
 	})
 }

@@ -35,7 +35,8 @@ func (m *Middleware) Authenticate() gin.HandlerFunc { return m.Require(scopes.Re
 
 // Require requires a valid token carrying the scopes req asks for (403
 // insufficient_scope otherwise). After [Middleware.Authenticate] on a group
-// it reuses the token already validated.
+// it reuses the token already validated (see
+// [httpbearer.Guard.Authenticate] for when a token is reused).
 func (m *Middleware) Require(req scopes.Requirement) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		tok, err := m.g.Authenticate(c.Writer, c.Request)
@@ -47,7 +48,7 @@ func (m *Middleware) Require(req scopes.Requirement) gin.HandlerFunc {
 			c.Abort()
 			return
 		}
-		store(c, tok)
+		m.store(c, tok)
 		c.Next()
 	}
 }
@@ -64,7 +65,7 @@ func (m *Middleware) Optional() gin.HandlerFunc {
 				return
 			}
 		} else {
-			store(c, tok)
+			m.store(c, tok)
 		}
 		c.Next()
 	}
@@ -80,9 +81,7 @@ func Token(c *gin.Context) (*validator.Token, bool) {
 	return tok, ok && tok != nil
 }
 
-func store(c *gin.Context, tok *validator.Token) {
+func (m *Middleware) store(c *gin.Context, tok *validator.Token) {
 	c.Set(ContextKey, tok)
-	if _, ok := validator.FromContext(c.Request.Context()); !ok {
-		c.Request = c.Request.WithContext(validator.NewContext(c.Request.Context(), tok))
-	}
+	c.Request = m.g.WithToken(c.Request, tok)
 }

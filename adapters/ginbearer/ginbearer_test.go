@@ -36,5 +36,11 @@ func TestContract(t *testing.T) {
 		api.GET("/any", reply)
 		r.GET("/optional", auth.Optional(), reply)
 		return r
+	}, func(t *testing.T, outer, inner *httpbearer.Guard) http.Handler {
+		o, i := ginbearer.New(outer), ginbearer.New(inner)
+		r := gin.New()
+		r.Group("/nested", o.Authenticate()).GET("/required", i.Require(scopes.All("read:data")), reply)
+		r.Group("/nested", o.Optional()).GET("/optional", i.Require(scopes.All("read:data")), reply)
+		return r
 	})
 }

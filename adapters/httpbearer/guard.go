@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/bearerguard/bearerguard/scopes"
@@ -22,6 +23,7 @@ type TokenValidator interface {
 // Guard is safe for concurrent use.
 type Guard struct {
 	v         TokenValidator
+	id        any // identity of v: see validatorIdentity
 	ex        extractor
 	realm     string
 	writeBody func(w http.ResponseWriter, r *http.Request, c validator.Challenge)
@@ -33,7 +35,7 @@ type Option func(*Guard) error
 
 // New returns a Guard that validates tokens with v.
 func New(v TokenValidator, opts ...Option) (*Guard, error) {
-	g := &Guard{v: v, writeBody: WriteJSONError}
+	g := &Guard{v: v, id: validatorIdentity(v), writeBody: WriteJSONError}
 	var errs []error
 	if v == nil {
 		errs = append(errs, errors.New("nil validator"))
@@ -117,17 +119,54 @@ func WithObserver(observe func(r *http.Request, err error, c validator.Challenge
 
 // Authenticate extracts the request's token and validates it. The error
 // matches [validator.ErrNoToken] when the request carries no Bearer
-// credentials. A token already in the request's context (put there by an
-// outer Guard) is returned as is.
+// credentials.
+//
+// A token already in the request's context is reused only when a Guard
+// over the same validator put it there ([Guard.WithToken]): then the
+// decision would be the same. A token from a guard over another validator
+// (another audience, other claim checks), or one stored with
+// [validator.NewContext] by any other middleware, is never trusted: this
+// Guard validates the request's own token itself.
 func (g *Guard) Authenticate(w http.ResponseWriter, r *http.Request) (*validator.Token, error) {
-	if tok, ok := validator.FromContext(r.Context()); ok {
-		return tok, nil
+	if b, ok := r.Context().Value(boundKey{}).(*boundToken); ok && b.by == g.id {
+		return b.tok, nil
 	}
 	raw, err := g.ex.extract(w, r)
 	if err != nil {
 		return nil, err
 	}
 	return g.v.Validate(r.Context(), raw)
+}
+
+// WithToken returns a shallow copy of r whose context carries tok: for the
+// handler ([validator.FromContext]), and for inner Guards over the same
+// validator, which reuse it instead of validating again. Adapters call it
+// after a successful [Guard.Authenticate]; tok must come from there.
+func (g *Guard) WithToken(r *http.Request, tok *validator.Token) *http.Request {
+	ctx := context.WithValue(r.Context(), boundKey{}, &boundToken{tok: tok, by: g.id})
+	return r.WithContext(validator.NewContext(ctx, tok))
+}
+
+// boundKey is the context key of the token a Guard validated. It is
+// unexported: no other code can make a Guard skip its own checks.
+type boundKey struct{}
+
+// boundToken is a validated token and the identity of the validator that
+// decided it.
+type boundToken struct {
+	tok *validator.Token
+	by  any
+}
+
+// validatorIdentity returns what two Guards compare to know they share a
+// validator: the validator itself when it is a pointer (a
+// *validator.Validator), else a value unique to this Guard, so that a
+// token is reused only by the Guard that validated it.
+func validatorIdentity(v TokenValidator) any {
+	if v != nil && reflect.TypeOf(v).Kind() == reflect.Pointer {
+		return v
+	}
+	return new(byte)
 }
 
 // Handler requires a valid token for every request to next, and stores it
@@ -148,7 +187,7 @@ func (g *Guard) Require(req scopes.Requirement, next http.Handler) http.Handler 
 			g.Fail(w, r, err)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(validator.NewContext(r.Context(), tok)))
+		next.ServeHTTP(w, g.WithToken(r, tok))
 	})
 }
 
@@ -164,7 +203,7 @@ func (g *Guard) Optional(next http.Handler) http.Handler {
 		case err != nil:
 			g.Fail(w, r, err)
 		default:
-			next.ServeHTTP(w, r.WithContext(validator.NewContext(r.Context(), tok)))
+			next.ServeHTTP(w, g.WithToken(r, tok))
 		}
 	})
 }

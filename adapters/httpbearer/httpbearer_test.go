@@ -31,6 +31,12 @@ func TestContract(t *testing.T) {
 		mux.Handle("GET /any", g.Handler(h))
 		mux.Handle("GET /optional", g.Optional(h))
 		return mux
+	}, func(t *testing.T, outer, inner *httpbearer.Guard) http.Handler {
+		h := http.HandlerFunc(reply)
+		mux := http.NewServeMux()
+		mux.Handle("GET /nested/required", outer.Handler(inner.Require(scopes.All("read:data"), h)))
+		mux.Handle("GET /nested/optional", outer.Optional(inner.Require(scopes.All("read:data"), h)))
+		return mux
 	})
 }
 

@@ -99,8 +99,9 @@ func do(t *testing.T, srv *httptest.Server, method, path string, header http.Hea
 
 func auth(vals ...string) http.Header { return http.Header{"Authorization": vals} }
 
-// Run runs the contract against build.
-func Run(t *testing.T, build Build) {
+// Run runs the contract against build, and the nested-guard cases against
+// nested.
+func Run(t *testing.T, build Build, nested BuildNested) {
 	f := newFixture(t)
 	read := f.token(t, "read:data")
 	write := f.token(t, "write:data")
@@ -206,6 +207,8 @@ func Run(t *testing.T, build Build) {
 			t.Errorf("body leaks upstream content: %s", r.body)
 		}
 	})
+
+	nestedCases(t, f, build, nested)
 
 	t.Run("hooks", func(t *testing.T) {
 		var mu sync.Mutex

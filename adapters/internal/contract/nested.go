@@ -1,0 +1,121 @@
+package contract
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/bearerguard/bearerguard/adapters/httpbearer"
+	"github.com/bearerguard/bearerguard/bearertest"
+	"github.com/bearerguard/bearerguard/scopes"
+	"github.com/bearerguard/bearerguard/validator"
+)
+
+// BuildNested returns the adapter's handler with routes guarded twice, the
+// way applications nest middleware: an outer guard on a group (or around
+// the whole tree), an inner, stricter guard on the route. Both routes
+// answer JSON Reply on success:
+//
+//	GET /nested/required  outer: any valid token;      inner: read:data
+//	GET /nested/optional  outer: anonymous allowed;    inner: read:data
+type BuildNested func(t *testing.T, outer, inner *httpbearer.Guard) http.Handler
+
+// nestedCases checks that every guard decides for itself (issue 12,
+// finding 1): a token the outer guard accepted is not let through by an
+// inner guard whose validator would refuse it, and a token planted in the
+// request's context by other middleware ([validator.NewContext]) is never
+// taken for a validated one.
+func nestedCases(t *testing.T, f *fixture, build Build, nested BuildNested) {
+	const bare = `Bearer realm="orders"`
+	wrongAudience := `Bearer realm="orders", error="invalid_token", error_description="The access token is not meant for this resource"`
+	refused := `Bearer realm="orders", error="invalid_token", error_description="The access token was refused"`
+	tooOld := `Bearer realm="orders", error="invalid_token", error_description="The access token is too old"`
+
+	outerV, err := validator.New(validator.WithIssuer(f.iss.URL, f.iss.KeySet(t)), validator.WithAudience("public"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	innerV, err := validator.New(validator.WithIssuer(f.iss.URL, f.iss.KeySet(t)), validator.WithAudience("admin"),
+		validator.WithMaxTokenAge(time.Hour),
+		validator.WithClaimCheck(func(_ context.Context, tok *validator.Token) error {
+			if tok.Subject == "svc-evil" {
+				return errors.New("subject not allowed here")
+			}
+			return nil
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mint := func(sub string, aud []string, iat time.Time) string {
+		return f.iss.Mint(t, bearertest.Claims{"aud": aud, "scope": "read:data", "sub": sub, "iat": iat.Unix()})
+	}
+	now := time.Now()
+	public := mint("svc-public", []string{"public"}, now)
+	both := mint("svc-both", []string{"public", "admin"}, now)
+	evil := mint("svc-evil", []string{"public", "admin"}, now)
+	old := f.iss.Mint(t, bearertest.Claims{"aud": []string{"public", "admin"}, "scope": "read:data", "sub": "svc-old",
+		"iat": now.Add(-3 * time.Hour).Unix()}, bearertest.ExpiresIn(time.Hour))
+
+	srv := serve(t, func(t *testing.T, _ *httpbearer.Guard) http.Handler {
+		return nested(t, guard(t, outerV), guard(t, innerV))
+	}, nil)
+	tests := []struct {
+		name, path, token string
+		status            int
+		challenge         string
+		subject           string
+	}{
+		{"outer accepts, inner wrong audience", "/nested/required", public, 401, wrongAudience, ""},
+		{"optional outer, inner wrong audience", "/nested/optional", public, 401, wrongAudience, ""},
+		{"outer accepts, inner claim check refuses", "/nested/required", evil, 401, refused, ""},
+		{"optional outer, inner claim check refuses", "/nested/optional", evil, 401, refused, ""},
+		{"outer accepts, inner max age refuses", "/nested/required", old, 401, tooOld, ""},
+		{"both accept", "/nested/required", both, 200, "", "svc-both"},
+		{"optional outer, both accept", "/nested/optional", both, 200, "", "svc-both"},
+		{"optional outer, anonymous, inner requires", "/nested/optional", "", 401, bare, ""},
+	}
+	for _, tt := range tests {
+		t.Run("nested/"+tt.name, func(t *testing.T) {
+			var h http.Header
+			if tt.token != "" {
+				h = auth("Bearer " + tt.token)
+			}
+			check(t, do(t, srv, "GET", tt.path, h, ""), tt.status, tt.challenge, tt.subject, false)
+		})
+	}
+
+	// Middleware that plants a token in the request's context, the way any
+	// code calling validator.NewContext could: no guard takes it for a
+	// token it validated.
+	planted := &validator.Token{Issuer: f.iss.URL, Subject: "planted", Audience: []string{Audience},
+		Scopes: scopes.MustParse("read:data write:data admin")}
+	plant := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			next.ServeHTTP(w, r.WithContext(validator.NewContext(r.Context(), planted)))
+		})
+	}
+	psrv := serve(t, func(t *testing.T, g *httpbearer.Guard) http.Handler { return plant(build(t, g)) }, guard(t, f.v))
+	read := f.token(t, "read:data")
+	for _, tt := range []struct {
+		name, method, path, token string
+		status                    int
+		subject                   string
+	}{
+		{"planted token, no credentials", "GET", "/data", "", 401, ""},
+		{"planted token, POST", "POST", "/data", "", 401, ""},
+		{"planted token, any", "GET", "/any", "", 401, ""},
+		{"planted token, request's own token wins", "GET", "/data", read, 200, "svc-read-data"},
+	} {
+		t.Run("nested/"+tt.name, func(t *testing.T) {
+			var h http.Header
+			challenge := bare
+			if tt.token != "" {
+				h = auth("Bearer " + tt.token)
+				challenge = ""
+			}
+			check(t, do(t, psrv, tt.method, tt.path, h, ""), tt.status, challenge, tt.subject, false)
+		})
+	}
+}

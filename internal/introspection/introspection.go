@@ -1,0 +1,35 @@
+// Package introspection lets the introspect package parse RFC 7662 answers
+// with the validator's strict JSON reader, without a public export that
+// would exist only for that: the validator package registers its parsers
+// here when it is initialised (introspect imports validator, so they are
+// always registered before use).
+package introspection
+
+// parseResponse holds a func([]byte) (T, error) registered by the
+// validator, with T its token type; it is generic so that this package
+// need not import the validator.
+var parseResponse any
+
+// RegisterResponseParser records the validator's parser of RFC 7662
+// response bodies. It returns the token of an active answer, the zero T
+// for an inactive one, or an error.
+func RegisterResponseParser[T any](parse func(body []byte) (T, error)) { parseResponse = parse }
+
+// ParseResponse parses an RFC 7662 response body with the registered
+// parser.
+func ParseResponse[T any](body []byte) (T, error) {
+	return parseResponse.(func([]byte) (T, error))(body)
+}
+
+// SignedResponse is the payload of an RFC 9701 signed introspection
+// response.
+type SignedResponse struct {
+	Issuer   string
+	Audience []string
+	// Introspection is the raw "token_introspection" object.
+	Introspection []byte
+}
+
+// ParseSigned parses the payload of an RFC 9701 response with the
+// validator's strict reader. The validator sets it when initialised.
+var ParseSigned func(payload []byte) (SignedResponse, error)

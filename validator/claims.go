@@ -1,0 +1,239 @@
+package validator
+
+import (
+	"slices"
+	"time"
+
+	"github.com/bearerguard/bearerguard/scopes"
+)
+
+// Claims are read in two steps, so that an unauthenticated caller pays for
+// nothing beyond what choosing the key needs:
+//
+//  1. scanClaims, before the signature: one linear pass of the strict
+//     reader over the whole object (grammar, UTF-8, nesting, duplicate
+//     names), keeping the raw bytes of the members this package reads.
+//     Only "iss" is decoded, to choose the issuer's keys.
+//  2. decodeClaims, after the signature holds: the kept members are decoded
+//     into the Token (strings, audiences, dates, scopes).
+//
+// Introspection responses go through the same two functions
+// (parseIntrospection), so both kinds of token obey the same rules.
+
+// claim presence bits.
+const (
+	hasIss = 1 << iota
+	hasSub
+	hasAud
+	hasExp
+	hasIat
+	hasNbf
+	hasJti
+	hasClientID
+)
+
+// maxExtraScopeClaims is how many configured scope claims are kept without
+// allocating.
+const maxExtraScopeClaims = 4
+
+// claimSpans holds the raw values of the members the validator reads. The
+// slices point into the decoded payload.
+type claimSpans struct {
+	present                      uint16
+	iss, sub, jti, clientID, azp []byte
+	cid, aud, exp, iat, nbf      []byte
+	scope, scp                   []byte
+	extraBuf                     [maxExtraScopeClaims][]byte
+	extra                        [][]byte // values of configured scope claims
+
+	// RFC 7662 members, read only for introspection responses.
+	active, tokenType []byte
+}
+
+// scanClaims validates the JSON object b in one pass and records the raw
+// values of the members the validator reads. It decodes nothing.
+func (v *Validator) scanClaims(b []byte, s *claimSpans) error {
+	var r objectReader
+	if err := r.init(b); err != nil {
+		return ErrMalformed
+	}
+	s.extra = s.extraBuf[:0]
+	for {
+		name, val, ok, err := r.next()
+		if err != nil {
+			return ErrMalformed
+		}
+		if !ok {
+			return nil
+		}
+		switch n := string(name); n {
+		case "iss":
+			s.present |= hasIss
+			s.iss = val
+		case "sub":
+			s.present |= hasSub
+			s.sub = val
+		case "jti":
+			s.present |= hasJti
+			s.jti = val
+		case "client_id":
+			s.present |= hasClientID
+			s.clientID = val
+		case "azp":
+			s.azp = val
+		case "cid":
+			s.cid = val
+		case "aud":
+			s.present |= hasAud
+			s.aud = val
+		case "exp":
+			s.present |= hasExp
+			s.exp = val
+		case "iat":
+			s.present |= hasIat
+			s.iat = val
+		case "nbf":
+			s.present |= hasNbf
+			s.nbf = val
+		case "scope":
+			s.scope = val
+		case "scp":
+			s.scp = val
+		case "active":
+			s.active = val
+		case "token_type":
+			s.tokenType = val
+		default:
+			if v != nil && slices.Contains(v.scopeClaims, n) {
+				s.extra = append(s.extra, val)
+			}
+		}
+	}
+}
+
+// issuer decodes "iss", the only claim read before the signature is
+// checked.
+func (s *claimSpans) issuer() (string, error) {
+	if s.iss == nil {
+		return "", ErrIssuer
+	}
+	iss, err := jsonString(s.iss)
+	if err != nil {
+		return "", ErrMalformed
+	}
+	return iss, nil
+}
+
+// decodeClaims decodes the recorded members into tok. Every step is linear
+// in the size of its value.
+func decodeClaims(s *claimSpans, tok *Token) error {
+	var err error
+	str := func(raw []byte) string {
+		if raw == nil || err != nil {
+			return ""
+		}
+		var out string
+		out, err = jsonString(raw)
+		return out
+	}
+	date := func(raw []byte) time.Time {
+		if raw == nil || err != nil {
+			return time.Time{}
+		}
+		var t time.Time
+		t, err = jsonNumericDate(raw)
+		return t
+	}
+	tok.Issuer = str(s.iss)
+	tok.Subject = str(s.sub)
+	tok.ID = str(s.jti)
+	tok.ClientID = str(s.clientID)
+	azp, cid := str(s.azp), str(s.cid)
+	tok.Expiry = date(s.exp)
+	tok.IssuedAt = date(s.iat)
+	tok.NotBefore = date(s.nbf)
+	if s.aud != nil && err == nil {
+		tok.Audience, err = jsonStrings(s.aud)
+	}
+	if err == nil {
+		tok.Scopes, err = s.scopes()
+	}
+	if err != nil {
+		return ErrMalformed
+	}
+	if tok.ClientID == "" {
+		tok.ClientID = azp
+		if tok.ClientID == "" {
+			tok.ClientID = cid
+		}
+	}
+	return nil
+}
+
+// scopes merges "scope", "scp" and the configured scope claims. A list of
+// strings is collected first and de-duplicated once, so the work stays
+// linear however many claims hold scopes.
+func (s *claimSpans) scopes() (scopes.Set, error) {
+	var list []string
+	var err error
+	if s.scope != nil {
+		// "scope" is always a space-delimited string (RFC 8693 §4.2).
+		var str string
+		if str, err = jsonString(s.scope); err != nil {
+			return scopes.Set{}, err
+		}
+		list = appendScopeString(list, str)
+	}
+	if s.scp != nil {
+		if list, err = appendScopeValue(list, s.scp); err != nil {
+			return scopes.Set{}, err
+		}
+	}
+	for _, raw := range s.extra {
+		if list, err = appendScopeValue(list, raw); err != nil {
+			return scopes.Set{}, err
+		}
+	}
+	if list == nil {
+		return scopes.Set{}, nil
+	}
+	return scopes.FromList(list)
+}
+
+// appendScopeString appends the space-delimited tokens of str (empty
+// tokens from repeated spaces are skipped; FromList checks the rest).
+func appendScopeString(list []string, str string) []string {
+	for len(str) > 0 {
+		i := 0
+		for i < len(str) && str[i] != ' ' {
+			i++
+		}
+		if i > 0 {
+			list = append(list, str[:i])
+		}
+		if i == len(str) {
+			break
+		}
+		str = str[i+1:]
+	}
+	return list
+}
+
+// appendScopeValue appends a claim that is a space-delimited string or an
+// array of scope tokens.
+func appendScopeValue(list []string, raw []byte) ([]string, error) {
+	if len(raw) > 0 && raw[0] == '"' {
+		str, err := jsonString(raw)
+		if err != nil {
+			return list, err
+		}
+		return appendScopeString(list, str), nil
+	}
+	// Each element must be one scope token: FromList refuses one with a
+	// space or another character RFC 6749 §3.3 does not allow.
+	more, err := jsonStrings(raw)
+	if err != nil {
+		return list, err
+	}
+	return append(list, more...), nil
+}

@@ -1,0 +1,99 @@
+package validator
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/bearerguard/bearerguard/internal/introspection"
+)
+
+func init() {
+	introspection.RegisterResponseParser(parseIntrospection)
+	introspection.ParseSigned = parseSignedIntrospection
+}
+
+// errIntrospectionResponse reports an answer that is not a well-formed
+// RFC 7662 JSON object: a fault of the server, not a verdict on the token.
+// It is deliberately not an [*Error], so the introspect package answers it
+// as unavailable.
+var errIntrospectionResponse = errors.New("introspection response is not a single well-formed JSON object")
+
+// refreshTokenTypes are "token_type" values that name something other than
+// an access token (RFC 7662 §2.2 lets the server say; Keycloak says
+// "Refresh", "Offline" or "ID"), compared case-insensitively.
+var refreshTokenTypes = []string{
+	"refresh_token", "refresh", "offline",
+	"urn:ietf:params:oauth:token-type:refresh_token",
+	"id", "id_token", "urn:ietf:params:oauth:token-type:id_token",
+}
+
+// parseIntrospection reads an RFC 7662 §2.2 response with the same strict
+// reader and the same claim decoding as a JWT's claims: duplicate members
+// (after unescaping), invalid UTF-8 or trailing data make the answer
+// unusable; registered members of the wrong type are [ErrMalformed]. It
+// returns nil for an inactive token ("active" missing or anything but the
+// JSON literal true), and [ErrType] for an answer about a refresh or ID
+// token.
+func parseIntrospection(body []byte) (*Token, error) {
+	var spans claimSpans
+	if err := (*Validator)(nil).scanClaims(body, &spans); err != nil {
+		return nil, errIntrospectionResponse
+	}
+	if string(spans.active) != "true" {
+		return nil, nil
+	}
+	if spans.tokenType != nil {
+		tt, err := jsonString(spans.tokenType)
+		if err != nil {
+			return nil, ErrMalformed
+		}
+		for _, refused := range refreshTokenTypes {
+			if strings.EqualFold(tt, refused) {
+				return nil, ErrType
+			}
+		}
+	}
+	tok := &Token{Source: SourceIntrospection, raw: body}
+	if err := decodeClaims(&spans, tok); err != nil {
+		return nil, err
+	}
+	return tok, nil
+}
+
+// parseSignedIntrospection reads the payload of an RFC 9701 response:
+// "iss", "aud" and the "token_introspection" object, with the strict
+// reader.
+func parseSignedIntrospection(payload []byte) (introspection.SignedResponse, error) {
+	var out introspection.SignedResponse
+	var r objectReader
+	if err := r.init(payload); err != nil {
+		return out, errIntrospectionResponse
+	}
+	for {
+		name, val, ok, err := r.next()
+		if err != nil {
+			return out, errIntrospectionResponse
+		}
+		if !ok {
+			break
+		}
+		switch string(name) {
+		case "iss":
+			out.Issuer, err = jsonString(val)
+		case "aud":
+			out.Audience, err = jsonStrings(val)
+		case "token_introspection":
+			if len(val) == 0 || val[0] != '{' {
+				err = errJSON
+			}
+			out.Introspection = val
+		}
+		if err != nil {
+			return out, errIntrospectionResponse
+		}
+	}
+	if out.Introspection == nil {
+		return out, errors.New("signed introspection response has no token_introspection object")
+	}
+	return out, nil
+}
