@@ -160,3 +160,53 @@ func TestEndToEndExpiredIntrospectionAnswer(t *testing.T) {
 		t.Errorf("Validate() = %v, want ErrExpired", err)
 	}
 }
+
+// Regression (issue 12, finding 8): an authorization server that never sends
+// "aud" in introspection answers could be accepted only with
+// WithoutAudienceCheck, which also dropped the audience check on JWTs.
+// WithIntrospectionAudienceOptional accepts answers without "aud" alone.
+func TestIntrospectionAudienceOptional(t *testing.T) {
+	iss := bearertest.NewIssuer(t)
+	noAud := iss.Opaque(t, bearertest.Claims{"scope": "read:data"})
+	emptyAud := iss.Opaque(t, bearertest.Claims{"aud": []string{}, "scope": "read:data"})
+	wrongAud := iss.Opaque(t, bearertest.Claims{"aud": "admin", "scope": "read:data"})
+	rightAud := iss.Opaque(t, bearertest.Claims{"aud": audience, "scope": "read:data"})
+	jwtNoAud := iss.Mint(t, bearertest.Claims{"scope": "read:data"})
+	jwtWrongAud := iss.Mint(t, bearertest.Claims{"aud": "admin"})
+
+	strict := introspectingStack(t, iss)
+	optional := introspectingStack(t, iss, validator.WithIntrospectionAudienceOptional())
+	tests := []struct {
+		name  string
+		v     *validator.Validator
+		token string
+		want  error // nil: accepted
+	}{
+		{"default: answer without aud refused", strict, noAud, validator.ErrAudience},
+		{"default: right aud", strict, rightAud, nil},
+		{"optional: answer without aud accepted", optional, noAud, nil},
+		{"optional: empty aud list still refused", optional, emptyAud, validator.ErrAudience},
+		{"optional: wrong aud still refused", optional, wrongAud, validator.ErrAudience},
+		{"optional: right aud", optional, rightAud, nil},
+		{"optional: JWT without aud still refused", optional, jwtNoAud, validator.ErrAudience},
+		{"optional: JWT with wrong aud still refused", optional, jwtWrongAud, validator.ErrAudience},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tok, err := tt.v.Validate(t.Context(), tt.token)
+			if tt.want == nil {
+				if err != nil || !tok.Scopes.Has("read:data") {
+					t.Fatalf("Validate() = %+v, %v; want accepted", tok, err)
+				}
+				return
+			}
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("Validate() = %v, want %v", err, tt.want)
+			}
+		})
+	}
+	if _, err := validator.New(validator.WithIssuer(iss.URL, iss.KeySet(t)), validator.WithAudience(audience),
+		validator.WithIntrospectionAudienceOptional()); err == nil {
+		t.Error("WithIntrospectionAudienceOptional without WithIntrospection was accepted")
+	}
+}

@@ -24,6 +24,9 @@ import (
 type ClientAuth interface {
 	apply(req *http.Request, form url.Values, audience string, now time.Time) error
 	validate() error
+	// clientID names the client that authenticates, for the cache
+	// namespace ("" when it is not known, as for [BearerToken]).
+	clientID() string
 }
 
 // ClientSecretBasic authenticates with HTTP Basic, the client id and secret
@@ -42,6 +45,8 @@ func (a secretBasic) apply(req *http.Request, _ url.Values, _ string, _ time.Tim
 
 func (a secretBasic) validate() error { return requireIDSecret(a.id, a.secret) }
 
+func (a secretBasic) clientID() string { return a.id }
+
 // ClientSecretPost sends client_id and client_secret in the form body
 // (RFC 6749 §2.3.1).
 func ClientSecretPost(clientID, secret string) ClientAuth {
@@ -57,6 +62,8 @@ func (a secretPost) apply(_ *http.Request, form url.Values, _ string, _ time.Tim
 }
 
 func (a secretPost) validate() error { return requireIDSecret(a.id, a.secret) }
+
+func (a secretPost) clientID() string { return a.id }
 
 func requireIDSecret(id, secret string) error {
 	if id == "" || secret == "" {
@@ -87,6 +94,8 @@ func (a privateKeyJWT) validate() error {
 	_, err := jwtAlg(a.key)
 	return err
 }
+
+func (a privateKeyJWT) clientID() string { return a.id }
 
 func jwtAlg(key crypto.Signer) (string, error) {
 	switch k := key.(type) {
@@ -161,6 +170,10 @@ func signJWS(key crypto.Signer, in []byte) ([]byte, error) {
 // BearerToken authenticates with an access token of the resource server's
 // own (RFC 7662 §2.1 allows it), taken from source on every request so it
 // can be refreshed.
+//
+// No client id is known with this method, so Clients using it for the same
+// endpoint share cache entries when they share a [Cache] (see [Key]); give
+// Clients that authenticate as different clients caches of their own.
 func BearerToken(source func() (string, error)) ClientAuth { return bearerAuth{source: source} }
 
 type bearerAuth struct{ source func() (string, error) }
@@ -171,6 +184,8 @@ func (a bearerAuth) validate() error {
 	}
 	return nil
 }
+
+func (a bearerAuth) clientID() string { return "" }
 
 func (a bearerAuth) apply(req *http.Request, _ url.Values, _ string, _ time.Time) error {
 	tok, err := a.source()

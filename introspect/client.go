@@ -2,8 +2,6 @@ package introspect
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/bearerguard/bearerguard/internal/discovery"
 	"github.com/bearerguard/bearerguard/internal/httpfetch"
+	"github.com/bearerguard/bearerguard/internal/introspection"
 	"github.com/bearerguard/bearerguard/validator"
 )
 
@@ -31,11 +31,12 @@ type Client struct {
 	http   *http.Client
 	owned  bool
 	cache  Cache
+	keyNS  []byte // the namespace fields of every Key (see keyPrefix)
 
 	ctx    context.Context
 	cancel context.CancelFunc
 	once   sync.Once
-	g      group // owns the request goroutines
+	g      *group // owns the request goroutines
 
 	requests atomic.Int64
 
@@ -88,6 +89,11 @@ func newClient(cfg config, issuer, endpoint string, auth ClientAuth) (*Client, e
 		return nil, fmt.Errorf("introspect: invalid configuration: %w", errors.Join(cfg.errs...))
 	}
 	c := &Client{cfg: cfg, issuer: issuer, auth: auth, http: cfg.client, cache: cfg.cache, endpoint: endpoint}
+	if issuer != "" {
+		c.keyNS = keyPrefix("issuer", issuer, auth.clientID())
+	} else {
+		c.keyNS = keyPrefix("endpoint", endpoint, auth.clientID())
+	}
 	if c.http == nil {
 		c.http = httpfetch.NewClient(cfg.insecureHTTP)
 		c.owned = true
@@ -96,6 +102,7 @@ func newClient(cfg config, issuer, endpoint string, auth ClientAuth) (*Client, e
 		c.cache = NewLRU(cfg.cacheSize)
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.g = newGroup(cfg.maxRequests, c.ctx.Done())
 	return c, nil
 }
 
@@ -117,22 +124,51 @@ func (c *Client) Requests() int64 { return c.requests.Load() }
 
 // Introspect implements [validator.Introspector]. A cached result is
 // answered without a request; concurrent calls for the same uncached token
-// share one request. It returns the active token, an error matching
+// share one request, and at most [WithMaxConcurrentRequests] requests run
+// at once. It returns the active token, an error matching
 // [validator.ErrInactive], or one matching
-// [validator.ErrIntrospectionUnavailable] (never cached).
+// [validator.ErrIntrospectionUnavailable] (never cached), which is also the
+// answer, without a request, when ctx is done before one could start.
+//
+// The returned Token is the caller's own: modifying it changes neither the
+// cache nor what other callers see.
 func (c *Client) Introspect(ctx context.Context, token string) (*validator.Token, error) {
-	key := Key(sha256.Sum256([]byte(token)))
+	key := tokenKey(c.keyNS, token)
 	if e, ok := c.cache.Get(key, c.cfg.clock()); ok {
-		if e.Token == nil {
-			return nil, validator.ErrInactive
-		}
-		return e.Token, nil
+		return own(answer(e))
 	}
-	return c.g.do(ctx, key, func() (*validator.Token, error) { return c.fetch(key, token) })
+	// The call's token is shared by all its callers and the cache.
+	return own(c.g.do(ctx, key, func() (*validator.Token, error) { return c.fetch(key, token) }))
 }
 
-// fetch asks the server and caches a definite answer.
+// answer is the result a cache entry stands for.
+func answer(e Entry) (*validator.Token, error) {
+	if e.Token == nil {
+		return nil, validator.ErrInactive
+	}
+	return e.Token, nil
+}
+
+// own returns a copy of an active token that its receiver may modify
+// freely: the Token's other fields are values or immutable (scopes.Set,
+// the raw claims).
+func own(t *validator.Token, err error) (*validator.Token, error) {
+	if err != nil {
+		return nil, err
+	}
+	cp := *t
+	cp.Audience = slices.Clone(t.Audience)
+	return &cp, nil
+}
+
+// fetch asks the server and caches a definite answer. It looks in the
+// cache first: a request for the same token may have ended while this one
+// waited for a slot. The token it returns is the one cached; callers get
+// copies.
 func (c *Client) fetch(key Key, token string) (*validator.Token, error) {
+	if e, ok := c.cache.Get(key, c.cfg.clock()); ok {
+		return answer(e)
+	}
 	ctx, cancel := context.WithTimeout(c.ctx, c.cfg.timeout)
 	defer cancel()
 	tok, err := c.ask(ctx, token)
@@ -256,21 +292,17 @@ func (c *Client) parseSigned(ctx context.Context, body []byte) (*validator.Token
 	if err != nil {
 		return nil, unavailable(fmt.Errorf("signed response: %w", err), 0)
 	}
-	var claims struct {
-		Iss                string          `json:"iss"`
-		Aud                json.RawMessage `json:"aud"`
-		TokenIntrospection json.RawMessage `json:"token_introspection"`
+	claims, err := introspection.ParseSigned(payload)
+	if err != nil {
+		return nil, unavailable(fmt.Errorf("signed response: %w", err), 0)
 	}
-	if err := json.Unmarshal(payload, &claims); err != nil || len(claims.TokenIntrospection) == 0 {
-		return nil, unavailable(errors.New("signed response: no token_introspection claim"), 0)
-	}
-	if iss := c.signedIssuer(); iss != "" && claims.Iss != iss {
+	if iss := c.signedIssuer(); iss != "" && claims.Issuer != iss {
 		return nil, unavailable(errors.New("signed response: wrong issuer"), 0)
 	}
-	if c.cfg.signedAud != "" && !audienceHas(claims.Aud, c.cfg.signedAud) {
+	if c.cfg.signedAud != "" && !slices.Contains(claims.Audience, c.cfg.signedAud) {
 		return nil, unavailable(errors.New("signed response: wrong audience"), 0)
 	}
-	tok, err := parseResponse(claims.TokenIntrospection)
+	tok, err := parseResponse(claims.Introspection)
 	if errors.Is(err, errResponse) {
 		return nil, unavailable(err, 0)
 	}
@@ -283,20 +315,4 @@ func (c *Client) signedIssuer() string {
 		return c.cfg.signedIss
 	}
 	return c.issuer
-}
-
-func audienceHas(raw json.RawMessage, aud string) bool {
-	var one string
-	if json.Unmarshal(raw, &one) == nil {
-		return one == aud
-	}
-	var many []string
-	if json.Unmarshal(raw, &many) == nil {
-		for _, a := range many {
-			if a == aud {
-				return true
-			}
-		}
-	}
-	return false
 }

@@ -99,6 +99,23 @@ func TestResponseForms(t *testing.T) {
 		{"exp as string", `{"active":true,"exp":"123"}`, validator.ErrMalformed},
 		{"aud as number", `{"active":true,"aud":5}`, validator.ErrMalformed},
 		{"bad scope", `{"active":true,"scope":"a\tb"}`, validator.ErrMalformed},
+		// One strict parser (issue 12, finding 6): what a JWT's claims may
+		// not do, an introspection answer may not either.
+		{"duplicate active", `{"active":false,"active":true}`, validator.ErrIntrospectionUnavailable},
+		{"duplicate aud", `{"active":true,"aud":"orders","aud":"admin"}`, validator.ErrIntrospectionUnavailable},
+		{"duplicate exp, escaped name", `{"active":true,"exp":1,"\u0065xp":99999999999}`, validator.ErrIntrospectionUnavailable},
+		{"invalid UTF-8", "{\"active\":true,\"sub\":\"\xff\"}", validator.ErrIntrospectionUnavailable},
+		{"exp beyond the date bound", `{"active":true,"exp":1e300}`, validator.ErrMalformed},
+		{"negative exp", `{"active":true,"exp":-1}`, validator.ErrMalformed},
+		{"aud nested array", `{"active":true,"aud":[["orders"]]}`, validator.ErrMalformed},
+		{"scp array", `{"active":true,"scp":["a","b"]}`, nil},
+		{"refresh token", `{"active":true,"token_type":"refresh_token"}`, validator.ErrType},
+		{"Keycloak refresh token", `{"active":true,"token_type":"Refresh"}`, validator.ErrType},
+		{"Keycloak offline token", `{"active":true,"token_type":"Offline"}`, validator.ErrType},
+		{"token-type URN of a refresh token", `{"active":true,"token_type":"urn:ietf:params:oauth:token-type:refresh_token"}`, validator.ErrType},
+		{"token_type not a string", `{"active":true,"token_type":1}`, validator.ErrMalformed},
+		{"access token type", `{"active":true,"token_type":"access_token"}`, nil},
+		{"Bearer token type", `{"active":true,"token_type":"Bearer"}`, nil},
 		{"array body", `[true]`, validator.ErrIntrospectionUnavailable},
 		{"trailing data", `{"active":true} {}`, validator.ErrIntrospectionUnavailable},
 		{"not JSON", `active=true`, validator.ErrIntrospectionUnavailable},
@@ -341,27 +358,53 @@ func TestCacheBound(t *testing.T) {
 	for range 300 {
 		c.Introspect(t.Context(), iss.Opaque(t, bearertest.Claims{"aud": audience}))
 	}
-	if cache.Len() != 50 {
-		t.Errorf("client cache holds %d, want 50", cache.Len())
+	// Active answers have all but the inactive quarter of the entries.
+	if want := 50 - 50/4; cache.Len() != want {
+		t.Errorf("client cache holds %d, want %d", cache.Len(), want)
 	}
 }
 
 func TestLRUExpiryAndEviction(t *testing.T) {
-	lru := introspect.NewLRU(2)
-	now := time.Now()
-	a, b, c := introspect.Key{1}, introspect.Key{2}, introspect.Key{3}
-	lru.Put(a, introspect.Entry{Expires: now.Add(time.Minute)})
-	lru.Put(b, introspect.Entry{Expires: now.Add(time.Minute)})
-	lru.Get(a, now) // a is now the most recent
-	lru.Put(c, introspect.Entry{Expires: now.Add(time.Minute)})
-	if _, ok := lru.Get(b, now); ok {
-		t.Error("least recently used entry survived eviction")
+	// Each partition of NewLRU(8) is an LRU of its own: six active entries,
+	// two inactive.
+	tests := []struct {
+		name  string
+		tok   *validator.Token
+		slots int
+	}{
+		{"active", &validator.Token{Subject: "s"}, 8 - 8/4},
+		{"inactive", nil, 8 / 4},
 	}
-	if _, ok := lru.Get(a, now.Add(time.Minute)); ok {
-		t.Error("entry returned at its expiry time")
-	}
-	if _, ok := lru.Get(c, now); !ok {
-		t.Error("fresh entry lost")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			lru := introspect.NewLRU(8)
+			now := time.Now()
+			entry := introspect.Entry{Token: tt.tok, Expires: now.Add(time.Minute)}
+			keys := make([]introspect.Key, tt.slots+1)
+			for i := range keys {
+				keys[i] = introspect.Key{byte(i + 1)}
+			}
+			for _, k := range keys[:tt.slots] {
+				lru.Put(k, entry)
+			}
+			lru.Get(keys[0], now) // keys[0] is now the most recent
+			lru.Put(keys[tt.slots], entry)
+			if _, ok := lru.Get(keys[1], now); ok {
+				t.Error("least recently used entry survived eviction")
+			}
+			if _, ok := lru.Get(keys[0], now); !ok {
+				t.Error("recently used entry evicted")
+			}
+			if _, ok := lru.Get(keys[tt.slots], now); !ok {
+				t.Error("fresh entry lost")
+			}
+			if _, ok := lru.Get(keys[tt.slots], now.Add(time.Minute)); ok {
+				t.Error("entry returned at its expiry time")
+			}
+			if lru.Len() != tt.slots-1 {
+				t.Errorf("Len() = %d after an expired read, want %d", lru.Len(), tt.slots-1)
+			}
+		})
 	}
 }
 
@@ -414,11 +457,12 @@ func TestDiscoverEndpoint(t *testing.T) {
 }
 
 func TestNewRejectsBadConfiguration(t *testing.T) {
-	_, err := introspect.New("http://id.example.com/introspect", introspect.ClientSecretBasic("", ""), introspect.WithTimeout(0), introspect.WithCacheSize(0))
+	_, err := introspect.New("http://id.example.com/introspect", introspect.ClientSecretBasic("", ""), introspect.WithTimeout(0), introspect.WithCacheSize(0),
+		introspect.WithMaxConcurrentRequests(0))
 	if err == nil {
 		t.Fatal("New() = nil error")
 	}
-	for _, want := range []string{"https", "client id and secret", "WithTimeout", "WithCacheSize"} {
+	for _, want := range []string{"https", "client id and secret", "WithTimeout", "WithCacheSize", "WithMaxConcurrentRequests"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("New() error %q lacks %q", err, want)
 		}

@@ -9,13 +9,23 @@ import (
 )
 
 // group coalesces concurrent introspections of the same token into one
-// request. The request runs detached from any one caller's cancellation;
-// each caller waits only as long as its own context allows.
+// request, and bounds the requests in flight. The request runs detached
+// from any one caller's cancellation; each caller waits only as long as its
+// own context allows, for a slot as for the answer.
 type group struct {
+	sem  chan struct{}   // one slot per request goroutine
+	stop <-chan struct{} // closed when the Client closes
+
 	mu     sync.Mutex
 	calls  map[Key]*call
 	wg     sync.WaitGroup
 	closed bool
+}
+
+// newGroup returns a group running at most n requests at once; waits for
+// a slot end when stop is closed.
+func newGroup(n int, stop <-chan struct{}) *group {
+	return &group{sem: make(chan struct{}, n), stop: stop, calls: make(map[Key]*call)}
 }
 
 // close stops new requests and waits for those in flight.
@@ -32,37 +42,92 @@ type call struct {
 	err  error
 }
 
-// do runs fn once for all concurrent callers with the same key.
+// do runs fn once for all concurrent callers with the same key. A caller
+// whose context is done starts nothing.
 func (g *group) do(ctx context.Context, key Key, fn func() (*validator.Token, error)) (*validator.Token, error) {
-	g.mu.Lock()
-	if g.calls == nil {
-		g.calls = make(map[Key]*call)
+	if err := ctx.Err(); err != nil {
+		return nil, unavailable(err, 0)
 	}
-	c, ok := g.calls[key]
-	if !ok {
-		if g.closed {
-			g.mu.Unlock()
-			return nil, &validator.UnavailableError{Reason: validator.ErrIntrospectionUnavailable, Err: errClosed}
-		}
-		c = &call{done: make(chan struct{})}
-		g.calls[key] = c
-		g.wg.Add(1)
-		go func() {
-			defer g.wg.Done()
-			c.tok, c.err = fn()
-			g.mu.Lock()
-			delete(g.calls, key)
-			g.mu.Unlock()
-			close(c.done)
-		}()
+	c, err := g.join(ctx, key, fn)
+	if err != nil {
+		return nil, err
 	}
-	g.mu.Unlock()
 	select {
 	case <-c.done:
 		return c.tok, c.err
 	case <-ctx.Done():
-		return nil, &validator.UnavailableError{Reason: validator.ErrIntrospectionUnavailable, Err: ctx.Err()}
+		return nil, unavailable(ctx.Err(), 0)
 	}
+}
+
+// join returns the call in flight for key or, once it holds a slot, starts
+// one.
+func (g *group) join(ctx context.Context, key Key, fn func() (*validator.Token, error)) (*call, error) {
+	if c, err := g.inFlight(key); c != nil || err != nil {
+		return c, err
+	}
+	if err := g.acquire(ctx); err != nil {
+		return nil, err
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if c, ok := g.calls[key]; ok { // started while this caller waited
+		g.release()
+		return c, nil
+	}
+	if g.closed {
+		g.release()
+		return nil, unavailable(errClosed, 0)
+	}
+	if err := ctx.Err(); err != nil { // a slot and the end came at once
+		g.release()
+		return nil, unavailable(err, 0)
+	}
+	c := &call{done: make(chan struct{})}
+	g.calls[key] = c
+	g.wg.Add(1)
+	go g.run(key, c, fn)
+	return c, nil
+}
+
+// inFlight returns the call in flight for key, if any, or an error if the
+// group is closed.
+func (g *group) inFlight(key Key) (*call, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if c, ok := g.calls[key]; ok {
+		return c, nil
+	}
+	if g.closed {
+		return nil, unavailable(errClosed, 0)
+	}
+	return nil, nil
+}
+
+// acquire takes a request slot, waiting as long as ctx allows and the
+// client is open.
+func (g *group) acquire(ctx context.Context) error {
+	select {
+	case g.sem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return unavailable(ctx.Err(), 0)
+	case <-g.stop:
+		return unavailable(errClosed, 0)
+	}
+}
+
+func (g *group) release() { <-g.sem }
+
+// run is a request goroutine: it holds a slot until it ends.
+func (g *group) run(key Key, c *call, fn func() (*validator.Token, error)) {
+	defer g.wg.Done()
+	defer g.release()
+	c.tok, c.err = fn()
+	g.mu.Lock()
+	delete(g.calls, key)
+	g.mu.Unlock()
+	close(c.done)
 }
 
 var errClosed = errors.New("introspect: client closed")

@@ -14,8 +14,16 @@ const (
 	DefaultTimeout     = 5 * time.Second
 	DefaultBodyLimit   = 1 << 20
 	DefaultCacheSize   = 10_000
-	DefaultMaxTTL      = 5 * time.Minute
 	DefaultInactiveTTL = 10 * time.Second
+
+	// DefaultMaxTTL bounds the reuse of an active answer (see [WithMaxTTL]):
+	// a token revoked at the authorization server is still accepted for at
+	// most this long. 60 s is the common default of API gateways.
+	DefaultMaxTTL = 60 * time.Second
+
+	// DefaultMaxConcurrentRequests bounds the introspection requests one
+	// Client has in flight (see [WithMaxConcurrentRequests]).
+	DefaultMaxConcurrentRequests = 64
 )
 
 // Option configures a [Client].
@@ -29,6 +37,7 @@ type config struct {
 	cacheSize    int
 	maxTTL       time.Duration
 	inactiveTTL  time.Duration
+	maxRequests  int
 	clock        func() time.Time
 	logger       *slog.Logger
 	insecureHTTP bool
@@ -45,6 +54,7 @@ func defaults() config {
 		cacheSize:   DefaultCacheSize,
 		maxTTL:      DefaultMaxTTL,
 		inactiveTTL: DefaultInactiveTTL,
+		maxRequests: DefaultMaxConcurrentRequests,
 		clock:       time.Now,
 		logger:      slog.Default(),
 	}
@@ -92,7 +102,7 @@ func WithCache(c Cache) Option {
 }
 
 // WithCacheSize bounds the default LRU cache (default [DefaultCacheSize]
-// entries).
+// entries, a quarter of them for inactive results: see [NewLRU]).
 func WithCacheSize(n int) Option {
 	return func(cfg *config) {
 		if n < 1 {
@@ -103,8 +113,12 @@ func WithCacheSize(n int) Option {
 }
 
 // WithMaxTTL bounds how long an active result is reused (default
-// [DefaultMaxTTL]); it is never reused past the token's "exp". Revocation
-// is seen at most this late. Zero disables caching of active results.
+// [DefaultMaxTTL], 60 s, the common default of API gateways); it is never
+// reused past the token's "exp". This is the revocation trade-off: a token
+// revoked at the authorization server is still accepted for at most d,
+// while a longer d spares the server requests. Where revocation must be
+// seen sooner, lower d (zero disables caching of active results), or use
+// [validator.WithIntrospectJWTs] with short-lived tokens.
 func WithMaxTTL(d time.Duration) Option {
 	return func(cfg *config) {
 		if d < 0 {
@@ -123,6 +137,22 @@ func WithInactiveTTL(d time.Duration) Option {
 			cfg.errs = append(cfg.errs, errors.New("WithInactiveTTL: negative"))
 		}
 		cfg.inactiveTTL = d
+	}
+}
+
+// WithMaxConcurrentRequests bounds the introspection requests in flight at
+// once (n ≥ 1, default [DefaultMaxConcurrentRequests]). A call that needs a
+// new request waits for a free slot as long as its own context allows, then
+// fails as [validator.ErrIntrospectionUnavailable] without sending
+// anything; calls for a token already being asked about join that request
+// and take no slot. This bounds the load a flood of unknown tokens puts on
+// the endpoint and the goroutines it costs here.
+func WithMaxConcurrentRequests(n int) Option {
+	return func(cfg *config) {
+		if n < 1 {
+			cfg.errs = append(cfg.errs, errors.New("WithMaxConcurrentRequests: must be at least 1"))
+		}
+		cfg.maxRequests = n
 	}
 }
 

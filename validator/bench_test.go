@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rsa"
 	"crypto/sha256"
+	"fmt"
 	"math/big"
 	"strings"
 	"testing"
@@ -155,4 +156,83 @@ func BenchmarkValidateCached(b *testing.B) {
 			})
 		})
 	}
+}
+
+// BenchmarkForgedToken measures what an unauthenticated caller can make a
+// validator do with a token at the size limit (issue 12, finding 3): full
+// of distinct scopes (a "scope" string, or an "scp" array), against a token
+// of the same size padded with one long claim. Before the signature only
+// the header and "iss" are decoded, so the two must cost about the same.
+// Variants: a trusted "iss" and kid with an attacker's signature (the
+// signature check runs and fails), and an untrusted "iss" with no kid
+// (refused before any key is looked at).
+func BenchmarkForgedToken(b *testing.B) {
+	loadKeys(b)
+	keys := validator.NewKeys(mustKey(b, "rsa-1", &rsaKey.PublicKey, validator.RS256))
+	for _, limit := range []int{8 << 10, 32 << 10} {
+		v, err := validator.New(validator.WithIssuer(benchIssuer, keys), validator.WithAudience("api"),
+			validator.WithMaxTokenSize(limit), validator.WithoutTokenCache())
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, variant := range []struct{ name, iss, header string }{
+			{"trusted-iss", benchIssuer, `{"alg":"RS256","kid":"rsa-1"}`},
+			{"untrusted-iss", "https://attacker.example/", `{"alg":"RS256"}`},
+		} {
+			for _, shape := range []string{"padding", "scope", "scp"} {
+				tok := forgedToken(limit, variant.header, variant.iss, shape)
+				b.Run(fmt.Sprintf("%dKiB/%s/%s", limit>>10, variant.name, shape), func(b *testing.B) {
+					b.ReportAllocs()
+					b.SetBytes(int64(len(tok)))
+					ctx := b.Context()
+					for b.Loop() {
+						if _, err := v.Validate(ctx, tok); err == nil {
+							b.Fatal("forged token accepted")
+						}
+					}
+				})
+			}
+		}
+	}
+}
+
+// forgedToken builds a token of at most limit bytes signed by an attacker's
+// key, whose claims are padded to the limit with one long claim
+// ("padding"), distinct two-letter scopes in a "scope" string ("scope"),
+// or the same in an "scp" array ("scp").
+func forgedToken(limit int, header, iss, shape string) string {
+	// base64url grows by 4/3; keep room for the header and a 256-byte
+	// signature, then shrink until the token fits.
+	room := (limit-len(enc.EncodeToString([]byte(header)))-2-344)*3/4 - 64
+	for {
+		tok := rawToken(header, forgedClaims(room, iss, shape), signRS(rsaKey2, crypto.SHA256))
+		if len(tok) <= limit {
+			return tok
+		}
+		room -= (len(tok)-limit)*3/4 + 4
+	}
+}
+
+func forgedClaims(room int, iss, shape string) string {
+	if shape == "padding" {
+		return fmt.Sprintf(`{"iss":%q,"aud":"api","exp":1900000000,"pad":"%s"}`, iss, strings.Repeat("x", room))
+	}
+	var list []string
+	sep := 3 // `","`
+	if shape == "scope" {
+		sep = 1 // " "
+	}
+	size := 0
+	for i := 0; size < room; i++ {
+		s := string([]byte{'a' + byte(i/26%26), 'a' + byte(i%26)})
+		if i >= 26*26 {
+			s += string(rune('a' + i/(26*26)%26))
+		}
+		list = append(list, s)
+		size += len(s) + sep
+	}
+	if shape == "scope" {
+		return fmt.Sprintf(`{"iss":%q,"aud":"api","exp":1900000000,"scope":%q}`, iss, strings.Join(list, " "))
+	}
+	return fmt.Sprintf(`{"iss":%q,"aud":"api","exp":1900000000,"scp":["%s"]}`, iss, strings.Join(list, `","`))
 }

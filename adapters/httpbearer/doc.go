@@ -25,5 +25,20 @@
 //  4. A cookie only with [WithCookie], for browser-facing APIs.
 //
 // A token sent in more than one way is refused with 400 (§2: clients MUST
-// NOT use more than one method).
+// NOT use more than one method). The query and form are checked on decoded
+// parameter names, so "access%5Ftoken" counts as access_token; two cookies
+// of the configured name are refused too.
+//
+// # Nested guards
+//
+// Every guard decides for itself. Guards nest (an outer guard on a group or
+// around a whole tree, an inner, stricter one on a route), and an inner
+// guard reuses the token in the request's context only when a guard over
+// the same validator stored it there ([Guard.WithToken]): the decision
+// would be the same, and only the route's scopes are checked again. A token
+// stored by a guard over another validator (another audience, other claim
+// checks, a maximum age) is not trusted: the inner guard validates the
+// request's own token itself, which costs a cache hit. A token put in the
+// context by any other code ([validator.NewContext]) is never taken for a
+// validated one.
 package httpbearer

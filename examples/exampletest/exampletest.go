@@ -53,6 +53,29 @@ func Run(t *testing.T, newHandler NewHandler) {
 			t.Errorf("unknown opaque token: %d %q", r.status, r.challenge)
 		}
 	})
+	t.Run("introspection audience optional", func(t *testing.T) {
+		iss.AddClient(bearertest.ClientConfig{ID: "orders-api", Secret: "orders-secret"})
+		noAud := iss.Opaque(t, bearertest.Claims{"scope": "read:data"})
+		wrongAud := iss.Opaque(t, bearertest.Claims{"aud": "admin", "scope": "read:data"})
+		jwtNoAud := iss.Mint(t, bearertest.Claims{"scope": "read:data"})
+		for _, tt := range []struct {
+			optional bool
+			token    string
+			status   int
+		}{
+			{false, noAud, 401},
+			{true, noAud, 200},
+			{true, wrongAud, 401},
+			{true, jwtNoAud, 401},
+		} {
+			cfg := setup.Config{Issuer: iss.URL, Audience: "orders", IntrospectionURL: iss.IntrospectionURL(), ClientID: "orders-api",
+				ClientSecret: "orders-secret", IntrospectionAudienceOptional: tt.optional}
+			srv := serve(t, newHandler, cfg, iss)
+			if r := call(t, srv, "GET", "/data", tt.token); r.status != tt.status {
+				t.Errorf("audience optional %v: %d, want %d (%q)", tt.optional, r.status, tt.status, r.challenge)
+			}
+		}
+	})
 	t.Run("rfc9068", func(t *testing.T) {
 		cfg := setup.Config{Issuer: iss.URL, Audience: "orders", RFC9068: true}
 		srv := serve(t, newHandler, cfg, iss)

@@ -34,6 +34,10 @@ type Config struct {
 	// IntrospectionCacheTTL bounds the reuse of an active introspection
 	// answer (revocation is seen at most this late); 0 means no reuse.
 	IntrospectionCacheTTL time.Duration
+	// IntrospectionAudienceOptional accepts introspection answers that
+	// carry no "aud" (a present, wrong one is still refused; JWTs must
+	// still name the audience).
+	IntrospectionAudienceOptional bool
 }
 
 // Parse reads flags from args, falling back to the environment (getenv)
@@ -63,7 +67,12 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 	fs.StringVar(&c.IntrospectionURL, "introspection-url", env("BEARERGUARD_INTROSPECTION_URL", ""), "RFC 7662 endpoint for opaque tokens (env BEARERGUARD_INTROSPECTION_URL)")
 	fs.StringVar(&c.ClientID, "client-id", env("BEARERGUARD_CLIENT_ID", ""), "this API's client id at the introspection endpoint (env BEARERGUARD_CLIENT_ID)")
 	fs.StringVar(&c.ClientSecret, "client-secret", env("BEARERGUARD_CLIENT_SECRET", ""), "its client secret; prefer the environment variable (env BEARERGUARD_CLIENT_SECRET)")
-	cacheTTL := fs.String("introspection-cache-ttl", env("BEARERGUARD_INTROSPECTION_CACHE_TTL", "5m"), "longest reuse of an active introspection answer; 0 sees revocation at once (env BEARERGUARD_INTROSPECTION_CACHE_TTL)")
+	cacheTTL := fs.String("introspection-cache-ttl", env("BEARERGUARD_INTROSPECTION_CACHE_TTL", introspect.DefaultMaxTTL.String()), "longest reuse of an active introspection answer, so a revoked token is accepted at most this long (default 60 s); 0 sees revocation at once (env BEARERGUARD_INTROSPECTION_CACHE_TTL)")
+	audOptEnv, err := strconv.ParseBool(env("BEARERGUARD_INTROSPECTION_AUDIENCE_OPTIONAL", "false"))
+	if err != nil {
+		errs = append(errs, fmt.Errorf("BEARERGUARD_INTROSPECTION_AUDIENCE_OPTIONAL %q is not a boolean", getenv("BEARERGUARD_INTROSPECTION_AUDIENCE_OPTIONAL")))
+	}
+	fs.BoolVar(&c.IntrospectionAudienceOptional, "introspection-audience-optional", audOptEnv, "accept introspection answers without aud, for authorization servers that never send one; a wrong aud is still refused, JWTs still need one (env BEARERGUARD_INTROSPECTION_AUDIENCE_OPTIONAL)")
 	fs.BoolVar(&c.InsecureHTTP, "insecure-http", false, "allow plain http:// issuer and JWKS URLs on loopback hosts, for local development")
 	fs.Usage = func() {
 		fmt.Fprintf(out, "Usage: %s [flags]\n\nAn API protected by bearerguard. Routes:\n"+
@@ -90,6 +99,9 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 	}
 	if c.IntrospectionURL != "" && (c.ClientID == "" || c.ClientSecret == "") {
 		errs = append(errs, errors.New("--introspection-url needs --client-id and --client-secret"))
+	}
+	if c.IntrospectionAudienceOptional && c.IntrospectionURL == "" {
+		errs = append(errs, errors.New("--introspection-audience-optional needs --introspection-url"))
 	}
 	return c, errors.Join(errs...)
 }
@@ -139,6 +151,9 @@ func (c Config) Guard(client *http.Client) (*httpbearer.Guard, func(), error) {
 		}
 		closeAll = func() { ic.Close(); keys.Close() }
 		vopts = append(vopts, validator.WithIntrospection(c.Issuer, ic))
+		if c.IntrospectionAudienceOptional {
+			vopts = append(vopts, validator.WithIntrospectionAudienceOptional())
+		}
 	}
 	v, err := validator.New(vopts...)
 	if err != nil {

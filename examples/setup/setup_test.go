@@ -21,6 +21,19 @@ func TestParse(t *testing.T) {
 	if err != nil || c.Issuer != "https://e/" || c.Leeway != 5*time.Second || !c.RFC9068 || c.Addr != ":9" || c.JWKSURL != "https://e/k" {
 		t.Errorf("env: %+v, %v", c, err)
 	}
+	c, err = Parse("x", []string{"--introspection-url", "https://e/i", "--client-id", "c", "--client-secret", "s", "--introspection-audience-optional"},
+		env(map[string]string{"BEARERGUARD_ISSUER": "https://e/", "BEARERGUARD_AUDIENCE": "a"}), &out)
+	if err != nil || !c.IntrospectionAudienceOptional {
+		t.Errorf("--introspection-audience-optional: %+v, %v", c, err)
+	}
+	c, err = Parse("x", nil, env(map[string]string{"BEARERGUARD_ISSUER": "https://e/", "BEARERGUARD_AUDIENCE": "a", "BEARERGUARD_INTROSPECTION_URL": "https://e/i",
+		"BEARERGUARD_CLIENT_ID": "c", "BEARERGUARD_CLIENT_SECRET": "s", "BEARERGUARD_INTROSPECTION_AUDIENCE_OPTIONAL": "true"}), &out)
+	if err != nil || !c.IntrospectionAudienceOptional {
+		t.Errorf("BEARERGUARD_INTROSPECTION_AUDIENCE_OPTIONAL: %+v, %v", c, err)
+	}
+	if _, err = Parse("x", []string{"--issuer", "https://e/", "--audience", "a", "--introspection-audience-optional"}, env(nil), &out); err == nil {
+		t.Error("--introspection-audience-optional without --introspection-url was accepted")
+	}
 	c, err = Parse("x", []string{"--audience", "flag"}, env(map[string]string{"BEARERGUARD_ISSUER": "https://e/", "BEARERGUARD_AUDIENCE": "env"}), &out)
 	if err != nil || c.Audience != "flag" {
 		t.Errorf("flag over env: %+v, %v", c, err)
