@@ -13,8 +13,47 @@ var ErrInvalidScope = errors.New("scopes: invalid scope token")
 
 // Set is an immutable set of scope tokens. The zero value is the empty set.
 // A Set is safe for concurrent use.
+//
+// Building a Set ([Parse], [FromList], [Set.Union]) takes time linear in
+// the number of tokens, however many there are: scope values come from
+// tokens, and a forged token may carry thousands of them. [Set.Has] is a
+// linear scan.
 type Set struct {
 	list []string // distinct, in first-seen order
+}
+
+// linearMax is the number of distinct scopes up to which duplicates are
+// found by scanning the list (no allocation, and faster than a map for
+// the handful of scopes a token usually carries); past it, by a map.
+const linearMax = 16
+
+// dedup collects distinct tokens in first-seen order in time linear in the
+// number added.
+type dedup struct {
+	list []string
+	seen map[string]struct{} // the tokens of list, once it is past linearMax
+}
+
+// add appends tok unless it is already in the list.
+func (d *dedup) add(tok string) {
+	if d.seen == nil {
+		if slices.Contains(d.list, tok) {
+			return
+		}
+		d.list = append(d.list, tok)
+		if len(d.list) > linearMax {
+			d.seen = make(map[string]struct{}, 2*len(d.list))
+			for _, t := range d.list {
+				d.seen[t] = struct{}{}
+			}
+		}
+		return
+	}
+	if _, ok := d.seen[tok]; ok {
+		return
+	}
+	d.seen[tok] = struct{}{}
+	d.list = append(d.list, tok)
 }
 
 // Parse parses a space-delimited scope string such as "read:data write:data".
@@ -22,7 +61,7 @@ type Set struct {
 // It returns an error wrapping [ErrInvalidScope] if any token has a character
 // RFC 6749 §3.3 does not allow.
 func Parse(s string) (Set, error) {
-	var list []string
+	var d dedup
 	for len(s) > 0 {
 		i := strings.IndexByte(s, ' ')
 		var tok string
@@ -37,27 +76,23 @@ func Parse(s string) (Set, error) {
 		if !ValidToken(tok) {
 			return Set{}, invalid(tok)
 		}
-		if !slices.Contains(list, tok) {
-			list = append(list, tok)
-		}
+		d.add(tok)
 	}
-	return Set{list: list}, nil
+	return Set{list: d.list}, nil
 }
 
 // FromList builds a Set from a list of scope tokens, as found in an "scp"
 // array claim. Each element must be a single valid scope token; duplicates
 // collapse.
 func FromList(tokens []string) (Set, error) {
-	list := make([]string, 0, len(tokens))
+	d := dedup{list: make([]string, 0, len(tokens))}
 	for _, tok := range tokens {
 		if !ValidToken(tok) {
 			return Set{}, invalid(tok)
 		}
-		if !slices.Contains(list, tok) {
-			list = append(list, tok)
-		}
+		d.add(tok)
 	}
-	return Set{list: list}, nil
+	return Set{list: d.list}, nil
 }
 
 // MustParse is like [Parse] but panics on an invalid scope string. It is
@@ -70,7 +105,8 @@ func MustParse(s string) Set {
 	return set
 }
 
-// Union returns the set of scopes that are in s or in other.
+// Union returns the set of scopes that are in s or in other: the scopes of
+// s in their order, then those of other that s lacks, in theirs.
 func (s Set) Union(other Set) Set {
 	if len(other.list) == 0 {
 		return s
@@ -78,23 +114,44 @@ func (s Set) Union(other Set) Set {
 	if len(s.list) == 0 {
 		return other
 	}
-	list := slices.Clone(s.list)
-	for _, tok := range other.list {
-		if !slices.Contains(list, tok) {
-			list = append(list, tok)
+	// Both lists are distinct already, so a scope of other needs checking
+	// against s only. Scanning s costs len(s)*len(other), linear while
+	// either is small; past that, index s.
+	has := func(tok string) bool { return slices.Contains(s.list, tok) }
+	if len(s.list) > linearMax && len(other.list) > linearMax {
+		seen := make(map[string]struct{}, len(s.list))
+		for _, tok := range s.list {
+			seen[tok] = struct{}{}
 		}
+		has = func(tok string) bool { _, ok := seen[tok]; return ok }
+	}
+	var list []string // nil until other adds a scope
+	for i, tok := range other.list {
+		if has(tok) {
+			continue
+		}
+		if list == nil {
+			list = make([]string, len(s.list), len(s.list)+len(other.list)-i)
+			copy(list, s.list)
+		}
+		list = append(list, tok)
+	}
+	if list == nil {
+		return s // other is a subset of s
 	}
 	return Set{list: list}
 }
 
-// Has reports whether the set contains scope.
+// Has reports whether the set contains scope. It scans the set: linear in
+// its size.
 func (s Set) Has(scope string) bool { return slices.Contains(s.list, scope) }
 
 // Len returns the number of distinct scopes in the set.
 func (s Set) Len() int { return len(s.list) }
 
-// List returns the scopes in the order they first appeared. The caller owns
-// the returned slice.
+// List returns the scopes in the order they first appeared: duplicates
+// keep the position of their first occurrence. The caller owns the
+// returned slice.
 func (s Set) List() []string { return slices.Clone(s.list) }
 
 // String returns the scopes as a space-delimited string, the form of the

@@ -157,7 +157,9 @@ func TestRequirementPanicsOnInvalidScope(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	for _, s := range []string{"", "a b", "  a  a ", "read:data write:data", "a\tb", "\xff", `"`} {
+	for _, s := range []string{"", "a b", "  a  a ", "read:data write:data", "a\tb", "\xff", `"`,
+		"a b c d e f g h i j k l m n o p q r s a t u b", // past the linear-scan threshold
+	} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -177,6 +179,16 @@ func FuzzParse(f *testing.F) {
 			if slices.Contains(list[i+1:], tok) {
 				t.Fatalf("Parse(%q) kept duplicate %q", s, tok)
 			}
+		}
+		// First occurrences, in input order, as the quadratic oracle has it.
+		tokens := slices.DeleteFunc(strings.Split(s, " "), func(tok string) bool { return tok == "" })
+		if want := naiveDedup(tokens); !slices.Equal(list, want) {
+			t.Fatalf("Parse(%q) = %q, want %q", s, list, want)
+		}
+		half := len(tokens) / 2
+		u := MustParse(strings.Join(tokens[:half], " ")).Union(MustParse(strings.Join(tokens[half:], " ")))
+		if !slices.Equal(u.List(), list) {
+			t.Fatalf("Union of the halves of %q = %q, want %q", s, u.List(), list)
 		}
 		again, err := Parse(set.String())
 		if err != nil || !slices.Equal(again.List(), list) {

@@ -21,9 +21,11 @@ type extractor struct {
 // extract returns the request's token. It fails with
 // [validator.ErrNoToken] when the request carries no Bearer credentials,
 // [validator.ErrMalformedHeader] for a broken Authorization header,
-// [validator.ErrMultipleTokens] when several are sent, and
+// [validator.ErrMultipleTokens] when several are sent (in different ways,
+// or the same way twice, including two cookies of the configured name), and
 // [validator.ErrMethodNotAllowed] for a query or form token when that way of
-// sending one is not enabled.
+// sending one is not enabled. Query and form parameters are matched by their
+// decoded names, as r.URL.Query() and r.PostForm give them.
 func (e *extractor) extract(w http.ResponseWriter, r *http.Request) (string, error) {
 	var token string
 	found := 0
@@ -46,9 +48,11 @@ func (e *extractor) extract(w http.ResponseWriter, r *http.Request) (string, err
 		}
 	}
 
-	if !strings.Contains(r.URL.RawQuery, "access_token") {
+	if !mayNameAccessToken(r.URL.RawQuery) {
 		// Most requests: no need to parse the query at all.
 	} else if vals, ok := r.URL.Query()["access_token"]; ok {
+		// Decoded names, as r.URL.Query() gives them to the handlers: an
+		// access%5Ftoken parameter is an access_token parameter.
 		if !e.query {
 			return "", validator.ErrMethodNotAllowed
 		}
@@ -72,11 +76,16 @@ func (e *extractor) extract(w http.ResponseWriter, r *http.Request) (string, err
 	}
 
 	if e.cookie != "" {
-		if c, err := r.Cookie(e.cookie); err == nil && c.Value != "" {
-			if !isB64Token(c.Value) {
+		switch cs := r.CookiesNamed(e.cookie); {
+		case len(cs) > 1:
+			// Which one would the application read? Refuse, as for
+			// other tokens sent twice, even if some are empty.
+			return "", validator.ErrMultipleTokens
+		case len(cs) == 1 && cs[0].Value != "":
+			if !isB64Token(cs[0].Value) {
 				return "", validator.ErrMalformedHeader
 			}
-			add(c.Value)
+			add(cs[0].Value)
 		}
 	}
 
@@ -88,6 +97,29 @@ func (e *extractor) extract(w http.ResponseWriter, r *http.Request) (string, err
 	default:
 		return "", validator.ErrMultipleTokens
 	}
+}
+
+// mayNameAccessToken reports whether a raw query might hold a parameter
+// whose name decodes to access_token, so that only such queries are parsed.
+// It looks at each name as net/url.ParseQuery splits them (pairs at '&', the
+// name before the first '='): the name must be access_token itself, or be
+// 14 to 36 bytes long with a '%' in it, since each %XX escape stands for
+// one of the 12 bytes. '+' decodes to a space, which access_token lacks.
+// It never allocates. A false positive only costs a parse.
+func mayNameAccessToken(rawQuery string) bool {
+	const name = "access_token"
+	if !strings.Contains(rawQuery, name) && strings.IndexByte(rawQuery, '%') < 0 {
+		return false
+	}
+	for rawQuery != "" {
+		var pair string
+		pair, rawQuery, _ = strings.Cut(rawQuery, "&")
+		key, _, _ := strings.Cut(pair, "=")
+		if key == name || len(key) >= len(name)+2 && len(key) <= 3*len(name) && strings.IndexByte(key, '%') >= 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // parseAuthorization parses an Authorization header value. A scheme other

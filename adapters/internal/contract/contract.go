@@ -209,6 +209,7 @@ func Run(t *testing.T, build Build, nested BuildNested) {
 	})
 
 	nestedCases(t, f, build, nested)
+	t.Run("extraction", func(t *testing.T) { extractionCases(t, build) })
 
 	t.Run("hooks", func(t *testing.T) {
 		var mu sync.Mutex
