@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/bearerguard/bearerguard/bearertest"
@@ -15,18 +16,6 @@ import (
 	"github.com/bearerguard/bearerguard/introspect"
 	"github.com/bearerguard/bearerguard/validator"
 )
-
-// perClient serves introspection answers that depend on the client asking
-// (the Basic user name): answer maps it to a response body.
-func perClient(t *testing.T, answer func(clientID string) string) *httptest.Server {
-	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id, _, _ := r.BasicAuth()
-		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprint(w, answer(id))
-	}))
-	t.Cleanup(srv.Close)
-	return srv
-}
 
 func TestSharedCacheSeparatesEndpointsAndClients(t *testing.T) {
 	active := func(string) string { return `{"active":true,"sub":"alice"}` }
@@ -129,51 +118,52 @@ func TestInactiveFloodKeepsActive(t *testing.T) {
 
 func TestIntrospectedTokenIsCallersOwn(t *testing.T) {
 	var requests atomic.Int64
-	release := make(chan struct{})
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		requests.Add(1)
-		<-release
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprint(w, `{"active":true,"sub":"alice","aud":["orders","billing"]}`)
 	}))
 	defer srv.Close()
-	c, err := introspect.New(srv.URL, introspect.ClientSecretBasic("a", "b"), introspect.WithHTTPClient(srv.Client()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	// use checks that the caller sees the answer as sent, then scribbles on
-	// its token as a careless handler might.
-	use := func(tok *validator.Token, err error) {
+	client := noKeepAlive(srv)
+	synctest.Test(t, func(t *testing.T) {
+		// The request, once answered, waits to cache its answer until every
+		// caller has joined it.
+		cache := gatedCache{LRU: introspect.NewLRU(100), gate: make(chan struct{})}
+		c, err := introspect.New(srv.URL, introspect.ClientSecretBasic("a", "b"), introspect.WithHTTPClient(client), introspect.WithCache(cache))
 		if err != nil {
-			t.Error(err)
-			return
+			t.Fatal(err)
 		}
-		if tok.Subject != "alice" || len(tok.Audience) != 2 || tok.Audience[0] != "orders" {
-			t.Errorf("token changed by another caller: sub %q, aud %q", tok.Subject, tok.Audience)
+		defer c.Close()
+		// use checks that the caller sees the answer as sent, then scribbles on
+		// its token as a careless handler might.
+		use := func(tok *validator.Token, err error) {
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if tok.Subject != "alice" || len(tok.Audience) != 2 || tok.Audience[0] != "orders" {
+				t.Errorf("token changed by another caller: sub %q, aud %q", tok.Subject, tok.Audience)
+			}
+			tok.Subject = "mallory"
+			tok.Audience[0] = "admin"
 		}
-		tok.Subject = "mallory"
-		tok.Audience[0] = "admin"
-	}
-	// Concurrent callers sharing one request, each writing to its token.
-	var wg sync.WaitGroup
-	for range 8 {
-		wg.Go(func() { use(c.Introspect(t.Context(), "tok")) })
-	}
-	for requests.Load() == 0 {
-		time.Sleep(time.Millisecond)
-	}
-	time.Sleep(20 * time.Millisecond) // let the other callers join the request
-	close(release)
-	wg.Wait()
-	// Cache hits, concurrently, each writing to its token.
-	for range 8 {
-		wg.Go(func() { use(c.Introspect(t.Context(), "tok")) })
-	}
-	wg.Wait()
-	if n := requests.Load(); n != 1 {
-		t.Errorf("%d requests, want 1", n)
-	}
+		// Concurrent callers sharing one request, each writing to its token.
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Go(func() { use(c.Introspect(t.Context(), "tok")) })
+		}
+		synctest.Wait() // every caller waits for the one request, which waits at the gate
+		close(cache.gate)
+		wg.Wait()
+		// Cache hits, concurrently, each writing to its token.
+		for range 8 {
+			wg.Go(func() { use(c.Introspect(t.Context(), "tok")) })
+		}
+		wg.Wait()
+		if n := requests.Load(); n != 1 || c.Requests() != 1 {
+			t.Errorf("server saw %d requests, client sent %d; want 1", n, c.Requests())
+		}
+	})
 }
 
 func TestDefaultMaxTTL(t *testing.T) {

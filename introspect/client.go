@@ -41,10 +41,17 @@ type Client struct {
 	requests atomic.Int64
 
 	mu            sync.Mutex
-	endpoint      string
-	lastDiscovery time.Time
-	discoveryErr  error
+	endpoint      string         // known, or found by discovery
+	discovering   *discoveryCall // the discovery in flight, if any
+	lastDiscovery time.Time      // start of the last discovery
+	discoveryErr  error          // error of the last discovery
 }
+
+// ErrClosed reports use of a [Client] after [Client.Close]: Introspect
+// returns it, wrapped in a *[validator.UnavailableError] (matching
+// [validator.ErrIntrospectionUnavailable]), for a token it has no cached
+// answer for, and for a request that Close cut short.
+var ErrClosed = errors.New("introspect: client closed")
 
 const jwtResponseType = "application/token-introspection+jwt"
 
@@ -107,7 +114,8 @@ func newClient(cfg config, issuer, endpoint string, auth ClientAuth) (*Client, e
 }
 
 // Close cancels requests in flight and waits for them. Introspect then
-// fails as unavailable for uncached tokens. Safe to call more than once.
+// fails as unavailable ([ErrClosed]) for uncached tokens. Safe to call more
+// than once.
 func (c *Client) Close() error {
 	c.once.Do(func() {
 		c.cancel()
@@ -174,6 +182,8 @@ func (c *Client) fetch(key Key, token string) (*validator.Token, error) {
 	tok, err := c.ask(ctx, token)
 	now := c.cfg.clock()
 	switch {
+	case err != nil && c.ctx.Err() != nil:
+		return nil, unavailable(ErrClosed, 0) // Close cut the request short: nothing to report
 	case err != nil:
 		var ue *validator.UnavailableError
 		if errors.As(err, &ue) {
@@ -198,38 +208,6 @@ func (c *Client) fetch(key Key, token string) (*validator.Token, error) {
 
 func unavailable(err error, retryAfter time.Duration) error {
 	return &validator.UnavailableError{Reason: validator.ErrIntrospectionUnavailable, RetryAfter: retryAfter, Err: err}
-}
-
-func (c *Client) currentEndpoint() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.endpoint
-}
-
-// resolve returns the endpoint, discovering it if needed.
-func (c *Client) resolve(ctx context.Context) (string, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.endpoint != "" {
-		return c.endpoint, nil
-	}
-	if now := c.cfg.clock(); !c.lastDiscovery.IsZero() && now.Sub(c.lastDiscovery) < 10*time.Second {
-		return "", c.discoveryErr
-	}
-	c.lastDiscovery = c.cfg.clock()
-	md, err := discovery.Fetch(ctx, c.http, c.issuer, c.cfg.insecureHTTP, c.cfg.bodyLimit)
-	if err == nil && md.IntrospectionEndpoint == "" {
-		err = errors.New("discovery document has no introspection_endpoint")
-	}
-	if err == nil {
-		_, err = httpfetch.CheckURL(md.IntrospectionEndpoint, c.cfg.insecureHTTP)
-	}
-	if err != nil {
-		c.discoveryErr = err
-		return "", err
-	}
-	c.endpoint = md.IntrospectionEndpoint
-	return c.endpoint, nil
 }
 
 // ask sends one introspection request: (token, nil) if active, (nil, nil)
@@ -288,7 +266,7 @@ func (c *Client) parseSigned(ctx context.Context, body []byte) (*validator.Token
 	if c.cfg.signedKeys == nil {
 		return nil, unavailable(errors.New("signed response received but no keys configured to verify it"), 0)
 	}
-	payload, err := validator.VerifySigned(ctx, strings.TrimSpace(string(body)), c.cfg.signedKeys, "token-introspection+jwt", nil)
+	payload, err := introspection.VerifySigned(ctx, strings.TrimSpace(string(body)), c.cfg.signedKeys, "token-introspection+jwt")
 	if err != nil {
 		return nil, unavailable(fmt.Errorf("signed response: %w", err), 0)
 	}

@@ -23,29 +23,6 @@ import (
 	"github.com/bearerguard/bearerguard/validator"
 )
 
-const (
-	rsID     = "orders-api"
-	rsSecret = "orders-api-secret"
-	audience = "orders"
-)
-
-func newIssuer(t *testing.T) *bearertest.Issuer {
-	iss := bearertest.NewIssuer(t)
-	iss.AddClient(bearertest.ClientConfig{ID: rsID, Secret: rsSecret})
-	return iss
-}
-
-func newClient(t *testing.T, iss *bearertest.Issuer, opts ...introspect.Option) *introspect.Client {
-	t.Helper()
-	c, err := introspect.New(iss.IntrospectionURL(), introspect.ClientSecretBasic(rsID, rsSecret),
-		append([]introspect.Option{introspect.WithHTTPClient(iss.Client())}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
-}
-
 func TestActiveAndInactive(t *testing.T) {
 	iss := newIssuer(t)
 	c := newClient(t, iss)
@@ -67,21 +44,6 @@ func TestActiveAndInactive(t *testing.T) {
 	if _, err := c.Introspect(ctx, "never-issued"); !errors.Is(err, validator.ErrInactive) {
 		t.Errorf("unknown token: %v, want ErrInactive", err)
 	}
-}
-
-// handRolled serves a fixed introspection response.
-func handRolled(t *testing.T, status int, contentType, body string) *httptest.Server {
-	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost || r.PostFormValue("token") == "" || r.PostFormValue("token_type_hint") != "access_token" {
-			http.Error(w, "bad request", 400)
-			return
-		}
-		w.Header().Set("Content-Type", contentType)
-		w.WriteHeader(status)
-		fmt.Fprint(w, body)
-	}))
-	t.Cleanup(srv.Close)
-	return srv
 }
 
 func TestResponseForms(t *testing.T) {
@@ -123,7 +85,7 @@ func TestResponseForms(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := handRolled(t, 200, "application/json", tt.body)
-			c, err := introspect.New(srv.URL, introspect.ClientSecretPost("a", "b"), introspect.WithHTTPClient(srv.Client()), introspect.WithLogger(quiet()))
+			c, err := introspect.New(srv.URL, introspect.ClientSecretPost("a", "b"), introspect.WithHTTPClient(srv.Client()), introspect.WithLogger(discard))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -189,7 +151,7 @@ func TestFailuresAreUnavailableAndNotCached(t *testing.T) {
 			}))
 			defer srv.Close()
 			c, err := introspect.New(srv.URL, introspect.ClientSecretBasic("a", "b"), introspect.WithHTTPClient(srv.Client()),
-				introspect.WithTimeout(time.Second), introspect.WithLogger(quiet()))
+				introspect.WithTimeout(time.Second), introspect.WithLogger(discard))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -252,7 +214,7 @@ func TestClientAuthMethods(t *testing.T) {
 		})
 	}
 	t.Run("wrong secret", func(t *testing.T) {
-		c, _ := introspect.New(iss.IntrospectionURL(), introspect.ClientSecretBasic(rsID, "wrong"), introspect.WithHTTPClient(iss.Client()), introspect.WithLogger(quiet()))
+		c, _ := introspect.New(iss.IntrospectionURL(), introspect.ClientSecretBasic(rsID, "wrong"), introspect.WithHTTPClient(iss.Client()), introspect.WithLogger(discard))
 		defer c.Close()
 		if _, err := c.Introspect(t.Context(), iss.Opaque(t, nil)); !errors.Is(err, validator.ErrIntrospectionUnavailable) {
 			t.Errorf("wrong secret: %v, want unavailable", err)
@@ -412,7 +374,7 @@ func TestSignedResponses(t *testing.T) {
 	iss := newIssuer(t)
 	keys := iss.KeySet(t)
 	c, err := introspect.Discover(iss.URL, introspect.ClientSecretBasic(rsID, rsSecret), introspect.WithHTTPClient(iss.Client()),
-		introspect.WithSignedResponses("", keys, rsID), introspect.WithLogger(quiet()))
+		introspect.WithSignedResponses("", keys, rsID), introspect.WithLogger(discard))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -444,18 +406,6 @@ func TestSignedResponses(t *testing.T) {
 	}
 }
 
-func TestDiscoverEndpoint(t *testing.T) {
-	iss := newIssuer(t)
-	c, err := introspect.Discover(iss.URL, introspect.ClientSecretBasic(rsID, rsSecret), introspect.WithHTTPClient(iss.Client()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if _, err := c.Introspect(t.Context(), iss.Opaque(t, nil)); err != nil {
-		t.Fatalf("via discovery: %v", err)
-	}
-}
-
 func TestNewRejectsBadConfiguration(t *testing.T) {
 	_, err := introspect.New("http://id.example.com/introspect", introspect.ClientSecretBasic("", ""), introspect.WithTimeout(0), introspect.WithCacheSize(0),
 		introspect.WithMaxConcurrentRequests(0))
@@ -474,9 +424,17 @@ func TestNewRejectsBadConfiguration(t *testing.T) {
 
 func TestCloseEndsRequests(t *testing.T) {
 	leakcheck.Check(t)
-	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
+	arrived := make(chan struct{}, 1)
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm() // a server notices a client gone only once the body is read
+		select {
+		case arrived <- struct{}{}:
+		default:
+		}
+		<-r.Context().Done()
+	}))
 	defer srv.Close()
-	c, err := introspect.New(srv.URL, introspect.ClientSecretBasic("a", "b"), introspect.WithHTTPClient(srv.Client()), introspect.WithLogger(quiet()))
+	c, err := introspect.New(srv.URL, introspect.ClientSecretBasic("a", "b"), introspect.WithHTTPClient(srv.Client()), introspect.WithLogger(discard))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -485,12 +443,46 @@ func TestCloseEndsRequests(t *testing.T) {
 		_, err := c.Introspect(context.Background(), "tok")
 		done <- err
 	}()
-	for c.Requests() == 0 {
-		time.Sleep(time.Millisecond)
+	<-arrived // the request is at the server, which holds it
+	c.Close()
+	if err := <-done; !errors.Is(err, validator.ErrIntrospectionUnavailable) || !errors.Is(err, introspect.ErrClosed) {
+		t.Errorf("Introspect() during Close = %v, want unavailable (ErrClosed)", err)
+	}
+	if _, err := c.Introspect(context.Background(), "other"); !errors.Is(err, validator.ErrIntrospectionUnavailable) || !errors.Is(err, introspect.ErrClosed) {
+		t.Errorf("Introspect() after Close = %v, want unavailable (ErrClosed)", err)
 	}
 	c.Close()
-	if err := <-done; !errors.Is(err, validator.ErrUnavailable) {
-		t.Errorf("Introspect() during Close = %v", err)
+}
+
+// TestCachedAnswersAfterClose: after Close, cached answers are still given;
+// only what needs a request fails with ErrClosed, and nothing is sent.
+func TestCachedAnswersAfterClose(t *testing.T) {
+	iss := newIssuer(t)
+	c := newClient(t, iss, introspect.WithLogger(discard))
+	active := iss.Opaque(t, bearertest.Claims{"aud": audience})
+	if _, err := c.Introspect(t.Context(), active); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Introspect(t.Context(), "never-issued"); !errors.Is(err, validator.ErrInactive) {
+		t.Fatal(err)
 	}
 	c.Close()
+	before := c.Requests()
+	tests := []struct {
+		token string
+		want  error // nil: active
+	}{
+		{active, nil},
+		{"never-issued", validator.ErrInactive},
+		{"not-cached", introspect.ErrClosed},
+	}
+	for _, tt := range tests {
+		_, err := c.Introspect(t.Context(), tt.token)
+		if (tt.want == nil && err != nil) || (tt.want != nil && !errors.Is(err, tt.want)) {
+			t.Errorf("Introspect(%q) after Close = %v, want %v", tt.token, err, tt.want)
+		}
+	}
+	if n := c.Requests() - before; n != 0 {
+		t.Errorf("%d requests after Close, want 0", n)
+	}
 }

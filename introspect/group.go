@@ -2,7 +2,6 @@ package introspect
 
 import (
 	"context"
-	"errors"
 	"sync"
 
 	"github.com/bearerguard/bearerguard/validator"
@@ -77,7 +76,7 @@ func (g *group) join(ctx context.Context, key Key, fn func() (*validator.Token, 
 	}
 	if g.closed {
 		g.release()
-		return nil, unavailable(errClosed, 0)
+		return nil, unavailable(ErrClosed, 0)
 	}
 	if err := ctx.Err(); err != nil { // a slot and the end came at once
 		g.release()
@@ -99,7 +98,7 @@ func (g *group) inFlight(key Key) (*call, error) {
 		return c, nil
 	}
 	if g.closed {
-		return nil, unavailable(errClosed, 0)
+		return nil, unavailable(ErrClosed, 0)
 	}
 	return nil, nil
 }
@@ -113,7 +112,7 @@ func (g *group) acquire(ctx context.Context) error {
 	case <-ctx.Done():
 		return unavailable(ctx.Err(), 0)
 	case <-g.stop:
-		return unavailable(errClosed, 0)
+		return unavailable(ErrClosed, 0)
 	}
 }
 
@@ -129,5 +128,3 @@ func (g *group) run(key Key, c *call, fn func() (*validator.Token, error)) {
 	g.mu.Unlock()
 	close(c.done)
 }
-
-var errClosed = errors.New("introspect: client closed")

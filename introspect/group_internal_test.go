@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
-	"time"
+	"testing/synctest"
 
 	"github.com/bearerguard/bearerguard/validator"
 )
@@ -15,9 +15,9 @@ type result struct {
 	err error
 }
 
-// waitForSlot takes g's only slot, then starts a do call for key and gives
-// it time to reach the wait for a slot. The call fails the test if it ever
-// starts a request.
+// waitForSlot takes g's only slot, then starts a do call for key and
+// returns once that call waits for a slot (run it in a synctest bubble, g
+// created there too). The call fails the test if it ever starts a request.
 func waitForSlot(t *testing.T, g *group, key Key) <-chan result {
 	t.Helper()
 	g.sem <- struct{}{} // the test holds the only slot
@@ -29,42 +29,80 @@ func waitForSlot(t *testing.T, g *group, key Key) <-chan result {
 		})
 		out <- result{tok, err}
 	}()
-	time.Sleep(20 * time.Millisecond) // best effort: the caller is now waiting
+	synctest.Wait() // the caller is durably blocked: waiting for the slot
 	return out
 }
 
 func TestSlotWaiterJoinsCallStartedMeanwhile(t *testing.T) {
-	stop := make(chan struct{})
-	g := newGroup(1, stop)
-	key := Key{1}
-	out := waitForSlot(t, g, key)
-	// Meanwhile a request for the same key starts (as if it had taken the
-	// slot first), then the slot is free again.
-	c := &call{done: make(chan struct{}), tok: &validator.Token{Subject: "shared"}}
-	g.mu.Lock()
-	g.calls[key] = c
-	g.mu.Unlock()
-	g.release()
-	close(c.done)
-	if r := <-out; r.err != nil || r.tok != c.tok {
-		t.Fatalf("do() = %v, %v; want the call started meanwhile", r.tok, r.err)
-	}
-	if len(g.sem) != 0 {
-		t.Errorf("%d slots still taken", len(g.sem))
-	}
+	synctest.Test(t, func(t *testing.T) {
+		stop := make(chan struct{})
+		g := newGroup(1, stop)
+		key := Key{1}
+		out := waitForSlot(t, g, key)
+		// Meanwhile a request for the same key starts (as if it had taken the
+		// slot first), then the slot is free again.
+		c := &call{done: make(chan struct{}), tok: &validator.Token{Subject: "shared"}}
+		g.mu.Lock()
+		g.calls[key] = c
+		g.mu.Unlock()
+		g.release()
+		close(c.done)
+		if r := <-out; r.err != nil || r.tok != c.tok {
+			t.Fatalf("do() = %v, %v; want the call started meanwhile", r.tok, r.err)
+		}
+		if len(g.sem) != 0 {
+			t.Errorf("%d slots still taken", len(g.sem))
+		}
+	})
 }
 
 func TestSlotWaiterEndsOnClose(t *testing.T) {
-	stop := make(chan struct{})
-	g := newGroup(1, stop)
-	out := waitForSlot(t, g, Key{1})
-	close(stop) // what Client.Close does first
-	select {
-	case r := <-out:
-		if !errors.Is(r.err, validator.ErrIntrospectionUnavailable) || !errors.Is(r.err, errClosed) {
-			t.Fatalf("do() = %v; want unavailable (closed)", r.err)
+	synctest.Test(t, func(t *testing.T) {
+		stop := make(chan struct{})
+		g := newGroup(1, stop)
+		out := waitForSlot(t, g, Key{1})
+		close(stop) // what Client.Close does first
+		synctest.Wait()
+		select {
+		case r := <-out:
+			if !errors.Is(r.err, validator.ErrIntrospectionUnavailable) || !errors.Is(r.err, ErrClosed) {
+				t.Fatalf("do() = %v; want unavailable (ErrClosed)", r.err)
+			}
+		default:
+			t.Fatal("a caller waiting for a slot outlived Close")
 		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("a caller waiting for a slot outlived Close")
-	}
+	})
+}
+
+// TestCallersShareOneCall: callers of one key that arrive while its call
+// runs all wait for it, and get its answer.
+func TestCallersShareOneCall(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := newGroup(4, make(chan struct{}))
+		release := make(chan struct{})
+		shared := &validator.Token{Subject: "shared"}
+		runs := 0
+		fn := func() (*validator.Token, error) {
+			runs++ // one run at most: no lock needed
+			<-release
+			return shared, nil
+		}
+		out := make(chan result, 8)
+		for range cap(out) {
+			go func() {
+				tok, err := g.do(context.Background(), Key{1}, fn)
+				out <- result{tok, err}
+			}()
+		}
+		synctest.Wait() // every caller waits for the one call
+		close(release)
+		for range cap(out) {
+			if r := <-out; r.err != nil || r.tok != shared {
+				t.Fatalf("do() = %v, %v; want the shared answer", r.tok, r.err)
+			}
+		}
+		if runs != 1 {
+			t.Errorf("%d runs for 8 concurrent callers, want 1", runs)
+		}
+	})
 }

@@ -13,31 +13,6 @@ import (
 	"github.com/bearerguard/bearerguard/validator"
 )
 
-// issuerServer serves discovery metadata at one well-known path.
-func issuerServer(t *testing.T, path string, issuerSuffix string, claimedIssuer func(base string) string, failing *atomic.Bool) *httptest.Server {
-	t.Helper()
-	loadKeys()
-	var srv *httptest.Server
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /keys", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(jwksDoc(jwk("a", &rsaA.PublicKey, nil)))
-	})
-	mux.HandleFunc("GET "+path, func(w http.ResponseWriter, r *http.Request) {
-		if failing != nil && failing.Load() {
-			http.Error(w, "down", http.StatusBadGateway)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]string{"issuer": claimedIssuer(srv.URL + issuerSuffix), "jwks_uri": srv.URL + "/keys"})
-	})
-	srv = httptest.NewTLSServer(mux)
-	t.Cleanup(srv.Close)
-	return srv
-}
-
-func same(s string) string { return s }
-
 func TestDiscover(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -76,7 +51,7 @@ func TestDiscoverIssuerMismatch(t *testing.T) {
 		func(s string) string { return "" },
 	} {
 		srv := issuerServer(t, "/.well-known/openid-configuration", "", claimed, nil)
-		set, err := jwks.Discover(srv.URL, jwks.WithHTTPClient(srv.Client()), jwks.WithLogger(newLogger(&logBuffer{})))
+		set, err := jwks.Discover(srv.URL, jwks.WithHTTPClient(srv.Client()), jwks.WithLogger(discard))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -92,7 +67,7 @@ func TestDiscoverRecovers(t *testing.T) {
 	var failing atomic.Bool
 	failing.Store(true)
 	srv := issuerServer(t, "/.well-known/openid-configuration", "", same, &failing)
-	set, err := jwks.Discover(srv.URL, jwks.WithHTTPClient(srv.Client()), jwks.WithLogger(newLogger(&logBuffer{})))
+	set, err := jwks.Discover(srv.URL, jwks.WithHTTPClient(srv.Client()), jwks.WithLogger(discard))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +92,7 @@ func TestDiscoverRefusesInsecureJWKSURI(t *testing.T) {
 	})
 	srv = httptest.NewTLSServer(mux)
 	defer srv.Close()
-	set, err := jwks.Discover(srv.URL, jwks.WithHTTPClient(srv.Client()), jwks.WithLogger(newLogger(&logBuffer{})))
+	set, err := jwks.Discover(srv.URL, jwks.WithHTTPClient(srv.Client()), jwks.WithLogger(discard))
 	if err != nil {
 		t.Fatal(err)
 	}

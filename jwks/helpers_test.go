@@ -17,9 +17,29 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/bearerguard/bearerguard/internal/testclock"
+	"github.com/bearerguard/bearerguard/jwks"
 )
 
 var b64 = base64.RawURLEncoding
+
+// discard is the logger of tests that do not read the logs.
+var discard = slog.New(slog.DiscardHandler)
+
+func newClock() *testclock.Clock { return testclock.New(time.Unix(1_800_000_000, 0)) }
+
+// newSet returns a Set for s's JWKS, closed when the test ends.
+func newSet(t testing.TB, s *server, opts ...jwks.Option) *jwks.Set {
+	t.Helper()
+	set, err := jwks.New(s.URL+"/jwks", append([]jwks.Option{jwks.WithHTTPClient(s.Client()), jwks.WithLogger(discard)}, opts...)...)
+	if err != nil {
+		t.Fatalf("jwks.New: %v", err)
+	}
+	t.Cleanup(func() { set.Close() })
+	return set
+}
 
 var (
 	keysOnce         sync.Once
@@ -162,3 +182,28 @@ func (l *logBuffer) String() string {
 func newLogger(l *logBuffer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
+
+// issuerServer serves discovery metadata at one well-known path.
+func issuerServer(t *testing.T, path string, issuerSuffix string, claimedIssuer func(base string) string, failing *atomic.Bool) *httptest.Server {
+	t.Helper()
+	loadKeys()
+	var srv *httptest.Server
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /keys", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(jwksDoc(jwk("a", &rsaA.PublicKey, nil)))
+	})
+	mux.HandleFunc("GET "+path, func(w http.ResponseWriter, r *http.Request) {
+		if failing != nil && failing.Load() {
+			http.Error(w, "down", http.StatusBadGateway)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]string{"issuer": claimedIssuer(srv.URL + issuerSuffix), "jwks_uri": srv.URL + "/keys"})
+	})
+	srv = httptest.NewTLSServer(mux)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func same(s string) string { return s }

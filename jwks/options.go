@@ -71,9 +71,17 @@ func WithHTTPClient(c *http.Client) Option {
 // WithRefreshInterval sets how often keys are refreshed in the background
 // when the JWKS response carries no Cache-Control max-age (default
 // [DefaultRefreshInterval]). A max-age, when present, takes its place.
-// Both are clamped to [[MinRefreshInterval], [MaxRefreshInterval]].
+// d must be positive: zero or negative is an error that [New] and
+// [Discover] report. A positive d outside [[MinRefreshInterval],
+// [MaxRefreshInterval]] is not refused but clamped to that range, as a
+// max-age is.
 func WithRefreshInterval(d time.Duration) Option {
-	return func(cfg *config) { cfg.refreshInterval = d }
+	return func(cfg *config) {
+		if d <= 0 {
+			cfg.errs = append(cfg.errs, errors.New("WithRefreshInterval: must be positive"))
+		}
+		cfg.refreshInterval = d
+	}
 }
 
 // WithMinRefetchInterval sets the least time between two fetches triggered

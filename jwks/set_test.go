@@ -16,22 +16,9 @@ import (
 	"time"
 
 	"github.com/bearerguard/bearerguard/internal/leakcheck"
-	"github.com/bearerguard/bearerguard/internal/testclock"
 	"github.com/bearerguard/bearerguard/jwks"
 	"github.com/bearerguard/bearerguard/validator"
 )
-
-func newClock() *testclock.Clock { return testclock.New(time.Unix(1_800_000_000, 0)) }
-
-func newSet(t testing.TB, s *server, opts ...jwks.Option) *jwks.Set {
-	t.Helper()
-	set, err := jwks.New(s.URL+"/jwks", append([]jwks.Option{jwks.WithHTTPClient(s.Client()), jwks.WithLogger(newLogger(&logBuffer{}))}, opts...)...)
-	if err != nil {
-		t.Fatalf("jwks.New: %v", err)
-	}
-	t.Cleanup(func() { set.Close() })
-	return set
-}
 
 func TestLookupAndRotation(t *testing.T) {
 	leakcheck.Check(t)
@@ -311,7 +298,7 @@ func TestCacheControl(t *testing.T) {
 			srv.set(200, jwksDoc(jwk("a", &rsaA.PublicKey, nil)), map[string]string{"Cache-Control": tt.header})
 			before := srv.requests.Load()
 			synctest.Test(t, func(t *testing.T) {
-				set, err := jwks.New(srv.URL+"/jwks", jwks.WithHTTPClient(srv.noKeepAlive()), jwks.WithLogger(newLogger(&logBuffer{})))
+				set, err := jwks.New(srv.URL+"/jwks", jwks.WithHTTPClient(srv.noKeepAlive()), jwks.WithLogger(discard))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -367,7 +354,7 @@ func TestBackoffAndRecovery(t *testing.T) {
 	srv := newServer(t, nil)
 	srv.set(500, nil, nil)
 	synctest.Test(t, func(t *testing.T) {
-		set, err := jwks.New(srv.URL+"/jwks", jwks.WithHTTPClient(srv.noKeepAlive()), jwks.WithLogger(newLogger(&logBuffer{})))
+		set, err := jwks.New(srv.URL+"/jwks", jwks.WithHTTPClient(srv.noKeepAlive()), jwks.WithLogger(discard))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -447,36 +434,6 @@ func TestURLPolicy(t *testing.T) {
 		!strings.Contains(err.Error(), "nil client") || !strings.Contains(err.Error(), "WithMinRefetchInterval") || !strings.Contains(err.Error(), "WithBodyLimit") {
 		t.Errorf("New with bad options = %v, want every problem", err)
 	}
-}
-
-func TestCloseLeavesNoGoroutine(t *testing.T) {
-	leakcheck.Check(t)
-	loadKeys()
-	srv := newServer(t, jwksDoc(jwk("a", &rsaA.PublicKey, nil)))
-	for range 5 {
-		set, err := jwks.New(srv.URL+"/jwks", jwks.WithHTTPClient(srv.Client()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := set.Refresh(t.Context()); err != nil {
-			t.Fatal(err)
-		}
-		set.Close()
-		set.Close() // twice is fine
-		if _, err := set.Key(t.Context(), "a", validator.RS256); err != nil {
-			t.Errorf("Key() after Close = %v, want the cached key", err)
-		}
-		if _, err := set.Key(t.Context(), "zzz", validator.RS256); !errors.Is(err, validator.ErrUnknownKey) {
-			t.Errorf("Key(unknown) after Close = %v", err)
-		}
-	}
-	// A set closed while its first fetch hangs.
-	srv.setHandler(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
-	set, err := jwks.New(srv.URL+"/jwks", jwks.WithHTTPClient(srv.Client()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	set.Close()
 }
 
 func TestRefreshKeepsKeyIdentity(t *testing.T) {

@@ -1,0 +1,151 @@
+package jwks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/bearerguard/bearerguard/internal/discovery"
+	"github.com/bearerguard/bearerguard/internal/httpfetch"
+	"github.com/bearerguard/bearerguard/validator"
+)
+
+// fetchCall is a fetch in flight, shared by every caller that waits for
+// it; done is closed when it ends, err set before.
+type fetchCall struct {
+	done chan struct{}
+	err  error
+}
+
+var errEmptySet = errors.New("key set has no usable keys")
+
+// startFetchLocked starts a fetch on the set's context, or returns nil if
+// the set is closed. The caller holds s.mu and there is no fetch in flight.
+func (s *Set) startFetchLocked() *fetchCall {
+	if s.closed {
+		return nil
+	}
+	call := &fetchCall{done: make(chan struct{})}
+	s.inflight = call
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		call.err = s.fetch()
+		s.mu.Lock()
+		s.inflight = nil
+		s.mu.Unlock()
+		close(call.done)
+	}()
+	return call
+}
+
+// fetch fetches the set once (discovering its URL first if needed) and, on
+// success, replaces the snapshot whole. On failure the last good snapshot
+// stays in place.
+func (s *Set) fetch() error {
+	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.fetchTimeout)
+	defer cancel()
+	start := s.cfg.clock()
+	hadKeys := s.snap.Load() != nil
+	keys, skipped, interval, url, err := s.load(ctx, hadKeys)
+	if s.ctx.Err() != nil {
+		return ErrClosed // Close interrupted us: nothing to report
+	}
+	skippedSig := fmt.Sprint(skipped)
+	s.mu.Lock()
+	warnSkipped := skippedSig != s.lastSkipped
+	s.lastSkipped = skippedSig
+	s.st.LastAttempt = start
+	s.st.LastError = err
+	if url != "" {
+		s.st.URL = url
+	}
+	if err == nil {
+		s.st.LastRefresh = start
+		s.st.Skipped = len(skipped)
+		s.st.NextRefresh = start.Add(interval)
+		s.interval = interval
+	}
+	s.mu.Unlock()
+	log := s.cfg.logger.With(slog.String("jwks_url", url))
+	for _, sk := range skipped {
+		if !warnSkipped {
+			break
+		}
+		log.Warn("jwks: key skipped", slog.String("kid", sk.kid), slog.String("reason", sk.reason))
+	}
+	if err != nil {
+		if hadKeys {
+			log.Warn("jwks: refresh failed; serving the last good keys", slog.Any("error", err))
+		} else {
+			log.Error("jwks: fetch failed and no keys are loaded", slog.Any("error", err))
+		}
+		return err
+	}
+	if old := s.snap.Load(); old != nil {
+		// Keep the identity of keys that did not change, so that tokens a
+		// validator cached stay cached across refreshes.
+		for i, k := range keys {
+			for _, prev := range old.keys.All() {
+				if prev.Equal(k) {
+					keys[i] = prev
+					break
+				}
+			}
+		}
+	}
+	s.snap.Store(&snapshot{keys: validator.NewKeys(keys...), fetched: start})
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// load discovers the JWKS URL if it is not known yet, then fetches and
+// parses the set. refetch asks caches on the way to revalidate. interval
+// is the response's max-age, clamped, or the configured interval.
+func (s *Set) load(ctx context.Context, refetch bool) (keys []*validator.Key, skipped []skippedKey, interval time.Duration, url string, err error) {
+	s.mu.Lock()
+	url = s.jwksURL
+	s.mu.Unlock()
+	if url == "" {
+		md, err := discovery.Fetch(ctx, s.client, s.issuer, s.cfg.insecureHTTP, s.cfg.bodyLimit)
+		if err != nil {
+			return nil, nil, 0, "", err
+		}
+		if _, err := httpfetch.CheckURL(md.JWKSURI, s.cfg.insecureHTTP); err != nil {
+			return nil, nil, 0, "", fmt.Errorf("discovery: jwks_uri: %w", err)
+		}
+		url = md.JWKSURI
+		s.mu.Lock()
+		s.jwksURL = url
+		s.mu.Unlock()
+	}
+	var hdr http.Header
+	if refetch {
+		hdr = http.Header{"Cache-Control": {"no-cache"}}
+	}
+	s.mu.Lock()
+	s.st.Fetches++
+	s.mu.Unlock()
+	resp, err := httpfetch.Get(ctx, s.client, url, "application/jwk-set+json, application/json", hdr, s.cfg.bodyLimit)
+	if err != nil {
+		return nil, nil, 0, url, err
+	}
+	keys, skipped, err = parseKeySet(resp.Body)
+	if err != nil {
+		return nil, nil, 0, url, err
+	}
+	if len(keys) == 0 {
+		return nil, skipped, 0, url, errEmptySet
+	}
+	interval = s.cfg.refreshInterval
+	if ma, ok := httpfetch.MaxAge(resp.Header.Get("Cache-Control")); ok {
+		interval = clamp(ma)
+	}
+	return keys, skipped, interval, url, nil
+}
