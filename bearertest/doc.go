@@ -9,13 +9,31 @@
 // introspection (with RFC 9701 signed answers on request) and RFC 7009
 // revocation, so a whole flow runs in-process.
 //
-// It is for tests (and the bearerguard demo) only: its methods call
-// t.Fatalf on failure, and it makes no attempt to be a secure
-// authorization server.
+// # Two forms of the same API
+//
+// In a test, pass the [T] (a *testing.T, *testing.B or *testing.F): a
+// failure calls t.Fatalf, and what the call starts ends with the test.
 //
 //	iss := bearertest.NewIssuer(t)
 //	keys := iss.KeySet(t) // a *jwks.Set trusting iss's TLS certificate
 //	v, _ := validator.New(validator.WithIssuer(iss.URL, keys), validator.WithAudience("orders"))
 //	tok := iss.Mint(t, bearertest.Claims{"aud": "orders", "scope": "read:data"})
 //	claims, err := v.Validate(ctx, tok)
+//
+// Outside a test (a demo, a load generator, a development server), use the
+// forms that return errors and close what they start yourself; each T form
+// is built on one of them and behaves the same otherwise:
+//
+//	in a test                     outside one
+//	NewIssuer(t, opts...)         Start(opts...) (*Issuer, error), then iss.Close()
+//	iss.KeySet(t, opts...)        iss.NewKeySet(opts...) (*jwks.Set, error), then set.Close()
+//	iss.Mint(t, claims, opts...)  iss.MintToken(claims, opts...) (string, error)
+//	iss.Opaque(t, claims)         iss.OpaqueToken(claims) (string, error)
+//	iss.Rotate(t, alg)            iss.RotateKey(alg) (kid string, err error)
+//
+// Errors carry their cause for errors.Is and errors.As; an algorithm the
+// issuer cannot generate a key for matches [ErrUnsupportedAlgorithm].
+//
+// The issuer makes no attempt to be a secure authorization server: use it
+// for tests and demonstrations only.
 package bearertest

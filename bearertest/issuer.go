@@ -9,6 +9,9 @@ import (
 	"crypto/rsa"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -19,14 +22,6 @@ import (
 	"github.com/bearerguard/bearerguard/jwks"
 	"github.com/bearerguard/bearerguard/validator"
 )
-
-// T is the part of testing.TB the issuer uses; *testing.T, *testing.B and
-// *testing.F satisfy it.
-type T interface {
-	Helper()
-	Fatalf(format string, args ...any)
-	Cleanup(func())
-}
 
 // Issuer is an in-process issuer. Its exported methods are safe for
 // concurrent use.
@@ -60,16 +55,20 @@ type Option func(*Issuer)
 // time.Now).
 func WithClock(now func() time.Time) Option { return func(i *Issuer) { i.clock = now } }
 
-// NewIssuer starts an issuer on a loopback HTTPS server, with an RS256 key
-// published. The server stops when the test ends.
-func NewIssuer(t T, opts ...Option) *Issuer {
-	t.Helper()
+// Start starts an issuer on a loopback HTTPS server, with an RS256 key
+// published. The caller must call [Issuer.Close] when done with it. It is
+// the form of [NewIssuer] for code without a testing.T, such as a demo or a
+// load generator.
+func Start(opts ...Option) (*Issuer, error) {
 	iss := &Issuer{clock: time.Now, current: map[validator.Algorithm]*signingKey{}}
 	iss.st.clients = map[string]ClientConfig{}
 	iss.st.issued = map[string]Claims{}
 	iss.st.revoked = map[string]bool{}
 	for _, o := range opts {
 		o(iss)
+	}
+	if _, err := iss.RotateKey(validator.RS256); err != nil {
+		return nil, err
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /.well-known/openid-configuration", iss.serveMetadata)
@@ -78,14 +77,34 @@ func NewIssuer(t T, opts ...Option) *Issuer {
 	mux.HandleFunc("POST /oauth/token", iss.serveToken)
 	mux.HandleFunc("POST /oauth/introspect", iss.serveIntrospect)
 	mux.HandleFunc("POST /oauth/revoke", iss.serveRevoke)
-	iss.srv = httptest.NewTLSServer(mux)
+	// httptest.NewTLSServer panics when it cannot listen; listen here so
+	// that the failure is an error.
+	l, err := listenLoopback()
+	if err != nil {
+		return nil, fmt.Errorf("bearertest: listening on loopback: %w", err)
+	}
+	iss.srv = &httptest.Server{Listener: l, Config: &http.Server{Handler: mux}}
+	iss.srv.StartTLS()
 	iss.URL = iss.srv.URL
-	t.Cleanup(iss.Close)
-	iss.Rotate(t, validator.RS256)
-	return iss
+	return iss, nil
 }
 
-// Close stops the server. It is called when the test ends.
+// listenLoopback listens on a free loopback port, IPv4 or else IPv6, as
+// httptest does.
+func listenLoopback() (net.Listener, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		var err6 error
+		if l, err6 = net.Listen("tcp6", "[::1]:0"); err6 != nil {
+			return nil, errors.Join(err, err6)
+		}
+	}
+	return l, nil
+}
+
+// Close stops the server and waits for requests in flight. [NewIssuer]
+// calls it when the test ends; an issuer from [Start] must be closed by
+// its caller. Calling it again does nothing.
 func (iss *Issuer) Close() { iss.srv.Close() }
 
 // Client returns an HTTP client that trusts the issuer's certificate.
@@ -97,16 +116,16 @@ func (iss *Issuer) JWKSURL() string { return iss.URL + "/jwks" }
 // JWKSRequests returns how many times the JWK Set has been requested.
 func (iss *Issuer) JWKSRequests() int64 { return iss.jwksRequests.Load() }
 
-// KeySet returns a [jwks.Set] for the issuer's keys, closed when the test
-// ends. Extra options are applied after the client option.
-func (iss *Issuer) KeySet(t T, opts ...jwks.Option) *jwks.Set {
-	t.Helper()
+// NewKeySet returns a [jwks.Set] for the issuer's keys, with an HTTP client
+// that trusts the issuer's certificate; extra options are applied after
+// that client option. The caller must close the set. It is the form of
+// [Issuer.KeySet] for code without a testing.T.
+func (iss *Issuer) NewKeySet(opts ...jwks.Option) (*jwks.Set, error) {
 	set, err := jwks.New(iss.JWKSURL(), append([]jwks.Option{jwks.WithHTTPClient(iss.Client())}, opts...)...)
 	if err != nil {
-		t.Fatalf("bearertest: jwks.New: %v", err)
+		return nil, fmt.Errorf("bearertest: jwks.New: %w", err)
 	}
-	t.Cleanup(func() { set.Close() })
-	return set
+	return set, nil
 }
 
 // SetCacheControl sets the Cache-Control header of JWKS responses.
@@ -124,27 +143,31 @@ func (iss *Issuer) SetJWKSHandler(h http.Handler) {
 	iss.jwksHook = h
 }
 
-// Rotate generates a new key for alg, publishes it next to the existing
-// ones and makes it the one Mint uses for alg. It returns the new kid.
-func (iss *Issuer) Rotate(t T, alg validator.Algorithm) string {
-	t.Helper()
-	if err := iss.rotate(alg); err != nil {
-		t.Fatalf("bearertest: generating a %s key: %v", alg, err)
+// RotateKey generates a new key for alg, publishes it next to the
+// existing ones and makes it the one minting uses for alg. It returns the
+// new kid. An algorithm without key generation here (HMAC, "none") is an
+// error matching [ErrUnsupportedAlgorithm]. It is the form of
+// [Issuer.Rotate] for code without a testing.T.
+func (iss *Issuer) RotateKey(alg validator.Algorithm) (kid string, err error) {
+	k, err := iss.rotate(alg)
+	if err != nil {
+		return "", fmt.Errorf("bearertest: generating a %s key: %w", alg, err)
 	}
-	return iss.CurrentKeyID(alg)
+	return k.kid, nil
 }
 
-func (iss *Issuer) rotate(alg validator.Algorithm) error {
+// rotate generates, publishes and returns a new current key for alg.
+func (iss *Issuer) rotate(alg validator.Algorithm) (*signingKey, error) {
 	priv, err := generate(alg)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	k := &signingKey{kid: randomID(), alg: alg, private: priv}
 	iss.mu.Lock()
 	defer iss.mu.Unlock()
 	iss.keys = append(iss.keys, k)
 	iss.current[alg] = k
-	return nil
+	return k, nil
 }
 
 // Remove unpublishes the key with kid. Tokens signed with it keep their
@@ -160,7 +183,7 @@ func (iss *Issuer) Remove(kid string) {
 	}
 }
 
-// CurrentKeyID returns the kid Mint uses for alg, or "".
+// CurrentKeyID returns the kid minting uses for alg, or "".
 func (iss *Issuer) CurrentKeyID(alg validator.Algorithm) string {
 	iss.mu.Lock()
 	defer iss.mu.Unlock()
@@ -184,12 +207,8 @@ func generate(alg validator.Algorithm) (crypto.Signer, error) {
 		_, priv, err := ed25519.GenerateKey(rand.Reader)
 		return priv, err
 	}
-	return nil, &unsupportedAlgError{alg}
+	return nil, fmt.Errorf("%w %s", ErrUnsupportedAlgorithm, alg)
 }
-
-type unsupportedAlgError struct{ alg validator.Algorithm }
-
-func (e *unsupportedAlgError) Error() string { return "unsupported algorithm " + string(e.alg) }
 
 func randomID() string {
 	var b [8]byte

@@ -2,6 +2,7 @@ package bearertest
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/bearerguard/bearerguard/validator"
@@ -39,21 +40,23 @@ func WithHeader(name string, value any) MintOption {
 // negative duration mints an expired token.
 func ExpiresIn(d time.Duration) MintOption { return func(c *mintConfig) { c.expiresIn = d } }
 
-// Mint returns a signed JWT access token. Defaults: "iss" the issuer, "sub"
-// "test-client", "client_id" "test-client", "iat" now, "exp" in one hour,
-// a random "jti", and "typ" "at+jwt"; claims override them. The token is
-// also known to the introspection endpoint.
-func (iss *Issuer) Mint(t T, claims Claims, opts ...MintOption) string {
-	t.Helper()
+// MintToken returns a signed JWT access token. Defaults: "iss" the issuer,
+// "sub" "test-client", "client_id" "test-client", "iat" now, "exp" in one
+// hour, a random "jti", and "typ" "at+jwt"; claims override them. The token
+// is also known to the introspection endpoint. It fails if a claim or
+// header value cannot be encoded as JSON, or for an algorithm matching
+// [ErrUnsupportedAlgorithm]. It is the form of [Issuer.Mint] for code
+// without a testing.T.
+func (iss *Issuer) MintToken(claims Claims, opts ...MintOption) (string, error) {
 	c := mintConfig{alg: validator.RS256, header: map[string]any{"typ": "at+jwt"}, expiresIn: time.Hour}
 	for _, o := range opts {
 		o(&c)
 	}
 	tok, err := iss.mint(claims, c)
 	if err != nil {
-		t.Fatalf("bearertest: minting: %v", err)
+		return "", fmt.Errorf("bearertest: minting: %w", err)
 	}
-	return tok
+	return tok, nil
 }
 
 // defaultClaims merges claims over the defaults; a nil value removes one.
@@ -84,12 +87,10 @@ func (iss *Issuer) mint(claims Claims, c mintConfig) (string, error) {
 	k := iss.current[c.alg]
 	iss.mu.Unlock()
 	if k == nil {
-		if err := iss.rotate(c.alg); err != nil {
+		var err error
+		if k, err = iss.rotate(c.alg); err != nil {
 			return "", err
 		}
-		iss.mu.Lock()
-		k = iss.current[c.alg]
-		iss.mu.Unlock()
 	}
 	all := claims
 	if !c.raw {

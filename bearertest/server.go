@@ -4,6 +4,7 @@ import (
 	"crypto"
 	"crypto/subtle"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -83,13 +84,19 @@ func (iss *Issuer) SetIntrospectionHandler(h http.Handler) {
 	iss.st.introHook = h
 }
 
-// Opaque issues an opaque token with the given claims (merged over the
-// defaults Mint uses), for introspection.
-func (iss *Issuer) Opaque(t T, claims Claims) string {
-	t.Helper()
+// OpaqueToken issues an opaque token with the given claims (merged over
+// the defaults [Issuer.MintToken] uses), for introspection. It fails if a
+// claim cannot be encoded as JSON, which the introspection endpoint would
+// otherwise discover only when asked. It is the form of [Issuer.Opaque] for
+// code without a testing.T.
+func (iss *Issuer) OpaqueToken(claims Claims) (string, error) {
+	all := iss.defaultClaims(claims, time.Hour)
+	if _, err := json.Marshal(all); err != nil {
+		return "", fmt.Errorf("bearertest: opaque token: %w", err)
+	}
 	tok := "opaque-" + randomID() + randomID()
-	iss.record(tok, iss.defaultClaims(claims, time.Hour))
-	return tok
+	iss.record(tok, all)
+	return tok, nil
 }
 
 // Revoke marks a token revoked: introspection answers inactive from now on.

@@ -80,44 +80,23 @@ func demoCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	return 0
 }
 
-// demoT runs bearertest outside a test: failures become errors.
-type demoT struct{ cleanups []func() }
-
-type demoFatal struct{ msg string }
-
-func (*demoT) Helper()                           {}
-func (*demoT) Fatalf(format string, args ...any) { panic(demoFatal{fmt.Sprintf(format, args...)}) }
-func (d *demoT) Cleanup(f func())                { d.cleanups = append(d.cleanups, f) }
-
-func (d *demoT) close() {
-	for i := len(d.cleanups) - 1; i >= 0; i-- {
-		d.cleanups[i]()
-	}
-}
-
 const (
 	apiAudience = "orders"
 	apiClientID = "orders-api"
 	apiSecret   = "orders-api-secret"
 )
 
-func runDemo(ctx context.Context) (rep Report, err error) {
+func runDemo(ctx context.Context) (Report, error) {
+	var rep Report
 	start := time.Now()
-	dt := &demoT{}
-	defer dt.close()
-	defer func() {
-		if r := recover(); r != nil {
-			f, ok := r.(demoFatal)
-			if !ok {
-				panic(r)
-			}
-			err = errors.New(f.msg)
-		}
-	}()
 
 	// The authorization server, with three clients: a JWT-issuing caller,
 	// an opaque-token caller, and the API itself (for introspection).
-	iss := bearertest.NewIssuer(dt)
+	iss, err := bearertest.Start()
+	if err != nil {
+		return rep, err
+	}
+	defer iss.Close()
 	iss.AddClient(bearertest.ClientConfig{ID: "billing", Secret: "billing-secret", Scopes: []string{"read:data", "write:data"}, Audience: apiAudience})
 	iss.AddClient(bearertest.ClientConfig{ID: "reports", Secret: "reports-secret", Scopes: []string{"read:data"}, Audience: apiAudience, Opaque: true})
 	iss.AddClient(bearertest.ClientConfig{ID: apiClientID, Secret: apiSecret})
@@ -154,7 +133,10 @@ func runDemo(ctx context.Context) (rep Report, err error) {
 	if err != nil {
 		return rep, err
 	}
-	expired := iss.Mint(dt, bearertest.Claims{"aud": apiAudience, "scope": "read:data", "sub": "billing", "client_id": "billing"}, bearertest.ExpiresIn(-time.Minute))
+	expired, err := iss.MintToken(bearertest.Claims{"aud": apiAudience, "scope": "read:data", "sub": "billing", "client_id": "billing"}, bearertest.ExpiresIn(-time.Minute))
+	if err != nil {
+		return rep, err
+	}
 	tampered := tamper(readJWT)
 
 	steps := []struct {

@@ -10,11 +10,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
-	"github.com/bearerguard/bearerguard/introspect"
 	"github.com/bearerguard/bearerguard/jwks"
 	"github.com/bearerguard/bearerguard/scopes"
 	"github.com/bearerguard/bearerguard/validator"
@@ -42,17 +40,8 @@ Flags:
 func validateCommand(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, client *http.Client) int {
 	fs := flag.NewFlagSet("bearerguard validate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	issuer := fs.String("issuer", "", "trusted issuer; its keys are found by discovery unless --jwks-url is set")
-	jwksURL := fs.String("jwks-url", "", "JWKS URL of the issuer")
-	audience := fs.String("audience", "", "this API's audience (required)")
-	scope := fs.String("scope", "", "scopes the route requires, space-separated (all of them)")
-	introURL := fs.String("introspection-url", "", "RFC 7662 endpoint for opaque tokens")
-	clientID := fs.String("client-id", "", "client id for introspection")
-	clientSecret := fs.String("client-secret", os.Getenv("BEARERGUARD_CLIENT_SECRET"), "client secret for introspection (default $BEARERGUARD_CLIENT_SECRET)")
-	leeway := fs.Duration("leeway", validator.DefaultLeeway, "clock skew allowed")
-	rfc9068 := fs.Bool("rfc9068", false, "enforce the RFC 9068 profile")
-	insecure := fs.Bool("insecure-http", false, "allow http:// URLs on loopback hosts")
-	timeout := fs.Duration("timeout", 10*time.Second, "overall time limit")
+	var f validateFlags
+	f.register(fs)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, validateUsage)
 		fs.PrintDefaults()
@@ -63,92 +52,39 @@ func validateCommand(ctx context.Context, args []string, stdin io.Reader, stdout
 		}
 		return exitUsage
 	}
-	usageErr := func(msg string) int {
-		fmt.Fprintf(stderr, "bearerguard validate: %s\n", msg)
-		return exitUsage
-	}
-	if fs.NArg() != 1 {
-		return usageErr("want exactly one TOKEN argument (or - for standard input)")
-	}
-	if *issuer == "" && *jwksURL == "" && *introURL == "" {
-		return usageErr("need --issuer, --jwks-url or --introspection-url")
-	}
-	if *jwksURL != "" && *issuer == "" {
-		return usageErr("--jwks-url needs --issuer (the iss the tokens carry)")
-	}
-	if *audience == "" {
-		return usageErr("--audience is required")
-	}
-	if *introURL != "" && (*clientID == "" || *clientSecret == "") {
-		return usageErr("--introspection-url needs --client-id and --client-secret")
-	}
-	need, err := parseRequirement(*scope)
-	if err != nil {
-		return usageErr(err.Error())
+	need, problems := f.problems(fs.NArg())
+	if len(problems) > 0 {
+		return usageError(stderr, problems...)
 	}
 	token := fs.Arg(0)
 	if token == "-" {
 		line, err := bufio.NewReader(io.LimitReader(stdin, 1<<20)).ReadString('\n')
 		if err != nil && !errors.Is(err, io.EOF) {
-			return usageErr("reading the token from standard input: " + err.Error())
+			return usageError(stderr, "reading the token from standard input: "+err.Error())
 		}
 		token = strings.TrimSpace(line)
 	}
 	token = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(token), "Bearer "))
 	if token == "" {
-		return usageErr("empty token")
+		return usageError(stderr, "empty token")
 	}
 
-	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
-	var opts []validator.Option
-	var keys *jwks.Set
-	if *issuer != "" {
-		jopts := []jwks.Option{jwks.WithLogger(discardLogger())}
-		if client != nil {
-			jopts = append(jopts, jwks.WithHTTPClient(client))
+	v, keys, closeAll, errs := f.build(client)
+	if len(errs) > 0 {
+		for _, err := range errs {
+			problems = append(problems, err.Error())
 		}
-		if *insecure {
-			jopts = append(jopts, jwks.WithInsecureLoopbackHTTP())
-		}
-		if *jwksURL != "" {
-			keys, err = jwks.New(*jwksURL, jopts...)
-		} else {
-			keys, err = jwks.Discover(*issuer, jopts...)
-		}
-		if err != nil {
-			return usageErr(err.Error())
-		}
-		defer keys.Close()
-		opts = append(opts, validator.WithIssuer(*issuer, keys))
+		return usageError(stderr, problems...)
 	}
-	if *introURL != "" {
-		iopts := []introspect.Option{introspect.WithLogger(discardLogger())}
-		if client != nil {
-			iopts = append(iopts, introspect.WithHTTPClient(client))
-		}
-		if *insecure {
-			iopts = append(iopts, introspect.WithInsecureLoopbackHTTP())
-		}
-		ic, err := introspect.New(*introURL, introspect.ClientSecretBasic(*clientID, *clientSecret), iopts...)
-		if err != nil {
-			return usageErr(err.Error())
-		}
-		defer ic.Close()
-		opts = append(opts, validator.WithIntrospection(*issuer, ic))
-	}
-	opts = append(opts, validator.WithAudience(*audience), validator.WithLeeway(*leeway))
-	if *rfc9068 {
-		opts = append(opts, validator.WithRFC9068())
-	}
-	v, err := validator.New(opts...)
-	if err != nil {
-		return usageErr(err.Error())
-	}
+	defer closeAll()
 
 	start := time.Now()
 	tok, err := v.Validate(ctx, token)
-	if err == nil && !need.Satisfied(tok.Scopes) {
+	// verified: signature and claims checked, whatever the route's scopes.
+	verified := err == nil
+	if verified && !need.Satisfied(tok.Scopes) {
 		err = &validator.ScopeError{Missing: need.Missing(tok.Scopes)}
 	}
 	elapsed := time.Since(start)
@@ -162,8 +98,9 @@ func validateCommand(ctx context.Context, args []string, stdin io.Reader, stdout
 	default:
 		w.line("decision", "INVALID")
 	}
+	reported := []error{err} // problems printed so far, each printed once
 	if err != nil {
-		c := validator.ChallengeFor(err, *audience)
+		c := validator.ChallengeFor(err, f.audience)
 		w.line("answer", "%d %s", c.Status, http.StatusText(c.Status))
 		if c.Header != "" {
 			w.line("", "WWW-Authenticate: %s", c.Header)
@@ -177,30 +114,35 @@ func validateCommand(ctx context.Context, args []string, stdin io.Reader, stdout
 	header, claims, isJWT := decodeJWT(token)
 	if isJWT {
 		label := "claims"
-		if err != nil {
+		if !verified {
 			label = "claims (unverified)"
 		}
 		w.block("header", header)
 		w.block(label, claims)
 		if kid, alg := headerKeyID(header); keys != nil {
 			switch {
-			case err == nil && tok.Source == validator.SourceJWT:
+			case verified && tok.Source == validator.SourceJWT:
 				w.line("key", "kid %q, %s: matched and verified", tok.KeyID, tok.Algorithm)
+			case errors.Is(err, validator.ErrKeysUnavailable):
+				// The reason says why; asking the set again would only
+				// repeat it.
+				w.line("key", "kid %q, %s: not checked, no keys to check it against", kid, alg)
 			default:
 				if _, kerr := keys.Key(ctx, kid, validator.Algorithm(alg)); kerr == nil {
 					w.line("key", "kid %q, %s: found in the issuer's key set", kid, alg)
 				} else {
 					w.line("key", "kid %q, %s: %v", kid, alg, kerr)
+					reported = append(reported, kerr)
 				}
 			}
 		}
-		if st := keysStatus(keys); st != "" {
+		if st := keysStatus(keys, reported); st != "" {
 			w.line("keys", "%s", st)
 		}
 	} else {
 		w.line("format", "opaque (not a JWT)")
 	}
-	if err == nil {
+	if verified {
 		w.line("subject", "%s", tok.Subject)
 		w.line("client", "%s", tok.ClientID)
 		w.line("scopes", "%s", tok.Scopes)
@@ -222,6 +164,17 @@ func validateCommand(ctx context.Context, args []string, stdin io.Reader, stdout
 		return exitUsage
 	}
 	return exitInvalid
+}
+
+// usageError prints each problem on its own line (a joined error's parts
+// too) and returns the usage exit status.
+func usageError(stderr io.Writer, problems ...string) int {
+	for _, p := range problems {
+		for _, line := range strings.Split(p, "\n") {
+			fmt.Fprintf(stderr, "bearerguard validate: %s\n", line)
+		}
+	}
+	return exitUsage
 }
 
 func parseRequirement(s string) (scopes.Requirement, error) {
@@ -260,16 +213,32 @@ func headerKeyID(h map[string]any) (kid, alg string) {
 	return kid, alg
 }
 
-func keysStatus(keys *jwks.Set) string {
+// keysStatus describes the key set, with its last fetch error unless that
+// is one of the problems already reported.
+func keysStatus(keys *jwks.Set, reported []error) string {
 	if keys == nil {
 		return ""
 	}
 	st := keys.Status()
 	s := fmt.Sprintf("%d usable key(s) from %s", st.Keys, st.URL)
-	if st.LastError != nil {
+	if st.URL == "" {
+		s = fmt.Sprintf("%d usable key(s); the JWKS URL was not discovered", st.Keys)
+	}
+	if st.LastError != nil && !alreadyReported(reported, st.LastError) {
 		s += fmt.Sprintf("; last fetch failed: %v", st.LastError)
 	}
 	return s
+}
+
+// alreadyReported reports whether e is, or is told by, one of the errors
+// already printed.
+func alreadyReported(reported []error, e error) bool {
+	for _, r := range reported {
+		if r != nil && (errors.Is(r, e) || e.Error() != "" && strings.Contains(r.Error(), e.Error())) {
+			return true
+		}
+	}
+	return false
 }
 
 func printTimes(w *report, claims map[string]any) {
@@ -288,15 +257,21 @@ func printTimes(w *report, claims map[string]any) {
 	}
 }
 
-// report prints aligned "label  value" lines.
+// report prints aligned "label  value" lines. A value of several lines
+// (errors.Join joins problems with newlines) keeps each line in the value
+// column.
 type report struct{ w io.Writer }
 
+// valueIndent is the width of the label column.
+var valueIndent = strings.Repeat(" ", 21)
+
 func (r *report) line(label, format string, args ...any) {
-	fmt.Fprintf(r.w, "%-20s %s\n", label, fmt.Sprintf(format, args...))
+	v := strings.ReplaceAll(fmt.Sprintf(format, args...), "\n", "\n"+valueIndent)
+	fmt.Fprintf(r.w, "%-20s %s\n", label, v)
 }
 
 func (r *report) block(label string, v map[string]any) {
-	b, err := json.MarshalIndent(v, strings.Repeat(" ", 21), "  ")
+	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil || v == nil {
 		r.line(label, "(not decodable)")
 		return
