@@ -1,32 +1,58 @@
 package bearerguard_test
 
+// Helpers shared by the end-to-end tests (e2e_*_test.go). Tokens that a
+// bearertest issuer would not mint are built with internal/jwstest.
+
 import (
-	"io"
 	"log/slog"
 	"strings"
 	"sync"
+	"testing"
+
+	"github.com/bearerguard/bearerguard/bearertest"
+	"github.com/bearerguard/bearerguard/validator"
 )
 
-func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+const audience = "https://api.example.com/orders"
 
-// syncBuffer is a concurrency-safe log sink.
-type syncBuffer struct {
+// newStack is a validator for audience that trusts iss, fetching its keys
+// over HTTPS; opts come after (and so override) the defaults.
+func newStack(t *testing.T, iss *bearertest.Issuer, opts ...validator.Option) *validator.Validator {
+	t.Helper()
+	v, err := validator.New(append([]validator.Option{
+		validator.WithIssuer(iss.URL, iss.KeySet(t)),
+		validator.WithAudience(audience),
+	}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// logBuffer collects log output, and any lines a test adds, safely across
+// goroutines.
+type logBuffer struct {
 	mu sync.Mutex
 	b  strings.Builder
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
 }
 
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+// add appends one line that is not a log record (an error, a response).
+func (l *logBuffer) add(s string) { l.Write([]byte(s + "\n")) }
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
-func logger(w io.Writer) *slog.Logger {
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+// captureLogs returns a Debug-level text logger and the buffer it writes to.
+func captureLogs() (*slog.Logger, *logBuffer) {
+	buf := &logBuffer{}
+	return slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug})), buf
 }

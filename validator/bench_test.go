@@ -6,12 +6,15 @@ import (
 	"crypto/ed25519"
 	"crypto/rsa"
 	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
 	"math/big"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/bearerguard/bearerguard/internal/jwstest"
 	"github.com/bearerguard/bearerguard/validator"
 )
 
@@ -40,15 +43,15 @@ func benchSetup(b *testing.B, opts ...validator.Option) (*validator.Validator, m
 	if err != nil {
 		b.Fatal(err)
 	}
-	claims := jsonOf(map[string]any{
+	claims := jwstest.JSON(map[string]any{
 		"iss": benchIssuer, "sub": "svc-billing", "aud": "https://api.example.com/orders",
 		"client_id": "svc-billing", "iat": now.Unix() - 60, "exp": now.Unix() + 3540,
 		"jti": "8f1c2e1a-6d0b-4a55-9d4e-3b1f0c7a2e11", "scope": "read:data write:data",
 	})
 	toks := map[validator.Algorithm]string{
-		validator.RS256: rawToken(`{"alg":"RS256","kid":"rsa-1","typ":"at+jwt"}`, claims, signRS(rsaKey, crypto.SHA256)),
-		validator.ES256: rawToken(`{"alg":"ES256","kid":"ec-1","typ":"at+jwt"}`, claims, signES(ecKey, crypto.SHA256)),
-		validator.EdDSA: rawToken(`{"alg":"EdDSA","kid":"ed-1","typ":"at+jwt"}`, claims, signEd(edKey)),
+		validator.RS256: jwstest.Token(`{"alg":"RS256","kid":"rsa-1","typ":"at+jwt"}`, claims, jwstest.RS(rsaKey, crypto.SHA256)),
+		validator.ES256: jwstest.Token(`{"alg":"ES256","kid":"ec-1","typ":"at+jwt"}`, claims, jwstest.ES(ecKey, crypto.SHA256)),
+		validator.EdDSA: jwstest.Token(`{"alg":"EdDSA","kid":"ed-1","typ":"at+jwt"}`, claims, jwstest.EdDSA(edKey)),
 	}
 	return v, toks
 }
@@ -88,7 +91,7 @@ func BenchmarkRawVerify(b *testing.B) {
 		tok := toks[alg]
 		i := strings.LastIndexByte(tok, '.')
 		in := []byte(tok[:i])
-		sig, _ := enc.DecodeString(tok[i+1:])
+		sig, _ := base64.RawURLEncoding.DecodeString(tok[i+1:])
 		var verify func() bool
 		switch alg {
 		case validator.RS256:
@@ -203,9 +206,9 @@ func BenchmarkForgedToken(b *testing.B) {
 func forgedToken(limit int, header, iss, shape string) string {
 	// base64url grows by 4/3; keep room for the header and a 256-byte
 	// signature, then shrink until the token fits.
-	room := (limit-len(enc.EncodeToString([]byte(header)))-2-344)*3/4 - 64
+	room := (limit-len(jwstest.Encode([]byte(header)))-2-344)*3/4 - 64
 	for {
-		tok := rawToken(header, forgedClaims(room, iss, shape), signRS(rsaKey2, crypto.SHA256))
+		tok := jwstest.Token(header, forgedClaims(room, iss, shape), jwstest.RS(rsaKey2, crypto.SHA256))
 		if len(tok) <= limit {
 			return tok
 		}
@@ -235,4 +238,51 @@ func forgedClaims(room int, iss, shape string) string {
 		return fmt.Sprintf(`{"iss":%q,"aud":"api","exp":1900000000,"scope":%q}`, iss, strings.Join(list, " "))
 	}
 	return fmt.Sprintf(`{"iss":%q,"aud":"api","exp":1900000000,"scp":["%s"]}`, iss, strings.Join(list, `","`))
+}
+
+// BenchmarkCacheHeapPerEntry reports the heap one validated-token cache
+// entry holds (the cache's own copy of the Token, its claims, and the
+// cache's bookkeeping), with a realistic client-credentials token. Each
+// token is validated twice: the cache admits a token on its second
+// sighting.
+func BenchmarkCacheHeapPerEntry(b *testing.B) {
+	loadKeys(b)
+	const n = 4096
+	now := time.Unix(1_800_000_000, 0)
+	toks := make([]string, n)
+	for i := range toks {
+		toks[i] = jwstest.Token(`{"alg":"EdDSA","kid":"ed-1","typ":"at+jwt"}`, jwstest.JSON(map[string]any{
+			"iss": benchIssuer, "sub": "svc-billing", "aud": "https://api.example.com/orders",
+			"client_id": "svc-billing", "iat": now.Unix() - 60, "exp": now.Unix() + 3540,
+			"jti": fmt.Sprintf("8f1c2e1a-6d0b-4a55-9d4e-%012d", i), "scope": "read:data write:data",
+		}), jwstest.EdDSA(edKey))
+	}
+	keys := validator.NewKeys(mustKey(b, "ed-1", edKey.Public(), validator.EdDSA))
+	var perEntry float64
+	for b.Loop() {
+		v, err := validator.New(validator.WithIssuer(benchIssuer, keys), validator.WithAudience("https://api.example.com/orders"),
+			validator.WithClock(func() time.Time { return now }), validator.WithTokenCache(2*n, time.Hour))
+		if err != nil {
+			b.Fatal(err)
+		}
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		for _, tok := range toks {
+			for range 2 {
+				if _, err := v.Validate(b.Context(), tok); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		if v.CachedTokens() != n {
+			b.Fatalf("cached %d, want %d", v.CachedTokens(), n)
+		}
+		perEntry = float64(after.HeapAlloc-before.HeapAlloc) / n
+		runtime.KeepAlive(v)
+	}
+	b.ReportMetric(perEntry, "B/entry")
+	b.ReportMetric(float64(len(toks[0])), "B/token")
 }

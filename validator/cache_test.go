@@ -4,14 +4,15 @@ import (
 	"context"
 	"crypto"
 	"errors"
-	"github.com/bearerguard/bearerguard/scopes"
 	"reflect"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/bearerguard/bearerguard/internal/jwstest"
 	"github.com/bearerguard/bearerguard/internal/testclock"
+	"github.com/bearerguard/bearerguard/scopes"
 	"github.com/bearerguard/bearerguard/validator"
 )
 
@@ -128,7 +129,7 @@ func TestWithoutTokenCache(t *testing.T) {
 
 func TestTokenCacheHMAC(t *testing.T) {
 	v := newValidator(t)
-	tok := rawToken(`{"alg":"HS256"}`, baseClaims(map[string]any{"iss": hmacIssuer}), signHS(hmacSecret, sha256New))
+	tok := jwstest.Token(`{"alg":"HS256"}`, baseClaims(map[string]any{"iss": hmacIssuer}), jwstest.HS(hmacSecret, crypto.SHA256))
 	a, err := v.Validate(t.Context(), tok)
 	if err != nil {
 		t.Fatal(err)
@@ -137,8 +138,6 @@ func TestTokenCacheHMAC(t *testing.T) {
 		t.Errorf("HMAC token not cached: %v, %d cached", err, v.CachedTokens())
 	}
 }
-
-var sha256New = crypto.SHA256.New
 
 // Regression (issue 12, finding 2): every cache hit used to return the same
 // *Token, so a handler that changed its token changed what the next request

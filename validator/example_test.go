@@ -8,6 +8,7 @@ import (
 	"log"
 	"time"
 
+	"github.com/bearerguard/bearerguard/internal/jwstest"
 	"github.com/bearerguard/bearerguard/scopes"
 	"github.com/bearerguard/bearerguard/validator"
 )
@@ -29,10 +30,10 @@ func ExampleValidator_Validate() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	token := rawToken(`{"alg":"RS256","kid":"key-1","typ":"at+jwt"}`,
+	token := jwstest.Token(`{"alg":"RS256","kid":"key-1","typ":"at+jwt"}`,
 		`{"iss":"https://id.example.com/","aud":"orders","sub":"svc-billing","client_id":"svc-billing",`+
 			`"exp":1800000300,"iat":1800000000,"scope":"read:data"}`,
-		signRS(rsaKey, crypto.SHA256))
+		jwstest.RS(rsaKey, crypto.SHA256))
 
 	tok, err := v.Validate(context.Background(), token)
 	if err != nil {

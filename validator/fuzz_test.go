@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/bearerguard/bearerguard/internal/jwstest"
 	"github.com/bearerguard/bearerguard/validator"
 )
 
@@ -16,10 +17,10 @@ func FuzzValidate(f *testing.F) {
 	loadKeys(f)
 	good := baseClaims(nil)
 	f.Add(rs256(good))
-	f.Add(rawToken(`{"alg":"ES256","kid":"ec-1"}`, good, signES(ecKey, crypto.SHA256)))
-	f.Add(rawToken(`{"alg":"EdDSA"}`, good, signEd(edKey)))
-	f.Add(rawToken(`{"alg":"none"}`, good, func([]byte) []byte { return nil }))
-	f.Add(rawToken(`{"alg":"RS256","kid":"rsa-1","crit":["x"]}`, `{"exp":"1","\u0065xp":2}`, signRS(rsaKey, crypto.SHA256)))
+	f.Add(jwstest.Token(`{"alg":"ES256","kid":"ec-1"}`, good, jwstest.ES(ecKey, crypto.SHA256)))
+	f.Add(jwstest.Token(`{"alg":"EdDSA"}`, good, jwstest.EdDSA(edKey)))
+	f.Add(jwstest.Token(`{"alg":"none"}`, good, jwstest.Fixed(nil)))
+	f.Add(jwstest.Token(`{"alg":"RS256","kid":"rsa-1","crit":["x"]}`, `{"exp":"1","\u0065xp":2}`, jwstest.RS(rsaKey, crypto.SHA256)))
 	f.Add("a.b.c.d.e")
 	f.Add("..")
 	f.Add(`{"payload":""}`)

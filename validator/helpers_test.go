@@ -1,27 +1,75 @@
 package validator_test
 
-// An independent JWS encoder for tests: tokens are built here with the
-// standard library alone, not with the code paths under test, so hostile
-// tokens (duplicate members, wrong types, bad encodings) can be made exactly.
+// Shared test helpers: keys generated once per test binary, valid claims
+// at a fixed time, and a validator that trusts those keys. Tokens are built
+// with internal/jwstest, an encoder independent of the code under test.
 
 import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/rsa"
-	"encoding/base64"
-	"encoding/json"
-	"hash"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/bearerguard/bearerguard/internal/jwstest"
 	"github.com/bearerguard/bearerguard/validator"
 )
 
-var enc = base64.RawURLEncoding
+const (
+	testIssuer = "https://id.example.com/"
+	hmacIssuer = "https://hmac.example.com/"
+	testAud    = "orders"
+)
+
+var (
+	testNow    = time.Unix(1_800_000_000, 0)
+	hmacSecret = []byte("0123456789abcdef0123456789abcdef-hmac-secret-for-tests-64-bytes!")
+)
+
+// baseClaims are valid claims at testNow; overrides replace members, and a
+// nil override removes one.
+func baseClaims(overrides map[string]any) string {
+	return jwstest.Claims(map[string]any{
+		"iss": testIssuer, "sub": "svc-a", "aud": testAud, "client_id": "svc-a",
+		"iat": testNow.Unix() - 10, "exp": testNow.Unix() + 300, "jti": "id-1", "scope": "read:data",
+	}, overrides)
+}
+
+func testKeySource(t testing.TB) validator.KeySource {
+	loadKeys(t)
+	return validator.NewKeys(
+		mustKey(t, "rsa-1", &rsaKey.PublicKey, ""),
+		mustKey(t, "rsa-rs256", &rsaKey2.PublicKey, validator.RS256),
+		mustKey(t, "ec-1", &ecKey.PublicKey, ""),
+		mustKey(t, "ec384-1", &ec384Key.PublicKey, validator.ES384),
+		mustKey(t, "ed-1", edKey.Public(), ""),
+	)
+}
+
+func newValidator(t testing.TB, opts ...validator.Option) *validator.Validator {
+	t.Helper()
+	base := []validator.Option{
+		validator.WithIssuer(testIssuer, testKeySource(t)),
+		validator.WithIssuerSecret(hmacIssuer, hmacSecret),
+		validator.WithAudience(testAud, "other-api"),
+		validator.WithClock(func() time.Time { return testNow }),
+	}
+	v, err := validator.New(append(base, opts...)...)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return v
+}
+
+// rs256 is a valid-shaped access token for claims: RS256 with rsa-1, typ
+// at+jwt.
+func rs256(claims string) string {
+	return jwstest.Token(`{"alg":"RS256","kid":"rsa-1","typ":"at+jwt"}`, claims, jwstest.RS(rsaKey, crypto.SHA256))
+}
 
 // testKeys are generated once per test binary.
 var (
@@ -55,73 +103,6 @@ func loadKeys(testing.TB) {
 			panic(err)
 		}
 	})
-}
-
-// rawToken joins the base64url encodings of header and payload JSON and a
-// signature made by signer over them.
-func rawToken(header, payload string, signer func(signingInput []byte) []byte) string {
-	in := enc.EncodeToString([]byte(header)) + "." + enc.EncodeToString([]byte(payload))
-	return in + "." + enc.EncodeToString(signer([]byte(in)))
-}
-
-func jsonOf(v any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err)
-	}
-	return string(b)
-}
-
-func digest(h crypto.Hash, in []byte) []byte {
-	w := h.New()
-	w.Write(in)
-	return w.Sum(nil)
-}
-
-func signRS(key *rsa.PrivateKey, h crypto.Hash) func([]byte) []byte {
-	return func(in []byte) []byte {
-		sig, err := rsa.SignPKCS1v15(rand.Reader, key, h, digest(h, in))
-		if err != nil {
-			panic(err)
-		}
-		return sig
-	}
-}
-
-func signPS(key *rsa.PrivateKey, h crypto.Hash) func([]byte) []byte {
-	return func(in []byte) []byte {
-		sig, err := rsa.SignPSS(rand.Reader, key, h, digest(h, in), &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash})
-		if err != nil {
-			panic(err)
-		}
-		return sig
-	}
-}
-
-func signES(key *ecdsa.PrivateKey, h crypto.Hash) func([]byte) []byte {
-	return func(in []byte) []byte {
-		r, s, err := ecdsa.Sign(rand.Reader, key, digest(h, in))
-		if err != nil {
-			panic(err)
-		}
-		size := (key.Curve.Params().BitSize + 7) / 8
-		out := make([]byte, 2*size)
-		r.FillBytes(out[:size])
-		s.FillBytes(out[size:])
-		return out
-	}
-}
-
-func signEd(key ed25519.PrivateKey) func([]byte) []byte {
-	return func(in []byte) []byte { return ed25519.Sign(key, in) }
-}
-
-func signHS(secret []byte, h func() hash.Hash) func([]byte) []byte {
-	return func(in []byte) []byte {
-		m := hmac.New(h, secret)
-		m.Write(in)
-		return m.Sum(nil)
-	}
 }
 
 func mustKey(t testing.TB, kid string, pub crypto.PublicKey, alg validator.Algorithm) *validator.Key {

@@ -3,8 +3,6 @@ package validator_test
 import (
 	"context"
 	"crypto"
-	"crypto/sha256"
-	"crypto/sha512"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
@@ -14,76 +12,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bearerguard/bearerguard/internal/jwstest"
 	"github.com/bearerguard/bearerguard/validator"
 )
-
-const (
-	testIssuer = "https://id.example.com/"
-	hmacIssuer = "https://hmac.example.com/"
-	testAud    = "orders"
-)
-
-var (
-	testNow    = time.Unix(1_800_000_000, 0)
-	hmacSecret = []byte("0123456789abcdef0123456789abcdef-hmac-secret-for-tests-64-bytes!")
-)
-
-// baseClaims are valid claims at testNow; overrides replace members, and a
-// nil override removes one.
-func baseClaims(overrides map[string]any) string {
-	c := map[string]any{
-		"iss": testIssuer, "sub": "svc-a", "aud": testAud, "client_id": "svc-a",
-		"iat": testNow.Unix() - 10, "exp": testNow.Unix() + 300, "jti": "id-1", "scope": "read:data",
-	}
-	for k, v := range overrides {
-		if v == nil {
-			delete(c, k)
-		} else {
-			c[k] = v
-		}
-	}
-	return jsonOf(c)
-}
-
-func testKeySource(t testing.TB) validator.KeySource {
-	loadKeys(t)
-	return validator.NewKeys(
-		mustKey(t, "rsa-1", &rsaKey.PublicKey, ""),
-		mustKey(t, "rsa-rs256", &rsaKey2.PublicKey, validator.RS256),
-		mustKey(t, "ec-1", &ecKey.PublicKey, ""),
-		mustKey(t, "ec384-1", &ec384Key.PublicKey, validator.ES384),
-		mustKey(t, "ed-1", edKey.Public(), ""),
-	)
-}
-
-func newValidator(t testing.TB, opts ...validator.Option) *validator.Validator {
-	t.Helper()
-	base := []validator.Option{
-		validator.WithIssuer(testIssuer, testKeySource(t)),
-		validator.WithIssuerSecret(hmacIssuer, hmacSecret),
-		validator.WithAudience(testAud, "other-api"),
-		validator.WithClock(func() time.Time { return testNow }),
-	}
-	v, err := validator.New(append(base, opts...)...)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	return v
-}
-
-func rs256(claims string) string {
-	return rawToken(`{"alg":"RS256","kid":"rsa-1","typ":"at+jwt"}`, claims, signRS(rsaKey, crypto.SHA256))
-}
 
 func TestValidate(t *testing.T) {
 	loadKeys(t)
 	pubDER, _ := x509.MarshalPKIXPublicKey(&rsaKey.PublicKey)
 	pubPEM := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER})
-	pubJWK := jsonOf(map[string]any{"kty": "RSA", "kid": "rsa-1", "n": enc.EncodeToString(rsaKey.N.Bytes()), "e": "AQAB"})
-	attackerJWK := json.RawMessage(jsonOf(map[string]any{"kty": "RSA", "n": enc.EncodeToString(rsaKey2.N.Bytes()), "e": "AQAB"}))
+	pubJWK := jwstest.JSON(map[string]any{"kty": "RSA", "kid": "rsa-1", "n": jwstest.Encode(rsaKey.N.Bytes()), "e": "AQAB"})
+	attackerJWK := json.RawMessage(jwstest.JSON(map[string]any{"kty": "RSA", "n": jwstest.Encode(rsaKey2.N.Bytes()), "e": "AQAB"}))
 	good := baseClaims(nil)
-	rs := signRS(rsaKey, crypto.SHA256)
-	zeroSig := func([]byte) []byte { return make([]byte, 64) }
+	rs := jwstest.RS(rsaKey, crypto.SHA256)
+	zeroSig := jwstest.Fixed(make([]byte, 64))
 
 	tests := []struct {
 		name  string
@@ -93,93 +34,90 @@ func TestValidate(t *testing.T) {
 	}{
 		// Valid tokens, every algorithm.
 		{"RS256", rs256(good), nil, nil},
-		{"RS384", rawToken(`{"alg":"RS384","kid":"rsa-1"}`, good, signRS(rsaKey, crypto.SHA384)), nil, nil},
-		{"RS512", rawToken(`{"alg":"RS512","kid":"rsa-1"}`, good, signRS(rsaKey, crypto.SHA512)), nil, nil},
-		{"PS256", rawToken(`{"alg":"PS256","kid":"rsa-1"}`, good, signPS(rsaKey, crypto.SHA256)), nil, nil},
-		{"PS512", rawToken(`{"alg":"PS512","kid":"rsa-1"}`, good, signPS(rsaKey, crypto.SHA512)), nil, nil},
-		{"ES256", rawToken(`{"alg":"ES256","kid":"ec-1"}`, good, signES(ecKey, crypto.SHA256)), nil, nil},
-		{"ES384", rawToken(`{"alg":"ES384","kid":"ec384-1"}`, good, signES(ec384Key, crypto.SHA384)), nil, nil},
-		{"EdDSA", rawToken(`{"alg":"EdDSA","kid":"ed-1"}`, good, signEd(edKey)), nil, nil},
-		{"HS256 for the HMAC issuer", rawToken(`{"alg":"HS256"}`, baseClaims(map[string]any{"iss": hmacIssuer}), signHS(hmacSecret, sha256.New)), nil, nil},
-		{"HS512 for the HMAC issuer", rawToken(`{"alg":"HS512"}`, baseClaims(map[string]any{"iss": hmacIssuer}), signHS(hmacSecret, sha512.New)), nil, nil},
-		{"no kid, one key of the type", rawToken(`{"alg":"EdDSA"}`, good, signEd(edKey)), nil, nil},
+		{"RS384", jwstest.Token(`{"alg":"RS384","kid":"rsa-1"}`, good, jwstest.RS(rsaKey, crypto.SHA384)), nil, nil},
+		{"RS512", jwstest.Token(`{"alg":"RS512","kid":"rsa-1"}`, good, jwstest.RS(rsaKey, crypto.SHA512)), nil, nil},
+		{"PS256", jwstest.Token(`{"alg":"PS256","kid":"rsa-1"}`, good, jwstest.PS(rsaKey, crypto.SHA256)), nil, nil},
+		{"PS512", jwstest.Token(`{"alg":"PS512","kid":"rsa-1"}`, good, jwstest.PS(rsaKey, crypto.SHA512)), nil, nil},
+		{"ES256", jwstest.Token(`{"alg":"ES256","kid":"ec-1"}`, good, jwstest.ES(ecKey, crypto.SHA256)), nil, nil},
+		{"ES384", jwstest.Token(`{"alg":"ES384","kid":"ec384-1"}`, good, jwstest.ES(ec384Key, crypto.SHA384)), nil, nil},
+		{"EdDSA", jwstest.Token(`{"alg":"EdDSA","kid":"ed-1"}`, good, jwstest.EdDSA(edKey)), nil, nil},
+		{"HS256 for the HMAC issuer", jwstest.Token(`{"alg":"HS256"}`, baseClaims(map[string]any{"iss": hmacIssuer}), jwstest.HS(hmacSecret, crypto.SHA256)), nil, nil},
+		{"HS512 for the HMAC issuer", jwstest.Token(`{"alg":"HS512"}`, baseClaims(map[string]any{"iss": hmacIssuer}), jwstest.HS(hmacSecret, crypto.SHA512)), nil, nil},
+		{"no kid, one key of the type", jwstest.Token(`{"alg":"EdDSA"}`, good, jwstest.EdDSA(edKey)), nil, nil},
 		{"aud array with ours", rs256(baseClaims(map[string]any{"aud": []string{"x", testAud}})), nil, nil},
 		{"second configured audience", rs256(baseClaims(map[string]any{"aud": "other-api"})), nil, nil},
 		{"fractional exp", rs256(baseClaims(map[string]any{"exp": float64(testNow.Unix()) + 0.5})), nil, nil},
-		{"typ JWT", rawToken(`{"alg":"RS256","kid":"rsa-1","typ":"JWT"}`, good, rs), nil, nil},
-		{"typ application/at+jwt", rawToken(`{"alg":"RS256","kid":"rsa-1","typ":"application/at+jwt"}`, good, rs), nil, nil},
-		{"typ AT+JWT", rawToken(`{"alg":"RS256","kid":"rsa-1","typ":"AT+JWT"}`, good, rs), nil, nil},
-		{"no typ", rawToken(`{"alg":"RS256","kid":"rsa-1"}`, good, rs), nil, nil},
-		{"header whitespace", rawToken("{ \"alg\" : \"RS256\",\n\"kid\":\"rsa-1\" }", good, rs), nil, nil},
-		{"unknown header members ignored", rawToken(`{"alg":"RS256","kid":"rsa-1","x-custom":{"a":[1,2,{"b":null}]}}`, good, rs), nil, nil},
+		{"typ JWT", jwstest.Token(`{"alg":"RS256","kid":"rsa-1","typ":"JWT"}`, good, rs), nil, nil},
+		{"typ application/at+jwt", jwstest.Token(`{"alg":"RS256","kid":"rsa-1","typ":"application/at+jwt"}`, good, rs), nil, nil},
+		{"typ AT+JWT", jwstest.Token(`{"alg":"RS256","kid":"rsa-1","typ":"AT+JWT"}`, good, rs), nil, nil},
+		{"no typ", jwstest.Token(`{"alg":"RS256","kid":"rsa-1"}`, good, rs), nil, nil},
+		{"header whitespace", jwstest.Token("{ \"alg\" : \"RS256\",\n\"kid\":\"rsa-1\" }", good, rs), nil, nil},
+		{"unknown header members ignored", jwstest.Token(`{"alg":"RS256","kid":"rsa-1","x-custom":{"a":[1,2,{"b":null}]}}`, good, rs), nil, nil},
 
 		// alg attacks.
-		{"alg none", rawToken(`{"alg":"none"}`, good, func([]byte) []byte { return nil }), nil, validator.ErrAlgorithm},
-		{"alg None", rawToken(`{"alg":"None","kid":"rsa-1"}`, good, func([]byte) []byte { return nil }), nil, validator.ErrAlgorithm},
-		{"alg NONE", rawToken(`{"alg":"NONE"}`, good, func([]byte) []byte { return nil }), nil, validator.ErrAlgorithm},
-		{"alg nOnE with a signature", rawToken(`{"alg":"nOnE"}`, good, rs), nil, validator.ErrAlgorithm},
-		{"alg missing", rawToken(`{"kid":"rsa-1"}`, good, rs), nil, validator.ErrAlgorithm},
-		{"alg lowercase rs256", rawToken(`{"alg":"rs256","kid":"rsa-1"}`, good, rs), nil, validator.ErrAlgorithm},
-		{"alg not a string", rawToken(`{"alg":["RS256"],"kid":"rsa-1"}`, good, rs), nil, validator.ErrMalformed},
-		{"HS256 with RSA public key PEM as secret", rawToken(`{"alg":"HS256","kid":"rsa-1"}`, good, signHS(pubPEM, sha256.New)), nil, validator.ErrAlgorithm},
-		{"HS256 with RSA public key JWK as secret", rawToken(`{"alg":"HS256","kid":"rsa-1"}`, good, signHS([]byte(pubJWK), sha256.New)), nil, validator.ErrAlgorithm},
-		{"HS256 with RSA key PEM, HMAC allowed elsewhere", rawToken(`{"alg":"HS256"}`, good, signHS(pubPEM, sha256.New)), nil, validator.ErrAlgorithm},
-		{"RS256 for the HMAC issuer", rawToken(`{"alg":"RS256","kid":"rsa-1"}`, baseClaims(map[string]any{"iss": hmacIssuer}), rs), nil, validator.ErrAlgorithm},
-		{"alg outside a narrowed allowlist", rawToken(`{"alg":"PS256","kid":"rsa-1"}`, good, signPS(rsaKey, crypto.SHA256)), []validator.Option{validator.WithAlgorithms(validator.RS256)}, validator.ErrAlgorithm},
-		{"RSA kid with ES256", rawToken(`{"alg":"ES256","kid":"rsa-1"}`, good, signES(ecKey, crypto.SHA256)), nil, validator.ErrUnknownKey},
-		{"EC kid with RS256", rawToken(`{"alg":"RS256","kid":"ec-1"}`, good, rs), nil, validator.ErrUnknownKey},
-		{"key bound to RS256 used with PS256", rawToken(`{"alg":"PS256","kid":"rsa-rs256"}`, good, signPS(rsaKey2, crypto.SHA256)), nil, validator.ErrUnknownKey},
-		{"P-384 key with ES256", rawToken(`{"alg":"ES256","kid":"ec384-1"}`, good, signES(ecKey, crypto.SHA256)), nil, validator.ErrUnknownKey},
+		{"alg none", jwstest.Token(`{"alg":"none"}`, good, jwstest.Fixed(nil)), nil, validator.ErrAlgorithm},
+		{"alg None", jwstest.Token(`{"alg":"None","kid":"rsa-1"}`, good, jwstest.Fixed(nil)), nil, validator.ErrAlgorithm},
+		{"alg NONE", jwstest.Token(`{"alg":"NONE"}`, good, jwstest.Fixed(nil)), nil, validator.ErrAlgorithm},
+		{"alg nOnE with a signature", jwstest.Token(`{"alg":"nOnE"}`, good, rs), nil, validator.ErrAlgorithm},
+		{"alg missing", jwstest.Token(`{"kid":"rsa-1"}`, good, rs), nil, validator.ErrAlgorithm},
+		{"alg lowercase rs256", jwstest.Token(`{"alg":"rs256","kid":"rsa-1"}`, good, rs), nil, validator.ErrAlgorithm},
+		{"alg not a string", jwstest.Token(`{"alg":["RS256"],"kid":"rsa-1"}`, good, rs), nil, validator.ErrMalformed},
+		{"HS256 with RSA public key PEM as secret", jwstest.Token(`{"alg":"HS256","kid":"rsa-1"}`, good, jwstest.HS(pubPEM, crypto.SHA256)), nil, validator.ErrAlgorithm},
+		{"HS256 with RSA public key JWK as secret", jwstest.Token(`{"alg":"HS256","kid":"rsa-1"}`, good, jwstest.HS([]byte(pubJWK), crypto.SHA256)), nil, validator.ErrAlgorithm},
+		{"HS256 with RSA key PEM, HMAC allowed elsewhere", jwstest.Token(`{"alg":"HS256"}`, good, jwstest.HS(pubPEM, crypto.SHA256)), nil, validator.ErrAlgorithm},
+		{"RS256 for the HMAC issuer", jwstest.Token(`{"alg":"RS256","kid":"rsa-1"}`, baseClaims(map[string]any{"iss": hmacIssuer}), rs), nil, validator.ErrAlgorithm},
+		{"alg outside a narrowed allowlist", jwstest.Token(`{"alg":"PS256","kid":"rsa-1"}`, good, jwstest.PS(rsaKey, crypto.SHA256)), []validator.Option{validator.WithAlgorithms(validator.RS256)}, validator.ErrAlgorithm},
+		{"RSA kid with ES256", jwstest.Token(`{"alg":"ES256","kid":"rsa-1"}`, good, jwstest.ES(ecKey, crypto.SHA256)), nil, validator.ErrUnknownKey},
+		{"EC kid with RS256", jwstest.Token(`{"alg":"RS256","kid":"ec-1"}`, good, rs), nil, validator.ErrUnknownKey},
+		{"key bound to RS256 used with PS256", jwstest.Token(`{"alg":"PS256","kid":"rsa-rs256"}`, good, jwstest.PS(rsaKey2, crypto.SHA256)), nil, validator.ErrUnknownKey},
+		{"P-384 key with ES256", jwstest.Token(`{"alg":"ES256","kid":"ec384-1"}`, good, jwstest.ES(ecKey, crypto.SHA256)), nil, validator.ErrUnknownKey},
 
 		// Signature attacks.
-		{"ECDSA all-zero signature", rawToken(`{"alg":"ES256","kid":"ec-1"}`, good, zeroSig), nil, validator.ErrSignature},
-		{"ECDSA DER signature", rawToken(`{"alg":"ES256","kid":"ec-1"}`, good, func(in []byte) []byte {
-			s, _ := ecKey.Sign(randReader{}, digest(crypto.SHA256, in), crypto.SHA256)
-			return s
-		}), nil, validator.ErrSignature},
-		{"EdDSA all-zero signature", rawToken(`{"alg":"EdDSA","kid":"ed-1"}`, good, zeroSig), nil, validator.ErrSignature},
-		{"signed by another RSA key", rawToken(`{"alg":"RS256","kid":"rsa-1"}`, good, signRS(rsaKey2, crypto.SHA256)), nil, validator.ErrSignature},
-		{"tampered payload", swapPayload(rs256(good), baseClaims(map[string]any{"scope": "admin"})), nil, validator.ErrSignature},
-		{"empty signature", strings.TrimRight(rs256(good), "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"), nil, validator.ErrSignature},
-		{"PS256 signature as RS256", rawToken(`{"alg":"RS256","kid":"rsa-1"}`, good, signPS(rsaKey, crypto.SHA256)), nil, validator.ErrSignature},
-		{"HS256 with a wrong secret", rawToken(`{"alg":"HS256"}`, baseClaims(map[string]any{"iss": hmacIssuer}), signHS([]byte("another-secret-another-secret-32"), sha256.New)), nil, validator.ErrSignature},
+		{"ECDSA all-zero signature", jwstest.Token(`{"alg":"ES256","kid":"ec-1"}`, good, zeroSig), nil, validator.ErrSignature},
+		{"ECDSA DER signature", jwstest.Token(`{"alg":"ES256","kid":"ec-1"}`, good, jwstest.ESASN1(ecKey, crypto.SHA256)), nil, validator.ErrSignature},
+		{"EdDSA all-zero signature", jwstest.Token(`{"alg":"EdDSA","kid":"ed-1"}`, good, zeroSig), nil, validator.ErrSignature},
+		{"signed by another RSA key", jwstest.Token(`{"alg":"RS256","kid":"rsa-1"}`, good, jwstest.RS(rsaKey2, crypto.SHA256)), nil, validator.ErrSignature},
+		{"tampered payload", jwstest.SwapClaims(rs256(good), baseClaims(map[string]any{"scope": "admin"})), nil, validator.ErrSignature},
+		{"empty signature", jwstest.StripSignature(rs256(good)), nil, validator.ErrSignature},
+		{"PS256 signature as RS256", jwstest.Token(`{"alg":"RS256","kid":"rsa-1"}`, good, jwstest.PS(rsaKey, crypto.SHA256)), nil, validator.ErrSignature},
+		{"HS256 with a wrong secret", jwstest.Token(`{"alg":"HS256"}`, baseClaims(map[string]any{"iss": hmacIssuer}), jwstest.HS([]byte("another-secret-another-secret-32"), crypto.SHA256)), nil, validator.ErrSignature},
 
 		// Keys from the token are never used.
-		{"embedded jwk, attacker key", rawToken(`{"alg":"RS256","jwk":`+string(attackerJWK)+`}`, good, signRS(rsaKey2, crypto.SHA256)), nil, validator.ErrUnknownKey},
-		{"embedded jwk with a trusted kid", rawToken(`{"alg":"RS256","kid":"rsa-1","jwk":`+string(attackerJWK)+`}`, good, signRS(rsaKey2, crypto.SHA256)), nil, validator.ErrSignature},
-		{"jku to attacker", rawToken(`{"alg":"RS256","kid":"attacker","jku":"https://evil.example/jwks"}`, good, signRS(rsaKey2, crypto.SHA256)), nil, validator.ErrUnknownKey},
-		{"x5u to attacker", rawToken(`{"alg":"RS256","kid":"attacker","x5u":"https://evil.example/cert"}`, good, signRS(rsaKey2, crypto.SHA256)), nil, validator.ErrUnknownKey},
-		{"x5c attacker chain", rawToken(`{"alg":"RS256","x5c":["MIIB"]}`, good, signRS(rsaKey2, crypto.SHA256)), nil, validator.ErrUnknownKey},
-		{"kid path traversal", rawToken(`{"alg":"RS256","kid":"../../../../etc/passwd"}`, good, rs), nil, validator.ErrUnknownKey},
-		{"kid SQL", rawToken(`{"alg":"RS256","kid":"' OR 1=1 --"}`, good, rs), nil, validator.ErrUnknownKey},
-		{"kid too long", rawToken(`{"alg":"RS256","kid":"`+strings.Repeat("k", 300)+`"}`, good, rs), nil, validator.ErrUnknownKey},
-		{"no kid, several keys of the type", rawToken(`{"alg":"RS256"}`, good, rs), nil, validator.ErrUnknownKey},
+		{"embedded jwk, attacker key", jwstest.Token(`{"alg":"RS256","jwk":`+string(attackerJWK)+`}`, good, jwstest.RS(rsaKey2, crypto.SHA256)), nil, validator.ErrUnknownKey},
+		{"embedded jwk with a trusted kid", jwstest.Token(`{"alg":"RS256","kid":"rsa-1","jwk":`+string(attackerJWK)+`}`, good, jwstest.RS(rsaKey2, crypto.SHA256)), nil, validator.ErrSignature},
+		{"jku to attacker", jwstest.Token(`{"alg":"RS256","kid":"attacker","jku":"https://evil.example/jwks"}`, good, jwstest.RS(rsaKey2, crypto.SHA256)), nil, validator.ErrUnknownKey},
+		{"x5u to attacker", jwstest.Token(`{"alg":"RS256","kid":"attacker","x5u":"https://evil.example/cert"}`, good, jwstest.RS(rsaKey2, crypto.SHA256)), nil, validator.ErrUnknownKey},
+		{"x5c attacker chain", jwstest.Token(`{"alg":"RS256","x5c":["MIIB"]}`, good, jwstest.RS(rsaKey2, crypto.SHA256)), nil, validator.ErrUnknownKey},
+		{"kid path traversal", jwstest.Token(`{"alg":"RS256","kid":"../../../../etc/passwd"}`, good, rs), nil, validator.ErrUnknownKey},
+		{"kid SQL", jwstest.Token(`{"alg":"RS256","kid":"' OR 1=1 --"}`, good, rs), nil, validator.ErrUnknownKey},
+		{"kid too long", jwstest.Token(`{"alg":"RS256","kid":"`+strings.Repeat("k", 300)+`"}`, good, rs), nil, validator.ErrUnknownKey},
+		{"no kid, several keys of the type", jwstest.Token(`{"alg":"RS256"}`, good, rs), nil, validator.ErrUnknownKey},
 
 		// Extensions and formats we do not implement.
-		{"crit", rawToken(`{"alg":"RS256","kid":"rsa-1","crit":["exp"],"exp":1}`, good, rs), nil, validator.ErrUnsupported},
-		{"b64 false", rawToken(`{"alg":"RS256","kid":"rsa-1","b64":false,"crit":["b64"]}`, good, rs), nil, validator.ErrUnsupported},
-		{"b64 alone", rawToken(`{"alg":"RS256","kid":"rsa-1","b64":true}`, good, rs), nil, validator.ErrUnsupported},
-		{"nested JWT cty", rawToken(`{"alg":"RS256","kid":"rsa-1","cty":"JWT"}`, good, rs), nil, validator.ErrUnsupported},
-		{"enc in a JWS header", rawToken(`{"alg":"RS256","kid":"rsa-1","enc":"A256GCM"}`, good, rs), nil, validator.ErrUnsupported},
+		{"crit", jwstest.Token(`{"alg":"RS256","kid":"rsa-1","crit":["exp"],"exp":1}`, good, rs), nil, validator.ErrUnsupported},
+		{"b64 false", jwstest.Token(`{"alg":"RS256","kid":"rsa-1","b64":false,"crit":["b64"]}`, good, rs), nil, validator.ErrUnsupported},
+		{"b64 alone", jwstest.Token(`{"alg":"RS256","kid":"rsa-1","b64":true}`, good, rs), nil, validator.ErrUnsupported},
+		{"nested JWT cty", jwstest.Token(`{"alg":"RS256","kid":"rsa-1","cty":"JWT"}`, good, rs), nil, validator.ErrUnsupported},
+		{"enc in a JWS header", jwstest.Token(`{"alg":"RS256","kid":"rsa-1","enc":"A256GCM"}`, good, rs), nil, validator.ErrUnsupported},
 		{"JWE compact", "eyJhbGciOiJSU0EtT0FFUCIsImVuYyI6IkEyNTZHQ00ifQ.a.b.c.d", nil, validator.ErrUnsupported},
 		{"JWS JSON serialization", `{"payload":"e30","signatures":[]}`, nil, validator.ErrUnsupported},
 		{"two segments", "eyJhbGciOiJSUzI1NiJ9.e30", nil, validator.ErrMalformed},
 		{"one segment", "eyJhbGciOiJSUzI1NiJ9", nil, validator.ErrMalformed},
 		{"four segments", "a.b.c.d", nil, validator.ErrMalformed},
 		{"many dots", strings.Repeat(".", 4000), nil, validator.ErrMalformed},
-		{"empty header", "." + enc.EncodeToString([]byte(good)) + ".c2ln", nil, validator.ErrMalformed},
+		{"empty header", jwstest.Token("", good, jwstest.Fixed([]byte("sig"))), nil, validator.ErrMalformed},
 
 		// Encoding.
-		{"base64 padding", padSegments(rs256(good)), nil, validator.ErrMalformed},
+		{"base64 padding", jwstest.Pad(rs256(good)), nil, validator.ErrMalformed},
 		{"standard alphabet", "eyJhbGciOiJSUzI1NiJ9+/.e30.c2ln", nil, validator.ErrMalformed},
 		{"non-canonical trailing bits", rs256(good)[:strings.LastIndexByte(rs256(good), '.')] + ".AB", nil, validator.ErrMalformed},
-		{"header not JSON", enc.EncodeToString([]byte("alg=RS256")) + "." + enc.EncodeToString([]byte(good)) + ".c2ln", nil, validator.ErrMalformed},
-		{"header is an array", rawToken(`["RS256"]`, good, rs), nil, validator.ErrMalformed},
-		{"header trailing data", rawToken(`{"alg":"RS256","kid":"rsa-1"}x`, good, rs), nil, validator.ErrMalformed},
-		{"header invalid UTF-8", rawToken("{\"alg\":\"RS256\",\"kid\":\"\xff\"}", good, rs), nil, validator.ErrMalformed},
-		{"duplicate alg", rawToken(`{"alg":"none","alg":"RS256","kid":"rsa-1"}`, good, rs), nil, validator.ErrMalformed},
-		{"duplicate kid escaped", rawToken(`{"alg":"RS256","kid":"rsa-1","\u006bid":"ec-1"}`, good, rs), nil, validator.ErrMalformed},
-		{"claims not JSON", rawToken(`{"alg":"RS256","kid":"rsa-1"}`, "not json", rs), nil, validator.ErrMalformed},
+		{"header not JSON", jwstest.Token("alg=RS256", good, jwstest.Fixed([]byte("sig"))), nil, validator.ErrMalformed},
+		{"header is an array", jwstest.Token(`["RS256"]`, good, rs), nil, validator.ErrMalformed},
+		{"header trailing data", jwstest.Token(`{"alg":"RS256","kid":"rsa-1"}x`, good, rs), nil, validator.ErrMalformed},
+		{"header invalid UTF-8", jwstest.Token("{\"alg\":\"RS256\",\"kid\":\"\xff\"}", good, rs), nil, validator.ErrMalformed},
+		{"duplicate alg", jwstest.Token(`{"alg":"none","alg":"RS256","kid":"rsa-1"}`, good, rs), nil, validator.ErrMalformed},
+		{"duplicate kid escaped", jwstest.Token(`{"alg":"RS256","kid":"rsa-1","\u006bid":"ec-1"}`, good, rs), nil, validator.ErrMalformed},
+		{"claims not JSON", jwstest.Token(`{"alg":"RS256","kid":"rsa-1"}`, "not json", rs), nil, validator.ErrMalformed},
 		{"claims trailing comma", rs256(`{"iss":"` + testIssuer + `","aud":"orders",}`), nil, validator.ErrMalformed},
 		{"claims too deep", rs256(`{"iss":"` + testIssuer + `","x":` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + `}`), nil, validator.ErrMalformed},
 		{"100 KiB token", rs256(baseClaims(map[string]any{"pad": strings.Repeat("A", 100<<10)})), nil, validator.ErrTooLarge},
@@ -221,12 +159,12 @@ func TestValidate(t *testing.T) {
 		{"scp with a number", rs256(baseClaims(map[string]any{"scp": []any{"a", 1}})), nil, validator.ErrMalformed},
 
 		// typ and RFC 9068.
-		{"typ dpop+jwt", rawToken(`{"alg":"RS256","kid":"rsa-1","typ":"dpop+jwt"}`, good, rs), nil, validator.ErrType},
-		{"typ secevent+jwt", rawToken(`{"alg":"RS256","kid":"rsa-1","typ":"secevent+jwt"}`, good, rs), nil, validator.ErrType},
-		{"typ id token", rawToken(`{"alg":"RS256","kid":"rsa-1","typ":"id_token+jwt"}`, good, rs), nil, validator.ErrType},
+		{"typ dpop+jwt", jwstest.Token(`{"alg":"RS256","kid":"rsa-1","typ":"dpop+jwt"}`, good, rs), nil, validator.ErrType},
+		{"typ secevent+jwt", jwstest.Token(`{"alg":"RS256","kid":"rsa-1","typ":"secevent+jwt"}`, good, rs), nil, validator.ErrType},
+		{"typ id token", jwstest.Token(`{"alg":"RS256","kid":"rsa-1","typ":"id_token+jwt"}`, good, rs), nil, validator.ErrType},
 		{"RFC 9068 ok", rs256(good), []validator.Option{validator.WithRFC9068()}, nil},
-		{"RFC 9068 typ JWT", rawToken(`{"alg":"RS256","kid":"rsa-1","typ":"JWT"}`, good, rs), []validator.Option{validator.WithRFC9068()}, validator.ErrType},
-		{"RFC 9068 no typ", rawToken(`{"alg":"RS256","kid":"rsa-1"}`, good, rs), []validator.Option{validator.WithRFC9068()}, validator.ErrType},
+		{"RFC 9068 typ JWT", jwstest.Token(`{"alg":"RS256","kid":"rsa-1","typ":"JWT"}`, good, rs), []validator.Option{validator.WithRFC9068()}, validator.ErrType},
+		{"RFC 9068 no typ", jwstest.Token(`{"alg":"RS256","kid":"rsa-1"}`, good, rs), []validator.Option{validator.WithRFC9068()}, validator.ErrType},
 		{"RFC 9068 jti missing", rs256(baseClaims(map[string]any{"jti": nil})), []validator.Option{validator.WithRFC9068()}, validator.ErrMissingClaim},
 		{"RFC 9068 client_id missing", rs256(baseClaims(map[string]any{"client_id": nil, "azp": "svc-a"})), []validator.Option{validator.WithRFC9068()}, validator.ErrMissingClaim},
 		{"RFC 9068 sub missing", rs256(baseClaims(map[string]any{"sub": nil})), []validator.Option{validator.WithRFC9068()}, validator.ErrMissingClaim},
@@ -286,31 +224,6 @@ func TestWithoutAudienceCheck(t *testing.T) {
 	if _, err := v.Validate(t.Context(), rs256(baseClaims(map[string]any{"aud": 7}))); !errors.Is(err, validator.ErrMalformed) {
 		t.Errorf("aud 7: Validate() = %v, want ErrMalformed", err)
 	}
-}
-
-type randReader struct{}
-
-func (randReader) Read(p []byte) (int, error) {
-	for i := range p {
-		p[i] = byte(i*7 + 3)
-	}
-	return len(p), nil
-}
-
-func swapPayload(tok, claims string) string {
-	parts := strings.Split(tok, ".")
-	parts[1] = enc.EncodeToString([]byte(claims))
-	return strings.Join(parts, ".")
-}
-
-func padSegments(tok string) string {
-	parts := strings.Split(tok, ".")
-	for i, p := range parts {
-		if r := len(p) % 4; r != 0 {
-			parts[i] = p + strings.Repeat("=", 4-r)
-		}
-	}
-	return strings.Join(parts, ".")
 }
 
 func TestValidateTokenFields(t *testing.T) {

@@ -15,20 +15,6 @@ import (
 	"github.com/bearerguard/bearerguard/validator"
 )
 
-const audience = "https://api.example.com/orders"
-
-func newStack(t *testing.T, iss *bearertest.Issuer, opts ...validator.Option) *validator.Validator {
-	t.Helper()
-	v, err := validator.New(append([]validator.Option{
-		validator.WithIssuer(iss.URL, iss.KeySet(t)),
-		validator.WithAudience(audience),
-	}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
-}
-
 func TestEndToEnd(t *testing.T) {
 	iss := bearertest.NewIssuer(t)
 	algs := []validator.Algorithm{validator.RS256, validator.RS384, validator.PS256, validator.ES256, validator.ES384, validator.ES512, validator.EdDSA}

@@ -8,6 +8,7 @@ package bearerguard_test
 
 import (
 	"errors"
+	"log/slog"
 	"net/http"
 	"os"
 	"sync"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/bearerguard/bearerguard/bearertest"
+	"github.com/bearerguard/bearerguard/internal/jwstest"
 	"github.com/bearerguard/bearerguard/jwks"
 	"github.com/bearerguard/bearerguard/validator"
 )
@@ -39,8 +41,8 @@ func TestSoak(t *testing.T) {
 	iss := bearertest.NewIssuer(t)
 	attacker := bearertest.NewIssuer(t)
 	iss.Rotate(t, validator.EdDSA)
-	keys := iss.KeySet(t, jwks.WithMinRefetchInterval(5*time.Millisecond), jwks.WithUnknownKeyTTL(0), jwks.WithLogger(quietLogger()))
-	v, err := validator.New(validator.WithIssuer(iss.URL, keys), validator.WithAudience(audience), validator.WithLogger(quietLogger()))
+	keys := iss.KeySet(t, jwks.WithMinRefetchInterval(5*time.Millisecond), jwks.WithUnknownKeyTTL(0), jwks.WithLogger(slog.New(slog.DiscardHandler)))
+	v, err := validator.New(validator.WithIssuer(iss.URL, keys), validator.WithAudience(audience), validator.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +55,7 @@ func TestSoak(t *testing.T) {
 		iss.Mint(t, bearertest.Claims{"aud": "payments"}, bearertest.WithAlgorithm(validator.EdDSA)),
 		iss.Mint(t, bearertest.Claims{"aud": audience}, bearertest.WithAlgorithm(validator.EdDSA), bearertest.ExpiresIn(-time.Hour)),
 		attacker.Mint(t, bearertest.Claims{"aud": audience, "iss": iss.URL}, bearertest.WithKeyID(iss.CurrentKeyID(validator.RS256))),
-		forge(`{"alg":"none"}`, mustJSON(map[string]any{"iss": iss.URL, "aud": audience, "exp": time.Now().Add(time.Hour).Unix()}), fixed(nil)),
+		jwstest.Token(`{"alg":"none"}`, jwstest.JSON(map[string]any{"iss": iss.URL, "aud": audience, "exp": time.Now().Add(time.Hour).Unix()}), jwstest.Fixed(nil)),
 	}
 
 	// The current good tokens, replaced as keys rotate.

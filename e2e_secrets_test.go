@@ -13,40 +13,20 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/bearerguard/bearerguard/adapters/httpbearer"
 	"github.com/bearerguard/bearerguard/bearertest"
+	"github.com/bearerguard/bearerguard/internal/jwstest"
 	"github.com/bearerguard/bearerguard/introspect"
 	"github.com/bearerguard/bearerguard/jwks"
 	"github.com/bearerguard/bearerguard/scopes"
 	"github.com/bearerguard/bearerguard/validator"
 )
 
-type transcript struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (tr *transcript) Write(p []byte) (int, error) {
-	tr.mu.Lock()
-	defer tr.mu.Unlock()
-	return tr.b.Write(p)
-}
-
-func (tr *transcript) add(s string) { tr.Write([]byte(s + "\n")) }
-
-func (tr *transcript) String() string {
-	tr.mu.Lock()
-	defer tr.mu.Unlock()
-	return tr.b.String()
-}
-
 func TestNoSecretsLeak(t *testing.T) {
-	tr := &transcript{}
-	log := slog.New(slog.NewTextHandler(tr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	log, tr := captureLogs() // the transcript: logs, errors and responses
 	prev := slog.Default()
 	slog.SetDefault(log) // anything logging through the default is captured too
 	t.Cleanup(func() { slog.SetDefault(prev) })
@@ -90,7 +70,7 @@ func TestNoSecretsLeak(t *testing.T) {
 		iss.Mint(t, bearertest.Claims{"aud": audience, "scope": "profile"}),
 		iss.Mint(t, bearertest.Claims{"aud": audience}, bearertest.WithKeyID("unknown-kid")),
 		good[:len(good)-8] + "AAAAAAAA",
-		forge(`{"alg":"none"}`, mustJSON(map[string]any{"iss": iss.URL, "aud": audience}), fixed(nil)),
+		jwstest.Token(`{"alg":"none"}`, jwstest.JSON(map[string]any{"iss": iss.URL, "aud": audience}), jwstest.Fixed(nil)),
 		"opaque-token-never-issued-" + strings.Repeat("x", 20),
 		strings.Repeat("A", 9000),
 	}

@@ -9,10 +9,10 @@ package bearerguard_test
 import (
 	"crypto/ed25519"
 	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"runtime"
@@ -21,101 +21,103 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bearerguard/bearerguard/internal/jwstest"
 	"github.com/bearerguard/bearerguard/internal/leakcheck"
 	"github.com/bearerguard/bearerguard/introspect"
 	"github.com/bearerguard/bearerguard/jwks"
 	"github.com/bearerguard/bearerguard/validator"
 )
 
-// flaky is an HTTP server whose behaviour the test switches.
+// flaky is an HTTP server whose behaviour the test switches. Its listening
+// socket stays open for the whole test, so after an outage the server is
+// back on the same URL at once, with no port to bind again. While it is
+// gone, every connection is reset before a byte is answered: new ones as
+// they are accepted, and ones opened earlier at their next request.
 type flaky struct {
-	t    *testing.T
 	addr string
 
 	mu      sync.Mutex
-	ln      net.Listener
-	srv     *http.Server
 	fault   http.HandlerFunc // nil: healthy
 	healthy http.HandlerFunc
-	refuse  bool
-	hits    int
+	gone    bool
 }
 
 func newFlaky(t *testing.T, healthy http.HandlerFunc) *flaky {
-	f := &flaky{t: t, healthy: healthy}
-	f.listen("127.0.0.1:0")
-	t.Cleanup(f.stop)
-	return f
-}
-
-func (f *flaky) listen(addr string) {
-	var ln net.Listener
-	var err error
-	for range 50 { // the port may linger briefly after a close
-		if ln, err = net.Listen("tcp", addr); err == nil {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		f.t.Fatalf("listen %s: %v", addr, err)
+		t.Fatal(err)
 	}
-	f.addr = ln.Addr().String()
+	f := &flaky{addr: ln.Addr().String(), healthy: healthy}
 	srv := &http.Server{Handler: http.HandlerFunc(f.serve), ReadHeaderTimeout: 5 * time.Second}
-	f.ln, f.srv = ln, srv
-	go srv.Serve(ln)
-}
-
-func (f *flaky) stop() {
-	f.mu.Lock()
-	srv := f.srv
-	f.srv = nil
-	f.mu.Unlock()
-	if srv != nil {
-		srv.Close()
-	}
+	go srv.Serve(gate{ln, f})
+	t.Cleanup(func() { srv.Close() })
+	return f
 }
 
 func (f *flaky) url(path string) string { return "http://" + f.addr + path }
 
+func (f *flaky) isGone() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.gone
+}
+
 func (f *flaky) serve(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
-	f.hits++
-	h := f.fault
+	gone, h := f.gone, f.fault
 	if h == nil {
 		h = f.healthy
 	}
 	f.mu.Unlock()
+	if gone { // a connection opened before the server went
+		if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
+			reset(conn)
+		}
+		return
+	}
 	h(w, r)
 }
 
-// set switches to a fault; refuse closes the listener outright.
-func (f *flaky) set(fault http.HandlerFunc, refuse bool) {
-	f.mu.Lock()
-	f.fault, f.refuse = fault, refuse
-	f.mu.Unlock()
-	if refuse {
-		f.stop()
+// gate is flaky's listener: while the server is gone it resets each
+// connection it accepts instead of handing it to the HTTP server.
+type gate struct {
+	net.Listener
+	f *flaky
+}
+
+func (g gate) Accept() (net.Conn, error) {
+	for {
+		conn, err := g.Listener.Accept()
+		if err != nil || !g.f.isGone() {
+			return conn, err
+		}
+		reset(conn)
 	}
 }
 
-// heal restores healthy answers (and the listener, on the same port).
-func (f *flaky) heal() {
-	f.mu.Lock()
-	f.fault = nil
-	refused := f.refuse
-	f.refuse = false
-	f.mu.Unlock()
-	if refused {
-		f.listen(f.addr)
+// reset closes conn with a TCP RST rather than an orderly FIN.
+func reset(conn net.Conn) {
+	if tc, ok := conn.(*net.TCPConn); ok {
+		tc.SetLinger(0)
 	}
+	conn.Close()
 }
+
+// set switches to a fault; gone takes the whole server away.
+func (f *flaky) set(fault http.HandlerFunc, gone bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.fault, f.gone = fault, gone
+}
+
+// heal restores the server and its healthy answers.
+func (f *flaky) heal() { f.set(nil, false) }
 
 // faults are the misbehaviours, shared by the JWKS and introspection suites.
 func faults(keysDoc func() string) []struct {
-	name   string
-	h      http.HandlerFunc
-	refuse bool
+	name string
+	h    http.HandlerFunc
+	gone bool
 } {
 	status := func(code int, retryAfter string) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
@@ -126,11 +128,11 @@ func faults(keysDoc func() string) []struct {
 		}
 	}
 	return []struct {
-		name   string
-		h      http.HandlerFunc
-		refuse bool
+		name string
+		h    http.HandlerFunc
+		gone bool
 	}{
-		{"connection refused", nil, true},
+		{"server gone, connections reset", nil, true},
 		{"hang past the timeout", func(w http.ResponseWriter, r *http.Request) {
 			_ = r.ParseForm()
 			select {
@@ -145,8 +147,7 @@ func faults(keysDoc func() string) []struct {
 			}
 			buf.WriteString("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 10000\r\n\r\n{\"keys\":[{\"kty\":")
 			buf.Flush()
-			conn.(*net.TCPConn).SetLinger(0)
-			conn.Close()
+			reset(conn)
 		}, false},
 		{"500", status(500, ""), false},
 		{"502", status(502, ""), false},
@@ -180,16 +181,12 @@ func faults(keysDoc func() string) []struct {
 }
 
 func edKeyDoc(kid string, pub ed25519.PublicKey) string {
-	b, _ := json.Marshal(map[string]any{"keys": []any{map[string]any{"kty": "OKP", "crv": "Ed25519", "kid": kid, "x": raw64.EncodeToString(pub)}}})
-	return string(b)
+	return jwstest.JSON(map[string]any{"keys": []any{map[string]any{"kty": "OKP", "crv": "Ed25519", "kid": kid, "x": jwstest.Encode(pub)}}})
 }
 
 func edToken(kid string, priv ed25519.PrivateKey, iss string, over map[string]any) string {
-	c := map[string]any{"iss": iss, "aud": "orders", "sub": "svc", "exp": time.Now().Add(time.Hour).Unix(), "iat": time.Now().Unix()}
-	for k, v := range over {
-		c[k] = v
-	}
-	return forge(`{"alg":"EdDSA","kid":"`+kid+`"}`, mustJSON(c), func(in []byte) []byte { return ed25519.Sign(priv, in) })
+	c := jwstest.Claims(map[string]any{"iss": iss, "aud": "orders", "sub": "svc", "exp": time.Now().Add(time.Hour).Unix(), "iat": time.Now().Unix()}, over)
+	return jwstest.Token(`{"alg":"EdDSA","kid":"`+kid+`"}`, c, jwstest.EdDSA(priv))
 }
 
 func heapInUse() uint64 {
@@ -222,9 +219,9 @@ func TestKeySetFaults(t *testing.T) {
 				io.WriteString(w, d)
 			})
 			const iss = "https://issuer.example/"
-			logs := &syncBuffer{}
+			log, logs := captureLogs()
 			keys, err := jwks.New(srv.url("/jwks"), jwks.WithInsecureLoopbackHTTP(), jwks.WithFetchTimeout(500*time.Millisecond),
-				jwks.WithMinRefetchInterval(time.Millisecond), jwks.WithLogger(logger(logs)))
+				jwks.WithMinRefetchInterval(time.Millisecond), jwks.WithLogger(log))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -240,7 +237,7 @@ func TestKeySetFaults(t *testing.T) {
 			}
 			heapBefore := heapInUse()
 
-			srv.set(fault.h, fault.refuse)
+			srv.set(fault.h, fault.gone)
 			refreshErr := keys.Refresh(ctx)
 			_, errA := v.Validate(ctx, edToken("a", privA, iss, map[string]any{"jti": "fresh"}))
 			_, errB := v.Validate(ctx, edToken("b", privB, iss, nil))
@@ -307,7 +304,7 @@ func TestIntrospectionFaults(t *testing.T) {
 				fmt.Fprintf(w, `{"active":%v,"aud":"orders","scope":"read:data"}`, ok)
 			})
 			ic, err := introspect.New(srv.url("/introspect"), introspect.ClientSecretBasic("api", "api-secret"),
-				introspect.WithInsecureLoopbackHTTP(), introspect.WithTimeout(500*time.Millisecond), introspect.WithLogger(quietLogger()))
+				introspect.WithInsecureLoopbackHTTP(), introspect.WithTimeout(500*time.Millisecond), introspect.WithLogger(slog.New(slog.DiscardHandler)))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -323,7 +320,7 @@ func TestIntrospectionFaults(t *testing.T) {
 			if _, err := v.Validate(ctx, "cached-token"); err != nil {
 				t.Fatalf("healthy: %v", err)
 			}
-			srv.set(fault.h, fault.refuse)
+			srv.set(fault.h, fault.gone)
 			if _, err := v.Validate(ctx, "cached-token"); err != nil {
 				t.Errorf("cached answer stopped serving: %v", err)
 			}
