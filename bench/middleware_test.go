@@ -38,7 +38,10 @@ func BenchmarkMiddleware(b *testing.B) {
 		app.GET("/data", func(c echo.Context) error { return c.NoContent(http.StatusNoContent) }, mw...)
 		return app
 	}
-	eb := echobearer.New(guard)
+	eb, err := echobearer.New(guard)
+	if err != nil {
+		b.Fatal(err)
+	}
 	handlers := []struct {
 		name string
 		h    http.Handler

@@ -21,7 +21,10 @@ func BenchmarkMiddleware(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	auth := echobearer.New(g)
+	auth, err := echobearer.New(g)
+	if err != nil {
+		b.Fatal(err)
+	}
 	tok := mint("read:data")
 	e := echo.New()
 	ok := func(c echo.Context) error { return c.NoContent(http.StatusNoContent) }

@@ -3,7 +3,7 @@
 // token extraction, the same validation, the same answers.
 //
 //	guard, _ := httpbearer.New(v, httpbearer.WithRealm("orders"))
-//	auth := echobearer.New(guard)
+//	auth, _ := echobearer.New(guard)
 //	api := e.Group("", auth.Authenticate())
 //	api.GET("/data", getData, auth.Require(scopes.All("read:data")))
 //
@@ -13,6 +13,7 @@ package echobearer
 
 import (
 	"errors"
+	"net/http"
 
 	"github.com/labstack/echo/v4"
 
@@ -27,8 +28,14 @@ const ContextKey = "bearerguard.token"
 // Middleware builds Echo middleware from a Guard.
 type Middleware struct{ g *httpbearer.Guard }
 
-// New returns Echo middleware backed by g.
-func New(g *httpbearer.Guard) *Middleware { return &Middleware{g: g} }
+// New returns Echo middleware backed by g. A nil Guard is an error here,
+// not a panic on the first request.
+func New(g *httpbearer.Guard) (*Middleware, error) {
+	if g == nil {
+		return nil, errors.New("echobearer: nil guard")
+	}
+	return &Middleware{g: g}, nil
+}
 
 // Authenticate requires a valid token.
 func (m *Middleware) Authenticate() echo.MiddlewareFunc { return m.Require(scopes.Requirement{}) }
@@ -36,21 +43,14 @@ func (m *Middleware) Authenticate() echo.MiddlewareFunc { return m.Require(scope
 // Require requires a valid token carrying the scopes req asks for (403
 // insufficient_scope otherwise). After [Middleware.Authenticate] on a group
 // it reuses the token already validated (see
-// [httpbearer.Guard.Authenticate] for when a token is reused). Refusals are written directly, so
-// the answer is exactly RFC 6750's whatever the HTTPErrorHandler.
+// [httpbearer.Guard.Authenticate] for when a token is reused). Refusals are
+// written directly, so the answer is exactly RFC 6750's whatever the
+// HTTPErrorHandler.
 func (m *Middleware) Require(req scopes.Requirement) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			tok, err := m.g.Authenticate(c.Response(), c.Request())
-			if err == nil {
-				err = httpbearer.CheckScopes(tok, req)
-			}
-			if err != nil {
-				m.g.Fail(c.Response(), c.Request(), err)
-				return nil
-			}
-			m.store(c, tok)
-			return next(c)
+			r, tok, ok := m.g.Authorize(c.Response(), c.Request(), req)
+			return m.next(c, next, r, tok, ok)
 		}
 	}
 }
@@ -60,27 +60,27 @@ func (m *Middleware) Require(req scopes.Requirement) echo.MiddlewareFunc {
 func (m *Middleware) Optional() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			tok, err := m.g.Authenticate(c.Response(), c.Request())
-			if err != nil {
-				if !errors.Is(err, validator.ErrNoToken) {
-					m.g.Fail(c.Response(), c.Request(), err)
-					return nil
-				}
-				return next(c)
-			}
-			m.store(c, tok)
-			return next(c)
+			r, tok, ok := m.g.AuthorizeOptional(c.Response(), c.Request())
+			return m.next(c, next, r, tok, ok)
 		}
 	}
+}
+
+// next stores the outcome of the Guard's decision and calls the next
+// handler, or stops when the Guard has answered.
+func (m *Middleware) next(c echo.Context, next echo.HandlerFunc, r *http.Request, tok *validator.Token, ok bool) error {
+	if !ok {
+		return nil
+	}
+	if tok != nil {
+		c.Set(ContextKey, tok)
+	}
+	c.SetRequest(r)
+	return next(c)
 }
 
 // Token returns the token stored by the middleware.
 func Token(c echo.Context) (*validator.Token, bool) {
 	tok, ok := c.Get(ContextKey).(*validator.Token)
 	return tok, ok && tok != nil
-}
-
-func (m *Middleware) store(c echo.Context, tok *validator.Token) {
-	c.Set(ContextKey, tok)
-	c.SetRequest(m.g.WithToken(c.Request(), tok))
 }

@@ -26,7 +26,7 @@ func reply(c echo.Context) error {
 
 func TestContract(t *testing.T) {
 	contract.Run(t, func(t *testing.T, g *httpbearer.Guard) http.Handler {
-		auth := echobearer.New(g)
+		auth := must(t, g)
 		e := echo.New()
 		e.GET("/data", reply, auth.Require(scopes.All("read:data")))
 		e.POST("/data", reply, auth.Require(scopes.All("write:data")))
@@ -36,10 +36,25 @@ func TestContract(t *testing.T) {
 		e.GET("/optional", reply, auth.Optional())
 		return e
 	}, func(t *testing.T, outer, inner *httpbearer.Guard) http.Handler {
-		o, i := echobearer.New(outer), echobearer.New(inner)
+		o, i := must(t, outer), must(t, inner)
 		e := echo.New()
 		e.Group("/nested", o.Authenticate()).GET("/required", reply, i.Require(scopes.All("read:data")))
 		e.Group("/nested", o.Optional()).GET("/optional", reply, i.Require(scopes.All("read:data")))
 		return e
 	})
+}
+
+func must(t *testing.T, g *httpbearer.Guard) *echobearer.Middleware {
+	t.Helper()
+	m, err := echobearer.New(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestNewRejectsNilGuard(t *testing.T) {
+	if m, err := echobearer.New(nil); err == nil || m != nil {
+		t.Fatalf("New(nil) = %v, %v; want an error", m, err)
+	}
 }

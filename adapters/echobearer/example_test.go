@@ -20,7 +20,10 @@ func ExampleMiddleware_Require() {
 	if err != nil {
 		panic(err)
 	}
-	auth := echobearer.New(guard)
+	auth, err := echobearer.New(guard)
+	if err != nil {
+		panic(err)
+	}
 	e := echo.New()
 	e.GET("/data", func(c echo.Context) error {
 		tok, _ := echobearer.Token(c)

@@ -22,7 +22,10 @@ func BenchmarkMiddleware(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	auth := ginbearer.New(g)
+	auth, err := ginbearer.New(g)
+	if err != nil {
+		b.Fatal(err)
+	}
 	tok := mint("read:data")
 	r := gin.New()
 	ok := func(c *gin.Context) { c.Status(http.StatusNoContent) }

@@ -20,7 +20,10 @@ func ExampleMiddleware_Require() {
 	if err != nil {
 		panic(err)
 	}
-	auth := ginbearer.New(guard)
+	auth, err := ginbearer.New(guard)
+	if err != nil {
+		panic(err)
+	}
 	r := gin.New()
 	r.GET("/data", auth.Require(scopes.All("read:data")), func(c *gin.Context) {
 		tok, _ := ginbearer.Token(c)

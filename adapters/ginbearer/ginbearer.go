@@ -3,7 +3,7 @@
 // extraction, the same validation, the same answers.
 //
 //	guard, _ := httpbearer.New(v, httpbearer.WithRealm("orders"))
-//	auth := ginbearer.New(guard)
+//	auth, _ := ginbearer.New(guard)
 //	api := r.Group("/", auth.Authenticate())
 //	api.GET("/data", auth.Require(scopes.All("read:data")), getData)
 //
@@ -13,6 +13,7 @@ package ginbearer
 
 import (
 	"errors"
+	"net/http"
 
 	"github.com/gin-gonic/gin"
 
@@ -27,8 +28,14 @@ const ContextKey = "bearerguard.token"
 // Middleware builds Gin handlers from a Guard.
 type Middleware struct{ g *httpbearer.Guard }
 
-// New returns Gin middleware backed by g.
-func New(g *httpbearer.Guard) *Middleware { return &Middleware{g: g} }
+// New returns Gin middleware backed by g. A nil Guard is an error here,
+// not a panic on the first request.
+func New(g *httpbearer.Guard) (*Middleware, error) {
+	if g == nil {
+		return nil, errors.New("ginbearer: nil guard")
+	}
+	return &Middleware{g: g}, nil
+}
 
 // Authenticate requires a valid token.
 func (m *Middleware) Authenticate() gin.HandlerFunc { return m.Require(scopes.Requirement{}) }
@@ -39,17 +46,8 @@ func (m *Middleware) Authenticate() gin.HandlerFunc { return m.Require(scopes.Re
 // [httpbearer.Guard.Authenticate] for when a token is reused).
 func (m *Middleware) Require(req scopes.Requirement) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		tok, err := m.g.Authenticate(c.Writer, c.Request)
-		if err == nil {
-			err = httpbearer.CheckScopes(tok, req)
-		}
-		if err != nil {
-			m.g.Fail(c.Writer, c.Request, err)
-			c.Abort()
-			return
-		}
-		m.store(c, tok)
-		c.Next()
+		r, tok, ok := m.g.Authorize(c.Writer, c.Request, req)
+		m.next(c, r, tok, ok)
 	}
 }
 
@@ -57,18 +55,23 @@ func (m *Middleware) Require(req scopes.Requirement) gin.HandlerFunc {
 // and validates a token that is present (a bad one is still refused).
 func (m *Middleware) Optional() gin.HandlerFunc {
 	return func(c *gin.Context) {
-		tok, err := m.g.Authenticate(c.Writer, c.Request)
-		if err != nil {
-			if !errors.Is(err, validator.ErrNoToken) {
-				m.g.Fail(c.Writer, c.Request, err)
-				c.Abort()
-				return
-			}
-		} else {
-			m.store(c, tok)
-		}
-		c.Next()
+		r, tok, ok := m.g.AuthorizeOptional(c.Writer, c.Request)
+		m.next(c, r, tok, ok)
 	}
+}
+
+// next stores the outcome of the Guard's decision and goes on, or stops
+// the chain when the Guard has answered.
+func (m *Middleware) next(c *gin.Context, r *http.Request, tok *validator.Token, ok bool) {
+	if !ok {
+		c.Abort()
+		return
+	}
+	if tok != nil {
+		c.Set(ContextKey, tok)
+	}
+	c.Request = r
+	c.Next()
 }
 
 // Token returns the token stored by the middleware.
@@ -79,9 +82,4 @@ func Token(c *gin.Context) (*validator.Token, bool) {
 	}
 	tok, ok := v.(*validator.Token)
 	return tok, ok && tok != nil
-}
-
-func (m *Middleware) store(c *gin.Context, tok *validator.Token) {
-	c.Set(ContextKey, tok)
-	c.Request = m.g.WithToken(c.Request, tok)
 }

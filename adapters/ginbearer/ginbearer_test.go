@@ -27,7 +27,7 @@ func reply(c *gin.Context) {
 func TestContract(t *testing.T) {
 	gin.SetMode(gin.TestMode)
 	contract.Run(t, func(t *testing.T, g *httpbearer.Guard) http.Handler {
-		auth := ginbearer.New(g)
+		auth := must(t, g)
 		r := gin.New()
 		r.GET("/data", auth.Require(scopes.All("read:data")), reply)
 		r.POST("/data", auth.Require(scopes.All("write:data")), reply)
@@ -37,10 +37,25 @@ func TestContract(t *testing.T) {
 		r.GET("/optional", auth.Optional(), reply)
 		return r
 	}, func(t *testing.T, outer, inner *httpbearer.Guard) http.Handler {
-		o, i := ginbearer.New(outer), ginbearer.New(inner)
+		o, i := must(t, outer), must(t, inner)
 		r := gin.New()
 		r.Group("/nested", o.Authenticate()).GET("/required", i.Require(scopes.All("read:data")), reply)
 		r.Group("/nested", o.Optional()).GET("/optional", i.Require(scopes.All("read:data")), reply)
 		return r
 	})
+}
+
+func must(t *testing.T, g *httpbearer.Guard) *ginbearer.Middleware {
+	t.Helper()
+	m, err := ginbearer.New(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestNewRejectsNilGuard(t *testing.T) {
+	if m, err := ginbearer.New(nil); err == nil || m != nil {
+		t.Fatalf("New(nil) = %v, %v; want an error", m, err)
+	}
 }

@@ -40,6 +40,26 @@ func TestContract(t *testing.T) {
 	})
 }
 
+// The same contract through the router-shaped middleware
+// (func(http.Handler) http.Handler, as chi takes it).
+func TestContractMiddleware(t *testing.T) {
+	chain := func(mw func(http.Handler) http.Handler) http.Handler { return mw(http.HandlerFunc(reply)) }
+	contract.Run(t, func(t *testing.T, g *httpbearer.Guard) http.Handler {
+		mux := http.NewServeMux()
+		mux.Handle("GET /data", chain(g.Middleware(scopes.All("read:data"))))
+		mux.Handle("POST /data", chain(g.Middleware(scopes.All("write:data"))))
+		mux.Handle("GET /either", chain(g.Middleware(scopes.Any("read:data", "admin"))))
+		mux.Handle("GET /any", chain(g.Middleware(scopes.Requirement{})))
+		mux.Handle("GET /optional", chain(g.OptionalMiddleware()))
+		return mux
+	}, func(t *testing.T, outer, inner *httpbearer.Guard) http.Handler {
+		mux := http.NewServeMux()
+		mux.Handle("GET /nested/required", outer.Middleware(scopes.Requirement{})(chain(inner.Middleware(scopes.All("read:data")))))
+		mux.Handle("GET /nested/optional", outer.OptionalMiddleware()(chain(inner.Middleware(scopes.All("read:data")))))
+		return mux
+	})
+}
+
 func TestNewRejectsBadOptions(t *testing.T) {
 	_, err := httpbearer.New(nil, httpbearer.WithRealm(`a"b`), httpbearer.WithCookie(""))
 	if err == nil {

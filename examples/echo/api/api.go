@@ -20,11 +20,15 @@ func New(cfg setup.Config, client *http.Client) (http.Handler, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	auth := echobearer.New(guard)
+	auth, err := echobearer.New(guard)
+	if err != nil {
+		closeKeys()
+		return nil, nil, err
+	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.Use(middleware.Recover())
-	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
+	e.GET("/healthz", func(c echo.Context) error { return c.JSONBlob(http.StatusOK, setup.HealthBody) })
 	e.GET("/data", func(c echo.Context) error {
 		tok, _ := echobearer.Token(c)
 		return c.JSON(http.StatusOK, setup.Reply(tok))

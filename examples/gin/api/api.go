@@ -19,10 +19,14 @@ func New(cfg setup.Config, client *http.Client) (http.Handler, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	auth := ginbearer.New(guard)
+	auth, err := ginbearer.New(guard)
+	if err != nil {
+		closeKeys()
+		return nil, nil, err
+	}
 	r := gin.New()
 	r.Use(gin.Recovery())
-	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+	r.GET("/healthz", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", setup.HealthBody) })
 	r.GET("/data", auth.Require(scopes.All("read:data")), func(c *gin.Context) {
 		tok, _ := ginbearer.Token(c)
 		c.JSON(http.StatusOK, setup.Reply(tok))
