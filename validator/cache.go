@@ -1,10 +1,15 @@
 package validator
 
 import (
-	"container/list"
-	"crypto/sha256"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/binary"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/bearerguard/bearerguard/internal/lru"
 )
 
 // Defaults of the validated-token cache.
@@ -15,9 +20,24 @@ const (
 
 // tokenCache remembers tokens that passed full validation, so that a token
 // seen again (a client-credentials token is typically reused for up to an
-// hour) costs a hash and a lookup instead of a signature check. It is a
-// sharded LRU keyed by the SHA-256 of the whole token: a different token
-// cannot hit another's entry without a SHA-256 collision.
+// hour) costs a MAC and a lookup instead of a signature check.
+//
+// Keys. An entry is keyed by a 128-bit MAC of the whole token: AES-GMAC
+// (GHASH under a secret key, masked with AES, as in AES-GCM with an empty
+// plaintext and a fixed nonce) under a random key drawn for each cache and
+// never leaving the process. This is a Carter–Wegman MAC: for two different
+// tokens of at most n 16-byte blocks the chance that their tags collide is
+// at most (n+1)/2^128 over the key, and the tags are never shown to anyone,
+// so a token that is not byte for byte a cached one finds its entry with
+// probability below 2^-115 per try (8 KiB tokens), however it is chosen.
+// It is four to five times cheaper than SHA-256 over the same bytes, with
+// AES-NI and carry-less multiplication.
+//
+// Admission. A token is admitted on its second sighting: the first only
+// marks a small table of 32-bit tag fragments (the doorkeeper), so a flood
+// of tokens seen once (fresh tokens, forged ones) costs no insertion, no
+// eviction of reused tokens and no memory. The doorkeeper decides only
+// what is cached, never whether a token is valid.
 //
 // A hit is not blind reuse. [Validator.Validate] still checks, every time:
 // "exp", "nbf" and "iat" against the clock; that the key that verified the
@@ -26,96 +46,86 @@ const (
 // Everything else a full validation decides depends only on the token's
 // bytes and the validator's fixed configuration, so it cannot change.
 type tokenCache struct {
-	shards [16]cacheShard
-	maxTTL time.Duration
+	entries *lru.Cache[cacheKey, cacheEntry]
+	maxTTL  time.Duration
+	mac     cipher.AEAD
+	bufs    sync.Pool // *[16]byte, so computing a tag allocates nothing
+	door    []atomic.Uint32
 }
 
-type cacheShard struct {
-	mu    sync.Mutex
-	max   int
-	ll    list.List
-	items map[[32]byte]*list.Element
-}
+// cacheKey is a token's tag (see tokenCache).
+type cacheKey [16]byte
 
 type cacheEntry struct {
-	hash [32]byte
 	// tok is the cache's own copy: callers get copies of it
 	// ([Token.clone]), never tok itself, so nothing they do to their token
 	// reaches a later decision or another request.
-	tok     *Token
-	key     *Key      // the key that verified it; nil for HMAC
-	keys    KeySource // where the key came from
-	expires time.Time
+	tok  *Token
+	key  *Key      // the key that verified it; nil for HMAC
+	keys KeySource // where the key came from
 }
 
+// gmacNonce is the fixed nonce of the tag computation: GMAC under one key
+// with one nonce is a deterministic MAC, which is what a lookup key needs.
+var gmacNonce [12]byte
+
 func newTokenCache(size int, maxTTL time.Duration) *tokenCache {
-	c := &tokenCache{maxTTL: maxTTL}
-	per := max(size/len(c.shards), 1)
-	for i := range c.shards {
-		c.shards[i].max = per
-		c.shards[i].items = make(map[[32]byte]*list.Element)
+	var k [16]byte
+	if _, err := rand.Read(k[:]); err != nil {
+		panic("bearerguard: no randomness for the token cache key: " + err.Error())
 	}
+	block, err := aes.NewCipher(k[:])
+	if err != nil {
+		panic(err) // a 16-byte key is always valid
+	}
+	mac, err := cipher.NewGCM(block)
+	if err != nil {
+		panic(err)
+	}
+	doorSize := 1024
+	for doorSize < 4*size && doorSize < 1<<16 {
+		doorSize <<= 1
+	}
+	c := &tokenCache{
+		entries: lru.New[cacheKey, cacheEntry](size, 16, func(k cacheKey) uint64 { return uint64(k[0]) }),
+		maxTTL:  maxTTL,
+		mac:     mac,
+		door:    make([]atomic.Uint32, doorSize),
+	}
+	c.bufs.New = func() any { return new([16]byte) }
 	return c
 }
 
-func tokenHash(token string) [32]byte { return sha256.Sum256(bytesOf(token)) }
-
-func (c *tokenCache) shard(h *[32]byte) *cacheShard { return &c.shards[h[0]&15] }
-
-func (c *tokenCache) get(h [32]byte, now time.Time) (cacheEntry, bool) {
-	s := c.shard(&h)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	el, ok := s.items[h]
-	if !ok {
-		return cacheEntry{}, false
-	}
-	e := el.Value.(*cacheEntry)
-	if !now.Before(e.expires) {
-		s.ll.Remove(el)
-		delete(s.items, h)
-		return cacheEntry{}, false
-	}
-	s.ll.MoveToFront(el)
-	return *e, true
+// key returns the tag of token.
+func (c *tokenCache) key(token string) cacheKey {
+	buf := c.bufs.Get().(*[16]byte)
+	var k cacheKey
+	copy(k[:], c.mac.Seal(buf[:0], gmacNonce[:], nil, bytesOf(token)))
+	c.bufs.Put(buf)
+	return k
 }
 
-func (c *tokenCache) put(e cacheEntry) {
-	s := c.shard(&e.hash)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if el, ok := s.items[e.hash]; ok {
-		*el.Value.(*cacheEntry) = e
-		s.ll.MoveToFront(el)
-		return
+// admit reports whether a validated token should be cached: true on its
+// second sighting while its doorkeeper slot still holds its mark.
+func (c *tokenCache) admit(k cacheKey) bool {
+	slot := &c.door[binary.LittleEndian.Uint32(k[4:8])&uint32(len(c.door)-1)]
+	mark := binary.LittleEndian.Uint32(k[8:12]) | 1 // never 0, the empty slot
+	if slot.Load() == mark {
+		slot.Store(0)
+		return true
 	}
-	if s.ll.Len() >= s.max {
-		if last := s.ll.Back(); last != nil {
-			s.ll.Remove(last)
-			delete(s.items, last.Value.(*cacheEntry).hash)
-		}
-	}
-	entry := e
-	s.items[e.hash] = s.ll.PushFront(&entry)
+	slot.Store(mark)
+	return false
 }
 
-func (c *tokenCache) remove(h [32]byte) {
-	s := c.shard(&h)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if el, ok := s.items[h]; ok {
-		s.ll.Remove(el)
-		delete(s.items, h)
-	}
+func (c *tokenCache) get(k cacheKey, now time.Time) (cacheEntry, bool) {
+	return c.entries.Get(k, now)
 }
 
-func (c *tokenCache) len() int {
-	n := 0
-	for i := range c.shards {
-		s := &c.shards[i]
-		s.mu.Lock()
-		n += s.ll.Len()
-		s.mu.Unlock()
-	}
-	return n
+func (c *tokenCache) put(k cacheKey, e cacheEntry, expires time.Time) {
+	c.entries.Put(k, e, expires)
 }
+
+func (c *tokenCache) remove(k cacheKey) { c.entries.Remove(k) }
+
+func (c *tokenCache) len() int { return c.entries.Len() }

@@ -43,8 +43,12 @@ type claimSpans struct {
 	iss, sub, jti, clientID, azp []byte
 	cid, aud, exp, iat, nbf      []byte
 	scope, scp                   []byte
-	extraBuf                     [maxExtraScopeClaims][]byte
-	extra                        [][]byte // values of configured scope claims
+	// Values of configured scope claims: the first few inline (a
+	// pointer into the struct itself would move it to the heap), the
+	// rest in extraMore.
+	extra     [maxExtraScopeClaims][]byte
+	nExtra    int
+	extraMore [][]byte
 
 	// RFC 7662 members, read only for introspection responses.
 	active, tokenType []byte
@@ -57,7 +61,6 @@ func (v *Validator) scanClaims(b []byte, s *claimSpans) error {
 	if err := r.init(b); err != nil {
 		return ErrMalformed
 	}
-	s.extra = s.extraBuf[:0]
 	for {
 		name, val, ok, err := r.next()
 		if err != nil {
@@ -105,10 +108,19 @@ func (v *Validator) scanClaims(b []byte, s *claimSpans) error {
 			s.tokenType = val
 		default:
 			if v != nil && slices.Contains(v.scopeClaims, n) {
-				s.extra = append(s.extra, val)
+				s.addExtra(val)
 			}
 		}
 	}
+}
+
+func (s *claimSpans) addExtra(val []byte) {
+	if s.nExtra < len(s.extra) {
+		s.extra[s.nExtra] = val
+		s.nExtra++
+		return
+	}
+	s.extraMore = append(s.extraMore, val)
 }
 
 // issuer decodes "iss", the only claim read before the signature is
@@ -117,7 +129,7 @@ func (s *claimSpans) issuer() (string, error) {
 	if s.iss == nil {
 		return "", ErrIssuer
 	}
-	iss, err := jsonString(s.iss)
+	iss, err := jsonStringView(s.iss)
 	if err != nil {
 		return "", ErrMalformed
 	}
@@ -125,7 +137,9 @@ func (s *claimSpans) issuer() (string, error) {
 }
 
 // decodeClaims decodes the recorded members into tok. Every step is linear
-// in the size of its value.
+// in the size of its value. Unescaped strings are views of the claims
+// buffer, which the Token keeps and nobody writes to again: no copy, no
+// allocation per claim.
 func decodeClaims(s *claimSpans, tok *Token) error {
 	var err error
 	str := func(raw []byte) string {
@@ -133,7 +147,7 @@ func decodeClaims(s *claimSpans, tok *Token) error {
 			return ""
 		}
 		var out string
-		out, err = jsonString(raw)
+		out, err = jsonStringView(raw)
 		return out
 	}
 	date := func(raw []byte) time.Time {
@@ -153,7 +167,7 @@ func decodeClaims(s *claimSpans, tok *Token) error {
 	tok.IssuedAt = date(s.iat)
 	tok.NotBefore = date(s.nbf)
 	if s.aud != nil && err == nil {
-		tok.Audience, err = jsonStrings(s.aud)
+		tok.Audience, err = jsonStringsView(s.aud)
 	}
 	if err == nil {
 		tok.Scopes, err = s.scopes()
@@ -179,7 +193,7 @@ func (s *claimSpans) scopes() (scopes.Set, error) {
 	if s.scope != nil {
 		// "scope" is always a space-delimited string (RFC 8693 §4.2).
 		var str string
-		if str, err = jsonString(s.scope); err != nil {
+		if str, err = jsonStringView(s.scope); err != nil {
 			return scopes.Set{}, err
 		}
 		list = appendScopeString(list, str)
@@ -189,7 +203,12 @@ func (s *claimSpans) scopes() (scopes.Set, error) {
 			return scopes.Set{}, err
 		}
 	}
-	for _, raw := range s.extra {
+	for _, raw := range s.extra[:s.nExtra] {
+		if list, err = appendScopeValue(list, raw); err != nil {
+			return scopes.Set{}, err
+		}
+	}
+	for _, raw := range s.extraMore {
 		if list, err = appendScopeValue(list, raw); err != nil {
 			return scopes.Set{}, err
 		}
@@ -223,7 +242,7 @@ func appendScopeString(list []string, str string) []string {
 // array of scope tokens.
 func appendScopeValue(list []string, raw []byte) ([]string, error) {
 	if len(raw) > 0 && raw[0] == '"' {
-		str, err := jsonString(raw)
+		str, err := jsonStringView(raw)
 		if err != nil {
 			return list, err
 		}
@@ -231,7 +250,7 @@ func appendScopeValue(list []string, raw []byte) ([]string, error) {
 	}
 	// Each element must be one scope token: FromList refuses one with a
 	// space or another character RFC 6749 §3.3 does not allow.
-	more, err := jsonStrings(raw)
+	more, err := jsonStringsView(raw)
 	if err != nil {
 		return list, err
 	}

@@ -41,16 +41,20 @@
 // token material or anything read from upstream.
 //
 // A token that passed every check is remembered in a bounded cache (10,000
-// entries, 5 minutes at most, never past "exp"), keyed by the SHA-256 of the
-// whole token; the same token again costs well under a microsecond and one
-// allocation: every hit hands out a copy of the cached token, so nothing a
-// handler or a claim check does to its token reaches another request. This is on by default because it cannot change a decision:
+// entries, 5 minutes at most, never past "exp"), keyed by a 128-bit MAC of
+// the whole token under a random key of the validator's own (AES-GMAC; see
+// [WithTokenCache]), and admitted on its second sighting, so tokens seen
+// once cost nothing. The same token again costs well under a microsecond
+// and one allocation: every hit hands out a copy of the cached token, so
+// nothing a handler or a claim check does to its token reaches another
+// request. This is on by default because it cannot change a decision:
 // what a full validation decides depends only on the token's bytes (which
-// the hash pins), the validator's configuration (immutable), the clock and
+// the MAC pins), the validator's configuration (immutable), the clock and
 // the issuer's keys; on every hit the times are checked again with the
 // clock, the key that verified the token must still be the same key in the
 // issuer's key set, and the user checks run again. Per-request checks
-// (scopes, in the adapters) are never cached. [WithoutTokenCache] turns it off.
+// (scopes, in the adapters) are never cached. [WithoutTokenCache] turns it
+// off.
 //
 // Callers MUST NOT treat an [ErrUnavailable] error as a verdict on the token:
 // the keys could not be had, and the answer is 503, not 401.

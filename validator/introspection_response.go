@@ -10,6 +10,7 @@ import (
 func init() {
 	introspection.RegisterResponseParser(parseIntrospection)
 	introspection.ParseSigned = parseSignedIntrospection
+	introspection.RegisterVerifier(verifySigned)
 }
 
 // errIntrospectionResponse reports an answer that is not a well-formed

@@ -1,6 +1,7 @@
 package validator
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/hmac"
@@ -132,4 +133,67 @@ func digestOf(alg algID, in []byte, buf *[64]byte) []byte {
 		copy(buf[:], d[:])
 		return buf[:64]
 	}
+}
+
+// looksLikeJWS reports whether token has the shape of a compact JWS: three
+// segments whose first decodes to something that starts as a JSON object.
+func looksLikeJWS(token string) bool {
+	h, _, _, err := splitCompact(token)
+	if err != nil || len(h) < 4 {
+		return false
+	}
+	var buf [3]byte
+	n, err := b64.Decode(buf[:], bytesOf(h[:4]))
+	return err == nil && n > 0 && buf[0] == '{'
+}
+
+// verifySigned verifies a compact JWS made by a trusted party other than a
+// token issuer, such as a signed introspection response (RFC 9701): the
+// header "typ" must equal typ (case-insensitively, "application/" prefix
+// optional), "alg" must be one of [DefaultAlgorithms], and keys must yield
+// a key that verifies the signature. It returns the payload. Errors match
+// [ErrInvalidToken] classes, or [ErrUnavailable] when the keys cannot be
+// had. The introspect package reaches it through internal/introspection.
+func verifySigned(ctx context.Context, jws string, keys KeySource, typ string) ([]byte, error) {
+	var allowed algSet
+	for _, a := range DefaultAlgorithms {
+		if id := parseAlg(string(a)); id != algUnknown && !hmacAlgs.has(id) {
+			allowed |= 1 << id
+		}
+	}
+	hseg, pseg, sseg, err := splitCompact(jws)
+	if err != nil {
+		return nil, err
+	}
+	hjson, ok := decodeSegment(hseg, nil)
+	if !ok {
+		return nil, ErrMalformed
+	}
+	h, err := parseHeader(hjson, allowed)
+	if err != nil {
+		return nil, err
+	}
+	t := strings.TrimPrefix(strings.ToLower(h.typ), "application/")
+	if t != strings.ToLower(strings.TrimPrefix(typ, "application/")) {
+		return nil, ErrType
+	}
+	payload, ok := decodeSegment(pseg, nil)
+	if !ok {
+		return nil, ErrMalformed
+	}
+	sig, ok := decodeSegment(sseg, nil)
+	if !ok || len(sig) == 0 {
+		return nil, ErrSignature
+	}
+	key, err := keys.Key(ctx, h.kid, algNames[h.alg])
+	if err != nil {
+		return nil, keyError(err)
+	}
+	if key == nil || !key.algs.has(h.alg) {
+		return nil, ErrAlgorithm
+	}
+	if !verifySignature(h.alg, key, nil, jws[:len(hseg)+1+len(pseg)], sig) {
+		return nil, ErrSignature
+	}
+	return payload, nil
 }

@@ -216,11 +216,15 @@ func WithLogger(l *slog.Logger) Option {
 // WithTokenCache sizes the validated-token cache (on by default:
 // [DefaultTokenCacheSize] entries, [DefaultTokenCacheMaxTTL]). The cache
 // is split into 16 shards of size/16 entries each, so it may evict a
-// little before size entries are held, and never holds more. A token seen
-// again within maxTTL and before its "exp" skips parsing and the signature
-// check; its times, its key's presence in the issuer's key set and the
-// user claim checks are still checked on every call. See the package
-// documentation for why this is safe.
+// little before size entries are held, and never holds more. A token is
+// admitted on its second sighting (a small table of tag fragments remembers
+// first sightings), so a flood of tokens seen once costs no insertion and
+// evicts nothing. A cached token seen again within maxTTL and before its
+// "exp" skips parsing and the signature check; its times, its key's
+// presence in the issuer's key set and the user claim checks are still
+// checked on every call. Entries are keyed by an AES-GMAC tag of the whole
+// token under a random key of the cache's own, which never leaves the
+// process. See the package documentation for why this is safe.
 func WithTokenCache(size int, maxTTL time.Duration) Option {
 	return func(c *config) {
 		if size < 1 || maxTTL <= 0 {

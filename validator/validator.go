@@ -2,13 +2,10 @@ package validator
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -122,13 +119,6 @@ func New(opts ...Option) (*Validator, error) {
 	return v, nil
 }
 
-// header holds the JOSE header members the validator reads.
-type header struct {
-	alg algID
-	kid string
-	typ string
-}
-
 // Validate checks a bearer token and returns its claims. The checks run
 // cheapest first; see the package documentation for the full list. Every
 // error matches one class ([ErrInvalidToken], [ErrUnavailable], …) and,
@@ -152,10 +142,10 @@ func (v *Validator) validate(ctx context.Context, token string) (*Token, error) 
 	if v.introspector != nil && (v.introspectJWTs || !looksLikeJWS(token)) {
 		return v.introspect(ctx, token)
 	}
-	var h [32]byte
+	var k cacheKey
 	if v.cache != nil {
-		h = tokenHash(token)
-		if tok, ok, err := v.cached(ctx, h); ok {
+		k = v.cache.key(token)
+		if tok, ok, err := v.cached(ctx, k); ok {
 			return tok, err
 		}
 	}
@@ -167,9 +157,9 @@ func (v *Validator) validate(ctx context.Context, token string) (*Token, error) 
 		}
 		return nil, err
 	}
-	if v.cache != nil {
+	if v.cache != nil && v.cache.admit(k) {
 		// The cache keeps a copy of its own, which no caller ever sees.
-		v.remember(h, tok.clone(), key, ic)
+		v.remember(k, tok.clone(), key, ic)
 	}
 	if err := v.runChecks(ctx, tok); err != nil {
 		return nil, err
@@ -181,21 +171,21 @@ func (v *Validator) validate(ctx context.Context, token string) (*Token, error) 
 // entry no longer holds (its key changed), and full validation must run.
 // A hit hands out a copy of the cached token, so that nothing a caller (or
 // a claim check) does to its token reaches another request.
-func (v *Validator) cached(ctx context.Context, h [32]byte) (*Token, bool, error) {
-	e, ok := v.cache.get(h, v.now())
+func (v *Validator) cached(ctx context.Context, k cacheKey) (*Token, bool, error) {
+	e, ok := v.cache.get(k, v.now())
 	if !ok {
 		return nil, false, nil
 	}
 	if e.keys != nil {
 		cur, err := e.keys.Key(ctx, e.tok.KeyID, e.tok.Algorithm)
 		if err != nil || cur != e.key {
-			v.cache.remove(h)
+			v.cache.remove(k)
 			return nil, false, nil
 		}
 	}
 	// The audience depends only on the token's bytes: it cannot change.
 	if err := v.checkTimes(e.tok.Expiry, e.tok.NotBefore, e.tok.IssuedAt, v.requireExp); err != nil {
-		v.cache.remove(h)
+		v.cache.remove(k)
 		return nil, true, err
 	}
 	tok := e.tok.clone()
@@ -207,12 +197,12 @@ func (v *Validator) cached(ctx context.Context, h [32]byte) (*Token, bool, error
 
 // remember caches a token that passed full validation, until its "exp" or
 // the cache's max TTL, whichever is sooner. tok must be a private copy.
-func (v *Validator) remember(h [32]byte, tok *Token, key *Key, ic *issuerConfig) {
+func (v *Validator) remember(k cacheKey, tok *Token, key *Key, ic *issuerConfig) {
 	expires := v.now().Add(v.cache.maxTTL)
 	if !tok.Expiry.IsZero() && tok.Expiry.Before(expires) {
 		expires = tok.Expiry
 	}
-	v.cache.put(cacheEntry{hash: h, tok: tok, key: key, keys: ic.keys, expires: expires})
+	v.cache.put(k, cacheEntry{tok: tok, key: key, keys: ic.keys}, expires)
 }
 
 // CachedTokens returns the number of entries in the validated-token cache.
@@ -233,9 +223,12 @@ func (v *Validator) validateJWT(ctx context.Context, token string) (*Token, *Key
 	if !ok {
 		return nil, nil, nil, ErrMalformed
 	}
-	h, err := v.parseHeader(hjson)
+	h, err := parseHeader(hjson, v.allowed)
 	if err != nil {
 		return nil, nil, nil, err
+	}
+	if !v.typeAllowed(h.typ) {
+		return nil, nil, nil, ErrType
 	}
 	payload, ok := decodeSegment(pseg, nil)
 	if !ok {
@@ -318,138 +311,4 @@ func keyError(err error) error {
 		return err
 	}
 	return &UnavailableError{Reason: ErrKeysUnavailable, Err: err}
-}
-
-func (v *Validator) parseHeader(b []byte) (header, error) {
-	var h header
-	var r objectReader
-	if err := r.init(b); err != nil {
-		return h, ErrMalformed
-	}
-	sawAlg := false
-	for {
-		name, val, ok, err := r.next()
-		if err != nil {
-			return h, ErrMalformed
-		}
-		if !ok {
-			break
-		}
-		switch string(name) {
-		case "alg":
-			s, err := jsonString(val)
-			if err != nil {
-				return h, ErrMalformed
-			}
-			sawAlg = true
-			h.alg = parseAlg(s)
-		case "kid":
-			s, err := jsonString(val)
-			if err != nil {
-				return h, ErrMalformed
-			}
-			h.kid = s
-		case "typ":
-			s, err := jsonString(val)
-			if err != nil {
-				return h, ErrMalformed
-			}
-			h.typ = s
-		case "cty":
-			s, err := jsonString(val)
-			if err != nil {
-				return h, ErrMalformed
-			}
-			if strings.EqualFold(s, "JWT") || strings.EqualFold(s, "application/jwt") {
-				return h, ErrUnsupported // nested JWT
-			}
-		case "crit", "b64", "enc", "zip":
-			// Extensions we do not implement (RFC 7515 §4.1.11: a
-			// recipient MUST reject crit it does not understand; RFC 7797
-			// b64) and JWE members.
-			return h, ErrUnsupported
-		}
-		// jku, x5u, jwk, x5c and x5t are never used to find or build a
-		// key: keys come only from the issuer's configured key source.
-	}
-	if !sawAlg || !v.allowed.has(h.alg) {
-		return h, ErrAlgorithm
-	}
-	if len(h.kid) > MaxKeyIDLen {
-		return h, ErrUnknownKey
-	}
-	if !v.typeAllowed(h.typ) {
-		return h, ErrType
-	}
-	return h, nil
-}
-
-// typeAllowed: absent, "JWT" or "at+jwt" (RFC 9068 §2.1), with or without
-// the "application/" prefix, compared case-insensitively (RFC 7515
-// §4.1.9). In RFC 9068 mode only "at+jwt".
-func (v *Validator) typeAllowed(typ string) bool {
-	t := typ
-	if len(t) > len("application/") && strings.EqualFold(t[:len("application/")], "application/") {
-		t = t[len("application/"):]
-	}
-	if strings.EqualFold(t, "at+jwt") {
-		return true
-	}
-	if v.rfc9068 {
-		return false
-	}
-	return typ == "" || strings.EqualFold(t, "JWT")
-}
-
-// checkTimesAndAudience applies the time and audience checks to verified
-// claims.
-func (v *Validator) checkTimesAndAudience(tok *Token, requireExp bool) error {
-	if v.checkAud && !v.audienceOK(tok.Audience) {
-		return ErrAudience
-	}
-	return v.checkTimes(tok.Expiry, tok.NotBefore, tok.IssuedAt, requireExp)
-}
-
-// checkTimes checks "exp", "nbf" and "iat" (zero when absent) against the
-// clock, with the leeway, and the maximum token age.
-func (v *Validator) checkTimes(exp, nbf, iat time.Time, requireExp bool) error {
-	now := v.now()
-	if exp.IsZero() {
-		if requireExp {
-			return ErrExpired
-		}
-	} else if !now.Before(exp.Add(v.leeway)) {
-		return ErrExpired // RFC 7519 §4.1.4: "on or after" exp, MUST NOT accept
-	}
-	if !nbf.IsZero() && now.Add(v.leeway).Before(nbf) {
-		return ErrNotYetValid
-	}
-	if !iat.IsZero() && now.Add(v.leeway).Before(iat) {
-		return ErrNotYetValid
-	}
-	if v.maxAge > 0 {
-		if iat.IsZero() {
-			return ErrMissingClaim
-		}
-		if now.Sub(iat) > v.maxAge+v.leeway {
-			return ErrTooOld
-		}
-	}
-	return nil
-}
-
-func (v *Validator) logReject(ctx context.Context, token string, err error) {
-	if !v.logger.Enabled(ctx, slog.LevelDebug) {
-		return
-	}
-	v.logger.LogAttrs(ctx, slog.LevelDebug, "bearerguard: token rejected",
-		slog.String("token_sha256", TokenFingerprint(token)),
-		slog.String("reason", ChallengeFor(err, "").Description))
-}
-
-// TokenFingerprint returns a short, non-reversible identifier of a token
-// for logs: the first 12 hex digits of its SHA-256.
-func TokenFingerprint(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:6])
 }

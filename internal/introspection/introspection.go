@@ -5,6 +5,8 @@
 // always registered before use).
 package introspection
 
+import "context"
+
 // parseResponse holds a func([]byte) (T, error) registered by the
 // validator, with T its token type; it is generic so that this package
 // need not import the validator.
@@ -33,3 +35,20 @@ type SignedResponse struct {
 // ParseSigned parses the payload of an RFC 9701 response with the
 // validator's strict reader. The validator sets it when initialised.
 var ParseSigned func(payload []byte) (SignedResponse, error)
+
+// verifySigned holds the validator's verifier of signed responses, a
+// func(ctx, jws string, keys K, typ string) ([]byte, error) with K the
+// validator's key source type.
+var verifySigned any
+
+// RegisterVerifier records the validator's verifier of compact JWS made by
+// a trusted party other than a token issuer.
+func RegisterVerifier[K any](verify func(ctx context.Context, jws string, keys K, typ string) ([]byte, error)) {
+	verifySigned = verify
+}
+
+// VerifySigned verifies jws, whose header "typ" must be typ, with keys, and
+// returns its payload.
+func VerifySigned[K any](ctx context.Context, jws string, keys K, typ string) ([]byte, error) {
+	return verifySigned.(func(context.Context, string, K, string) ([]byte, error))(ctx, jws, keys, typ)
+}

@@ -1,0 +1,48 @@
+package validator
+
+import (
+	"slices"
+	"time"
+)
+
+// checkTimesAndAudience applies the time and audience checks to verified
+// claims.
+func (v *Validator) checkTimesAndAudience(tok *Token, requireExp bool) error {
+	if v.checkAud && !v.audienceOK(tok.Audience) {
+		return ErrAudience
+	}
+	return v.checkTimes(tok.Expiry, tok.NotBefore, tok.IssuedAt, requireExp)
+}
+
+// checkTimes checks "exp", "nbf" and "iat" (zero when absent) against the
+// clock, with the leeway, and the maximum token age.
+func (v *Validator) checkTimes(exp, nbf, iat time.Time, requireExp bool) error {
+	now := v.now()
+	if exp.IsZero() {
+		if requireExp {
+			return ErrExpired
+		}
+	} else if !now.Before(exp.Add(v.leeway)) {
+		return ErrExpired // RFC 7519 §4.1.4: "on or after" exp, MUST NOT accept
+	}
+	if !nbf.IsZero() && now.Add(v.leeway).Before(nbf) {
+		return ErrNotYetValid
+	}
+	if !iat.IsZero() && now.Add(v.leeway).Before(iat) {
+		return ErrNotYetValid
+	}
+	if v.maxAge > 0 {
+		if iat.IsZero() {
+			return ErrMissingClaim
+		}
+		if now.Sub(iat) > v.maxAge+v.leeway {
+			return ErrTooOld
+		}
+	}
+	return nil
+}
+
+// audienceOK reports whether aud names a configured audience.
+func (v *Validator) audienceOK(aud []string) bool {
+	return slices.ContainsFunc(aud, func(a string) bool { return slices.Contains(v.audiences, a) })
+}
