@@ -6,4 +6,12 @@
 // It is its own module so that none of those libraries becomes a
 // dependency of bearerguard's users. Run ./run.sh to regenerate
 // RESULTS.md.
+//
+// Command sidebyside (./sidebyside.sh) compares the same libraries as
+// black boxes: each behind the examples' HTTP contract in its own process
+// on loopback, checked for 200/201/401/403 first, then driven in
+// interleaved rounds (open route, reused token, fresh RS256 and ES256
+// tokens, unknown-kid flood) with the server's own CPU time read from
+// /proc. It writes the "Black box, side by side" section of RESULTS.md
+// (run it after run.sh, which rewrites that file) and sidebyside-raw.txt.
 package bench

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Black-box, side-by-side comparison of resource servers (see
+# sidebyside/main.go): bearerguard's net/http example, golang-jwt+keyfunc,
+# auth0/go-jwt-middleware and jwx, each a real HTTP server in its own process
+# on 127.0.0.1, driven in interleaved rounds. Takes about 4 minutes on 2
+# cores with the defaults, then replaces the "Black box, side by side"
+# section of RESULTS.md and writes sidebyside-raw.txt.
+#
+#   bash sidebyside.sh                      # the full run
+#   bash sidebyside.sh -rounds 3 -conns 16  # any sidebyside flag
+#   bash sidebyside.sh -smoke               # seconds; prints, writes nothing (for CI)
+#
+# Note: run.sh rewrites RESULTS.md from scratch; run this after it.
+set -euo pipefail
+cd "$(dirname "$0")"
+bin=$(mktemp -d)
+trap 'rm -rf "$bin"' EXIT
+go build -o "$bin/sidebyside" ./sidebyside
+
+args=("$@")
+write=(-results RESULTS.md -raw sidebyside-raw.txt)
+for a in "$@"; do
+  case "$a" in -smoke|--smoke|-smoke=true|--smoke=true) write=() ;; esac
+done
+# The binary bounds itself (-timeout, 15 min by default); timeout(1) is a
+# second fence.
+timeout --kill-after=10s 20m "$bin/sidebyside" -label "bash sidebyside.sh${*:+ $*}" "${write[@]}" "${args[@]}"

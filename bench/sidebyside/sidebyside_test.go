@@ -1,0 +1,153 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestMain lets the test binary stand in for the command: run() re-executes
+// os.Executable() as "serve -impl …" with childEnv set.
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) == "1" && len(os.Args) > 1 && os.Args[1] == "serve" {
+		os.Exit(serveMain(os.Args[2:], os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+type logWriter struct{ t *testing.T }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+// TestSmoke runs the smoke mode end to end: every target starts, passes
+// the contract (200/201/401/403 where due), every mode produces figures,
+// the report renders and replaces its own section, and nothing is left
+// running.
+func TestSmoke(t *testing.T) {
+	start := time.Now()
+	cfg, err := parseFlags([]string{"-smoke"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cfg.results = filepath.Join(dir, "RESULTS.md")
+	cfg.raw = filepath.Join(dir, "raw.txt")
+	if err := os.WriteFile(cfg.results, []byte("# Results\n\nearlier sections\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	goroutines := runtime.NumGoroutine()
+	ctx, cancel := context.WithTimeout(t.Context(), 25*time.Second)
+	defer cancel()
+	res, err := run(ctx, cfg, logWriter{t})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	for _, mode := range cfg.modes {
+		for _, impl := range cfg.targets {
+			m, ok := res.find(mode, impl, 1)
+			switch {
+			case !ok:
+				t.Errorf("%s %s: not measured", mode, impl)
+			case m.requests == 0 || m.rps() <= 0 || m.p50 <= 0 || m.p99 < m.p50:
+				t.Errorf("%s %s: %d requests, %.0f/s, p50 %s, p99 %s", mode, impl, m.requests, m.rps(), m.p50, m.p99)
+			case m.cpuNS <= 0:
+				t.Errorf("%s %s: no server CPU time measured", mode, impl)
+			case m.errors > 0 || m.unexpected > 0:
+				t.Errorf("%s %s: %d errors, %d unexpected statuses", mode, impl, m.errors, m.unexpected)
+			}
+		}
+	}
+	md := res.markdown()
+	for _, want := range []string{"## Black box, side by side", "| **bearerguard", "golang-jwt", "auth0", "jwx", "JWKS fetches per round", "÷ own open route"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q:\n%s", want, md)
+		}
+	}
+	// Written twice: the section is replaced, not appended again.
+	for range 2 {
+		if err := res.write(cfg, md); err != nil {
+			t.Fatal(err)
+		}
+	}
+	doc, _ := os.ReadFile(cfg.results)
+	if n := strings.Count(string(doc), "## Black box, side by side"); n != 1 || !strings.HasPrefix(string(doc), "# Results\n\nearlier sections\n\n") {
+		t.Errorf("RESULTS.md after two writes has %d sections:\n%s", n, doc)
+	}
+	if raw, _ := os.ReadFile(cfg.raw); strings.Count(string(raw), "\nround=") != len(cfg.modes)*len(cfg.targets) {
+		t.Errorf("raw file:\n%s", raw)
+	}
+
+	// No process and no goroutine left behind.
+	if len(res.pids) != len(cfg.targets) {
+		t.Errorf("%d target processes recorded, want %d", len(res.pids), len(cfg.targets))
+	}
+	for _, pid := range res.pids {
+		if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+			t.Errorf("target process %d still exists (kill 0: %v)", pid, err)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > goroutines && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > goroutines {
+		buf := make([]byte, 1<<16)
+		t.Errorf("%d goroutines left, %d before:\n%s", n, goroutines, buf[:runtime.Stack(buf, true)])
+	}
+	if d := time.Since(start); d > 30*time.Second {
+		t.Errorf("smoke run took %s, want < 30 s", d)
+	}
+}
+
+// TestContractCatchesABadTarget: a server that lets everything through
+// must fail the contract.
+func TestContractCatchesABadTarget(t *testing.T) {
+	iss, err := startIssuer(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer iss.close()
+	checks, err := contractChecks(iss)
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"subject": subject})
+	}))
+	defer open.Close()
+	err = checkContract(strings.TrimPrefix(open.URL, "http://"), checks)
+	if err == nil {
+		t.Fatal("a server answering 200 to everything passed the contract")
+	}
+	for _, want := range []string{"no token: status 200, want 401", "bad signature: status 200, want 401", `alg "none": status 200, want 401`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("contract error lacks %q:\n%v", want, err)
+		}
+	}
+}
+
+func TestReplaceSection(t *testing.T) {
+	sec := beginMarker + " x -->\n## Black box, side by side\nnew\n" + endMarker + "\n"
+	for _, c := range []struct{ doc, want string }{
+		{"", sec},
+		{"# R\n", "# R\n\n" + sec},
+		{"# R\n\n" + beginMarker + " -->\nold\n" + endMarker + "\n## After\n", "# R\n\n" + sec + "## After\n"},
+	} {
+		if got := string(replaceSection([]byte(c.doc), sec)); got != c.want {
+			t.Errorf("replaceSection(%q) = %q, want %q", c.doc, got, c.want)
+		}
+	}
+}
