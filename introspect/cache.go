@@ -1,12 +1,11 @@
 package introspect
 
 import (
-	"container/list"
 	"crypto/sha256"
 	"encoding/binary"
-	"sync"
 	"time"
 
+	"github.com/bearerguard/bearerguard/internal/lru"
 	"github.com/bearerguard/bearerguard/validator"
 )
 
@@ -82,24 +81,14 @@ type Cache interface {
 // recently used entry when full: inactive results get a quarter of the
 // entries (at least one), active ones the rest. A flood of unknown tokens,
 // each cached as inactive, thus evicts only other inactive results, never
-// an active one. Expired entries are dropped when read; there is no
-// background goroutine.
+// an active one. A partition of n entries is split into min(n/64, 16)
+// shards (at least one) with a lock each, so that concurrent requests
+// rarely wait on each other; each shard holds its share of the entries, so
+// a large cache may evict a little before it is full. Expired entries are
+// dropped when read; there is no background goroutine.
 type LRU struct {
-	mu       sync.Mutex
-	active   lruPart
-	inactive lruPart
-}
-
-// lruPart is one partition of an LRU; the LRU's mutex guards it.
-type lruPart struct {
-	max   int
-	ll    list.List // front: most recent
-	items map[Key]*list.Element
-}
-
-type lruItem struct {
-	key Key
-	e   Entry
+	active   *lru.Cache[Key, Entry]
+	inactive *lru.Cache[Key, Entry]
 }
 
 // NewLRU returns an LRU cache holding at most size entries, of which at
@@ -108,74 +97,33 @@ type lruItem struct {
 func NewLRU(size int) *LRU {
 	size = max(size, 2)
 	inactive := max(size/4, 1)
-	return &LRU{active: newLRUPart(size - inactive), inactive: newLRUPart(inactive)}
+	return &LRU{active: newPart(size - inactive), inactive: newPart(inactive)}
 }
 
-func newLRUPart(size int) lruPart {
-	return lruPart{max: size, items: make(map[Key]*list.Element, min(size, 1024))}
+// newPart returns one partition, sharded once it is large.
+func newPart(size int) *lru.Cache[Key, Entry] {
+	shards := min(max(size/64, 1), 16)
+	return lru.New[Key, Entry](size, shards, func(k Key) uint64 { return binary.LittleEndian.Uint64(k[:8]) })
 }
 
 // Get returns the entry for key if it has not expired at now.
 func (c *LRU) Get(key Key, now time.Time) (Entry, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if e, ok := c.active.get(key, now); ok {
+	if e, ok := c.active.Get(key, now); ok {
 		return e, true
 	}
-	return c.inactive.get(key, now)
+	return c.inactive.Get(key, now)
 }
 
 // Put stores e under key in its partition, evicting that partition's least
 // recently used entry if it is full.
 func (c *LRU) Put(key Key, e Entry) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	part, other := &c.active, &c.inactive
+	part, other := c.active, c.inactive
 	if e.Token == nil {
 		part, other = other, part
 	}
-	other.remove(key) // a key lives in one partition at most
-	part.put(key, e)
+	other.Remove(key) // a key lives in one partition at most
+	part.Put(key, e, e.Expires)
 }
 
 // Len returns the number of entries, expired or not.
-func (c *LRU) Len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.active.ll.Len() + c.inactive.ll.Len()
-}
-
-func (p *lruPart) get(key Key, now time.Time) (Entry, bool) {
-	el, ok := p.items[key]
-	if !ok {
-		return Entry{}, false
-	}
-	it := el.Value.(*lruItem)
-	if !now.Before(it.e.Expires) {
-		p.remove(key)
-		return Entry{}, false
-	}
-	p.ll.MoveToFront(el)
-	return it.e, true
-}
-
-func (p *lruPart) put(key Key, e Entry) {
-	if el, ok := p.items[key]; ok {
-		el.Value.(*lruItem).e = e
-		p.ll.MoveToFront(el)
-		return
-	}
-	if p.ll.Len() >= p.max {
-		if last := p.ll.Back(); last != nil {
-			p.remove(last.Value.(*lruItem).key)
-		}
-	}
-	p.items[key] = p.ll.PushFront(&lruItem{key: key, e: e})
-}
-
-func (p *lruPart) remove(key Key) {
-	if el, ok := p.items[key]; ok {
-		p.ll.Remove(el)
-		delete(p.items, key)
-	}
-}
+func (c *LRU) Len() int { return c.active.Len() + c.inactive.Len() }

@@ -364,3 +364,38 @@ func TestKeys(t *testing.T) {
 		t.Error("Lookup without kid, one RSA key: not found")
 	}
 }
+
+// Regression (issue 12, finding 3): claims other than "iss" used to be
+// decoded, scopes included, before the signature was checked, so a forged
+// token made the validator do work an attacker chose. Now a forged token is
+// refused for its signature (or its issuer) whatever its other claims hold.
+func TestNothingButIssDecodedBeforeSignature(t *testing.T) {
+	loadKeys(t)
+	v := newValidator(t)
+	forged := func(claims string) string {
+		return jwstest.Token(`{"alg":"RS256","kid":"rsa-1"}`, claims, jwstest.RS(rsaKey2, crypto.SHA256))
+	}
+	tests := []struct {
+		name   string
+		claims string
+		want   error
+	}{
+		{"scope of the wrong type", baseClaims(map[string]any{"scope": 123}), validator.ErrSignature},
+		{"invalid scope token", baseClaims(map[string]any{"scope": "a\tb"}), validator.ErrSignature},
+		{"scp of the wrong type", baseClaims(map[string]any{"scp": map[string]any{"a": 1}}), validator.ErrSignature},
+		{"exp as a string", baseClaims(map[string]any{"exp": "soon"}), validator.ErrSignature},
+		{"aud nested", baseClaims(map[string]any{"aud": []any{[]string{"x"}}}), validator.ErrSignature},
+		{"sub of the wrong type", baseClaims(map[string]any{"sub": false}), validator.ErrSignature},
+		{"untrusted iss, bad scope", baseClaims(map[string]any{"iss": "https://attacker.example/", "scope": 1}), validator.ErrIssuer},
+		// The claims' JSON itself is still validated first: linear work.
+		{"duplicate member", `{"iss":"` + testIssuer + `","iss":"` + testIssuer + `"}`, validator.ErrMalformed},
+		{"iss of the wrong type", baseClaims(map[string]any{"iss": 1}), validator.ErrMalformed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := v.Validate(t.Context(), forged(tt.claims)); !errors.Is(err, tt.want) {
+				t.Errorf("Validate() = %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
