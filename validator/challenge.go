@@ -1,6 +1,7 @@
 package validator
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -25,6 +26,7 @@ type Challenge struct {
 	Scope       string        // space-delimited missing scopes, for insufficient_scope
 	Header      string        // WWW-Authenticate value, "" when none is sent
 	RetryAfter  time.Duration // for 503: when to try again (at least 1 s)
+	Nonce       string        // DPoP-Nonce value (RFC 9449 §8), "" when none is sent
 }
 
 // DefaultRetryAfter is the Retry-After sent with a 503 when the cause gives
@@ -74,6 +76,9 @@ func (c Challenge) Apply(h http.Header) {
 	if c.RetryAfter > 0 {
 		h.Set("Retry-After", strconv.Itoa(int(c.RetryAfter/time.Second)))
 	}
+	if c.Nonce != "" {
+		h.Set("DPoP-Nonce", c.Nonce)
+	}
 	h.Set("Cache-Control", "no-store")
 }
 
@@ -81,8 +86,14 @@ func (c Challenge) Apply(h http.Header) {
 // (RFC 6750 §3). Empty attributes are left out. Characters RFC 6750 does not
 // allow in an attribute's value are dropped, so the result always parses.
 func BuildChallenge(realm, code, description, scope string) string {
+	return buildChallenge("Bearer", realm, code, description, scope, "")
+}
+
+// buildChallenge builds one challenge of scheme (Bearer, or DPoP with its
+// "algs" attribute, RFC 9449 §7.1).
+func buildChallenge(scheme, realm, code, description, scope, algs string) string {
 	var b strings.Builder
-	b.WriteString("Bearer")
+	b.WriteString(scheme)
 	sep := " "
 	attr := func(name, value string, ok func(byte) bool) {
 		value = sanitize(value, ok)
@@ -100,7 +111,50 @@ func BuildChallenge(realm, code, description, scope string) string {
 	attr("error", code, isDescChar)
 	attr("error_description", description, isDescChar)
 	attr("scope", scope, isScopeChar)
+	attr("algs", algs, isDescChar)
 	return b.String()
+}
+
+// Challenge maps err to its HTTP answer for a request that used scheme,
+// with the validator's DPoP policy (RFC 9449 §7.1): with [DPoPAllowed] the
+// answer carries a Bearer and a DPoP challenge (with "algs"), the error
+// attributes on the scheme the request used (DPoP errors always on the DPoP
+// challenge); with [DPoPRequired] only the DPoP challenge; with [DPoPOff]
+// only the Bearer one, as [ChallengeFor]. A [NonceError] adds its nonce.
+func (v *Validator) Challenge(err error, realm string, scheme Scheme) Challenge {
+	c := ChallengeFor(err, realm)
+	if ne, ok := asNonceError(err); ok {
+		c.Nonce = ne.Nonce
+	}
+	mode := v.dpop.mode
+	if c.Header == "" || mode == DPoPOff {
+		return c
+	}
+	class, _ := classOf(err)
+	onDPoP := scheme == SchemeDPoP || class == ErrInvalidDPoPProof || class == ErrUseDPoPNonce || mode == DPoPRequired
+	var algs []string
+	for _, a := range v.DPoPAlgorithms() {
+		algs = append(algs, string(a))
+	}
+	code, desc, scope := c.Code, c.Description, c.Scope
+	bearer := BuildChallenge(realm, code, desc, scope)
+	dpop := buildChallenge("DPoP", realm, "", "", "", strings.Join(algs, " "))
+	if onDPoP {
+		bearer = BuildChallenge(realm, "", "", "")
+		dpop = buildChallenge("DPoP", realm, code, desc, scope, strings.Join(algs, " "))
+	}
+	if mode == DPoPRequired {
+		c.Header = dpop
+	} else {
+		c.Header = bearer + ", " + dpop
+	}
+	return c
+}
+
+func asNonceError(err error) (*NonceError, bool) {
+	var ne *NonceError
+	ok := errors.As(err, &ne)
+	return ne, ok
 }
 
 // isDescChar: %x20-21 / %x23-5B / %x5D-7E (RFC 6750 §3 error, error_description).

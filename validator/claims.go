@@ -1,6 +1,7 @@
 package validator
 
 import (
+	"errors"
 	"slices"
 	"time"
 
@@ -43,6 +44,7 @@ type claimSpans struct {
 	iss, sub, jti, clientID, azp []byte
 	cid, aud, exp, iat, nbf      []byte
 	scope, scp                   []byte
+	cnf                          []byte
 	// Values of configured scope claims: the first few inline (a
 	// pointer into the struct itself would move it to the heap), the
 	// rest in extraMore.
@@ -102,6 +104,8 @@ func (v *Validator) scanClaims(b []byte, s *claimSpans) error {
 			s.scope = val
 		case "scp":
 			s.scp = val
+		case "cnf":
+			s.cnf = val
 		case "active":
 			s.active = val
 		case "token_type":
@@ -172,6 +176,12 @@ func decodeClaims(s *claimSpans, tok *Token) error {
 	if err == nil {
 		tok.Scopes, err = s.scopes()
 	}
+	if err == nil && s.cnf != nil {
+		tok.Confirmation, err = decodeConfirmation(s.cnf)
+	}
+	if errors.Is(err, ErrUnsupportedBinding) {
+		return err
+	}
 	if err != nil {
 		return ErrMalformed
 	}
@@ -217,6 +227,43 @@ func (s *claimSpans) scopes() (scopes.Set, error) {
 		return scopes.Set{}, nil
 	}
 	return scopes.FromList(list)
+}
+
+// decodeConfirmation reads a "cnf" claim (RFC 7800 §3.1): an object whose
+// "jkt" (RFC 9449 §6) and "x5t#S256" (RFC 8705 §3.1) members, when present,
+// must be non-empty strings. A "cnf" with neither names only methods this
+// library cannot check (a "jwk", a "kid", …): the token is refused rather
+// than accepted as a plain bearer token.
+func decodeConfirmation(raw []byte) (Confirmation, error) {
+	var c Confirmation
+	var r objectReader
+	if err := r.init(raw); err != nil {
+		return c, errJSON
+	}
+	for {
+		name, val, ok, err := r.next()
+		if err != nil {
+			return c, err
+		}
+		if !ok {
+			break
+		}
+		switch string(name) {
+		case "jkt":
+			c.JKT, err = jsonStringView(val)
+		case "x5t#S256":
+			c.X5TS256, err = jsonStringView(val)
+		default:
+			continue
+		}
+		if err != nil {
+			return c, err
+		}
+	}
+	if c.JKT == "" && c.X5TS256 == "" {
+		return c, ErrUnsupportedBinding
+	}
+	return c, nil
 }
 
 // appendScopeString appends the space-delimited tokens of str (empty

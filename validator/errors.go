@@ -29,6 +29,14 @@ var (
 	// decide could not be reached and nothing cached can decide. Not the
 	// client's fault: answered with 503 and Retry-After.
 	ErrUnavailable = &Error{code: "", desc: "The token cannot be checked right now", msg: "verification unavailable"}
+	// ErrInvalidDPoPProof: the DPoP proof is missing, malformed, not signed
+	// by its key, not for this request, too old or replayed (RFC 9449 §7.1
+	// invalid_dpop_proof, answered 401 with a DPoP challenge).
+	ErrInvalidDPoPProof = &Error{code: "invalid_dpop_proof", desc: "The DPoP proof is invalid", msg: "invalid DPoP proof"}
+	// ErrUseDPoPNonce: the proof lacks the server's current nonce (RFC 9449
+	// §8 use_dpop_nonce, answered 401 with a DPoP-Nonce header). The error
+	// is a [*NonceError] carrying the nonce to use.
+	ErrUseDPoPNonce = &Error{code: "use_dpop_nonce", desc: "A DPoP nonce is required", msg: "DPoP nonce required"}
 )
 
 // Reasons for [ErrInvalidRequest].
@@ -40,6 +48,8 @@ var (
 	// ErrMethodNotAllowed: a token in the query string or form body when that
 	// method is not enabled.
 	ErrMethodNotAllowed = reason(ErrInvalidRequest, "token transport not enabled", "The access token must be sent in the Authorization header")
+	// ErrDPoPNotAccepted: the DPoP scheme when DPoP is off ([DPoPOff]).
+	ErrDPoPNotAccepted = reason(ErrInvalidRequest, "DPoP not accepted", "The DPoP authorization scheme is not accepted")
 )
 
 // Reasons for [ErrInvalidToken].
@@ -77,6 +87,41 @@ var (
 	ErrInactive = reason(ErrInvalidToken, "token inactive", "The access token is not active")
 	// ErrClaimCheck: a user-supplied claim check refused the token.
 	ErrClaimCheck = reason(ErrInvalidToken, "claim check failed", "The access token was refused")
+	// ErrBoundToken: a token bound to a key or certificate ("cnf") was
+	// presented without what it is bound to: a DPoP-bound token as Bearer
+	// (no downgrade, RFC 9449 §7.2), or a certificate-bound token without
+	// that client certificate (RFC 8705 §3).
+	ErrBoundToken = reason(ErrInvalidToken, "sender-constrained token without its binding", "The access token is bound to a key or certificate the request does not prove")
+	// ErrBindingMismatch: the DPoP proof's key or the client certificate is
+	// not the one the token is bound to, or a DPoP proof came with a token
+	// that is not bound to a key.
+	ErrBindingMismatch = reason(ErrInvalidToken, "token bound to another key", "The access token is not bound to the presented key")
+	// ErrBearerNotAllowed: a Bearer token when DPoP is required
+	// ([DPoPRequired]).
+	ErrBearerNotAllowed = reason(ErrInvalidToken, "bearer token where DPoP is required", "The access token must be DPoP-bound and sent with a DPoP proof")
+	// ErrUnsupportedBinding: "cnf" names only confirmation methods this
+	// library cannot check, so the token cannot be accepted at all.
+	ErrUnsupportedBinding = reason(ErrInvalidToken, "unsupported confirmation method", "The access token is bound in a way this resource cannot check")
+)
+
+// Reasons for [ErrInvalidDPoPProof].
+var (
+	// ErrProofMissing: the DPoP scheme without a DPoP header, or with more
+	// than one.
+	ErrProofMissing = reason(ErrInvalidDPoPProof, "DPoP proof missing", "Exactly one DPoP proof is required")
+	// ErrProofMalformed: not a compact JWS of "typ" dpop+jwt with an allowed
+	// "alg", a public "jwk" and the required claims of the right types, or
+	// too large.
+	ErrProofMalformed = reason(ErrInvalidDPoPProof, "malformed DPoP proof", "The DPoP proof is malformed")
+	// ErrProofSignature: the proof is not signed by the key it carries.
+	ErrProofSignature = reason(ErrInvalidDPoPProof, "DPoP proof signature invalid", "The DPoP proof signature is invalid")
+	// ErrProofMismatch: "htm", "htu" or "ath" does not match this request
+	// and its access token.
+	ErrProofMismatch = reason(ErrInvalidDPoPProof, "DPoP proof not for this request", "The DPoP proof does not match this request")
+	// ErrProofTime: "iat" is outside the accepted window.
+	ErrProofTime = reason(ErrInvalidDPoPProof, "DPoP proof outside its time window", "The DPoP proof is too old or from the future")
+	// ErrProofReplayed: the proof's "jti" was seen before.
+	ErrProofReplayed = reason(ErrInvalidDPoPProof, "DPoP proof replayed", "The DPoP proof was already used")
 )
 
 // Reasons for [ErrUnavailable].
@@ -86,7 +131,24 @@ var (
 	ErrKeysUnavailable = reason(ErrUnavailable, "signing keys unavailable", "")
 	// ErrIntrospectionUnavailable: the introspection endpoint failed.
 	ErrIntrospectionUnavailable = reason(ErrUnavailable, "introspection unavailable", "")
+	// ErrReplayUnavailable: the DPoP replay store cannot record a proof (it
+	// is full, or unreachable), so no proof can be accepted.
+	ErrReplayUnavailable = reason(ErrUnavailable, "DPoP replay store unavailable", "")
 )
+
+// NonceError asks the client to retry with a server-issued DPoP nonce
+// (RFC 9449 §8). It matches [ErrUseDPoPNonce] with errors.Is.
+type NonceError struct {
+	// Nonce is the value to send in the DPoP-Nonce header.
+	Nonce string
+}
+
+// Error says a nonce is required (the nonce is not secret, but is left
+// out to keep errors short).
+func (e *NonceError) Error() string { return ErrUseDPoPNonce.Error() }
+
+// Unwrap returns [ErrUseDPoPNonce].
+func (e *NonceError) Unwrap() error { return ErrUseDPoPNonce }
 
 // Error is the type of this package's sentinel errors: a class (such as
 // [ErrInvalidToken]) or a reason within a class (such as [ErrExpired]).

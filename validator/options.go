@@ -50,6 +50,8 @@ type config struct {
 
 	introspectionAudOptional bool
 
+	dpop dpopConfig
+
 	cacheSize   int
 	cacheMaxTTL time.Duration
 }

@@ -19,6 +19,20 @@ const (
 	SourceIntrospection
 )
 
+// Confirmation is what a sender-constrained token is bound to (RFC 7800
+// "cnf"). Both fields are empty for a plain bearer token.
+type Confirmation struct {
+	// JKT is the RFC 7638 SHA-256 thumbprint of the DPoP proof key
+	// (RFC 9449 §6), base64url.
+	JKT string
+	// X5TS256 is the SHA-256 thumbprint of the client certificate
+	// (RFC 8705 §3.1, "x5t#S256"), base64url.
+	X5TS256 string
+}
+
+// Bound reports whether the token is bound to a key or certificate.
+func (c Confirmation) Bound() bool { return c.JKT != "" || c.X5TS256 != "" }
+
 // String returns "jwt" or "introspection".
 func (s Source) String() string {
 	switch s {
@@ -54,6 +68,10 @@ type Token struct {
 	Algorithm Algorithm
 	// Type is the JOSE "typ" header of a JWT, as sent ("at+jwt", "JWT", or "").
 	Type string
+	// Confirmation is the token's "cnf" claim: the DPoP key or client
+	// certificate the token is bound to, if any. A bound token is accepted
+	// only with proof of what it is bound to.
+	Confirmation Confirmation
 
 	raw []byte // the claims JSON (or introspection response members)
 }

@@ -32,6 +32,8 @@ type Validator struct {
 	// introspectionAudOptional accepts introspection answers without "aud".
 	introspectionAudOptional bool
 
+	dpop dpopConfig
+
 	cache *tokenCache // nil when disabled
 }
 
@@ -49,6 +51,11 @@ func New(opts ...Option) (*Validator, error) {
 
 		cacheSize:   DefaultTokenCacheSize,
 		cacheMaxTTL: DefaultTokenCacheMaxTTL,
+
+		dpop: dpopConfig{window: DefaultProofWindow},
+	}
+	for _, a := range DefaultAlgorithms {
+		c.dpop.algs |= 1 << parseAlg(string(a))
 	}
 	for _, opt := range opts {
 		opt(&c)
@@ -94,6 +101,11 @@ func New(opts ...Option) (*Validator, error) {
 		introspectionIssuer: c.introspectionIssuer,
 
 		introspectionAudOptional: c.introspectionAudOptional,
+
+		dpop: c.dpop,
+	}
+	if v.dpop.replay == nil {
+		v.dpop.replay = NewMemoryReplayStore(DefaultReplayStoreSize, c.clock)
 	}
 	for _, ic := range c.issuers {
 		if ic.issuer == "" {
@@ -122,14 +134,12 @@ func New(opts ...Option) (*Validator, error) {
 // Validate checks a bearer token and returns its claims. The checks run
 // cheapest first; see the package documentation for the full list. Every
 // error matches one class ([ErrInvalidToken], [ErrUnavailable], …) and,
-// where one applies, a reason such as [ErrExpired].
+// where one applies, a reason such as [ErrExpired]. The token counts as
+// presented with the Bearer scheme and no client certificate: a token bound
+// to a DPoP key or a certificate is refused ([ErrBoundToken]); use
+// [Validator.ValidatePresentation] for those.
 func (v *Validator) Validate(ctx context.Context, token string) (*Token, error) {
-	tok, err := v.validate(ctx, token)
-	if err != nil {
-		v.logReject(ctx, token, err)
-		return nil, err
-	}
-	return tok, nil
+	return v.ValidatePresentation(ctx, Presentation{Token: token})
 }
 
 func (v *Validator) validate(ctx context.Context, token string) (*Token, error) {

@@ -9,10 +9,16 @@ import (
 )
 
 // fail answers a refused request from the single mapping table
-// ([validator.ChallengeFor]): status, WWW-Authenticate (or Retry-After),
-// Cache-Control: no-store, and the error body.
-func (g *Guard) fail(w http.ResponseWriter, r *http.Request, err error) {
-	c := validator.ChallengeFor(err, g.realm)
+// ([validator.ChallengeFor], shaped by the validator's DPoP policy when it
+// has one): status, WWW-Authenticate (or Retry-After), DPoP-Nonce when a
+// nonce is asked for, Cache-Control: no-store, and the error body.
+func (g *Guard) fail(w http.ResponseWriter, r *http.Request, err error, scheme validator.Scheme) {
+	var c validator.Challenge
+	if g.ch != nil {
+		c = g.ch.Challenge(err, g.realm, scheme)
+	} else {
+		c = validator.ChallengeFor(err, g.realm)
+	}
 	c.Apply(w.Header())
 	if g.observe != nil {
 		g.observe(r, err, c)

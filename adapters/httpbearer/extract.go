@@ -26,8 +26,12 @@ type extractor struct {
 // [validator.ErrMethodNotAllowed] for a query or form token when that way of
 // sending one is not enabled. Query and form parameters are matched by their
 // decoded names, as r.URL.Query() and r.PostForm give them.
-func (e *extractor) extract(w http.ResponseWriter, r *http.Request) (string, error) {
+//
+// The scheme is [validator.SchemeDPoP] for "Authorization: DPoP", and
+// [validator.SchemeBearer] for every other way.
+func (e *extractor) extract(w http.ResponseWriter, r *http.Request) (string, validator.Scheme, error) {
 	var token string
+	scheme := validator.SchemeBearer
 	found := 0
 	add := func(t string) {
 		token = t
@@ -36,15 +40,20 @@ func (e *extractor) extract(w http.ResponseWriter, r *http.Request) (string, err
 
 	headers := r.Header.Values("Authorization")
 	if len(headers) > 1 {
-		return "", validator.ErrMultipleTokens
+		return "", 0, validator.ErrMultipleTokens
 	}
 	if len(headers) == 1 {
 		t, isBearer, err := parseAuthorization(headers[0])
 		if err != nil {
-			return "", err
+			return "", 0, err
 		}
 		if isBearer {
 			add(t)
+		} else if t, isDPoP, err := parseCredentials(headers[0], "dpop"); err != nil {
+			return "", 0, err
+		} else if isDPoP {
+			add(t)
+			scheme = validator.SchemeDPoP
 		}
 	}
 
@@ -54,10 +63,10 @@ func (e *extractor) extract(w http.ResponseWriter, r *http.Request) (string, err
 		// Decoded names, as r.URL.Query() gives them to the handlers: an
 		// access%5Ftoken parameter is an access_token parameter.
 		if !e.query {
-			return "", validator.ErrMethodNotAllowed
+			return "", 0, validator.ErrMethodNotAllowed
 		}
 		if len(vals) != 1 || !isB64Token(vals[0]) {
-			return "", badValues(vals)
+			return "", 0, badValues(vals)
 		}
 		add(vals[0])
 	}
@@ -65,11 +74,11 @@ func (e *extractor) extract(w http.ResponseWriter, r *http.Request) (string, err
 	if e.form && isFormBody(r) {
 		r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
 		if err := r.ParseForm(); err != nil {
-			return "", validator.ErrMalformedHeader
+			return "", 0, validator.ErrMalformedHeader
 		}
 		if vals, ok := r.PostForm["access_token"]; ok {
 			if len(vals) != 1 || !isB64Token(vals[0]) {
-				return "", badValues(vals)
+				return "", 0, badValues(vals)
 			}
 			add(vals[0])
 		}
@@ -80,10 +89,10 @@ func (e *extractor) extract(w http.ResponseWriter, r *http.Request) (string, err
 		case len(cs) > 1:
 			// Which one would the application read? Refuse, as for
 			// other tokens sent twice, even if some are empty.
-			return "", validator.ErrMultipleTokens
+			return "", 0, validator.ErrMultipleTokens
 		case len(cs) == 1 && cs[0].Value != "":
 			if !isB64Token(cs[0].Value) {
-				return "", validator.ErrMalformedHeader
+				return "", 0, validator.ErrMalformedHeader
 			}
 			add(cs[0].Value)
 		}
@@ -91,11 +100,11 @@ func (e *extractor) extract(w http.ResponseWriter, r *http.Request) (string, err
 
 	switch found {
 	case 0:
-		return "", validator.ErrNoToken
+		return "", 0, validator.ErrNoToken
 	case 1:
-		return token, nil
+		return token, scheme, nil
 	default:
-		return "", validator.ErrMultipleTokens
+		return "", 0, validator.ErrMultipleTokens
 	}
 }
 
@@ -128,7 +137,14 @@ func mayNameAccessToken(rawQuery string) bool {
 // the grammar of §2.1: the scheme (any case), 1*SP, one b64token, nothing
 // after it.
 func parseAuthorization(v string) (token string, isBearer bool, err error) {
-	const scheme = "bearer"
+	return parseCredentials(v, "bearer")
+}
+
+// parseCredentials parses an Authorization header value of the given
+// scheme (lower case; matched in any case) whose credentials are one
+// b64token: Bearer (RFC 6750 §2.1) or DPoP (RFC 9449 §7.1). matched is false
+// for another scheme.
+func parseCredentials(v, scheme string) (token string, matched bool, err error) {
 	if len(v) < len(scheme) || !strings.EqualFold(v[:len(scheme)], scheme) {
 		return "", false, nil
 	}

@@ -138,7 +138,7 @@ func TestExtract(t *testing.T) {
 			method := cmp.Or(tt.method, http.MethodGet)
 			r := httptest.NewRequest(method, tt.target, strings.NewReader(tt.body))
 			maps.Copy(r.Header, tt.header)
-			got, err := tt.ex.extract(httptest.NewRecorder(), r)
+			got, _, err := tt.ex.extract(httptest.NewRecorder(), r)
 			if tt.wantErr != nil {
 				if !errors.Is(err, tt.wantErr) || got != "" {
 					t.Fatalf("extract = %q, %v; want error %v", got, err, tt.wantErr)
@@ -171,7 +171,7 @@ func BenchmarkExtract(b *testing.B) {
 			r.Header.Set("Authorization", "Bearer abc.def.ghi")
 			w := httptest.NewRecorder()
 			for b.Loop() {
-				_, _ = ex.extract(w, r)
+				_, _, _ = ex.extract(w, r)
 			}
 		})
 	}

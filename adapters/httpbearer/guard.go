@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 
 	"github.com/bearerguard/bearerguard/scopes"
 	"github.com/bearerguard/bearerguard/validator"
@@ -15,15 +16,35 @@ type TokenValidator interface {
 	Validate(ctx context.Context, token string) (*validator.Token, error)
 }
 
+// PresentationValidator is a TokenValidator that also checks what a token
+// is bound to: a DPoP proof (RFC 9449) or a client certificate (RFC 8705).
+// [*validator.Validator] implements it; a Guard over one gives it every
+// request's scheme, DPoP proof, method, URL and client certificate. A Guard
+// over a plain TokenValidator refuses the DPoP scheme.
+type PresentationValidator interface {
+	TokenValidator
+	ValidatePresentation(ctx context.Context, p validator.Presentation) (*validator.Token, error)
+}
+
+// challenger is a validator that shapes its own challenges (the DPoP
+// scheme's, RFC 9449 §7.1). [*validator.Validator] implements it.
+type challenger interface {
+	Challenge(err error, realm string, scheme validator.Scheme) validator.Challenge
+}
+
 // Guard extracts, validates and authorizes bearer tokens for net/http, and
 // answers failures per RFC 6750. The Gin and Echo adapters are thin
 // wrappers over [Guard.Authorize] and [Guard.AuthorizeOptional]. A Guard is
 // safe for concurrent use.
 type Guard struct {
 	v         TokenValidator
-	id        any // identity of v: see validatorIdentity
+	pv        PresentationValidator // v, when it checks bindings; else nil
+	ch        challenger            // v, when it shapes challenges; else nil
+	id        any                   // identity of v: see validatorIdentity
 	ex        extractor
 	realm     string
+	publicURL *url.URL          // WithPublicURL, or nil
+	certs     *certHeaderConfig // WithClientCertHeader, or nil
 	writeBody func(w http.ResponseWriter, r *http.Request, c validator.Challenge)
 	observe   func(r *http.Request, err error, c validator.Challenge)
 }
@@ -42,7 +63,11 @@ func New(v TokenValidator, opts ...Option) (*Guard, error) {
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("httpbearer: invalid configuration: %w", errors.Join(errs...))
 	}
-	return &Guard{v: v, id: validatorIdentity(v), ex: c.ex, realm: c.realm, writeBody: c.writeBody, observe: c.observe}, nil
+	g := &Guard{v: v, id: validatorIdentity(v), ex: c.ex, realm: c.realm, writeBody: c.writeBody, observe: c.observe,
+		publicURL: c.publicURL, certs: c.certs}
+	g.pv, _ = v.(PresentationValidator)
+	g.ch, _ = v.(challenger)
+	return g, nil
 }
 
 // Authenticate extracts the request's token and validates it, without
@@ -56,14 +81,42 @@ func New(v TokenValidator, opts ...Option) (*Guard, error) {
 // other middleware, is never trusted: this Guard validates the request's
 // own token itself.
 func (g *Guard) Authenticate(w http.ResponseWriter, r *http.Request) (*validator.Token, error) {
+	tok, _, err := g.authenticate(w, r)
+	return tok, err
+}
+
+// authenticate is Authenticate that also says which scheme the request
+// used, for the challenge.
+func (g *Guard) authenticate(w http.ResponseWriter, r *http.Request) (*validator.Token, validator.Scheme, error) {
 	if tok, ok := g.bound(r.Context()); ok {
-		return tok, nil
+		return tok, validator.SchemeBearer, nil
 	}
-	raw, err := g.ex.extract(w, r)
+	raw, scheme, err := g.ex.extract(w, r)
 	if err != nil {
-		return nil, err
+		return nil, scheme, err
 	}
-	return g.v.Validate(r.Context(), raw)
+	if g.pv == nil {
+		if scheme == validator.SchemeDPoP {
+			return nil, scheme, validator.ErrDPoPNotAccepted
+		}
+		tok, err := g.v.Validate(r.Context(), raw)
+		return tok, scheme, err
+	}
+	p := validator.Presentation{Scheme: scheme, Token: raw, Method: r.Method}
+	switch proofs := r.Header.Values("DPoP"); {
+	case len(proofs) > 1:
+		return nil, scheme, validator.ErrProofMissing // exactly one (RFC 9449 §4.3)
+	case len(proofs) == 1:
+		p.Proof = proofs[0]
+	}
+	if scheme == validator.SchemeDPoP {
+		p.URL = g.requestURL(r)
+	}
+	if p.ClientCert, err = g.clientCert(r); err != nil {
+		return nil, scheme, err
+	}
+	tok, err := g.pv.ValidatePresentation(r.Context(), p)
+	return tok, scheme, err
 }
 
 // Authorize is the whole decision for one request: it requires a valid
@@ -84,7 +137,7 @@ func (g *Guard) AuthorizeOptional(w http.ResponseWriter, r *http.Request) (out *
 }
 
 func (g *Guard) authorize(w http.ResponseWriter, r *http.Request, req scopes.Requirement, optional bool) (*http.Request, *validator.Token, bool) {
-	tok, err := g.Authenticate(w, r)
+	tok, scheme, err := g.authenticate(w, r)
 	if optional && errors.Is(err, validator.ErrNoToken) {
 		return r, nil, true
 	}
@@ -94,7 +147,7 @@ func (g *Guard) authorize(w http.ResponseWriter, r *http.Request, req scopes.Req
 		}
 	}
 	if err != nil {
-		g.fail(w, r, err)
+		g.fail(w, r, err, scheme)
 		return nil, nil, false
 	}
 	return g.withToken(r, tok), tok, true

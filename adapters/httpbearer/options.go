@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 
 	"github.com/bearerguard/bearerguard/validator"
 )
@@ -15,6 +16,8 @@ type Option func(*config)
 type config struct {
 	ex        extractor
 	realm     string
+	publicURL *url.URL
+	certs     *certHeaderConfig
 	writeBody func(w http.ResponseWriter, r *http.Request, c validator.Challenge)
 	observe   func(r *http.Request, err error, c validator.Challenge)
 	errs      []error
@@ -80,5 +83,47 @@ func WithObserver(observe func(r *http.Request, err error, c validator.Challenge
 			c.errs = append(c.errs, errors.New("WithObserver: nil hook"))
 		}
 		c.observe = observe
+	}
+}
+
+// WithPublicURL sets the URL clients address this service by, for the
+// "htu" of DPoP proofs (RFC 9449 §4.3) behind a proxy or load balancer:
+// its scheme, host and path prefix replace the request's, and the request's
+// path follows. Without it the URL is built from the connection (https
+// with TLS), the Host header and the path. X-Forwarded-* headers are never
+// trusted for this.
+func WithPublicURL(base string) Option {
+	return func(c *config) {
+		u, err := url.Parse(base)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+			c.errs = append(c.errs, fmt.Errorf("WithPublicURL: %q is not an absolute http(s) URL without query or fragment", base))
+			return
+		}
+		c.publicURL = u
+	}
+}
+
+// WithClientCertHeader takes the client certificate for certificate-bound
+// tokens (RFC 8705) from header, in format, when TLS is terminated by a
+// proxy that verified it. The header is read only on requests whose peer
+// address is in proxies (addresses or CIDR prefixes); from anywhere else it
+// is ignored, so a client cannot claim another's certificate. A request
+// over TLS with a client certificate of its own uses that one.
+func WithClientCertHeader(header string, format CertHeaderFormat, proxies ...string) Option {
+	return func(c *config) {
+		if header == "" {
+			c.errs = append(c.errs, errors.New("WithClientCertHeader: empty header name"))
+		}
+		if format != XFCC && format != EscapedPEM {
+			c.errs = append(c.errs, errors.New("WithClientCertHeader: unknown format"))
+		}
+		p, err := parseProxies(proxies)
+		if err != nil {
+			c.errs = append(c.errs, fmt.Errorf("WithClientCertHeader: %w", err))
+		}
+		if len(proxies) == 0 {
+			c.errs = append(c.errs, errors.New("WithClientCertHeader: no trusted proxy"))
+		}
+		c.certs = &certHeaderConfig{name: header, format: format, proxies: p}
 	}
 }

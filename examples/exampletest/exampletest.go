@@ -15,6 +15,10 @@ import (
 	"github.com/bearerguard/bearerguard/examples/setup"
 )
 
+// DPoPAlgs is the "algs" attribute of the examples' DPoP challenges: every
+// asymmetric algorithm, the default.
+const DPoPAlgs = "RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA"
+
 // NewHandler is an example's handler constructor.
 type NewHandler func(setup.Config, *http.Client) (http.Handler, func(), error)
 
@@ -154,6 +158,9 @@ func check(t *testing.T, srv *httptest.Server, iss *bearertest.Issuer) {
 		{"GET", read[:len(read)-4] + "AAAA", 401, `Bearer realm="orders", error="invalid_token", error_description="The access token signature is invalid"`},
 	} {
 		r := call(t, srv, c.method, "/data", c.token)
+		// DPoP is allowed by default: a DPoP challenge follows the Bearer
+		// one (RFC 9449 §7.1).
+		c.challenge += `, DPoP realm="orders", algs="` + DPoPAlgs + `"`
 		if r.status != c.status || r.challenge != c.challenge {
 			t.Errorf("%s /data = %d %q, want %d %q", c.method, r.status, r.challenge, c.status, c.challenge)
 		}

@@ -23,6 +23,10 @@ import (
 // Audience is the audience the contract's validator expects.
 const Audience = "orders"
 
+// DPoPChallenge is the DPoP challenge that follows the Bearer one in every
+// answer of a validator with the default DPoP mode (allowed).
+const DPoPChallenge = `, DPoP realm="orders", algs="RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA"`
+
 // Reply is what the adapter's handlers answer on success: the subject as
 // the framework's accessor sees it and as validator.FromContext sees it.
 type Reply struct {
@@ -242,6 +246,11 @@ func check(t *testing.T, r response, status int, challenge, subject string, anon
 	t.Helper()
 	if r.status != status {
 		t.Fatalf("status = %d, want %d (body %s, WWW-Authenticate %q)", r.status, status, r.body, r.header.Get("WWW-Authenticate"))
+	}
+	if challenge != "" {
+		// DPoP is allowed by default: every challenge is followed by a DPoP
+		// one (RFC 9449 §7.1), bare when the request used Bearer.
+		challenge += DPoPChallenge
 	}
 	if got := r.header.Get("WWW-Authenticate"); got != challenge {
 		t.Errorf("WWW-Authenticate = %q, want %q", got, challenge)

@@ -1,0 +1,160 @@
+package httpbearer
+
+import (
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+
+	"github.com/bearerguard/bearerguard/validator"
+)
+
+// requestURL is the URI the client addressed, for a DPoP proof's "htu":
+// the configured public URL's scheme, host and path prefix with the
+// request's path, or else the scheme of the connection (https with TLS),
+// the Host header and the path. X-Forwarded-* headers are never read.
+func (g *Guard) requestURL(r *http.Request) string {
+	if g.publicURL != nil {
+		u := *g.publicURL
+		u.Path = strings.TrimSuffix(u.Path, "/") + r.URL.Path
+		u.RawPath = ""
+		if r.URL.RawPath != "" {
+			u.RawPath = strings.TrimSuffix(g.publicURL.EscapedPath(), "/") + r.URL.RawPath
+		}
+		return u.String()
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host + r.URL.EscapedPath()
+}
+
+// CertHeaderFormat names how a TLS-terminating proxy forwards the client
+// certificate.
+type CertHeaderFormat uint8
+
+const (
+	// XFCC is Envoy's x-forwarded-client-cert: elements separated by ',',
+	// pairs by ';', the certificate in Cert="<URL-encoded PEM>". The last
+	// element (the one the nearest proxy added) is used.
+	XFCC CertHeaderFormat = iota + 1
+	// EscapedPEM is a URL-encoded PEM certificate, as nginx's
+	// $ssl_client_escaped_cert.
+	EscapedPEM
+)
+
+// certHeaderConfig is WithClientCertHeader's configuration.
+type certHeaderConfig struct {
+	name    string
+	format  CertHeaderFormat
+	proxies []netip.Prefix
+}
+
+// maxCertHeader bounds a forwarded certificate header.
+const maxCertHeader = 16 << 10
+
+// errCertHeader reports a forwarded certificate header that cannot be read:
+// the request is refused, never treated as if it had no certificate.
+var errCertHeader = errors.New("httpbearer: unreadable forwarded client certificate")
+
+// clientCert returns the request's client certificate: the TLS peer's, or
+// one forwarded in the configured header by a configured proxy. A
+// forwarded header from anywhere else is ignored.
+func (g *Guard) clientCert(r *http.Request) (*x509.Certificate, error) {
+	if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
+		return r.TLS.PeerCertificates[0], nil
+	}
+	c := g.certs
+	if c == nil {
+		return nil, nil
+	}
+	vals := r.Header.Values(c.name)
+	if len(vals) == 0 || !c.fromProxy(r.RemoteAddr) {
+		return nil, nil
+	}
+	if len(vals) > 1 || len(vals[0]) > maxCertHeader {
+		return nil, validator.ErrMalformedHeader
+	}
+	cert, err := parseCertHeader(vals[0], c.format)
+	if err != nil {
+		return nil, validator.ErrMalformedHeader
+	}
+	return cert, nil
+}
+
+func (c *certHeaderConfig) fromProxy(remoteAddr string) bool {
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		host = remoteAddr
+	}
+	addr, err := netip.ParseAddr(host)
+	if err != nil {
+		return false
+	}
+	addr = addr.Unmap()
+	for _, p := range c.proxies {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// parseCertHeader reads a forwarded certificate in format.
+func parseCertHeader(v string, format CertHeaderFormat) (*x509.Certificate, error) {
+	escaped := v
+	if format == XFCC {
+		elems := strings.Split(v, ",")
+		var ok bool
+		if escaped, ok = xfccCert(elems[len(elems)-1]); !ok {
+			return nil, errCertHeader
+		}
+	}
+	pemText, err := url.QueryUnescape(escaped)
+	if err != nil {
+		return nil, errCertHeader
+	}
+	block, rest := pem.Decode([]byte(pemText))
+	if block == nil || block.Type != "CERTIFICATE" || strings.TrimSpace(string(rest)) != "" {
+		return nil, errCertHeader
+	}
+	return x509.ParseCertificate(block.Bytes)
+}
+
+// xfccCert returns the Cert value of one XFCC element (quoted or not).
+func xfccCert(elem string) (string, bool) {
+	for pair := range strings.SplitSeq(elem, ";") {
+		k, val, ok := strings.Cut(strings.TrimSpace(pair), "=")
+		if !ok || !strings.EqualFold(k, "Cert") {
+			continue
+		}
+		if len(val) >= 2 && val[0] == '"' && val[len(val)-1] == '"' {
+			val = val[1 : len(val)-1]
+		}
+		return val, val != ""
+	}
+	return "", false
+}
+
+// parseProxies parses CIDR prefixes or single addresses.
+func parseProxies(proxies []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, p := range proxies {
+		if pfx, err := netip.ParsePrefix(p); err == nil {
+			out = append(out, pfx.Masked())
+			continue
+		}
+		addr, err := netip.ParseAddr(p)
+		if err != nil {
+			return nil, fmt.Errorf("%q is neither an address nor a CIDR prefix", p)
+		}
+		out = append(out, netip.PrefixFrom(addr.Unmap(), addr.Unmap().BitLen()))
+	}
+	return out, nil
+}

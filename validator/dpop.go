@@ -1,0 +1,308 @@
+package validator
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// DPoPMode says how tokens may be sender-constrained with DPoP (RFC 9449).
+type DPoPMode uint8
+
+const (
+	// DPoPAllowed (the default): both schemes are accepted; a token bound to
+	// a DPoP key ("cnf.jkt") is accepted only with a valid proof of that
+	// key, never as a Bearer token.
+	DPoPAllowed DPoPMode = iota
+	// DPoPRequired: every token must be DPoP-bound and sent with its proof;
+	// Bearer tokens are refused.
+	DPoPRequired
+	// DPoPOff: the DPoP scheme is refused; DPoP-bound tokens are refused
+	// too, since they cannot be used as Bearer tokens.
+	DPoPOff
+)
+
+// String returns "allowed", "required" or "off".
+func (m DPoPMode) String() string {
+	switch m {
+	case DPoPAllowed:
+		return "allowed"
+	case DPoPRequired:
+		return "required"
+	case DPoPOff:
+		return "off"
+	}
+	return fmt.Sprintf("DPoPMode(%d)", uint8(m))
+}
+
+// ParseDPoPMode parses "allowed", "required" or "off".
+func ParseDPoPMode(s string) (DPoPMode, error) {
+	for _, m := range []DPoPMode{DPoPAllowed, DPoPRequired, DPoPOff} {
+		if s == m.String() {
+			return m, nil
+		}
+	}
+	return 0, fmt.Errorf("bearerguard: DPoP mode %q is not allowed, required or off", s)
+}
+
+// Defaults of DPoP proof checking.
+const (
+	// DefaultProofWindow is how far a proof's "iat" may be from the clock,
+	// either way, before the leeway is added.
+	DefaultProofWindow = 60 * time.Second
+	// DefaultNonceLifetime is how long one server nonce is issued for; a
+	// nonce is accepted for two such windows.
+	DefaultNonceLifetime = 5 * time.Minute
+)
+
+// Scheme is how a request presented its access token.
+type Scheme uint8
+
+const (
+	// SchemeBearer: "Authorization: Bearer" (RFC 6750), or a query, form
+	// or cookie token.
+	SchemeBearer Scheme = iota
+	// SchemeDPoP: "Authorization: DPoP" with a DPoP proof header (RFC 9449).
+	SchemeDPoP
+)
+
+// Presentation is a token as a request presented it, with the facts the
+// sender-constraint checks need. Adapters build it from the request.
+type Presentation struct {
+	Scheme Scheme
+	Token  string
+	// Proof is the request's one DPoP header; "" when there is none.
+	Proof string
+	// Method is the request's method ("GET", …), compared with "htm".
+	Method string
+	// URL is the URI the client addressed (scheme, host, path; query and
+	// fragment are ignored), compared with "htu". Behind a proxy it is the
+	// public URL, not the one the proxy forwarded to.
+	URL string
+	// ClientCert is the TLS client certificate that authenticated the
+	// connection (or one a trusted TLS-terminating proxy forwarded), for
+	// certificate-bound tokens (RFC 8705); nil when there is none.
+	ClientCert *x509.Certificate
+}
+
+// dpopConfig is the validator's DPoP configuration.
+type dpopConfig struct {
+	mode   DPoPMode
+	algs   algSet
+	window time.Duration
+	replay ReplayStore
+	nonces *nonces // nil when nonces are off
+}
+
+// WithDPoP sets how DPoP is accepted (default [DPoPAllowed]).
+func WithDPoP(mode DPoPMode) Option {
+	return func(c *config) {
+		if mode > DPoPOff {
+			c.errs = append(c.errs, fmt.Errorf("WithDPoP: unknown mode %d", mode))
+		}
+		c.dpop.mode = mode
+	}
+}
+
+// WithDPoPAlgorithms sets the algorithms a DPoP proof may be signed with
+// (default: [DefaultAlgorithms], every asymmetric one). HMAC is never
+// allowed: a proof is signed by the client's own key pair.
+func WithDPoPAlgorithms(algs ...Algorithm) Option {
+	return func(c *config) {
+		c.dpop.algs = 0
+		for _, a := range algs {
+			id := parseAlg(string(a))
+			if id == algUnknown || hmacAlgs.has(id) {
+				c.errs = append(c.errs, fmt.Errorf("WithDPoPAlgorithms: %q is not an asymmetric algorithm", a))
+				continue
+			}
+			c.dpop.algs |= 1 << id
+		}
+		if len(algs) == 0 {
+			c.errs = append(c.errs, errors.New("WithDPoPAlgorithms: no algorithm"))
+		}
+	}
+}
+
+// WithDPoPProofWindow sets how far a proof's "iat" may be from the clock,
+// either way, before the leeway is added (default [DefaultProofWindow]).
+// Proofs are remembered for replay detection this long.
+func WithDPoPProofWindow(d time.Duration) Option {
+	return func(c *config) {
+		if d <= 0 {
+			c.errs = append(c.errs, errors.New("WithDPoPProofWindow: must be positive"))
+		}
+		c.dpop.window = d
+	}
+}
+
+// WithDPoPReplayStore replaces the default replay store (a
+// [MemoryReplayStore] of [DefaultReplayStoreSize] proofs), for instance
+// with one shared by every replica of a service.
+func WithDPoPReplayStore(s ReplayStore) Option {
+	return func(c *config) {
+		if s == nil {
+			c.errs = append(c.errs, errors.New("WithDPoPReplayStore: nil store"))
+		}
+		c.dpop.replay = s
+	}
+}
+
+// WithDPoPNonces requires server-issued nonces in proofs (RFC 9449 §8): a
+// proof without the current nonce is answered 401 use_dpop_nonce with a
+// DPoP-Nonce header, and the client retries with it. Nonces are stateless
+// (an HMAC under key of the time window, valid for lifetime to 2×lifetime;
+// lifetime 0 means [DefaultNonceLifetime]), so every replica configured
+// with the same key accepts them. key must have at least 32 bytes.
+func WithDPoPNonces(key []byte, lifetime time.Duration) Option {
+	return func(c *config) {
+		if len(key) < 32 {
+			c.errs = append(c.errs, errors.New("WithDPoPNonces: key shorter than 32 bytes"))
+		}
+		if lifetime < 0 {
+			c.errs = append(c.errs, errors.New("WithDPoPNonces: negative lifetime"))
+		}
+		if lifetime == 0 {
+			lifetime = DefaultNonceLifetime
+		}
+		c.dpop.nonces = &nonces{key: append([]byte(nil), key...), window: lifetime}
+	}
+}
+
+// DPoPMode returns the validator's DPoP mode.
+func (v *Validator) DPoPMode() DPoPMode { return v.dpop.mode }
+
+// DPoPAlgorithms lists the algorithms a DPoP proof may use, for the
+// "algs" attribute of a DPoP challenge.
+func (v *Validator) DPoPAlgorithms() []Algorithm {
+	var out []Algorithm
+	for id := algRS256; id <= algEdDSA; id++ {
+		if v.dpop.algs.has(id) {
+			out = append(out, algNames[id])
+		}
+	}
+	return out
+}
+
+// DPoPNonce returns the server nonce clients should use now, or "" when
+// nonces are off. Adapters may send it in a DPoP-Nonce header on any
+// response.
+func (v *Validator) DPoPNonce() string {
+	if v.dpop.nonces == nil {
+		return ""
+	}
+	return v.dpop.nonces.current(v.now())
+}
+
+// ValidatePresentation checks a token as a request presented it: the token
+// itself as [Validator.Validate] does (the validated-token cache included),
+// then what it is bound to, on every request:
+//
+//   - a DPoP-bound token ("cnf.jkt") must come with the DPoP scheme and a
+//     valid proof (RFC 9449 §4.3: "typ", "alg", a public "jwk" whose
+//     signature holds, "htm", "htu", "iat" within the window, "ath" of this
+//     token, the nonce when nonces are on) whose key has that thumbprint,
+//     and the proof's "jti" must not have been seen before; sent as Bearer
+//     it is refused ([ErrBoundToken]);
+//   - the DPoP scheme with a token that is not DPoP-bound is refused
+//     ([ErrBindingMismatch]); with [DPoPRequired], so is the Bearer scheme;
+//   - a certificate-bound token ("cnf" "x5t#S256") must come with a client
+//     certificate of that SHA-256 thumbprint (RFC 8705 §3).
+func (v *Validator) ValidatePresentation(ctx context.Context, p Presentation) (*Token, error) {
+	tok, err := v.validatePresentation(ctx, p)
+	if err != nil {
+		v.logReject(ctx, p.Token, err)
+		return nil, err
+	}
+	return tok, nil
+}
+
+func (v *Validator) validatePresentation(ctx context.Context, p Presentation) (*Token, error) {
+	switch {
+	case p.Scheme == SchemeDPoP && v.dpop.mode == DPoPOff:
+		return nil, ErrDPoPNotAccepted
+	case p.Scheme == SchemeBearer && v.dpop.mode == DPoPRequired && p.Token != "":
+		return nil, ErrBearerNotAllowed
+	case p.Scheme == SchemeDPoP && p.Proof == "":
+		return nil, ErrProofMissing
+	}
+	tok, err := v.validate(ctx, p.Token)
+	if err != nil {
+		return nil, err
+	}
+	if err := v.checkBinding(ctx, tok, p); err != nil {
+		return nil, err
+	}
+	return tok, nil
+}
+
+// checkBinding checks that the request proves what tok is bound to.
+func (v *Validator) checkBinding(ctx context.Context, tok *Token, p Presentation) error {
+	cnf := tok.Confirmation
+	if cnf.X5TS256 != "" {
+		if p.ClientCert == nil {
+			return ErrBoundToken
+		}
+		sum := sha256.Sum256(p.ClientCert.Raw)
+		if subtle.ConstantTimeCompare([]byte(b64.EncodeToString(sum[:])), []byte(cnf.X5TS256)) != 1 {
+			return ErrBindingMismatch
+		}
+	}
+	if p.Scheme != SchemeDPoP {
+		if cnf.JKT != "" {
+			return ErrBoundToken // no downgrade to Bearer
+		}
+		return nil
+	}
+	if cnf.JKT == "" {
+		return ErrBindingMismatch // a proof of a key the token is not bound to
+	}
+	return v.checkProof(ctx, tok, p)
+}
+
+// checkProof verifies the request's DPoP proof for tok, then the nonce,
+// then records the proof against replay: the store sees only proofs that
+// passed every other check.
+func (v *Validator) checkProof(ctx context.Context, tok *Token, p Presentation) error {
+	htu, ok := normalizeHTU(p.URL)
+	if !ok {
+		return ErrProofMismatch
+	}
+	jkt, pc, err := v.verifyProof(p.Proof, p.Method, htu, p.Token)
+	if err != nil {
+		return err
+	}
+	if subtle.ConstantTimeCompare([]byte(jkt), []byte(tok.Confirmation.JKT)) != 1 {
+		return ErrBindingMismatch
+	}
+	now := v.now()
+	if n := v.dpop.nonces; n != nil && (!pc.hasNonce || !n.valid(pc.nonce, now)) {
+		return &NonceError{Nonce: n.current(now)}
+	}
+	fresh, err := v.dpop.replay.Remember(ctx, replayKey(tok.Issuer, jkt, pc.jti), pc.iat.Add(v.dpop.window+v.leeway))
+	if err != nil {
+		return &UnavailableError{Reason: ErrReplayUnavailable, Err: err}
+	}
+	if !fresh {
+		return ErrProofReplayed
+	}
+	return nil
+}
+
+// replayKey binds a proof's "jti" to the token's issuer and the proof key:
+// a fixed-length digest, with length-prefixed fields so that none can run
+// into another.
+func replayKey(iss, jkt, jti string) string {
+	h := sha256.New()
+	for _, f := range []string{"bearerguard/dpop/v1", iss, jkt, jti} {
+		var n [4]byte
+		n[0], n[1], n[2], n[3] = byte(len(f)>>24), byte(len(f)>>16), byte(len(f)>>8), byte(len(f))
+		h.Write(n[:])
+		h.Write([]byte(f))
+	}
+	return b64.EncodeToString(h.Sum(nil))
+}
