@@ -80,7 +80,7 @@ func TestDPoPProofs(t *testing.T) {
 	tok := bound(key.thumbprint())
 	plain := rs256(baseClaims(nil))
 	offCurve := map[string]any{"kty": "EC", "crv": "P-256", "x": key.jwk["x"], "y": other.jwk["y"]}
-	withD := map[string]any{"kty": "EC", "crv": "P-256", "x": key.jwk["x"], "y": key.jwk["y"], "d": jwstest.Encode(key.priv.D.FillBytes(make([]byte, 32)))}
+	withD := map[string]any{"kty": "EC", "crv": "P-256", "x": key.jwk["x"], "y": key.jwk["y"], "d": jwstest.Encode(mustBytes(key.priv.Bytes()))}
 	window := validator.DefaultProofWindow + validator.DefaultLeeway
 	tests := []struct {
 		name   string
@@ -381,4 +381,11 @@ func TestDPoPEdDSAProof(t *testing.T) {
 	if _, err := v.ValidatePresentation(t.Context(), validator.Presentation{Scheme: validator.SchemeDPoP, Token: tok, Proof: p, Method: "POST", URL: apiURL}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func mustBytes(b []byte, err error) []byte {
+	if err != nil {
+		panic(err)
+	}
+	return b
 }
