@@ -214,6 +214,7 @@ func Run(t *testing.T, build Build, nested BuildNested) {
 
 	nestedCases(t, f, build, nested)
 	t.Run("extraction", func(t *testing.T) { extractionCases(t, build) })
+	dpopCases(t, f, build)
 
 	t.Run("hooks", func(t *testing.T) {
 		var mu sync.Mutex
