@@ -5,7 +5,8 @@
 // keys, and stops when the test ends.
 //
 // It also serves a client-credentials token endpoint (client_secret_basic,
-// client_secret_post, private_key_jwt; JWT or opaque tokens), RFC 7662
+// client_secret_post, private_key_jwt; JWT or opaque tokens, DPoP-bound
+// on request), RFC 7662
 // introspection (with RFC 9701 signed answers on request) and RFC 7009
 // revocation, so a whole flow runs in-process.
 //
@@ -30,9 +31,40 @@
 //	iss.Mint(t, claims, opts...)  iss.MintToken(claims, opts...) (string, error)
 //	iss.Opaque(t, claims)         iss.OpaqueToken(claims) (string, error)
 //	iss.Rotate(t, alg)            iss.RotateKey(alg) (kid string, err error)
+//	MustDPoPKey(t, alg)           NewDPoPKey(alg) (*DPoPKey, error)
+//	key.MustProof(t, m, u, tok)   key.Proof(m, u, tok) (string, error)
+//	MustClientCA(t)               NewClientCA() (*ClientCA, error)
+//	ca.MustIssue(t, name)         ca.Issue(name) (tls.Certificate, *x509.Certificate, error)
 //
 // Errors carry their cause for errors.Is and errors.As; an algorithm the
 // issuer cannot generate a key for matches [ErrUnsupportedAlgorithm].
+//
+// # Sender-constrained tokens
+//
+// For DPoP (RFC 9449), a [DPoPKey] is the client's proof key: [BoundToKey]
+// mints a token bound to it ("cnf": {"jkt": thumbprint}) and
+// [DPoPKey.Proof] signs the proof for each request; its options
+// ([ProofOption]) make proofs that a resource server must reject (stale
+// "iat", wrong "htm", a replayed "jti", another key's signature, a private
+// "jwk"):
+//
+//	key := bearertest.MustDPoPKey(t, validator.ES256)
+//	tok := iss.Mint(t, bearertest.Claims{"aud": "orders"}, bearertest.BoundToKey(key))
+//	req.Header.Set("Authorization", "DPoP "+tok)
+//	req.Header.Set("DPoP", key.MustProof(t, "GET", "https://api.example/orders", tok))
+//
+// The token endpoint binds its tokens to the key of a valid DPoP proof
+// sent with the request (RFC 9449 §5) and answers "token_type": "DPoP".
+//
+// For certificate-bound tokens (RFC 8705), a [ClientCA] issues client
+// certificates for a server that trusts [ClientCA.Pool]; [BoundToCertificate]
+// mints a token bound to one ("cnf": {"x5t#S256": [CertThumbprint]}), and
+// [XFCCHeader] and [EscapedPEM] render the certificate as Envoy and nginx
+// forward it from a TLS-terminating proxy.
+//
+// Introspection answers carry a token's "cnf", with "token_type" "DPoP"
+// when it has a "jkt". An opaque token is bound with the claim itself:
+// iss.Opaque(t, bearertest.Claims{"cnf": map[string]any{"jkt": key.Thumbprint()}}).
 //
 // The issuer makes no attempt to be a secure authorization server: use it
 // for tests and demonstrations only.

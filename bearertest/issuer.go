@@ -227,6 +227,7 @@ func (iss *Issuer) serveMetadata(w http.ResponseWriter, r *http.Request) {
 		"grant_types_supported":                 []string{"client_credentials"},
 		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post", "private_key_jwt"},
 		"id_token_signing_alg_values_supported": []string{"RS256", "ES256", "EdDSA"},
+		"dpop_signing_alg_values_supported":     validator.DefaultAlgorithms,
 	})
 }
 

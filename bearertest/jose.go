@@ -7,9 +7,14 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"slices"
+	"strings"
 
+	"github.com/bearerguard/bearerguard/validator"
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/lestrrat-go/jwx/v2/jws"
@@ -66,4 +71,57 @@ func verifyAssertion(assertion string, pub crypto.PublicKey) (map[string]any, er
 		return nil, err
 	}
 	return claims, nil
+}
+
+// verifyDPoPProof checks a DPoP proof's form, header and signature (RFC
+// 9449 §4.3 steps 2 to 7) and returns its claims and public key; the
+// caller checks the claims.
+func verifyDPoPProof(proof string) (map[string]any, crypto.PublicKey, error) {
+	parts := strings.Split(proof, ".")
+	if len(parts) != 3 {
+		return nil, nil, errors.New("not a compact JWS")
+	}
+	rawHeader, err := base64.RawURLEncoding.DecodeString(parts[0])
+	if err != nil {
+		return nil, nil, fmt.Errorf("header: %w", err)
+	}
+	var header struct {
+		Typ string          `json:"typ"`
+		Alg string          `json:"alg"`
+		JWK json.RawMessage `json:"jwk"`
+	}
+	if err := json.Unmarshal(rawHeader, &header); err != nil {
+		return nil, nil, fmt.Errorf("header: %w", err)
+	}
+	if header.Typ != "dpop+jwt" {
+		return nil, nil, fmt.Errorf("typ %q", header.Typ)
+	}
+	if !slices.Contains(validator.DefaultAlgorithms, validator.Algorithm(header.Alg)) {
+		return nil, nil, fmt.Errorf("alg %q", header.Alg)
+	}
+	if len(header.JWK) == 0 {
+		return nil, nil, errors.New("no jwk")
+	}
+	key, err := jwk.ParseKey(header.JWK)
+	if err != nil {
+		return nil, nil, fmt.Errorf("jwk: %w", err)
+	}
+	var pub any
+	if err := key.Raw(&pub); err != nil {
+		return nil, nil, fmt.Errorf("jwk: %w", err)
+	}
+	switch pub.(type) {
+	case *rsa.PublicKey, *ecdsa.PublicKey, ed25519.PublicKey:
+	default:
+		return nil, nil, fmt.Errorf("jwk is a %T, not a public key", pub)
+	}
+	payload, err := jws.Verify([]byte(proof), jws.WithKey(jwa.SignatureAlgorithm(header.Alg), pub))
+	if err != nil {
+		return nil, nil, err
+	}
+	var claims map[string]any
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		return nil, nil, fmt.Errorf("claims: %w", err)
+	}
+	return claims, pub, nil
 }

@@ -19,7 +19,8 @@ type mintConfig struct {
 	kid       *string
 	header    map[string]any
 	expiresIn time.Duration
-	raw       bool // sign claims as given, unrecorded
+	raw       bool           // sign claims as given, unrecorded
+	cnf       map[string]any // "cnf" members from BoundToKey, BoundToCertificate
 }
 
 // WithAlgorithm signs with the issuer's current key for alg (default
@@ -94,7 +95,7 @@ func (iss *Issuer) mint(claims Claims, c mintConfig) (string, error) {
 	}
 	all := claims
 	if !c.raw {
-		all = iss.defaultClaims(claims, c.expiresIn)
+		all = c.withConfirmation(claims, iss.defaultClaims(claims, c.expiresIn))
 	}
 	kid := k.kid
 	if c.kid != nil {

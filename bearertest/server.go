@@ -4,6 +4,7 @@ import (
 	"crypto"
 	"crypto/subtle"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -39,6 +40,7 @@ type state struct {
 	issued        map[string]Claims // token → claims, for introspection
 	revoked       map[string]bool
 	lastAuth      string
+	dpopJTIs      map[string]bool // "jkt jti" of the token endpoint's proofs
 	introHook     http.Handler
 	introRequests atomic.Int64
 	tokenRequests atomic.Int64
@@ -52,7 +54,11 @@ func (iss *Issuer) AddClient(c ClientConfig) {
 	iss.st.clients[c.ID] = c
 }
 
-// TokenURL is the client-credentials token endpoint.
+// TokenURL is the client-credentials token endpoint. A request with a
+// valid DPoP proof for it (POST, "htu" TokenURL, "iat" within five minutes
+// of the issuer's clock, a "jti" not seen before) gets a token bound to the
+// proof's key, of "token_type" "DPoP"; an invalid proof gets the error
+// "invalid_dpop_proof".
 func (iss *Issuer) TokenURL() string { return iss.URL + "/oauth/token" }
 
 // IntrospectionURL is the RFC 7662 introspection endpoint.
@@ -85,7 +91,8 @@ func (iss *Issuer) SetIntrospectionHandler(h http.Handler) {
 }
 
 // OpaqueToken issues an opaque token with the given claims (merged over
-// the defaults [Issuer.MintToken] uses), for introspection. It fails if a
+// the defaults [Issuer.MintToken] uses), for introspection, which answers
+// every claim, "cnf" included (see [BoundToKey]). It fails if a
 // claim cannot be encoded as JSON, which the introspection endpoint would
 // otherwise discover only when asked. It is the form of [Issuer.Opaque] for
 // code without a testing.T.
@@ -190,6 +197,8 @@ func expired(c Claims, now time.Time) bool {
 }
 
 // serveToken is the client-credentials token endpoint (RFC 6749 §4.4).
+// With a DPoP proof (RFC 9449 §5), it issues a token bound to the proof's
+// key, of type "DPoP".
 func (iss *Issuer) serveToken(w http.ResponseWriter, r *http.Request) {
 	iss.st.tokenRequests.Add(1)
 	c, _, ok := iss.authenticate(r, iss.TokenURL())
@@ -211,6 +220,11 @@ func (iss *Issuer) serveToken(w http.ResponseWriter, r *http.Request) {
 		}
 		granted = req
 	}
+	jkt, err := iss.tokenProof(r)
+	if err != nil {
+		oauthError(w, http.StatusBadRequest, "invalid_dpop_proof")
+		return
+	}
 	ttl := c.TTL
 	if ttl == 0 {
 		ttl = time.Hour
@@ -219,21 +233,23 @@ func (iss *Issuer) serveToken(w http.ResponseWriter, r *http.Request) {
 	if c.Audience != "" {
 		claims["aud"] = c.Audience
 	}
+	typ := "Bearer"
+	if jkt != "" {
+		claims["cnf"] = map[string]any{"jkt": jkt}
+		typ = "DPoP"
+	}
 	var tok string
 	if c.Opaque {
 		tok = "opaque-" + randomID() + randomID()
 		iss.record(tok, iss.defaultClaims(claims, ttl))
-	} else {
-		var err error
-		if tok, err = iss.mint(claims, mintConfig{alg: "RS256", header: map[string]any{"typ": "at+jwt"}, expiresIn: ttl}); err != nil {
-			oauthError(w, http.StatusInternalServerError, "server_error")
-			return
-		}
+	} else if tok, err = iss.mint(claims, mintConfig{alg: "RS256", header: map[string]any{"typ": "at+jwt"}, expiresIn: ttl}); err != nil {
+		oauthError(w, http.StatusInternalServerError, "server_error")
+		return
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	_ = json.NewEncoder(w).Encode(map[string]any{
-		"access_token": tok, "token_type": "Bearer", "expires_in": int(ttl / time.Second), "scope": strings.Join(granted, " "),
+		"access_token": tok, "token_type": typ, "expires_in": int(ttl / time.Second), "scope": strings.Join(granted, " "),
 	})
 }
 
@@ -261,7 +277,7 @@ func (iss *Issuer) serveIntrospect(w http.ResponseWriter, r *http.Request) {
 	iss.st.mu.Unlock()
 	resp := map[string]any{"active": false}
 	if active {
-		resp = map[string]any{"active": true, "token_type": "Bearer"}
+		resp = map[string]any{"active": true, "token_type": tokenType(claims)}
 		for k, v := range claims {
 			resp[k] = v
 		}
@@ -289,4 +305,74 @@ func (iss *Issuer) serveRevoke(w http.ResponseWriter, r *http.Request) {
 	}
 	iss.Revoke(r.PostForm.Get("token"))
 	w.WriteHeader(http.StatusOK)
+}
+
+// proofLeeway is how far a DPoP proof's "iat" may be from the issuer's
+// clock at the token endpoint.
+const proofLeeway = 5 * time.Minute
+
+// tokenProof checks the DPoP proof of a token request (RFC 9449 §4.3) and
+// returns the thumbprint of its key, or "" if there is none. The issuer
+// sends no DPoP-Nonce, so it checks no "nonce".
+func (iss *Issuer) tokenProof(r *http.Request) (string, error) {
+	vals := r.Header.Values("DPoP")
+	switch len(vals) {
+	case 0:
+		return "", nil
+	case 1:
+	default:
+		return "", errors.New("more than one DPoP header")
+	}
+	claims, pub, err := verifyDPoPProof(vals[0])
+	if err != nil {
+		return "", err
+	}
+	if claims["htm"] != http.MethodPost || claims["htu"] != iss.TokenURL() {
+		return "", fmt.Errorf("htm %v, htu %v", claims["htm"], claims["htu"])
+	}
+	jti, _ := claims["jti"].(string)
+	iat, ok := claims["iat"].(float64)
+	if jti == "" || !ok {
+		return "", errors.New("no jti or iat")
+	}
+	if d := iss.clock().Sub(time.Unix(int64(iat), 0)); d > proofLeeway || d < -proofLeeway {
+		return "", fmt.Errorf("iat %v off by %v", iat, d)
+	}
+	jwk, err := publicJWK(pub)
+	if err != nil {
+		return "", err
+	}
+	jkt, err := thumbprint(jwk)
+	if err != nil {
+		return "", err
+	}
+	iss.st.mu.Lock()
+	defer iss.st.mu.Unlock()
+	if iss.st.dpopJTIs == nil {
+		iss.st.dpopJTIs = map[string]bool{}
+	}
+	if iss.st.dpopJTIs[jkt+" "+jti] {
+		return "", errors.New("jti replayed")
+	}
+	iss.st.dpopJTIs[jkt+" "+jti] = true
+	return jkt, nil
+}
+
+// tokenType is the "token_type" of an introspection answer: "DPoP" for a
+// token whose "cnf" has a "jkt" (RFC 9449 §6.2), else "Bearer"; a
+// "token_type" claim overrides it.
+func tokenType(c Claims) string {
+	var jkt bool
+	switch cnf := c["cnf"].(type) {
+	case map[string]any:
+		_, jkt = cnf["jkt"]
+	case Claims:
+		_, jkt = cnf["jkt"]
+	case map[string]string:
+		_, jkt = cnf["jkt"]
+	}
+	if jkt {
+		return "DPoP"
+	}
+	return "Bearer"
 }

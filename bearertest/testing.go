@@ -4,6 +4,9 @@ package bearertest
 // an error with t.Fatalf and ties what it starts to the end of the test.
 
 import (
+	"crypto/tls"
+	"crypto/x509"
+
 	"github.com/bearerguard/bearerguard/jwks"
 	"github.com/bearerguard/bearerguard/validator"
 )
@@ -76,4 +79,47 @@ func (iss *Issuer) Opaque(t T, claims Claims) string {
 		t.Fatalf("%v", err)
 	}
 	return tok
+}
+
+// MustDPoPKey generates a DPoP proof key for alg ("" for ES256), like
+// [NewDPoPKey].
+func MustDPoPKey(t T, alg validator.Algorithm) *DPoPKey {
+	t.Helper()
+	k, err := NewDPoPKey(alg)
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
+	return k
+}
+
+// MustProof returns a DPoP proof for a request with method and url, and
+// the access token sent with it ("" for none), like [DPoPKey.Proof].
+func (k *DPoPKey) MustProof(t T, method, url, accessToken string, opts ...ProofOption) string {
+	t.Helper()
+	proof, err := k.Proof(method, url, accessToken, opts...)
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
+	return proof
+}
+
+// MustClientCA makes a client certificate authority, like [NewClientCA].
+func MustClientCA(t T) *ClientCA {
+	t.Helper()
+	ca, err := NewClientCA()
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
+	return ca
+}
+
+// MustIssue makes a client certificate for commonName, like
+// [ClientCA.Issue].
+func (ca *ClientCA) MustIssue(t T, commonName string) (tls.Certificate, *x509.Certificate) {
+	t.Helper()
+	cert, leaf, err := ca.Issue(commonName)
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
+	return cert, leaf
 }

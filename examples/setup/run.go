@@ -2,6 +2,8 @@ package setup
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -37,6 +39,10 @@ func run(name string, args []string, getenv func(string) string, stderr io.Write
 	}
 	defer closeFn()
 	srv := &http.Server{Addr: cfg.Addr, Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	if srv.TLSConfig, err = cfg.ServerTLS(); err != nil {
+		fmt.Fprintf(stderr, "%s: %s\n", name, oneLine(err))
+		return 2
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go func() {
@@ -46,7 +52,11 @@ func run(name string, args []string, getenv func(string) string, stderr io.Write
 		_ = srv.Shutdown(shutdown)
 	}()
 	slog.Info("listening", "service", name, "addr", cfg.Addr, "issuer", cfg.Issuer, "audience", cfg.Audience)
-	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	serve := srv.ListenAndServe
+	if cfg.TLSCert != "" {
+		serve = func() error { return srv.ListenAndServeTLS(cfg.TLSCert, cfg.TLSKey) }
+	}
+	if err := serve(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		fmt.Fprintf(stderr, "%s: %s\n", name, oneLine(err))
 		return 1
 	}
@@ -61,4 +71,28 @@ func oneLine(err error) string {
 		}
 	}
 	return s
+}
+
+// ServerTLS returns the TLS configuration of an HTTPS service: nil without
+// --tls-cert; with --client-ca, clients are asked for certificates issued
+// by those CAs (and refused if they send another), and a request without
+// one still reaches the guard, which refuses certificate-bound tokens.
+func (c Config) ServerTLS() (*tls.Config, error) {
+	if c.TLSCert == "" {
+		return nil, nil
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if c.ClientCA != "" {
+		pemBytes, err := os.ReadFile(c.ClientCA)
+		if err != nil {
+			return nil, fmt.Errorf("--client-ca: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pemBytes) {
+			return nil, errors.New("--client-ca: no PEM certificate in the file")
+		}
+		cfg.ClientCAs = pool
+		cfg.ClientAuth = tls.VerifyClientCertIfGiven
+	}
+	return cfg, nil
 }

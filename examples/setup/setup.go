@@ -4,6 +4,8 @@
 package setup
 
 import (
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -38,6 +40,21 @@ type Config struct {
 	// carry no "aud" (a present, wrong one is still refused; JWTs must
 	// still name the audience).
 	IntrospectionAudienceOptional bool
+
+	// DPoP is how DPoP-bound tokens (RFC 9449) are accepted.
+	DPoP validator.DPoPMode
+	// PublicURL is the URL clients address the service by, for DPoP
+	// proofs behind a proxy; "" builds it from the request.
+	PublicURL string
+	// DPoPNonce requires server-issued DPoP nonces, made with
+	// DPoPNonceKey (random per process when empty: give every replica
+	// the same key).
+	DPoPNonce    bool
+	DPoPNonceKey []byte
+
+	// TLSCert and TLSKey serve HTTPS; ClientCA (PEM) also asks clients for
+	// certificates, for certificate-bound tokens (RFC 8705).
+	TLSCert, TLSKey, ClientCA string
 }
 
 // Parse reads flags from args, falling back to the environment (getenv)
@@ -73,6 +90,16 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 		errs = append(errs, fmt.Errorf("BEARERGUARD_INTROSPECTION_AUDIENCE_OPTIONAL %q is not a boolean", getenv("BEARERGUARD_INTROSPECTION_AUDIENCE_OPTIONAL")))
 	}
 	fs.BoolVar(&c.IntrospectionAudienceOptional, "introspection-audience-optional", audOptEnv, "accept introspection answers without aud, for authorization servers that never send one; a wrong aud is still refused, JWTs still need one (env BEARERGUARD_INTROSPECTION_AUDIENCE_OPTIONAL)")
+	dpopMode := fs.String("dpop", env("BEARERGUARD_DPOP", validator.DPoPAllowed.String()), "DPoP-bound tokens (RFC 9449): off, allowed or required (env BEARERGUARD_DPOP)")
+	fs.StringVar(&c.PublicURL, "public-url", env("BEARERGUARD_PUBLIC_URL", ""), "the URL clients address this service by, for DPoP proofs behind a proxy (env BEARERGUARD_PUBLIC_URL)")
+	nonceEnv, err := strconv.ParseBool(env("BEARERGUARD_DPOP_NONCE", "false"))
+	if err != nil {
+		errs = append(errs, fmt.Errorf("BEARERGUARD_DPOP_NONCE %q is not a boolean", getenv("BEARERGUARD_DPOP_NONCE")))
+	}
+	fs.BoolVar(&c.DPoPNonce, "dpop-nonce", nonceEnv, "require server-issued DPoP nonces; set BEARERGUARD_DPOP_NONCE_KEY (32+ bytes, base64) alike on every replica (env BEARERGUARD_DPOP_NONCE)")
+	fs.StringVar(&c.TLSCert, "tls-cert", env("BEARERGUARD_TLS_CERT", ""), "serve HTTPS with this certificate (PEM file) (env BEARERGUARD_TLS_CERT)")
+	fs.StringVar(&c.TLSKey, "tls-key", env("BEARERGUARD_TLS_KEY", ""), "and this private key (PEM file) (env BEARERGUARD_TLS_KEY)")
+	fs.StringVar(&c.ClientCA, "client-ca", env("BEARERGUARD_CLIENT_CA", ""), "ask clients for TLS certificates issued by these CAs (PEM file), for certificate-bound tokens (env BEARERGUARD_CLIENT_CA)")
 	fs.BoolVar(&c.InsecureHTTP, "insecure-http", false, "allow plain http:// issuer and JWKS URLs on loopback hosts, for local development")
 	fs.Usage = func() {
 		fmt.Fprintf(out, "Usage: %s [flags]\n\nAn API protected by bearerguard. Routes:\n"+
@@ -99,6 +126,20 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 	}
 	if c.IntrospectionURL != "" && (c.ClientID == "" || c.ClientSecret == "") {
 		errs = append(errs, errors.New("--introspection-url needs --client-id and --client-secret"))
+	}
+	if c.DPoP, err = validator.ParseDPoPMode(*dpopMode); err != nil {
+		errs = append(errs, fmt.Errorf("--dpop %q is not off, allowed or required", *dpopMode))
+	}
+	if key := getenv("BEARERGUARD_DPOP_NONCE_KEY"); key != "" {
+		if c.DPoPNonceKey, err = base64.StdEncoding.DecodeString(key); err != nil || len(c.DPoPNonceKey) < 32 {
+			errs = append(errs, errors.New("BEARERGUARD_DPOP_NONCE_KEY must be at least 32 bytes, in standard base64"))
+		}
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		errs = append(errs, errors.New("--tls-cert and --tls-key go together"))
+	}
+	if c.ClientCA != "" && c.TLSCert == "" {
+		errs = append(errs, errors.New("--client-ca needs --tls-cert and --tls-key"))
 	}
 	if c.IntrospectionAudienceOptional && c.IntrospectionURL == "" {
 		errs = append(errs, errors.New("--introspection-audience-optional needs --introspection-url"))
@@ -136,6 +177,18 @@ func (c Config) Guard(client *http.Client) (*httpbearer.Guard, func(), error) {
 	if c.RFC9068 {
 		vopts = append(vopts, validator.WithRFC9068())
 	}
+	vopts = append(vopts, validator.WithDPoP(c.DPoP))
+	if c.DPoPNonce {
+		key := c.DPoPNonceKey
+		if len(key) == 0 {
+			key = make([]byte, 32)
+			if _, err := rand.Read(key); err != nil {
+				closeAll()
+				return nil, nil, err
+			}
+		}
+		vopts = append(vopts, validator.WithDPoPNonces(key, 0))
+	}
 	if c.IntrospectionURL != "" {
 		iopts := []introspect.Option{introspect.WithMaxTTL(c.IntrospectionCacheTTL)}
 		if client != nil {
@@ -160,7 +213,11 @@ func (c Config) Guard(client *http.Client) (*httpbearer.Guard, func(), error) {
 		closeAll()
 		return nil, nil, err
 	}
-	g, err := httpbearer.New(v, httpbearer.WithRealm(c.Audience))
+	gopts := []httpbearer.Option{httpbearer.WithRealm(c.Audience)}
+	if c.PublicURL != "" {
+		gopts = append(gopts, httpbearer.WithPublicURL(c.PublicURL))
+	}
+	g, err := httpbearer.New(v, gopts...)
 	if err != nil {
 		closeAll()
 		return nil, nil, err

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bearerguard/bearerguard/validator"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -37,6 +39,39 @@ func TestParse(t *testing.T) {
 	c, err = Parse("x", []string{"--audience", "flag"}, env(map[string]string{"BEARERGUARD_ISSUER": "https://e/", "BEARERGUARD_AUDIENCE": "env"}), &out)
 	if err != nil || c.Audience != "flag" {
 		t.Errorf("flag over env: %+v, %v", c, err)
+	}
+}
+
+func TestParseDPoPAndTLS(t *testing.T) {
+	var out bytes.Buffer
+	base := map[string]string{"BEARERGUARD_ISSUER": "https://e/", "BEARERGUARD_AUDIENCE": "a"}
+	c, err := Parse("x", []string{"--dpop", "required", "--public-url", "https://api.example/v1", "--dpop-nonce", "--tls-cert", "c.pem", "--tls-key", "k.pem", "--client-ca", "ca.pem"}, env(base), &out)
+	if err != nil || c.DPoP != validator.DPoPRequired || c.PublicURL != "https://api.example/v1" || !c.DPoPNonce || c.TLSCert != "c.pem" || c.TLSKey != "k.pem" || c.ClientCA != "ca.pem" {
+		t.Errorf("flags: %+v, %v", c, err)
+	}
+	withEnv := map[string]string{"BEARERGUARD_DPOP": "off", "BEARERGUARD_DPOP_NONCE": "true", "BEARERGUARD_PUBLIC_URL": "https://p/",
+		"BEARERGUARD_DPOP_NONCE_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}
+	for k, v := range base {
+		withEnv[k] = v
+	}
+	c, err = Parse("x", nil, env(withEnv), &out)
+	if err != nil || c.DPoP != validator.DPoPOff || !c.DPoPNonce || c.PublicURL != "https://p/" || string(c.DPoPNonceKey) != "0123456789abcdef0123456789abcdef" {
+		t.Errorf("env: %+v, %v", c, err)
+	}
+	if c, err := Parse("x", nil, env(base), &out); err != nil || c.DPoP != validator.DPoPAllowed {
+		t.Errorf("default DPoP mode: %v, %v", c.DPoP, err)
+	}
+	for _, args := range [][]string{{"--dpop", "maybe"}, {"--tls-cert", "c.pem"}, {"--client-ca", "ca.pem"}} {
+		if _, err := Parse("x", args, env(base), &out); err == nil {
+			t.Errorf("Parse(%q) accepted", args)
+		}
+	}
+	short := map[string]string{"BEARERGUARD_DPOP_NONCE_KEY": "c2hvcnQ="}
+	for k, v := range base {
+		short[k] = v
+	}
+	if _, err := Parse("x", nil, env(short), &out); err == nil {
+		t.Error("a short nonce key was accepted")
 	}
 }
 
