@@ -7,6 +7,7 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"math/big"
 	"runtime"
@@ -285,4 +286,66 @@ func BenchmarkCacheHeapPerEntry(b *testing.B) {
 	}
 	b.ReportMetric(perEntry, "B/entry")
 	b.ReportMetric(float64(len(toks[0])), "B/token")
+}
+
+// BenchmarkDPoP measures what DPoP adds to a request with a reused token:
+// the token is a cache hit either way; a DPoP request also verifies a
+// fresh ES256 proof (parsing its key, the signature, the claims) and
+// records it in the replay store. Compare the difference with
+// BenchmarkRawVerify/ES256, one signature check.
+func BenchmarkDPoP(b *testing.B) {
+	loadKeys(b)
+	key := newProofKey(b)
+	now := time.Unix(1_800_000_000, 0)
+	keys := validator.NewKeys(mustKey(b, "rsa-1", &rsaKey.PublicKey, validator.RS256))
+	v, err := validator.New(validator.WithIssuer(benchIssuer, keys), validator.WithAudience("https://api.example.com/orders"),
+		validator.WithClock(func() time.Time { return now }))
+	if err != nil {
+		b.Fatal(err)
+	}
+	claims := func(extra map[string]any) string {
+		return jwstest.Claims(map[string]any{"iss": benchIssuer, "sub": "svc-billing", "aud": "https://api.example.com/orders",
+			"client_id": "svc-billing", "iat": now.Unix() - 60, "exp": now.Unix() + 3540, "jti": "8f1c2e1a", "scope": "read:data write:data"}, extra)
+	}
+	header := `{"alg":"RS256","kid":"rsa-1","typ":"at+jwt"}`
+	bearer := jwstest.Token(header, claims(nil), jwstest.RS(rsaKey, crypto.SHA256))
+	bound := jwstest.Token(header, claims(map[string]any{"cnf": map[string]any{"jkt": key.thumbprint()}}), jwstest.RS(rsaKey, crypto.SHA256))
+	const htu = "https://api.example.com/orders/data"
+	proofs := make([]string, 40_000)
+	for i := range proofs {
+		proofs[i] = jwstest.Token(jwstest.JSON(map[string]any{"typ": "dpop+jwt", "alg": "ES256", "jwk": key.jwk}),
+			jwstest.JSON(map[string]any{"jti": fmt.Sprintf("bench-%d", i), "htm": "GET", "htu": htu, "iat": now.Unix(), "ath": ath(bound)}),
+			jwstest.ES(key.priv, crypto.SHA256))
+	}
+	ctx := b.Context()
+	for range 2 { // admitted to the token cache on the second sighting
+		if _, err := v.Validate(ctx, bearer); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := v.ValidatePresentation(ctx, validator.Presentation{Scheme: validator.SchemeDPoP, Token: bound, Proof: proofs[len(proofs)-1-len(proofs)%2], Method: "GET", URL: htu}); err != nil && !errors.Is(err, validator.ErrProofReplayed) {
+			b.Fatal(err)
+		}
+	}
+	b.Run("bearer", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := v.Validate(ctx, bearer); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	i := 0 // proofs are used once, across every run of the sub-benchmark
+	b.Run("dpop", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if i >= len(proofs)-2 {
+				b.Fatal("out of fresh proofs: lower -benchtime")
+			}
+			p := validator.Presentation{Scheme: validator.SchemeDPoP, Token: bound, Proof: proofs[i], Method: "GET", URL: htu}
+			if _, err := v.ValidatePresentation(ctx, p); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+	})
 }
