@@ -210,3 +210,27 @@ func TestIntrospectionAudienceOptional(t *testing.T) {
 		t.Error("WithIntrospectionAudienceOptional without WithIntrospection was accepted")
 	}
 }
+
+// A DPoP-bound opaque token: the introspection answer's cnf.jkt binds it,
+// exactly as a JWT's claim would.
+func TestIntrospectedTokenBoundToDPoPKey(t *testing.T) {
+	iss := bearertest.NewIssuer(t)
+	key := bearertest.MustDPoPKey(t, validator.ES256)
+	opaque := iss.Opaque(t, bearertest.Claims{"aud": audience, "scope": "read:data", "cnf": map[string]any{"jkt": key.Thumbprint()}})
+	v := introspectingStack(t, iss)
+	const url = "https://api.example.com/data"
+	present := func(scheme validator.Scheme, proof string) error {
+		_, err := v.ValidatePresentation(t.Context(), validator.Presentation{Scheme: scheme, Token: opaque, Proof: proof, Method: "GET", URL: url})
+		return err
+	}
+	if err := present(validator.SchemeDPoP, key.MustProof(t, "GET", url, opaque)); err != nil {
+		t.Fatalf("with its proof: %v", err)
+	}
+	if err := present(validator.SchemeBearer, ""); !errors.Is(err, validator.ErrBoundToken) {
+		t.Errorf("as Bearer: %v, want ErrBoundToken", err)
+	}
+	other := bearertest.MustDPoPKey(t, validator.ES256)
+	if err := present(validator.SchemeDPoP, other.MustProof(t, "GET", url, opaque)); !errors.Is(err, validator.ErrBindingMismatch) {
+		t.Errorf("proof of another key: %v, want ErrBindingMismatch", err)
+	}
+}

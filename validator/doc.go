@@ -56,6 +56,14 @@
 // (scopes, in the adapters) are never cached. [WithoutTokenCache] turns it
 // off.
 //
+// Sender-constrained tokens: a token whose "cnf" binds it to a DPoP key
+// (RFC 9449) or a client certificate (RFC 8705) is accepted only by
+// [Validator.ValidatePresentation] with the proof of that key or that
+// certificate, checked on every request, cached token or not;
+// [Validator.Validate] treats a token as presented with the Bearer scheme,
+// and so refuses a bound one. See [WithDPoP] for the modes and
+// [Validator.Challenge] for the answers.
+//
 // Callers MUST NOT treat an [ErrUnavailable] error as a verdict on the token:
 // the keys could not be had, and the answer is 503, not 401.
 //

@@ -29,6 +29,16 @@
 // parameter names, so "access%5Ftoken" counts as access_token; two cookies
 // of the configured name are refused too.
 //
+// # Sender-constrained tokens
+//
+// "Authorization: DPoP <token>" with one DPoP header is the DPoP scheme
+// (RFC 9449); a Guard over a [PresentationValidator] (a
+// [*validator.Validator]) hands it the scheme, the proof, the method, the
+// request URL ([WithPublicURL] behind a proxy) and the TLS client
+// certificate ([WithClientCertHeader] behind a TLS-terminating proxy), so
+// that DPoP- and certificate-bound tokens are checked on every request.
+// Answers carry the DPoP challenge the validator's mode asks for.
+//
 // # Nested guards
 //
 // Every guard decides for itself. Guards nest (an outer guard on a group or
