@@ -11,14 +11,17 @@ import (
 // Challenge is the HTTP answer to a failed request, as RFC 6750 §3 and
 // this module's single mapping table prescribe:
 //
-//	class                  status  WWW-Authenticate
-//	ErrNoToken             401     Bearer realm="…" (no error attribute)
-//	ErrInvalidRequest      400     Bearer realm="…", error="invalid_request", …
-//	ErrInvalidToken        401     Bearer realm="…", error="invalid_token", …
-//	ErrInsufficientScope   403     Bearer realm="…", error="insufficient_scope", …, scope="…"
-//	ErrUnavailable         503     (none; Retry-After instead)
+//	class                              status  WWW-Authenticate
+//	ErrNoToken                         401     Bearer realm="…" (no error attribute)
+//	ErrInvalidRequest                  400     Bearer realm="…", error="invalid_request", …
+//	ErrInvalidToken                    401     Bearer realm="…", error="invalid_token", …
+//	ErrInsufficientScope               403     Bearer realm="…", error="insufficient_scope", …, scope="…"
+//	ErrInsufficientUserAuthentication  401     Bearer …, error="insufficient_user_authentication", acr_values="…", max_age="…"
+//	ErrInvalidDPoPProof, ErrUseDPoPNonce 401   DPoP …, error="invalid_dpop_proof" / "use_dpop_nonce"
+//	ErrUnavailable                     503     (none; Retry-After instead)
 //
-// Every adapter writes its answers through [ChallengeFor].
+// Every adapter writes its answers through [ChallengeFor] or
+// [Validator.Challenge].
 type Challenge struct {
 	Status      int           // HTTP status code
 	Code        string        // RFC 6750 error code, "" for no token and unavailable
@@ -27,7 +30,17 @@ type Challenge struct {
 	Header      string        // WWW-Authenticate value, "" when none is sent
 	RetryAfter  time.Duration // for 503: when to try again (at least 1 s)
 	Nonce       string        // DPoP-Nonce value (RFC 9449 §8), "" when none is sent
+
+	parts []challengePart // what Header renders
 }
+
+// challengePart is one challenge of the header: a scheme and attributes.
+type challengePart struct {
+	scheme string
+	attrs  []challengeAttr
+}
+
+type challengeAttr struct{ name, value string }
 
 // DefaultRetryAfter is the Retry-After sent with a 503 when the cause gives
 // no better hint.
@@ -40,6 +53,7 @@ const DefaultRetryAfter = 5 * time.Second
 func ChallengeFor(err error, realm string) Challenge {
 	class, reason := classOf(err)
 	c := Challenge{Code: class.code, Description: reason.desc}
+	var extra []challengeAttr
 	switch class {
 	case ErrNoToken:
 		c.Status = http.StatusUnauthorized
@@ -50,6 +64,12 @@ func ChallengeFor(err error, realm string) Challenge {
 		c.Status = http.StatusForbidden
 		if se, ok := AsScopeError(err); ok {
 			c.Scope = sanitize(strings.Join(se.Missing, " "), isScopeChar)
+		}
+	case ErrInsufficientUserAuthentication:
+		c.Status = http.StatusUnauthorized
+		var se *StepUpError
+		if errors.As(err, &se) {
+			extra = se.attributes()
 		}
 	case ErrUnavailable:
 		c.Status = http.StatusServiceUnavailable
@@ -62,13 +82,49 @@ func ChallengeFor(err error, realm string) Challenge {
 	default:
 		c.Status = http.StatusUnauthorized
 	}
-	c.Header = BuildChallenge(realm, c.Code, c.Description, c.Scope)
+	c.parts = []challengePart{{scheme: "Bearer", attrs: append(errorAttrs(realm, c.Code, c.Description, c.Scope), extra...)}}
+	c.render()
 	return c
 }
 
+// errorAttrs are a challenge's realm and error attributes.
+func errorAttrs(realm, code, description, scope string) []challengeAttr {
+	return []challengeAttr{{"realm", realm}, {"error", code}, {"error_description", description}, {"scope", scope}}
+}
+
+// WithResourceMetadata returns c with the RFC 9728 §5.1 resource_metadata
+// attribute (the URL of the protected resource metadata document) on every
+// challenge, so that a client learns where to find the authorization
+// servers and scopes.
+func (c Challenge) WithResourceMetadata(url string) Challenge {
+	if url == "" || len(c.parts) == 0 {
+		return c
+	}
+	parts := make([]challengePart, len(c.parts))
+	for i, p := range c.parts {
+		parts[i] = challengePart{scheme: p.scheme, attrs: append(append([]challengeAttr(nil), p.attrs...), challengeAttr{"resource_metadata", url})}
+	}
+	c.parts = parts
+	c.render()
+	return c
+}
+
+// render writes Header from the parts: challenges separated by ", ",
+// empty attributes left out.
+func (c *Challenge) render() {
+	var b strings.Builder
+	for i, p := range c.parts {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		writeChallenge(&b, p)
+	}
+	c.Header = b.String()
+}
+
 // Apply writes the challenge's headers to h: WWW-Authenticate (or
-// Retry-After for 503) and Cache-Control: no-store. It does not write the
-// status or a body.
+// Retry-After for 503), DPoP-Nonce when a nonce is asked for, and
+// Cache-Control: no-store. It does not write the status or a body.
 func (c Challenge) Apply(h http.Header) {
 	if c.Header != "" {
 		h.Set("WWW-Authenticate", c.Header)
@@ -86,33 +142,30 @@ func (c Challenge) Apply(h http.Header) {
 // (RFC 6750 §3). Empty attributes are left out. Characters RFC 6750 does not
 // allow in an attribute's value are dropped, so the result always parses.
 func BuildChallenge(realm, code, description, scope string) string {
-	return buildChallenge("Bearer", realm, code, description, scope, "")
+	var b strings.Builder
+	writeChallenge(&b, challengePart{scheme: "Bearer", attrs: errorAttrs(realm, code, description, scope)})
+	return b.String()
 }
 
-// buildChallenge builds one challenge of scheme (Bearer, or DPoP with its
-// "algs" attribute, RFC 9449 §7.1).
-func buildChallenge(scheme, realm, code, description, scope, algs string) string {
-	var b strings.Builder
-	b.WriteString(scheme)
+func writeChallenge(b *strings.Builder, p challengePart) {
+	b.WriteString(p.scheme)
 	sep := " "
-	attr := func(name, value string, ok func(byte) bool) {
-		value = sanitize(value, ok)
+	for _, a := range p.attrs {
+		ok := isDescChar
+		if a.name == "scope" {
+			ok = isScopeChar
+		}
+		value := sanitize(a.value, ok)
 		if value == "" {
-			return
+			continue
 		}
 		b.WriteString(sep)
-		b.WriteString(name)
+		b.WriteString(a.name)
 		b.WriteString(`="`)
 		b.WriteString(value)
 		b.WriteByte('"')
 		sep = ", "
 	}
-	attr("realm", realm, isDescChar)
-	attr("error", code, isDescChar)
-	attr("error_description", description, isDescChar)
-	attr("scope", scope, isScopeChar)
-	attr("algs", algs, isDescChar)
-	return b.String()
 }
 
 // Challenge maps err to its HTTP answer for a request that used scheme,
@@ -127,7 +180,7 @@ func (v *Validator) Challenge(err error, realm string, scheme Scheme) Challenge 
 		c.Nonce = ne.Nonce
 	}
 	mode := v.dpop.mode
-	if c.Header == "" || mode == DPoPOff {
+	if len(c.parts) == 0 || mode == DPoPOff {
 		return c
 	}
 	class, _ := classOf(err)
@@ -136,18 +189,20 @@ func (v *Validator) Challenge(err error, realm string, scheme Scheme) Challenge 
 	for _, a := range v.DPoPAlgorithms() {
 		algs = append(algs, string(a))
 	}
-	code, desc, scope := c.Code, c.Description, c.Scope
-	bearer := BuildChallenge(realm, code, desc, scope)
-	dpop := buildChallenge("DPoP", realm, "", "", "", strings.Join(algs, " "))
+	full := c.parts[0].attrs
+	bare := []challengeAttr{{"realm", realm}}
+	bearer := challengePart{scheme: "Bearer", attrs: full}
+	dpop := challengePart{scheme: "DPoP", attrs: append(append([]challengeAttr(nil), bare...), challengeAttr{"algs", strings.Join(algs, " ")})}
 	if onDPoP {
-		bearer = BuildChallenge(realm, "", "", "")
-		dpop = buildChallenge("DPoP", realm, code, desc, scope, strings.Join(algs, " "))
+		bearer.attrs = bare
+		dpop.attrs = append(append([]challengeAttr(nil), full...), challengeAttr{"algs", strings.Join(algs, " ")})
 	}
 	if mode == DPoPRequired {
-		c.Header = dpop
+		c.parts = []challengePart{dpop}
 	} else {
-		c.Header = bearer + ", " + dpop
+		c.parts = []challengePart{bearer, dpop}
 	}
+	c.render()
 	return c
 }
 

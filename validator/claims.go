@@ -45,6 +45,7 @@ type claimSpans struct {
 	cid, aud, exp, iat, nbf      []byte
 	scope, scp                   []byte
 	cnf                          []byte
+	acr, authTime                []byte
 	// Values of configured scope claims: the first few inline (a
 	// pointer into the struct itself would move it to the heap), the
 	// rest in extraMore.
@@ -106,6 +107,10 @@ func (v *Validator) scanClaims(b []byte, s *claimSpans) error {
 			s.scp = val
 		case "cnf":
 			s.cnf = val
+		case "acr":
+			s.acr = val
+		case "auth_time":
+			s.authTime = val
 		case "active":
 			s.active = val
 		case "token_type":
@@ -170,6 +175,8 @@ func decodeClaims(s *claimSpans, tok *Token) error {
 	tok.Expiry = date(s.exp)
 	tok.IssuedAt = date(s.iat)
 	tok.NotBefore = date(s.nbf)
+	tok.ACR = str(s.acr)
+	tok.AuthTime = date(s.authTime)
 	if s.aud != nil && err == nil {
 		tok.Audience, err = jsonStringsView(s.aud)
 	}

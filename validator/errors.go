@@ -29,6 +29,13 @@ var (
 	// decide could not be reached and nothing cached can decide. Not the
 	// client's fault: answered with 503 and Retry-After.
 	ErrUnavailable = &Error{code: "", desc: "The token cannot be checked right now", msg: "verification unavailable"}
+	// ErrInsufficientUserAuthentication: the token is good, but the user
+	// behind it did not authenticate strongly or recently enough for this
+	// route (RFC 9470 insufficient_user_authentication, answered 401 with
+	// acr_values and max_age so the client can step up). The error is a
+	// [*StepUpError].
+	ErrInsufficientUserAuthentication = &Error{code: "insufficient_user_authentication",
+		desc: "A different authentication level is required", msg: "insufficient user authentication"}
 	// ErrInvalidDPoPProof: the DPoP proof is missing, malformed, not signed
 	// by its key, not for this request, too old or replayed (RFC 9449 §7.1
 	// invalid_dpop_proof, answered 401 with a DPoP challenge).

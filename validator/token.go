@@ -68,6 +68,12 @@ type Token struct {
 	Algorithm Algorithm
 	// Type is the JOSE "typ" header of a JWT, as sent ("at+jwt", "JWT", or "").
 	Type string
+	// ACR is the "acr" claim, the authentication context class of the user
+	// (RFC 9470); "" if absent.
+	ACR string
+	// AuthTime is the "auth_time" claim, when the user authenticated; zero
+	// if absent.
+	AuthTime time.Time
 	// Confirmation is the token's "cnf" claim: the DPoP key or client
 	// certificate the token is bound to, if any. A bound token is accepted
 	// only with proof of what it is bound to.

@@ -41,15 +41,16 @@ func New(g *httpbearer.Guard) (*Middleware, error) {
 func (m *Middleware) Authenticate() echo.MiddlewareFunc { return m.Require(scopes.Requirement{}) }
 
 // Require requires a valid token carrying the scopes req asks for (403
-// insufficient_scope otherwise). After [Middleware.Authenticate] on a group
+// insufficient_scope otherwise), and what opts add (such as
+// [httpbearer.WithStepUp]). After [Middleware.Authenticate] on a group
 // it reuses the token already validated (see
 // [httpbearer.Guard.Authenticate] for when a token is reused). Refusals are
 // written directly, so the answer is exactly RFC 6750's whatever the
 // HTTPErrorHandler.
-func (m *Middleware) Require(req scopes.Requirement) echo.MiddlewareFunc {
+func (m *Middleware) Require(req scopes.Requirement, opts ...httpbearer.RouteOption) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			r, tok, ok := m.g.Authorize(c.Response(), c.Request(), req)
+			r, tok, ok := m.g.Authorize(c.Response(), c.Request(), req, opts...)
 			return m.next(c, next, r, tok, ok)
 		}
 	}

@@ -34,6 +34,7 @@ func TestContract(t *testing.T) {
 		api := e.Group("", auth.Authenticate())
 		api.GET("/any", reply)
 		e.GET("/optional", reply, auth.Optional())
+		e.GET("/strong", reply, auth.Require(scopes.All("read:data"), httpbearer.WithStepUp(contract.StrongAuth)))
 		return e
 	}, func(t *testing.T, outer, inner *httpbearer.Guard) http.Handler {
 		o, i := must(t, outer), must(t, inner)

@@ -41,12 +41,13 @@ func New(g *httpbearer.Guard) (*Middleware, error) {
 func (m *Middleware) Authenticate() gin.HandlerFunc { return m.Require(scopes.Requirement{}) }
 
 // Require requires a valid token carrying the scopes req asks for (403
-// insufficient_scope otherwise). After [Middleware.Authenticate] on a group
+// insufficient_scope otherwise), and what opts add (such as
+// [httpbearer.WithStepUp]). After [Middleware.Authenticate] on a group
 // it reuses the token already validated (see
 // [httpbearer.Guard.Authenticate] for when a token is reused).
-func (m *Middleware) Require(req scopes.Requirement) gin.HandlerFunc {
+func (m *Middleware) Require(req scopes.Requirement, opts ...httpbearer.RouteOption) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		r, tok, ok := m.g.Authorize(c.Writer, c.Request, req)
+		r, tok, ok := m.g.Authorize(c.Writer, c.Request, req, opts...)
 		m.next(c, r, tok, ok)
 	}
 }

@@ -35,6 +35,7 @@ func TestContract(t *testing.T) {
 		api := r.Group("/", auth.Authenticate())
 		api.GET("/any", reply)
 		r.GET("/optional", auth.Optional(), reply)
+		r.GET("/strong", auth.Require(scopes.All("read:data"), httpbearer.WithStepUp(contract.StrongAuth)), reply)
 		return r
 	}, func(t *testing.T, outer, inner *httpbearer.Guard) http.Handler {
 		o, i := must(t, outer), must(t, inner)

@@ -19,6 +19,7 @@ func (g *Guard) fail(w http.ResponseWriter, r *http.Request, err error, scheme v
 	} else {
 		c = validator.ChallengeFor(err, g.realm)
 	}
+	c = c.WithResourceMetadata(g.metadata)
 	c.Apply(w.Header())
 	if g.observe != nil {
 		g.observe(r, err, c)

@@ -45,6 +45,7 @@ type Guard struct {
 	realm     string
 	publicURL *url.URL          // WithPublicURL, or nil
 	certs     *certHeaderConfig // WithClientCertHeader, or nil
+	metadata  string            // WithResourceMetadata, or ""
 	writeBody func(w http.ResponseWriter, r *http.Request, c validator.Challenge)
 	observe   func(r *http.Request, err error, c validator.Challenge)
 }
@@ -64,7 +65,7 @@ func New(v TokenValidator, opts ...Option) (*Guard, error) {
 		return nil, fmt.Errorf("httpbearer: invalid configuration: %w", errors.Join(errs...))
 	}
 	g := &Guard{v: v, id: validatorIdentity(v), ex: c.ex, realm: c.realm, writeBody: c.writeBody, observe: c.observe,
-		publicURL: c.publicURL, certs: c.certs}
+		publicURL: c.publicURL, certs: c.certs, metadata: c.metadata}
 	g.pv, _ = v.(PresentationValidator)
 	g.ch, _ = v.(challenger)
 	return g, nil
@@ -125,26 +126,24 @@ func (g *Guard) authenticate(w http.ResponseWriter, r *http.Request) (*validator
 // ([validator.FromContext]), and ok true. Otherwise it has answered the
 // request (401, 403 insufficient_scope with the missing scopes, 400 or
 // 503, per RFC 6750) and ok is false: the caller must stop.
-func (g *Guard) Authorize(w http.ResponseWriter, r *http.Request, req scopes.Requirement) (out *http.Request, tok *validator.Token, ok bool) {
-	return g.authorize(w, r, req, false)
+func (g *Guard) Authorize(w http.ResponseWriter, r *http.Request, req scopes.Requirement, opts ...RouteOption) (out *http.Request, tok *validator.Token, ok bool) {
+	return g.authorize(w, r, req, routeOf(opts), false)
 }
 
 // AuthorizeOptional is [Guard.Authorize] for routes open to anonymous
 // callers: a request without any Bearer credentials passes as it is, with
 // a nil token; a token that is present must be valid.
 func (g *Guard) AuthorizeOptional(w http.ResponseWriter, r *http.Request) (out *http.Request, tok *validator.Token, ok bool) {
-	return g.authorize(w, r, scopes.Requirement{}, true)
+	return g.authorize(w, r, scopes.Requirement{}, route{}, true)
 }
 
-func (g *Guard) authorize(w http.ResponseWriter, r *http.Request, req scopes.Requirement, optional bool) (*http.Request, *validator.Token, bool) {
+func (g *Guard) authorize(w http.ResponseWriter, r *http.Request, req scopes.Requirement, rt route, optional bool) (*http.Request, *validator.Token, bool) {
 	tok, scheme, err := g.authenticate(w, r)
 	if optional && errors.Is(err, validator.ErrNoToken) {
 		return r, nil, true
 	}
 	if err == nil {
-		if missing := req.Missing(tok.Scopes); missing != nil {
-			err = &validator.ScopeError{Missing: missing}
-		}
+		err = g.checkRoute(tok, req, rt)
 	}
 	if err != nil {
 		g.fail(w, r, err, scheme)
@@ -155,9 +154,9 @@ func (g *Guard) authorize(w http.ResponseWriter, r *http.Request, req scopes.Req
 
 // Middleware returns middleware in the shape chi and most routers take:
 // it requires a valid token carrying the scopes req asks for (the zero
-// Requirement: any valid token).
-func (g *Guard) Middleware(req scopes.Requirement) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler { return g.Require(req, next) }
+// Requirement: any valid token), and what opts add.
+func (g *Guard) Middleware(req scopes.Requirement, opts ...RouteOption) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler { return g.Require(req, next, opts...) }
 }
 
 // OptionalMiddleware returns [Guard.Optional] in the shape chi and most
@@ -172,9 +171,11 @@ func (g *Guard) Handler(next http.Handler) http.Handler {
 
 // Require requires a valid token carrying the scopes req asks for; a token
 // without them is answered 403 insufficient_scope with the missing scopes.
-func (g *Guard) Require(req scopes.Requirement, next http.Handler) http.Handler {
+// opts add per-route requirements, such as [WithStepUp].
+func (g *Guard) Require(req scopes.Requirement, next http.Handler, opts ...RouteOption) http.Handler {
+	rt := routeOf(opts)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r, _, ok := g.Authorize(w, r, req); ok {
+		if r, _, ok := g.authorize(w, r, req, rt, false); ok {
 			next.ServeHTTP(w, r)
 		}
 	})

@@ -30,6 +30,7 @@ func TestContract(t *testing.T) {
 		mux.Handle("GET /either", g.Require(scopes.Any("read:data", "admin"), h))
 		mux.Handle("GET /any", g.Handler(h))
 		mux.Handle("GET /optional", g.Optional(h))
+		mux.Handle("GET /strong", g.Require(scopes.All("read:data"), h, httpbearer.WithStepUp(contract.StrongAuth)))
 		return mux
 	}, func(t *testing.T, outer, inner *httpbearer.Guard) http.Handler {
 		h := http.HandlerFunc(reply)
@@ -51,6 +52,7 @@ func TestContractMiddleware(t *testing.T) {
 		mux.Handle("GET /either", chain(g.Middleware(scopes.Any("read:data", "admin"))))
 		mux.Handle("GET /any", chain(g.Middleware(scopes.Requirement{})))
 		mux.Handle("GET /optional", chain(g.OptionalMiddleware()))
+		mux.Handle("GET /strong", chain(g.Middleware(scopes.All("read:data"), httpbearer.WithStepUp(contract.StrongAuth))))
 		return mux
 	}, func(t *testing.T, outer, inner *httpbearer.Guard) http.Handler {
 		mux := http.NewServeMux()

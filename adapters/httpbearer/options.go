@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/bearerguard/bearerguard/validator"
 )
@@ -18,6 +19,7 @@ type config struct {
 	realm     string
 	publicURL *url.URL
 	certs     *certHeaderConfig
+	metadata  string // RFC 9728 resource_metadata URL
 	writeBody func(w http.ResponseWriter, r *http.Request, c validator.Challenge)
 	observe   func(r *http.Request, err error, c validator.Challenge)
 	errs      []error
@@ -125,5 +127,20 @@ func WithClientCertHeader(header string, format CertHeaderFormat, proxies ...str
 			c.errs = append(c.errs, errors.New("WithClientCertHeader: no trusted proxy"))
 		}
 		c.certs = &certHeaderConfig{name: header, format: format, proxies: p}
+	}
+}
+
+// WithResourceMetadata adds resource_metadata="url" (RFC 9728 §5.1) to
+// every challenge: the URL of this resource's protected resource metadata
+// document (see package resourcemeta), where a client learns which
+// authorization servers to get a token from and which scopes exist.
+func WithResourceMetadata(metadataURL string) Option {
+	return func(c *config) {
+		u, err := url.Parse(metadataURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || strings.ContainsAny(metadataURL, "\"\\") {
+			c.errs = append(c.errs, fmt.Errorf("WithResourceMetadata: %q is not an absolute http(s) URL", metadataURL))
+			return
+		}
+		c.metadata = metadataURL
 	}
 }

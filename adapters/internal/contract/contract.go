@@ -43,6 +43,7 @@ type Reply struct {
 //	GET  /either    requires read:data or admin (any-of)
 //	GET  /any       requires any valid token
 //	GET  /optional  anonymous allowed; a present token must be valid
+//	GET  /strong    requires read:data and the step-up StrongAuth
 type Build func(t *testing.T, g *httpbearer.Guard) http.Handler
 
 type fixture struct {
@@ -215,6 +216,7 @@ func Run(t *testing.T, build Build, nested BuildNested) {
 	nestedCases(t, f, build, nested)
 	t.Run("extraction", func(t *testing.T) { extractionCases(t, build) })
 	dpopCases(t, f, build)
+	stepUpCases(t, f, build)
 
 	t.Run("hooks", func(t *testing.T) {
 		var mu sync.Mutex
