@@ -1,0 +1,291 @@
+// Package resourcemeta publishes OAuth 2.0 Protected Resource Metadata
+// (RFC 9728): the document that tells a client which authorization
+// servers issue tokens for this resource, which scopes exist and how
+// tokens may be sent, served at the resource's well-known URL and pointed
+// to from every 401 challenge (httpbearer.WithResourceMetadata). MCP
+// clients discover their authorization server this way.
+//
+//	md, err := resourcemeta.New("https://api.example.com/orders",
+//		resourcemeta.WithAuthorizationServers("https://id.example.com/"),
+//		resourcemeta.WithScopes("read:data", "write:data"))
+//	mux.Handle(md.Path(), md)                      // GET /.well-known/oauth-protected-resource/orders
+//	guard, _ := httpbearer.New(v, httpbearer.WithResourceMetadata(md.URL()))
+package resourcemeta
+
+import (
+	"bytes"
+	"crypto"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/bearerguard/bearerguard/validator"
+)
+
+// WellKnownPath is the well-known URI suffix of RFC 9728 §3.
+const WellKnownPath = "/.well-known/oauth-protected-resource"
+
+// Metadata is the document of RFC 9728 §2. Empty members are left out.
+type Metadata struct {
+	Resource                              string   `json:"resource"`
+	AuthorizationServers                  []string `json:"authorization_servers,omitempty"`
+	JWKSURI                               string   `json:"jwks_uri,omitempty"`
+	ScopesSupported                       []string `json:"scopes_supported,omitempty"`
+	BearerMethodsSupported                []string `json:"bearer_methods_supported,omitempty"`
+	ResourceSigningAlgValuesSupported     []string `json:"resource_signing_alg_values_supported,omitempty"`
+	ResourceName                          string   `json:"resource_name,omitempty"`
+	ResourceDocumentation                 string   `json:"resource_documentation,omitempty"`
+	ResourcePolicyURI                     string   `json:"resource_policy_uri,omitempty"`
+	ResourceTOSURI                        string   `json:"resource_tos_uri,omitempty"`
+	TLSClientCertificateBoundAccessTokens bool     `json:"tls_client_certificate_bound_access_tokens,omitempty"`
+	DPoPSigningAlgValuesSupported         []string `json:"dpop_signing_alg_values_supported,omitempty"`
+	DPoPBoundAccessTokensRequired         bool     `json:"dpop_bound_access_tokens_required,omitempty"`
+	SignedMetadata                        string   `json:"signed_metadata,omitempty"`
+}
+
+// Document is a resource's metadata, encoded once, and an [http.Handler]
+// serving it. Build one with [New]; it is immutable and safe for
+// concurrent use.
+type Document struct {
+	md   Metadata
+	body []byte
+	url  string
+	path string
+}
+
+// Option configures a [Document].
+type Option func(*config)
+
+type config struct {
+	md     Metadata
+	signer crypto.Signer
+	alg    validator.Algorithm
+	kid    string
+	errs   []error
+}
+
+// WithAuthorizationServers lists the issuers whose tokens the resource
+// accepts (their issuer identifiers, RFC 8414).
+func WithAuthorizationServers(issuers ...string) Option {
+	return func(c *config) {
+		for _, iss := range issuers {
+			if err := checkURL(iss); err != nil {
+				c.errs = append(c.errs, fmt.Errorf("WithAuthorizationServers: %w", err))
+			}
+		}
+		c.md.AuthorizationServers = append(c.md.AuthorizationServers, issuers...)
+	}
+}
+
+// WithScopes lists scopes the resource uses (scopes_supported), in
+// addition to any collected from routes.
+func WithScopes(scopes ...string) Option {
+	return func(c *config) { c.md.ScopesSupported = appendNew(c.md.ScopesSupported, scopes...) }
+}
+
+// WithBearerMethods lists how tokens may be sent: "header" (the default),
+// "body", "query" (RFC 9728 §2).
+func WithBearerMethods(methods ...string) Option {
+	return func(c *config) {
+		for _, m := range methods {
+			if m != "header" && m != "body" && m != "query" {
+				c.errs = append(c.errs, fmt.Errorf("WithBearerMethods: %q is not header, body or query", m))
+			}
+		}
+		c.md.BearerMethodsSupported = methods
+	}
+}
+
+// WithDPoP describes the resource's DPoP policy: the proof algorithms it
+// accepts and whether every token must be DPoP-bound. [FromValidator] fills
+// it from a validator's configuration.
+func WithDPoP(algs []validator.Algorithm, required bool) Option {
+	return func(c *config) {
+		c.md.DPoPSigningAlgValuesSupported = nil
+		for _, a := range algs {
+			c.md.DPoPSigningAlgValuesSupported = append(c.md.DPoPSigningAlgValuesSupported, string(a))
+		}
+		c.md.DPoPBoundAccessTokensRequired = required
+	}
+}
+
+// FromValidator describes what v accepts: its DPoP algorithms and whether
+// DPoP is required (nothing when DPoP is off).
+func FromValidator(v *validator.Validator) Option {
+	return func(c *config) {
+		if v == nil {
+			c.errs = append(c.errs, errors.New("FromValidator: nil validator"))
+			return
+		}
+		if v.DPoPMode() == validator.DPoPOff {
+			return
+		}
+		WithDPoP(v.DPoPAlgorithms(), v.DPoPMode() == validator.DPoPRequired)(c)
+	}
+}
+
+// WithCertificateBoundTokens says the resource supports mutual-TLS
+// certificate-bound tokens (RFC 8705).
+func WithCertificateBoundTokens() Option {
+	return func(c *config) { c.md.TLSClientCertificateBoundAccessTokens = true }
+}
+
+// WithResourceName sets the human-readable resource_name.
+func WithResourceName(name string) Option { return func(c *config) { c.md.ResourceName = name } }
+
+// WithDocumentation sets resource_documentation, resource_policy_uri and
+// resource_tos_uri (any may be empty).
+func WithDocumentation(doc, policy, tos string) Option {
+	return func(c *config) {
+		for _, u := range []string{doc, policy, tos} {
+			if u != "" {
+				if err := checkURL(u); err != nil {
+					c.errs = append(c.errs, fmt.Errorf("WithDocumentation: %w", err))
+				}
+			}
+		}
+		c.md.ResourceDocumentation, c.md.ResourcePolicyURI, c.md.ResourceTOSURI = doc, policy, tos
+	}
+}
+
+// WithSignedMetadata adds signed_metadata (RFC 9728 §2.2): a JWT of the
+// other members with "iss" issuer (the party vouching for them), signed by
+// key with alg (an asymmetric algorithm fitting the key) and kid.
+func WithSignedMetadata(issuer string, key crypto.Signer, alg validator.Algorithm, kid string) Option {
+	return func(c *config) {
+		if key == nil {
+			c.errs = append(c.errs, errors.New("WithSignedMetadata: nil key"))
+		}
+		if err := checkURL(issuer); err != nil {
+			c.errs = append(c.errs, fmt.Errorf("WithSignedMetadata: %w", err))
+		}
+		c.signer, c.alg, c.kid = key, alg, kid
+		c.md.ResourceSigningAlgValuesSupported = nil
+		c.md.SignedMetadata = issuer // replaced by the JWT in New
+	}
+}
+
+// New builds the metadata document of resource, an https URL without
+// query or fragment (http is accepted for loopback hosts only).
+func New(resource string, opts ...Option) (*Document, error) {
+	c := config{md: Metadata{Resource: resource}}
+	for _, o := range opts {
+		o(&c)
+	}
+	errs := c.errs
+	wk, err := WellKnownURL(resource)
+	if err != nil {
+		errs = append([]error{err}, errs...)
+	}
+	if c.signer != nil {
+		jwt, err := sign(c.md, c.signer, c.alg, c.kid)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("WithSignedMetadata: %w", err))
+		}
+		c.md.SignedMetadata = jwt
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("resourcemeta: invalid configuration: %w", errors.Join(errs...))
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(c.md); err != nil {
+		return nil, err
+	}
+	u, _ := url.Parse(wk)
+	return &Document{md: c.md, body: buf.Bytes(), url: wk, path: u.EscapedPath()}, nil
+}
+
+// Metadata returns a copy of the document's members.
+func (d *Document) Metadata() Metadata {
+	md := d.md
+	md.AuthorizationServers = append([]string(nil), md.AuthorizationServers...)
+	md.ScopesSupported = append([]string(nil), md.ScopesSupported...)
+	md.BearerMethodsSupported = append([]string(nil), md.BearerMethodsSupported...)
+	md.DPoPSigningAlgValuesSupported = append([]string(nil), md.DPoPSigningAlgValuesSupported...)
+	return md
+}
+
+// URL returns the document's well-known URL, for
+// httpbearer.WithResourceMetadata.
+func (d *Document) URL() string { return d.url }
+
+// Path returns the path to serve the document at on the resource's host.
+func (d *Document) Path() string { return d.path }
+
+// ServeHTTP answers GET and HEAD with the document (application/json,
+// cacheable for an hour) and anything else with 405.
+func (d *Document) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "public, max-age=3600")
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodGet {
+		_, _ = w.Write(d.body)
+	}
+}
+
+// WellKnownURL returns the metadata URL of resource (RFC 9728 §3.1): the
+// well-known path inserted between the host and the path, with a path's
+// terminating slash kept and the query kept; a resource without a path
+// gives https://host/.well-known/oauth-protected-resource.
+func WellKnownURL(resource string) (string, error) {
+	if err := checkURL(resource); err != nil {
+		return "", err
+	}
+	u, _ := url.Parse(resource)
+	if u.Fragment != "" || u.RawFragment != "" || strings.Contains(resource, "#") {
+		return "", fmt.Errorf("resource %q has a fragment", resource)
+	}
+	path := u.EscapedPath()
+	if path == "/" {
+		path = ""
+	}
+	out := url.URL{Scheme: u.Scheme, Host: u.Host, RawQuery: u.RawQuery}
+	out.Path, _ = url.PathUnescape(WellKnownPath + path)
+	out.RawPath = WellKnownPath + path
+	return out.String(), nil
+}
+
+// checkURL requires an absolute https URL (http for loopback hosts) with a
+// host and no user information.
+func checkURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || u.User != nil {
+		return fmt.Errorf("%q is not an absolute URL with a host", s)
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		if h := u.Hostname(); h == "localhost" || h == "127.0.0.1" || h == "::1" {
+			return nil
+		}
+	}
+	return fmt.Errorf("%q must use https (http only on loopback)", s)
+}
+
+func appendNew(list []string, more ...string) []string {
+	for _, m := range more {
+		dup := false
+		for _, l := range list {
+			if l == m {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			list = append(list, m)
+		}
+	}
+	return list
+}
