@@ -17,6 +17,8 @@ import (
 
 	"github.com/bearerguard/bearerguard/internal/jwstest"
 	"github.com/bearerguard/bearerguard/validator"
+	"go.opentelemetry.io/otel/metric/noop"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 )
 
 const benchIssuer = "https://id.example.com/"
@@ -35,12 +37,16 @@ func benchSetup(b *testing.B, opts ...validator.Option) (*validator.Validator, m
 		mustKey(b, "ed-1", edKey.Public(), validator.EdDSA),
 	)
 	now := time.Unix(1_800_000_000, 0)
-	v, err := validator.New(
+	all := []validator.Option{
 		validator.WithIssuer(benchIssuer, keys),
 		validator.WithAudience("https://api.example.com/orders"),
 		validator.WithClock(func() time.Time { return now }),
 		cacheOpt,
-	)
+	}
+	if len(opts) > 1 {
+		all = append(all, opts[1:]...)
+	}
+	v, err := validator.New(all...)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -348,4 +354,36 @@ func BenchmarkDPoP(b *testing.B) {
 			i++
 		}
 	})
+}
+
+// BenchmarkTelemetry is the warm path with the metrics API's no-op
+// provider (the floor), with the global provider left as it is (what a user
+// who configured nothing gets), and with an SDK provider and a reader (what
+// a user who exports metrics gets).
+func BenchmarkTelemetry(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		opt  validator.Option
+	}{
+		{"noop", validator.WithMeterProvider(noop.NewMeterProvider())},
+		{"global", validator.WithTokenCache(validator.DefaultTokenCacheSize, validator.DefaultTokenCacheMaxTTL)},
+		{"sdk", validator.WithMeterProvider(sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader())))},
+	} {
+		v, toks := benchSetup(b, validator.WithTokenCache(validator.DefaultTokenCacheSize, validator.DefaultTokenCacheMaxTTL), c.opt)
+		tok := toks[validator.ES256]
+		for range 2 {
+			if _, err := v.Validate(b.Context(), tok); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			ctx := b.Context()
+			for b.Loop() {
+				if _, err := v.Validate(ctx, tok); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

@@ -213,12 +213,28 @@ func (v *Validator) DPoPNonce() string {
 //   - a certificate-bound token ("cnf" "x5t#S256") must come with a client
 //     certificate of that SHA-256 thumbprint (RFC 8705 §3).
 func (v *Validator) ValidatePresentation(ctx context.Context, p Presentation) (*Token, error) {
+	start := v.tel.start(ctx)
 	tok, err := v.validatePresentation(ctx, p)
+	v.tel.record(ctx, start, v.sourceOf(tok, p.Token), err)
 	if err != nil {
 		v.logReject(ctx, p.Token, err)
 		return nil, err
 	}
 	return tok, nil
+}
+
+// sourceOf says how token was (or would have been) checked, for metrics:
+// the token's own Source when it was accepted.
+func (v *Validator) sourceOf(tok *Token, token string) Source {
+	switch {
+	case tok != nil:
+		return tok.Source
+	case token == "":
+		return 0
+	case v.introspector != nil && (v.introspectJWTs || !looksLikeJWS(token)):
+		return SourceIntrospection
+	}
+	return SourceJWT
 }
 
 func (v *Validator) validatePresentation(ctx context.Context, p Presentation) (*Token, error) {

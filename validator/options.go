@@ -7,6 +7,9 @@ import (
 	"log/slog"
 	"slices"
 	"time"
+
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Defaults.
@@ -51,6 +54,9 @@ type config struct {
 	introspectionAudOptional bool
 
 	dpop dpopConfig
+
+	meterProvider  metric.MeterProvider
+	tracerProvider trace.TracerProvider
 
 	cacheSize   int
 	cacheMaxTTL time.Duration

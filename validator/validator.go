@@ -33,6 +33,7 @@ type Validator struct {
 	introspectionAudOptional bool
 
 	dpop dpopConfig
+	tel  *telemetry
 
 	cache *tokenCache // nil when disabled
 }
@@ -122,11 +123,17 @@ func New(opts ...Option) (*Validator, error) {
 		v.issuers[ic.issuer] = ic
 		v.allowed |= ic.algs
 	}
+	tel, err := newTelemetry(c.meterProvider, c.tracerProvider)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("telemetry: %w", err))
+	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("bearerguard: invalid validator configuration: %w", errors.Join(errs...))
 	}
+	v.tel = tel
 	if c.cacheSize > 0 {
 		v.cache = newTokenCache(c.cacheSize, c.cacheMaxTTL)
+		v.cache.entries.OnEvict(func() { tel.cacheEvent(context.Background(), tel.evict) })
 	}
 	return v, nil
 }
@@ -156,8 +163,10 @@ func (v *Validator) validate(ctx context.Context, token string) (*Token, error) 
 	if v.cache != nil {
 		k = v.cache.key(token)
 		if tok, ok, err := v.cached(ctx, k); ok {
+			v.tel.cacheEvent(ctx, v.tel.hit)
 			return tok, err
 		}
+		v.tel.cacheEvent(ctx, v.tel.miss)
 	}
 	tok, key, ic, err := v.validateJWT(ctx, token)
 	if err != nil {

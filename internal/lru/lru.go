@@ -16,10 +16,15 @@ import (
 // Cache is a sharded LRU from K to V. The zero value is not usable; build
 // one with [New]. A Cache is safe for concurrent use.
 type Cache[K comparable, V any] struct {
-	shards []shard[K, V]
-	mask   uint64
-	shard  func(K) uint64
+	shards  []shard[K, V]
+	mask    uint64
+	shard   func(K) uint64
+	onEvict func() // called when a full shard evicts an entry; may be nil
 }
+
+// OnEvict sets a function called (with the shard locked: keep it short)
+// each time a full shard evicts an entry. Call it before the cache is used.
+func (c *Cache[K, V]) OnEvict(f func()) { c.onEvict = f }
 
 type shard[K comparable, V any] struct {
 	mu    sync.Mutex
@@ -95,6 +100,9 @@ func (c *Cache[K, V]) Put(k K, v V, expires time.Time) {
 		last := s.head.prev
 		s.unlink(last)
 		delete(s.items, last.key)
+		if c.onEvict != nil {
+			c.onEvict()
+		}
 	}
 	e := &entry[K, V]{key: k, val: v, expires: expires}
 	s.items[k] = e
