@@ -45,12 +45,23 @@ func (s *Set) startFetchLocked() *fetchCall {
 // fetch fetches the set once (discovering its URL first if needed) and, on
 // success, replaces the snapshot whole. On failure the last good snapshot
 // stays in place.
-func (s *Set) fetch() error {
+func (s *Set) fetch() (err error) {
+	defer func() {
+		// After the snapshot is stored: a woken WaitReady sees it.
+		var cfgErr error
+		if errors.Is(err, ErrIssuerMismatch) {
+			cfgErr = err
+		}
+		s.mu.Lock()
+		s.attemptEndedLocked(cfgErr)
+		s.mu.Unlock()
+	}()
 	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.fetchTimeout)
 	defer cancel()
 	start := s.cfg.clock()
 	hadKeys := s.snap.Load() != nil
-	keys, skipped, interval, url, err := s.load(ctx, hadKeys)
+	keys, skipped, interval, url, lerr := s.load(ctx, hadKeys)
+	err = lerr
 	if s.ctx.Err() != nil {
 		return ErrClosed // Close interrupted us: nothing to report
 	}
@@ -113,7 +124,9 @@ func (s *Set) load(ctx context.Context, refetch bool) (keys []*validator.Key, sk
 	url = s.jwksURL
 	s.mu.Unlock()
 	if url == "" {
-		md, err := discovery.Fetch(ctx, s.client, s.issuer, s.cfg.insecureHTTP, s.cfg.bodyLimit)
+		dctx, span := s.tel.span(ctx, "jwks.discovery", s.issuer)
+		md, err := discovery.Fetch(dctx, s.client, s.issuer, s.cfg.insecureHTTP, s.cfg.bodyLimit)
+		end(span, err)
 		if err != nil {
 			return nil, nil, 0, "", err
 		}
@@ -132,7 +145,16 @@ func (s *Set) load(ctx context.Context, refetch bool) (keys []*validator.Key, sk
 	s.mu.Lock()
 	s.st.Fetches++
 	s.mu.Unlock()
-	resp, err := httpfetch.Get(ctx, s.client, url, "application/jwk-set+json, application/json", hdr, s.cfg.bodyLimit)
+	fctx, span := s.tel.span(ctx, "jwks.fetch", url)
+	defer func() {
+		end(span, err)
+		if err != nil {
+			s.tel.fetches.Add(ctx, 1, s.tel.failed...)
+		} else {
+			s.tel.fetches.Add(ctx, 1, s.tel.ok...)
+		}
+	}()
+	resp, err := httpfetch.Get(fctx, s.client, url, "application/jwk-set+json, application/json", hdr, s.cfg.bodyLimit)
 	if err != nil {
 		return nil, nil, 0, url, err
 	}

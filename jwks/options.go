@@ -5,6 +5,9 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Defaults and bounds.
@@ -41,6 +44,8 @@ type config struct {
 	fetchTimeout    time.Duration
 	logger          *slog.Logger
 	clock           func() time.Time
+	meterProvider   metric.MeterProvider
+	tracerProvider  trace.TracerProvider
 	insecureHTTP    bool
 	errs            []error
 }

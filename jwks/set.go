@@ -41,6 +41,10 @@ type Set struct {
 	st           Status
 	interval     time.Duration // next refresh interval, from the last success
 	lastSkipped  string        // skipped keys of the last fetch, to warn once
+	configErr    error         // the last fetch's configuration error (issuer mismatch), or nil
+	attempted    chan struct{} // closed and replaced when a fetch ends or the set closes
+
+	tel *telemetry
 }
 
 // snapshot is an immutable key set, replaced whole on every refresh.
@@ -105,19 +109,25 @@ func start(cfg config, issuer, jwksURL string) (*Set, error) {
 	}
 	cfg.refreshInterval = clamp(cfg.refreshInterval)
 	s := &Set{
-		cfg:      cfg,
-		issuer:   issuer,
-		client:   cfg.client,
-		jwksURL:  jwksURL,
-		kick:     make(chan struct{}, 1),
-		unknown:  make(map[unknownKey]time.Time),
-		interval: cfg.refreshInterval,
+		cfg:       cfg,
+		issuer:    issuer,
+		client:    cfg.client,
+		jwksURL:   jwksURL,
+		kick:      make(chan struct{}, 1),
+		attempted: make(chan struct{}),
+		unknown:   make(map[unknownKey]time.Time),
+		interval:  cfg.refreshInterval,
 	}
 	if s.client == nil {
 		s.client = httpfetch.NewClient(cfg.insecureHTTP)
 		s.owned = true
 	}
 	s.st.URL = jwksURL
+	tel, err := newTelemetry(s)
+	if err != nil {
+		return nil, fmt.Errorf("jwks: telemetry: %w", err)
+	}
+	s.tel = tel
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.mu.Lock()
 	first := s.startFetchLocked()
@@ -135,9 +145,11 @@ func (s *Set) Close() error {
 	s.once.Do(func() {
 		s.mu.Lock()
 		s.closed = true // under mu: no fetch can start (wg.Add) once Wait begins
+		s.attemptEndedLocked(s.configErr)
 		s.mu.Unlock()
 		s.cancel()
 		s.wg.Wait()
+		_ = s.tel.registration.Unregister()
 		if s.owned {
 			s.client.CloseIdleConnections()
 		}
