@@ -39,8 +39,10 @@ type Scenario struct {
 
 // Report is the whole demo run.
 type Report struct {
-	Issuer    string     `json:"issuer"`
-	API       string     `json:"api"`
+	Issuer string `json:"issuer"`
+	API    string `json:"api"`
+	// DPoPKey is the RFC 7638 thumbprint of the caller's DPoP key.
+	DPoPKey   string     `json:"dpop_jkt"`
 	Scenarios []Scenario `json:"scenarios"`
 	Passed    int        `json:"passed"`
 	Total     int        `json:"total"`
@@ -139,9 +141,27 @@ func runDemo(ctx context.Context) (Report, error) {
 	}
 	tampered := tamper(readJWT)
 
+	// A DPoP client (RFC 9449): the same grant, with a proof of the
+	// client's key on the token request, gives a token bound to that key;
+	// each request to the API then carries a fresh proof for it.
+	dpopKey, err := bearertest.NewDPoPKey(validator.ES256)
+	if err != nil {
+		return rep, err
+	}
+	rep.DPoPKey = dpopKey.Thumbprint()
+	dpopJWT, err := dpopToken(ctx, iss, dpopKey, "billing", "billing-secret", "read:data")
+	if err != nil {
+		return rep, err
+	}
+	proof, err := dpopKey.Proof(http.MethodGet, srv.URL+"/data", dpopJWT)
+	if err != nil {
+		return rep, err
+	}
+
 	steps := []struct {
 		s      Scenario
 		header string
+		proof  string // the DPoP header, if any
 		before func() error
 	}{
 		{s: Scenario{Title: "An open route needs no token", Method: "GET", Path: "/healthz", Credential: "none", WantStatus: 200}},
@@ -155,6 +175,12 @@ func runDemo(ctx context.Context) (Report, error) {
 		{s: Scenario{Title: "An opaque token, checked by introspection", Method: "GET", Path: "/data", Credential: "opaque (reports, read:data)", WantStatus: 200}, header: "Bearer " + opaque},
 		{s: Scenario{Title: "The opaque token after the client revoked it (RFC 7009)", Method: "GET", Path: "/data", Credential: "revoked opaque", WantStatus: 401}, header: "Bearer " + opaque,
 			before: func() error { return revoke(ctx, iss, "reports", "reports-secret", opaque) }},
+		{s: Scenario{Title: "A DPoP-bound JWT with a proof of its key (RFC 9449)", Method: "GET", Path: "/data", Credential: "DPoP-bound JWT (billing, read:data) + fresh proof", WantStatus: 200},
+			header: "DPoP " + dpopJWT, proof: proof},
+		{s: Scenario{Title: "The same proof replayed", Method: "GET", Path: "/data", Credential: "DPoP-bound JWT + the same proof again", WantStatus: 401},
+			header: "DPoP " + dpopJWT, proof: proof},
+		{s: Scenario{Title: "The DPoP-bound JWT sent as a Bearer token", Method: "GET", Path: "/data", Credential: "DPoP-bound JWT as Bearer, no proof", WantStatus: 401},
+			header: "Bearer " + dpopJWT},
 	}
 	for _, st := range steps {
 		if st.before != nil {
@@ -162,7 +188,7 @@ func runDemo(ctx context.Context) (Report, error) {
 				return rep, err
 			}
 		}
-		s, err := call(ctx, srv.URL, st.s, st.header)
+		s, err := call(ctx, srv.URL, st.s, st.header, st.proof)
 		if err != nil {
 			return rep, err
 		}
@@ -220,13 +246,16 @@ func demoAPI(iss *bearertest.Issuer) (http.Handler, func(), error) {
 	return mux, closeAll, nil
 }
 
-func call(ctx context.Context, base string, s Scenario, authorization string) (Scenario, error) {
+func call(ctx context.Context, base string, s Scenario, authorization, proof string) (Scenario, error) {
 	req, err := http.NewRequestWithContext(ctx, s.Method, base+s.Path, nil)
 	if err != nil {
 		return s, err
 	}
 	if authorization != "" {
 		req.Header.Set("Authorization", authorization)
+	}
+	if proof != "" {
+		req.Header.Set("DPoP", proof)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -241,6 +270,42 @@ func call(ctx context.Context, base string, s Scenario, authorization string) (S
 	}
 	s.OK = s.Status == s.WantStatus
 	return s, nil
+}
+
+// dpopToken gets a token bound to key from the issuer's token endpoint:
+// the client-credentials grant of golang.org/x/oauth2, its request
+// carrying a DPoP proof of key (RFC 9449 §5).
+func dpopToken(ctx context.Context, iss *bearertest.Issuer, key *bearertest.DPoPKey, id, secret string, scope ...string) (string, error) {
+	client := &http.Client{Transport: dpopTransport{base: iss.Client().Transport, key: key}}
+	cfg := clientcredentials.Config{ClientID: id, ClientSecret: secret, TokenURL: iss.TokenURL(), Scopes: scope, AuthStyle: oauth2.AuthStyleInHeader}
+	t, err := cfg.Token(context.WithValue(ctx, oauth2.HTTPClient, client))
+	if err != nil {
+		return "", fmt.Errorf("client credentials with DPoP for %s: %w", id, err)
+	}
+	if t.Type() != "DPoP" {
+		return "", fmt.Errorf("client credentials with DPoP for %s: token_type %q, want DPoP", id, t.TokenType)
+	}
+	return t.AccessToken, nil
+}
+
+// dpopTransport adds a DPoP proof of key, for the request's method and
+// URL, to every request.
+type dpopTransport struct {
+	base http.RoundTripper
+	key  *bearertest.DPoPKey
+}
+
+func (t dpopTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	proof, err := t.key.Proof(r.Method, r.URL.String(), "")
+	if err != nil {
+		if r.Body != nil {
+			r.Body.Close()
+		}
+		return nil, err
+	}
+	r = r.Clone(r.Context())
+	r.Header.Set("DPoP", proof)
+	return t.base.RoundTrip(r)
 }
 
 // revoke revokes token at the issuer's RFC 7009 endpoint.
@@ -276,7 +341,8 @@ func printTranscript(w io.Writer, rep Report) {
 	fmt.Fprintf(w, "bearerguard demo: the client-credentials flow, all on loopback\n\n")
 	fmt.Fprintf(w, "  authorization server  %s  (token, JWKS, introspection, revocation)\n", rep.Issuer)
 	fmt.Fprintf(w, "  protected API         %s  (net/http + httpbearer; audience %q)\n", rep.API, apiAudience)
-	fmt.Fprintf(w, "  caller                golang.org/x/oauth2/clientcredentials, client_secret_basic\n\n")
+	fmt.Fprintf(w, "  caller                golang.org/x/oauth2/clientcredentials, client_secret_basic\n")
+	fmt.Fprintf(w, "  caller's DPoP key     ES256, thumbprint %s (RFC 9449)\n\n", rep.DPoPKey)
 	for i, s := range rep.Scenarios {
 		mark := "ok"
 		if !s.OK {

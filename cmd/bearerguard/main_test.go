@@ -3,9 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -36,6 +41,9 @@ func TestDemo(t *testing.T) {
 		{400, `error="invalid_request"`, ""},
 		{200, "", "introspection"},
 		{401, `error_description="The access token is not active"`, ""},
+		{200, "", "jwt"},
+		{401, `DPoP realm="orders", error="invalid_dpop_proof", error_description="The DPoP proof was already used"`, ""},
+		{401, `Bearer realm="orders", error="invalid_token", error_description="The access token is bound to a key or certificate the request does not prove"`, ""},
 	}
 	if len(rep.Scenarios) != len(want) {
 		t.Fatalf("%d scenarios, want %d", len(rep.Scenarios), len(want))
@@ -62,7 +70,7 @@ func TestDemoCommandOutput(t *testing.T) {
 	if code := run(t.Context(), []string{"demo"}, nil, &out, &errOut, nil); code != 0 {
 		t.Fatalf("demo exit %d: %s", code, errOut.String())
 	}
-	if !strings.Contains(out.String(), "10/10 scenarios behaved as expected") || strings.Contains(out.String(), "eyJ") {
+	if !strings.Contains(out.String(), "13/13 scenarios behaved as expected") || strings.Contains(out.String(), "eyJ") {
 		t.Errorf("transcript:\n%s", out.String())
 	}
 	out.Reset()
@@ -70,7 +78,7 @@ func TestDemoCommandOutput(t *testing.T) {
 		t.Fatalf("demo --json exit %d", code)
 	}
 	var rep Report
-	if err := json.Unmarshal(out.Bytes(), &rep); err != nil || !rep.OK || rep.Total != 10 {
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil || !rep.OK || rep.Total != 13 || rep.DPoPKey == "" {
 		t.Errorf("demo --json: %v %+v", err, rep)
 	}
 }
@@ -350,4 +358,222 @@ func TestCommands(t *testing.T) {
 	if code := run(t.Context(), []string{"frobnicate"}, nil, &out, &errOut, nil); code != 2 {
 		t.Errorf("unknown command: exit %d", code)
 	}
+}
+
+// validate explains sender-constrained tokens: what the token is bound to,
+// the proof's key, and which binding check failed, one line per problem.
+func TestValidateDPoP(t *testing.T) {
+	iss := bearertest.NewIssuer(t)
+	key := bearertest.MustDPoPKey(t, validator.ES256)
+	other := bearertest.MustDPoPKey(t, validator.EdDSA)
+	sameAlg := bearertest.MustDPoPKey(t, validator.ES256)
+	window := (validator.DefaultProofWindow + validator.DefaultLeeway).String()
+	jkt, otherJKT := key.Thumbprint(), other.Thumbprint()
+	ca := bearertest.MustClientCA(t)
+	_, leaf := ca.MustIssue(t, "billing")
+	_, stranger := ca.MustIssue(t, "stranger")
+	dir := t.TempDir()
+	certFile := writeCert(t, dir, "billing.pem", leaf)
+	strangerFile := writeCert(t, dir, "stranger.pem", stranger)
+
+	const api = "https://api.example.com/data"
+	bound := iss.Mint(t, bearertest.Claims{"aud": "orders", "scope": "read:data", "sub": "svc-dpop"}, bearertest.BoundToKey(key))
+	plain := iss.Mint(t, bearertest.Claims{"aud": "orders", "scope": "read:data", "sub": "svc-plain"})
+	certBound := iss.Mint(t, bearertest.Claims{"aud": "orders", "scope": "read:data", "sub": "svc-mtls"}, bearertest.BoundToCertificate(leaf))
+	expiredBound := iss.Mint(t, bearertest.Claims{"aud": "orders"}, bearertest.BoundToKey(key), bearertest.ExpiresIn(-time.Hour))
+	iss.AddClient(bearertest.ClientConfig{ID: "api", Secret: "api-secret"})
+	opaqueBound := iss.Opaque(t, bearertest.Claims{"aud": "orders", "scope": "read:data", "sub": "svc-opaque", "cnf": map[string]any{"jkt": jkt}})
+	nonceKey := "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=" // 32 bytes
+	base := []string{"--issuer", iss.URL, "--audience", "orders"}
+	dpop := func(proof string, args ...string) []string {
+		return append(append(slices.Clone(base), "--dpop-proof", proof, "--url", api), args...)
+	}
+	good := key.MustProof(t, "GET", api, bound)
+	proofs := []string{good}
+	proof := func(k *bearertest.DPoPKey, method, url, token string, opts ...bearertest.ProofOption) string {
+		p := k.MustProof(t, method, url, token, opts...)
+		proofs = append(proofs, p)
+		return p
+	}
+
+	tests := []struct {
+		name     string
+		args     []string
+		code     int
+		want     []string
+		problems []string // the problem lines, in order
+	}{
+		{"bound token with its proof", dpop(good, bound), 0,
+			[]string{"VALID (via jwt)", "Authorization: DPoP, with a DPoP proof, for GET " + api, "DPoP key, cnf.jkt " + jkt,
+				"ES256, thumbprint " + jkt + " (the token's key)", "htm GET, htu " + api + ", ath of this token, no nonce", "proof iat", "subject              svc-dpop"}, nil},
+		{"proof of another key", dpop(proof(other, "GET", api, bound), bound), 1,
+			[]string{"INVALID", `DPoP realm="orders", error="invalid_token", error_description="The access token is not bound to the presented key"`,
+				"EdDSA, thumbprint " + otherJKT + " (not the token's key)", "subject              svc-dpop"},
+			[]string{"proof of another key: the proof's key has thumbprint " + otherJKT + ", the token is bound to " + jkt}},
+		{"proof for another URL", dpop(proof(key, "GET", "https://api.example.com/other", bound), bound), 1,
+			[]string{"INVALID", `error="invalid_dpop_proof", error_description="The DPoP proof does not match this request"`, "DPoP proof not for this request"},
+			[]string{"htu: the proof is for https://api.example.com/other, the request went to " + api}},
+		{"bound token without a proof", append(slices.Clone(base), bound), 1,
+			[]string{"INVALID", `Bearer realm="orders", error="invalid_token", error_description="The access token is bound to a key or certificate the request does not prove"`,
+				"Authorization: Bearer", "binding              DPoP key, cnf.jkt " + jkt, "subject              svc-dpop"},
+			[]string{`downgrade to Bearer: the token is bound to a DPoP key, so it must be sent as "Authorization: DPoP" with a proof of that key (--dpop-proof, --method, --url), never as Bearer`}},
+		{"proof for another method, URL and token", dpop(proof(key, "POST", "http://api.example.com/data", plain), bound), 1,
+			[]string{"INVALID", "ath of another token"},
+			[]string{"htm: the proof is for method POST, the request's is GET", "htu: the proof is for http://api.example.com/data, the request went to " + api,
+				"ath: the proof was made for another access token (its ath is not this token's hash)"}},
+		{"proof for another method, given", dpop(proof(key, "POST", api, bound), "--method", "POST", bound), 0, []string{"VALID", "for POST " + api}, nil},
+		{"URL normalized", dpop(proof(key, "GET", "https://API.example.com:443/data?x=1", bound), bound), 0, []string{"VALID"}, nil},
+		{"stale proof", dpop(proof(key, "GET", api, bound, bearertest.ProofIssuedAt(time.Now().Add(-10*time.Minute))), bound), 1,
+			[]string{"INVALID", "DPoP proof outside its time window", " ago; proofs are accepted within " + window + " of the clock"},
+			[]string{"iat: the proof was made 10m"}},
+		{"proof from the future", dpop(proof(key, "GET", api, bound, bearertest.ProofIssuedAt(time.Now().Add(10*time.Minute))), bound), 1,
+			[]string{"INVALID", " in the future; proofs are accepted within " + window + " of the clock"}, []string{"iat: the proof is dated "}},
+		{"proof signed by another key", dpop(proof(key, "GET", api, bound, bearertest.ProofSignedBy(sameAlg)), bound), 1,
+			[]string{"INVALID", "DPoP proof signature invalid"}, []string{"bad proof signature: the proof is not signed by the key in its own jwk header"}},
+		{"proof's alg does not fit its key", dpop(proof(key, "GET", api, bound, bearertest.ProofSignedBy(other)), bound), 1,
+			[]string{"INVALID", "malformed DPoP proof"}, []string{`malformed proof: its alg "EdDSA" does not fit its jwk (a EC P-256 key)`}},
+		{"proof without ath", dpop(proof(key, "GET", api, bound, bearertest.ProofClaims(map[string]any{"ath": nil, "jti": nil})), bound), 1,
+			[]string{"INVALID", "malformed DPoP proof", "no ath"}, []string{"malformed proof: it lacks jti, ath"}},
+		{"proof of the wrong type", dpop(proof(key, "GET", api, bound, bearertest.ProofHeader("typ", "JWT")), bound), 1,
+			[]string{"INVALID"}, []string{`malformed proof: its typ is "JWT", not "dpop+jwt"`}},
+		{"proof is not a JWS", dpop("not-a-proof", bound), 1,
+			[]string{"INVALID", "thumbprint (none"}, []string{"malformed proof: it is not a compact JWS (three parts separated by dots)"}},
+		{"plain token with a proof", dpop(proof(key, "GET", api, plain), plain), 1,
+			[]string{"INVALID", "binding              none: a plain bearer token", "(the token is not bound to a key)"},
+			[]string{"not DPoP-bound: the token is not bound to a key, so it cannot be sent with the DPoP scheme; send it as Bearer, or get a DPoP-bound token"}},
+		{"expired bound token with its proof", dpop(proof(key, "GET", api, expiredBound), expiredBound), 1,
+			[]string{"INVALID", "token expired", "binding (unverified) DPoP key, cnf.jkt " + jkt, "claims (unverified)"}, nil},
+		{"DPoP required, Bearer", append(slices.Clone(base), "--dpop", "required", plain), 1,
+			[]string{"INVALID", `WWW-Authenticate: DPoP realm="orders", error="invalid_token"`, "subject              svc-plain"},
+			[]string{"DPoP required: the API refuses Bearer tokens (--dpop required); send a DPoP-bound token with a proof of its key"}},
+		{"DPoP required, expired Bearer", append(slices.Clone(base), "--dpop", "required", expiredBound), 1,
+			[]string{"INVALID", "claims (unverified)"},
+			[]string{"DPoP required: the API refuses Bearer tokens (--dpop required); send a DPoP-bound token with a proof of its key",
+				"the token itself is refused too: bearerguard: token expired"}},
+		{"DPoP off", dpop(proof(key, "GET", api, bound), "--dpop", "off", bound), 1,
+			[]string{"INVALID", "400 Bad Request"}, []string{"DPoP off: the API does not accept the DPoP scheme (--dpop off)"}},
+		{"nonce required", dpop(proof(key, "GET", api, bound), "--dpop-nonce-key", nonceKey, bound), 1,
+			[]string{"INVALID", `error="use_dpop_nonce"`, "DPoP-Nonce: "},
+			[]string{"nonce required: the API requires a server nonce and the proof has none; retry with the DPoP-Nonce value above"}},
+		{"foreign nonce", dpop(proof(key, "GET", api, bound, bearertest.ProofNonce("bm90LWEtbm9uY2U")), "--dpop-nonce-key", nonceKey, bound), 1,
+			[]string{"INVALID", "a nonce"},
+			[]string{"nonce: the proof's nonce is not a current one from this API; retry with the DPoP-Nonce value above"}},
+		{"certificate-bound token with its certificate", append(slices.Clone(base), "--client-cert", certFile, certBound), 0,
+			[]string{"VALID", "over mutual TLS", "client certificate, cnf x5t#S256 " + bearertest.CertThumbprint(leaf), "CN=billing, x5t#S256 " + bearertest.CertThumbprint(leaf) + " (the token's certificate)"}, nil},
+		{"certificate-bound token without a certificate", append(slices.Clone(base), certBound), 1,
+			[]string{"INVALID", "no client certificate"},
+			[]string{"no client certificate: the token is bound to a certificate (cnf x5t#S256), so the request must come over mutual TLS with it (--client-cert)"}},
+		{"certificate-bound token with another certificate", append(slices.Clone(base), "--client-cert", strangerFile, certBound), 1,
+			[]string{"INVALID", "(not the token's certificate)"},
+			[]string{"another certificate: the client certificate's x5t#S256 is " + bearertest.CertThumbprint(stranger) + ", the token is bound to " + bearertest.CertThumbprint(leaf)}},
+		{"bound opaque token with its proof", dpop(proof(key, "GET", api, opaqueBound), "--introspection-url", iss.IntrospectionURL(), "--client-id", "api", "--client-secret", "api-secret", opaqueBound), 0,
+			[]string{"VALID (via introspection)", "opaque (not a JWT)", "binding              DPoP key, cnf.jkt " + jkt, "(the token's key)", "subject              svc-opaque"}, nil},
+		{"bound opaque token as Bearer", append(slices.Clone(base), "--introspection-url", iss.IntrospectionURL(), "--client-id", "api", "--client-secret", "api-secret", opaqueBound), 1,
+			[]string{"INVALID: the token itself is good, but refused for how it was presented", "binding              DPoP key, cnf.jkt " + jkt},
+			[]string{"downgrade to Bearer: "}},
+		{"plain token", append(slices.Clone(base), plain), 0, []string{"VALID", "Authorization: Bearer, no client certificate", "binding              none: a plain bearer token"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := validate(t, iss.Client(), "", tt.args...)
+			if r.code != tt.code {
+				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", r.code, tt.code, r.stdout, r.stderr)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(r.stdout, w) {
+					t.Errorf("output lacks %q:\n%s", w, r.stdout)
+				}
+			}
+			checkColumns(t, r.stdout)
+			// Each problem line starts with the one wanted (times vary).
+			if got := labelled(r.stdout, "problem"); !slices.EqualFunc(got, tt.problems, strings.HasPrefix) {
+				t.Errorf("problem lines:\n%s\nwant:\n%s\nin:\n%s", strings.Join(got, "\n"), strings.Join(tt.problems, "\n"), r.stdout)
+			}
+			for _, secret := range append([]string{bound, plain, certBound, expiredBound, opaqueBound, "api-secret"}, proofs...) {
+				if strings.Contains(r.stdout+r.stderr, secret) {
+					t.Fatalf("output contains a token or proof:\n%s", r.stdout)
+				}
+				if _, sig, ok := strings.Cut(secret[strings.Index(secret, ".")+1:], "."); ok && sig != "" && strings.Contains(r.stdout, sig) {
+					t.Fatalf("output contains a signature:\n%s", r.stdout)
+				}
+			}
+		})
+	}
+}
+
+func TestValidateDPoPUsage(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"proof without URL", []string{"--dpop-proof", "p"}, []string{"--dpop-proof needs --url"}},
+		{"method and URL without proof", []string{"--method", "POST", "--url", "https://api.example.com/data"}, []string{"--method and --url describe the request a DPoP proof is for: give --dpop-proof too"}},
+		{"bad URL and method", []string{"--dpop-proof", "p", "--url", "/data", "--method", "GET /"}, []string{`--method "GET /" is not an HTTP method`, `--url "/data" is not an absolute http or https URL`}},
+		{"bad mode, short nonce key, missing certificate", []string{"--dpop", "sometimes", "--dpop-nonce-key", "c2hvcnQ=", "--client-cert", filepath.Join(t.TempDir(), "none.pem")},
+			[]string{`--dpop "sometimes" is not off, allowed or required`, "--dpop-nonce-key (or BEARERGUARD_DPOP_NONCE_KEY) must be at least 32 bytes", "--client-cert: open "}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := validate(t, nil, "", append([]string{"--issuer", "https://id.example.com/", "--audience", "orders"}, append(tt.args, "tok")...)...)
+			if r.code != exitUsage || r.stdout != "" {
+				t.Fatalf("exit %d, stdout %q; want %d and nothing", r.code, r.stdout, exitUsage)
+			}
+			lines := strings.Split(strings.TrimSuffix(r.stderr, "\n"), "\n")
+			if len(lines) != len(tt.want) {
+				t.Fatalf("%d line(s), want %d:\n%s", len(lines), len(tt.want), r.stderr)
+			}
+			for i, w := range tt.want {
+				if !strings.Contains(lines[i], w) {
+					t.Errorf("line %d is %q, want %q", i+1, lines[i], w)
+				}
+			}
+			if strings.Contains(r.stderr, "c2hvcnQ=") {
+				t.Errorf("the nonce key is echoed: %s", r.stderr)
+			}
+		})
+	}
+}
+
+// --help never prints the secrets taken from the environment.
+func TestValidateHelpHidesSecrets(t *testing.T) {
+	t.Setenv("BEARERGUARD_CLIENT_SECRET", "s3cret-from-env")
+	t.Setenv("BEARERGUARD_DPOP_NONCE_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
+	r := validate(t, nil, "", "--help")
+	if r.code != 0 || !strings.Contains(r.stderr, "-client-secret") {
+		t.Fatalf("exit %d:\n%s", r.code, r.stderr)
+	}
+	if strings.Contains(r.stderr, "s3cret-from-env") || strings.Contains(r.stderr, "MDEyMzQ1") {
+		t.Errorf("--help prints a secret:\n%s", r.stderr)
+	}
+}
+
+// labelled returns the value of the line labelled label and its
+// continuation lines.
+func labelled(stdout, label string) []string {
+	var out []string
+	lines := strings.Split(stdout, "\n")
+	for i, line := range lines {
+		if len(line) <= 21 || strings.TrimSpace(line[:21]) != label {
+			continue
+		}
+		out = append(out, line[21:])
+		for _, next := range lines[i+1:] {
+			if len(next) <= 21 || strings.TrimSpace(next[:21]) != "" {
+				break
+			}
+			out = append(out, next[21:])
+		}
+		return out
+	}
+	return nil
+}
+
+func writeCert(t *testing.T, dir, name string, cert *x509.Certificate) string {
+	t.Helper()
+	file := filepath.Join(dir, name)
+	if err := os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return file
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -32,6 +33,12 @@ described by the flags would, and explains the decision: the RFC 6750 answer
 it would produce, the decoded header and claims, the key that matched, and
 the times. The token itself is never printed.
 
+With --dpop-proof, --method and --url, the token is checked as sent with
+"Authorization: DPoP" and that proof (RFC 9449); without them, as Bearer.
+With --client-cert, as sent over mutual TLS with that certificate (RFC 8705).
+The report says what the token is bound to, the proof's key, and which
+binding check failed. The proof itself is never printed either.
+
 Exit status: 0 valid, 1 invalid, 2 usage error or keys/introspection unavailable.
 
 Flags:
@@ -52,6 +59,9 @@ func validateCommand(ctx context.Context, args []string, stdin io.Reader, stdout
 		}
 		return exitUsage
 	}
+	f.given = map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { f.given[fl.Name] = true })
+	f.fromEnvironment(os.Getenv)
 	need, problems := f.problems(fs.NArg())
 	if len(problems) > 0 {
 		return usageError(stderr, problems...)
@@ -64,14 +74,18 @@ func validateCommand(ctx context.Context, args []string, stdin io.Reader, stdout
 		}
 		token = strings.TrimSpace(line)
 	}
-	token = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(token), "Bearer "))
+	token = strings.TrimSpace(token)
+	for _, scheme := range []string{"Bearer ", "DPoP "} { // a pasted Authorization value
+		token = strings.TrimSpace(strings.TrimPrefix(token, scheme))
+	}
 	if token == "" {
 		return usageError(stderr, "empty token")
 	}
 
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
-	v, keys, closeAll, errs := f.build(client)
+	var rec tokenRecorder
+	v, probe, keys, closeAll, errs := f.build(client, &rec)
 	if len(errs) > 0 {
 		for _, err := range errs {
 			problems = append(problems, err.Error())
@@ -80,14 +94,42 @@ func validateCommand(ctx context.Context, args []string, stdin io.Reader, stdout
 	}
 	defer closeAll()
 
+	pr := presentation{p: validator.Presentation{Scheme: validator.SchemeBearer, Token: token, Method: f.method, ClientCert: f.cert}}
+	if f.dpopProof != "" {
+		pr.p.Scheme, pr.p.Proof, pr.p.URL = validator.SchemeDPoP, f.dpopProof, f.reqURL
+		pr.proof = decodeProof(f.dpopProof, v.DPoPAlgorithms())
+	}
+
 	start := time.Now()
-	tok, err := v.Validate(ctx, token)
-	// verified: signature and claims checked, whatever the route's scopes.
-	verified := err == nil
-	if verified && !need.Satisfied(tok.Scopes) {
+	tok, err := v.ValidatePresentation(ctx, pr.p)
+	// verified: signature and claims checked, whatever the route's scopes
+	// and however the token was presented.
+	verified := rec.tok != nil
+	// tokenErr: the token itself is refused too, besides how it was
+	// presented.
+	var tokenErr error
+	if bindingRefusal(err) && !verified {
+		// Refused for its scheme before the token was looked at: is the
+		// token itself good? (The probe has a replay store of its own.)
+		_, perr := probe.ValidatePresentation(ctx, pr.p)
+		if verified = rec.tok != nil; !verified {
+			tokenErr = perr
+		}
+	}
+	if verified {
+		tok = rec.tok
+	}
+	if err == nil && !need.Satisfied(tok.Scopes) {
 		err = &validator.ScopeError{Missing: need.Missing(tok.Scopes)}
 	}
 	elapsed := time.Since(start)
+	header, claims, isJWT := decodeJWT(token)
+	switch {
+	case verified:
+		pr.cnf, pr.known = tok.Confirmation, true
+	case isJWT && claims != nil:
+		pr.cnf, pr.known = confirmationOf(claims), true
+	}
 
 	w := &report{w: stdout}
 	switch {
@@ -95,23 +137,36 @@ func validateCommand(ctx context.Context, args []string, stdin io.Reader, stdout
 		w.line("decision", "VALID (via %s)", tok.Source)
 	case errors.Is(err, validator.ErrUnavailable):
 		w.line("decision", "UNDECIDED: verification unavailable")
+	case verified && bindingRefusal(err):
+		w.line("decision", "INVALID: the token itself is good, but refused for how it was presented")
 	default:
 		w.line("decision", "INVALID")
 	}
 	reported := []error{err} // problems printed so far, each printed once
 	if err != nil {
-		c := validator.ChallengeFor(err, f.audience)
+		c := v.Challenge(err, f.audience, pr.p.Scheme)
 		w.line("answer", "%d %s", c.Status, http.StatusText(c.Status))
 		if c.Header != "" {
 			w.line("", "WWW-Authenticate: %s", c.Header)
+		}
+		if c.Nonce != "" {
+			w.line("", "DPoP-Nonce: %s", c.Nonce)
 		}
 		if c.RetryAfter > 0 {
 			w.line("", "Retry-After: %d", int(c.RetryAfter/time.Second))
 		}
 		w.line("reason", "%s", err)
+		problems := pr.problems(err, validator.DefaultProofWindow+f.leeway)
+		if tokenErr != nil {
+			problems = append(problems, fmt.Sprintf("the token itself is refused too: %v", tokenErr))
+			reported = append(reported, tokenErr)
+		}
+		if len(problems) > 0 {
+			w.line("problem", "%s", strings.Join(problems, "\n"))
+		}
 	}
+	w.line("presented", "%s", pr.describe())
 	w.line("token", "sha256 %s…, %d bytes (the token itself is never printed)", validator.TokenFingerprint(token), len(token))
-	header, claims, isJWT := decodeJWT(token)
 	if isJWT {
 		label := "claims"
 		if !verified {
@@ -142,6 +197,7 @@ func validateCommand(ctx context.Context, args []string, stdin io.Reader, stdout
 	} else {
 		w.line("format", "opaque (not a JWT)")
 	}
+	pr.report(w, verified)
 	if verified {
 		w.line("subject", "%s", tok.Subject)
 		w.line("client", "%s", tok.ClientID)
@@ -153,7 +209,7 @@ func validateCommand(ctx context.Context, args []string, stdin io.Reader, stdout
 		if !tok.Expiry.IsZero() {
 			w.line("expires", "%s (in %s)", tok.Expiry.UTC().Format(time.RFC3339), tok.Expiry.Sub(now).Round(time.Second))
 		}
-	} else if isJWT {
+	} else if isJWT && claims != nil {
 		printTimes(w, claims)
 	}
 	w.line("took", "%s (including any key fetch or introspection)", elapsed.Round(time.Microsecond))
@@ -249,11 +305,7 @@ func printTimes(w *report, claims map[string]any) {
 			continue
 		}
 		t := time.Unix(int64(f), 0)
-		rel := fmt.Sprintf("in %s", t.Sub(now).Round(time.Second))
-		if t.Before(now) {
-			rel = fmt.Sprintf("%s ago", now.Sub(t).Round(time.Second))
-		}
-		w.line(name, "%s (%s)", t.UTC().Format(time.RFC3339), rel)
+		w.line(name, "%s (%s)", t.UTC().Format(time.RFC3339), relative(t, now))
 	}
 }
 

@@ -1,9 +1,16 @@
 package main
 
 import (
+	"context"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
 	"flag"
+	"fmt"
 	"net/http"
+	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,6 +26,20 @@ type validateFlags struct {
 	introURL, clientID, clientSecret string
 	leeway, timeout                  time.Duration
 	rfc9068, insecure                bool
+
+	// How the request presented the token (RFC 9449, RFC 8705), and the
+	// API's DPoP policy.
+	dpopProof, method, reqURL string
+	dpopMode                  string
+	nonceKey                  string
+	clientCertFile            string
+
+	// given: the flags set on the command line (filled after parsing).
+	given map[string]bool
+	// Set by problems: what the values above parse to.
+	mode  validator.DPoPMode
+	nonce []byte
+	cert  *x509.Certificate
 }
 
 func (f *validateFlags) register(fs *flag.FlagSet) {
@@ -28,11 +49,30 @@ func (f *validateFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.scope, "scope", "", "scopes the route requires, space-separated (all of them)")
 	fs.StringVar(&f.introURL, "introspection-url", "", "RFC 7662 endpoint for opaque tokens")
 	fs.StringVar(&f.clientID, "client-id", "", "client id for introspection")
-	fs.StringVar(&f.clientSecret, "client-secret", os.Getenv("BEARERGUARD_CLIENT_SECRET"), "client secret for introspection (default $BEARERGUARD_CLIENT_SECRET)")
+	// Secrets fall back to the environment after parsing, not as flag
+	// defaults, so that --help never prints them.
+	fs.StringVar(&f.clientSecret, "client-secret", "", "client secret for introspection (default $BEARERGUARD_CLIENT_SECRET)")
 	fs.DurationVar(&f.leeway, "leeway", validator.DefaultLeeway, "clock skew allowed")
 	fs.BoolVar(&f.rfc9068, "rfc9068", false, "enforce the RFC 9068 profile")
 	fs.BoolVar(&f.insecure, "insecure-http", false, "allow http:// URLs on loopback hosts")
 	fs.DurationVar(&f.timeout, "timeout", 10*time.Second, "overall time limit")
+	fs.StringVar(&f.dpopProof, "dpop-proof", "", "the request's DPoP proof (RFC 9449): the token is checked as sent with \"Authorization: DPoP\" and this proof; without it, as Bearer")
+	fs.StringVar(&f.method, "method", "GET", "with --dpop-proof: the request's method")
+	fs.StringVar(&f.reqURL, "url", "", "with --dpop-proof: the URL the request was sent to, as the client addressed it (the API's public URL)")
+	fs.StringVar(&f.dpopMode, "dpop", validator.DPoPAllowed.String(), "the API's DPoP policy: off, allowed or required")
+	fs.StringVar(&f.nonceKey, "dpop-nonce-key", "", "the API's DPoP nonce key, standard base64 of 32+ bytes: the API requires server nonces (default $BEARERGUARD_DPOP_NONCE_KEY)")
+	fs.StringVar(&f.clientCertFile, "client-cert", "", "PEM file of the TLS client certificate the request came with, for certificate-bound tokens (RFC 8705)")
+}
+
+// fromEnvironment fills the secrets not given as flags from the
+// environment.
+func (f *validateFlags) fromEnvironment(getenv func(string) string) {
+	if f.clientSecret == "" {
+		f.clientSecret = getenv("BEARERGUARD_CLIENT_SECRET")
+	}
+	if f.nonceKey == "" {
+		f.nonceKey = getenv("BEARERGUARD_DPOP_NONCE_KEY")
+	}
 }
 
 // problems returns every problem with the command line at once, so that
@@ -67,14 +107,97 @@ func (f *validateFlags) problems(nargs int) (scopes.Requirement, []string) {
 	if err != nil {
 		problems = append(problems, err.Error())
 	}
-	return need, problems
+	return need, append(problems, f.presentationProblems()...)
 }
 
-// build builds the key set, the introspection client and the
-// validator the flags describe. The key set is nil without --issuer. On
-// failure it reports every problem and closes what it built; otherwise
-// the caller calls closeAll.
-func (f *validateFlags) build(client *http.Client) (v *validator.Validator, keys *jwks.Set, closeAll func(), problems []error) {
+// presentationProblems checks the flags that describe how the request
+// presented the token, and parses them.
+func (f *validateFlags) presentationProblems() []string {
+	var problems []string
+	if f.dpopProof != "" {
+		if f.reqURL == "" {
+			problems = append(problems, "--dpop-proof needs --url (the URL the request was sent to)")
+		}
+	} else {
+		var alone []string
+		for _, name := range []string{"method", "url"} {
+			if f.given[name] {
+				alone = append(alone, "--"+name)
+			}
+		}
+		if len(alone) > 0 {
+			problems = append(problems, strings.Join(alone, " and ")+" describe the request a DPoP proof is for: give --dpop-proof too")
+		}
+	}
+	if f.given["method"] && !isMethod(f.method) {
+		problems = append(problems, fmt.Sprintf("--method %q is not an HTTP method", f.method))
+	}
+	if f.reqURL != "" {
+		if u, err := url.Parse(f.reqURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			problems = append(problems, fmt.Sprintf("--url %q is not an absolute http or https URL", f.reqURL))
+		}
+	}
+	var err error
+	if f.mode, err = validator.ParseDPoPMode(f.dpopMode); err != nil {
+		problems = append(problems, fmt.Sprintf("--dpop %q is not off, allowed or required", f.dpopMode))
+	}
+	if f.nonceKey != "" {
+		// The key is a secret: never echoed.
+		if f.nonce, err = base64.StdEncoding.DecodeString(f.nonceKey); err != nil || len(f.nonce) < 32 {
+			problems = append(problems, "--dpop-nonce-key (or BEARERGUARD_DPOP_NONCE_KEY) must be at least 32 bytes, in standard base64")
+		}
+	}
+	if f.clientCertFile != "" {
+		if f.cert, err = readCertificate(f.clientCertFile); err != nil {
+			problems = append(problems, "--client-cert: "+err.Error())
+		}
+	}
+	return problems
+}
+
+// readCertificate reads the first certificate of a PEM file.
+func readCertificate(name string) (*x509.Certificate, error) {
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return nil, err
+	}
+	for {
+		var block *pem.Block
+		block, b = pem.Decode(b)
+		if block == nil {
+			return nil, fmt.Errorf("no PEM certificate in %s", name)
+		}
+		if block.Type == "CERTIFICATE" {
+			return x509.ParseCertificate(block.Bytes)
+		}
+	}
+}
+
+// isMethod reports whether m is an HTTP method token (RFC 9110 §9.1).
+func isMethod(m string) bool {
+	if m == "" {
+		return false
+	}
+	for i := 0; i < len(m); i++ {
+		if !isTokenChar(m[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// isTokenChar reports an RFC 9110 tchar.
+func isTokenChar(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
+}
+
+// build builds the key set, the introspection client and the validators
+// the flags describe: v, the API's, and probe, the same but with DPoP
+// allowed and no nonces, to check the token itself when v refused it for
+// its scheme before looking at it. Both record the tokens they verify in
+// rec. The key set is nil without --issuer. On failure it reports every
+// problem and closes what it built; otherwise the caller calls closeAll.
+func (f *validateFlags) build(client *http.Client, rec *tokenRecorder) (v, probe *validator.Validator, keys *jwks.Set, closeAll func(), problems []error) {
 	var closers []func()
 	closeAll = func() {
 		for i := len(closers) - 1; i >= 0; i-- {
@@ -121,16 +244,37 @@ func (f *validateFlags) build(client *http.Client) (v *validator.Validator, keys
 	}
 	if len(problems) > 0 {
 		closeAll()
-		return nil, nil, nil, problems
+		return nil, nil, nil, nil, problems
 	}
-	opts = append(opts, validator.WithAudience(f.audience), validator.WithLeeway(f.leeway))
+	opts = append(opts, validator.WithAudience(f.audience), validator.WithLeeway(f.leeway), rec.option())
 	if f.rfc9068 {
 		opts = append(opts, validator.WithRFC9068())
 	}
-	v, err := validator.New(opts...)
+	api := append(slices.Clone(opts), validator.WithDPoP(f.mode))
+	if f.nonce != nil {
+		api = append(api, validator.WithDPoPNonces(f.nonce, 0))
+	}
+	v, err := validator.New(api...)
+	if err == nil {
+		probe, err = validator.New(append(opts, validator.WithDPoP(validator.DPoPAllowed))...)
+	}
 	if err != nil {
 		closeAll()
-		return nil, nil, nil, []error{err}
+		return nil, nil, nil, nil, []error{err}
 	}
-	return v, keys, closeAll, nil
+	return v, probe, keys, closeAll, nil
+}
+
+// tokenRecorder records the last token a validator verified. Its claim
+// check runs after every built-in check of the token itself (signature,
+// issuer, audience, times, type) and before any check of how the token
+// was presented (its binding, the DPoP proof), so it sees a token exactly
+// when the token itself is good, even when the request is refused.
+type tokenRecorder struct{ tok *validator.Token }
+
+func (r *tokenRecorder) option() validator.Option {
+	return validator.WithClaimCheck(func(_ context.Context, tok *validator.Token) error {
+		r.tok = tok
+		return nil
+	})
 }
