@@ -39,6 +39,7 @@ type Client struct {
 	g      *group // owns the request goroutines
 
 	requests atomic.Int64
+	tel      *telemetry
 
 	mu            sync.Mutex
 	endpoint      string         // known, or found by discovery
@@ -108,6 +109,11 @@ func newClient(cfg config, issuer, endpoint string, auth ClientAuth) (*Client, e
 	if c.cache == nil {
 		c.cache = NewLRU(cfg.cacheSize)
 	}
+	tel, err := newTelemetry(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("introspect: telemetry: %w", err)
+	}
+	c.tel = tel
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.g = newGroup(cfg.maxRequests, c.ctx.Done())
 	return c, nil
@@ -143,8 +149,10 @@ func (c *Client) Requests() int64 { return c.requests.Load() }
 func (c *Client) Introspect(ctx context.Context, token string) (*validator.Token, error) {
 	key := tokenKey(c.keyNS, token)
 	if e, ok := c.cache.Get(key, c.cfg.clock()); ok {
+		c.tel.cache.Add(ctx, 1, c.tel.hit...)
 		return own(answer(e))
 	}
+	c.tel.cache.Add(ctx, 1, c.tel.miss...)
 	// The call's token is shared by all its callers and the cache.
 	return own(c.g.do(ctx, key, func() (*validator.Token, error) { return c.fetch(key, token) }))
 }
@@ -179,7 +187,11 @@ func (c *Client) fetch(key Key, token string) (*validator.Token, error) {
 	}
 	ctx, cancel := context.WithTimeout(c.ctx, c.cfg.timeout)
 	defer cancel()
+	start := time.Now()
 	tok, err := c.ask(ctx, token)
+	if c.ctx.Err() == nil {
+		c.tel.request(ctx, start, tok != nil, err)
+	}
 	now := c.cfg.clock()
 	switch {
 	case err != nil && c.ctx.Err() != nil:
@@ -236,7 +248,9 @@ func (c *Client) ask(ctx context.Context, token string) (*validator.Token, error
 		req.Header.Set("Accept", "application/json")
 	}
 	c.requests.Add(1)
-	resp, err := httpfetch.Do(c.http, req, c.cfg.bodyLimit)
+	sctx, span := c.tel.span(ctx, "introspection", http.MethodPost, endpoint)
+	resp, err := httpfetch.Do(c.http, req.WithContext(sctx), c.cfg.bodyLimit)
+	endSpan(span, err)
 	if err != nil {
 		var se *httpfetch.StatusError
 		if errors.As(err, &se) {

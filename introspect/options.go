@@ -6,6 +6,9 @@ import (
 	"net/http"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/bearerguard/bearerguard/validator"
 )
 
@@ -45,6 +48,9 @@ type config struct {
 	signedIss    string
 	signedAud    string
 	errs         []error
+
+	meterProvider  metric.MeterProvider
+	tracerProvider trace.TracerProvider
 }
 
 func defaults() config {

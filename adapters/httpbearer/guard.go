@@ -104,13 +104,15 @@ func (g *Guard) authenticate(w http.ResponseWriter, r *http.Request) (*validator
 		return tok, scheme, err
 	}
 	p := validator.Presentation{Scheme: scheme, Token: raw, Method: r.Method}
-	switch proofs := r.Header.Values("DPoP"); {
-	case len(proofs) > 1:
-		return nil, scheme, validator.ErrProofMissing // exactly one (RFC 9449 §4.3)
-	case len(proofs) == 1:
-		p.Proof = proofs[0]
-	}
 	if scheme == validator.SchemeDPoP {
+		// A Bearer request's DPoP headers are ignored: a DPoP-bound token
+		// sent as Bearer is refused whatever they hold.
+		switch proofs := r.Header.Values("DPoP"); {
+		case len(proofs) > 1:
+			return nil, scheme, validator.ErrProofMissing // exactly one (RFC 9449 §4.3)
+		case len(proofs) == 1:
+			p.Proof = proofs[0]
+		}
 		p.URL = g.requestURL(r)
 	}
 	if p.ClientCert, err = g.clientCert(r); err != nil {
