@@ -5,11 +5,13 @@ import (
 	"context"
 	"crypto"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -35,6 +37,7 @@ const (
 	ecClientID   = "svc-es256"
 	readClientID = "svc-readonly"
 	clientSecret = "client-secret-value-for-tests"
+	mtlsClientID = "svc-mtls" // certificate-bound tokens (RFC 8705), with TLS only
 )
 
 // signingKey is a private key the provider signs with.
@@ -48,9 +51,12 @@ func newSigningKey(t *testing.T, alg jwa.SignatureAlgorithm) signingKey {
 	t.Helper()
 	var priv crypto.Signer
 	var err error
-	if alg == jwa.ES256 {
+	switch alg {
+	case jwa.ES256:
 		priv, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	} else {
+	case jwa.EdDSA:
+		_, priv, err = ed25519.GenerateKey(rand.Reader)
+	default:
 		priv, err = rsa.GenerateKey(rand.Reader, 2048)
 	}
 	if err != nil {
@@ -68,7 +74,11 @@ func (k signingKey) jwk(t *testing.T) jwk.Key {
 		t.Fatal(err)
 	}
 	key.Set(jwk.KeyIDKey, k.kid)
-	key.Set(jwk.AlgorithmKey, k.alg)
+	if k.alg != jwa.EdDSA {
+		// An Ed25519 key has no "alg": the provider signs with it as
+		// EdDSA or as Ed25519 (RFC 9864), whichever a client asks for.
+		key.Set(jwk.AlgorithmKey, k.alg)
+	}
 	key.Set(jwk.KeyUsageKey, "sig")
 	return key
 }
@@ -80,6 +90,26 @@ type authServer struct {
 	port   int
 	dir    string
 	cmd    *exec.Cmd
+	opts   providerOptions
+	client *http.Client // trusts the provider's certificate when it serves HTTPS
+}
+
+// providerOptions are the provider's optional features.
+type providerOptions struct {
+	// dpopNonce makes the token endpoint require its own DPoP nonces.
+	dpopNonce bool
+	// tls serves HTTPS and issues certificate-bound tokens to mtlsClientID.
+	tls *tlsFiles
+	// clientAlgs sets the JWS algorithm of clients' JWT access tokens
+	// (default RS256; ecClientID ES256).
+	clientAlgs map[string]string
+}
+
+// tlsFiles are PEM files: the server's certificate and key, and the CA
+// whose client certificates are asked for.
+type tlsFiles struct {
+	cert, key, clientCA string
+	client              *http.Client // trusts cert, presents no certificate
 }
 
 // requireNode finds node and the installed packages, or stops the test:
@@ -88,9 +118,7 @@ func requireNode(t *testing.T) string {
 	t.Helper()
 	node, err := exec.LookPath("node")
 	if err == nil {
-		if _, err = os.Stat(filepath.Join("node_modules", "oidc-provider")); err != nil {
-			err = fmt.Errorf("node_modules/oidc-provider missing: run \"npm ci\" in interop/")
-		}
+		err = checkNodeModules()
 	}
 	if err != nil {
 		msg := fmt.Sprintf("interop tests need Node.js 20+ and the npm packages of interop/package.json: %v", err)
@@ -100,6 +128,35 @@ func requireNode(t *testing.T) string {
 		t.Skip(msg)
 	}
 	return node
+}
+
+// checkNodeModules checks that node_modules holds every package of
+// package.json at its pinned version: a checkout updated since the last
+// "npm ci" fails here with the fix, not later with a missing module.
+func checkNodeModules() error {
+	var pkg struct {
+		Dependencies map[string]string `json:"dependencies"`
+	}
+	b, err := os.ReadFile("package.json")
+	if err == nil {
+		err = json.Unmarshal(b, &pkg)
+	}
+	if err != nil {
+		return fmt.Errorf("package.json: %v", err)
+	}
+	for name, want := range pkg.Dependencies {
+		var installed struct {
+			Version string `json:"version"`
+		}
+		b, err := os.ReadFile(filepath.Join("node_modules", name, "package.json"))
+		if err == nil {
+			err = json.Unmarshal(b, &installed)
+		}
+		if err != nil || installed.Version != want {
+			return fmt.Errorf("node_modules/%s is not version %s: run \"npm ci\" in interop/", name, want)
+		}
+	}
+	return nil
 }
 
 func freePort(t *testing.T) int {
@@ -115,8 +172,18 @@ func freePort(t *testing.T) int {
 // each algorithm signs; all are published).
 func startAuthServer(t *testing.T, keys ...signingKey) *authServer {
 	t.Helper()
-	a := &authServer{t: t, port: freePort(t), dir: t.TempDir()}
+	return startAuthServerWith(t, providerOptions{}, keys...)
+}
+
+// startAuthServerWith is startAuthServer with optional features.
+func startAuthServerWith(t *testing.T, opts providerOptions, keys ...signingKey) *authServer {
+	t.Helper()
+	a := &authServer{t: t, port: freePort(t), dir: t.TempDir(), opts: opts, client: http.DefaultClient}
 	a.issuer = fmt.Sprintf("http://127.0.0.1:%d", a.port)
+	if opts.tls != nil {
+		a.issuer = fmt.Sprintf("https://127.0.0.1:%d", a.port)
+		a.client = opts.tls.client
+	}
 	a.start(keys)
 	t.Cleanup(a.stop)
 	return a
@@ -133,20 +200,29 @@ func (a *authServer) start(keys []signingKey) {
 		return map[string]any{"client_id": id, "client_secret": secret, "grant_types": []string{"client_credentials"},
 			"redirect_uris": []string{}, "response_types": []string{}, "token_endpoint_auth_method": method, "scope": scope}
 	}
+	clientAlgs := map[string]string{ecClientID: "ES256"}
+	maps.Copy(clientAlgs, a.opts.clientAlgs)
+	clients := []any{
+		client(rsaClientID, clientSecret, "client_secret_basic", "read:data write:data"),
+		client(ecClientID, clientSecret, "client_secret_basic", "read:data write:data"),
+		client(readClientID, clientSecret, "client_secret_basic", "read:data"),
+		client(rsClientID, rsSecret, "client_secret_basic", "read:data"),
+	}
 	cfg := map[string]any{
-		"issuer": a.issuer, "port": a.port, "jwks": set,
-		"clients": []any{
-			client(rsaClientID, clientSecret, "client_secret_basic", "read:data write:data"),
-			client(ecClientID, clientSecret, "client_secret_basic", "read:data write:data"),
-			client(readClientID, clientSecret, "client_secret_basic", "read:data"),
-			client(rsClientID, rsSecret, "client_secret_basic", "read:data"),
-		},
-		"clientAlgs": map[string]string{ecClientID: "ES256"},
+		"issuer": a.issuer, "port": a.port, "jwks": set, "dpopNonce": a.opts.dpopNonce,
+		"clientAlgs": clientAlgs,
 		"resources": map[string]any{
 			jwtResource: map[string]string{"audience": apiAudience, "format": "jwt"},
 			opaqueResrc: map[string]string{"audience": apiAudience, "format": "opaque"},
 		},
 	}
+	if f := a.opts.tls; f != nil {
+		cfg["tls"] = map[string]string{"cert": f.cert, "key": f.key, "clientCA": f.clientCA}
+		mtls := client(mtlsClientID, clientSecret, "client_secret_basic", "read:data write:data")
+		mtls["tls_client_certificate_bound_access_tokens"] = true
+		clients = append(clients, mtls)
+	}
+	cfg["clients"] = clients
 	b, err := json.Marshal(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -222,7 +298,7 @@ func (w *testWriter) Write(p []byte) (int, error) {
 
 // metadata returns the provider's discovery document.
 func (a *authServer) metadata() map[string]any {
-	resp, err := http.Get(a.issuer + "/.well-known/openid-configuration")
+	resp, err := a.client.Get(a.issuer + "/.well-known/openid-configuration")
 	if err != nil {
 		a.t.Fatal(err)
 	}
@@ -265,7 +341,7 @@ func (a *authServer) revoke(clientID, token string) {
 		strings.NewReader(url.Values{"token": {token}, "token_type_hint": {"access_token"}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.SetBasicAuth(url.QueryEscape(clientID), url.QueryEscape(clientSecret))
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := a.client.Do(req)
 	if err != nil {
 		a.t.Fatal(err)
 	}

@@ -180,8 +180,8 @@ func (v *Validator) DPoPMode() DPoPMode { return v.dpop.mode }
 // "algs" attribute of a DPoP challenge.
 func (v *Validator) DPoPAlgorithms() []Algorithm {
 	var out []Algorithm
-	for id := algRS256; id <= algEdDSA; id++ {
-		if v.dpop.algs.has(id) {
+	for id := algRS256; id <= algLast; id++ {
+		if v.dpop.algs.has(id) && !hmacAlgs.has(id) {
 			out = append(out, algNames[id])
 		}
 	}

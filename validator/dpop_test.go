@@ -389,3 +389,27 @@ func mustBytes(b []byte, err error) []byte {
 	}
 	return b
 }
+
+// RFC 9864's fully-specified name "Ed25519" is EdDSA over an Ed25519 key,
+// for access tokens and DPoP proofs alike, whichever name the key's JWK
+// "alg" uses.
+func TestEd25519AlgorithmName(t *testing.T) {
+	loadKeys(t)
+	for _, keyAlg := range []validator.Algorithm{"", validator.EdDSA, validator.Ed25519} {
+		v := newValidator(t, validator.WithIssuer("https://ed.example.com/", validator.NewKeys(mustKey(t, "ed", edKey.Public(), keyAlg))))
+		for _, alg := range []string{"EdDSA", "Ed25519"} {
+			tok := jwstest.Token(`{"alg":"`+alg+`","kid":"ed"}`, baseClaims(map[string]any{"iss": "https://ed.example.com/"}), jwstest.EdDSA(edKey))
+			if _, err := v.Validate(t.Context(), tok); err != nil {
+				t.Errorf("key alg %q, token alg %s: %v", keyAlg, alg, err)
+			}
+		}
+	}
+	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+	sum := sha256.Sum256([]byte(`{"crv":"Ed25519","kty":"OKP","x":"` + jwstest.Encode(pub) + `"}`))
+	tok := bound(jwstest.Encode(sum[:]))
+	p := jwstest.Token(jwstest.JSON(map[string]any{"typ": "dpop+jwt", "alg": "Ed25519", "jwk": map[string]any{"kty": "OKP", "crv": "Ed25519", "x": jwstest.Encode(pub)}}),
+		jwstest.JSON(map[string]any{"jti": "ed25519", "htm": "GET", "htu": apiURL, "iat": testNow.Unix(), "ath": ath(tok)}), jwstest.EdDSA(priv))
+	if _, err := newValidator(t).ValidatePresentation(t.Context(), validator.Presentation{Scheme: validator.SchemeDPoP, Token: tok, Proof: p, Method: "GET", URL: apiURL}); err != nil {
+		t.Errorf("Ed25519 proof: %v", err)
+	}
+}

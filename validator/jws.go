@@ -85,7 +85,7 @@ func verifySignature(alg algID, key *Key, secret []byte, signingInput string, si
 		mac := hmac.New(h, secret)
 		mac.Write(in)
 		return hmac.Equal(mac.Sum(nil), sig)
-	case algEdDSA:
+	case algEdDSA, algEd25519:
 		pub, ok := key.public.(ed25519.PublicKey)
 		return ok && len(sig) == ed25519.SignatureSize && ed25519.Verify(pub, in, sig)
 	}

@@ -27,6 +27,9 @@ const (
 	ES384 Algorithm = "ES384"
 	ES512 Algorithm = "ES512"
 	EdDSA Algorithm = "EdDSA"
+	// Ed25519 is the fully-specified name of EdDSA over Ed25519 (RFC 9864),
+	// which node-oidc-provider, jose and openid-client use.
+	Ed25519 Algorithm = "Ed25519"
 	HS256 Algorithm = "HS256"
 	HS384 Algorithm = "HS384"
 	HS512 Algorithm = "HS512"
@@ -35,7 +38,7 @@ const (
 // DefaultAlgorithms is the default allowlist: every asymmetric algorithm.
 // HMAC algorithms are allowed only for an issuer configured with
 // [WithIssuerSecret].
-var DefaultAlgorithms = []Algorithm{RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA}
+var DefaultAlgorithms = []Algorithm{RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA, Ed25519}
 
 // algID is a compact index for an Algorithm, used in bit sets.
 type algID uint8
@@ -55,6 +58,8 @@ const (
 	algHS256
 	algHS384
 	algHS512
+	algEd25519 // RFC 9864's name for EdDSA with an Ed25519 key
+	algLast    = algEd25519
 )
 
 type algSet uint16
@@ -95,11 +100,13 @@ func parseAlg(s string) algID {
 		return algHS384
 	case "HS512":
 		return algHS512
+	case "Ed25519":
+		return algEd25519
 	}
 	return algUnknown
 }
 
-var algNames = [...]Algorithm{"", RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA, HS256, HS384, HS512}
+var algNames = [...]Algorithm{"", RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA, HS256, HS384, HS512, Ed25519}
 
 func (a algID) String() string { return string(algNames[a]) }
 
@@ -136,7 +143,8 @@ type Key struct {
 // *ecdsa.PublicKey on P-256, P-384 or P-521, or ed25519.PublicKey. If alg is
 // set, the key verifies only that algorithm, which must fit the key type;
 // otherwise the key type decides: RSA keys verify RS* and PS*, EC keys the
-// ES* algorithm of their curve, Ed25519 keys EdDSA. No asymmetric key ever
+// ES* algorithm of their curve, Ed25519 keys EdDSA (also under its RFC 9864
+// name Ed25519). No asymmetric key ever
 // verifies an HMAC algorithm.
 func NewKey(id string, public crypto.PublicKey, alg Algorithm) (*Key, error) {
 	if len(id) > MaxKeyIDLen {
@@ -171,7 +179,7 @@ func NewKey(id string, public crypto.PublicKey, alg Algorithm) (*Key, error) {
 		if len(pub) != ed25519.PublicKeySize {
 			return nil, errors.New("bearerguard: bad Ed25519 key size")
 		}
-		algs = 1 << algEdDSA
+		algs = 1<<algEdDSA | 1<<algEd25519
 	default:
 		return nil, fmt.Errorf("bearerguard: unsupported key type %T", public)
 	}
@@ -181,6 +189,9 @@ func NewKey(id string, public crypto.PublicKey, alg Algorithm) (*Key, error) {
 			return nil, fmt.Errorf("bearerguard: algorithm %q does not fit a %T key", alg, public)
 		}
 		algs = 1 << id
+		if id == algEdDSA || id == algEd25519 {
+			algs = 1<<algEdDSA | 1<<algEd25519 // one algorithm, two names (RFC 9864)
+		}
 	}
 	return &Key{id: id, public: public, alg: alg, algs: algs}, nil
 }
@@ -210,7 +221,7 @@ func (k *Key) Allows(alg Algorithm) bool { return k.algs.has(parseAlg(string(alg
 // Algorithms lists the algorithms the key may verify.
 func (k *Key) Algorithms() []Algorithm {
 	var out []Algorithm
-	for id := algRS256; id <= algHS512; id++ {
+	for id := algRS256; id <= algLast; id++ {
 		if k.algs.has(id) {
 			out = append(out, algNames[id])
 		}

@@ -39,5 +39,5 @@ func ExampleMiddleware_Require() {
 	}
 	// Output:
 	// 200
-	// 403 Bearer realm="orders", error="insufficient_scope", error_description="The access token lacks a required scope", scope="read:data", DPoP realm="orders", algs="RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA"
+	// 403 Bearer realm="orders", error="insufficient_scope", error_description="The access token lacks a required scope", scope="read:data", DPoP realm="orders", algs="RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA Ed25519"
 }

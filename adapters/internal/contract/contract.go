@@ -25,7 +25,7 @@ const Audience = "orders"
 
 // DPoPChallenge is the DPoP challenge that follows the Bearer one in every
 // answer of a validator with the default DPoP mode (allowed).
-const DPoPChallenge = `, DPoP realm="orders", algs="RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA"`
+const DPoPChallenge = `, DPoP realm="orders", algs="RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA Ed25519"`
 
 // Reply is what the adapter's handlers answer on success: the subject as
 // the framework's accessor sees it and as validator.FromContext sees it.

@@ -62,7 +62,7 @@ func dpopHeader(token string, proofs ...string) http.Header {
 // the proof's URL behind a proxy, and certificate-bound tokens over mutual
 // TLS and through a trusted proxy's header.
 func dpopCases(t *testing.T, f *fixture, build Build) {
-	const algs = `algs="RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA"`
+	const algs = `algs="RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA Ed25519"`
 	dpopErr := func(code, desc string) string {
 		return `Bearer realm="orders", DPoP realm="orders", error="` + code + `", error_description="` + desc + `", ` + algs
 	}

@@ -60,7 +60,7 @@ func stepUpCases(t *testing.T, f *fixture, build Build) {
 		const md = "https://api.example.com/.well-known/oauth-protected-resource"
 		srv := serve(t, build, guard(t, f.v, httpbearer.WithResourceMetadata(md)))
 		r := do(t, srv, "GET", "/data", nil, "")
-		want := `Bearer realm="orders", resource_metadata="` + md + `", DPoP realm="orders", algs="RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA", resource_metadata="` + md + `"`
+		want := `Bearer realm="orders", resource_metadata="` + md + `", DPoP realm="orders", algs="RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA Ed25519", resource_metadata="` + md + `"`
 		if r.status != http.StatusUnauthorized || r.header.Get("WWW-Authenticate") != want {
 			t.Errorf("401: %d %q\nwant %q", r.status, r.header.Get("WWW-Authenticate"), want)
 		}
