@@ -30,9 +30,9 @@ const (
 	// Ed25519 is the fully-specified name of EdDSA over Ed25519 (RFC 9864),
 	// which node-oidc-provider, jose and openid-client use.
 	Ed25519 Algorithm = "Ed25519"
-	HS256 Algorithm = "HS256"
-	HS384 Algorithm = "HS384"
-	HS512 Algorithm = "HS512"
+	HS256   Algorithm = "HS256"
+	HS384   Algorithm = "HS384"
+	HS512   Algorithm = "HS512"
 )
 
 // DefaultAlgorithms is the default allowlist: every asymmetric algorithm.
