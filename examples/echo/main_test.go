@@ -8,3 +8,5 @@ import (
 )
 
 func TestContract(t *testing.T) { exampletest.Run(t, api.New) }
+
+func TestResourceMetadata(t *testing.T) { exampletest.Metadata(t, api.New) }

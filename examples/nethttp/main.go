@@ -4,7 +4,9 @@
 //	go run ./examples/nethttp --issuer https://id.example.com/ --audience orders
 //
 // Routes: GET /healthz (open), GET /data (read:data), POST /data
-// (write:data). Run with --help for every flag.
+// (write:data), and with a resource (--resource, or an https audience) its
+// RFC 9728 metadata document at the well-known path (open). Run with --help
+// for every flag.
 package main
 
 import (

@@ -11,12 +11,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
 	"github.com/bearerguard/bearerguard/adapters/httpbearer"
 	"github.com/bearerguard/bearerguard/introspect"
 	"github.com/bearerguard/bearerguard/jwks"
+	"github.com/bearerguard/bearerguard/redisstore"
 	"github.com/bearerguard/bearerguard/validator"
 )
 
@@ -52,9 +54,26 @@ type Config struct {
 	DPoPNonce    bool
 	DPoPNonceKey []byte
 
+	// RedisURL, when set, shares the introspection cache and the DPoP
+	// replay store with every replica through Redis (redis://, rediss://
+	// or unix://).
+	RedisURL string
+	// RedisTimeout bounds each Redis call; 0 means
+	// redisstore.DefaultTimeout. It has no flag: it is for tests and for
+	// programs that embed the examples.
+	RedisTimeout time.Duration
+
 	// TLSCert and TLSKey serve HTTPS; ClientCA (PEM) also asks clients for
 	// certificates, for certificate-bound tokens (RFC 8705).
 	TLSCert, TLSKey, ClientCA string
+
+	// Resource is the canonical URI of the service (RFC 9728, RFC 8707):
+	// when set, the service serves its protected resource metadata
+	// ([Config.Metadata]) at [Config.MetadataURL], and every challenge
+	// carries resource_metadata. Parse defaults it to the audience when
+	// that is an absolute https URL (http on loopback), and the audience to
+	// it.
+	Resource string
 }
 
 // Parse reads flags from args, falling back to the environment (getenv)
@@ -73,6 +92,7 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 	fs.StringVar(&c.Addr, "addr", env("ADDR", ":8080"), "listen address (env ADDR)")
 	fs.StringVar(&c.Issuer, "issuer", env("BEARERGUARD_ISSUER", ""), "trusted issuer URL, exactly as in the tokens' iss (env BEARERGUARD_ISSUER)")
 	fs.StringVar(&c.Audience, "audience", env("BEARERGUARD_AUDIENCE", ""), "this API's audience (env BEARERGUARD_AUDIENCE)")
+	fs.StringVar(&c.Resource, "resource", env("BEARERGUARD_RESOURCE", ""), "canonical URI of this resource, for RFC 9728 metadata and resource_metadata in challenges; default: the audience, if it is an https URL (env BEARERGUARD_RESOURCE)")
 	fs.StringVar(&c.JWKSURL, "jwks-url", env("BEARERGUARD_JWKS_URL", ""), "JWKS URL; default: discovery from the issuer (env BEARERGUARD_JWKS_URL)")
 	leeway := fs.String("leeway", env("BEARERGUARD_LEEWAY", validator.DefaultLeeway.String()), "clock skew allowed for exp/nbf/iat (env BEARERGUARD_LEEWAY)")
 	var errs []error
@@ -97,6 +117,7 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 		errs = append(errs, fmt.Errorf("BEARERGUARD_DPOP_NONCE %q is not a boolean", getenv("BEARERGUARD_DPOP_NONCE")))
 	}
 	fs.BoolVar(&c.DPoPNonce, "dpop-nonce", nonceEnv, "require server-issued DPoP nonces; set BEARERGUARD_DPOP_NONCE_KEY (32+ bytes, base64) alike on every replica (env BEARERGUARD_DPOP_NONCE)")
+	fs.StringVar(&c.RedisURL, "redis-url", env("BEARERGUARD_REDIS_URL", ""), "share introspection answers and DPoP replay state with every replica through this Redis (redis://, rediss:// or unix://); prefer the environment when the URL holds a password (env BEARERGUARD_REDIS_URL)")
 	fs.StringVar(&c.TLSCert, "tls-cert", env("BEARERGUARD_TLS_CERT", ""), "serve HTTPS with this certificate (PEM file) (env BEARERGUARD_TLS_CERT)")
 	fs.StringVar(&c.TLSKey, "tls-key", env("BEARERGUARD_TLS_KEY", ""), "and this private key (PEM file) (env BEARERGUARD_TLS_KEY)")
 	fs.StringVar(&c.ClientCA, "client-ca", env("BEARERGUARD_CLIENT_CA", ""), "ask clients for TLS certificates issued by these CAs (PEM file), for certificate-bound tokens (env BEARERGUARD_CLIENT_CA)")
@@ -117,6 +138,9 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 	}
 	if c.Issuer == "" {
 		errs = append(errs, errors.New("--issuer (or BEARERGUARD_ISSUER) is required"))
+	}
+	if err := c.resolveResource(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Audience == "" {
 		errs = append(errs, errors.New("--audience (or BEARERGUARD_AUDIENCE) is required"))
@@ -141,6 +165,11 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 	if c.ClientCA != "" && c.TLSCert == "" {
 		errs = append(errs, errors.New("--client-ca needs --tls-cert and --tls-key"))
 	}
+	if c.RedisURL != "" {
+		if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix") {
+			errs = append(errs, errors.New("--redis-url (or BEARERGUARD_REDIS_URL) must be a redis://, rediss:// or unix:// URL")) // never echoed: it may hold a password
+		}
+	}
 	if c.IntrospectionAudienceOptional && c.IntrospectionURL == "" {
 		errs = append(errs, errors.New("--introspection-audience-optional needs --introspection-url"))
 	}
@@ -149,7 +178,8 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 
 // Guard builds the key set, validator and guard c describes. client, if
 // not nil, is used for discovery and JWKS fetches (tests pass one that
-// trusts their issuer). The returned function releases the key set.
+// trusts their issuer). The returned function releases the key set, and
+// the Redis store when there is one.
 func (c Config) Guard(client *http.Client) (*httpbearer.Guard, func(), error) {
 	var opts []jwks.Option
 	if client != nil {
@@ -169,6 +199,18 @@ func (c Config) Guard(client *http.Client) (*httpbearer.Guard, func(), error) {
 		return nil, nil, err
 	}
 	closeAll := func() { keys.Close() }
+	var shared *redisstore.Store
+	if c.RedisURL != "" {
+		var ropts []redisstore.Option
+		if c.RedisTimeout > 0 {
+			ropts = append(ropts, redisstore.WithTimeout(c.RedisTimeout))
+		}
+		if shared, err = redisstore.Open(c.RedisURL, ropts...); err != nil {
+			closeAll()
+			return nil, nil, err
+		}
+		closeAll = func() { shared.Close(); keys.Close() }
+	}
 	vopts := []validator.Option{
 		validator.WithIssuer(c.Issuer, keys),
 		validator.WithAudience(c.Audience),
@@ -178,6 +220,9 @@ func (c Config) Guard(client *http.Client) (*httpbearer.Guard, func(), error) {
 		vopts = append(vopts, validator.WithRFC9068())
 	}
 	vopts = append(vopts, validator.WithDPoP(c.DPoP))
+	if shared != nil {
+		vopts = append(vopts, validator.WithDPoPReplayStore(shared.ReplayStore()))
+	}
 	if c.DPoPNonce {
 		key := c.DPoPNonceKey
 		if len(key) == 0 {
@@ -197,12 +242,16 @@ func (c Config) Guard(client *http.Client) (*httpbearer.Guard, func(), error) {
 		if c.InsecureHTTP {
 			iopts = append(iopts, introspect.WithInsecureLoopbackHTTP())
 		}
+		if shared != nil {
+			iopts = append(iopts, introspect.WithCache(shared.Cache()))
+		}
 		ic, err := introspect.New(c.IntrospectionURL, introspect.ClientSecretBasic(c.ClientID, c.ClientSecret), iopts...)
 		if err != nil {
 			closeAll()
 			return nil, nil, err
 		}
-		closeAll = func() { ic.Close(); keys.Close() }
+		closeRest := closeAll
+		closeAll = func() { ic.Close(); closeRest() }
 		vopts = append(vopts, validator.WithIntrospection(c.Issuer, ic))
 		if c.IntrospectionAudienceOptional {
 			vopts = append(vopts, validator.WithIntrospectionAudienceOptional())
@@ -216,6 +265,9 @@ func (c Config) Guard(client *http.Client) (*httpbearer.Guard, func(), error) {
 	gopts := []httpbearer.Option{httpbearer.WithRealm(c.Audience)}
 	if c.PublicURL != "" {
 		gopts = append(gopts, httpbearer.WithPublicURL(c.PublicURL))
+	}
+	if c.Resource != "" {
+		gopts = append(gopts, httpbearer.WithResourceMetadata(c.MetadataURL()))
 	}
 	g, err := httpbearer.New(v, gopts...)
 	if err != nil {

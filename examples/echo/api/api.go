@@ -10,12 +10,19 @@ import (
 
 	"github.com/bearerguard/bearerguard/adapters/echobearer"
 	"github.com/bearerguard/bearerguard/examples/setup"
+	"github.com/bearerguard/bearerguard/resourcemeta"
 	"github.com/bearerguard/bearerguard/scopes"
 )
 
 // New returns the service's handler: GET /healthz open, GET /data needs
-// read:data, POST /data needs write:data. client, if not nil, fetches keys.
+// read:data, POST /data needs write:data, and with a resource
+// (cfg.Resource) its RFC 9728 metadata document at its well-known path.
+// client, if not nil, fetches keys.
 func New(cfg setup.Config, client *http.Client) (http.Handler, func(), error) {
+	md, err := cfg.Metadata(resourcemeta.WithScopes("read:data", "write:data"))
+	if err != nil {
+		return nil, nil, err
+	}
 	guard, closeKeys, err := cfg.Guard(client)
 	if err != nil {
 		return nil, nil, err
@@ -29,6 +36,9 @@ func New(cfg setup.Config, client *http.Client) (http.Handler, func(), error) {
 	e.HideBanner, e.HidePort = true, true
 	e.Use(middleware.Recover())
 	e.GET("/healthz", func(c echo.Context) error { return c.JSONBlob(http.StatusOK, setup.HealthBody) })
+	if md != nil {
+		e.Any(md.Path(), echo.WrapHandler(md)) // GET and HEAD; 405 for the rest
+	}
 	e.GET("/data", func(c echo.Context) error {
 		tok, _ := echobearer.Token(c)
 		return c.JSON(http.StatusOK, setup.Reply(tok))

@@ -9,12 +9,19 @@ import (
 
 	"github.com/bearerguard/bearerguard/adapters/ginbearer"
 	"github.com/bearerguard/bearerguard/examples/setup"
+	"github.com/bearerguard/bearerguard/resourcemeta"
 	"github.com/bearerguard/bearerguard/scopes"
 )
 
 // New returns the service's handler: GET /healthz open, GET /data needs
-// read:data, POST /data needs write:data. client, if not nil, fetches keys.
+// read:data, POST /data needs write:data, and with a resource
+// (cfg.Resource) its RFC 9728 metadata document at its well-known path.
+// client, if not nil, fetches keys.
 func New(cfg setup.Config, client *http.Client) (http.Handler, func(), error) {
+	md, err := cfg.Metadata(resourcemeta.WithScopes("read:data", "write:data"))
+	if err != nil {
+		return nil, nil, err
+	}
 	guard, closeKeys, err := cfg.Guard(client)
 	if err != nil {
 		return nil, nil, err
@@ -27,6 +34,9 @@ func New(cfg setup.Config, client *http.Client) (http.Handler, func(), error) {
 	r := gin.New()
 	r.Use(gin.Recovery())
 	r.GET("/healthz", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", setup.HealthBody) })
+	if md != nil {
+		r.Any(md.Path(), gin.WrapH(md)) // GET and HEAD; 405 for the rest
+	}
 	r.GET("/data", auth.Require(scopes.All("read:data")), func(c *gin.Context) {
 		tok, _ := ginbearer.Token(c)
 		c.JSON(http.StatusOK, setup.Reply(tok))

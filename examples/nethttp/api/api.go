@@ -8,20 +8,29 @@ import (
 	"net/http"
 
 	"github.com/bearerguard/bearerguard/examples/setup"
+	"github.com/bearerguard/bearerguard/resourcemeta"
 	"github.com/bearerguard/bearerguard/scopes"
 	"github.com/bearerguard/bearerguard/validator"
 )
 
 // New returns the service's handler: GET /healthz open, GET /data needs
-// read:data, POST /data needs write:data. client, if not nil, fetches keys
-// (tests pass one that trusts their issuer). The returned function stops
-// the key set's refresh.
+// read:data, POST /data needs write:data, and with a resource
+// (cfg.Resource) its RFC 9728 metadata document at its well-known path.
+// client, if not nil, fetches keys (tests pass one that trusts their
+// issuer). The returned function stops the key set's refresh.
 func New(cfg setup.Config, client *http.Client) (http.Handler, func(), error) {
+	md, err := cfg.Metadata(resourcemeta.WithScopes("read:data", "write:data"))
+	if err != nil {
+		return nil, nil, err
+	}
 	guard, closeKeys, err := cfg.Guard(client)
 	if err != nil {
 		return nil, nil, err
 	}
 	mux := http.NewServeMux()
+	if md != nil {
+		mux.Handle(md.Path(), md)
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header()["Content-Type"] = jsonContentType
 		_, _ = w.Write(setup.HealthBody)

@@ -1,0 +1,140 @@
+package mcpbearer
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/bearerguard/bearerguard/adapters/httpbearer"
+	"github.com/bearerguard/bearerguard/scopes"
+	"github.com/bearerguard/bearerguard/validator"
+)
+
+// TokenExtraKey is the key of the [*validator.Token] in the Extra map of
+// the [auth.TokenInfo] this package makes. Every other key is a claim of
+// the token; a claim of this name, should a token carry one, is replaced.
+const TokenExtraKey = "github.com/bearerguard/bearerguard/validator.Token"
+
+// CodeInsufficientScope is the JSON-RPC error code of the body of a 403
+// insufficient_scope answer to a tools/call: the HTTP status, an
+// application code outside the range JSON-RPC reserves (-32768 to -32000),
+// where the SDKs define codes of their own (to the Go SDK's client,
+// -32003 means its connection is closing). Clients act on the HTTP status
+// and the WWW-Authenticate challenge; the body lets SDK clients report the
+// refusal for the call that caused it and keep their session.
+const CodeInsufficientScope = 403
+
+// Guard protects an MCP server's HTTP handler with an [httpbearer.Guard],
+// and enforces per-tool scopes. Build one with [New]; it is immutable and
+// safe for concurrent use.
+type Guard struct {
+	guard  *httpbearer.Guard
+	req    scopes.Requirement
+	route  []httpbearer.RouteOption
+	tools  map[string]scopes.Requirement
+	names  []string // tool names in declaration order, for Scopes
+	userID func(*validator.Token) string
+}
+
+// Option configures a [Guard]. Options only record; [New] checks them all
+// together and reports every problem at once.
+type Option func(*config)
+
+type config struct {
+	req    scopes.Requirement
+	route  []httpbearer.RouteOption
+	tools  map[string]scopes.Requirement
+	names  []string
+	userID func(*validator.Token) string
+	errs   []error
+}
+
+// WithToolScopes requires the scopes req asks for to call the named tool.
+// A call without them is answered 403 insufficient_scope by
+// [Guard.Protect], and with a tool error by [Guard.Middleware]. Tools
+// without requirements need only a valid token (and what
+// [WithRequirement] asks for every request). Repeat for every tool.
+func WithToolScopes(tool string, req scopes.Requirement) Option {
+	return func(c *config) {
+		switch _, dup := c.tools[tool]; {
+		case tool == "":
+			c.errs = append(c.errs, errors.New("WithToolScopes: empty tool name"))
+		case req.IsZero():
+			c.errs = append(c.errs, fmt.Errorf("WithToolScopes(%q): no scope required", tool))
+		case dup:
+			c.errs = append(c.errs, fmt.Errorf("WithToolScopes(%q): tool given twice", tool))
+		default:
+			if c.tools == nil {
+				c.tools = make(map[string]scopes.Requirement)
+			}
+			c.tools[tool] = req
+			c.names = append(c.names, tool)
+		}
+	}
+}
+
+// WithRequirement requires the scopes req asks for, and what opts add
+// (such as [httpbearer.WithStepUp]), on every request to the protected
+// handler: the MCP endpoint's own requirement. The default is any valid
+// token.
+func WithRequirement(req scopes.Requirement, opts ...httpbearer.RouteOption) Option {
+	return func(c *config) { c.req, c.route = req, opts }
+}
+
+// WithUserID sets how the [auth.TokenInfo] UserID is derived from a token
+// (default: "sub", or the client id when there is none). The SDK binds a
+// stateful session to the UserID of the request that created it and
+// refuses requests of another user with 403; with several trusted issuers
+// whose subjects may collide, qualify it, e.g. with tok.Issuer.
+func WithUserID(userID func(tok *validator.Token) string) Option {
+	return func(c *config) {
+		if userID == nil {
+			c.errs = append(c.errs, errors.New("WithUserID: nil function"))
+		}
+		c.userID = userID
+	}
+}
+
+// New returns a Guard that authorizes requests with guard. Give guard
+// [httpbearer.WithResourceMetadata] so that its 401 and 403 answers point
+// MCP clients to the resource's metadata document.
+func New(guard *httpbearer.Guard, opts ...Option) (*Guard, error) {
+	c := config{userID: defaultUserID}
+	for _, o := range opts {
+		o(&c)
+	}
+	errs := c.errs
+	if guard == nil {
+		errs = append([]error{errors.New("nil guard")}, errs...)
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("mcpbearer: invalid configuration: %w", errors.Join(errs...))
+	}
+	return &Guard{guard: guard, req: c.req, route: c.route, tools: c.tools, names: c.names, userID: c.userID}, nil
+}
+
+// Scopes lists every scope the endpoint's requirement and the tools'
+// requirements name, each once, for the metadata document's
+// scopes_supported (resourcemeta.WithScopes).
+func (g *Guard) Scopes() []string {
+	var out []string
+	add := func(req scopes.Requirement) {
+		for _, s := range req.Missing(scopes.Set{}) {
+			if !slices.Contains(out, s) {
+				out = append(out, s)
+			}
+		}
+	}
+	add(g.req)
+	for _, name := range g.names {
+		add(g.tools[name])
+	}
+	return out
+}
+
+func defaultUserID(tok *validator.Token) string {
+	if tok.Subject != "" {
+		return tok.Subject
+	}
+	return tok.ClientID
+}

@@ -1,0 +1,243 @@
+package mcpbearer
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/auth"
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/bearerguard/bearerguard/scopes"
+	"github.com/bearerguard/bearerguard/validator"
+)
+
+// maxReadAhead bounds the body Protect reads to find tool calls: the SDK's
+// default request size limit. A larger body is passed on unread; the SDK
+// refuses it, or Middleware checks its calls.
+const maxReadAhead = mcp.DefaultMaxRequestBodyBytes
+
+// decided is the SDK's clock skew for a token the guard accepted: the
+// validator has checked "exp" with its own clock and leeway, so the SDK
+// must not decide again with another.
+const decided = 100 * 365 * 24 * time.Hour
+
+// passKey carries what Protect hands the SDK through its own middleware.
+type passKey struct{}
+
+// pass is the decision Protect made for one request: the TokenInfo for
+// the SDK, and the request's own header, which the SDK's middleware does
+// not see.
+type pass struct {
+	info   *auth.TokenInfo
+	header http.Header
+}
+
+// sdkHeader is the only header the SDK's auth.RequireBearerToken sees: it
+// parses "Bearer <token>" only, and the guard has already decided on the
+// real one (which may be DPoP, or a query, form or cookie token). Read
+// only.
+var sdkHeader = http.Header{"Authorization": {"Bearer decided-by-bearerguard"}}
+
+// Protect returns next (an MCP SDK HTTP handler, such as
+// mcp.NewStreamableHTTPHandler's) behind the guard: a request without a
+// valid token, or without what [WithRequirement] asks for, is answered by
+// the guard (401 with resource_metadata, 403, 400, 503); a POST calling a
+// tool without the scopes [WithToolScopes] declared is answered 403
+// insufficient_scope. Accepted requests reach next with the token's
+// [auth.TokenInfo] in their context, where the SDK reads it
+// (req.Extra.TokenInfo in handlers, session binding to its UserID).
+//
+// validator.FromContext finds no token in the context next receives: the
+// SDK keeps the context of a session's first request for the whole
+// session. Handlers read the current token with [TokenFromContext] or
+// [Token].
+func (g *Guard) Protect(next http.Handler) http.Handler {
+	// The SDK's own middleware is the only way to put a TokenInfo where the
+	// SDK looks for it; it is given the decision already made.
+	sdk := auth.RequireBearerToken(passed, &auth.RequireBearerTokenOptions{AllowMissingExpiration: true, ClockSkew: decided})(
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			p, _ := r.Context().Value(passKey{}).(*pass)
+			restored := *r
+			// A stateful session keeps its first request's context: let it
+			// keep no reference to the request's headers (its token).
+			restored.Header, p.header = p.header, nil
+			next.ServeHTTP(w, &restored)
+		}))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r, tok, ok := g.guard.Authorize(w, r, g.req, g.route...)
+		if !ok {
+			return
+		}
+		if len(g.tools) > 0 && r.Method == http.MethodPost {
+			if r, ok = g.checkTools(w, r, tok); !ok {
+				return
+			}
+		}
+		p := &pass{info: g.TokenInfo(tok), header: r.Header}
+		ctx := context.WithValue(validator.NewContext(r.Context(), nil), passKey{}, p)
+		r = r.WithContext(ctx)
+		r.Header = sdkHeader
+		sdk.ServeHTTP(w, r)
+	})
+}
+
+// passed is the SDK's token verifier under Protect: it returns the
+// TokenInfo of the decision Protect made, never anything else.
+func passed(ctx context.Context, _ string, _ *http.Request) (*auth.TokenInfo, error) {
+	if p, ok := ctx.Value(passKey{}).(*pass); ok && p.info != nil {
+		return p.info, nil
+	}
+	return nil, auth.ErrInvalidToken
+}
+
+// toolCall is a tools/call request found in a POST body.
+type toolCall struct {
+	id   jsonrpc.ID
+	tool string
+}
+
+// checkTools reads the body of r (which it gives back to r, unchanged)
+// and refuses the request when it calls a tool whose requirement tok does
+// not meet. It returns false when it has answered.
+func (g *Guard) checkTools(w http.ResponseWriter, r *http.Request, tok *validator.Token) (*http.Request, bool) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return r, true
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxReadAhead+1))
+	if err != nil {
+		http.Error(w, "failed to read body", http.StatusBadRequest)
+		return nil, false
+	}
+	rest := r.Body
+	r.Body = readCloser{io.MultiReader(bytes.NewReader(body), rest), rest}
+	if len(body) > maxReadAhead {
+		return r, true
+	}
+	var need scopes.Requirement
+	var refused []toolCall
+	for _, c := range toolCalls(body) {
+		if req, ok := g.tools[c.tool]; ok && req.Missing(tok.Scopes) != nil {
+			need = need.And(req)
+			refused = append(refused, c)
+		}
+	}
+	if len(refused) == 0 {
+		return r, true
+	}
+	g.refuseTools(w, r, need, tok, refused)
+	return nil, false
+}
+
+type readCloser struct {
+	io.Reader
+	io.Closer
+}
+
+// toolCalls returns the tools/call requests of a JSON-RPC message or
+// batch, decoded with encoding/json (the SDK's own decoder allocates a
+// 64 KiB buffer per message). encoding/json also matches member names
+// that differ in case, which the SDK does not: where the two could
+// disagree (duplicate names in different cases) the call found here may
+// not be the one the SDK runs, and Middleware, which sees the SDK's
+// decoding, decides. Anything it cannot decode yields nothing: the SDK
+// refuses it, or Middleware decides.
+func toolCalls(body []byte) []toolCall {
+	var raws []json.RawMessage
+	if trimmed := bytes.TrimLeft(body, " \t\r\n"); len(trimmed) > 0 && trimmed[0] == '[' {
+		if json.Unmarshal(body, &raws) != nil {
+			return nil
+		}
+	} else {
+		raws = []json.RawMessage{body}
+	}
+	var out []toolCall
+	for _, raw := range raws {
+		var msg struct {
+			ID     any    `json:"id"`
+			Method string `json:"method"`
+			Params struct {
+				Name string `json:"name"`
+			} `json:"params"`
+		}
+		if json.Unmarshal(raw, &msg) != nil || msg.Method != "tools/call" {
+			continue
+		}
+		id, err := jsonrpc.MakeID(msg.ID)
+		if err != nil || !id.IsValid() {
+			continue
+		}
+		out = append(out, toolCall{id: id, tool: msg.Params.Name})
+	}
+	return out
+}
+
+// refuseTools answers tool calls tok lacks the scopes for: the guard's own
+// 403 insufficient_scope answer for need (WWW-Authenticate with realm,
+// scope and resource_metadata, the DPoP challenge, Cache-Control; seen by
+// its observer), with a JSON-RPC error response for each call as the body.
+func (g *Guard) refuseTools(w http.ResponseWriter, r *http.Request, need scopes.Requirement, tok *validator.Token, calls []toolCall) {
+	c := &capture{header: make(http.Header)}
+	if _, _, ok := g.guard.Authorize(c, r, need); ok || c.status == 0 {
+		// The guard decides on the same token and scopes: unreachable.
+		c.status = http.StatusForbidden
+	}
+	h := w.Header()
+	for k, v := range c.header {
+		if k != "Content-Type" && k != "Content-Length" {
+			h[k] = v
+		}
+	}
+	h.Set("Content-Type", "application/json")
+	w.WriteHeader(c.status)
+	_, _ = w.Write(g.scopeErrors(calls, tok))
+}
+
+// scopeErrors is the JSON-RPC body of a refusal: one error response per
+// refused call (an array for a batch), with the scopes its tool needs.
+func (g *Guard) scopeErrors(calls []toolCall, tok *validator.Token) []byte {
+	var out [][]byte
+	for _, c := range calls {
+		scope := strings.Join(g.tools[c.tool].Missing(tok.Scopes), " ")
+		data, _ := json.Marshal(map[string]string{"error": "insufficient_scope", "scope": scope})
+		resp := &jsonrpc.Response{ID: c.id, Error: &jsonrpc.Error{
+			Code:    CodeInsufficientScope,
+			Message: insufficientScope(c.tool, scope),
+			Data:    data,
+		}}
+		b, err := jsonrpc.EncodeMessage(resp)
+		if err != nil {
+			continue
+		}
+		out = append(out, b)
+	}
+	if len(out) == 1 {
+		return append(out[0], '\n')
+	}
+	return append(append([]byte{'['}, append(bytes.Join(out, []byte{','}), ']')...), '\n')
+}
+
+// capture is the ResponseWriter the guard writes a refusal into, so that
+// Protect can send the guard's status and headers with a JSON-RPC body.
+type capture struct {
+	header http.Header
+	status int
+}
+
+func (c *capture) Header() http.Header { return c.header }
+
+func (c *capture) WriteHeader(status int) {
+	if c.status == 0 {
+		c.status = status
+	}
+}
+
+func (c *capture) Write(b []byte) (int, error) {
+	c.WriteHeader(http.StatusOK)
+	return len(b), nil
+}

@@ -1,0 +1,134 @@
+package mcpbearer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/modelcontextprotocol/go-sdk/auth"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/bearerguard/bearerguard/validator"
+)
+
+// TokenInfo describes tok as the SDK sees tokens: Scopes, Expiration
+// ("exp"; zero when absent), UserID ([WithUserID]), and Extra, every claim
+// of the token (as encoding/json decodes into an any) and tok itself under
+// [TokenExtraKey].
+func (g *Guard) TokenInfo(tok *validator.Token) *auth.TokenInfo {
+	extra := make(map[string]any)
+	if tok.Decode(&extra) != nil {
+		extra = make(map[string]any) // unreachable: the claims were parsed before
+	}
+	extra[TokenExtraKey] = tok
+	return &auth.TokenInfo{Scopes: tok.Scopes.List(), Expiration: tok.Expiry, UserID: g.userID(tok), Extra: extra}
+}
+
+// Verifier returns a token verifier for the SDK's own middleware,
+// auth.RequireBearerToken, for servers that keep it: the token is checked
+// by the guard (its validator, and a certificate binding from the
+// request's TLS connection or forwarded header), and described as
+// [Guard.TokenInfo] does. Errors match auth.ErrInvalidToken (the SDK
+// answers 401) or auth.ErrOAuth for a malformed request (400); a key set or
+// introspection outage is another error (the SDK answers 500).
+//
+// The SDK's middleware accepts only the Bearer scheme and writes its own
+// answers: [Guard.Protect] does more (DPoP, the RFC 6750 answers with
+// resource_metadata, [WithRequirement], 403 for tool scopes) and is the
+// better choice. Under Verifier, set RequireBearerTokenOptions.Scopes and
+// ResourceMetadataURL yourself; tool scopes are checked by
+// [Guard.Middleware] only.
+func (g *Guard) Verifier() auth.TokenVerifier {
+	return func(ctx context.Context, _ string, req *http.Request) (*auth.TokenInfo, error) {
+		// The guard reads the token from the request, as the SDK did.
+		tok, err := g.guard.Authenticate(discard{}, req.WithContext(ctx))
+		switch {
+		case err == nil:
+			return g.TokenInfo(tok), nil
+		case errors.Is(err, validator.ErrInvalidRequest):
+			return nil, fmt.Errorf("%w: %w", auth.ErrOAuth, err)
+		case errors.Is(err, validator.ErrUnavailable):
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w: %w", auth.ErrInvalidToken, err)
+	}
+}
+
+// discard is the ResponseWriter of Verifier's guard, which only reads.
+type discard struct{}
+
+func (discard) Header() http.Header         { return http.Header{} }
+func (discard) Write(b []byte) (int, error) { return len(b), nil }
+func (discard) WriteHeader(int)             {}
+
+// tokenKey is the context key of the token Middleware puts in handlers'
+// contexts.
+type tokenKey struct{}
+
+// Middleware returns middleware for the SDK server
+// (server.AddReceivingMiddleware) that gives every handler the token of
+// its own request ([TokenFromContext], and validator.FromContext) and
+// refuses a tools/call whose tool needs scopes the token lacks
+// ([WithToolScopes]) with a tool error result (IsError, "insufficient_scope:
+// …"), before the tool runs. A call to such a tool without any token (a
+// server not behind [Guard.Protect] or [Guard.Verifier]) is refused alike.
+func (g *Guard) Middleware() mcp.Middleware {
+	return func(next mcp.MethodHandler) mcp.MethodHandler {
+		return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+			tok, _ := Token(req)
+			ctx = context.WithValue(validator.NewContext(ctx, tok), tokenKey{}, tok)
+			if method != "tools/call" {
+				return next(ctx, method, req)
+			}
+			call, ok := req.(*mcp.CallToolRequest)
+			if !ok || call.Params == nil {
+				return next(ctx, method, req)
+			}
+			need, ok := g.tools[call.Params.Name]
+			if !ok {
+				return next(ctx, method, req)
+			}
+			if tok == nil {
+				return toolError("unauthorized: tool " + strconv.Quote(call.Params.Name) + " needs an access token"), nil
+			}
+			if missing := need.Missing(tok.Scopes); missing != nil {
+				return toolError(insufficientScope(call.Params.Name, strings.Join(missing, " "))), nil
+			}
+			return next(ctx, method, req)
+		}
+	}
+}
+
+func insufficientScope(tool, scope string) string {
+	return "insufficient_scope: tool " + strconv.Quote(tool) + " needs the scope " + scope
+}
+
+func toolError(text string) *mcp.CallToolResult {
+	return &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{Text: text}}}
+}
+
+// TokenFromContext returns the token of the request a handler serves,
+// which [Guard.Middleware] put in its context. Without the middleware it
+// finds none.
+func TokenFromContext(ctx context.Context) (*validator.Token, bool) {
+	tok, ok := ctx.Value(tokenKey{}).(*validator.Token)
+	return tok, ok && tok != nil
+}
+
+// Token returns the token of an MCP request, from the [auth.TokenInfo] the
+// SDK attached to it (req.GetExtra().TokenInfo) when [Guard.Protect] or
+// [Guard.Verifier] accepted it.
+func Token(req mcp.Request) (*validator.Token, bool) {
+	if req == nil {
+		return nil, false
+	}
+	extra := req.GetExtra()
+	if extra == nil || extra.TokenInfo == nil {
+		return nil, false
+	}
+	tok, ok := extra.TokenInfo.Extra[TokenExtraKey].(*validator.Token)
+	return tok, ok && tok != nil
+}

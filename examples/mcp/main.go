@@ -1,0 +1,20 @@
+// Command mcp is a Model Context Protocol server protected by bearerguard:
+// the official Go SDK's streamable HTTP transport behind an mcpbearer
+// guard. The wiring is in package api.
+//
+//	go run ./examples/mcp --issuer https://id.example.com/ --resource https://mcp.example.com/mcp
+//
+// Routes: POST/GET/DELETE /mcp (the MCP endpoint; every request needs a
+// token for the resource), GET /healthz (open), and the resource's RFC 9728
+// metadata at its well-known path (open). Tools: read_data (read:data),
+// write_data (write:data). The flags are the other examples' (--help; the
+// routes it lists are theirs), and --resource, the canonical URI of the MCP
+// endpoint, which is also the audience unless --audience says otherwise.
+package main
+
+import (
+	"github.com/bearerguard/bearerguard/examples/mcp/api"
+	"github.com/bearerguard/bearerguard/examples/setup"
+)
+
+func main() { setup.Main("mcp", api.New) }

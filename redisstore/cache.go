@@ -1,0 +1,202 @@
+package redisstore
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/bearerguard/bearerguard/introspect"
+)
+
+// Cache is an [introspect.Cache] in two tiers: a bounded local cache in
+// front (hot tokens cost no round trip), Redis behind it (every replica
+// sees every answer). Get looks in the local tier, then in Redis, and
+// copies what it finds there into the local tier; Put writes both.
+//
+// Keys are the store's prefix, "introspect:" and the base64url of the
+// [introspect.Key], which binds the endpoint, the client id and the
+// token's hash: never the token. Redis keeps a value until the answer's
+// expiry and no longer (the Entry's Expires, which already respects the
+// token's "exp" and the client's maximum TTL); the local tier keeps it for
+// its own short TTL, never past that expiry either.
+//
+// Redis failing is never an error here: a Get that Redis cannot answer in
+// time is a miss (the introspect client then asks the authorization
+// server), a Put it cannot take is dropped and the answer kept in the
+// local tier until its expiry; after two failures in a row the cache
+// leaves Redis alone for a second. Both are counted ([Cache.Stats]).
+type Cache struct {
+	s     *Store
+	local *introspect.LRU // nil when off
+	codec *codec
+	ns    string // the prefix of every Redis key
+
+	localHits, redisHits, misses, errs, rejected, skipped atomic.Int64
+}
+
+// CacheStats counts what a [Cache] did since its store was made.
+type CacheStats struct {
+	// LocalHits were answered by the local tier, RedisHits by Redis.
+	LocalHits, RedisHits int64
+	// Misses found no answer in either: the authorization server was asked.
+	Misses int64
+	// Errors are Redis calls that failed or timed out: a Get counted a
+	// miss, a Put dropped.
+	Errors int64
+	// Rejected are values read from Redis that could not be used: larger
+	// than the cap, malformed, under an unknown key id or failing
+	// authentication. Each counted a miss.
+	Rejected int64
+	// Skipped are answers not written to Redis: larger than the cap, or
+	// not an introspection answer.
+	Skipped int64
+}
+
+var _ introspect.Cache = (*Cache)(nil)
+
+func newCache(s *Store) *Cache {
+	c := &Cache{s: s, codec: newCodec(s.cfg.keys), ns: s.cfg.prefix + "introspect:"}
+	if s.cfg.localSize > 0 && s.cfg.localTTL > 0 {
+		c.local = introspect.NewLRU(s.cfg.localSize)
+	}
+	return c
+}
+
+// redisKey is the Redis key of k.
+func (c *Cache) redisKey(k introspect.Key) string {
+	b := make([]byte, len(c.ns), len(c.ns)+base64.RawURLEncoding.EncodedLen(len(k)))
+	copy(b, c.ns)
+	return string(base64.RawURLEncoding.AppendEncode(b, k[:]))
+}
+
+// Get implements [introspect.Cache].
+func (c *Cache) Get(key introspect.Key, now time.Time) (introspect.Entry, bool) {
+	if c.local != nil {
+		if e, ok := c.local.Get(key, now); ok {
+			c.localHits.Add(1)
+			return e, true
+		}
+	}
+	e, ok := c.fromRedis(key, now)
+	if !ok {
+		c.misses.Add(1)
+		return introspect.Entry{}, false
+	}
+	c.redisHits.Add(1)
+	c.putLocal(key, e, now, true)
+	return e, true
+}
+
+// fromRedis reads key's entry from Redis, at most the value cap.
+func (c *Cache) fromRedis(key introspect.Key, now time.Time) (introspect.Entry, bool) {
+	if c.s.cacheSkips() {
+		return introspect.Entry{}, false
+	}
+	rkey := c.redisKey(key)
+	ctx, cancel := context.WithTimeout(c.s.ctx, c.s.cfg.timeout)
+	defer cancel()
+	// GETRANGE reads at most one byte past the cap, so an oversized value
+	// is recognised without being read; a missing key reads as "".
+	v, err := c.s.rdb.GetRange(ctx, rkey, 0, int64(c.s.cfg.maxValue)).Bytes()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		c.fail("get", err)
+		return introspect.Entry{}, false
+	}
+	c.s.succeeded()
+	if len(v) == 0 {
+		return introspect.Entry{}, false
+	}
+	if len(v) > c.s.cfg.maxValue {
+		c.reject(errors.New("value larger than the cap"))
+		return introspect.Entry{}, false
+	}
+	e, err := c.codec.decode(rkey, v)
+	if err != nil {
+		c.reject(err)
+		return introspect.Entry{}, false
+	}
+	if !now.Before(e.Expires) {
+		return introspect.Entry{}, false
+	}
+	return e, true
+}
+
+// Put implements [introspect.Cache].
+func (c *Cache) Put(key introspect.Key, e introspect.Entry) {
+	now := c.s.cfg.clock()
+	if !now.Before(e.Expires) {
+		return
+	}
+	shared := c.toRedis(key, e, now)
+	c.putLocal(key, e, now, shared)
+}
+
+// toRedis writes e to Redis and reports whether Redis has it.
+func (c *Cache) toRedis(key introspect.Key, e introspect.Entry, now time.Time) bool {
+	// Redis keeps whole milliseconds: round down, never past Expires.
+	ttl := e.Expires.Sub(now).Truncate(time.Millisecond)
+	if ttl <= 0 || c.s.cacheSkips() {
+		return false
+	}
+	rkey := c.redisKey(key)
+	v, err := c.codec.encode(rkey, e)
+	if err != nil || len(v) > c.s.cfg.maxValue {
+		c.skipped.Add(1)
+		return false
+	}
+	ctx, cancel := context.WithTimeout(c.s.ctx, c.s.cfg.timeout)
+	defer cancel()
+	if err := c.s.rdb.Set(ctx, rkey, v, ttl).Err(); err != nil {
+		c.fail("set", err)
+		return false
+	}
+	c.s.succeeded()
+	return true
+}
+
+// putLocal keeps e in the local tier: for the tier's TTL when Redis has
+// it too, else until its expiry, so that an outage does not multiply the
+// requests to the authorization server.
+func (c *Cache) putLocal(key introspect.Key, e introspect.Entry, now time.Time, shared bool) {
+	if c.local == nil {
+		return
+	}
+	if until := now.Add(c.s.cfg.localTTL); shared && until.Before(e.Expires) {
+		e.Expires = until
+	}
+	c.local.Put(key, e)
+}
+
+// fail counts and records a failed call, unless Close caused it.
+func (c *Cache) fail(op string, err error) {
+	if c.s.closed.Load() {
+		return
+	}
+	c.errs.Add(1)
+	c.s.failed("introspection cache "+op, err)
+}
+
+// reject counts a value that could not be used. One that fails
+// authentication, or is unencrypted while encryption is on, was written by
+// something else than a replica with the keys: that is logged at Warn.
+func (c *Cache) reject(err error) {
+	c.rejected.Add(1)
+	level := slog.LevelDebug
+	if errors.Is(err, errOpen) || errors.Is(err, errPlain) {
+		level = slog.LevelWarn
+	}
+	c.s.cfg.logger.Log(context.Background(), level, "redisstore: cached value ignored", slog.Any("reason", err))
+}
+
+// Stats returns the cache's counters.
+func (c *Cache) Stats() CacheStats {
+	return CacheStats{
+		LocalHits: c.localHits.Load(), RedisHits: c.redisHits.Load(), Misses: c.misses.Load(),
+		Errors: c.errs.Load(), Rejected: c.rejected.Load(), Skipped: c.skipped.Load(),
+	}
+}

@@ -1,0 +1,74 @@
+// Package redisstore lets the replicas of a service share introspection
+// answers and DPoP replay state through Redis (or a Redis-protocol server
+// such as Valkey), so that N replicas ask the authorization server once
+// per token instead of N times, and a DPoP proof accepted by one replica
+// is refused by all the others.
+//
+//	store, err := redisstore.Open(os.Getenv("REDIS_URL"))
+//	defer store.Close()
+//	ic, err := introspect.New(endpoint, auth, introspect.WithCache(store.Cache()))
+//	v, err := validator.New(…, validator.WithIntrospection(issuer, ic),
+//		validator.WithDPoPReplayStore(store.ReplayStore()))
+//
+// # Introspection answers
+//
+// [Cache] has two tiers: a bounded local cache in front (10,000 entries,
+// 5 s), so a hot token costs no round trip, and Redis behind it. Keys are
+// the prefix ("bearerguard:"), "introspect:" and the base64url of the
+// introspect package's key, a SHA-256 binding the endpoint, this API's
+// client id and the token: never the token. A value is the answer as the
+// authorization server sent it, read again on every Redis hit by the
+// validator's strict parser, with its expiry; Redis drops it at that
+// expiry (the token's "exp" or the client's maximum TTL, whichever is
+// sooner) and never later. Values can be encrypted and authenticated with
+// AES-GCM ([WithEncryption]), with keys named by id for rotation. Values
+// are capped ([WithMaxValueSize], 64 KiB), as written and as read.
+//
+// # DPoP replay
+//
+// [ReplayStore] sends one SET key 1 NX PX ttl per proof: atomic, one round
+// trip, expiring with the proof's window.
+//
+// # Failures
+//
+// Every Redis call has a deadline ([WithTimeout], 100 ms), dialing and
+// waiting for a pooled connection included; no call is retried.
+//
+//	Redis down, slow or out of memory:
+//	  introspection  a miss: the local tier, else the authorization server; writes dropped;
+//	                 Redis left alone for 1 s after two failures in a row (counted: Cache.Stats)
+//	  DPoP proofs    refused, 503 with Retry-After (ErrReplayUnavailable); with
+//	                 WithReplayFailOpen accepted after an in-process check, counted
+//	                 (ReplayStore.FailOpens) and logged at Error
+//	Redis back:      used again at the next call; go-redis reconnects by itself
+//	Redis restarted empty: cached answers are asked again once; proofs accepted in
+//	                 the last window (60 s + leeway) are forgotten, and could be replayed
+//	                 once within it: run Redis with persistence or a replica where that matters
+//	Value unusable (too large, malformed, unknown key id, failing authentication):
+//	                 a miss, counted (Stats.Rejected)
+//
+// Use maxmemory-policy noeviction: a full Redis then refuses writes (the
+// cache drops them, the replay store fails closed), where an evicting one
+// would forget proofs before their window ends.
+//
+// # Bounds
+//
+// A store from [Open] keeps at most [WithPoolSize] connections (32);
+// callers beyond wait for one within their timeout. [Store.Close] ends
+// calls in flight and closes the connections.
+//
+// # Why a package of this module
+//
+// The package lives in the main module rather than a nested one because
+// the weight it adds is small for users who import it and close to nil
+// for those who do not. go-redis's own dependencies are a handful of
+// small pure-Go modules (xxhash, go.uber.org/atomic, x/sys), and module
+// graphs are pruned (Go 1.17 and later): a program that does not import
+// this package compiles and downloads none of their code; the go command
+// reads only their go.mod files, a few go.sum lines, and minimum version
+// selection may raise a shared module such as x/sys by a minor version.
+// The example services import it for --redis-url, which a nested module
+// would make awkward (the examples would need a module of their own or a
+// replace directive), and one module keeps one version to release and
+// test.
+package redisstore

@@ -1,0 +1,113 @@
+package redisstore
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/bearerguard/bearerguard/validator"
+)
+
+// maxReplayKey bounds a replay key; the validator's are 43 bytes.
+const maxReplayKey = 256
+
+// ReplayStore is a [validator.ReplayStore] in Redis: each proof costs one
+// atomic SET key 1 NX PX ttl, one round trip, so a proof accepted by one
+// replica is refused as replayed by every other. Keys are the store's
+// prefix, "dpop:" and the validator's digest of issuer, proof key and
+// "jti"; they expire with the proof's window, rounded up to the
+// millisecond, never sooner.
+//
+// When Redis cannot answer within the timeout (down, slow, out of memory)
+// Remember returns an error matching [ErrUnavailable], and the validator
+// refuses the request with 503 ([validator.ErrReplayUnavailable]): fail
+// closed, the default. With [WithReplayFailOpen] the proof is accepted
+// instead, after a check in a bounded in-process store, and counted
+// ([ReplayStore.FailOpens]) and logged.
+type ReplayStore struct {
+	s     *Store
+	ns    string
+	local *validator.MemoryReplayStore // fail open: the in-process check; nil when failing closed
+
+	failOpens, errs atomic.Int64
+	lastLog         atomic.Int64 // UnixNano of the last fail-open log record
+}
+
+var _ validator.ReplayStore = (*ReplayStore)(nil)
+
+func newReplayStore(s *Store) *ReplayStore {
+	r := &ReplayStore{s: s, ns: s.cfg.prefix + "dpop:"}
+	if s.cfg.failOpen {
+		r.local = validator.NewMemoryReplayStore(validator.DefaultReplayStoreSize, s.cfg.clock)
+	}
+	return r
+}
+
+// Remember implements [validator.ReplayStore].
+func (r *ReplayStore) Remember(ctx context.Context, key string, expires time.Time) (bool, error) {
+	if r.s.closed.Load() {
+		return false, ErrClosed
+	}
+	if key == "" || len(key) > maxReplayKey {
+		return false, fmt.Errorf("redisstore: replay key of %d bytes (1 to %d)", len(key), maxReplayKey)
+	}
+	ttl := expires.Sub(r.s.cfg.clock())
+	if ttl <= 0 {
+		return true, nil // past its window already: the proof's "iat" check refuses any replay
+	}
+	ttl = (ttl + time.Millisecond - 1).Truncate(time.Millisecond) // never forget early
+	cctx, cancel := context.WithTimeout(ctx, r.s.cfg.timeout)
+	defer cancel()
+	fresh, err := r.s.rdb.SetNX(cctx, r.ns+key, "1", ttl).Result()
+	if err == nil {
+		r.s.succeeded()
+		return fresh, nil
+	}
+	switch {
+	case r.s.closed.Load():
+		return false, ErrClosed
+	case ctx.Err() != nil:
+		return false, ctx.Err() // the caller is gone: nothing to decide
+	}
+	r.errs.Add(1)
+	r.s.failed("dpop replay check", err)
+	err = fmt.Errorf("%w: %w", ErrUnavailable, err)
+	if r.local == nil {
+		return false, err
+	}
+	if fresh, lerr := r.local.Remember(ctx, key, expires); lerr == nil && !fresh {
+		return false, nil // replayed to this very replica
+	}
+	n := r.failOpens.Add(1)
+	r.logFailOpen(n, err)
+	return true, nil
+}
+
+// logFailOpen logs an accepted proof at Error level, at most once a second.
+func (r *ReplayStore) logFailOpen(n int64, err error) {
+	now := time.Now().UnixNano()
+	last := r.lastLog.Load()
+	if now-last < int64(time.Second) || !r.lastLog.CompareAndSwap(last, now) {
+		return
+	}
+	r.s.cfg.logger.Error("redisstore: DPoP replay check failed open: proof accepted without the fleet-wide check",
+		slog.Int64("fail_opens", n), slog.Any("error", err))
+}
+
+// FailOpens returns how many proofs were accepted without the fleet-wide
+// check because Redis could not answer ([WithReplayFailOpen]); always 0
+// when failing closed.
+func (r *ReplayStore) FailOpens() int64 { return r.failOpens.Load() }
+
+// Errors returns how many replay checks Redis could not answer.
+func (r *ReplayStore) Errors() int64 { return r.errs.Load() }
+
+// outageMode says what happens to proofs while Redis is unreachable.
+func (r *ReplayStore) outageMode() string {
+	if r.local != nil {
+		return "accepted after an in-process check only (fail open)"
+	}
+	return "refused with 503 (fail closed)"
+}

@@ -1,0 +1,208 @@
+package redisstore_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bearerguard/bearerguard/bearertest"
+	"github.com/bearerguard/bearerguard/internal/redistest"
+	"github.com/bearerguard/bearerguard/internal/testclock"
+	"github.com/bearerguard/bearerguard/redisstore"
+	"github.com/bearerguard/bearerguard/validator"
+)
+
+// TestReplayStore: each key is fresh once across replicas, remembered for
+// its window rounded up to the millisecond.
+func TestReplayStore(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := srv.Client()
+	clock := testclock.New(time.Now())
+	a := open(t, srv, redisstore.WithClock(clock.Now)).ReplayStore()
+	b := open(t, srv, redisstore.WithClock(clock.Now)).ReplayStore()
+	ctx := context.Background()
+	now := clock.Now()
+	window := now.Add(90 * time.Second)
+	tests := []struct {
+		name      string
+		store     *redisstore.ReplayStore
+		key       string
+		expires   time.Time
+		fresh     bool
+		wantErr   bool
+		wantTTLms int64 // 0: not written
+	}{
+		{"first use", a, "proof-1", window, true, false, 90_000},
+		{"replayed to another replica", b, "proof-1", window, false, false, 90_000},
+		{"replayed to the same replica", a, "proof-1", window, false, false, 90_000},
+		{"another proof", b, "proof-2", window, true, false, 90_000},
+		{"sub-millisecond window rounds up", a, "proof-3", now.Add(1200 * time.Microsecond), true, false, 2},
+		{"past its window: nothing to remember", a, "proof-4", now.Add(-time.Second), true, false, 0},
+		{"empty key", a, "", window, false, true, 0},
+		{"oversized key", a, strings.Repeat("k", 257), window, false, true, 0},
+	}
+	for _, tt := range tests {
+		fresh, err := tt.store.Remember(ctx, tt.key, tt.expires)
+		if fresh != tt.fresh || (err != nil) != tt.wantErr {
+			t.Errorf("%s: Remember = %v, %v; want %v, error %v", tt.name, fresh, err, tt.fresh, tt.wantErr)
+		}
+		if tt.key == "" || len(tt.key) > 256 {
+			continue
+		}
+		pttl, err := rdb.PTTL(ctx, "bearerguard:dpop:"+tt.key).Result()
+		switch {
+		case err != nil:
+			t.Errorf("%s: PTTL: %v", tt.name, err)
+		case tt.wantTTLms == 0 && pttl >= 0:
+			t.Errorf("%s: a key was written (PTTL %v)", tt.name, pttl)
+		case tt.wantTTLms > 0 && (pttl > time.Duration(tt.wantTTLms)*time.Millisecond || pttl < time.Duration(tt.wantTTLms)*time.Millisecond-time.Second):
+			t.Errorf("%s: PTTL %v, want at most %d ms (and close)", tt.name, pttl, tt.wantTTLms)
+		}
+	}
+	if a.Errors() != 0 || a.FailOpens() != 0 {
+		t.Errorf("errors %d, fail opens %d", a.Errors(), a.FailOpens())
+	}
+}
+
+// TestReplayConcurrent: of many replicas racing with one proof, exactly
+// one accepts it.
+func TestReplayConcurrent(t *testing.T) {
+	srv := redistest.Start(t)
+	var stores []*redisstore.ReplayStore
+	for range 4 {
+		stores = append(stores, open(t, srv).ReplayStore())
+	}
+	expires := time.Now().Add(time.Minute)
+	for round := range 20 {
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		accepted := 0
+		for i := range 32 {
+			wg.Go(func() {
+				fresh, err := stores[i%4].Remember(context.Background(), "race-"+string(rune('a'+round)), expires)
+				if err != nil {
+					t.Error(err)
+				}
+				if fresh {
+					mu.Lock()
+					accepted++
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		if accepted != 1 {
+			t.Fatalf("round %d: %d of 32 concurrent uses accepted, want 1", round, accepted)
+		}
+	}
+}
+
+// TestReplayFailures: Redis down or slow refuses (fail closed) or accepts
+// with a count and a log (fail open), within the timeout, and Redis back
+// is used again without a new store.
+func TestReplayFailures(t *testing.T) {
+	tests := []struct {
+		name     string
+		failOpen bool
+	}{
+		{"fail closed", false},
+		{"fail open", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := redistest.Start(t)
+			logger, logs := captureLogs()
+			opts := []redisstore.Option{redisstore.WithTimeout(faultTimeout), redisstore.WithLogger(logger)}
+			if tt.failOpen {
+				opts = append(opts, redisstore.WithReplayFailOpen())
+			}
+			r := open(t, srv, opts...).ReplayStore()
+			ctx := context.Background()
+			expires := time.Now().Add(time.Minute)
+			if fresh, err := r.Remember(ctx, "before", expires); !fresh || err != nil {
+				t.Fatalf("healthy: %v, %v", fresh, err)
+			}
+			check := func(what, key string, wantFreshOpen bool, wantFailOpens int64) {
+				t.Helper()
+				start := time.Now()
+				fresh, err := r.Remember(ctx, key, expires)
+				if elapsed := time.Since(start); elapsed > faultTimeout+900*time.Millisecond {
+					t.Errorf("%s: took %v, beyond the timeout", what, elapsed)
+				}
+				if tt.failOpen {
+					if fresh != wantFreshOpen || err != nil || r.FailOpens() != wantFailOpens {
+						t.Errorf("%s: %v, %v, %d fail opens; want %v, nil, %d", what, fresh, err, r.FailOpens(), wantFreshOpen, wantFailOpens)
+					}
+					return
+				}
+				if fresh || !errors.Is(err, redisstore.ErrUnavailable) || r.FailOpens() != 0 {
+					t.Errorf("%s: %v, %v; want a refusal matching ErrUnavailable", what, fresh, err)
+				}
+			}
+			srv.Pause()
+			check("slow", "slow-1", true, 1)
+			srv.Resume()
+			srv.Kill()
+			check("down", "down-1", true, 2)
+			check("down, replayed to the same replica", "down-1", false, 2) // fail open still refuses what it saw
+			if r.Errors() != 3 {
+				t.Errorf("%d errors counted, want 3", r.Errors())
+			}
+			if tt.failOpen && !strings.Contains(logs.String(), "level=ERROR msg=\"redisstore: DPoP replay check failed open") {
+				t.Errorf("fail open not logged at Error:\n%s", logs)
+			}
+			srv.Restart()
+			eventually(t, 5*time.Second, "replay checks in the restarted Redis", func() bool {
+				fresh, err := r.Remember(ctx, "after-"+time.Now().String(), expires)
+				return fresh && err == nil
+			})
+			if fresh, err := r.Remember(ctx, "after", expires); !fresh || err != nil {
+				t.Errorf("after the restart: %v, %v", fresh, err)
+			}
+			if fresh, err := r.Remember(ctx, "after", expires); fresh || err != nil {
+				t.Errorf("replay after the restart: %v, %v", fresh, err)
+			}
+		})
+	}
+}
+
+// TestReplayWithValidator: a validator whose replay store cannot reach
+// Redis refuses DPoP requests as unavailable (503), and accepts them again
+// once Redis is back.
+func TestReplayWithValidator(t *testing.T) {
+	srv := redistest.Start(t)
+	iss := bearertest.NewIssuer(t)
+	store := open(t, srv)
+	v, err := validator.New(validator.WithIssuer(iss.URL, iss.KeySet(t)), validator.WithAudience("orders"),
+		validator.WithDPoPReplayStore(store.ReplayStore()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := bearertest.MustDPoPKey(t, validator.ES256)
+	tok := iss.Mint(t, bearertest.Claims{"aud": "orders"}, bearertest.BoundToKey(key))
+	const url = "https://api.example.com/data"
+	present := func(proof string) error {
+		_, err := v.ValidatePresentation(context.Background(), validator.Presentation{
+			Scheme: validator.SchemeDPoP, Token: tok, Proof: proof, Method: "GET", URL: url})
+		return err
+	}
+	proof := key.MustProof(t, "GET", url, tok)
+	if err := present(proof); err != nil {
+		t.Fatalf("first use: %v", err)
+	}
+	if err := present(proof); !errors.Is(err, validator.ErrProofReplayed) {
+		t.Errorf("replay: %v, want ErrProofReplayed", err)
+	}
+	srv.Kill()
+	err = present(key.MustProof(t, "GET", url, tok))
+	if !errors.Is(err, validator.ErrReplayUnavailable) || !errors.Is(err, redisstore.ErrUnavailable) ||
+		validator.ChallengeFor(err, "orders").Status != http.StatusServiceUnavailable {
+		t.Errorf("Redis down: %v, want ErrReplayUnavailable (503)", err)
+	}
+	srv.Restart()
+	eventually(t, 5*time.Second, "DPoP accepted again", func() bool { return present(key.MustProof(t, "GET", url, tok)) == nil })
+}

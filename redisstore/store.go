@@ -1,0 +1,235 @@
+package redisstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
+)
+
+// ErrClosed reports use of a [Store] after [Store.Close]: the replay store
+// returns it (the proof is refused as unavailable); the cache answers from
+// its local tier only.
+var ErrClosed = errors.New("redisstore: store closed")
+
+// ErrUnavailable matches every error the replay store (and Ping) returns
+// because Redis did not answer in time or answered with an error (down,
+// slow, out of memory, a read-only replica); the cause is wrapped with it.
+var ErrUnavailable = errors.New("redisstore: Redis unavailable")
+
+// cacheRetry is how long the cache leaves Redis alone after cacheTrip
+// failed calls in a row: during an outage, cold tokens cost a replica
+// about one failed call a second, not one per lookup, while a single slow
+// call does not turn sharing off.
+const (
+	cacheRetry = time.Second
+	cacheTrip  = 2
+)
+
+// logEvery is the least time between two "Redis unavailable" records.
+const logEvery = 10 * time.Second
+
+// Store is a Redis client shared by a [Cache] of introspection answers and
+// a [ReplayStore] of DPoP proofs. It is safe for concurrent use; Close it
+// when done.
+type Store struct {
+	rdb    redis.UniversalClient
+	owned  bool
+	cfg    config
+	ctx    context.Context // ended by Close
+	cancel context.CancelFunc
+	once   sync.Once
+	closed atomic.Bool
+
+	cache  *Cache
+	replay *ReplayStore
+
+	down      atomic.Bool  // the last call failed
+	failures  atomic.Int64 // failed calls in a row
+	downUntil atomic.Int64 // the cache skips Redis until then (UnixNano)
+
+	logMu     sync.Mutex
+	warned    time.Time // when the last outage was logged
+	recovered bool      // whether its end was logged
+}
+
+// Open returns a store for the Redis server at rawURL: redis://, rediss://
+// (TLS) or unix://, with credentials and database as go-redis reads them
+// ([redis.ParseURL]). Pool size and timeouts come from the options, not
+// from the URL. It does not connect: connections are made on first use
+// and remade after failures, so a Redis that is down at start, or
+// restarted later, needs no restart here. The URL's password never
+// appears in errors or logs.
+func Open(rawURL string, opts ...Option) (*Store, error) {
+	cfg := defaults()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	ro, err := parseURL(rawURL)
+	if err != nil {
+		cfg.errs = append(cfg.errs, err)
+	}
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
+	ro.PoolSize = cfg.poolSize
+	ro.MaxActiveConns = cfg.poolSize // a hard bound: callers beyond wait, within their timeout
+	ro.PoolTimeout = cfg.timeout
+	ro.DialTimeout = max(cfg.timeout, time.Second) // a dial that outlives its call still serves the next
+	ro.DialerRetries = 1                           // one attempt per call: the call's deadline is short
+	ro.ReadTimeout = cfg.timeout
+	ro.WriteTimeout = cfg.timeout
+	ro.ContextTimeoutEnabled = true // every call's own deadline holds
+	ro.MaxRetries = -1              // no retries: a SET NX must not run twice, and the deadline is short
+	ro.DisableIdentity = true       // no CLIENT SETINFO round trip per connection
+	ro.PipelinePoolSize = -1        // no pipelines here: no second pool
+	ro.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
+	return newStore(redis.NewClient(ro), true, cfg), nil
+}
+
+// New returns a store over a client you configured (Sentinel, Cluster,
+// custom dialer); [Store.Close] does not close it. A *redis.Client must
+// have ContextTimeoutEnabled set, or the per-call timeout would not hold;
+// set MaxRetries to -1 too, so that a DPoP proof's SET NX is never sent
+// twice.
+func New(client redis.UniversalClient, opts ...Option) (*Store, error) {
+	cfg := defaults()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if client == nil {
+		cfg.errs = append(cfg.errs, errors.New("nil client"))
+	}
+	if cfg.poolSet {
+		cfg.errs = append(cfg.errs, errors.New("WithPoolSize: only with Open; size the client's own pool"))
+	}
+	if c, ok := client.(*redis.Client); ok && c != nil && !c.Options().ContextTimeoutEnabled {
+		cfg.errs = append(cfg.errs, errors.New("the client must set ContextTimeoutEnabled, or calls outlive their timeout"))
+	}
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
+	return newStore(client, false, cfg), nil
+}
+
+// check reports every recorded problem at once.
+func (c *config) check() error {
+	if len(c.errs) > 0 {
+		return fmt.Errorf("redisstore: invalid configuration: %w", errors.Join(c.errs...))
+	}
+	return nil
+}
+
+func newStore(rdb redis.UniversalClient, owned bool, cfg config) *Store {
+	s := &Store{rdb: rdb, owned: owned, cfg: cfg}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.cache = newCache(s)
+	s.replay = newReplayStore(s)
+	return s
+}
+
+// parseURL reads a Redis URL without ever putting its password in an
+// error.
+func parseURL(raw string) (*redis.Options, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, errors.New("the Redis URL does not parse")
+	}
+	ro, err := redis.ParseURL(raw)
+	if err != nil {
+		msg := err.Error()
+		if pw, ok := u.User.Password(); ok && pw != "" {
+			msg = strings.ReplaceAll(msg, pw, "xxxxx")
+		}
+		return nil, fmt.Errorf("the Redis URL %s: %s", u.Redacted(), msg)
+	}
+	return ro, nil
+}
+
+// Cache returns the store's cache of introspection answers, for
+// [introspect.WithCache].
+func (s *Store) Cache() *Cache { return s.cache }
+
+// ReplayStore returns the store's DPoP replay store, for
+// [validator.WithDPoPReplayStore].
+func (s *Store) ReplayStore() *ReplayStore { return s.replay }
+
+// Ping checks that Redis answers within the timeout, for readiness
+// probes.
+func (s *Store) Ping(ctx context.Context) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.timeout)
+	defer cancel()
+	if err := s.rdb.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return nil
+}
+
+// Close ends calls in flight and, for a store made by [Open], closes its
+// connections. The cache then answers from its local tier only, and the
+// replay store refuses every proof ([ErrClosed]). Safe to call more than
+// once.
+func (s *Store) Close() error {
+	var err error
+	s.once.Do(func() {
+		s.closed.Store(true)
+		s.cancel()
+		if s.owned {
+			err = s.rdb.Close()
+		}
+	})
+	return err
+}
+
+// failed records a failed call: after cacheTrip in a row the cache leaves
+// Redis alone for a moment, and the first failure after a success is
+// logged, at most once every logEvery so that a flapping Redis does not
+// flood the log.
+func (s *Store) failed(op string, err error) {
+	if s.failures.Add(1) >= cacheTrip {
+		s.downUntil.Store(time.Now().Add(cacheRetry).UnixNano())
+	}
+	if s.down.Swap(true) {
+		return
+	}
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	if !s.warned.IsZero() && time.Since(s.warned) < logEvery {
+		return
+	}
+	s.warned, s.recovered = time.Now(), false
+	s.cfg.logger.Warn("redisstore: Redis unavailable: introspection answers fall back to the local cache and the authorization server; DPoP proofs are "+s.replay.outageMode(),
+		slog.String("op", op), slog.Any("error", err))
+}
+
+// succeeded records a call that Redis answered; the end of an outage that
+// was logged is logged too.
+func (s *Store) succeeded() {
+	if !s.down.Load() || !s.down.Swap(false) {
+		return
+	}
+	s.failures.Store(0)
+	s.downUntil.Store(0)
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	if !s.warned.IsZero() && !s.recovered {
+		s.recovered = true
+		s.cfg.logger.Info("redisstore: Redis reachable again")
+	}
+}
+
+// cacheSkips reports whether the cache should leave Redis alone now.
+func (s *Store) cacheSkips() bool {
+	return s.closed.Load() || time.Now().UnixNano() < s.downUntil.Load()
+}

@@ -1,0 +1,175 @@
+package redisstore_test
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/bearerguard/bearerguard/internal/leakcheck"
+	"github.com/bearerguard/bearerguard/internal/redistest"
+	"github.com/bearerguard/bearerguard/introspect"
+	"github.com/bearerguard/bearerguard/redisstore"
+)
+
+func TestOpenConfiguration(t *testing.T) {
+	tests := []struct {
+		name string
+		url  string
+		opts []redisstore.Option
+		want []string // every one must be in the error; none: no error
+	}{
+		{"defaults", "redis://127.0.0.1:6379/0", nil, nil},
+		{"TLS and credentials", "rediss://user:secret@redis.internal:6380/2", nil, nil},
+		{"unix socket", "unix:///run/redis.sock", nil, nil},
+		{"every option", "redis://127.0.0.1:1", []redisstore.Option{
+			redisstore.WithPrefix("svc:"), redisstore.WithTimeout(50 * time.Millisecond), redisstore.WithPoolSize(4),
+			redisstore.WithMaxValueSize(4096), redisstore.WithLocalCache(100, time.Second),
+			redisstore.WithEncryption(keyA, keyB), redisstore.WithReplayFailOpen(),
+			redisstore.WithLogger(nil), redisstore.WithClock(nil),
+		}, []string{"WithLogger: nil logger", "WithClock: nil clock"}},
+		{"all problems at once", "http://user:hunter2@x/", []redisstore.Option{
+			redisstore.WithPrefix("has space"), redisstore.WithTimeout(0), redisstore.WithPoolSize(0),
+			redisstore.WithMaxValueSize(10), redisstore.WithLocalCache(-1, time.Second),
+			redisstore.WithEncryption(redisstore.EncryptionKey{ID: "", Key: make([]byte, 7)}, keyA, keyA),
+		}, []string{"WithPrefix", "WithTimeout", "WithPoolSize", "WithMaxValueSize", "WithLocalCache",
+			"key 0: the id must be", "must be 16, 24 or 32 bytes", `id "2025-a" given twice`, "invalid URL scheme"}},
+		{"no encryption key", "redis://x", []redisstore.Option{redisstore.WithEncryption()}, []string{"WithEncryption: no key"}},
+		{"URL that does not parse", "redis://user:hunter2@[::1", nil, []string{"does not parse"}},
+		{"bad database", "redis://:hunter2@x/abc", nil, []string{"invalid database"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := redisstore.Open(tt.url, tt.opts...)
+			if len(tt.want) == 0 {
+				if err != nil {
+					t.Fatalf("Open: %v", err)
+				}
+				s.Close()
+				return
+			}
+			if err == nil {
+				s.Close()
+				t.Fatal("Open accepted it")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+			if strings.Contains(err.Error(), "hunter2") {
+				t.Errorf("the URL's password is in the error: %q", err)
+			}
+		})
+	}
+}
+
+func TestNewWithClient(t *testing.T) {
+	srv := redistest.Start(t)
+	if _, err := redisstore.New(nil); err == nil {
+		t.Error("New(nil) accepted")
+	}
+	plain := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	defer plain.Close()
+	if _, err := redisstore.New(plain, redisstore.WithPoolSize(3)); err == nil ||
+		!strings.Contains(err.Error(), "ContextTimeoutEnabled") || !strings.Contains(err.Error(), "only with Open") {
+		t.Errorf("New with a client without ContextTimeoutEnabled and WithPoolSize: %v", err)
+	}
+	client := redis.NewClient(&redis.Options{Addr: srv.Addr, ContextTimeoutEnabled: true, MaxRetries: -1})
+	defer client.Close()
+	s, err := redisstore.New(client, redisstore.WithPrefix("mine:"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fresh, err := s.ReplayStore().Remember(context.Background(), "k", time.Now().Add(time.Minute)); !fresh || err != nil {
+		t.Fatalf("Remember: %v, %v", fresh, err)
+	}
+	if n, err := client.Exists(context.Background(), "mine:dpop:k").Result(); n != 1 || err != nil {
+		t.Errorf("key under the prefix: %d, %v", n, err)
+	}
+	s.Close()
+	if err := client.Ping(context.Background()).Err(); err != nil {
+		t.Errorf("Close closed a client the store does not own: %v", err)
+	}
+}
+
+// TestClose: after Close nothing is left running, the replay store refuses,
+// and the cache answers from its local tier.
+func TestClose(t *testing.T) {
+	leakcheck.Check(t)
+	srv := redistest.Start(t)
+	s, err := redisstore.Open(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	now := time.Now()
+	s.Cache().Put(key("k"), introspect.Entry{Token: answer(t, activeBody), Expires: now.Add(time.Minute)})
+	if err := s.Ping(ctx); err != nil {
+		t.Fatalf("Ping: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	if _, err := s.ReplayStore().Remember(ctx, "p", now.Add(time.Minute)); !errors.Is(err, redisstore.ErrClosed) {
+		t.Errorf("Remember after Close: %v", err)
+	}
+	if err := s.Ping(ctx); !errors.Is(err, redisstore.ErrClosed) {
+		t.Errorf("Ping after Close: %v", err)
+	}
+	if _, ok := s.Cache().Get(key("k"), now); !ok {
+		t.Error("the local tier does not answer after Close")
+	}
+	if _, ok := s.Cache().Get(key("other"), now); ok || s.Cache().Stats().Errors != 0 {
+		t.Errorf("a miss after Close: %v, %+v", ok, s.Cache().Stats())
+	}
+}
+
+// TestPoolBound: however many callers, the store holds at most its pool of
+// connections, and a frozen Redis costs each caller at most the timeout.
+func TestPoolBound(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := srv.Client()
+	s := open(t, srv, redisstore.WithPoolSize(3), redisstore.WithTimeout(80*time.Millisecond))
+	ctx := context.Background()
+	expires := time.Now().Add(time.Minute)
+	run := func(n int) (worst time.Duration) {
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				start := time.Now()
+				_, _ = s.ReplayStore().Remember(ctx, "pool-"+strconv.Itoa(i)+time.Now().String(), expires)
+				d := time.Since(start)
+				mu.Lock()
+				worst = max(worst, d)
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		return worst
+	}
+	run(50)
+	clients, err := rdb.ClientList(ctx).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One line per connection: the store's, and this test's own client.
+	if n := strings.Count(strings.TrimSpace(clients), "\n") + 1; n > 3+1 {
+		t.Errorf("%d connections to Redis, want at most the pool (3) and the test's own:\n%s", n, clients)
+	}
+	srv.Pause()
+	worst := run(30)
+	srv.Resume()
+	if worst > 80*time.Millisecond+900*time.Millisecond {
+		t.Errorf("with Redis frozen the slowest of 30 callers took %v; the timeout is 80 ms", worst)
+	}
+}
