@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/bearerguard/bearerguard/adapters/internal/authheader"
 	"github.com/bearerguard/bearerguard/validator"
 )
 
@@ -137,59 +138,20 @@ func mayNameAccessToken(rawQuery string) bool {
 // the grammar of §2.1: the scheme (any case), 1*SP, one b64token, nothing
 // after it.
 func parseAuthorization(v string) (token string, isBearer bool, err error) {
-	return parseCredentials(v, "bearer")
+	return authheader.Parse(v, "bearer")
 }
 
 // parseCredentials parses an Authorization header value of the given
 // scheme (lower case; matched in any case) whose credentials are one
 // b64token: Bearer (RFC 6750 §2.1) or DPoP (RFC 9449 §7.1). matched is false
-// for another scheme.
+// for another scheme. The grammar is shared with the gRPC adapter
+// (adapters/internal/authheader).
 func parseCredentials(v, scheme string) (token string, matched bool, err error) {
-	if len(v) < len(scheme) || !strings.EqualFold(v[:len(scheme)], scheme) {
-		return "", false, nil
-	}
-	rest := v[len(scheme):]
-	if rest == "" {
-		return "", true, validator.ErrMalformedHeader // "Bearer" alone
-	}
-	if rest[0] != ' ' {
-		if isTokenChar(rest[0]) {
-			return "", false, nil // another scheme, e.g. "BearerX"
-		}
-		return "", true, validator.ErrMalformedHeader
-	}
-	rest = strings.TrimLeft(rest, " ")
-	if !isB64Token(rest) {
-		return "", true, validator.ErrMalformedHeader
-	}
-	return rest, true, nil
+	return authheader.Parse(v, scheme)
 }
 
 // isB64Token: 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
-func isB64Token(s string) bool {
-	i := 0
-	for i < len(s) && isB64Char(s[i]) {
-		i++
-	}
-	if i == 0 {
-		return false
-	}
-	for i < len(s) && s[i] == '=' {
-		i++
-	}
-	return i == len(s)
-}
-
-func isB64Char(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
-		c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/'
-}
-
-// isTokenChar reports an RFC 7230 tchar, for telling "BearerX" (another
-// scheme) from "Bearer\t…" (a broken Bearer header).
-func isTokenChar(c byte) bool {
-	return isB64Char(c) && c != '/' || strings.IndexByte("!#$%&'*^`|", c) >= 0
-}
+func isB64Token(s string) bool { return authheader.IsB64Token(s) }
 
 // isFormBody: RFC 6750 §2.2: an entity-body of type
 // application/x-www-form-urlencoded, in a method that has a body.

@@ -1,0 +1,222 @@
+package grpcbearer
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"strings"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
+
+	"github.com/bearerguard/bearerguard/adapters/internal/authheader"
+	"github.com/bearerguard/bearerguard/validator"
+)
+
+// PresentationValidator checks a token as a call presented it. [*validator.Validator]
+// implements it (and shapes its own challenges, with the DPoP scheme its
+// mode asks for).
+type PresentationValidator interface {
+	ValidatePresentation(ctx context.Context, p validator.Presentation) (*validator.Token, error)
+}
+
+// challenger is a validator that shapes its own challenges (RFC 9449
+// §7.1). [*validator.Validator] implements it.
+type challenger interface {
+	Challenge(err error, realm string, scheme validator.Scheme) validator.Challenge
+}
+
+// Interceptor authorizes gRPC calls with access tokens: [Interceptor.Unary]
+// and [Interceptor.Stream] (or both at once, [Interceptor.ServerOptions]).
+// It is safe for concurrent use.
+type Interceptor struct {
+	v       PresentationValidator
+	ch      challenger // v, when it shapes challenges; else nil
+	realm   string
+	methods map[string]rule
+	def     rule
+	baseURL string
+	observe Observer
+}
+
+// New returns an Interceptor that validates tokens with v. It checks v and
+// every option at once and returns all problems together.
+func New(v PresentationValidator, opts ...Option) (*Interceptor, error) {
+	var c config
+	for _, o := range opts {
+		o(&c)
+	}
+	errs := c.errs
+	if v == nil {
+		errs = append([]error{errors.New("nil validator")}, errs...)
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("grpcbearer: invalid configuration: %w", errors.Join(errs...))
+	}
+	i := &Interceptor{v: v, realm: c.realm, methods: c.methods, def: rule{req: c.def}, baseURL: c.baseURL, observe: c.observe}
+	i.ch, _ = v.(challenger)
+	return i, nil
+}
+
+// ServerOptions returns the server options that install both interceptors:
+// grpc.NewServer(auth.ServerOptions()...). They chain after interceptors
+// installed before them.
+func (i *Interceptor) ServerOptions() []grpc.ServerOption {
+	return []grpc.ServerOption{grpc.ChainUnaryInterceptor(i.Unary()), grpc.ChainStreamInterceptor(i.Stream())}
+}
+
+// Unary returns the unary server interceptor: a refused call never reaches
+// its handler.
+func (i *Interceptor) Unary() grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		ctx, err := i.Authorize(ctx, info.FullMethod)
+		if err != nil {
+			return nil, err
+		}
+		return handler(ctx, req)
+	}
+}
+
+// Stream returns the stream server interceptor: a refused stream is ended
+// before its handler runs, so before any message is received or sent.
+func (i *Interceptor) Stream() grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		ctx, err := i.Authorize(ss.Context(), info.FullMethod)
+		if err != nil {
+			return err
+		}
+		if ctx == ss.Context() {
+			return handler(srv, ss) // an open method
+		}
+		return handler(srv, &tokenStream{ServerStream: ss, ctx: ctx})
+	}
+}
+
+// tokenStream is a server stream whose context carries the token.
+type tokenStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+// Context returns the stream's context with the token.
+func (s *tokenStream) Context() context.Context { return s.ctx }
+
+// Authorize is the whole decision for one call to fullMethod, for your own
+// interceptors: it returns ctx for the handler, carrying the token
+// ([validator.FromContext]) unless the method is open. Otherwise it returns
+// a status error (see the package documentation for the codes) after
+// setting the call's trailers, and the caller must stop.
+func (i *Interceptor) Authorize(ctx context.Context, fullMethod string) (context.Context, error) {
+	r := i.rule(fullMethod)
+	if r.open {
+		return ctx, nil
+	}
+	tok, scheme, err := i.authenticate(ctx, fullMethod)
+	if err == nil {
+		if missing := r.req.Missing(tok.Scopes); missing != nil {
+			err = &validator.ScopeError{Missing: missing}
+		}
+	}
+	if err != nil {
+		return nil, i.refuse(ctx, fullMethod, err, scheme)
+	}
+	return validator.NewContext(ctx, tok), nil
+}
+
+// rule returns what fullMethod requires: its own entry, its service's, or
+// the default.
+func (i *Interceptor) rule(fullMethod string) rule {
+	if r, ok := i.methods[fullMethod]; ok {
+		return r
+	}
+	if slash := strings.LastIndexByte(fullMethod, '/'); slash > 0 {
+		if r, ok := i.methods[fullMethod[:slash+1]]; ok {
+			return r
+		}
+	}
+	return i.def
+}
+
+// authenticate reads the call's token and validates it as presented. It
+// also says which scheme the call used, for the challenge.
+func (i *Interceptor) authenticate(ctx context.Context, fullMethod string) (*validator.Token, validator.Scheme, error) {
+	vals := metadata.ValueFromIncomingContext(ctx, "authorization")
+	switch {
+	case len(vals) == 0:
+		return nil, validator.SchemeBearer, validator.ErrNoToken
+	case len(vals) > 1:
+		return nil, validator.SchemeBearer, validator.ErrMultipleTokens
+	}
+	p := validator.Presentation{Scheme: validator.SchemeBearer, Method: "POST"}
+	var ok bool
+	var err error
+	if p.Token, ok, err = authheader.Parse(vals[0], "bearer"); err != nil {
+		return nil, validator.SchemeBearer, err
+	} else if !ok {
+		if p.Token, ok, err = authheader.Parse(vals[0], "dpop"); err != nil {
+			return nil, validator.SchemeBearer, err
+		} else if !ok {
+			return nil, validator.SchemeBearer, validator.ErrNoToken // another scheme: a bare challenge
+		}
+		p.Scheme = validator.SchemeDPoP
+	}
+	pr, _ := peer.FromContext(ctx)
+	var overTLS bool
+	overTLS, p.ClientCert = connTLS(pr)
+	if p.Scheme == validator.SchemeDPoP {
+		// A proof beside a Bearer token is never looked at (the validator
+		// ignores it), so it is read only for the DPoP scheme.
+		switch proofs := metadata.ValueFromIncomingContext(ctx, "dpop"); {
+		case len(proofs) > 1:
+			return nil, p.Scheme, validator.ErrProofMissing // exactly one (RFC 9449 §4.3)
+		case len(proofs) == 1:
+			p.Proof = proofs[0]
+		}
+		p.URL = i.callURL(ctx, overTLS, fullMethod)
+	}
+	tok, err := i.v.ValidatePresentation(ctx, p)
+	return tok, p.Scheme, err
+}
+
+// callURL is the URI a DPoP proof's "htu" must name: the base URL and the
+// full method, or else the connection's scheme, the :authority and the
+// full method.
+func (i *Interceptor) callURL(ctx context.Context, overTLS bool, fullMethod string) string {
+	if i.baseURL != "" {
+		return i.baseURL + fullMethod
+	}
+	authority := metadata.ValueFromIncomingContext(ctx, ":authority")
+	if len(authority) != 1 {
+		return "" // no URL: the proof cannot match
+	}
+	scheme := "http"
+	if overTLS {
+		scheme = "https"
+	}
+	return scheme + "://" + authority[0] + fullMethod
+}
+
+// connTLS reports whether the call's connection is TLS, and its client
+// certificate if it has one.
+func connTLS(pr *peer.Peer) (overTLS bool, cert *x509.Certificate) {
+	if pr == nil {
+		return false, nil
+	}
+	var state *tls.ConnectionState
+	switch ti := pr.AuthInfo.(type) {
+	case credentials.TLSInfo:
+		state = &ti.State
+	case *credentials.TLSInfo:
+		state = &ti.State
+	default:
+		return false, nil
+	}
+	if len(state.PeerCertificates) > 0 {
+		cert = state.PeerCertificates[0]
+	}
+	return true, cert
+}

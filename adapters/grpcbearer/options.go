@@ -1,0 +1,123 @@
+package grpcbearer
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/bearerguard/bearerguard/scopes"
+	"github.com/bearerguard/bearerguard/validator"
+)
+
+// Well-known services, for [WithOpen]. None is open unless listed.
+const (
+	// HealthService is the gRPC health checking service (grpc.health.v1).
+	HealthService = "/grpc.health.v1.Health/"
+	// ReflectionService is the gRPC server reflection service (v1).
+	ReflectionService = "/grpc.reflection.v1.ServerReflection/"
+	// ReflectionServiceV1Alpha is the older reflection service, which
+	// grpcurl and other clients still try first.
+	ReflectionServiceV1Alpha = "/grpc.reflection.v1alpha.ServerReflection/"
+)
+
+// Option configures an [Interceptor]. Options are recorded, then checked
+// together by [New].
+type Option func(*config)
+
+type config struct {
+	realm   string
+	methods map[string]rule
+	def     scopes.Requirement
+	baseURL string
+	observe Observer
+	errs    []error
+}
+
+// Observer sees every refused call: its full method name, the error (for
+// logs: it never holds token material) and the answer the client gets.
+type Observer func(ctx context.Context, fullMethod string, err error, c validator.Challenge)
+
+// rule is what one method or service requires.
+type rule struct {
+	open bool
+	req  scopes.Requirement
+}
+
+// WithRealm sets the realm of every challenge.
+func WithRealm(realm string) Option { return func(c *config) { c.realm = realm } }
+
+// WithMethods sets the scopes each method or service requires. Keys are
+// full method names ("/pkg.Service/Method") or services ("/pkg.Service/");
+// a method's own entry wins over its service's. The zero Requirement
+// requires any valid token. A name given twice, here or to [WithOpen], is
+// a configuration error.
+func WithMethods(m map[string]scopes.Requirement) Option {
+	return func(c *config) {
+		for name, req := range m {
+			c.add(name, rule{req: req})
+		}
+	}
+}
+
+// WithOpen serves the named methods or services ("/pkg.Service/Method",
+// "/pkg.Service/") without a token: their metadata is not looked at and
+// their context carries no token. List [HealthService] for load balancers'
+// health checks, and the reflection services only if clients may list the
+// API without a token.
+func WithOpen(names ...string) Option {
+	return func(c *config) {
+		for _, name := range names {
+			c.add(name, rule{open: true})
+		}
+	}
+}
+
+// WithDefault sets what a method listed neither by [WithMethods] nor by
+// [WithOpen] requires. Without it: any valid token.
+func WithDefault(req scopes.Requirement) Option { return func(c *config) { c.def = req } }
+
+// WithBaseURL sets the URL clients address the server by, for the "htu" of
+// DPoP proofs: "https://api.example.com" makes the htu of
+// /pkg.Service/Method "https://api.example.com/pkg.Service/Method" (a path
+// in the base URL is kept as a prefix). Set it behind a proxy or load
+// balancer; without it the htu is built from the connection (https with
+// TLS, else http) and the call's :authority.
+func WithBaseURL(u string) Option {
+	return func(c *config) {
+		p, err := url.Parse(u)
+		if err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" || p.User != nil ||
+			p.RawQuery != "" || p.ForceQuery || p.Fragment != "" {
+			c.errs = append(c.errs, fmt.Errorf("base URL %q is not an absolute http(s) URL without query or fragment", u))
+			return
+		}
+		c.baseURL = strings.TrimSuffix(p.String(), "/")
+	}
+}
+
+// WithObserver calls fn for every refused call, for logs and metrics.
+func WithObserver(fn Observer) Option { return func(c *config) { c.observe = fn } }
+
+// add records one table entry, or the reason it cannot be one.
+func (c *config) add(name string, r rule) {
+	if !validName(name) {
+		c.errs = append(c.errs, fmt.Errorf("%q is neither a full method name (/pkg.Service/Method) nor a service (/pkg.Service/)", name))
+		return
+	}
+	if c.methods == nil {
+		c.methods = make(map[string]rule)
+	}
+	if _, dup := c.methods[name]; dup {
+		c.errs = append(c.errs, fmt.Errorf("%q is listed more than once", name))
+		return
+	}
+	c.methods[name] = r
+}
+
+// validName accepts "/service/method" and "/service/": a leading slash, a
+// non-empty service, one more slash, and a method without slashes.
+func validName(name string) bool {
+	service, method, ok := strings.Cut(strings.TrimPrefix(name, "/"), "/")
+	return strings.HasPrefix(name, "/") && ok && service != "" && !strings.ContainsAny(method, "/") &&
+		!strings.ContainsAny(name, " \t\r\n")
+}

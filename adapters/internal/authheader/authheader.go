@@ -1,0 +1,75 @@
+// Package authheader parses the credentials of an Authorization header
+// value: the grammar of RFC 6750 §2.1 (Bearer) and RFC 9449 §7.1 (DPoP),
+// one b64token after the scheme. The HTTP and gRPC adapters share it, so a
+// header is read the same way whatever the transport.
+package authheader
+
+import (
+	"strings"
+
+	"github.com/bearerguard/bearerguard/validator"
+)
+
+// Parse parses an Authorization value of the given scheme (lower case;
+// matched in any case) whose credentials are one b64token. matched is
+// false, with no error, for another scheme ("Basic …", "BearerX …"):
+// RFC 6750 §3.1 answers that with a bare challenge. For the scheme itself
+// it enforces the grammar: the scheme, 1*SP, one b64token, nothing after
+// it; anything else ("Bearer" alone, a tab, bad characters, trailing text)
+// is [validator.ErrMalformedHeader].
+func Parse(v, scheme string) (token string, matched bool, err error) {
+	if len(v) < len(scheme) || !strings.EqualFold(v[:len(scheme)], scheme) {
+		return "", false, nil
+	}
+	rest := v[len(scheme):]
+	if rest == "" {
+		return "", true, validator.ErrMalformedHeader // "Bearer" alone
+	}
+	if rest[0] != ' ' {
+		if isTokenChar(rest[0]) {
+			return "", false, nil // another scheme, e.g. "BearerX"
+		}
+		return "", true, validator.ErrMalformedHeader
+	}
+	rest = strings.TrimLeft(rest, " ")
+	if !IsB64Token(rest) {
+		return "", true, validator.ErrMalformedHeader
+	}
+	return rest, true, nil
+}
+
+// IsB64Token reports whether s is a b64token (RFC 6750 §2.1):
+// 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
+func IsB64Token(s string) bool {
+	i := 0
+	for i < len(s) && b64Chars[s[i]] {
+		i++
+	}
+	if i == 0 {
+		return false
+	}
+	for i < len(s) && s[i] == '=' {
+		i++
+	}
+	return i == len(s)
+}
+
+// b64Chars marks the b64token characters before the padding: one load per
+// byte of a token that may be kilobytes long, on every request.
+var b64Chars = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = isB64Char(byte(c))
+	}
+	return t
+}()
+
+func isB64Char(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+		c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/'
+}
+
+// isTokenChar reports an RFC 7230 tchar, for telling "BearerX" (another
+// scheme) from "Bearer\t…" (a broken Bearer header).
+func isTokenChar(c byte) bool {
+	return isB64Char(c) && c != '/' || strings.IndexByte("!#$%&'*^`|", c) >= 0
+}

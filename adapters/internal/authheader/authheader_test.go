@@ -1,0 +1,57 @@
+package authheader_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/bearerguard/bearerguard/adapters/internal/authheader"
+	"github.com/bearerguard/bearerguard/validator"
+)
+
+// The Bearer grammar is tested (and fuzzed) through httpbearer's
+// parseAuthorization; these cases cover the DPoP scheme and the scheme
+// boundary the gRPC adapter relies on too.
+func TestParse(t *testing.T) {
+	for _, tt := range []struct {
+		in, scheme string
+		token      string
+		matched    bool
+		err        error
+	}{
+		{"Bearer abc", "bearer", "abc", true, nil},
+		{"DPoP abc.def-_~+/==", "dpop", "abc.def-_~+/==", true, nil},
+		{"dpop   abc", "dpop", "abc", true, nil},
+		{"DPoP abc", "bearer", "", false, nil},
+		{"DPoPX abc", "dpop", "", false, nil},
+		{"DPoP", "dpop", "", true, validator.ErrMalformedHeader},
+		{"DPoP\tabc", "dpop", "", true, validator.ErrMalformedHeader},
+		{"DPoP abc def", "dpop", "", true, validator.ErrMalformedHeader},
+		{"DPoP a=b", "dpop", "", true, validator.ErrMalformedHeader},
+		{"", "bearer", "", false, nil},
+	} {
+		tok, matched, err := authheader.Parse(tt.in, tt.scheme)
+		if tok != tt.token || matched != tt.matched || !errors.Is(err, tt.err) || (err == nil) != (tt.err == nil) {
+			t.Errorf("Parse(%q, %q) = %q, %v, %v; want %q, %v, %v", tt.in, tt.scheme, tok, matched, err, tt.token, tt.matched, tt.err)
+		}
+	}
+}
+
+func TestIsB64Token(t *testing.T) {
+	for in, want := range map[string]bool{"a": true, "a==": true, "=": false, "": false, "a=b": false, "a b": false, "é": false} {
+		if got := authheader.IsB64Token(in); got != want {
+			t.Errorf("IsB64Token(%q) = %v, want %v", in, got, want)
+		}
+	}
+}
+
+// BenchmarkParse parses the Authorization value of a typical JWT access
+// token (about 800 bytes).
+func BenchmarkParse(b *testing.B) {
+	v := "Bearer " + strings.Repeat("eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0.", 22) + "sig_-"
+	for b.Loop() {
+		if _, ok, err := authheader.Parse(v, "bearer"); !ok || err != nil {
+			b.Fatal(ok, err)
+		}
+	}
+}
