@@ -18,6 +18,22 @@
 // to the client certificate of the connection), only over a connection
 // authenticated by that certificate.
 //
+// MCP: the official TypeScript SDK's client (npm @modelcontextprotocol/sdk,
+// node/mcp-client.mjs) calls examples/mcp's tools over streamable HTTP
+// with tokens the provider issues for the MCP server's canonical URI (the
+// RFC 8707 resource indicator and the tokens' audience): read_data with
+// read:data, write_data refused 403 insufficient_scope for that call only,
+// 401 with resource_metadata without a token (the metadata document, found
+// by the SDK's own discovery, names the provider) and for a token issued
+// for another resource; and the SDK's own OAuth flow for machine clients
+// (ClientCredentialsProvider) finds the provider from the 401, gets a
+// token for the resource, and steps up on a 403. gRPC: npm @grpc/grpc-js,
+// the service loaded from examples/grpc's data.proto by
+// @grpc/proto-loader (node/grpc-client.mjs), calls the gRPC example over
+// plaintext (token as call metadata) and TLS (token as call credentials):
+// PERMISSION_DENIED and UNAUTHENTICATED carry the challenge in the
+// www-authenticate trailer.
+//
 // It is its own module so that its test dependencies never reach
 // bearerguard's users. Run "npm ci" here first; the tests need Node 20+.
 // Without Node or the packages the tests that need them skip, or fail

@@ -103,6 +103,9 @@ type providerOptions struct {
 	// clientAlgs sets the JWS algorithm of clients' JWT access tokens
 	// (default RS256; ecClientID ES256).
 	clientAlgs map[string]string
+	// resources adds resource indicators (RFC 8707) to jwtResource and
+	// opaqueResrc: indicator → audience, for JWT access tokens.
+	resources map[string]string
 }
 
 // tlsFiles are PEM files: the server's certificate and key, and the CA
@@ -208,13 +211,16 @@ func (a *authServer) start(keys []signingKey) {
 		client(readClientID, clientSecret, "client_secret_basic", "read:data"),
 		client(rsClientID, rsSecret, "client_secret_basic", "read:data"),
 	}
+	resources := map[string]any{
+		jwtResource: map[string]string{"audience": apiAudience, "format": "jwt"},
+		opaqueResrc: map[string]string{"audience": apiAudience, "format": "opaque"},
+	}
+	for indicator, aud := range a.opts.resources {
+		resources[indicator] = map[string]string{"audience": aud, "format": "jwt"}
+	}
 	cfg := map[string]any{
 		"issuer": a.issuer, "port": a.port, "jwks": set, "dpopNonce": a.opts.dpopNonce,
-		"clientAlgs": clientAlgs,
-		"resources": map[string]any{
-			jwtResource: map[string]string{"audience": apiAudience, "format": "jwt"},
-			opaqueResrc: map[string]string{"audience": apiAudience, "format": "opaque"},
-		},
+		"clientAlgs": clientAlgs, "resources": resources,
 	}
 	if f := a.opts.tls; f != nil {
 		cfg["tls"] = map[string]string{"cert": f.cert, "key": f.key, "clientCA": f.clientCA}
