@@ -48,6 +48,7 @@ func (m *Middleware) Authenticate() echo.MiddlewareFunc { return m.Require(scope
 // written directly, so the answer is exactly RFC 6750's whatever the
 // HTTPErrorHandler.
 func (m *Middleware) Require(req scopes.Requirement, opts ...httpbearer.RouteOption) echo.MiddlewareFunc {
+	m.g.Declare(req)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			r, tok, ok := m.g.Authorize(c.Response(), c.Request(), req, opts...)

@@ -46,6 +46,7 @@ func (m *Middleware) Authenticate() gin.HandlerFunc { return m.Require(scopes.Re
 // it reuses the token already validated (see
 // [httpbearer.Guard.Authenticate] for when a token is reused).
 func (m *Middleware) Require(req scopes.Requirement, opts ...httpbearer.RouteOption) gin.HandlerFunc {
+	m.g.Declare(req)
 	return func(c *gin.Context) {
 		r, tok, ok := m.g.Authorize(c.Writer, c.Request, req, opts...)
 		m.next(c, r, tok, ok)

@@ -46,6 +46,7 @@ type Guard struct {
 	publicURL *url.URL          // WithPublicURL, or nil
 	certs     *certHeaderConfig // WithClientCertHeader, or nil
 	metadata  string            // WithResourceMetadata, or ""
+	declared  declared          // scopes of the routes built, for Scopes
 	writeBody func(w http.ResponseWriter, r *http.Request, c validator.Challenge)
 	observe   func(r *http.Request, err error, c validator.Challenge)
 }
@@ -175,6 +176,7 @@ func (g *Guard) Handler(next http.Handler) http.Handler {
 // without them is answered 403 insufficient_scope with the missing scopes.
 // opts add per-route requirements, such as [WithStepUp].
 func (g *Guard) Require(req scopes.Requirement, next http.Handler, opts ...RouteOption) http.Handler {
+	g.Declare(req)
 	rt := routeOf(opts)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r, _, ok := g.authorize(w, r, req, rt, false); ok {

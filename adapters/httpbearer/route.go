@@ -1,6 +1,8 @@
 package httpbearer
 
 import (
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/bearerguard/bearerguard/scopes"
@@ -52,4 +54,36 @@ func (g *Guard) checkRoute(tok *validator.Token, req scopes.Requirement, rt rout
 		return c.CheckStepUp(tok, rt.stepUp)
 	}
 	return rt.stepUp.Check(tok, time.Now(), 0)
+}
+
+// declared collects the scopes named by the requirements of the routes a
+// Guard protects, for the metadata document's scopes_supported.
+type declared struct {
+	mu     sync.Mutex
+	scopes []string
+}
+
+// Declare records that a route requires req, so that [Guard.Scopes] lists
+// its scopes. [Guard.Require], [Guard.Middleware] and the Gin and Echo
+// adapters' Require call it when a route is built; call it yourself for
+// requirements passed to [Guard.Authorize] directly.
+func (g *Guard) Declare(req scopes.Requirement) {
+	names := req.Missing(scopes.Set{}) // every scope the requirement names
+	g.declared.mu.Lock()
+	defer g.declared.mu.Unlock()
+	for _, s := range names {
+		if !slices.Contains(g.declared.scopes, s) {
+			g.declared.scopes = append(g.declared.scopes, s)
+		}
+	}
+}
+
+// Scopes lists every scope the Guard's routes require, each once, in the
+// order routes were built: the scopes_supported of the resource's RFC 9728
+// metadata (resourcemeta.WithScopes(guard.Scopes()...)), built after the
+// routes.
+func (g *Guard) Scopes() []string {
+	g.declared.mu.Lock()
+	defer g.declared.mu.Unlock()
+	return slices.Clone(g.declared.scopes)
 }

@@ -217,6 +217,7 @@ func Run(t *testing.T, build Build, nested BuildNested) {
 	t.Run("extraction", func(t *testing.T) { extractionCases(t, build) })
 	dpopCases(t, f, build)
 	stepUpCases(t, f, build)
+	t.Run("scopes_supported", func(t *testing.T) { scopesCases(t, f, build) })
 
 	t.Run("hooks", func(t *testing.T) {
 		var mu sync.Mutex

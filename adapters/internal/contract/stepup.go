@@ -2,6 +2,7 @@ package contract
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -69,4 +70,20 @@ func stepUpCases(t *testing.T, f *fixture, build Build) {
 			t.Errorf("403: %d %q", r.status, got)
 		}
 	})
+}
+
+// scopesCases: the guard lists the scopes its routes require, for the
+// metadata document's scopes_supported (RFC 9728).
+func scopesCases(t *testing.T, f *fixture, build Build) {
+	g := guard(t, f.v)
+	_ = build(t, g)
+	got := g.Scopes()
+	for _, want := range []string{"read:data", "write:data", "admin"} {
+		if !slices.Contains(got, want) {
+			t.Errorf("Scopes() = %v, lacks %q", got, want)
+		}
+	}
+	if len(got) != 3 {
+		t.Errorf("Scopes() = %v, want each scope once", got)
+	}
 }
