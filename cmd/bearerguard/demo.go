@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
@@ -48,14 +50,18 @@ type Report struct {
 	Total     int        `json:"total"`
 	OK        bool       `json:"ok"`
 	Elapsed   string     `json:"elapsed"`
+	// Metrics are the bearerguard series the scenarios moved, with
+	// --metrics.
+	Metrics []Sample `json:"metrics,omitempty"`
 }
 
 func demoCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("bearerguard demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	jsonOut := fs.Bool("json", false, "print the report as JSON")
+	metrics := fs.Bool("metrics", false, "then print the OpenTelemetry metrics the scenarios produced, named as Prometheus shows them")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: bearerguard demo [--json]\n\nStarts, all on loopback and in-process, an authorization server, an API protected by\nbearerguard, and a client using the client-credentials grant; then walks through\nwhat the API accepts and refuses. Exits 0 only if every scenario behaved as expected.")
+		fmt.Fprintln(stderr, "Usage: bearerguard demo [--json] [--metrics]\n\nStarts, all on loopback and in-process, an authorization server, an API protected by\nbearerguard, and a client using the client-credentials grant; then walks through\nwhat the API accepts and refuses. Exits 0 only if every scenario behaved as expected.")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -64,7 +70,7 @@ func demoCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		}
 		return 2
 	}
-	rep, err := runDemo(ctx)
+	rep, err := runDemo(ctx, *metrics)
 	if err != nil {
 		fmt.Fprintf(stderr, "bearerguard demo: %v\n", err)
 		return 2
@@ -75,6 +81,9 @@ func demoCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		_ = enc.Encode(rep)
 	} else {
 		printTranscript(stdout, rep)
+		if *metrics {
+			printMetrics(stdout, rep.Metrics)
+		}
 	}
 	if !rep.OK {
 		return 1
@@ -88,9 +97,20 @@ const (
 	apiSecret   = "orders-api-secret"
 )
 
-func runDemo(ctx context.Context) (Report, error) {
+// runDemo runs the scenarios; withMetrics records the metrics of the
+// API's key set, introspection client and validator with an in-memory
+// reader, and puts them in the report.
+func runDemo(ctx context.Context, withMetrics bool) (Report, error) {
 	var rep Report
 	start := time.Now()
+	var mp metric.MeterProvider // nil: the global one, a no-op
+	var reader *sdkmetric.ManualReader
+	if withMetrics {
+		reader = sdkmetric.NewManualReader()
+		sdk := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+		defer func() { _ = sdk.Shutdown(context.Background()) }()
+		mp = sdk
+	}
 
 	// The authorization server, with three clients: a JWT-issuing caller,
 	// an opaque-token caller, and the API itself (for introspection).
@@ -104,7 +124,7 @@ func runDemo(ctx context.Context) (Report, error) {
 	iss.AddClient(bearertest.ClientConfig{ID: apiClientID, Secret: apiSecret})
 
 	// The protected API: the same contract as examples/nethttp.
-	api, closeAPI, err := demoAPI(iss)
+	api, closeAPI, err := demoAPI(iss, mp)
 	if err != nil {
 		return rep, err
 	}
@@ -200,25 +220,38 @@ func runDemo(ctx context.Context) (Report, error) {
 	rep.Total = len(rep.Scenarios)
 	rep.OK = rep.Passed == rep.Total
 	rep.Elapsed = time.Since(start).Round(time.Millisecond).String()
+	if reader != nil {
+		if rep.Metrics, err = collect(ctx, reader); err != nil {
+			return rep, err
+		}
+	}
 	return rep, nil
 }
 
 // demoAPI is the protected API: GET /healthz open, GET /data needs
-// read:data, POST /data needs write:data.
-func demoAPI(iss *bearertest.Issuer) (http.Handler, func(), error) {
-	keys, err := jwks.Discover(iss.URL, jwks.WithHTTPClient(iss.Client()))
+// read:data, POST /data needs write:data. Its metrics go to mp, when not
+// nil.
+func demoAPI(iss *bearertest.Issuer, mp metric.MeterProvider) (http.Handler, func(), error) {
+	kopts := []jwks.Option{jwks.WithHTTPClient(iss.Client())}
+	// Revocation-sensitive: no reuse of active introspection answers.
+	iopts := []introspect.Option{introspect.WithHTTPClient(iss.Client()), introspect.WithMaxTTL(0)}
+	vopts := []validator.Option{validator.WithAudience(apiAudience)}
+	if mp != nil {
+		kopts = append(kopts, jwks.WithMeterProvider(mp))
+		iopts = append(iopts, introspect.WithMeterProvider(mp))
+		vopts = append(vopts, validator.WithMeterProvider(mp))
+	}
+	keys, err := jwks.Discover(iss.URL, kopts...)
 	if err != nil {
 		return nil, nil, err
 	}
-	// Revocation-sensitive: no reuse of active introspection answers.
-	ic, err := introspect.Discover(iss.URL, introspect.ClientSecretBasic(apiClientID, apiSecret),
-		introspect.WithHTTPClient(iss.Client()), introspect.WithMaxTTL(0))
+	ic, err := introspect.Discover(iss.URL, introspect.ClientSecretBasic(apiClientID, apiSecret), iopts...)
 	if err != nil {
 		keys.Close()
 		return nil, nil, err
 	}
 	closeAll := func() { ic.Close(); keys.Close() }
-	v, err := validator.New(validator.WithIssuer(iss.URL, keys), validator.WithIntrospection(iss.URL, ic), validator.WithAudience(apiAudience))
+	v, err := validator.New(append(vopts, validator.WithIssuer(iss.URL, keys), validator.WithIntrospection(iss.URL, ic))...)
 	if err != nil {
 		closeAll()
 		return nil, nil, err

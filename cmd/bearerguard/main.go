@@ -1,7 +1,7 @@
 // Command bearerguard shows the library at work and explains its
 // decisions.
 //
-//	bearerguard demo [--json]        the whole client-credentials flow, in-process
+//	bearerguard demo [--json] [--metrics]  the whole client-credentials flow, in-process
 //	bearerguard validate [flags] TOKEN|-   why is this token accepted or refused?
 //	bearerguard version
 package main
@@ -26,7 +26,7 @@ func main() {
 const usage = `bearerguard: protect HTTP APIs as an OAuth 2.0 resource server.
 
 Usage:
-  bearerguard demo [--json]             run the client-credentials flow end to end, in-process
+  bearerguard demo [--json] [--metrics] run the client-credentials flow end to end, in-process
   bearerguard validate [flags] TOKEN|-  check a token and explain the decision
   bearerguard version                   print the version
 

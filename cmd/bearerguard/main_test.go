@@ -22,7 +22,7 @@ import (
 
 func TestDemo(t *testing.T) {
 	leakcheck.Check(t)
-	rep, err := runDemo(t.Context())
+	rep, err := runDemo(t.Context(), false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,6 +80,75 @@ func TestDemoCommandOutput(t *testing.T) {
 	var rep Report
 	if err := json.Unmarshal(out.Bytes(), &rep); err != nil || !rep.OK || rep.Total != 13 || rep.DPoPKey == "" {
 		t.Errorf("demo --json: %v %+v", err, rep)
+	}
+}
+
+// demo --metrics prints the series the scenarios moved, each by the
+// expected count, with no token in a label.
+func TestDemoMetrics(t *testing.T) {
+	leakcheck.Check(t)
+	var out, errOut bytes.Buffer
+	if code := run(t.Context(), []string{"demo", "--metrics"}, nil, &out, &errOut, nil); code != 0 {
+		t.Fatalf("demo --metrics exit %d: %s", code, errOut.String())
+	}
+	_, table, ok := strings.Cut(out.String(), "Metrics the scenarios produced (OpenTelemetry, as its Prometheus exporter names them):\n\n")
+	if !ok {
+		t.Fatalf("no metrics table:\n%s", out.String())
+	}
+	values := map[string]string{}
+	for line := range strings.Lines(table) {
+		f := strings.Fields(line)
+		if len(f) != 2 || !strings.HasPrefix(f[0], "bearerguard_") {
+			t.Errorf("table line %q", line)
+			continue
+		}
+		values[f[0]] = f[1]
+	}
+	for series, want := range map[string]string{
+		`bearerguard_decisions_total{outcome="allow",reason="none",source="jwt"}`:              "4", // 3, 5 (then refused for scope), 6, 11
+		`bearerguard_decisions_total{outcome="allow",reason="none",source="introspection"}`:    "1",
+		`bearerguard_decisions_total{outcome="deny",reason="signature",source="jwt"}`:          "1",
+		`bearerguard_decisions_total{outcome="deny",reason="expired",source="jwt"}`:            "1",
+		`bearerguard_decisions_total{outcome="deny",reason="inactive",source="introspection"}`: "1",
+		`bearerguard_decisions_total{outcome="deny",reason="proof_replayed",source="jwt"}`:     "1",
+		`bearerguard_decisions_total{outcome="deny",reason="bound_token",source="jwt"}`:        "1",
+		`bearerguard_validation_duration_seconds_count{outcome="allow",source="jwt"}`:          "4",
+		`bearerguard_token_cache_events_total{event="hit"}`:                                    "1", // the read:data JWT, again in 5
+		`bearerguard_introspection_requests_total{result="active"}`:                            "1",
+		`bearerguard_introspection_requests_total{result="inactive"}`:                          "1",
+		`bearerguard_introspection_duration_seconds_count{result="active"}`:                    "1",
+		`bearerguard_jwks_fetches_total{result="ok"}`:                                          "1",
+	} {
+		if got := values[series]; got != want {
+			t.Errorf("%s = %q, want %s", series, got, want)
+		}
+	}
+	var keys, age bool
+	for series := range values {
+		keys = keys || strings.HasPrefix(series, `bearerguard_jwks_keys{source="https://127.0.0.1:`)
+		age = age || strings.HasPrefix(series, `bearerguard_jwks_age_seconds{source="https://127.0.0.1:`)
+	}
+	if !keys || !age || strings.Contains(table, "eyJ") || strings.Contains(table, "error") {
+		t.Errorf("metrics table:\n%s", table)
+	}
+
+	out.Reset()
+	if code := run(t.Context(), []string{"demo", "--json", "--metrics"}, nil, &out, &errOut, nil); code != 0 {
+		t.Fatalf("demo --json --metrics exit %d", code)
+	}
+	var rep Report
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil || len(rep.Metrics) != len(values) {
+		t.Fatalf("demo --json --metrics: %v, %d samples, want %d", err, len(rep.Metrics), len(values))
+	}
+	for _, s := range rep.Metrics {
+		if s.Name == "bearerguard_decisions_total" && s.Labels["outcome"] == "allow" && s.Labels["source"] == "jwt" && s.Value != 4 {
+			t.Errorf("JSON sample %+v", s)
+		}
+	}
+	// Without --metrics, neither the table nor the field.
+	out.Reset()
+	if code := run(t.Context(), []string{"demo", "--json"}, nil, &out, &errOut, nil); code != 0 || strings.Contains(out.String(), `"metrics"`) {
+		t.Errorf("demo --json without --metrics: %d, metrics present: %v", code, strings.Contains(out.String(), `"metrics"`))
 	}
 }
 
@@ -335,7 +404,7 @@ func TestDemoCanceled(t *testing.T) {
 	leakcheck.Check(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	if _, err := runDemo(ctx); err == nil || !errors.Is(err, context.Canceled) {
+	if _, err := runDemo(ctx, false); err == nil || !errors.Is(err, context.Canceled) {
 		t.Fatalf("runDemo with a canceled context: %v, want context.Canceled", err)
 	}
 }

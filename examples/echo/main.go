@@ -2,10 +2,11 @@
 //
 //	go run ./examples/echo --issuer https://id.example.com/ --audience orders
 //
-// Routes: GET /healthz (open), GET /data (read:data), POST /data
-// (write:data), and with a resource (--resource, or an https audience) its
-// RFC 9728 metadata document at the well-known path (open). Run with --help
-// for every flag.
+// Routes: GET /healthz (open), GET /readyz (open: 503 until the keys have
+// loaded), GET /data (read:data), POST /data (write:data), and with a
+// resource (--resource, or an https audience) its RFC 9728 metadata
+// document at the well-known path (open); with --metrics-addr, GET
+// /metrics on that address. Run with --help for every flag.
 package main
 
 import (

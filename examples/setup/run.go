@@ -9,58 +9,157 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 )
 
 // Main parses the configuration, builds the handler with newHandler, and
-// serves it until SIGINT or SIGTERM. A bad configuration exits 2 with a
-// one-line reason.
+// serves it until SIGINT or SIGTERM, with GET /readyz beside it and, with
+// --metrics-addr, GET /metrics on a listener of its own. A bad configuration
+// exits 2 with a one-line reason; a discovery document that names another
+// issuer, or a listener that fails, exits 1 with one line.
 func Main(name string, newHandler func(Config, *http.Client) (http.Handler, func(), error)) {
-	os.Exit(run(name, os.Args[1:], os.Getenv, os.Stderr, newHandler))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, name, os.Args[1:], os.Getenv, os.Stderr, newHandler, nil)
+	stop()
+	os.Exit(code)
 }
 
-func run(name string, args []string, getenv func(string) string, stderr io.Writer, newHandler func(Config, *http.Client) (http.Handler, func(), error)) int {
+// started is what run tells its caller once it listens: for tests.
+type started struct {
+	Addr        string // the main listener's address
+	MetricsAddr string // the metrics listener's, "" without --metrics-addr
+	Readiness   *Readiness
+}
+
+// run serves until ctx is done (then 0). onStart, if not nil, is called
+// once the listeners are bound and serving.
+func run(ctx context.Context, name string, args []string, getenv func(string) string, stderr io.Writer,
+	newHandler func(Config, *http.Client) (http.Handler, func(), error), onStart func(started)) int {
+	fail := func(code int, err error) int {
+		fmt.Fprintf(stderr, "%s: %s\n", name, oneLine(err))
+		return code
+	}
 	cfg, err := Parse(name, args, getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "%s: %s\n", name, oneLine(err))
-		return 2
+		return fail(2, err)
 	}
+	var metrics http.Handler
+	if cfg.MetricsAddr != "" {
+		mp, h, err := Prometheus(name)
+		if err != nil {
+			return fail(2, err)
+		}
+		defer func() { _ = mp.Shutdown(context.Background()) }()
+		cfg.MeterProvider, metrics = mp, h
+	}
+	ready := &Readiness{}
+	cfg.Readiness = ready
 	h, closeFn, err := newHandler(cfg, nil)
 	if err != nil {
-		fmt.Fprintf(stderr, "%s: %s\n", name, oneLine(err))
-		return 2
+		return fail(2, err)
 	}
-	defer closeFn()
-	srv := &http.Server{Addr: cfg.Addr, Handler: h, ReadHeaderTimeout: 5 * time.Second}
-	if srv.TLSConfig, err = cfg.ServerTLS(); err != nil {
-		fmt.Fprintf(stderr, "%s: %s\n", name, oneLine(err))
-		return 2
+	defer closeFn() // last: the servers and the startup wait are done by then
+	tlsCfg, err := cfg.ServerTLS()
+	if err != nil {
+		return fail(2, err)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	go func() {
-		<-ctx.Done()
+
+	var wg sync.WaitGroup
+	defer wg.Wait() // after cancel, which ends the startup wait
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	servers := []*http.Server{{Handler: withReadyz(h, ready), ReadHeaderTimeout: 5 * time.Second, TLSConfig: tlsCfg}}
+	addrs := []string{cfg.Addr}
+	if metrics != nil {
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", metrics)
+		servers = append(servers, &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second})
+		addrs = append(addrs, cfg.MetricsAddr)
+	}
+	listeners := make([]net.Listener, len(servers))
+	for i, a := range addrs {
+		if listeners[i], err = net.Listen("tcp", a); err != nil {
+			for _, l := range listeners[:i] {
+				l.Close()
+			}
+			return fail(1, err)
+		}
+	}
+	defer func() {
 		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		_ = srv.Shutdown(shutdown)
+		for _, srv := range servers {
+			_ = srv.Shutdown(shutdown)
+		}
 	}()
-	slog.Info("listening", "service", name, "addr", cfg.Addr, "issuer", cfg.Issuer, "audience", cfg.Audience)
-	serve := srv.ListenAndServe
-	if cfg.TLSCert != "" {
-		serve = func() error { return srv.ListenAndServeTLS(cfg.TLSCert, cfg.TLSKey) }
+	serveErr := make(chan error, len(servers))
+	for i, srv := range servers {
+		serve := func() error { return srv.Serve(listeners[i]) }
+		if i == 0 && cfg.TLSCert != "" {
+			serve = func() error { return srv.ServeTLS(listeners[i], cfg.TLSCert, cfg.TLSKey) }
+		}
+		wg.Go(func() {
+			if err := serve(); !errors.Is(err, http.ErrServerClosed) {
+				serveErr <- err
+			}
+		})
 	}
-	if err := serve(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		fmt.Fprintf(stderr, "%s: %s\n", name, oneLine(err))
+	info := started{Addr: listeners[0].Addr().String(), Readiness: ready}
+	if metrics != nil {
+		info.MetricsAddr = listeners[1].Addr().String()
+	}
+	mismatch := make(chan error, 1)
+	wg.Go(func() { awaitReady(ctx, name, cfg, info, mismatch) })
+	if onStart != nil {
+		onStart(info)
+	}
+
+	select {
+	case <-ctx.Done():
+		return 0
+	case err := <-serveErr:
+		return fail(1, err)
+	case err := <-mismatch:
+		fmt.Fprintf(stderr, "%s: --issuer %q is not the issuer its discovery document names: %s; give --issuer exactly as the tokens' iss\n",
+			name, cfg.Issuer, oneLine(errors.New(mismatchDetail(err))))
 		return 1
 	}
-	return 0
+}
+
+// awaitReady waits for the service's keys, up to cfg.StartupTimeout before
+// it logs that it serves without them, and then for as long as ctx lasts.
+// A discovery document that names another issuer, at any time before the
+// keys load, is sent on mismatch.
+func awaitReady(ctx context.Context, name string, cfg Config, info started, mismatch chan<- error) {
+	attrs := []any{"service", name, "addr", info.Addr, "issuer", cfg.Issuer, "audience", cfg.Audience}
+	if info.MetricsAddr != "" {
+		attrs = append(attrs, "metrics_addr", info.MetricsAddr)
+	}
+	wait, cancel := context.WithTimeout(ctx, cfg.StartupTimeout)
+	err := info.Readiness.Wait(wait)
+	cancel()
+	if err != nil && !IsIssuerMismatch(err) && ctx.Err() == nil {
+		slog.Warn("listening, not ready: GET /readyz answers 503 until the keys load", append(attrs, "startup_timeout", cfg.StartupTimeout, "error", oneLine(err))...)
+		if err = info.Readiness.Wait(ctx); err == nil {
+			slog.Info("ready", "service", name)
+			return
+		}
+	} else if err == nil {
+		slog.Info("listening, ready", attrs...)
+		return
+	}
+	if IsIssuerMismatch(err) {
+		mismatch <- err
+	}
 }
 
 func oneLine(err error) string {

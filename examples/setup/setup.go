@@ -20,6 +20,7 @@ import (
 	"github.com/bearerguard/bearerguard/jwks"
 	"github.com/bearerguard/bearerguard/redisstore"
 	"github.com/bearerguard/bearerguard/validator"
+	"go.opentelemetry.io/otel/metric"
 )
 
 // Config is an example service's configuration.
@@ -74,7 +75,32 @@ type Config struct {
 	// that is an absolute https URL (http on loopback), and the audience to
 	// it.
 	Resource string
+
+	// MetricsAddr, when set, is the address of a second, plain-HTTP
+	// listener serving the service's metrics in the Prometheus format at
+	// GET /metrics (see [Prometheus]).
+	MetricsAddr string
+	// StartupTimeout is how long the service waits at start for its key
+	// sets (and introspection client) to be ready. A discovery document that
+	// names another issuer ends the service then (exit 1); an issuer that is
+	// merely unreachable only delays readiness: the service serves, with
+	// GET /readyz at 503 until the keys load. 0 does not wait.
+	StartupTimeout time.Duration
+
+	// MeterProvider records the metrics of the key set, introspection
+	// client and validator that [Config.Guard] builds; nil means the global
+	// provider (a no-op unless the program set one). The services set it
+	// with --metrics-addr.
+	MeterProvider metric.MeterProvider
+	// Readiness, when not nil, is told about the key set and introspection
+	// client that [Config.Guard] builds, for GET /readyz and the startup
+	// wait. The services set it; a program embedding an example's handler
+	// can too.
+	Readiness *Readiness
 }
+
+// DefaultStartupTimeout is the default of --startup-timeout.
+const DefaultStartupTimeout = 10 * time.Second
 
 // Parse reads flags from args, falling back to the environment (getenv)
 // for every flag not given. It returns flag.ErrHelp after printing usage
@@ -121,10 +147,14 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 	fs.StringVar(&c.TLSCert, "tls-cert", env("BEARERGUARD_TLS_CERT", ""), "serve HTTPS with this certificate (PEM file) (env BEARERGUARD_TLS_CERT)")
 	fs.StringVar(&c.TLSKey, "tls-key", env("BEARERGUARD_TLS_KEY", ""), "and this private key (PEM file) (env BEARERGUARD_TLS_KEY)")
 	fs.StringVar(&c.ClientCA, "client-ca", env("BEARERGUARD_CLIENT_CA", ""), "ask clients for TLS certificates issued by these CAs (PEM file), for certificate-bound tokens (env BEARERGUARD_CLIENT_CA)")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", env("BEARERGUARD_METRICS_ADDR", ""), "serve Prometheus metrics at GET /metrics on this address, a listener of its own in plain HTTP (keep it internal); default: off (env BEARERGUARD_METRICS_ADDR)")
+	startup := fs.String("startup-timeout", env("BEARERGUARD_STARTUP_TIMEOUT", DefaultStartupTimeout.String()), "how long to wait at start for the issuer's keys: exit 1 if its discovery names another issuer; if it is only unreachable, serve with /readyz at 503 until the keys load; 0 does not wait (env BEARERGUARD_STARTUP_TIMEOUT)")
 	fs.BoolVar(&c.InsecureHTTP, "insecure-http", false, "allow plain http:// issuer and JWKS URLs on loopback hosts, for local development")
 	fs.Usage = func() {
 		fmt.Fprintf(out, "Usage: %s [flags]\n\nAn API protected by bearerguard. Routes:\n"+
-			"  GET  /healthz  open\n  GET  /data     requires scope read:data\n  POST /data     requires scope write:data\n\nFlags:\n", name)
+			"  GET  /healthz  open: the process is up\n  GET  /readyz   open: 200 once the keys have loaded, 503 before\n"+
+			"  GET  /data     requires scope read:data\n  POST /data     requires scope write:data\n"+
+			"and with --metrics-addr, GET /metrics there (Prometheus).\n\nFlags:\n", name)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -135,6 +165,9 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 	}
 	if c.Leeway, err = time.ParseDuration(*leeway); err != nil || c.Leeway < 0 {
 		errs = append(errs, fmt.Errorf("--leeway %q is not a non-negative duration", *leeway))
+	}
+	if c.StartupTimeout, err = time.ParseDuration(*startup); err != nil || c.StartupTimeout < 0 {
+		errs = append(errs, fmt.Errorf("--startup-timeout %q is not a non-negative duration", *startup))
 	}
 	if c.Issuer == "" {
 		errs = append(errs, errors.New("--issuer (or BEARERGUARD_ISSUER) is required"))
@@ -179,7 +212,9 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 // Guard builds the key set, validator and guard c describes. client, if
 // not nil, is used for discovery and JWKS fetches (tests pass one that
 // trusts their issuer). The returned function releases the key set, and
-// the Redis store when there is one.
+// the Redis store when there is one. Their metrics go to c.MeterProvider,
+// and c.Readiness, when set, learns of the key set and introspection
+// client.
 func (c Config) Guard(client *http.Client) (*httpbearer.Guard, func(), error) {
 	var opts []jwks.Option
 	if client != nil {
@@ -187,6 +222,9 @@ func (c Config) Guard(client *http.Client) (*httpbearer.Guard, func(), error) {
 	}
 	if c.InsecureHTTP {
 		opts = append(opts, jwks.WithInsecureLoopbackHTTP())
+	}
+	if c.MeterProvider != nil {
+		opts = append(opts, jwks.WithMeterProvider(c.MeterProvider))
 	}
 	var keys *jwks.Set
 	var err error
@@ -200,6 +238,7 @@ func (c Config) Guard(client *http.Client) (*httpbearer.Guard, func(), error) {
 	}
 	closeAll := func() { keys.Close() }
 	var shared *redisstore.Store
+	var introspection *introspect.Client
 	if c.RedisURL != "" {
 		var ropts []redisstore.Option
 		if c.RedisTimeout > 0 {
@@ -215,6 +254,9 @@ func (c Config) Guard(client *http.Client) (*httpbearer.Guard, func(), error) {
 		validator.WithIssuer(c.Issuer, keys),
 		validator.WithAudience(c.Audience),
 		validator.WithLeeway(c.Leeway),
+	}
+	if c.MeterProvider != nil {
+		vopts = append(vopts, validator.WithMeterProvider(c.MeterProvider))
 	}
 	if c.RFC9068 {
 		vopts = append(vopts, validator.WithRFC9068())
@@ -245,6 +287,9 @@ func (c Config) Guard(client *http.Client) (*httpbearer.Guard, func(), error) {
 		if shared != nil {
 			iopts = append(iopts, introspect.WithCache(shared.Cache()))
 		}
+		if c.MeterProvider != nil {
+			iopts = append(iopts, introspect.WithMeterProvider(c.MeterProvider))
+		}
 		ic, err := introspect.New(c.IntrospectionURL, introspect.ClientSecretBasic(c.ClientID, c.ClientSecret), iopts...)
 		if err != nil {
 			closeAll()
@@ -252,6 +297,7 @@ func (c Config) Guard(client *http.Client) (*httpbearer.Guard, func(), error) {
 		}
 		closeRest := closeAll
 		closeAll = func() { ic.Close(); closeRest() }
+		introspection = ic
 		vopts = append(vopts, validator.WithIntrospection(c.Issuer, ic))
 		if c.IntrospectionAudienceOptional {
 			vopts = append(vopts, validator.WithIntrospectionAudienceOptional())
@@ -273,6 +319,12 @@ func (c Config) Guard(client *http.Client) (*httpbearer.Guard, func(), error) {
 	if err != nil {
 		closeAll()
 		return nil, nil, err
+	}
+	if c.Readiness != nil {
+		c.Readiness.add("keys", keys.Ready, keys.WaitReady)
+		if introspection != nil {
+			c.Readiness.add("introspection", introspection.Ready, introspection.WaitReady)
+		}
 	}
 	return g, closeAll, nil
 }

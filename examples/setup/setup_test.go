@@ -89,7 +89,7 @@ func TestRunBadConfiguration(t *testing.T) {
 	}
 	for _, tt := range tests {
 		var stderr bytes.Buffer
-		code := run("svc", tt.args, env(nil), &stderr, never)
+		code := run(t.Context(), "svc", tt.args, env(nil), &stderr, never, nil)
 		if code != tt.code {
 			t.Errorf("run(%q) = %d, want %d", tt.args, code, tt.code)
 		}
@@ -106,11 +106,11 @@ func TestRunBadConfiguration(t *testing.T) {
 	}
 	// An insecure issuer URL is refused by the handler constructor, in one line.
 	var stderr bytes.Buffer
-	code := run("svc", []string{"--issuer", "http://id.example.com/", "--audience", "a"}, env(nil), &stderr,
+	code := run(t.Context(), "svc", []string{"--issuer", "http://id.example.com/", "--audience", "a"}, env(nil), &stderr,
 		func(c Config, cl *http.Client) (http.Handler, func(), error) {
 			_, _, err := c.Guard(cl)
 			return nil, nil, err
-		})
+		}, nil)
 	if code != 2 || strings.Count(stderr.String(), "\n") != 1 || !strings.Contains(stderr.String(), "https") {
 		t.Errorf("insecure issuer: %d %q", code, stderr.String())
 	}

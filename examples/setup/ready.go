@@ -1,0 +1,165 @@
+package setup
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/bearerguard/bearerguard/introspect"
+	"github.com/bearerguard/bearerguard/jwks"
+)
+
+// Readiness gathers what a service needs before it can decide on tokens:
+// the key sets and introspection clients [Config.Guard] built. It answers
+// GET /readyz and the startup wait. The zero value is ready to use, and
+// ready while nothing is registered.
+type Readiness struct {
+	mu   sync.Mutex
+	deps []dependency
+}
+
+type dependency struct {
+	name  string // "keys" or "introspection": never a URL or a secret
+	ready func() bool
+	wait  func(context.Context) error
+}
+
+func (r *Readiness) add(name string, ready func() bool, wait func(context.Context) error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.deps = append(r.deps, dependency{name, ready, wait})
+}
+
+func (r *Readiness) list() []dependency {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]dependency(nil), r.deps...)
+}
+
+// Ready reports whether every registered key set has loaded and every
+// introspection client knows its endpoint.
+func (r *Readiness) Ready() bool { return len(r.Pending()) == 0 }
+
+// Pending names what is not ready yet ("keys", "introspection"), or nil.
+func (r *Readiness) Pending() []string {
+	var names []string
+	for _, d := range r.list() {
+		if !d.ready() {
+			names = append(names, d.name)
+		}
+	}
+	return names
+}
+
+// Wait waits until everything registered is ready and returns nil. It
+// returns at once an error matching [jwks.ErrIssuerMismatch] when a
+// discovery document names another issuer, and otherwise ctx's error, with
+// the last fetch error, when ctx ends first.
+func (r *Readiness) Wait(ctx context.Context) error {
+	deps := r.list()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, len(deps))
+	for _, d := range deps {
+		go func() { errc <- d.wait(ctx) }()
+	}
+	var first error
+	for range deps {
+		if err := <-errc; err != nil && first == nil {
+			first = err
+			cancel() // the others stop waiting
+		}
+	}
+	return first
+}
+
+// IsIssuerMismatch reports whether err says that the issuer's discovery
+// document names another issuer: a configuration error, not an outage.
+func IsIssuerMismatch(err error) bool {
+	return errors.Is(err, jwks.ErrIssuerMismatch) || errors.Is(err, introspect.ErrIssuerMismatch)
+}
+
+var (
+	readyBody    = []byte(`{"status":"ready"}` + "\n")
+	noStore      = []string{"no-store"}
+	allowReadyz  = []string{"GET, HEAD"}
+	readyzMethod = map[string]bool{http.MethodGet: true, http.MethodHead: true}
+)
+
+// ServeHTTP answers GET /readyz: 200 {"status":"ready"} when [Readiness.Ready],
+// else 503 {"status":"not ready","waiting_for":["keys"]}.
+func (r *Readiness) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	h := w.Header()
+	if !readyzMethod[req.Method] {
+		h["Allow"] = allowReadyz
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	h["Content-Type"] = jsonContentType
+	h["Cache-Control"] = noStore
+	pending := r.Pending()
+	if len(pending) == 0 {
+		_, _ = w.Write(readyBody)
+		return
+	}
+	w.WriteHeader(http.StatusServiceUnavailable)
+	// The names are fixed words: no escaping needed.
+	_, _ = w.Write([]byte(`{"status":"not ready","waiting_for":["` + strings.Join(pending, `","`) + `"]}` + "\n"))
+}
+
+var jsonContentType = []string{"application/json"}
+
+// withReadyz serves GET /readyz from ready, and everything else from h.
+func withReadyz(h http.Handler, ready *Readiness) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/readyz" {
+			ready.ServeHTTP(w, r)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// mismatchDetail returns, from a discovery error that matches
+// [jwks.ErrIssuerMismatch], the attempt that found the other issuer
+// ("https://…/.well-known/openid-configuration: … (got "…")"), without
+// the other attempts' errors joined to it.
+func mismatchDetail(err error) string {
+	for {
+		switch u := err.(type) {
+		case interface{ Unwrap() []error }:
+			next := error(nil)
+			for _, e := range u.Unwrap() {
+				if IsIssuerMismatch(e) {
+					next = e
+					break
+				}
+			}
+			if next == nil {
+				return err.Error()
+			}
+			err = next
+		case interface{ Unwrap() error }:
+			inner := u.Unwrap()
+			if !hasJoined(inner) {
+				return err.Error()
+			}
+			err = inner
+		default:
+			return err.Error()
+		}
+	}
+}
+
+// hasJoined reports whether a joined error is somewhere in err's chain.
+func hasJoined(err error) bool {
+	for err != nil {
+		if _, ok := err.(interface{ Unwrap() []error }); ok {
+			return true
+		}
+		err = errors.Unwrap(err)
+	}
+	return false
+}
