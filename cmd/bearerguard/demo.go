@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bearerguard/bearerguard/resourcemeta"
+
 	"go.opentelemetry.io/otel/metric"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"golang.org/x/oauth2"
@@ -124,12 +126,16 @@ func runDemo(ctx context.Context, withMetrics bool) (Report, error) {
 	iss.AddClient(bearertest.ClientConfig{ID: apiClientID, Secret: apiSecret})
 
 	// The protected API: the same contract as examples/nethttp.
-	api, closeAPI, err := demoAPI(iss, mp)
+	srv := httptest.NewUnstartedServer(nil) // listening: its URL names the resource
+	base := "http://" + srv.Listener.Addr().String()
+	api, closeAPI, err := demoAPI(iss, mp, base)
 	if err != nil {
+		srv.Close()
 		return rep, err
 	}
 	defer closeAPI()
-	srv := httptest.NewServer(api)
+	srv.Config.Handler = api
+	srv.Start()
 	defer srv.Close()
 	rep.Issuer, rep.API = iss.URL, srv.URL
 
@@ -201,6 +207,8 @@ func runDemo(ctx context.Context, withMetrics bool) (Report, error) {
 			header: "DPoP " + dpopJWT, proof: proof},
 		{s: Scenario{Title: "The DPoP-bound JWT sent as a Bearer token", Method: "GET", Path: "/data", Credential: "DPoP-bound JWT as Bearer, no proof", WantStatus: 401},
 			header: "Bearer " + dpopJWT},
+		{s: Scenario{Title: "A resource that publishes its metadata (RFC 9728): the 401 says where", Method: "GET", Path: "/reports", Credential: "none", WantStatus: 401}},
+		{s: Scenario{Title: "The metadata document the challenge points to", Method: "GET", Path: resourcemeta.WellKnownPath + "/reports", Credential: "none", WantStatus: 200}},
 	}
 	for _, st := range steps {
 		if st.before != nil {
@@ -231,7 +239,7 @@ func runDemo(ctx context.Context, withMetrics bool) (Report, error) {
 // demoAPI is the protected API: GET /healthz open, GET /data needs
 // read:data, POST /data needs write:data. Its metrics go to mp, when not
 // nil.
-func demoAPI(iss *bearertest.Issuer, mp metric.MeterProvider) (http.Handler, func(), error) {
+func demoAPI(iss *bearertest.Issuer, mp metric.MeterProvider, base string) (http.Handler, func(), error) {
 	kopts := []jwks.Option{jwks.WithHTTPClient(iss.Client())}
 	// Revocation-sensitive: no reuse of active introspection answers.
 	iopts := []introspect.Option{introspect.WithHTTPClient(iss.Client()), introspect.WithMaxTTL(0)}
@@ -276,6 +284,23 @@ func demoAPI(iss *bearertest.Issuer, mp metric.MeterProvider) (http.Handler, fun
 	})
 	mux.Handle("GET /data", guard.Require(scopes.All("read:data"), reply(http.StatusOK)))
 	mux.Handle("POST /data", guard.Require(scopes.All("write:data"), reply(http.StatusCreated)))
+
+	// A second resource on the same host that publishes its protected
+	// resource metadata (RFC 9728) and points to it from every challenge,
+	// as MCP servers must.
+	md, err := resourcemeta.New(base+"/reports", resourcemeta.WithAuthorizationServers(iss.URL),
+		resourcemeta.WithScopes("read:data"), resourcemeta.FromValidator(v), resourcemeta.WithResourceName("Reports"))
+	if err != nil {
+		closeAll()
+		return nil, nil, err
+	}
+	reports, err := httpbearer.New(v, httpbearer.WithRealm("reports"), httpbearer.WithResourceMetadata(md.URL()))
+	if err != nil {
+		closeAll()
+		return nil, nil, err
+	}
+	mux.Handle("GET /reports", reports.Require(scopes.All("read:data"), reply(http.StatusOK)))
+	mux.Handle("GET "+md.Path(), md)
 	return mux, closeAll, nil
 }
 

@@ -44,6 +44,8 @@ func TestDemo(t *testing.T) {
 		{200, "", "jwt"},
 		{401, `DPoP realm="orders", error="invalid_dpop_proof", error_description="The DPoP proof was already used"`, ""},
 		{401, `Bearer realm="orders", error="invalid_token", error_description="The access token is bound to a key or certificate the request does not prove"`, ""},
+		{401, `Bearer realm="reports", resource_metadata="http://127.0.0.1:`, ""},
+		{200, "", ""},
 	}
 	if len(rep.Scenarios) != len(want) {
 		t.Fatalf("%d scenarios, want %d", len(rep.Scenarios), len(want))
@@ -70,7 +72,7 @@ func TestDemoCommandOutput(t *testing.T) {
 	if code := run(t.Context(), []string{"demo"}, nil, &out, &errOut, nil); code != 0 {
 		t.Fatalf("demo exit %d: %s", code, errOut.String())
 	}
-	if !strings.Contains(out.String(), "13/13 scenarios behaved as expected") || strings.Contains(out.String(), "eyJ") {
+	if !strings.Contains(out.String(), "15/15 scenarios behaved as expected") || strings.Contains(out.String(), "eyJ") {
 		t.Errorf("transcript:\n%s", out.String())
 	}
 	out.Reset()
@@ -78,7 +80,7 @@ func TestDemoCommandOutput(t *testing.T) {
 		t.Fatalf("demo --json exit %d", code)
 	}
 	var rep Report
-	if err := json.Unmarshal(out.Bytes(), &rep); err != nil || !rep.OK || rep.Total != 13 || rep.DPoPKey == "" {
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil || !rep.OK || rep.Total != 15 || rep.DPoPKey == "" {
 		t.Errorf("demo --json: %v %+v", err, rep)
 	}
 }
