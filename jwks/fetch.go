@@ -128,6 +128,7 @@ func (s *Set) load(ctx context.Context, refetch bool) (keys []*validator.Key, sk
 		md, err := discovery.Fetch(dctx, s.client, s.issuer, s.cfg.insecureHTTP, s.cfg.bodyLimit)
 		end(span, err)
 		if err != nil {
+			s.tel.fetches.Add(ctx, 1, s.tel.failed...) // an issuer down since start shows too
 			return nil, nil, 0, "", err
 		}
 		if _, err := httpfetch.CheckURL(md.JWKSURI, s.cfg.insecureHTTP); err != nil {

@@ -13,7 +13,7 @@ import (
 
 // Metrics (names as the Prometheus exporter shows them):
 //
-//	bearerguard_jwks_fetches_total{result="ok|error"}
+//	bearerguard_jwks_fetches_total{result="ok|error"} (a failed discovery counts as an error)
 //	bearerguard_jwks_keys           usable keys in the current set
 //	bearerguard_jwks_age_seconds    time since the last good fetch
 //
