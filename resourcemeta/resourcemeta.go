@@ -20,7 +20,10 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
+
+	"github.com/bearerguard/bearerguard/internal/httpfetch"
 
 	"github.com/bearerguard/bearerguard/validator"
 )
@@ -243,7 +246,7 @@ func WellKnownURL(resource string) (string, error) {
 		return "", err
 	}
 	u, _ := url.Parse(resource)
-	if u.Fragment != "" || u.RawFragment != "" || strings.Contains(resource, "#") {
+	if strings.Contains(resource, "#") {
 		return "", fmt.Errorf("resource %q has a fragment", resource)
 	}
 	path := u.EscapedPath()
@@ -257,33 +260,15 @@ func WellKnownURL(resource string) (string, error) {
 }
 
 // checkURL requires an absolute https URL (http for loopback hosts) with a
-// host and no user information.
+// host and no user information or fragment: the library's one URL policy.
 func checkURL(s string) error {
-	u, err := url.Parse(s)
-	if err != nil || u.Host == "" || u.User != nil {
-		return fmt.Errorf("%q is not an absolute URL with a host", s)
-	}
-	switch u.Scheme {
-	case "https":
-		return nil
-	case "http":
-		if h := u.Hostname(); h == "localhost" || h == "127.0.0.1" || h == "::1" {
-			return nil
-		}
-	}
-	return fmt.Errorf("%q must use https (http only on loopback)", s)
+	_, err := httpfetch.CheckURL(s, true)
+	return err
 }
 
 func appendNew(list []string, more ...string) []string {
 	for _, m := range more {
-		dup := false
-		for _, l := range list {
-			if l == m {
-				dup = true
-				break
-			}
-		}
-		if !dup {
+		if !slices.Contains(list, m) {
 			list = append(list, m)
 		}
 	}

@@ -413,3 +413,45 @@ func TestEd25519AlgorithmName(t *testing.T) {
 		t.Errorf("Ed25519 proof: %v", err)
 	}
 }
+
+// An attacker cannot grow the replay store: only proofs that passed every
+// other check (with a valid token bound to their key) are recorded, and a
+// full store refuses instead of forgetting.
+func TestReplayStoreBounded(t *testing.T) {
+	loadKeys(t)
+	key, other := newProofKey(t), newProofKey(t)
+	tok := bound(key.thumbprint())
+	store := validator.NewMemoryReplayStore(2, func() time.Time { return testNow })
+	v := newValidator(t, validator.WithDPoPReplayStore(store))
+	present := func(token, proof, url string) error {
+		_, err := v.ValidatePresentation(t.Context(), validator.Presentation{Scheme: validator.SchemeDPoP, Token: token, Proof: proof, Method: "GET", URL: url})
+		return err
+	}
+	expired := rs256(baseClaims(map[string]any{"exp": testNow.Unix() - 3600, "cnf": map[string]any{"jkt": key.thumbprint()}}))
+	for i, err := range []error{
+		present(expired, key.proof("GET", apiURL, expired, nil, nil), apiURL),                           // the token fails first
+		present("garbage.token.here", key.proof("GET", apiURL, "garbage.token.here", nil, nil), apiURL), // no valid token at all
+		present(tok, other.proof("GET", apiURL, tok, nil, nil), apiURL),                                 // another key
+		present(tok, key.proof("GET", apiURL, tok, nil, nil), apiURL+"/other"),                          // another URL
+		present(tok, jwstest.TruncateSignature(key.proof("GET", apiURL, tok, nil, nil), 4)+"AAAA", apiURL),
+	} {
+		if err == nil {
+			t.Fatalf("attempt %d accepted", i)
+		}
+	}
+	if n := store.Len(); n != 0 {
+		t.Fatalf("failed requests left %d proofs in the replay store", n)
+	}
+	for i := range 2 {
+		if err := present(tok, key.proof("GET", apiURL, tok, nil, nil), apiURL); err != nil {
+			t.Fatalf("proof %d: %v", i, err)
+		}
+	}
+	err := present(tok, key.proof("GET", apiURL, tok, nil, nil), apiURL)
+	if !errors.Is(err, validator.ErrReplayUnavailable) || !errors.Is(err, validator.ErrReplayStoreFull) || store.Len() != 2 {
+		t.Fatalf("full store: %v (len %d), want a refusal, never a forgotten proof", err, store.Len())
+	}
+	if c := validator.ChallengeFor(err, ""); c.Status != 503 {
+		t.Errorf("full store answered %d, want 503", c.Status)
+	}
+}

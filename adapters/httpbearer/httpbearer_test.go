@@ -3,6 +3,8 @@ package httpbearer_test
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -71,5 +73,25 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("New() error %q lacks %q", err, want)
 		}
+	}
+}
+
+// Per-request requirements never grow the guard's declared scopes: only
+// routes built (Require, Middleware) declare theirs.
+func TestScopesDeclaredByRoutesOnly(t *testing.T) {
+	v, mint := contract.Offline()
+	g, err := httpbearer.New(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = g.Require(scopes.All("read:data"), http.HandlerFunc(reply))
+	tok := mint("read:data")
+	for i := range 100 {
+		r := httptest.NewRequest("GET", "/x", nil)
+		r.Header.Set("Authorization", "Bearer "+tok)
+		g.Authorize(httptest.NewRecorder(), r, scopes.Any("read:data", "s"+strconv.Itoa(i)))
+	}
+	if got := g.Scopes(); len(got) != 1 || got[0] != "read:data" {
+		t.Errorf("Scopes() = %v, want [read:data]", got)
 	}
 }

@@ -578,3 +578,38 @@ func TestVerifier(t *testing.T) {
 		}
 	}
 }
+
+// countingBody records how much of a request body was read.
+type countingBody struct {
+	r io.Reader
+	n int
+}
+
+func (c *countingBody) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
+}
+
+func (c *countingBody) Close() error { return nil }
+
+// An unauthenticated caller cannot make Protect read (and buffer) a body:
+// the guard answers before the per-tool read-ahead.
+func TestNoReadAheadBeforeAuthentication(t *testing.T) {
+	iss := bearertest.NewIssuer(t)
+	s := newServer(t, iss, serverConfig{stateless: true, jsonResponse: true})
+	for _, token := range []string{"", "forged.token.value"} {
+		body := &countingBody{r: strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"write_data"}}` + strings.Repeat(" ", 4<<20))}
+		req := httptest.NewRequest("POST", s.resource, nil)
+		req.Body = body
+		req.Header.Set("Content-Type", "application/json")
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		rec := httptest.NewRecorder()
+		s.srv.Config.Handler.ServeHTTP(rec, req)
+		if rec.Code != http.StatusUnauthorized || body.n != 0 {
+			t.Errorf("token %q: %d after reading %d body bytes, want 401 and none", token, rec.Code, body.n)
+		}
+	}
+}

@@ -40,8 +40,8 @@ type pass struct {
 
 // sdkHeader is the only header the SDK's auth.RequireBearerToken sees: it
 // parses "Bearer <token>" only, and the guard has already decided on the
-// real one (which may be DPoP, or a query, form or cookie token). Read
-// only.
+// real one (which may be DPoP, or a query, form or cookie token). Each
+// request gets its own copy.
 var sdkHeader = http.Header{"Authorization": {"Bearer decided-by-bearerguard"}}
 
 // Protect returns next (an MCP SDK HTTP handler, such as
@@ -82,7 +82,7 @@ func (g *Guard) Protect(next http.Handler) http.Handler {
 		p := &pass{info: g.TokenInfo(tok), header: r.Header}
 		ctx := context.WithValue(validator.NewContext(r.Context(), nil), passKey{}, p)
 		r = r.WithContext(ctx)
-		r.Header = sdkHeader
+		r.Header = sdkHeader.Clone() // per request: nothing one request's handlers write reaches another's
 		sdk.ServeHTTP(w, r)
 	})
 }
