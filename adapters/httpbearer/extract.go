@@ -70,6 +70,12 @@ func (e *extractor) extract(w http.ResponseWriter, r *http.Request) (string, val
 			return "", 0, badValues(vals)
 		}
 		add(vals[0])
+		if w != nil {
+			// RFC 6750 §2.3: the answer to a URL that carries a token
+			// is for this client alone. A refusal replaces it with
+			// no-store. A slice of its own: a handler may change it.
+			w.Header()["Cache-Control"] = []string{"private"}
+		}
 	}
 
 	if e.form && isFormBody(r) {

@@ -42,7 +42,12 @@ func WithRealm(realm string) Option {
 // WithQueryToken also accepts the token in the access_token query
 // parameter (RFC 6750 §2.3). Off by default, and best left off: URLs end up
 // in logs, browser history and Referer headers, so the token leaks. Without
-// this option a query token is answered 400 invalid_request.
+// this option a query token is answered 400 invalid_request. With it, the
+// Guard sets Cache-Control: private on the answer to every request whose
+// token came in the query (RFC 6750 §2.3), before the handler runs: a
+// handler that sets Cache-Control itself replaces it, and a refusal
+// carries no-store. A token sent both in the query and another way is
+// refused (400).
 func WithQueryToken() Option { return func(c *config) { c.ex.query = true } }
 
 // WithFormToken also accepts the token in an application/x-www-form-urlencoded

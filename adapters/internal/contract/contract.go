@@ -171,8 +171,19 @@ func Run(t *testing.T, build Build, nested BuildNested) {
 
 	t.Run("query token when enabled", func(t *testing.T) {
 		srv := serve(t, build, guard(t, f.v, httpbearer.WithQueryToken()))
-		check(t, do(t, srv, "GET", "/data?access_token="+url.QueryEscape(read), nil, ""), 200, "", "svc-read-data", false)
-		r := do(t, srv, "GET", "/data?access_token="+url.QueryEscape(read), auth("Bearer "+read), "")
+		r := do(t, srv, "GET", "/data?access_token="+url.QueryEscape(read), nil, "")
+		check(t, r, 200, "", "svc-read-data", false)
+		// RFC 6750 §2.3: the answer to a URL carrying a token is private.
+		if got := r.header.Values("Cache-Control"); len(got) != 1 || got[0] != "private" {
+			t.Errorf("query token accepted: Cache-Control %q, want private", got)
+		}
+		if got := do(t, srv, "GET", "/data", auth("Bearer "+read), "").header.Get("Cache-Control"); got != "" {
+			t.Errorf("header token accepted: Cache-Control %q, want none", got)
+		}
+		if got := do(t, srv, "POST", "/data?access_token="+url.QueryEscape(read), nil, "").header.Get("Cache-Control"); got != "no-store" {
+			t.Errorf("query token refused (403): Cache-Control %q, want no-store", got)
+		}
+		r = do(t, srv, "GET", "/data?access_token="+url.QueryEscape(read), auth("Bearer "+read), "")
 		check(t, r, 400, invalidRequest("The access token was sent more than once"), "", false)
 		r = do(t, srv, "GET", "/data?access_token=a&access_token=b", nil, "")
 		check(t, r, 400, invalidRequest("The access token was sent more than once"), "", false)
