@@ -1,0 +1,301 @@
+package forwardauth
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/bearerguard/bearerguard/adapters/httpbearer"
+	"github.com/bearerguard/bearerguard/validator"
+)
+
+// ErrDenied is matched (errors.Is) by a [Decision]'s error for a request
+// refused by a deny route or the deny default.
+var ErrDenied = errors.New("forwardauth: denied by the route")
+
+// ErrUntrustedProxy is matched (errors.Is) by a [Decision]'s error for a
+// forwarded request from an address not among the trusted proxies.
+var ErrUntrustedProxy = errors.New("forwardauth: forwarded request from an untrusted address")
+
+// Request is the original request a gateway asks about.
+type Request struct {
+	// Method is the original method ("GET").
+	Method string
+	// Scheme is "https" or "http"; "" means https. It and Host form the
+	// URL a DPoP proof's "htu" is compared with, unless the Guard has a
+	// public URL (httpbearer.WithPublicURL).
+	Scheme string
+	// Host is the original Host (or :authority); it may carry a port.
+	Host string
+	// URI is the original origin-form request target: path and query.
+	URI string
+	// Header holds the client's headers: Authorization and DPoP are
+	// read, nothing else. It is not modified.
+	Header http.Header
+}
+
+// Decision is the answer to one [Request].
+type Decision struct {
+	// Allowed: the gateway passes the request upstream, with Header.
+	Allowed bool
+	// Status is 200 when allowed, else the status to answer the client
+	// with: 400, 401, 403 or 503, per RFC 6750 and the module's single
+	// answer table.
+	Status int
+	// Header: when allowed, every identity header (empty when the token
+	// has no such value, and all empty on open routes) and the internal
+	// token when configured, for the upstream request; when refused,
+	// WWW-Authenticate (or Retry-After), DPoP-Nonce, Cache-Control and
+	// Content-Type, for the client.
+	Header http.Header
+	// Body is the JSON error body of a refusal.
+	Body []byte
+	// Route names the route that decided ("default" for none).
+	Route string
+	// Err says why the request was refused (errors.Is with the validator's
+	// errors, [ErrDenied], [ErrOriginalRequest], [ErrIdentityTooLong],
+	// [ErrUntrustedProxy]); nil when allowed. It never holds the token.
+	Err error
+}
+
+// Decider is the decision core behind every front end: it matches the
+// original request against the current [Rules] and has the Guard decide
+// on its token, exactly as the Guard's own middleware would. It is safe
+// for concurrent use; [Decider.SetRules] swaps the rules atomically.
+type Decider struct {
+	guard       *httpbearer.Guard
+	rules       atomic.Pointer[Rules]
+	proxies     []netip.Prefix
+	nginx       NginxHeaders
+	signer      *Signer
+	tokenHeader string
+	timeout     time.Duration
+	now         func() time.Time
+	log         *slog.Logger
+	tel         *telemetry
+}
+
+// New returns a Decider that decides with g (build it over a
+// *validator.Validator so that DPoP and certificate checks apply) and
+// rules. It checks every option at once and returns all problems together.
+func New(g *httpbearer.Guard, rules *Rules, opts ...Option) (*Decider, error) {
+	c := config{timeout: DefaultTimeout, clock: time.Now, logger: slog.Default()}
+	for _, o := range opts {
+		o(&c)
+	}
+	errs := c.errs
+	if g == nil {
+		errs = append(errs, errors.New("nil guard"))
+	}
+	if rules == nil {
+		errs = append(errs, errors.New("nil rules"))
+	}
+	if !c.proxiesSet {
+		c.proxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+	}
+	if c.signer != nil && rules != nil {
+		for _, n := range rules.Names() {
+			if n == c.tokenHeader {
+				errs = append(errs, fmt.Errorf("the internal token header %q is also an identity header", n))
+			}
+		}
+	}
+	tel, err := newTelemetry(c.meter)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("forwardauth: invalid configuration: %w", errors.Join(errs...))
+	}
+	d := &Decider{guard: g, proxies: c.proxies, nginx: c.nginx.withDefaults(), signer: c.signer, tokenHeader: c.tokenHeader,
+		timeout: c.timeout, now: c.clock, log: c.logger, tel: tel}
+	d.rules.Store(rules)
+	return d, nil
+}
+
+// Rules returns the rules in force.
+func (d *Decider) Rules() *Rules { return d.rules.Load() }
+
+// SetRules puts rules in force for every decision that starts after it
+// returns; decisions under way finish with the rules they started with.
+// The identity headers of the new rules must not include the internal
+// token's header.
+func (d *Decider) SetRules(rules *Rules) error {
+	if rules == nil {
+		return errors.New("forwardauth: nil rules")
+	}
+	if d.signer != nil {
+		for _, n := range rules.Names() {
+			if n == d.tokenHeader {
+				return fmt.Errorf("forwardauth: the internal token header %q is also an identity header", n)
+			}
+		}
+	}
+	d.rules.Store(rules)
+	return nil
+}
+
+// HeaderNames returns the names of every header an allowed answer sets
+// for the upstream (the identity headers, then the internal token's):
+// the list to give the gateway to copy, overwriting what the client sent.
+func (d *Decider) HeaderNames() []string {
+	names := d.rules.Load().Names()
+	if d.signer != nil {
+		names = append(names, d.tokenHeader)
+	}
+	return names
+}
+
+// Decide decides on one original request.
+func (d *Decider) Decide(ctx context.Context, req Request) *Decision {
+	return d.decide(ctx, req, feAPI)
+}
+
+// tlsMarker makes the Guard build an https URL for DPoP's htu: it reads
+// only whether the request has a TLS state, and never changes it.
+var tlsMarker = &tls.ConnectionState{}
+
+func (d *Decider) decide(ctx context.Context, req Request, fe frontend) *Decision {
+	start := d.tel.start(ctx)
+	rules := d.rules.Load()
+	dec := d.decideWith(ctx, rules, req)
+	d.tel.record(ctx, start, fe, dec.Status)
+	if dec.Err != nil {
+		d.log.Debug("forwardauth: refused", "frontend", fe.String(), "route", dec.Route, "status", dec.Status, "error", dec.Err)
+	}
+	return dec
+}
+
+func (d *Decider) decideWith(ctx context.Context, rules *Rules, req Request) *Decision {
+	escaped, rawQuery, err := parseOriginalURI(req.URI)
+	if err != nil || !isMethod(req.Method) || (req.Scheme != "" && req.Scheme != "https" && req.Scheme != "http") {
+		return refusal(http.StatusBadRequest, "invalid_request", "", ErrOriginalRequest)
+	}
+	host := req.Host
+	if host != "" {
+		if _, ok := normalizeHost(host); !ok {
+			return refusal(http.StatusBadRequest, "invalid_request", "", ErrOriginalRequest)
+		}
+	}
+	route := rules.Match(req.Method, host, escaped)
+	switch route.access {
+	case AccessDeny:
+		return refusal(http.StatusForbidden, "access_denied", route.name, ErrDenied)
+	case AccessOpen:
+		return d.allow(rules, route, nil)
+	}
+
+	u := &url.URL{Path: unescapedPath(escaped), RawQuery: rawQuery}
+	if u.Path != escaped {
+		u.RawPath = escaped
+	}
+	r := &http.Request{Method: req.Method, URL: u, Host: host, Header: req.Header, Body: http.NoBody,
+		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, RequestURI: req.URI}
+	if req.Scheme != "http" {
+		r.TLS = tlsMarker
+	}
+	if r.Header == nil {
+		r.Header = http.Header{}
+	}
+	ctx, cancel := context.WithTimeout(ctx, d.timeout)
+	defer cancel()
+	r = r.WithContext(ctx)
+	w := &capture{header: http.Header{}}
+	_, tok, ok := d.guard.Authorize(w, r, route.requirement, route.opts...)
+	if !ok {
+		status := w.status
+		if status == 0 {
+			status = http.StatusUnauthorized // the Guard always writes one; never allow by accident
+		}
+		return &Decision{Status: status, Header: w.header, Body: w.body.Bytes(), Route: route.name, Err: refusalError(status, w.header)}
+	}
+	return d.allow(rules, route, tok)
+}
+
+// allow builds the answer for an allowed request: every identity header,
+// empty when tok is nil or has no such value.
+func (d *Decider) allow(rules *Rules, route *Route, tok *validator.Token) *Decision {
+	vals, err := rules.identity.values(tok)
+	if err != nil {
+		return refusal(http.StatusForbidden, "access_denied", route.name, err)
+	}
+	h := make(http.Header, len(vals)+2)
+	for i, ih := range rules.identity.headers {
+		h[ih.name] = []string{vals[i]}
+	}
+	if d.signer != nil {
+		v := ""
+		if tok != nil {
+			scope := strings.Join(tok.Scopes.List(), " ")
+			if v, err = d.signer.Sign(tok, scope, d.now()); err != nil {
+				d.log.Error("forwardauth: cannot sign the internal token", "error", err)
+				return refusal(http.StatusServiceUnavailable, "temporarily_unavailable", route.name, err)
+			}
+		}
+		h[d.tokenHeader] = []string{v}
+	}
+	h["Cache-Control"] = []string{"no-store"}
+	return &Decision{Allowed: true, Status: http.StatusOK, Header: h, Route: route.name}
+}
+
+// refusal is a refusal without a challenge: a deny route, an unusable
+// forwarded request, an identity over the cap.
+func refusal(status int, code, route string, err error) *Decision {
+	h := http.Header{"Cache-Control": {"no-store"}, "Content-Type": {"application/json"}}
+	if status == http.StatusServiceUnavailable {
+		h["Retry-After"] = []string{"5"}
+	}
+	return &Decision{Status: status, Header: h, Body: []byte(`{"error":"` + code + `"}` + "\n"), Route: route, Err: err}
+}
+
+// refusalError is the error of a refusal the Guard answered. The Guard
+// hides its error; the status and challenge say which class it was.
+func refusalError(status int, h http.Header) error {
+	switch status {
+	case http.StatusBadRequest:
+		return validator.ErrInvalidRequest
+	case http.StatusForbidden:
+		return validator.ErrInsufficientScope
+	case http.StatusServiceUnavailable:
+		return validator.ErrUnavailable
+	}
+	if strings.Contains(h.Get("WWW-Authenticate"), "error=") {
+		return validator.ErrInvalidToken
+	}
+	return validator.ErrNoToken
+}
+
+// capture is the ResponseWriter the Guard answers a refusal into: the
+// front end turns it into its gateway's form.
+type capture struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (c *capture) Header() http.Header { return c.header }
+
+func (c *capture) WriteHeader(status int) {
+	if c.status == 0 {
+		c.status = status
+	}
+}
+
+func (c *capture) Write(p []byte) (int, error) {
+	if c.status == 0 {
+		c.status = http.StatusOK
+	}
+	if c.body.Len()+len(p) > 4<<10 {
+		return 0, errors.New("forwardauth: error body too large")
+	}
+	return c.body.Write(p)
+}

@@ -1,0 +1,154 @@
+package forwardauth
+
+import (
+	"context"
+	"maps"
+	"net"
+	"net/http"
+	"net/netip"
+	"slices"
+	"strings"
+
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
+	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
+	rpcstatus "google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
+)
+
+// EnvoyServer returns Envoy's ext_authz gRPC service
+// (envoy.service.auth.v3.Authorization/Check) over d: register it with
+// authv3.RegisterAuthorizationServer. An allowed request's CheckResponse
+// has status OK and an ok_response that overwrites the identity headers
+// with non-empty values and removes those that are empty, so what the
+// client sent under those names never reaches the upstream. A refusal has
+// a denied_response with the HTTP status (400, 401, 403 or 503), the
+// headers (WWW-Authenticate, Retry-After, …) and the JSON body, and the
+// gRPC status that matches it (INVALID_ARGUMENT, UNAUTHENTICATED,
+// PERMISSION_DENIED, UNAVAILABLE): Envoy sends the client that HTTP
+// status. An unavailable issuer is a denied_response too, never an
+// error_response, so failure_mode_allow cannot turn it into an allowed
+// request. A peer outside the trusted proxies gets PERMISSION_DENIED as a
+// gRPC error.
+func (d *Decider) EnvoyServer() authv3.AuthorizationServer { return &envoyServer{d: d} }
+
+type envoyServer struct {
+	authv3.UnimplementedAuthorizationServer
+	d *Decider
+}
+
+// Check implements authv3.AuthorizationServer.
+func (s *envoyServer) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.CheckResponse, error) {
+	d := s.d
+	p, ok := peer.FromContext(ctx)
+	if !ok || !d.trustedPeer(p.Addr) {
+		d.tel.record(ctx, d.tel.start(ctx), feEnvoyGRPC, http.StatusForbidden)
+		return nil, status.Error(codes.PermissionDenied, "forwardauth: untrusted peer")
+	}
+	hr := req.GetAttributes().GetRequest().GetHttp()
+	if hr == nil {
+		d.tel.record(ctx, d.tel.start(ctx), feEnvoyGRPC, http.StatusBadRequest)
+		return checkResponse(refusal(http.StatusBadRequest, "invalid_request", "", ErrOriginalRequest)), nil
+	}
+	dec := d.decide(ctx, Request{
+		Method: hr.GetMethod(),
+		Scheme: strings.ToLower(hr.GetScheme()),
+		Host:   hr.GetHost(),
+		URI:    hr.GetPath(),
+		Header: envoyHeaders(hr),
+	}, feEnvoyGRPC)
+	return checkResponse(dec), nil
+}
+
+// trustedPeer reports whether a gRPC peer is a trusted proxy. A peer over
+// a Unix socket is trusted: only local processes with the socket's
+// permissions reach it.
+func (d *Decider) trustedPeer(a net.Addr) bool {
+	switch a := a.(type) {
+	case *net.TCPAddr:
+		addr, ok := netip.AddrFromSlice(a.IP)
+		return ok && d.trustedAddr(addr)
+	case *net.UnixAddr:
+		return true
+	}
+	return false
+}
+
+// envoyHeaders copies the headers the Guard reads (Authorization, DPoP,
+// Cookie) from Envoy's attribute context: the headers map, or header_map
+// when Envoy sends raw headers. Envoy joins a repeated header's values
+// with ","; a token sent twice then fails to parse, and is refused.
+func envoyHeaders(hr *authv3.AttributeContext_HttpRequest) http.Header {
+	h := http.Header{}
+	for _, name := range [...]string{"authorization", "dpop", "cookie"} {
+		if v, ok := hr.GetHeaders()[name]; ok {
+			h[http.CanonicalHeaderKey(name)] = []string{v}
+		}
+	}
+	for _, hv := range hr.GetHeaderMap().GetHeaders() {
+		k := strings.ToLower(hv.GetKey())
+		if k != "authorization" && k != "dpop" && k != "cookie" {
+			continue
+		}
+		v := hv.GetValue()
+		if v == "" {
+			v = string(hv.GetRawValue())
+		}
+		ck := http.CanonicalHeaderKey(k)
+		h[ck] = append(h[ck], v)
+	}
+	return h
+}
+
+// grpcCode is the gRPC status that goes with a refusal's HTTP status.
+func grpcCode(status int) codes.Code {
+	switch status {
+	case http.StatusOK:
+		return codes.OK
+	case http.StatusBadRequest:
+		return codes.InvalidArgument
+	case http.StatusUnauthorized:
+		return codes.Unauthenticated
+	case http.StatusServiceUnavailable:
+		return codes.Unavailable
+	}
+	return codes.PermissionDenied
+}
+
+func checkResponse(dec *Decision) *authv3.CheckResponse {
+	if dec.Allowed {
+		ok := &authv3.OkHttpResponse{}
+		for _, k := range sortedKeys(dec.Header) {
+			if k == "Cache-Control" {
+				continue // for the HTTP front ends' own answer, not the upstream request
+			}
+			v := dec.Header[k][0]
+			if v == "" {
+				ok.HeadersToRemove = append(ok.HeadersToRemove, strings.ToLower(k))
+				continue
+			}
+			ok.Headers = append(ok.Headers, &corev3.HeaderValueOption{
+				Header:       &corev3.HeaderValue{Key: strings.ToLower(k), Value: v},
+				AppendAction: corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD,
+			})
+		}
+		return &authv3.CheckResponse{Status: &rpcstatus.Status{Code: int32(codes.OK)}, HttpResponse: &authv3.CheckResponse_OkResponse{OkResponse: ok}}
+	}
+	denied := &authv3.DeniedHttpResponse{Status: &typev3.HttpStatus{Code: typev3.StatusCode(dec.Status)}, Body: string(dec.Body)}
+	for _, k := range sortedKeys(dec.Header) {
+		for _, v := range dec.Header[k] {
+			denied.Headers = append(denied.Headers, &corev3.HeaderValueOption{
+				Header:       &corev3.HeaderValue{Key: strings.ToLower(k), Value: v},
+				AppendAction: corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD,
+			})
+		}
+	}
+	return &authv3.CheckResponse{
+		Status:       &rpcstatus.Status{Code: int32(grpcCode(dec.Status)), Message: http.StatusText(dec.Status)},
+		HttpResponse: &authv3.CheckResponse_DeniedResponse{DeniedResponse: denied},
+	}
+}
+
+func sortedKeys(h http.Header) []string { return slices.Sorted(maps.Keys(h)) }

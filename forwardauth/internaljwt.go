@@ -1,0 +1,178 @@
+package forwardauth
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwa"
+	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/lestrrat-go/jwx/v2/jws"
+
+	"github.com/bearerguard/bearerguard/validator"
+)
+
+// DefaultInternalTokenTTL is the default lifetime of an internal token.
+const DefaultInternalTokenTTL = 60 * time.Second
+
+// DefaultInternalTokenHeader is the default header that carries it.
+const DefaultInternalTokenHeader = "X-Auth-Token"
+
+// Signer mints the short-lived internal JWT passed upstream on success,
+// so that an upstream can verify who called without trusting the network
+// between it and the gateway. Its claims: iss (the Signer's issuer), aud
+// (when set), sub, client_id, scope, iat and exp: now plus the lifetime,
+// and never later than the access token's own expiry. Its header: alg
+// from the key (ES256 for P-256, EdDSA for Ed25519, RS256 for RSA of
+// 2048 bits or more), typ "JWT" and kid, the key's RFC 7638 thumbprint.
+// Upstreams verify it with [Signer.JWKS]. A Signer is safe for
+// concurrent use.
+type Signer struct {
+	key      crypto.Signer
+	alg      jwa.SignatureAlgorithm
+	kid      string
+	issuer   string
+	audience string
+	ttl      time.Duration
+	jwks     []byte
+}
+
+// LoadSigningKey reads a PKCS #8 (or SEC 1 EC, or PKCS #1 RSA) PEM private
+// key file.
+func LoadSigningKey(path string) (crypto.Signer, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	block, _ := pem.Decode(data)
+	if block == nil {
+		return nil, errors.New("forwardauth: no PEM block in the key file")
+	}
+	var key any
+	switch block.Type {
+	case "PRIVATE KEY":
+		key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
+	case "EC PRIVATE KEY":
+		key, err = x509.ParseECPrivateKey(block.Bytes)
+	case "RSA PRIVATE KEY":
+		key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
+	default:
+		return nil, fmt.Errorf("forwardauth: PEM block %q is not a private key", block.Type)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("forwardauth: the key file: %w", err) // x509 errors carry no key material
+	}
+	s, ok := key.(crypto.Signer)
+	if !ok {
+		return nil, errors.New("forwardauth: the key cannot sign")
+	}
+	return s, nil
+}
+
+// NewSigner returns a Signer for key, whose tokens name issuer (required)
+// and, when not empty, audience, and live ttl (0: [DefaultInternalTokenTTL];
+// at most 10 minutes).
+func NewSigner(key crypto.Signer, issuer, audience string, ttl time.Duration) (*Signer, error) {
+	var errs []error
+	if issuer == "" {
+		errs = append(errs, errors.New("empty issuer"))
+	}
+	if ttl == 0 {
+		ttl = DefaultInternalTokenTTL
+	}
+	if ttl < time.Second || ttl > 10*time.Minute {
+		errs = append(errs, fmt.Errorf("lifetime %v: between 1s and 10m", ttl))
+	}
+	var alg jwa.SignatureAlgorithm
+	switch k := key.(type) {
+	case *ecdsa.PrivateKey:
+		if k.Curve != elliptic.P256() {
+			errs = append(errs, errors.New("an EC key must be P-256 (ES256)"))
+		}
+		alg = jwa.ES256
+	case ed25519.PrivateKey:
+		alg = jwa.EdDSA
+	case *rsa.PrivateKey:
+		if k.N.BitLen() < 2048 {
+			errs = append(errs, errors.New("an RSA key must have 2048 bits or more"))
+		}
+		alg = jwa.RS256
+	default:
+		errs = append(errs, errors.New("the key must be EC P-256, Ed25519 or RSA"))
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("forwardauth: internal token: %w", errors.Join(errs...))
+	}
+	pub, err := jwk.FromRaw(key.Public())
+	if err != nil {
+		return nil, fmt.Errorf("forwardauth: internal token: %w", err)
+	}
+	tp, err := pub.Thumbprint(crypto.SHA256)
+	if err != nil {
+		return nil, fmt.Errorf("forwardauth: internal token: %w", err)
+	}
+	kid := base64.RawURLEncoding.EncodeToString(tp)
+	_ = pub.Set(jwk.KeyIDKey, kid)
+	_ = pub.Set(jwk.AlgorithmKey, alg)
+	_ = pub.Set(jwk.KeyUsageKey, "sig")
+	set := jwk.NewSet()
+	if err := set.AddKey(pub); err != nil {
+		return nil, err
+	}
+	doc, err := json.Marshal(set)
+	if err != nil {
+		return nil, err
+	}
+	return &Signer{key: key, alg: alg, kid: kid, issuer: issuer, audience: audience, ttl: ttl, jwks: doc}, nil
+}
+
+// JWKS returns the JSON Web Key Set (RFC 7517) of the Signer's public key,
+// for upstreams to verify internal tokens with.
+func (s *Signer) JWKS() []byte { return append([]byte(nil), s.jwks...) }
+
+// KeyID returns the kid of the Signer's tokens.
+func (s *Signer) KeyID() string { return s.kid }
+
+// internalClaims are the claims of an internal token.
+type internalClaims struct {
+	Issuer   string `json:"iss"`
+	Audience string `json:"aud,omitempty"`
+	Subject  string `json:"sub,omitempty"`
+	ClientID string `json:"client_id,omitempty"`
+	Scope    string `json:"scope,omitempty"`
+	IssuedAt int64  `json:"iat"`
+	Expiry   int64  `json:"exp"`
+}
+
+// Sign mints an internal token for tok at now.
+func (s *Signer) Sign(tok *validator.Token, scope string, now time.Time) (string, error) {
+	exp := now.Add(s.ttl)
+	if !tok.Expiry.IsZero() && tok.Expiry.Before(exp) {
+		exp = tok.Expiry
+	}
+	payload, err := json.Marshal(internalClaims{
+		Issuer: s.issuer, Audience: s.audience, Subject: tok.Subject, ClientID: tok.ClientID, Scope: scope,
+		IssuedAt: now.Unix(), Expiry: exp.Unix(),
+	})
+	if err != nil {
+		return "", err
+	}
+	hdrs := jws.NewHeaders() // per call: Sign sets "alg" in it
+	_ = hdrs.Set(jws.KeyIDKey, s.kid)
+	_ = hdrs.Set(jws.TypeKey, "JWT")
+	out, err := jws.Sign(payload, jws.WithKey(s.alg, s.key, jws.WithProtectedHeaders(hdrs)))
+	if err != nil {
+		return "", fmt.Errorf("forwardauth: signing the internal token: %w", err)
+	}
+	return string(out), nil
+}

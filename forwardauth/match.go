@@ -1,0 +1,213 @@
+package forwardauth
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+	"unicode"
+)
+
+// pattern is a net/http.ServeMux path pattern, as segments: the same
+// parse as ServeMux's, so that a route matches exactly the paths a
+// ServeMux holding only that pattern would route to it (tested against
+// ServeMux itself).
+type pattern struct {
+	str  string
+	segs []segment
+}
+
+// segment is a literal (unescaped; "/" stands for {$}), a single
+// wildcard, or a multi wildcard (last; from {name...} or a trailing
+// slash).
+type segment struct {
+	s     string
+	wild  bool
+	multi bool
+}
+
+// maxPatternLength bounds a path pattern.
+const maxPatternLength = 1024
+
+// parsePattern parses a ServeMux path pattern (no method, no host).
+func parsePattern(s string) (pattern, error) {
+	switch {
+	case s == "":
+		return pattern{}, errors.New("empty path")
+	case len(s) > maxPatternLength:
+		return pattern{}, fmt.Errorf("longer than %d bytes", maxPatternLength)
+	case s[0] != '/':
+		return pattern{}, fmt.Errorf("%q does not start with '/' (method and host have fields of their own)", s)
+	case !printable(s) || strings.ContainsAny(s, " ?#\\"):
+		return pattern{}, fmt.Errorf("%q has a space, '?', '#', '\\' or a character outside printable ASCII", s)
+	}
+	if clean := path.Clean(s); clean != s && clean+"/" != s {
+		return pattern{}, fmt.Errorf("%q is not a clean path: it could never match", s)
+	}
+	p := pattern{str: s}
+	seen := map[string]bool{}
+	rest := s
+	for len(rest) > 0 {
+		rest = rest[1:]
+		if rest == "" {
+			p.segs = append(p.segs, segment{wild: true, multi: true})
+			break
+		}
+		i := strings.IndexByte(rest, '/')
+		if i < 0 {
+			i = len(rest)
+		}
+		var seg string
+		seg, rest = rest[:i], rest[i:]
+		if !strings.Contains(seg, "{") {
+			if strings.Contains(seg, "}") {
+				return pattern{}, fmt.Errorf("%q: '}' outside a wildcard", s)
+			}
+			u, err := url.PathUnescape(seg)
+			if err != nil || strings.ContainsAny(u, "/\\") || u == "." || u == ".." {
+				return pattern{}, fmt.Errorf("%q: segment %q is badly escaped, or an escaped '/', '\\' or dot segment", s, seg)
+			}
+			p.segs = append(p.segs, segment{s: u})
+			continue
+		}
+		if seg[0] != '{' || seg[len(seg)-1] != '}' {
+			return pattern{}, fmt.Errorf("%q: a wildcard must be a whole segment", s)
+		}
+		name := seg[1 : len(seg)-1]
+		if name == "$" {
+			if rest != "" {
+				return pattern{}, fmt.Errorf("%q: {$} not at the end", s)
+			}
+			p.segs = append(p.segs, segment{s: "/"})
+			break
+		}
+		name, multi := strings.CutSuffix(name, "...")
+		if multi && rest != "" {
+			return pattern{}, fmt.Errorf("%q: {%s...} not at the end", s, name)
+		}
+		if !isWildcardName(name) {
+			return pattern{}, fmt.Errorf("%q: bad wildcard name %q", s, name)
+		}
+		if seen[name] {
+			return pattern{}, fmt.Errorf("%q: wildcard %q twice", s, name)
+		}
+		seen[name] = true
+		p.segs = append(p.segs, segment{s: name, wild: true, multi: multi})
+	}
+	if err := servemuxAccepts(s); err != nil {
+		return pattern{}, err
+	}
+	return p, nil
+}
+
+// servemuxAccepts checks that net/http.ServeMux takes s as a pattern too,
+// so the route file's syntax is exactly ServeMux's.
+func servemuxAccepts(s string) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%q is not a ServeMux pattern: %v", s, r)
+		}
+	}()
+	http.NewServeMux().Handle(s, http.NotFoundHandler())
+	return nil
+}
+
+func isWildcardName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, c := range s {
+		if !unicode.IsLetter(c) && c != '_' && (i == 0 || !unicode.IsDigit(c)) {
+			return false
+		}
+	}
+	return true
+}
+
+// match reports whether the clean, escaped path p (see [cleanRequestPath])
+// matches, as ServeMux's routing tree decides for a lone pattern: literal
+// segments compare with the unescaped request segment, a single wildcard
+// takes one segment but never a trailing slash, a multi wildcard takes
+// the rest (at least "/"), {$} only the trailing slash.
+func (pt *pattern) match(p string) bool {
+	segs := pt.segs
+	for {
+		if len(segs) == 0 {
+			return p == ""
+		}
+		if p == "" {
+			return false
+		}
+		sg := segs[0]
+		if sg.multi {
+			return true
+		}
+		seg, rest := firstSegment(p)
+		switch {
+		case sg.wild:
+			if seg == "/" {
+				return false
+			}
+		case seg != sg.s:
+			return false
+		}
+		segs, p = segs[1:], rest
+	}
+}
+
+// firstSegment is ServeMux's: the first segment of p (which begins with
+// '/'), unescaped, and the rest; "/" alone is the segment "/".
+func firstSegment(p string) (seg, rest string) {
+	if p == "/" {
+		return "/", ""
+	}
+	p = p[1:]
+	i := strings.IndexByte(p, '/')
+	if i < 0 {
+		i = len(p)
+	}
+	seg = p[:i]
+	if strings.IndexByte(seg, '%') >= 0 {
+		if u, err := url.PathUnescape(seg); err == nil {
+			seg = u
+		}
+	}
+	return seg, p[i:]
+}
+
+// matches reports whether r matches a request for method, host (lower
+// case, no port) and the clean escaped path p.
+func (r *Route) matches(method, host, p string) bool {
+	if r.host != "" && r.host != host {
+		return false
+	}
+	if len(r.methods) > 0 {
+		found := false
+		for _, m := range r.methods {
+			if m == method {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return r.pattern.match(p)
+}
+
+// Match returns the route that decides a request: the first route, in
+// file order, whose host, methods and path all match, or the default.
+// path is the request's escaped path, already checked by
+// [CleanRequestPath]; host may carry a port.
+func (rs *Rules) Match(method, host, path string) *Route {
+	h, _ := normalizeHost(host)
+	for i := range rs.routes {
+		if rs.routes[i].matches(method, h, path) {
+			return &rs.routes[i]
+		}
+	}
+	return &rs.fallback
+}

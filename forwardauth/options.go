@@ -1,0 +1,161 @@
+package forwardauth
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"go.opentelemetry.io/otel/metric"
+)
+
+// Option configures a [Decider]. Options only record; [New] checks them
+// all together and reports every problem at once.
+type Option func(*config)
+
+type config struct {
+	proxies     []netip.Prefix
+	proxiesSet  bool
+	nginx       NginxHeaders
+	signer      *Signer
+	tokenHeader string
+	timeout     time.Duration
+	clock       func() time.Time
+	logger      *slog.Logger
+	meter       metric.MeterProvider
+	errs        []error
+}
+
+// DefaultTimeout bounds one decision (token validation, with any key or
+// introspection fetch it waits for).
+const DefaultTimeout = 5 * time.Second
+
+// NginxHeaders names the headers nginx's auth_request subrequest carries
+// the original request in (set with proxy_set_header). Empty fields take
+// the defaults: X-Original-Method, X-Original-URI, X-Original-Host and
+// X-Original-Proto. Method and URI are required on every request; without
+// a host, routes that name a host never match; without a proto, the
+// original scheme is taken to be https.
+type NginxHeaders struct {
+	Method, URI, Host, Proto string
+}
+
+func (n NginxHeaders) withDefaults() NginxHeaders {
+	def := func(v, d string) string {
+		if v == "" {
+			return d
+		}
+		return http.CanonicalHeaderKey(v)
+	}
+	return NginxHeaders{
+		Method: def(n.Method, "X-Original-Method"),
+		URI:    def(n.URI, "X-Original-Uri"),
+		Host:   def(n.Host, "X-Original-Host"),
+		Proto:  def(n.Proto, "X-Original-Proto"),
+	}
+}
+
+// WithTrustedProxies sets the addresses (single addresses or CIDR
+// prefixes) the gateways call from. Only requests from them are decided
+// on their forwarded method, URI and host; anything else is refused
+// (403), so a client that reaches the decision service directly cannot
+// have it read headers it forged. Default: loopback only (127.0.0.0/8 and
+// ::1).
+func WithTrustedProxies(proxies ...string) Option {
+	return func(c *config) {
+		c.proxiesSet = true
+		c.proxies = nil
+		for _, p := range proxies {
+			if pfx, err := netip.ParsePrefix(p); err == nil {
+				c.proxies = append(c.proxies, pfx.Masked())
+				continue
+			}
+			addr, err := netip.ParseAddr(p)
+			if err != nil {
+				c.errs = append(c.errs, fmt.Errorf("WithTrustedProxies: %q is neither an address nor a CIDR prefix", p))
+				continue
+			}
+			addr = addr.Unmap()
+			c.proxies = append(c.proxies, netip.PrefixFrom(addr, addr.BitLen()))
+		}
+		if len(proxies) == 0 {
+			c.errs = append(c.errs, errors.New("WithTrustedProxies: no proxy"))
+		}
+	}
+}
+
+// WithNginxHeaders renames the headers nginx passes the original request
+// in (see [NginxHeaders]).
+func WithNginxHeaders(h NginxHeaders) Option {
+	return func(c *config) {
+		for _, v := range []string{h.Method, h.URI, h.Host, h.Proto} {
+			if v != "" && !isToken(v) {
+				c.errs = append(c.errs, fmt.Errorf("WithNginxHeaders: %q is not a header name", v))
+			}
+		}
+		c.nginx = h
+	}
+}
+
+// WithInternalToken passes a short-lived JWT minted by s upstream on
+// success, in header (default X-Auth-Token). Off by default.
+func WithInternalToken(s *Signer, header string) Option {
+	return func(c *config) {
+		if s == nil {
+			c.errs = append(c.errs, errors.New("WithInternalToken: nil signer"))
+		}
+		if header == "" {
+			header = DefaultInternalTokenHeader
+		}
+		if !isToken(header) || reservedHeader(http.CanonicalHeaderKey(header)) {
+			c.errs = append(c.errs, fmt.Errorf("WithInternalToken: %q is not an allowed header name", header))
+		}
+		c.signer, c.tokenHeader = s, http.CanonicalHeaderKey(header)
+	}
+}
+
+// WithTimeout bounds each decision (default [DefaultTimeout]); a decision
+// that runs out is answered 503.
+func WithTimeout(d time.Duration) Option {
+	return func(c *config) {
+		if d <= 0 {
+			c.errs = append(c.errs, fmt.Errorf("WithTimeout: %v is not positive", d))
+		}
+		c.timeout = d
+	}
+}
+
+// WithClock sets the clock of internal tokens (default time.Now). The
+// validator has a clock of its own.
+func WithClock(now func() time.Time) Option {
+	return func(c *config) {
+		if now == nil {
+			c.errs = append(c.errs, errors.New("WithClock: nil clock"))
+		}
+		c.clock = now
+	}
+}
+
+// WithLogger sets the logger (default slog.Default()). Refusals are
+// logged at Debug, with the route and reason, never the token.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) {
+		if l == nil {
+			c.errs = append(c.errs, errors.New("WithLogger: nil logger"))
+		}
+		c.logger = l
+	}
+}
+
+// WithMeterProvider records the decision metrics with mp (default: the
+// global provider).
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	return func(c *config) {
+		if mp == nil {
+			c.errs = append(c.errs, errors.New("WithMeterProvider: nil provider"))
+		}
+		c.meter = mp
+	}
+}

@@ -1,0 +1,409 @@
+package forwardauth
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-yaml"
+
+	"github.com/bearerguard/bearerguard/adapters/httpbearer"
+	"github.com/bearerguard/bearerguard/scopes"
+	"github.com/bearerguard/bearerguard/validator"
+)
+
+// Limits on a route file: it is configuration, but a mistake (a generated
+// file gone wrong) must not take the decision service down.
+const (
+	// MaxRulesFileSize bounds the route file read by [LoadRules].
+	MaxRulesFileSize = 1 << 20
+	// MaxRoutes bounds the number of routes in one file.
+	MaxRoutes = 10000
+	// DefaultMaxHeaderLength is the default cap on an identity header's
+	// value, after escaping (identity.max_length).
+	DefaultMaxHeaderLength = 1024
+)
+
+// ErrRules is matched (errors.Is) by every error [ParseRules] and
+// [LoadRules] return for a route file that cannot be used.
+var ErrRules = errors.New("forwardauth: invalid route file")
+
+// File is the route file as written, in YAML: the shape [ParseRules]
+// decodes strictly (an unknown field is an error).
+//
+//	default: deny            # deny (default) | authenticated | open
+//	identity:                # headers set on the upstream request on success
+//	  subject: X-Auth-Subject
+//	  client_id: X-Auth-Client-Id
+//	  scopes: X-Auth-Scopes
+//	  claims: {X-Auth-Tenant: tenant}
+//	  max_length: 1024
+//	routes:
+//	  - name: health
+//	    path: /healthz
+//	    open: true
+//	  - methods: [GET]
+//	    path: /orders/{id}
+//	    scopes: [orders:read]
+type File struct {
+	// Default is the decision for a request no route matches: "deny"
+	// (the default when empty), "authenticated" (any valid token) or
+	// "open".
+	Default string `yaml:"default"`
+	// Identity names the headers set on the upstream request.
+	Identity IdentityFile `yaml:"identity"`
+	// Routes are tried in order; the first that matches decides.
+	Routes []RouteFile `yaml:"routes"`
+}
+
+// IdentityFile names the identity headers. An empty name takes the
+// default; "-" turns the header off.
+type IdentityFile struct {
+	Subject  string `yaml:"subject"`   // default X-Auth-Subject: the token's "sub"
+	ClientID string `yaml:"client_id"` // default X-Auth-Client-Id: client_id, azp or cid
+	Scopes   string `yaml:"scopes"`    // default X-Auth-Scopes: the granted scopes, space-separated
+	// Claims maps a header name to a claim of the token: a string claim
+	// as it is, any other value as compact JSON.
+	Claims map[string]string `yaml:"claims"`
+	// MaxLength caps each value, after escaping (default 1024). A token
+	// whose value is longer is refused, never truncated: a truncated
+	// identity could name someone else.
+	MaxLength int `yaml:"max_length"`
+}
+
+// RouteFile is one route as written.
+type RouteFile struct {
+	// Name names the route in logs and metrics; default "#<index>".
+	Name string `yaml:"name"`
+	// Host, when set, matches the request's host (any case, port ignored).
+	Host string `yaml:"host"`
+	// Methods, when set, are the methods that match ("GET" also matches
+	// HEAD, as in net/http.ServeMux); none means every method.
+	Methods []string `yaml:"methods"`
+	// Path is a net/http.ServeMux path pattern: "/orders/{id}",
+	// "/static/" (a prefix), "/files/{path...}", "/{$}".
+	Path string `yaml:"path"`
+	// Scopes must all be granted; AnyScopes: at least one of them.
+	Scopes    []string `yaml:"scopes"`
+	AnyScopes []string `yaml:"any_scopes"`
+	// ACRValues and MaxAge require step-up authentication (RFC 9470).
+	ACRValues []string      `yaml:"acr_values"`
+	MaxAge    time.Duration `yaml:"max_age"`
+	// Open lets every request through without looking at credentials.
+	Open bool `yaml:"open"`
+	// Deny refuses every request (403), whatever it carries.
+	Deny bool `yaml:"deny"`
+}
+
+// Access is what a route or the default asks of a request.
+type Access uint8
+
+const (
+	// AccessDeny refuses the request with 403.
+	AccessDeny Access = iota
+	// AccessToken requires a valid token with the route's scopes.
+	AccessToken
+	// AccessOpen lets the request through; credentials are not looked at.
+	AccessOpen
+)
+
+// String returns "deny", "token" or "open".
+func (a Access) String() string {
+	switch a {
+	case AccessToken:
+		return "token"
+	case AccessOpen:
+		return "open"
+	}
+	return "deny"
+}
+
+// Rules is a parsed, checked route file. It is immutable and safe for
+// concurrent use; a [Decider] swaps whole Rules on reload.
+type Rules struct {
+	routes   []Route
+	fallback Route // the default, named "default"
+	identity identity
+}
+
+// Route is one checked route.
+type Route struct {
+	name        string
+	host        string // lower case, no port; "" matches any host
+	methods     []string
+	pattern     pattern
+	access      Access
+	requirement scopes.Requirement
+	stepUp      validator.StepUp
+	opts        []httpbearer.RouteOption // the step-up, when asked for
+}
+
+// Name returns the route's name.
+func (r *Route) Name() string { return r.name }
+
+// Access returns what the route asks of a request.
+func (r *Route) Access() Access { return r.access }
+
+// Requirement returns the scopes the route requires.
+func (r *Route) Requirement() scopes.Requirement { return r.requirement }
+
+// Routes returns the number of routes.
+func (rs *Rules) Routes() int { return len(rs.routes) }
+
+// Default returns the default's access.
+func (rs *Rules) Default() Access { return rs.fallback.access }
+
+// LoadRules reads and parses the route file at path (at most
+// [MaxRulesFileSize] bytes).
+func LoadRules(path string) (*Rules, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrRules, err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxRulesFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrRules, err)
+	}
+	return ParseRules(data)
+}
+
+// ParseRules parses a route file ([File]) and checks everything in it,
+// returning every problem together. Unknown fields, duplicate keys, bad
+// patterns, methods, header names and scopes are errors.
+func ParseRules(data []byte) (*Rules, error) {
+	if len(data) > MaxRulesFileSize {
+		return nil, fmt.Errorf("%w: larger than %d bytes", ErrRules, MaxRulesFileSize)
+	}
+	var f File
+	if len(bytes.TrimSpace(data)) > 0 {
+		if err := decodeYAML(data, &f); err != nil {
+			return nil, fmt.Errorf("%w: %s", ErrRules, oneLine(yaml.FormatError(err, false, false)))
+		}
+	}
+	rs, err := compile(f)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrRules, err)
+	}
+	return rs, nil
+}
+
+// decodeYAML decodes strictly; a panic in the YAML library on hostile
+// input is an error, never a crash of the service that reloads the file.
+func decodeYAML(data []byte, f *File) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = errors.New("the YAML cannot be parsed")
+		}
+	}()
+	return yaml.UnmarshalWithOptions(data, f, yaml.Strict())
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// compile checks f and builds its Rules.
+func compile(f File) (*Rules, error) {
+	var errs []error
+	rs := &Rules{}
+	switch f.Default {
+	case "", "deny":
+		rs.fallback = Route{name: "default", access: AccessDeny}
+	case "authenticated":
+		rs.fallback = Route{name: "default", access: AccessToken}
+	case "open":
+		rs.fallback = Route{name: "default", access: AccessOpen}
+	default:
+		errs = append(errs, fmt.Errorf("default %q is not deny, authenticated or open", f.Default))
+	}
+	id, err := compileIdentity(f.Identity)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	rs.identity = id
+	if len(f.Routes) > MaxRoutes {
+		errs = append(errs, fmt.Errorf("%d routes: at most %d", len(f.Routes), MaxRoutes))
+		return nil, errors.Join(errs...)
+	}
+	names := make(map[string]bool, len(f.Routes))
+	for i, rf := range f.Routes {
+		r, err := compileRoute(i, rf)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if names[r.name] {
+			errs = append(errs, fmt.Errorf("route %q: the name is used twice", r.name))
+		}
+		names[r.name] = true
+		rs.routes = append(rs.routes, r)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return rs, nil
+}
+
+func compileRoute(i int, rf RouteFile) (Route, error) {
+	r := Route{name: rf.Name}
+	if r.name == "" {
+		r.name = fmt.Sprintf("#%d", i)
+	}
+	var errs []error
+	fail := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("route %q: "+format, append([]any{r.name}, args...)...))
+	}
+	if !printable(r.name) || len(r.name) > 128 {
+		fail("the name must be printable ASCII, at most 128 bytes")
+		r.name = fmt.Sprintf("#%d", i)
+	}
+	if rf.Host != "" {
+		h, ok := normalizeHost(rf.Host)
+		if !ok {
+			fail("host %q is not a host name or address (no port, no path)", rf.Host)
+		}
+		r.host = h
+	}
+	seen := map[string]bool{}
+	for _, m := range rf.Methods {
+		if !isMethod(m) {
+			fail("method %q is not an upper-case HTTP method token", m)
+			continue
+		}
+		if !seen[m] {
+			seen[m] = true
+			r.methods = append(r.methods, m)
+		}
+	}
+	if seen[http.MethodGet] && !seen[http.MethodHead] {
+		r.methods = append(r.methods, http.MethodHead) // as ServeMux: GET also matches HEAD
+	}
+	p, err := parsePattern(rf.Path)
+	if err != nil {
+		fail("path: %v", err)
+	}
+	r.pattern = p
+	switch {
+	case rf.Open && rf.Deny:
+		fail("open and deny together")
+	case rf.Open || rf.Deny:
+		if len(rf.Scopes)+len(rf.AnyScopes)+len(rf.ACRValues) > 0 || rf.MaxAge != 0 {
+			fail("open and deny routes take no scopes, acr_values or max_age")
+		}
+		r.access = AccessOpen
+		if rf.Deny {
+			r.access = AccessDeny
+		}
+	default:
+		r.access = AccessToken
+		req, err := requirementOf(rf.Scopes, rf.AnyScopes)
+		if err != nil {
+			fail("%v", err)
+		}
+		r.requirement = req
+		if rf.MaxAge < 0 {
+			fail("max_age %v is negative", rf.MaxAge)
+		}
+		for _, a := range rf.ACRValues {
+			if a == "" || !printable(a) || strings.ContainsAny(a, " \"\\") {
+				fail("acr value %q is not printable ASCII without spaces or quotes", a)
+			}
+		}
+		r.stepUp = validator.StepUp{ACR: rf.ACRValues, MaxAge: rf.MaxAge}
+		if len(rf.ACRValues) > 0 || rf.MaxAge > 0 {
+			r.opts = []httpbearer.RouteOption{httpbearer.WithStepUp(r.stepUp)}
+		}
+	}
+	return r, errors.Join(errs...)
+}
+
+// requirementOf builds all-of and any-of scope lists, checking each scope
+// first (scopes.All and scopes.Any panic on a bad one).
+func requirementOf(all, anyOf []string) (scopes.Requirement, error) {
+	for _, list := range [][]string{all, anyOf} {
+		for _, s := range list {
+			set, err := scopes.Parse(s)
+			if err != nil || set.Len() != 1 {
+				return scopes.Requirement{}, fmt.Errorf("scope %q is not one RFC 6749 scope token", s)
+			}
+		}
+	}
+	return scopes.All(all...).And(scopes.Any(anyOf...)), nil
+}
+
+// isMethod reports whether m is an upper-case RFC 9110 method token.
+func isMethod(m string) bool {
+	if m == "" || len(m) > 32 {
+		return false
+	}
+	for i := 0; i < len(m); i++ {
+		c := m[i]
+		if !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// printable reports whether s is printable ASCII (space included).
+func printable(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// normalizeHost lower-cases a host and strips a port; ok is false for
+// anything that is not a plain host name or IP literal.
+func normalizeHost(h string) (string, bool) {
+	if h == "" || len(h) > 255 {
+		return "", false
+	}
+	if strings.HasPrefix(h, "[") {
+		end := strings.IndexByte(h, ']')
+		if end < 0 {
+			return "", false
+		}
+		rest := h[end+1:]
+		if rest != "" && !validPort(rest) {
+			return "", false
+		}
+		h = h[:end+1]
+	} else if i := strings.IndexByte(h, ':'); i >= 0 {
+		if !validPort(h[i:]) {
+			return "", false
+		}
+		h = h[:i]
+	}
+	h = strings.ToLower(strings.TrimSuffix(h, "."))
+	if h == "" {
+		return "", false
+	}
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '[' || c == ']' || c == ':') {
+			return "", false
+		}
+	}
+	return h, true
+}
+
+func validPort(p string) bool {
+	if len(p) < 2 || p[0] != ':' || len(p) > 6 {
+		return false
+	}
+	for i := 1; i < len(p); i++ {
+		if p[i] < '0' || p[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
