@@ -46,24 +46,16 @@ const (
 // Everything else a full validation decides depends only on the token's
 // bytes and the validator's fixed configuration, so it cannot change.
 type tokenCache struct {
-	entries *lru.Cache[cacheKey, cacheEntry]
+	entries *lru.Cache[cacheKey, cachedToken]
 	maxTTL  time.Duration
 	mac     cipher.AEAD
 	bufs    sync.Pool // *[16]byte, so computing a tag allocates nothing
 	door    []atomic.Uint32
+	scopes  scopeSets
 }
 
 // cacheKey is a token's tag (see tokenCache).
 type cacheKey [16]byte
-
-type cacheEntry struct {
-	// tok is the cache's own copy: callers get copies of it
-	// ([Token.clone]), never tok itself, so nothing they do to their token
-	// reaches a later decision or another request.
-	tok  *Token
-	key  *Key      // the key that verified it; nil for HMAC
-	keys KeySource // where the key came from
-}
 
 // gmacNonce is the fixed nonce of the tag computation: GMAC under one key
 // with one nonce is a deterministic MAC, which is what a lookup key needs.
@@ -87,7 +79,7 @@ func newTokenCache(size int, maxTTL time.Duration) *tokenCache {
 		doorSize <<= 1
 	}
 	c := &tokenCache{
-		entries: lru.New[cacheKey, cacheEntry](size, 16, func(k cacheKey) uint64 { return uint64(k[0]) }),
+		entries: lru.New[cacheKey, cachedToken](size, 16, func(k cacheKey) uint64 { return uint64(k[0]) }),
 		maxTTL:  maxTTL,
 		mac:     mac,
 		door:    make([]atomic.Uint32, doorSize),
@@ -118,11 +110,11 @@ func (c *tokenCache) admit(k cacheKey) bool {
 	return false
 }
 
-func (c *tokenCache) get(k cacheKey, now time.Time) (cacheEntry, bool) {
+func (c *tokenCache) get(k cacheKey, now time.Time) (cachedToken, bool) {
 	return c.entries.Get(k, now)
 }
 
-func (c *tokenCache) put(k cacheKey, e cacheEntry, expires time.Time) {
+func (c *tokenCache) put(k cacheKey, e cachedToken, expires time.Time) {
 	c.entries.Put(k, e, expires)
 }
 

@@ -1,8 +1,12 @@
 package validator
 
 import (
+	"crypto"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/bearerguard/bearerguard/internal/jwstest"
 )
 
 func TestTokenCacheBound(t *testing.T) {
@@ -13,7 +17,7 @@ func TestTokenCacheBound(t *testing.T) {
 	for i := range 100_000 {
 		var k cacheKey
 		k[0], k[1], k[2] = byte(i), byte(i>>8), byte(i>>16)
-		c.put(k, cacheEntry{tok: tok}, now.Add(time.Hour))
+		c.put(k, cachedToken{full: tok}, now.Add(time.Hour))
 		last = k
 	}
 	if n := c.len(); n > 10_000 {
@@ -70,4 +74,57 @@ func TestTokenCacheAdmission(t *testing.T) {
 	if admitted > 0 {
 		t.Errorf("%d of 10,000 tokens seen once were admitted", admitted)
 	}
+}
+
+// The cache holds ordinary tokens compactly (no claims JSON, strings in
+// one small arena, scopes shared) and keeps whole those the compact form
+// cannot hold exactly.
+func TestCompactCacheForm(t *testing.T) {
+	secret := []byte("0123456789abcdef0123456789abcdef-compact-form-test-secret")
+	now := time.Unix(1_800_000_000, 0)
+	v, err := New(WithIssuerSecret("https://hs.example.com/", secret), WithAudience("orders"),
+		WithClock(func() time.Time { return now }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	claims := func(aud any) string {
+		return jwstest.JSON(map[string]any{"iss": "https://hs.example.com/", "sub": "svc", "aud": aud,
+			"exp": now.Unix() + 60, "scope": "read:data write:data", "jti": "j-1"})
+	}
+	for _, tt := range []struct {
+		name string
+		aud  any
+		full bool
+	}{
+		{"one audience", "orders", false},
+		{"two audiences", []string{"orders", "billing"}, false},
+		{"three audiences", []string{"orders", "billing", "crm"}, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tok, err := v.Validate(t.Context(), jwstest.Token(`{"alg":"HS256"}`, claims(tt.aud), jwstest.HS(secret, crypto.SHA256)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := v.compact(tok, nil, v.issuers["https://hs.example.com/"])
+			if got := c.full != nil; got != tt.full {
+				t.Fatalf("kept whole: %v, want %v", got, tt.full)
+			}
+			if tt.full {
+				return
+			}
+			if c.arena != "svcj-1"+strings.Join(anyStrings(tt.aud)[1:], "") {
+				t.Errorf("arena %q", c.arena)
+			}
+			if c.scopes != v.compact(tok, nil, v.issuers["https://hs.example.com/"]).scopes {
+				t.Error("two tokens with the same scopes do not share their set")
+			}
+		})
+	}
+}
+
+func anyStrings(v any) []string {
+	if s, ok := v.(string); ok {
+		return []string{s}
+	}
+	return v.([]string)
 }

@@ -184,3 +184,86 @@ func TestCachedTokenIsolation(t *testing.T) {
 		t.Errorf("cached %d, want 1", v.CachedTokens())
 	}
 }
+
+// A cache hit gives the same token a full validation gives: every exported
+// field, and the claims JSON behind Claim, Decode and RawClaims (which a
+// hit takes from the presented token), for tokens the cache holds in its
+// compact form and for those it keeps whole.
+func TestCacheHitEqualsMiss(t *testing.T) {
+	loadKeys(t)
+	hs := func(claims string) string {
+		return jwstest.Token(`{"alg":"HS256","typ":"JWT"}`, claims, jwstest.HS(hmacSecret, crypto.SHA256))
+	}
+	tests := []struct {
+		name string
+		tok  string
+	}{
+		{"typical", rs256(baseClaims(nil))},
+		{"no kid, no typ", jwstest.Token(`{"alg":"ES256"}`, baseClaims(nil), jwstest.ES(ecKey, crypto.SHA256))},
+		{"HMAC issuer", hs(baseClaims(map[string]any{"iss": hmacIssuer}))},
+		{"two audiences, one not configured", rs256(baseClaims(map[string]any{"aud": []string{"elsewhere", testAud}}))},
+		{"three audiences", rs256(baseClaims(map[string]any{"aud": []string{testAud, "x", "y"}}))},
+		{"audience list of one", rs256(baseClaims(map[string]any{"aud": []string{testAud}}))},
+		{"no scopes", rs256(baseClaims(map[string]any{"scope": nil}))},
+		{"scp array", rs256(baseClaims(map[string]any{"scope": nil, "scp": []string{"read:data", "write:data", "read:data"}}))},
+		{"fractional times", rs256(baseClaims(map[string]any{"exp": float64(testNow.Unix()) + 299.25, "iat": float64(testNow.Unix()) - 9.5}))},
+		{"nbf, acr, auth_time", rs256(baseClaims(map[string]any{"nbf": testNow.Unix() - 5, "acr": "urn:mace:incommon:iap:silver", "auth_time": testNow.Unix() - 100}))},
+		{"no exp", rs256(baseClaims(map[string]any{"exp": nil}))},
+		{"unicode and escapes", rs256(baseClaims(map[string]any{"sub": "dépôt \"svc\" ☃", "jti": "\u00e9\u2028", "client_id": "c/\\d"}))},
+		{"azp as client", rs256(baseClaims(map[string]any{"client_id": nil, "azp": "svc-azp"}))},
+		{"extra claims", rs256(baseClaims(map[string]any{"tenant": map[string]any{"id": 7, "tags": []string{"a"}}}))},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := newValidator(t, validator.WithoutExpiryRequirement())
+			miss, err := v.Validate(t.Context(), tt.tok)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := v.Validate(t.Context(), tt.tok); err != nil { // admitted on its second sighting
+				t.Fatal(err)
+			}
+			if v.CachedTokens() != 1 {
+				t.Fatalf("cached %d tokens, want 1", v.CachedTokens())
+			}
+			hit, err := v.Validate(t.Context(), tt.tok)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mv, hv := reflect.ValueOf(*miss), reflect.ValueOf(*hit)
+			for i := range mv.NumField() {
+				f := mv.Type().Field(i)
+				if !f.IsExported() {
+					continue
+				}
+				if !reflect.DeepEqual(mv.Field(i).Interface(), hv.Field(i).Interface()) {
+					t.Errorf("%s: hit %#v, miss %#v", f.Name, hv.Field(i).Interface(), mv.Field(i).Interface())
+				}
+			}
+			if got, want := string(hit.RawClaims()), string(miss.RawClaims()); got != want {
+				t.Errorf("RawClaims: hit %s, miss %s", got, want)
+			}
+			var hm, mm map[string]any
+			if err := hit.Decode(&hm); err != nil {
+				t.Fatal(err)
+			}
+			if err := miss.Decode(&mm); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(hm, mm) {
+				t.Errorf("Decode: hit %v, miss %v", hm, mm)
+			}
+			hs, hok := hit.Claim("sub")
+			ms, mok := miss.Claim("sub")
+			if hs != ms || hok != mok {
+				t.Errorf(`Claim("sub"): hit %v %v, miss %v %v`, hs, hok, ms, mok)
+			}
+			// RawClaims is the caller's own copy on a hit too.
+			raw := hit.RawClaims()
+			clear(raw)
+			if string(hit.RawClaims()) != string(miss.RawClaims()) {
+				t.Error("writing to RawClaims' result changed the token")
+			}
+		})
+	}
+}

@@ -80,6 +80,23 @@ type Token struct {
 	Confirmation Confirmation
 
 	raw []byte // the claims JSON (or introspection response members)
+	// payload is the token's base64url payload segment, when raw is nil:
+	// a token served from the cache decodes its claims JSON only when
+	// asked (see claimsJSON).
+	payload string
+}
+
+// claimsJSON returns the claims JSON: raw, or the payload decoded afresh
+// (never stored, so reading claims never writes to the Token).
+func (t *Token) claimsJSON() []byte {
+	if t.raw != nil || t.payload == "" {
+		return t.raw
+	}
+	b, ok := decodeSegment(t.payload, nil)
+	if !ok {
+		return nil // cannot happen: the payload decoded when it was validated
+	}
+	return b
 }
 
 // Claim returns the value of the named claim decoded into the types
@@ -87,7 +104,7 @@ type Token struct {
 // map[string]any, nil), and whether the claim is present.
 func (t *Token) Claim(name string) (any, bool) {
 	var r objectReader
-	if r.init(t.raw) != nil {
+	if r.init(t.claimsJSON()) != nil {
 		return nil, false
 	}
 	for {
@@ -107,10 +124,15 @@ func (t *Token) Claim(name string) (any, bool) {
 
 // Decode decodes the claims into v with encoding/json, for custom claim
 // structs.
-func (t *Token) Decode(v any) error { return json.Unmarshal(t.raw, v) }
+func (t *Token) Decode(v any) error { return json.Unmarshal(t.claimsJSON(), v) }
 
 // RawClaims returns a copy of the claims as JSON.
-func (t *Token) RawClaims() []byte { return slices.Clone(t.raw) }
+func (t *Token) RawClaims() []byte {
+	if t.raw == nil {
+		return t.claimsJSON() // decoded afresh: already the caller's own
+	}
+	return slices.Clone(t.raw)
+}
 
 // HasAudience reports whether aud is one of the token's audiences.
 func (t *Token) HasAudience(aud string) bool { return slices.Contains(t.Audience, aud) }

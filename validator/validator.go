@@ -162,7 +162,7 @@ func (v *Validator) validate(ctx context.Context, token string) (*Token, error) 
 	var k cacheKey
 	if v.cache != nil {
 		k = v.cache.key(token)
-		if tok, ok, err := v.cached(ctx, k); ok {
+		if tok, ok, err := v.cached(ctx, k, token); ok {
 			v.tel.cacheEvent(ctx, v.tel.hit)
 			return tok, err
 		}
@@ -178,7 +178,7 @@ func (v *Validator) validate(ctx context.Context, token string) (*Token, error) 
 	}
 	if v.cache != nil && v.cache.admit(k) {
 		// The cache keeps a copy of its own, which no caller ever sees.
-		v.remember(k, tok.clone(), key, ic)
+		v.remember(k, tok, key, ic)
 	}
 	if err := v.runChecks(ctx, tok); err != nil {
 		return nil, err
@@ -188,26 +188,28 @@ func (v *Validator) validate(ctx context.Context, token string) (*Token, error) 
 
 // cached answers from the token cache: ok is false on a miss, or when the
 // entry no longer holds (its key changed), and full validation must run.
-// A hit hands out a copy of the cached token, so that nothing a caller (or
-// a claim check) does to its token reaches another request.
-func (v *Validator) cached(ctx context.Context, k cacheKey) (*Token, bool, error) {
+// A hit hands out a Token of its own, built from the entry, so that
+// nothing a caller (or a claim check) does to its token reaches another
+// request; its claims JSON is the presented token's payload.
+func (v *Validator) cached(ctx context.Context, k cacheKey, token string) (*Token, bool, error) {
 	e, ok := v.cache.get(k, v.now())
 	if !ok {
 		return nil, false, nil
 	}
-	if e.keys != nil {
-		cur, err := e.keys.Key(ctx, e.tok.KeyID, e.tok.Algorithm)
+	if e.ic.keys != nil {
+		cur, err := e.ic.keys.Key(ctx, e.keyID(), e.algorithm())
 		if err != nil || cur != e.key {
 			v.cache.remove(k)
 			return nil, false, nil
 		}
 	}
 	// The audience depends only on the token's bytes: it cannot change.
-	if err := v.checkTimes(e.tok.Expiry, e.tok.NotBefore, e.tok.IssuedAt, v.requireExp); err != nil {
+	exp, nbf, iat := e.times()
+	if err := v.checkTimes(exp, nbf, iat, v.requireExp); err != nil {
 		v.cache.remove(k)
 		return nil, true, err
 	}
-	tok := e.tok.clone()
+	tok := e.token(v, payloadSegment(token))
 	if err := v.runChecks(ctx, tok); err != nil {
 		return nil, true, err
 	}
@@ -215,13 +217,14 @@ func (v *Validator) cached(ctx context.Context, k cacheKey) (*Token, bool, error
 }
 
 // remember caches a token that passed full validation, until its "exp" or
-// the cache's max TTL, whichever is sooner. tok must be a private copy.
+// the cache's max TTL, whichever is sooner. The cache keeps a compact copy
+// of its own (see cachedToken), which shares nothing writable with tok.
 func (v *Validator) remember(k cacheKey, tok *Token, key *Key, ic *issuerConfig) {
 	expires := v.now().Add(v.cache.maxTTL)
 	if !tok.Expiry.IsZero() && tok.Expiry.Before(expires) {
 		expires = tok.Expiry
 	}
-	v.cache.put(k, cacheEntry{tok: tok, key: key, keys: ic.keys}, expires)
+	v.cache.put(k, v.compact(tok, key, ic), expires)
 }
 
 // CachedTokens returns the number of entries in the validated-token cache.

@@ -1,0 +1,275 @@
+package validator
+
+import (
+	"reflect"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bearerguard/bearerguard/scopes"
+)
+
+// cachedToken is the validated-token cache's form of a token: the token's
+// own strings copied end to end into one small string (the arena), its
+// times as nanoseconds, its scopes shared with every other token granted
+// the same ones, its issuer and audience shared with the configuration
+// when they are the configured strings, and no claims JSON at all. A hit
+// has the JSON at hand anyway (the token it looks up), so [Token.Claim]
+// and friends decode it from the presented token when asked.
+//
+// A token the compact form cannot hold exactly (more than two audiences,
+// fields this form does not know, times beyond 2262, …) is kept whole in
+// full instead; [tokenCache.compact] checks, field by field, that
+// expanding the compact form gives back the very token it was made from.
+type cachedToken struct {
+	arena string
+	ends  [nArena]uint16 // end offset in arena of each field, in arenaField order
+	// flags: which times are set, whether the issuer and audiences are
+	// the configuration's strings.
+	flags                   uint16
+	nAud                    uint8
+	audCfg                  [2]uint8 // index into the configured audiences, when flagged
+	alg                     uint8    // index into algNames
+	src                     Source
+	exp, iat, nbf, authTime int64 // Unix nanoseconds, when flagged
+	scopes                  *scopes.Set
+	ic                      *issuerConfig // the issuer's configuration: its keys and, when flagged, its name
+	key                     *Key          // the key that verified the token; nil for HMAC
+	full                    *Token        // the whole token, when the compact form cannot hold it
+}
+
+// The arena's fields, in order.
+const (
+	arenaIssuer = iota
+	arenaSubject
+	arenaID
+	arenaClientID
+	arenaKeyID
+	arenaType
+	arenaACR
+	arenaJKT
+	arenaX5T
+	arenaAud0
+	arenaAud1
+	nArena
+)
+
+const (
+	flagExp = 1 << iota
+	flagIat
+	flagNbf
+	flagAuthTime
+	flagIssuerConfigured
+	flagAud0Configured
+	flagAud1Configured
+	flagAudNil
+)
+
+// maxSharedScopeSets bounds the table of shared scope sets: past it, an
+// entry keeps a set of its own.
+const maxSharedScopeSets = 256
+
+// scopeSets shares one immutable [scopes.Set] among the cached tokens that
+// carry the same scopes (most clients of an API are granted one of a few
+// sets).
+type scopeSets struct {
+	mu   sync.Mutex
+	sets map[string]*scopes.Set
+}
+
+// shared returns a set equal to s that references no memory of s.
+func (t *scopeSets) shared(s scopes.Set) *scopes.Set {
+	key := s.String()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if p, ok := t.sets[key]; ok {
+		return p
+	}
+	own, err := scopes.FromList(strings.Fields(strings.Clone(key)))
+	if err != nil {
+		own = s // cannot happen: s's tokens were valid
+	}
+	p := &own
+	if t.sets == nil {
+		t.sets = make(map[string]*scopes.Set)
+	}
+	if len(t.sets) < maxSharedScopeSets {
+		t.sets[key] = p
+	}
+	return p
+}
+
+// compact returns the cache's form of tok (a token that passed full
+// validation) for validator v.
+func (v *Validator) compact(tok *Token, key *Key, ic *issuerConfig) cachedToken {
+	c := cachedToken{ic: ic, key: key, src: tok.Source}
+	whole := func() cachedToken {
+		return cachedToken{ic: ic, key: key, full: tok.clone()}
+	}
+	alg := -1
+	for i, a := range algNames {
+		if a == tok.Algorithm {
+			alg = i
+			break
+		}
+	}
+	if alg < 0 || len(tok.Audience) > 2 || (tok.Audience != nil && len(tok.Audience) == 0) {
+		return whole()
+	}
+	c.alg = uint8(alg)
+	var fields [nArena]string
+	if tok.Issuer == ic.issuer {
+		c.flags |= flagIssuerConfigured
+	} else {
+		fields[arenaIssuer] = tok.Issuer
+	}
+	fields[arenaSubject], fields[arenaID], fields[arenaClientID] = tok.Subject, tok.ID, tok.ClientID
+	fields[arenaKeyID], fields[arenaType], fields[arenaACR] = tok.KeyID, tok.Type, tok.ACR
+	fields[arenaJKT], fields[arenaX5T] = tok.Confirmation.JKT, tok.Confirmation.X5TS256
+	if tok.Audience == nil {
+		c.flags |= flagAudNil
+	}
+	c.nAud = uint8(len(tok.Audience))
+	for i, a := range tok.Audience {
+		if j := slicesIndex(v.audiences, a); j >= 0 && j < 256 {
+			c.flags |= flagAud0Configured << i
+			c.audCfg[i] = uint8(j)
+		} else {
+			fields[arenaAud0+i] = a
+		}
+	}
+	n := 0
+	for _, f := range fields {
+		n += len(f)
+	}
+	if n > 1<<16-1 {
+		return whole()
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for i, f := range fields {
+		b.WriteString(f)
+		c.ends[i] = uint16(b.Len())
+	}
+	c.arena = b.String()
+	for _, t := range []struct {
+		flag uint16
+		at   time.Time
+		dst  *int64
+	}{{flagExp, tok.Expiry, &c.exp}, {flagIat, tok.IssuedAt, &c.iat}, {flagNbf, tok.NotBefore, &c.nbf}, {flagAuthTime, tok.AuthTime, &c.authTime}} {
+		if !t.at.IsZero() {
+			c.flags |= t.flag
+			*t.dst = t.at.UnixNano()
+		}
+	}
+	c.scopes = v.cache.scopes.shared(tok.Scopes)
+	// The compact form must give back exactly the token it was made from
+	// (but for the claims JSON, which a hit takes from the presented
+	// token): anything it does not know, it must not drop.
+	want := *tok
+	want.raw, want.payload = nil, ""
+	if !reflect.DeepEqual(*c.token(v, ""), want) {
+		return whole()
+	}
+	return c
+}
+
+// token returns a new Token from c, whose claims JSON is the base64url
+// payload segment of the presented token.
+func (c *cachedToken) token(v *Validator, payload string) *Token {
+	if c.full != nil {
+		t := c.full.clone()
+		return t
+	}
+	b := new(struct {
+		tok Token
+		aud [2]string
+	})
+	t := &b.tok
+	field := func(i int) string {
+		start := 0
+		if i > 0 {
+			start = int(c.ends[i-1])
+		}
+		return c.arena[start:c.ends[i]]
+	}
+	if c.flags&flagIssuerConfigured != 0 {
+		t.Issuer = c.ic.issuer
+	} else {
+		t.Issuer = field(arenaIssuer)
+	}
+	t.Subject, t.ID, t.ClientID = field(arenaSubject), field(arenaID), field(arenaClientID)
+	t.KeyID, t.Type, t.ACR = field(arenaKeyID), field(arenaType), field(arenaACR)
+	t.Confirmation = Confirmation{JKT: field(arenaJKT), X5TS256: field(arenaX5T)}
+	if c.flags&flagAudNil == 0 {
+		for i := range int(c.nAud) {
+			if c.flags&(flagAud0Configured<<i) != 0 {
+				b.aud[i] = v.audiences[c.audCfg[i]]
+			} else {
+				b.aud[i] = field(arenaAud0 + i)
+			}
+		}
+		t.Audience = b.aud[:c.nAud:c.nAud]
+	}
+	t.Expiry, t.IssuedAt, t.NotBefore, t.AuthTime = c.time(flagExp, c.exp), c.time(flagIat, c.iat), c.time(flagNbf, c.nbf), c.time(flagAuthTime, c.authTime)
+	t.Scopes = *c.scopes
+	t.Source = c.src
+	t.Algorithm = algNames[c.alg]
+	t.payload = payload
+	return t
+}
+
+func (c *cachedToken) time(flag uint16, ns int64) time.Time {
+	if c.flags&flag == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns)
+}
+
+// times returns the token's exp, nbf and iat without building a Token.
+func (c *cachedToken) times() (exp, nbf, iat time.Time) {
+	if c.full != nil {
+		return c.full.Expiry, c.full.NotBefore, c.full.IssuedAt
+	}
+	return c.time(flagExp, c.exp), c.time(flagNbf, c.nbf), c.time(flagIat, c.iat)
+}
+
+// keyID and algorithm are what the entry's key was looked up by.
+func (c *cachedToken) keyID() string {
+	if c.full != nil {
+		return c.full.KeyID
+	}
+	start := int(c.ends[arenaKeyID-1])
+	return c.arena[start:c.ends[arenaKeyID]]
+}
+
+func (c *cachedToken) algorithm() Algorithm {
+	if c.full != nil {
+		return c.full.Algorithm
+	}
+	return algNames[c.alg]
+}
+
+func slicesIndex(list []string, s string) int {
+	for i, x := range list {
+		if x == s {
+			return i
+		}
+	}
+	return -1
+}
+
+// payloadSegment returns the payload segment of a compact JWS ("" if it
+// has none: then the token could not have been cached).
+func payloadSegment(token string) string {
+	i := strings.IndexByte(token, '.')
+	if i < 0 {
+		return ""
+	}
+	rest := token[i+1:]
+	j := strings.IndexByte(rest, '.')
+	if j < 0 {
+		return ""
+	}
+	return rest[:j]
+}
