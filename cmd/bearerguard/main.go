@@ -28,6 +28,7 @@ const usage = `bearerguard: protect HTTP APIs as an OAuth 2.0 resource server.
 Usage:
   bearerguard demo [--json] [--metrics] run the client-credentials flow end to end, in-process
   bearerguard validate [flags] TOKEN|-  check a token and explain the decision
+  bearerguard inspect [flags]           a page on loopback that explains, check by check, why a token is refused
   bearerguard version                   print the version
 
 Run "bearerguard COMMAND --help" for a command's flags.
@@ -45,6 +46,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return demoCommand(ctx, args[1:], stdout, stderr)
 	case "validate":
 		return validateCommand(ctx, args[1:], stdin, stdout, stderr, client)
+	case "inspect":
+		return inspectCommand(ctx, args[1:], stdout, stderr, client)
 	case "version":
 		fmt.Fprintln(stdout, "bearerguard", version())
 		return 0
