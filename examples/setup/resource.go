@@ -44,7 +44,9 @@ func (c Config) MetadataURL() string {
 
 // Metadata returns the service's protected resource metadata document
 // (RFC 9728), or nil when c.Resource is empty: resource c.Resource,
-// authorization_servers the issuer, bearer_methods_supported header, the
+// authorization_servers the issuer (none without one, with
+// --introspection-only), bearer_methods_supported header (and query with
+// --allow-query-token), the
 // DPoP policy of the validator [Config.Guard] builds (its algorithms are
 // [validator.DefaultAlgorithms]; dpop_bound_access_tokens_required with
 // --dpop required; nothing with --dpop off),
@@ -54,10 +56,7 @@ func (c Config) Metadata(opts ...resourcemeta.Option) (*resourcemeta.Document, e
 	if c.Resource == "" {
 		return nil, nil
 	}
-	base := []resourcemeta.Option{
-		resourcemeta.WithAuthorizationServers(c.Issuer),
-		resourcemeta.WithBearerMethods("header"),
-	}
+	base := c.metadataAuthority() // authorization_servers, bearer_methods_supported
 	if c.DPoP != validator.DPoPOff {
 		base = append(base, resourcemeta.WithDPoP(validator.DefaultAlgorithms, c.DPoP == validator.DPoPRequired))
 	}

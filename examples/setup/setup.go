@@ -43,6 +43,13 @@ type Config struct {
 	// carry no "aud" (a present, wrong one is still refused; JWTs must
 	// still name the audience).
 	IntrospectionAudienceOptional bool
+	// IntrospectionOnly checks every token, JWT-shaped or not, by
+	// introspection alone: no key set, no discovery, no background fetch.
+	// Issuer is then optional (see introspection_only.go).
+	IntrospectionOnly bool
+	// AllowQueryToken also accepts the token in the access_token query
+	// parameter (RFC 6750 §2.3); answers then carry Cache-Control: private.
+	AllowQueryToken bool
 
 	// DPoP is how DPoP-bound tokens (RFC 9449) are accepted.
 	DPoP validator.DPoPMode
@@ -150,6 +157,7 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", env("BEARERGUARD_METRICS_ADDR", ""), "serve Prometheus metrics at GET /metrics on this address, a listener of its own in plain HTTP (keep it internal); default: off (env BEARERGUARD_METRICS_ADDR)")
 	startup := fs.String("startup-timeout", env("BEARERGUARD_STARTUP_TIMEOUT", DefaultStartupTimeout.String()), "how long to wait at start for the issuer's keys: exit 1 if its discovery names another issuer; if it is only unreachable, serve with /readyz at 503 until the keys load; 0 does not wait (env BEARERGUARD_STARTUP_TIMEOUT)")
 	fs.BoolVar(&c.InsecureHTTP, "insecure-http", false, "allow plain http:// issuer and JWKS URLs on loopback hosts, for local development")
+	errs = append(errs, c.introspectionOnlyFlags(fs, getenv)...)
 	fs.Usage = func() {
 		fmt.Fprintf(out, "Usage: %s [flags]\n\nAn API protected by bearerguard. Routes:\n"+
 			"  GET  /healthz  open: the process is up\n  GET  /readyz   open: 200 once the keys have loaded, 503 before\n"+
@@ -169,9 +177,10 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 	if c.StartupTimeout, err = time.ParseDuration(*startup); err != nil || c.StartupTimeout < 0 {
 		errs = append(errs, fmt.Errorf("--startup-timeout %q is not a non-negative duration", *startup))
 	}
-	if c.Issuer == "" {
+	if c.Issuer == "" && !c.IntrospectionOnly {
 		errs = append(errs, errors.New("--issuer (or BEARERGUARD_ISSUER) is required"))
 	}
+	errs = append(errs, c.checkIntrospectionOnly()...)
 	if err := c.resolveResource(); err != nil {
 		errs = append(errs, err)
 	}
@@ -209,12 +218,12 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 	return c, errors.Join(errs...)
 }
 
-// Guard builds the key set, validator and guard c describes. client, if
-// not nil, is used for discovery and JWKS fetches (tests pass one that
-// trusts their issuer). The returned function releases the key set, and
-// the Redis store when there is one. Their metrics go to c.MeterProvider,
-// and c.Readiness, when set, learns of the key set and introspection
-// client.
+// Guard builds the key set (none with --introspection-only), validator and
+// guard c describes. client, if not nil, is used for discovery, JWKS
+// fetches and introspection (tests pass one that trusts their issuer). The
+// returned function releases the key set, and the Redis store when there
+// is one. Their metrics go to c.MeterProvider, and c.Readiness, when set,
+// learns of the key set and introspection client.
 func (c Config) Guard(client *http.Client) (*httpbearer.Guard, func(), error) {
 	var opts []jwks.Option
 	if client != nil {
@@ -226,17 +235,11 @@ func (c Config) Guard(client *http.Client) (*httpbearer.Guard, func(), error) {
 	if c.MeterProvider != nil {
 		opts = append(opts, jwks.WithMeterProvider(c.MeterProvider))
 	}
-	var keys *jwks.Set
-	var err error
-	if c.JWKSURL != "" {
-		keys, err = jwks.New(c.JWKSURL, opts...)
-	} else {
-		keys, err = jwks.Discover(c.Issuer, opts...)
-	}
+	keys, err := c.keySet(opts) // nil with --introspection-only
 	if err != nil {
 		return nil, nil, err
 	}
-	closeAll := func() { keys.Close() }
+	closeAll := func() { closeKeySet(keys) }
 	var shared *redisstore.Store
 	var introspection *introspect.Client
 	if c.RedisURL != "" {
@@ -248,12 +251,14 @@ func (c Config) Guard(client *http.Client) (*httpbearer.Guard, func(), error) {
 			closeAll()
 			return nil, nil, err
 		}
-		closeAll = func() { shared.Close(); keys.Close() }
+		closeAll = func() { shared.Close(); closeKeySet(keys) }
 	}
 	vopts := []validator.Option{
-		validator.WithIssuer(c.Issuer, keys),
 		validator.WithAudience(c.Audience),
 		validator.WithLeeway(c.Leeway),
+	}
+	if keys != nil {
+		vopts = append(vopts, validator.WithIssuer(c.Issuer, keys))
 	}
 	if c.MeterProvider != nil {
 		vopts = append(vopts, validator.WithMeterProvider(c.MeterProvider))
@@ -315,13 +320,16 @@ func (c Config) Guard(client *http.Client) (*httpbearer.Guard, func(), error) {
 	if c.Resource != "" {
 		gopts = append(gopts, httpbearer.WithResourceMetadata(c.MetadataURL()))
 	}
+	gopts = append(gopts, c.queryTokenOptions()...)
 	g, err := httpbearer.New(v, gopts...)
 	if err != nil {
 		closeAll()
 		return nil, nil, err
 	}
 	if c.Readiness != nil {
-		c.Readiness.add("keys", keys.Ready, keys.WaitReady)
+		if keys != nil {
+			c.Readiness.add("keys", keys.Ready, keys.WaitReady)
+		}
 		if introspection != nil {
 			c.Readiness.add("introspection", introspection.Ready, introspection.WaitReady)
 		}
