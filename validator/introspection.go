@@ -15,10 +15,21 @@ type Introspector interface {
 
 // WithIntrospection checks tokens that are not JWTs from a configured
 // issuer by asking introspector, whose answers come from issuer. Active
-// responses are still checked here: "iss", when present, must be a trusted
-// issuer; "aud" must name a configured audience (unless
-// [WithoutAudienceCheck]); "exp", "nbf" and "iat", when present, are
-// checked like a JWT's. "exp" is not required of an introspection response.
+// responses are still checked here: "iss", when present, must be issuer or
+// another trusted issuer; "aud" must name a configured audience (unless
+// [WithoutAudienceCheck] or [WithIntrospectionAudienceOptional]); "exp",
+// "nbf" and "iat", when present, are checked like a JWT's. "exp" is not
+// required of an introspection response. An answer without "iss" gets
+// issuer as its [Token.Issuer].
+//
+// Introspection only: with no [WithIssuer] or [WithIssuerSecret], the
+// validator holds no key at all and fetches nothing but the introspection
+// answers: every token, JWT-shaped or not, is sent to introspector (as with
+// [WithIntrospectJWTs]), and nothing about it is decided locally but its
+// size and the checks above. This is the mode for authorization servers
+// that issue opaque tokens and publish no keys (such as Express apps built
+// on the npm oauth2-server package). issuer may then be "": answers that
+// carry an "iss" are refused, since none is trusted.
 func WithIntrospection(issuer string, introspector Introspector) Option {
 	return func(c *config) {
 		if introspector == nil {
@@ -68,6 +79,9 @@ func (v *Validator) introspect(ctx context.Context, token string) (*Token, error
 	tok = tok.clone()
 	if tok.Issuer != "" && tok.Issuer != v.introspectionIssuer && v.issuers[tok.Issuer] == nil {
 		return nil, ErrIssuer
+	}
+	if tok.Issuer == "" {
+		tok.Issuer = v.introspectionIssuer
 	}
 	if v.checkAud && !v.audienceOK(tok.Audience) &&
 		!(tok.Audience == nil && v.introspectionAudOptional) {

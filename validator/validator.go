@@ -83,6 +83,9 @@ func New(opts ...Option) (*Validator, error) {
 			asym |= 1 << id
 		}
 	}
+	// Introspection only (no issuer with keys or a secret): every token
+	// goes to introspection, JWT-shaped or not.
+	introspectionOnly := c.introspector != nil && len(c.issuers) == 0
 	v := &Validator{
 		issuers:     make(map[string]*issuerConfig, len(c.issuers)),
 		audiences:   slices.Clone(c.audiences),
@@ -98,7 +101,7 @@ func New(opts ...Option) (*Validator, error) {
 		logger:      c.logger,
 
 		introspector:        c.introspector,
-		introspectJWTs:      c.introspectJWTs,
+		introspectJWTs:      c.introspectJWTs || introspectionOnly,
 		introspectionIssuer: c.introspectionIssuer,
 
 		introspectionAudOptional: c.introspectionAudOptional,

@@ -1,0 +1,90 @@
+package validator_test
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/bearerguard/bearerguard/bearertest"
+	"github.com/bearerguard/bearerguard/introspect"
+	"github.com/bearerguard/bearerguard/validator"
+)
+
+// TestIntrospectionOnly checks the mode of a validator with
+// WithIntrospection and no issuer of its own: every token, JWT-shaped or
+// not, is introspected (nothing is decided locally, no key is needed), and
+// an answer without "iss" gets the configured issuer.
+func TestIntrospectionOnly(t *testing.T) {
+	iss := bearertest.NewIssuer(t)
+	iss.AddClient(bearertest.ClientConfig{ID: "api", Secret: "api-secret"})
+	ic, err := introspect.New(iss.IntrospectionURL(), introspect.ClientSecretBasic("api", "api-secret"),
+		introspect.WithHTTPClient(iss.Client()), introspect.WithMaxTTL(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ic.Close() })
+
+	const configured = "https://as.example/"
+	noIss := iss.Opaque(t, bearertest.Claims{"iss": nil, "aud": "orders", "scope": "read:data"})
+	sameIss := iss.Opaque(t, bearertest.Claims{"iss": configured, "aud": "orders"})
+	otherIss := iss.Opaque(t, bearertest.Claims{"aud": "orders"}) // iss: the test issuer's URL
+	jwt := iss.Mint(t, bearertest.Claims{"iss": nil, "aud": "orders", "scope": "read:data"})
+	// JWT-shaped, but its header is not JSON: locally ErrMalformed; here the
+	// authorization server decides (it does not know it).
+	garbled := "e30x.e30.c2ln"
+
+	for _, tt := range []struct {
+		name       string
+		issuer     string
+		token      string
+		wantIssuer string
+		wantErr    error
+	}{
+		{"opaque, no iss", configured, noIss, configured, nil},
+		{"opaque, the configured iss", configured, sameIss, configured, nil},
+		{"opaque, another iss", configured, otherIss, "", validator.ErrIssuer},
+		{"signed JWT, introspected", configured, jwt, configured, nil},
+		{"JWT-shaped, unknown", configured, garbled, "", validator.ErrInactive},
+		{"no issuer configured, no iss", "", noIss, "", nil},
+		{"no issuer configured, an iss", "", sameIss, "", validator.ErrIssuer},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			v, err := validator.New(validator.WithIntrospection(tt.issuer, ic), validator.WithAudience("orders"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := iss.IntrospectionRequests()
+			tok, err := v.Validate(t.Context(), tt.token)
+			if n := iss.IntrospectionRequests() - before; n != 1 {
+				t.Errorf("Validate(%q) made %d introspection requests, want 1", tt.token, n)
+			}
+			if !errors.Is(err, tt.wantErr) || (tt.wantErr != nil) != (err != nil) {
+				t.Fatalf("Validate(%q) = %v, want %v", tt.token, err, tt.wantErr)
+			}
+			if err != nil {
+				return
+			}
+			if tok.Source != validator.SourceIntrospection || tok.Issuer != tt.wantIssuer {
+				t.Errorf("Validate(%q): source %v, issuer %q; want introspection, %q", tt.token, tok.Source, tok.Issuer, tt.wantIssuer)
+			}
+		})
+	}
+
+	t.Run("with an issuer of its own, JWTs stay local", func(t *testing.T) {
+		signed := iss.Mint(t, bearertest.Claims{"aud": "orders"})
+		v, err := validator.New(validator.WithIssuer(iss.URL, iss.KeySet(t)), validator.WithIntrospection(configured, ic),
+			validator.WithAudience("orders"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := iss.IntrospectionRequests()
+		if tok, err := v.Validate(t.Context(), signed); err != nil || tok.Source != validator.SourceJWT {
+			t.Fatalf("Validate(JWT) = %v, %v; want a locally checked token", tok, err)
+		}
+		if _, err := v.Validate(t.Context(), garbled); !errors.Is(err, validator.ErrMalformed) {
+			t.Errorf("Validate(%q) = %v, want ErrMalformed", garbled, err)
+		}
+		if n := iss.IntrospectionRequests() - before; n != 0 {
+			t.Errorf("%d introspection requests, want 0", n)
+		}
+	})
+}
