@@ -6,14 +6,15 @@ import (
 	"strings"
 )
 
-// Requirement says which scopes a request must carry: every clause must be
-// satisfied, and a clause is satisfied by any one of its scopes. The zero
+// Requirement says what a request must carry: every clause must be
+// satisfied, and a clause is satisfied by any one of its terms. A term names
+// a scope, a role, a permission or a claim value ([Term]). The zero
 // Requirement requires nothing.
 //
-// Requirements are built once, at start-up, by [All], [Any] and
-// [Requirement.And], and are safe for concurrent use.
+// Requirements are built once, at start-up, by [All], [Any], [AllOf],
+// [AnyOf] and [Requirement.And], and are safe for concurrent use.
 type Requirement struct {
-	clauses [][]string
+	clauses [][]Term
 }
 
 // All requires every one of the given scopes. It panics if a scope is not a
@@ -21,8 +22,7 @@ type Requirement struct {
 func All(scopes ...string) Requirement {
 	r := Requirement{}
 	for _, s := range scopes {
-		mustValid(s)
-		r.clauses = append(r.clauses, []string{s})
+		r.clauses = append(r.clauses, []Term{Scope(s)})
 	}
 	return r
 }
@@ -33,16 +33,41 @@ func Any(scopes ...string) Requirement {
 	if len(scopes) == 0 {
 		return Requirement{}
 	}
-	for _, s := range scopes {
-		mustValid(s)
+	clause := make([]Term, len(scopes))
+	for i, s := range scopes {
+		clause[i] = Scope(s)
 	}
-	return Requirement{clauses: [][]string{slices.Clone(scopes)}}
+	return Requirement{clauses: [][]Term{clause}}
+}
+
+// AllOf requires every one of the given terms:
+// AllOf(Scope("read:data"), Role("Data.Reader")) requires both.
+func AllOf(terms ...Term) Requirement {
+	r := Requirement{}
+	for _, t := range terms {
+		mustTerm(t)
+		r.clauses = append(r.clauses, []Term{t})
+	}
+	return r
+}
+
+// AnyOf requires at least one of the given terms:
+// AnyOf(Scope("read:data"), Role("Data.Read")) is "scope read:data or role
+// Data.Read". AnyOf() with no terms requires nothing.
+func AnyOf(terms ...Term) Requirement {
+	if len(terms) == 0 {
+		return Requirement{}
+	}
+	for _, t := range terms {
+		mustTerm(t)
+	}
+	return Requirement{clauses: [][]Term{slices.Clone(terms)}}
 }
 
 // And returns a requirement satisfied only when both r and other are:
 // All("a").And(Any("b", "c")) requires a, and b or c.
 func (r Requirement) And(other Requirement) Requirement {
-	clauses := make([][]string, 0, len(r.clauses)+len(other.clauses))
+	clauses := make([][]Term, 0, len(r.clauses)+len(other.clauses))
 	clauses = append(clauses, r.clauses...)
 	clauses = append(clauses, other.clauses...)
 	return Requirement{clauses: clauses}
@@ -51,38 +76,76 @@ func (r Requirement) And(other Requirement) Requirement {
 // IsZero reports whether r requires nothing.
 func (r Requirement) IsZero() bool { return len(r.clauses) == 0 }
 
-// Satisfied reports whether granted meets the requirement.
-func (r Requirement) Satisfied(granted Set) bool {
+// Satisfied reports whether the scopes granted meet the requirement. A Set
+// holds scopes only: a role, permission or claim term is never satisfied by
+// it, so a requirement naming one is not satisfied here (it fails closed).
+// Use [Requirement.SatisfiedBy] with the validated token to check every
+// kind of term.
+func (r Requirement) Satisfied(granted Set) bool { return r.SatisfiedBy(granted) }
+
+// SatisfiedBy reports whether g grants enough to meet the requirement:
+// each clause has a term g grants. The work is linear in the number of
+// terms, each term costing what g.Grants costs.
+func (r Requirement) SatisfiedBy(g Granter) bool {
 	for _, clause := range r.clauses {
-		if !slices.ContainsFunc(clause, granted.Has) {
+		if !slices.ContainsFunc(clause, g.Grants) {
 			return false
 		}
 	}
 	return true
 }
 
-// Missing returns the scopes of every clause that granted does not satisfy,
-// without duplicates, in the order the requirement names them: for an
-// all-of clause, the scope that is absent; for an any-of clause, each of its
-// alternatives. It returns nil when the requirement is satisfied. This is
-// the value of the scope attribute of an RFC 6750 insufficient_scope
-// challenge.
-func (r Requirement) Missing(granted Set) []string {
+// Missing returns the scope terms of every clause that granted does not
+// satisfy, without duplicates, in the order the requirement names them: for
+// an all-of clause, the scope that is absent; for an any-of clause, each of
+// its scope alternatives. It returns nil when the requirement is satisfied,
+// and a non-nil (possibly empty) slice when it is not: a clause made only of
+// roles, permissions or claims adds nothing to the list but still makes it
+// non-nil. This is the value of the scope attribute of an RFC 6750
+// insufficient_scope challenge, which names scopes only. As with
+// [Requirement.Satisfied], only scopes count as granted.
+func (r Requirement) Missing(granted Set) []string { return r.MissingFrom(granted) }
+
+// MissingFrom is [Requirement.Missing] for any [Granter], such as a
+// validated token: it returns nil when g satisfies the requirement, else
+// the scope terms of the clauses g does not satisfy (an empty, non-nil
+// slice if those clauses name no scope).
+func (r Requirement) MissingFrom(g Granter) []string {
 	var missing []string
 	for _, clause := range r.clauses {
-		if slices.ContainsFunc(clause, granted.Has) {
+		if slices.ContainsFunc(clause, g.Grants) {
 			continue
 		}
-		for _, s := range clause {
-			if !slices.Contains(missing, s) {
-				missing = append(missing, s)
+		if missing == nil {
+			missing = make([]string, 0, len(clause))
+		}
+		for _, t := range clause {
+			if t.kind == KindScope && !slices.Contains(missing, t.name) {
+				missing = append(missing, t.name)
 			}
 		}
 	}
 	return missing
 }
 
-// String describes the requirement, e.g. "read:data AND (admin OR owner)".
+// Scopes returns every scope the requirement names, each once, in order:
+// what a resource lists as scopes_supported (RFC 9728). Roles, permissions
+// and claims are not scopes and are left out.
+func (r Requirement) Scopes() []string { return r.Missing(Set{}) }
+
+// Terms returns the requirement's clauses: every clause must be satisfied,
+// and a clause is satisfied by any one of its terms. The caller owns the
+// returned slices.
+func (r Requirement) Terms() [][]Term {
+	out := make([][]Term, len(r.clauses))
+	for i, c := range r.clauses {
+		out[i] = slices.Clone(c)
+	}
+	return out
+}
+
+// String describes the requirement, e.g.
+// "read:data AND (admin OR role:Data.Admin)".
 func (r Requirement) String() string {
 	if len(r.clauses) == 0 {
 		return "(none)"
@@ -90,10 +153,14 @@ func (r Requirement) String() string {
 	parts := make([]string, len(r.clauses))
 	for i, c := range r.clauses {
 		if len(c) == 1 {
-			parts[i] = c[0]
-		} else {
-			parts[i] = "(" + strings.Join(c, " OR ") + ")"
+			parts[i] = c[0].String()
+			continue
 		}
+		alts := make([]string, len(c))
+		for j, t := range c {
+			alts[j] = t.String()
+		}
+		parts[i] = "(" + strings.Join(alts, " OR ") + ")"
 	}
 	return strings.Join(parts, " AND ")
 }

@@ -92,6 +92,10 @@ var (
 	ErrMissingClaim = reason(ErrInvalidToken, "required claim missing", "The access token lacks a required claim")
 	// ErrInactive: introspection says the token is not active.
 	ErrInactive = reason(ErrInvalidToken, "token inactive", "The access token is not active")
+	// ErrClaimValue: a claim the issuer's configuration restricts ("azp",
+	// "cid", …; see [IssuerClaimValues]) is absent or has a value not
+	// allowed.
+	ErrClaimValue = reason(ErrInvalidToken, "claim value not allowed", "The access token was not issued to an allowed client")
 	// ErrClaimCheck: a user-supplied claim check refused the token.
 	ErrClaimCheck = reason(ErrInvalidToken, "claim check failed", "The access token was refused")
 	// ErrBoundToken: a token bound to a key or certificate ("cnf") was
@@ -196,15 +200,21 @@ func (e *Error) Description() string { return e.desc }
 // LogValue implements [slog.LogValuer].
 func (e *Error) LogValue() slog.Value { return slog.StringValue(e.msg) }
 
-// ScopeError reports the scopes a request lacked. It matches
-// [ErrInsufficientScope] with errors.Is.
+// ScopeError reports that a token does not meet a route's requirement. It
+// matches [ErrInsufficientScope] with errors.Is.
 type ScopeError struct {
-	// Missing lists the scopes the route requires and the token lacks.
+	// Missing lists the scopes the route requires and the token lacks:
+	// the scope terms of the unmet clauses. It is empty when those clauses
+	// name only roles, permissions or claims, which an RFC 6750 scope
+	// attribute cannot name.
 	Missing []string
 }
 
 // Error lists the missing scopes (scope names are not secret).
 func (e *ScopeError) Error() string {
+	if len(e.Missing) == 0 {
+		return "bearerguard: insufficient scope: a required role, permission or claim is missing"
+	}
 	return "bearerguard: insufficient scope: missing " + strings.Join(e.Missing, " ")
 }
 

@@ -29,6 +29,7 @@ type issuerConfig struct {
 	keys   KeySource
 	secret []byte
 	algs   algSet
+	policy issuerPolicy // this issuer's own checks and claim sources
 }
 
 type config struct {
@@ -65,13 +66,18 @@ type config struct {
 // WithIssuer trusts tokens whose "iss" equals issuer exactly, verified
 // with keys (usually a [jwks.Set]). Repeat it to trust several issuers; a
 // token's unverified "iss" selects the keys, and nothing is fetched for an
-// issuer not configured. At least one issuer is required.
-func WithIssuer(issuer string, keys KeySource) Option {
+// issuer not configured. At least one issuer is required. The opts add
+// checks and claim sources for this issuer only ([IssuerOption]).
+func WithIssuer(issuer string, keys KeySource, opts ...IssuerOption) Option {
 	return func(c *config) {
 		if keys == nil {
 			c.errs = append(c.errs, fmt.Errorf("issuer %q: nil key source", issuer))
 		}
-		c.issuers = append(c.issuers, &issuerConfig{issuer: issuer, keys: keys})
+		p, errs := newPolicy(opts)
+		for _, err := range errs {
+			c.errs = append(c.errs, fmt.Errorf("issuer %q: %w", issuer, err))
+		}
+		c.issuers = append(c.issuers, &issuerConfig{issuer: issuer, keys: keys, policy: p})
 	}
 }
 
@@ -80,9 +86,14 @@ func WithIssuer(issuer string, keys KeySource) Option {
 // at least as many bytes as the hash, so 32 bytes minimum). An issuer has
 // either a secret or asymmetric keys, never both, and HMAC algorithms are
 // allowed for no other issuer. Prefer asymmetric keys: anyone who can check
-// an HMAC token can also mint one.
-func WithIssuerSecret(issuer string, secret []byte) Option {
+// an HMAC token can also mint one. The opts add checks and claim sources
+// for this issuer only ([IssuerOption]).
+func WithIssuerSecret(issuer string, secret []byte, opts ...IssuerOption) Option {
 	return func(c *config) {
+		p, errs := newPolicy(opts)
+		for _, err := range errs {
+			c.errs = append(c.errs, fmt.Errorf("issuer %q: %w", issuer, err))
+		}
 		var algs algSet
 		if len(secret) >= 32 {
 			algs |= 1 << algHS256
@@ -96,12 +107,14 @@ func WithIssuerSecret(issuer string, secret []byte) Option {
 		if algs == 0 {
 			c.errs = append(c.errs, fmt.Errorf("issuer %q: HMAC secret shorter than 32 bytes", issuer))
 		}
-		c.issuers = append(c.issuers, &issuerConfig{issuer: issuer, secret: slices.Clone(secret), algs: algs})
+		c.issuers = append(c.issuers, &issuerConfig{issuer: issuer, secret: slices.Clone(secret), algs: algs, policy: p})
 	}
 }
 
 // WithAudience accepts tokens whose "aud" names any of audiences. An
-// audience (or [WithoutAudienceCheck]) is required.
+// audience (or [WithoutAudienceCheck]) is required, unless every issuer
+// has an audience or client check of its own ([IssuerAudience],
+// [IssuerClientIDs]), which replaces this one for that issuer's tokens.
 func WithAudience(audiences ...string) Option {
 	return func(c *config) {
 		for _, a := range audiences {
@@ -114,7 +127,8 @@ func WithAudience(audiences ...string) Option {
 }
 
 // WithoutAudienceCheck accepts tokens meant for any audience. Only safe
-// when the issuer mints tokens for this API alone.
+// when the issuer mints tokens for this API alone. An issuer's own
+// [IssuerAudience] or [IssuerClientIDs] is still checked.
 func WithoutAudienceCheck() Option { return func(c *config) { c.skipAudience = true } }
 
 // WithAlgorithms replaces the allowlist of asymmetric algorithms (default

@@ -5,15 +5,6 @@ import (
 	"time"
 )
 
-// checkTimesAndAudience applies the time and audience checks to verified
-// claims.
-func (v *Validator) checkTimesAndAudience(tok *Token, requireExp bool) error {
-	if v.checkAud && !v.audienceOK(tok.Audience) {
-		return ErrAudience
-	}
-	return v.checkTimes(tok.Expiry, tok.NotBefore, tok.IssuedAt, requireExp)
-}
-
 // checkTimes checks "exp", "nbf" and "iat" (zero when absent) against the
 // clock, with the leeway, and the maximum token age.
 func (v *Validator) checkTimes(exp, nbf, iat time.Time, requireExp bool) error {

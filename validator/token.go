@@ -61,6 +61,13 @@ type Token struct {
 	ClientID string
 	// Scopes are the union of "scope", "scp" and any configured scope claims.
 	Scopes scopes.Set
+	// Roles are the names in the claims its issuer's [IssuerRoleClaims]
+	// name (Entra ID "roles", Keycloak "realm_access.roles", …), each
+	// once; empty when the issuer reads none.
+	Roles scopes.Set
+	// Permissions are the names in the claims its issuer's
+	// [IssuerPermissionClaims] name (Auth0 "permissions"), each once.
+	Permissions scopes.Set
 	// Source says whether the token was verified locally or introspected.
 	Source Source
 	// KeyID and Algorithm identify the key and algorithm that verified a JWT.
@@ -134,13 +141,33 @@ func (t *Token) RawClaims() []byte {
 	return slices.Clone(t.raw)
 }
 
+// Grants reports whether the token grants the term: a scope among
+// Scopes, a role among Roles, a permission among Permissions, or a claim
+// path whose value is (or is an array holding) the term's value. It makes
+// *Token a [scopes.Granter], so a route checks a [scopes.Requirement]
+// with [scopes.Requirement.SatisfiedBy].
+func (t *Token) Grants(term scopes.Term) bool {
+	switch term.Kind() {
+	case scopes.KindScope:
+		return t.Scopes.Has(term.Name())
+	case scopes.KindRole:
+		return t.Roles.Has(term.Name())
+	case scopes.KindPermission:
+		return t.Permissions.Has(term.Name())
+	case scopes.KindClaim:
+		return claimHas(t.claimsJSON(), term)
+	}
+	return false
+}
+
 // HasAudience reports whether aud is one of the token's audiences.
 func (t *Token) HasAudience(aud string) bool { return slices.Contains(t.Audience, aud) }
 
 // clone returns a copy of t that shares nothing writable with it. The
 // Audience is copied into the same allocation when it is short, so a
-// cache hit costs one allocation. Scopes is immutable and raw is never
-// handed out without copying, so both are shared.
+// cache hit costs one allocation. Scopes, Roles and Permissions are
+// immutable sets (a holder can only replace its own copy's field), and raw
+// is never handed out without copying, so they are shared.
 func (t *Token) clone() *Token {
 	b := new(struct {
 		tok Token

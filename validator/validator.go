@@ -71,7 +71,8 @@ func New(opts ...Option) (*Validator, error) {
 	if c.introspectJWTs && c.introspector == nil {
 		errs = append(errs, errors.New("WithIntrospectJWTs needs WithIntrospection"))
 	}
-	if len(c.audiences) == 0 && !c.skipAudience {
+	if len(c.audiences) == 0 && !c.skipAudience && (c.introspector != nil ||
+		slices.ContainsFunc(c.issuers, func(ic *issuerConfig) bool { return !ic.policy.ownAudience() })) {
 		errs = append(errs, errors.New("no audience configured: use WithAudience, or WithoutAudienceCheck to accept any"))
 	}
 	if len(c.audiences) > 0 && c.skipAudience {
@@ -308,7 +309,12 @@ func (v *Validator) validateJWT(ctx context.Context, token string) (*Token, *Key
 			return nil, nil, nil, ErrMissingClaim
 		}
 	}
-	if err := v.checkTimesAndAudience(tok, v.requireExp); err != nil {
+	// The issuer's own checks, its audience (or the validator's), and its
+	// roles and permissions: all after the signature.
+	if err := v.checkIssuerPolicy(ic, tok, &spans); err != nil {
+		return nil, nil, nil, err
+	}
+	if err := v.checkTimes(tok.Expiry, tok.NotBefore, tok.IssuedAt, v.requireExp); err != nil {
 		return nil, nil, nil, err
 	}
 	return tok, key, ic, nil

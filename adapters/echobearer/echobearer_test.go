@@ -35,6 +35,8 @@ func TestContract(t *testing.T) {
 		api.GET("/any", reply)
 		e.GET("/optional", reply, auth.Optional())
 		e.GET("/strong", reply, auth.Require(scopes.All("read:data"), httpbearer.WithStepUp(contract.StrongAuth)))
+		e.GET("/mixed", reply, auth.Require(contract.Mixed))
+		e.GET("/privileged", reply, auth.Require(contract.Privileged))
 		return e
 	}, func(t *testing.T, outer, inner *httpbearer.Guard) http.Handler {
 		o, i := must(t, outer), must(t, inner)

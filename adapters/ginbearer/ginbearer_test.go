@@ -36,6 +36,8 @@ func TestContract(t *testing.T) {
 		api.GET("/any", reply)
 		r.GET("/optional", auth.Optional(), reply)
 		r.GET("/strong", auth.Require(scopes.All("read:data"), httpbearer.WithStepUp(contract.StrongAuth)), reply)
+		r.GET("/mixed", auth.Require(contract.Mixed), reply)
+		r.GET("/privileged", auth.Require(contract.Privileged), reply)
 		return r
 	}, func(t *testing.T, outer, inner *httpbearer.Guard) http.Handler {
 		o, i := must(t, outer), must(t, inner)

@@ -33,6 +33,8 @@ func TestContract(t *testing.T) {
 		mux.Handle("GET /any", g.Handler(h))
 		mux.Handle("GET /optional", g.Optional(h))
 		mux.Handle("GET /strong", g.Require(scopes.All("read:data"), h, httpbearer.WithStepUp(contract.StrongAuth)))
+		mux.Handle("GET /mixed", g.Require(contract.Mixed, h))
+		mux.Handle("GET /privileged", g.Require(contract.Privileged, h))
 		return mux
 	}, func(t *testing.T, outer, inner *httpbearer.Guard) http.Handler {
 		h := http.HandlerFunc(reply)
@@ -55,6 +57,8 @@ func TestContractMiddleware(t *testing.T) {
 		mux.Handle("GET /any", chain(g.Middleware(scopes.Requirement{})))
 		mux.Handle("GET /optional", chain(g.OptionalMiddleware()))
 		mux.Handle("GET /strong", chain(g.Middleware(scopes.All("read:data"), httpbearer.WithStepUp(contract.StrongAuth))))
+		mux.Handle("GET /mixed", chain(g.Middleware(contract.Mixed)))
+		mux.Handle("GET /privileged", chain(g.Middleware(contract.Privileged)))
 		return mux
 	}, func(t *testing.T, outer, inner *httpbearer.Guard) http.Handler {
 		mux := http.NewServeMux()

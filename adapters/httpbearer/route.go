@@ -40,11 +40,13 @@ type stepUpChecker interface {
 	CheckStepUp(tok *validator.Token, s validator.StepUp) error
 }
 
-// checkRoute checks a valid token against a route's scopes and step-up.
-// Scopes first: a token without the scope is answered 403 whatever its
-// authentication level.
+// checkRoute checks a valid token against a route's requirement (scopes,
+// roles, permissions, claims) and step-up. The requirement first: a token
+// that does not meet it is answered 403 insufficient_scope whatever its
+// authentication level, and the challenge's scope attribute names only
+// the scopes of the unmet clauses (none when those name no scope).
 func (g *Guard) checkRoute(tok *validator.Token, req scopes.Requirement, rt route) error {
-	if missing := req.Missing(tok.Scopes); missing != nil {
+	if missing := req.MissingFrom(tok); missing != nil {
 		return &validator.ScopeError{Missing: missing}
 	}
 	if len(rt.stepUp.ACR) == 0 && rt.stepUp.MaxAge == 0 {
@@ -68,7 +70,7 @@ type declared struct {
 // adapters' Require call it when a route is built; call it yourself for
 // requirements passed to [Guard.Authorize] directly.
 func (g *Guard) Declare(req scopes.Requirement) {
-	names := req.Missing(scopes.Set{}) // every scope the requirement names
+	names := req.Scopes() // every scope the requirement names; roles and the like are not scopes
 	g.declared.mu.Lock()
 	defer g.declared.mu.Unlock()
 	for _, s := range names {

@@ -44,6 +44,8 @@ type Reply struct {
 //	GET  /any       requires any valid token
 //	GET  /optional  anonymous allowed; a present token must be valid
 //	GET  /strong    requires read:data and the step-up StrongAuth
+//	GET  /mixed     requires Mixed (scope read:data or role Data.Read)
+//	GET  /privileged requires Privileged (a role, and a permission or a claim)
 type Build func(t *testing.T, g *httpbearer.Guard) http.Handler
 
 type fixture struct {
@@ -229,6 +231,7 @@ func Run(t *testing.T, build Build, nested BuildNested) {
 	dpopCases(t, f, build)
 	stepUpCases(t, f, build)
 	t.Run("scopes_supported", func(t *testing.T) { scopesCases(t, f, build) })
+	t.Run("requirements", func(t *testing.T) { requirementCases(t, f, build) })
 
 	t.Run("hooks", func(t *testing.T) {
 		var mu sync.Mutex
