@@ -26,11 +26,14 @@ type cachedToken struct {
 	ends  [nArena]uint16 // end offset in arena of each field, in arenaField order
 	// flags: which times are set, whether the issuer and audiences are
 	// the configuration's strings.
-	flags                   uint16
-	nAud                    uint8
-	audCfg                  [2]uint8 // index into the configured audiences, when flagged
-	alg                     uint8    // index into algNames
-	src                     Source
+	flags  uint16
+	nAud   uint8
+	audCfg [2]uint8 // index into the configured audiences, when flagged
+	alg    uint8    // index into algNames
+	src    Source
+	// payStart and payEnd locate the payload segment in the token: a hit
+	// presents the very same bytes, so its claims JSON is there.
+	payStart, payEnd        uint16
 	exp, iat, nbf, authTime int64 // Unix nanoseconds, when flagged
 	scopes                  *scopes.Set
 	ic                      *issuerConfig // the issuer's configuration: its keys and, when flagged, its name
@@ -100,8 +103,8 @@ func (t *scopeSets) shared(s scopes.Set) *scopes.Set {
 }
 
 // compact returns the cache's form of tok (a token that passed full
-// validation) for validator v.
-func (v *Validator) compact(tok *Token, key *Key, ic *issuerConfig) cachedToken {
+// validation) for validator v; token is the token as presented.
+func (v *Validator) compact(tok *Token, token string, key *Key, ic *issuerConfig) cachedToken {
 	c := cachedToken{ic: ic, key: key, src: tok.Source}
 	whole := func() cachedToken {
 		return cachedToken{ic: ic, key: key, full: tok.clone()}
@@ -113,8 +116,12 @@ func (v *Validator) compact(tok *Token, key *Key, ic *issuerConfig) cachedToken 
 			break
 		}
 	}
-	if alg < 0 || len(tok.Audience) > 2 || (tok.Audience != nil && len(tok.Audience) == 0) {
+	if alg < 0 || len(tok.Audience) > 2 || (tok.Audience != nil && len(tok.Audience) == 0) || len(token) > 1<<16-1 {
 		return whole()
+	}
+	if p := payloadSegment(token); p != "" {
+		c.payStart = uint16(strings.IndexByte(token, '.') + 1)
+		c.payEnd = c.payStart + uint16(len(p))
 	}
 	c.alg = uint8(alg)
 	var fields [nArena]string
@@ -174,39 +181,34 @@ func (v *Validator) compact(tok *Token, key *Key, ic *issuerConfig) cachedToken 
 	return c
 }
 
-// token returns a new Token from c, whose claims JSON is the base64url
-// payload segment of the presented token.
-func (c *cachedToken) token(v *Validator, payload string) *Token {
+// token returns a new Token from c, whose claims JSON is the payload of
+// the presented token ("" when only the fields are wanted).
+func (c *cachedToken) token(v *Validator, token string) *Token {
 	if c.full != nil {
-		t := c.full.clone()
-		return t
+		return c.full.clone()
 	}
 	b := new(struct {
 		tok Token
 		aud [2]string
 	})
 	t := &b.tok
-	field := func(i int) string {
-		start := 0
-		if i > 0 {
-			start = int(c.ends[i-1])
-		}
-		return c.arena[start:c.ends[i]]
-	}
+	a, e := c.arena, &c.ends
 	if c.flags&flagIssuerConfigured != 0 {
 		t.Issuer = c.ic.issuer
 	} else {
-		t.Issuer = field(arenaIssuer)
+		t.Issuer = a[:e[arenaIssuer]]
 	}
-	t.Subject, t.ID, t.ClientID = field(arenaSubject), field(arenaID), field(arenaClientID)
-	t.KeyID, t.Type, t.ACR = field(arenaKeyID), field(arenaType), field(arenaACR)
-	t.Confirmation = Confirmation{JKT: field(arenaJKT), X5TS256: field(arenaX5T)}
+	t.Subject, t.ID, t.ClientID = a[e[arenaSubject-1]:e[arenaSubject]], a[e[arenaID-1]:e[arenaID]], a[e[arenaClientID-1]:e[arenaClientID]]
+	t.KeyID, t.Type, t.ACR = a[e[arenaKeyID-1]:e[arenaKeyID]], a[e[arenaType-1]:e[arenaType]], a[e[arenaACR-1]:e[arenaACR]]
+	if e[arenaJKT-1] != e[arenaX5T] {
+		t.Confirmation = Confirmation{JKT: a[e[arenaJKT-1]:e[arenaJKT]], X5TS256: a[e[arenaX5T-1]:e[arenaX5T]]}
+	}
 	if c.flags&flagAudNil == 0 {
 		for i := range int(c.nAud) {
 			if c.flags&(flagAud0Configured<<i) != 0 {
 				b.aud[i] = v.audiences[c.audCfg[i]]
 			} else {
-				b.aud[i] = field(arenaAud0 + i)
+				b.aud[i] = a[e[arenaAud0+i-1]:e[arenaAud0+i]]
 			}
 		}
 		t.Audience = b.aud[:c.nAud:c.nAud]
@@ -215,7 +217,9 @@ func (c *cachedToken) token(v *Validator, payload string) *Token {
 	t.Scopes = *c.scopes
 	t.Source = c.src
 	t.Algorithm = algNames[c.alg]
-	t.payload = payload
+	if int(c.payEnd) <= len(token) {
+		t.payload = token[c.payStart:c.payEnd]
+	}
 	return t
 }
 

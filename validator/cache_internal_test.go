@@ -105,7 +105,7 @@ func TestCompactCacheForm(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c := v.compact(tok, nil, v.issuers["https://hs.example.com/"])
+			c := v.compact(tok, "", nil, v.issuers["https://hs.example.com/"])
 			if got := c.full != nil; got != tt.full {
 				t.Fatalf("kept whole: %v, want %v", got, tt.full)
 			}
@@ -115,7 +115,7 @@ func TestCompactCacheForm(t *testing.T) {
 			if c.arena != "svcj-1"+strings.Join(anyStrings(tt.aud)[1:], "") {
 				t.Errorf("arena %q", c.arena)
 			}
-			if c.scopes != v.compact(tok, nil, v.issuers["https://hs.example.com/"]).scopes {
+			if c.scopes != v.compact(tok, "", nil, v.issuers["https://hs.example.com/"]).scopes {
 				t.Error("two tokens with the same scopes do not share their set")
 			}
 		})

@@ -182,7 +182,7 @@ func (v *Validator) validate(ctx context.Context, token string) (*Token, error) 
 	}
 	if v.cache != nil && v.cache.admit(k) {
 		// The cache keeps a copy of its own, which no caller ever sees.
-		v.remember(k, tok, key, ic)
+		v.remember(k, tok, token, key, ic)
 	}
 	if err := v.runChecks(ctx, tok); err != nil {
 		return nil, err
@@ -213,7 +213,7 @@ func (v *Validator) cached(ctx context.Context, k cacheKey, token string) (*Toke
 		v.cache.remove(k)
 		return nil, true, err
 	}
-	tok := e.token(v, payloadSegment(token))
+	tok := e.token(v, token)
 	if err := v.runChecks(ctx, tok); err != nil {
 		return nil, true, err
 	}
@@ -223,12 +223,12 @@ func (v *Validator) cached(ctx context.Context, k cacheKey, token string) (*Toke
 // remember caches a token that passed full validation, until its "exp" or
 // the cache's max TTL, whichever is sooner. The cache keeps a compact copy
 // of its own (see cachedToken), which shares nothing writable with tok.
-func (v *Validator) remember(k cacheKey, tok *Token, key *Key, ic *issuerConfig) {
+func (v *Validator) remember(k cacheKey, tok *Token, token string, key *Key, ic *issuerConfig) {
 	expires := v.now().Add(v.cache.maxTTL)
 	if !tok.Expiry.IsZero() && tok.Expiry.Before(expires) {
 		expires = tok.Expiry
 	}
-	v.cache.put(k, v.compact(tok, key, ic), expires)
+	v.cache.put(k, v.compact(tok, token, key, ic), expires)
 }
 
 // CachedTokens returns the number of entries in the validated-token cache.
