@@ -48,13 +48,13 @@ type fixture struct {
 	d   *forwardauth.Decider
 }
 
-func newFixture(t *testing.T, rules string, opts ...forwardauth.Option) *fixture {
+func newFixture(t testing.TB, rules string, opts ...forwardauth.Option) *fixture {
 	t.Helper()
 	iss := bearertest.NewIssuer(t)
 	return newFixtureFor(t, iss, rules, opts...)
 }
 
-func newFixtureFor(t *testing.T, iss *bearertest.Issuer, rules string, opts ...forwardauth.Option) *fixture {
+func newFixtureFor(t testing.TB, iss *bearertest.Issuer, rules string, opts ...forwardauth.Option) *fixture {
 	t.Helper()
 	keys, err := iss.NewKeySet()
 	if err != nil {
@@ -80,7 +80,7 @@ func newFixtureFor(t *testing.T, iss *bearertest.Issuer, rules string, opts ...f
 	return &fixture{iss: iss, v: v, g: g, d: d}
 }
 
-func (f *fixture) token(t *testing.T, scope string, extra ...any) string {
+func (f *fixture) token(t testing.TB, scope string, extra ...any) string {
 	t.Helper()
 	c := bearertest.Claims{"aud": audience, "scope": scope, "sub": "user-1", "client_id": "app-1"}
 	for i := 0; i+1 < len(extra); i += 2 {
@@ -96,7 +96,7 @@ func bearer(tok string) http.Header {
 	return http.Header{"Authorization": {"Bearer " + tok}}
 }
 
-func writeFile(t *testing.T, path, content string) {
+func writeFile(t testing.TB, path, content string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 		t.Fatal(err)

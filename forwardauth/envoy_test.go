@@ -1,0 +1,170 @@
+package forwardauth_test
+
+import (
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+
+	"github.com/bearerguard/bearerguard/bearertest"
+	"github.com/bearerguard/bearerguard/forwardauth"
+)
+
+// envoyClient serves d's ext_authz gRPC service on loopback and returns a
+// real client of it.
+func envoyClient(t *testing.T, d *forwardauth.Decider) authv3.AuthorizationClient {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer()
+	authv3.RegisterAuthorizationServer(srv, d.EnvoyServer())
+	go func() { _ = srv.Serve(l) }()
+	t.Cleanup(srv.Stop)
+	conn, err := grpc.NewClient(l.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	return authv3.NewAuthorizationClient(conn)
+}
+
+func checkRequest(method, host, path string, headers map[string]string) *authv3.CheckRequest {
+	return &authv3.CheckRequest{Attributes: &authv3.AttributeContext{Request: &authv3.AttributeContext_Request{
+		Http: &authv3.AttributeContext_HttpRequest{Method: method, Host: host, Path: path, Scheme: "https", Headers: headers},
+	}}}
+}
+
+func headerValues(opts []*corev3.HeaderValueOption) map[string]string {
+	out := map[string]string{}
+	for _, o := range opts {
+		out[o.GetHeader().GetKey()] = o.GetHeader().GetValue()
+	}
+	return out
+}
+
+func TestEnvoyCheck(t *testing.T) {
+	f := newFixture(t, testRules)
+	c := envoyClient(t, f.d)
+	read := f.token(t, "orders:read", "tenant", "acme")
+	forged := map[string]string{"x-auth-subject": "admin"}
+	withAuth := func(tok string, more map[string]string) map[string]string {
+		h := map[string]string{"authorization": "Bearer " + tok}
+		for k, v := range more {
+			h[k] = v
+		}
+		return h
+	}
+
+	t.Run("allowed with headers", func(t *testing.T) {
+		resp, err := c.Check(t.Context(), checkRequest("GET", "api.example.com", "/orders/7?x=1", withAuth(read, forged)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if codes.Code(resp.GetStatus().GetCode()) != codes.OK || resp.GetOkResponse() == nil {
+			t.Fatalf("Check = %v, want OK with an ok_response", resp)
+		}
+		ok := resp.GetOkResponse()
+		got := headerValues(ok.GetHeaders())
+		want := map[string]string{"x-auth-subject": "user-1", "x-auth-client-id": "app-1", "x-auth-scopes": "orders:read", "x-auth-tenant": "acme"}
+		for k, v := range want {
+			if got[k] != v {
+				t.Errorf("header %s = %q, want %q", k, got[k], v)
+			}
+		}
+		for _, o := range ok.GetHeaders() {
+			if o.GetAppendAction() != corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD {
+				t.Errorf("header %s is %v, want OVERWRITE_IF_EXISTS_OR_ADD", o.GetHeader().GetKey(), o.GetAppendAction())
+			}
+		}
+	})
+	t.Run("open route removes the client's identity headers", func(t *testing.T) {
+		resp, err := c.Check(t.Context(), checkRequest("GET", "api.example.com", "/healthz", forged))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ok := resp.GetOkResponse()
+		if ok == nil || len(ok.GetHeaders()) != 0 {
+			t.Fatalf("Check = %v, want OK with no header to add", resp)
+		}
+		removed := strings.Join(ok.GetHeadersToRemove(), ",")
+		for _, n := range []string{"x-auth-subject", "x-auth-client-id", "x-auth-scopes", "x-auth-tenant"} {
+			if !strings.Contains(removed, n) {
+				t.Errorf("headers_to_remove %q lacks %s", removed, n)
+			}
+		}
+	})
+	denied := []struct {
+		name      string
+		req       *authv3.CheckRequest
+		code      codes.Code
+		status    int
+		challenge string
+	}{
+		{"no token", checkRequest("GET", "api.example.com", "/orders/7", nil), codes.Unauthenticated, 401, `Bearer realm="orders"`},
+		{"read-only writing", checkRequest("POST", "api.example.com", "/orders/7", withAuth(read, nil)), codes.PermissionDenied, 403, `scope="orders:write"`},
+		{"bad token", checkRequest("GET", "api.example.com", "/orders/7", withAuth(read+"x", nil)), codes.Unauthenticated, 401, `error="invalid_token"`},
+		{"deny route", checkRequest("GET", "api.example.com", "/orders/admin/", withAuth(read, nil)), codes.PermissionDenied, 403, ""},
+		{"unclean path", checkRequest("GET", "api.example.com", "/healthz/../orders/admin/", nil), codes.InvalidArgument, 400, ""},
+		{"no http attributes", &authv3.CheckRequest{}, codes.InvalidArgument, 400, ""},
+	}
+	for _, tt := range denied {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, err := c.Check(t.Context(), tt.req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := resp.GetDeniedResponse()
+			if codes.Code(resp.GetStatus().GetCode()) != tt.code || d == nil || int(d.GetStatus().GetCode()) != tt.status {
+				t.Fatalf("Check = %v, want %v with a denied_response of %d", resp, tt.code, tt.status)
+			}
+			h := headerValues(d.GetHeaders())
+			if got := h["www-authenticate"]; !strings.Contains(got, tt.challenge) || (tt.challenge == "") != (got == "") {
+				t.Errorf("www-authenticate %q, want %q", got, tt.challenge)
+			}
+			if h["cache-control"] != "no-store" || d.GetBody() == "" {
+				t.Errorf("cache-control %q, body %q: want no-store and a JSON body", h["cache-control"], d.GetBody())
+			}
+		})
+	}
+}
+
+// An issuer whose keys cannot be fetched: 503 with Retry-After, as a
+// denied response (never an error Envoy's failure_mode_allow could let
+// through), with gRPC status UNAVAILABLE.
+func TestEnvoyCheckUnavailable(t *testing.T) {
+	iss := bearertest.NewIssuer(t)
+	iss.SetJWKSHandler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "down", http.StatusBadGateway)
+	}))
+	f := newFixtureFor(t, iss, testRules)
+	c := envoyClient(t, f.d)
+	resp, err := c.Check(t.Context(), checkRequest("GET", "api.example.com", "/orders/7", map[string]string{"authorization": "Bearer " + f.token(t, "orders:read")}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := resp.GetDeniedResponse()
+	if codes.Code(resp.GetStatus().GetCode()) != codes.Unavailable || d == nil || d.GetStatus().GetCode() != 503 {
+		t.Fatalf("Check = %v, want UNAVAILABLE with a denied_response of 503", resp)
+	}
+	if h := headerValues(d.GetHeaders()); h["retry-after"] == "" || h["www-authenticate"] != "" {
+		t.Errorf("headers %v: want retry-after and no challenge", h)
+	}
+}
+
+func TestEnvoyCheckUntrustedPeer(t *testing.T) {
+	f := newFixture(t, "default: open\n", forwardauth.WithTrustedProxies("10.0.0.0/8"))
+	c := envoyClient(t, f.d)
+	_, err := c.Check(t.Context(), checkRequest("GET", "a.example", "/x", nil))
+	if status.Code(err) != codes.PermissionDenied {
+		t.Fatalf("Check from an untrusted peer: %v, want PermissionDenied", err)
+	}
+}

@@ -1,0 +1,63 @@
+package forwardauth
+
+import (
+	"errors"
+	"net/url"
+	"path"
+	"strings"
+	"testing"
+)
+
+// FuzzParseRules: any route file is parsed or refused with an error
+// matching ErrRules; never a panic. Accepted rules match without panic.
+func FuzzParseRules(f *testing.F) {
+	f.Add([]byte("default: deny\nroutes:\n  - path: /a/{id}\n    methods: [GET]\n    scopes: [read]\n"))
+	f.Add([]byte("identity:\n  claims: {X-Auth-Tenant: tenant}\nroutes:\n  - {path: /, open: true}\n"))
+	f.Add([]byte("routes:\n  - path: /f/{p...}\n    host: a.example\n    any_scopes: [a, b]\n    acr_values: [mfa]\n    max_age: 5m\n"))
+	f.Add([]byte("a: &x [*x]\n"))
+	f.Add([]byte("routes: [{path: '/{$}', deny: true}]"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		rs, err := ParseRules(data)
+		if err != nil {
+			if !errors.Is(err, ErrRules) {
+				t.Fatalf("ParseRules error %v does not match ErrRules", err)
+			}
+			return
+		}
+		for _, p := range []string{"/", "/a/1", "/f/x/y", "/a/"} {
+			_ = rs.Match("GET", "a.example", p)
+		}
+	})
+}
+
+// FuzzParseOriginalURI: an accepted URI's path is absolute and clean, so
+// the path matched is the path any upstream serves; its query has no
+// space or control.
+func FuzzParseOriginalURI(f *testing.F) {
+	for _, s := range []string{"/", "/orders/7?x=1", "/a/../b", "/a/%2e%2e/b", "/a//b", "/a%2Fb", "/a;b", "/a\\b",
+		"http://evil/x", "/caf%C3%A9", "/a?b#c", "/%zz", "/a/./b", "/%00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		p, q, err := parseOriginalURI(s)
+		if err != nil {
+			if !errors.Is(err, ErrOriginalRequest) {
+				t.Fatalf("parseOriginalURI(%q) error %v does not match ErrOriginalRequest", s, err)
+			}
+			return
+		}
+		u, uerr := url.PathUnescape(p)
+		if uerr != nil {
+			t.Fatalf("parseOriginalURI(%q) accepted a badly escaped path %q", s, p)
+		}
+		if clean := path.Clean(u); clean != u && clean+"/" != u {
+			t.Fatalf("parseOriginalURI(%q) accepted %q, which decodes to the unclean %q", s, p, u)
+		}
+		if strings.ContainsAny(u, "\\;\x00\r\n") || strings.ContainsAny(q, " \r\n\x00") {
+			t.Fatalf("parseOriginalURI(%q) = %q, %q: forbidden characters", s, p, q)
+		}
+		if !strings.HasPrefix(s, p) {
+			t.Fatalf("parseOriginalURI(%q) path %q is not the start of the URI", s, p)
+		}
+	})
+}

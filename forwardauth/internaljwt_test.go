@@ -1,0 +1,107 @@
+package forwardauth_test
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/lestrrat-go/jwx/v2/jws"
+
+	"github.com/bearerguard/bearerguard/forwardauth"
+)
+
+// The internal token verifies with the Signer's JWKS, names the caller,
+// and lives no longer than the TTL or the access token.
+func TestInternalToken(t *testing.T) {
+	ec, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	_, ed, _ := ed25519.GenerateKey(rand.Reader)
+	now := time.Now().Truncate(time.Second) // the access token (1 h) outlives the internal one (30 s)
+	for name, key := range map[string]any{"ES256": ec, "EdDSA": ed} {
+		t.Run(name, func(t *testing.T) {
+			der, err := x509.MarshalPKCS8PrivateKey(key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(t.TempDir(), "key.pem")
+			if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			signer, err := forwardauth.LoadSigningKey(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := forwardauth.NewSigner(signer, "https://gateway.internal", "orders-backend", 30*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := newFixture(t, testRules, forwardauth.WithInternalToken(s, ""), forwardauth.WithClock(func() time.Time { return now }))
+			dec := f.d.Decide(t.Context(), forwardauth.Request{Method: "GET", URI: "/orders/7", Header: bearer(f.token(t, "orders:read"))})
+			raw := dec.Header.Get(forwardauth.DefaultInternalTokenHeader)
+			if !dec.Allowed || raw == "" {
+				t.Fatalf("Decide = %d, token %q; want allowed with a token", dec.Status, raw)
+			}
+			set, err := jwk.Parse(s.JWKS())
+			if err != nil {
+				t.Fatal(err)
+			}
+			payload, err := jws.Verify([]byte(raw), jws.WithKeySet(set, jws.WithRequireKid(true)))
+			if err != nil {
+				t.Fatalf("the internal token does not verify with the JWKS: %v", err)
+			}
+			var c map[string]any
+			if err := json.Unmarshal(payload, &c); err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]any{"iss": "https://gateway.internal", "aud": "orders-backend", "sub": "user-1", "client_id": "app-1",
+				"scope": "orders:read", "iat": float64(now.Unix()), "exp": float64(now.Add(30 * time.Second).Unix())}
+			for k, v := range want {
+				if c[k] != v {
+					t.Errorf("claim %s = %v, want %v", k, c[k], v)
+				}
+			}
+			// An open route: the header is there, empty, so a forged one is overwritten.
+			dec = f.d.Decide(t.Context(), forwardauth.Request{Method: "GET", URI: "/healthz", Header: http.Header{}})
+			if v, ok := dec.Header[forwardauth.DefaultInternalTokenHeader]; !ok || v[0] != "" {
+				t.Errorf("open route: internal token header %q (present %v), want present and empty", v, ok)
+			}
+		})
+	}
+}
+
+func TestNewSignerErrors(t *testing.T) {
+	small, _ := rsa.GenerateKey(rand.Reader, 1024)
+	p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	tests := []struct {
+		name string
+		key  crypto.Signer
+		iss  string
+		ttl  time.Duration
+		want string
+	}{
+		{"small RSA", small, "x", 0, "2048"},
+		{"P-384", p384, "x", 0, "P-256"},
+		{"no issuer", p384, "", 0, "empty issuer"},
+		{"long TTL", p384, "x", time.Hour, "lifetime"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := forwardauth.NewSigner(tt.key, tt.iss, "", tt.ttl)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("NewSigner = %v, want it to mention %q", err, tt.want)
+			}
+		})
+	}
+}
