@@ -112,8 +112,6 @@ func TestDecide(t *testing.T) {
 	}
 }
 
-
-
 // DPoP: the proof is checked against the original method and URL, as
 // the Guard's own middleware checks it.
 func TestDecideDPoP(t *testing.T) {
