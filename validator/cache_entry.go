@@ -34,8 +34,9 @@ type cachedToken struct {
 	// payStart and payEnd locate the payload segment in the token: a hit
 	// presents the very same bytes, so its claims JSON is there.
 	payStart, payEnd        uint16
-	exp, iat, nbf, authTime int64 // Unix nanoseconds, when flagged
-	scopes                  *scopes.Set
+	exp, iat, nbf, authTime int64       // Unix nanoseconds, when flagged
+	scopes                  *scopes.Set // shared (see scopeSets), like roles and perms
+	roles, perms            *scopes.Set
 	ic                      *issuerConfig // the issuer's configuration: its keys and, when flagged, its name
 	key                     *Key          // the key that verified the token; nil for HMAC
 	full                    *Token        // the whole token, when the compact form cannot hold it
@@ -73,15 +74,21 @@ const (
 const maxSharedScopeSets = 256
 
 // scopeSets shares one immutable [scopes.Set] among the cached tokens that
-// carry the same scopes (most clients of an API are granted one of a few
-// sets).
+// carry the same scopes, roles or permissions (most clients of an API are
+// granted one of a few sets).
 type scopeSets struct {
 	mu   sync.Mutex
 	sets map[string]*scopes.Set
 }
 
+// emptySet is every cached token's empty set.
+var emptySet scopes.Set
+
 // shared returns a set equal to s that references no memory of s.
 func (t *scopeSets) shared(s scopes.Set) *scopes.Set {
+	if s.Len() == 0 && reflect.DeepEqual(s, emptySet) {
+		return &emptySet
+	}
 	key := s.String()
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -170,6 +177,8 @@ func (v *Validator) compact(tok *Token, token string, key *Key, ic *issuerConfig
 		}
 	}
 	c.scopes = v.cache.scopes.shared(tok.Scopes)
+	c.roles = v.cache.scopes.shared(tok.Roles)
+	c.perms = v.cache.scopes.shared(tok.Permissions)
 	// The compact form must give back exactly the token it was made from
 	// (but for the claims JSON, which a hit takes from the presented
 	// token): anything it does not know, it must not drop.
@@ -214,7 +223,7 @@ func (c *cachedToken) token(v *Validator, token string) *Token {
 		t.Audience = b.aud[:c.nAud:c.nAud]
 	}
 	t.Expiry, t.IssuedAt, t.NotBefore, t.AuthTime = c.time(flagExp, c.exp), c.time(flagIat, c.iat), c.time(flagNbf, c.nbf), c.time(flagAuthTime, c.authTime)
-	t.Scopes = *c.scopes
+	t.Scopes, t.Roles, t.Permissions = *c.scopes, *c.roles, *c.perms
 	t.Source = c.src
 	t.Algorithm = algNames[c.alg]
 	if int(c.payEnd) <= len(token) {

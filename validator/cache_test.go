@@ -212,10 +212,14 @@ func TestCacheHitEqualsMiss(t *testing.T) {
 		{"unicode and escapes", rs256(baseClaims(map[string]any{"sub": "dépôt \"svc\" ☃", "jti": "\u00e9\u2028", "client_id": "c/\\d"}))},
 		{"azp as client", rs256(baseClaims(map[string]any{"client_id": nil, "azp": "svc-azp"}))},
 		{"extra claims", rs256(baseClaims(map[string]any{"tenant": map[string]any{"id": 7, "tags": []string{"a"}}}))},
+		{"roles and permissions", rs256(baseClaims(map[string]any{"iss": "https://roles.example.com/", "roles": []string{"Data.Read", "Data.Write"},
+			"realm_access": map[string]any{"roles": []string{"admin"}}, "permissions": []string{"read:data"}}))},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v := newValidator(t, validator.WithoutExpiryRequirement())
+			v := newValidator(t, validator.WithoutExpiryRequirement(),
+				validator.WithIssuer("https://roles.example.com/", testKeySource(t),
+					validator.IssuerRoleClaims("/roles", "/realm_access/roles"), validator.IssuerPermissionClaims("/permissions")))
 			miss, err := v.Validate(t.Context(), tt.tok)
 			if err != nil {
 				t.Fatal(err)
