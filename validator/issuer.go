@@ -378,3 +378,18 @@ func arrayHasString(val []byte, want string) bool {
 	}
 	return false
 }
+
+// Options combines opts into one Option, applied in order: for a value
+// such as an identity-provider preset that configures several issuers and
+// is passed to [New] next to other options.
+func Options(opts ...Option) Option {
+	return func(c *config) {
+		for _, o := range opts {
+			if o == nil {
+				c.errs = append(c.errs, errors.New("nil Option"))
+				continue
+			}
+			o(c)
+		}
+	}
+}

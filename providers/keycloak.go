@@ -1,0 +1,66 @@
+package providers
+
+import (
+	"strings"
+
+	"github.com/bearerguard/bearerguard/validator"
+)
+
+// Keycloak configures access tokens of a Keycloak realm:
+//
+//   - issuer {baseURL}/realms/{realm} (baseURL as the server is reached,
+//     e.g. https://sso.example.com, or https://sso.example.com/auth before
+//     Keycloak 17), keys from {issuer}/protocol/openid-connect/certs;
+//   - "realm_access.roles" gives roles, and with [WithKeycloakClient] so
+//     does "resource_access.{client}.roles";
+//   - with [WithAuthorizedParties], "azp" (the client the token was
+//     issued to) must be one of them ([validator.ErrClaimValue]);
+//   - with [WithAudience], "aud" must name one of those audiences (add an
+//     audience mapper in Keycloak); without it, the validator's
+//     [validator.WithAudience] applies;
+//   - "scope" gives scopes.
+//
+// Options: [WithAudience], [WithAuthorizedParties], [WithKeycloakClient],
+// [WithHTTPClient], [WithInsecureLoopbackHTTP], [WithJWKSOptions],
+// [WithIssuerOptions].
+func Keycloak(baseURL, realm string, opts ...Option) (*Preset, error) {
+	c := newConfig(opts)
+	c.only("Keycloak", "clientIDs", "versions", "sts", "base")
+	baseURL = strings.TrimRight(baseURL, "/")
+	if err := checkURL("base URL", baseURL); err != nil {
+		c.errs = append(c.errs, err)
+	}
+	if err := checkName("realm", realm, "-_."); err != nil {
+		c.errs = append(c.errs, err)
+	}
+	if c.audiences != nil {
+		if err := nonEmpty("WithAudience", c.audiences); err != nil {
+			c.errs = append(c.errs, err)
+		}
+	}
+	if c.parties != nil {
+		if err := nonEmpty("WithAuthorizedParties", c.parties); err != nil {
+			c.errs = append(c.errs, err)
+		}
+	}
+	paths := []string{"/realm_access/roles"}
+	if c.kcClient != "" {
+		paths = append(paths, "/resource_access/"+pointerEscape(c.kcClient)+"/roles")
+	}
+	issuer := baseURL + "/realms/" + realm
+	return c.build("keycloak", issuer+"/protocol/openid-connect/certs", []string{issuer}, func(keys validator.KeySource) []validator.Option {
+		io := []validator.IssuerOption{validator.IssuerRoleClaims(paths...)}
+		if c.audiences != nil {
+			io = append(io, validator.IssuerAudience(c.audiences...))
+		}
+		if c.parties != nil {
+			io = append(io, validator.IssuerClaimValues("azp", c.parties...))
+		}
+		return []validator.Option{validator.WithIssuer(issuer, keys, append(io, c.issuerOpts...)...)}
+	})
+}
+
+// pointerEscape escapes a claim name for an RFC 6901 JSON Pointer.
+func pointerEscape(s string) string {
+	return strings.NewReplacer("~", "~0", "/", "~1").Replace(s)
+}
