@@ -29,6 +29,7 @@ Usage:
   bearerguard demo [--json] [--metrics] run the client-credentials flow end to end, in-process
   bearerguard validate [flags] TOKEN|-  check a token and explain the decision
   bearerguard inspect [flags]           a page on loopback that explains, check by check, why a token is refused
+  bearerguard serve --routes FILE       forward auth: decide for nginx, Traefik and Envoy
   bearerguard version                   print the version
 
 Run "bearerguard COMMAND --help" for a command's flags.
@@ -48,6 +49,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return validateCommand(ctx, args[1:], stdin, stdout, stderr, client)
 	case "inspect":
 		return inspectCommand(ctx, args[1:], stdout, stderr, client)
+	case "serve":
+		return serveCommand(ctx, args[1:], os.Getenv, stderr, client, nil)
 	case "version":
 		fmt.Fprintln(stdout, "bearerguard", version())
 		return 0

@@ -1,0 +1,317 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/keepalive"
+
+	"github.com/bearerguard/bearerguard/examples/setup"
+	"github.com/bearerguard/bearerguard/forwardauth"
+)
+
+// Server limits: no request body is ever read, headers are bounded, and
+// every phase of a connection has a deadline.
+const (
+	serveReadHeaderTimeout = 5 * time.Second
+	serveReadTimeout       = 10 * time.Second
+	serveWriteTimeout      = 15 * time.Second
+	serveIdleTimeout       = 90 * time.Second
+	serveMaxHeaderBytes    = 64 << 10
+	grpcMaxRecvMsgSize     = 256 << 10
+	grpcMaxStreams         = 1024
+	shutdownTimeout        = 5 * time.Second
+)
+
+// serveStarted is what runServe tells its caller once it listens: for
+// tests.
+type serveStarted struct {
+	Addr, GRPCAddr, MetricsAddr string
+	Decider                     *forwardauth.Decider
+	Reload                      func() // as SIGHUP does
+}
+
+// serveCommand runs `bearerguard serve` until ctx ends or SIGTERM.
+func serveCommand(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer, client *http.Client, onStart func(serveStarted)) int {
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM)
+	defer stop()
+	return runServe(ctx, args, getenv, stderr, client, onStart)
+}
+
+func runServe(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer, client *http.Client, onStart func(serveStarted)) int {
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	fail := func(code int, err error) int {
+		fmt.Fprintf(stderr, "bearerguard serve: %s\n", oneLineErr(err))
+		return code
+	}
+	cfg, err := parseServe(args, getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		return fail(2, err)
+	}
+	rules, err := forwardauth.LoadRules(cfg.Routes)
+	if err != nil {
+		return fail(2, fmt.Errorf("--routes %s: %w", cfg.Routes, err))
+	}
+
+	var metrics http.Handler
+	if cfg.issuer.MetricsAddr != "" {
+		mp, h, err := setup.Prometheus("bearerguard-serve")
+		if err != nil {
+			return fail(2, err)
+		}
+		defer func() { _ = mp.Shutdown(context.Background()) }()
+		cfg.issuer.MeterProvider, metrics = mp, h
+	}
+	ready := &setup.Readiness{}
+	cfg.issuer.Readiness = ready
+	guard, closeGuard, err := cfg.issuer.Guard(client)
+	if err != nil {
+		return fail(2, err)
+	}
+	defer closeGuard()
+
+	opts := []forwardauth.Option{
+		forwardauth.WithTrustedProxies(cfg.TrustedProxies...),
+		forwardauth.WithNginxHeaders(cfg.Nginx),
+		forwardauth.WithTimeout(cfg.Timeout),
+		forwardauth.WithLogger(log),
+	}
+	if cfg.issuer.MeterProvider != nil {
+		opts = append(opts, forwardauth.WithMeterProvider(cfg.issuer.MeterProvider))
+	}
+	var signer *forwardauth.Signer
+	if cfg.InternalKey != "" {
+		key, err := forwardauth.LoadSigningKey(cfg.InternalKey)
+		if err != nil {
+			return fail(2, fmt.Errorf("--internal-jwt-key: %w", err))
+		}
+		if signer, err = forwardauth.NewSigner(key, cfg.InternalIssuer, cfg.InternalAudience, cfg.InternalTTL); err != nil {
+			return fail(2, err)
+		}
+		opts = append(opts, forwardauth.WithInternalToken(signer, cfg.InternalHeader))
+	}
+	d, err := forwardauth.New(guard, rules, opts...)
+	if err != nil {
+		return fail(2, err)
+	}
+	tlsCfg, err := cfg.issuer.ServerTLS()
+	if err != nil {
+		return fail(2, err)
+	}
+
+	// Listeners first: a port in use is one clear line and exit 1.
+	type listener struct {
+		name string
+		l    net.Listener
+	}
+	var ls []listener
+	closeAll := func() {
+		for _, l := range ls {
+			l.l.Close()
+		}
+	}
+	for _, a := range []struct{ name, addr string }{{"http", cfg.issuer.Addr}, {"grpc", cfg.GRPCAddr}, {"metrics", cfg.issuer.MetricsAddr}} {
+		if a.addr == "" {
+			continue
+		}
+		l, err := net.Listen("tcp", a.addr)
+		if err != nil {
+			closeAll()
+			return fail(1, err)
+		}
+		ls = append(ls, listener{a.name, l})
+	}
+
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	serveErr := make(chan error, len(ls))
+	started := serveStarted{Decider: d}
+	var httpServers []*http.Server
+	var grpcServer *grpc.Server
+	for _, l := range ls {
+		switch l.name {
+		case "http":
+			srv := newHTTPServer(serveHandler(d, ready, signer, cfg.EnvoyPrefix))
+			srv.TLSConfig = tlsCfg
+			httpServers = append(httpServers, srv)
+			started.Addr = l.l.Addr().String()
+			wg.Go(func() {
+				var err error
+				if cfg.issuer.TLSCert != "" {
+					err = srv.ServeTLS(l.l, cfg.issuer.TLSCert, cfg.issuer.TLSKey)
+				} else {
+					err = srv.Serve(l.l)
+				}
+				if !errors.Is(err, http.ErrServerClosed) {
+					serveErr <- err
+				}
+			})
+		case "metrics":
+			mux := http.NewServeMux()
+			mux.Handle("GET /metrics", metrics)
+			srv := newHTTPServer(mux)
+			httpServers = append(httpServers, srv)
+			started.MetricsAddr = l.l.Addr().String()
+			wg.Go(func() {
+				if err := srv.Serve(l.l); !errors.Is(err, http.ErrServerClosed) {
+					serveErr <- err
+				}
+			})
+		case "grpc":
+			gopts := []grpc.ServerOption{
+				grpc.MaxRecvMsgSize(grpcMaxRecvMsgSize),
+				grpc.MaxConcurrentStreams(grpcMaxStreams),
+				grpc.ConnectionTimeout(serveReadHeaderTimeout),
+				grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: serveIdleTimeout}),
+			}
+			if cfg.issuer.TLSCert != "" {
+				creds, err := credentials.NewServerTLSFromFile(cfg.issuer.TLSCert, cfg.issuer.TLSKey)
+				if err != nil {
+					closeAll()
+					return fail(2, err)
+				}
+				gopts = append(gopts, grpc.Creds(creds))
+			}
+			grpcServer = grpc.NewServer(gopts...)
+			authv3.RegisterAuthorizationServer(grpcServer, d.EnvoyServer())
+			started.GRPCAddr = l.l.Addr().String()
+			wg.Go(func() {
+				if err := grpcServer.Serve(l.l); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+					serveErr <- err
+				}
+			})
+		}
+	}
+	defer func() {
+		shutdown, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		defer cancel()
+		for _, srv := range httpServers {
+			_ = srv.Shutdown(shutdown)
+		}
+		if grpcServer != nil {
+			stopped := make(chan struct{})
+			go func() { grpcServer.GracefulStop(); close(stopped) }()
+			select {
+			case <-stopped:
+			case <-shutdown.Done():
+				grpcServer.Stop()
+			}
+		}
+	}()
+
+	rl := &reloader{path: cfg.Routes, d: d, log: log}
+	rl.stamp, _ = statFile(cfg.Routes)
+	started.Reload = rl.reload
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	wg.Go(func() { rl.run(ctx, hup, cfg.ReloadInterval) })
+
+	mismatch := make(chan error, 1)
+	wg.Go(func() { awaitKeys(ctx, log, cfg, ready, started, mismatch) })
+	if onStart != nil {
+		onStart(started)
+	}
+	select {
+	case <-ctx.Done():
+		return 0
+	case err := <-serveErr:
+		return fail(1, err)
+	case err := <-mismatch:
+		return fail(1, fmt.Errorf("--issuer %q is not the issuer its discovery document names (%v); give --issuer exactly as the tokens' iss", cfg.issuer.Issuer, err))
+	}
+}
+
+func newHTTPServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: serveReadHeaderTimeout,
+		ReadTimeout:       serveReadTimeout,
+		WriteTimeout:      serveWriteTimeout,
+		IdleTimeout:       serveIdleTimeout,
+		MaxHeaderBytes:    serveMaxHeaderBytes,
+	}
+}
+
+// serveHandler routes the HTTP listener by exact path, without
+// ServeMux's cleaning and redirects: an Envoy check for an unclean path
+// must reach the decider (which refuses it with 400), not be redirected.
+func serveHandler(d *forwardauth.Decider, ready *setup.Readiness, signer *forwardauth.Signer, envoyPrefix string) http.Handler {
+	nginx, traefik, envoy := d.NginxHandler(), d.TraefikHandler(), d.EnvoyHTTPHandler(envoyPrefix)
+	var jwks []byte
+	if signer != nil {
+		jwks = signer.JWKS()
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch p := r.URL.Path; {
+		case p == "/nginx":
+			nginx.ServeHTTP(w, r)
+		case p == "/traefik":
+			traefik.ServeHTTP(w, r)
+		case strings.HasPrefix(r.RequestURI, envoyPrefix+"/"):
+			envoy.ServeHTTP(w, r)
+		case p == "/healthz" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write(setup.HealthBody)
+		case p == "/readyz":
+			ready.ServeHTTP(w, r)
+		case p == "/.well-known/jwks.json" && jwks != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+			w.Header().Set("Content-Type", "application/jwk-set+json")
+			w.Header().Set("Cache-Control", "max-age=300")
+			_, _ = w.Write(jwks)
+		default:
+			http.NotFound(w, r)
+		}
+	})
+}
+
+// awaitKeys waits for the issuer's keys as the examples do: up to
+// --startup-timeout before it logs that it serves without them; a
+// discovery document naming another issuer ends the service.
+func awaitKeys(ctx context.Context, log *slog.Logger, cfg serveConfig, ready *setup.Readiness, s serveStarted, mismatch chan<- error) {
+	attrs := []any{"addr", s.Addr, "issuer", cfg.issuer.Issuer, "audience", cfg.issuer.Audience, "routes", cfg.Routes}
+	if s.GRPCAddr != "" {
+		attrs = append(attrs, "grpc_addr", s.GRPCAddr)
+	}
+	wait, cancel := context.WithTimeout(ctx, cfg.issuer.StartupTimeout)
+	err := ready.Wait(wait)
+	cancel()
+	switch {
+	case err == nil:
+		log.Info("bearerguard serve: listening, ready", attrs...)
+		return
+	case setup.IsIssuerMismatch(err):
+		mismatch <- err
+		return
+	case ctx.Err() != nil:
+		return
+	}
+	log.Warn("bearerguard serve: listening, not ready: requests are answered 503 until the keys load", append(attrs, "error", oneLineErr(err))...)
+	if err := ready.Wait(ctx); err == nil {
+		log.Info("bearerguard serve: ready")
+	} else if setup.IsIssuerMismatch(err) {
+		mismatch <- err
+	}
+}
+
+func oneLineErr(err error) string { return strings.ReplaceAll(err.Error(), "\n", "; ") }

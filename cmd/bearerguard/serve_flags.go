@@ -1,0 +1,180 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/bearerguard/bearerguard/examples/setup"
+	"github.com/bearerguard/bearerguard/forwardauth"
+)
+
+// serveConfig is what `bearerguard serve` adds to the issuer-side
+// configuration the examples share (setup.Config).
+type serveConfig struct {
+	issuer setup.Config
+
+	Routes         string
+	GRPCAddr       string
+	TrustedProxies []string
+	ReloadInterval time.Duration
+	EnvoyPrefix    string
+	Nginx          forwardauth.NginxHeaders
+	Timeout        time.Duration
+
+	InternalKey      string
+	InternalIssuer   string
+	InternalAudience string
+	InternalTTL      time.Duration
+	InternalHeader   string
+}
+
+const serveUsage = `Usage: bearerguard serve --routes FILE [flags]
+
+Forward auth: one process decides, for the gateways in front of APIs in any
+language, whether a request may pass (nginx auth_request, Traefik
+ForwardAuth, Envoy ext_authz over HTTP and gRPC), with the routes of FILE.
+
+On --addr (HTTP):
+  /nginx           nginx auth_request
+  /traefik         Traefik ForwardAuth
+  /envoy/...       Envoy ext_authz HTTP service (path_prefix: /envoy)
+  GET /healthz     open: the process is up
+  GET /readyz      open: 200 once the issuer's keys have loaded, 503 before
+  GET /.well-known/jwks.json  the internal token's key, with --internal-jwt-key
+On --grpc-addr: envoy.service.auth.v3.Authorization/Check.
+With --metrics-addr, GET /metrics there (Prometheus).
+The route file is read again on SIGHUP and when it changes; a bad file keeps
+the rules in force.
+
+Forward-auth flags:
+`
+
+// serveFlagNames are the flags parsed here; every other flag goes to
+// setup.Parse, as the examples take it.
+func newServeFlags(c *serveConfig, getenv func(string) string, out io.Writer) (*flag.FlagSet, func() []error) {
+	fs := flag.NewFlagSet("bearerguard serve", flag.ContinueOnError)
+	fs.SetOutput(out)
+	env := func(key, def string) string {
+		if v := getenv(key); v != "" {
+			return v
+		}
+		return def
+	}
+	fs.StringVar(&c.Routes, "routes", env("BEARERGUARD_ROUTES", ""), "the route file (YAML), required (env BEARERGUARD_ROUTES)")
+	fs.StringVar(&c.GRPCAddr, "grpc-addr", env("BEARERGUARD_GRPC_ADDR", ""), "listen address of the Envoy ext_authz gRPC service; default: off (env BEARERGUARD_GRPC_ADDR)")
+	proxies := fs.String("trusted-proxies", env("BEARERGUARD_TRUSTED_PROXIES", "127.0.0.0/8,::1"), "comma-separated addresses or CIDR prefixes of the gateways: only their forwarded headers are read (env BEARERGUARD_TRUSTED_PROXIES)")
+	reload := fs.String("reload-interval", env("BEARERGUARD_RELOAD_INTERVAL", "2s"), "how often to look for a changed route file (size and modification time); 0: only on SIGHUP (env BEARERGUARD_RELOAD_INTERVAL)")
+	fs.StringVar(&c.EnvoyPrefix, "envoy-prefix", env("BEARERGUARD_ENVOY_PREFIX", "/envoy"), "path prefix of the Envoy ext_authz HTTP service: Envoy's path_prefix (env BEARERGUARD_ENVOY_PREFIX)")
+	fs.StringVar(&c.Nginx.Method, "nginx-method-header", env("BEARERGUARD_NGINX_METHOD_HEADER", "X-Original-Method"), "header nginx sends the original method in (env BEARERGUARD_NGINX_METHOD_HEADER)")
+	fs.StringVar(&c.Nginx.URI, "nginx-uri-header", env("BEARERGUARD_NGINX_URI_HEADER", "X-Original-URI"), "header nginx sends the original URI in (env BEARERGUARD_NGINX_URI_HEADER)")
+	fs.StringVar(&c.Nginx.Host, "nginx-host-header", env("BEARERGUARD_NGINX_HOST_HEADER", "X-Original-Host"), "header nginx sends the original host in (env BEARERGUARD_NGINX_HOST_HEADER)")
+	fs.StringVar(&c.Nginx.Proto, "nginx-proto-header", env("BEARERGUARD_NGINX_PROTO_HEADER", "X-Original-Proto"), "header nginx sends the original scheme in (env BEARERGUARD_NGINX_PROTO_HEADER)")
+	timeout := fs.String("decision-timeout", env("BEARERGUARD_DECISION_TIMEOUT", forwardauth.DefaultTimeout.String()), "longest time one decision may take, key fetches included; then 503 (env BEARERGUARD_DECISION_TIMEOUT)")
+	fs.StringVar(&c.InternalKey, "internal-jwt-key", env("BEARERGUARD_INTERNAL_JWT_KEY", ""), "PEM private key (EC P-256, Ed25519 or RSA 2048+) to sign a short-lived internal JWT passed upstream; default: off (env BEARERGUARD_INTERNAL_JWT_KEY)")
+	fs.StringVar(&c.InternalIssuer, "internal-jwt-issuer", env("BEARERGUARD_INTERNAL_JWT_ISSUER", "bearerguard"), "iss of the internal JWT (env BEARERGUARD_INTERNAL_JWT_ISSUER)")
+	fs.StringVar(&c.InternalAudience, "internal-jwt-audience", env("BEARERGUARD_INTERNAL_JWT_AUDIENCE", ""), "aud of the internal JWT; default: none (env BEARERGUARD_INTERNAL_JWT_AUDIENCE)")
+	ttl := fs.String("internal-jwt-ttl", env("BEARERGUARD_INTERNAL_JWT_TTL", forwardauth.DefaultInternalTokenTTL.String()), "lifetime of the internal JWT, at most the access token's (env BEARERGUARD_INTERNAL_JWT_TTL)")
+	fs.StringVar(&c.InternalHeader, "internal-jwt-header", env("BEARERGUARD_INTERNAL_JWT_HEADER", forwardauth.DefaultInternalTokenHeader), "header carrying the internal JWT upstream (env BEARERGUARD_INTERNAL_JWT_HEADER)")
+	check := func() []error {
+		var errs []error
+		var err error
+		if c.Routes == "" {
+			errs = append(errs, errors.New("--routes (or BEARERGUARD_ROUTES) is required"))
+		}
+		for _, p := range strings.Split(*proxies, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				c.TrustedProxies = append(c.TrustedProxies, p)
+			}
+		}
+		if len(c.TrustedProxies) == 0 {
+			errs = append(errs, errors.New("--trusted-proxies is empty: no gateway could ask"))
+		}
+		if c.ReloadInterval, err = time.ParseDuration(*reload); err != nil || c.ReloadInterval < 0 {
+			errs = append(errs, fmt.Errorf("--reload-interval %q is not a non-negative duration", *reload))
+		}
+		if c.Timeout, err = time.ParseDuration(*timeout); err != nil || c.Timeout <= 0 {
+			errs = append(errs, fmt.Errorf("--decision-timeout %q is not a positive duration", *timeout))
+		}
+		if c.InternalTTL, err = time.ParseDuration(*ttl); err != nil {
+			errs = append(errs, fmt.Errorf("--internal-jwt-ttl %q is not a duration", *ttl))
+		}
+		if !strings.HasPrefix(c.EnvoyPrefix, "/") || strings.HasSuffix(c.EnvoyPrefix, "/") || strings.ContainsAny(c.EnvoyPrefix, "?#% ") ||
+			c.EnvoyPrefix == "/nginx" || c.EnvoyPrefix == "/traefik" || c.EnvoyPrefix == "/healthz" || c.EnvoyPrefix == "/readyz" || c.EnvoyPrefix == "/.well-known" {
+			errs = append(errs, fmt.Errorf("--envoy-prefix %q must be a path of its own such as /envoy (no trailing slash)", c.EnvoyPrefix))
+		}
+		return errs
+	}
+	return fs, check
+}
+
+// parseServe splits args between the forward-auth flags and the
+// issuer-side flags the examples share (setup.Parse), and parses both.
+// It returns flag.ErrHelp after printing the usage for -h/--help.
+func parseServe(args []string, getenv func(string) string, out io.Writer) (serveConfig, error) {
+	var c serveConfig
+	fs, check := newServeFlags(&c, getenv, out)
+	var mine, theirs []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		name, hasValue := flagName(a)
+		switch {
+		case name == "h" || name == "help":
+			printServeUsage(fs, getenv, out)
+			return c, flag.ErrHelp
+		case name != "" && fs.Lookup(name) != nil:
+			mine = append(mine, a)
+			if !hasValue && i+1 < len(args) {
+				i++
+				mine = append(mine, args[i])
+			}
+		default:
+			theirs = append(theirs, a)
+		}
+	}
+	var errs []error
+	if err := fs.Parse(mine); err != nil {
+		return c, err
+	}
+	errs = append(errs, check()...)
+	issuer, err := setup.Parse("bearerguard serve", theirs, getenv, out)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if issuer.ClientCA != "" {
+		errs = append(errs, errors.New("--client-ca does not apply to serve: the gateway, not bearerguard, meets the clients"))
+	}
+	c.issuer = issuer
+	return c, errors.Join(errs...)
+}
+
+// flagName returns the name of a flag argument ("-x", "--x", "--x=v")
+// and whether its value is in it; "" for a non-flag.
+func flagName(a string) (string, bool) {
+	if len(a) < 2 || a[0] != '-' || a == "--" {
+		return "", false
+	}
+	name := strings.TrimLeft(a, "-")
+	if n, _, ok := strings.Cut(name, "="); ok {
+		return n, true
+	}
+	return name, false
+}
+
+// printServeUsage prints serve's own flags, then the issuer-side flags as
+// setup.Parse describes them (without its example-service preamble).
+func printServeUsage(fs *flag.FlagSet, getenv func(string) string, out io.Writer) {
+	fmt.Fprint(out, serveUsage)
+	fs.PrintDefaults()
+	var theirs bytes.Buffer
+	_, _ = setup.Parse("bearerguard serve", []string{"-h"}, getenv, &theirs)
+	text := theirs.String()
+	if _, after, ok := strings.Cut(text, "Flags:\n"); ok {
+		text = after
+	}
+	fmt.Fprint(out, "\nIssuer-side flags (as the examples take them; --addr is the HTTP listener):\n", text)
+}

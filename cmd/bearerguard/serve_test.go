@@ -1,0 +1,300 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/bearerguard/bearerguard/bearertest"
+)
+
+// lockedBuffer is an io.Writer the server's goroutines log to.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+const serveRoutes = `
+routes:
+  - name: health
+    path: /healthz
+    open: true
+  - name: read
+    methods: [GET]
+    path: /orders/{id}
+    scopes: [orders:read]
+  - name: write
+    methods: [POST]
+    path: /orders/
+    scopes: [orders:write]
+`
+
+// startServe runs `bearerguard serve` against iss until the test ends.
+// It returns what serve started, its log, and the route file.
+func startServe(t *testing.T, iss *bearertest.Issuer, routes string, extra ...string) (serveStarted, *lockedBuffer, string) {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "routes.yaml")
+	writeRoutes(t, file, routes)
+	args := append([]string{"--addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0",
+		"--issuer", iss.URL, "--audience", "orders", "--routes", file}, extra...)
+	ctx, cancel := context.WithCancel(context.Background())
+	stderr := &lockedBuffer{}
+	startedc := make(chan serveStarted, 1)
+	done := make(chan int, 1)
+	go func() {
+		done <- runServe(ctx, args, func(string) string { return "" }, stderr, iss.Client(), func(s serveStarted) { startedc <- s })
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if code := <-done; code != 0 {
+			t.Errorf("serve exited %d: %s", code, stderr)
+		}
+	})
+	select {
+	case s := <-startedc:
+		return s, stderr, file
+	case code := <-done:
+		t.Fatalf("serve exited %d: %s", code, stderr)
+	}
+	return serveStarted{}, nil, ""
+}
+
+func writeRoutes(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func nginxAsk(t *testing.T, addr, method, uri, token string, more http.Header) *http.Response {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), "GET", "http://"+addr+"/nginx", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-Original-Method", method)
+	req.Header.Set("X-Original-URI", uri)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for k, v := range more {
+		req.Header[k] = v
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), "GET", url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+func TestServe(t *testing.T) {
+	iss := bearertest.NewIssuer(t)
+	s, _, _ := startServe(t, iss, serveRoutes)
+	read := iss.Mint(t, bearertest.Claims{"aud": "orders", "scope": "orders:read", "sub": "svc-1"})
+
+	if err := waitReady(t, s.Addr); err != nil {
+		t.Fatal(err)
+	}
+	resp := nginxAsk(t, s.Addr, "GET", "/orders/7", read, http.Header{"X-Auth-Subject": {"admin"}})
+	if resp.StatusCode != 200 || resp.Header.Get("X-Auth-Subject") != "svc-1" {
+		t.Errorf("nginx read: %d, X-Auth-Subject %q; want 200, svc-1", resp.StatusCode, resp.Header.Get("X-Auth-Subject"))
+	}
+	if resp := nginxAsk(t, s.Addr, "POST", "/orders/7", read, nil); resp.StatusCode != 403 || !strings.Contains(resp.Header.Get("WWW-Authenticate"), "insufficient_scope") {
+		t.Errorf("nginx write with a read token: %d %q; want 403 insufficient_scope", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+	}
+	if resp := nginxAsk(t, s.Addr, "GET", "/orders/7", "", nil); resp.StatusCode != 401 {
+		t.Errorf("nginx without a token: %d, want 401", resp.StatusCode)
+	}
+	if code, _ := get(t, "http://"+s.Addr+"/envoy/healthz"); code != 200 {
+		t.Errorf("envoy HTTP open route: %d, want 200", code)
+	}
+	if code, _ := get(t, "http://"+s.Addr+"/envoy/a/../healthz"); code != 400 {
+		t.Errorf("envoy HTTP unclean path: %d, want 400 (not a redirect)", code)
+	}
+	if code, _ := get(t, "http://"+s.Addr+"/elsewhere"); code != 404 {
+		t.Errorf("unknown path: %d, want 404", code)
+	}
+
+	conn, err := grpc.NewClient(s.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	cr, err := authv3.NewAuthorizationClient(conn).Check(t.Context(), &authv3.CheckRequest{Attributes: &authv3.AttributeContext{
+		Request: &authv3.AttributeContext_Request{Http: &authv3.AttributeContext_HttpRequest{
+			Method: "GET", Host: "api.example.com", Path: "/orders/7", Headers: map[string]string{"authorization": "Bearer " + read}}}}})
+	if err != nil || codes.Code(cr.GetStatus().GetCode()) != codes.OK {
+		t.Errorf("gRPC Check: %v, %v; want OK", cr, err)
+	}
+
+	code, body := get(t, "http://"+s.MetricsAddr+"/metrics")
+	for _, want := range []string{`bearerguard_forwardauth_decisions_total{frontend="nginx"`, `status="403"`, `frontend="envoy_grpc"`} {
+		if code != 200 || !strings.Contains(body, want) {
+			t.Errorf("/metrics %d lacks %s", code, want)
+		}
+	}
+}
+
+// waitReady waits for GET /readyz to say 200: the keys have loaded.
+func waitReady(t *testing.T, addr string) error {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		code, body := get(t, "http://"+addr+"/readyz")
+		if code == 200 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return &readyErr{code, body}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+type readyErr struct {
+	code int
+	body string
+}
+
+func (e *readyErr) Error() string { return "readyz " + e.body }
+
+// A good file is put in force on SIGHUP and when it changes; a bad one
+// keeps the rules in force and says why in one line.
+func TestServeReload(t *testing.T) {
+	iss := bearertest.NewIssuer(t)
+	s, stderr, file := startServe(t, iss, serveRoutes, "--reload-interval", "0")
+	status := func() int { return nginxAsk(t, s.Addr, "GET", "/healthz", "", nil).StatusCode }
+	if got := status(); got != 200 {
+		t.Fatalf("before: /healthz %d, want 200", got)
+	}
+
+	writeRoutes(t, file, "routes:\n  - path: /healthz\n    deny: true\n    bogus: 1\n")
+	s.Reload()
+	if got := status(); got != 200 {
+		t.Errorf("after a bad file: /healthz %d, want 200 (the rules in force stay)", got)
+	}
+	var lines []string
+	for _, l := range strings.Split(stderr.String(), "\n") {
+		if strings.Contains(l, "not reloaded") {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) != 1 || !strings.Contains(lines[0], `unknown field \"bogus\"`) {
+		t.Errorf("log lines about the bad file: %q; want one naming the unknown field", lines)
+	}
+
+	writeRoutes(t, file, "routes:\n  - path: /healthz\n    deny: true\n")
+	s.Reload()
+	if got := status(); got != 403 {
+		t.Errorf("after a good file: /healthz %d, want 403", got)
+	}
+
+	// SIGHUP itself.
+	writeRoutes(t, file, "default: open\n")
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for status() != 200 {
+		if time.Now().After(deadline) {
+			t.Fatal("SIGHUP did not reload the route file")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// The poll reloads a file whose size or time changed, and only then.
+func TestReloaderPoll(t *testing.T) {
+	iss := bearertest.NewIssuer(t)
+	s, _, file := startServe(t, iss, serveRoutes, "--reload-interval", "0")
+	rl := &reloader{path: file, d: s.Decider, log: discardLogger()}
+	rl.stamp, _ = statFile(file)
+	rl.poll()
+	if n := s.Decider.Rules().Routes(); n != 3 {
+		t.Fatalf("unchanged file: %d routes, want 3", n)
+	}
+	writeRoutes(t, file, "routes:\n  - path: /a\n    open: true\n")
+	rl.poll()
+	if n := s.Decider.Rules().Routes(); n != 1 {
+		t.Errorf("changed file: %d routes, want 1", n)
+	}
+}
+
+func TestServeUsage(t *testing.T) {
+	iss := bearertest.NewIssuer(t)
+	file := filepath.Join(t.TempDir(), "routes.yaml")
+	writeRoutes(t, file, serveRoutes)
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	writeRoutes(t, bad, "routes:\n  - path: nope\n")
+	none := func(string) string { return "" }
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"help", []string{"--help"}, 0, "-trusted-proxies"},
+		{"help lists the issuer flags", []string{"-h"}, 0, "Issuer-side flags"},
+		{"no routes", []string{"--issuer", iss.URL, "--audience", "orders"}, 2, "--routes (or BEARERGUARD_ROUTES) is required"},
+		{"no issuer", []string{"--routes", file, "--audience", "orders"}, 2, "--issuer"},
+		{"bad route file", []string{"--routes", bad, "--issuer", iss.URL, "--audience", "orders"}, 2, `"nope" does not start with '/'`},
+		{"client CA", []string{"--routes", file, "--issuer", iss.URL, "--audience", "orders", "--client-ca", file, "--tls-cert", file, "--tls-key", file}, 2, "--client-ca does not apply"},
+		{"bad proxies", []string{"--routes", file, "--issuer", iss.URL, "--audience", "orders", "--trusted-proxies", "10.0.0.0/99"}, 2, "10.0.0.0/99"},
+		{"bad envoy prefix", []string{"--routes", file, "--issuer", iss.URL, "--audience", "orders", "--envoy-prefix", "/nginx"}, 2, "--envoy-prefix"},
+		{"port in use", []string{"--routes", file, "--issuer", iss.URL, "--audience", "orders", "--addr", strings.TrimPrefix(iss.URL, "https://")}, 1, "address already in use"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out lockedBuffer
+			code := runServe(t.Context(), tt.args, none, &out, iss.Client(), nil)
+			if code != tt.code || !strings.Contains(out.String(), tt.want) {
+				t.Errorf("serve %v = %d, %q; want %d mentioning %q", tt.args, code, out.String(), tt.code, tt.want)
+			}
+			if tt.code == 2 && strings.Count(strings.TrimSpace(out.String()), "\n") > 0 {
+				t.Errorf("a configuration error takes one line: %q", out.String())
+			}
+		})
+	}
+}
