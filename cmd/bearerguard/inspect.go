@@ -66,6 +66,18 @@ func inspectCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 	if len(problems) > 0 {
 		return inspectUsageError(stderr, problems...)
 	}
+	// What validate would refuse to build (an http:// issuer, a bad URL)
+	// is refused now, not at every inspection. Each inspection builds its
+	// own, so that nothing is kept between them.
+	var rec tokenRecorder
+	_, _, _, closeAll, errs := f.build(client, &rec)
+	if len(errs) > 0 {
+		for _, err := range errs {
+			problems = append(problems, err.Error())
+		}
+		return inspectUsageError(stderr, problems...)
+	}
+	closeAll()
 	ln, err := listenInspect(ctx, *addr, *allowRemote)
 	if err != nil {
 		return inspectUsageError(stderr, err.Error())

@@ -211,26 +211,38 @@ func TestInspectVerdicts(t *testing.T) {
 	bound := iss.Mint(t, bearertest.Claims{"aud": "orders"}, bearertest.BoundToKey(key))
 	revoked := iss.Opaque(t, bearertest.Claims{"aud": "orders"})
 	iss.Revoke(revoked)
+	introDown := bearertest.NewIssuer(t)
+	introDown.AddClient(bearertest.ClientConfig{ID: "api", Secret: "api-secret"})
+	introDown.SetIntrospectionHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "down", http.StatusInternalServerError)
+	}))
+	const apiURL = "https://api.example/orders"
+	proof := key.MustProof(t, "GET", apiURL, bound)
+	otherURLProof := key.MustProof(t, "GET", "https://api.example/other", bound)
 	tokens := map[string]string{
-		"valid":            good,
-		"expired":          iss.Mint(t, bearertest.Claims{"aud": "orders"}, bearertest.ExpiresIn(-10*time.Minute)),
-		"not yet valid":    iss.Mint(t, bearertest.Claims{"aud": "orders", "nbf": now.Add(10 * time.Minute).Unix()}),
-		"issued ahead":     iss.Mint(t, bearertest.Claims{"aud": "orders", "iat": now.Add(20 * time.Second).Unix()}),
-		"wrong audience":   iss.Mint(t, bearertest.Claims{"aud": "payments"}),
-		"unknown key":      iss.Mint(t, bearertest.Claims{"aud": "orders"}, bearertest.WithKeyID("rotated-away")),
-		"bad signature":    forged,
-		"missing scope":    good,
-		"keys unavailable": down.Mint(t, bearertest.Claims{"aud": "orders"}),
-		"rfc9068 type":     iss.Mint(t, bearertest.Claims{"aud": "orders"}, bearertest.WithHeader("typ", "JWT")),
-		"dpop downgrade":   bound,
-		"opaque active":    iss.Opaque(t, bearertest.Claims{"aud": "orders", "scope": "read:data", "email": "alice@example.com", "username": "alice"}),
-		"opaque inactive":  revoked,
+		"valid":                      good,
+		"expired":                    iss.Mint(t, bearertest.Claims{"aud": "orders"}, bearertest.ExpiresIn(-10*time.Minute)),
+		"not yet valid":              iss.Mint(t, bearertest.Claims{"aud": "orders", "nbf": now.Add(10 * time.Minute).Unix()}),
+		"issued ahead":               iss.Mint(t, bearertest.Claims{"aud": "orders", "iat": now.Add(20 * time.Second).Unix()}),
+		"wrong audience":             iss.Mint(t, bearertest.Claims{"aud": "payments"}),
+		"unknown key":                iss.Mint(t, bearertest.Claims{"aud": "orders"}, bearertest.WithKeyID("rotated-away")),
+		"bad signature":              forged,
+		"missing scope":              good,
+		"keys unavailable":           down.Mint(t, bearertest.Claims{"aud": "orders"}),
+		"rfc9068 type":               iss.Mint(t, bearertest.Claims{"aud": "orders"}, bearertest.WithHeader("typ", "JWT")),
+		"dpop downgrade":             bound,
+		"opaque active":              iss.Opaque(t, bearertest.Claims{"aud": "orders", "scope": "read:data", "email": "alice@example.com", "username": "alice"}),
+		"opaque inactive":            revoked,
+		"introspection unavailable":  introDown.Opaque(t, bearertest.Claims{"aud": "orders"}),
+		"dpop with its proof":        bound,
+		"dpop proof for another URL": bound,
 	}
 	base := []string{"--issuer", iss.URL, "--audience", "orders"}
 	intro := append(append([]string{}, base...), "--introspection-url", iss.IntrospectionURL(), "--client-id", "api", "--client-secret", "api-secret")
 	p := startInspect(t, iss.Client(), base...)
 	pDown := startInspect(t, iss.Client(), "--issuer", down.URL, "--audience", "orders", "--timeout", "3s")
 	pIntro := startInspect(t, iss.Client(), intro...)
+	pIntroDown := startInspect(t, introDown.Client(), "--introspection-url", introDown.IntrospectionURL(), "--client-id", "api", "--client-secret", "api-secret", "--audience", "orders")
 
 	type want struct {
 		decision string
@@ -259,6 +271,9 @@ func TestInspectVerdicts(t *testing.T) {
 		{"rfc9068 type", p, map[string]any{"rfc9068": true}, want{"invalid", 401, `error="invalid_token"`, rowType, verdictFail, `typ "JWT"`, []string{rowSignature}}},
 		{"dpop downgrade", p, nil, want{"invalid", 401, `error_description="The access token is bound to a key or certificate the request does not prove"`, rowBinding, verdictFail, "downgrade to Bearer", []string{rowSignature, rowAudience}}},
 		{"opaque active", pIntro, map[string]any{"scopes": "read:data"}, want{"valid", 200, "", rowIntrospection, verdictPass, "active: true", []string{rowFormat, rowAudience, rowScopes}}},
+		{"introspection unavailable", pIntroDown, nil, want{"undecided", 503, "", rowIntrospection, verdictUnknown, "could not be asked", []string{rowFormat}}},
+		{"dpop with its proof", p, map[string]any{"dpop_proof": proof, "method": "GET", "url": apiURL}, want{"valid", 200, "", rowBinding, verdictPass, "the DPoP proof matches its key, this request and this token", []string{rowSignature}}},
+		{"dpop proof for another URL", p, map[string]any{"dpop_proof": otherURLProof, "method": "GET", "url": apiURL}, want{"invalid", 401, `DPoP realm="orders", error="invalid_dpop_proof", error_description="The DPoP proof does not match this request"`, rowBinding, verdictFail, "htu: the proof is for https://api.example/other, the request went to " + apiURL, []string{rowSignature, rowAudience}}},
 		{"opaque inactive", pIntro, nil, want{"invalid", 401, `error_description="The access token is not active"`, rowIntrospection, verdictFail, "active: false", []string{rowFormat}}},
 	}
 	for _, tt := range tests {
@@ -307,13 +322,17 @@ func TestInspectVerdicts(t *testing.T) {
 					t.Errorf("refused token, but no row fails:\n%s", raw)
 				}
 			}
-			for _, secret := range []string{tokens[tt.name], "api-secret"} {
+			secrets := []string{tokens[tt.name], "api-secret"}
+			if pf, ok := tt.fields["dpop_proof"].(string); ok {
+				secrets = append(secrets, pf)
+			}
+			for _, secret := range secrets {
 				if bytes.Contains(raw, []byte(secret)) {
 					t.Fatalf("the report contains the token or the client secret")
 				}
 			}
 			for _, o := range rep.Outgoing {
-				if !strings.HasPrefix(o.URL, iss.URL) && !strings.HasPrefix(o.URL, down.URL) {
+				if !strings.HasPrefix(o.URL, iss.URL) && !strings.HasPrefix(o.URL, down.URL) && !strings.HasPrefix(o.URL, introDown.URL) {
 					t.Errorf("outgoing request to %s, not the configured issuer", o.URL)
 				}
 			}
@@ -509,6 +528,13 @@ func TestInspectAddress(t *testing.T) {
 		}
 		if resp, _ := p.do("GET", "/", nil, map[string]string{"Host": "evil.example:" + port}); resp.StatusCode != 421 {
 			t.Errorf("Host evil.example = %d, want 421", resp.StatusCode)
+		}
+	})
+	t.Run("settings validate would refuse", func(t *testing.T) {
+		var out, errOut bytes.Buffer
+		code := run(t.Context(), []string{"inspect", "--issuer", "http://id.example.com/", "--audience", "orders"}, nil, &out, &errOut, iss.Client())
+		if code != exitUsage || !strings.Contains(errOut.String(), "http://id.example.com/") || out.Len() != 0 {
+			t.Fatalf("exit %d, stdout %q, stderr %q; want the plain-HTTP issuer refused before serving", code, out.String(), errOut.String())
 		}
 	})
 	t.Run("no token argument, no proof flag", func(t *testing.T) {
