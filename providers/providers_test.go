@@ -156,3 +156,47 @@ func TestPresetComposes(t *testing.T) {
 		t.Errorf("KeySets() = %v, not ready", sets)
 	}
 }
+
+func TestNewFromConfig(t *testing.T) {
+	tests := []struct {
+		name    string
+		cfg     providers.Config
+		issuers []string
+		err     string
+	}{
+		{"cognito", providers.Config{Name: "cognito", Region: "eu-west-1", UserPoolID: "eu-west-1_x", ClientIDs: []string{"c"}},
+			[]string{"https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_x"}, ""},
+		{"entra one tenant", providers.Config{Name: "entra", Tenants: []string{tenant}, Audiences: []string{"a"}},
+			[]string{"https://login.microsoftonline.com/" + tenant + "/v2.0"}, ""},
+		{"keycloak", providers.Config{Name: "keycloak", URL: "https://sso", Realm: "r", Client: "api", AuthorizedParties: []string{"p"}},
+			[]string{"https://sso/realms/r"}, ""},
+		{"auth0", providers.Config{Name: "auth0", Domain: "x.auth0.com", Audiences: []string{"a"}}, []string{"https://x.auth0.com/"}, ""},
+		{"okta", providers.Config{Name: "okta", URL: "https://x.okta.com", AuthServerID: "default", Audiences: []string{"a"}, ClientIDs: []string{"c"}},
+			[]string{"https://x.okta.com/oauth2/default"}, ""},
+		{"unknown", providers.Config{Name: "ping"}, nil, "unknown provider"},
+		{"cognito audience", providers.Config{Name: "cognito", Region: "eu-west-1", UserPoolID: "eu-west-1_x", ClientIDs: []string{"c"}, Audiences: []string{"a"}}, nil, "does not take audiences"},
+		{"auth0 with a realm", providers.Config{Name: "auth0", Domain: "x.auth0.com", Audiences: []string{"a"}, Realm: "r"}, nil, "does not take realm"},
+		{"okta with tenants", providers.Config{Name: "okta", URL: "https://x.okta.com", Audiences: []string{"a"}, Tenants: []string{tenant}}, nil, "does not take tenants"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := providers.New(tt.cfg)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("New() = %v, want an error with %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			if got := p.Issuers(); strings.Join(got, " ") != strings.Join(tt.issuers, " ") || p.Name() != tt.cfg.Name {
+				t.Errorf("New() = %s %q, want %q", p.Name(), got, tt.issuers)
+			}
+		})
+	}
+	if got := providers.SplitList(" a, ,b ,"); strings.Join(got, "|") != "a|b" {
+		t.Errorf("SplitList = %q", got)
+	}
+}

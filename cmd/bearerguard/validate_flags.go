@@ -34,6 +34,9 @@ type validateFlags struct {
 	nonceKey                  string
 	clientCertFile            string
 
+	// provider: --provider and its preset's parameters (provider_flags.go).
+	provider providerFlags
+
 	// given: the flags set on the command line (filled after parsing).
 	given map[string]bool
 	// Set by problems: what the values above parse to.
@@ -62,6 +65,7 @@ func (f *validateFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.dpopMode, "dpop", validator.DPoPAllowed.String(), "the API's DPoP policy: off, allowed or required")
 	fs.StringVar(&f.nonceKey, "dpop-nonce-key", "", "the API's DPoP nonce key, standard base64 of 32+ bytes: the API requires server nonces (default $BEARERGUARD_DPOP_NONCE_KEY)")
 	fs.StringVar(&f.clientCertFile, "client-cert", "", "PEM file of the TLS client certificate the request came with, for certificate-bound tokens (RFC 8705)")
+	f.provider.register(fs)
 }
 
 // fromEnvironment fills the secrets not given as flags from the
@@ -82,15 +86,16 @@ func (f *validateFlags) problems(nargs int) (scopes.Requirement, []string) {
 	if nargs != 1 {
 		problems = append(problems, "want exactly one TOKEN argument (or - for standard input)")
 	}
-	if f.issuer == "" && f.jwksURL == "" && f.introURL == "" {
+	if f.issuer == "" && f.jwksURL == "" && f.introURL == "" && f.provider.name == "" {
 		problems = append(problems, "need --issuer, --jwks-url or --introspection-url")
 	}
 	if f.jwksURL != "" && f.issuer == "" {
 		problems = append(problems, "--jwks-url needs --issuer (the iss the tokens carry)")
 	}
-	if f.audience == "" {
+	if f.audience == "" && f.provider.name == "" {
 		problems = append(problems, "--audience is required")
 	}
+	problems = append(problems, f.provider.problems(f)...)
 	if f.introURL != "" {
 		var missing []string
 		if f.clientID == "" {
@@ -242,11 +247,20 @@ func (f *validateFlags) build(client *http.Client, rec *tokenRecorder) (v, probe
 			opts = append(opts, validator.WithIntrospection(f.issuer, ic))
 		}
 	}
+	if p, err := f.provider.preset(client, f.insecure); err != nil {
+		problems = append(problems, err)
+	} else if p != nil { // the preset names its issuers, their checks and keys
+		closers = append(closers, func() { p.Close() })
+		opts, keys = append(opts, p.Option()), p.KeySets()[0]
+	}
 	if len(problems) > 0 {
 		closeAll()
 		return nil, nil, nil, nil, problems
 	}
-	opts = append(opts, validator.WithAudience(f.audience), validator.WithLeeway(f.leeway), rec.option())
+	if f.provider.name == "" {
+		opts = append(opts, validator.WithAudience(f.audience))
+	}
+	opts = append(opts, validator.WithLeeway(f.leeway), rec.option())
 	if f.rfc9068 {
 		opts = append(opts, validator.WithRFC9068())
 	}

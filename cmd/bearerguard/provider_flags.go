@@ -1,0 +1,132 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/bearerguard/bearerguard/jwks"
+	"github.com/bearerguard/bearerguard/providers"
+)
+
+// providerFlags are validate's --provider and the parameters of each
+// identity-provider preset (package providers).
+type providerFlags struct {
+	name                          string
+	clientIDs, tenants, versions  string
+	region, userPool              string
+	url, realm, kcClient, parties string
+	domain, authServer            string
+	baseURL, stsURL               string
+	multiTenant                   bool
+	cfg                           providers.Config // what the flags parse to
+	versionList                   []int
+}
+
+func (p *providerFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&p.name, "provider", "", "identity-provider preset: "+strings.Join(providers.Names(), ", ")+
+		"; its parameters below replace --issuer, --jwks-url and --introspection-url, and --audience takes a comma-separated list")
+	fs.StringVar(&p.clientIDs, "provider-client-ids", "", "cognito: app clients allowed (client_id, required, comma-separated); okta: clients allowed (cid)")
+	fs.StringVar(&p.region, "cognito-region", "", "cognito: the user pool's AWS region, e.g. eu-west-1")
+	fs.StringVar(&p.userPool, "cognito-user-pool", "", "cognito: the user pool id, e.g. eu-west-1_AbCdEf123")
+	fs.StringVar(&p.tenants, "entra-tenants", "", "entra: tenant id (GUID), or several comma-separated for a multi-tenant app that accepts those tenants")
+	fs.BoolVar(&p.multiTenant, "entra-multi-tenant", false, "entra: multi-tenant (keys from the common endpoint) even with one tenant in --entra-tenants")
+	fs.StringVar(&p.versions, "entra-versions", "2", "entra: token versions accepted, 1 (sts.windows.net issuer) and/or 2, comma-separated")
+	fs.StringVar(&p.url, "keycloak-url", "", "keycloak: the server's base URL, e.g. https://sso.example.com")
+	fs.StringVar(&p.realm, "keycloak-realm", "", "keycloak: the realm")
+	fs.StringVar(&p.kcClient, "keycloak-client", "", "keycloak: read resource_access.<client>.roles as roles too")
+	fs.StringVar(&p.parties, "keycloak-azp", "", "keycloak: clients allowed in azp, comma-separated")
+	fs.StringVar(&p.domain, "auth0-domain", "", "auth0: the tenant's domain or custom domain, e.g. example.eu.auth0.com")
+	fs.StringVar(&p.authServer, "okta-auth-server", "default", "okta: the authorization server id; empty for the org server")
+	fs.StringVar(&p.baseURL, "provider-base-url", "", "cognito and entra: replaces the provider's host URL (sovereign clouds, test stand-ins); okta: the org URL")
+	fs.StringVar(&p.stsURL, "entra-v1-issuer-url", "", "entra: replaces https://sts.windows.net, the host of v1 issuers")
+}
+
+// problems checks the preset's flags against the rest of the command
+// line, and parses them into p.cfg.
+func (p *providerFlags) problems(f *validateFlags) []string {
+	if p.name == "" {
+		var stray []string
+		for _, n := range []string{"provider-client-ids", "cognito-region", "cognito-user-pool", "entra-tenants", "entra-multi-tenant",
+			"entra-versions", "keycloak-url", "keycloak-realm", "keycloak-client", "keycloak-azp", "auth0-domain", "okta-auth-server",
+			"provider-base-url", "entra-v1-issuer-url"} {
+			if f.given[n] {
+				stray = append(stray, "--"+n)
+			}
+		}
+		if stray != nil {
+			return []string{strings.Join(stray, ", ") + " need --provider"}
+		}
+		return nil
+	}
+	var problems []string
+	for _, n := range []string{"issuer", "jwks-url", "introspection-url"} {
+		if f.given[n] {
+			problems = append(problems, "--provider and --"+n+" are exclusive: the preset names its issuer and keys")
+		}
+	}
+	c := providers.Config{
+		Name: p.name, Audiences: providers.SplitList(f.audience), ClientIDs: providers.SplitList(p.clientIDs),
+		Region: p.region, UserPoolID: p.userPool, Tenants: providers.SplitList(p.tenants), MultiTenant: p.multiTenant,
+		Realm: p.realm, Client: p.kcClient, AuthorizedParties: providers.SplitList(p.parties), Domain: p.domain,
+	}
+	switch p.name {
+	case "keycloak":
+		c.URL = p.url
+	case "okta":
+		c.URL, c.AuthServerID = p.baseURL, p.authServer
+	}
+	if p.name != "okta" && f.given["okta-auth-server"] {
+		problems = append(problems, "--okta-auth-server is for --provider okta")
+	}
+	if p.name != "entra" && (f.given["entra-versions"] || p.stsURL != "") {
+		problems = append(problems, "--entra-versions and --entra-v1-issuer-url are for --provider entra")
+	}
+	if p.name == "keycloak" && p.url == "" {
+		problems = append(problems, "--provider keycloak needs --keycloak-url")
+	}
+	if p.name != "keycloak" && p.url != "" {
+		problems = append(problems, "--keycloak-url is for --provider keycloak")
+	}
+	if p.name == "entra" {
+		for _, s := range providers.SplitList(p.versions) {
+			n, err := strconv.Atoi(s)
+			if err != nil {
+				problems = append(problems, fmt.Sprintf("--entra-versions %q: want 1 and/or 2", p.versions))
+				break
+			}
+			p.versionList = append(p.versionList, n)
+		}
+	}
+	if c.Audiences == nil && c.OwnAudience() && p.name != "cognito" {
+		problems = append(problems, "--provider "+p.name+" needs --audience")
+	}
+	p.cfg = c
+	return problems
+}
+
+// preset builds the preset the flags describe, nil without --provider.
+func (p *providerFlags) preset(client *http.Client, insecure bool) (*providers.Preset, error) {
+	if p.name == "" {
+		return nil, nil
+	}
+	opts := []providers.Option{providers.WithJWKSOptions(jwks.WithLogger(discardLogger()))}
+	if client != nil {
+		opts = append(opts, providers.WithHTTPClient(client))
+	}
+	if insecure {
+		opts = append(opts, providers.WithInsecureLoopbackHTTP())
+	}
+	if p.baseURL != "" && p.name != "okta" {
+		opts = append(opts, providers.WithBaseURL(p.baseURL))
+	}
+	if p.stsURL != "" {
+		opts = append(opts, providers.WithEntraV1IssuerURL(p.stsURL))
+	}
+	if p.versionList != nil {
+		opts = append(opts, providers.WithEntraVersions(p.versionList...))
+	}
+	return providers.New(p.cfg, opts...)
+}
