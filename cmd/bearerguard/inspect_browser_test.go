@@ -110,6 +110,31 @@ func TestInspectBrowser(t *testing.T) {
 		t.Fatalf("loading the page: %v", err)
 	}
 
+	// Every control has a label, and Tab walks them in order, ending on
+	// the Inspect button.
+	unlabelled, err := chromedp.Run(step, chromedp.Evaluate[[]string](`[...document.querySelectorAll("input, textarea, select, button")].filter(e => e.tagName !== "BUTTON" ? e.labels.length === 0 : e.innerText.trim() === "").map(e => e.id || e.name || e.tagName)`))
+	if err != nil || len(unlabelled) > 0 {
+		t.Errorf("controls without a label: %v (%v)", unlabelled, err)
+	}
+	wantOrder := []string{"token", "method", "url", "dpop_proof", "scopes", "audience", "leeway", "dpop", "rfc9068", "reveal", "submit"}
+	var order []string
+	if err := chromedp.Do(step, chromedp.Focus(chromedp.ID("token"))); err != nil {
+		t.Fatal(err)
+	}
+	for range wantOrder {
+		id, err := chromedp.Run(step, chromedp.Evaluate[string](`document.activeElement.id`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		order = append(order, id)
+		if err := chromedp.Do(step, chromedp.KeyEvent("\t")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if strings.Join(order, " ") != strings.Join(wantOrder, " ") {
+		t.Errorf("Tab order %v, want %v", order, wantOrder)
+	}
+
 	good := iss.Mint(t, bearertest.Claims{"aud": "orders", "scope": "read:orders", "sub": "alice"})
 	wrongAud := iss.Mint(t, bearertest.Claims{"aud": "payments", "scope": "read:orders", "sub": "alice"})
 	expired := iss.Mint(t, bearertest.Claims{"aud": "orders", "scope": "read:orders"}, bearertest.ExpiresIn(-5*time.Minute))
@@ -204,6 +229,24 @@ func TestInspectBrowser(t *testing.T) {
 					t.Fatal(err)
 				}
 				t.Logf("screenshot: %s, %d bytes", name, len(shot))
+
+				// Space on the focused checkbox shows personal data: the page
+				// asks again, and the subject appears.
+				err = chromedp.Do(step,
+					chromedp.SetJavascriptAttribute(chromedp.ID("status"), "textContent", ""),
+					chromedp.Focus(chromedp.ID("reveal")),
+					chromedp.KeyEvent(" "),
+				)
+				if err == nil {
+					_, err = chromedp.Run(step, chromedp.Poll[bool](`document.getElementById("status").textContent.startsWith("Inspected")`, chromedp.WithPollingTimeout(20*time.Second)))
+				}
+				if err != nil {
+					t.Fatalf("revealing: %v", err)
+				}
+				claims, err := chromedp.Run(step, chromedp.Text(chromedp.ID("claims")))
+				if err != nil || !strings.Contains(claims, `"alice"`) || strings.Contains(claims, "[redacted]") {
+					t.Errorf("after Show personal data, claims %q (%v)", claims, err)
+				}
 			}
 		})
 	}
@@ -233,7 +276,7 @@ func TestInspectBrowser(t *testing.T) {
 			}
 		}
 	}
-	if posts != len(tests) {
+	if posts != len(tests)+1 { // and the reveal
 		t.Errorf("%d POST requests, want %d", posts, len(tests))
 	}
 	for _, m := range bl.messages {
