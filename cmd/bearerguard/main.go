@@ -3,6 +3,7 @@
 //
 //	bearerguard demo [--json] [--metrics]  the whole client-credentials flow, in-process
 //	bearerguard validate [flags] TOKEN|-   why is this token accepted or refused?
+//	bearerguard inspect [flags]            the same, check by check, in a page on loopback
 //	bearerguard version
 package main
 
