@@ -20,7 +20,9 @@
 //     invalid_request; so are two Authorization headers.
 //  2. The access_token query parameter (§2.3) only with [WithQueryToken];
 //     without it such a request is refused with 400. Tokens in URLs leak
-//     into logs, history and Referer headers: SHOULD NOT be enabled.
+//     into logs, history and Referer headers: SHOULD NOT be enabled. When
+//     it is, the answer to a request whose token came in the query carries
+//     "Cache-Control: private" (set before the handler runs).
 //  3. The access_token form body parameter (§2.2) only with [WithFormToken].
 //  4. A cookie only with [WithCookie], for browser-facing APIs.
 //
