@@ -50,6 +50,9 @@ type Config struct {
 	// AllowQueryToken also accepts the token in the access_token query
 	// parameter (RFC 6750 §2.3); answers then carry Cache-Control: private.
 	AllowQueryToken bool
+	// Provider selects an identity-provider preset instead of Issuer
+	// (see provider.go).
+	Provider ProviderSettings
 
 	// DPoP is how DPoP-bound tokens (RFC 9449) are accepted.
 	DPoP validator.DPoPMode
@@ -158,6 +161,7 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 	startup := fs.String("startup-timeout", env("BEARERGUARD_STARTUP_TIMEOUT", DefaultStartupTimeout.String()), "how long to wait at start for the issuer's keys: exit 1 if its discovery names another issuer; if it is only unreachable, serve with /readyz at 503 until the keys load; 0 does not wait (env BEARERGUARD_STARTUP_TIMEOUT)")
 	fs.BoolVar(&c.InsecureHTTP, "insecure-http", false, "allow plain http:// issuer and JWKS URLs on loopback hosts, for local development")
 	errs = append(errs, c.introspectionOnlyFlags(fs, getenv)...)
+	errs = append(errs, c.providerFlags(fs, getenv)...)
 	fs.Usage = func() {
 		fmt.Fprintf(out, "Usage: %s [flags]\n\nAn API protected by bearerguard. Routes:\n"+
 			"  GET  /healthz  open: the process is up\n  GET  /readyz   open: 200 once the keys have loaded, 503 before\n"+
@@ -177,16 +181,17 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 	if c.StartupTimeout, err = time.ParseDuration(*startup); err != nil || c.StartupTimeout < 0 {
 		errs = append(errs, fmt.Errorf("--startup-timeout %q is not a non-negative duration", *startup))
 	}
-	if c.Issuer == "" && !c.IntrospectionOnly {
+	if c.Issuer == "" && !c.IntrospectionOnly && c.Provider.Name == "" {
 		errs = append(errs, errors.New("--issuer (or BEARERGUARD_ISSUER) is required"))
 	}
 	errs = append(errs, c.checkIntrospectionOnly()...)
 	if err := c.resolveResource(); err != nil {
 		errs = append(errs, err)
 	}
-	if c.Audience == "" {
+	if c.Audience == "" && c.Provider.Name == "" {
 		errs = append(errs, errors.New("--audience (or BEARERGUARD_AUDIENCE) is required"))
 	}
+	errs = append(errs, c.checkProvider()...)
 	if c.IntrospectionCacheTTL, err = time.ParseDuration(*cacheTTL); err != nil || c.IntrospectionCacheTTL < 0 {
 		errs = append(errs, fmt.Errorf("--introspection-cache-ttl %q is not a non-negative duration", *cacheTTL))
 	}
@@ -235,7 +240,7 @@ func (c Config) Guard(client *http.Client) (*httpbearer.Guard, func(), error) {
 	if c.MeterProvider != nil {
 		opts = append(opts, jwks.WithMeterProvider(c.MeterProvider))
 	}
-	keys, err := c.keySet(opts) // nil with --introspection-only
+	keys, preset, err := c.keySetOrPreset(opts) // nil with --introspection-only; the preset's with --provider
 	if err != nil {
 		return nil, nil, err
 	}
@@ -254,11 +259,11 @@ func (c Config) Guard(client *http.Client) (*httpbearer.Guard, func(), error) {
 		closeAll = func() { shared.Close(); closeKeySet(keys) }
 	}
 	vopts := []validator.Option{
-		validator.WithAudience(c.Audience),
+		c.audienceOption(),
 		validator.WithLeeway(c.Leeway),
 	}
 	if keys != nil {
-		vopts = append(vopts, validator.WithIssuer(c.Issuer, keys))
+		vopts = append(vopts, c.issuerOption(keys, preset))
 	}
 	if c.MeterProvider != nil {
 		vopts = append(vopts, validator.WithMeterProvider(c.MeterProvider))

@@ -1,0 +1,173 @@
+package setup
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/bearerguard/bearerguard/jwks"
+	"github.com/bearerguard/bearerguard/providers"
+	"github.com/bearerguard/bearerguard/validator"
+)
+
+// Identity-provider presets (package providers): --provider
+// (BEARERGUARD_PROVIDER) and each preset's parameters as flags with
+// environment fallbacks, their checks, and what [Config.Guard] does with
+// them.
+
+// ProviderSettings selects an identity-provider preset and its parameters.
+// With a Name, the preset replaces --issuer and --jwks-url: it names its
+// issuers, their checks and its keys, and Audience may be a
+// comma-separated list (an Entra app ID URI and client id).
+type ProviderSettings struct {
+	providers.Config
+	// BaseURL replaces the provider's host (Cognito, Entra ID: sovereign
+	// clouds, test stand-ins); for Okta it is the org URL and for Keycloak
+	// the server's URL.
+	BaseURL string
+	// V1IssuerURL replaces https://sts.windows.net (Entra ID v1 issuers).
+	V1IssuerURL string
+	// Versions are the Entra ID token versions accepted (default 2).
+	Versions []int
+
+	versions string // --entra-versions as given
+}
+
+// listFlag is a comma-separated list flag.
+type listFlag struct{ p *[]string }
+
+func (l listFlag) String() string {
+	if l.p == nil {
+		return ""
+	}
+	return strings.Join(*l.p, ",")
+}
+
+func (l listFlag) Set(s string) error { *l.p = providers.SplitList(s); return nil }
+
+// providerFlags defines --provider and the presets' parameters on fs, with
+// defaults from the environment.
+func (c *Config) providerFlags(fs *flag.FlagSet, getenv func(string) string) []error {
+	p := &c.Provider
+	str := func(dst *string, name, key, usage string) {
+		fs.StringVar(dst, name, getenv(key), usage+" (env "+key+")")
+	}
+	list := func(dst *[]string, name, key, usage string) {
+		*dst = providers.SplitList(getenv(key))
+		fs.Var(listFlag{dst}, name, usage+", comma-separated (env "+key+")")
+	}
+	str(&p.Name, "provider", "BEARERGUARD_PROVIDER", "identity-provider preset: "+strings.Join(providers.Names(), ", ")+
+		"; it replaces --issuer and --jwks-url, and --audience takes a comma-separated list")
+	list(&p.ClientIDs, "provider-client-ids", "BEARERGUARD_PROVIDER_CLIENT_IDS", "cognito: app clients allowed (client_id, required); okta: clients allowed (cid)")
+	str(&p.Region, "cognito-region", "BEARERGUARD_COGNITO_REGION", "cognito: the user pool's AWS region")
+	str(&p.UserPoolID, "cognito-user-pool", "BEARERGUARD_COGNITO_USER_POOL", "cognito: the user pool id, {region}_{id}")
+	list(&p.Tenants, "entra-tenants", "BEARERGUARD_ENTRA_TENANTS", "entra: the tenant id (GUID), or the tenants a multi-tenant app accepts")
+	var errs []error
+	if err := boolFlag(fs, &p.MultiTenant, "entra-multi-tenant", "BEARERGUARD_ENTRA_MULTI_TENANT",
+		"entra: multi-tenant (keys from the common endpoint) even with one tenant (env BEARERGUARD_ENTRA_MULTI_TENANT)", getenv); err != nil {
+		errs = append(errs, err)
+	}
+	fs.StringVar(&p.versions, "entra-versions", envOr(getenv, "BEARERGUARD_ENTRA_VERSIONS", "2"), "entra: token versions accepted, 1 and/or 2, comma-separated (env BEARERGUARD_ENTRA_VERSIONS)")
+	str(&p.Realm, "keycloak-realm", "BEARERGUARD_KEYCLOAK_REALM", "keycloak: the realm")
+	str(&p.Client, "keycloak-client", "BEARERGUARD_KEYCLOAK_CLIENT", "keycloak: also read resource_access.<client>.roles as roles")
+	list(&p.AuthorizedParties, "keycloak-azp", "BEARERGUARD_KEYCLOAK_AZP", "keycloak: clients allowed in azp")
+	str(&p.Domain, "auth0-domain", "BEARERGUARD_AUTH0_DOMAIN", "auth0: the tenant's domain or custom domain")
+	fs.StringVar(&p.AuthServerID, "okta-auth-server", envOr(getenv, "BEARERGUARD_OKTA_AUTH_SERVER", "default"), "okta: the authorization server id, \"\" for the org server (env BEARERGUARD_OKTA_AUTH_SERVER)")
+	str(&p.BaseURL, "provider-url", "BEARERGUARD_PROVIDER_URL", "keycloak: the server's URL; okta: the org URL; cognito and entra: replaces the provider's host (sovereign clouds, test stand-ins)")
+	str(&p.V1IssuerURL, "entra-v1-issuer-url", "BEARERGUARD_ENTRA_V1_ISSUER_URL", "entra: replaces https://sts.windows.net, the host of v1 issuers")
+	return errs
+}
+
+func envOr(getenv func(string) string, key, def string) string {
+	if v := getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+// checkProvider returns the problems of a preset configuration, and
+// completes it: the audience list, the URL, parameters of other
+// providers left at their defaults.
+func (c *Config) checkProvider() []error {
+	p := &c.Provider
+	var errs []error
+	p.Versions = nil
+	for _, s := range providers.SplitList(p.versions) {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("--entra-versions %q: want 1 and/or 2", p.versions))
+			break
+		}
+		p.Versions = append(p.Versions, n)
+	}
+	if p.Name == "" {
+		return errs
+	}
+	if c.Issuer != "" || c.JWKSURL != "" || c.IntrospectionOnly {
+		errs = append(errs, errors.New("--provider and --issuer, --jwks-url or --introspection-only are exclusive: the preset names its issuers and keys"))
+	}
+	if c.IntrospectionURL != "" {
+		errs = append(errs, errors.New("--provider and --introspection-url are exclusive"))
+	}
+	p.Audiences = providers.SplitList(c.Audience)
+	switch p.Name {
+	case "keycloak", "okta":
+		p.URL = p.BaseURL
+	}
+	if p.Name != "okta" {
+		p.AuthServerID = "" // its default names Okta's default server
+	}
+	if p.Name != "entra" && (p.V1IssuerURL != "" || p.versions != "2") {
+		errs = append(errs, errors.New("--entra-versions and --entra-v1-issuer-url are for --provider entra"))
+	}
+	if p.Audiences == nil && p.OwnAudience() && p.Name != "cognito" {
+		errs = append(errs, fmt.Errorf("--provider %s needs --audience", p.Name))
+	}
+	return errs
+}
+
+// keySetOrPreset builds the key set c describes, or with --provider the
+// preset, whose key set it returns as keys: the validator then trusts the
+// preset's issuers (see issuerOption), and closing keys ends the preset's
+// background work.
+func (c Config) keySetOrPreset(opts []jwks.Option) (*jwks.Set, *providers.Preset, error) {
+	if c.Provider.Name == "" {
+		keys, err := c.keySet(opts)
+		return keys, nil, err
+	}
+	popts := []providers.Option{providers.WithJWKSOptions(opts...)}
+	if c.Provider.BaseURL != "" && c.Provider.Name != "keycloak" && c.Provider.Name != "okta" {
+		popts = append(popts, providers.WithBaseURL(c.Provider.BaseURL))
+	}
+	if c.Provider.V1IssuerURL != "" {
+		popts = append(popts, providers.WithEntraV1IssuerURL(c.Provider.V1IssuerURL))
+	}
+	if c.Provider.Name == "entra" {
+		popts = append(popts, providers.WithEntraVersions(c.Provider.Versions...))
+	}
+	p, err := providers.New(c.Provider.Config, popts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p.KeySets()[0], p, nil
+}
+
+// issuerOption trusts the preset's issuers with their checks, or c.Issuer
+// with keys.
+func (c Config) issuerOption(keys *jwks.Set, preset *providers.Preset) validator.Option {
+	if preset != nil {
+		return preset.Option()
+	}
+	return validator.WithIssuer(c.Issuer, keys)
+}
+
+// audienceOption is the validator-wide audience: none with --provider,
+// whose preset checks its own.
+func (c Config) audienceOption() validator.Option {
+	if c.Provider.Name != "" {
+		return validator.Options()
+	}
+	return validator.WithAudience(c.Audience)
+}
