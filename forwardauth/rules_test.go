@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 
@@ -203,5 +204,28 @@ func TestLoadRules(t *testing.T) {
 	rs, err := forwardauth.LoadRules(good)
 	if err != nil || rs.Routes() != 5 {
 		t.Errorf("LoadRules(good) = %v routes, %v; want 5, nil", rs, err)
+	}
+}
+
+// The route file README.md shows parses, and decides as the text says.
+func TestREADMERouteFile(t *testing.T) {
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(b), "### The route file")
+	_, block, ok2 := strings.Cut(section, "```yaml\n")
+	block, _, ok3 := strings.Cut(block, "```")
+	if !ok || !ok2 || !ok3 {
+		t.Fatal("README.md has no route file under \"### The route file\"")
+	}
+	rs, err := forwardauth.ParseRules([]byte(block))
+	if err != nil {
+		t.Fatalf("README.md's route file: %v", err)
+	}
+	for _, c := range [][3]string{{"GET", "/orders/admin/export", "no-admin"}, {"HEAD", "/orders/7", "read"}, {"DELETE", "/orders/7", "default"}} {
+		if got := rs.Match(c[0], "api.example.com", c[1]).Name(); got != c[2] {
+			t.Errorf("README.md's routes: %s %s is decided by %q, want %q", c[0], c[1], got, c[2])
+		}
 	}
 }
