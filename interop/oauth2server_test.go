@@ -331,14 +331,7 @@ func runOAuth2Server(t *testing.T, node, pkg string, results *o2Results) {
 		short             *httptest.Server // against the short-lived server
 	}
 	var examples []example
-	names := slices.Sorted(func(yield func(string) bool) {
-		for name := range handlers {
-			if !yield(name) {
-				return
-			}
-		}
-	})
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(handlers)) {
 		e := example{name: name}
 		for i, srv := range []**httptest.Server{&e.strict, &e.withQuery, &e.short} {
 			as := base
