@@ -15,10 +15,18 @@
 // duplicate tokens are tolerated; a [Set] holds each token once.
 //
 // A [Requirement] is a conjunction of clauses, each clause satisfied by any
-// one of its scopes: [All] builds one clause per scope, [Any] a single
-// clause, and [Requirement.And] combines them. [Requirement.Missing] names
-// the scopes a request still lacks, which is what an RFC 6750 §3
-// insufficient_scope challenge reports in its scope attribute.
+// one of its terms: [All] builds one clause per scope, [Any] a single
+// clause, and [Requirement.And] combines them. Terms name more than scopes
+// ([Term]): [Scope], [Role] (Entra ID "roles", Keycloak realm and client
+// roles), [Permission] (Auth0 "permissions") and [Claim] (a value at an
+// RFC 6901 claim path), combined by [AllOf] and [AnyOf], so a route can
+// require "scope read:data or role Data.Read". [Requirement.SatisfiedBy]
+// checks a [Granter] (the validated token); [Requirement.MissingFrom] names
+// the scopes of the clauses it does not satisfy, which is what an RFC 6750
+// §3 insufficient_scope challenge reports in its scope attribute: only
+// scopes, never roles or the like. A [Set] grants scopes only, so the
+// Set-based [Requirement.Satisfied] and [Requirement.Missing] fail closed
+// on any other term.
 //
 // This package depends on the standard library only.
 package scopes

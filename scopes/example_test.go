@@ -20,3 +20,17 @@ func ExampleRequirement_Missing() {
 	// false
 	// [write:data admin]
 }
+
+// A route that takes a delegated scope or an application role: the
+// validated token (*validator.Token) is the Granter in a real service;
+// here a Set, which grants scopes only.
+func ExampleAnyOf() {
+	need := scopes.AnyOf(scopes.Scope("read:data"), scopes.Role("Data.Read")).And(scopes.AllOf(scopes.Claim("/tier", "gold")))
+	fmt.Println(need)
+	fmt.Println(need.Scopes())
+	fmt.Printf("%q\n", need.MissingFrom(scopes.MustParse("read:data")))
+	// Output:
+	// (read:data OR role:Data.Read) AND claim:/tier=gold
+	// [read:data]
+	// []
+}

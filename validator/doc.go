@@ -27,11 +27,21 @@
 //     de-duplicated in linear time). So an unauthenticated caller pays for
 //     nothing but a linear scan and, with a trusted "iss", one signature
 //     check;
-//  7. "aud" names a configured audience, "exp" is present and not past,
+//  7. the issuer's own checks hold ([IssuerOption], e.g. from an
+//     identity-provider preset; they apply to that issuer's tokens only):
+//     a claim that marks access tokens ([IssuerAccessTokenClaim]), the
+//     tenant bound to the issuer ([WithTenantIssuers]: "tid"), allowed
+//     claim values ("azp", "cid"); the issuer's roles and permissions are
+//     read from its claim paths ([IssuerRoleClaims]), bounded and
+//     de-duplicated in linear time;
+//  8. "aud" names the issuer's own audience ([IssuerAudience]) or, for an
+//     issuer without one, a configured audience, or "client_id" is an
+//     allowed client where that replaces the audience ([IssuerClientIDs]);
+//     then "exp" is present and not past,
 //     "nbf" and "iat" are not in the future (all with one leeway, 30 s by
 //     default), "iat" is within the maximum age if one is configured, and
 //     in RFC 9068 mode every claim of RFC 9068 §2.2 is present;
-//  8. every user check ([WithClaimCheck]) passes.
+//  9. every user check ([WithClaimCheck]) passes.
 //
 // Errors are sentinels, one per reason, each matching its class with
 // [errors.Is]: [ErrInvalidToken], [ErrInvalidRequest], [ErrNoToken],
