@@ -86,6 +86,24 @@ func TestEnvoyCheck(t *testing.T) {
 			}
 		}
 	})
+	t.Run("raw header map", func(t *testing.T) {
+		req := checkRequest("GET", "api.example.com", "/orders/7", nil)
+		req.Attributes.Request.Http.HeaderMap = &corev3.HeaderMap{Headers: []*corev3.HeaderValue{
+			{Key: "x-other", RawValue: []byte("1")}, {Key: "authorization", RawValue: []byte("Bearer " + read)}}}
+		resp, err := c.Check(t.Context(), req)
+		if err != nil || codes.Code(resp.GetStatus().GetCode()) != codes.OK {
+			t.Fatalf("Check with header_map = %v, %v; want OK", resp, err)
+		}
+	})
+	t.Run("token sent twice in the header map", func(t *testing.T) {
+		req := checkRequest("GET", "api.example.com", "/orders/7", nil)
+		req.Attributes.Request.Http.HeaderMap = &corev3.HeaderMap{Headers: []*corev3.HeaderValue{
+			{Key: "authorization", RawValue: []byte("Bearer " + read)}, {Key: "Authorization", Value: "Bearer " + read}}}
+		resp, err := c.Check(t.Context(), req)
+		if err != nil || resp.GetDeniedResponse().GetStatus().GetCode() != 400 {
+			t.Fatalf("Check with two tokens = %v, %v; want a 400 denied_response", resp, err)
+		}
+	})
 	t.Run("open route removes the client's identity headers", func(t *testing.T) {
 		resp, err := c.Check(t.Context(), checkRequest("GET", "api.example.com", "/healthz", forged))
 		if err != nil {

@@ -1,9 +1,15 @@
 package forwardauth_test
 
 import (
+	"context"
 	"fmt"
+	"net/http"
+	"strings"
 
+	"github.com/bearerguard/bearerguard/adapters/httpbearer"
+	"github.com/bearerguard/bearerguard/bearertest"
 	"github.com/bearerguard/bearerguard/forwardauth"
+	"github.com/bearerguard/bearerguard/validator"
 )
 
 // Routes are tried in file order and the first match decides; requests
@@ -44,4 +50,43 @@ routes:
 	// GET    /orders/admin/users  no-admin deny (none)
 	// DELETE /orders/7            default  deny (none)
 	// [X-Auth-Subject X-Auth-Client-Id X-Auth-Scopes]
+}
+
+// A Decider over a Guard decides on the original requests gateways ask
+// about; an allowed answer carries the identity headers for the upstream.
+func ExampleDecider_Decide() {
+	iss, err := bearertest.Start() // an in-process issuer on loopback, for the example
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer iss.Close()
+	keys, _ := iss.NewKeySet()
+	defer keys.Close()
+	v, _ := validator.New(validator.WithIssuer(iss.URL, keys), validator.WithAudience("orders"))
+	guard, _ := httpbearer.New(v, httpbearer.WithRealm("orders"))
+	rules, err := forwardauth.ParseRules([]byte("routes:\n  - methods: [GET]\n    path: /orders/{id}\n    scopes: [orders:read]\n"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	d, err := forwardauth.New(guard, rules)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	tok, _ := iss.MintToken(bearertest.Claims{"aud": "orders", "scope": "orders:read", "sub": "svc-7", "client_id": "svc-7"})
+	for _, r := range []forwardauth.Request{
+		{Method: "GET", Host: "api.example.com", URI: "/orders/1", Header: http.Header{"Authorization": {"Bearer " + tok}}},
+		{Method: "GET", Host: "api.example.com", URI: "/orders/1"},
+		{Method: "POST", Host: "api.example.com", URI: "/orders/1", Header: http.Header{"Authorization": {"Bearer " + tok}}},
+	} {
+		dec := d.Decide(context.Background(), r)
+		challenge, _, _ := strings.Cut(dec.Header.Get("WWW-Authenticate"), ",") // the Bearer challenge; a DPoP one follows
+		fmt.Printf("%s %s: %d subject=%q challenge=%q\n", r.Method, r.URI, dec.Status, dec.Header.Get("X-Auth-Subject"), challenge)
+	}
+	// Output:
+	// GET /orders/1: 200 subject="svc-7" challenge=""
+	// GET /orders/1: 401 subject="" challenge="Bearer realm=\"orders\""
+	// POST /orders/1: 403 subject="" challenge=""
 }
