@@ -2,10 +2,12 @@ package setup
 
 import (
 	"bytes"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -76,11 +78,18 @@ func counter(t *testing.T) (*httptest.Server, *atomic.Int64) {
 // token, JWT-shaped or not, is introspected; and the query token is
 // accepted only with --allow-query-token, with Cache-Control: private.
 func TestRunIntrospectionOnly(t *testing.T) {
+	// Every log line, Debug included (the validator's rejections), to check
+	// that no token reaches the logs.
+	var logs lockedBuffer
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	t.Cleanup(func() { slog.SetDefault(prev) })
 	issuer, fetches := counter(t)
 	iss := bearertest.NewIssuer(t)
 	iss.AddClient(bearertest.ClientConfig{ID: "api", Secret: "api-secret"})
 	opaque := iss.Opaque(t, bearertest.Claims{"iss": nil, "aud": nil, "scope": "read:data"})
 	jwt := iss.Mint(t, bearertest.Claims{"iss": nil, "aud": nil, "scope": "read:data"})
+	const unknown = "f00dfeedf00dfeedf00dfeedf00dfeedf00dfeed"
 	base := []string{"--addr", "127.0.0.1:0", "--audience", "orders", "--introspection-only", "--issuer", issuer.URL,
 		"--introspection-url", iss.IntrospectionURL(), "--client-id", "api", "--client-secret", "api-secret",
 		"--introspection-audience-optional", "--introspection-cache-ttl", "0"}
@@ -110,6 +119,9 @@ func TestRunIntrospectionOnly(t *testing.T) {
 		if n := iss.IntrospectionRequests() - before; n != 2 {
 			t.Errorf("%d introspection requests for an opaque token and a JWT, want 2", n)
 		}
+		if r := get(t, base+"/data", unknown); r.status != 401 {
+			t.Errorf("GET /data with an unknown token = %d %s, want 401", r.status, r.body)
+		}
 
 		want, cache := 400, "no-store"
 		if query {
@@ -124,13 +136,36 @@ func TestRunIntrospectionOnly(t *testing.T) {
 			t.Errorf("query=%v: header and query = %d %q, want 400 invalid_request", query, resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
 		}
 		s.stop(t)
-		if strings.Contains(s.stderr.String(), opaque) {
-			t.Errorf("the token is in the service's output: %s", s.stderr.String())
+		for _, tok := range []string{opaque, jwt, unknown} {
+			if strings.Contains(s.stderr.String(), tok) || strings.Contains(logs.String(), tok) {
+				t.Errorf("a token is in the service's output or logs:\n%s\n%s", s.stderr.String(), logs.String())
+			}
 		}
+	}
+	if !strings.Contains(logs.String(), "level=DEBUG") {
+		t.Errorf("no rejection was logged at Debug: the check above saw nothing:\n%s", logs.String())
 	}
 	if n := fetches.Load(); n != 0 || iss.JWKSRequests() != 0 {
 		t.Errorf("%d requests to the issuer, %d JWKS requests; want none", n, iss.JWKSRequests())
 	}
+}
+
+// lockedBuffer is a bytes.Buffer for concurrent writers.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // do sends a GET with header h, and returns the response with its body
