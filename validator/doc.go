@@ -43,6 +43,14 @@
 //     in RFC 9068 mode every claim of RFC 9068 §2.2 is present;
 //  9. every user check ([WithClaimCheck]) passes.
 //
+// Tokens that are not JWTs go, with [WithIntrospection], to the
+// authorization server (RFC 7662), whose active answer is then checked here
+// like claims: "iss" if present, "aud" (or none, with
+// [WithIntrospectionAudienceOptional]), the times, and the user checks.
+// With [WithIntrospection] and no issuer of its own, a validator is
+// introspection-only: it holds no key, every token of at most the size cap
+// goes to the authorization server, and nothing else is fetched.
+//
 // Errors are sentinels, one per reason, each matching its class with
 // [errors.Is]: [ErrInvalidToken], [ErrInvalidRequest], [ErrNoToken],
 // [ErrInsufficientScope], [ErrUnavailable]. [ChallengeFor] is the single
