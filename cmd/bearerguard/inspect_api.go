@@ -49,8 +49,9 @@ const (
 
 // parseInspectRequest decodes and checks a request body: one JSON object
 // of known members. problems lists everything wrong at once, in fixed
-// words that never repeat the token or proof.
-func parseInspectRequest(body []byte) (*inspectRequest, []string) {
+// words that never repeat the token or proof. The audience may be empty
+// only when fixedAudience (a --provider preset names its audiences).
+func parseInspectRequest(body []byte, fixedAudience bool) (*inspectRequest, []string) {
 	var req inspectRequest
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -95,7 +96,7 @@ func parseInspectRequest(body []byte) (*inspectRequest, []string) {
 	}
 	req.Audience = strings.TrimSpace(req.Audience)
 	switch {
-	case req.Audience == "":
+	case req.Audience == "" && !fixedAudience:
 		problems = append(problems, "the audience is required")
 	case len(req.Audience) > maxAudienceLen:
 		problems = append(problems, fmt.Sprintf("the audience is longer than %d bytes", maxAudienceLen))

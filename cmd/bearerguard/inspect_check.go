@@ -24,7 +24,11 @@ import (
 func (s *inspectServer) run(ctx context.Context, req *inspectRequest) *inspectReport {
 	start := time.Now()
 	f := *s.flags // the page's settings over the command line's
-	f.audience, f.leeway, f.rfc9068, f.mode, f.scope = req.Audience, req.leeway, req.RFC9068, req.mode, req.Scopes
+	f.leeway, f.rfc9068, f.mode, f.scope = req.leeway, req.RFC9068, req.mode, req.Scopes
+	if f.provider.name == "" {
+		// A preset's audiences were parsed at start and stay as given.
+		f.audience = req.Audience
+	}
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
 
@@ -73,7 +77,7 @@ func (s *inspectServer) run(ctx context.Context, req *inspectRequest) *inspectRe
 	rep.Clock.Now = now.UTC().Format("2006-01-02 15:04:05 UTC")
 	header, claims, isJWT := decodeJWT(req.Token)
 	introspected := (verified && tok.Source == validator.SourceIntrospection) || (!isJWT || keys == nil) && f.introURL != ""
-	e := explainer{f: &f, req: req, now: now, err: err, pr: &pr}
+	e := explainer{f: &f, req: req, now: now, err: err, pr: &pr, verified: verified}
 	switch {
 	case verified:
 		pr.cnf, pr.known = tok.Confirmation, true
@@ -83,8 +87,13 @@ func (s *inspectServer) run(ctx context.Context, req *inspectRequest) *inspectRe
 
 	if isJWT && !introspected {
 		rep.Token.Format = "jwt"
-		var r relaxedResult
-		if keys != nil {
+		// Without an issuer of its own (a --provider preset names
+		// several), the API's decision says what it can.
+		r := relaxedResult{err: err}
+		if verified && tok.Source == validator.SourceJWT {
+			r = relaxedResult{tok: tok}
+		}
+		if keys != nil && f.issuer != "" && f.provider.name == "" {
 			r = relaxedCheck(ctx, &f, keys, req.Token, claims)
 			if r.tok != nil {
 				if vc := decodeSegmentJSON(r.tok.RawClaims()); vc != nil {
@@ -113,7 +122,7 @@ func (s *inspectServer) run(ctx context.Context, req *inspectRequest) *inspectRe
 		rep.Checks = e.introspectionChecks(answer, rep.Intro)
 	}
 	rep.Clock.Skew = skewNote(claims, now, f.leeway)
-	e.reconcile(rep.Checks)
+	rep.Checks = e.reconcile(rep.Checks)
 	rep.Answer = answerFor(v, err, f.audience, pr.p.Scheme)
 	rep.Decision, rep.Summary = decisionOf(err, verified)
 	rep.Token.Presented = pr.describe()

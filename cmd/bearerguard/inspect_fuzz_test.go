@@ -37,7 +37,7 @@ func FuzzInspectRequest(f *testing.F) {
 	}
 	now := time.Unix(1.8e9, 0)
 	f.Fuzz(func(t *testing.T, body []byte) {
-		req, problems := parseInspectRequest(body)
+		req, problems := parseInspectRequest(body, false)
 		if (req == nil) == (len(problems) == 0) {
 			t.Fatalf("request %v with problems %q", req, problems)
 		}
@@ -76,7 +76,7 @@ func FuzzInspectRequest(f *testing.F) {
 		e := explainer{f: f, req: req, now: now, err: validator.ErrExpired, pr: &presentation{}}
 		rows := []checkRow{e.formatRow(header, claims), e.issuerRow(claims), e.audienceRow(claims, ""), e.scopesRow(claims, "")}
 		rows = append(rows, e.timeRows(claims, "")...)
-		e.reconcile(rows)
+		rows = e.reconcile(rows)
 		for _, r := range rows {
 			if r.Name == "" || r.Reason == "" || r.Verdict == "" {
 				t.Fatalf("incomplete row %+v", r)

@@ -25,6 +25,21 @@ type explainer struct {
 	now time.Time
 	err error // the API's decision
 	pr  *presentation
+	// verified: the API's validator verified the token itself.
+	verified bool
+}
+
+// afterSignature reports whether err refused a JWT for a check the
+// validator makes only once the signature holds (claims, audience,
+// times, policy, binding, scopes).
+func afterSignature(err error) bool {
+	for _, e := range []error{validator.ErrAudience, validator.ErrExpired, validator.ErrNotYetValid, validator.ErrTooOld,
+		validator.ErrMissingClaim, validator.ErrClaimValue, validator.ErrClaimCheck, validator.ErrInsufficientScope} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return bindingRefusal(err)
 }
 
 // Row identifiers, in the order the page shows them.
@@ -40,13 +55,14 @@ const (
 	rowType          = "type"
 	rowBinding       = "binding"
 	rowScopes        = "scopes"
+	rowPolicy        = "policy"
 )
 
 var rowNames = map[string]string{
 	rowFormat: "Format", rowIssuer: "Issuer", rowSignature: "Signature and key", rowIntrospection: "Introspection",
 	rowExpiry: "Expiry (exp)", rowNotBefore: "Not before (nbf)", rowIssuedAt: "Issued at (iat) and age",
 	rowAudience: "Audience (aud)", rowType: "RFC 9068 access token type", rowBinding: "Sender constraint (DPoP, mTLS)",
-	rowScopes: "Scopes required",
+	rowScopes: "Scopes required", rowPolicy: "Issuer policy (clients, tenants, claims)",
 }
 
 func row(id, verdict, format string, args ...any) checkRow {
@@ -66,6 +82,9 @@ func (e *explainer) jwtChecks(header, claims map[string]any, keys *jwks.Set, r r
 	rows = append(rows, e.timeRows(claims, unverified)...)
 	rows = append(rows, e.audienceRow(claims, unverified))
 	rows = append(rows, e.typeRow(header, r))
+	if e.f.provider.name != "" || errors.Is(e.err, validator.ErrClaimValue) {
+		rows = append(rows, e.policyRow())
+	}
 	rows = append(rows, e.bindingRow())
 	rows = append(rows, e.scopesRow(claims, unverified))
 	return rows
@@ -88,6 +107,15 @@ func (e *explainer) formatRow(header, claims map[string]any) checkRow {
 
 func (e *explainer) issuerRow(claims map[string]any) checkRow {
 	iss, ok := claims["iss"].(string)
+	if p := e.f.provider.name; p != "" {
+		switch {
+		case errors.Is(e.err, validator.ErrIssuer):
+			return row(rowIssuer, verdictFail, "issued by %q, which the --provider %s preset does not trust (another tenant, realm or pool?)", iss, p)
+		case e.verified || afterSignature(e.err):
+			return row(rowIssuer, verdictPass, "issued by %q, an issuer the --provider %s preset trusts", iss, p)
+		}
+		return row(rowIssuer, verdictSkip, "not reached: issued by %q (unverified)", iss)
+	}
 	switch {
 	case e.f.issuer == "":
 		return row(rowIssuer, verdictSkip, "no --issuer: this API verifies no JWT locally")
@@ -106,6 +134,8 @@ func (e *explainer) signatureRow(header map[string]any, keys *jwks.Set, r relaxe
 		return row(rowSignature, verdictPass, "the signature verifies with the issuer's key %q (%s)", r.tok.KeyID, r.tok.Algorithm)
 	case keys == nil:
 		return row(rowSignature, verdictSkip, "no key set: the API has no --issuer to verify signatures with")
+	case afterSignature(r.err):
+		return row(rowSignature, verdictPass, "the signature verifies with the issuer's key %q (%s); the token was refused later, for its claims", kid, orNone(alg))
 	case errors.Is(r.err, validator.ErrKeysUnavailable):
 		msg := "unknown: the issuer's key set could not be fetched, so the API answers 503 until it can"
 		if st := keys.Status(); st.LastError != nil {
@@ -179,6 +209,19 @@ func audienceList(claims map[string]any) []string {
 
 func (e *explainer) audienceRow(claims map[string]any, unverified string) checkRow {
 	aud := audienceList(claims)
+	if p := e.f.provider.name; p != "" {
+		what := "names no audience"
+		if len(aud) > 0 {
+			what = "meant for " + quoteAll(aud)
+		}
+		switch {
+		case errors.Is(e.err, validator.ErrAudience):
+			return row(rowAudience, verdictFail, "%s, which the --provider %s preset does not accept (--audience %q)", what, p, e.f.audience)
+		case e.verified || afterSignature(e.err):
+			return row(rowAudience, verdictPass, "%s, accepted by the --provider %s preset", what, p)
+		}
+		return row(rowAudience, verdictSkip, "not reached: %s (unverified)", what)
+	}
 	switch {
 	case len(aud) == 0:
 		return row(rowAudience, verdictFail, "the token names no audience; this API is %q%s", e.f.audience, unverified)
@@ -219,6 +262,18 @@ func (e *explainer) typeRow(header map[string]any, r relaxedResult) checkRow {
 		return row(rowType, verdictFail, "refused by the RFC 9068 profile: %v", r.typeErr)
 	}
 	return row(rowType, verdictPass, "typ %q and every claim RFC 9068 requires", typ)
+}
+
+// policyRow: the checks a --provider preset adds after the signature
+// (allowed clients in azp or client_id, tenants, claim values).
+func (e *explainer) policyRow() checkRow {
+	switch {
+	case errors.Is(e.err, validator.ErrClaimValue):
+		return row(rowPolicy, verdictFail, "%v: the token's client (azp, client_id, cid), tenant or another claim is not one the issuer's policy allows", e.err)
+	case e.verified:
+		return row(rowPolicy, verdictPass, "the --provider %s preset's checks of clients, tenants and claims accept the token", e.f.provider.name)
+	}
+	return row(rowPolicy, verdictSkip, "not reached: the API refused the token before its issuer's policy")
 }
 
 func (e *explainer) bindingRow() checkRow {
@@ -366,21 +421,22 @@ func (e *explainer) introspectedTimeRows(answer map[string]any) []checkRow {
 
 // reconcile makes the rows agree with the API's decision: the row of the
 // check that refused the token says fail, whatever the explanation
-// found.
-func (e *explainer) reconcile(rows []checkRow) {
-	id := rowOf(e.err)
-	if id == "" {
-		return
+// found; a refusal no row stands for gets a row of its own.
+func (e *explainer) reconcile(rows []checkRow) []checkRow {
+	if e.err == nil {
+		return rows
 	}
+	id := rowOf(e.err)
 	for i := range rows {
 		if rows[i].ID == id {
 			if rows[i].Verdict != verdictFail && rows[i].Verdict != verdictUnknown {
 				rows[i].Verdict = verdictFail
 				rows[i].Reason = "the API refused the token here: " + e.err.Error()
 			}
-			return
+			return rows
 		}
 	}
+	return append(rows, checkRow{ID: "decision", Name: "Other", Verdict: verdictFail, Reason: "the API refused the token: " + e.err.Error()})
 }
 
 // rowOf names the row of the check that produced err.
@@ -404,6 +460,8 @@ func rowOf(err error) string {
 		return rowAudience
 	case errors.Is(err, validator.ErrType), errors.Is(err, validator.ErrMissingClaim):
 		return rowType
+	case errors.Is(err, validator.ErrClaimValue):
+		return rowPolicy
 	case errors.Is(err, validator.ErrMalformed), errors.Is(err, validator.ErrUnsupported), errors.Is(err, validator.ErrTooLarge):
 		return rowFormat
 	}

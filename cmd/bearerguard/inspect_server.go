@@ -151,6 +151,7 @@ func (s *inspectServer) page(w http.ResponseWriter, r *http.Request) {
 // pageData is what the page shows of the configuration: never a secret.
 type pageData struct {
 	CSRF                         string
+	Provider                     string // --provider: the preset names issuers, keys and audiences
 	Issuer, JWKSURL, Introspect  string
 	ClientID                     string
 	HasSecret, HasNonceKey, Cert bool
@@ -163,7 +164,7 @@ type pageData struct {
 func (s *inspectServer) pageData() pageData {
 	f := s.flags
 	return pageData{
-		CSRF: s.csrf, Issuer: f.issuer, JWKSURL: f.jwksURL, Introspect: f.introURL, ClientID: f.clientID,
+		CSRF: s.csrf, Provider: f.provider.name, Issuer: f.issuer, JWKSURL: f.jwksURL, Introspect: f.introURL, ClientID: f.clientID,
 		HasSecret: f.clientSecret != "", HasNonceKey: f.nonce != nil, Cert: f.cert != nil,
 		Audience: f.audience, Leeway: f.leeway.String(), Scope: f.scope, RFC9068: f.rfc9068,
 		DPoP: f.mode.String(), Modes: []string{"off", "allowed", "required"},
@@ -244,7 +245,7 @@ func (s *inspectServer) inspect(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusBadRequest, "the request body could not be read")
 		return
 	}
-	req, problems := parseInspectRequest(body)
+	req, problems := parseInspectRequest(body, s.flags.provider.name != "")
 	if len(problems) > 0 {
 		writeJSON(w, http.StatusBadRequest, map[string]any{"problems": problems})
 		return

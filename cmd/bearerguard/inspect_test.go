@@ -546,3 +546,48 @@ func TestInspectAddress(t *testing.T) {
 		}
 	})
 }
+
+// TestInspectProvider: with --provider, the preset names the issuers,
+// keys and audiences; the rows say what its decision shows.
+func TestInspectProvider(t *testing.T) {
+	leakcheck.Check(t)
+	k := bearertest.NewKeycloak(t, "prod")
+	p := startInspect(t, k.Client(), "--provider", "keycloak", "--keycloak-url", k.URL, "--keycloak-realm", "prod",
+		"--keycloak-azp", "orders-client", "--audience", "orders-api")
+	tests := []struct {
+		name     string
+		token    string
+		decision string
+		row      string
+		verdict  string
+		reason   string
+		pass     []string
+	}{
+		{"valid", k.Token(t, bearertest.KeycloakToken{ClientID: "orders-client", Audience: []string{"orders-api"}}), "valid",
+			rowPolicy, verdictPass, "keycloak preset", []string{rowIssuer, rowSignature, rowAudience, rowExpiry}},
+		{"client not allowed", k.Token(t, bearertest.KeycloakToken{ClientID: "rogue", Audience: []string{"orders-api"}}), "invalid",
+			rowPolicy, verdictFail, "not one the issuer's policy allows", []string{rowIssuer, rowSignature}},
+		{"wrong audience", k.Token(t, bearertest.KeycloakToken{ClientID: "orders-client", Audience: []string{"billing"}}), "invalid",
+			rowAudience, verdictFail, `meant for "billing", which the --provider keycloak preset does not accept`, []string{rowIssuer, rowSignature}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// The page sends the audience it shows; a preset's stays as given.
+			rep, raw := p.inspect(map[string]any{"token": tt.token, "audience": "ignored-with-a-preset", "leeway": "30s"})
+			if rep.Decision != tt.decision {
+				t.Fatalf("decision %q, want %q\n%s", rep.Decision, tt.decision, raw)
+			}
+			if c, ok := checkByID(rep, tt.row); !ok || c.Verdict != tt.verdict || !strings.Contains(c.Reason, tt.reason) {
+				t.Errorf("row %s = %+v, want %s with %q\n%s", tt.row, c, tt.verdict, tt.reason, raw)
+			}
+			for _, id := range tt.pass {
+				if c, ok := checkByID(rep, id); !ok || c.Verdict != verdictPass {
+					t.Errorf("row %s = %+v, want pass\n%s", id, c, raw)
+				}
+			}
+			if rep.Key == nil || rep.Key.Thumbprint == "" && tt.decision == "valid" {
+				t.Errorf("key %+v", rep.Key)
+			}
+		})
+	}
+}
