@@ -230,20 +230,20 @@ func (d *Decider) allow(rules *Rules, route *Route, tok *validator.Token) *Decis
 	}
 	h := make(http.Header, len(vals)+2)
 	for i, ih := range rules.identity.headers {
-		h[ih.name] = []string{vals[i]}
+		h[ih.name] = vals[i : i+1 : i+1] // one backing array for every value
 	}
 	if d.signer != nil {
 		v := ""
 		if tok != nil {
-			scope := strings.Join(tok.Scopes.List(), " ")
-			if v, err = d.signer.Sign(tok, scope, d.now()); err != nil {
+			if v, err = d.signer.Sign(tok, tok.Scopes.String(), d.now()); err != nil {
 				d.log.Error("forwardauth: cannot sign the internal token", "error", err)
 				return refusal(http.StatusServiceUnavailable, "temporarily_unavailable", route.name, err)
 			}
 		}
 		h[d.tokenHeader] = []string{v}
 	}
-	h["Cache-Control"] = []string{"no-store"}
+	vals = append(vals, "no-store") // values has room for it
+	h["Cache-Control"] = vals[len(vals)-1:]
 	return &Decision{Allowed: true, Status: http.StatusOK, Header: h, Route: route.name}
 }
 

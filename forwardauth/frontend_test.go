@@ -1,11 +1,14 @@
 package forwardauth_test
 
 import (
+	"bufio"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bearerguard/bearerguard/forwardauth"
 )
@@ -154,5 +157,32 @@ func TestNginxHeaderNames(t *testing.T) {
 	}
 	if resp := do(t, srv, "GET", "/", http.Header{"X-Original-Method": {"GET"}, "X-Original-Uri": {"/healthz"}}); resp.StatusCode != 400 {
 		t.Errorf("default names after renaming: %d, want 400", resp.StatusCode)
+	}
+}
+
+// No request body is ever read: a check whose body never comes is
+// answered at once.
+func TestNoBodyRead(t *testing.T) {
+	f := newFixture(t, testRules)
+	srv := serve(t, f.d.EnvoyHTTPHandler("/envoy"))
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if err := conn.SetDeadline(time.Now().Add(10 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	// A body of 1 GB is announced and never sent.
+	if _, err := io.WriteString(conn, "POST /envoy/healthz HTTP/1.1\r\nHost: api.example.com\r\nContent-Length: 1000000000\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no answer while the body was pending: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("status %d, want 200 (open route)", resp.StatusCode)
 	}
 }

@@ -128,7 +128,7 @@ func (rs *Rules) Names() []string {
 // values returns the identity headers' values for tok (nil: every value
 // empty), each escaped ([escapeValue]) and within the cap.
 func (id *identity) values(tok *validator.Token) ([]string, error) {
-	out := make([]string, len(id.headers))
+	out := make([]string, len(id.headers), len(id.headers)+1) // room for the caller's Cache-Control value
 	if tok == nil {
 		return out, nil
 	}
@@ -140,7 +140,7 @@ func (id *identity) values(tok *validator.Token) ([]string, error) {
 		case "client_id":
 			v = tok.ClientID
 		case "scope":
-			v = strings.Join(tok.Scopes.List(), " ")
+			v = tok.Scopes.String() // space-separated, no copy of the list
 		case "claim":
 			v = claimString(tok, h.claim)
 		}
