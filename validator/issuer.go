@@ -221,7 +221,16 @@ func (v *Validator) checkIssuerPolicy(ic *issuerConfig, tok *Token, s *claimSpan
 	}
 	switch {
 	case p.clientIDs != nil:
-		if s.present&hasClientID == 0 || !slices.Contains(p.clientIDs, tok.ClientID) {
+		// "client_id" itself: not the Token's ClientID, which falls back
+		// to "azp" and "cid" when "client_id" is empty.
+		if s.clientID == nil {
+			return ErrAudience
+		}
+		id, err := jsonStringView(s.clientID)
+		if err != nil {
+			return ErrMalformed
+		}
+		if !slices.Contains(p.clientIDs, id) {
 			return ErrAudience
 		}
 	case p.audiences != nil:

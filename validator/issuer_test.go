@@ -26,7 +26,7 @@ const (
 // plain test issuer (global audience "orders"), a Cognito-like pool
 // (client_id allow-list, token_use=access), two Entra tenants through a
 // template, and a Keycloak realm (azp allow-list, roles).
-func policyValidator(t *testing.T, opts ...validator.Option) *validator.Validator {
+func policyValidator(t testing.TB, opts ...validator.Option) *validator.Validator {
 	t.Helper()
 	loadKeys(t)
 	base := []validator.Option{
@@ -87,6 +87,7 @@ func TestIssuerPolicy(t *testing.T) {
 		{"pool access token", poolToken(map[string]any{"client_id": "app-1", "token_use": "access"}), nil},
 		{"pool access token, other client", poolToken(map[string]any{"client_id": "app-9", "token_use": "access"}), validator.ErrAudience},
 		{"pool access token, no client_id", poolToken(map[string]any{"token_use": "access", "azp": "app-1"}), validator.ErrAudience},
+		{"pool access token, empty client_id, allowed azp", poolToken(map[string]any{"token_use": "access", "client_id": "", "azp": "app-1"}), validator.ErrAudience},
 		{"pool ID token", poolToken(map[string]any{"aud": "app-1", "token_use": "id"}), validator.ErrType},
 		{"pool token without token_use", poolToken(map[string]any{"client_id": "app-1"}), validator.ErrType},
 		{"pool token_use of the wrong type", poolToken(map[string]any{"client_id": "app-1", "token_use": 1}), validator.ErrMalformed},
@@ -282,4 +283,41 @@ func TestRolesPerIssuerAndCopies(t *testing.T) {
 
 func itoa(n int64) string {
 	return string(jwstest.JSON(n))
+}
+
+// The issuers' own checks run after the signature: a forged token (signed
+// with a key its issuer does not hold) is refused for its signature,
+// whatever its token_use, tid, azp or roles say.
+func TestIssuerPolicyAfterSignature(t *testing.T) {
+	v := policyValidator(t)
+	forged := func(header, claims string) string {
+		return jwstest.Token(header, claims, jwstest.RS(rsaKey, crypto.SHA256)) // rsaKey is the plain issuer's
+	}
+	for name, tok := range map[string]string{
+		"cognito ID token":         forged(`{"alg":"RS256","kid":"pool"}`, claimsAt(poolIssuer, map[string]any{"token_use": "id", "aud": "x"})),
+		"cognito token_use number": forged(`{"alg":"RS256","kid":"pool"}`, claimsAt(poolIssuer, map[string]any{"token_use": 7})),
+		"cognito client_id number": forged(`{"alg":"RS256","kid":"pool"}`, claimsAt(poolIssuer, map[string]any{"client_id": 7, "token_use": "access"})),
+		"keycloak roles malformed": forged(`{"alg":"EdDSA","kid":"kc"}`, claimsAt(keycloakIss, map[string]any{"realm_access": map[string]any{"roles": 1}})),
+		"keycloak other azp":       forged(`{"alg":"EdDSA","kid":"kc"}`, claimsAt(keycloakIss, map[string]any{"azp": "rogue"})),
+	} {
+		_, err := v.Validate(t.Context(), tok)
+		if !errors.Is(err, validator.ErrSignature) && !errors.Is(err, validator.ErrAlgorithm) {
+			t.Errorf("%s: Validate() = %v, want a signature or algorithm refusal", name, err)
+		}
+	}
+	// Same key and alg as the issuer but a bad signature: ErrSignature.
+	good := poolToken(map[string]any{"client_id": "app-1", "token_use": "id"})
+	tampered := good[:len(good)-4] + "AAAA"
+	if _, err := v.Validate(t.Context(), tampered); !errors.Is(err, validator.ErrSignature) {
+		t.Errorf("tampered ID token: Validate() = %v, want ErrSignature", err)
+	}
+	for _, tt := range []struct{ name, tok string }{
+		{"entra wrong tid", entraToken(tenantA, map[string]any{"tid": tenantB})},
+		{"entra roles malformed", entraToken(tenantA, map[string]any{"roles": 5})},
+	} {
+		tampered := tt.tok[:len(tt.tok)-4] + "AAAA"
+		if _, err := v.Validate(t.Context(), tampered); !errors.Is(err, validator.ErrSignature) {
+			t.Errorf("%s, tampered: Validate() = %v, want ErrSignature", tt.name, err)
+		}
+	}
 }
