@@ -228,3 +228,16 @@ func TestRun(t *testing.T) {
 		t.Fatal("still serving 10 s after the context ended")
 	}
 }
+
+// Flags the gRPC example does not support are refused, not ignored.
+func TestUnsupportedFlags(t *testing.T) {
+	iss := bearertest.NewIssuer(t)
+	for _, cfg := range []setup.Config{
+		{Audience: "orders", IntrospectionOnly: true, IntrospectionURL: iss.IntrospectionURL(), ClientID: "c", ClientSecret: "s"},
+		{Issuer: iss.URL, Audience: "orders", AllowQueryToken: true},
+	} {
+		if _, _, err := api.New(cfg, iss.Client()); err == nil {
+			t.Errorf("api.New(%+v) accepted a flag it does not support", cfg)
+		}
+	}
+}

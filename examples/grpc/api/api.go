@@ -108,6 +108,12 @@ func newValidator(cfg setup.Config, client *http.Client) (*validator.Validator, 
 	if cfg.RedisURL != "" {
 		return nil, nil, errors.New("--redis-url is not supported by the gRPC example yet")
 	}
+	if cfg.IntrospectionOnly {
+		return nil, nil, errors.New("--introspection-only is not supported by the gRPC example yet")
+	}
+	if cfg.AllowQueryToken {
+		return nil, nil, errors.New("--allow-query-token does not apply to gRPC, which has no query string")
+	}
 	var kopts []jwks.Option
 	if client != nil {
 		kopts = append(kopts, jwks.WithHTTPClient(client))
