@@ -283,6 +283,7 @@ func TestInspectVerdicts(t *testing.T) {
 				fields[k] = v
 			}
 			rep, raw := tt.p.inspect(fields)
+			t.Logf("took %s, %d outgoing request(s)", rep.Took, len(rep.Outgoing))
 			w := tt.want
 			if rep.Decision != w.decision || rep.Answer.Status != w.status {
 				t.Fatalf("decision %q, answer %d; want %q, %d\n%s", rep.Decision, rep.Answer.Status, w.decision, w.status, raw)

@@ -104,7 +104,7 @@
         ["Matched", rep.key.matched ? "yes: " + rep.key.note : "no: " + rep.key.note],
         ["Key type", rep.key.kty],
         ["Thumbprint (RFC 7638, SHA-256)", rep.key.thumbprint],
-        ["Key set", rep.key.jwks_url ? rep.key.jwks_url + " (" + rep.key.jwks_keys + " usable keys)" : ""],
+        ["Key set", rep.key.jwks_url ? rep.key.jwks_url + " (" + rep.key.jwks_keys + (rep.key.jwks_keys === 1 ? " usable key)" : " usable keys)") : ""],
         ["Key set fetched", rep.key.fetched],
       ]);
     }
@@ -131,7 +131,6 @@
     if (rep.claims) {
       const title = rep.token.verified ? "Claims (verified)" : "Claims (unverified: the signature was not verified)";
       document.getElementById("claims-title").textContent = title;
-      document.getElementById("claims-caption").textContent = title;
       fillTable("claims", rep.claims, (c) => [
         { value: c.name },
         { value: c.value, className: c.redacted ? "redacted" : "" },
