@@ -27,7 +27,8 @@ const (
 //     carry);
 //   - "scp" (space-delimited, delegated permissions) gives scopes and
 //     "roles" (application permissions, what client-credentials tokens
-//     carry) gives roles.
+//     carry) gives roles; the calling client ([validator.Token.ClientID])
+//     is "azp" (v2) or "appid" (v1).
 //
 // Options: [WithEntraVersions], [WithBaseURL], [WithEntraV1IssuerURL],
 // [WithHTTPClient], [WithJWKSOptions], [WithIssuerOptions].
@@ -112,6 +113,7 @@ func entra(c config, tenants []string, keysTenant string, audiences []string) (*
 		io := append([]validator.IssuerOption{
 			validator.IssuerAudience(audiences...),
 			validator.IssuerRoleClaims("/roles"),
+			validator.IssuerClientIDClaim("appid"), // v1; v2 tokens have "azp"
 		}, c.issuerOpts...)
 		var out []validator.Option
 		for _, tmpl := range templates {

@@ -35,6 +35,9 @@ type issuerPolicy struct {
 	issuerClaims []claimValues
 	// roles and permissions: claim paths holding arrays of names.
 	roles, permissions [][]string
+	// clientIDClaim names the client when "client_id", "azp" and "cid"
+	// are absent (Entra ID v1 "appid").
+	clientIDClaim string
 	errs               []error
 }
 
@@ -97,6 +100,19 @@ func IssuerClaimValues(name string, values ...string) IssuerOption {
 			p.errs = append(p.errs, fmt.Errorf("IssuerClaimValues(%q): empty name, no values, or an empty value", name))
 		}
 		p.values = append(p.values, claimValues{name: name, values: slices.Clone(values)})
+	}
+}
+
+// IssuerClientIDClaim sets [Token.ClientID] from the string claim name
+// when the token has no "client_id", "azp" or "cid": Entra ID v1 tokens
+// name the client in "appid". It checks nothing; a claim of another type
+// makes the token malformed.
+func IssuerClientIDClaim(name string) IssuerOption {
+	return func(p *issuerPolicy) {
+		if name == "" {
+			p.errs = append(p.errs, errors.New("IssuerClientIDClaim: empty claim name"))
+		}
+		p.clientIDClaim = name
 	}
 }
 
@@ -245,6 +261,17 @@ func (v *Validator) checkIssuerPolicy(ic *issuerConfig, tok *Token, s *claimSpan
 	for _, cv := range p.values {
 		if err := checkClaimValues(tok.raw, cv, ErrClaimValue); err != nil {
 			return err
+		}
+	}
+	if tok.ClientID == "" && p.clientIDClaim != "" {
+		val, ok, err := lookupClaim(tok.raw, []string{p.clientIDClaim})
+		if err != nil {
+			return ErrMalformed
+		}
+		if ok {
+			if tok.ClientID, err = jsonStringView(val); err != nil {
+				return ErrMalformed
+			}
 		}
 	}
 	var err error

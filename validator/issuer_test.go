@@ -34,7 +34,8 @@ func policyValidator(t testing.TB, opts ...validator.Option) *validator.Validato
 		validator.WithIssuer(poolIssuer, validator.NewKeys(mustKey(t, "pool", &rsaKey2.PublicKey, validator.RS256)),
 			validator.IssuerClientIDs("app-1", "app-2"), validator.IssuerAccessTokenClaim("token_use", "access")),
 		validator.WithTenantIssuers(entraV2, []string{tenantA, tenantB}, validator.NewKeys(mustKey(t, "entra", &ecKey.PublicKey, validator.ES256)),
-			validator.IssuerAudience("api://orders", "6e0c5a5e-0000-0000-0000-000000000001"), validator.IssuerRoleClaims("/roles")),
+			validator.IssuerAudience("api://orders", "6e0c5a5e-0000-0000-0000-000000000001"), validator.IssuerRoleClaims("/roles"),
+			validator.IssuerClientIDClaim("appid")),
 		validator.WithIssuer(keycloakIss, validator.NewKeys(mustKey(t, "kc", edKey.Public(), validator.EdDSA)),
 			validator.IssuerAudience("orders-api"), validator.IssuerClaimValues("azp", "orders-client"),
 			validator.IssuerRoleClaims("/realm_access/roles", keycloakRole)),
@@ -99,6 +100,7 @@ func TestIssuerPolicy(t *testing.T) {
 		{"entra without tid", entraToken(tenantA, map[string]any{"tid": nil}), validator.ErrIssuer},
 		{"entra global audience", entraToken(tenantA, map[string]any{"aud": testAud}), validator.ErrAudience},
 		{"entra roles not an array of strings", entraToken(tenantA, map[string]any{"roles": []any{1}}), validator.ErrMalformed},
+		{"entra appid not a string", entraToken(tenantA, map[string]any{"appid": 1}), validator.ErrMalformed},
 		{"keycloak", kcToken(nil), nil},
 		{"keycloak other azp", kcToken(map[string]any{"azp": "other"}), validator.ErrClaimValue},
 		{"keycloak no azp", kcToken(map[string]any{"azp": nil}), validator.ErrClaimValue},
@@ -263,6 +265,22 @@ func TestRolesPerIssuerAndCopies(t *testing.T) {
 	}
 	if tok.Roles.Len() != 0 || tok.Grants(scopes.Role("admin")) {
 		t.Errorf("plain issuer's token has roles %q", tok.Roles.List())
+	}
+	for _, tt := range []struct {
+		claims map[string]any
+		want   string
+	}{
+		{map[string]any{"appid": "app-v1"}, "app-v1"},
+		{map[string]any{"appid": "app-v1", "azp": "app-v2"}, "app-v2"},
+		{nil, ""},
+	} {
+		tok, err := v.Validate(t.Context(), entraToken(tenantA, tt.claims))
+		if err != nil || tok.ClientID != tt.want {
+			t.Errorf("ClientID of %v = %q, %v; want %q", tt.claims, tok.ClientID, err, tt.want)
+		}
+	}
+	if tok, err := v.Validate(t.Context(), rs256(baseClaims(map[string]any{"client_id": nil, "appid": "x"}))); err != nil || tok.ClientID != "" {
+		t.Errorf("plain issuer read appid: %v, %v", tok, err)
 	}
 	entra := entraToken(tenantA, map[string]any{"roles": []string{"Data.Read", "Data.Read"}})
 	for i := range 4 { // admitted on the second sighting, then cache hits
