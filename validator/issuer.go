@@ -38,7 +38,7 @@ type issuerPolicy struct {
 	// clientIDClaim names the client when "client_id", "azp" and "cid"
 	// are absent (Entra ID v1 "appid").
 	clientIDClaim string
-	errs               []error
+	errs          []error
 }
 
 type claimValues struct {
