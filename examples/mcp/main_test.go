@@ -235,3 +235,21 @@ func TestNeedsResource(t *testing.T) {
 		t.Errorf("without a resource: %v", err)
 	}
 }
+
+// Without an issuer (--introspection-only makes it optional), MCP clients
+// could not find the authorization server; query tokens are forbidden by
+// MCP. Both are refused at start.
+func TestNeedsIssuerRefusesQueryTokens(t *testing.T) {
+	const resource = "https://mcp.example.com/mcp"
+	for _, tt := range []struct {
+		cfg  setup.Config
+		want string
+	}{
+		{setup.Config{Resource: resource, Audience: resource, IntrospectionOnly: true, IntrospectionURL: "https://id.example.com/introspect", ClientID: "c", ClientSecret: "s"}, "--issuer"},
+		{setup.Config{Issuer: "https://id.example.com/", Resource: resource, Audience: resource, AllowQueryToken: true}, "--allow-query-token"},
+	} {
+		if _, _, err := api.New(tt.cfg, nil); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("api.New(%+v) = %v, want an error naming %s", tt.cfg, err, tt.want)
+		}
+	}
+}

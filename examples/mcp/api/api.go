@@ -38,6 +38,13 @@ func New(cfg setup.Config, client *http.Client) (http.Handler, func(), error) {
 	if cfg.Resource == "" {
 		return nil, nil, errors.New("an MCP server needs --resource (or an https --audience): MCP clients find the authorization server through the resource's metadata")
 	}
+	if cfg.Issuer == "" {
+		// --introspection-only makes --issuer optional elsewhere.
+		return nil, nil, errors.New("an MCP server needs --issuer: MCP clients find the authorization server in the metadata's authorization_servers")
+	}
+	if cfg.AllowQueryToken {
+		return nil, nil, errors.New("--allow-query-token is refused: MCP forbids access tokens in the URI query string")
+	}
 	guard, closeKeys, err := cfg.Guard(client)
 	if err != nil {
 		return nil, nil, err
