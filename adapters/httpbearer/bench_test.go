@@ -18,19 +18,29 @@ func BenchmarkMiddleware(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	gq, err := httpbearer.New(v, httpbearer.WithQueryToken())
+	if err != nil {
+		b.Fatal(err)
+	}
 	tok := mint("read:data")
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	for _, c := range []struct {
-		name string
-		h    http.Handler
+		name  string
+		h     http.Handler
+		query bool // the token in ?access_token= (WithQueryToken), not the header
 	}{
-		{"bare", h},
-		{"guarded", g.Require(scopes.All("read:data"), h)},
+		{"bare", h, false},
+		{"guarded", g.Require(scopes.All("read:data"), h), false},
+		{"guarded, query token", gq.Require(scopes.All("read:data"), h), true},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
 			req := httptest.NewRequest("GET", "/data", nil)
-			req.Header.Set("Authorization", "Bearer "+tok)
+			if c.query {
+				req = httptest.NewRequest("GET", "/data?access_token="+tok, nil)
+			} else {
+				req.Header.Set("Authorization", "Bearer "+tok)
+			}
 			for b.Loop() {
 				w := httptest.NewRecorder()
 				c.h.ServeHTTP(w, req)
