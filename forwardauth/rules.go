@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
 
 	"github.com/bearerguard/bearerguard/adapters/httpbearer"
 	"github.com/bearerguard/bearerguard/scopes"
@@ -201,7 +203,38 @@ func decodeYAML(data []byte, f *File) (err error) {
 			err = errors.New("the YAML cannot be parsed")
 		}
 	}()
+	file, err := parser.ParseBytes(data, 0)
+	if err != nil {
+		return err
+	}
+	var v aliasFinder
+	for _, doc := range file.Docs {
+		ast.Walk(&v, doc)
+	}
+	if v.found {
+		// The YAML library expands aliases without a bound: nested ones
+		// ("billion laughs") would take the service's memory.
+		return errors.New("anchors and aliases (&name, *name) are not supported in a route file")
+	}
+	if len(file.Docs) > 1 {
+		return errors.New("a route file holds one YAML document")
+	}
 	return yaml.UnmarshalWithOptions(data, f, yaml.Strict())
+}
+
+// aliasFinder finds anchors and aliases in a parsed YAML file.
+type aliasFinder struct{ found bool }
+
+func (a *aliasFinder) Visit(n ast.Node) ast.Visitor {
+	switch n.(type) {
+	case *ast.AliasNode, *ast.AnchorNode:
+		a.found = true
+		return nil
+	}
+	if a.found {
+		return nil
+	}
+	return a
 }
 
 func oneLine(s string) string {

@@ -2,6 +2,7 @@ package forwardauth_test
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -44,6 +45,9 @@ func TestParseRulesErrors(t *testing.T) {
 		{"max length", "identity:\n  max_length: 5\n", "max_length"},
 		{"negative max_age", "routes:\n  - path: /a\n    max_age: -1s\n", "negative"},
 		{"not yaml", "routes: [\n", ""},
+		{"alias", "m: &m [GET]\nroutes:\n  - {path: /a, methods: *m}\n", "anchors and aliases"},
+		{"billion laughs", laughs(), "anchors and aliases"},
+		{"two documents", "default: open\n---\ndefault: deny\n", "one YAML document"},
 		{"routes not a list", "routes: 3\n", ""},
 	}
 	for _, tt := range tests {
@@ -228,4 +232,15 @@ func TestREADMERouteFile(t *testing.T) {
 			t.Errorf("README.md's routes: %s %s is decided by %q, want %q", c[0], c[1], got, c[2])
 		}
 	}
+}
+
+// laughs is a route file whose aliases would expand to 10^9 nodes.
+func laughs() string {
+	var b strings.Builder
+	b.WriteString("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n")
+	for i := 1; i < 9; i++ {
+		fmt.Fprintf(&b, "a%d: &a%d [%s]\n", i, i, strings.TrimSuffix(strings.Repeat(fmt.Sprintf("*a%d, ", i-1), 10), ", "))
+	}
+	b.WriteString("routes: [{path: /, methods: *a8}]\n")
+	return b.String()
 }
