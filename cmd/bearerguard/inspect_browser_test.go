@@ -251,6 +251,13 @@ func TestInspectBrowser(t *testing.T) {
 		})
 	}
 
+	// Nothing kept in the browser: no storage, no cookie, the address as
+	// it was loaded.
+	kept, err := chromedp.Run(ctx, chromedp.Evaluate[string](`[localStorage.length, sessionStorage.length, document.cookie, location.href].join("|")`))
+	if want := "0|0||" + p.base + "/"; err != nil || kept != want {
+		t.Errorf("storage, cookie, address: %q (%v), want %q", kept, err, want)
+	}
+
 	// Every request the page made went to its own origin, none with a
 	// token in its URL, and the token went out only in POST bodies to the
 	// API.

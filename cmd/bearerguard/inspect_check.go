@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/bearerguard/bearerguard/jwks"
@@ -49,6 +50,7 @@ func (s *inspectServer) run(ctx context.Context, req *inspectRequest) *inspectRe
 		rep.Took = time.Since(start).Round(time.Microsecond).String()
 		return rep
 	}
+	closeAll = sync.OnceFunc(closeAll) // closed before the report is made, or on the way out
 	defer closeAll()
 
 	pr := presentation{p: validator.Presentation{Scheme: validator.SchemeBearer, Token: req.Token, Method: req.Method, ClientCert: f.cert}}

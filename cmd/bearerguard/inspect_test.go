@@ -531,6 +531,16 @@ func TestInspectAddress(t *testing.T) {
 			t.Errorf("Host evil.example = %d, want 421", resp.StatusCode)
 		}
 	})
+	t.Run("help", func(t *testing.T) {
+		t.Setenv("BEARERGUARD_CLIENT_SECRET", "env-secret-value")
+		var out, errOut bytes.Buffer
+		if code := run(t.Context(), []string{"inspect", "--help"}, nil, &out, &errOut, nil); code != 0 {
+			t.Fatalf("exit %d", code)
+		}
+		if help := errOut.String(); !strings.Contains(help, "-allow-remote") || !strings.Contains(help, "-addr") || strings.Contains(help, "env-secret-value") {
+			t.Errorf("help:\n%s", help)
+		}
+	})
 	t.Run("settings validate would refuse", func(t *testing.T) {
 		var out, errOut bytes.Buffer
 		code := run(t.Context(), []string{"inspect", "--issuer", "http://id.example.com/", "--audience", "orders"}, nil, &out, &errOut, iss.Client())
