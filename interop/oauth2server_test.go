@@ -375,6 +375,17 @@ func runOAuth2Server(t *testing.T, node, pkg string, results *o2Results) {
 	if strings.Count(read.AccessToken, ".") == 2 {
 		t.Fatalf("%s issued a JWT-shaped token; this suite is about opaque ones", pkg)
 	}
+	// The server's own resource check takes the token in the query
+	// (allowBearerTokensInQueryString): which is why its callers send it so.
+	resp, err := http.Get(base + "/me?access_token=" + url.QueryEscape(read.AccessToken))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	results.record(pkg, "the server's own GET /me, token in the query", fmt.Sprint(resp.StatusCode))
+	if resp.StatusCode != 200 {
+		t.Errorf("the authorization server's own route refused a query token: %s", resp.Status)
+	}
 	results.record(pkg, "introspection answer, active", introspectAt(t, base, read.AccessToken))
 	results.record(pkg, "introspection answer, unknown token", introspectAt(t, base, strings.Repeat("ab", 20)))
 	query := "/data?access_token=" + url.QueryEscape(read.AccessToken)
