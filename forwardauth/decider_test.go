@@ -2,6 +2,9 @@ package forwardauth_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"errors"
 	"net/http"
 	"strings"
@@ -231,5 +234,46 @@ func TestNewErrors(t *testing.T) {
 	}
 	if _, err := forwardauth.New(f.g, rs); err != nil {
 		t.Errorf("New(good) = %v", err)
+	}
+}
+
+// A route's step-up (RFC 9470) is the Guard's: 401
+// insufficient_user_authentication with acr_values.
+func TestDecideStepUp(t *testing.T) {
+	f := newFixture(t, "routes:\n  - path: /pay\n    scopes: [pay]\n    acr_values: [mfa]\n")
+	weak := f.token(t, "pay", "acr", "pwd")
+	strong := f.token(t, "pay", "acr", "mfa")
+	if dec := f.d.Decide(t.Context(), forwardauth.Request{Method: "POST", URI: "/pay", Header: bearer(weak)}); dec.Status != 401 ||
+		!strings.Contains(dec.Header.Get("WWW-Authenticate"), `error="insufficient_user_authentication"`) || !strings.Contains(dec.Header.Get("WWW-Authenticate"), `acr_values="mfa"`) {
+		t.Errorf("weak authentication: %d %q, want 401 insufficient_user_authentication with acr_values", dec.Status, dec.Header.Get("WWW-Authenticate"))
+	}
+	if dec := f.d.Decide(t.Context(), forwardauth.Request{Method: "POST", URI: "/pay", Header: bearer(strong)}); dec.Status != 200 {
+		t.Errorf("strong authentication: %d (%v), want 200", dec.Status, dec.Err)
+	}
+}
+
+func TestInternalTokenHeaderClash(t *testing.T) {
+	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := forwardauth.NewSigner(ec, "bg", "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, testRules)
+	if _, err := forwardauth.New(f.g, f.d.Rules(), forwardauth.WithInternalToken(s, "X-Auth-Subject")); err == nil {
+		t.Error("New with the internal token in an identity header: nil error")
+	}
+	d, err := forwardauth.New(f.g, f.d.Rules(), forwardauth.WithInternalToken(s, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clash, err := forwardauth.ParseRules([]byte("identity:\n  subject: X-Auth-Token\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.SetRules(clash); err == nil {
+		t.Error("SetRules with the internal token's header as an identity header: nil error")
 	}
 }

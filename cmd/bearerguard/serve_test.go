@@ -3,6 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
 	"io"
 	"net/http"
 	"os"
@@ -14,6 +19,8 @@ import (
 	"time"
 
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
+	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/lestrrat-go/jwx/v2/jws"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -296,5 +303,46 @@ func TestServeUsage(t *testing.T) {
 				t.Errorf("a configuration error takes one line: %q", out.String())
 			}
 		})
+	}
+}
+
+// With --internal-jwt-key, allowed answers carry the internal token, and
+// its key is served for upstreams to verify it with.
+func TestServeInternalToken(t *testing.T) {
+	iss := bearertest.NewIssuer(t)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile := filepath.Join(t.TempDir(), "internal.pem")
+	writeRoutes(t, keyFile, string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})))
+	s, _, _ := startServe(t, iss, serveRoutes, "--internal-jwt-key", keyFile, "--internal-jwt-audience", "orders-backend")
+	if err := waitReady(t, s.Addr); err != nil {
+		t.Fatal(err)
+	}
+	read := iss.Mint(t, bearertest.Claims{"aud": "orders", "scope": "orders:read", "sub": "svc-1"})
+	resp := nginxAsk(t, s.Addr, "GET", "/orders/7", read, http.Header{"X-Auth-Token": {"forged"}})
+	internal := resp.Header.Get("X-Auth-Token")
+	if resp.StatusCode != 200 || strings.Count(internal, ".") != 2 {
+		t.Fatalf("nginx read: %d, X-Auth-Token %q; want 200 and a JWT", resp.StatusCode, internal)
+	}
+	code, body := get(t, "http://"+s.Addr+"/.well-known/jwks.json")
+	set, err := jwk.Parse([]byte(body))
+	if code != 200 || err != nil {
+		t.Fatalf("JWKS: %d, %v", code, err)
+	}
+	payload, err := jws.Verify([]byte(internal), jws.WithKeySet(set, jws.WithRequireKid(true)))
+	if err != nil {
+		t.Fatalf("the internal token does not verify with the served JWKS: %v", err)
+	}
+	if !strings.Contains(string(payload), `"sub":"svc-1"`) || !strings.Contains(string(payload), `"aud":"orders-backend"`) {
+		t.Errorf("internal token claims %s", payload)
+	}
+	if resp := nginxAsk(t, s.Addr, "GET", "/healthz", "", http.Header{"X-Auth-Token": {"forged"}}); resp.Header.Get("X-Auth-Token") != "" {
+		t.Errorf("open route: X-Auth-Token %q, want empty", resp.Header.Get("X-Auth-Token"))
 	}
 }
