@@ -59,13 +59,15 @@ func (s *inspectServer) run(ctx context.Context, req *inspectRequest) *inspectRe
 		pr.proof = decodeProof(req.DPoPProof, v.DPoPAlgorithms())
 	}
 
-	// The decision, exactly as validate makes it.
+	// The decision, exactly as validate makes it: err is what the API
+	// answers. When it refused the request for how the token was
+	// presented before looking at the token, the probe tells whether the
+	// token itself is good; the rows below say what is wrong with it
+	// either way.
 	tok, err := v.ValidatePresentation(ctx, pr.p)
 	verified := tr.tok != nil
 	if bindingRefusal(err) && !verified {
-		if _, perr := probe.ValidatePresentation(ctx, pr.p); tr.tok == nil && perr != nil && !bindingRefusal(perr) {
-			err = perr // the token itself is refused: that comes first
-		}
+		_, _ = probe.ValidatePresentation(ctx, pr.p)
 		verified = tr.tok != nil
 	}
 	if verified {
@@ -87,6 +89,7 @@ func (s *inspectServer) run(ctx context.Context, req *inspectRequest) *inspectRe
 		pr.cnf, pr.known = confirmationOf(claims), true
 	}
 
+	var introAnswer map[string]any // the introspection answer, decoded
 	if isJWT && !introspected {
 		rep.Token.Format = "jwt"
 		// Without an issuer of its own (a --provider preset names
@@ -112,6 +115,7 @@ func (s *inspectServer) run(ctx context.Context, req *inspectRequest) *inspectRe
 	} else {
 		var answer map[string]any
 		rep.Intro, answer = introFactsFor(&f, rec, err, verified, now, req.RevealPersonal)
+		introAnswer = answer
 		rep.Token.Verified = verified
 		if answer != nil && rep.Intro.Active != nil && *rep.Intro.Active {
 			pr.cnf, pr.known = confirmationOf(answer), true
@@ -122,6 +126,9 @@ func (s *inspectServer) run(ctx context.Context, req *inspectRequest) *inspectRe
 			rep.Claims = claimRows(claims, now, req.RevealPersonal)
 		}
 		rep.Checks = e.introspectionChecks(answer, rep.Intro)
+	}
+	if claims == nil && rep.Intro != nil {
+		claims = introAnswer
 	}
 	rep.Clock.Skew = skewNote(claims, now, f.leeway)
 	rep.Checks = e.reconcile(rep.Checks)

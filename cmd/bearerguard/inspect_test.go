@@ -219,6 +219,8 @@ func TestInspectVerdicts(t *testing.T) {
 	const apiURL = "https://api.example/orders"
 	proof := key.MustProof(t, "GET", apiURL, bound)
 	otherURLProof := key.MustProof(t, "GET", "https://api.example/other", bound)
+	expiredBound := iss.Mint(t, bearertest.Claims{"aud": "orders"}, bearertest.BoundToKey(key), bearertest.ExpiresIn(-time.Hour))
+	expiredProof := key.MustProof(t, "GET", apiURL, expiredBound)
 	tokens := map[string]string{
 		"valid":                      good,
 		"expired":                    iss.Mint(t, bearertest.Claims{"aud": "orders"}, bearertest.ExpiresIn(-10*time.Minute)),
@@ -236,6 +238,7 @@ func TestInspectVerdicts(t *testing.T) {
 		"introspection unavailable":  introDown.Opaque(t, bearertest.Claims{"aud": "orders"}),
 		"dpop with its proof":        bound,
 		"dpop proof for another URL": bound,
+		"dpop off, expired token":    expiredBound,
 	}
 	base := []string{"--issuer", iss.URL, "--audience", "orders"}
 	intro := append(append([]string{}, base...), "--introspection-url", iss.IntrospectionURL(), "--client-id", "api", "--client-secret", "api-secret")
@@ -274,6 +277,9 @@ func TestInspectVerdicts(t *testing.T) {
 		{"introspection unavailable", pIntroDown, nil, want{"undecided", 503, "", rowIntrospection, verdictUnknown, "could not be asked", []string{rowFormat}}},
 		{"dpop with its proof", p, map[string]any{"dpop_proof": proof, "method": "GET", "url": apiURL}, want{"valid", 200, "", rowBinding, verdictPass, "the DPoP proof matches its key, this request and this token", []string{rowSignature}}},
 		{"dpop proof for another URL", p, map[string]any{"dpop_proof": otherURLProof, "method": "GET", "url": apiURL}, want{"invalid", 401, `DPoP realm="orders", error="invalid_dpop_proof", error_description="The DPoP proof does not match this request"`, rowBinding, verdictFail, "htu: the proof is for https://api.example/other, the request went to " + apiURL, []string{rowSignature, rowAudience}}},
+		// The API answers for the scheme it does not accept; the rows also
+		// show that the token itself has expired.
+		{"dpop off, expired token", p, map[string]any{"dpop": "off", "dpop_proof": expiredProof, "method": "GET", "url": apiURL}, want{"invalid", 400, `error="invalid_request", error_description="The DPoP authorization scheme is not accepted"`, rowExpiry, verdictFail, "expired 1 h ago", []string{rowSignature}}},
 		{"opaque inactive", pIntro, nil, want{"invalid", 401, `error_description="The access token is not active"`, rowIntrospection, verdictFail, "active: false", []string{rowFormat}}},
 	}
 	for _, tt := range tests {
