@@ -43,6 +43,7 @@ func (s *inspectServer) run(ctx context.Context, req *inspectRequest) *inspectRe
 	v, probe, keys, closeAll, errs := f.build(s.clientFor(rec), &tr)
 	if len(errs) > 0 {
 		rep.Decision, rep.Summary = "undecided", "The settings cannot make a validator."
+		rep.Answer = answerFacts{StatusText: "none: the API could not start with these settings", Headers: []headerRow{}}
 		for _, err := range errs {
 			rep.Checks = append(rep.Checks, checkRow{ID: "settings", Name: "Settings", Verdict: verdictFail, Reason: err.Error()})
 		}

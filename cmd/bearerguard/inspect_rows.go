@@ -247,7 +247,7 @@ func (e *explainer) typeRow(header map[string]any, r relaxedResult) checkRow {
 	case !e.f.rfc9068:
 		return row(rowType, verdictSkip, "the RFC 9068 profile is off; typ is %q", typ)
 	case r.tok == nil:
-		return row(rowType, verdictSkip, "not checked: the token is not authentic")
+		return row(rowType, verdictSkip, "not checked: the token's signature was not verified")
 	case errors.Is(r.typeErr, validator.ErrType):
 		return row(rowType, verdictFail, "typ %q: RFC 9068 access tokens have typ at+jwt", typ)
 	case errors.Is(r.typeErr, validator.ErrMissingClaim):

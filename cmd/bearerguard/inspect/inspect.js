@@ -77,13 +77,13 @@
     d.className = "decision " + rep.decision;
     d.dataset.decision = rep.decision;
 
-    const lines = [rep.answer.status + " " + rep.answer.status_text];
-    for (const h of rep.answer.headers) {
+    const lines = [rep.answer.status ? rep.answer.status + " " + rep.answer.status_text : rep.answer.status_text];
+    for (const h of rep.answer.headers || []) {
       lines.push(h.name + ": " + h.value);
     }
     document.getElementById("answer").textContent = lines.join("\n");
 
-    fillTable("checks", rep.checks, (c) => [
+    fillTable("checks", rep.checks || [], (c) => [
       { value: c.name },
       { value: verdicts[c.verdict] || c.verdict, className: "verdict " + c.verdict },
       { value: c.reason },
@@ -148,10 +148,11 @@
 
     const out = document.getElementById("outgoing");
     clear(out);
-    if (rep.outgoing.length === 0) {
+    const calls = rep.outgoing || [];
+    if (calls.length === 0) {
       out.appendChild(text("li", "none"));
     }
-    for (const o of rep.outgoing) {
+    for (const o of calls) {
       out.appendChild(text("li", o.method + " " + o.url + " \u2192 " + o.result));
     }
     report.hidden = false;
