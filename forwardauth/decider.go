@@ -53,7 +53,8 @@ type Decision struct {
 	Status int
 	// Header: when allowed, every identity header (empty when the token
 	// has no such value, and all empty on open routes) and the internal
-	// token when configured, for the upstream request; when refused,
+	// token when configured, for the upstream request, and Cache-Control:
+	// no-store for the gateway; when refused,
 	// WWW-Authenticate (or Retry-After), DPoP-Nonce, Cache-Control and
 	// Content-Type, for the client.
 	Header http.Header

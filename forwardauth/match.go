@@ -126,8 +126,8 @@ func isWildcardName(s string) bool {
 	return true
 }
 
-// match reports whether the clean, escaped path p (see [cleanRequestPath])
-// matches, as ServeMux's routing tree decides for a lone pattern: literal
+// match reports whether the clean, escaped path p (one parseOriginalURI
+// accepted) matches, as ServeMux's routing tree decides for a lone pattern: literal
 // segments compare with the unescaped request segment, a single wildcard
 // takes one segment but never a trailing slash, a multi wildcard takes
 // the rest (at least "/"), {$} only the trailing slash.
@@ -200,8 +200,9 @@ func (r *Route) matches(method, host, p string) bool {
 
 // Match returns the route that decides a request: the first route, in
 // file order, whose host, methods and path all match, or the default.
-// path is the request's escaped path, already checked by
-// [CleanRequestPath]; host may carry a port.
+// path is the request's escaped path (the front ends refuse, before
+// matching, every path that is not clean: dot segments, "//", escaped '/');
+// host may carry a port.
 func (rs *Rules) Match(method, host, path string) *Route {
 	h, _ := normalizeHost(host)
 	for i := range rs.routes {
