@@ -3,6 +3,7 @@ package interop
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -49,9 +50,9 @@ var oauth2ServerPackages = []string{"oauth2-server", "@node-oauth/oauth2-server"
 
 // startOAuth2Server starts node/oauth2-server-as.mjs on pkg, issuing
 // tokens for lifetime seconds, and returns its base URL; it stops when the
-// test ends.
-func startOAuth2Server(t *testing.T, node, pkg string, lifetime int) string {
-	t.Helper()
+// test ends. It may run on a goroutine of its own: it reports failures as
+// errors, not with t.Fatal.
+func startOAuth2Server(t *testing.T, node, pkg string, lifetime int) (string, error) {
 	cfg := map[string]any{
 		"package":             pkg,
 		"accessTokenLifetime": lifetime,
@@ -63,20 +64,20 @@ func startOAuth2Server(t *testing.T, node, pkg string, lifetime int) string {
 	}
 	b, err := json.Marshal(cfg)
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	path := filepath.Join(t.TempDir(), "as.json")
 	if err := os.WriteFile(path, b, 0o600); err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	cmd := exec.Command(node, "node/oauth2-server-as.mjs", path)
 	cmd.Stderr = &testWriter{t: t, prefix: "oauth2-server-as: "}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting the authorization server: %v", err)
+		return "", fmt.Errorf("starting the authorization server: %w", err)
 	}
 	done := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(done) }()
@@ -104,13 +105,12 @@ func startOAuth2Server(t *testing.T, node, pkg string, lifetime int) string {
 	select {
 	case base, ok := <-ready:
 		if !ok {
-			t.Fatal("the authorization server exited before it was ready")
+			return "", errors.New("the authorization server exited before it was ready")
 		}
-		return base
+		return base, nil
 	case <-time.After(30 * time.Second):
-		t.Fatal("the authorization server was not ready within 30 s")
+		return "", errors.New("the authorization server was not ready within 30 s")
 	}
-	return ""
 }
 
 // o2Token is an oauth2-server token response.
@@ -123,19 +123,18 @@ type o2Token struct {
 }
 
 // callerToken gets a token with node/axios-caller.mjs (mode axios or
-// simple-oauth2).
-func callerToken(t *testing.T, node, mode, base, clientID, secret, scope string) o2Token {
-	t.Helper()
+// simple-oauth2). It may run on a goroutine of its own.
+func callerToken(node, mode, base, clientID, secret, scope string) (o2Token, error) {
 	out, err := exec.Command(node, "node/axios-caller.mjs", mode, base+"/oauth/token", clientID, secret, scope).Output()
 	if err != nil {
-		t.Fatalf("node caller (%s): %v", mode, err)
+		return o2Token{}, fmt.Errorf("node caller (%s): %w", mode, err)
 	}
 	var tok o2Token
 	if err := json.Unmarshal(out, &tok); err != nil || tok.AccessToken == "" {
-		t.Fatalf("node caller (%s) printed an unexpected token response (%d bytes)", mode, len(out))
+		return o2Token{}, fmt.Errorf("node caller (%s) printed an unexpected token response (%d bytes)", mode, len(out))
 	}
 	tok.issued = time.Now() // a little after, in fact
-	return tok
+	return tok, nil
 }
 
 // revokeAt revokes token at the authorization server, as its client.
@@ -316,15 +315,17 @@ func runOAuth2Server(t *testing.T, node, pkg string, results *o2Results) {
 	// As apps run it (accessTokenLifetime 3600), and with a short lifetime
 	// for the expiry case.
 	var base, short string
+	var errBase, errShort error
 	var wg sync.WaitGroup
-	wg.Go(func() { base = startOAuth2Server(t, node, pkg, 3600) })
-	wg.Go(func() { short = startOAuth2Server(t, node, pkg, oauth2ServerLifetime) })
+	wg.Go(func() { base, errBase = startOAuth2Server(t, node, pkg, 3600) })
+	wg.Go(func() { short, errShort = startOAuth2Server(t, node, pkg, oauth2ServerLifetime) })
 	wg.Wait()
-	if t.Failed() {
-		return
+	if err := errors.Join(errBase, errShort); err != nil {
+		t.Fatal(err)
 	}
 
-	// Each example twice: with and without --allow-query-token.
+	// Each example three times: without and with --allow-query-token, and
+	// against the short-lived server.
 	type example struct {
 		name              string
 		strict, withQuery *httptest.Server
@@ -361,13 +362,14 @@ func runOAuth2Server(t *testing.T, node, pkg string, results *o2Results) {
 
 	// Tokens from both callers.
 	var read, rw o2Token
-	wg.Go(func() { read = callerToken(t, node, "axios", base, o2ReadClient, o2ReadSecret, "read:data") })
+	var errRead, errRW error
+	wg.Go(func() { read, errRead = callerToken(node, "axios", base, o2ReadClient, o2ReadSecret, "read:data") })
 	wg.Go(func() {
-		rw = callerToken(t, node, "simple-oauth2", base, o2RWClient, o2RWSecret, "read:data write:data")
+		rw, errRW = callerToken(node, "simple-oauth2", base, o2RWClient, o2RWSecret, "read:data write:data")
 	})
 	wg.Wait()
-	if t.Failed() {
-		return
+	if err := errors.Join(errRead, errRW); err != nil {
+		t.Fatal(err)
 	}
 	t.Logf("%s token responses: axios %d-character token, token_type %q, expires_in %d, scope %q; simple-oauth2 %d-character token, expires_in %d, scope %q",
 		pkg, len(read.AccessToken), read.TokenType, read.ExpiresIn, read.Scope, len(rw.AccessToken), rw.ExpiresIn, rw.Scope)
@@ -444,7 +446,10 @@ func runOAuth2Server(t *testing.T, node, pkg string, results *o2Results) {
 
 	// Expiry: a token of the short-lived server, accepted at first, is
 	// refused once accessTokenLifetime has passed.
-	brief := callerToken(t, node, "axios", short, o2ReadClient, o2ReadSecret, "read:data")
+	brief, err := callerToken(node, "axios", short, o2ReadClient, o2ReadSecret, "read:data")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, e := range examples {
 		if a := o2Call(t, e.short, "GET", "/data", bearer(brief.AccessToken)); a.status != 200 {
 			t.Errorf("%s: a token of %ds, just issued: %+v, want 200", e.name, oauth2ServerLifetime, a)
