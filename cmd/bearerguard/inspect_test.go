@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -194,6 +195,12 @@ func issuerKeyThumbprint(t *testing.T, iss *bearertest.Issuer, kid string) strin
 // and reason of the check that decides, as well as those that pass.
 func TestInspectVerdicts(t *testing.T) {
 	leakcheck.Check(t)
+	// Everything logged anywhere in the process, at every level: no token
+	// may appear in it.
+	logs := newSignalWriter()
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	t.Cleanup(func() { slog.SetDefault(prev) })
 	iss := bearertest.NewIssuer(t)
 	iss.AddClient(bearertest.ClientConfig{ID: "api", Secret: "api-secret"})
 	down := bearertest.NewIssuer(t)
@@ -397,6 +404,10 @@ func TestInspectVerdicts(t *testing.T) {
 	if out := p.out.String() + p.errOut.String() + pIntro.out.String() + pIntro.errOut.String(); strings.Contains(out, good) || strings.Contains(out, "eyJ") {
 		t.Errorf("the command printed a token:\n%s", out)
 	}
+	if l := logs.String(); strings.Contains(l, "eyJ") || strings.Contains(l, tokens["opaque active"]) || strings.Contains(l, "api-secret") {
+		t.Errorf("a token or secret was logged:\n%s", l)
+	}
+	t.Logf("%d bytes logged, no token among them", len(logs.String()))
 }
 
 // TestInspectRefusals: requests the page would never send are refused
