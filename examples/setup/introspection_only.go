@@ -18,7 +18,8 @@ import (
 const (
 	introspectionOnlyHelp = "check every token, JWT or opaque, at --introspection-url alone: no key set, no discovery, " +
 		"no background fetch, for authorization servers that publish no keys (e.g. Express apps on the npm oauth2-server package); " +
-		"--issuer is then optional: answers without iss are taken as its, and answers naming another are refused " +
+		"--issuer is then optional: answers without iss are taken as its, and answers naming another issuer " +
+		"(any issuer, without --issuer) are refused; /readyz waits for no keys " +
 		"(env BEARERGUARD_INTROSPECTION_ONLY)"
 	allowQueryTokenHelp = "also accept the token in the access_token query parameter (RFC 6750 §2.3), for callers that can send " +
 		"no header; off by default and best left off: URLs end up in proxy and access logs, browser history and Referer headers, " +
