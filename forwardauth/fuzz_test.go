@@ -2,6 +2,7 @@ package forwardauth
 
 import (
 	"errors"
+	"net/http"
 	"net/url"
 	"path"
 	"strings"
@@ -58,6 +59,43 @@ func FuzzParseOriginalURI(f *testing.F) {
 		}
 		if !strings.HasPrefix(s, p) {
 			t.Fatalf("parseOriginalURI(%q) path %q is not the start of the URI", s, p)
+		}
+	})
+}
+
+// FuzzMatchLikeServeMux: for every path parseOriginalURI accepts, a
+// route's pattern matches exactly when a net/http.ServeMux holding that
+// pattern alone routes the path to it.
+func FuzzMatchLikeServeMux(f *testing.F) {
+	for _, s := range []string{"/", "/a", "/a/", "/a/b", "/a/b/c/", "/caf%C3%A9/1", "/a/%62", "/x/y/"} {
+		f.Add(s, uint8(0))
+	}
+	patterns := []string{"/", "/{$}", "/a", "/a/", "/a/{$}", "/a/{x}", "/a/{x}/", "/a/{x}/b", "/a/{x...}",
+		"/{x}", "/{x}/{y}", "/{x...}", "/a/b/c", "/a%20b", "/caf%C3%A9/{id}", "/a/{x}/{$}", "/%7Ba%7D", "/b/{x}/{y...}"}
+	muxes := make([]*http.ServeMux, len(patterns))
+	parsed := make([]pattern, len(patterns))
+	for i, p := range patterns {
+		muxes[i] = http.NewServeMux()
+		muxes[i].Handle(p, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(299) }))
+		var err error
+		if parsed[i], err = parsePattern(p); err != nil {
+			f.Fatalf("parsePattern(%q): %v", p, err)
+		}
+	}
+	f.Fuzz(func(t *testing.T, uri string, which uint8) {
+		p, _, err := parseOriginalURI(uri)
+		if err != nil {
+			return
+		}
+		i := int(which) % len(patterns)
+		req := &http.Request{Method: "GET", Host: "example.com", URL: &url.URL{Path: unescapedPath(p)}}
+		if req.URL.Path != p {
+			req.URL.RawPath = p
+		}
+		w := &capture{header: http.Header{}}
+		muxes[i].ServeHTTP(w, req)
+		if got, want := parsed[i].match(p), w.status == 299; got != want {
+			t.Fatalf("pattern %q, path %q: matched %v, ServeMux %v (status %d)", patterns[i], p, got, want, w.status)
 		}
 	})
 }
