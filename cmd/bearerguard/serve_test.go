@@ -24,6 +24,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 
 	"github.com/bearerguard/bearerguard/bearertest"
 )
@@ -344,5 +345,30 @@ func TestServeInternalToken(t *testing.T) {
 	}
 	if resp := nginxAsk(t, s.Addr, "GET", "/healthz", "", http.Header{"X-Auth-Token": {"forged"}}); resp.Header.Get("X-Auth-Token") != "" {
 		t.Errorf("open route: X-Auth-Token %q, want empty", resp.Header.Get("X-Auth-Token"))
+	}
+}
+
+// --trusted-proxies reaches every front end: from anywhere else, forwarded
+// headers are not read and the request is refused.
+func TestServeTrustedProxies(t *testing.T) {
+	iss := bearertest.NewIssuer(t)
+	s, _, _ := startServe(t, iss, "default: open\n", "--trusted-proxies", "10.0.0.0/8, 192.168.1.1")
+	if resp := nginxAsk(t, s.Addr, "GET", "/anything", "", nil); resp.StatusCode != 403 {
+		t.Errorf("nginx from loopback, not trusted: %d, want 403", resp.StatusCode)
+	}
+	if code, _ := get(t, "http://"+s.Addr+"/envoy/anything"); code != 403 {
+		t.Errorf("envoy HTTP from loopback, not trusted: %d, want 403", code)
+	}
+	conn, err := grpc.NewClient(s.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_, err = authv3.NewAuthorizationClient(conn).Check(t.Context(), &authv3.CheckRequest{})
+	if status.Code(err) != codes.PermissionDenied {
+		t.Errorf("gRPC Check from loopback, not trusted: %v, want PermissionDenied", err)
+	}
+	if code, _ := get(t, "http://"+s.Addr+"/healthz"); code != 200 {
+		t.Errorf("/healthz: %d, want 200 from anywhere", code)
 	}
 }
