@@ -14,15 +14,15 @@ import (
 // providerFlags are validate's --provider and the parameters of each
 // identity-provider preset (package providers).
 type providerFlags struct {
-	name                          string
-	clientIDs, tenants, versions  string
-	region, userPool              string
-	url, realm, kcClient, parties string
-	domain, authServer            string
-	baseURL, stsURL               string
-	multiTenant                   bool
-	cfg                           providers.Config // what the flags parse to
-	versionList                   []int
+	name                         string
+	clientIDs, tenants, versions string
+	region, userPool             string
+	realm, kcClient, parties     string
+	domain, authServer           string
+	baseURL, stsURL              string
+	multiTenant                  bool
+	cfg                          providers.Config // what the flags parse to
+	versionList                  []int
 }
 
 func (p *providerFlags) register(fs *flag.FlagSet) {
@@ -34,13 +34,13 @@ func (p *providerFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&p.tenants, "entra-tenants", "", "entra: tenant id (GUID), or several comma-separated for a multi-tenant app that accepts those tenants")
 	fs.BoolVar(&p.multiTenant, "entra-multi-tenant", false, "entra: multi-tenant (keys from the common endpoint) even with one tenant in --entra-tenants")
 	fs.StringVar(&p.versions, "entra-versions", "2", "entra: token versions accepted, 1 (sts.windows.net issuer) and/or 2, comma-separated")
-	fs.StringVar(&p.url, "keycloak-url", "", "keycloak: the server's base URL, e.g. https://sso.example.com")
+	fs.StringVar(&p.baseURL, "keycloak-url", "", "keycloak: the server's URL, the same as --provider-url")
 	fs.StringVar(&p.realm, "keycloak-realm", "", "keycloak: the realm")
 	fs.StringVar(&p.kcClient, "keycloak-client", "", "keycloak: read resource_access.<client>.roles as roles too")
 	fs.StringVar(&p.parties, "keycloak-azp", "", "keycloak: clients allowed in azp, comma-separated")
 	fs.StringVar(&p.domain, "auth0-domain", "", "auth0: the tenant's domain or custom domain, e.g. example.eu.auth0.com")
 	fs.StringVar(&p.authServer, "okta-auth-server", "default", "okta: the authorization server id; empty for the org server")
-	fs.StringVar(&p.baseURL, "provider-base-url", "", "cognito and entra: replaces the provider's host URL (sovereign clouds, test stand-ins); okta: the org URL")
+	fs.StringVar(&p.baseURL, "provider-url", "", "keycloak: the server's URL (https://sso.example.com); okta: the org URL (https://example.okta.com); cognito and entra: replaces the provider's host (sovereign clouds, test stand-ins)")
 	fs.StringVar(&p.stsURL, "entra-v1-issuer-url", "", "entra: replaces https://sts.windows.net, the host of v1 issuers")
 }
 
@@ -51,7 +51,7 @@ func (p *providerFlags) problems(f *validateFlags) []string {
 		var stray []string
 		for _, n := range []string{"provider-client-ids", "cognito-region", "cognito-user-pool", "entra-tenants", "entra-multi-tenant",
 			"entra-versions", "keycloak-url", "keycloak-realm", "keycloak-client", "keycloak-azp", "auth0-domain", "okta-auth-server",
-			"provider-base-url", "entra-v1-issuer-url"} {
+			"provider-url", "entra-v1-issuer-url"} {
 			if f.given[n] {
 				stray = append(stray, "--"+n)
 			}
@@ -74,7 +74,7 @@ func (p *providerFlags) problems(f *validateFlags) []string {
 	}
 	switch p.name {
 	case "keycloak":
-		c.URL = p.url
+		c.URL = p.baseURL
 	case "okta":
 		c.URL, c.AuthServerID = p.baseURL, p.authServer
 	}
@@ -84,11 +84,8 @@ func (p *providerFlags) problems(f *validateFlags) []string {
 	if p.name != "entra" && (f.given["entra-versions"] || p.stsURL != "") {
 		problems = append(problems, "--entra-versions and --entra-v1-issuer-url are for --provider entra")
 	}
-	if p.name == "keycloak" && p.url == "" {
-		problems = append(problems, "--provider keycloak needs --keycloak-url")
-	}
-	if p.name != "keycloak" && p.url != "" {
-		problems = append(problems, "--keycloak-url is for --provider keycloak")
+	if (p.name == "keycloak" || p.name == "okta") && p.baseURL == "" {
+		problems = append(problems, "--provider "+p.name+" needs --provider-url")
 	}
 	if p.name == "entra" {
 		for _, s := range providers.SplitList(p.versions) {
@@ -119,7 +116,7 @@ func (p *providerFlags) preset(client *http.Client, insecure bool) (*providers.P
 	if insecure {
 		opts = append(opts, providers.WithInsecureLoopbackHTTP())
 	}
-	if p.baseURL != "" && p.name != "okta" {
+	if p.baseURL != "" && p.name != "okta" && p.name != "keycloak" {
 		opts = append(opts, providers.WithBaseURL(p.baseURL))
 	}
 	if p.stsURL != "" {

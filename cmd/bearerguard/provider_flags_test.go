@@ -13,9 +13,9 @@ func TestValidateProvider(t *testing.T) {
 	c := bearertest.NewCognito(t, "eu-west-1", "eu-west-1_Orders")
 	k := bearertest.NewKeycloak(t, "prod")
 	entra := []string{"--provider", "entra", "--entra-tenants", tenant + "," + other, "--entra-versions", "1,2",
-		"--audience", "api://orders,6e74172b-be56-4843-9ff4-e66a39bb12e3", "--provider-base-url", e.URL, "--entra-v1-issuer-url", e.STSURL()}
+		"--audience", "api://orders,6e74172b-be56-4843-9ff4-e66a39bb12e3", "--provider-url", e.URL, "--entra-v1-issuer-url", e.STSURL()}
 	cognito := []string{"--provider", "cognito", "--cognito-region", "eu-west-1", "--cognito-user-pool", "eu-west-1_Orders",
-		"--provider-client-ids", "app-orders", "--provider-base-url", c.URL}
+		"--provider-client-ids", "app-orders", "--provider-url", c.URL}
 	keycloak := []string{"--provider", "keycloak", "--keycloak-url", k.URL, "--keycloak-realm", "prod", "--keycloak-azp", "orders-client", "--audience", "orders-api"}
 	v2 := e.Token(t, bearertest.EntraToken{Tenant: tenant, Audience: "6e74172b-be56-4843-9ff4-e66a39bb12e3", AppID: "caller", Roles: []string{"Data.Read"}})
 	v1 := e.Token(t, bearertest.EntraToken{Version: 1, Tenant: other, Audience: "api://orders", AppID: "caller", Scp: "read:data"})
@@ -44,6 +44,7 @@ func TestValidateProvider(t *testing.T) {
 		{"entra without audience", e.Provider, []string{"--provider", "entra", "--entra-tenants", tenant, v2}, 2, nil},
 		{"cognito without clients", c.Provider, []string{"--provider", "cognito", "--cognito-region", "eu-west-1", "--cognito-user-pool", "eu-west-1_Orders", access}, 2, nil},
 		{"keycloak without URL", k.Provider, []string{"--provider", "keycloak", "--keycloak-realm", "prod", kcGood}, 2, nil},
+		{"okta without URL", k.Provider, []string{"--provider", "okta", "--audience", "api://default", kcGood}, 2, nil},
 		{"bad entra version", e.Provider, append(append([]string{}, entra...), "--entra-versions", "3", v2), 2, nil},
 	}
 	for _, tt := range tests {
