@@ -49,6 +49,10 @@
 // Routes then require scopes, roles, permissions or claim values with one
 // language ([scopes.AnyOf], [scopes.Role], [scopes.Permission], …).
 //
+// These providers write "typ": "JWT" (or nothing), not "at+jwt", and
+// Cognito access tokens have no "aud": [validator.WithRFC9068] refuses
+// their tokens, so do not combine it with a preset.
+//
 // # Background work
 //
 // A Preset owns the [jwks.Set] it fetches keys with, whose background
