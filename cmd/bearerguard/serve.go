@@ -23,6 +23,7 @@ import (
 
 	"github.com/bearerguard/bearerguard/examples/setup"
 	"github.com/bearerguard/bearerguard/forwardauth"
+	"github.com/bearerguard/bearerguard/resourcemeta"
 )
 
 // Server limits: no request body is ever read, headers are bounded, and
@@ -112,6 +113,12 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return fail(2, err)
 	}
+	// With a resource (--resource, or an https audience), challenges point
+	// to its RFC 9728 metadata: serve it, for the gateway to route there.
+	md, err := cfg.issuer.Metadata()
+	if err != nil {
+		return fail(2, err)
+	}
 	tlsCfg, err := cfg.issuer.ServerTLS()
 	if err != nil {
 		return fail(2, err)
@@ -151,7 +158,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	for _, l := range ls {
 		switch l.name {
 		case "http":
-			srv := newHTTPServer(serveHandler(d, ready, signer, cfg.EnvoyPrefix))
+			srv := newHTTPServer(serveHandler(d, ready, signer, md, cfg.EnvoyPrefix))
 			srv.TLSConfig = tlsCfg
 			httpServers = append(httpServers, srv)
 			started.Addr = l.l.Addr().String()
@@ -256,7 +263,7 @@ func newHTTPServer(h http.Handler) *http.Server {
 // serveHandler routes the HTTP listener by exact path, without
 // ServeMux's cleaning and redirects: an Envoy check for an unclean path
 // must reach the decider (which refuses it with 400), not be redirected.
-func serveHandler(d *forwardauth.Decider, ready *setup.Readiness, signer *forwardauth.Signer, envoyPrefix string) http.Handler {
+func serveHandler(d *forwardauth.Decider, ready *setup.Readiness, signer *forwardauth.Signer, md *resourcemeta.Document, envoyPrefix string) http.Handler {
 	nginx, traefik, envoy := d.NginxHandler(), d.TraefikHandler(), d.EnvoyHTTPHandler(envoyPrefix)
 	var jwks []byte
 	if signer != nil {
@@ -275,6 +282,8 @@ func serveHandler(d *forwardauth.Decider, ready *setup.Readiness, signer *forwar
 			_, _ = w.Write(setup.HealthBody)
 		case p == "/readyz":
 			ready.ServeHTTP(w, r)
+		case md != nil && r.URL.EscapedPath() == md.Path():
+			md.ServeHTTP(w, r)
 		case p == "/.well-known/jwks.json" && jwks != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead):
 			w.Header().Set("Content-Type", "application/jwk-set+json")
 			w.Header().Set("Cache-Control", "max-age=300")

@@ -46,6 +46,7 @@ On --addr (HTTP):
   GET /healthz     open: the process is up
   GET /readyz      open: 200 once the issuer's keys have loaded, 503 before
   GET /.well-known/jwks.json  the internal token's key, with --internal-jwt-key
+  GET /.well-known/oauth-protected-resource/...  RFC 9728 metadata, with a resource
 On --grpc-addr: envoy.service.auth.v3.Authorization/Check.
 With --metrics-addr, GET /metrics there (Prometheus).
 The route file is read again on SIGHUP and when it changes; a bad file keeps

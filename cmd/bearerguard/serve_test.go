@@ -372,3 +372,20 @@ func TestServeTrustedProxies(t *testing.T) {
 		t.Errorf("/healthz: %d, want 200 from anywhere", code)
 	}
 }
+
+// With a resource, challenges point to its RFC 9728 metadata, and serve
+// serves the document at that path.
+func TestServeResourceMetadata(t *testing.T) {
+	iss := bearertest.NewIssuer(t)
+	s, _, _ := startServe(t, iss, serveRoutes, "--resource", "http://127.0.0.1/orders")
+	resp := nginxAsk(t, s.Addr, "GET", "/orders/7", "", nil)
+	chal := resp.Header.Get("WWW-Authenticate")
+	const want = "http://127.0.0.1/.well-known/oauth-protected-resource/orders"
+	if resp.StatusCode != 401 || !strings.Contains(chal, `resource_metadata="`+want+`"`) {
+		t.Fatalf("401 challenge %q, want resource_metadata=%q", chal, want)
+	}
+	code, body := get(t, "http://"+s.Addr+"/.well-known/oauth-protected-resource/orders")
+	if code != 200 || !strings.Contains(body, `"resource":"http://127.0.0.1/orders"`) {
+		t.Errorf("metadata: %d %s", code, body)
+	}
+}
