@@ -1,6 +1,7 @@
 package providers
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/bearerguard/bearerguard/validator"
@@ -32,6 +33,8 @@ func Keycloak(baseURL, realm string, opts ...Option) (*Preset, error) {
 	}
 	if err := checkName("realm", realm, "-_."); err != nil {
 		c.errs = append(c.errs, err)
+	} else if strings.Trim(realm, ".") == "" {
+		c.errs = append(c.errs, fmt.Errorf("realm %q is a path segment of dots", realm))
 	}
 	if c.audiences != nil {
 		if err := nonEmpty("WithAudience", c.audiences); err != nil {

@@ -87,6 +87,7 @@ func TestConfigErrors(t *testing.T) {
 		}, "not 1 or 2"},
 		{"entra multi-tenant without tenants", func() (*providers.Preset, error) { return providers.EntraMultiTenant(nil, []string{"a"}) }, "no tenant"},
 		{"keycloak realm with a slash", func() (*providers.Preset, error) { return providers.Keycloak("https://sso", "a/b") }, "realm"},
+		{"keycloak realm of dots", func() (*providers.Preset, error) { return providers.Keycloak("https://sso", "..") }, "dots"},
 		{"keycloak http", func() (*providers.Preset, error) { return providers.Keycloak("http://sso.example.com", "r") }, "https"},
 		{"keycloak empty party", func() (*providers.Preset, error) {
 			return providers.Keycloak("https://sso", "r", providers.WithAuthorizedParties(""))
