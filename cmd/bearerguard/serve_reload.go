@@ -10,19 +10,30 @@ import (
 	"github.com/bearerguard/bearerguard/forwardauth"
 )
 
-// fileStamp is what a poll compares: a change of either means the file
-// was rewritten.
+// fileStamp is what a poll compares: another size, modification time or
+// file (a symbolic link swapped to a new file, as Kubernetes updates a
+// ConfigMap volume) means the file was rewritten.
 type fileStamp struct {
 	size    int64
 	modTime time.Time
+	info    os.FileInfo // for os.SameFile; nil before the first stat
 }
 
 func statFile(path string) (fileStamp, error) {
-	fi, err := os.Stat(path)
+	fi, err := os.Stat(path) // follows symbolic links
 	if err != nil {
 		return fileStamp{}, err
 	}
-	return fileStamp{fi.Size(), fi.ModTime()}, nil
+	return fileStamp{fi.Size(), fi.ModTime(), fi}, nil
+}
+
+// changed reports whether st describes another file, or the same one
+// rewritten, than s.
+func (s fileStamp) changed(st fileStamp) bool {
+	if s.info == nil || st.info == nil {
+		return s.info != st.info
+	}
+	return s.size != st.size || !s.modTime.Equal(st.modTime) || !os.SameFile(s.info, st.info)
 }
 
 // reloader puts a route file in force again when it changes (polled) or on
@@ -62,7 +73,7 @@ func (rl *reloader) run(ctx context.Context, hup <-chan os.Signal, interval time
 func (rl *reloader) poll() {
 	st, err := statFile(rl.path)
 	rl.mu.Lock()
-	changed := err == nil && st != rl.stamp
+	changed := err == nil && rl.stamp.changed(st)
 	rl.mu.Unlock()
 	if changed {
 		rl.reload()

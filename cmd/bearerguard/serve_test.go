@@ -389,3 +389,45 @@ func TestServeResourceMetadata(t *testing.T) {
 		t.Errorf("metadata: %d %s", code, body)
 	}
 }
+
+// A route file that is a symbolic link swapped to another file (how
+// Kubernetes updates a ConfigMap volume) is reloaded, even when the new
+// file has the same size and time.
+func TestReloaderPollSymlinkSwap(t *testing.T) {
+	iss := bearertest.NewIssuer(t)
+	s, _, _ := startServe(t, iss, serveRoutes, "--reload-interval", "0")
+	dir := t.TempDir()
+	first, second := filepath.Join(dir, "a.yaml"), filepath.Join(dir, "b.yaml")
+	writeRoutes(t, first, "routes:\n  - {path: /a, open: true}\n")
+	writeRoutes(t, second, "routes:\n  - {path: /b, deny: true}\n")
+	now := time.Now()
+	for _, f := range []string{first, second} {
+		if err := os.Chtimes(f, now, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	link := filepath.Join(dir, "routes.yaml")
+	if err := os.Symlink(first, link); err != nil {
+		t.Fatal(err)
+	}
+	rl := &reloader{path: link, d: s.Decider, log: discardLogger()}
+	rl.reload()
+	if got := s.Decider.Rules().Default(); s.Decider.Rules().Routes() != 1 || got.String() != "deny" {
+		t.Fatalf("first file not in force")
+	}
+	rl.poll()
+	if name := s.Decider.Rules().Match("GET", "", "/a").Access().String(); name != "open" {
+		t.Fatalf("unchanged link: /a is %s, want open", name)
+	}
+	tmp := filepath.Join(dir, "swap")
+	if err := os.Symlink(second, tmp); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, link); err != nil {
+		t.Fatal(err)
+	}
+	rl.poll()
+	if name := s.Decider.Rules().Match("GET", "", "/b").Access().String(); name != "deny" || s.Decider.Rules().Match("GET", "", "/a").Access().String() != "deny" {
+		t.Errorf("after the swap: /b is %s, want deny (and /a no longer open)", name)
+	}
+}
