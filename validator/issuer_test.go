@@ -339,3 +339,27 @@ func TestIssuerPolicyAfterSignature(t *testing.T) {
 		}
 	}
 }
+
+// Role names may hold spaces and characters no scope token may (Keycloak
+// allows them): cache hits must give back exactly the roles of the token,
+// whatever other tokens with similar-looking role sets were cached first.
+func TestRoleNamesCached(t *testing.T) {
+	v := policyValidator(t)
+	sets := [][]string{{"Admin", "Users"}, {"Admin Users"}, {"Données", `say "hi"`}, {"Admin Users", "Admin"}}
+	for round := range 3 { // admitted on the second sighting, then hits
+		for i, roles := range sets {
+			tok, err := v.Validate(t.Context(), kcToken(map[string]any{"jti": itoa(int64(i)), "realm_access": map[string]any{"roles": roles}}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := tok.Roles.List(); !slices.Equal(got, roles) {
+				t.Errorf("round %d: Roles = %q, want %q", round, got, roles)
+			}
+			for _, r := range roles {
+				if !tok.Grants(scopes.Role(r)) {
+					t.Errorf("round %d: role %q not granted", round, r)
+				}
+			}
+		}
+	}
+}
