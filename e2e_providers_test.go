@@ -295,3 +295,30 @@ func TestProvidersDoNotWeakenOtherIssuers(t *testing.T) {
 			`Bearer realm="api", error="invalid_token", error_description="The access token was signed with an unknown key"`},
 	})
 }
+
+// Introspected tokens answer claim terms from the introspection answer,
+// and carry no roles or permissions (no issuer configuration reads them
+// there): a role requirement fails closed, a claim term works.
+func TestRequirementsOnIntrospectedTokens(t *testing.T) {
+	iss := bearertest.NewIssuer(t)
+	v := introspectingStack(t, iss)
+	opaque := iss.Opaque(t, bearertest.Claims{"aud": audience, "scope": "read:data", "roles": []string{"Data.Read"}, "tier": "gold"})
+	tok, err := v.Validate(t.Context(), opaque)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		need scopes.Requirement
+		want bool
+	}{
+		{scopes.All("read:data"), true},
+		{scopes.AllOf(scopes.Claim("/tier", "gold")), true},
+		{scopes.AllOf(scopes.Claim("/roles", "Data.Read")), true},
+		{scopes.AllOf(scopes.Role("Data.Read")), false},
+		{scopes.AllOf(scopes.Claim("/tier", "silver")), false},
+	} {
+		if got := tt.need.SatisfiedBy(tok); got != tt.want {
+			t.Errorf("%v.SatisfiedBy(introspected) = %v, want %v", tt.need, got, tt.want)
+		}
+	}
+}
