@@ -2,6 +2,7 @@ package validator
 
 import (
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -84,20 +85,33 @@ type scopeSets struct {
 // emptySet is every cached token's empty set.
 var emptySet scopes.Set
 
-// shared returns a set equal to s that references no memory of s.
+// shared returns a set equal to s that references no memory of s, or nil
+// if it cannot make one (then the token is kept whole).
 func (t *scopeSets) shared(s scopes.Set) *scopes.Set {
 	if s.Len() == 0 && reflect.DeepEqual(s, emptySet) {
 		return &emptySet
 	}
-	key := s.String()
+	names := s.List()
+	// The key is length-prefixed: role and permission names may hold
+	// spaces, so {"a b"} and {"a", "b"} must not share a key.
+	var b strings.Builder
+	for _, n := range names {
+		b.WriteString(strconv.Itoa(len(n)))
+		b.WriteByte(':')
+		b.WriteString(n)
+	}
+	key := b.String()
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if p, ok := t.sets[key]; ok {
 		return p
 	}
-	own, err := scopes.FromList(strings.Fields(strings.Clone(key)))
+	for i, n := range names {
+		names[i] = strings.Clone(n)
+	}
+	own, err := scopes.FromNames(names)
 	if err != nil {
-		own = s // cannot happen: s's tokens were valid
+		return nil
 	}
 	p := &own
 	if t.sets == nil {
@@ -179,6 +193,9 @@ func (v *Validator) compact(tok *Token, token string, key *Key, ic *issuerConfig
 	c.scopes = v.cache.scopes.shared(tok.Scopes)
 	c.roles = v.cache.scopes.shared(tok.Roles)
 	c.perms = v.cache.scopes.shared(tok.Permissions)
+	if c.scopes == nil || c.roles == nil || c.perms == nil {
+		return whole()
+	}
 	// The compact form must give back exactly the token it was made from
 	// (but for the claims JSON, which a hit takes from the presented
 	// token): anything it does not know, it must not drop.

@@ -2,6 +2,7 @@ package validator
 
 import (
 	"crypto"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -127,4 +128,33 @@ func anyStrings(v any) []string {
 		return []string{s}
 	}
 	return v.([]string)
+}
+
+// Role names may hold spaces: {"a b"} and {"a", "b"} are two sets, each
+// held compactly, neither answering for the other.
+func TestCompactCacheRoleNames(t *testing.T) {
+	secret := []byte("0123456789abcdef0123456789abcdef-compact-roles-test-secret")
+	now := time.Unix(1_800_000_000, 0)
+	const iss = "https://hs.example.com/"
+	v, err := New(WithIssuerSecret(iss, secret, IssuerRoleClaims("/roles")), WithAudience("orders"),
+		WithClock(func() time.Time { return now }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for round := range 2 {
+		for _, roles := range [][]string{{"a b"}, {"a", "b"}, {"Données", `say "hi"`}} {
+			tok, err := v.Validate(t.Context(), jwstest.Token(`{"alg":"HS256"}`, jwstest.JSON(map[string]any{"iss": iss, "aud": "orders",
+				"exp": now.Unix() + 60, "roles": roles}), jwstest.HS(secret, crypto.SHA256)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := v.compact(tok, "", nil, v.issuers[iss])
+			if c.full != nil {
+				t.Fatalf("round %d, roles %q: kept whole", round, roles)
+			}
+			if got := c.roles.List(); !slices.Equal(got, roles) {
+				t.Errorf("round %d: compact roles %q, want %q", round, got, roles)
+			}
+		}
+	}
 }
