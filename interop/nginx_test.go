@@ -41,7 +41,10 @@ routes:
 // auth_request_set carries the identity headers to the upstream request
 // (overwriting what the client sent: an empty value drops the header),
 // and the challenge of a 403 back to the client (nginx passes a 401's
-// WWW-Authenticate by itself).
+// WWW-Authenticate by itself). nginx turns any other status of the
+// subrequest into 500; the named location gives the client bearerguard's
+// 400 or 503 (with Retry-After) instead. %[1]s is the prefix directory,
+// %[2]s the server blocks (nginxServer).
 const nginxConf = `daemon off;
 master_process off;
 pid %[1]s/nginx.pid;
@@ -59,13 +62,18 @@ http {
     403     $auth_www_authenticate;
     default "";
   }
+%[2]s}
+`
 
+// nginxServer is one server block: listening on %[1]d, asking
+// bearerguard on %[2]d, proxying to the upstream on %[3]d.
+const nginxServer = `
   server {
-    listen 127.0.0.1:%[2]d;
+    listen 127.0.0.1:%[1]d;
 
     location = /_bearerguard {
       internal;
-      proxy_pass http://127.0.0.1:%[3]d/nginx;
+      proxy_pass http://127.0.0.1:%[2]d/nginx;
       proxy_pass_request_body off;
       proxy_set_header Content-Length "";
       proxy_set_header X-Original-Method $request_method;
@@ -74,21 +82,35 @@ http {
       proxy_set_header X-Original-Proto $scheme;
     }
 
+    location @bearerguard_error {
+      default_type application/json;
+      if ($auth_status = 503) {
+        add_header Retry-After $auth_retry_after always;
+        return 503 '{"error":"temporarily_unavailable"}';
+      }
+      if ($auth_status = 400) {
+        return 400 '{"error":"invalid_request"}';
+      }
+      return 500;
+    }
+
     location / {
       auth_request /_bearerguard;
       auth_request_set $auth_subject $upstream_http_x_auth_subject;
       auth_request_set $auth_client_id $upstream_http_x_auth_client_id;
       auth_request_set $auth_scopes $upstream_http_x_auth_scopes;
       auth_request_set $auth_www_authenticate $upstream_http_www_authenticate;
+      auth_request_set $auth_status $upstream_status;
+      auth_request_set $auth_retry_after $upstream_http_retry_after;
       add_header WWW-Authenticate $bearerguard_challenge_403 always;
+      error_page 500 = @bearerguard_error;
 
       proxy_set_header X-Auth-Subject $auth_subject;
       proxy_set_header X-Auth-Client-Id $auth_client_id;
       proxy_set_header X-Auth-Scopes $auth_scopes;
-      proxy_pass http://127.0.0.1:%[4]d;
+      proxy_pass http://127.0.0.1:%[3]d;
     }
   }
-}
 `
 
 // requireNginx finds nginx, or stops the test: in CI with a failure,
@@ -206,9 +228,10 @@ type upstreamEcho struct {
 }
 
 type gatewayAnswer struct {
-	status    int
-	challenge string
-	echo      *upstreamEcho // nil when the upstream did not answer
+	status     int
+	challenge  string
+	retryAfter string
+	echo       *upstreamEcho // nil when the upstream did not answer
 }
 
 func (a gatewayAnswer) String() string {
@@ -236,9 +259,18 @@ func TestNginxAuthRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	ngPort := freePort(t)
+	// A second bearerguard for the same issuer whose keys cannot be had:
+	// nothing listens at its JWKS URL.
+	downPort, bgDownPort := freePort(t), freePort(t)
+	startProcess(t, "bearerguard serve (keys down)", exec.Command(bin, "serve", "--addr", fmt.Sprintf("127.0.0.1:%d", bgDownPort),
+		"--issuer", as.issuer, "--jwks-url", fmt.Sprintf("http://127.0.0.1:%d/jwks", downPort), "--audience", apiAudience,
+		"--insecure-http", "--routes", routes, "--startup-timeout", "0"), "")
+	waitHTTP(t, "bearerguard serve (keys down)", fmt.Sprintf("http://127.0.0.1:%d/healthz", bgDownPort), 200)
+
+	ngPort, ngDownPort := freePort(t), freePort(t)
 	conf := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(conf, fmt.Appendf(nil, nginxConf, dir, ngPort, bgPort, upPort), 0o600); err != nil {
+	servers := fmt.Sprintf(nginxServer, ngPort, bgPort, upPort) + fmt.Sprintf(nginxServer, ngDownPort, bgDownPort, upPort)
+	if err := os.WriteFile(conf, fmt.Appendf(nil, nginxConf, dir, servers), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	startProcess(t, "nginx", exec.Command(nginx, "-p", dir, "-e", filepath.Join(dir, "error.log"), "-c", conf), "")
@@ -256,9 +288,9 @@ func TestNginxAuthRequest(t *testing.T) {
 	forged := http.Header{"X-Auth-Subject": {"admin"}, "X-Auth-Client-Id": {"admin-app"}, "X-Auth-Scopes": {"write:data admin"},
 		"X-Original-Uri": {"/healthz"}, "X-Original-Method": {"GET"}}
 
-	ask := func(method, path, token string, extra http.Header) gatewayAnswer {
+	ask := func(base, method, path, token string, extra http.Header) gatewayAnswer {
 		t.Helper()
-		req, err := http.NewRequestWithContext(t.Context(), method, gateway+path, nil)
+		req, err := http.NewRequestWithContext(t.Context(), method, base+path, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -273,7 +305,8 @@ func TestNginxAuthRequest(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer resp.Body.Close()
-		a := gatewayAnswer{status: resp.StatusCode, challenge: strings.Join(resp.Header.Values("WWW-Authenticate"), " | ")} // two would show
+		a := gatewayAnswer{status: resp.StatusCode, challenge: strings.Join(resp.Header.Values("WWW-Authenticate"), " | "), // two would show
+			retryAfter: resp.Header.Get("Retry-After")}
 		if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
 			var e upstreamEcho
 			if json.NewDecoder(resp.Body).Decode(&e) == nil && e.Method != "" {
@@ -355,10 +388,9 @@ func TestNginxAuthRequest(t *testing.T) {
 			return ""
 		}},
 		{"dot segments never reach the upstream", "GET", "/healthz/../orders/7", "", nil, func(a gatewayAnswer) string {
-			// bearerguard answers 400; nginx's auth_request turns any
-			// status but 2xx, 401 and 403 into 500.
-			if a.status != 500 || a.echo != nil {
-				return "want 500 (bearerguard's 400 through auth_request), upstream not reached"
+			// bearerguard answers 400, which the named location passes on.
+			if a.status != 400 || a.echo != nil {
+				return "want 400, upstream not reached"
 			}
 			return ""
 		}},
@@ -366,7 +398,7 @@ func TestNginxAuthRequest(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before := upstreamCalls()
-			a := ask(tt.method, tt.path, tt.token, tt.header)
+			a := ask(gateway, tt.method, tt.path, tt.token, tt.header)
 			if msg := tt.check(a); msg != "" {
 				t.Errorf("%s %s: %v: %s", tt.method, tt.path, a, msg)
 			}
@@ -375,4 +407,15 @@ func TestNginxAuthRequest(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("issuer unavailable: 503 with Retry-After", func(t *testing.T) {
+		before := upstreamCalls()
+		a := ask(fmt.Sprintf("http://127.0.0.1:%d", ngDownPort), "GET", "/orders/7", rw, nil)
+		if a.status != 503 || a.retryAfter == "" || a.echo != nil || upstreamCalls() != before {
+			t.Errorf("GET /orders/7 with the issuer down: %v retry-after=%q; want 503 with Retry-After, upstream not reached", a, a.retryAfter)
+		}
+		if a := ask(fmt.Sprintf("http://127.0.0.1:%d", ngDownPort), "GET", "/healthz", "", nil); a.status != 200 || a.echo == nil {
+			t.Errorf("open route with the issuer down: %v, want 200 from the upstream", a)
+		}
+	})
 }
