@@ -61,7 +61,8 @@ func optional(h http.Header, name string) (string, bool) {
 // the client's Authorization and DPoP headers as nginx passes them. 200
 // with the identity headers allows (read them with auth_request_set);
 // 401 and 403 carry WWW-Authenticate. nginx turns any other status (400,
-// 503) into 500.
+// 503) into 500, unless an error_page location passes it on from
+// $upstream_status (the README's configuration does).
 func (d *Decider) NginxHandler() http.Handler {
 	n := d.nginx
 	return d.frontHandler(feNginx, func(r *http.Request) (Request, bool) {
