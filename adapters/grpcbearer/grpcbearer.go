@@ -117,7 +117,7 @@ func (i *Interceptor) Authorize(ctx context.Context, fullMethod string) (context
 	}
 	tok, scheme, err := i.authenticate(ctx, fullMethod)
 	if err == nil {
-		if missing := r.req.Missing(tok.Scopes); missing != nil {
+		if missing := r.req.MissingFrom(tok); missing != nil {
 			err = &validator.ScopeError{Missing: missing}
 		}
 	}

@@ -699,3 +699,47 @@ func TestNew(t *testing.T) {
 		t.Errorf("valid configuration: %v", err)
 	}
 }
+
+// TestRoleRequirement: a method may require a scope or a role (issue 20's
+// requirement language); the role is read only from the claim the issuer
+// is configured with, and a refusal names only the scope alternative.
+func TestRoleRequirement(t *testing.T) {
+	iss := bearertest.NewIssuer(t)
+	v, err := validator.New(validator.WithIssuer(iss.URL, iss.KeySet(t), validator.IssuerRoleClaims("/roles")), validator.WithAudience(realm))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := start(t, newInterceptor(t, v, grpcbearer.WithRealm(realm), grpcbearer.WithMethods(map[string]scopes.Requirement{
+		unaryMethod: scopes.AnyOf(scopes.Scope("read:data"), scopes.Role("Data.Read")),
+	})), nil)
+	mint := func(claims bearertest.Claims) string {
+		claims["aud"], claims["sub"] = realm, "svc-read-data"
+		return iss.Mint(t, claims)
+	}
+	for _, c := range []struct {
+		name      string
+		tok       string
+		code      codes.Code
+		challenge string
+	}{
+		{"scope", mint(bearertest.Claims{"scope": "read:data"}), codes.OK, ""},
+		{"role", mint(bearertest.Claims{"roles": []string{"Data.Read"}}), codes.OK, ""},
+		{"role in another claim", mint(bearertest.Claims{"groups": []string{"Data.Read"}}), codes.PermissionDenied,
+			bearerErr("insufficient_scope", "The access token lacks a required scope", "read:data")},
+		{"another role", mint(bearertest.Claims{"roles": []string{"Data.Write"}, "scope": "write:data"}), codes.PermissionDenied,
+			bearerErr("insufficient_scope", "The access token lacks a required scope", "read:data")},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			before := e.srv.runs.Load()
+			r := e.unary(t, bearer(c.tok)...)
+			msg := ""
+			if c.code != codes.OK {
+				msg = "The access token lacks a required scope"
+			}
+			r.want(t, c.name, c.code, msg, c.challenge)
+			if ran := e.srv.runs.Load() - before; (c.code == codes.OK) != (ran == 1) {
+				t.Errorf("handler ran %d times", ran)
+			}
+		})
+	}
+}

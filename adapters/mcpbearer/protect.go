@@ -122,7 +122,7 @@ func (g *Guard) checkTools(w http.ResponseWriter, r *http.Request, tok *validato
 	var need scopes.Requirement
 	var refused []toolCall
 	for _, c := range toolCalls(body) {
-		if req, ok := g.tools[c.tool]; ok && req.Missing(tok.Scopes) != nil {
+		if req, ok := g.tools[c.tool]; ok && req.MissingFrom(tok) != nil {
 			need = need.And(req)
 			refused = append(refused, c)
 		}
@@ -203,7 +203,7 @@ func (g *Guard) refuseTools(w http.ResponseWriter, r *http.Request, need scopes.
 func (g *Guard) scopeErrors(calls []toolCall, tok *validator.Token) []byte {
 	var out [][]byte
 	for _, c := range calls {
-		scope := strings.Join(g.tools[c.tool].Missing(tok.Scopes), " ")
+		scope := strings.Join(g.tools[c.tool].MissingFrom(tok), " ")
 		data, _ := json.Marshal(map[string]string{"error": "insufficient_scope", "scope": scope})
 		resp := &jsonrpc.Response{ID: c.id, Error: &jsonrpc.Error{
 			Code:    CodeInsufficientScope,

@@ -94,7 +94,7 @@ func (g *Guard) Middleware() mcp.Middleware {
 			if tok == nil {
 				return toolError("unauthorized: tool " + strconv.Quote(call.Params.Name) + " needs an access token"), nil
 			}
-			if missing := need.Missing(tok.Scopes); missing != nil {
+			if missing := need.MissingFrom(tok); missing != nil {
 				return toolError(insufficientScope(call.Params.Name, strings.Join(missing, " "))), nil
 			}
 			return next(ctx, method, req)
