@@ -277,3 +277,23 @@ func TestInternalTokenHeaderClash(t *testing.T) {
 		t.Error("SetRules with the internal token's header as an identity header: nil error")
 	}
 }
+
+// A decision waits no longer than WithTimeout for keys that do not come:
+// then 503, whatever the key server does.
+func TestDecideTimeout(t *testing.T) {
+	iss := bearertest.NewIssuer(t)
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	iss.SetJWKSHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select { // hangs until the test ends
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	f := newFixtureFor(t, iss, testRules, forwardauth.WithTimeout(200*time.Millisecond))
+	start := time.Now()
+	dec := f.d.Decide(t.Context(), forwardauth.Request{Method: "GET", URI: "/orders/7", Header: bearer(f.token(t, "orders:read"))})
+	if took := time.Since(start); dec.Status != 503 || took > 5*time.Second {
+		t.Fatalf("Decide = %d after %v, want 503 within the timeout", dec.Status, took)
+	}
+}

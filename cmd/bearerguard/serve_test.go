@@ -164,6 +164,9 @@ func TestServe(t *testing.T) {
 	if code, _ := get(t, "http://"+s.Addr+"/elsewhere"); code != 404 {
 		t.Errorf("unknown path: %d, want 404", code)
 	}
+	if resp := nginxAsk(t, s.Addr, "GET", "/orders/7", read, http.Header{"X-Big": {strings.Repeat("x", 100<<10)}}); resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Errorf("100 KiB of headers: %d, want 431", resp.StatusCode)
+	}
 
 	conn, err := grpc.NewClient(s.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
