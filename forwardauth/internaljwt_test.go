@@ -105,3 +105,43 @@ func TestNewSignerErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestLoadSigningKey(t *testing.T) {
+	ec, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	rk, _ := rsa.GenerateKey(rand.Reader, 2048)
+	sec1, _ := x509.MarshalECPrivateKey(ec)
+	dir := t.TempDir()
+	tests := []struct {
+		name, pem string
+		ok        bool
+	}{
+		{"SEC 1 EC", string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: sec1})), true},
+		{"PKCS #1 RSA", string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(rk)})), true},
+		{"certificate", string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: []byte{1}})), false},
+		{"not PEM", "hello", false},
+		{"bad DER", string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: []byte{1, 2, 3}})), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(dir, strings.ReplaceAll(tt.name, " ", "_"))
+			if err := os.WriteFile(path, []byte(tt.pem), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			k, err := forwardauth.LoadSigningKey(path)
+			if (err == nil) != tt.ok {
+				t.Fatalf("LoadSigningKey = %v, %v; want ok %v", k, err, tt.ok)
+			}
+			if err != nil && strings.Contains(err.Error(), "\x01") {
+				t.Errorf("the error echoes key bytes: %v", err)
+			}
+			if tt.ok {
+				if _, err := forwardauth.NewSigner(k, "bg", "", 0); err != nil {
+					t.Errorf("NewSigner: %v", err)
+				}
+			}
+		})
+	}
+	if _, err := forwardauth.LoadSigningKey(filepath.Join(dir, "missing")); err == nil {
+		t.Error("LoadSigningKey(missing) = nil error")
+	}
+}

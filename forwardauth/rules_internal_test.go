@@ -1,0 +1,53 @@
+package forwardauth
+
+import "testing"
+
+func TestNormalizeHost(t *testing.T) {
+	tests := []struct {
+		in, want string
+		ok       bool
+	}{
+		{"api.example.com", "api.example.com", true},
+		{"API.Example.COM:8443", "api.example.com", true},
+		{"api.example.com.", "api.example.com", true},
+		{"[::1]", "[::1]", true},
+		{"[::1]:8080", "[::1]", true},
+		{"10.0.0.1:80", "10.0.0.1", true},
+		{"", "", false},
+		{"[::1", "", false},
+		{"[::1]x", "", false},
+		{"[::1]:", "", false},
+		{"a:", "", false},
+		{"a:8o", "", false},
+		{"a:1234567", "", false},
+		{"::1", "", false}, // an IPv6 literal needs its brackets
+		{"a b", "", false},
+		{"a/b", "", false},
+		{"é.example", "", false},
+		{".", "", false},
+	}
+	for _, tt := range tests {
+		got, ok := normalizeHost(tt.in)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("normalizeHost(%q) = %q, %v; want %q, %v", tt.in, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+func TestEscapeValue(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"", ""},
+		{"plain value", "plain value"},
+		{" lead", "%20lead"},
+		{"trail ", "trail%20"},
+		{" ", "%20"},
+		{"a%b", "a%25b"},
+		{"\x00\x1f\x7f\xff", "%00%1F%7F%FF"},
+		{"a\r\nb", "a%0D%0Ab"},
+	}
+	for _, tt := range tests {
+		if got := escapeValue(tt.in); got != tt.want {
+			t.Errorf("escapeValue(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
