@@ -36,7 +36,9 @@
 //     keys endpoint; "aud" MUST be one of the given app ID URIs or client
 //     ids; "scp" gives scopes and "roles" (application permissions, what
 //     the client-credentials grant gets) gives roles.
-//  3. Keycloak: issuer {base}/realms/{realm}; "realm_access.roles" and,
+//  3. Keycloak: issuer {base}/realms/{realm}; "typ" MUST be "Bearer" (or
+//     "DPoP"), so an ID token ("typ": "ID") is refused as the wrong type;
+//     "realm_access.roles" and,
 //     for a named client, "resource_access.{client}.roles" give roles;
 //     "azp" MUST be an allowed party when parties are given.
 //  4. Auth0: issuer https://{domain}/ (custom domains too); "aud" (a

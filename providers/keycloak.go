@@ -12,6 +12,9 @@ import (
 //   - issuer {baseURL}/realms/{realm} (baseURL as the server is reached,
 //     e.g. https://sso.example.com, or https://sso.example.com/auth before
 //     Keycloak 17), keys from {issuer}/protocol/openid-connect/certs;
+//   - the "typ" claim must be "Bearer" (or "DPoP", for a DPoP-bound
+//     token): an ID token ("typ": "ID") of the realm, signed with the same
+//     keys, is refused as the wrong type ([validator.ErrType]);
 //   - "realm_access.roles" gives roles, and with [WithKeycloakClient] so
 //     does "resource_access.{client}.roles";
 //   - with [WithAuthorizedParties], "azp" (the client the token was
@@ -52,7 +55,12 @@ func Keycloak(baseURL, realm string, opts ...Option) (*Preset, error) {
 	}
 	issuer := baseURL + "/realms/" + realm
 	return c.build("keycloak", issuer+"/protocol/openid-connect/certs", []string{issuer}, func(keys validator.KeySource) []validator.Option {
-		io := []validator.IssuerOption{validator.IssuerRoleClaims(paths...)}
+		io := []validator.IssuerOption{
+			// Keycloak signs ID tokens ("typ": "ID") with the realm keys
+			// that sign access tokens: "Bearer", or "DPoP" when bound.
+			validator.IssuerAccessTokenClaim("typ", "Bearer", "DPoP"),
+			validator.IssuerRoleClaims(paths...),
+		}
 		if c.audiences != nil {
 			io = append(io, validator.IssuerAudience(c.audiences...))
 		}

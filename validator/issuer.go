@@ -25,9 +25,10 @@ type issuerPolicy struct {
 	// clientIDs: "client_id" must be one of them, in place of any
 	// audience check (Amazon Cognito access tokens carry no "aud").
 	clientIDs []string
-	// accessClaim: a claim that says the token is an access token
-	// ("token_use": "access"); a token without it is of the wrong type.
-	accessClaim *claimValues
+	// accessClaims: claims that say the token is an access token
+	// ("token_use": "access"); a token without one is of the wrong type.
+	// Each IssuerAccessTokenClaim adds one: all must hold.
+	accessClaims []claimValues
 	// values: string claims that must equal one of their values.
 	values []claimValues
 	// issuerClaims: string claims that must equal one of their values,
@@ -76,16 +77,20 @@ func IssuerClientIDs(ids ...string) IssuerOption {
 	}
 }
 
-// IssuerAccessTokenClaim requires the string claim name to equal value on
-// this issuer's tokens, else refuses them as not access tokens ([ErrType]):
-// for issuers that sign ID and access tokens with the same keys and tell
-// them apart by a claim (Amazon Cognito "token_use": "access").
-func IssuerAccessTokenClaim(name, value string) IssuerOption {
+// IssuerAccessTokenClaim requires the string claim name to equal value
+// (or one of more) on this issuer's tokens, else refuses them as not
+// access tokens ([ErrType]): for issuers that sign ID and access tokens
+// with the same keys and tell them apart by a claim (Amazon Cognito
+// "token_use": "access"; Keycloak "typ": "Bearer" or "DPoP"). Each use
+// adds a check, never replaces one: a check added to a preset's issuer
+// keeps the preset's own.
+func IssuerAccessTokenClaim(name, value string, more ...string) IssuerOption {
+	values := append([]string{value}, more...)
 	return func(p *issuerPolicy) {
-		if name == "" || value == "" {
+		if name == "" || slices.Contains(values, "") {
 			p.errs = append(p.errs, errors.New("IssuerAccessTokenClaim: empty claim name or value"))
 		}
-		p.accessClaim = &claimValues{name: name, values: []string{value}}
+		p.accessClaims = append(p.accessClaims, claimValues{name: name, values: values})
 	}
 }
 
@@ -225,8 +230,8 @@ func newPolicy(opts []IssuerOption) (issuerPolicy, []error) {
 // validator's), and reads its roles and permissions.
 func (v *Validator) checkIssuerPolicy(ic *issuerConfig, tok *Token, s *claimSpans) error {
 	p := &ic.policy
-	if p.accessClaim != nil {
-		if err := checkClaimValues(tok.raw, *p.accessClaim, ErrType); err != nil {
+	for _, cv := range p.accessClaims {
+		if err := checkClaimValues(tok.raw, cv, ErrType); err != nil {
 			return err
 		}
 	}
