@@ -24,7 +24,8 @@ scopes can be changed in the page; the issuer, JWKS URL, introspection
 endpoint and its credentials are fixed by the flags.
 
 The page is served on loopback only (--addr, default 127.0.0.1 with a free
-port) and printed on standard output. Its assets are built in: it loads
+port); its address, with a random key that opens it, is printed on
+standard output. Its assets are built in: it loads
 nothing from anywhere else. The token goes only to this process, in the
 body of a same-origin POST with a per-process anti-CSRF token; it is never
 logged, stored or put in a URL. This process's only outgoing requests are

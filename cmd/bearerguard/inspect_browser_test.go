@@ -86,7 +86,12 @@ func TestInspectBrowser(t *testing.T) {
 		chromedp.Flag("no-proxy-server", true),
 		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1200, 900),
 	}
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	// One bound for the whole browser session: whatever hangs (a browser
+	// that does not start, a page that does not answer), the test ends and
+	// Chromium is stopped.
+	bound, cancelBound := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancelBound()
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(bound, opts...)
 	defer cancelAlloc()
 	ctx, cancel := chromedp.NewContext(allocCtx)
 	defer cancel()
@@ -106,7 +111,7 @@ func TestInspectBrowser(t *testing.T) {
 	}
 	step, cancelStep := context.WithTimeout(ctx, 60*time.Second)
 	defer cancelStep()
-	if err := chromedp.Do(step, chromedp.Navigate(p.base+"/"), chromedp.WaitVisible(chromedp.ID("token"))); err != nil {
+	if err := chromedp.Do(step, chromedp.Navigate(p.base+p.page), chromedp.WaitVisible(chromedp.ID("token"))); err != nil {
 		t.Fatalf("loading the page: %v", err)
 	}
 
@@ -254,7 +259,7 @@ func TestInspectBrowser(t *testing.T) {
 	// Nothing kept in the browser: no storage, no cookie, the address as
 	// it was loaded.
 	kept, err := chromedp.Run(ctx, chromedp.Evaluate[string](`[localStorage.length, sessionStorage.length, document.cookie, location.href].join("|")`))
-	if want := "0|0||" + p.base + "/"; err != nil || kept != want {
+	if want := "0|0||" + p.base + p.page; err != nil || kept != want {
 		t.Errorf("storage, cookie, address: %q (%v), want %q", kept, err, want)
 	}
 

@@ -59,13 +59,20 @@ type inspectServer struct {
 	host          string // the Host requests must name: the bound address
 	allowRemote   bool
 	csrf          string // per process, random
-	slots         chan struct{}
+	// key opens the page: it is in the URL the command prints, so that
+	// another user of this machine, who can reach loopback too, cannot
+	// use the page (and through it the introspection credentials).
+	key   string
+	slots chan struct{}
 }
 
 // newInspectServer returns the server for the address bound (host:port).
 func newInspectServer(f *validateFlags, client *http.Client, bound string, allowRemote bool) (*inspectServer, error) {
-	var b [32]byte
+	var b, k [32]byte
 	if _, err := rand.Read(b[:]); err != nil {
+		return nil, err
+	}
+	if _, err := rand.Read(k[:]); err != nil {
 		return nil, err
 	}
 	return &inspectServer{
@@ -75,12 +82,13 @@ func newInspectServer(f *validateFlags, client *http.Client, bound string, allow
 		host:          bound,
 		allowRemote:   allowRemote,
 		csrf:          base64.RawURLEncoding.EncodeToString(b[:]),
+		key:           base64.RawURLEncoding.EncodeToString(k[:]),
 		slots:         make(chan struct{}, maxConcurrentInspections),
 	}, nil
 }
 
 // url is the page's address.
-func (s *inspectServer) url() string { return "http://" + s.host + "/" }
+func (s *inspectServer) url() string { return "http://" + s.host + "/?key=" + s.key }
 
 // ServeHTTP checks the Host of every request, sets the security headers
 // on every answer, and routes.
@@ -133,6 +141,10 @@ func (s *inspectServer) page(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		httpError(w, http.StatusMethodNotAllowed, "method not allowed")
+		return
+	}
+	if keys := r.URL.Query()["key"]; len(keys) != 1 || subtle.ConstantTimeCompare([]byte(keys[0]), []byte(s.key)) != 1 {
+		httpError(w, http.StatusForbidden, "open the address bearerguard inspect printed, with its key")
 		return
 	}
 	var buf bytes.Buffer

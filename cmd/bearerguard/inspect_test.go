@@ -24,6 +24,7 @@ import (
 type inspectProc struct {
 	t      *testing.T
 	base   string // http://127.0.0.1:port
+	page   string // the page's path with its key, as printed
 	host   string
 	csrf   string
 	out    *signalWriter
@@ -58,7 +59,7 @@ func (w *signalWriter) String() string {
 	return w.buf.String()
 }
 
-var pageURL = regexp.MustCompile(`open (http://\S+/) in a browser`)
+var pageURL = regexp.MustCompile(`open (http://[^/\s]+)(/\?key=[A-Za-z0-9_-]{43}) in a browser`)
 var csrfMeta = regexp.MustCompile(`<meta name="bearerguard-csrf" content="([^"]+)">`)
 
 // startInspect runs the command with args until the test ends, and loads
@@ -82,11 +83,13 @@ func startInspect(t *testing.T, client *http.Client, args ...string) *inspectPro
 			t.Fatalf("first line %q names no URL", line)
 		}
 		u, _ := url.Parse(m[1])
-		p.base, p.host = strings.TrimSuffix(m[1], "/"), u.Host
+		p.base, p.page, p.host = m[1], m[2], u.Host
 	case code := <-done:
 		t.Fatalf("inspect exited %d: %s", code, p.errOut.String())
+	case <-time.After(30 * time.Second): // a bound, not a wait: the line comes at once
+		t.Fatalf("inspect printed no address: %s", p.errOut.String())
 	}
-	resp, body := p.do(http.MethodGet, "/", nil, nil)
+	resp, body := p.do(http.MethodGet, p.page, nil, nil)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET / = %d", resp.StatusCode)
 	}
@@ -446,6 +449,9 @@ func TestInspectRefusals(t *testing.T) {
 		{"bad leeway", "POST", "/api/inspect", []byte(`{"token":"x","audience":"orders","leeway":"-1s"}`), nil, 400},
 		{"proof without URL", "POST", "/api/inspect", []byte(`{"token":"x","audience":"orders","dpop_proof":"a.b.c"}`), nil, 400},
 		{"unknown path", "GET", "/.env", nil, nil, 404},
+		{"page without its key", "GET", "/", nil, nil, 403},
+		{"page with another key", "GET", "/?key=" + strings.Repeat("A", 43), nil, nil, 403},
+		{"page with its key twice", "GET", p.page + "&" + strings.TrimPrefix(p.page, "/?"), nil, nil, 403},
 	}
 	jwksBefore := iss.JWKSRequests()
 	for _, tt := range tests {
@@ -469,17 +475,17 @@ func TestInspectRefusals(t *testing.T) {
 		}
 	})
 	t.Run("page and assets", func(t *testing.T) {
-		for _, path := range []string{"/", "/inspect.js", "/inspect.css"} {
+		for _, path := range []string{p.page, "/inspect.js", "/inspect.css"} {
 			resp, got := p.do("GET", path, nil, nil)
 			if resp.StatusCode != 200 || len(got) == 0 {
 				t.Fatalf("GET %s = %d", path, resp.StatusCode)
 			}
 			checkSecurityHeaders(t, resp)
-			if bytes.Contains(got, []byte("http://")) || bytes.Contains(got, []byte("https://")) && path != "/" {
+			if bytes.Contains(got, []byte("http://")) || bytes.Contains(got, []byte("https://")) && path != p.page {
 				t.Errorf("%s refers to another origin", path)
 			}
 		}
-		_, page := p.do("GET", "/", nil, nil)
+		_, page := p.do("GET", p.page, nil, nil)
 		for _, bad := range []string{"<script>", "style=", "onclick", "onload", "<style"} {
 			if bytes.Contains(page, []byte(bad)) {
 				t.Errorf("the page has inline %q, which its CSP forbids", bad)
@@ -541,7 +547,7 @@ func TestInspectAddress(t *testing.T) {
 		}
 		_, port, _ := net.SplitHostPort(p.host)
 		// An IP literal with the port is this server; a name never is.
-		if resp, _ := p.do("GET", "/", nil, map[string]string{"Host": "127.0.0.1:" + port}); resp.StatusCode != 200 {
+		if resp, _ := p.do("GET", p.page, nil, map[string]string{"Host": "127.0.0.1:" + port}); resp.StatusCode != 200 {
 			t.Errorf("Host 127.0.0.1:%s = %d", port, resp.StatusCode)
 		}
 		if resp, _ := p.do("GET", "/", nil, map[string]string{"Host": "evil.example:" + port}); resp.StatusCode != 421 {
