@@ -147,18 +147,19 @@ func (pt *pattern) match(p string) bool {
 		seg, rest := firstSegment(p)
 		switch {
 		case sg.wild:
-			if seg == "/" {
+			if segmentIs(seg, "/") {
 				return false
 			}
-		case seg != sg.s:
+		case !segmentIs(seg, sg.s):
 			return false
 		}
 		segs, p = segs[1:], rest
 	}
 }
 
-// firstSegment is ServeMux's: the first segment of p (which begins with
-// '/'), unescaped, and the rest; "/" alone is the segment "/".
+// firstSegment splits off the first segment of p (which begins with
+// '/'), still escaped, as ServeMux does before unescaping it; "/" alone is
+// the segment "/".
 func firstSegment(p string) (seg, rest string) {
 	if p == "/" {
 		return "/", ""
@@ -168,13 +169,63 @@ func firstSegment(p string) (seg, rest string) {
 	if i < 0 {
 		i = len(p)
 	}
-	seg = p[:i]
-	if strings.IndexByte(seg, '%') >= 0 {
-		if u, err := url.PathUnescape(seg); err == nil {
-			seg = u
+	return p[:i], p[i:]
+}
+
+// segmentIs reports whether the escaped segment seg, unescaped as
+// ServeMux does (url.PathUnescape; as it is when badly escaped), is lit.
+// It decodes as it compares, without allocating, and stops at the first
+// difference: each route costs at most its own literal's length, never
+// the request's (a long escaped segment decoded once per route would let
+// one request buy routes × 8 KiB of work).
+func segmentIs(seg, lit string) bool {
+	if strings.IndexByte(seg, '%') < 0 {
+		return seg == lit
+	}
+	j := 0
+	for i := 0; i < len(seg); i++ {
+		c := seg[i]
+		if c == '%' {
+			if i+2 >= len(seg) || !ishex(seg[i+1]) || !ishex(seg[i+2]) {
+				return seg == lit // badly escaped: ServeMux compares it as it is
+			}
+			c = unhex(seg[i+1])<<4 | unhex(seg[i+2])
+			i += 2
+		}
+		if j >= len(lit) || lit[j] != c {
+			// A bad escape further on would make the whole segment
+			// compare as it is.
+			return seg == lit && !validEscapes(seg)
+		}
+		j++
+	}
+	return j == len(lit)
+}
+
+func validEscapes(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' {
+			if i+2 >= len(s) || !ishex(s[i+1]) || !ishex(s[i+2]) {
+				return false
+			}
+			i += 2
 		}
 	}
-	return seg, p[i:]
+	return true
+}
+
+func ishex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0'
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10
+	}
+	return c - 'A' + 10
 }
 
 // matches reports whether r matches a request for method, host (lower

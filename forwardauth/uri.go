@@ -20,7 +20,8 @@ var ErrOriginalRequest = errors.New("forwardauth: unusable original request")
 // as another path than the one matched: not starting with '/', dot
 // segments (also escaped), empty segments ("//"), escaped '/' or '\', a
 // raw '\', ';' (path parameters, which some servers strip), bad escapes,
-// and bytes outside printable ASCII. The work is linear in the length,
+// and bytes outside printable ASCII; a segment escaped twice is checked
+// again once decoded twice. The work is linear in the length,
 // which is bounded by [MaxURILength].
 func parseOriginalURI(s string) (escapedPath, rawQuery string, err error) {
 	if s == "" || len(s) > MaxURILength || s[0] != '/' {
@@ -78,15 +79,30 @@ func checkSegment(seg string) error {
 			return ErrOriginalRequest
 		}
 	}
-	for i := 0; i < len(decoded); i++ {
-		if c := decoded[i]; c < 0x20 || c == 0x7f || c == '/' || c == '\\' || c == ';' {
+	if unsafeDecoded(decoded) {
+		return ErrOriginalRequest
+	}
+	if decoded != seg && strings.IndexByte(decoded, '%') >= 0 {
+		// Escaped twice ("%252e%252e", "%252f"): an upstream, or a gateway
+		// rewrite through a decoded variable, that decodes once more must
+		// not find what is refused above. (Once more only: the work stays
+		// linear.)
+		if twice, err := url.PathUnescape(decoded); err == nil && unsafeDecoded(twice) {
 			return ErrOriginalRequest
 		}
 	}
-	if decoded == "." || decoded == ".." {
-		return ErrOriginalRequest
-	}
 	return nil
+}
+
+// unsafeDecoded reports whether a decoded segment is a dot segment or
+// holds a control, DEL, '/', '\' or ';'.
+func unsafeDecoded(decoded string) bool {
+	for i := 0; i < len(decoded); i++ {
+		if c := decoded[i]; c < 0x20 || c == 0x7f || c == '/' || c == '\\' || c == ';' {
+			return true
+		}
+	}
+	return decoded == "." || decoded == ".."
 }
 
 // unescapedPath returns the decoded form of a path checkPath accepted.
