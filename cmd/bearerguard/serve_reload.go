@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"os"
 	"sync"
@@ -36,6 +37,17 @@ func (s fileStamp) changed(st fileStamp) bool {
 	return s.size != st.size || !s.modTime.Equal(st.modTime) || !os.SameFile(s.info, st.info)
 }
 
+// A reload reads the route file, then waits reloadSettle and puts it in
+// force only if the file did not change meanwhile; else it reads it again
+// (at most reloadTries times). A file rewritten in place (truncated, then
+// written in pieces) is caught half-way more often than not, and its
+// first half is usually valid YAML that has lost a "deny: true" line or
+// a scope: it must never be in force, even for an instant.
+const (
+	reloadSettle = 100 * time.Millisecond
+	reloadTries  = 20
+)
+
 // reloader puts a route file in force again when it changes (polled) or on
 // SIGHUP. A file that cannot be used keeps the rules in force and is
 // logged in one line; it is not tried again until it changes or SIGHUP.
@@ -43,6 +55,8 @@ type reloader struct {
 	path string
 	d    *forwardauth.Decider
 	log  *slog.Logger
+
+	settle time.Duration // how long the file must stay unchanged after it is read (reloadSettle)
 
 	mu    sync.Mutex // one reload at a time
 	stamp fileStamp  // of the file last tried
@@ -85,8 +99,20 @@ func (rl *reloader) poll() {
 func (rl *reloader) reload() {
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
-	rl.stamp, _ = statFile(rl.path) // before reading: a write during the read is seen next time
-	rules, err := forwardauth.LoadRules(rl.path)
+	var rules *forwardauth.Rules
+	var err error
+	for try := 1; ; try++ {
+		rl.stamp, _ = statFile(rl.path) // before reading: a write during the read is seen next time
+		rules, err = forwardauth.LoadRules(rl.path)
+		time.Sleep(rl.settle)
+		if st, _ := statFile(rl.path); !rl.stamp.changed(st) {
+			break
+		}
+		if try == reloadTries {
+			rules, err = nil, errors.New("the file kept changing while it was read: write it elsewhere and rename it into place")
+			break
+		}
+	}
 	if err == nil {
 		err = rl.d.SetRules(rules)
 	}

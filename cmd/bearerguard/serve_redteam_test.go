@@ -1,0 +1,62 @@
+package main
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bearerguard/bearerguard/bearertest"
+)
+
+// redteamRoutes: a deny route whose "deny: true" line, once cut off by a
+// write caught half-way, leaves a route any valid token passes.
+const redteamRoutes = `routes:
+  - name: no-admin
+    path: /orders/admin/
+    deny: true
+  - name: read
+    methods: [GET]
+    path: /orders/{id}
+    scopes: [orders:read]
+`
+
+// A route file rewritten in place (truncated, then written in pieces, as
+// a generator piping into it or a copy does) is never put in force
+// half-written: the prefix "routes: - path: /orders/admin/" is valid
+// YAML, and would let any token into what the whole file denies.
+func TestRedteamReloadPartialWrite(t *testing.T) {
+	iss := bearertest.NewIssuer(t)
+	s, _, file := startServe(t, iss, redteamRoutes, "--reload-interval", "0")
+	tok := iss.Mint(t, bearertest.Claims{"aud": "orders", "scope": "orders:read", "sub": "u"})
+	if got := nginxAsk(t, s.Addr, "GET", "/orders/admin/x", tok, nil).StatusCode; got != 403 {
+		t.Fatalf("before: /orders/admin/x %d, want 403", got)
+	}
+	cut := strings.Index(redteamRoutes, "    deny: true")
+	for round := range 3 {
+		f, err := os.OpenFile(file, os.O_WRONLY|os.O_TRUNC, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.WriteString(redteamRoutes[:cut]); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() {
+			time.Sleep(5 * time.Millisecond)
+			_, err := f.WriteString(redteamRoutes[cut:])
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			done <- err
+		}()
+		s.Reload() // as SIGHUP or a poll that sees the change does, mid-write
+		got := nginxAsk(t, s.Addr, "GET", "/orders/admin/x", tok, nil).StatusCode
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if got != 403 {
+			t.Fatalf("round %d: after a reload during a non-atomic write, /orders/admin/x %d, want 403: the half-written file was put in force", round, got)
+		}
+	}
+}
