@@ -9,6 +9,7 @@ package bearerguard_test
 import (
 	"context"
 	"crypto"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -857,5 +858,56 @@ func TestRedteamManyTenantsAndLargeRoleArrays(t *testing.T) {
 	// walked per request.
 	if _, err := validator.New(validator.WithIssuerSecret(rtIssuer, rtSecret, validator.IssuerRoleClaims("/a/b/c/d/e/f/g/h/i")), validator.WithAudience(audience)); err == nil {
 		t.Error("a 9-segment role claim path was accepted")
+	}
+}
+
+// jwtPayloadAnswer is an introspection endpoint's answer for a JWT, the
+// way Keycloak answers: the token's own claims, and "active": true.
+func jwtPayloadAnswer() func(tok string) (int, string) {
+	return func(tok string) (int, string) {
+		parts := strings.Split(tok, ".")
+		if len(parts) != 3 {
+			return 200, `{"active":false}`
+		}
+		payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+		if err != nil {
+			return 200, `{"active":false}`
+		}
+		return 200, `{"active":true,` + strings.TrimPrefix(string(payload), "{")
+	}
+}
+
+// A preset's per-issuer checks hold however its tokens are checked: an
+// introspection answer naming the preset's issuer (WithIntrospectJWTs, for
+// revocation) gets the same azp allow-list and token-type checks as a JWT
+// verified locally.
+func TestRedteamIntrospectedAnswerKeepsIssuerChecks(t *testing.T) {
+	k := bearertest.NewKeycloak(t, "prod")
+	preset := closeOnCleanup(t)(providers.Keycloak(k.URL, "prod", providers.WithAuthorizedParties("orders-client"),
+		providers.WithAudience("orders-api"), providers.WithHTTPClient(k.Client())))
+	f := newFakeIntrospection(t, jwtPayloadAnswer())
+	for _, introspectJWTs := range []bool{false, true} {
+		opts := []validator.Option{preset.Option(), validator.WithAudience("orders-api")}
+		if introspectJWTs {
+			opts = append(opts, validator.WithIntrospection(k.IssuerURL(), f.client(t)), validator.WithIntrospectJWTs())
+		}
+		v, err := validator.New(opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mint := func(azp string, extra bearertest.Claims) string {
+			return k.Token(t, bearertest.KeycloakToken{ClientID: azp, Audience: []string{"orders-api"}, Scope: "read:data", Extra: extra})
+		}
+		if tok, err := v.Validate(t.Context(), mint("orders-client", nil)); err != nil {
+			t.Fatalf("introspect=%v: allowed client: %v", introspectJWTs, err)
+		} else if introspectJWTs != (tok.Source == validator.SourceIntrospection) {
+			t.Fatalf("introspect=%v: source %v", introspectJWTs, tok.Source)
+		}
+		if _, err := v.Validate(t.Context(), mint("rogue-client", nil)); !errors.Is(err, validator.ErrClaimValue) {
+			t.Errorf("introspect=%v: azp not allowed: %v, want ErrClaimValue", introspectJWTs, err)
+		}
+		if _, err := v.Validate(t.Context(), mint("orders-client", bearertest.Claims{"typ": "ID"})); !errors.Is(err, validator.ErrType) {
+			t.Errorf("introspect=%v: ID token: %v, want ErrType", introspectJWTs, err)
+		}
 	}
 }

@@ -20,7 +20,10 @@ type Introspector interface {
 // [WithoutAudienceCheck] or [WithIntrospectionAudienceOptional]); "exp",
 // "nbf" and "iat", when present, are checked like a JWT's. "exp" is not
 // required of an introspection response. An answer without "iss" gets
-// issuer as its [Token.Issuer].
+// issuer as its [Token.Issuer]. An answer for an issuer configured with
+// [WithIssuer] (or a preset) also gets that issuer's own checks
+// ([IssuerOption]: token type, tenant, client allow-lists, its audience),
+// as its JWTs do; roles and permissions are never read from answers.
 //
 // Introspection only: with no [WithIssuer] or [WithIssuerSecret], the
 // validator holds no key at all and fetches nothing but the introspection
@@ -83,7 +86,19 @@ func (v *Validator) introspect(ctx context.Context, token string) (*Token, error
 	if tok.Issuer == "" {
 		tok.Issuer = v.introspectionIssuer
 	}
-	if v.checkAud && !v.audienceOK(tok.Audience) &&
+	if ic := v.issuers[tok.Issuer]; ic != nil {
+		// An answer for a configured issuer gets that issuer's own checks
+		// (its token type, tenant, client allow-lists and audience), as
+		// its JWTs do: introspecting a token never skips them. Its roles
+		// and permissions are not read from answers.
+		var spans claimSpans
+		if raw := tok.claimsJSON(); raw != nil && v.scanClaims(raw, &spans) != nil {
+			return nil, ErrMalformed
+		}
+		if err := v.checkIssuerPolicy(ic, tok, &spans, true); err != nil {
+			return nil, err
+		}
+	} else if v.checkAud && !v.audienceOK(tok.Audience) &&
 		!(tok.Audience == nil && v.introspectionAudOptional) {
 		return nil, ErrAudience
 	}

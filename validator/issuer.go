@@ -226,9 +226,10 @@ func newPolicy(opts []IssuerOption) (issuerPolicy, []error) {
 }
 
 // checkIssuerPolicy applies ic's own checks to a token whose signature
-// holds, then the audience check (the issuer's own, else the
-// validator's), and reads its roles and permissions.
-func (v *Validator) checkIssuerPolicy(ic *issuerConfig, tok *Token, s *claimSpans) error {
+// holds (or, answer true, to an introspection answer for ic's issuer),
+// then the audience check (the issuer's own, else the validator's), and
+// reads a JWT's roles and permissions.
+func (v *Validator) checkIssuerPolicy(ic *issuerConfig, tok *Token, s *claimSpans, answer bool) error {
 	p := &ic.policy
 	for _, cv := range p.accessClaims {
 		if err := checkClaimValues(tok.raw, cv, ErrType); err != nil {
@@ -259,7 +260,8 @@ func (v *Validator) checkIssuerPolicy(ic *issuerConfig, tok *Token, s *claimSpan
 			return ErrAudience
 		}
 	default:
-		if v.checkAud && !v.audienceOK(tok.Audience) {
+		if v.checkAud && !v.audienceOK(tok.Audience) &&
+			!(answer && tok.Audience == nil && v.introspectionAudOptional) {
 			return ErrAudience
 		}
 	}
@@ -278,6 +280,9 @@ func (v *Validator) checkIssuerPolicy(ic *issuerConfig, tok *Token, s *claimSpan
 				return ErrMalformed
 			}
 		}
+	}
+	if answer {
+		return nil // roles and permissions fail closed for answers
 	}
 	var err error
 	if tok.Roles, err = namesAt(tok.raw, p.roles); err != nil {

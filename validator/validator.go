@@ -311,7 +311,7 @@ func (v *Validator) validateJWT(ctx context.Context, token string) (*Token, *Key
 	}
 	// The issuer's own checks, its audience (or the validator's), and its
 	// roles and permissions: all after the signature.
-	if err := v.checkIssuerPolicy(ic, tok, &spans); err != nil {
+	if err := v.checkIssuerPolicy(ic, tok, &spans, false); err != nil {
 		return nil, nil, nil, err
 	}
 	if err := v.checkTimes(tok.Expiry, tok.NotBefore, tok.IssuedAt, v.requireExp); err != nil {
