@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -201,9 +202,14 @@ func TestInspectVerdicts(t *testing.T) {
 	// Everything logged anywhere in the process, at every level: no token
 	// may appear in it.
 	logs := newSignalWriter()
-	prev := slog.Default()
+	prev, prevOut, prevFlags := slog.Default(), log.Writer(), log.Flags()
 	slog.SetDefault(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
-	t.Cleanup(func() { slog.SetDefault(prev) })
+	t.Cleanup(func() {
+		// SetDefault also points package log at the handler: undo both.
+		slog.SetDefault(prev)
+		log.SetOutput(prevOut)
+		log.SetFlags(prevFlags)
+	})
 	iss := bearertest.NewIssuer(t)
 	iss.AddClient(bearertest.ClientConfig{ID: "api", Secret: "api-secret"})
 	down := bearertest.NewIssuer(t)
