@@ -911,3 +911,96 @@ func TestRedteamIntrospectedAnswerKeepsIssuerChecks(t *testing.T) {
 		}
 	}
 }
+
+// Two configurations of one issuer never merge: a second preset (or a
+// plain WithIssuer) for an issuer a preset trusts is a configuration
+// error, not a second, looser policy the token may pick.
+func TestRedteamIssuerConfiguredTwiceIsAnError(t *testing.T) {
+	e := bearertest.NewEntra(t)
+	strict := closeOnCleanup(t)(providers.Entra(tenantContoso, []string{entraAPIClient}, providers.WithBaseURL(e.URL), providers.WithHTTPClient(e.Client())))
+	loose := closeOnCleanup(t)(providers.EntraMultiTenant([]string{tenantContoso, tenantFabrikam}, []string{"api://anything"}, providers.WithBaseURL(e.URL), providers.WithHTTPClient(e.Client())))
+	if _, err := validator.New(strict.Option(), loose.Option()); err == nil {
+		t.Error("two Entra presets trusting the same tenant's issuer were accepted together")
+	}
+	if _, err := validator.New(strict.Option(), validator.WithIssuer(e.IssuerURL(2, tenantContoso), strict.KeySets()[0]), validator.WithAudience(audience)); err == nil {
+		t.Error("a preset's issuer configured again with WithIssuer was accepted")
+	}
+}
+
+// More distinct role sets than the cache shares (past its table, each
+// entry keeps a set of its own): every hit still answers with its own
+// token's roles, never a neighbour's.
+func TestRedteamCacheRoleSetsNeverCross(t *testing.T) {
+	v := rtValidator(t, []validator.IssuerOption{validator.IssuerRoleClaims("/roles")})
+	const n = 300
+	tokens := make([]string, n)
+	for i := range n {
+		tokens[i] = rtToken(rtClaims(fmt.Sprintf(`"roles":["r%d","shared"]`, i), fmt.Sprintf(`"tier":"t%d"`, i)))
+	}
+	for round := range 3 {
+		for i, raw := range tokens {
+			tok, err := v.Validate(t.Context(), raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			own, next := fmt.Sprintf("r%d", i), fmt.Sprintf("r%d", (i+1)%n)
+			if !tok.Grants(scopes.Role(own)) || tok.Grants(scopes.Role(next)) || tok.Roles.Len() != 2 ||
+				!tok.Grants(scopes.Claim("/tier", fmt.Sprintf("t%d", i))) || tok.Grants(scopes.Claim("/tier", fmt.Sprintf("t%d", (i+1)%n))) {
+				t.Fatalf("round %d token %d: roles %v", round, i, tok.Roles.List())
+			}
+			// A handler replacing its token's sets changes nothing for
+			// the next presentation.
+			tok.Roles, tok.Scopes = scopes.Set{}, scopes.MustParse("admin")
+			tok.Audience = append(tok.Audience, "https://evil.example")
+		}
+	}
+	// Two tokens whose tags share a doorkeeper slot may, presented in
+	// turn, never be admitted: a few missing entries are expected.
+	if v.CachedTokens() < n-20 {
+		t.Errorf("%d tokens cached, want about %d: the later rounds were not hits", v.CachedTokens(), n)
+	}
+}
+
+// Refusals of preset tokens are logged at Debug without the token or any
+// of its segments.
+func TestRedteamPresetRefusalsLogNoTokenMaterial(t *testing.T) {
+	c := bearertest.NewCognito(t, "eu-west-1", "eu-west-1_Orders")
+	k := bearertest.NewKeycloak(t, "prod")
+	cognito := closeOnCleanup(t)(providers.Cognito("eu-west-1", "eu-west-1_Orders", []string{"app"}, providers.WithBaseURL(c.URL), providers.WithHTTPClient(c.Client())))
+	kc := closeOnCleanup(t)(providers.Keycloak(k.URL, "prod", providers.WithAudience("orders-api"), providers.WithAuthorizedParties("orders-client"), providers.WithHTTPClient(k.Client())))
+	logger, logs := captureLogs()
+	v, err := validator.New(cognito.Option(), kc.Option(), validator.WithLogger(logger))
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := []string{
+		c.IDToken(t, "app", nil),
+		c.AccessToken(t, "other-app", "x", nil),
+		k.Token(t, bearertest.KeycloakToken{ClientID: "rogue", Audience: []string{"orders-api"}}),
+		k.Token(t, bearertest.KeycloakToken{ClientID: "orders-client", Audience: []string{"orders-api"}, Extra: bearertest.Claims{"typ": "ID"}}),
+		k.Token(t, bearertest.KeycloakToken{ClientID: "orders-client", Audience: []string{"orders-api"}, Extra: bearertest.Claims{"realm_access": map[string]any{"roles": []any{1}}}}),
+	}
+	for _, tok := range refused {
+		if _, err := v.Validate(t.Context(), tok); err == nil {
+			t.Fatal("a token meant to be refused was accepted")
+		} else {
+			logs.add(err.Error())
+		}
+	}
+	out := logs.String()
+	if !strings.Contains(out, "token rejected") {
+		t.Fatalf("no refusal logged: %s", out)
+	}
+	for _, tok := range refused {
+		for _, seg := range strings.Split(tok, ".") {
+			if len(seg) > 8 && strings.Contains(out, seg) {
+				t.Errorf("logs or errors carry a token segment %.20s…", seg)
+			}
+		}
+	}
+	for _, s := range []string{"rogue", "other-app", "orders-client"} {
+		if strings.Contains(out, s) {
+			t.Errorf("logs or errors carry the claim value %q:\n%s", s, out)
+		}
+	}
+}
