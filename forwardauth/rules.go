@@ -298,7 +298,8 @@ func compileRoute(i int, rf RouteFile) (Route, error) {
 	}
 	if rf.Host != "" {
 		h, ok := normalizeHost(rf.Host)
-		if !ok {
+		if !ok || strings.LastIndexByte(rf.Host, ':') > strings.LastIndexByte(rf.Host, ']') {
+			// A port would be ignored: the route would hold on every port.
 			fail("host %q is not a host name or address (no port, no path)", rf.Host)
 		}
 		r.host = h
@@ -416,17 +417,20 @@ func normalizeHost(h string) (string, bool) {
 		}
 		h = h[:i]
 	}
-	h = strings.ToLower(strings.TrimSuffix(h, "."))
+	h = strings.TrimSuffix(h, ".")
 	if h == "" {
 		return "", false
 	}
+	// Checked before lower-casing: strings.ToLower folds some non-ASCII
+	// letters to ASCII ("İ" to "i", the Kelvin sign to "k"), which would
+	// match a host the gateway never routed as that host.
 	for i := 0; i < len(h); i++ {
 		c := h[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '[' || c == ']' || c == ':') {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '[' || c == ']' || c == ':') {
 			return "", false
 		}
 	}
-	return h, true
+	return strings.ToLower(h), true
 }
 
 func validPort(p string) bool {
