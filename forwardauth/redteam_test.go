@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -841,5 +842,39 @@ func TestRedteamLargeRouteFile(t *testing.T) {
 	long := "/" + strings.Repeat("%41", (forwardauth.MaxURILength-1)/3)
 	if allocs := testing.AllocsPerRun(3, func() { rs.Match("GET", "h", long) }); allocs > 2 {
 		t.Errorf("Match of a long escaped URI over %d routes: %v allocations", rs.Routes(), allocs)
+	}
+}
+
+// Decisions that time out on an issuer whose keys hang leave nothing
+// behind: an unauthenticated flood of fresh tokens (unknown kids) does
+// not grow the goroutines by one per request.
+func TestRedteamNoGoroutineGrowthOnHangingKeys(t *testing.T) {
+	iss := bearertest.NewIssuer(t)
+	release := make(chan struct{})
+	iss.SetJWKSHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	f := newFixtureFor(t, iss, redteamRules, forwardauth.WithTimeout(50*time.Millisecond))
+	defer close(release)
+	base := runtime.NumGoroutine()
+	var wg sync.WaitGroup
+	for i := range 200 {
+		wg.Go(func() {
+			tok := f.iss.Mint(t, bearertest.Claims{"aud": audience, "scope": "orders:read"}, bearertest.WithKeyID(fmt.Sprintf("k%d", i)))
+			if dec := f.d.Decide(t.Context(), forwardauth.Request{Method: "GET", URI: "/orders/7", Header: bearer(tok)}); dec.Allowed {
+				t.Error("allowed without keys")
+			}
+		})
+	}
+	wg.Wait()
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > base+20 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > base+20 {
+		t.Errorf("%d goroutines after 200 timed-out decisions, %d before", n, base)
 	}
 }
