@@ -1004,3 +1004,40 @@ func TestRedteamPresetRefusalsLogNoTokenMaterial(t *testing.T) {
 		}
 	}
 }
+
+// Entra ID signs ID tokens with the keys that sign access tokens, with
+// the same issuer and "tid", "aud" the client id of the app signing in,
+// and "roles" for the user's app roles. Where one app registration is both
+// the web app and the API (its audience given as the client id, as v2
+// access tokens carry it), an ID token must still not pass as an access
+// token: access tokens name their caller ("azp" in v2, "appid" in v1), ID
+// tokens never do.
+func TestRedteamEntraIDTokenIsNotAnAccessToken(t *testing.T) {
+	e := bearertest.NewEntra(t)
+	preset := closeOnCleanup(t)(providers.Entra(tenantContoso, []string{entraAPIClient, "api://orders"}, providers.WithEntraVersions(1, 2),
+		providers.WithBaseURL(e.URL), providers.WithEntraV1IssuerURL(e.STSURL()), providers.WithHTTPClient(e.Client())))
+	v, err := validator.New(preset.Option())
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := scopes.AllOf(scopes.Role("Orders.Admin"))
+	for _, ver := range []int{1, 2} {
+		access := e.Token(t, bearertest.EntraToken{Version: ver, Tenant: tenantContoso, Audience: entraAPIClient, AppID: entraAPIClient, Roles: []string{"Orders.Admin"}})
+		if tok, err := v.Validate(t.Context(), access); err != nil || !admin.SatisfiedBy(tok) {
+			t.Fatalf("v%d access token: %v", ver, err)
+		}
+		// The ID token of a user with the Orders.Admin app role, as the
+		// app's sign-in returns it.
+		id := e.Token(t, bearertest.EntraToken{Version: ver, Tenant: tenantContoso, Audience: entraAPIClient, Roles: []string{"Orders.Admin"},
+			Extra: bearertest.Claims{"azp": nil, "azpacr": nil, "appid": nil, "appidacr": nil, "idp": nil,
+				"nonce": "c8f2e7c4-3b1a", "name": "Alice", "preferred_username": "alice@contoso.com", "sid": "00ab-sid"}})
+		for i := range 3 {
+			tok, err := v.Validate(t.Context(), id)
+			if err == nil {
+				t.Errorf("v%d ID token accepted as an access token (presentation %d), admin route satisfied: %v", ver, i+1, admin.SatisfiedBy(tok))
+			} else if !errors.Is(err, validator.ErrType) {
+				t.Errorf("v%d ID token: %v, want ErrType", ver, err)
+			}
+		}
+	}
+}

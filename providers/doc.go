@@ -34,7 +34,9 @@
 //     issuer is the template with {tenantid} replaced and "tid" MUST equal
 //     that tenant; keys from the tenant's (or, multi-tenant, the common)
 //     keys endpoint; "aud" MUST be one of the given app ID URIs or client
-//     ids; "scp" gives scopes and "roles" (application permissions, what
+//     ids; "azp" (v2) or "appid" (v1) MUST be present, so an ID token of
+//     the same issuer is refused as the wrong type; "scp" gives scopes and
+//     "roles" (application permissions, what
 //     the client-credentials grant gets) gives roles.
 //  3. Keycloak: issuer {base}/realms/{realm}; "typ" MUST be "Bearer" (or
 //     "DPoP"), so an ID token ("typ": "ID") is refused as the wrong type;

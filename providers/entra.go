@@ -25,6 +25,10 @@ const (
 //   - "aud" must be one of audiences: the app ID URI ("api://…", what v1
 //     tokens carry) and/or the application (client) id (what v2 tokens
 //     carry);
+//   - "azp" (v2) or "appid" (v1), the calling client, must be present:
+//     an ID token (same keys, issuer and "tid", "aud" the client id of the
+//     app signing in) carries neither and is refused as the wrong type
+//     ([validator.ErrType]);
 //   - "scp" (space-delimited, delegated permissions) gives scopes and
 //     "roles" (application permissions, what client-credentials tokens
 //     carry) gives roles; the calling client ([validator.Token.ClientID])
@@ -91,18 +95,24 @@ func entra(c config, tenants []string, keysTenant string, audiences []string) (*
 	if versions == nil {
 		versions = []int{2}
 	}
-	var templates []string
+	// Each version's issuer template, and the claim its access tokens
+	// carry and ID tokens (same keys, issuer and "tid") never do.
+	var templates, callers []string
 	for _, v := range versions {
+		tmpl, caller := "", ""
 		switch v {
 		case 1:
-			templates = append(templates, sts+"/"+validator.TenantPlaceholder+"/")
+			tmpl, caller = sts+"/"+validator.TenantPlaceholder+"/", "appid"
 		case 2:
-			templates = append(templates, login+"/"+validator.TenantPlaceholder+"/v2.0")
+			tmpl, caller = login+"/"+validator.TenantPlaceholder+"/v2.0", "azp"
 		default:
 			c.errs = append(c.errs, fmt.Errorf("WithEntraVersions: %d is not 1 or 2", v))
+			continue
+		}
+		if !slices.Contains(templates, tmpl) {
+			templates, callers = append(templates, tmpl), append(callers, caller)
 		}
 	}
-	templates = slices.Compact(templates)
 	var issuers []string
 	for _, tmpl := range templates {
 		for _, t := range tenants {
@@ -116,8 +126,9 @@ func entra(c config, tenants []string, keysTenant string, audiences []string) (*
 			validator.IssuerClientIDClaim("appid"), // v1; v2 tokens have "azp"
 		}, c.issuerOpts...)
 		var out []validator.Option
-		for _, tmpl := range templates {
-			out = append(out, validator.WithTenantIssuers(tmpl, tenants, keys, io...))
+		for i, tmpl := range templates {
+			own := append(slices.Clone(io), validator.IssuerAccessTokenClaimPresent(callers[i]))
+			out = append(out, validator.WithTenantIssuers(tmpl, tenants, keys, own...))
 		}
 		return out
 	})

@@ -94,6 +94,20 @@ func IssuerAccessTokenClaim(name, value string, more ...string) IssuerOption {
 	}
 }
 
+// IssuerAccessTokenClaimPresent requires the string claim name to be
+// present on this issuer's tokens, with any value, else refuses them as
+// not access tokens ([ErrType]): for issuers whose access tokens carry a
+// claim their ID tokens never do (Entra ID: "azp" in v2 tokens, "appid"
+// in v1). Each use adds a check, as [IssuerAccessTokenClaim] does.
+func IssuerAccessTokenClaimPresent(name string) IssuerOption {
+	return func(p *issuerPolicy) {
+		if name == "" {
+			p.errs = append(p.errs, errors.New("IssuerAccessTokenClaimPresent: empty claim name"))
+		}
+		p.accessClaims = append(p.accessClaims, claimValues{name: name}) // no values: any
+	}
+}
+
 // IssuerClaimValues requires the top-level string claim name to be
 // present on this issuer's tokens and equal one of values, else refuses
 // them ([ErrClaimValue]): an allow-list of "azp" (Keycloak) or "cid"
@@ -295,8 +309,8 @@ func (v *Validator) checkIssuerPolicy(ic *issuerConfig, tok *Token, s *claimSpan
 }
 
 // checkClaimValues requires the top-level string claim cv.name to equal one
-// of cv.values; else it returns fail. A claim of another type is
-// malformed.
+// of cv.values (to be present, when cv.values is nil); else it returns
+// fail. A claim of another type is malformed.
 func checkClaimValues(raw []byte, cv claimValues, fail error) error {
 	val, ok, err := lookupClaim(raw, []string{cv.name})
 	if err != nil {
@@ -309,7 +323,7 @@ func checkClaimValues(raw []byte, cv claimValues, fail error) error {
 	if err != nil {
 		return ErrMalformed
 	}
-	if !slices.Contains(cv.values, s) {
+	if cv.values != nil && !slices.Contains(cv.values, s) {
 		return fail
 	}
 	return nil
