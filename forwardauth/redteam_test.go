@@ -878,3 +878,30 @@ func TestRedteamNoGoroutineGrowthOnHangingKeys(t *testing.T) {
 		t.Errorf("%d goroutines after 200 timed-out decisions, %d before", n, base)
 	}
 }
+
+// A route file nested absurdly deep ("[[[[…", "- - - - …", "? ? ? …") is
+// refused at once: the YAML library's parse time grows with the square of
+// the nesting (20,000 levels took seconds, 100,000 minutes, a 1 MiB file
+// would hold a core for hours), and a reload or a start must not hang on
+// a generated file gone wrong.
+func TestRedteamRouteFileNestingBounded(t *testing.T) {
+	const n = 40000
+	for name, file := range map[string]string{
+		"flow sequences": "routes: " + strings.Repeat("[", n) + strings.Repeat("]", n) + "\n",
+		"unclosed flow":  "routes: " + strings.Repeat("[", n) + "\n",
+		"flow mappings":  "routes: " + strings.Repeat("{a: ", n/4) + "1" + strings.Repeat("}", n/4) + "\n",
+		"block dashes":   "routes:\n" + strings.Repeat("- ", n) + "a\n",
+		"explicit keys":  "routes:\n" + strings.Repeat("? ", n) + "a\n",
+	} {
+		start := time.Now()
+		_, err := forwardauth.ParseRules([]byte(file))
+		t.Logf("%s: %v", name, time.Since(start))
+		if took := time.Since(start); err == nil || took > 2*time.Second {
+			t.Errorf("%s, %d levels: %v after %v, want an error at once", name, n, err, took)
+		}
+	}
+	// Ordinary nesting (a flow mapping holding a list) is fine.
+	if _, err := forwardauth.ParseRules([]byte("routes:\n  - {path: \"/a/{id}/{rest...}\", methods: [GET, POST], open: true}\n")); err != nil {
+		t.Errorf("ordinary flow nesting refused: %v", err)
+	}
+}

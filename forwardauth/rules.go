@@ -203,6 +203,9 @@ func decodeYAML(data []byte, f *File) (err error) {
 			err = errors.New("the YAML cannot be parsed")
 		}
 	}()
+	if tooDeep(data) {
+		return fmt.Errorf("nested deeper than %d levels", maxNesting)
+	}
 	file, err := parser.ParseBytes(data, 0)
 	if err != nil {
 		return err
@@ -220,6 +223,44 @@ func decodeYAML(data []byte, f *File) (err error) {
 		return errors.New("a route file holds one YAML document")
 	}
 	return yaml.UnmarshalWithOptions(data, f, yaml.Strict())
+}
+
+// maxNesting bounds how deep a route file may nest, counted without
+// parsing; a route file needs four or five levels.
+const maxNesting = 64
+
+// tooDeep reports whether data nests deeper than maxNesting: flow
+// brackets open at once, or a line starting with a longer run of
+// indentation, "-" and "?" (block nesting). It over-counts (brackets in
+// scalars and comments count too), never under-counts. The YAML library
+// takes time in the square of the nesting (20,000 levels: seconds; a
+// 1 MiB file: hours), which a reload must not spend.
+func tooDeep(data []byte) bool {
+	depth, run, lineStart := 0, 0, true
+	for _, c := range data {
+		if lineStart {
+			if c == ' ' || c == '\t' || c == '-' || c == '?' {
+				if run++; run > 4*maxNesting {
+					return true
+				}
+				continue
+			}
+			lineStart = false
+		}
+		switch c {
+		case '[', '{':
+			if depth++; depth > maxNesting {
+				return true
+			}
+		case ']', '}':
+			if depth > 0 {
+				depth--
+			}
+		case '\n':
+			lineStart, run = true, 0
+		}
+	}
+	return false
 }
 
 // aliasFinder finds anchors and aliases in a parsed YAML file.
