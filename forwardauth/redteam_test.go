@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -903,5 +904,31 @@ func TestRedteamRouteFileNestingBounded(t *testing.T) {
 	// Ordinary nesting (a flow mapping holding a list) is fine.
 	if _, err := forwardauth.ParseRules([]byte("routes:\n  - {path: \"/a/{id}/{rest...}\", methods: [GET, POST], open: true}\n")); err != nil {
 		t.Errorf("ordinary flow nesting refused: %v", err)
+	}
+}
+
+// The README's route file, copied as it is, denies the admin API's own
+// index too: its deny route "/orders/admin/" matches everything below,
+// not "/orders/admin", which the next route ("/orders/{id}", any
+// orders:read token) would take, and which Express (a router mounted at
+// /orders/admin, or non-strict routing) serves as the admin index.
+func TestRedteamREADMERouteFileDeniesAdminIndex(t *testing.T) {
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, _ := strings.Cut(string(b), "### The route file")
+	_, block, _ := strings.Cut(section, "```yaml\n")
+	block, _, _ = strings.Cut(block, "```")
+	rs, err := forwardauth.ParseRules([]byte(block))
+	if err != nil {
+		t.Fatalf("README.md's route file: %v", err)
+	}
+	for _, p := range []string{"/orders/admin", "/orders/admin/", "/orders/admin/users", "/orders/%61dmin"} {
+		for _, m := range []string{"GET", "HEAD", "POST", "PUT", "DELETE"} {
+			if r := rs.Match(m, "api.example.com", p); r.Access() != forwardauth.AccessDeny {
+				t.Errorf("README.md's routes: %s %s is decided by %q (%s), want a deny route", m, p, r.Name(), r.Access())
+			}
+		}
 	}
 }
