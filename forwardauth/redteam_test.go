@@ -932,3 +932,53 @@ func TestRedteamREADMERouteFileDeniesAdminIndex(t *testing.T) {
 		}
 	}
 }
+
+// Refusals built from hostile tokens (header fields, kids, claims full of
+// controls, quotes and non-ASCII) carry only printable ASCII header
+// values and fixed error text: nothing the client wrote is reflected into
+// WWW-Authenticate, where a gateway (or Envoy, validating a
+// denied_response) could be made to split, reject or misread it.
+func TestRedteamRefusalHeadersPrintable(t *testing.T) {
+	f := newFixture(t, "default: authenticated\nroutes:\n  - path: /s/\n    scopes: [orders:read]\n")
+	c := envoyClient(t, f.d)
+	const marker = "zzmarkerzz"
+	hostile := "\r\n\"\\\x00\u00e9" + marker
+	toks := []string{
+		f.iss.Mint(t, bearertest.Claims{"aud": audience}, bearertest.WithKeyID(hostile)),
+		f.iss.Mint(t, bearertest.Claims{"aud": hostile, "scope": hostile}),
+		f.iss.Mint(t, bearertest.Claims{"aud": audience, "iss": hostile}),
+		f.iss.Mint(t, bearertest.Claims{"aud": audience}, bearertest.WithHeader("typ", hostile), bearertest.WithHeader("crit", []string{hostile})),
+		f.iss.Mint(t, bearertest.Claims{"aud": audience, "scope": "other " + marker}),
+		marker + ".x.y",
+	}
+	for i, tok := range toks {
+		for _, uri := range []string{"/x", "/s/x"} {
+			dec := f.d.Decide(t.Context(), forwardauth.Request{Method: "GET", URI: uri, Header: bearer(tok)})
+			if dec.Allowed {
+				continue // an identity, escaped: TestRedteamIdentityOneToOne
+			}
+			resp, err := c.Check(t.Context(), checkRequest("GET", "api.example.com", uri, map[string]string{"authorization": "Bearer " + tok}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			all := map[string]string{"body": string(dec.Body), "envoy body": resp.GetDeniedResponse().GetBody()}
+			for k, vs := range dec.Header {
+				all[k] = strings.Join(vs, ",")
+			}
+			for _, h := range resp.GetDeniedResponse().GetHeaders() {
+				all["envoy "+h.GetHeader().GetKey()] = h.GetHeader().GetValue()
+			}
+			for k, v := range all {
+				if strings.Contains(v, marker) {
+					t.Errorf("token %d %s: %s reflects the client's text: %q", i, uri, k, v)
+				}
+				for j := 0; j < len(v); j++ {
+					if (v[j] < 0x20 && v[j] != '\n') || v[j] > 0x7e || (v[j] == '\n' && k != "body" && k != "envoy body") {
+						t.Errorf("token %d %s: %s has byte %#x: %q", i, uri, k, v[j], v)
+						break
+					}
+				}
+			}
+		}
+	}
+}
