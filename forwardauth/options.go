@@ -37,7 +37,9 @@ const DefaultTimeout = 5 * time.Second
 // the defaults: X-Original-Method, X-Original-URI, X-Original-Host and
 // X-Original-Proto. Method and URI are required on every request; without
 // a host, routes that name a host never match; without a proto, the
-// original scheme is taken to be https.
+// original scheme is taken to be https. nginx passes the client's headers
+// on to the subrequest: the configuration must set all four, or the
+// client's own (a forged host) would be read.
 type NginxHeaders struct {
 	Method, URI, Host, Proto string
 }

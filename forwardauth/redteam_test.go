@@ -982,3 +982,29 @@ func TestRedteamRefusalHeadersPrintable(t *testing.T) {
 		}
 	}
 }
+
+// The README's nginx configuration sets every header bearerguard reads
+// the original request from: nginx passes the client's own headers on to
+// the auth_request subrequest, so one it did not set would be the
+// client's (checked against real nginx: a client's X-Original-Host
+// arrives as it was sent when the configuration does not set it).
+func TestRedteamREADMENginxSetsEveryOriginalHeader(t *testing.T) {
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, _ := strings.Cut(string(b), "### nginx (`auth_request`)")
+	_, block, _ := strings.Cut(section, "```nginx\n")
+	block, _, _ = strings.Cut(block, "```")
+	_, auth, ok := strings.Cut(block, "location = /_bearerguard {")
+	auth, _, _ = strings.Cut(auth, "}")
+	if !ok {
+		t.Fatal("README.md's nginx configuration has no /_bearerguard location")
+	}
+	for _, want := range []string{"proxy_set_header X-Original-Method $request_method;", "proxy_set_header X-Original-URI $request_uri;",
+		"proxy_set_header X-Original-Host $host;", "proxy_set_header X-Original-Proto $scheme;"} {
+		if !strings.Contains(auth, want) {
+			t.Errorf("README.md's auth location lacks %q: the client's own header would be read", want)
+		}
+	}
+}
