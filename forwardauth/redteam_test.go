@@ -1008,3 +1008,23 @@ func TestRedteamREADMENginxSetsEveryOriginalHeader(t *testing.T) {
 		}
 	}
 }
+
+// On a token route, a flood of tokens with kids the issuer never had
+// (which anyone can mint) makes the service fetch the issuer's keys a
+// bounded number of times, not once per request.
+func TestRedteamUnknownKidFloodBoundedFetches(t *testing.T) {
+	f := newFixture(t, redteamRules)
+	if dec := f.d.Decide(t.Context(), forwardauth.Request{Method: "GET", URI: "/orders/7", Header: bearer(f.token(t, "orders:read"))}); !dec.Allowed {
+		t.Fatalf("warm-up: %d", dec.Status)
+	}
+	before := f.iss.JWKSRequests()
+	for i := range 100 {
+		tok := f.iss.Mint(t, bearertest.Claims{"aud": audience, "scope": "orders:read"}, bearertest.WithKeyID(fmt.Sprintf("flood-%d", i)))
+		if dec := f.d.Decide(t.Context(), forwardauth.Request{Method: "GET", URI: "/orders/7", Header: bearer(tok)}); dec.Allowed {
+			t.Fatal("a token of an unknown key was allowed")
+		}
+	}
+	if n := f.iss.JWKSRequests() - before; n > 3 {
+		t.Errorf("100 unknown kids made %d key fetches, want a handful", n)
+	}
+}
