@@ -11,8 +11,9 @@
 //     forwarded headers are never read.
 //  2. The original method, URI, host and scheme are read from the
 //     gateway's headers (or Envoy's CheckRequest). A URI that an upstream
-//     could read as another path (dot segments, "//", escaped '/' or
-//     '\', ';', controls) is refused with 400, never guessed at.
+//     could read as another path (dot segments, "//", escaped '/', '\',
+//     '?' or '#', ';', controls, the same escaped twice) is refused with
+//     400, never guessed at.
 //  3. The routes of the [Rules] in force are tried in file order; the
 //     first whose host (when set), methods (when set) and ServeMux path
 //     pattern all match decides. This is "first match wins", not

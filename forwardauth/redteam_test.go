@@ -84,6 +84,10 @@ func TestRedteamPathConfusion(t *testing.T) {
 		"/static;/../orders/admin/x",
 		"/static/x;jsessionid=1/../../orders/admin",
 		"/static/%3b/../orders/admin",
+		"/orders/admin%3Fx",   // "/orders/admin?x" to a hop that decodes and re-parses
+		"/orders/admin%23x",   // "/orders/admin#x" likewise
+		"/orders/admin%253Fx", // the same, escaped twice
+		"/static/x%3F/../../y",
 		"/static/%252e%252e/orders/admin/x",
 		"/static/%252E%252E/orders/admin/x",
 		"/static/.%252e/orders/admin/x",

@@ -18,8 +18,8 @@ var ErrOriginalRequest = errors.New("forwardauth: unusable original request")
 // forwarded ("/orders/7?x=1") into its escaped path and raw query. It
 // refuses, rather than guesses at, every path that an upstream could read
 // as another path than the one matched: not starting with '/', dot
-// segments (also escaped), empty segments ("//"), escaped '/' or '\', a
-// raw '\', ';' (path parameters, which some servers strip), bad escapes,
+// segments (also escaped), empty segments ("//"), escaped '/', '\', '?' or
+// '#', a raw '\', ';' (path parameters, which some servers strip), bad escapes,
 // and bytes outside printable ASCII; a segment escaped twice is checked
 // again once decoded twice. The work is linear in the length,
 // which is bounded by [MaxURILength].
@@ -95,10 +95,11 @@ func checkSegment(seg string) error {
 }
 
 // unsafeDecoded reports whether a decoded segment is a dot segment or
-// holds a control, DEL, '/', '\' or ';'.
+// holds a control, DEL, '/', '\', ';', '?' or '#' (a hop that decodes the
+// path and parses it again ends the path at an escaped '?' or '#').
 func unsafeDecoded(decoded string) bool {
 	for i := 0; i < len(decoded); i++ {
-		if c := decoded[i]; c < 0x20 || c == 0x7f || c == '/' || c == '\\' || c == ';' {
+		if c := decoded[i]; c < 0x20 || c == 0x7f || c == '/' || c == '\\' || c == ';' || c == '?' || c == '#' {
 			return true
 		}
 	}
