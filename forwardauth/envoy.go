@@ -15,7 +15,6 @@ import (
 	rpcstatus "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/peer"
-	"google.golang.org/grpc/status"
 )
 
 // EnvoyServer returns Envoy's ext_authz gRPC service
@@ -30,8 +29,8 @@ import (
 // PERMISSION_DENIED, UNAVAILABLE): Envoy sends the client that HTTP
 // status. An unavailable issuer is a denied_response too, never an
 // error_response, so failure_mode_allow cannot turn it into an allowed
-// request. A peer outside the trusted proxies gets PERMISSION_DENIED as a
-// gRPC error.
+// request. A peer outside the trusted proxies gets a denied_response of
+// 403 (PERMISSION_DENIED), never a gRPC error, for the same reason.
 func (d *Decider) EnvoyServer() authv3.AuthorizationServer { return &envoyServer{d: d} }
 
 type envoyServer struct {
@@ -44,8 +43,11 @@ func (s *envoyServer) Check(ctx context.Context, req *authv3.CheckRequest) (*aut
 	d := s.d
 	p, ok := peer.FromContext(ctx)
 	if !ok || !d.trustedPeer(p.Addr) {
+		// A denied answer, not a gRPC error: an Envoy left out of the
+		// trusted proxies by mistake, with failure_mode_allow on, would
+		// let every request through on an error.
 		d.tel.record(ctx, d.tel.start(ctx), feEnvoyGRPC, http.StatusForbidden)
-		return nil, status.Error(codes.PermissionDenied, "forwardauth: untrusted peer")
+		return checkResponse(refusal(http.StatusForbidden, "access_denied", "", ErrUntrustedProxy)), nil
 	}
 	hr := req.GetAttributes().GetRequest().GetHttp()
 	if hr == nil {

@@ -11,7 +11,6 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/status"
 
 	"github.com/bearerguard/bearerguard/bearertest"
 	"github.com/bearerguard/bearerguard/forwardauth"
@@ -181,8 +180,13 @@ func TestEnvoyCheckUnavailable(t *testing.T) {
 func TestEnvoyCheckUntrustedPeer(t *testing.T) {
 	f := newFixture(t, "default: open\n", forwardauth.WithTrustedProxies("10.0.0.0/8"))
 	c := envoyClient(t, f.d)
-	_, err := c.Check(t.Context(), checkRequest("GET", "a.example", "/x", nil))
-	if status.Code(err) != codes.PermissionDenied {
-		t.Fatalf("Check from an untrusted peer: %v, want PermissionDenied", err)
+	// A denied answer, never an error that failure_mode_allow would turn
+	// into an allowed request.
+	resp, err := c.Check(t.Context(), checkRequest("GET", "a.example", "/x", nil))
+	if err != nil {
+		t.Fatalf("Check from an untrusted peer: %v, want a denied response", err)
+	}
+	if codes.Code(resp.GetStatus().GetCode()) != codes.PermissionDenied || resp.GetDeniedResponse().GetStatus().GetCode() != 403 || resp.GetOkResponse() != nil {
+		t.Fatalf("Check from an untrusted peer: %v, want PERMISSION_DENIED with a 403 denied_response", resp)
 	}
 }

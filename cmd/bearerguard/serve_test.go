@@ -24,7 +24,6 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/status"
 
 	"github.com/bearerguard/bearerguard/bearertest"
 )
@@ -367,9 +366,9 @@ func TestServeTrustedProxies(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	_, err = authv3.NewAuthorizationClient(conn).Check(t.Context(), &authv3.CheckRequest{})
-	if status.Code(err) != codes.PermissionDenied {
-		t.Errorf("gRPC Check from loopback, not trusted: %v, want PermissionDenied", err)
+	resp, err := authv3.NewAuthorizationClient(conn).Check(t.Context(), &authv3.CheckRequest{})
+	if err != nil || codes.Code(resp.GetStatus().GetCode()) != codes.PermissionDenied || resp.GetDeniedResponse().GetStatus().GetCode() != 403 {
+		t.Errorf("gRPC Check from loopback, not trusted: %v %v, want a 403 denied_response", resp, err)
 	}
 	if code, _ := get(t, "http://"+s.Addr+"/healthz"); code != 200 {
 		t.Errorf("/healthz: %d, want 200 from anywhere", code)
