@@ -262,6 +262,20 @@ func TestProviderOkta(t *testing.T) {
 	})
 }
 
+// An Okta ID token (no "cid") is refused even without a client allow-list,
+// when its "aud" (the client it was issued to) is the API's audience.
+func TestProviderOktaIDToken(t *testing.T) {
+	o := bearertest.NewOkta(t)
+	preset := closeOnCleanup(t)(providers.Okta(o.URL, "default", []string{"0oa1web"}, providers.WithHTTPClient(o.Client())))
+	idToken := o.Token(t, bearertest.OktaToken{AuthServerID: "default", Audience: "0oa1web", ClientID: "0oa1web",
+		Extra: bearertest.Claims{"cid": nil, "amr": []string{"pwd"}, "nonce": "n-1"}})
+	access := o.Token(t, bearertest.OktaToken{AuthServerID: "default", Audience: "0oa1web", ClientID: "0oa1web", Scopes: []string{"orders.read"}})
+	runProviderCases(t, []validator.Option{preset.Option()}, map[string]scopes.Requirement{"/data": {}}, []providerCase{
+		{"access token", "/data", access, 200, ""},
+		{"ID token", "/data", idToken, 401, challengeType},
+	})
+}
+
 // Several presets and a plain issuer in one validator: each issuer keeps
 // its own checks. A token of the plain issuer shaped like a Cognito access
 // token (no "aud", an allowed "client_id") is refused; presets' tokens

@@ -48,7 +48,8 @@
 //     (RBAC) gives permissions.
 //  5. Okta: a custom authorization server {org}/oauth2/{id} (or the org
 //     server {org}); "aud" MUST name the audience; "scp" (an array) gives
-//     scopes; "cid" MUST be an allowed client when clients are given.
+//     scopes; "cid" MUST be present (Okta's ID tokens, signed with the
+//     same keys, carry none) and an allowed client when clients are given.
 //
 // Routes then require scopes, roles, permissions or claim values with one
 // language ([scopes.AnyOf], [scopes.Role], [scopes.Permission], …).

@@ -49,7 +49,9 @@ func Okta(orgURL, authServerID string, audiences []string, opts ...Option) (*Pre
 		keysURL = issuer + "/v1/keys"
 	}
 	return c.build("okta", keysURL, []string{issuer}, func(keys validator.KeySource) []validator.Option {
-		io := []validator.IssuerOption{validator.IssuerAudience(audiences...)}
+		// Okta's access tokens always carry "cid"; its ID tokens (same
+		// keys, "aud" the client) never do.
+		io := []validator.IssuerOption{validator.IssuerAudience(audiences...), validator.IssuerAccessTokenClaimPresent("cid")}
 		if c.clientIDs != nil {
 			io = append(io, validator.IssuerClaimValues("cid", c.clientIDs...))
 		}
