@@ -15,6 +15,7 @@ func FuzzParseRules(f *testing.F) {
 	f.Add([]byte("default: deny\nroutes:\n  - path: /a/{id}\n    methods: [GET]\n    scopes: [read]\n"))
 	f.Add([]byte("identity:\n  claims: {X-Auth-Tenant: tenant}\nroutes:\n  - {path: /, open: true}\n"))
 	f.Add([]byte("routes:\n  - path: /f/{p...}\n    host: a.example\n    any_scopes: [a, b]\n    acr_values: [mfa]\n    max_age: 5m\n"))
+	f.Add([]byte("routes:\n  - path: /t\n    any_of:\n      - scope: a\n      - role: R 1\n    all_of:\n      - claim: /t/id\n        value: x\n      - permission: p\n"))
 	f.Add([]byte("a: &x [*x]\n"))
 	f.Add([]byte("routes: [{path: '/{$}', deny: true}]"))
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -93,6 +93,14 @@ type RouteFile struct {
 	// Scopes must all be granted; AnyScopes: at least one of them.
 	Scopes    []string `yaml:"scopes"`
 	AnyScopes []string `yaml:"any_scopes"`
+	// AllOf terms must all hold; AnyOf: at least one of them. A term is
+	// a scope, a role, a permission or a claim value (the requirement
+	// language of [scopes.AnyOf]), so a route can say "scope read:data
+	// or role Data.Read". Roles and permissions are those the issuer's
+	// configuration reads (a provider preset, or
+	// validator.IssuerRoleClaims): a token's other claims never count.
+	AllOf []TermFile `yaml:"all_of"`
+	AnyOf []TermFile `yaml:"any_of"`
 	// ACRValues and MaxAge require step-up authentication (RFC 9470).
 	ACRValues []string      `yaml:"acr_values"`
 	MaxAge    time.Duration `yaml:"max_age"`
@@ -100,6 +108,54 @@ type RouteFile struct {
 	Open bool `yaml:"open"`
 	// Deny refuses every request (403), whatever it carries.
 	Deny bool `yaml:"deny"`
+}
+
+// TermFile is one term of a route's all_of or any_of, as written: exactly
+// one of Scope, Role, Permission and Claim (a claim path, an RFC 6901 JSON
+// Pointer such as "/tenant/id", with the Value it must hold).
+type TermFile struct {
+	Scope      string `yaml:"scope"`
+	Role       string `yaml:"role"`
+	Permission string `yaml:"permission"`
+	Claim      string `yaml:"claim"`
+	Value      string `yaml:"value"`
+}
+
+// term checks t and returns the term it describes.
+func (t TermFile) term() (scopes.Term, error) {
+	set := 0
+	for _, f := range []string{t.Scope, t.Role, t.Permission, t.Claim} {
+		if f != "" {
+			set++
+		}
+	}
+	switch {
+	case set != 1:
+		return scopes.Term{}, errors.New("a term is exactly one of scope, role, permission or claim")
+	case t.Value != "" && t.Claim == "":
+		return scopes.Term{}, errors.New("value belongs to a claim term")
+	case t.Scope != "":
+		if !scopes.ValidToken(t.Scope) {
+			return scopes.Term{}, fmt.Errorf("scope %q is not one RFC 6749 scope token", t.Scope)
+		}
+		return scopes.Scope(t.Scope), nil
+	case t.Role != "", t.Permission != "":
+		name := t.Role + t.Permission
+		if !scopes.ValidName(name) {
+			return scopes.Term{}, fmt.Errorf("name %q is empty, not UTF-8 or holds a control character", name)
+		}
+		if t.Role != "" {
+			return scopes.Role(name), nil
+		}
+		return scopes.Permission(name), nil
+	}
+	if _, err := scopes.ParseClaimPath(t.Claim); err != nil {
+		return scopes.Term{}, err
+	}
+	if !scopes.ValidName(t.Value) {
+		return scopes.Term{}, fmt.Errorf("claim %q needs a value: non-empty, UTF-8, no control characters", t.Claim)
+	}
+	return scopes.Claim(t.Claim, t.Value), nil
 }
 
 // Access is what a route or the default asks of a request.
@@ -368,8 +424,8 @@ func compileRoute(i int, rf RouteFile) (Route, error) {
 	case rf.Open && rf.Deny:
 		fail("open and deny together")
 	case rf.Open || rf.Deny:
-		if len(rf.Scopes)+len(rf.AnyScopes)+len(rf.ACRValues) > 0 || rf.MaxAge != 0 {
-			fail("open and deny routes take no scopes, acr_values or max_age")
+		if len(rf.Scopes)+len(rf.AnyScopes)+len(rf.AllOf)+len(rf.AnyOf)+len(rf.ACRValues) > 0 || rf.MaxAge != 0 {
+			fail("open and deny routes take no scopes, all_of, any_of, acr_values or max_age")
 		}
 		r.access = AccessOpen
 		if rf.Deny {
@@ -380,6 +436,25 @@ func compileRoute(i int, rf RouteFile) (Route, error) {
 		req, err := requirementOf(rf.Scopes, rf.AnyScopes)
 		if err != nil {
 			fail("%v", err)
+		}
+		for i, list := range [][]TermFile{rf.AllOf, rf.AnyOf} {
+			terms := make([]scopes.Term, 0, len(list))
+			for _, tf := range list {
+				t, err := tf.term()
+				if err != nil {
+					fail("%s: %v", [...]string{"all_of", "any_of"}[i], err)
+					continue
+				}
+				terms = append(terms, t)
+			}
+			if len(terms) < len(list) {
+				continue
+			}
+			if i == 0 {
+				req = req.And(scopes.AllOf(terms...))
+			} else {
+				req = req.And(scopes.AnyOf(terms...))
+			}
 		}
 		r.requirement = req
 		if rf.MaxAge < 0 {
