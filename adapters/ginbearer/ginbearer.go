@@ -9,6 +9,12 @@
 //
 // The validated [*validator.Token] is stored in the Gin context ([Token])
 // and in the request's context ([validator.FromContext]).
+//
+// With [httpbearer.WithQueryToken] the token is in the URL: Gin's own
+// gin.Logger and gin.Recovery write the request's URL (query included) to
+// their output, so give them a configuration that leaves the query out
+// (gin.LoggerWithConfig with a Formatter that logs only the path, and a
+// recovery handler of your own, as examples/gin has).
 package ginbearer
 
 import (
