@@ -34,6 +34,15 @@
 // PERMISSION_DENIED and UNAUTHENTICATED carry the challenge in the
 // www-authenticate trailer.
 //
+// Node authorization servers: an Express app on the oauth2-server
+// package, run once with oauth2-server 3.1.1 and once with
+// @node-oauth/oauth2-server 5.3.0 (node/oauth2-server-as.mjs: opaque
+// tokens, /oauth/revoke, an RFC 7662 route without "aud"), with axios and
+// simple-oauth2 callers, against the net/http, Gin and Echo examples in
+// introspection-only mode (oauth2server_test.go). Forward auth: real nginx
+// with auth_request in front of an Express upstream, deciding through
+// bearerguard serve on tokens from node-oidc-provider (nginx_test.go).
+//
 // It is its own module so that its test dependencies never reach
 // bearerguard's users. Run "npm ci" here first; the tests need Node 20+.
 // Without Node or the packages the tests that need them skip, or fail
