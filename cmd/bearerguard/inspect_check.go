@@ -213,6 +213,9 @@ func relaxedCheck(ctx context.Context, f *validateFlags, keys *jwks.Set, token s
 	return res
 }
 
+// maxWindowStretch bounds the leeway windowTime stretches a window by.
+const maxWindowStretch = 100 * 365 * 24 * time.Hour
+
 // windowTime is a clock, and a leeway, that the token's own "nbf", "iat"
 // and "exp" agree with: now if they do, else the start of its window,
 // with the leeway that covers a token whose times contradict each other
@@ -225,7 +228,13 @@ func windowTime(claims map[string]any, now time.Time) (time.Time, time.Duration)
 		}
 	}
 	if exp, ok := claimTime(claims, "exp"); ok && !at.Before(exp) {
-		return at, at.Sub(exp) + time.Second
+		if d := at.Sub(exp); d < maxWindowStretch {
+			return at, d + time.Second
+		}
+		// nbf or iat centuries after exp: no leeway reaches that far (a
+		// Duration holds 292 years); look just before exp instead, where
+		// only the signature and exp can still be judged.
+		return exp.Add(-time.Second), 0
 	}
 	return at, 0
 }
