@@ -613,3 +613,46 @@ func TestNoReadAheadBeforeAuthentication(t *testing.T) {
 		}
 	}
 }
+
+// A tool may require a scope or a claim value (the requirement language of
+// issue 20): the token is checked as a whole, not its scopes alone, and a
+// refusal names only the scope alternative.
+func TestToolRequirementTerms(t *testing.T) {
+	iss := bearertest.NewIssuer(t)
+	s := newServer(t, iss, serverConfig{opts: []mcpbearer.Option{
+		mcpbearer.WithToolScopes("whoami", scopes.AnyOf(scopes.Scope("profile"), scopes.Claim("/groups", "readers"))),
+	}})
+	for _, tt := range []struct {
+		name    string
+		scope   string
+		claims  bearertest.Claims
+		allowed bool
+	}{
+		{"scope", "profile", nil, true},
+		{"claim value", "read:data", bearertest.Claims{"groups": []string{"readers"}}, true},
+		{"neither", "read:data", bearertest.Claims{"groups": []string{"writers"}}, false},
+		{"value in another claim", "read:data", bearertest.Claims{"roles": []string{"readers"}}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &client{token: s.mint(t, tt.scope, tt.claims)}
+			cs, err := s.connect(t, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := call(t, cs, "whoami")
+			if tt.allowed {
+				if err != nil || res.IsError {
+					t.Fatalf("whoami refused: %q %v", text(res), err)
+				}
+				return
+			}
+			var we *jsonrpc.Error
+			if err == nil || !errors.As(err, &we) || we.Code != mcpbearer.CodeInsufficientScope {
+				t.Fatalf("whoami: %q %v, want JSON-RPC error %d", text(res), err, mcpbearer.CodeInsufficientScope)
+			}
+			if ex, ok := c.last(403); !ok || !strings.Contains(ex.challenge, `scope="profile"`) || strings.Contains(ex.challenge, "readers") {
+				t.Errorf("403 challenge %q, want scope=\"profile\" and no claim value", ex.challenge)
+			}
+		})
+	}
+}
