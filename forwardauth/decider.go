@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/bearerguard/bearerguard/adapters/httpbearer"
+	"github.com/bearerguard/bearerguard/internal/trustedproxy"
 	"github.com/bearerguard/bearerguard/validator"
 )
 
@@ -75,7 +76,7 @@ type Decision struct {
 type Decider struct {
 	guard       *httpbearer.Guard
 	rules       atomic.Pointer[Rules]
-	proxies     []netip.Prefix
+	proxies     trustedproxy.List
 	nginx       NginxHeaders
 	signer      *Signer
 	tokenHeader string
@@ -101,7 +102,7 @@ func New(g *httpbearer.Guard, rules *Rules, opts ...Option) (*Decider, error) {
 		errs = append(errs, errors.New("nil rules"))
 	}
 	if !c.proxiesSet {
-		c.proxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+		c.proxies = trustedproxy.List{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 	}
 	if c.signer != nil && rules != nil {
 		for _, n := range rules.Names() {

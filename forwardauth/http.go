@@ -1,34 +1,16 @@
 package forwardauth
 
 import (
-	"net"
 	"net/http"
 	"net/netip"
 	"strings"
 )
 
 // trusted reports whether remoteAddr ("host:port") is a trusted proxy.
-func (d *Decider) trusted(remoteAddr string) bool {
-	host, _, err := net.SplitHostPort(remoteAddr)
-	if err != nil {
-		host = remoteAddr
-	}
-	addr, err := netip.ParseAddr(host)
-	if err != nil {
-		return false
-	}
-	return d.trustedAddr(addr)
-}
+func (d *Decider) trusted(remoteAddr string) bool { return d.proxies.ContainsRemote(remoteAddr) }
 
-func (d *Decider) trustedAddr(addr netip.Addr) bool {
-	addr = addr.Unmap()
-	for _, p := range d.proxies {
-		if p.Contains(addr) {
-			return true
-		}
-	}
-	return false
-}
+// trustedAddr reports whether addr is a trusted proxy.
+func (d *Decider) trustedAddr(addr netip.Addr) bool { return d.proxies.Contains(addr) }
 
 // one returns the single value of a header; ok is false when it is
 // absent or sent more than once (a forwarded header sent twice has no

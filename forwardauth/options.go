@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"time"
 
+	"github.com/bearerguard/bearerguard/internal/trustedproxy"
 	"go.opentelemetry.io/otel/metric"
 )
 
@@ -16,7 +16,7 @@ import (
 type Option func(*config)
 
 type config struct {
-	proxies     []netip.Prefix
+	proxies     trustedproxy.List
 	proxiesSet  bool
 	nginx       NginxHeaders
 	signer      *Signer
@@ -68,20 +68,11 @@ func (n NginxHeaders) withDefaults() NginxHeaders {
 func WithTrustedProxies(proxies ...string) Option {
 	return func(c *config) {
 		c.proxiesSet = true
-		c.proxies = nil
-		for _, p := range proxies {
-			if pfx, err := netip.ParsePrefix(p); err == nil {
-				c.proxies = append(c.proxies, pfx.Masked())
-				continue
-			}
-			addr, err := netip.ParseAddr(p)
-			if err != nil {
-				c.errs = append(c.errs, fmt.Errorf("WithTrustedProxies: %q is neither an address nor a CIDR prefix", p))
-				continue
-			}
-			addr = addr.Unmap()
-			c.proxies = append(c.proxies, netip.PrefixFrom(addr, addr.BitLen()))
+		l, err := trustedproxy.Parse(proxies)
+		if err != nil {
+			c.errs = append(c.errs, fmt.Errorf("WithTrustedProxies: %w", err))
 		}
+		c.proxies = l
 		if len(proxies) == 0 {
 			c.errs = append(c.errs, errors.New("WithTrustedProxies: no proxy"))
 		}

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/bearerguard/bearerguard/internal/trustedproxy"
 	"github.com/bearerguard/bearerguard/validator"
 )
 
@@ -124,7 +125,7 @@ func WithClientCertHeader(header string, format CertHeaderFormat, proxies ...str
 		if format != XFCC && format != EscapedPEM {
 			c.errs = append(c.errs, errors.New("WithClientCertHeader: unknown format"))
 		}
-		p, err := parseProxies(proxies)
+		p, err := trustedproxy.Parse(proxies)
 		if err != nil {
 			c.errs = append(c.errs, fmt.Errorf("WithClientCertHeader: %w", err))
 		}

@@ -4,13 +4,11 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
-	"fmt"
-	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"strings"
 
+	"github.com/bearerguard/bearerguard/internal/trustedproxy"
 	"github.com/bearerguard/bearerguard/validator"
 )
 
@@ -53,7 +51,7 @@ const (
 type certHeaderConfig struct {
 	name    string
 	format  CertHeaderFormat
-	proxies []netip.Prefix
+	proxies trustedproxy.List
 }
 
 // maxCertHeader bounds a forwarded certificate header.
@@ -89,21 +87,7 @@ func (g *Guard) clientCert(r *http.Request) (*x509.Certificate, error) {
 }
 
 func (c *certHeaderConfig) fromProxy(remoteAddr string) bool {
-	host, _, err := net.SplitHostPort(remoteAddr)
-	if err != nil {
-		host = remoteAddr
-	}
-	addr, err := netip.ParseAddr(host)
-	if err != nil {
-		return false
-	}
-	addr = addr.Unmap()
-	for _, p := range c.proxies {
-		if p.Contains(addr) {
-			return true
-		}
-	}
-	return false
+	return c.proxies.ContainsRemote(remoteAddr)
 }
 
 // parseCertHeader reads a forwarded certificate in format.
@@ -140,21 +124,4 @@ func xfccCert(elem string) (string, bool) {
 		return val, val != ""
 	}
 	return "", false
-}
-
-// parseProxies parses CIDR prefixes or single addresses.
-func parseProxies(proxies []string) ([]netip.Prefix, error) {
-	var out []netip.Prefix
-	for _, p := range proxies {
-		if pfx, err := netip.ParsePrefix(p); err == nil {
-			out = append(out, pfx.Masked())
-			continue
-		}
-		addr, err := netip.ParseAddr(p)
-		if err != nil {
-			return nil, fmt.Errorf("%q is neither an address nor a CIDR prefix", p)
-		}
-		out = append(out, netip.PrefixFrom(addr.Unmap(), addr.Unmap().BitLen()))
-	}
-	return out, nil
 }

@@ -1,0 +1,57 @@
+// Package trustedproxy is the one list of addresses that forwarded
+// headers (a client certificate, the original request) are believed from:
+// httpbearer's WithClientCertHeader and forwardauth's WithTrustedProxies
+// both use it, so both read an address the same way.
+package trustedproxy
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+)
+
+// List holds CIDR prefixes; a single address is a prefix of its full
+// length. IPv4-mapped IPv6 addresses count as the IPv4 address they map.
+type List []netip.Prefix
+
+// Parse parses addresses and CIDR prefixes ("10.0.0.0/8", "192.0.2.7",
+// "::1").
+func Parse(entries []string) (List, error) {
+	l := make(List, 0, len(entries))
+	for _, e := range entries {
+		if p, err := netip.ParsePrefix(e); err == nil {
+			l = append(l, p.Masked())
+			continue
+		}
+		addr, err := netip.ParseAddr(e)
+		if err != nil {
+			return nil, fmt.Errorf("%q is neither an address nor a CIDR prefix", e)
+		}
+		addr = addr.Unmap()
+		l = append(l, netip.PrefixFrom(addr, addr.BitLen()))
+	}
+	return l, nil
+}
+
+// Contains reports whether addr is in the list.
+func (l List) Contains(addr netip.Addr) bool {
+	addr = addr.Unmap()
+	for _, p := range l {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// ContainsRemote reports whether remoteAddr ("host:port", as
+// http.Request.RemoteAddr, or a bare host) is in the list. Anything that
+// is not an IP address is not.
+func (l List) ContainsRemote(remoteAddr string) bool {
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		host = remoteAddr
+	}
+	addr, err := netip.ParseAddr(host)
+	return err == nil && l.Contains(addr)
+}

@@ -1,0 +1,43 @@
+package trustedproxy
+
+import (
+	"net/netip"
+	"testing"
+)
+
+func TestList(t *testing.T) {
+	l, err := Parse([]string{"10.0.0.0/8", "192.0.2.7", "::1", "::ffff:198.51.100.9", "2001:db8::/32"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		remote string
+		want   bool
+	}{
+		{"10.1.2.3:443", true},
+		{"10.1.2.3", true},
+		{"[::ffff:10.1.2.3]:443", true}, // mapped: the IPv4 address
+		{"11.0.0.1:443", false},
+		{"192.0.2.7:1", true},
+		{"192.0.2.8:1", false},
+		{"[::1]:80", true},
+		{"198.51.100.9:80", true}, // configured mapped, seen plain
+		{"[2001:db8::5]:80", true},
+		{"[fe80::1%eth0]:80", false},
+		{"localhost:80", false},
+		{"", false},
+		{"garbage", false},
+	} {
+		if got := l.ContainsRemote(tt.remote); got != tt.want {
+			t.Errorf("ContainsRemote(%q) = %v, want %v", tt.remote, got, tt.want)
+		}
+	}
+	if List(nil).Contains(netip.MustParseAddr("127.0.0.1")) {
+		t.Error("an empty list trusts an address")
+	}
+	for _, bad := range []string{"10.0.0.0/33", "example.com", "", "10.0.0.1:80"} {
+		if _, err := Parse([]string{bad}); err == nil {
+			t.Errorf("Parse(%q) accepted", bad)
+		}
+	}
+}
