@@ -26,8 +26,14 @@ type Config struct {
 	// MultiTenant makes a single tenant in Tenants a multi-tenant
 	// configuration (keys from the common endpoint).
 	MultiTenant bool
-	// URL: Keycloak's base URL, or Okta's org URL.
+	// URL: Keycloak's base URL, or Okta's org URL; for Cognito and Entra
+	// ID it replaces the provider's host ([WithBaseURL]: sovereign clouds,
+	// test stand-ins).
 	URL string
+	// V1IssuerURL and Versions: Entra ID ([WithEntraV1IssuerURL],
+	// [WithEntraVersions]).
+	V1IssuerURL string
+	Versions    []int
 	// Realm, Client and AuthorizedParties: Keycloak.
 	Realm, Client     string
 	AuthorizedParties []string
@@ -63,7 +69,8 @@ func New(c Config, opts ...Option) (*Preset, error) {
 	}
 	notTaken(c.Name != "cognito" && (c.Region != "" || c.UserPoolID != ""), "region and user pool")
 	notTaken(c.Name != "entra" && (c.Tenants != nil || c.MultiTenant), "tenants")
-	notTaken(c.Name != "keycloak" && c.Name != "okta" && c.URL != "", "URL")
+	notTaken(c.Name == "auth0" && c.URL != "", "URL")
+	notTaken(c.Name != "entra" && (c.V1IssuerURL != "" || c.Versions != nil), "v1 issuer URL and versions")
 	notTaken(c.Name != "keycloak" && (c.Realm != "" || c.Client != "" || c.AuthorizedParties != nil), "realm, client and authorized parties")
 	notTaken(c.Name != "auth0" && c.Domain != "", "domain")
 	notTaken(c.Name != "okta" && c.AuthServerID != "", "authorization server")
@@ -71,10 +78,19 @@ func New(c Config, opts ...Option) (*Preset, error) {
 	if unused != nil {
 		return nil, fmt.Errorf("providers: %s does not take %s", c.Name, strings.Join(unused, ", "))
 	}
+	if c.URL != "" && (c.Name == "cognito" || c.Name == "entra") {
+		opts = append(opts, WithBaseURL(c.URL))
+	}
 	switch c.Name {
 	case "cognito":
 		return Cognito(c.Region, c.UserPoolID, c.ClientIDs, opts...)
 	case "entra":
+		if c.V1IssuerURL != "" {
+			opts = append(opts, WithEntraV1IssuerURL(c.V1IssuerURL))
+		}
+		if c.Versions != nil {
+			opts = append(opts, WithEntraVersions(c.Versions...))
+		}
 		if len(c.Tenants) == 1 && !c.MultiTenant {
 			return Entra(c.Tenants[0], c.Audiences, opts...)
 		}

@@ -22,7 +22,6 @@ type providerFlags struct {
 	baseURL, stsURL              string
 	multiTenant                  bool
 	cfg                          providers.Config // what the flags parse to
-	versionList                  []int
 }
 
 func (p *providerFlags) register(fs *flag.FlagSet) {
@@ -71,12 +70,10 @@ func (p *providerFlags) problems(f *validateFlags) []string {
 		Name: p.name, Audiences: providers.SplitList(f.audience), ClientIDs: providers.SplitList(p.clientIDs),
 		Region: p.region, UserPoolID: p.userPool, Tenants: providers.SplitList(p.tenants), MultiTenant: p.multiTenant,
 		Realm: p.realm, Client: p.kcClient, AuthorizedParties: providers.SplitList(p.parties), Domain: p.domain,
+		URL: p.baseURL, V1IssuerURL: p.stsURL,
 	}
-	switch p.name {
-	case "keycloak":
-		c.URL = p.baseURL
-	case "okta":
-		c.URL, c.AuthServerID = p.baseURL, p.authServer
+	if p.name == "okta" {
+		c.AuthServerID = p.authServer
 	}
 	if p.name != "okta" && f.given["okta-auth-server"] {
 		problems = append(problems, "--okta-auth-server is for --provider okta")
@@ -94,7 +91,7 @@ func (p *providerFlags) problems(f *validateFlags) []string {
 				problems = append(problems, fmt.Sprintf("--entra-versions %q: want 1 and/or 2", p.versions))
 				break
 			}
-			p.versionList = append(p.versionList, n)
+			c.Versions = append(c.Versions, n)
 		}
 	}
 	if c.Audiences == nil && c.OwnAudience() && p.name != "cognito" {
@@ -115,15 +112,6 @@ func (p *providerFlags) preset(client *http.Client, insecure bool) (*providers.P
 	}
 	if insecure {
 		opts = append(opts, providers.WithInsecureLoopbackHTTP())
-	}
-	if p.baseURL != "" && p.name != "okta" && p.name != "keycloak" {
-		opts = append(opts, providers.WithBaseURL(p.baseURL))
-	}
-	if p.stsURL != "" {
-		opts = append(opts, providers.WithEntraV1IssuerURL(p.stsURL))
-	}
-	if p.versionList != nil {
-		opts = append(opts, providers.WithEntraVersions(p.versionList...))
 	}
 	return providers.New(p.cfg, opts...)
 }

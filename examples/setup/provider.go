@@ -23,14 +23,6 @@ import (
 // comma-separated list (an Entra app ID URI and client id).
 type ProviderSettings struct {
 	providers.Config
-	// BaseURL replaces the provider's host (Cognito, Entra ID: sovereign
-	// clouds, test stand-ins); for Okta it is the org URL and for Keycloak
-	// the server's URL.
-	BaseURL string
-	// V1IssuerURL replaces https://sts.windows.net (Entra ID v1 issuers).
-	V1IssuerURL string
-	// Versions are the Entra ID token versions accepted (default 2).
-	Versions []int
 
 	versions string // --entra-versions as given
 }
@@ -75,7 +67,7 @@ func (c *Config) providerFlags(fs *flag.FlagSet, getenv func(string) string) []e
 	list(&p.AuthorizedParties, "keycloak-azp", "BEARERGUARD_KEYCLOAK_AZP", "keycloak: clients allowed in azp")
 	str(&p.Domain, "auth0-domain", "BEARERGUARD_AUTH0_DOMAIN", "auth0: the tenant's domain or custom domain")
 	fs.StringVar(&p.AuthServerID, "okta-auth-server", envOr(getenv, "BEARERGUARD_OKTA_AUTH_SERVER", "default"), "okta: the authorization server id, \"\" for the org server (env BEARERGUARD_OKTA_AUTH_SERVER)")
-	str(&p.BaseURL, "provider-url", "BEARERGUARD_PROVIDER_URL", "keycloak: the server's URL; okta: the org URL; cognito and entra: replaces the provider's host (sovereign clouds, test stand-ins)")
+	str(&p.URL, "provider-url", "BEARERGUARD_PROVIDER_URL", "keycloak: the server's URL; okta: the org URL; cognito and entra: replaces the provider's host (sovereign clouds, test stand-ins)")
 	str(&p.V1IssuerURL, "entra-v1-issuer-url", "BEARERGUARD_ENTRA_V1_ISSUER_URL", "entra: replaces https://sts.windows.net, the host of v1 issuers")
 	return errs
 }
@@ -94,16 +86,18 @@ func (c *Config) checkProvider() []error {
 	p := &c.Provider
 	var errs []error
 	p.Versions = nil
-	for _, s := range providers.SplitList(p.versions) {
-		n, err := strconv.Atoi(s)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("--entra-versions %q: want 1 and/or 2", p.versions))
-			break
-		}
-		p.Versions = append(p.Versions, n)
-	}
 	if p.Name == "" {
-		return errs
+		return nil
+	}
+	if p.Name == "entra" {
+		for _, s := range providers.SplitList(p.versions) {
+			n, err := strconv.Atoi(s)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("--entra-versions %q: want 1 and/or 2", p.versions))
+				break
+			}
+			p.Versions = append(p.Versions, n)
+		}
 	}
 	if c.Issuer != "" || c.JWKSURL != "" || c.IntrospectionOnly {
 		errs = append(errs, errors.New("--provider and --issuer, --jwks-url or --introspection-only are exclusive: the preset names its issuers and keys"))
@@ -112,10 +106,6 @@ func (c *Config) checkProvider() []error {
 		errs = append(errs, errors.New("--provider and --introspection-url are exclusive"))
 	}
 	p.Audiences = providers.SplitList(c.Audience)
-	switch p.Name {
-	case "keycloak", "okta":
-		p.URL = p.BaseURL
-	}
 	if p.Name != "okta" {
 		p.AuthServerID = "" // its default names Okta's default server
 	}
@@ -137,17 +127,7 @@ func (c Config) keySetOrPreset(opts []jwks.Option) (*jwks.Set, *providers.Preset
 		keys, err := c.keySet(opts)
 		return keys, nil, err
 	}
-	popts := []providers.Option{providers.WithJWKSOptions(opts...)}
-	if c.Provider.BaseURL != "" && c.Provider.Name != "keycloak" && c.Provider.Name != "okta" {
-		popts = append(popts, providers.WithBaseURL(c.Provider.BaseURL))
-	}
-	if c.Provider.V1IssuerURL != "" {
-		popts = append(popts, providers.WithEntraV1IssuerURL(c.Provider.V1IssuerURL))
-	}
-	if c.Provider.Name == "entra" {
-		popts = append(popts, providers.WithEntraVersions(c.Provider.Versions...))
-	}
-	p, err := providers.New(c.Provider.Config, popts...)
+	p, err := providers.New(c.Provider.Config, providers.WithJWKSOptions(opts...))
 	if err != nil {
 		return nil, nil, err
 	}
