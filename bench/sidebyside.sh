@@ -4,9 +4,13 @@
 # auth0/go-jwt-middleware and jwx, each a real HTTP server in its own process
 # on 127.0.0.1, driven in interleaved rounds. Takes about 4 minutes on 2
 # cores with the defaults, then replaces the "Black box, side by side"
-# section of RESULTS.md and writes sidebyside-raw.txt.
+# section of RESULTS.md and writes sidebyside-raw.txt. By default each
+# target runs on a CPU of its own and the load driver on another; with
+# -layout shared both use every CPU, and the run fills its own section and
+# sidebyside-shared-raw.txt.
 #
 #   bash sidebyside.sh                      # the full run
+#   bash sidebyside.sh -layout shared       # driver and target sharing the cores
 #   bash sidebyside.sh -rounds 3 -conns 16  # any sidebyside flag
 #   bash sidebyside.sh -smoke               # seconds; prints, writes nothing (for CI)
 #
@@ -18,7 +22,14 @@ trap 'rm -rf "$bin"' EXIT
 go build -o "$bin/sidebyside" ./sidebyside
 
 args=("$@")
-write=(-results RESULTS.md -raw sidebyside-raw.txt)
+raw=sidebyside-raw.txt
+prev=
+for a in "$@"; do
+  case "$a" in -layout=shared|--layout=shared) raw=sidebyside-shared-raw.txt ;; esac
+  case "$prev" in -layout|--layout) [ "$a" = shared ] && raw=sidebyside-shared-raw.txt ;; esac
+  prev=$a
+done
+write=(-results RESULTS.md -raw "$raw")
 for a in "$@"; do
   case "$a" in -smoke|--smoke|-smoke=true|--smoke=true) write=() ;; esac
 done

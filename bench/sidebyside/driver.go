@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"slices"
 	"strconv"
 	"sync"
@@ -168,10 +169,12 @@ type measurement struct {
 	p50, p99   time.Duration
 	cpuNS      int64 // server CPU over the interval
 	cpuSource  string
-	statNS     int64 // the same from /proc/<pid>/stat ticks
-	driverNS   int64 // this process's CPU over the interval
-	jwks       int64 // JWKS requests the target made during the interval
-	limitHit   bool  // the interval ended on its request limit, not its duration
+	statNS     int64  // the same from /proc/<pid>/stat ticks
+	driverNS   int64  // this process's CPU over the interval
+	jwks       int64  // JWKS requests the target made during the interval
+	limitHit   bool   // the interval ended on its request limit, not its duration
+	cpus       string // the CPUs the target could run on, and the driver's (Cpus_allowed_list)
+	driverCPUs string
 }
 
 func (m measurement) rps() float64 {
@@ -274,6 +277,7 @@ func drive(t *target, iss *issuer, l load, conns int, duration time.Duration, st
 			}
 		})
 	}
+	m.cpus, m.driverCPUs = cpusAllowed(t.pid), cpusAllowed(os.Getpid())
 	jwksBefore := iss.Fetches(t.impl)
 	cpuBefore, err := readCPU(t.pid)
 	if err != nil {

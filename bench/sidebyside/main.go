@@ -19,7 +19,13 @@
 // tokens with unknown kids, counting the JWKS fetches it causes. Ratios
 // are taken within a round and reported as the median over rounds.
 //
+// With -layout pinned (the default) every target runs on one CPU and the
+// driver on another, so requests/s is what one CPU of the target serves
+// and the driver's own work never competes with it; -layout shared lets
+// both use every CPU.
+//
 //	go run ./sidebyside [-rounds 5] [-duration 2s] [-conns 32] [-results RESULTS.md -raw sidebyside-raw.txt]
+//	go run ./sidebyside -layout shared    # driver and targets on every CPU
 //	go run ./sidebyside -smoke            # seconds: one short round, nothing written
 //	go run ./sidebyside -modes fresh-rs256 -cpuprofile-dir /tmp/prof   # then go tool pprof /tmp/prof/bearerguard.pprof
 //
@@ -73,6 +79,7 @@ type config struct {
 	kidPerRound int
 	timeout     time.Duration
 	profileDir  string
+	layout      string // "pinned": the target on one CPU, the driver on another; "shared": both on all
 	results     string // RESULTS.md to update ("" = none)
 	raw         string // raw per-round file ("" = none)
 	commandLine string
@@ -118,6 +125,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.rsPerRound, "rs256-per-round", 0, "fresh RS256 requests per target and round at most; 0: 4,000 per second of -duration (RS256 minting costs ~1.7 ms a token)")
 	fs.IntVar(&c.esPerRound, "es256-per-round", 0, "fresh ES256 requests per target and round at most; 0: 12,000 per second of -duration")
 	fs.IntVar(&c.kidPerRound, "flood-per-round", 0, "unknown-kid requests per target and round at most; 0: 3,000 per second of -duration")
+	fs.StringVar(&c.layout, "layout", "pinned", `"pinned": each target on a CPU of its own and the load driver on another; "shared": both on every CPU`)
 	fs.DurationVar(&c.timeout, "timeout", 15*time.Minute, "give up after this long")
 	fs.StringVar(&c.profileDir, "cpuprofile-dir", "", "each target writes <dir>/<target>.pprof, a CPU profile of its whole run")
 	fs.StringVar(&c.results, "results", "", "Markdown file whose \"Black box, side by side\" section to replace or append")
@@ -151,6 +159,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if c.conns < 1 || c.conns > 256 {
 		errs = append(errs, fmt.Errorf("-conns %d: want 1..256", c.conns))
+	}
+	if c.layout != "pinned" && c.layout != "shared" {
+		errs = append(errs, fmt.Errorf("-layout %q: want pinned or shared", c.layout))
 	}
 	if c.timeout <= 0 || c.timeout > 2*time.Hour {
 		errs = append(errs, fmt.Errorf("-timeout %s: want up to 2h", c.timeout))
@@ -235,6 +246,12 @@ func run(ctx context.Context, cfg config, logw io.Writer) (*results, error) {
 			return nil, err
 		}
 	}
+	serverCPU, driverCPU := -1, -1
+	if cfg.layout == "pinned" {
+		if serverCPU, driverCPU, err = cpuPlan(); err != nil {
+			return nil, err
+		}
+	}
 	iss, err := startIssuer(dir)
 	if err != nil {
 		return nil, fmt.Errorf("issuer: %w", err)
@@ -246,7 +263,7 @@ func run(ctx context.Context, cfg config, logw io.Writer) (*results, error) {
 	startErrs := make([]error, len(cfg.targets))
 	var wg sync.WaitGroup
 	for i, impl := range cfg.targets {
-		wg.Go(func() { targets[i], startErrs[i] = startTarget(impl, iss, cfg.profileDir) })
+		wg.Go(func() { targets[i], startErrs[i] = startTarget(impl, iss, cfg.profileDir, serverCPU) })
 	}
 	wg.Wait()
 	defer func() {
@@ -333,6 +350,14 @@ func run(ctx context.Context, cfg config, logw io.Writer) (*results, error) {
 			want = 401
 		}
 		return load{method: "GET", path: "/data", want: want, limit: per, token: func(i int) string { return pool[i] }}
+	}
+
+	if cfg.layout == "pinned" {
+		restore, err := pinSelf(driverCPU)
+		if err != nil {
+			return nil, fmt.Errorf("pinning the driver to CPU %d: %w", driverCPU, err)
+		}
+		defer restore()
 	}
 
 	// Warm-up: every target serves the reused token for a while, unmeasured.

@@ -199,7 +199,10 @@ type principalKey struct{}
 func peerMux(realm string, mw func(http.Handler) http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		// The example's own open route, line for line: the open route
+		// compares the servers and middleware stacks, not the handlers.
+		w.Header()["Content-Type"] = jsonContentType
+		_, _ = w.Write(setup.HealthBody)
 	})
 	mux.Handle("GET /data", mw(requireScope(realm, "read:data", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, reply(r))
@@ -241,6 +244,8 @@ func unauthorized(w http.ResponseWriter, realm string, invalid bool) {
 	w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm=%q`, realm))
 	writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "unauthorized"})
 }
+
+var jsonContentType = []string{"application/json"}
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")

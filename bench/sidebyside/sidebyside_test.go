@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -47,6 +48,11 @@ func TestSmoke(t *testing.T) {
 	if err := os.WriteFile(cfg.results, []byte("# Results\n\nearlier sections\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	if _, _, err := cpuPlan(); err != nil {
+		t.Logf("layout shared: %v", err)
+		cfg.layout = "shared"
+	}
+	cpusBefore := cpusAllowed(os.Getpid())
 	goroutines := runtime.NumGoroutine()
 	ctx, cancel := context.WithTimeout(t.Context(), 25*time.Second)
 	defer cancel()
@@ -67,8 +73,13 @@ func TestSmoke(t *testing.T) {
 				t.Errorf("%s %s: no server CPU time measured", mode, impl)
 			case m.errors > 0 || m.unexpected > 0:
 				t.Errorf("%s %s: %d errors, %d unexpected statuses", mode, impl, m.errors, m.unexpected)
+			case cfg.layout == "pinned" && (!isOneCPU(m.cpus) || !isOneCPU(m.driverCPUs) || m.cpus == m.driverCPUs):
+				t.Errorf("%s %s: pinned layout, but the target ran on CPUs %q and the driver on %q", mode, impl, m.cpus, m.driverCPUs)
 			}
 		}
+	}
+	if got := cpusAllowed(os.Getpid()); got != cpusBefore {
+		t.Errorf("after the run this process may use CPUs %q, before it %q", got, cpusBefore)
 	}
 	md := res.markdown()
 	for _, want := range []string{"## Black box, side by side", "| **bearerguard", "golang-jwt", "auth0", "jwx", "JWKS fetches per round", "÷ own open route"} {
@@ -139,15 +150,30 @@ func TestContractCatchesABadTarget(t *testing.T) {
 	}
 }
 
+// isOneCPU reports whether a Cpus_allowed_list names exactly one CPU.
+func isOneCPU(list string) bool {
+	_, err := strconv.Atoi(list)
+	return err == nil
+}
+
 func TestReplaceSection(t *testing.T) {
-	sec := beginMarker + " x -->\n## Black box, side by side\nnew\n" + endMarker + "\n"
-	for _, c := range []struct{ doc, want string }{
-		{"", sec},
-		{"# R\n", "# R\n\n" + sec},
-		{"# R\n\n" + beginMarker + " -->\nold\n" + endMarker + "\n## After\n", "# R\n\n" + sec + "## After\n"},
+	pb, pe := markers("pinned")
+	sb, se := markers("shared")
+	pinned := pb + " x -->\n## Black box, side by side\nnew\n" + pe + "\n"
+	shared := sb + " x -->\n## Black box, side by side: shared\nnew\n" + se + "\n"
+	oldPinned := pb + " -->\nold\n" + pe + "\n"
+	oldShared := sb + " -->\nold\n" + se + "\n"
+	for _, c := range []struct{ doc, sec, layout, want string }{
+		{"", pinned, "pinned", pinned},
+		{"# R\n", pinned, "pinned", "# R\n\n" + pinned},
+		{"# R\n\n" + oldPinned + "## After\n", pinned, "pinned", "# R\n\n" + pinned + "## After\n"},
+		// Each layout has its own section; replacing one keeps the other.
+		{"# R\n\n" + oldPinned + oldShared + "## After\n", pinned, "pinned", "# R\n\n" + pinned + oldShared + "## After\n"},
+		{"# R\n\n" + oldPinned + oldShared + "## After\n", shared, "shared", "# R\n\n" + oldPinned + shared + "## After\n"},
+		{"# R\n\n" + oldPinned, shared, "shared", "# R\n\n" + oldPinned + "\n" + shared},
 	} {
-		if got := string(replaceSection([]byte(c.doc), sec)); got != c.want {
-			t.Errorf("replaceSection(%q) = %q, want %q", c.doc, got, c.want)
+		if got := string(replaceSection([]byte(c.doc), c.sec, c.layout)); got != c.want {
+			t.Errorf("replaceSection(%q, %s) = %q, want %q", c.doc, c.layout, got, c.want)
 		}
 	}
 }

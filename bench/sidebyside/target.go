@@ -33,9 +33,9 @@ type target struct {
 	stderr *limitedBuffer
 }
 
-// startTarget re-executes this binary as "serve -impl impl" and waits (at
-// most 20 s) for the listen line.
-func startTarget(impl string, iss *issuer, profileDir string) (*target, error) {
+// startTarget re-executes this binary as "serve -impl impl" (on cpu alone
+// unless cpu < 0) and waits (at most 20 s) for the listen line.
+func startTarget(impl string, iss *issuer, profileDir string, cpu int) (*target, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -46,6 +46,11 @@ func startTarget(impl string, iss *issuer, profileDir string) (*target, error) {
 		args = append(args, "-cpuprofile", filepath.Join(profileDir, impl+".pprof"))
 	}
 	cmd := exec.Command(exe, args...)
+	if cpu >= 0 {
+		if cmd, err = pinnedCommand(cpu, exe, args); err != nil {
+			return nil, err
+		}
+	}
 	cmd.Env = append(os.Environ(), childEnv+"=1")
 	cmd.SysProcAttr = childAttr()
 	t := &target{impl: impl, cmd: cmd, done: make(chan struct{}), stderr: &limitedBuffer{max: 64 << 10}}
@@ -132,6 +137,21 @@ type cpuSample struct {
 // clockTicks is USER_HZ, what getconf CLK_TCK prints: 100 on Linux for
 // every architecture Go supports (the kernel ABI fixes it).
 const clockTicks = 100
+
+// cpusAllowed is the Cpus_allowed_list of pid's main thread ("" where
+// /proc does not say).
+func cpusAllowed(pid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && k == "Cpus_allowed_list" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
 
 func readCPU(pid int) (cpuSample, error) {
 	s := cpuSample{sched: -1}
