@@ -200,7 +200,7 @@ func (v *Validator) compact(tok *Token, token string, key *Key, ic *issuerConfig
 	// (but for the claims JSON, which a hit takes from the presented
 	// token): anything it does not know, it must not drop.
 	want := *tok
-	want.raw, want.payload = nil, ""
+	want.claims, want.claimsEncoded = "", false
 	if !reflect.DeepEqual(*c.token(v, ""), want) {
 		return whole()
 	}
@@ -243,8 +243,8 @@ func (c *cachedToken) token(v *Validator, token string) *Token {
 	t.Scopes, t.Roles, t.Permissions = *c.scopes, *c.roles, *c.perms
 	t.Source = c.src
 	t.Algorithm = algNames[c.alg]
-	if int(c.payEnd) <= len(token) {
-		t.payload = token[c.payStart:c.payEnd]
+	if c.payEnd > c.payStart && int(c.payEnd) <= len(token) {
+		t.claims, t.claimsEncoded = token[c.payStart:c.payEnd], true
 	}
 	return t
 }

@@ -102,7 +102,7 @@ func (v *Validator) introspect(ctx context.Context, token string) (*Token, error
 		!(tok.Audience == nil && v.introspectionAudOptional) {
 		return nil, ErrAudience
 	}
-	if err := v.checkTimes(tok.Expiry, tok.NotBefore, tok.IssuedAt, false); err != nil {
+	if err := v.checkTimes(v.now(), tok.Expiry, tok.NotBefore, tok.IssuedAt, false); err != nil {
 		return nil, err
 	}
 	if err := v.runChecks(ctx, tok); err != nil {

@@ -54,7 +54,7 @@ func parseIntrospection(body []byte) (*Token, error) {
 			}
 		}
 	}
-	tok := &Token{Source: SourceIntrospection, raw: body}
+	tok := &Token{Source: SourceIntrospection, claims: string(body)} // a copy: the caller owns body
 	if err := decodeClaims(&spans, tok); err != nil {
 		return nil, err
 	}

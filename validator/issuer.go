@@ -246,12 +246,12 @@ func newPolicy(opts []IssuerOption) (issuerPolicy, []error) {
 func (v *Validator) checkIssuerPolicy(ic *issuerConfig, tok *Token, s *claimSpans, answer bool) error {
 	p := &ic.policy
 	for _, cv := range p.accessClaims {
-		if err := checkClaimValues(tok.raw, cv, ErrType); err != nil {
+		if err := checkClaimValues(tok.claimsJSON(), cv, ErrType); err != nil {
 			return err
 		}
 	}
 	for _, cv := range p.issuerClaims {
-		if err := checkClaimValues(tok.raw, cv, ErrIssuer); err != nil {
+		if err := checkClaimValues(tok.claimsJSON(), cv, ErrIssuer); err != nil {
 			return err
 		}
 	}
@@ -280,12 +280,12 @@ func (v *Validator) checkIssuerPolicy(ic *issuerConfig, tok *Token, s *claimSpan
 		}
 	}
 	for _, cv := range p.values {
-		if err := checkClaimValues(tok.raw, cv, ErrClaimValue); err != nil {
+		if err := checkClaimValues(tok.claimsJSON(), cv, ErrClaimValue); err != nil {
 			return err
 		}
 	}
 	if tok.ClientID == "" && p.clientIDClaim != "" {
-		val, ok, err := lookupClaim(tok.raw, []string{p.clientIDClaim})
+		val, ok, err := lookupClaim(tok.claimsJSON(), []string{p.clientIDClaim})
 		if err != nil {
 			return ErrMalformed
 		}
@@ -299,10 +299,10 @@ func (v *Validator) checkIssuerPolicy(ic *issuerConfig, tok *Token, s *claimSpan
 		return nil // roles and permissions fail closed for answers
 	}
 	var err error
-	if tok.Roles, err = namesAt(tok.raw, p.roles); err != nil {
+	if tok.Roles, err = namesAt(tok.claimsJSON(), p.roles); err != nil {
 		return err
 	}
-	if tok.Permissions, err = namesAt(tok.raw, p.permissions); err != nil {
+	if tok.Permissions, err = namesAt(tok.claimsJSON(), p.permissions); err != nil {
 		return err
 	}
 	return nil

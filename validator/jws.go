@@ -24,6 +24,10 @@ var b64 = base64.RawURLEncoding.Strict()
 // read.
 func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
+// stringOf returns b as a string without copying. b must never be written
+// afterwards: only slices this package allocated and then only reads pass.
+func stringOf(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
 // decodeSegment decodes a base64url segment into buf if it fits, else into
 // a new slice.
 func decodeSegment(seg string, buf []byte) ([]byte, bool) {

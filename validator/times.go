@@ -5,10 +5,10 @@ import (
 	"time"
 )
 
-// checkTimes checks "exp", "nbf" and "iat" (zero when absent) against the
-// clock, with the leeway, and the maximum token age.
-func (v *Validator) checkTimes(exp, nbf, iat time.Time, requireExp bool) error {
-	now := v.now()
+// checkTimes checks "exp", "nbf" and "iat" (zero when absent) against now
+// (the validator's clock, read once per validation), with the leeway, and
+// the maximum token age.
+func (v *Validator) checkTimes(now, exp, nbf, iat time.Time, requireExp bool) error {
 	if exp.IsZero() {
 		if requireExp {
 			return ErrExpired

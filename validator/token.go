@@ -70,6 +70,10 @@ type Token struct {
 	Permissions scopes.Set
 	// Source says whether the token was verified locally or introspected.
 	Source Source
+	// claimsEncoded says that claims holds the token's base64url payload
+	// segment, not its claims JSON (it sits beside Source, in what would be
+	// padding: a cache hit allocates a Token, and fewer bytes cost less).
+	claimsEncoded bool
 	// KeyID and Algorithm identify the key and algorithm that verified a JWT.
 	KeyID     string
 	Algorithm Algorithm
@@ -86,20 +90,21 @@ type Token struct {
 	// only with proof of what it is bound to.
 	Confirmation Confirmation
 
-	raw []byte // the claims JSON (or introspection response members)
-	// payload is the token's base64url payload segment, when raw is nil:
-	// a token served from the cache decodes its claims JSON only when
-	// asked (see claimsJSON).
-	payload string
+	// claims is the claims JSON (or the introspection response's
+	// members), or, when claimsEncoded, the presented token's payload
+	// segment: a token served from the cache decodes its claims JSON only
+	// when asked (see claimsJSON). Its bytes are never written.
+	claims string
 }
 
-// claimsJSON returns the claims JSON: raw, or the payload decoded afresh
-// (never stored, so reading claims never writes to the Token).
+// claimsJSON returns the claims JSON: a read-only view of claims, or the
+// payload decoded afresh (never stored, so reading claims never writes to
+// the Token). Nothing may write to what it returns unless claimsEncoded.
 func (t *Token) claimsJSON() []byte {
-	if t.raw != nil || t.payload == "" {
-		return t.raw
+	if !t.claimsEncoded {
+		return bytesOf(t.claims)
 	}
-	b, ok := decodeSegment(t.payload, nil)
+	b, ok := decodeSegment(t.claims, nil)
 	if !ok {
 		return nil // cannot happen: the payload decoded when it was validated
 	}
@@ -135,10 +140,13 @@ func (t *Token) Decode(v any) error { return json.Unmarshal(t.claimsJSON(), v) }
 
 // RawClaims returns a copy of the claims as JSON.
 func (t *Token) RawClaims() []byte {
-	if t.raw == nil {
+	switch {
+	case t.claimsEncoded:
 		return t.claimsJSON() // decoded afresh: already the caller's own
+	case t.claims == "":
+		return nil
 	}
-	return slices.Clone(t.raw)
+	return []byte(t.claims)
 }
 
 // Grants reports whether the token grants the term: a scope among
@@ -166,8 +174,8 @@ func (t *Token) HasAudience(aud string) bool { return slices.Contains(t.Audience
 // clone returns a copy of t that shares nothing writable with it. The
 // Audience is copied into the same allocation when it is short, so a
 // cache hit costs one allocation. Scopes, Roles and Permissions are
-// immutable sets (a holder can only replace its own copy's field), and raw
-// is never handed out without copying, so they are shared.
+// immutable sets (a holder can only replace its own copy's field), and the
+// claims are a string, so they are shared.
 func (t *Token) clone() *Token {
 	b := new(struct {
 		tok Token

@@ -6,6 +6,14 @@
 // Entries expire on read (no background goroutine); a full shard evicts its
 // least recently used entry. Values are stored inline in the entries, so a
 // Put allocates one entry and nothing else.
+//
+// A hit on an entry among the most recent quarter of its shard leaves the
+// order as it is, under a read lock: a token presented again and again
+// from many cores at once (the common case of a service calling with one
+// token) never makes them wait on each other. The entry can only have
+// moved back by fewer places than the quarter since it was last put in
+// front, so the shard still evicts a least recently used entry but for
+// that quarter's order.
 package lru
 
 import (
@@ -27,11 +35,13 @@ type Cache[K comparable, V any] struct {
 func (c *Cache[K, V]) OnEvict(f func()) { c.onEvict = f }
 
 type shard[K comparable, V any] struct {
-	mu    sync.Mutex
-	max   int
-	items map[K]*entry[K, V]
-	head  entry[K, V] // sentinel: head.next is the most recent
-	_     [64]byte    // keep shards' locks on separate cache lines
+	mu     sync.RWMutex
+	max    int
+	recent uint64 // a hit this many places from the front or nearer stays put (max/4)
+	pushes uint64 // entries put in front so far
+	items  map[K]*entry[K, V]
+	head   entry[K, V] // sentinel: head.next is the most recent
+	_      [64]byte    // keep shards' locks on separate cache lines
 }
 
 type entry[K comparable, V any] struct {
@@ -39,6 +49,7 @@ type entry[K comparable, V any] struct {
 	key        K
 	val        V
 	expires    time.Time
+	pushed     uint64 // shard.pushes when it was last put in front
 }
 
 // New returns a cache of at most size entries (at least one per shard)
@@ -56,6 +67,7 @@ func New[K comparable, V any](size, shards int, hash func(K) uint64) *Cache[K, V
 	for i := range c.shards {
 		s := &c.shards[i]
 		s.max = per
+		s.recent = uint64(per / 4)
 		s.items = make(map[K]*entry[K, V], min(per, 1024))
 		s.head.next, s.head.prev = &s.head, &s.head
 	}
@@ -68,9 +80,23 @@ func (c *Cache[K, V]) shardOf(k K) *shard[K, V] { return &c.shards[c.shard(k)&c.
 // An expired entry is removed.
 func (c *Cache[K, V]) Get(k K, now time.Time) (V, bool) {
 	s := c.shardOf(k)
+	s.mu.RLock()
+	e, ok := s.items[k]
+	if ok && now.Before(e.expires) && s.pushes-e.pushed < s.recent {
+		v := e.val
+		s.mu.RUnlock()
+		return v, true
+	}
+	s.mu.RUnlock()
+	if !ok {
+		var zero V
+		return zero, false
+	}
+	// Expired, or to be moved to the front: again under the write lock
+	// (the entry may have changed meanwhile).
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e, ok := s.items[k]
+	e, ok = s.items[k]
 	if !ok {
 		var zero V
 		return zero, false
@@ -125,9 +151,9 @@ func (c *Cache[K, V]) Len() int {
 	n := 0
 	for i := range c.shards {
 		s := &c.shards[i]
-		s.mu.Lock()
+		s.mu.RLock()
 		n += len(s.items)
-		s.mu.Unlock()
+		s.mu.RUnlock()
 	}
 	return n
 }
@@ -138,6 +164,8 @@ func (s *shard[K, V]) unlink(e *entry[K, V]) {
 }
 
 func (s *shard[K, V]) pushFront(e *entry[K, V]) {
+	s.pushes++
+	e.pushed = s.pushes
 	e.prev, e.next = &s.head, s.head.next
 	s.head.next.prev = e
 	s.head.next = e
@@ -145,6 +173,7 @@ func (s *shard[K, V]) pushFront(e *entry[K, V]) {
 
 func (s *shard[K, V]) moveToFront(e *entry[K, V]) {
 	if s.head.next == e {
+		e.pushed = s.pushes // in front already (those before it went)
 		return
 	}
 	s.unlink(e)

@@ -2,6 +2,7 @@ package lru
 
 import (
 	"encoding/binary"
+	"math/rand/v2"
 	"sync"
 	"testing"
 	"time"
@@ -77,5 +78,105 @@ func TestBoundedUnderConcurrency(t *testing.T) {
 	wg.Wait()
 	if n := c.Len(); n > 64 {
 		t.Errorf("Len = %d, over the bound of 64", n)
+	}
+}
+
+// TestRecentHitsStayPut: a hit in the most recent quarter of a shard does
+// not reorder it, a hit further back does, and the evicted entry is always
+// one that at least max-max/4 present entries were used after: checked
+// against a model of last uses over random Gets and Puts.
+func TestRecentHitsStayPut(t *testing.T) {
+	now := time.Unix(1_000_000, 0)
+	c := New[int, int](8, 1, hashInt)
+	s := &c.shards[0]
+	for k := 1; k <= 8; k++ {
+		c.Put(k, k, now.Add(time.Hour))
+	}
+	order := func() (keys []int) {
+		for e := s.head.next; e != &s.head; e = e.next {
+			keys = append(keys, e.key)
+		}
+		return keys
+	}
+	c.Get(7, now) // second from the front: within the quarter (2), stays
+	if got := order(); got[0] != 8 || got[1] != 7 {
+		t.Fatalf("after a recent hit: %v, want 8, 7 in front", got)
+	}
+	c.Get(1, now) // the tail: moves to the front
+	if got := order(); got[0] != 1 || got[len(got)-1] != 2 {
+		t.Fatalf("after a hit at the tail: %v, want 1 in front and 2 last", got)
+	}
+	c.Put(9, 9, now.Add(time.Hour))
+	if _, ok := s.items[2]; ok {
+		t.Fatal("2, the least recently used, was not evicted")
+	}
+
+	for _, size := range []int{1, 2, 3, 4, 8, 16, 64} {
+		c := New[int, int](size, 1, hashInt)
+		s := &c.shards[0]
+		lastUse := map[int]int{}
+		r := rand.New(rand.NewPCG(uint64(size), 7))
+		for clock := range 20_000 {
+			k := r.IntN(size * 3)
+			if r.IntN(3) == 0 {
+				if _, ok := c.Get(k, now); ok {
+					lastUse[k] = clock
+				}
+				continue
+			}
+			before := map[int]bool{}
+			for key := range s.items {
+				before[key] = true
+			}
+			c.Put(k, clock, now.Add(time.Hour))
+			lastUse[k] = clock
+			for key := range before {
+				if _, ok := s.items[key]; ok {
+					continue
+				}
+				later := 0 // present entries used after the evicted one
+				for other := range s.items {
+					if lastUse[other] > lastUse[key] {
+						later++
+					}
+				}
+				if want := size - size/4; later < want {
+					t.Fatalf("size %d: evicted %d with only %d present entries used after it, want at least %d", size, key, later, want)
+				}
+			}
+			if len(s.items) > size {
+				t.Fatalf("size %d: %d entries", size, len(s.items))
+			}
+		}
+	}
+}
+
+// TestHotKeyConcurrent: many goroutines hitting one entry (the read-lock
+// path) while others put and remove, under -race.
+func TestHotKeyConcurrent(t *testing.T) {
+	now := time.Unix(1_000_000, 0)
+	c := New[int, int](64, 1, hashInt)
+	c.Put(0, 42, now.Add(time.Hour))
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 5_000 {
+				if g%2 == 0 {
+					if v, ok := c.Get(0, now); ok && v != 42 {
+						t.Errorf("Get(0) = %d", v)
+						return
+					}
+					continue
+				}
+				c.Put(1+i%100, i, now.Add(time.Hour))
+				if i%7 == 0 {
+					c.Remove(1 + i%100)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n := c.Len(); n > 64 {
+		t.Errorf("Len = %d, over the bound", n)
 	}
 }

@@ -45,6 +45,39 @@ func TestIsB64Token(t *testing.T) {
 	}
 }
 
+// TestIsB64TokenEveryByte puts every byte value at every position of
+// tokens of every length up to 40 (the eight-byte steps and the bytes
+// after them), with and without padding, and compares with the grammar
+// checked one byte at a time.
+func TestIsB64TokenEveryByte(t *testing.T) {
+	want := func(s string) bool {
+		body := strings.TrimRight(s, "=")
+		if body == "" {
+			return false
+		}
+		for i := range len(body) {
+			c := body[i]
+			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~+/", c) >= 0) {
+				return false
+			}
+		}
+		return true
+	}
+	for n := 1; n <= 40; n++ {
+		for pos := range n {
+			for c := range 256 {
+				b := []byte(strings.Repeat("a", n))
+				b[pos] = byte(c)
+				for _, s := range []string{string(b), string(b) + "==", string(b[:pos+1]) + "=" + string(b[pos+1:])} {
+					if got := authheader.IsB64Token(s); got != want(s) {
+						t.Fatalf("IsB64Token(%q) = %v, want %v", s, got, want(s))
+					}
+				}
+			}
+		}
+	}
+}
+
 // BenchmarkParse parses the Authorization value of a typical JWT access
 // token (about 800 bytes).
 func BenchmarkParse(b *testing.B) {
