@@ -17,6 +17,7 @@
 package lru
 
 import (
+	"math"
 	"sync"
 	"time"
 )
@@ -48,8 +49,21 @@ type entry[K comparable, V any] struct {
 	prev, next *entry[K, V]
 	key        K
 	val        V
-	expires    time.Time
+	expires    int64  // Unix ns (see nanos): 16 B less per entry than a time.Time
 	pushed     uint64 // shard.pushes when it was last put in front
+}
+
+// nanos is t in Unix nanoseconds, clamped to what an int64 holds (years
+// 1678 to 2262) instead of wrapping around: an expiry beyond 2262 is
+// "never" for any clock reading this side of it.
+func nanos(t time.Time) int64 {
+	switch {
+	case t.Year() >= 2262:
+		return math.MaxInt64
+	case t.Year() <= 1678:
+		return math.MinInt64
+	}
+	return t.UnixNano()
 }
 
 // New returns a cache of at most size entries (at least one per shard)
@@ -80,9 +94,10 @@ func (c *Cache[K, V]) shardOf(k K) *shard[K, V] { return &c.shards[c.shard(k)&c.
 // An expired entry is removed.
 func (c *Cache[K, V]) Get(k K, now time.Time) (V, bool) {
 	s := c.shardOf(k)
+	at := nanos(now)
 	s.mu.RLock()
 	e, ok := s.items[k]
-	if ok && now.Before(e.expires) && s.pushes-e.pushed < s.recent {
+	if ok && at < e.expires && s.pushes-e.pushed < s.recent {
 		v := e.val
 		s.mu.RUnlock()
 		return v, true
@@ -101,7 +116,7 @@ func (c *Cache[K, V]) Get(k K, now time.Time) (V, bool) {
 		var zero V
 		return zero, false
 	}
-	if !now.Before(e.expires) {
+	if at >= e.expires {
 		s.unlink(e)
 		delete(s.items, k)
 		var zero V
@@ -118,7 +133,7 @@ func (c *Cache[K, V]) Put(k K, v V, expires time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if e, ok := s.items[k]; ok {
-		e.val, e.expires = v, expires
+		e.val, e.expires = v, nanos(expires)
 		s.moveToFront(e)
 		return
 	}
@@ -130,7 +145,7 @@ func (c *Cache[K, V]) Put(k K, v V, expires time.Time) {
 			c.onEvict()
 		}
 	}
-	e := &entry[K, V]{key: k, val: v, expires: expires}
+	e := &entry[K, V]{key: k, val: v, expires: nanos(expires)}
 	s.items[k] = e
 	s.pushFront(e)
 }

@@ -58,6 +58,31 @@ func TestGetPutExpireEvict(t *testing.T) {
 	}
 }
 
+// TestExpiryBeyondNanoseconds: expiry times an int64 of nanoseconds cannot
+// hold (the entries store nanoseconds) count as the end or the start of
+// what it holds, never wrap around.
+func TestExpiryBeyondNanoseconds(t *testing.T) {
+	now := time.Unix(1_000_000, 0)
+	c := New[int, string](4, 1, hashInt)
+	c.Put(1, "far", time.Unix(1<<40, 0)) // year 36812
+	c.Put(2, "past", time.Time{})        // year 1
+	c.Put(3, "max", time.Unix(1<<62, 0)) // far beyond
+	for _, tt := range []struct {
+		key int
+		at  time.Time
+		ok  bool
+	}{
+		{1, now, true},
+		{1, time.Date(2261, 12, 31, 0, 0, 0, 0, time.UTC), true},
+		{2, now, false},
+		{3, now, true},
+	} {
+		if _, ok := c.Get(tt.key, tt.at); ok != tt.ok {
+			t.Errorf("Get(%d) at %v: present %v, want %v", tt.key, tt.at, ok, tt.ok)
+		}
+	}
+}
+
 func TestBoundedUnderConcurrency(t *testing.T) {
 	now := time.Unix(1_000_000, 0)
 	c := New[[8]byte, int](64, 8, func(k [8]byte) uint64 { return binary.LittleEndian.Uint64(k[:]) })
