@@ -286,6 +286,9 @@ func run(ctx context.Context, cfg config, logw io.Writer) (*results, error) {
 	}
 	var contractErrs []error
 	for _, t := range targets {
+		if t.impl == noGuard {
+			continue // it checks nothing, by design
+		}
 		if err := checkContract(t.addr, checks); err != nil {
 			contractErrs = append(contractErrs, fmt.Errorf("%s breaks the contract:\n%w", t.impl, err))
 		}
@@ -293,7 +296,7 @@ func run(ctx context.Context, cfg config, logw io.Writer) (*results, error) {
 	if err := errors.Join(contractErrs...); err != nil {
 		return nil, err
 	}
-	logf("%d targets answer all %d contract checks", len(targets), len(checks))
+	logf("every target but the reference answers all %d contract checks", len(checks))
 
 	// Tokens, minted before anything is timed. Round r of a fresh mode uses
 	// tokens [r*per, (r+1)*per) on every target: no target sees a token
@@ -382,6 +385,9 @@ rounds:
 		for _, mode := range cfg.modes {
 			for k := range targets {
 				t := targets[(k+r)%len(targets)]
+				if !measures(t.impl, mode) {
+					continue
+				}
 				if stopping.Load() {
 					runErr = ctx.Err()
 					break rounds

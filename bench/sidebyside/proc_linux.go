@@ -30,6 +30,9 @@ func cpuPlan() (server, driver int, err error) {
 	if len(cpus) < 2 {
 		return 0, 0, fmt.Errorf("the pinned layout needs 2 CPUs, this process may use %d (try -layout shared)", len(cpus))
 	}
+	if _, err := exec.LookPath("taskset"); err != nil {
+		return 0, 0, fmt.Errorf("the pinned layout runs the targets with taskset (util-linux): %w (try -layout shared)", err)
+	}
 	return cpus[0], cpus[1], nil
 }
 

@@ -33,8 +33,17 @@ import (
 	"github.com/bearerguard/bearerguard/validator"
 )
 
-// impls are the targets, in report order; ours first.
-var impls = []string{"bearerguard", "golangjwt", "auth0", "jwx"}
+// impls are the targets, in report order; ours first, the reference
+// without a guard last.
+var impls = []string{"bearerguard", "golangjwt", "auth0", "jwx", noGuard}
+
+// noGuard is a reference, not a peer: the example's routes behind a
+// middleware that checks nothing (any "Bearer" header passes, as a fixed
+// principal in the request context). It runs the open and reused modes
+// only, never the contract, and its reused ÷ open is the most any guard
+// can reach on the machine: what carrying the token and answering /data
+// cost without deciding anything.
+const noGuard = "noguard"
 
 // implTitle names a target in the report.
 var implTitle = map[string]string{
@@ -42,6 +51,16 @@ var implTitle = map[string]string{
 	"golangjwt":   "golang-jwt v5 + keyfunc v3",
 	"auth0":       "auth0 go-jwt-middleware v2",
 	"jwx":         "jwx v2 (jwk.Cache + jwt.Parse)",
+	noGuard:       "*reference: no guard (token not checked)*",
+}
+
+// isPeer reports whether impl is compared with bearerguard.
+func isPeer(impl string) bool { return impl != ours && impl != noGuard }
+
+// measures reports whether impl runs mode: the reference only runs the
+// open route and the reused token.
+func measures(impl, mode string) bool {
+	return impl != noGuard || mode == "open" || mode == "reused"
 }
 
 type serveConfig struct {
@@ -185,6 +204,18 @@ func newTarget(ctx context.Context, c serveConfig, client *http.Client) (http.Ha
 		return newAuth0(c, client)
 	case "jwx":
 		return newJWX(ctx, c, client)
+	case noGuard:
+		return peerMux("sidebyside", func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				tok, _ := bearer(r)
+				if tok == "" {
+					w.WriteHeader(http.StatusUnauthorized)
+					return
+				}
+				p := principal{sub: "reused", clientID: "sidebyside", scope: "read:data"}
+				next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+			})
+		}), func() {}, nil
 	}
 	return nil, nil, fmt.Errorf("unknown -impl %q (want one of %s)", c.impl, strings.Join(impls, ", "))
 }
