@@ -358,8 +358,12 @@ func (res *results) markdown() string {
 		totals = append(totals, fmt.Sprintf("%s %d", impl, res.jwksAll[impl]))
 	}
 	p("JWKS requests per target over the whole run (start, contract checks, warm-up, every mode): %s.\n\n", strings.Join(totals, ", "))
-	p("Raw per-round figures: `bench/sidebyside-raw.txt`. A CPU profile of any target: " +
-		"`go run ./sidebyside -modes fresh-rs256 -cpuprofile-dir /tmp/prof`, then `go tool pprof /tmp/prof/bearerguard.pprof`.\n")
+	rawFile := "sidebyside-raw.txt"
+	if cfg.layout == "shared" {
+		rawFile = "sidebyside-shared-raw.txt"
+	}
+	p("Raw per-round figures: `bench/%s`. A CPU profile of any target: "+
+		"`go run ./sidebyside -modes fresh-rs256 -cpuprofile-dir /tmp/prof`, then `go tool pprof /tmp/prof/bearerguard.pprof`.\n", rawFile)
 	p("%s\n", end)
 	return b.String()
 }
