@@ -258,8 +258,8 @@ func (res *results) markdown() string {
 		"HS256 keyed with the RSA public key, garbage, no token, wrong scheme).\n\n", res.checks)
 	if cfg.layout == "pinned" {
 		p("One load driver (HTTP/1.1 keep-alive over raw TCP, %d connections, closed loop) runs on a CPU of its own and every "+
-			"target on another (`taskset`; the target's Go runtime sees one CPU), so each figure is what one CPU of the "+
-			"target's serves, as a user would measure it from outside, and the driver takes nothing from it; **server busy** "+
+			"target on another (`taskset`; the target's Go runtime sees one CPU), so requests/s is what the target serves on "+
+			"one CPU, as a user would measure it from another machine, and the driver takes nothing from it; **server busy** "+
 			"is how much of its CPU the target used over the interval (near 100%% means the target, not the driver, set the "+
 			"pace). ", cfg.conns)
 	} else {
