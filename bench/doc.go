@@ -12,6 +12,11 @@
 // on loopback, checked for 200/201/401/403 first, then driven in
 // interleaved rounds (open route, reused token, fresh RS256 and ES256
 // tokens, unknown-kid flood) with the server's own CPU time read from
-// /proc. It writes the "Black box, side by side" section of RESULTS.md
-// (run it after run.sh, which rewrites that file) and sidebyside-raw.txt.
+// /proc. By default each target runs on a CPU of its own and the load
+// driver on another (-layout pinned); -layout shared lets them share
+// every CPU. A reference target that checks no token shows the most any
+// guard can reach. It writes the "Black box, side by side" section of
+// RESULTS.md (run it after run.sh, which rewrites that file; with -layout
+// shared, its own section) and sidebyside-raw.txt
+// (sidebyside-shared-raw.txt).
 package bench
