@@ -185,6 +185,48 @@ func TestCachedTokenIsolation(t *testing.T) {
 	}
 }
 
+// scribbler is a claims type whose UnmarshalJSON writes over the bytes it
+// is given, as careless code might (encoding/json hands it slices of the
+// input).
+type scribbler struct{}
+
+func (*scribbler) UnmarshalJSON(b []byte) error {
+	for i := range b {
+		b[i] = 'X'
+	}
+	return nil
+}
+
+// Decode hands encoding/json a copy of the claims: a type that writes over
+// its input changes nothing that the cache, or another request, reads. A
+// token with three audiences is cached whole, sharing its claims with the
+// caller's token.
+func TestDecodeCannotWriteClaims(t *testing.T) {
+	loadKeys(t)
+	v := newValidator(t)
+	tok := rs256(baseClaims(map[string]any{"aud": []string{testAud, "x", "y"}}))
+	var want []byte
+	for i := range 3 { // the second sighting is cached; the third is a hit
+		got, err := v.Validate(t.Context(), tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			want = got.RawClaims()
+		}
+		if raw := got.RawClaims(); string(raw) != string(want) {
+			t.Fatalf("sighting %d: claims %q, want %q", i+1, raw, want)
+		}
+		var s scribbler
+		if err := got.Decode(&s); err != nil {
+			t.Fatal(err)
+		}
+		if raw := got.RawClaims(); string(raw) != string(want) {
+			t.Fatalf("sighting %d: Decode wrote over the token's claims: %q", i+1, raw)
+		}
+	}
+}
+
 // A cache hit gives the same token a full validation gives: every exported
 // field, and the claims JSON behind Claim, Decode and RawClaims (which a
 // hit takes from the presented token), for tokens the cache holds in its

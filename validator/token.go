@@ -135,8 +135,14 @@ func (t *Token) Claim(name string) (any, bool) {
 }
 
 // Decode decodes the claims into v with encoding/json, for custom claim
-// structs.
-func (t *Token) Decode(v any) error { return json.Unmarshal(t.claimsJSON(), v) }
+// structs. v's UnmarshalJSON methods get a copy of the claims: nothing
+// they do reaches the token, the cache or another request.
+func (t *Token) Decode(v any) error {
+	if t.claimsEncoded {
+		return json.Unmarshal(t.claimsJSON(), v) // decoded afresh: already a copy
+	}
+	return json.Unmarshal([]byte(t.claims), v)
+}
 
 // RawClaims returns a copy of the claims as JSON.
 func (t *Token) RawClaims() []byte {
