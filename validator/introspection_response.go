@@ -36,6 +36,10 @@ var refreshTokenTypes = []string{
 // JSON literal true), and [ErrType] for an answer about a refresh or ID
 // token.
 func parseIntrospection(body []byte) (*Token, error) {
+	// One copy, first: the token's claims and every field decoded from
+	// them point into it, never into the caller's body.
+	claims := string(body)
+	body = bytesOf(claims)
 	var spans claimSpans
 	if err := (*Validator)(nil).scanClaims(body, &spans); err != nil {
 		return nil, errIntrospectionResponse
@@ -54,7 +58,7 @@ func parseIntrospection(body []byte) (*Token, error) {
 			}
 		}
 	}
-	tok := &Token{Source: SourceIntrospection, claims: string(body)} // a copy: the caller owns body
+	tok := &Token{Source: SourceIntrospection, claims: claims}
 	if err := decodeClaims(&spans, tok); err != nil {
 		return nil, err
 	}

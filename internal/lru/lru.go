@@ -17,7 +17,6 @@
 package lru
 
 import (
-	"math"
 	"sync"
 	"time"
 )
@@ -49,22 +48,20 @@ type entry[K comparable, V any] struct {
 	prev, next *entry[K, V]
 	key        K
 	val        V
-	expires    int64  // Unix ns (see nanos): 16 B less per entry than a time.Time
+	expires    int64  // see nanos: 16 B less per entry than a time.Time
 	pushed     uint64 // shard.pushes when it was last put in front
 }
 
-// nanos is t in Unix nanoseconds, clamped to what an int64 holds (years
-// 1678 to 2262) instead of wrapping around: an expiry beyond 2262 is
-// "never" for any clock reading this side of it.
-func nanos(t time.Time) int64 {
-	switch {
-	case t.Year() >= 2262:
-		return math.MaxInt64
-	case t.Year() <= 1678:
-		return math.MinInt64
-	}
-	return t.UnixNano()
-}
+// base is what expiry times are kept relative to: a reading of the clock
+// with its monotonic part, taken once.
+var base = time.Now()
+
+// nanos is t as nanoseconds after base (time.Time.Sub, which saturates
+// instead of wrapping around): entries compare their expiry as
+// now.Before(expires) would, on the monotonic clock when both times carry
+// a reading of it (a TTL from time.Now().Add stays a TTL if the wall clock
+// is stepped), and on the wall clock when neither does.
+func nanos(t time.Time) int64 { return int64(t.Sub(base)) }
 
 // New returns a cache of at most size entries (at least one per shard)
 // split over shards shards (rounded up to a power of two), where hash

@@ -58,20 +58,25 @@ func TestGetPutExpireEvict(t *testing.T) {
 	}
 }
 
-// TestExpiryBeyondNanoseconds: expiry times an int64 of nanoseconds cannot
-// hold (the entries store nanoseconds) count as the end or the start of
-// what it holds, never wrap around.
+// TestExpiryBeyondNanoseconds: expiry times further than an int64 of
+// nanoseconds from the process's start (the entries store that offset)
+// count as the end or the start of what it holds, never wrap around; and
+// an expiry with a monotonic reading still compares with a clock reading.
 func TestExpiryBeyondNanoseconds(t *testing.T) {
 	now := time.Unix(1_000_000, 0)
 	c := New[int, string](4, 1, hashInt)
 	c.Put(1, "far", time.Unix(1<<40, 0)) // year 36812
 	c.Put(2, "past", time.Time{})        // year 1
 	c.Put(3, "max", time.Unix(1<<62, 0)) // far beyond
+	mono := time.Now()
+	c.Put(4, "ttl", mono.Add(time.Minute))
 	for _, tt := range []struct {
 		key int
 		at  time.Time
 		ok  bool
 	}{
+		{4, mono.Add(time.Minute - time.Nanosecond), true},
+		{4, mono.Add(time.Minute), false},
 		{1, now, true},
 		{1, time.Date(2261, 12, 31, 0, 0, 0, 0, time.UTC), true},
 		{2, now, false},
