@@ -27,8 +27,7 @@ type cachedToken struct {
 	ends  [nArena]uint16 // end offset in arena of each field, in arenaField order
 	// flags: which times are set, whether the issuer and audiences are
 	// the configuration's strings.
-	flags  uint16
-	nAud   uint8
+	flags  uint16   // also the number of audiences, in the bits of audShift
 	audCfg [2]uint8 // index into the configured audiences, when flagged
 	alg    uint8    // index into algNames
 	src    Source
@@ -68,7 +67,13 @@ const (
 	flagAud0Configured
 	flagAud1Configured
 	flagAudNil
+	// audShift: the number of audiences (0 to 2) sits in the flags' two
+	// bits from here, which keeps the entry a size class smaller.
+	audShift = iota
 )
+
+// nAud is the number of audiences the entry holds.
+func (c *cachedToken) nAud() int { return int(c.flags>>audShift) & 3 }
 
 // maxSharedScopeSets bounds the table of shared scope sets: past it, an
 // entry keeps a set of its own.
@@ -157,7 +162,7 @@ func (v *Validator) compact(tok *Token, token string, key *Key, ic *issuerConfig
 	if tok.Audience == nil {
 		c.flags |= flagAudNil
 	}
-	c.nAud = uint8(len(tok.Audience))
+	c.flags |= uint16(len(tok.Audience)) << audShift // at most 2: see above
 	for i, a := range tok.Audience {
 		if j := slicesIndex(v.audiences, a); j >= 0 && j < 256 {
 			c.flags |= flagAud0Configured << i
@@ -230,14 +235,15 @@ func (c *cachedToken) token(v *Validator, token string) *Token {
 		t.Confirmation = Confirmation{JKT: a[e[arenaJKT-1]:e[arenaJKT]], X5TS256: a[e[arenaX5T-1]:e[arenaX5T]]}
 	}
 	if c.flags&flagAudNil == 0 {
-		for i := range int(c.nAud) {
+		n := c.nAud()
+		for i := range n {
 			if c.flags&(flagAud0Configured<<i) != 0 {
 				b.aud[i] = v.audiences[c.audCfg[i]]
 			} else {
 				b.aud[i] = a[e[arenaAud0+i-1]:e[arenaAud0+i]]
 			}
 		}
-		t.Audience = b.aud[:c.nAud:c.nAud]
+		t.Audience = b.aud[:n:n]
 	}
 	t.Expiry, t.IssuedAt, t.NotBefore, t.AuthTime = c.time(flagExp, c.exp), c.time(flagIat, c.iat), c.time(flagNbf, c.nbf), c.time(flagAuthTime, c.authTime)
 	t.Scopes, t.Roles, t.Permissions = *c.scopes, *c.roles, *c.perms

@@ -48,20 +48,9 @@ type entry[K comparable, V any] struct {
 	prev, next *entry[K, V]
 	key        K
 	val        V
-	expires    int64  // see nanos: 16 B less per entry than a time.Time
+	expires    time.Time
 	pushed     uint64 // shard.pushes when it was last put in front
 }
-
-// base is what expiry times are kept relative to: a reading of the clock
-// with its monotonic part, taken once.
-var base = time.Now()
-
-// nanos is t as nanoseconds after base (time.Time.Sub, which saturates
-// instead of wrapping around): entries compare their expiry as
-// now.Before(expires) would, on the monotonic clock when both times carry
-// a reading of it (a TTL from time.Now().Add stays a TTL if the wall clock
-// is stepped), and on the wall clock when neither does.
-func nanos(t time.Time) int64 { return int64(t.Sub(base)) }
 
 // New returns a cache of at most size entries (at least one per shard)
 // split over shards shards (rounded up to a power of two), where hash
@@ -91,10 +80,9 @@ func (c *Cache[K, V]) shardOf(k K) *shard[K, V] { return &c.shards[c.shard(k)&c.
 // An expired entry is removed.
 func (c *Cache[K, V]) Get(k K, now time.Time) (V, bool) {
 	s := c.shardOf(k)
-	at := nanos(now)
 	s.mu.RLock()
 	e, ok := s.items[k]
-	if ok && at < e.expires && s.pushes-e.pushed < s.recent {
+	if ok && now.Before(e.expires) && s.pushes-e.pushed < s.recent {
 		v := e.val
 		s.mu.RUnlock()
 		return v, true
@@ -113,7 +101,7 @@ func (c *Cache[K, V]) Get(k K, now time.Time) (V, bool) {
 		var zero V
 		return zero, false
 	}
-	if at >= e.expires {
+	if !now.Before(e.expires) {
 		s.unlink(e)
 		delete(s.items, k)
 		var zero V
@@ -130,7 +118,7 @@ func (c *Cache[K, V]) Put(k K, v V, expires time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if e, ok := s.items[k]; ok {
-		e.val, e.expires = v, nanos(expires)
+		e.val, e.expires = v, expires
 		s.moveToFront(e)
 		return
 	}
@@ -142,7 +130,7 @@ func (c *Cache[K, V]) Put(k K, v V, expires time.Time) {
 			c.onEvict()
 		}
 	}
-	e := &entry[K, V]{key: k, val: v, expires: nanos(expires)}
+	e := &entry[K, V]{key: k, val: v, expires: expires}
 	s.items[k] = e
 	s.pushFront(e)
 }
