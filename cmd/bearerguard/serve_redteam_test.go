@@ -23,6 +23,31 @@ const redteamRoutes = `routes:
     scopes: [orders:read]
 `
 
+// writeInTwo rewrites file in place as a non-atomic writer does: it
+// truncates it and writes content[:cut] now, and the rest 5 ms later from
+// another goroutine, whose result (the write's, then the close's) done
+// receives.
+func writeInTwo(t *testing.T, file, content string, cut int) (done <-chan error) {
+	t.Helper()
+	f, err := os.OpenFile(file, os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(content[:cut]); err != nil {
+		t.Fatal(err)
+	}
+	ch := make(chan error, 1)
+	go func() {
+		time.Sleep(5 * time.Millisecond)
+		_, err := f.WriteString(content[cut:])
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		ch <- err
+	}()
+	return ch
+}
+
 // A route file rewritten in place (truncated, then written in pieces, as
 // a generator piping into it or a copy does) is never put in force
 // half-written: the prefix "routes: - path: /orders/admin/" is valid
@@ -34,24 +59,8 @@ func TestRedteamReloadPartialWrite(t *testing.T) {
 	if got := nginxAsk(t, s.Addr, "GET", "/orders/admin/x", tok, nil).StatusCode; got != 403 {
 		t.Fatalf("before: /orders/admin/x %d, want 403", got)
 	}
-	cut := strings.Index(redteamRoutes, "    deny: true")
 	for round := range 3 {
-		f, err := os.OpenFile(file, os.O_WRONLY|os.O_TRUNC, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := f.WriteString(redteamRoutes[:cut]); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() {
-			time.Sleep(5 * time.Millisecond)
-			_, err := f.WriteString(redteamRoutes[cut:])
-			if cerr := f.Close(); err == nil {
-				err = cerr
-			}
-			done <- err
-		}()
+		done := writeInTwo(t, file, redteamRoutes, strings.Index(redteamRoutes, "    deny: true"))
 		s.Reload() // as SIGHUP or a poll that sees the change does, mid-write
 		got := nginxAsk(t, s.Addr, "GET", "/orders/admin/x", tok, nil).StatusCode
 		if err := <-done; err != nil {
@@ -75,22 +84,7 @@ func TestRedteamReloadPollPartialAndChurn(t *testing.T) {
 	admin := func() forwardauth.Access { return s.Decider.Rules().Match("GET", "", "/orders/admin/x").Access() }
 
 	cut := strings.Index(redteamRoutes, "    deny: true")
-	f, err := os.OpenFile(file, os.O_WRONLY|os.O_TRUNC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.WriteString(redteamRoutes[:cut]); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() {
-		time.Sleep(5 * time.Millisecond)
-		_, err := f.WriteString(redteamRoutes[cut:])
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		done <- err
-	}()
+	done := writeInTwo(t, file, redteamRoutes, cut)
 	rl.poll()
 	if err := <-done; err != nil {
 		t.Fatal(err)
