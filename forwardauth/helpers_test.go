@@ -56,12 +56,18 @@ func newFixture(t testing.TB, rules string, opts ...forwardauth.Option) *fixture
 
 func newFixtureFor(t testing.TB, iss *bearertest.Issuer, rules string, opts ...forwardauth.Option) *fixture {
 	t.Helper()
+	return newFixtureWith(t, iss, rules, nil, opts...)
+}
+
+// newFixtureWith is newFixtureFor with options for the validator too.
+func newFixtureWith(t testing.TB, iss *bearertest.Issuer, rules string, vopts []validator.Option, opts ...forwardauth.Option) *fixture {
+	t.Helper()
 	keys, err := iss.NewKeySet()
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = keys.Close() })
-	v, err := validator.New(validator.WithIssuer(iss.URL, keys), validator.WithAudience(audience))
+	v, err := validator.New(append([]validator.Option{validator.WithIssuer(iss.URL, keys), validator.WithAudience(audience)}, vopts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

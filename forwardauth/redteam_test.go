@@ -663,27 +663,8 @@ func TestRedteamNoTokenInLogsOrAnswers(t *testing.T) {
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	iss := bearertest.NewIssuer(t)
-	keys, err := iss.NewKeySet()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = keys.Close() })
-	v, err := validator.New(validator.WithIssuer(iss.URL, keys), validator.WithAudience(audience), validator.WithLogger(log))
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := httpbearer.New(v, httpbearer.WithRealm(audience))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rs, err := forwardauth.ParseRules([]byte(redteamRules))
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := forwardauth.New(g, rs, forwardauth.WithLogger(log), forwardauth.WithInternalToken(redteamSigner(t), ""))
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := newFixtureWith(t, iss, redteamRules, []validator.Option{validator.WithLogger(log)},
+		forwardauth.WithLogger(log), forwardauth.WithInternalToken(redteamSigner(t), "")).d
 	mint := func(c bearertest.Claims, opts ...bearertest.MintOption) string {
 		tok, err := iss.MintToken(c, opts...)
 		if err != nil {
