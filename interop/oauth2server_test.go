@@ -1,7 +1,6 @@
 package interop
 
 import (
-	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,7 +15,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -70,47 +68,9 @@ func startOAuth2Server(t *testing.T, node, pkg string, lifetime int) (string, er
 	if err := os.WriteFile(path, b, 0o600); err != nil {
 		return "", err
 	}
-	cmd := exec.Command(node, "node/oauth2-server-as.mjs", path)
-	cmd.Stderr = &testWriter{t: t, prefix: "oauth2-server-as: "}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return "", err
-	}
-	if err := cmd.Start(); err != nil {
-		return "", fmt.Errorf("starting the authorization server: %w", err)
-	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-	})
-	ready := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if base, ok := strings.CutPrefix(sc.Text(), "READY "); ok {
-				ready <- base
-				break
-			}
-		}
-		close(ready)
-		_, _ = io.Copy(io.Discard, out)
-	}()
-	select {
-	case base, ok := <-ready:
-		if !ok {
-			return "", errors.New("the authorization server exited before it was ready")
-		}
-		return base, nil
-	case <-time.After(30 * time.Second):
-		return "", errors.New("the authorization server was not ready within 30 s")
-	}
+	// startProcess fails the test if the server exits or is not ready
+	// within 30 s, and stops it when the test ends.
+	return startProcess(t, "oauth2-server-as", exec.Command(node, "node/oauth2-server-as.mjs", path), "READY "), nil
 }
 
 // o2Token is an oauth2-server token response.
