@@ -69,8 +69,9 @@ func BenchmarkColdParallel(b *testing.B) {
 	}
 }
 
-// BenchmarkWarm: a token seen before (bearerguard's default cache). Peers
-// have no such cache, so their figures are their cold ones.
+// BenchmarkWarm: a token seen before (bearerguard's default cache), with
+// Validate and with ValidateInto (a Token the caller reuses). Peers have
+// no such cache, so their figures are their cold ones.
 func BenchmarkWarm(b *testing.B) {
 	e := setup(b)
 	for _, alg := range []validator.Algorithm{validator.RS256, validator.ES256, validator.EdDSA} {
@@ -93,6 +94,29 @@ func BenchmarkWarm(b *testing.B) {
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					if _, err := e.warm.Validate(ctx, tok); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		})
+		// ValidateInto into a Token the caller reuses: a hit allocates nothing.
+		b.Run("alg="+string(alg)+"/impl=bearerguard-into", func(b *testing.B) {
+			b.ReportAllocs()
+			ctx := b.Context()
+			var dst validator.Token
+			for b.Loop() {
+				if err := e.warm.ValidateInto(ctx, tok, &dst); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run("alg="+string(alg)+"/impl=bearerguard-into-parallel", func(b *testing.B) {
+			b.ReportAllocs()
+			ctx := b.Context()
+			b.RunParallel(func(pb *testing.PB) {
+				var dst validator.Token
+				for pb.Next() {
+					if err := e.warm.ValidateInto(ctx, tok, &dst); err != nil {
 						b.Fatal(err)
 					}
 				}

@@ -137,7 +137,9 @@ func BenchmarkRawVerify(b *testing.B) {
 	}
 }
 
-// BenchmarkValidateCached is the warm path: the same token again.
+// BenchmarkValidateCached is the warm path: the same token again, with
+// Validate (a Token of its own each time) and with ValidateInto (a Token
+// the caller reuses).
 func BenchmarkValidateCached(b *testing.B) {
 	v, toks := benchSetup(b, validator.WithTokenCache(validator.DefaultTokenCacheSize, validator.DefaultTokenCacheMaxTTL))
 	for _, alg := range []validator.Algorithm{validator.RS256, validator.ES256} {
@@ -160,6 +162,29 @@ func BenchmarkValidateCached(b *testing.B) {
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					if _, err := v.Validate(ctx, tok); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		})
+		// ValidateInto: the caller's Token, reused, so a hit allocates nothing.
+		b.Run(string(alg)+"/into", func(b *testing.B) {
+			b.ReportAllocs()
+			ctx := b.Context()
+			var dst validator.Token
+			for b.Loop() {
+				if err := v.ValidateInto(ctx, tok, &dst); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(string(alg)+"/into/parallel", func(b *testing.B) {
+			b.ReportAllocs()
+			ctx := b.Context()
+			b.RunParallel(func(pb *testing.PB) {
+				var dst validator.Token
+				for pb.Next() {
+					if err := v.ValidateInto(ctx, tok, &dst); err != nil {
 						b.Fatal(err)
 					}
 				}

@@ -204,25 +204,29 @@ func (v *Validator) compact(tok *Token, token string, key *Key, ic *issuerConfig
 	// The compact form must give back exactly the token it was made from
 	// (but for the claims JSON, which a hit takes from the presented
 	// token): anything it does not know, it must not drop.
-	want := *tok
+	want, got := *tok, *c.token(v, "", nil)
 	want.claims, want.claimsEncoded = "", false
-	if !reflect.DeepEqual(*c.token(v, ""), want) {
+	want.aud, got.aud = [2]string{}, [2]string{} // their Audience fields compare what counts
+	if !reflect.DeepEqual(got, want) {
 		return whole()
 	}
 	return c
 }
 
-// token returns a new Token from c, whose claims JSON is the payload of
-// the presented token ("" when only the fields are wanted).
-func (c *cachedToken) token(v *Validator, token string) *Token {
-	if c.full != nil {
-		return c.full.clone()
+// token returns a Token built from c, whose claims JSON is the payload
+// of the presented token ("" when only the fields are wanted): dst,
+// overwritten whole, or a new Token when dst is nil.
+func (c *cachedToken) token(v *Validator, token string, dst *Token) *Token {
+	if dst == nil {
+		dst = new(Token)
+	} else if c.full == nil {
+		*dst = Token{}
 	}
-	b := new(struct {
-		tok Token
-		aud [2]string
-	})
-	t := &b.tok
+	if c.full != nil {
+		c.full.copyInto(dst)
+		return dst
+	}
+	t := dst
 	a, e := c.arena, &c.ends
 	if c.flags&flagIssuerConfigured != 0 {
 		t.Issuer = c.ic.issuer
@@ -238,12 +242,12 @@ func (c *cachedToken) token(v *Validator, token string) *Token {
 		n := c.nAud()
 		for i := range n {
 			if c.flags&(flagAud0Configured<<i) != 0 {
-				b.aud[i] = v.audiences[c.audCfg[i]]
+				t.aud[i] = v.audiences[c.audCfg[i]]
 			} else {
-				b.aud[i] = a[e[arenaAud0+i-1]:e[arenaAud0+i]]
+				t.aud[i] = a[e[arenaAud0+i-1]:e[arenaAud0+i]]
 			}
 		}
-		t.Audience = b.aud[:n:n]
+		t.Audience = t.aud[:n:n]
 	}
 	t.Expiry, t.IssuedAt, t.NotBefore, t.AuthTime = c.time(flagExp, c.exp), c.time(flagIat, c.iat), c.time(flagNbf, c.nbf), c.time(flagAuthTime, c.authTime)
 	t.Scopes, t.Roles, t.Permissions = *c.scopes, *c.roles, *c.perms

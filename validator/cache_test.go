@@ -3,7 +3,9 @@ package validator_test
 import (
 	"context"
 	"crypto"
+	"crypto/sha256"
 	"errors"
+	"fmt"
 	"reflect"
 	"sync"
 	"sync/atomic"
@@ -144,30 +146,58 @@ func TestTokenCacheHMAC(t *testing.T) {
 // with that token was granted, and concurrent requests raced on it.
 func TestCachedTokenIsolation(t *testing.T) {
 	loadKeys(t)
+	tests := []struct {
+		name string
+		tok  string
+	}{
+		{"kept whole, three audiences", rs256(baseClaims(map[string]any{"aud": []string{testAud, "x", "y"}}))},
+		{"compact, two audiences", rs256(baseClaims(map[string]any{"aud": []string{testAud, "x"}}))},
+		// An exp past 2262 is beyond the compact form's nanoseconds.
+		{"kept whole, one audience", rs256(baseClaims(map[string]any{"aud": []string{testAud}, "exp": time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC).Unix()}))},
+	}
+	for _, tt := range tests {
+		for _, into := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/ValidateInto=%v", tt.name, into), func(t *testing.T) {
+				testCachedTokenIsolation(t, tt.tok, into)
+			})
+		}
+	}
+}
+
+// testCachedTokenIsolation checks that no request sees what another wrote
+// to its token: concurrent callers of Validate (or of ValidateInto, each
+// reusing one Token) scribble on every token they get.
+func testCachedTokenIsolation(t *testing.T, tok string, into bool) {
 	// A claim check that writes to the token it is given: it must be given
 	// a copy too.
 	v := newValidator(t, validator.WithClaimCheck(func(_ context.Context, tok *validator.Token) error {
 		tok.Subject = "rewritten-by-check"
 		return nil
 	}))
-	tok := rs256(baseClaims(map[string]any{"aud": []string{testAud, "x", "y"}}))
 	first, err := v.Validate(t.Context(), tok)
 	if err != nil {
 		t.Fatal(err)
 	}
+	nAud := len(first.Audience)
 	// The first caller's token is not the cache's copy either.
 	first.Scopes = first.Scopes.Union(scopes.MustParse("admin"))
 	first.Audience[0] = "evil"
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Go(func() {
+			var mine validator.Token
 			for range 200 {
-				got, err := v.Validate(t.Context(), tok)
+				got, err := &mine, error(nil)
+				if into {
+					err = v.ValidateInto(t.Context(), tok, got)
+				} else {
+					got, err = v.Validate(t.Context(), tok)
+				}
 				if err != nil {
 					t.Error(err)
 					return
 				}
-				if got.Scopes.Has("admin") || got.Scopes.Len() != 1 || got.Audience[0] != testAud || got.Subject != "rewritten-by-check" {
+				if got.Scopes.Has("admin") || got.Scopes.Len() != 1 || len(got.Audience) != nAud || got.Audience[0] != testAud || got.Subject != "rewritten-by-check" {
 					t.Errorf("a cache hit saw another request's writes: scopes %q, aud %q, sub %q", got.Scopes, got.Audience, got.Subject)
 					return
 				}
@@ -276,40 +306,149 @@ func TestCacheHitEqualsMiss(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			mv, hv := reflect.ValueOf(*miss), reflect.ValueOf(*hit)
-			for i := range mv.NumField() {
-				f := mv.Type().Field(i)
-				if !f.IsExported() {
-					continue
+			sameToken(t, "hit", hit, miss)
+			// ValidateInto, hit and miss, into a Token that held another
+			// token with every field set: nothing of it may be left.
+			for _, form := range []struct {
+				name string
+				v    *validator.Validator
+			}{{"ValidateInto hit", v}, {"ValidateInto miss", newValidator(t, validator.WithoutTokenCache(), validator.WithoutExpiryRequirement(),
+				validator.WithIssuer("https://roles.example.com/", testKeySource(t),
+					validator.IssuerRoleClaims("/roles", "/realm_access/roles"), validator.IssuerPermissionClaims("/permissions")))}} {
+				dst := dirtyToken(t)
+				if err := form.v.ValidateInto(t.Context(), tt.tok, dst); err != nil {
+					t.Fatal(err)
 				}
-				if !reflect.DeepEqual(mv.Field(i).Interface(), hv.Field(i).Interface()) {
-					t.Errorf("%s: hit %#v, miss %#v", f.Name, hv.Field(i).Interface(), mv.Field(i).Interface())
-				}
-			}
-			if got, want := string(hit.RawClaims()), string(miss.RawClaims()); got != want {
-				t.Errorf("RawClaims: hit %s, miss %s", got, want)
-			}
-			var hm, mm map[string]any
-			if err := hit.Decode(&hm); err != nil {
-				t.Fatal(err)
-			}
-			if err := miss.Decode(&mm); err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(hm, mm) {
-				t.Errorf("Decode: hit %v, miss %v", hm, mm)
-			}
-			hs, hok := hit.Claim("sub")
-			ms, mok := miss.Claim("sub")
-			if hs != ms || hok != mok {
-				t.Errorf(`Claim("sub"): hit %v %v, miss %v %v`, hs, hok, ms, mok)
-			}
-			// RawClaims is the caller's own copy on a hit too.
-			raw := hit.RawClaims()
-			clear(raw)
-			if string(hit.RawClaims()) != string(miss.RawClaims()) {
-				t.Error("writing to RawClaims' result changed the token")
+				sameToken(t, form.name, dst, miss)
 			}
 		})
+	}
+}
+
+// sameToken fails unless got equals want in every exported field and in
+// the claims JSON behind Claim, Decode and RawClaims.
+func sameToken(t *testing.T, name string, got, want *validator.Token) {
+	t.Helper()
+	wv, gv := reflect.ValueOf(*want), reflect.ValueOf(*got)
+	for i := range wv.NumField() {
+		f := wv.Type().Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		if !reflect.DeepEqual(wv.Field(i).Interface(), gv.Field(i).Interface()) {
+			t.Errorf("%s: %s: got %#v, want %#v", name, f.Name, gv.Field(i).Interface(), wv.Field(i).Interface())
+		}
+	}
+	if g, w := string(got.RawClaims()), string(want.RawClaims()); g != w {
+		t.Errorf("%s: RawClaims: got %s, want %s", name, g, w)
+	}
+	var gm, wm map[string]any
+	if err := got.Decode(&gm); err != nil {
+		t.Fatal(err)
+	}
+	if err := want.Decode(&wm); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(gm, wm) {
+		t.Errorf("%s: Decode: got %v, want %v", name, gm, wm)
+	}
+	gs, gok := got.Claim("sub")
+	ws, wok := want.Claim("sub")
+	if gs != ws || gok != wok {
+		t.Errorf(`%s: Claim("sub"): got %v %v, want %v %v`, name, gs, gok, ws, wok)
+	}
+	// RawClaims is the caller's own copy, whatever the token's origin.
+	raw := got.RawClaims()
+	clear(raw)
+	if string(got.RawClaims()) != string(want.RawClaims()) {
+		t.Errorf("%s: writing to RawClaims' result changed the token", name)
+	}
+}
+
+// dirtyToken returns a Token that a validation filled with every field a
+// token can carry (two audiences, roles, permissions, a binding, all four
+// times, extra claims), with its fields then written over as a handler
+// might: what ValidateInto is given when a caller reuses a Token.
+func dirtyToken(t *testing.T) *validator.Token {
+	t.Helper()
+	v := newValidator(t, validator.WithoutTokenCache(), validator.WithIssuer("https://roles.example.com/", testKeySource(t),
+		validator.IssuerRoleClaims("/roles"), validator.IssuerPermissionClaims("/permissions")))
+	cert := selfSigned(t, "dirty")
+	sum := sha256.Sum256(cert.Raw)
+	var tok validator.Token
+	err := v.ValidatePresentationInto(t.Context(), validator.Presentation{Token: rs256(baseClaims(map[string]any{
+		"iss": "https://roles.example.com/", "aud": []string{"https://other.example.com/", testAud},
+		"sub": "dirty-sub", "jti": "dirty-jti", "client_id": "dirty-client", "acr": "dirty-acr",
+		"nbf": testNow.Unix() - 7, "auth_time": testNow.Unix() - 70,
+		"roles": []string{"Dirty.Role"}, "permissions": []string{"dirty:perm"}, "dirty": true,
+		"cnf": map[string]any{"x5t#S256": jwstest.Encode(sum[:])},
+	})), ClientCert: cert}, &tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tok.Audience) != 2 || tok.Roles.Len() == 0 || tok.Permissions.Len() == 0 || !tok.Confirmation.Bound() || tok.NotBefore.IsZero() || tok.AuthTime.IsZero() {
+		t.Fatalf("the dirty token lacks fields: %+v", tok)
+	}
+	tok.Audience[1] = "written-by-handler"
+	tok.Scopes = tok.Scopes.Union(scopes.MustParse("admin"))
+	return &tok
+}
+
+// ValidateInto leaves the zero Token on every error: a refused token, a
+// cache hit that a claim check refuses after the Token was filled, and a
+// bound token presented without its binding. A nil Token is an error,
+// not a panic.
+func TestValidateIntoError(t *testing.T) {
+	loadKeys(t)
+	refuseSub := "refused-by-check"
+	v := newValidator(t, validator.WithClaimCheck(func(_ context.Context, tok *validator.Token) error {
+		if tok.Subject == refuseSub {
+			return errors.New("not this one")
+		}
+		return nil
+	}))
+	refusedByCheck := rs256(baseClaims(map[string]any{"sub": refuseSub}))
+	good := rs256(baseClaims(nil))
+	for range 2 { // a valid token, cached (admitted on its second sighting)
+		if _, err := v.Validate(t.Context(), good); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sum := sha256.Sum256([]byte("some certificate"))
+	tests := []struct {
+		name string
+		tok  string
+		want error
+	}{
+		{"expired", rs256(baseClaims(map[string]any{"exp": testNow.Unix() - 31})), validator.ErrExpired},
+		{"bad signature", good[:len(good)-4] + "AAAA", validator.ErrSignature},
+		{"refused by a claim check", refusedByCheck, validator.ErrInvalidToken},
+		{"certificate-bound, no certificate", rs256(baseClaims(map[string]any{"cnf": map[string]any{"x5t#S256": jwstest.Encode(sum[:])}})), validator.ErrBoundToken},
+		{"empty", "", validator.ErrNoToken},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for i := range 3 { // the later sightings of a cacheable token are hits
+				dst := dirtyToken(t)
+				err := v.ValidateInto(t.Context(), tt.tok, dst)
+				if !errors.Is(err, tt.want) {
+					t.Fatalf("sighting %d: err %v, want %v", i+1, err, tt.want)
+				}
+				if !reflect.DeepEqual(*dst, validator.Token{}) {
+					t.Fatalf("sighting %d: after %v the Token is not zero: %+v", i+1, err, *dst)
+				}
+			}
+		})
+	}
+	// The cached token still validates into a Token that held a refusal.
+	var tok validator.Token
+	if err := v.ValidateInto(t.Context(), refusedByCheck, &tok); err == nil {
+		t.Fatal("the claim check did not refuse")
+	}
+	if err := v.ValidateInto(t.Context(), good, &tok); err != nil || tok.Subject != "svc-a" {
+		t.Fatalf("after a refusal: err %v, sub %q", err, tok.Subject)
+	}
+	if err := v.ValidateInto(t.Context(), good, nil); err == nil {
+		t.Error("a nil *Token was accepted")
 	}
 }

@@ -178,7 +178,10 @@ func decodeClaims(s *claimSpans, tok *Token) error {
 	tok.ACR = str(s.acr)
 	tok.AuthTime = date(s.authTime)
 	if s.aud != nil && err == nil {
-		tok.Audience, err = jsonStringsView(s.aud)
+		tok.Audience, err = jsonStringsView(s.aud, tok.aud[:0])
+		if len(tok.Audience) > len(tok.aud) {
+			tok.aud = [2]string{} // outgrew it: aud holds only a short Audience
+		}
 	}
 	if err == nil {
 		tok.Scopes, err = s.scopes()
@@ -304,7 +307,7 @@ func appendScopeValue(list []string, raw []byte) ([]string, error) {
 	}
 	// Each element must be one scope token: FromList refuses one with a
 	// space or another character RFC 6749 §3.3 does not allow.
-	more, err := jsonStringsView(raw)
+	more, err := jsonStringsView(raw, nil)
 	if err != nil {
 		return list, err
 	}

@@ -213,8 +213,34 @@ func (v *Validator) DPoPNonce() string {
 //   - a certificate-bound token ("cnf" "x5t#S256") must come with a client
 //     certificate of that SHA-256 thumbprint (RFC 8705 §3).
 func (v *Validator) ValidatePresentation(ctx context.Context, p Presentation) (*Token, error) {
+	return v.validateRecorded(ctx, p, nil)
+}
+
+// ValidatePresentationInto is [Validator.ValidatePresentation] writing the
+// token into *dst, as [Validator.ValidateInto] does.
+func (v *Validator) ValidatePresentationInto(ctx context.Context, p Presentation, dst *Token) error {
+	if dst == nil {
+		return errNilToken
+	}
+	tok, err := v.validateRecorded(ctx, p, dst)
+	if err != nil {
+		*dst = Token{} // nothing of an earlier token is left for a caller that ignores err
+		return err
+	}
+	if tok != dst {
+		tok.copyInto(dst)
+	}
+	return nil
+}
+
+// errNilToken is a programming error: ValidateInto needs somewhere to write.
+var errNilToken = errors.New("bearerguard: ValidateInto: nil *Token")
+
+// validateRecorded validates with telemetry and logging around it; a
+// cache hit is written into dst when it is not nil.
+func (v *Validator) validateRecorded(ctx context.Context, p Presentation, dst *Token) (*Token, error) {
 	start := v.tel.start(ctx)
-	tok, err := v.validatePresentation(ctx, p)
+	tok, err := v.validatePresentation(ctx, p, dst)
 	v.tel.record(ctx, start, v.sourceOf(tok, p.Token), err)
 	if err != nil {
 		v.logReject(ctx, p.Token, err)
@@ -237,7 +263,7 @@ func (v *Validator) sourceOf(tok *Token, token string) Source {
 	return SourceJWT
 }
 
-func (v *Validator) validatePresentation(ctx context.Context, p Presentation) (*Token, error) {
+func (v *Validator) validatePresentation(ctx context.Context, p Presentation, dst *Token) (*Token, error) {
 	switch {
 	case p.Scheme == SchemeDPoP && v.dpop.mode == DPoPOff:
 		return nil, ErrDPoPNotAccepted
@@ -246,7 +272,7 @@ func (v *Validator) validatePresentation(ctx context.Context, p Presentation) (*
 	case p.Scheme == SchemeDPoP && p.Proof == "":
 		return nil, ErrProofMissing
 	}
-	tok, err := v.validate(ctx, p.Token)
+	tok, err := v.validate(ctx, p.Token, dst)
 	if err != nil {
 		return nil, err
 	}

@@ -60,3 +60,41 @@ func ExampleValidator_Validate() {
 	// true true
 	// 401 Bearer realm="orders-api", error="invalid_token", error_description="The access token signature is invalid"
 }
+
+// A worker that checks token after token reuses one Token: a cache hit
+// then allocates nothing. What the Token held before is overwritten, and
+// on error it is the zero Token.
+func ExampleValidator_ValidateInto() {
+	loadKeys(nil)
+	key, err := validator.NewKey("key-1", &rsaKey.PublicKey, validator.RS256)
+	if err != nil {
+		log.Fatal(err)
+	}
+	now := time.Unix(1_800_000_000, 0)
+	v, err := validator.New(
+		validator.WithIssuer("https://id.example.com/", validator.NewKeys(key)),
+		validator.WithAudience("orders"),
+		validator.WithClock(func() time.Time { return now }),
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
+	token := func(client string, exp int64) string {
+		return jwstest.Token(`{"alg":"RS256","kid":"key-1","typ":"at+jwt"}`,
+			fmt.Sprintf(`{"iss":"https://id.example.com/","aud":"orders","sub":%q,"client_id":%q,"exp":%d,"iat":1800000000,"scope":"read:data"}`,
+				client, client, exp),
+			jwstest.RS(rsaKey, crypto.SHA256))
+	}
+	var tok validator.Token
+	for _, t := range []string{token("svc-billing", 1800000300), token("svc-reports", 1800000300), token("svc-old", 1799999000)} {
+		if err := v.ValidateInto(context.Background(), t, &tok); err != nil {
+			fmt.Printf("refused (%v); client %q\n", err, tok.ClientID)
+			continue
+		}
+		fmt.Println(tok.ClientID, tok.Scopes)
+	}
+	// Output:
+	// svc-billing read:data
+	// svc-reports read:data
+	// refused (bearerguard: token expired); client ""
+}

@@ -341,7 +341,7 @@ func namesAt(raw []byte, paths [][]string) (scopes.Set, error) {
 		if !ok {
 			continue
 		}
-		more, err := jsonStringsView(val)
+		more, err := jsonStringsView(val, nil)
 		if err != nil {
 			return scopes.Set{}, ErrMalformed
 		}

@@ -104,24 +104,26 @@ func decodeString(v []byte, view bool) (string, error) {
 
 // jsonStrings decodes a raw value that must be a JSON string or an array of
 // JSON strings (no nesting, no other types).
-func jsonStrings(v []byte) ([]string, error) { return decodeStrings(v, false) }
+func jsonStrings(v []byte) ([]string, error) { return decodeStrings(v, false, nil) }
 
 // jsonStringsView is jsonStrings with the strings as views of v, under the
-// same condition as [jsonStringView].
-func jsonStringsView(v []byte) ([]string, error) { return decodeStrings(v, true) }
+// same condition as [jsonStringView]. The list is built in buf's spare
+// capacity while it fits (a Token's own aud), so a short one costs no
+// allocation; it is returned with no spare capacity.
+func jsonStringsView(v []byte, buf []string) ([]string, error) { return decodeStrings(v, true, buf) }
 
-func decodeStrings(v []byte, view bool) ([]string, error) {
+func decodeStrings(v []byte, view bool, buf []string) ([]string, error) {
 	if len(v) > 0 && v[0] == '"' {
 		s, err := decodeString(v, view)
 		if err != nil {
 			return nil, err
 		}
-		return []string{s}, nil
+		return append(buf[:0], s)[:1:1], nil
 	}
 	if len(v) < 2 || v[0] != '[' {
 		return nil, errJSON
 	}
-	var out []string
+	out := buf[:0]
 	i := skipWS(v, 1)
 	if v[i] == ']' {
 		return []string{}, nil
@@ -141,7 +143,7 @@ func decodeStrings(v []byte, view bool) ([]string, error) {
 		out = append(out, s)
 		i = skipWS(v, end)
 		if v[i] == ']' {
-			return out, nil
+			return out[:len(out):len(out)], nil
 		}
 		if v[i] != ',' {
 			return nil, errJSON

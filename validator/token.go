@@ -95,6 +95,10 @@ type Token struct {
 	// segment: a token served from the cache decodes its claims JSON only
 	// when asked (see claimsJSON). Its bytes are never written.
 	claims string
+	// aud holds the Audience when it has at most two entries (nearly every
+	// token), so that a Token and its Audience are one allocation, and
+	// [Validator.ValidateInto] fills a caller's Token without allocating.
+	aud [2]string
 }
 
 // claimsJSON returns the claims JSON: a read-only view of claims, or the
@@ -177,24 +181,30 @@ func (t *Token) Grants(term scopes.Term) bool {
 // HasAudience reports whether aud is one of the token's audiences.
 func (t *Token) HasAudience(aud string) bool { return slices.Contains(t.Audience, aud) }
 
-// clone returns a copy of t that shares nothing writable with it. The
-// Audience is copied into the same allocation when it is short, so a
-// cache hit costs one allocation. Scopes, Roles and Permissions are
+// clone returns a copy of t that shares nothing writable with it (see
+// copyInto).
+func (t *Token) clone() *Token {
+	c := new(Token)
+	t.copyInto(c)
+	return c
+}
+
+// copyInto overwrites dst (not t) with a copy of t that shares nothing
+// writable with it. The Audience is copied into dst's own aud when it is
+// short, so a copy costs no allocation. Scopes, Roles and Permissions are
 // immutable sets (a holder can only replace its own copy's field), and the
 // claims are a string, so they are shared.
-func (t *Token) clone() *Token {
-	b := new(struct {
-		tok Token
-		aud [2]string
-	})
-	b.tok = *t
-	if t.Audience != nil {
-		if len(t.Audience) <= len(b.aud) {
-			n := copy(b.aud[:], t.Audience)
-			b.tok.Audience = b.aud[:n:n]
-		} else {
-			b.tok.Audience = slices.Clone(t.Audience)
-		}
+func (t *Token) copyInto(dst *Token) {
+	*dst = *t
+	switch {
+	case t.Audience == nil:
+		dst.aud = [2]string{}
+	case len(t.Audience) <= len(dst.aud):
+		dst.aud = [2]string{}
+		n := copy(dst.aud[:], t.Audience)
+		dst.Audience = dst.aud[:n:n]
+	default:
+		dst.aud = [2]string{}
+		dst.Audience = slices.Clone(t.Audience)
 	}
-	return &b.tok
 }
