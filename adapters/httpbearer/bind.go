@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"reflect"
 
+	"github.com/bearerguard/bearerguard/internal/tokenkey"
 	"github.com/bearerguard/bearerguard/validator"
 )
 
@@ -13,19 +14,39 @@ import (
 type boundKey struct{}
 
 // boundContext carries a validated token and the identity of the validator
-// that decided it. It is its own value under boundKey, so binding a token
-// costs one allocation besides [validator.NewContext].
+// that decided it. It answers both boundKey (with itself) and the key of
+// [validator.FromContext] (with the token), so binding a token to its
+// request costs this one node and no context.WithValue.
 type boundContext struct {
 	context.Context
 	tok *validator.Token
 	by  any
 }
 
-// Value answers boundKey with the binding itself, and everything else
-// from the parent.
+// boundToken is a boundContext with its token inside it: a Guard over a
+// *validator.Validator validates into own, so that the token and its
+// binding are one allocation.
+type boundToken struct {
+	boundContext
+	own validator.Token
+}
+
+// newBoundToken returns a boundToken of g's whose token is its own, for a
+// validation to fill; its Context is set when it is bound.
+func (g *Guard) newBoundToken() *boundToken {
+	b := &boundToken{}
+	b.tok, b.by = &b.own, g.id
+	return b
+}
+
+// Value answers boundKey with the binding itself, the token key with the
+// token, and everything else from the parent.
 func (c *boundContext) Value(key any) any {
-	if key == (boundKey{}) {
+	switch key {
+	case boundKey{}:
 		return c
+	case tokenkey.Key{}:
+		return c.tok
 	}
 	return c.Context.Value(key)
 }
@@ -42,10 +63,14 @@ func (g *Guard) bound(ctx context.Context) (*validator.Token, bool) {
 
 // withToken returns a shallow copy of r whose context carries tok: for the
 // handler ([validator.FromContext]), and for inner Guards over the same
-// validator, which reuse it instead of validating again.
-func (g *Guard) withToken(r *http.Request, tok *validator.Token) *http.Request {
-	ctx := &boundContext{Context: validator.NewContext(r.Context(), tok), tok: tok, by: g.id}
-	return r.WithContext(ctx)
+// validator, which reuse it instead of validating again. b, when not nil,
+// is the binding that tok already lives in (see boundToken).
+func (g *Guard) withToken(r *http.Request, tok *validator.Token, b *boundContext) *http.Request {
+	if b == nil {
+		b = &boundContext{tok: tok, by: g.id}
+	}
+	b.Context = r.Context()
+	return r.WithContext(b)
 }
 
 // validatorIdentity returns what two Guards compare to know they share a

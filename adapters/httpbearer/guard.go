@@ -40,6 +40,11 @@ type Guard struct {
 	v         TokenValidator
 	pv        PresentationValidator // v, when it checks bindings; else nil
 	ch        challenger            // v, when it shapes challenges; else nil
+	// vv is v when it is exactly a *validator.Validator: a token is then
+	// validated into the binding it travels in (see boundToken). Never
+	// found through an interface: a type that embeds a Validator and
+	// overrides ValidatePresentation must have its override called.
+	vv *validator.Validator
 	id        any                   // identity of v: see validatorIdentity
 	ex        extractor
 	realm     string
@@ -69,6 +74,7 @@ func New(v TokenValidator, opts ...Option) (*Guard, error) {
 		publicURL: c.publicURL, certs: c.certs, metadata: c.metadata}
 	g.pv, _ = v.(PresentationValidator)
 	g.ch, _ = v.(challenger)
+	g.vv, _ = v.(*validator.Validator)
 	return g, nil
 }
 
@@ -83,26 +89,27 @@ func New(v TokenValidator, opts ...Option) (*Guard, error) {
 // other middleware, is never trusted: this Guard validates the request's
 // own token itself.
 func (g *Guard) Authenticate(w http.ResponseWriter, r *http.Request) (*validator.Token, error) {
-	tok, _, err := g.authenticate(w, r)
+	tok, _, _, err := g.authenticate(w, r)
 	return tok, err
 }
 
 // authenticate is Authenticate that also says which scheme the request
-// used, for the challenge.
-func (g *Guard) authenticate(w http.ResponseWriter, r *http.Request) (*validator.Token, validator.Scheme, error) {
+// used, for the challenge, and returns the binding the token already
+// lives in, if any (see boundToken).
+func (g *Guard) authenticate(w http.ResponseWriter, r *http.Request) (*validator.Token, *boundContext, validator.Scheme, error) {
 	if tok, ok := g.bound(r.Context()); ok {
-		return tok, validator.SchemeBearer, nil
+		return tok, nil, validator.SchemeBearer, nil
 	}
 	raw, scheme, err := g.ex.extract(w, r)
 	if err != nil {
-		return nil, scheme, err
+		return nil, nil, scheme, err
 	}
 	if g.pv == nil {
 		if scheme == validator.SchemeDPoP {
-			return nil, scheme, validator.ErrDPoPNotAccepted
+			return nil, nil, scheme, validator.ErrDPoPNotAccepted
 		}
 		tok, err := g.v.Validate(r.Context(), raw)
-		return tok, scheme, err
+		return tok, nil, scheme, err
 	}
 	p := validator.Presentation{Scheme: scheme, Token: raw, Method: r.Method}
 	if scheme == validator.SchemeDPoP {
@@ -110,17 +117,24 @@ func (g *Guard) authenticate(w http.ResponseWriter, r *http.Request) (*validator
 		// sent as Bearer is refused whatever they hold.
 		switch proofs := r.Header.Values("DPoP"); {
 		case len(proofs) > 1:
-			return nil, scheme, validator.ErrProofMissing // exactly one (RFC 9449 §4.3)
+			return nil, nil, scheme, validator.ErrProofMissing // exactly one (RFC 9449 §4.3)
 		case len(proofs) == 1:
 			p.Proof = proofs[0]
 		}
 		p.URL = g.requestURL(r)
 	}
 	if p.ClientCert, err = g.clientCert(r); err != nil {
-		return nil, scheme, err
+		return nil, nil, scheme, err
+	}
+	if g.vv != nil {
+		b := g.newBoundToken()
+		if err := g.vv.ValidatePresentationInto(r.Context(), p, &b.own); err != nil {
+			return nil, nil, scheme, err
+		}
+		return b.tok, &b.boundContext, scheme, nil
 	}
 	tok, err := g.pv.ValidatePresentation(r.Context(), p)
-	return tok, scheme, err
+	return tok, nil, scheme, err
 }
 
 // Authorize is the whole decision for one request: it requires a valid
@@ -141,7 +155,7 @@ func (g *Guard) AuthorizeOptional(w http.ResponseWriter, r *http.Request) (out *
 }
 
 func (g *Guard) authorize(w http.ResponseWriter, r *http.Request, req scopes.Requirement, rt route, optional bool) (*http.Request, *validator.Token, bool) {
-	tok, scheme, err := g.authenticate(w, r)
+	tok, b, scheme, err := g.authenticate(w, r)
 	if optional && errors.Is(err, validator.ErrNoToken) {
 		return r, nil, true
 	}
@@ -152,7 +166,7 @@ func (g *Guard) authorize(w http.ResponseWriter, r *http.Request, req scopes.Req
 		g.fail(w, r, err, scheme)
 		return nil, nil, false
 	}
-	return g.withToken(r, tok), tok, true
+	return g.withToken(r, tok, b), tok, true
 }
 
 // Middleware returns middleware in the shape chi and most routers take:

@@ -227,6 +227,7 @@ func Run(t *testing.T, build Build, nested BuildNested) {
 	})
 
 	nestedCases(t, f, build, nested)
+	wrappedCases(t, f, build)
 	t.Run("extraction", func(t *testing.T) { extractionCases(t, build) })
 	dpopCases(t, f, build)
 	stepUpCases(t, f, build)
