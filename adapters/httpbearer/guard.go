@@ -37,15 +37,15 @@ type challenger interface {
 // wrappers over [Guard.Authorize] and [Guard.AuthorizeOptional]. A Guard is
 // safe for concurrent use.
 type Guard struct {
-	v         TokenValidator
-	pv        PresentationValidator // v, when it checks bindings; else nil
-	ch        challenger            // v, when it shapes challenges; else nil
+	v  TokenValidator
+	pv PresentationValidator // v, when it checks bindings; else nil
+	ch challenger            // v, when it shapes challenges; else nil
 	// vv is v when it is exactly a *validator.Validator: a token is then
 	// validated into the binding it travels in (see boundToken). Never
 	// found through an interface: a type that embeds a Validator and
 	// overrides ValidatePresentation must have its override called.
-	vv *validator.Validator
-	id        any                   // identity of v: see validatorIdentity
+	vv        *validator.Validator
+	id        any // identity of v: see validatorIdentity
 	ex        extractor
 	realm     string
 	publicURL *url.URL          // WithPublicURL, or nil
