@@ -65,7 +65,8 @@
 // once cost nothing. The same token again costs well under a microsecond
 // and one allocation: every hit hands out a copy of the cached token, so
 // nothing a handler or a claim check does to its token reaches another
-// request. This is on by default because it cannot change a decision:
+// request. [Validator.ValidateInto] writes that copy into a Token the
+// caller reuses, and then a hit allocates nothing. This is on by default because it cannot change a decision:
 // what a full validation decides depends only on the token's bytes (which
 // the MAC pins), the validator's configuration (immutable), the clock and
 // the issuer's keys; on every hit the times are checked again with the

@@ -160,10 +160,10 @@ func (v *Validator) Validate(ctx context.Context, token string) (*Token, error) 
 // caller's own copy, as Validate's is: nothing written to it reaches the
 // cache or another request.
 //
-// What dst held before is gone, including what its slices pointed to: a
-// caller must not keep dst.Audience (or dst itself) from an earlier call
-// past the next one, nor share dst between goroutines. On error *dst is
-// the zero Token. dst must not be nil.
+// What dst held before is gone, including what its short Audience
+// pointed to: copy what you keep of one call's token (dst.Audience above
+// all) before the next call, and do not share dst between goroutines. On
+// error *dst is the zero Token. A nil dst is an error.
 func (v *Validator) ValidateInto(ctx context.Context, token string, dst *Token) error {
 	return v.ValidatePresentationInto(ctx, Presentation{Token: token}, dst)
 }
