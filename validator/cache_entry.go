@@ -204,10 +204,9 @@ func (v *Validator) compact(tok *Token, token string, key *Key, ic *issuerConfig
 	// The compact form must give back exactly the token it was made from
 	// (but for the claims JSON, which a hit takes from the presented
 	// token): anything it does not know, it must not drop.
-	want, got := *tok, *c.token(v, "", nil)
+	want := *tok
 	want.claims, want.claimsEncoded = "", false
-	want.aud, got.aud = [2]string{}, [2]string{} // their Audience fields compare what counts
-	if !reflect.DeepEqual(got, want) {
+	if !reflect.DeepEqual(*c.token(v, "", nil), want) {
 		return whole()
 	}
 	return c
@@ -215,16 +214,26 @@ func (v *Validator) compact(tok *Token, token string, key *Key, ic *issuerConfig
 
 // token returns a Token built from c, whose claims JSON is the payload
 // of the presented token ("" when only the fields are wanted): dst,
-// overwritten whole, or a new Token when dst is nil.
+// overwritten whole, with an Audience of its own (one small allocation),
+// or, when dst is nil, a new Token with its Audience in the same
+// allocation.
 func (c *cachedToken) token(v *Validator, token string, dst *Token) *Token {
-	if dst == nil {
-		dst = new(Token)
-	} else if c.full == nil {
-		*dst = Token{}
-	}
 	if c.full != nil {
+		if dst == nil {
+			return c.full.clone()
+		}
 		c.full.copyInto(dst)
 		return dst
+	}
+	var aud []string // the room for the Audience
+	if dst == nil {
+		b := new(tokenBlock)
+		dst, aud = &b.tok, b.aud[:]
+	} else {
+		*dst = Token{}
+		if n := c.nAud(); n > 0 && c.flags&flagAudNil == 0 {
+			aud = make([]string, n)
+		}
 	}
 	t := dst
 	a, e := c.arena, &c.ends
@@ -242,12 +251,15 @@ func (c *cachedToken) token(v *Validator, token string, dst *Token) *Token {
 		n := c.nAud()
 		for i := range n {
 			if c.flags&(flagAud0Configured<<i) != 0 {
-				t.aud[i] = v.audiences[c.audCfg[i]]
+				aud[i] = v.audiences[c.audCfg[i]]
 			} else {
-				t.aud[i] = a[e[arenaAud0+i-1]:e[arenaAud0+i]]
+				aud[i] = a[e[arenaAud0+i-1]:e[arenaAud0+i]]
 			}
 		}
-		t.Audience = t.aud[:n:n]
+		if n == 0 {
+			aud = []string{} // cannot happen: an empty list is kept whole
+		}
+		t.Audience = aud[:n:n]
 	}
 	t.Expiry, t.IssuedAt, t.NotBefore, t.AuthTime = c.time(flagExp, c.exp), c.time(flagIat, c.iat), c.time(flagNbf, c.nbf), c.time(flagAuthTime, c.authTime)
 	t.Scopes, t.Roles, t.Permissions = *c.scopes, *c.roles, *c.perms

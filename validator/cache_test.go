@@ -448,7 +448,52 @@ func TestValidateIntoError(t *testing.T) {
 	if err := v.ValidateInto(t.Context(), good, &tok); err != nil || tok.Subject != "svc-a" {
 		t.Fatalf("after a refusal: err %v, sub %q", err, tok.Subject)
 	}
-	if err := v.ValidateInto(t.Context(), good, nil); err == nil {
-		t.Error("a nil *Token was accepted")
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("a nil *Token did not panic")
+			}
+		}()
+		_ = v.ValidateInto(t.Context(), good, nil)
+	}()
+}
+
+// A copy of a Token (t2 := *tok) keeps its Audience when the Token it was
+// copied from is overwritten: by the next ValidateInto into it, by a
+// refusal (which leaves the zero Token), or by the caller. Tokens kept
+// whole by the cache and compact ones, hits and misses.
+func TestTokenCopySurvivesReuse(t *testing.T) {
+	loadKeys(t)
+	v := newValidator(t)
+	far := time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC).Unix() // beyond the compact form: kept whole
+	alice := rs256(baseClaims(map[string]any{"sub": "alice", "aud": []string{testAud, "tenant-a"}}))
+	aliceWhole := rs256(baseClaims(map[string]any{"sub": "alice", "aud": []string{testAud, "tenant-a"}, "exp": far}))
+	bob := rs256(baseClaims(map[string]any{"sub": "bob", "aud": []string{"tenant-b", testAud}}))
+	expired := rs256(baseClaims(map[string]any{"exp": testNow.Unix() - 31}))
+	for _, first := range []string{alice, aliceWhole} {
+		for i := range 3 { // a miss, the sighting that admits it, then hits
+			var dst validator.Token
+			if err := v.ValidateInto(t.Context(), first, &dst); err != nil {
+				t.Fatal(err)
+			}
+			kept := dst
+			if err := v.ValidateInto(t.Context(), bob, &dst); err != nil {
+				t.Fatal(err)
+			}
+			if err := v.ValidateInto(t.Context(), expired, &dst); err == nil {
+				t.Fatal("expired token accepted")
+			}
+			p, err := v.Validate(t.Context(), first)
+			if err != nil {
+				t.Fatal(err)
+			}
+			keptP := *p
+			*p = validator.Token{}
+			for _, k := range []validator.Token{kept, keptP} {
+				if k.Subject != "alice" || len(k.Audience) != 2 || k.Audience[0] != testAud || k.Audience[1] != "tenant-a" {
+					t.Fatalf("sighting %d: a kept copy changed: sub %q, aud %q", i+1, k.Subject, k.Audience)
+				}
+			}
+		}
 	}
 }

@@ -148,8 +148,9 @@ func (s *claimSpans) issuer() (string, error) {
 // decodeClaims decodes the recorded members into tok. Every step is linear
 // in the size of its value. Unescaped strings are views of the claims
 // buffer, which the Token keeps and nobody writes to again: no copy, no
-// allocation per claim.
-func decodeClaims(s *claimSpans, tok *Token) error {
+// allocation per claim. The Audience is built in audBuf's spare capacity
+// while it fits (nil: a slice of its own).
+func decodeClaims(s *claimSpans, tok *Token, audBuf []string) error {
 	var err error
 	str := func(raw []byte) string {
 		if raw == nil || err != nil {
@@ -178,10 +179,7 @@ func decodeClaims(s *claimSpans, tok *Token) error {
 	tok.ACR = str(s.acr)
 	tok.AuthTime = date(s.authTime)
 	if s.aud != nil && err == nil {
-		tok.Audience, err = jsonStringsView(s.aud, tok.aud[:0])
-		if len(tok.Audience) > len(tok.aud) {
-			tok.aud = [2]string{} // outgrew it: aud holds only a short Audience
-		}
+		tok.Audience, err = jsonStringsView(s.aud, audBuf)
 	}
 	if err == nil {
 		tok.Scopes, err = s.scopes()

@@ -66,7 +66,8 @@
 // and one allocation: every hit hands out a copy of the cached token, so
 // nothing a handler or a claim check does to its token reaches another
 // request. [Validator.ValidateInto] writes that copy into a Token the
-// caller reuses, and then a hit allocates nothing. This is on by default because it cannot change a decision:
+// caller reuses, and then a hit allocates only the token's Audience
+// slice. This is on by default because it cannot change a decision:
 // what a full validation decides depends only on the token's bytes (which
 // the MAC pins), the validator's configuration (immutable), the clock and
 // the issuer's keys; on every hit the times are checked again with the

@@ -220,7 +220,7 @@ func (v *Validator) ValidatePresentation(ctx context.Context, p Presentation) (*
 // token into *dst, as [Validator.ValidateInto] does.
 func (v *Validator) ValidatePresentationInto(ctx context.Context, p Presentation, dst *Token) error {
 	if dst == nil {
-		return errNilToken
+		panic("bearerguard: ValidatePresentationInto with a nil *Token") // as errors.As panics on a nil target
 	}
 	tok, err := v.validateRecorded(ctx, p, dst)
 	if err != nil {
@@ -232,9 +232,6 @@ func (v *Validator) ValidatePresentationInto(ctx context.Context, p Presentation
 	}
 	return nil
 }
-
-// errNilToken is a programming error: ValidateInto needs somewhere to write.
-var errNilToken = errors.New("bearerguard: ValidateInto: nil *Token")
 
 // validateRecorded validates with telemetry and logging around it; a
 // cache hit is written into dst when it is not nil.

@@ -62,8 +62,8 @@ func ExampleValidator_Validate() {
 }
 
 // A worker that checks token after token reuses one Token: a cache hit
-// then allocates nothing. What the Token held before is overwritten, and
-// on error it is the zero Token.
+// then allocates only the token's Audience slice. What the Token held
+// before is overwritten, and on error it is the zero Token.
 func ExampleValidator_ValidateInto() {
 	loadKeys(nil)
 	key, err := validator.NewKey("key-1", &rsaKey.PublicKey, validator.RS256)

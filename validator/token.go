@@ -95,9 +95,15 @@ type Token struct {
 	// segment: a token served from the cache decodes its claims JSON only
 	// when asked (see claimsJSON). Its bytes are never written.
 	claims string
-	// aud holds the Audience when it has at most two entries (nearly every
-	// token), so that a Token and its Audience are one allocation, and
-	// [Validator.ValidateInto] fills a caller's Token without allocating.
+}
+
+// tokenBlock is a Token with room for a short Audience beside it (nearly
+// every token has one or two audiences), so that a Token and its Audience
+// are one allocation. The room is outside the Token: a copy of the Token
+// (t2 := *t) shares its Audience with t, as with any slice, but nothing
+// that overwrites *t changes it.
+type tokenBlock struct {
+	tok Token
 	aud [2]string
 }
 
@@ -181,30 +187,29 @@ func (t *Token) Grants(term scopes.Term) bool {
 // HasAudience reports whether aud is one of the token's audiences.
 func (t *Token) HasAudience(aud string) bool { return slices.Contains(t.Audience, aud) }
 
-// clone returns a copy of t that shares nothing writable with it (see
-// copyInto).
+// clone returns a copy of t that shares nothing writable with it. The
+// Audience is copied into the same allocation when it is short, so a
+// cache hit costs one allocation. Scopes, Roles and Permissions are
+// immutable sets (a holder can only replace its own copy's field), and the
+// claims are a string, so they are shared.
 func (t *Token) clone() *Token {
-	c := new(Token)
-	t.copyInto(c)
-	return c
+	b := new(tokenBlock)
+	b.tok = *t
+	if t.Audience != nil && len(t.Audience) <= len(b.aud) {
+		n := copy(b.aud[:], t.Audience)
+		b.tok.Audience = b.aud[:n:n]
+	} else if t.Audience != nil {
+		b.tok.Audience = slices.Clone(t.Audience)
+	}
+	return &b.tok
 }
 
 // copyInto overwrites dst (not t) with a copy of t that shares nothing
-// writable with it. The Audience is copied into dst's own aud when it is
-// short, so a copy costs no allocation. Scopes, Roles and Permissions are
-// immutable sets (a holder can only replace its own copy's field), and the
-// claims are a string, so they are shared.
+// writable with it, as clone does; its Audience is a new slice (the one
+// allocation of [Validator.ValidateInto]).
 func (t *Token) copyInto(dst *Token) {
 	*dst = *t
-	switch {
-	case t.Audience == nil:
-		dst.aud = [2]string{}
-	case len(t.Audience) <= len(dst.aud):
-		dst.aud = [2]string{}
-		n := copy(dst.aud[:], t.Audience)
-		dst.Audience = dst.aud[:n:n]
-	default:
-		dst.aud = [2]string{}
+	if t.Audience != nil {
 		dst.Audience = slices.Clone(t.Audience)
 	}
 }

@@ -155,15 +155,15 @@ func (v *Validator) Validate(ctx context.Context, token string) (*Token, error) 
 
 // ValidateInto is [Validator.Validate] writing the token into *dst, which
 // it overwrites whole, instead of returning a new Token: a cache hit then
-// allocates nothing. It is for callers that reuse one Token, request after
-// request (a worker, a pool of their own). The Token is still the
-// caller's own copy, as Validate's is: nothing written to it reaches the
-// cache or another request.
-//
-// What dst held before is gone, including what its short Audience
-// pointed to: copy what you keep of one call's token (dst.Audience above
-// all) before the next call, and do not share dst between goroutines. On
-// error *dst is the zero Token. A nil dst is an error.
+// allocates at most the token's Audience slice (nothing when the token
+// has no "aud"), where Validate allocates a whole Token. It is for callers
+// that reuse one Token, request after request (a worker, a pool of their
+// own). The Token is still the caller's own copy, as Validate's is:
+// nothing written to it reaches the cache or another request, and every
+// call gives it a new Audience slice, so a copy taken earlier (t2 := *dst)
+// keeps its own. On error *dst is the zero Token. Do not share dst between
+// goroutines. It panics if dst is nil, a programming error (as
+// [errors.As] does with a nil target).
 func (v *Validator) ValidateInto(ctx context.Context, token string, dst *Token) error {
 	return v.ValidatePresentationInto(ctx, Presentation{Token: token}, dst)
 }
@@ -318,8 +318,9 @@ func (v *Validator) validateJWT(ctx context.Context, token string) (*Token, *Key
 	if !verifySignature(h.alg, key, ic.secret, token[:len(hseg)+1+len(pseg)], sig) {
 		return nil, nil, nil, ErrSignature
 	}
-	tok := &Token{Source: SourceJWT, Type: h.typ, KeyID: h.kid, Algorithm: algNames[h.alg], claims: stringOf(payload)}
-	if err := decodeClaims(&spans, tok); err != nil {
+	b := &tokenBlock{tok: Token{Source: SourceJWT, Type: h.typ, KeyID: h.kid, Algorithm: algNames[h.alg], claims: stringOf(payload)}}
+	tok := &b.tok
+	if err := decodeClaims(&spans, tok, b.aud[:0]); err != nil {
 		return nil, nil, nil, err
 	}
 	if v.rfc9068 {
