@@ -55,7 +55,7 @@ func (c *boundContext) Value(key any) any {
 // stored, if any.
 func (g *Guard) bound(ctx context.Context) (*validator.Token, bool) {
 	b, ok := ctx.Value(boundKey{}).(*boundContext)
-	if !ok || b.by != g.id {
+	if !ok || b.tok == nil || b.by != g.id {
 		return nil, false
 	}
 	return b.tok, true
@@ -71,6 +71,13 @@ func (g *Guard) withToken(r *http.Request, tok *validator.Token, b *boundContext
 	}
 	b.Context = r.Context()
 	return r.WithContext(b)
+}
+
+// anonymous returns a shallow copy of r whose context carries no token:
+// [validator.FromContext] finds none, not even one that other middleware
+// stored with [validator.NewContext], and no inner Guard finds a binding.
+func anonymous(r *http.Request) *http.Request {
+	return r.WithContext(&boundContext{Context: r.Context()})
 }
 
 // validatorIdentity returns what two Guards compare to know they share a

@@ -21,6 +21,12 @@ type TokenValidator interface {
 // [*validator.Validator] implements it; a Guard over one gives it every
 // request's scheme, DPoP proof, method, URL and client certificate. A Guard
 // over a plain TokenValidator refuses the DPoP scheme.
+//
+// A Guard over a PresentationValidator calls only ValidatePresentation. A
+// type that embeds *validator.Validator to add checks of its own must
+// therefore override ValidatePresentation (and Validate, for other
+// callers): an override of Validate alone is not called by a Guard, which
+// finds the promoted ValidatePresentation.
 type PresentationValidator interface {
 	TokenValidator
 	ValidatePresentation(ctx context.Context, p validator.Presentation) (*validator.Token, error)
@@ -148,8 +154,10 @@ func (g *Guard) Authorize(w http.ResponseWriter, r *http.Request, req scopes.Req
 }
 
 // AuthorizeOptional is [Guard.Authorize] for routes open to anonymous
-// callers: a request without any Bearer credentials passes as it is, with
-// a nil token; a token that is present must be valid.
+// callers: a request without any Bearer credentials passes with a nil
+// token, and its context carries none ([validator.FromContext] finds
+// none, even one other middleware stored); a token that is present must
+// be valid.
 func (g *Guard) AuthorizeOptional(w http.ResponseWriter, r *http.Request) (out *http.Request, tok *validator.Token, ok bool) {
 	return g.authorize(w, r, scopes.Requirement{}, route{}, true)
 }
@@ -157,7 +165,7 @@ func (g *Guard) AuthorizeOptional(w http.ResponseWriter, r *http.Request) (out *
 func (g *Guard) authorize(w http.ResponseWriter, r *http.Request, req scopes.Requirement, rt route, optional bool) (*http.Request, *validator.Token, bool) {
 	tok, b, scheme, err := g.authenticate(w, r)
 	if optional && errors.Is(err, validator.ErrNoToken) {
-		return r, nil, true
+		return anonymous(r), nil, true
 	}
 	if err == nil {
 		err = g.checkRoute(tok, req, rt)
@@ -200,7 +208,8 @@ func (g *Guard) Require(req scopes.Requirement, next http.Handler, opts ...Route
 }
 
 // Optional lets requests without any Bearer credentials through
-// anonymously (no token in the context), but validates a token that is
+// anonymously (no token in the context, not even one other middleware
+// stored with [validator.NewContext]), but validates a token that is
 // present: a bad token is still refused.
 func (g *Guard) Optional(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -102,11 +102,16 @@ func nestedCases(t *testing.T, f *fixture, build Build, nested BuildNested) {
 		name, method, path, token string
 		status                    int
 		subject                   string
+		anonymous                 bool
 	}{
-		{"planted token, no credentials", "GET", "/data", "", 401, ""},
-		{"planted token, POST", "POST", "/data", "", 401, ""},
-		{"planted token, any", "GET", "/any", "", 401, ""},
-		{"planted token, request's own token wins", "GET", "/data", read, 200, "svc-read-data"},
+		{"planted token, no credentials", "GET", "/data", "", 401, "", false},
+		{"planted token, POST", "POST", "/data", "", 401, "", false},
+		{"planted token, any", "GET", "/any", "", 401, "", false},
+		{"planted token, request's own token wins", "GET", "/data", read, 200, "svc-read-data", false},
+		// An optional route lets the request through as anonymous: the
+		// handler must not find the planted token either.
+		{"planted token, optional route, no credentials", "GET", "/optional", "", 200, "", true},
+		{"planted token, optional route, request's own token wins", "GET", "/optional", read, 200, "svc-read-data", false},
 	} {
 		t.Run("nested/"+tt.name, func(t *testing.T) {
 			var h http.Header
@@ -115,7 +120,10 @@ func nestedCases(t *testing.T, f *fixture, build Build, nested BuildNested) {
 				h = auth("Bearer " + tt.token)
 				challenge = ""
 			}
-			check(t, do(t, psrv, tt.method, tt.path, h, ""), tt.status, challenge, tt.subject, false)
+			if tt.anonymous {
+				challenge = ""
+			}
+			check(t, do(t, psrv, tt.method, tt.path, h, ""), tt.status, challenge, tt.subject, tt.anonymous)
 		})
 	}
 }
