@@ -93,7 +93,10 @@ func New(v TokenValidator, opts ...Option) (*Guard, error) {
 // same. A token from a guard over another validator (another audience,
 // other claim checks), or one stored with [validator.NewContext] by any
 // other middleware, is never trusted: this Guard validates the request's
-// own token itself.
+// own token itself. The reused token is the one the handlers between the
+// two Guards were given: middleware there that writes to its Scopes,
+// Roles, Permissions, ACR or AuthTime changes what the inner Guard checks
+// its route against, so such middleware must leave them alone.
 func (g *Guard) Authenticate(w http.ResponseWriter, r *http.Request) (*validator.Token, error) {
 	tok, _, _, err := g.authenticate(w, r)
 	return tok, err
