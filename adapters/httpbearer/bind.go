@@ -4,8 +4,10 @@ import (
 	"context"
 	"net/http"
 	"reflect"
+	"time"
 
 	"github.com/bearerguard/bearerguard/internal/tokenkey"
+	"github.com/bearerguard/bearerguard/scopes"
 	"github.com/bearerguard/bearerguard/validator"
 )
 
@@ -19,8 +21,33 @@ type boundKey struct{}
 // request costs this one node and no context.WithValue.
 type boundContext struct {
 	context.Context
-	tok *validator.Token
-	by  any
+	tok     *validator.Token
+	by      any
+	decided decided // what route checks read of tok, as validated
+	reused  bool    // tok came from an outer Guard's binding
+}
+
+// decided is what a Guard's route checks read of a token (a
+// requirement's scopes, roles and permissions, a step-up's ACR and
+// auth_time; claims are unexported, so nobody writes them), as the
+// validator gave it. A binding keeps it, so that an inner Guard that
+// reuses the token checks its route against what was validated, not
+// against what handlers between the two Guards wrote to the token.
+type decided struct {
+	scopes, roles, perms scopes.Set
+	acr                  string
+	authTime             time.Time
+}
+
+func decidedOf(t *validator.Token) decided {
+	return decided{scopes: t.Scopes, roles: t.Roles, perms: t.Permissions, acr: t.ACR, authTime: t.AuthTime}
+}
+
+// restored returns a copy of t with what was decided put back.
+func (d *decided) restored(t *validator.Token) *validator.Token {
+	c := *t
+	c.Scopes, c.Roles, c.Permissions, c.ACR, c.AuthTime = d.scopes, d.roles, d.perms, d.acr, d.authTime
+	return &c
 }
 
 // boundToken is a boundContext with its token inside it: a Guard over a
@@ -51,14 +78,15 @@ func (c *boundContext) Value(key any) any {
 	return c.Context.Value(key)
 }
 
-// bound returns the token in ctx that a Guard over the same validator as g
-// stored, if any.
-func (g *Guard) bound(ctx context.Context) (*validator.Token, bool) {
+// bound returns, when a Guard over the same validator as g bound a token
+// to ctx, a new binding of that token for g (what was decided goes with
+// it).
+func (g *Guard) bound(ctx context.Context) (*boundContext, bool) {
 	b, ok := ctx.Value(boundKey{}).(*boundContext)
 	if !ok || b.tok == nil || b.by != g.id {
 		return nil, false
 	}
-	return b.tok, true
+	return &boundContext{tok: b.tok, by: g.id, decided: b.decided, reused: true}, true
 }
 
 // withToken returns a shallow copy of r whose context carries tok: for the
@@ -67,7 +95,7 @@ func (g *Guard) bound(ctx context.Context) (*validator.Token, bool) {
 // is the binding that tok already lives in (see boundToken).
 func (g *Guard) withToken(r *http.Request, tok *validator.Token, b *boundContext) *http.Request {
 	if b == nil {
-		b = &boundContext{tok: tok, by: g.id}
+		b = &boundContext{tok: tok, by: g.id, decided: decidedOf(tok)}
 	}
 	b.Context = r.Context()
 	return r.WithContext(b)

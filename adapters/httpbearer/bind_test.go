@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/bearerguard/bearerguard/adapters/httpbearer"
 	"github.com/bearerguard/bearerguard/adapters/internal/contract"
@@ -66,6 +67,68 @@ func TestBoundTokenIsRequestsOwn(t *testing.T) {
 				})
 			}
 			wg.Wait()
+		})
+	}
+}
+
+// An inner Guard that reuses the token an outer Guard over the same
+// validator bound decides on the token as it was validated: middleware
+// between the two that writes to it (a scope, a role, an ACR and
+// auth_time) gets nothing past the inner Guard's route check, and what it
+// took away does not count either. The handler still gets the token as
+// the middleware left it.
+func TestReusedTokenDecidedAsValidated(t *testing.T) {
+	v, mint := contract.Offline()
+	outer, err := httpbearer.New(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inner, err := httpbearer.New(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rewrite := func(f func(*validator.Token)) func(http.Handler) http.Handler {
+		return func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				tok, ok := validator.FromContext(r.Context())
+				if !ok {
+					t.Error("no token after the outer Guard")
+					return
+				}
+				f(tok)
+				next.ServeHTTP(w, r)
+			})
+		}
+	}
+	grant := func(tok *validator.Token) {
+		tok.Scopes = tok.Scopes.Union(scopes.MustParse("admin"))
+		tok.Roles = tok.Roles.Union(scopes.MustParse("Admin"))
+		tok.ACR, tok.AuthTime = contract.StrongAuth.ACR[0], time.Now()
+	}
+	revoke := func(tok *validator.Token) { tok.Scopes = scopes.Set{} }
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	tests := []struct {
+		name   string
+		write  func(*validator.Token)
+		inner  http.Handler
+		status int
+	}{
+		{"a scope added", grant, inner.Require(scopes.All("admin"), ok), http.StatusForbidden},
+		{"a role added", grant, inner.Require(scopes.AllOf(scopes.Role("Admin")), ok), http.StatusForbidden},
+		{"step-up claimed", grant, inner.Require(scopes.Requirement{}, ok, httpbearer.WithStepUp(contract.StrongAuth)), http.StatusUnauthorized},
+		{"a scope taken away", revoke, inner.Require(scopes.All("read:data"), ok), http.StatusNoContent},
+		{"nothing written", func(*validator.Token) {}, inner.Require(scopes.All("read:data"), ok), http.StatusNoContent},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := outer.Handler(rewrite(tt.write)(tt.inner))
+			r := httptest.NewRequest("GET", "/data", nil)
+			r.Header.Set("Authorization", "Bearer "+mint("read:data"))
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if w.Code != tt.status {
+				t.Errorf("status %d, want %d (WWW-Authenticate %q)", w.Code, tt.status, w.Header().Get("WWW-Authenticate"))
+			}
 		})
 	}
 }

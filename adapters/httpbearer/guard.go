@@ -93,10 +93,9 @@ func New(v TokenValidator, opts ...Option) (*Guard, error) {
 // same. A token from a guard over another validator (another audience,
 // other claim checks), or one stored with [validator.NewContext] by any
 // other middleware, is never trusted: this Guard validates the request's
-// own token itself. The reused token is the one the handlers between the
-// two Guards were given: middleware there that writes to its Scopes,
-// Roles, Permissions, ACR or AuthTime changes what the inner Guard checks
-// its route against, so such middleware must leave them alone.
+// own token itself. A Guard that reuses a token checks its route against
+// the token as it was validated: what handlers between the two Guards
+// wrote to it (its Scopes, say) does not count.
 func (g *Guard) Authenticate(w http.ResponseWriter, r *http.Request) (*validator.Token, error) {
 	tok, _, _, err := g.authenticate(w, r)
 	return tok, err
@@ -106,8 +105,8 @@ func (g *Guard) Authenticate(w http.ResponseWriter, r *http.Request) (*validator
 // used, for the challenge, and returns the binding the token already
 // lives in, if any (see boundToken).
 func (g *Guard) authenticate(w http.ResponseWriter, r *http.Request) (*validator.Token, *boundContext, validator.Scheme, error) {
-	if tok, ok := g.bound(r.Context()); ok {
-		return tok, nil, validator.SchemeBearer, nil
+	if b, ok := g.bound(r.Context()); ok {
+		return b.tok, b, validator.SchemeBearer, nil
 	}
 	raw, scheme, err := g.ex.extract(w, r)
 	if err != nil {
@@ -140,6 +139,7 @@ func (g *Guard) authenticate(w http.ResponseWriter, r *http.Request) (*validator
 		if err := g.vv.ValidatePresentationInto(r.Context(), p, &b.own); err != nil {
 			return nil, nil, scheme, err
 		}
+		b.decided = decidedOf(&b.own)
 		return b.tok, &b.boundContext, scheme, nil
 	}
 	tok, err := g.pv.ValidatePresentation(r.Context(), p)
@@ -171,7 +171,13 @@ func (g *Guard) authorize(w http.ResponseWriter, r *http.Request, req scopes.Req
 		return anonymous(r), nil, true
 	}
 	if err == nil {
-		err = g.checkRoute(tok, req, rt)
+		check := tok
+		if b != nil && b.reused {
+			// Decide on what was validated, not on what handlers since
+			// wrote to the token.
+			check = b.decided.restored(tok)
+		}
+		err = g.checkRoute(check, req, rt)
 	}
 	if err != nil {
 		g.fail(w, r, err, scheme)
