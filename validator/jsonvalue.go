@@ -108,8 +108,9 @@ func jsonStrings(v []byte) ([]string, error) { return decodeStrings(v, false, ni
 
 // jsonStringsView is jsonStrings with the strings as views of v, under the
 // same condition as [jsonStringView]. The list is built in buf's spare
-// capacity while it fits (a Token's own aud), so a short one costs no
-// allocation; it is returned with no spare capacity.
+// capacity while it fits (the room beside a Token in a tokenBlock), so a
+// short one costs no allocation of its own; it is returned with no spare
+// capacity.
 func jsonStringsView(v []byte, buf []string) ([]string, error) { return decodeStrings(v, true, buf) }
 
 func decodeStrings(v []byte, view bool, buf []string) ([]string, error) {

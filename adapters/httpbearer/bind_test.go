@@ -118,6 +118,19 @@ func TestReusedTokenDecidedAsValidated(t *testing.T) {
 		{"step-up claimed", grant, inner.Require(scopes.Requirement{}, ok, httpbearer.WithStepUp(contract.StrongAuth)), http.StatusUnauthorized},
 		{"a scope taken away", revoke, inner.Require(scopes.All("read:data"), ok), http.StatusNoContent},
 		{"nothing written", func(*validator.Token) {}, inner.Require(scopes.All("read:data"), ok), http.StatusNoContent},
+		// Authenticate, for an application's own checks, gives the token
+		// as validated too.
+		{"Authenticate after a scope was added", grant, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			tok, err := inner.Authenticate(w, r)
+			switch {
+			case err != nil:
+				w.WriteHeader(http.StatusUnauthorized)
+			case tok.Scopes.Has("admin") || tok.ACR != "":
+				w.WriteHeader(http.StatusForbidden)
+			default:
+				w.WriteHeader(http.StatusNoContent)
+			}
+		}), http.StatusNoContent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -94,10 +94,14 @@ func New(v TokenValidator, opts ...Option) (*Guard, error) {
 // other claim checks), or one stored with [validator.NewContext] by any
 // other middleware, is never trusted: this Guard validates the request's
 // own token itself. A Guard that reuses a token checks its route against
-// the token as it was validated: what handlers between the two Guards
-// wrote to it (its Scopes, say) does not count.
+// the token as it was validated, and Authenticate returns it so (a copy):
+// what handlers between the two Guards wrote to it (its Scopes, say) does
+// not count.
 func (g *Guard) Authenticate(w http.ResponseWriter, r *http.Request) (*validator.Token, error) {
-	tok, _, _, err := g.authenticate(w, r)
+	tok, b, _, err := g.authenticate(w, r)
+	if err == nil && b != nil && b.reused {
+		tok = b.decided.restored(tok) // as validated, for the caller's own checks too
+	}
 	return tok, err
 }
 
