@@ -3,6 +3,8 @@ package httpbearer_test
 import (
 	"net/http"
 	"net/http/httptest"
+	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -143,5 +145,70 @@ func TestReusedTokenDecidedAsValidated(t *testing.T) {
 				t.Errorf("status %d, want %d (WWW-Authenticate %q)", w.Code, tt.status, w.Header().Get("WWW-Authenticate"))
 			}
 		})
+	}
+}
+
+// What an unauthenticated caller costs the Guard: a refused request
+// (forged signature) and an anonymous one on an optional route allocate a
+// fixed number of objects, a token 4,000 bytes longer costs at most a few
+// times those bytes more (linear, not worse), and nothing is left behind:
+// 2,000 distinct forged tokens cache nothing.
+func TestUnauthenticatedRequestsCostBounded(t *testing.T) {
+	v, mint := contract.Offline()
+	g, err := httpbearer.New(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := http.NewServeMux()
+	h.Handle("GET /data", g.Require(scopes.All("read:data"), http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})))
+	h.Handle("GET /optional", g.Optional(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})))
+	const pad = 4000
+	forged := func(n int) string {
+		tok := mint("read:data " + strings.Repeat("x", n))
+		return tok[:len(tok)-4] + "AAAA"
+	}
+	// cost returns the objects and bytes one request allocates.
+	cost := func(path, token string, want int) (objects, bytes float64) {
+		r := httptest.NewRequest("GET", path, nil)
+		if token != "" {
+			r.Header.Set("Authorization", "Bearer "+token)
+		}
+		serve := func() {
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if w.Code != want {
+				t.Fatalf("%s: status %d, want %d", path, w.Code, want)
+			}
+		}
+		objects = testing.AllocsPerRun(50, serve)
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		for range 50 {
+			serve()
+		}
+		runtime.ReadMemStats(&after)
+		return objects, float64(after.TotalAlloc-before.TotalAlloc) / 50
+	}
+	shortN, shortB := cost("/data", forged(0), 401)
+	longN, longB := cost("/data", forged(pad), 401)
+	if longN > shortN+2 { // a constant apart (the race detector adds one now and then)
+		t.Errorf("a refused request allocates %v objects with a short token, %v with a long one", shortN, longN)
+	}
+	if longB-shortB > 4*pad {
+		t.Errorf("a token %d bytes longer costs %.0f bytes more per refused request", pad, longB-shortB)
+	}
+	if shortN > 64 {
+		t.Errorf("a refused request allocates %v objects", shortN)
+	}
+	if anon, _ := cost("/optional", "", 200); anon > 15 {
+		t.Errorf("an anonymous request allocates %v objects", anon)
+	}
+	for i := range 2000 {
+		r := httptest.NewRequest("GET", "/data", nil)
+		r.Header.Set("Authorization", "Bearer "+forged(i%50))
+		h.ServeHTTP(httptest.NewRecorder(), r)
+	}
+	if n := v.CachedTokens(); n != 0 {
+		t.Errorf("forged tokens left %d entries in the cache", n)
 	}
 }
