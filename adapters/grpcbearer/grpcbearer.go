@@ -14,12 +14,17 @@ import (
 	"google.golang.org/grpc/peer"
 
 	"github.com/bearerguard/bearerguard/adapters/internal/authheader"
+	"github.com/bearerguard/bearerguard/internal/tokenkey"
 	"github.com/bearerguard/bearerguard/validator"
 )
 
 // PresentationValidator checks a token as a call presented it. [*validator.Validator]
 // implements it (and shapes its own challenges, with the DPoP scheme its
 // mode asks for).
+//
+// An Interceptor calls only ValidatePresentation. A type that embeds
+// *validator.Validator to add checks of its own must therefore override
+// ValidatePresentation: an override of Validate alone is not called.
 type PresentationValidator interface {
 	ValidatePresentation(ctx context.Context, p validator.Presentation) (*validator.Token, error)
 }
@@ -34,7 +39,12 @@ type challenger interface {
 // and [Interceptor.Stream] (or both at once, [Interceptor.ServerOptions]).
 // It is safe for concurrent use.
 type Interceptor struct {
-	v       PresentationValidator
+	v PresentationValidator
+	// vv is v when it is exactly a *validator.Validator: a token is then
+	// validated into the context node it travels in (see tokenContext).
+	// Never found through an interface, so that a type embedding a
+	// Validator keeps its own ValidatePresentation.
+	vv      *validator.Validator
 	ch      challenger // v, when it shapes challenges; else nil
 	realm   string
 	methods map[string]rule
@@ -59,6 +69,7 @@ func New(v PresentationValidator, opts ...Option) (*Interceptor, error) {
 	}
 	i := &Interceptor{v: v, realm: c.realm, methods: c.methods, def: rule{req: c.def}, baseURL: c.baseURL, observe: c.observe}
 	i.ch, _ = v.(challenger)
+	i.vv, _ = v.(*validator.Validator)
 	return i, nil
 }
 
@@ -115,16 +126,48 @@ func (i *Interceptor) Authorize(ctx context.Context, fullMethod string) (context
 	if r.open {
 		return ctx, nil
 	}
-	tok, scheme, err := i.authenticate(ctx, fullMethod)
+	p, err := i.presentation(ctx, fullMethod)
+	var tok *validator.Token
+	var tc *tokenContext
+	if err == nil {
+		if i.vv != nil {
+			tc = &tokenContext{Context: ctx}
+			if err = i.vv.ValidatePresentationInto(ctx, p, &tc.tok); err == nil {
+				tok = &tc.tok
+			}
+		} else {
+			tok, err = i.v.ValidatePresentation(ctx, p)
+		}
+	}
 	if err == nil {
 		if missing := r.req.MissingFrom(tok); missing != nil {
 			err = &validator.ScopeError{Missing: missing}
 		}
 	}
 	if err != nil {
-		return nil, i.refuse(ctx, fullMethod, err, scheme)
+		return nil, i.refuse(ctx, fullMethod, err, p.Scheme)
+	}
+	if tc != nil {
+		return tc, nil
 	}
 	return validator.NewContext(ctx, tok), nil
+}
+
+// tokenContext is a call's context with its validated token inside it: it
+// answers the key of [validator.FromContext] with the token, so that the
+// token and the node that carries it are one allocation.
+type tokenContext struct {
+	context.Context
+	tok validator.Token
+}
+
+// Value answers the token key with the call's token and everything else
+// from the parent.
+func (c *tokenContext) Value(key any) any {
+	if key == (tokenkey.Key{}) {
+		return &c.tok
+	}
+	return c.Context.Value(key)
 }
 
 // rule returns what fullMethod requires: its own entry, its service's, or
@@ -141,26 +184,27 @@ func (i *Interceptor) rule(fullMethod string) rule {
 	return i.def
 }
 
-// authenticate reads the call's token and validates it as presented. It
-// also says which scheme the call used, for the challenge.
-func (i *Interceptor) authenticate(ctx context.Context, fullMethod string) (*validator.Token, validator.Scheme, error) {
+// presentation reads the call's token as presented, and the proof, client
+// certificate and URL that go with it. Its Scheme is the one the call used,
+// for the challenge, also when it returns an error.
+func (i *Interceptor) presentation(ctx context.Context, fullMethod string) (validator.Presentation, error) {
 	vals := metadata.ValueFromIncomingContext(ctx, "authorization")
+	p := validator.Presentation{Scheme: validator.SchemeBearer, Method: "POST"}
 	switch {
 	case len(vals) == 0:
-		return nil, validator.SchemeBearer, validator.ErrNoToken
+		return p, validator.ErrNoToken
 	case len(vals) > 1:
-		return nil, validator.SchemeBearer, validator.ErrMultipleTokens
+		return p, validator.ErrMultipleTokens
 	}
-	p := validator.Presentation{Scheme: validator.SchemeBearer, Method: "POST"}
 	var ok bool
 	var err error
 	if p.Token, ok, err = authheader.Parse(vals[0], "bearer"); err != nil {
-		return nil, validator.SchemeBearer, err
+		return p, err
 	} else if !ok {
 		if p.Token, ok, err = authheader.Parse(vals[0], "dpop"); err != nil {
-			return nil, validator.SchemeBearer, err
+			return p, err
 		} else if !ok {
-			return nil, validator.SchemeBearer, validator.ErrNoToken // another scheme: a bare challenge
+			return p, validator.ErrNoToken // another scheme: a bare challenge
 		}
 		p.Scheme = validator.SchemeDPoP
 	}
@@ -172,14 +216,13 @@ func (i *Interceptor) authenticate(ctx context.Context, fullMethod string) (*val
 		// ignores it), so it is read only for the DPoP scheme.
 		switch proofs := metadata.ValueFromIncomingContext(ctx, "dpop"); {
 		case len(proofs) > 1:
-			return nil, p.Scheme, validator.ErrProofMissing // exactly one (RFC 9449 §4.3)
+			return p, validator.ErrProofMissing // exactly one (RFC 9449 §4.3)
 		case len(proofs) == 1:
 			p.Proof = proofs[0]
 		}
 		p.URL = i.callURL(ctx, overTLS, fullMethod)
 	}
-	tok, err := i.v.ValidatePresentation(ctx, p)
-	return tok, p.Scheme, err
+	return p, nil
 }
 
 // callURL is the URI a DPoP proof's "htu" must name: the base URL and the
