@@ -38,7 +38,10 @@
 // 9449) the proof is the one "dpop" metadata value (not looked at for
 // Bearer); its "htm" is POST and its "htu" the base URL ([WithBaseURL],
 // else the scheme of the connection and its :authority) followed by the
-// full method name. A TLS client certificate, when the connection has one,
+// full method name. An :authority that is not a plain host[:port], or a
+// method name with anything but letters, digits, '_', '-' and '.' in its
+// two parts, gives no htu: every proof is refused. Set [WithBaseURL] when
+// accepting DPoP: the :authority is the client's to write. A TLS client certificate, when the connection has one,
 // is handed to the validator for certificate-bound tokens (RFC 8705).
 //
 // # Answers

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 
 	"google.golang.org/grpc"
@@ -227,20 +228,84 @@ func (i *Interceptor) presentation(ctx context.Context, fullMethod string) (vali
 
 // callURL is the URI a DPoP proof's "htu" must name: the base URL and the
 // full method, or else the connection's scheme, the :authority and the
-// full method.
+// full method. It is "" (no proof can match) when either part could make
+// the URL name another resource: the :authority is the client's to write,
+// and one such as "host/pkg.S/Other?" would otherwise leave a URL that the
+// htu comparison reads as http://host/pkg.S/Other.
 func (i *Interceptor) callURL(ctx context.Context, overTLS bool, fullMethod string) string {
+	if !plainMethod(fullMethod) {
+		return ""
+	}
 	if i.baseURL != "" {
 		return i.baseURL + fullMethod
 	}
 	authority := metadata.ValueFromIncomingContext(ctx, ":authority")
-	if len(authority) != 1 {
-		return "" // no URL: the proof cannot match
+	if len(authority) != 1 || !plainAuthority(authority[0]) {
+		return ""
 	}
 	scheme := "http"
 	if overTLS {
 		scheme = "https"
 	}
 	return scheme + "://" + authority[0] + fullMethod
+}
+
+// plainMethod reports whether m is a gRPC full method name and nothing
+// that a URL reads otherwise: "/service/method", each part of letters,
+// digits, '_', '-' and '.', neither part a dot segment.
+func plainMethod(m string) bool {
+	if len(m) < 4 || m[0] != '/' {
+		return false
+	}
+	svc, method, ok := strings.Cut(m[1:], "/")
+	return ok && plainName(svc) && plainName(method)
+}
+
+func plainName(s string) bool {
+	if s == "" || s == "." || s == ".." {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// plainAuthority reports whether a is a host and an optional port and
+// nothing else (no path, query, fragment, userinfo or escapes): a
+// registered name or IPv4 address of letters, digits, '-', '.' and '_', or
+// a bracketed IPv6 address, then ":port" of 1 to 5 digits.
+func plainAuthority(a string) bool {
+	if a == "" || len(a) > 255 {
+		return false
+	}
+	host, port := a, ""
+	if a[0] == '[' {
+		end := strings.IndexByte(a, ']')
+		if end < 0 {
+			return false
+		}
+		host, port = a[1:end], a[end+1:]
+		if ip, err := netip.ParseAddr(host); err != nil || !ip.Is6() || ip.Zone() != "" {
+			return false
+		}
+	} else {
+		if c := strings.IndexByte(a, ':'); c >= 0 {
+			host, port = a[:c], a[c:]
+		}
+		if host == "" || strings.Trim(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._") != "" {
+			return false
+		}
+	}
+	if port == "" {
+		return true
+	}
+	if port[0] != ':' || len(port) < 2 || len(port) > 6 {
+		return false
+	}
+	return strings.Trim(port[1:], "0123456789") == ""
 }
 
 // connTLS reports whether the call's connection is TLS, and its client

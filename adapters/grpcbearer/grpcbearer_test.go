@@ -623,6 +623,30 @@ func TestDPoP(t *testing.T) {
 			dpopErr("invalid_dpop_proof", "The DPoP proof does not match this request"))
 	})
 
+	// The :authority is the client's to write. One that carries a path,
+	// query or fragment must not move the htu: a proof made for another
+	// method, or for another API, is refused (red-team finding).
+	t.Run("crafted :authority", func(t *testing.T) {
+		e := start(t, newInterceptor(t, f.v, table...), nil)
+		mismatch := dpopErr("invalid_dpop_proof", "The DPoP proof does not match this request")
+		for _, c := range []struct{ name, authority, htu string }{
+			{"query retargets to another method", e.addr + outputMethod + "?", "http://" + e.addr + outputMethod},
+			{"fragment retargets to another method", e.addr + outputMethod + "#", "http://" + e.addr + outputMethod},
+			{"another API's proof", "payments.internal/v1/transfer?", "http://payments.internal/v1/transfer"},
+			{"userinfo", "user@" + e.addr, "http://" + e.addr + unaryMethod},
+			{"escaped", e.addr + "%2F", "http://" + e.addr + "%2F" + unaryMethod},
+			{"dot segments", e.addr + "/x/..", "http://" + e.addr + unaryMethod},
+		} {
+			conn, err := grpc.NewClient(e.addr, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithAuthority(c.authority))
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := (&env{conn: conn, srv: e.srv, addr: e.addr}).unary(t, dpop(bound, key.MustProof(t, "POST", c.htu, bound))...)
+			conn.Close()
+			r.want(t, c.name, codes.Unauthenticated, "The DPoP proof does not match this request", mismatch)
+		}
+	})
+
 	t.Run("nonce", func(t *testing.T) {
 		f := newFixture(t, validator.WithDPoPNonces([]byte("0123456789abcdef0123456789abcdef"), 0))
 		bound := f.iss.Mint(t, bearertest.Claims{"aud": realm, "scope": "read:data", "sub": "svc-dpop"}, bearertest.BoundToKey(key))

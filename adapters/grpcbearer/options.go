@@ -80,9 +80,13 @@ func WithDefault(req scopes.Requirement) Option { return func(c *config) { c.def
 // WithBaseURL sets the URL clients address the server by, for the "htu" of
 // DPoP proofs: "https://api.example.com" makes the htu of
 // /pkg.Service/Method "https://api.example.com/pkg.Service/Method" (a path
-// in the base URL is kept as a prefix). Set it behind a proxy or load
-// balancer; without it the htu is built from the connection (https with
-// TLS, else http) and the call's :authority.
+// in the base URL is kept as a prefix). Set it wherever DPoP is accepted.
+// Without it the htu is built from the connection (https with TLS, else
+// http) and the call's :authority, which the client writes: a call whose
+// :authority is not a plain host[:port] has no htu (its proofs are
+// refused), but any plain host is taken as given, so a proof made for the
+// same method at another server that accepts the same tokens is accepted
+// here too.
 func WithBaseURL(u string) Option {
 	return func(c *config) {
 		p, err := url.Parse(u)

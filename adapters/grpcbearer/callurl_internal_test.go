@@ -1,0 +1,106 @@
+package grpcbearer
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+)
+
+func TestPlainAuthority(t *testing.T) {
+	for _, c := range []struct {
+		a  string
+		ok bool
+	}{
+		{"api.example.com", true},
+		{"api.example.com:8443", true},
+		{"127.0.0.1:50051", true},
+		{"[::1]:50051", true},
+		{"[2001:db8::1]", true},
+		{"my_host-1.internal", true},
+		{"", false},
+		{":443", false},
+		{"host:", false},
+		{"host:123456", false},
+		{"host:12a", false},
+		{"host/pkg.S/M?", false},
+		{"host?x", false},
+		{"host#x", false},
+		{"user@host", false},
+		{"host%2F", false},
+		{"host name", false},
+		{"host\x00", false},
+		{"[::1", false},
+		{"[]:80", false},
+		{"[::1]x", false},
+		{"[::1/x]", false},
+		{"[0]", false},
+		{"[1.2.3.4]", false},
+		{"[fe80::1%25eth0]", false},
+		{"[::ffff:1.2.3.4]:1", true},
+		{"host:80:80", false},
+		{strings.Repeat("a", 256), false},
+	} {
+		if got := plainAuthority(c.a); got != c.ok {
+			t.Errorf("plainAuthority(%q) = %v, want %v", c.a, got, c.ok)
+		}
+	}
+}
+
+func TestPlainMethod(t *testing.T) {
+	for _, c := range []struct {
+		m  string
+		ok bool
+	}{
+		{"/grpc.testing.TestService/UnaryCall", true},
+		{"/pkg.v1.Service/Do_It-2", true},
+		{"", false},
+		{"/", false},
+		{"//M", false},
+		{"/S/", false},
+		{"S/M", false},
+		{"/S/M/", false},
+		{"/S/x/M", false},
+		{"/S/M?", false},
+		{"/S/M#x", false},
+		{"/S/M%2F", false},
+		{"/../M", false},
+		{"/S/..", false},
+		{"/./M", false},
+		{"/S/M\x00", false},
+		{"/S/M N", false},
+	} {
+		if got := plainMethod(c.m); got != c.ok {
+			t.Errorf("plainMethod(%q) = %v, want %v", c.m, got, c.ok)
+		}
+	}
+}
+
+// FuzzCallURL: whatever the :authority and the full method, a URL that
+// callURL builds names exactly that host and that path, as a URL parser
+// reads it: nothing the client wrote becomes a query, a fragment, a
+// userinfo or another path.
+func FuzzCallURL(f *testing.F) {
+	for _, s := range [][2]string{
+		{"api.example.com:443", "/pkg.S/M"}, {"host/pkg.S/Other?", "/pkg.S/M"}, {"[::1]:1", "/a/b"},
+		{"h#", "/S/M"}, {"u@h", "/S/M"}, {"h", "/S/../M"}, {"h", "/S/M?x"},
+	} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, authority, method string) {
+		if !plainAuthority(authority) || !plainMethod(method) {
+			return
+		}
+		u, err := url.Parse("http://" + authority + method)
+		if err != nil {
+			t.Fatalf("%q%q: %v", authority, method, err)
+		}
+		if u.Host != authority || u.Path != method || u.RawPath != "" || u.User != nil ||
+			u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || u.Opaque != "" {
+			t.Fatalf("%q%q parses as host %q path %q (raw %q) user %v query %q fragment %q",
+				authority, method, u.Host, u.Path, u.RawPath, u.User, u.RawQuery, u.Fragment)
+		}
+		if strings.Contains(method, "/./") || strings.Contains(method, "/../") || strings.HasSuffix(method, "/..") {
+			t.Fatalf("%q has a dot segment", method)
+		}
+	})
+}
