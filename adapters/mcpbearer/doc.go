@@ -35,9 +35,9 @@
 // RFC 6750 answers with resource_metadata), then hands the SDK an
 // [auth.TokenInfo] in the request's context, as the SDK's own
 // auth.RequireBearerToken would: its Scopes, Expiration (the token's
-// "exp"), UserID ("sub", else the client id; the SDK binds stateful
-// sessions to it) and Extra (every claim of the token, and the
-// [*validator.Token] under [TokenExtraKey]).
+// "exp"), UserID (the subject, else the client, with the issuer; the SDK
+// binds stateful sessions to it: see [WithUserID]) and Extra (every claim
+// of the token, and the [*validator.Token] under [TokenExtraKey]).
 //
 // Tool scopes are checked twice. Protect reads the JSON-RPC body of each
 // POST (up to [mcp.DefaultMaxRequestBodyBytes]; only when tools have

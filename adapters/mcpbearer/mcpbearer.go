@@ -1,9 +1,12 @@
 package mcpbearer
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 
 	"github.com/bearerguard/bearerguard/adapters/httpbearer"
 	"github.com/bearerguard/bearerguard/scopes"
@@ -81,11 +84,19 @@ func WithRequirement(req scopes.Requirement, opts ...httpbearer.RouteOption) Opt
 	return func(c *config) { c.req, c.route = req, opts }
 }
 
-// WithUserID sets how the [auth.TokenInfo] UserID is derived from a token
-// (default: "sub", or the client id when there is none). The SDK binds a
-// stateful session to the UserID of the request that created it and
-// refuses requests of another user with 403; with several trusted issuers
-// whose subjects may collide, qualify it, e.g. with tok.Issuer.
+// WithUserID sets how the [auth.TokenInfo] UserID is derived from a token.
+// The SDK binds a stateful session to the UserID of the request that
+// created it and refuses requests of another user with 403, so the UserID
+// must name one principal across every issuer the validator trusts.
+//
+// The default names the subject, else the client, and the issuer, each
+// quoted, so that no two principals share one: `sub "alice" iss
+// "https://id.example.com/"`, `client "billing" iss "https://id.example.com/"`.
+// A token with neither gets `token <hash> iss "…"`, a hash of its issuer
+// and claims: it names that token alone. The same holds whatever userID
+// returns: an empty UserID is replaced by that token identity, since the
+// SDK binds a session with an empty UserID to nobody (any token holder
+// could use it).
 func WithUserID(userID func(tok *validator.Token) string) Option {
 	return func(c *config) {
 		if userID == nil {
@@ -133,8 +144,21 @@ func (g *Guard) Scopes() []string {
 }
 
 func defaultUserID(tok *validator.Token) string {
-	if tok.Subject != "" {
-		return tok.Subject
+	switch {
+	case tok.Subject != "":
+		return "sub " + strconv.Quote(tok.Subject) + " iss " + strconv.Quote(tok.Issuer)
+	case tok.ClientID != "":
+		return "client " + strconv.Quote(tok.ClientID) + " iss " + strconv.Quote(tok.Issuer)
 	}
-	return tok.ClientID
+	return tokenUserID(tok)
+}
+
+// tokenUserID is the UserID of a token that names nobody: the token
+// itself (a hash of its issuer and claims), so that a session it opens is
+// bound to it alone, never to nobody.
+func tokenUserID(tok *validator.Token) string {
+	h := sha256.New()
+	h.Write([]byte(strconv.Quote(tok.Issuer)))
+	h.Write(tok.RawClaims())
+	return "token " + hex.EncodeToString(h.Sum(nil)[:16]) + " iss " + strconv.Quote(tok.Issuer)
 }

@@ -356,7 +356,7 @@ func TestTokenPerRequest(t *testing.T) {
 		return w
 	}
 	w := see()
-	if w.UserID != "alice" || w.Claims["tenant"] != "acme" || w.Claims["sub"] != "alice" || !w.TokenInExtraKey || w.Expiration < time.Now().Unix() {
+	if w.UserID != `sub "alice" iss "`+iss.URL+`"` || w.Claims["tenant"] != "acme" || w.Claims["sub"] != "alice" || !w.TokenInExtraKey || w.Expiration < time.Now().Unix() {
 		t.Errorf("token info: %+v", w)
 	}
 	c.setToken(s.mint(t, "profile read:data", bearertest.Claims{"sub": "alice"}))
@@ -380,6 +380,68 @@ func TestTokenPerRequest(t *testing.T) {
 	}
 	if ex, ok := c.last(403); !ok || ex.challenge != "" {
 		t.Errorf("session hijack: %+v, want the SDK's 403", ex)
+	}
+}
+
+// A stateful session is bound to one principal: the SDK refuses a request
+// in it whose UserID differs, and binds nothing when the UserID is empty.
+// So no token can name nobody, a client and a user never share a UserID,
+// and neither do subjects of two issuers (red-team findings).
+func TestSessionBinding(t *testing.T) {
+	iss := bearertest.NewIssuer(t)
+	other := bearertest.NewIssuer(t)
+	for _, c := range []struct {
+		name           string
+		opts           []mcpbearer.Option
+		opener, intrud bearertest.Claims
+		intruderIssuer *bearertest.Issuer
+	}{
+		{name: "a token naming nobody",
+			opener: bearertest.Claims{"sub": nil, "client_id": nil}, intrud: bearertest.Claims{"sub": "mallory"}},
+		{name: "another token naming nobody",
+			opener: bearertest.Claims{"sub": nil, "client_id": nil}, intrud: bearertest.Claims{"sub": nil, "client_id": nil, "jti": "other"}},
+		{name: "a client named as the user",
+			opener: bearertest.Claims{"sub": "alice", "client_id": "webapp"}, intrud: bearertest.Claims{"sub": nil, "client_id": "alice"}},
+		{name: "the same subject from another issuer",
+			opener: bearertest.Claims{"sub": "1001"}, intrud: bearertest.Claims{"sub": "1001"}, intruderIssuer: other},
+		{name: "WithUserID giving an empty UserID", opts: []mcpbearer.Option{mcpbearer.WithUserID(func(*validator.Token) string { return "" })},
+			opener: bearertest.Claims{"sub": "alice"}, intrud: bearertest.Claims{"sub": "mallory"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := newServer(t, iss, serverConfig{opts: c.opts, validator: []validator.Option{validator.WithIssuer(other.URL, other.KeySet(t))}})
+			cl := &client{token: s.mint(t, "read:data", c.opener)}
+			cs, err := s.connect(t, cl)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res, err := call(t, cs, "read_data"); err != nil || res.IsError {
+				t.Fatalf("the opener's own call: %q %v", text(res), err)
+			}
+			// The opener's next token keeps the session when the opener is
+			// named (a subject or a client); a token naming nobody, or an
+			// empty custom UserID, binds the session to that token alone.
+			cl.setToken(s.mint(t, "read:data", c.opener))
+			res, err := call(t, cs, "read_data")
+			if named := c.opts == nil && (c.opener["sub"] != nil || c.opener["client_id"] != nil); named != (err == nil) {
+				t.Fatalf("the opener's next token (named %v): %q %v", named, text(res), err)
+			}
+			cl.setToken(s.mint(t, "read:data", c.opener))
+			ti := c.intruderIssuer
+			if ti == nil {
+				ti = iss
+			}
+			all := bearertest.Claims{"aud": s.resource, "scope": "read:data"}
+			for k, v := range c.intrud {
+				all[k] = v
+			}
+			cl.setToken(ti.Mint(t, all))
+			if res, err := call(t, cs, "read_data"); err == nil {
+				t.Fatalf("another principal used the session: %q", text(res))
+			}
+			if ex, ok := cl.last(403); !ok || ex.challenge != "" {
+				t.Errorf("want the SDK's 403 for the intruder, got %+v", ex)
+			}
+		})
 	}
 }
 
@@ -446,7 +508,7 @@ func TestMiddlewareBackstop(t *testing.T) {
 		refusedBy(t, cs)
 		res, _ := call(t, cs, "whoami")
 		var w whoami
-		if json.Unmarshal([]byte(text(res)), &w) != nil || w.UserID != "alice" || w.Claims["tenant"] != "acme" || !slices.Equal(w.FromContext, []string{"read:data"}) {
+		if json.Unmarshal([]byte(text(res)), &w) != nil || w.UserID != `sub "alice" iss "`+iss.URL+`"` || w.Claims["tenant"] != "acme" || !slices.Equal(w.FromContext, []string{"read:data"}) {
 			t.Errorf("whoami under Verifier: %q", text(res))
 		}
 	})
@@ -548,7 +610,7 @@ func TestNew(t *testing.T) {
 	}
 	g, _ = mcpbearer.New(guard)
 	noSub, _ := v.Validate(t.Context(), iss.Mint(t, bearertest.Claims{"aud": "https://mcp.example.com/mcp", "sub": nil, "client_id": "billing"}))
-	if id := g.TokenInfo(noSub).UserID; id != "billing" {
+	if id := g.TokenInfo(noSub).UserID; id != `client "billing" iss "`+iss.URL+`"` {
 		t.Errorf("UserID without sub: %q", id)
 	}
 }
@@ -573,7 +635,7 @@ func TestVerifier(t *testing.T) {
 		req := httptest.NewRequest("POST", aud, nil)
 		req.Header.Set("Authorization", tt.header)
 		ti, err := verify(t.Context(), "", req)
-		if (tt.want == nil) != (err == nil) || (tt.want != nil && !errors.Is(err, tt.want)) || (err == nil && ti.UserID != "test-client") {
+		if (tt.want == nil) != (err == nil) || (tt.want != nil && !errors.Is(err, tt.want)) || (err == nil && ti.UserID != `sub "test-client" iss "`+iss.URL+`"`) {
 			t.Errorf("%s: %+v, %v; want %v", tt.name, ti, err, tt.want)
 		}
 	}

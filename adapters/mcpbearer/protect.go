@@ -53,6 +53,13 @@ var sdkHeader = http.Header{"Authorization": {"Bearer decided-by-bearerguard"}}
 // [auth.TokenInfo] in their context, where the SDK reads it
 // (req.Extra.TokenInfo in handlers, session binding to its UserID).
 //
+// Protect's tool check reads the body ahead of the SDK with its own JSON
+// reading, to answer with HTTP 403 and a challenge the client can step up
+// with. It is not the authoritative check: a body that the SDK decodes
+// differently (duplicate members in another case, say) can pass it. With
+// [WithToolScopes], always install [Guard.Middleware] on the server too:
+// it checks every call on the SDK's own decoding.
+//
 // validator.FromContext finds no token in the context next receives: the
 // SDK keeps the context of a session's first request for the whole
 // session. Handlers read the current token with [TokenFromContext] or

@@ -24,7 +24,11 @@ func (g *Guard) TokenInfo(tok *validator.Token) *auth.TokenInfo {
 		extra = make(map[string]any) // unreachable: the claims were parsed before
 	}
 	extra[TokenExtraKey] = tok
-	return &auth.TokenInfo{Scopes: tok.Scopes.List(), Expiration: tok.Expiry, UserID: g.userID(tok), Extra: extra}
+	id := g.userID(tok)
+	if id == "" {
+		id = tokenUserID(tok) // never nobody: see WithUserID
+	}
+	return &auth.TokenInfo{Scopes: tok.Scopes.List(), Expiration: tok.Expiry, UserID: id, Extra: extra}
 }
 
 // Verifier returns a token verifier for the SDK's own middleware,
