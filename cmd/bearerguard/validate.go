@@ -13,6 +13,7 @@ import (
 	"os"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/bearerguard/bearerguard/jwks"
 	"github.com/bearerguard/bearerguard/scopes"
@@ -318,8 +319,58 @@ type report struct{ w io.Writer }
 var valueIndent = strings.Repeat(" ", 21)
 
 func (r *report) line(label, format string, args ...any) {
-	v := strings.ReplaceAll(fmt.Sprintf(format, args...), "\n", "\n"+valueIndent)
+	v := strings.ReplaceAll(terminalSafe(fmt.Sprintf(format, args...)), "\n", "\n"+valueIndent)
 	fmt.Fprintf(r.w, "%-20s %s\n", label, v)
+}
+
+// terminalSafe escapes, as Go source would (\x1b, \u202e), what a terminal
+// would act on rather than show: control characters other than the
+// newline (a value continues indented on the next line), DEL, C1 controls,
+// the Unicode bidirectional overrides and isolates, and bytes that are not
+// UTF-8. A token's claims and a DPoP proof are anyone's to write (a proof
+// signs itself), so a value from them must not erase or rewrite the lines
+// of the report around it.
+func terminalSafe(s string) string {
+	i := 0
+	for i < len(s) {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if unsafeRune(r, n) {
+			break
+		}
+		i += n
+	}
+	if i == len(s) {
+		return s
+	}
+	var b strings.Builder
+	b.WriteString(s[:i])
+	for i < len(s) {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case unsafeRune(r, n) && r < 0x80:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case unsafeRune(r, n):
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
+}
+
+func unsafeRune(r rune, n int) bool {
+	switch {
+	case r == '\n':
+		return false
+	case r == utf8.RuneError && n == 1, r < 0x20, r == 0x7f, r >= 0x80 && r < 0xa0:
+		return true
+	case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069, r == 0x200e, r == 0x200f, r == 0x061c:
+		return true
+	}
+	return false
 }
 
 func (r *report) block(label string, v map[string]any) {
