@@ -177,5 +177,22 @@ func printServeUsage(fs *flag.FlagSet, getenv func(string) string, out io.Writer
 	if _, after, ok := strings.Cut(text, "Flags:\n"); ok {
 		text = after
 	}
-	fmt.Fprint(out, "\nIssuer-side flags (as the examples take them; --addr is the HTTP listener):\n", text)
+	fmt.Fprint(out, "\nIssuer-side flags (as the examples take them; --addr is the HTTP listener):\n", withoutFlag(text, "client-ca"))
+}
+
+// withoutFlag removes the entry of flag name from a flag.PrintDefaults
+// listing: serve refuses --client-ca, so its help does not offer it.
+func withoutFlag(listing, name string) string {
+	var b strings.Builder
+	skip := false
+	for _, line := range strings.SplitAfter(listing, "\n") {
+		if strings.HasPrefix(line, "  -") {
+			f, _, _ := strings.Cut(strings.TrimPrefix(line, "  -"), " ")
+			skip = strings.TrimSpace(f) == name
+		}
+		if !skip {
+			b.WriteString(line)
+		}
+	}
+	return b.String()
 }

@@ -307,6 +307,12 @@ func TestServeUsage(t *testing.T) {
 			}
 		})
 	}
+	// The help offers no flag that serve refuses, and keeps its neighbours.
+	var help lockedBuffer
+	runServe(t.Context(), []string{"--help"}, none, &help, iss.Client(), nil)
+	if strings.Contains(help.String(), "-client-ca") || !strings.Contains(help.String(), "-client-id") || !strings.Contains(help.String(), "-tls-key") {
+		t.Errorf("serve --help lists --client-ca (refused), or lost a neighbour:\n%s", help.String())
+	}
 }
 
 // With --internal-jwt-key, allowed answers carry the internal token, and

@@ -8,9 +8,9 @@
 // token for the resource), GET /healthz (open), GET /readyz (open: 503
 // until the keys have loaded), and the resource's RFC 9728 metadata at its
 // well-known path (open); with --metrics-addr, GET /metrics on that address. Tools: read_data (read:data),
-// write_data (write:data). The flags are the other examples' (--help; the
-// routes it lists are theirs), and --resource, the canonical URI of the MCP
-// endpoint, which is also the audience unless --audience says otherwise.
+// write_data (write:data). The flags are the other examples' (--help), and
+// --resource, the canonical URI of the MCP endpoint, which is also the
+// audience unless --audience says otherwise.
 package main
 
 import (

@@ -163,10 +163,7 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 	errs = append(errs, c.introspectionOnlyFlags(fs, getenv)...)
 	errs = append(errs, c.providerFlags(fs, getenv)...)
 	fs.Usage = func() {
-		fmt.Fprintf(out, "Usage: %s [flags]\n\nAn API protected by bearerguard. Routes:\n"+
-			"  GET  /healthz  open: the process is up\n  GET  /readyz   open: 200 once the keys have loaded, 503 before\n"+
-			"  GET  /data     requires scope read:data\n  POST /data     requires scope write:data\n"+
-			"and with --metrics-addr, GET /metrics there (Prometheus).\n\nFlags:\n", name)
+		fmt.Fprintf(out, "Usage: %s [flags]\n\n%s\nFlags:\n", name, serves(name))
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -361,4 +358,31 @@ func Reply(tok *validator.Token) DataReply {
 		scopes = []string{}
 	}
 	return DataReply{Subject: tok.Subject, ClientID: tok.ClientID, Scopes: scopes}
+}
+
+// serves is what the example called name serves, for its --help.
+func serves(name string) string {
+	switch name {
+	case "grpc":
+		return "A gRPC service protected by bearerguard's interceptors. Methods:\n" +
+			"  bearerguard.example.v1.Data/Get    requires scope read:data\n" +
+			"  bearerguard.example.v1.Data/Put    requires scope write:data\n" +
+			"  bearerguard.example.v1.Data/Watch  requires scope read:data (server streaming)\n" +
+			"  grpc.health.v1.Health              open\n" +
+			"--public-url is the base URL of DPoP proofs' htu (set it to accept DPoP); --resource is not used.\n" +
+			"With --metrics-addr, GET /metrics there (Prometheus).\n"
+	case "mcp":
+		return "A Model Context Protocol server protected by bearerguard. Routes:\n" +
+			"  POST/GET/DELETE /mcp  the MCP endpoint: every request needs a token for the resource\n" +
+			"                        (tools: read_data requires scope read:data, write_data write:data)\n" +
+			"  GET  /healthz         open: the process is up\n" +
+			"  GET  /readyz          open: 200 once the keys have loaded, 503 before\n" +
+			"  GET  the resource's RFC 9728 metadata at its well-known path, open\n" +
+			"--resource (or an https --audience) is required: the canonical URI of the MCP endpoint.\n" +
+			"With --metrics-addr, GET /metrics there (Prometheus).\n"
+	}
+	return "An API protected by bearerguard. Routes:\n" +
+		"  GET  /healthz  open: the process is up\n  GET  /readyz   open: 200 once the keys have loaded, 503 before\n" +
+		"  GET  /data     requires scope read:data\n  POST /data     requires scope write:data\n" +
+		"and with --metrics-addr, GET /metrics there (Prometheus).\n"
 }

@@ -2,6 +2,8 @@ package setup
 
 import (
 	"bytes"
+	"errors"
+	"flag"
 	"net/http"
 	"strings"
 	"testing"
@@ -113,5 +115,35 @@ func TestRunBadConfiguration(t *testing.T) {
 		}, nil)
 	if code != 2 || strings.Count(stderr.String(), "\n") != 1 || !strings.Contains(stderr.String(), "https") {
 		t.Errorf("insecure issuer: %d %q", code, stderr.String())
+	}
+}
+
+// Each example's --help names what that example serves, and nothing it
+// does not: the gRPC service has no HTTP routes, the MCP server no /data.
+func TestHelpNamesTheExamplesOwnRoutes(t *testing.T) {
+	for _, c := range []struct {
+		name         string
+		want, absent []string
+	}{
+		{"nethttp", []string{"GET  /data", "POST /data", "GET  /readyz"}, []string{"/mcp", "Data/Get"}},
+		{"gin", []string{"GET  /data", "POST /data"}, []string{"/mcp", "Data/Get"}},
+		{"mcp", []string{"/mcp", "read_data", "write_data", "GET  /readyz", "--resource"}, []string{"/data ", "Data/Get"}},
+		{"grpc", []string{"Data/Get", "Data/Put", "Data/Watch", "grpc.health.v1.Health", "--public-url"}, []string{"/data", "/healthz", "/readyz", "/mcp"}},
+	} {
+		var help bytes.Buffer
+		if _, err := Parse(c.name, []string{"--help"}, env(nil), &help); !errors.Is(err, flag.ErrHelp) {
+			t.Fatalf("%s --help: %v", c.name, err)
+		}
+		usage, _, _ := strings.Cut(help.String(), "Flags:")
+		for _, w := range c.want {
+			if !strings.Contains(usage, w) {
+				t.Errorf("%s --help does not name %q:\n%s", c.name, w, usage)
+			}
+		}
+		for _, a := range c.absent {
+			if strings.Contains(usage, a) {
+				t.Errorf("%s --help names %q, which it does not serve:\n%s", c.name, a, usage)
+			}
+		}
 	}
 }
