@@ -1,8 +1,10 @@
 package jwks_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -99,5 +101,26 @@ func TestDiscoverRefusesInsecureJWKSURI(t *testing.T) {
 	defer set.Close()
 	if _, err := set.Key(t.Context(), "a", validator.RS256); !errors.Is(err, validator.ErrKeysUnavailable) || !strings.Contains(err.Error(), "https") {
 		t.Fatalf("Key() = %v, want unavailable: jwks_uri not https", err)
+	}
+}
+
+// A failed discovery is logged with the issuer it was for (the JWKS URL is
+// not known yet), and a failed fetch with the JWKS URL, never an empty one.
+func TestDiscoverFailureLogNamesTheIssuer(t *testing.T) {
+	var failing atomic.Bool
+	failing.Store(true)
+	srv := issuerServer(t, "/.well-known/openid-configuration", "", same, &failing)
+	var logs bytes.Buffer
+	set, err := jwks.Discover(srv.URL, jwks.WithHTTPClient(srv.Client()), jwks.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer set.Close()
+	if err := set.Refresh(t.Context()); err == nil {
+		t.Fatal("Refresh() with discovery down succeeded")
+	}
+	out := logs.String()
+	if !strings.Contains(out, "no keys are loaded") || !strings.Contains(out, "issuer="+srv.URL) || strings.Contains(out, `jwks_url=""`) {
+		t.Errorf("discovery failure logged as:\n%s", out)
 	}
 }

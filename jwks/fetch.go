@@ -81,7 +81,13 @@ func (s *Set) fetch() (err error) {
 		s.interval = interval
 	}
 	s.mu.Unlock()
-	log := s.cfg.logger.With(slog.String("jwks_url", url))
+	log := s.cfg.logger
+	switch {
+	case url != "":
+		log = log.With(slog.String("jwks_url", url))
+	case s.issuer != "":
+		log = log.With(slog.String("issuer", s.issuer)) // discovery has not found the JWKS URL
+	}
 	for _, sk := range skipped {
 		if !warnSkipped {
 			break
