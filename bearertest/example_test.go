@@ -1,7 +1,9 @@
 package bearertest_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"log"
@@ -55,4 +57,21 @@ func ExampleIssuer_MintToken() {
 	// Output:
 	// true
 	// bearertest: minting: unsupported algorithm HS256
+}
+
+// Another process (an example service, curl) trusts the issuer through its
+// certificate, written as PEM: the examples take it with --issuer-ca.
+func ExampleIssuer_Certificate() {
+	iss, err := bearertest.Start()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer iss.Close()
+	cert := iss.Certificate()
+	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}) // os.WriteFile("ca.pem", caPEM, 0o644)
+	fmt.Println(bytes.HasPrefix(caPEM, []byte("-----BEGIN CERTIFICATE-----")))
+	fmt.Println(cert.VerifyHostname("127.0.0.1") == nil)
+	// Output:
+	// true
+	// true
 }

@@ -7,6 +7,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -109,6 +110,11 @@ func (iss *Issuer) Close() { iss.srv.Close() }
 
 // Client returns an HTTP client that trusts the issuer's certificate.
 func (iss *Issuer) Client() *http.Client { return iss.srv.Client() }
+
+// Certificate returns the issuer's TLS certificate (self-signed, for
+// 127.0.0.1 and localhost), for code in another process to trust it: the
+// examples' --issuer-ca, or SSL_CERT_FILE.
+func (iss *Issuer) Certificate() *x509.Certificate { return iss.srv.Certificate() }
 
 // JWKSURL returns the URL of the issuer's JWK Set.
 func (iss *Issuer) JWKSURL() string { return iss.URL + "/jwks" }

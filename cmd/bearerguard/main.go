@@ -4,6 +4,8 @@
 //	bearerguard demo [--json] [--metrics]  the whole client-credentials flow, in-process
 //	bearerguard validate [flags] TOKEN|-   why is this token accepted or refused?
 //	bearerguard inspect [flags]            the same, check by check, in a page on loopback
+//	bearerguard serve --routes FILE        forward auth for nginx, Traefik and Envoy
+//	bearerguard dev-issuer [flags]         a local authorization server for trying it out
 //	bearerguard version
 package main
 
@@ -31,6 +33,7 @@ Usage:
   bearerguard validate [flags] TOKEN|-  check a token and explain the decision
   bearerguard inspect [flags]           a page on loopback that explains, check by check, why a token is refused
   bearerguard serve --routes FILE       forward auth: decide for nginx, Traefik and Envoy
+  bearerguard dev-issuer [flags]        a local authorization server for trying the examples (development only)
   bearerguard version                   print the version
 
 Run "bearerguard COMMAND --help" for a command's flags.
@@ -52,6 +55,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return inspectCommand(ctx, args[1:], stdout, stderr, client)
 	case "serve":
 		return serveCommand(ctx, args[1:], os.Getenv, stderr, client, nil)
+	case "dev-issuer":
+		return devIssuerCommand(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "bearerguard", version())
 		return 0

@@ -5,17 +5,22 @@ package setup
 
 import (
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
+	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"time"
 
 	"github.com/bearerguard/bearerguard/adapters/httpbearer"
+	"github.com/bearerguard/bearerguard/internal/httpfetch"
 	"github.com/bearerguard/bearerguard/introspect"
 	"github.com/bearerguard/bearerguard/jwks"
 	"github.com/bearerguard/bearerguard/redisstore"
@@ -32,6 +37,11 @@ type Config struct {
 	Leeway       time.Duration
 	RFC9068      bool
 	InsecureHTTP bool
+	// IssuerCA is a PEM file of CA certificates trusted, beside the
+	// system's, for the issuer's discovery, JWKS and introspection (a
+	// private CA, or a local issuer such as `bearerguard dev-issuer`'s).
+	IssuerCA    string
+	issuerRoots *x509.CertPool // IssuerCA's certificates and the system's, once Parse has read it
 	// Introspection of opaque tokens (RFC 7662), with client_secret_basic.
 	IntrospectionURL string
 	ClientID         string
@@ -160,6 +170,7 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", env("BEARERGUARD_METRICS_ADDR", ""), "serve Prometheus metrics at GET /metrics on this address, a listener of its own in plain HTTP (keep it internal); default: off (env BEARERGUARD_METRICS_ADDR)")
 	startup := fs.String("startup-timeout", env("BEARERGUARD_STARTUP_TIMEOUT", DefaultStartupTimeout.String()), "how long to wait at start for the issuer's keys: exit 1 if its discovery names another issuer; if it is only unreachable, serve with /readyz at 503 until the keys load; 0 does not wait (env BEARERGUARD_STARTUP_TIMEOUT)")
 	fs.BoolVar(&c.InsecureHTTP, "insecure-http", false, "allow plain http:// issuer and JWKS URLs on loopback hosts, for local development")
+	fs.StringVar(&c.IssuerCA, "issuer-ca", env("BEARERGUARD_ISSUER_CA", ""), "PEM file of CA certificates to trust, beside the system's, for the issuer's discovery, JWKS and introspection (a private CA, or bearerguard dev-issuer's) (env BEARERGUARD_ISSUER_CA)")
 	errs = append(errs, c.introspectionOnlyFlags(fs, getenv)...)
 	errs = append(errs, c.providerFlags(fs, getenv)...)
 	fs.Usage = func() {
@@ -171,6 +182,11 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if c.IssuerCA != "" {
+		if c.issuerRoots, err = readRoots(c.IssuerCA); err != nil {
+			errs = append(errs, fmt.Errorf("--issuer-ca: %w", err))
+		}
 	}
 	if c.Leeway, err = time.ParseDuration(*leeway); err != nil || c.Leeway < 0 {
 		errs = append(errs, fmt.Errorf("--leeway %q is not a non-negative duration", *leeway))
@@ -227,6 +243,7 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 // is one. Their metrics go to c.MeterProvider, and c.Readiness, when set,
 // learns of the key set and introspection client.
 func (c Config) Guard(client *http.Client) (*httpbearer.Guard, func(), error) {
+	client = c.HTTPClient(client)
 	var opts []jwks.Option
 	if client != nil {
 		opts = append(opts, jwks.WithHTTPClient(client))
@@ -385,4 +402,51 @@ func serves(name string) string {
 		"  GET  /healthz  open: the process is up\n  GET  /readyz   open: 200 once the keys have loaded, 503 before\n" +
 		"  GET  /data     requires scope read:data\n  POST /data     requires scope write:data\n" +
 		"and with --metrics-addr, GET /metrics there (Prometheus).\n"
+}
+
+// HTTPClient returns the client for the issuer's discovery, JWKS and
+// introspection: client when not nil (tests pass one), else one that also
+// trusts [Config.IssuerCA] when it is set, else nil (each package's own
+// default client).
+func (c Config) HTTPClient(client *http.Client) *http.Client {
+	if client != nil || c.issuerRoots == nil {
+		return client
+	}
+	hc := httpfetch.NewClient(c.InsecureHTTP)
+	tr := hc.Transport.(*http.Transport)
+	tr.TLSClientConfig = &tls.Config{RootCAs: c.issuerRoots, MinVersion: tls.VersionTLS12}
+	return hc
+}
+
+// readRoots returns the system's roots and the CA certificates of the PEM
+// file name.
+func readRoots(name string) (*x509.CertPool, error) {
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return nil, err
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	n := 0
+	for rest := b; ; {
+		var block *pem.Block
+		if block, rest = pem.Decode(rest); block == nil {
+			break
+		}
+		if block.Type != "CERTIFICATE" {
+			continue
+		}
+		cert, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		pool.AddCert(cert)
+		n++
+	}
+	if n == 0 {
+		return nil, fmt.Errorf("%s holds no PEM certificate", name)
+	}
+	return pool, nil
 }

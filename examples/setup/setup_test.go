@@ -5,6 +5,8 @@ import (
 	"errors"
 	"flag"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -145,5 +147,34 @@ func TestHelpNamesTheExamplesOwnRoutes(t *testing.T) {
 				t.Errorf("%s --help names %q, which it does not serve:\n%s", c.name, a, usage)
 			}
 		}
+	}
+}
+
+// --issuer-ca must name a readable PEM file holding a certificate; a bad
+// one is a configuration error at start, never a silent fallback to the
+// system's roots alone.
+func TestIssuerCAFlag(t *testing.T) {
+	dir := t.TempDir()
+	notPEM := filepath.Join(dir, "not.pem")
+	keyOnly := filepath.Join(dir, "key.pem")
+	badCert := filepath.Join(dir, "bad.pem")
+	os.WriteFile(notPEM, []byte("hello"), 0o600)
+	os.WriteFile(keyOnly, []byte("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"), 0o600)
+	os.WriteFile(badCert, []byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"), 0o600)
+	base := []string{"--issuer", "https://id.example.com/", "--audience", "orders"}
+	for _, c := range []struct{ file, want string }{
+		{filepath.Join(dir, "missing.pem"), "no such file"},
+		{notPEM, "holds no PEM certificate"},
+		{keyOnly, "holds no PEM certificate"},
+		{badCert, "bad.pem"},
+	} {
+		_, err := Parse("x", append(base, "--issuer-ca", c.file), env(nil), &bytes.Buffer{})
+		if err == nil || !strings.Contains(err.Error(), "--issuer-ca") || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("--issuer-ca %s: %v, want an error mentioning %q", filepath.Base(c.file), err, c.want)
+		}
+	}
+	cfg, err := Parse("x", base, env(map[string]string{"BEARERGUARD_ISSUER_CA": ""}), &bytes.Buffer{})
+	if err != nil || cfg.HTTPClient(nil) != nil {
+		t.Errorf("without --issuer-ca: %v, client %v; want each package's default", err, cfg.HTTPClient(nil))
 	}
 }

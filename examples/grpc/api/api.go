@@ -114,6 +114,7 @@ func newValidator(cfg setup.Config, client *http.Client) (*validator.Validator, 
 	if cfg.AllowQueryToken {
 		return nil, nil, errors.New("--allow-query-token does not apply to gRPC, which has no query string")
 	}
+	client = cfg.HTTPClient(client)
 	var kopts []jwks.Option
 	if client != nil {
 		kopts = append(kopts, jwks.WithHTTPClient(client))
