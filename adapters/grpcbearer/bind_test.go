@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,37 +12,18 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	"github.com/bearerguard/bearerguard/adapters/grpcbearer"
+	"github.com/bearerguard/bearerguard/adapters/internal/contract"
 	"github.com/bearerguard/bearerguard/bearertest"
 	"github.com/bearerguard/bearerguard/scopes"
 	"github.com/bearerguard/bearerguard/validator"
 )
-
-// denyList is how an application adds a check of its own around the
-// library's validator: it embeds *validator.Validator and overrides
-// ValidatePresentation. ValidatePresentationInto is promoted from the
-// embedded Validator, so an interceptor that found its faster path through
-// an interface would skip the override.
-type denyList struct {
-	*validator.Validator
-	denied string
-	calls  atomic.Int64
-}
-
-func (d *denyList) ValidatePresentation(ctx context.Context, p validator.Presentation) (*validator.Token, error) {
-	d.calls.Add(1)
-	tok, err := d.Validator.ValidatePresentation(ctx, p)
-	if err == nil && tok.Subject == d.denied {
-		return nil, fmt.Errorf("%w: subject on the deny list", validator.ErrInvalidToken)
-	}
-	return tok, err
-}
 
 // TestWrappedValidator: an interceptor over a type that embeds a Validator
 // calls that type's own ValidatePresentation on every call, cache hits of
 // the embedded Validator included.
 func TestWrappedValidator(t *testing.T) {
 	f := newFixture(t)
-	d := &denyList{Validator: f.v, denied: "svc-denied"}
+	d := contract.NewDenyList(f.v, "svc-denied")
 	e := start(t, newInterceptor(t, d, table...), nil)
 	denied := f.iss.Mint(t, bearertest.Claims{"aud": realm, "scope": "read:data", "sub": "svc-denied"})
 	allowed := f.token(t, "read:data")
@@ -53,7 +33,7 @@ func TestWrappedValidator(t *testing.T) {
 		if r := e.unary(t, bearer(allowed)...); r.code != codes.OK || r.subject != "svc-read-data" {
 			t.Fatalf("allowed call: %v %q, subject %q", r.code, r.msg, r.subject)
 		}
-		if got, want := d.calls.Load(), int64(2*(i+1)); got != want {
+		if got, want := d.Calls(), int64(2*(i+1)); got != want {
 			t.Fatalf("after %d pairs of calls the override ran %d times, want %d", i+1, got, want)
 		}
 	}
@@ -76,7 +56,7 @@ func TestAuthorizeContext(t *testing.T) {
 		v    grpcbearer.PresentationValidator
 	}{
 		{"validator", f.v},
-		{"wrapped validator", &denyList{Validator: f.v}},
+		{"wrapped validator", contract.NewDenyList(f.v, "nobody")},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			auth := newInterceptor(t, c.v, table...)
