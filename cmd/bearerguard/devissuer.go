@@ -113,11 +113,13 @@ func devIssuer(ctx context.Context, args []string, stdout, stderr io.Writer, onS
   audience     %s
 
 A token (scope %q, for %s):
-%s
+export TOKEN=%s
 
 Try it with an example service, then call it:
   go run ./examples/nethttp --issuer %s --audience %s --issuer-ca %s
   curl -H "Authorization: Bearer $TOKEN" http://localhost:8080/data
+or have a token explained:
+  bearerguard validate --issuer %[10]s --audience %[11]s --issuer-ca %[12]s "$TOKEN"
 
 Serving until interrupted (Ctrl-C).
 `, iss.URL, path, iss.TokenURL(), *clientID, *secret, *audience, strings.Join(set.List(), " "), *ttl, token,

@@ -98,6 +98,24 @@ func TestDevIssuer(t *testing.T) {
 		t.Error("without --issuer-ca the service reached the issuer's keys")
 	}
 
+	// validate takes --issuer-ca too (run with no test client, as the
+	// command runs).
+	var vout, verr bytes.Buffer
+	if code := run(t.Context(), []string{"validate", "--issuer", s.Issuer, "--audience", "orders", "--issuer-ca", s.CAFile, s.Token},
+		nil, &vout, &verr, nil); code != exitValid || !strings.Contains(vout.String(), "VALID") {
+		t.Errorf("validate --issuer-ca: %d\n%s%s", code, vout.String(), verr.String())
+	}
+	vout.Reset()
+	if code := run(t.Context(), []string{"validate", "--issuer", s.Issuer, "--audience", "orders", "--timeout", "2s", s.Token},
+		nil, &vout, &verr, nil); code == exitValid {
+		t.Errorf("validate without --issuer-ca reached the keys:\n%s", vout.String())
+	}
+	verr.Reset()
+	if code := run(t.Context(), []string{"validate", "--issuer", s.Issuer, "--audience", "orders", "--issuer-ca", os.DevNull, s.Token},
+		nil, &vout, &verr, nil); code != exitUsage || !strings.Contains(verr.String(), "--issuer-ca") {
+		t.Errorf("validate --issuer-ca with no certificate: %d %q", code, verr.String())
+	}
+
 	cancel()
 	select {
 	case code := <-done:

@@ -71,6 +71,10 @@ func inspectCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 	// is refused now, not at every inspection. Each inspection builds its
 	// own, so that nothing is kept between them.
 	var rec tokenRecorder
+	client, err := f.httpClient(client)
+	if err != nil {
+		return inspectUsageError(stderr, err.Error())
+	}
 	_, _, _, closeAll, errs := f.build(client, &rec)
 	if len(errs) > 0 {
 		for _, err := range errs {

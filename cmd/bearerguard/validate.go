@@ -86,6 +86,10 @@ func validateCommand(ctx context.Context, args []string, stdin io.Reader, stdout
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
 	var rec tokenRecorder
+	client, err := f.httpClient(client)
+	if err != nil {
+		return usageError(stderr, err.Error())
+	}
 	v, probe, keys, closeAll, errs := f.build(client, &rec)
 	if len(errs) > 0 {
 		for _, err := range errs {

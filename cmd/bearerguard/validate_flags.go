@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bearerguard/bearerguard/examples/setup"
 	"github.com/bearerguard/bearerguard/introspect"
 	"github.com/bearerguard/bearerguard/jwks"
 	"github.com/bearerguard/bearerguard/scopes"
@@ -26,6 +27,7 @@ type validateFlags struct {
 	introURL, clientID, clientSecret string
 	leeway, timeout                  time.Duration
 	rfc9068, insecure                bool
+	issuerCA                         string
 
 	// How the request presented the token (RFC 9449, RFC 8705), and the
 	// API's DPoP policy.
@@ -58,6 +60,7 @@ func (f *validateFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.leeway, "leeway", validator.DefaultLeeway, "clock skew allowed")
 	fs.BoolVar(&f.rfc9068, "rfc9068", false, "enforce the RFC 9068 profile")
 	fs.BoolVar(&f.insecure, "insecure-http", false, "allow http:// URLs on loopback hosts")
+	fs.StringVar(&f.issuerCA, "issuer-ca", "", "PEM file of CA certificates to trust, beside the system's, for the issuer's discovery, JWKS and introspection (a private CA, or bearerguard dev-issuer's) (default $BEARERGUARD_ISSUER_CA)")
 	fs.DurationVar(&f.timeout, "timeout", 10*time.Second, "overall time limit")
 	fs.StringVar(&f.dpopProof, "dpop-proof", "", "the request's DPoP proof (RFC 9449): the token is checked as sent with \"Authorization: DPoP\" and this proof; without it, as Bearer")
 	fs.StringVar(&f.method, "method", "GET", "with --dpop-proof: the request's method")
@@ -71,6 +74,9 @@ func (f *validateFlags) register(fs *flag.FlagSet) {
 // fromEnvironment fills the secrets not given as flags from the
 // environment.
 func (f *validateFlags) fromEnvironment(getenv func(string) string) {
+	if f.issuerCA == "" {
+		f.issuerCA = getenv("BEARERGUARD_ISSUER_CA")
+	}
 	if f.clientSecret == "" {
 		f.clientSecret = getenv("BEARERGUARD_CLIENT_SECRET")
 	}
@@ -202,6 +208,19 @@ func isTokenChar(c byte) bool {
 // its scheme before looking at it. Both record the tokens they verify in
 // rec. The key set is nil without --issuer. On failure it reports every
 // problem and closes what it built; otherwise the caller calls closeAll.
+// httpClient returns client when not nil (tests pass one), else one that
+// trusts --issuer-ca when it is given, else nil (the libraries' own).
+func (f *validateFlags) httpClient(client *http.Client) (*http.Client, error) {
+	if client != nil || f.issuerCA == "" {
+		return client, nil
+	}
+	c, err := setup.IssuerClient(f.issuerCA, f.insecure)
+	if err != nil {
+		return nil, fmt.Errorf("--issuer-ca: %w", err)
+	}
+	return c, nil
+}
+
 func (f *validateFlags) build(client *http.Client, rec *tokenRecorder) (v, probe *validator.Validator, keys *jwks.Set, closeAll func(), problems []error) {
 	var closers []func()
 	closeAll = func() {

@@ -40,8 +40,8 @@ type Config struct {
 	// IssuerCA is a PEM file of CA certificates trusted, beside the
 	// system's, for the issuer's discovery, JWKS and introspection (a
 	// private CA, or a local issuer such as `bearerguard dev-issuer`'s).
-	IssuerCA    string
-	issuerRoots *x509.CertPool // IssuerCA's certificates and the system's, once Parse has read it
+	IssuerCA     string
+	issuerClient *http.Client // trusting IssuerCA, once Parse has read it
 	// Introspection of opaque tokens (RFC 7662), with client_secret_basic.
 	IntrospectionURL string
 	ClientID         string
@@ -184,7 +184,7 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	if c.IssuerCA != "" {
-		if c.issuerRoots, err = readRoots(c.IssuerCA); err != nil {
+		if c.issuerClient, err = IssuerClient(c.IssuerCA, c.InsecureHTTP); err != nil {
 			errs = append(errs, fmt.Errorf("--issuer-ca: %w", err))
 		}
 	}
@@ -409,13 +409,24 @@ func serves(name string) string {
 // trusts [Config.IssuerCA] when it is set, else nil (each package's own
 // default client).
 func (c Config) HTTPClient(client *http.Client) *http.Client {
-	if client != nil || c.issuerRoots == nil {
+	if client != nil {
 		return client
 	}
-	hc := httpfetch.NewClient(c.InsecureHTTP)
-	tr := hc.Transport.(*http.Transport)
-	tr.TLSClientConfig = &tls.Config{RootCAs: c.issuerRoots, MinVersion: tls.VersionTLS12}
-	return hc
+	return c.issuerClient
+}
+
+// IssuerClient returns a client for an issuer's discovery, JWKS and
+// introspection that trusts the CA certificates of the PEM file caFile
+// beside the system's, with the libraries' own timeouts and redirect
+// policy (https only, plain http to loopback with allowLoopbackHTTP).
+func IssuerClient(caFile string, allowLoopbackHTTP bool) (*http.Client, error) {
+	roots, err := readRoots(caFile)
+	if err != nil {
+		return nil, err
+	}
+	hc := httpfetch.NewClient(allowLoopbackHTTP)
+	hc.Transport.(*http.Transport).TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+	return hc, nil
 }
 
 // readRoots returns the system's roots and the CA certificates of the PEM
