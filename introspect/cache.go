@@ -3,6 +3,7 @@ package introspect
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"strconv"
 	"time"
 
 	"github.com/bearerguard/bearerguard/internal/lru"
@@ -11,28 +12,46 @@ import (
 
 // Key identifies a token in a cache. It is the SHA-256 of the fields
 //
-//	"bearerguard/introspect/v1", kind, URL, client id, token
+//	"bearerguard/introspect/v2", kind, URL, client id, policy, token
 //
 // each written as its length (8 bytes, big-endian) followed by its bytes,
 // so that no two different field lists share an encoding. kind and URL are
 // "endpoint" and the endpoint URL given to [New], or "issuer" and the issuer
 // URL given to [Discover]; the client id is that of the [ClientAuth] (""
-// for [BearerToken]). A key therefore never contains the token, and Clients
-// that differ in endpoint, issuer or client id never read each other's
-// answers, even through one shared [Cache].
+// for [BearerToken]); policy is what the Client requires of an answer
+// before it is used: the maximum TTL of active answers ([WithMaxTTL]), and
+// the issuer and audience of signed answers ([WithSignedResponses]). A key
+// therefore never contains the token; Clients that differ in endpoint,
+// issuer or client id never read each other's answers, even through one
+// shared [Cache]; and a Client never takes an answer from one that
+// requires less (an unsigned answer for a Client that requires signed
+// ones, an answer kept 60 s for a Client whose maximum TTL is 0).
 type Key [32]byte
 
 // keyVersion starts every Key's input; change it if the encoding changes.
-const keyVersion = "bearerguard/introspect/v1"
+const keyVersion = "bearerguard/introspect/v2"
 
 // keyPrefix encodes the fields of a Key that come before the token: a
 // Client computes it once.
-func keyPrefix(kind, url, clientID string) []byte {
+func keyPrefix(kind, url, clientID, policy string) []byte {
 	var b []byte
-	for _, f := range []string{keyVersion, kind, url, clientID} {
+	for _, f := range []string{keyVersion, kind, url, clientID, policy} {
 		b = appendField(b, f)
 	}
 	return b
+}
+
+// keyPolicy is the policy field of a Client's keys (see [Key]).
+func keyPolicy(cfg config, issuer string) string {
+	p := "max-ttl=" + cfg.maxTTL.String()
+	if cfg.signedKeys != nil {
+		iss := cfg.signedIss
+		if iss == "" {
+			iss = issuer
+		}
+		p += " signed-iss=" + strconv.Quote(iss) + " signed-aud=" + strconv.Quote(cfg.signedAud)
+	}
+	return p
 }
 
 // tokenKey returns the Key of token under prefix (from [keyPrefix]): one

@@ -98,9 +98,9 @@ func newClient(cfg config, issuer, endpoint string, auth ClientAuth) (*Client, e
 	}
 	c := &Client{cfg: cfg, issuer: issuer, auth: auth, http: cfg.client, cache: cfg.cache, endpoint: endpoint}
 	if issuer != "" {
-		c.keyNS = keyPrefix("issuer", issuer, auth.clientID())
+		c.keyNS = keyPrefix("issuer", issuer, auth.clientID(), keyPolicy(cfg, issuer))
 	} else {
-		c.keyNS = keyPrefix("endpoint", endpoint, auth.clientID())
+		c.keyNS = keyPrefix("endpoint", endpoint, auth.clientID(), keyPolicy(cfg, issuer))
 	}
 	if c.http == nil {
 		c.http = httpfetch.NewClient(cfg.insecureHTTP)

@@ -2,6 +2,7 @@ package introspect
 
 import (
 	"context"
+	"fmt"
 	"sync"
 
 	"github.com/bearerguard/bearerguard/validator"
@@ -118,13 +119,22 @@ func (g *group) acquire(ctx context.Context) error {
 
 func (g *group) release() { <-g.sem }
 
-// run is a request goroutine: it holds a slot until it ends.
+// run is a request goroutine: it holds a slot until it ends. A panic in
+// fn (a Cache implementation's, say a shared store's client library on a
+// malformed reply) ends the call as unavailable instead of the process:
+// this goroutine is the library's, and nothing of the caller's is on its
+// stack to recover it.
 func (g *group) run(key Key, c *call, fn func() (*validator.Token, error)) {
 	defer g.wg.Done()
 	defer g.release()
+	defer func() {
+		if p := recover(); p != nil {
+			c.tok, c.err = nil, unavailable(fmt.Errorf("introspection panicked (a %T; its value is not shown: it may hold the token)", p), 0)
+		}
+		g.mu.Lock()
+		delete(g.calls, key)
+		g.mu.Unlock()
+		close(c.done)
+	}()
 	c.tok, c.err = fn()
-	g.mu.Lock()
-	delete(g.calls, key)
-	g.mu.Unlock()
-	close(c.done)
 }

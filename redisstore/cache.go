@@ -102,7 +102,7 @@ func (c *Cache) fromRedis(key introspect.Key, now time.Time) (introspect.Entry, 
 	defer cancel()
 	// GETRANGE reads at most one byte past the cap, so an oversized value
 	// is recognised without being read; a missing key reads as "".
-	v, err := c.s.rdb.GetRange(ctx, rkey, 0, int64(c.s.cfg.maxValue)).Bytes()
+	v, err := guarded(func() ([]byte, error) { return c.s.rdb.GetRange(ctx, rkey, 0, int64(c.s.cfg.maxValue)).Bytes() })
 	if err != nil && !errors.Is(err, redis.Nil) {
 		c.fail("get", err)
 		return introspect.Entry{}, false
@@ -151,7 +151,16 @@ func (c *Cache) toRedis(key introspect.Key, e introspect.Entry, now time.Time) b
 	}
 	ctx, cancel := context.WithTimeout(c.s.ctx, c.s.cfg.timeout)
 	defer cancel()
-	if err := c.s.rdb.Set(ctx, rkey, v, ttl).Err(); err != nil {
+	// An inactive answer replaces whatever is there; an active one never
+	// replaces anything (SET NX). So an answer asked before a revocation,
+	// arriving after the "inactive" another replica wrote, cannot undo it.
+	_, err = guarded(func() (bool, error) {
+		if e.Token == nil {
+			return true, c.s.rdb.Set(ctx, rkey, v, ttl).Err()
+		}
+		return c.s.rdb.SetNX(ctx, rkey, v, ttl).Result()
+	})
+	if err != nil {
 		c.fail("set", err)
 		return false
 	}

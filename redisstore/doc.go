@@ -16,18 +16,33 @@
 // 5 s), so a hot token costs no round trip, and Redis behind it. Keys are
 // the prefix ("bearerguard:"), "introspect:" and the base64url of the
 // introspect package's key, a SHA-256 binding the endpoint, this API's
-// client id and the token: never the token. A value is the answer as the
-// authorization server sent it, read again on every Redis hit by the
-// validator's strict parser, with its expiry; Redis drops it at that
-// expiry (the token's "exp" or the client's maximum TTL, whichever is
-// sooner) and never later. Values can be encrypted and authenticated with
-// AES-GCM ([WithEncryption]), with keys named by id for rotation. Values
-// are capped ([WithMaxValueSize], 64 KiB), as written and as read.
+// client id, what the client requires of an answer (its maximum TTL, and
+// the issuer and audience of signed answers) and the token: never the
+// token. A value is the answer as the authorization server sent it, read
+// again on every Redis hit by the validator's strict parser, with its
+// expiry; Redis drops it at that expiry (the token's "exp" or the client's
+// maximum TTL, whichever is sooner) and never later. An "inactive" answer
+// replaces what Redis holds; an "active" one never replaces anything (SET
+// NX), so an answer asked before a revocation cannot undo the "inactive"
+// another replica wrote after it. Values are capped ([WithMaxValueSize],
+// 64 KiB), as written and as read.
+//
+// Without [WithEncryption], whoever can write to that Redis can store an
+// "active" answer for a token string of their choosing, and every replica
+// accepts it: write access to Redis is then the power to issue tokens.
+// With it, values are encrypted and authenticated with AES-GCM (keys named
+// by id, for rotation), and a value not written by a replica with the keys
+// is refused. Use it whenever introspection answers are shared, and
+// rediss:// wherever the network to Redis is not yours alone. Clients that
+// authenticate with [introspect.BearerToken] have no client id in their
+// keys: services of that kind sharing a Redis each use a prefix of their
+// own ([WithPrefix]).
 //
 // # DPoP replay
 //
 // [ReplayStore] sends one SET key 1 NX PX ttl per proof: atomic, one round
-// trip, expiring with the proof's window.
+// trip, expiring with the proof's window and a 30 s margin for the
+// replicas' clocks, which must agree within it.
 //
 // # Failures
 //
@@ -39,13 +54,16 @@
 //	                 Redis left alone for 1 s after two failures in a row (counted: Cache.Stats)
 //	  DPoP proofs    refused, 503 with Retry-After (ErrReplayUnavailable); with
 //	                 WithReplayFailOpen accepted after an in-process check, counted
-//	                 (ReplayStore.FailOpens) and logged at Error
+//	                 (ReplayStore.FailOpens) and logged at Error; refused once that
+//	                 in-process store is full
 //	Redis back:      used again at the next call; go-redis reconnects by itself
 //	Redis restarted empty: cached answers are asked again once; proofs accepted in
 //	                 the last window (60 s + leeway) are forgotten, and could be replayed
 //	                 once within it: run Redis with persistence or a replica where that matters
 //	Value unusable (too large, malformed, unknown key id, failing authentication):
 //	                 a miss, counted (Stats.Rejected)
+//	Reply unreadable (a hostile or broken server: go-redis would panic on it):
+//	                 a failed call, as Redis down
 //
 // Use maxmemory-policy noeviction: a full Redis then refuses writes (the
 // cache drops them, the replay store fails closed), where an evicting one

@@ -13,19 +13,26 @@ import (
 // maxReplayKey bounds a replay key; the validator's are 43 bytes.
 const maxReplayKey = 256
 
+// replayMargin is how much longer than a proof's window Redis remembers
+// it: the replicas' clocks must agree within it (they set the TTL from
+// their own clock and check "iat" against it).
+const replayMargin = validator.DefaultLeeway
+
 // ReplayStore is a [validator.ReplayStore] in Redis: each proof costs one
 // atomic SET key 1 NX PX ttl, one round trip, so a proof accepted by one
 // replica is refused as replayed by every other. Keys are the store's
 // prefix, "dpop:" and the validator's digest of issuer, proof key and
-// "jti"; they expire with the proof's window, rounded up to the
-// millisecond, never sooner.
+// "jti"; they expire with the proof's window and a margin of 30 s (the
+// validator's default leeway) for the replicas' clocks, which must agree
+// within it, rounded up to the millisecond, never sooner.
 //
-// When Redis cannot answer within the timeout (down, slow, out of memory)
-// Remember returns an error matching [ErrUnavailable], and the validator
-// refuses the request with 503 ([validator.ErrReplayUnavailable]): fail
-// closed, the default. With [WithReplayFailOpen] the proof is accepted
-// instead, after a check in a bounded in-process store, and counted
-// ([ReplayStore.FailOpens]) and logged.
+// When Redis cannot answer within the timeout (down, slow, out of memory,
+// a reply it cannot read) Remember returns an error matching
+// [ErrUnavailable], and the validator refuses the request with 503
+// ([validator.ErrReplayUnavailable]): fail closed, the default. With
+// [WithReplayFailOpen] the proof is accepted instead, after a check in a
+// bounded in-process store, and counted ([ReplayStore.FailOpens]) and
+// logged; when that store is full too, the proof is refused.
 type ReplayStore struct {
 	s     *Store
 	ns    string
@@ -57,10 +64,13 @@ func (r *ReplayStore) Remember(ctx context.Context, key string, expires time.Tim
 	if ttl <= 0 {
 		return true, nil // past its window already: the proof's "iat" check refuses any replay
 	}
-	ttl = (ttl + time.Millisecond - 1).Truncate(time.Millisecond) // never forget early
+	// Remembered replayMargin longer than the window: this replica's clock
+	// sets the TTL, and another replica whose clock is behind still
+	// accepts the proof's "iat" that much longer.
+	ttl = (ttl + replayMargin + time.Millisecond - 1).Truncate(time.Millisecond)
 	cctx, cancel := context.WithTimeout(ctx, r.s.cfg.timeout)
 	defer cancel()
-	fresh, err := r.s.rdb.SetNX(cctx, r.ns+key, "1", ttl).Result()
+	fresh, err := guarded(func() (bool, error) { return r.s.rdb.SetNX(cctx, r.ns+key, "1", ttl).Result() })
 	if err == nil {
 		r.s.succeeded()
 		return fresh, nil
@@ -77,7 +87,10 @@ func (r *ReplayStore) Remember(ctx context.Context, key string, expires time.Tim
 	if r.local == nil {
 		return false, err
 	}
-	if fresh, lerr := r.local.Remember(ctx, key, expires); lerr == nil && !fresh {
+	switch fresh, lerr := r.local.Remember(ctx, key, expires); {
+	case lerr != nil:
+		return false, err // the in-process check cannot decide either (full): fail closed
+	case !fresh:
 		return false, nil // replayed to this very replica
 	}
 	n := r.failOpens.Add(1)

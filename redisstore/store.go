@@ -158,6 +158,24 @@ func parseURL(raw string) (*redis.Options, error) {
 // [introspect.WithCache].
 func (s *Store) Cache() *Cache { return s.cache }
 
+// errBadReply is a reply the Redis client library could not read: it
+// panicked (go-redis allocates whatever length a bulk reply declares, so a
+// hostile or broken server, or anyone on the path of a plain redis://
+// connection, can make it). The call counts as failed.
+var errBadReply = errors.New("unreadable reply from Redis")
+
+// guarded runs one Redis call, turning a panic of the client library into
+// errBadReply: a bad reply fails that call, never the process.
+func guarded[T any](f func() (T, error)) (v T, err error) {
+	defer func() {
+		if recover() != nil {
+			var zero T
+			v, err = zero, errBadReply
+		}
+	}()
+	return f()
+}
+
 // ReplayStore returns the store's DPoP replay store, for
 // [validator.WithDPoPReplayStore].
 func (s *Store) ReplayStore() *ReplayStore { return s.replay }
@@ -170,7 +188,7 @@ func (s *Store) Ping(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.timeout)
 	defer cancel()
-	if err := s.rdb.Ping(ctx).Err(); err != nil {
+	if _, err := guarded(func() (string, error) { return s.rdb.Ping(ctx).Result() }); err != nil {
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	return nil
