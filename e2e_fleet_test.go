@@ -9,7 +9,9 @@ package bearerguard_test
 // restart. Bounded: a few seconds; everything stops when the test ends.
 
 import (
+	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -31,6 +33,10 @@ import (
 // a load balancer: DPoP proofs name it, so a proof is valid on any replica.
 const fleetPublicURL = "https://api.example.com"
 
+// fleetRedisKeys encrypt the answers the fleet keeps in Redis, as a
+// deployment's secret would (two keys: the first encrypts).
+const fleetRedisKeys = "k2:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=,k1:ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA="
+
 // fleet is N replicas behind a round-robin client.
 type fleet struct {
 	t        *testing.T
@@ -48,6 +54,9 @@ func startFleet(t *testing.T, iss *bearertest.Issuer, n int, redisURL string) *f
 		args := []string{"--issuer", iss.URL, "--audience", "orders", "--introspection-url", iss.IntrospectionURL(),
 			"--client-id", "orders-api", "--public-url", fleetPublicURL}
 		env := map[string]string{"BEARERGUARD_CLIENT_SECRET": "orders-api-secret"}
+		if redisURL != "" {
+			env["BEARERGUARD_REDIS_ENCRYPTION_KEYS"] = fleetRedisKeys
+		}
 		if redisURL != "" && i == 0 {
 			args = append(args, "--redis-url", redisURL)
 		} else if redisURL != "" {
@@ -308,14 +317,23 @@ func TestFleetRedisURLConfiguration(t *testing.T) {
 		{"flag over environment", []string{"--redis-url", "unix:///run/redis.sock"}, map[string]string{"BEARERGUARD_REDIS_URL": "redis://redis:6379"}, "unix:///run/redis.sock", false},
 		{"not set", nil, nil, "", false},
 		{"wrong scheme", []string{"--redis-url", "http://:hunter2@redis:6379"}, nil, "", true},
+		{"shared introspection answers without encryption", []string{"--redis-url", "redis://redis:6379", "--introspection-url", "https://id.example.com/introspect",
+			"--client-id", "orders-api", "--client-secret", "s"}, nil, "", true},
+		{"shared introspection answers, encrypted", []string{"--redis-url", "redis://redis:6379", "--introspection-url", "https://id.example.com/introspect",
+			"--client-id", "orders-api", "--client-secret", "s"}, map[string]string{"BEARERGUARD_REDIS_ENCRYPTION_KEYS": fleetRedisKeys}, "redis://redis:6379", false},
+		{"shared introspection answers, unencrypted by choice", []string{"--redis-url", "redis://redis:6379", "--introspection-url", "https://id.example.com/introspect",
+			"--client-id", "orders-api", "--client-secret", "s", "--redis-unencrypted"}, nil, "redis://redis:6379", false},
+		{"a key of the wrong size", []string{"--redis-url", "redis://redis:6379", "--redis-encryption-keys", "k1:aHVudGVyMg=="}, nil, "", true},
+		{"keys without Redis", nil, map[string]string{"BEARERGUARD_REDIS_ENCRYPTION_KEYS": fleetRedisKeys}, "", true},
 		{"does not parse", nil, map[string]string{"BEARERGUARD_REDIS_URL": "redis://:hunter2@[::1"}, "", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg, err := setup.Parse("nethttp", append(append([]string{}, base...), tt.args...), func(k string) string { return tt.env[k] }, io.Discard)
 			if tt.refused {
-				if err == nil || !strings.Contains(err.Error(), "--redis-url") || strings.Contains(err.Error(), "hunter2") {
-					t.Errorf("Parse: %v; want a refusal naming --redis-url, without the URL", err)
+				if err == nil || !strings.Contains(err.Error(), "--redis-") || strings.Contains(err.Error(), "hunter2") ||
+					strings.Contains(err.Error(), "aHVudGVyMg") || strings.Contains(err.Error(), "MDEyMzQ1") {
+					t.Errorf("Parse: %v; want a refusal naming the --redis- flag, without the URL or a key", err)
 				}
 				return
 			}
@@ -323,5 +341,43 @@ func TestFleetRedisURLConfiguration(t *testing.T) {
 				t.Errorf("Parse: %q, %v; want %q", cfg.RedisURL, err, tt.want)
 			}
 		})
+	}
+}
+
+// TestFleetRedisWriterCannotForgeAnswers: whoever can write to the fleet's
+// Redis (another application on a shared instance, anyone on the path of
+// a plain redis:// connection) cannot make a token string of their choosing
+// valid by storing an "active" answer for it: the fleet's answers are
+// encrypted and authenticated, so the value is refused and the token is
+// asked of the authorization server, which does not know it (red-team
+// finding: the services' --redis-url had no way to turn encryption on).
+func TestFleetRedisWriterCannotForgeAnswers(t *testing.T) {
+	rs := redistest.Start(t)
+	iss := bearertest.NewIssuer(t)
+	iss.AddClient(bearertest.ClientConfig{ID: "orders-api", Secret: "orders-api-secret"})
+	f := startFleet(t, iss, 2, rs.URL)
+	// A genuine answer, to find the fleet's key for a token and its shape.
+	genuine := iss.Opaque(t, bearertest.Claims{"aud": "orders", "scope": "read:data", "sub": "alice"})
+	if r := f.send(0, genuine, ""); r.status != http.StatusOK {
+		t.Fatalf("a genuine token: %+v", r)
+	}
+	keys, err := rs.Client().Keys(t.Context(), "bearerguard:introspect:*").Result()
+	if err != nil || len(keys) != 1 {
+		t.Fatalf("keys in Redis: %v, %v", keys, err)
+	}
+	// The writer can compute any token's key from public data (endpoint,
+	// client id, token): here, it reuses the genuine token's key and
+	// stores, in the codec's plain format, an answer it made up.
+	exp := time.Now().Add(time.Hour)
+	forged := []byte{1, 1}
+	forged = binary.BigEndian.AppendUint64(forged, uint64(exp.UnixNano()))
+	forged = append(forged, fmt.Sprintf(`{"active":true,"sub":"admin","aud":"orders","scope":"read:data","exp":%d}`, exp.Unix())...)
+	if err := rs.Client().Set(t.Context(), keys[0], forged, time.Hour).Err(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		if r := f.send(i, genuine, ""); r.status != http.StatusOK || r.subject != "alice" {
+			t.Errorf("replica %d answered the forged value: %+v", i, r)
+		}
 	}
 }

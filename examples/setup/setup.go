@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/bearerguard/bearerguard/adapters/httpbearer"
@@ -83,6 +84,18 @@ type Config struct {
 	// redisstore.DefaultTimeout. It has no flag: it is for tests and for
 	// programs that embed the examples.
 	RedisTimeout time.Duration
+	// RedisEncryptionKeys encrypt and authenticate the introspection
+	// answers kept in Redis (redisstore.WithEncryption; the first
+	// encrypts). Without them, anyone who can write to that Redis can put
+	// an "active" answer there for a token of their choosing: Parse
+	// refuses --redis-url with --introspection-url unless they are given
+	// or RedisUnencrypted says to accept that.
+	RedisEncryptionKeys []redisstore.EncryptionKey
+	RedisUnencrypted    bool
+	// RedisPrefix starts every Redis key (redisstore.WithPrefix); "" is
+	// the store's default. Services sharing a Redis that must not share
+	// answers use prefixes of their own.
+	RedisPrefix string
 
 	// TLSCert and TLSKey serve HTTPS; ClientCA (PEM) also asks clients for
 	// certificates, for certificate-bound tokens (RFC 8705).
@@ -164,6 +177,10 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 	}
 	fs.BoolVar(&c.DPoPNonce, "dpop-nonce", nonceEnv, "require server-issued DPoP nonces; set BEARERGUARD_DPOP_NONCE_KEY (32+ bytes, base64) alike on every replica (env BEARERGUARD_DPOP_NONCE)")
 	fs.StringVar(&c.RedisURL, "redis-url", env("BEARERGUARD_REDIS_URL", ""), "share introspection answers and DPoP replay state with every replica through this Redis (redis://, rediss:// or unix://); prefer the environment when the URL holds a password (env BEARERGUARD_REDIS_URL)")
+	redisKeys := fs.String("redis-encryption-keys", env("BEARERGUARD_REDIS_ENCRYPTION_KEYS", ""), "encrypt and authenticate the introspection answers kept in Redis: id:key[,id:key…], each key standard base64 of 16, 24 or 32 bytes, the same on every replica; the first encrypts, all decrypt (for rotation); required with --redis-url and --introspection-url unless --redis-unencrypted; give it in the environment (env BEARERGUARD_REDIS_ENCRYPTION_KEYS)")
+	redisPlainEnv, _ := strconv.ParseBool(env("BEARERGUARD_REDIS_UNENCRYPTED", "false"))
+	fs.BoolVar(&c.RedisUnencrypted, "redis-unencrypted", redisPlainEnv, "keep introspection answers in Redis unencrypted and unauthenticated: whoever can write to that Redis can then make any token string valid (env BEARERGUARD_REDIS_UNENCRYPTED)")
+	fs.StringVar(&c.RedisPrefix, "redis-prefix", env("BEARERGUARD_REDIS_PREFIX", ""), "prefix of every Redis key (default \"bearerguard:\"); services that share a Redis but must not share answers each use their own (env BEARERGUARD_REDIS_PREFIX)")
 	fs.StringVar(&c.TLSCert, "tls-cert", env("BEARERGUARD_TLS_CERT", ""), "serve HTTPS with this certificate (PEM file) (env BEARERGUARD_TLS_CERT)")
 	fs.StringVar(&c.TLSKey, "tls-key", env("BEARERGUARD_TLS_KEY", ""), "and this private key (PEM file) (env BEARERGUARD_TLS_KEY)")
 	fs.StringVar(&c.ClientCA, "client-ca", env("BEARERGUARD_CLIENT_CA", ""), "ask clients for TLS certificates issued by these CAs (PEM file), for certificate-bound tokens (env BEARERGUARD_CLIENT_CA)")
@@ -230,6 +247,19 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 			errs = append(errs, errors.New("--redis-url (or BEARERGUARD_REDIS_URL) must be a redis://, rediss:// or unix:// URL")) // never echoed: it may hold a password
 		}
 	}
+	if *redisKeys != "" {
+		if c.RedisEncryptionKeys, err = parseEncryptionKeys(*redisKeys); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	switch {
+	case c.RedisURL == "" && (*redisKeys != "" || c.RedisPrefix != "" || c.RedisUnencrypted):
+		errs = append(errs, errors.New("--redis-encryption-keys, --redis-prefix and --redis-unencrypted need --redis-url"))
+	case c.RedisURL != "" && c.IntrospectionURL != "" && *redisKeys == "" && !c.RedisUnencrypted:
+		errs = append(errs, errors.New("--redis-url with --introspection-url needs --redis-encryption-keys: anyone who can write to that Redis could otherwise make any token string valid (or say --redis-unencrypted to accept that)"))
+	case *redisKeys != "" && c.RedisUnencrypted:
+		errs = append(errs, errors.New("--redis-encryption-keys and --redis-unencrypted contradict each other"))
+	}
 	if c.IntrospectionAudienceOptional && c.IntrospectionURL == "" {
 		errs = append(errs, errors.New("--introspection-audience-optional needs --introspection-url"))
 	}
@@ -265,6 +295,12 @@ func (c Config) Guard(client *http.Client) (*httpbearer.Guard, func(), error) {
 		var ropts []redisstore.Option
 		if c.RedisTimeout > 0 {
 			ropts = append(ropts, redisstore.WithTimeout(c.RedisTimeout))
+		}
+		if len(c.RedisEncryptionKeys) > 0 {
+			ropts = append(ropts, redisstore.WithEncryption(c.RedisEncryptionKeys...))
+		}
+		if c.RedisPrefix != "" {
+			ropts = append(ropts, redisstore.WithPrefix(c.RedisPrefix))
 		}
 		if shared, err = redisstore.Open(c.RedisURL, ropts...); err != nil {
 			closeAll()
@@ -460,4 +496,31 @@ func readRoots(name string) (*x509.CertPool, error) {
 		return nil, fmt.Errorf("%s holds no PEM certificate", name)
 	}
 	return pool, nil
+}
+
+// parseEncryptionKeys reads --redis-encryption-keys: id:key pairs, comma
+// separated, each key standard base64 of 16, 24 or 32 bytes. Errors never
+// show a key.
+func parseEncryptionKeys(s string) ([]redisstore.EncryptionKey, error) {
+	var keys []redisstore.EncryptionKey
+	seen := map[string]bool{}
+	for i, part := range strings.Split(s, ",") {
+		id, b64, ok := strings.Cut(strings.TrimSpace(part), ":")
+		if !ok || id == "" || len(id) > 64 {
+			return nil, fmt.Errorf("--redis-encryption-keys: entry %d is not id:key (an id of 1 to 64 bytes)", i+1)
+		}
+		if seen[id] {
+			return nil, fmt.Errorf("--redis-encryption-keys: id %q given twice", id)
+		}
+		seen[id] = true
+		key, err := base64.StdEncoding.DecodeString(b64)
+		if err != nil {
+			key, err = base64.RawStdEncoding.DecodeString(b64)
+		}
+		if err != nil || (len(key) != 16 && len(key) != 24 && len(key) != 32) {
+			return nil, fmt.Errorf("--redis-encryption-keys: the key of %q is not standard base64 of 16, 24 or 32 bytes", id)
+		}
+		keys = append(keys, redisstore.EncryptionKey{ID: id, Key: key})
+	}
+	return keys, nil
 }
