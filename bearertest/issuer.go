@@ -7,11 +7,14 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -84,10 +87,50 @@ func Start(opts ...Option) (*Issuer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bearertest: listening on loopback: %w", err)
 	}
-	iss.srv = &httptest.Server{Listener: l, Config: &http.Server{Handler: mux}}
+	tlsCfg, err := loopbackTLS()
+	if err != nil {
+		l.Close()
+		return nil, err
+	}
+	iss.srv = &httptest.Server{Listener: l, Config: &http.Server{Handler: mux}, TLS: tlsCfg}
 	iss.srv.StartTLS()
 	iss.URL = iss.srv.URL
 	return iss, nil
+}
+
+// loopbackTLS returns a server TLS configuration with a certificate of its
+// own: a fresh P-256 key, self-signed, for 127.0.0.1, ::1 and localhost
+// only, valid for a week, and not a CA. httptest's own certificate is one
+// CA whose private key every Go installation ships: trusting it (to reach
+// this issuer from another process) would trust anything anyone signs
+// with it.
+func loopbackTLS() (*tls.Config, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               pkix.Name{CommonName: "bearertest issuer (loopback)"},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.Add(7 * 24 * time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  false,
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+		DNSNames:              []string{"localhost"},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, fmt.Errorf("bearertest: a loopback certificate: %w", err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}, MinVersion: tls.VersionTLS12}, nil
 }
 
 // listenLoopback listens on a free loopback port, IPv4 or else IPv6, as
@@ -111,9 +154,10 @@ func (iss *Issuer) Close() { iss.srv.Close() }
 // Client returns an HTTP client that trusts the issuer's certificate.
 func (iss *Issuer) Client() *http.Client { return iss.srv.Client() }
 
-// Certificate returns the issuer's TLS certificate (self-signed, for
-// 127.0.0.1 and localhost), for code in another process to trust it: the
-// examples' --issuer-ca, or SSL_CERT_FILE.
+// Certificate returns the issuer's TLS certificate, for code in another
+// process to trust it (the examples' --issuer-ca, or SSL_CERT_FILE): made
+// for this issuer alone, self-signed for 127.0.0.1, ::1 and localhost, not
+// a CA, valid for a week.
 func (iss *Issuer) Certificate() *x509.Certificate { return iss.srv.Certificate() }
 
 // JWKSURL returns the URL of the issuer's JWK Set.

@@ -40,7 +40,13 @@ func newProvider(t T, routes func(p *Provider, mux *http.ServeMux)) *Provider {
 		t.Fatalf("bearertest: listening on loopback: %v", err)
 		return nil
 	}
-	p.srv = &httptest.Server{Listener: l, Config: &http.Server{Handler: mux}}
+	tlsCfg, err := loopbackTLS()
+	if err != nil {
+		l.Close()
+		t.Fatalf("bearertest: %v", err)
+		return nil
+	}
+	p.srv = &httptest.Server{Listener: l, Config: &http.Server{Handler: mux}, TLS: tlsCfg}
 	p.srv.StartTLS()
 	t.Cleanup(p.srv.Close)
 	p.URL = p.srv.URL
