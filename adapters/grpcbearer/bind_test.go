@@ -74,6 +74,9 @@ func TestAuthorizeContext(t *testing.T) {
 				if !ok || got.Subject != "svc-read-data" || !got.Scopes.Has("read:data") || len(got.Audience) != 1 || got.Audience[0] != realm {
 					t.Fatalf("token in the context: %v %+v", ok, got)
 				}
+				if printed := fmt.Sprint(ctx); strings.Contains(printed, "svc-read-data") || strings.Contains(printed, "read:data") {
+					t.Fatalf("the context prints the token: %s", printed)
+				}
 				if ctx.Value(ctxKey{}) != "parent value" {
 					t.Fatalf("the parent's value is lost: %v", ctx.Value(ctxKey{}))
 				}

@@ -162,6 +162,12 @@ type tokenContext struct {
 	tok validator.Token
 }
 
+// String names the node without its token: a context printed in a log
+// must not print the token's claims.
+func (c *tokenContext) String() string {
+	return fmt.Sprint(c.Context) + ".WithValue(bearerguard token)"
+}
+
 // Value answers the token key with the call's token and everything else
 // from the parent.
 func (c *tokenContext) Value(key any) any {

@@ -2,6 +2,7 @@ package httpbearer
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"reflect"
 	"time"
@@ -64,6 +65,12 @@ func (g *Guard) newBoundToken() *boundToken {
 	b := &boundToken{}
 	b.tok, b.by = &b.own, g.id
 	return b
+}
+
+// String names the node without its token or what was decided: a
+// context printed in a log must not print the token's claims.
+func (c *boundContext) String() string {
+	return fmt.Sprint(c.Context) + ".WithValue(bearerguard token)"
 }
 
 // Value answers boundKey with the binding itself, the token key with the

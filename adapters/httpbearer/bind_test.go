@@ -1,6 +1,7 @@
 package httpbearer_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -42,6 +43,9 @@ func TestBoundTokenIsRequestsOwn(t *testing.T) {
 					return
 				}
 				ctxTok, found := validator.FromContext(out.Context())
+				if printed := fmt.Sprint(out.Context()); strings.Contains(printed, "svc-example") || strings.Contains(printed, "read:data") {
+					t.Errorf("the request's context prints the token: %s", printed)
+				}
 				switch {
 				case !found || ctxTok != tok:
 					t.Errorf("the context holds %p (found %v), Authorize returned %p", ctxTok, found, tok)

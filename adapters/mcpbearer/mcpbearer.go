@@ -93,7 +93,9 @@ func WithRequirement(req scopes.Requirement, opts ...httpbearer.RouteOption) Opt
 // quoted, so that no two principals share one: `sub "alice" iss
 // "https://id.example.com/"`, `client "billing" iss "https://id.example.com/"`.
 // A token with neither gets `token <hash> iss "…"`, a hash of its issuer
-// and claims: it names that token alone. The same holds whatever userID
+// and claims: it names that token, or another whose claims are the same to
+// the byte (no "jti", the same "iat" and "exp"), which this API cannot
+// tell from it either; an issuer that means them apart gives them a "jti". The same holds whatever userID
 // returns: an empty UserID is replaced by that token identity, since the
 // SDK binds a session with an empty UserID to nobody (any token holder
 // could use it).

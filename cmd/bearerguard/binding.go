@@ -264,7 +264,7 @@ type presentation struct {
 // window is how far a proof's "iat" may be from now.
 func (pr presentation) problems(err error, window time.Duration) []string {
 	var out []string
-	add := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
+	add := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, oneLineArgs(args)...)) }
 	p, cnf, pi := pr.p, pr.cnf, pr.proof
 	dpop := p.Scheme == validator.SchemeDPoP
 	switch {
@@ -364,7 +364,7 @@ func (pr presentation) report(w *report, verified bool) {
 		if cnf.X5TS256 != "" {
 			lines = append(lines, "client certificate, cnf x5t#S256 "+cnf.X5TS256)
 		}
-		w.line(bindingLabel(verified), "%s", strings.Join(lines, "\n"))
+		w.lines(bindingLabel(verified), lines)
 	}
 	if p.Scheme == validator.SchemeDPoP {
 		w.line("proof", "sha256 %s…, %d bytes (the proof itself is never printed)", pi.fingerprint, pi.size)

@@ -37,10 +37,10 @@ type devIssuerStarted struct {
 	Issuer, CAFile, Token, ClientID, ClientSecret string
 }
 
-// devIssuerCommand runs `bearerguard dev-issuer` until ctx ends or
-// SIGTERM.
+// devIssuerCommand runs `bearerguard dev-issuer` until ctx ends, SIGTERM,
+// or SIGHUP (its terminal closed): each removes the certificate it wrote.
 func devIssuerCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	return devIssuer(ctx, args, stdout, stderr, nil)
 }

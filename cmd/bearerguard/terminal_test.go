@@ -35,7 +35,10 @@ func TestTerminalSafe(t *testing.T) {
 // token's sub, could erase lines and print a fake decision).
 func TestValidateOutputIsTerminalSafe(t *testing.T) {
 	iss := bearertest.NewIssuer(t)
-	const esc = "\x1b[2K\x1b[1Adecision             VALID\r"
+	const esc = "\x1b[2K\x1b[1Adecision             VALID\r\u009b2K\u202e"
+	// A value may not add lines either: each would sit under the report's
+	// own unlabelled lines (red-team finding).
+	const lines = "x\nWWW-Authenticate: (none)\nproblem: none, the proof matches\u2028fake"
 	const api = "https://api.example/x"
 	key := bearertest.MustDPoPKey(t, "")
 	for _, c := range []struct {
@@ -52,14 +55,24 @@ func TestValidateOutputIsTerminalSafe(t *testing.T) {
 			bound := iss.Mint(t, bearertest.Claims{"aud": "orders"}, bearertest.BoundToKey(key))
 			return []string{"--dpop-proof", key.MustProof(t, "GET", api+"/"+esc, bound), "--method", "GET", "--url", api, bound}
 		}()},
+		{"lines in a proof's htu and htm", func() []string {
+			bound := iss.Mint(t, bearertest.Claims{"aud": "orders"}, bearertest.BoundToKey(key))
+			return []string{"--dpop-proof", key.MustProof(t, "GET"+lines, api+"/"+lines, bound), "--method", "GET", "--url", api, bound}
+		}()},
+		{"lines in a token's sub", []string{iss.Mint(t, bearertest.Claims{"aud": "orders", "sub": lines, "client_id": lines})}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var out, errOut bytes.Buffer
 			args := append([]string{"validate", "--issuer", iss.URL, "--audience", "orders"}, c.args...)
 			run(context.Background(), args, nil, &out, &errOut, iss.Client())
 			all := out.String() + errOut.String()
-			if i := strings.IndexFunc(all, func(r rune) bool { return r < 0x20 && r != '\n' || r == 0x7f }); i >= 0 {
-				t.Fatalf("a control character reached the output at %d:\n%s", i, all)
+			if i := strings.IndexFunc(all, func(r rune) bool { return unsafeRune(r, utf8.RuneLen(r)) }); i >= 0 {
+				t.Fatalf("a character a terminal acts on reached the output at %d:\n%s", i, all)
+			}
+			for _, line := range strings.Split(all, "\n") {
+				if l := strings.TrimSpace(line); strings.HasPrefix(l, "WWW-Authenticate: (none)") || strings.HasPrefix(l, "problem: none") {
+					t.Fatalf("a value added a line of its own: %q\n%s", line, all)
+				}
 			}
 			n := 0
 			for _, line := range strings.Split(all, "\n") {

@@ -160,14 +160,14 @@ func validateCommand(ctx context.Context, args []string, stdin io.Reader, stdout
 		if c.RetryAfter > 0 {
 			w.line("", "Retry-After: %d", int(c.RetryAfter/time.Second))
 		}
-		w.line("reason", "%s", err)
+		w.lines("reason", []string{err.Error()}) // the library's own text, a line per joined error; never token material
 		problems := pr.problems(err, validator.DefaultProofWindow+f.leeway)
 		if tokenErr != nil {
 			problems = append(problems, fmt.Sprintf("the token itself is refused too: %v", tokenErr))
 			reported = append(reported, tokenErr)
 		}
 		if len(problems) > 0 {
-			w.line("problem", "%s", strings.Join(problems, "\n"))
+			w.lines("problem", problems)
 		}
 	}
 	w.line("presented", "%s", pr.describe())
@@ -322,10 +322,47 @@ type report struct{ w io.Writer }
 // valueIndent is the width of the label column.
 var valueIndent = strings.Repeat(" ", 21)
 
+// line writes one labelled line. Its arguments (strings, byte slices,
+// errors, Stringers: where text from a token or a proof comes in) are
+// printed on that one line, their newlines escaped too, so that they can
+// neither act on the terminal nor add lines of their own to the report.
 func (r *report) line(label, format string, args ...any) {
-	v := strings.ReplaceAll(terminalSafe(fmt.Sprintf(format, args...)), "\n", "\n"+valueIndent)
+	r.write(label, fmt.Sprintf(format, oneLineArgs(args)...))
+}
+
+// oneLineArgs makes every argument that can hold text from a token or a
+// proof (strings, byte slices, errors, Stringers) one terminal-safe line.
+func oneLineArgs(args []any) []any {
+	for i, a := range args {
+		switch v := a.(type) {
+		case string:
+			args[i] = oneLine(v)
+		case []byte:
+			args[i] = oneLine(string(v))
+		case error:
+			args[i] = oneLine(v.Error())
+		case fmt.Stringer:
+			args[i] = oneLine(v.String())
+		}
+	}
+	return args
+}
+
+// lines writes items under one label, one a line (an item's own newlines,
+// from a joined error, start lines of their own: items are made with
+// oneLineArgs, so none comes from a token or a proof).
+func (r *report) lines(label string, items []string) {
+	r.write(label, strings.Join(items, "\n"))
+}
+
+// write writes v under label, its continuation lines indented.
+func (r *report) write(label, v string) {
+	v = strings.ReplaceAll(terminalSafe(v), "\n", "\n"+valueIndent)
 	fmt.Fprintf(r.w, "%-20s %s\n", label, v)
 }
+
+// oneLine is terminalSafe with newlines escaped too.
+func oneLine(s string) string { return strings.ReplaceAll(terminalSafe(s), "\n", `\n`) }
 
 // terminalSafe escapes, as Go source would (\x1b, \u202e), what a terminal
 // would act on rather than show: control characters other than the
@@ -369,7 +406,7 @@ func unsafeRune(r rune, n int) bool {
 	switch {
 	case r == '\n':
 		return false
-	case r == utf8.RuneError && n == 1, r < 0x20, r == 0x7f, r >= 0x80 && r < 0xa0:
+	case r == utf8.RuneError && n == 1, r < 0x20, r == 0x7f, r >= 0x80 && r < 0xa0, r == 0x2028, r == 0x2029:
 		return true
 	case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069, r == 0x200e, r == 0x200f, r == 0x061c:
 		return true
@@ -383,5 +420,5 @@ func (r *report) block(label string, v map[string]any) {
 		r.line(label, "(not decodable)")
 		return
 	}
-	r.line(label, "%s", b)
+	r.write(label, string(b)) // JSON: its newlines are its own layout
 }
