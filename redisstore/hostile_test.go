@@ -119,6 +119,23 @@ func TestHostileRedisReply(t *testing.T) {
 			if fresh, err := s.ReplayStore().Remember(ctx, "proof", time.Now().Add(time.Minute)); fresh || !errors.Is(err, redisstore.ErrUnavailable) {
 				t.Errorf("Remember: %v, %v; want refused, unavailable", fresh, err)
 			}
+			// A call that panicked gives its connection back: many more
+			// calls than the pool holds still fail at once, never waiting
+			// out the timeout for a connection.
+			small, err := redisstore.Open(hostileRedis(t, reply), redisstore.WithTimeout(testTimeout), redisstore.WithPoolSize(2))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { small.Close() })
+			start := time.Now()
+			for i := range 20 {
+				if fresh, err := small.ReplayStore().Remember(ctx, fmt.Sprintf("p%d", i), time.Now().Add(time.Minute)); fresh || err == nil {
+					t.Fatalf("call %d: %v, %v", i, fresh, err)
+				}
+			}
+			if d := time.Since(start); d > testTimeout {
+				t.Errorf("20 calls over a pool of 2 took %v: connections are not given back", d)
+			}
 
 			// Through the introspection client: its Put runs on the client's
 			// own goroutine, where a panic would end the process.
