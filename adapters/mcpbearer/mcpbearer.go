@@ -92,10 +92,11 @@ func WithRequirement(req scopes.Requirement, opts ...httpbearer.RouteOption) Opt
 // The default names the subject, else the client, and the issuer, each
 // quoted, so that no two principals share one: `sub "alice" iss
 // "https://id.example.com/"`, `client "billing" iss "https://id.example.com/"`.
-// A token with neither gets `token <hash> iss "…"`, a hash of its issuer
-// and claims: it names that token, or another whose claims are the same to
-// the byte (no "jti", the same "iat" and "exp"), which this API cannot
-// tell from it either; an issuer that means them apart gives them a "jti". The same holds whatever userID
+// A token with neither gets `token <hash> iss "…"`: under [Guard.Protect]
+// and [Guard.Verifier] a hash of the Authorization header it came in, so
+// it names that token alone (from a query, form or cookie, and from
+// [Guard.TokenInfo] called directly, a hash of its issuer and claims,
+// which a token with byte-identical claims shares). The same holds whatever userID
 // returns: an empty UserID is replaced by that token identity, since the
 // SDK binds a session with an empty UserID to nobody (any token holder
 // could use it).
@@ -152,15 +153,24 @@ func defaultUserID(tok *validator.Token) string {
 	case tok.ClientID != "":
 		return "client " + strconv.Quote(tok.ClientID) + " iss " + strconv.Quote(tok.Issuer)
 	}
-	return tokenUserID(tok)
+	return "" // a token naming nobody: TokenInfo gives it an identity of its own
 }
 
 // tokenUserID is the UserID of a token that names nobody: the token
-// itself (a hash of its issuer and claims), so that a session it opens is
-// bound to it alone, never to nobody.
-func tokenUserID(tok *validator.Token) string {
+// itself, so that a session it opens is bound to it alone, never to
+// nobody. presented is the request's Authorization header, when the token
+// came in it: its hash names exactly that token. Otherwise (the token in a
+// query, form or cookie; TokenInfo called directly) it is a hash of the
+// token's issuer and claims.
+func tokenUserID(tok *validator.Token, presented string) string {
 	h := sha256.New()
-	h.Write([]byte(strconv.Quote(tok.Issuer)))
-	h.Write(tok.RawClaims())
+	if presented != "" {
+		h.Write([]byte("presented\x00"))
+		h.Write([]byte(presented))
+	} else {
+		h.Write([]byte("claims\x00"))
+		h.Write([]byte(strconv.Quote(tok.Issuer)))
+		h.Write(tok.RawClaims())
+	}
 	return "token " + hex.EncodeToString(h.Sum(nil)[:16]) + " iss " + strconv.Quote(tok.Issuer)
 }

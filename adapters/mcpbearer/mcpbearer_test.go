@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -437,6 +438,40 @@ func TestSessionBinding(t *testing.T) {
 			cl.setToken(ti.Mint(t, all))
 			if res, err := call(t, cs, "read_data"); err == nil {
 				t.Fatalf("another principal used the session: %q", text(res))
+			}
+			if ex, ok := cl.last(403); !ok || ex.challenge != "" {
+				t.Errorf("want the SDK's 403 for the intruder, got %+v", ex)
+			}
+		})
+	}
+}
+
+// Two tokens naming nobody whose claims are the same to the byte (no jti,
+// the same iat and exp; ES256 signatures differ) are two principals: the
+// session one opens is refused to the other (red-team finding).
+func TestSessionBindingIdenticalClaims(t *testing.T) {
+	iss := bearertest.NewIssuer(t)
+	for _, cfg := range []serverConfig{{}, {verifier: true}} {
+		t.Run(fmt.Sprintf("verifier=%v", cfg.verifier), func(t *testing.T) {
+			s := newServer(t, iss, cfg)
+			now := time.Now().Unix()
+			claims := bearertest.Claims{"sub": nil, "client_id": nil, "jti": nil, "iat": now, "exp": now + 3600}
+			opener := s.mint(t, "read:data", claims, bearertest.WithAlgorithm(validator.ES256))
+			intruder := s.mint(t, "read:data", claims, bearertest.WithAlgorithm(validator.ES256))
+			if opener == intruder {
+				t.Fatal("the two tokens are one")
+			}
+			cl := &client{token: opener}
+			cs, err := s.connect(t, cl)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res, err := call(t, cs, "read_data"); err != nil || res.IsError {
+				t.Fatalf("the opener's call: %q %v", text(res), err)
+			}
+			cl.setToken(intruder)
+			if res, err := call(t, cs, "read_data"); err == nil {
+				t.Fatalf("a token with the same claims used the session: %q", text(res))
 			}
 			if ex, ok := cl.last(403); !ok || ex.challenge != "" {
 				t.Errorf("want the SDK's 403 for the intruder, got %+v", ex)

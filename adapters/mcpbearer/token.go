@@ -18,7 +18,11 @@ import (
 // ("exp"; zero when absent), UserID ([WithUserID]), and Extra, every claim
 // of the token (as encoding/json decodes into an any) and tok itself under
 // [TokenExtraKey].
-func (g *Guard) TokenInfo(tok *validator.Token) *auth.TokenInfo {
+func (g *Guard) TokenInfo(tok *validator.Token) *auth.TokenInfo { return g.tokenInfo(tok, "") }
+
+// tokenInfo is TokenInfo with the request's Authorization header, when the
+// token came in it (see tokenUserID).
+func (g *Guard) tokenInfo(tok *validator.Token, presented string) *auth.TokenInfo {
 	extra := make(map[string]any)
 	if tok.Decode(&extra) != nil {
 		extra = make(map[string]any) // unreachable: the claims were parsed before
@@ -26,7 +30,7 @@ func (g *Guard) TokenInfo(tok *validator.Token) *auth.TokenInfo {
 	extra[TokenExtraKey] = tok
 	id := g.userID(tok)
 	if id == "" {
-		id = tokenUserID(tok) // never nobody: see WithUserID
+		id = tokenUserID(tok, presented) // never nobody: see WithUserID
 	}
 	return &auth.TokenInfo{Scopes: tok.Scopes.List(), Expiration: tok.Expiry, UserID: id, Extra: extra}
 }
@@ -51,7 +55,7 @@ func (g *Guard) Verifier() auth.TokenVerifier {
 		tok, err := g.guard.Authenticate(discard{}, req.WithContext(ctx))
 		switch {
 		case err == nil:
-			return g.TokenInfo(tok), nil
+			return g.tokenInfo(tok, req.Header.Get("Authorization")), nil
 		case errors.Is(err, validator.ErrInvalidRequest):
 			return nil, fmt.Errorf("%w: %w", auth.ErrOAuth, err)
 		case errors.Is(err, validator.ErrUnavailable):
