@@ -410,14 +410,7 @@ func TestSessionBinding(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s := newServer(t, iss, serverConfig{opts: c.opts, validator: []validator.Option{validator.WithIssuer(other.URL, other.KeySet(t))}})
-			cl := &client{token: s.mint(t, "read:data", c.opener)}
-			cs, err := s.connect(t, cl)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if res, err := call(t, cs, "read_data"); err != nil || res.IsError {
-				t.Fatalf("the opener's own call: %q %v", text(res), err)
-			}
+			cl, cs := openSession(t, s, s.mint(t, "read:data", c.opener))
 			// The opener's next token keeps the session when the opener is
 			// named (a subject or a client); a token naming nobody, or an
 			// empty custom UserID, binds the session to that token alone.
@@ -435,14 +428,35 @@ func TestSessionBinding(t *testing.T) {
 			for k, v := range c.intrud {
 				all[k] = v
 			}
-			cl.setToken(ti.Mint(t, all))
-			if res, err := call(t, cs, "read_data"); err == nil {
-				t.Fatalf("another principal used the session: %q", text(res))
-			}
-			if ex, ok := cl.last(403); !ok || ex.challenge != "" {
-				t.Errorf("want the SDK's 403 for the intruder, got %+v", ex)
-			}
+			intrude(t, cl, cs, ti.Mint(t, all))
 		})
+	}
+}
+
+// openSession connects a client with token and has it call a tool.
+func openSession(t *testing.T, s *server, token string) (*client, *mcp.ClientSession) {
+	t.Helper()
+	cl := &client{token: token}
+	cs, err := s.connect(t, cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := call(t, cs, "read_data"); err != nil || res.IsError {
+		t.Fatalf("the opener's own call: %q %v", text(res), err)
+	}
+	return cl, cs
+}
+
+// intrude calls a tool in cl's session with another principal's token: the
+// SDK must answer 403.
+func intrude(t *testing.T, cl *client, cs *mcp.ClientSession, token string) {
+	t.Helper()
+	cl.setToken(token)
+	if res, err := call(t, cs, "read_data"); err == nil {
+		t.Fatalf("another principal used the session: %q", text(res))
+	}
+	if ex, ok := cl.last(403); !ok || ex.challenge != "" {
+		t.Errorf("want the SDK's 403 for the intruder, got %+v", ex)
 	}
 }
 
@@ -461,21 +475,8 @@ func TestSessionBindingIdenticalClaims(t *testing.T) {
 			if opener == intruder {
 				t.Fatal("the two tokens are one")
 			}
-			cl := &client{token: opener}
-			cs, err := s.connect(t, cl)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if res, err := call(t, cs, "read_data"); err != nil || res.IsError {
-				t.Fatalf("the opener's call: %q %v", text(res), err)
-			}
-			cl.setToken(intruder)
-			if res, err := call(t, cs, "read_data"); err == nil {
-				t.Fatalf("a token with the same claims used the session: %q", text(res))
-			}
-			if ex, ok := cl.last(403); !ok || ex.challenge != "" {
-				t.Errorf("want the SDK's 403 for the intruder, got %+v", ex)
-			}
+			cl, cs := openSession(t, s, opener)
+			intrude(t, cl, cs, intruder)
 		})
 	}
 }
