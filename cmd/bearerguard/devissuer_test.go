@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bearerguard/bearerguard/bearertest"
 	"github.com/bearerguard/bearerguard/examples/setup"
 	"github.com/bearerguard/bearerguard/scopes"
 	"github.com/bearerguard/bearerguard/validator"
@@ -39,6 +41,10 @@ func TestDevIssuer(t *testing.T) {
 		t.Fatalf("dev-issuer exited %d: %s", code, errOut.String())
 	case <-time.After(20 * time.Second):
 		t.Fatal("dev-issuer did not start")
+	}
+	// It listens on loopback only: nothing on the network can reach it.
+	if u, err := url.Parse(s.Issuer); err != nil || !net.ParseIP(u.Hostname()).IsLoopback() {
+		t.Fatalf("the issuer listens at %q, not on loopback", s.Issuer)
 	}
 	for _, want := range []string{s.Issuer, s.CAFile, s.Token, "--issuer-ca " + s.CAFile, "development only"} {
 		if !strings.Contains(out.String(), want) {
@@ -96,6 +102,18 @@ func TestDevIssuer(t *testing.T) {
 	}
 	if _, call := guard(t); call(s.Token) != http.StatusServiceUnavailable {
 		t.Error("without --issuer-ca the service reached the issuer's keys")
+	}
+	// --issuer-ca trusts that certificate, not any other local issuer's:
+	// another bearertest issuer, at its own loopback address, is refused.
+	other := bearertest.NewIssuer(t)
+	ocfg, err := setup.Parse("nethttp", []string{"--issuer", other.URL, "--audience", "orders", "--startup-timeout", "0", "--issuer-ca", s.CAFile},
+		func(string) string { return "" }, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, err := ocfg.HTTPClient(nil).Get(other.JWKSURL()); err == nil {
+		resp.Body.Close()
+		t.Error("--issuer-ca of one issuer let the client trust another issuer's certificate")
 	}
 
 	// validate takes --issuer-ca too (run with no test client, as the
