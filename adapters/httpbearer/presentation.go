@@ -39,8 +39,14 @@ type CertHeaderFormat uint8
 
 const (
 	// XFCC is Envoy's x-forwarded-client-cert: elements separated by ',',
-	// pairs by ';', the certificate in Cert="<URL-encoded PEM>". The last
-	// element (the one the nearest proxy added) is used.
+	// pairs by ';', the certificate in Cert="<URL-encoded PEM>"; inside
+	// double quotes ',' and ';' separate nothing and '\' escapes. The value
+	// must be exactly one element with exactly one Cert: configure the
+	// proxy to replace the client's header (Envoy's
+	// forward_client_cert_details: SANITIZE_SET), not to append to it.
+	// Envoy writes a certificate's URI and DNS names unquoted after its
+	// Cert, so a client's own certificate could plant a second element or
+	// a second Cert; either is refused (400), never read.
 	XFCC CertHeaderFormat = iota + 1
 	// EscapedPEM is a URL-encoded PEM certificate, as nginx's
 	// $ssl_client_escaped_cert.
@@ -94,9 +100,8 @@ func (c *certHeaderConfig) fromProxy(remoteAddr string) bool {
 func parseCertHeader(v string, format CertHeaderFormat) (*x509.Certificate, error) {
 	escaped := v
 	if format == XFCC {
-		elems := strings.Split(v, ",")
 		var ok bool
-		if escaped, ok = xfccCert(elems[len(elems)-1]); !ok {
+		if escaped, ok = xfccCert(v); !ok {
 			return nil, errCertHeader
 		}
 	}
@@ -111,17 +116,48 @@ func parseCertHeader(v string, format CertHeaderFormat) (*x509.Certificate, erro
 	return x509.ParseCertificate(block.Bytes)
 }
 
-// xfccCert returns the Cert value of one XFCC element (quoted or not).
-func xfccCert(elem string) (string, bool) {
-	for pair := range strings.SplitSeq(elem, ";") {
-		k, val, ok := strings.Cut(strings.TrimSpace(pair), "=")
-		if !ok || !strings.EqualFold(k, "Cert") {
+// xfccCert returns the Cert value (quoted or not) of an XFCC value that is
+// exactly one element with exactly one Cert. Inside double quotes ',' and
+// ';' separate nothing and a backslash escapes the next byte (Envoy writes
+// a '"' in a value as \"); unbalanced quotes are refused.
+func xfccCert(v string) (string, bool) {
+	var cert string
+	found := 0
+	quoted := false
+	start := 0
+	for i := 0; i <= len(v); i++ {
+		if i < len(v) {
+			switch c := v[i]; {
+			case quoted && c == '\\':
+				if i++; i == len(v) {
+					return "", false // nothing left to escape, the quote never closes
+				}
+				continue // past the escaped byte, whatever it is
+			case c == '"':
+				quoted = !quoted
+				continue
+			case quoted:
+				continue
+			case c == ',':
+				return "", false // a second element
+			case c != ';':
+				continue
+			}
+		} else if quoted {
+			return "", false
+		}
+		pair := v[start:i]
+		start = i + 1
+		k, val, ok := strings.Cut(pair, "=")
+		if !ok || !strings.EqualFold(strings.TrimSpace(k), "Cert") {
 			continue
 		}
+		val = strings.TrimSpace(val)
 		if len(val) >= 2 && val[0] == '"' && val[len(val)-1] == '"' {
 			val = val[1 : len(val)-1]
 		}
-		return val, val != ""
+		cert = val
+		found++
 	}
-	return "", false
+	return cert, found == 1 && cert != ""
 }
