@@ -74,9 +74,9 @@ func (m *Middleware) next(c echo.Context, next echo.HandlerFunc, r *http.Request
 	if !ok {
 		return nil
 	}
-	if tok != nil {
-		c.Set(ContextKey, tok)
-	}
+	// An anonymous decision clears what an outer guard (over another
+	// validator) stored: this guard's handler must find no token.
+	c.Set(ContextKey, tok)
 	c.SetRequest(r)
 	return next(c)
 }

@@ -75,9 +75,9 @@ func (m *Middleware) next(c *gin.Context, r *http.Request, tok *validator.Token,
 		c.Abort()
 		return
 	}
-	if tok != nil {
-		c.Set(ContextKey, tok)
-	}
+	// An anonymous decision clears what an outer guard (over another
+	// validator) stored: this guard's handler must find no token.
+	c.Set(ContextKey, tok)
 	c.Request = r
 	c.Next()
 }
