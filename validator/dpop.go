@@ -307,7 +307,7 @@ func (v *Validator) checkBinding(ctx context.Context, tok *Token, p Presentation
 // then records the proof against replay: the store sees only proofs that
 // passed every other check.
 func (v *Validator) checkProof(ctx context.Context, tok *Token, p Presentation) error {
-	htu, ok := normalizeHTU(p.URL)
+	htu, ok := normalizeRequestURL(p.URL)
 	if !ok {
 		return ErrProofMismatch
 	}
@@ -322,7 +322,9 @@ func (v *Validator) checkProof(ctx context.Context, tok *Token, p Presentation) 
 	if n := v.dpop.nonces; n != nil && (!pc.hasNonce || !n.valid(pc.nonce, now)) {
 		return &NonceError{Nonce: n.current(now)}
 	}
-	fresh, err := v.dpop.replay.Remember(ctx, replayKey(tok.Issuer, jkt, pc.jti), pc.iat.Add(v.dpop.window+v.leeway))
+	// The proof is accepted up to iat+window+leeway inclusive (verifyProof),
+	// and stores forget at expires exclusive: remember it a second longer.
+	fresh, err := v.dpop.replay.Remember(ctx, replayKey(tok.Issuer, jkt, pc.jti), pc.iat.Add(v.dpop.window+v.leeway+time.Second))
 	if err != nil {
 		return &UnavailableError{Reason: ErrReplayUnavailable, Err: err}
 	}

@@ -2,6 +2,7 @@ package validator
 
 import (
 	"encoding/base64"
+	"strings"
 	"testing"
 )
 
@@ -31,7 +32,8 @@ func FuzzParseProof(f *testing.F) {
 }
 
 // FuzzNormalizeHTU: normalization never panics and is idempotent, so two
-// spellings of one URI always compare equal.
+// spellings of one URI always compare equal; a request URL it accepts
+// normalizes as a proof's htu does, and one with dot segments is refused.
 func FuzzNormalizeHTU(f *testing.F) {
 	for _, s := range []string{"https://a.example/b", "HTTP://A:80/./b/../c?q#f", "https://[::1]:443/%7e", "https://a/%zz", "//a/b", "https://a:b@c/"} {
 		f.Add(s)
@@ -43,6 +45,12 @@ func FuzzNormalizeHTU(f *testing.F) {
 		}
 		if n2, ok2 := normalizeHTU(n); !ok2 || n2 != n {
 			t.Fatalf("normalizeHTU(%q) = %q, but normalizeHTU(%q) = %q, %v", s, n, n, n2, ok2)
+		}
+		if r, ok := normalizeRequestURL(s); ok && r != n {
+			t.Fatalf("normalizeRequestURL(%q) = %q, normalizeHTU %q", s, r, n)
+		}
+		if _, ok := normalizeRequestURL(s + "/../x"); ok && !strings.ContainsAny(s, "?#") {
+			t.Fatalf("normalizeRequestURL accepts %q", s+"/../x")
 		}
 	})
 }

@@ -124,6 +124,9 @@ func TestDPoPProofs(t *testing.T) {
 		{"htu http for https", validator.SchemeDPoP, tok, "GET", apiURL, key.proof("GET", "http://api.example.com/orders/data", tok, nil, nil), validator.ErrProofMismatch},
 		{"htu other path", validator.SchemeDPoP, tok, "GET", apiURL, key.proof("GET", "https://api.example.com/orders", tok, nil, nil), validator.ErrProofMismatch},
 		{"htu dot segments", validator.SchemeDPoP, tok, "GET", apiURL, key.proof("GET", "https://api.example.com/orders/x/../data", tok, nil, nil), nil},
+		{"request URL with dot segments", validator.SchemeDPoP, tok, "GET", "https://api.example.com/orders/x/../data", key.proof("GET", apiURL, tok, nil, nil), validator.ErrProofMismatch},
+		{"request URL with escaped dot segments", validator.SchemeDPoP, tok, "GET", "https://api.example.com/orders/x/%2E%2e/data", key.proof("GET", apiURL, tok, nil, nil), validator.ErrProofMismatch},
+		{"request URL with a dot segment, proof the same", validator.SchemeDPoP, tok, "GET", "https://api.example.com/orders/./data", key.proof("GET", "https://api.example.com/orders/./data", tok, nil, nil), validator.ErrProofMismatch},
 		{"htu encoded unreserved", validator.SchemeDPoP, tok, "GET", apiURL, key.proof("GET", "https://api.example.com/%6Frders/data", tok, nil, nil), nil},
 		{"htu relative", validator.SchemeDPoP, tok, "GET", apiURL, key.proof("GET", "/orders/data", tok, nil, nil), validator.ErrProofMismatch},
 		{"htu missing", validator.SchemeDPoP, tok, "GET", apiURL, key.proof("GET", apiURL, tok, nil, map[string]any{"htu": nil}), validator.ErrProofMalformed},
@@ -453,5 +456,29 @@ func TestReplayStoreBounded(t *testing.T) {
 	}
 	if c := validator.ChallengeFor(err, ""); c.Status != 503 {
 		t.Errorf("full store answered %d, want 503", c.Status)
+	}
+}
+
+// A proof is accepted while its "iat" is within window+leeway of the
+// clock, edges included ("iat at the past edge" in TestDPoPProofs), and
+// stores forget at their expiry, exclusive: the validator must have the
+// proof remembered past iat+window+leeway, or at that very instant it is
+// still valid and already forgotten, and accepted a second time.
+func TestProofReplayAtWindowEdge(t *testing.T) {
+	loadKeys(t)
+	key := newProofKey(t)
+	tok := bound(key.thumbprint())
+	clk := testclock.New(testNow)
+	v := newValidator(t, validator.WithClock(clk.Now))
+	p := key.proof("GET", apiURL, tok, nil, nil) // iat = testNow
+	pres := validator.Presentation{Scheme: validator.SchemeDPoP, Token: tok, Proof: p, Method: "GET", URL: apiURL}
+	if _, err := v.ValidatePresentation(t.Context(), pres); err != nil {
+		t.Fatalf("first use: %v", err)
+	}
+	clk.Set(testNow.Add(validator.DefaultProofWindow + validator.DefaultLeeway))
+	if _, err := v.ValidatePresentation(t.Context(), pres); err == nil {
+		t.Fatal("the same proof was accepted twice (replayed at iat+window+leeway)")
+	} else if !errors.Is(err, validator.ErrProofReplayed) {
+		t.Fatalf("replay: %v", err)
 	}
 }

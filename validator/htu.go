@@ -13,7 +13,15 @@ import (
 // reports false for anything that is not an absolute http or https URI
 // with a host. Nothing else is normalized: a host with a trailing dot, or
 // another port, is another URI.
-func normalizeHTU(s string) (string, bool) {
+func normalizeHTU(s string) (string, bool) { return normalizeURI(s, false) }
+
+// normalizeRequestURL is normalizeHTU for the URL a request addressed: a
+// path with dot segments (also escaped) is refused, not resolved, since
+// routers that do not resolve them (Gin, Echo) serve another resource
+// than the one the resolved URI names.
+func normalizeRequestURL(s string) (string, bool) { return normalizeURI(s, true) }
+
+func normalizeURI(s string, noDots bool) (string, bool) {
 	if i := strings.IndexAny(s, "?#"); i >= 0 {
 		s = s[:i]
 	}
@@ -39,7 +47,12 @@ func normalizeHTU(s string) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	path = removeDotSegments(path)
+	if clean := removeDotSegments(path); clean != path {
+		if noDots {
+			return "", false
+		}
+		path = clean
+	}
 	if path == "" {
 		path = "/"
 	}
