@@ -105,6 +105,10 @@ func newClient(cfg config, issuer, endpoint string, auth ClientAuth) (*Client, e
 	if c.http == nil {
 		c.http = httpfetch.NewClient(cfg.insecureHTTP)
 		c.owned = true
+	} else {
+		// A caller's client (a proxy, a private CA) follows redirects by
+		// the same rules as ours: never to plain HTTP.
+		c.http = httpfetch.HoldToPolicy(c.http, cfg.insecureHTTP)
 	}
 	if c.cache == nil {
 		c.cache = NewLRU(cfg.cacheSize)

@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -484,5 +485,47 @@ func TestCachedAnswersAfterClose(t *testing.T) {
 	}
 	if n := c.Requests() - before; n != 0 {
 		t.Errorf("%d requests after Close, want 0", n)
+	}
+}
+
+// A caller's client (WithHTTPClient) follows redirects by the library's
+// rules: an https endpoint redirecting to plain http (307 keeps the method,
+// the body with the token, and, on the same host, the client's
+// credentials) is refused, and the plain-http server hears nothing. With
+// the client's own policy alone it was followed, and whoever answered on
+// the plain hop decided the token was active.
+func TestCustomClientRedirectToPlainHTTP(t *testing.T) {
+	var heard atomic.Int32
+	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		heard.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"active":true,"sub":"mallory","aud":"orders","exp":9999999999}`)
+	}))
+	t.Cleanup(plain.Close)
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, plain.URL+"/introspect", http.StatusTemporaryRedirect)
+	}))
+	t.Cleanup(srv.Close)
+	own := 0
+	hc := srv.Client()
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { own++; return nil }
+	c, err := introspect.New(srv.URL+"/introspect", introspect.ClientSecretBasic(rsID, rsSecret),
+		introspect.WithHTTPClient(hc), introspect.WithLogger(discard))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	tok, err := c.Introspect(t.Context(), "opaque-token-value")
+	if err == nil {
+		t.Fatalf("Introspect followed a redirect to plain http and accepted %q", tok.Subject)
+	}
+	if n := heard.Load(); n != 0 {
+		t.Errorf("the plain-http server was asked %d times", n)
+	}
+	if own != 0 {
+		t.Errorf("the caller's CheckRedirect was asked before the library's policy refused")
+	}
+	if hc.CheckRedirect == nil {
+		t.Error("the caller's client was modified")
 	}
 }

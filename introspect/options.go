@@ -67,7 +67,9 @@ func defaults() config {
 }
 
 // WithHTTPClient sets the HTTP client (default: 10 s timeouts, HTTPS-only
-// redirects).
+// redirects). Its redirects are held to the same HTTPS-only policy,
+// before its own CheckRedirect is asked; the client itself is not
+// modified.
 func WithHTTPClient(c *http.Client) Option {
 	return func(cfg *config) {
 		if c == nil {

@@ -12,8 +12,10 @@
 //     lock held across network I/O.
 //  2. One unusable key never spoils the set: keys with "use" other than
 //     "sig", "key_ops" without "verify", symmetric keys, private keys,
-//     unsupported types or curves, RSA under 2048 bits and EC points off
-//     their curve are skipped with a Warn log.
+//     unsupported types or curves, RSA under 2048 or over 8192 bits (or
+//     with an exponent crypto/rsa refuses) and EC points off their curve
+//     are skipped with a Warn log. Members are read by their exact names
+//     (RFC 7517), as jwx reads them: "USE" is not "use".
 //  3. A key with "alg" verifies only that algorithm; one without is bound
 //     by its type (RSA: RS*/PS*; EC: the ES* of its curve; Ed25519: EdDSA).
 //  4. A token without "kid" matches only if exactly one key allows its

@@ -26,20 +26,46 @@ type skippedKey struct {
 
 // jwkMeta is what we check before handing a key to jwx.
 type jwkMeta struct {
-	Kty    string   `json:"kty"`
-	Use    string   `json:"use"`
-	KeyOps []string `json:"key_ops"`
-	Alg    string   `json:"alg"`
-	Kid    any      `json:"kid"`
+	Kty    string
+	Use    string
+	KeyOps []string
+	Alg    string
+	Kid    any
 }
 
-var errNotJWKS = errors.New("response is not a JWK Set")
+// readMeta reads the members of a JWK that decide whether it may verify,
+// by their exact names, as RFC 7517 and jwx read them. (encoding/json's
+// struct decoding matches names case-insensitively, the last one winning:
+// "use":"enc" beside "USE":"sig" would have read as "sig" here while jwx
+// read an encryption key.) Names repeated exactly take the last value, as
+// in jwx.
+func readMeta(raw json.RawMessage) (jwkMeta, error) {
+	var members map[string]json.RawMessage
+	var meta jwkMeta
+	if err := json.Unmarshal(raw, &members); err != nil {
+		return meta, errMembers
+	}
+	for name, dst := range map[string]any{"kty": &meta.Kty, "use": &meta.Use, "key_ops": &meta.KeyOps, "alg": &meta.Alg, "kid": &meta.Kid} {
+		if v, ok := members[name]; ok {
+			if err := json.Unmarshal(v, dst); err != nil {
+				return meta, errMembers
+			}
+		}
+	}
+	return meta, nil
+}
+
+var (
+	errNotJWKS = errors.New("response is not a JWK Set")
+	errMembers = errors.New("not a JSON object with string members")
+)
 
 // parseKeySet parses a JWK Set document (RFC 7517 §5). A key that cannot be
 // used for signature verification is skipped, never fatal for the set:
 // "use" other than "sig", "key_ops" without "verify", symmetric ("oct")
 // keys, private keys (published, hence compromised), unsupported key types,
-// curves or algorithms, and RSA keys under 2048 bits.
+// curves or algorithms, and RSA keys under 2048 or over 8192 bits (see
+// [validator.NewKey]).
 func parseKeySet(body []byte) ([]*validator.Key, []skippedKey, error) {
 	var doc struct {
 		Keys []json.RawMessage `json:"keys"`
@@ -65,9 +91,9 @@ func parseKeySet(body []byte) ([]*validator.Key, []skippedKey, error) {
 }
 
 func parseKey(raw json.RawMessage) (*validator.Key, string, error) {
-	var meta jwkMeta
-	if err := json.Unmarshal(raw, &meta); err != nil {
-		return nil, "", errors.New("not a JSON object with string members")
+	meta, err := readMeta(raw)
+	if err != nil {
+		return nil, "", err
 	}
 	kid, ok := meta.Kid.(string)
 	if meta.Kid != nil && !ok {

@@ -64,6 +64,9 @@ func defaults() config {
 
 // WithHTTPClient sets the client used for discovery and JWKS fetches.
 // Default: a client with 10 s timeouts whose redirects must stay on HTTPS.
+// A client given here has its redirects held to that same policy too,
+// before its own CheckRedirect is asked; the client itself is not
+// modified.
 func WithHTTPClient(c *http.Client) Option {
 	return func(cfg *config) {
 		if c == nil {

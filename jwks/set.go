@@ -121,6 +121,8 @@ func start(cfg config, issuer, jwksURL string) (*Set, error) {
 	if s.client == nil {
 		s.client = httpfetch.NewClient(cfg.insecureHTTP)
 		s.owned = true
+	} else {
+		s.client = httpfetch.HoldToPolicy(s.client, cfg.insecureHTTP)
 	}
 	s.st.URL = jwksURL
 	tel, err := newTelemetry(s)
@@ -239,13 +241,24 @@ func (s *Set) unavailable(cause error) error {
 	return &validator.UnavailableError{Reason: validator.ErrKeysUnavailable, Err: cause}
 }
 
-// Refresh fetches the key set now (or joins a fetch in flight) and waits
-// for it, as long as ctx allows. It is not rate limited: use it at start-up
-// or from an admin endpoint, not per request. After [Set.Close] it returns
-// [ErrClosed].
+// Refresh fetches the key set now and waits for it, as long as ctx allows:
+// it first waits for a fetch in flight, which may have read the document
+// before the call, then joins or starts one that begins after it. It is
+// not rate limited: use it at start-up or from an admin endpoint, not per
+// request. After [Set.Close] it returns [ErrClosed].
 func (s *Set) Refresh(ctx context.Context) error {
 	s.mu.Lock()
-	call := s.inflight
+	older := s.inflight // may have read the document before this call
+	s.mu.Unlock()
+	if older != nil {
+		select {
+		case <-older.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	s.mu.Lock()
+	call := s.inflight // cleared before older.done closed: started after this call
 	if call == nil {
 		call = s.startFetchLocked()
 	}

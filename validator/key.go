@@ -125,6 +125,11 @@ func (a algID) hash() crypto.Hash {
 // MinRSABits is the smallest RSA modulus [NewKey] accepts.
 const MinRSABits = 2048
 
+// MaxRSABits is the largest RSA modulus [NewKey] accepts: verifying with a
+// larger one costs more per (forged) token than any real key needs, as
+// crypto/tls decided for certificates (CVE-2023-29409).
+const MaxRSABits = 8192
+
 // MaxKeyIDLen bounds a key ID: longer "kid" values in tokens are refused
 // without a lookup, and longer ones in key sets are skipped.
 const MaxKeyIDLen = 256
@@ -155,6 +160,14 @@ func NewKey(id string, public crypto.PublicKey, alg Algorithm) (*Key, error) {
 	case *rsa.PublicKey:
 		if pub == nil || pub.N == nil || pub.N.BitLen() < MinRSABits {
 			return nil, fmt.Errorf("bearerguard: RSA key shorter than %d bits", MinRSABits)
+		}
+		if pub.N.BitLen() > MaxRSABits {
+			return nil, fmt.Errorf("bearerguard: RSA key longer than %d bits", MaxRSABits)
+		}
+		if pub.E < 3 || pub.E%2 == 0 || pub.N.Bit(0) == 0 {
+			// crypto/rsa refuses such a key at every verification: it
+			// could never verify anything, so it is not a key.
+			return nil, errors.New("bearerguard: RSA key with an even modulus, or an exponent below 3 or even")
 		}
 		algs = rsaAlgs
 	case *ecdsa.PublicKey:

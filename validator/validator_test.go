@@ -3,10 +3,12 @@ package validator_test
 import (
 	"context"
 	"crypto"
+	"crypto/rsa"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"math/big"
 	"slices"
 	"strings"
 	"testing"
@@ -347,6 +349,31 @@ func TestKeys(t *testing.T) {
 	}
 	if _, err := validator.NewKey("x", []byte("secret"), ""); err == nil {
 		t.Error("NewKey([]byte) = nil error")
+	}
+	// RSA keys that could verify nothing, or would make every forged token
+	// naming them cost a huge exponentiation, are not keys.
+	odd := func(bits int) *big.Int {
+		n := new(big.Int).Lsh(big.NewInt(1), uint(bits-1))
+		return n.Or(n, big.NewInt(0xB7))
+	}
+	for _, tt := range []struct {
+		name string
+		pub  *rsa.PublicKey
+		ok   bool
+	}{
+		{"2048 bits, e=65537", &rsa.PublicKey{N: odd(2048), E: 65537}, true},
+		{"8192 bits", &rsa.PublicKey{N: odd(validator.MaxRSABits), E: 65537}, true},
+		{"8193 bits", &rsa.PublicKey{N: odd(validator.MaxRSABits + 1), E: 65537}, false},
+		{"32768 bits, e=2^31-1", &rsa.PublicKey{N: odd(32768), E: 1<<31 - 1}, false},
+		{"2047 bits", &rsa.PublicKey{N: odd(2047), E: 65537}, false},
+		{"e=3", &rsa.PublicKey{N: odd(2048), E: 3}, true},
+		{"e=1", &rsa.PublicKey{N: odd(2048), E: 1}, false},
+		{"e even", &rsa.PublicKey{N: odd(2048), E: 65536}, false},
+		{"modulus even", &rsa.PublicKey{N: new(big.Int).Lsh(big.NewInt(1), 2047), E: 65537}, false},
+	} {
+		if _, err := validator.NewKey("x", tt.pub, ""); (err == nil) != tt.ok {
+			t.Errorf("NewKey(RSA %s) error = %v, want ok %v", tt.name, err, tt.ok)
+		}
 	}
 	k := mustKey(t, "x", &ecKey.PublicKey, "")
 	if got := k.Algorithms(); !slices.Equal(got, []validator.Algorithm{validator.ES256}) {

@@ -105,6 +105,24 @@ func RedirectPolicy(allowLoopbackHTTP bool) func(*http.Request, []*http.Request)
 	}
 }
 
+// HoldToPolicy returns a shallow copy of c whose redirects must also pass
+// [RedirectPolicy], before c's own CheckRedirect (if any) is asked: a
+// caller's client (a proxy, a private CA) must not loosen the URL policy.
+func HoldToPolicy(c *http.Client, allowLoopbackHTTP bool) *http.Client {
+	held := *c
+	own, policy := c.CheckRedirect, RedirectPolicy(allowLoopbackHTTP)
+	held.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if err := policy(req, via); err != nil {
+			return err
+		}
+		if own != nil {
+			return own(req, via)
+		}
+		return nil
+	}
+	return &held
+}
+
 // Response is a fully read, bounded response.
 type Response struct {
 	Body   []byte
