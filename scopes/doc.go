@@ -5,7 +5,8 @@
 // servers carry it in an access token in one of a few shapes, all of which
 // [Parse] and [FromList] accept:
 //
-//  1. "scope": a space-delimited string (RFC 8693 §4.2, RFC 9068 §2.2.3);
+//  1. "scope": a space-delimited string (RFC 8693 §4.2, RFC 9068 §2.2.3),
+//     or an array of strings (Spring Authorization Server);
 //  2. "scp": an array of strings, or a space-delimited string (Entra ID, Okta);
 //  3. a provider-specific claim such as "permissions" (Auth0) or "roles".
 //

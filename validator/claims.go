@@ -1,9 +1,11 @@
 package validator
 
 import (
+	"bytes"
 	"errors"
 	"slices"
 	"time"
+	"unicode/utf8"
 
 	"github.com/bearerguard/bearerguard/scopes"
 )
@@ -118,9 +120,44 @@ func (v *Validator) scanClaims(b []byte, s *claimSpans) error {
 		default:
 			if v != nil && slices.Contains(v.scopeClaims, n) {
 				s.addExtra(val)
+				continue
+			}
+			if foldsToRead(name, v) {
+				// "SUB" or "\u017fub" beside (or instead of) "sub": the
+				// Token's fields and a struct that Decode fills
+				// (encoding/json matches names case-insensitively) would
+				// read different members.
+				return ErrMalformed
 			}
 		}
 	}
+}
+
+// readClaims are the members scanClaims reads, by their exact names.
+var readClaims = []string{"iss", "sub", "jti", "client_id", "azp", "cid", "aud", "exp", "iat", "nbf",
+	"scope", "scp", "cnf", "acr", "auth_time", "active", "token_type"}
+
+// foldsToRead reports whether name, which is none of the members read,
+// equals one of them (or a configured scope claim) under case folding, as
+// bytes.EqualFold and encoding/json compare names. Every member read is
+// lower-case ASCII, so only a name with an upper-case ASCII letter or a
+// non-ASCII byte can fold to one of those.
+func foldsToRead(name []byte, v *Validator) bool {
+	if bytes.IndexFunc(name, func(r rune) bool { return r >= utf8.RuneSelf || ('A' <= r && r <= 'Z') }) >= 0 {
+		for _, r := range readClaims {
+			if bytes.EqualFold(name, []byte(r)) {
+				return true
+			}
+		}
+	}
+	if v != nil {
+		for _, c := range v.scopeClaims {
+			if bytes.EqualFold(name, []byte(c)) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (s *claimSpans) addExtra(val []byte) {
@@ -193,9 +230,11 @@ func decodeClaims(s *claimSpans, tok *Token, audBuf []string) error {
 	if err != nil {
 		return ErrMalformed
 	}
-	if tok.ClientID == "" {
+	// A present "client_id" names the client (RFC 9068 §2.2), even empty;
+	// "azp", then "cid", only stand in for an absent one.
+	if s.present&hasClientID == 0 {
 		tok.ClientID = azp
-		if tok.ClientID == "" {
+		if s.azp == nil {
 			tok.ClientID = cid
 		}
 	}
@@ -209,12 +248,19 @@ func (s *claimSpans) scopes() (scopes.Set, error) {
 	var list []string
 	var err error
 	if s.scope != nil {
-		// "scope" is always a space-delimited string (RFC 8693 §4.2).
-		var str string
-		if str, err = jsonStringView(s.scope); err != nil {
+		// "scope" is a space-delimited string (RFC 8693 §4.2, RFC 9068
+		// §2.2.3); Spring Authorization Server writes it as an array of
+		// scope tokens, which is read as "scp" is.
+		if s.scope[0] == '"' {
+			// Inline (not appendScopeValue) keeps list off the heap.
+			var str string
+			if str, err = jsonStringView(s.scope); err != nil {
+				return scopes.Set{}, err
+			}
+			list = appendScopeString(list, str)
+		} else if list, err = appendScopeValue(list, s.scope); err != nil {
 			return scopes.Set{}, err
 		}
-		list = appendScopeString(list, str)
 	}
 	if s.scp != nil {
 		if list, err = appendScopeValue(list, s.scp); err != nil {

@@ -6,12 +6,20 @@ package validator
 // them; RFC 7515 §5.2 and RFC 7519 §4 let a recipient reject such input, and
 // last-one-wins parsing is how confusion attacks slip through (a validator
 // and a downstream service reading different "exp" or "aud" values). This
-// reader validates the whole document (RFC 8259 grammar, valid UTF-8,
-// bounded nesting), compares member names after unescaping so "\u0065xp"
-// and "exp" collide, and hands out raw member values without allocating.
+// reader validates the whole document (RFC 8259 grammar, valid UTF-8, no
+// lone surrogate escapes, numbers within float64's range, bounded
+// nesting), refuses duplicate member names in every object, compared after
+// unescaping and case folding (so "\u0065xp", "EXP" and "exp" collide, as
+// encoding/json, which [Token.Decode] uses, would match them), and hands
+// out raw member values without allocating.
 
 import (
+	"bytes"
 	"errors"
+	"math"
+	"strconv"
+	"unicode"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -25,9 +33,7 @@ type objectReader struct {
 	i     int
 	first bool
 	done  bool
-	names [16][]byte          // names seen, while few
-	n     int                 // number of names seen
-	many  map[string]struct{} // names seen, once there are many
+	names nameSet
 }
 
 // init starts reading the object in b.
@@ -81,7 +87,7 @@ func (r *objectReader) next() (name, value []byte, ok bool, err error) {
 			return nil, nil, false, err
 		}
 	}
-	if r.seen(name) {
+	if r.names.seen(name) {
 		return nil, nil, false, errDuplicate
 	}
 	i = skipWS(b, end)
@@ -117,30 +123,70 @@ func (r *objectReader) finish(i int) ([]byte, []byte, bool, error) {
 
 var errDuplicate = errors.New("duplicate member name")
 
-func (r *objectReader) seen(name []byte) bool {
-	if r.many != nil {
-		if _, dup := r.many[string(name)]; dup {
+// nameSet holds the member names of one object, to find duplicates.
+type nameSet struct {
+	names [16][]byte          // names seen, while few
+	n     int                 // number of names seen
+	many  map[string]struct{} // folded names seen, once there are many
+}
+
+// seen records name and reports whether the object already has a name
+// equal to it under case folding (bytes.EqualFold, which is how
+// encoding/json matches a member to a struct field).
+func (s *nameSet) seen(name []byte) bool {
+	if s.many != nil {
+		k := string(appendFolded(nil, name))
+		if _, dup := s.many[k]; dup {
 			return true
 		}
-		r.many[string(name)] = struct{}{}
+		s.many[k] = struct{}{}
 		return false
 	}
-	for _, s := range r.names[:r.n] {
-		if string(s) == string(name) {
+	for _, n := range s.names[:s.n] {
+		if bytes.EqualFold(n, name) {
 			return true
 		}
 	}
-	if r.n < len(r.names) {
-		r.names[r.n] = name
-		r.n++
+	if s.n < len(s.names) {
+		s.names[s.n] = name
+		s.n++
 		return false
 	}
-	r.many = make(map[string]struct{}, 2*len(r.names))
-	for _, s := range r.names {
-		r.many[string(s)] = struct{}{}
+	s.many = make(map[string]struct{}, 2*len(s.names))
+	for _, n := range s.names {
+		s.many[string(appendFolded(nil, n))] = struct{}{}
 	}
-	r.many[string(name)] = struct{}{}
+	s.many[string(appendFolded(nil, name))] = struct{}{}
 	return false
+}
+
+// appendFolded appends name folded so that two names fold to the same bytes
+// exactly when bytes.EqualFold reports them equal: ASCII letters upper
+// case, any other rune the smallest of its simple folding orbit.
+func appendFolded(out, name []byte) []byte {
+	for i := 0; i < len(name); {
+		c := name[i]
+		if c < utf8.RuneSelf {
+			if 'a' <= c && c <= 'z' {
+				c -= 'a' - 'A'
+			}
+			out = append(out, c)
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRune(name[i:])
+		for {
+			r2 := unicode.SimpleFold(r)
+			if r2 <= r {
+				r = r2
+				break
+			}
+			r = r2
+		}
+		out = utf8.AppendRune(out, r)
+		i += n
+	}
+	return out
 }
 
 func skipWS(b []byte, i int) int {
@@ -169,29 +215,14 @@ func skipValue(b []byte, i, depth int) (int, error) {
 		if depth >= maxJSONDepth {
 			return 0, errJSON
 		}
-		closer := byte('}')
-		if c == '[' {
-			closer = ']'
+		if c == '{' {
+			return skipObject(b, i, depth)
 		}
 		i = skipWS(b, i+1)
-		if i < len(b) && b[i] == closer {
+		if i < len(b) && b[i] == ']' {
 			return i + 1, nil
 		}
 		for {
-			if c == '{' {
-				if i >= len(b) || b[i] != '"' {
-					return 0, errJSON
-				}
-				end, _, err := scanString(b, i)
-				if err != nil {
-					return 0, err
-				}
-				i = skipWS(b, end)
-				if i >= len(b) || b[i] != ':' {
-					return 0, errJSON
-				}
-				i = skipWS(b, i+1)
-			}
 			end, err := skipValue(b, i, depth+1)
 			if err != nil {
 				return 0, err
@@ -200,7 +231,7 @@ func skipValue(b []byte, i, depth int) (int, error) {
 			if i >= len(b) {
 				return 0, errJSON
 			}
-			if b[i] == closer {
+			if b[i] == ']' {
 				return i + 1, nil
 			}
 			if b[i] != ',' {
@@ -216,6 +247,53 @@ func skipValue(b []byte, i, depth int) (int, error) {
 		return literal(b, i, "null")
 	default:
 		return scanNumber(b, i)
+	}
+}
+
+// skipObject validates the object starting at b[i] == '{', nested at depth,
+// duplicate names included, and returns the index just past it.
+func skipObject(b []byte, i, depth int) (int, error) {
+	i = skipWS(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return i + 1, nil
+	}
+	var names nameSet
+	for {
+		if i >= len(b) || b[i] != '"' {
+			return 0, errJSON
+		}
+		end, escaped, err := scanString(b, i)
+		if err != nil {
+			return 0, err
+		}
+		name := b[i+1 : end-1]
+		if escaped {
+			if name, err = unescape(name); err != nil {
+				return 0, err
+			}
+		}
+		if names.seen(name) {
+			return 0, errDuplicate
+		}
+		i = skipWS(b, end)
+		if i >= len(b) || b[i] != ':' {
+			return 0, errJSON
+		}
+		i = skipWS(b, i+1)
+		if end, err = skipValue(b, i, depth+1); err != nil {
+			return 0, err
+		}
+		i = skipWS(b, end)
+		if i >= len(b) {
+			return 0, errJSON
+		}
+		if b[i] == '}' {
+			return i + 1, nil
+		}
+		if b[i] != ',' {
+			return 0, errJSON
+		}
+		i = skipWS(b, i+1)
 	}
 }
 
@@ -251,7 +329,8 @@ func scanNumber(b []byte, i int) (int, error) {
 			i++
 		}
 	}
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+	exp := i < len(b) && (b[i] == 'e' || b[i] == 'E')
+	if exp {
 		i++
 		if i < len(b) && (b[i] == '+' || b[i] == '-') {
 			i++
@@ -266,10 +345,34 @@ func scanNumber(b []byte, i int) (int, error) {
 	if i == start {
 		return 0, errJSON
 	}
+	// Beyond float64 (±Inf to encoding/json, which then fails to decode
+	// the whole claims, and to every reader that uses float64) is refused.
+	// Only an exponent or over 308 digits can get there.
+	if exp || i-start > 308 {
+		if f, err := strconv.ParseFloat(string(b[start:i]), 64); err != nil && math.IsInf(f, 0) {
+			return 0, errJSON
+		}
+	}
 	return i, nil
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// escapedRune reads the \uXXXX escape at b[i], if there is one.
+func escapedRune(b []byte, i int) (rune, bool) {
+	if i+6 > len(b) || b[i] != '\\' || b[i+1] != 'u' {
+		return 0, false
+	}
+	r := rune(0)
+	for _, h := range b[i+2 : i+6] {
+		d := unhex(h)
+		if d < 0 {
+			return 0, false
+		}
+		r = r<<4 | d
+	}
+	return r, true
+}
 
 // scanString validates the string starting at b[i] == '"' and returns the
 // index just past its closing quote, and whether it holds escapes.
@@ -289,15 +392,19 @@ func scanString(b []byte, i int) (end int, escaped bool, err error) {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				i += 2
 			case 'u':
-				if i+6 > len(b) {
+				r, ok := escapedRune(b, i)
+				if !ok {
 					return 0, false, errJSON
 				}
-				for _, h := range b[i+2 : i+6] {
-					if unhex(h) < 0 {
+				i += 6
+				if utf16.IsSurrogate(r) {
+					// Half of a pair: the other half must follow at once.
+					r2, ok := escapedRune(b, i)
+					if !ok || r >= 0xdc00 || r2 < 0xdc00 || r2 > 0xdfff {
 						return 0, false, errJSON
 					}
+					i += 6
 				}
-				i += 6
 			default:
 				return 0, false, errJSON
 			}

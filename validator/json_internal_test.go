@@ -1,8 +1,10 @@
 package validator
 
 import (
+	"bytes"
 	"encoding/json"
 	"strconv"
+	"strings"
 	"testing"
 	"unicode/utf8"
 )
@@ -57,6 +59,39 @@ func TestObjectReader(t *testing.T) {
 		{`{"a":`, 0, true},
 		{`{"a":"`, 0, true},
 		{`{"a":"\u12`, 0, true},
+
+		// Lone surrogates, wherever they are (not only in what the
+		// validator decodes itself).
+		{`{"x":"\ud800"}`, 0, true},
+		{`{"x":"\udc00"}`, 0, true},
+		{`{"x":"\udc00\ud800"}`, 0, true},
+		{`{"x":"\ud800\u0041"}`, 0, true},
+		{`{"x":"\ud800x"}`, 0, true},
+		{`{"x":["\udbff"]}`, 0, true},
+		{`{"x":{"\ud800":1}}`, 0, true},
+		{`{"x":"\ud83d\ude00"}`, 1, false},
+		{`{"x":"\uD83D\uDE00"}`, 1, false},
+
+		// Duplicate names in nested objects, and names equal under case
+		// folding (as encoding/json matches fields) anywhere.
+		{`{"x":{"a":1,"a":2}}`, 0, true},
+		{`{"x":{"role":"user","r\u006fle":"admin"}}`, 0, true},
+		{`{"x":[{"id":"a","id":"b"}]}`, 0, true},
+		{`{"x":{"y":{"z":{"a":1,"A":2}}}}`, 0, true},
+		{`{"sub":"a","SUB":"b"}`, 0, true},
+		{`{"sub":"a","\u017fub":"b"}`, 0, true},
+		{`{"kid":"a","\u212aid":"b"}`, 0, true},
+		{`{"x":{"a":1,"b":2},"y":{"a":1}}`, 2, false},
+		{`{"x":[{"a":1},{"a":2}]}`, 1, false},
+
+		// Numbers beyond float64's range.
+		{`{"x":1e400}`, 0, true},
+		{`{"x":-1e400}`, 0, true},
+		{`{"x":{"n":1E999}}`, 0, true},
+		{`{"x":1` + strings.Repeat("0", 309) + `}`, 0, true},
+		{`{"x":1e308}`, 1, false},
+		{`{"x":1e-400}`, 1, false},
+		{`{"x":1` + strings.Repeat("0", 300) + `}`, 1, false},
 	}
 	for _, tt := range tests {
 		got, err := readAll([]byte(tt.in))
@@ -90,6 +125,55 @@ func TestObjectReaderManyMembers(t *testing.T) {
 	}
 }
 
+// foldCollision returns a name that two members of one object in v share
+// under case folding (strings.EqualFold, independent of appendFolded), or
+// "". encoding/json keeps one member per exact name, so exact duplicates
+// are checked by the caller.
+func foldCollision(v any) string {
+	switch v := v.(type) {
+	case map[string]any:
+		var names []string
+		for name, val := range v {
+			for _, n := range names {
+				if strings.EqualFold(n, name) {
+					return name
+				}
+			}
+			names = append(names, name)
+			if n := foldCollision(val); n != "" {
+				return n
+			}
+		}
+	case []any:
+		for _, e := range v {
+			if n := foldCollision(e); n != "" {
+				return n
+			}
+		}
+	}
+	return ""
+}
+
+// FuzzAppendFolded: two names fold to the same bytes exactly when
+// bytes.EqualFold says they are equal, which is what lets nameSet switch
+// from comparing names to a map of folded names.
+func FuzzAppendFolded(f *testing.F) {
+	for _, p := range [][2]string{{"sub", "SUB"}, {"sub", "\u017fub"}, {"kid", "\u212aid"}, {"a", "b"}, {"\u00e9", "\u00c9"}, {"\u03c3", "\u03c2"}} {
+		a, _ := strconv.Unquote(`"` + p[0] + `"`)
+		b, _ := strconv.Unquote(`"` + p[1] + `"`)
+		f.Add([]byte(a), []byte(b))
+	}
+	f.Fuzz(func(t *testing.T, a, b []byte) {
+		if !utf8.Valid(a) || !utf8.Valid(b) {
+			return // names reach nameSet only as valid UTF-8
+		}
+		same := string(appendFolded(nil, a)) == string(appendFolded(nil, b))
+		if same != bytes.EqualFold(a, b) {
+			t.Fatalf("%q, %q: folded equal %v, EqualFold %v", a, b, same, bytes.EqualFold(a, b))
+		}
+	})
+}
+
 // FuzzObjectReader: whatever the reader accepts, encoding/json accepts as
 // well and decodes to the same members; it never panics.
 func FuzzObjectReader(f *testing.F) {
@@ -107,6 +191,16 @@ func FuzzObjectReader(f *testing.F) {
 		var std map[string]json.RawMessage
 		if err := json.Unmarshal(b, &std); err != nil {
 			t.Fatalf("accepted %q that encoding/json refuses: %v", b, err)
+		}
+		// Every value, nested ones included, decodes with encoding/json
+		// (no number beyond float64), and no object has two names that
+		// encoding/json would match to one field.
+		var all any
+		if err := json.Unmarshal(b, &all); err != nil {
+			t.Fatalf("accepted %q whose values encoding/json cannot decode: %v", b, err)
+		}
+		if n := foldCollision(all); n != "" {
+			t.Fatalf("accepted %q with names that fold to %q twice", b, n)
 		}
 		if len(std) != len(got) {
 			t.Fatalf("%q: %d members, encoding/json has %d", b, len(got), len(std))

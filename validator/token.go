@@ -147,6 +147,14 @@ func (t *Token) Claim(name string) (any, bool) {
 // Decode decodes the claims into v with encoding/json, for custom claim
 // structs. v's UnmarshalJSON methods get a copy of the claims: nothing
 // they do reaches the token, the cache or another request.
+//
+// encoding/json matches member names to struct fields case-insensitively.
+// A validated token has no two names in one object that are equal under
+// that folding, and no top-level name that folds to a claim the Token's
+// fields come from without being it ("SUB", "Exp"): a field tagged "sub"
+// reads the member Subject was read from. A custom claim sent as "Tenant"
+// still fills a field tagged "tenant", which [Token.Claim] (exact names)
+// does not find.
 func (t *Token) Decode(v any) error {
 	if t.claimsEncoded {
 		return json.Unmarshal(t.claimsJSON(), v) // decoded afresh: already a copy
