@@ -13,10 +13,12 @@ import (
 // Claims are read in two steps, so that an unauthenticated caller pays for
 // nothing beyond what choosing the key needs:
 //
-//  1. scanClaims, before the signature: one linear pass of the strict
-//     reader over the whole object (grammar, UTF-8, nesting, duplicate
-//     names), keeping the raw bytes of the members this package reads.
-//     Only "iss" is decoded, to choose the issuer's keys.
+//  1. scanUnsigned, before the signature: one linear pass of the strict
+//     reader over the whole object (grammar, UTF-8, surrogates, number
+//     range, nesting), keeping the raw bytes of the members this package
+//     reads. Only "iss" is decoded, to choose the issuer's keys. After the
+//     signature holds, scanClaims passes over it again with the
+//     duplicate-name checks (every depth, case folding).
 //  2. decodeClaims, after the signature holds: the kept members are decoded
 //     into the Token (strings, audiences, dates, scopes).
 //
@@ -57,21 +59,41 @@ type claimSpans struct {
 
 	// RFC 7662 members, read only for introspection responses.
 	active, tokenType []byte
+
+	// recheck says that scanUnsigned left duplicate-name checks for
+	// scanClaims to run once the signature holds.
+	recheck bool
 }
 
 // scanClaims validates the JSON object b in one pass and records the raw
 // values of the members the validator reads. It decodes nothing.
-func (v *Validator) scanClaims(b []byte, s *claimSpans) error {
+func (v *Validator) scanClaims(b []byte, s *claimSpans) error { return v.scan(b, s, false) }
+
+// scanUnsigned is scanClaims for claims whose signature is not checked
+// yet. It leaves out the duplicate-name checks whose cost is more than a
+// pass over the bytes (nested objects of two or more members, a top-level
+// object past 16 names, and names that might fold to a claim read), and
+// sets s.recheck when it left any: the caller then runs scanClaims over
+// the same bytes once the signature holds, so a signed token with
+// duplicate names is still refused, and a forged one never pays for them.
+// What it leaves cannot change which keys are chosen: a second "iss" is
+// found before the signature when the object has at most 16 names, and
+// after it otherwise.
+func (v *Validator) scanUnsigned(b []byte, s *claimSpans) error { return v.scan(b, s, true) }
+
+func (v *Validator) scan(b []byte, s *claimSpans, lax bool) error {
 	var r objectReader
 	if err := r.init(b); err != nil {
 		return ErrMalformed
 	}
+	r.lax = lax
 	for {
 		name, val, ok, err := r.next()
 		if err != nil {
 			return ErrMalformed
 		}
 		if !ok {
+			s.recheck = r.deferred
 			return nil
 		}
 		switch n := string(name); n {
@@ -122,7 +144,11 @@ func (v *Validator) scanClaims(b []byte, s *claimSpans) error {
 				s.addExtra(val)
 				continue
 			}
-			if foldsToRead(name, v) {
+			if lax {
+				// foldsToRead compares a name with every claim read: left
+				// for the full pass when it could say yes.
+				r.deferred = r.deferred || mayFold(name) || (v != nil && len(v.scopeClaims) > 0)
+			} else if foldsToRead(name, v) {
 				// "SUB" or "\u017fub" beside (or instead of) "sub": the
 				// Token's fields and a struct that Decode fills
 				// (encoding/json matches names case-insensitively) would
@@ -131,6 +157,18 @@ func (v *Validator) scanClaims(b []byte, s *claimSpans) error {
 			}
 		}
 	}
+}
+
+// mayFold reports whether name has an upper-case ASCII letter or a
+// non-ASCII byte: only such a name can fold to a lower-case ASCII one
+// without being it.
+func mayFold(name []byte) bool {
+	for _, c := range name {
+		if c >= utf8.RuneSelf || ('A' <= c && c <= 'Z') {
+			return true
+		}
+	}
+	return false
 }
 
 // readClaims are the members scanClaims reads, by their exact names.
@@ -143,7 +181,7 @@ var readClaims = []string{"iss", "sub", "jti", "client_id", "azp", "cid", "aud",
 // lower-case ASCII, so only a name with an upper-case ASCII letter or a
 // non-ASCII byte can fold to one of those.
 func foldsToRead(name []byte, v *Validator) bool {
-	if bytes.IndexFunc(name, func(r rune) bool { return r >= utf8.RuneSelf || ('A' <= r && r <= 'Z') }) >= 0 {
+	if mayFold(name) {
 		for _, r := range readClaims {
 			if bytes.EqualFold(name, []byte(r)) {
 				return true

@@ -421,7 +421,7 @@ func arrayHasString(val []byte, want string) bool {
 		return false
 	}
 	for i < len(val) {
-		end, err := skipValue(val, i, 1)
+		end, err := skipValue(val, i, 1, nil)
 		if err != nil {
 			return false
 		}

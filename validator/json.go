@@ -16,6 +16,7 @@ package validator
 import (
 	"bytes"
 	"errors"
+	"hash/maphash"
 	"math"
 	"strconv"
 	"unicode"
@@ -33,7 +34,15 @@ type objectReader struct {
 	i     int
 	first bool
 	done  bool
-	names nameSet
+	// lax leaves to a later, full pass the duplicate-name checks that
+	// cost more than a pass over the bytes: those of nested objects of
+	// two or more members, and of a top-level object past 16 names. It
+	// sets deferred when it left any. For a JWT's claims before the
+	// signature holds (see Validator.scanUnsigned); everything else is
+	// checked.
+	lax      bool
+	deferred bool
+	names    nameSet
 }
 
 // init starts reading the object in b.
@@ -87,15 +96,24 @@ func (r *objectReader) next() (name, value []byte, ok bool, err error) {
 			return nil, nil, false, err
 		}
 	}
-	if r.names.seen(name) {
-		return nil, nil, false, errDuplicate
+	switch {
+	case !r.lax || r.names.n < len(r.names.names):
+		if r.names.seen(name) {
+			return nil, nil, false, errDuplicate
+		}
+	default:
+		r.deferred = true
 	}
 	i = skipWS(b, end)
 	if i >= len(b) || b[i] != ':' {
 		return nil, nil, false, errJSON
 	}
 	i = skipWS(b, i+1)
-	vend, err := skipValue(b, i, 1)
+	var note *bool // where a lax pass notes what it left
+	if r.lax {
+		note = &r.deferred
+	}
+	vend, err := skipValue(b, i, 1, note)
 	if err != nil {
 		return nil, nil, false, err
 	}
@@ -125,39 +143,59 @@ var errDuplicate = errors.New("duplicate member name")
 
 // nameSet holds the member names of one object, to find duplicates.
 type nameSet struct {
-	names [16][]byte          // names seen, while few
-	n     int                 // number of names seen
-	many  map[string]struct{} // folded names seen, once there are many
+	names [16][]byte // names seen, while few
+	n     int        // number of names seen
+	// Once there are many: every name, and a map from a keyed hash of the
+	// folded name to its index in list. A name whose hash is taken by
+	// another name (not equal under folding) tries the next key: the
+	// answer is exact, and nothing is allocated per name.
+	many map[uint64]int32
+	list [][]byte
 }
+
+// foldSeed keys the hash of folded names: per process, so no input can be
+// built to collide.
+var foldSeed = maphash.MakeSeed()
 
 // seen records name and reports whether the object already has a name
 // equal to it under case folding (bytes.EqualFold, which is how
 // encoding/json matches a member to a struct field).
 func (s *nameSet) seen(name []byte) bool {
-	if s.many != nil {
-		k := string(appendFolded(nil, name))
-		if _, dup := s.many[k]; dup {
+	if s.many == nil {
+		for _, n := range s.names[:s.n] {
+			if bytes.EqualFold(n, name) {
+				return true
+			}
+		}
+		if s.n < len(s.names) {
+			s.names[s.n] = name
+			s.n++
+			return false
+		}
+		s.many = make(map[uint64]int32, 4*len(s.names))
+		s.list = make([][]byte, 0, 4*len(s.names))
+		for _, n := range s.names {
+			s.insert(n) // distinct: checked as they came
+		}
+	}
+	return s.insert(name)
+}
+
+// insert adds name to the map, or reports that a name equal to it under
+// folding is there.
+func (s *nameSet) insert(name []byte) (dup bool) {
+	var buf [64]byte
+	for k := maphash.Bytes(foldSeed, appendFolded(buf[:0], name)); ; k++ {
+		i, taken := s.many[k]
+		if !taken {
+			s.many[k] = int32(len(s.list))
+			s.list = append(s.list, name)
+			return false
+		}
+		if bytes.EqualFold(s.list[i], name) {
 			return true
 		}
-		s.many[k] = struct{}{}
-		return false
 	}
-	for _, n := range s.names[:s.n] {
-		if bytes.EqualFold(n, name) {
-			return true
-		}
-	}
-	if s.n < len(s.names) {
-		s.names[s.n] = name
-		s.n++
-		return false
-	}
-	s.many = make(map[string]struct{}, 2*len(s.names))
-	for _, n := range s.names {
-		s.many[string(appendFolded(nil, n))] = struct{}{}
-	}
-	s.many[string(appendFolded(nil, name))] = struct{}{}
-	return false
 }
 
 // appendFolded appends name folded so that two names fold to the same bytes
@@ -202,8 +240,9 @@ func skipWS(b []byte, i int) int {
 }
 
 // skipValue validates the value starting at b[i] and returns the index just
-// past it.
-func skipValue(b []byte, i, depth int) (int, error) {
+// past it. With note nil, objects' member names are checked for duplicates;
+// else they are not, and *note is set if an object has two or more.
+func skipValue(b []byte, i, depth int, note *bool) (int, error) {
 	if i >= len(b) {
 		return 0, errJSON
 	}
@@ -216,14 +255,14 @@ func skipValue(b []byte, i, depth int) (int, error) {
 			return 0, errJSON
 		}
 		if c == '{' {
-			return skipObject(b, i, depth)
+			return skipObject(b, i, depth, note)
 		}
 		i = skipWS(b, i+1)
 		if i < len(b) && b[i] == ']' {
 			return i + 1, nil
 		}
 		for {
-			end, err := skipValue(b, i, depth+1)
+			end, err := skipValue(b, i, depth+1, note)
 			if err != nil {
 				return 0, err
 			}
@@ -251,13 +290,13 @@ func skipValue(b []byte, i, depth int) (int, error) {
 }
 
 // skipObject validates the object starting at b[i] == '{', nested at depth,
-// duplicate names included, and returns the index just past it.
-func skipObject(b []byte, i, depth int) (int, error) {
+// and returns the index just past it; names as in skipValue.
+func skipObject(b []byte, i, depth int, note *bool) (int, error) {
 	i = skipWS(b, i+1)
 	if i < len(b) && b[i] == '}' {
 		return i + 1, nil
 	}
-	var names nameSet
+	var set nameSet
 	for {
 		if i >= len(b) || b[i] != '"' {
 			return 0, errJSON
@@ -266,21 +305,27 @@ func skipObject(b []byte, i, depth int) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		name := b[i+1 : end-1]
-		if escaped {
-			if name, err = unescape(name); err != nil {
-				return 0, err
+		if note != nil {
+			if set.n++; set.n == 2 {
+				*note = true
 			}
-		}
-		if names.seen(name) {
-			return 0, errDuplicate
+		} else {
+			name := b[i+1 : end-1]
+			if escaped {
+				if name, err = unescape(name); err != nil {
+					return 0, err
+				}
+			}
+			if set.seen(name) {
+				return 0, errDuplicate
+			}
 		}
 		i = skipWS(b, end)
 		if i >= len(b) || b[i] != ':' {
 			return 0, errJSON
 		}
 		i = skipWS(b, i+1)
-		if end, err = skipValue(b, i, depth+1); err != nil {
+		if end, err = skipValue(b, i, depth+1, note); err != nil {
 			return 0, err
 		}
 		i = skipWS(b, end)
@@ -304,19 +349,28 @@ func literal(b []byte, i int, lit string) (int, error) {
 	return i + len(lit), nil
 }
 
-// scanNumber validates an RFC 8259 number.
+// scanNumber validates an RFC 8259 number. One beyond float64's range
+// (±Inf to encoding/json, which then fails to decode the whole claims, and
+// to every reader that uses float64) is refused. The range is decided from
+// the decimal exponent of the leading significant digit, without parsing
+// the number, except at exactly 10^308, where strconv decides: no work or
+// allocation per number that a token full of numbers could multiply.
 func scanNumber(b []byte, i int) (int, error) {
 	start := i
 	if i < len(b) && b[i] == '-' {
 		i++
 	}
+	// lead is the decimal exponent of the first non-zero digit; none: zero.
+	lead, nonZero := 0, false
 	switch {
 	case i < len(b) && b[i] == '0':
 		i++
 	case i < len(b) && b[i] >= '1' && b[i] <= '9':
+		intStart := i
 		for i < len(b) && isDigit(b[i]) {
 			i++
 		}
+		lead, nonZero = i-intStart-1, true
 	default:
 		return 0, errJSON
 	}
@@ -325,32 +379,43 @@ func scanNumber(b []byte, i int) (int, error) {
 		if i >= len(b) || !isDigit(b[i]) {
 			return 0, errJSON
 		}
+		fracStart := i
 		for i < len(b) && isDigit(b[i]) {
+			if !nonZero && b[i] != '0' {
+				lead, nonZero = fracStart-i-1, true
+			}
 			i++
 		}
 	}
-	exp := i < len(b) && (b[i] == 'e' || b[i] == 'E')
-	if exp {
+	exp := 0
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
 		i++
+		neg := false
 		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			neg = b[i] == '-'
 			i++
 		}
 		if i >= len(b) || !isDigit(b[i]) {
 			return 0, errJSON
 		}
 		for i < len(b) && isDigit(b[i]) {
+			if exp < 1<<20 { // beyond any float64 either way; no overflow
+				exp = exp*10 + int(b[i]-'0')
+			}
 			i++
 		}
+		if neg {
+			exp = -exp
+		}
 	}
-	if i == start {
-		return 0, errJSON
-	}
-	// Beyond float64 (±Inf to encoding/json, which then fails to decode
-	// the whole claims, and to every reader that uses float64) is refused.
-	// Only an exponent or over 308 digits can get there.
-	if exp || i-start > 308 {
-		if f, err := strconv.ParseFloat(string(b[start:i]), 64); err != nil && math.IsInf(f, 0) {
+	if nonZero {
+		switch e := lead + exp; {
+		case e > 308:
 			return 0, errJSON
+		case e == 308:
+			if f, err := strconv.ParseFloat(string(b[start:i]), 64); err != nil && math.IsInf(f, 0) {
+				return 0, errJSON
+			}
 		}
 	}
 	return i, nil

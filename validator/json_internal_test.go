@@ -218,3 +218,48 @@ func FuzzObjectReader(f *testing.F) {
 		}
 	})
 }
+
+// scanNumber takes a number exactly when it is within float64's range, as
+// strconv (and so encoding/json) reads it, without parsing it.
+func TestScanNumberRange(t *testing.T) {
+	for _, tt := range []struct {
+		in string
+		ok bool
+	}{
+		{"0", true}, {"-0", true}, {"0e999999", true}, {"0.000e400", true},
+		{"1e308", true}, {"1.7976931348623157e308", true}, {"1.7976931348623158e308", true},
+		{"1.797693134862316e308", false}, {"1.8e308", false}, {"10e308", false}, {"1e309", false},
+		{"0.1e309", true}, {"0.01e311", false}, {"-1e400", false}, {"1e-400", true}, {"1e-99999999999", true},
+		{"1" + strings.Repeat("0", 308), true}, {"1" + strings.Repeat("0", 309), false},
+		{"179769313486231570" + strings.Repeat("0", 291), true}, {"0." + strings.Repeat("0", 400) + "1e400", true},
+	} {
+		end, err := scanNumber([]byte(tt.in), 0)
+		if ok := err == nil && end == len(tt.in); ok != tt.ok {
+			t.Errorf("scanNumber(%.40q) = %d, %v; want ok %v", tt.in, end, err, tt.ok)
+		}
+	}
+}
+
+// FuzzScanNumber: for every RFC 8259 number, scanNumber accepts it exactly
+// when strconv.ParseFloat reads it as finite.
+func FuzzScanNumber(f *testing.F) {
+	for _, s := range []string{"0", "-1.5e10", "1e308", "1.7976931348623159e308", "9e307", "0.1e309", "123.456e-7"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if strings.TrimSpace(s) != s {
+			return // encoding/json allows white space around a value
+		}
+		var v any
+		jerr := json.Unmarshal([]byte(s), &v)
+		_, isNum := v.(float64)
+		end, err := scanNumber([]byte(s), 0)
+		whole := err == nil && end == len(s)
+		if jerr == nil && isNum && !whole {
+			t.Fatalf("scanNumber refuses %q, a number encoding/json reads as %v", s, v)
+		}
+		if whole && (jerr != nil || !isNum) {
+			t.Fatalf("scanNumber accepts %q, which encoding/json refuses as a number: %v", s, jerr)
+		}
+	})
+}

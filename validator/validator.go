@@ -283,7 +283,7 @@ func (v *Validator) validateJWT(ctx context.Context, token string) (*Token, *Key
 	// and decode "iss" alone, to choose the keys. Nothing else an attacker
 	// sends is decoded until the signature holds.
 	var spans claimSpans
-	if err := v.scanClaims(payload, &spans); err != nil {
+	if err := v.scanUnsigned(payload, &spans); err != nil {
 		return nil, nil, nil, err
 	}
 	iss, err := spans.issuer()
@@ -317,6 +317,13 @@ func (v *Validator) validateJWT(ctx context.Context, token string) (*Token, *Key
 	}
 	if !verifySignature(h.alg, key, ic.secret, token[:len(hseg)+1+len(pseg)], sig) {
 		return nil, nil, nil, ErrSignature
+	}
+	if spans.recheck {
+		// Signed: now the duplicate names scanUnsigned left.
+		spans = claimSpans{}
+		if err := v.scanClaims(payload, &spans); err != nil {
+			return nil, nil, nil, err
+		}
 	}
 	b := &tokenBlock{tok: Token{Source: SourceJWT, Type: h.typ, KeyID: h.kid, Algorithm: algNames[h.alg], claims: stringOf(payload)}}
 	tok := &b.tok
