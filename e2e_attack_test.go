@@ -142,7 +142,11 @@ func TestAttackMatrix(t *testing.T) {
 		{"typ dpop+jwt", jwstest.Token(`{"alg":"RS256","kid":"rsa-1","typ":"dpop+jwt"}`, good, jwstest.RS(trusted, crypto.SHA256)), nil, "", validator.ErrType, bad, it},
 		{"typ secevent+jwt", jwstest.Token(`{"alg":"RS256","kid":"rsa-1","typ":"secevent+jwt"}`, good, jwstest.RS(trusted, crypto.SHA256)), nil, "", validator.ErrType, bad, it},
 		{"duplicate alg", jwstest.Token(`{"alg":"none","alg":"RS256","kid":"rsa-1"}`, good, jwstest.RS(trusted, crypto.SHA256)), nil, "", validator.ErrMalformed, bad, it},
-		{"duplicate kid, escaped", jwstest.Token(`{"alg":"RS256","kid":"rsa-1","\u006bid":"ec-1"}`, good, jwstest.RS(trusted, crypto.SHA256)), nil, "", validator.ErrMalformed, bad, it},
+		// Escaped and case-folded names are compared once the signature
+		// holds (before it, the last "kid" chooses the key).
+		{"duplicate kid, escaped", jwstest.Token(`{"alg":"RS256","kid":"rsa-1","\u006bid":"rsa-1"}`, good, jwstest.RS(trusted, crypto.SHA256)), nil, "", validator.ErrMalformed, bad, it},
+		{"duplicate kid, escaped, naming another key", jwstest.Token(`{"alg":"RS256","kid":"rsa-1","\u006bid":"ec-1"}`, good, jwstest.RS(trusted, crypto.SHA256)), nil, "", validator.ErrUnknownKey, bad, it},
+		{"duplicate kid in capitals", jwstest.Token(`{"alg":"RS256","kid":"rsa-1","KID":"ec-1"}`, good, jwstest.RS(trusted, crypto.SHA256)), nil, "", validator.ErrMalformed, bad, it},
 		// Keys from the token.
 		{"embedded jwk, attacker key", jwstest.Token(`{"alg":"RS256","jwk":`+attackerJWK+`}`, good, jwstest.RS(attacker, crypto.SHA256)), nil, "", validator.ErrUnknownKey, bad, it},
 		{"embedded jwk with a trusted kid", jwstest.Token(`{"alg":"RS256","kid":"rsa-1","jwk":`+attackerJWK+`}`, good, jwstest.RS(attacker, crypto.SHA256)), nil, "", validator.ErrSignature, bad, it},

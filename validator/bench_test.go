@@ -232,6 +232,108 @@ func BenchmarkForgedToken(b *testing.B) {
 	}
 }
 
+// BenchmarkForgedNames measures what a forged token full of member names
+// costs before it is refused (an untrusted "iss": no key is looked at),
+// in its claims or its header, against one of the same size padded with
+// one long member. Duplicate-name checks that cost more than a pass over
+// the bytes wait for the signature, so every shape should cost about what
+// the padding does (TestForgedNamesCostNothingBeforeSignature checks the
+// allocations).
+func BenchmarkForgedNames(b *testing.B) {
+	loadKeys(b)
+	keys := validator.NewKeys(mustKey(b, "rsa-1", &rsaKey.PublicKey, validator.RS256))
+	v, err := validator.New(validator.WithIssuer(benchIssuer, keys), validator.WithAudience("api"), validator.WithoutTokenCache())
+	if err != nil {
+		b.Fatal(err)
+	}
+	const size = 5600 // 8 KiB once base64url-encoded and signed
+	const header = `{"alg":"RS256","kid":"rsa-1"}`
+	claims := `{"iss":"https://attacker.example/"`
+	short := claims + "}"
+	hprefix := strings.TrimSuffix(header, "}")
+	shapes := append([]struct {
+		name    string
+		members func(prefix string) string
+	}{{"padding", func(prefix string) string { return padded(prefix, size) }}}, forgedNameShapes(size)...)
+	for _, shape := range shapes {
+		for _, where := range []struct{ name, header, claims string }{
+			{"claims", header, shape.members(claims)},
+			{"header", shape.members(hprefix), short},
+		} {
+			tok := jwstest.Token(where.header, where.claims, jwstest.RS(rsaKey2, crypto.SHA256))
+			b.Run(where.name+"/"+strings.ReplaceAll(shape.name, " ", "-"), func(b *testing.B) {
+				b.ReportAllocs()
+				ctx := b.Context()
+				for b.Loop() {
+					if _, err := v.Validate(ctx, tok); err == nil {
+						b.Fatal("forged token accepted")
+					}
+				}
+			})
+		}
+	}
+}
+
+// padded closes the object begun by prefix with one long member, to size
+// bytes.
+func padded(prefix string, size int) string {
+	return prefix + `,"p":"` + strings.Repeat("x", size-len(prefix)-8) + `"}`
+}
+
+// forgedNameShapes are objects of many member names an attacker can send:
+// each closes the object begun by prefix, at most size bytes.
+func forgedNameShapes(size int) []struct {
+	name    string
+	members func(prefix string) string
+} {
+	flat := func(name func(i int) string) func(string) string {
+		return func(prefix string) string {
+			var b strings.Builder
+			b.WriteString(prefix)
+			for i := 0; ; i++ {
+				m := `,"` + name(i) + `":0`
+				if b.Len()+len(m)+1 > size {
+					break
+				}
+				b.WriteString(m)
+			}
+			b.WriteString("}")
+			return b.String()
+		}
+	}
+	return []struct {
+		name    string
+		members func(prefix string) string
+	}{
+		{"short names", flat(func(i int) string { return fmt.Sprintf("a%d", i) })},
+		{"names of 40 bytes", flat(func(i int) string { return fmt.Sprintf("%040d", i) })},
+		{"escaped names", flat(func(i int) string { return fmt.Sprintf(`\u0061%d`, i) })},
+		{"nested short names", func(prefix string) string {
+			return strings.TrimSuffix(flat(func(i int) string { return fmt.Sprintf("a%d", i) })(prefix+`,"o":{"z":0`), "}") + "}}"
+		}},
+		// 15 long names alike under folding up to their last rune, spelled
+		// with the four runes of one folding orbit (Θ θ ϑ ϴ): a folded
+		// comparison would go through every rune of every pair.
+		{"names alike under folding", func(prefix string) string {
+			variants := []string{"\u0398", "\u03b8", "\u03d1", "\u03f4"}
+			var b strings.Builder
+			b.WriteString(prefix)
+			per := (size - len(prefix)) / 15 / 2
+			x := uint32(1)
+			for i := range 15 {
+				b.WriteString(`,"`)
+				for range per - 4 {
+					x = x*1664525 + 1013904223
+					b.WriteString(variants[x>>30])
+				}
+				fmt.Fprintf(&b, `%c":0`, 'a'+i)
+			}
+			b.WriteString("}")
+			return b.String()
+		}},
+	}
+}
+
 // forgedToken builds a token of at most limit bytes signed by an attacker's
 // key, whose claims are padded to the limit with one long claim
 // ("padding"), distinct two-letter scopes in a "scope" string ("scope"),

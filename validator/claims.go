@@ -3,9 +3,7 @@ package validator
 import (
 	"bytes"
 	"errors"
-	"slices"
 	"time"
-	"unicode/utf8"
 
 	"github.com/bearerguard/bearerguard/scopes"
 )
@@ -86,9 +84,10 @@ func (v *Validator) scan(b []byte, s *claimSpans, lax bool) error {
 	if err := r.init(b); err != nil {
 		return ErrMalformed
 	}
+	var buf [64]byte // for escaped names, in a lax pass
 	r.lax = lax
 	for {
-		name, val, ok, err := r.next()
+		name, val, ok, err := r.nextInto(&buf)
 		if err != nil {
 			return ErrMalformed
 		}
@@ -96,7 +95,7 @@ func (v *Validator) scan(b []byte, s *claimSpans, lax bool) error {
 			s.recheck = r.deferred
 			return nil
 		}
-		switch n := string(name); n {
+		switch string(name) {
 		case "iss":
 			s.present |= hasIss
 			s.iss = val
@@ -140,7 +139,7 @@ func (v *Validator) scan(b []byte, s *claimSpans, lax bool) error {
 		case "token_type":
 			s.tokenType = val
 		default:
-			if v != nil && slices.Contains(v.scopeClaims, n) {
+			if v.isScopeClaim(name) {
 				s.addExtra(val)
 				continue
 			}
@@ -148,7 +147,9 @@ func (v *Validator) scan(b []byte, s *claimSpans, lax bool) error {
 				// foldsToRead compares a name with every claim read: left
 				// for the full pass when it could say yes.
 				r.deferred = r.deferred || mayFold(name) || (v != nil && len(v.scopeClaims) > 0)
-			} else if foldsToRead(name, v) {
+				continue
+			}
+			if foldsToRead(name, v) {
 				// "SUB" or "\u017fub" beside (or instead of) "sub": the
 				// Token's fields and a struct that Decode fills
 				// (encoding/json matches names case-insensitively) would
@@ -159,12 +160,14 @@ func (v *Validator) scan(b []byte, s *claimSpans, lax bool) error {
 	}
 }
 
-// mayFold reports whether name has an upper-case ASCII letter or a
-// non-ASCII byte: only such a name can fold to a lower-case ASCII one
-// without being it.
-func mayFold(name []byte) bool {
-	for _, c := range name {
-		if c >= utf8.RuneSelf || ('A' <= c && c <= 'Z') {
+// isScopeClaim reports whether name is a configured scope claim (no
+// conversion of name that could allocate).
+func (v *Validator) isScopeClaim(name []byte) bool {
+	if v == nil {
+		return false
+	}
+	for _, c := range v.scopeClaims {
+		if string(name) == c {
 			return true
 		}
 	}

@@ -14,16 +14,33 @@ type header struct {
 // members are refused. Keys named in the header (jku, x5u, jwk, x5c) are
 // never read. The "typ" is returned for the caller to check.
 func parseHeader(b []byte, allowed algSet) (header, error) {
-	var h header
+	h, _, err := readHeader(b, allowed, false)
+	return h, err
+}
+
+// parseUnsignedHeader is parseHeader for a header whose signature is not
+// checked yet: the strict reader's lax pass (see objectReader.lax), which
+// allocates nothing and costs one pass over the bytes however the names
+// are made. recheck says it left name checks: the caller runs parseHeader
+// over the same bytes once the signature holds.
+func parseUnsignedHeader(b []byte, allowed algSet) (h header, recheck bool, err error) {
+	return readHeader(b, allowed, true)
+}
+
+// readHeader reads the header, in a lax pass if lax, and reports whether
+// that pass left name checks.
+func readHeader(b []byte, allowed algSet, lax bool) (h header, recheck bool, err error) {
 	var r objectReader
 	if err := r.init(b); err != nil {
-		return h, ErrMalformed
+		return h, false, ErrMalformed
 	}
+	var buf [64]byte // for escaped names, in a lax pass
+	r.lax = lax
 	sawAlg := false
 	for {
-		name, val, ok, err := r.next()
+		name, val, ok, err := r.nextInto(&buf)
 		if err != nil {
-			return h, ErrMalformed
+			return h, false, ErrMalformed
 		}
 		if !ok {
 			break
@@ -32,46 +49,46 @@ func parseHeader(b []byte, allowed algSet) (header, error) {
 		case "alg":
 			s, err := jsonString(val)
 			if err != nil {
-				return h, ErrMalformed
+				return h, false, ErrMalformed
 			}
 			sawAlg = true
 			h.alg = parseAlg(s)
 		case "kid":
 			s, err := jsonString(val)
 			if err != nil {
-				return h, ErrMalformed
+				return h, false, ErrMalformed
 			}
 			h.kid = s
 		case "typ":
 			s, err := jsonString(val)
 			if err != nil {
-				return h, ErrMalformed
+				return h, false, ErrMalformed
 			}
 			h.typ = s
 		case "cty":
 			s, err := jsonString(val)
 			if err != nil {
-				return h, ErrMalformed
+				return h, false, ErrMalformed
 			}
 			if strings.EqualFold(s, "JWT") || strings.EqualFold(s, "application/jwt") {
-				return h, ErrUnsupported // nested JWT
+				return h, false, ErrUnsupported // nested JWT
 			}
 		case "crit", "b64", "enc", "zip":
 			// Extensions we do not implement (RFC 7515 §4.1.11: a
 			// recipient MUST reject crit it does not understand; RFC 7797
 			// b64) and JWE members.
-			return h, ErrUnsupported
+			return h, false, ErrUnsupported
 		}
 		// jku, x5u, jwk, x5c and x5t are never used to find or build a
 		// key: keys come only from the issuer's configured key source.
 	}
 	if !sawAlg || !allowed.has(h.alg) {
-		return h, ErrAlgorithm
+		return h, false, ErrAlgorithm
 	}
 	if len(h.kid) > MaxKeyIDLen {
-		return h, ErrUnknownKey
+		return h, false, ErrUnknownKey
 	}
-	return h, nil
+	return h, r.deferred, nil
 }
 
 // typeAllowed: absent, "JWT" or "at+jwt" (RFC 9068 §2.1), with or without

@@ -35,11 +35,15 @@ type objectReader struct {
 	first bool
 	done  bool
 	// lax leaves to a later, full pass the duplicate-name checks that
-	// cost more than a pass over the bytes: those of nested objects of
-	// two or more members, and of a top-level object past 16 names. It
-	// sets deferred when it left any. For a JWT's claims before the
-	// signature holds (see Validator.scanUnsigned); everything else is
-	// checked.
+	// cost more than a pass over the bytes, and sets deferred when it
+	// left any: nested objects of two or more members, a top-level object
+	// past 16 names, and the folded comparisons. It compares the first 16
+	// names exactly as written, and leaves to the full pass any name that
+	// is escaped or has a rune that may fold (upper-case ASCII or beyond
+	// ASCII): two names equal under unescaping and folding but not as
+	// written must include such a name. It allocates nothing. For a JWT's
+	// header and claims before the signature holds (see
+	// Validator.scanUnsigned); everything else is checked.
 	lax      bool
 	deferred bool
 	names    nameSet
@@ -58,7 +62,13 @@ func (r *objectReader) init(b []byte) error {
 
 // next returns the next member's unescaped name and raw value. ok is false
 // at the end of the object; the whole document has then been validated.
-func (r *objectReader) next() (name, value []byte, ok bool, err error) {
+func (r *objectReader) next() (name, value []byte, ok bool, err error) { return r.nextInto(nil) }
+
+// nextInto is next for a lax pass: an escaped name is unescaped into buf
+// (the result is then valid until the following call), or returned as
+// written if it does not fit. buf is a parameter, not a field: the reader's
+// own fields reach the heap through its name set, and buf must not.
+func (r *objectReader) nextInto(buf *[64]byte) (name, value []byte, ok bool, err error) {
 	if r.done {
 		return nil, nil, false, nil
 	}
@@ -90,17 +100,32 @@ func (r *objectReader) next() (name, value []byte, ok bool, err error) {
 	if err != nil {
 		return nil, nil, false, err
 	}
-	name = b[i+1 : end-1]
-	if escaped {
-		if name, err = unescape(name); err != nil {
-			return nil, nil, false, err
-		}
-	}
+	raw := b[i+1 : end-1]
+	name = raw
 	switch {
-	case !r.lax || r.names.n < len(r.names.names):
-		if r.names.seen(name) {
+	case !r.lax:
+		key := raw // (not name: what buf holds must not flow to the name set)
+		if escaped {
+			if key, err = unescape(raw); err != nil {
+				return nil, nil, false, err
+			}
+		}
+		if r.names.seen(key) {
 			return nil, nil, false, errDuplicate
 		}
+		name = key
+	case escaped:
+		r.deferred = true
+		if buf != nil && len(raw) <= len(buf) { // unescaped, never longer
+			if name, err = appendUnescaped(buf[:0], raw); err != nil {
+				return nil, nil, false, err
+			}
+		} // else returned as written: longer than any name a caller reads
+	case r.names.n < len(r.names.names):
+		if r.names.seenExact(raw) {
+			return nil, nil, false, errDuplicate
+		}
+		r.deferred = r.deferred || mayFold(raw)
 	default:
 		r.deferred = true
 	}
@@ -179,6 +204,31 @@ func (s *nameSet) seen(name []byte) bool {
 		}
 	}
 	return s.insert(name)
+}
+
+// seenExact is seen for a lax pass, while there are at most 16 names:
+// names compare as they are, without folding.
+func (s *nameSet) seenExact(name []byte) bool {
+	for _, n := range s.names[:s.n] {
+		if string(n) == string(name) {
+			return true
+		}
+	}
+	s.names[s.n] = name
+	s.n++
+	return false
+}
+
+// mayFold reports whether name has an upper-case ASCII letter or a
+// non-ASCII byte: only such a name can equal another under folding
+// without being it, or fold to a lower-case ASCII name.
+func mayFold(name []byte) bool {
+	for _, c := range name {
+		if c >= utf8.RuneSelf || ('A' <= c && c <= 'Z') {
+			return true
+		}
+	}
+	return false
 }
 
 // insert adds name to the map, or reports that a name equal to it under

@@ -263,3 +263,44 @@ func FuzzScanNumber(f *testing.F) {
 		}
 	})
 }
+
+// FuzzLaxAgrees: the lax pass before the signature never refuses what the
+// full pass accepts, and when it leaves nothing for the full pass (no
+// recheck), it accepts only what the full pass accepts; the same for the
+// JOSE header. So a signed token's verdict never depends on the lax pass
+// but through recheck.
+func FuzzLaxAgrees(f *testing.F) {
+	for _, s := range []string{
+		`{"iss":"a","sub":"b"}`, `{"iss":"a","ISS":"b"}`, `{"a":{"b":1,"B":2}}`, `{"\u0069ss":1,"iss":2}`,
+		`{"ſub":1}`, `{"K":1,"\u212a":2}`, `{"a":[{"x":1,"x":2}]}`, `{"scope":"a","roles":["b"],"ROLES":1}`,
+		`{"alg":"RS256","kid":"k","KID":"j"}`, `{"alg":"RS256","\u0061lg":"none"}`,
+		`{"a0":0,"a1":0,"a2":0,"a3":0,"a4":0,"a5":0,"a6":0,"a7":0,"a8":0,"a9":0,"b0":0,"b1":0,"b2":0,"b3":0,"b4":0,"b5":0,"a0":1}`,
+	} {
+		f.Add([]byte(s), false)
+		f.Add([]byte(s), true)
+	}
+	f.Fuzz(func(t *testing.T, b []byte, scopeClaim bool) {
+		v := &Validator{}
+		if scopeClaim {
+			v.scopeClaims = []string{"roles"}
+		}
+		var lax, full claimSpans
+		lerr := v.scanUnsigned(b, &lax)
+		ferr := v.scanClaims(b, &full)
+		if ferr == nil && lerr != nil {
+			t.Fatalf("lax pass refuses what the full pass accepts: %q: %v", b, lerr)
+		}
+		if lerr == nil && !lax.recheck && ferr != nil {
+			t.Fatalf("lax pass accepts with nothing left, full pass refuses: %q: %v", b, ferr)
+		}
+		all := ^algSet(0)
+		_, recheck, herr := parseUnsignedHeader(b, all)
+		_, ferr = parseHeader(b, all)
+		if ferr == nil && herr != nil {
+			t.Fatalf("header: lax pass refuses what the full pass accepts: %q: %v", b, herr)
+		}
+		if herr == nil && !recheck && ferr != nil {
+			t.Fatalf("header: lax pass accepts with nothing left, full pass refuses: %q: %v", b, ferr)
+		}
+	})
+}

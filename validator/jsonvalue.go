@@ -30,8 +30,11 @@ func hex4(b []byte) rune {
 // unescape decodes the body of a string scanString validated. Lone
 // surrogates are an error: two different escapes must never decode to the
 // same replacement character.
-func unescape(s []byte) ([]byte, error) {
-	out := make([]byte, 0, len(s))
+func unescape(s []byte) ([]byte, error) { return appendUnescaped(make([]byte, 0, len(s)), s) }
+
+// appendUnescaped is unescape appending to out (which, with len(s) spare
+// capacity, is never grown: unescaping never lengthens).
+func appendUnescaped(out, s []byte) ([]byte, error) {
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c != '\\' {

@@ -268,7 +268,7 @@ func (v *Validator) validateJWT(ctx context.Context, token string) (*Token, *Key
 	if !ok {
 		return nil, nil, nil, ErrMalformed
 	}
-	h, err := parseHeader(hjson, v.allowed)
+	h, headerRecheck, err := parseUnsignedHeader(hjson, v.allowed)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -317,6 +317,12 @@ func (v *Validator) validateJWT(ctx context.Context, token string) (*Token, *Key
 	}
 	if !verifySignature(h.alg, key, ic.secret, token[:len(hseg)+1+len(pseg)], sig) {
 		return nil, nil, nil, ErrSignature
+	}
+	if headerRecheck {
+		// Signed: now the name checks parseUnsignedHeader left.
+		if _, err := parseHeader(hjson, v.allowed); err != nil {
+			return nil, nil, nil, err
+		}
 	}
 	if spans.recheck {
 		// Signed: now the duplicate names scanUnsigned left.
