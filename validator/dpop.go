@@ -142,7 +142,10 @@ func WithDPoPProofWindow(d time.Duration) Option {
 
 // WithDPoPReplayStore replaces the default replay store (a
 // [MemoryReplayStore] of [DefaultReplayStoreSize] proofs), for instance
-// with one shared by every replica of a service.
+// with one shared by every replica of a service. A store is for one
+// validator's checks: two validators sharing it that both check one
+// request (guards over each, nested) see its proof twice, and the second
+// refuses it as replayed.
 func WithDPoPReplayStore(s ReplayStore) Option {
 	return func(c *config) {
 		if s == nil {
