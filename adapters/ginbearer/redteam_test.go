@@ -14,45 +14,20 @@ import (
 
 	"github.com/bearerguard/bearerguard/adapters/ginbearer"
 	"github.com/bearerguard/bearerguard/adapters/httpbearer"
+	"github.com/bearerguard/bearerguard/adapters/internal/contract"
 	"github.com/bearerguard/bearerguard/bearertest"
 	"github.com/bearerguard/bearerguard/validator"
 )
 
-// Two guards, each over its own validator (another audience): the outer,
-// for the whole site, also reads a session cookie; the inner, for the
-// admin API, reads the Authorization header only and lets anonymous
-// callers through on an optional route. A request whose only credential
-// is a cookie token for the site ("public") passes the outer guard, and
-// the inner guard decides "no credentials: anonymous". net/http's
-// handler then finds no token (validator.FromContext), but Gin's
-// ginbearer.Token(c) still returns the outer guard's token: a token the
-// admin guard never validated and would refuse (wrong audience) is what
-// the admin handler is given as the caller's identity.
+// Two guards, each over its own validator (contract.OuterTokenUnderOptional):
+// a request whose only credential is a cookie token for the site passes
+// the outer guard, and the inner, Optional one decides "anonymous".
+// net/http's handler then finds no token (validator.FromContext), and
+// ginbearer.Token(c) must find none either; it once returned the outer
+// guard's token, one the admin guard never validated and would refuse.
 func TestOptionalClearsOuterGuardsToken(t *testing.T) {
 	gin.SetMode(gin.TestMode)
-	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
-	key, _ := validator.NewKey("k", pub, validator.EdDSA)
-	newV := func(aud string) *validator.Validator {
-		v, err := validator.New(validator.WithIssuer("https://id.example.com/", validator.NewKeys(key)), validator.WithAudience(aud))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
-	enc := base64.RawURLEncoding
-	claims, _ := json.Marshal(map[string]any{"iss": "https://id.example.com/", "aud": "public", "sub": "site-user",
-		"iat": time.Now().Unix(), "exp": time.Now().Add(time.Hour).Unix()})
-	in := enc.EncodeToString([]byte(`{"alg":"EdDSA","kid":"k"}`)) + "." + enc.EncodeToString(claims)
-	siteToken := in + "." + enc.EncodeToString(ed25519.Sign(priv, []byte(in)))
-
-	outerG, err := httpbearer.New(newV("public"), httpbearer.WithCookie("session"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	innerG, err := httpbearer.New(newV("admin"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	outerG, innerG, req := contract.OuterTokenUnderOptional(t)
 	outer, inner := must(t, outerG), must(t, innerG)
 	r := gin.New()
 	var got *validator.Token
@@ -62,8 +37,6 @@ func TestOptionalClearsOuterGuardsToken(t *testing.T) {
 		_, inCtx = validator.FromContext(c.Request.Context())
 		c.Status(http.StatusOK)
 	})
-	req := httptest.NewRequest("GET", "/admin/whoami", nil)
-	req.AddCookie(&http.Cookie{Name: "session", Value: siteToken})
 	w := httptest.NewRecorder()
 	r.ServeHTTP(w, req)
 	if w.Code != http.StatusOK {
