@@ -14,9 +14,11 @@ import (
 //  1. scanUnsigned, before the signature: one linear pass of the strict
 //     reader over the whole object (grammar, UTF-8, surrogates, number
 //     range, nesting), keeping the raw bytes of the members this package
-//     reads. Only "iss" is decoded, to choose the issuer's keys. After the
-//     signature holds, scanClaims passes over it again with the
-//     duplicate-name checks (every depth, case folding).
+//     reads. Only "iss" is decoded, to choose the issuer's keys. Names are
+//     compared only as written, and only the first 16. After the signature
+//     holds, scanClaims passes over it again with the full duplicate-name
+//     checks (every depth, unescaped, case folding), when the first pass
+//     left any (claimSpans.recheck).
 //  2. decodeClaims, after the signature holds: the kept members are decoded
 //     into the Token (strings, audiences, dates, scopes).
 //
@@ -70,13 +72,14 @@ func (v *Validator) scanClaims(b []byte, s *claimSpans) error { return v.scan(b,
 // scanUnsigned is scanClaims for claims whose signature is not checked
 // yet. It leaves out the duplicate-name checks whose cost is more than a
 // pass over the bytes (nested objects of two or more members, a top-level
-// object past 16 names, and names that might fold to a claim read), and
+// object past 16 names, escaped names, and names that might fold), and
 // sets s.recheck when it left any: the caller then runs scanClaims over
 // the same bytes once the signature holds, so a signed token with
 // duplicate names is still refused, and a forged one never pays for them.
-// What it leaves cannot change which keys are chosen: a second "iss" is
-// found before the signature when the object has at most 16 names, and
-// after it otherwise.
+// What it leaves cannot make a token accepted: a second "iss" written the
+// same way is found before the signature when the object has at most 16
+// names; otherwise the last one chooses the keys, and the full pass
+// refuses the token once its signature holds.
 func (v *Validator) scanUnsigned(b []byte, s *claimSpans) error { return v.scan(b, s, true) }
 
 func (v *Validator) scan(b []byte, s *claimSpans, lax bool) error {
