@@ -7,7 +7,9 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"reflect"
 	"time"
+	"unsafe"
 )
 
 // DPoPMode says how tokens may be sender-constrained with DPoP (RFC 9449).
@@ -142,10 +144,11 @@ func WithDPoPProofWindow(d time.Duration) Option {
 
 // WithDPoPReplayStore replaces the default replay store (a
 // [MemoryReplayStore] of [DefaultReplayStoreSize] proofs), for instance
-// with one shared by every replica of a service. A store is for one
-// validator's checks: two validators sharing it that both check one
-// request (guards over each, nested) see its proof twice, and the second
-// refuses it as replayed.
+// with one shared by every replica of a service. Validators may share a
+// store: when guards over two of them are nested, the inner one finds the
+// request's proof remembered by the outer one for this request and does
+// not refuse it as a replay; both must be given the same store value (two
+// stores over one Redis are two stores to them, and the inner refuses).
 func WithDPoPReplayStore(s ReplayStore) Option {
 	return func(c *config) {
 		if s == nil {
@@ -325,16 +328,65 @@ func (v *Validator) checkProof(ctx context.Context, tok *Token, p Presentation) 
 	if n := v.dpop.nonces; n != nil && (!pc.hasNonce || !n.valid(pc.nonce, now)) {
 		return &NonceError{Nonce: n.current(now)}
 	}
-	// The proof is accepted up to iat+window+leeway inclusive (verifyProof),
-	// and stores forget at expires exclusive: remember it a second longer.
-	fresh, err := v.dpop.replay.Remember(ctx, replayKey(tok.Issuer, jkt, pc.jti), pc.iat.Add(v.dpop.window+v.leeway+time.Second))
-	if err != nil {
-		return &UnavailableError{Reason: ErrReplayUnavailable, Err: err}
+	key := replayKey(tok.Issuer, jkt, pc.jti)
+	if !v.rememberedInRequest(ctx, key, p.Proof) {
+		// The proof is accepted up to iat+window+leeway inclusive
+		// (verifyProof), and stores forget at expires exclusive: remember
+		// it a second longer.
+		fresh, err := v.dpop.replay.Remember(ctx, key, pc.iat.Add(v.dpop.window+v.leeway+time.Second))
+		if err != nil {
+			return &UnavailableError{Reason: ErrReplayUnavailable, Err: err}
+		}
+		if !fresh {
+			return ErrProofReplayed
+		}
 	}
-	if !fresh {
-		return ErrProofReplayed
-	}
+	tok.proof = &acceptedProof{store: v.dpop.replay, key: key, proof: p.Proof}
 	return nil
+}
+
+// acceptedProof is what a validator that accepted a DPoP proof leaves on
+// the request's token: the store that remembered the proof, its key there,
+// and the proof as the request carried it.
+type acceptedProof struct {
+	store ReplayStore
+	key   string
+	proof string
+}
+
+// rememberedInRequest reports whether this very proof was already
+// remembered in v's replay store for this request: by another validator
+// sharing the store, whose guard bound the token to ctx (nested guards
+// over two validators). Such a guard's second check of the request's one
+// proof is not a replay, and must not be refused as one.
+//
+// It holds only when the token in ctx carries a mark that a validator set
+// after the same store (the same value) answered "fresh" for the same key,
+// and the proof is the very string the request carried then: the same
+// bytes in memory, not merely equal ones. A token that other middleware
+// carried over from another request (with [NewContext]) comes with a
+// proof string of that request, so a replay is still remembered, and
+// refused. A validator with a store of its own always remembers.
+func (v *Validator) rememberedInRequest(ctx context.Context, key, proof string) bool {
+	t, ok := FromContext(ctx)
+	if !ok || t.proof == nil {
+		return false
+	}
+	m := t.proof
+	return m.key == key && sameString(m.proof, proof) && sameStore(m.store, v.dpop.replay)
+}
+
+// sameString reports whether a and b are one string in memory.
+func sameString(a, b string) bool {
+	return len(a) == len(b) && len(a) > 0 && unsafe.StringData(a) == unsafe.StringData(b)
+}
+
+// sameStore reports whether a and b are one store: the same comparable
+// value (a store of a type that cannot be compared is only itself, and
+// comparing it would panic).
+func sameStore(a, b ReplayStore) bool {
+	ta := reflect.TypeOf(a)
+	return ta != nil && ta == reflect.TypeOf(b) && ta.Comparable() && a == b
 }
 
 // replayKey binds a proof's "jti" to the token's issuer and the proof key:

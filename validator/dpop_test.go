@@ -1,6 +1,7 @@
 package validator_test
 
 import (
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -480,5 +481,69 @@ func TestProofReplayAtWindowEdge(t *testing.T) {
 		t.Fatal("the same proof was accepted twice (replayed at iat+window+leeway)")
 	} else if !errors.Is(err, validator.ErrProofReplayed) {
 		t.Fatalf("replay: %v", err)
+	}
+}
+
+// mapStore is a ReplayStore of a type that cannot be compared: a second
+// validator given the same one remembers the proof again (and refuses it)
+// instead of panicking on the comparison.
+type mapStore map[string]bool
+
+func (s mapStore) Remember(_ context.Context, key string, _ time.Time) (bool, error) {
+	if s[key] {
+		return false, nil
+	}
+	s[key] = true
+	return true, nil
+}
+
+// A second validator checking a request's one proof, under the token the
+// first validator accepted with it (nested guards), does not refuse it as
+// a replay when the first remembered it in the same store; it remembers
+// it itself in any other case, and every later use is refused.
+func TestProofRememberedOncePerRequest(t *testing.T) {
+	loadKeys(t)
+	key := newProofKey(t)
+	tok := bound(key.thumbprint())
+	shared := validator.NewMemoryReplayStore(10, func() time.Time { return testNow })
+	tests := []struct {
+		name         string
+		outer, inner validator.ReplayStore
+		sameBytes    bool  // the inner check gets the very proof string the outer got
+		want         error // of the inner check under the outer's token
+	}{
+		{"one store", shared, shared, true, nil},
+		{"one store, an equal proof string of another request", shared, shared, false, validator.ErrProofReplayed},
+		{"a store each", validator.NewMemoryReplayStore(10, func() time.Time { return testNow }), validator.NewMemoryReplayStore(10, func() time.Time { return testNow }), true, nil},
+		{"one store that cannot be compared", mapStore{}, nil, true, validator.ErrProofReplayed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.inner == nil {
+				tt.inner = tt.outer
+			}
+			outer := newValidator(t, validator.WithDPoPReplayStore(tt.outer))
+			inner := newValidator(t, validator.WithDPoPReplayStore(tt.inner))
+			p := key.proof("GET", apiURL, tok, nil, nil)
+			pres := validator.Presentation{Scheme: validator.SchemeDPoP, Token: tok, Proof: p, Method: "GET", URL: apiURL}
+			accepted, err := outer.ValidatePresentation(t.Context(), pres)
+			if err != nil {
+				t.Fatalf("outer: %v", err)
+			}
+			ctx := validator.NewContext(t.Context(), accepted)
+			if !tt.sameBytes {
+				pres.Proof = strings.Clone(p)
+			}
+			if _, err := inner.ValidatePresentation(ctx, pres); !errors.Is(err, tt.want) && (tt.want != nil || err != nil) {
+				t.Fatalf("inner, under the outer's token: %v, want %v", err, tt.want)
+			}
+			// Any later request with the proof is a replay, to either.
+			pres.Proof = p
+			for name, v := range map[string]*validator.Validator{"outer": outer, "inner": inner} {
+				if _, err := v.ValidatePresentation(t.Context(), pres); !errors.Is(err, validator.ErrProofReplayed) {
+					t.Errorf("%s, replayed: %v", name, err)
+				}
+			}
+		})
 	}
 }

@@ -90,6 +90,12 @@ type Token struct {
 	// only with proof of what it is bound to.
 	Confirmation Confirmation
 
+	// proof, when not nil, is the DPoP proof the token was accepted with,
+	// in its request, and the replay store that remembered it (see
+	// rememberedInRequest): only a validator sets it, after the store
+	// answered "fresh".
+	proof *acceptedProof
+
 	// claims is the claims JSON (or the introspection response's
 	// members), or, when claimsEncoded, the presented token's payload
 	// segment: a token served from the cache decodes its claims JSON only

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -86,6 +88,8 @@ func nestedCases(t *testing.T, f *fixture, build Build, nested BuildNested) {
 		})
 	}
 
+	t.Run("nested/dpop", func(t *testing.T) { nestedDPoPCases(t, f, build, nested) })
+
 	// Middleware that plants a token in the request's context, the way any
 	// code calling validator.NewContext could: no guard takes it for a
 	// token it validated.
@@ -126,4 +130,81 @@ func nestedCases(t *testing.T, f *fixture, build Build, nested BuildNested) {
 			check(t, do(t, psrv, tt.method, tt.path, h, ""), tt.status, challenge, tt.subject, tt.anonymous)
 		})
 	}
+}
+
+// nestedDPoPCases: guards over two validators that share one DPoP replay
+// store, nested, accept a request's proof once (the inner guard does not
+// take the outer guard's remembering it for a replay), and refuse it when
+// replayed; a token carried over from another request by other middleware
+// does not let a replayed proof through.
+func nestedDPoPCases(t *testing.T, f *fixture, build Build, nested BuildNested) {
+	key := newDPoPKey(t)
+	bound := f.iss.Mint(t, bearertest.Claims{"aud": []string{"public", "admin", Audience}, "scope": "read:data",
+		"sub": "svc-dpop", "cnf": map[string]any{"jkt": key.jkt}})
+	newValidator := func(aud string, store validator.ReplayStore) *validator.Validator {
+		opts := []validator.Option{validator.WithIssuer(f.iss.URL, f.iss.KeySet(t)), validator.WithAudience(aud)}
+		if store != nil {
+			opts = append(opts, validator.WithDPoPReplayStore(store))
+		}
+		v, err := validator.New(opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	shared := validator.NewMemoryReplayStore(100, nil)
+	sharing := serve(t, func(t *testing.T, _ *httpbearer.Guard) http.Handler {
+		return nested(t, guard(t, newValidator("public", shared)), guard(t, newValidator("admin", shared)))
+	}, nil)
+	own := serve(t, func(t *testing.T, _ *httpbearer.Guard) http.Handler {
+		return nested(t, guard(t, newValidator("public", nil)), guard(t, newValidator("admin", nil)))
+	}, nil)
+	const replayed = "The DPoP proof was already used"
+	for _, tt := range []struct {
+		name string
+		srv  *httptest.Server
+		path string
+	}{
+		{"one shared store", sharing, "/nested/required"},
+		{"one shared store, optional outer", sharing, "/nested/optional"},
+		{"a store each", own, "/nested/required"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			proof := key.proof("GET", tt.srv.URL+tt.path, bound)
+			check(t, do(t, tt.srv, "GET", tt.path, dpopHeader(bound, proof), ""), 200, "", "svc-dpop", false)
+			r := do(t, tt.srv, "GET", tt.path, dpopHeader(bound, proof), "")
+			if r.status != 401 || !strings.Contains(r.header.Get("WWW-Authenticate"), replayed) {
+				t.Errorf("replayed: %d %q, want 401 %q", r.status, r.header.Get("WWW-Authenticate"), replayed)
+			}
+		})
+	}
+
+	// A token accepted with a proof, kept by middleware and planted in a
+	// later request that replays the proof: the proof is remembered again
+	// (the kept token's proof is another request's), and refused.
+	t.Run("token of another request planted", func(t *testing.T) {
+		store := validator.NewMemoryReplayStore(100, nil)
+		v := newValidator(Audience, store)
+		var kept *validator.Token
+		srv := serve(t, func(t *testing.T, g *httpbearer.Guard) http.Handler {
+			h := build(t, g)
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if kept != nil {
+					r = r.WithContext(validator.NewContext(r.Context(), kept))
+				}
+				h.ServeHTTP(w, r)
+			})
+		}, guard(t, v))
+		proof := key.proof("GET", srv.URL+"/data", bound)
+		tok, err := v.ValidatePresentation(t.Context(), validator.Presentation{Scheme: validator.SchemeDPoP, Token: bound,
+			Proof: proof, Method: "GET", URL: srv.URL + "/data"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		kept = tok
+		r := do(t, srv, "GET", "/data", dpopHeader(bound, strings.Clone(proof)), "")
+		if r.status != 401 || !strings.Contains(r.header.Get("WWW-Authenticate"), replayed) {
+			t.Errorf("replayed under a planted token: %d %q, want 401 %q", r.status, r.header.Get("WWW-Authenticate"), replayed)
+		}
+	})
 }
