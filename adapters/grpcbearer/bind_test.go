@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 
@@ -163,4 +164,32 @@ func TestConcurrentCallsOwnTokens(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
+}
+
+// Interceptors over two validators that share one DPoP replay store,
+// chained, accept a call's proof once: the inner one finds it remembered
+// by the outer one for this very call. A replayed call is refused.
+func TestChainedInterceptorsShareReplayStore(t *testing.T) {
+	iss := bearertest.NewIssuer(t)
+	key := bearertest.MustDPoPKey(t, validator.ES256)
+	bound := iss.Mint(t, bearertest.Claims{"aud": []string{realm, "admin"}, "scope": "read:data", "sub": "svc-dpop"}, bearertest.BoundToKey(key))
+	store := validator.NewMemoryReplayStore(100, nil)
+	const base = "https://api.example.com/grpc"
+	var chain []grpc.UnaryServerInterceptor
+	for _, aud := range []string{realm, "admin"} {
+		v, err := validator.New(validator.WithIssuer(iss.URL, iss.KeySet(t)), validator.WithAudience(aud), validator.WithDPoPReplayStore(store))
+		if err != nil {
+			t.Fatal(err)
+		}
+		chain = append(chain, newInterceptor(t, v, tableWith(grpcbearer.WithBaseURL(base+"/"))...).Unary())
+	}
+	e := startWith(t, []grpc.ServerOption{grpc.ChainUnaryInterceptor(chain...)}, nil)
+	md := []string{"authorization", "DPoP " + bound, "dpop", key.MustProof(t, "POST", base+unaryMethod, bound)}
+	r := e.unary(t, md...)
+	r.want(t, "chained, one store", codes.OK, "", "")
+	if r.subject != "svc-dpop" {
+		t.Errorf("chained, one store: subject %q", r.subject)
+	}
+	e.unary(t, md...).want(t, "replayed", codes.Unauthenticated, "The DPoP proof was already used",
+		dpopErr("invalid_dpop_proof", "The DPoP proof was already used"))
 }

@@ -172,11 +172,16 @@ type env struct {
 // creds (nil: plaintext), until the test ends.
 func start(t *testing.T, auth *grpcbearer.Interceptor, creds credentials.TransportCredentials, dial ...grpc.DialOption) *env {
 	t.Helper()
+	return startWith(t, auth.ServerOptions(), creds, dial...)
+}
+
+// startWith is start with the server options given (interceptors).
+func startWith(t *testing.T, opts []grpc.ServerOption, creds credentials.TransportCredentials, dial ...grpc.DialOption) *env {
+	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := auth.ServerOptions()
 	if creds != nil {
 		opts = append(opts, grpc.Creds(creds))
 	}
