@@ -29,6 +29,7 @@ type Client struct {
 	issuer string
 	auth   ClientAuth
 	http   *http.Client
+	post   *http.Client // http, following no redirect: for introspection requests
 	owned  bool
 	cache  Cache
 	keyNS  []byte // the namespace fields of every Key (see keyPrefix)
@@ -55,6 +56,17 @@ type Client struct {
 var ErrClosed = errors.New("introspect: client closed")
 
 const jwtResponseType = "application/token-introspection+jwt"
+
+const (
+	// maxCachedAnswer is the largest answer (in bytes) kept in the cache:
+	// with the cache bounded in entries, it bounds the cache in bytes.
+	maxCachedAnswer = 32 << 10
+
+	// signedSkew is the clock skew allowed on a signed response's "iat"
+	// and "exp"; signedMaxAge how old its "iat" may be.
+	signedSkew   = time.Minute
+	signedMaxAge = 2 * time.Minute
+)
 
 // New returns a client for the introspection endpoint, authenticating with
 // auth. The endpoint must be https (see [WithInsecureLoopbackHTTP]).
@@ -110,6 +122,12 @@ func newClient(cfg config, issuer, endpoint string, auth ClientAuth) (*Client, e
 		// the same rules as ours: never to plain HTTP.
 		c.http = httpfetch.HoldToPolicy(c.http, cfg.insecureHTTP)
 	}
+	// An introspection request carries the token and, for some methods,
+	// the client's credentials in its body, which net/http resends on a
+	// 307 or 308 to wherever Location points; a 3xx is no answer either.
+	post := *c.http
+	post.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	c.post = &post
 	if c.cache == nil {
 		c.cache = NewLRU(cfg.cacheSize)
 	}
@@ -119,7 +137,7 @@ func newClient(cfg config, issuer, endpoint string, auth ClientAuth) (*Client, e
 	}
 	c.tel = tel
 	c.ctx, c.cancel = context.WithCancel(context.Background())
-	c.g = newGroup(cfg.maxRequests, c.ctx.Done())
+	c.g = newGroup(cfg.maxRequests, c.ctx.Done(), cfg.timeout)
 	return c, nil
 }
 
@@ -192,7 +210,8 @@ func (c *Client) fetch(key Key, token string) (*validator.Token, error) {
 	ctx, cancel := context.WithTimeout(c.ctx, c.cfg.timeout)
 	defer cancel()
 	start := time.Now()
-	tok, err := c.ask(ctx, token)
+	var size int
+	tok, err := c.ask(ctx, token, &size)
 	if c.ctx.Err() == nil {
 		c.tel.request(ctx, start, tok != nil, err)
 	}
@@ -216,7 +235,9 @@ func (c *Client) fetch(key Key, token string) (*validator.Token, error) {
 	if !tok.Expiry.IsZero() && tok.Expiry.Before(expires) {
 		expires = tok.Expiry
 	}
-	if expires.After(now) {
+	// The cache is bounded in entries; an entry keeps the whole answer, so
+	// a large one is not kept, or entries × the body limit is the bound.
+	if expires.After(now) && size <= maxCachedAnswer {
 		c.cache.Put(key, Entry{Token: tok, Expires: expires})
 	}
 	return tok, nil
@@ -228,7 +249,8 @@ func unavailable(err error, retryAfter time.Duration) error {
 
 // ask sends one introspection request: (token, nil) if active, (nil, nil)
 // if inactive.
-func (c *Client) ask(ctx context.Context, token string) (*validator.Token, error) {
+// *size is set to the size of the response body.
+func (c *Client) ask(ctx context.Context, token string, size *int) (*validator.Token, error) {
 	endpoint, err := c.resolve(ctx)
 	if err != nil {
 		return nil, unavailable(err, 0)
@@ -253,7 +275,7 @@ func (c *Client) ask(ctx context.Context, token string) (*validator.Token, error
 	}
 	c.requests.Add(1)
 	sctx, span := c.tel.span(ctx, "introspection", http.MethodPost, endpoint)
-	resp, err := httpfetch.Do(c.http, req.WithContext(sctx), c.cfg.bodyLimit)
+	resp, err := httpfetch.Do(c.post, req.WithContext(sctx), c.cfg.bodyLimit)
 	endSpan(span, err)
 	if err != nil {
 		var se *httpfetch.StatusError
@@ -262,6 +284,7 @@ func (c *Client) ask(ctx context.Context, token string) (*validator.Token, error
 		}
 		return nil, unavailable(err, 0)
 	}
+	*size = len(resp.Body)
 	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 	switch {
 	case mt == jwtResponseType:
@@ -297,6 +320,16 @@ func (c *Client) parseSigned(ctx context.Context, body []byte) (*validator.Token
 	}
 	if c.cfg.signedAud != "" && !slices.Contains(claims.Audience, c.cfg.signedAud) {
 		return nil, unavailable(errors.New("signed response: wrong audience"), 0)
+	}
+	// A signed answer is fresh, or it is a recording (RFC 9701 has "iat"
+	// in every response): one replayed from before a revocation, or for
+	// another token, must not be taken.
+	now := c.cfg.clock()
+	switch {
+	case claims.IssuedAt.After(now.Add(signedSkew)), now.Sub(claims.IssuedAt) > signedMaxAge: // no "iat" is the zero time, long past
+		return nil, unavailable(errors.New("signed response: iat absent or not recent"), 0)
+	case !claims.Expiry.IsZero() && !now.Before(claims.Expiry.Add(signedSkew)):
+		return nil, unavailable(errors.New("signed response: expired"), 0)
 	}
 	tok, err := parseResponse(claims.Introspection)
 	if errors.Is(err, errResponse) {

@@ -10,7 +10,9 @@
 //  1. Requests: POST token=…&token_type_hint=access_token, authenticated
 //     with client_secret_basic (the default of most servers),
 //     client_secret_post, private_key_jwt (RFC 7523) or a bearer token;
-//     5 s timeout, 1 MiB response cap, status 200 and JSON required.
+//     5 s timeout, 1 MiB response cap, status 200 and JSON required;
+//     redirects are not followed (the body holds the token and perhaps
+//     the client's credentials).
 //  2. Responses (RFC 7662 §2.2) are read by the validator's strict reader,
 //     the one for JWT claims: duplicate members, invalid UTF-8 or trailing
 //     data make the answer unusable (503). Only "active": true (a JSON
@@ -18,20 +20,24 @@
 //     "true" among them, is inactive. A "token_type" naming a refresh or
 //     ID token is refused. Every member is kept for [validator.Token.Claim].
 //  3. Signed responses (RFC 9701) are verified with the issuer's keys when
-//     configured with [WithSignedResponses].
+//     configured with [WithSignedResponses], and must be fresh: "iat"
+//     within the last 2 minutes (1 minute of skew), "exp" if any not
+//     passed.
 //  4. Cache: keyed by a SHA-256 over the endpoint (or issuer), the client
 //     id and the token ([Key]), never the token, so clients sharing a
 //     [Cache] never answer for each other; active results until the
-//     token's "exp" or the maximum TTL (60 s) if sooner; inactive ones for
+//     token's "exp" or the maximum TTL (60 s) if sooner (answers over
+//     32 KiB are not kept); inactive ones for
 //     10 s in their own partition, so they cannot evict active ones;
 //     bounded LRU of 10,000 entries; expiry on read. Every caller gets its
 //     own copy of the token.
 //  5. Coalescing: concurrent checks of one uncached token share one
 //     request; at most 64 requests run at once
 //     ([WithMaxConcurrentRequests]); a caller waits for a slot only as
-//     long as its context allows, and a caller whose context is done
-//     starts nothing.
-//  6. Failures (unreachable, timeout, non-200, non-JSON, too large) are
+//     long as its context allows and at most the request timeout, and a
+//     caller whose context is done starts nothing.
+//  6. Failures (unreachable, timeout, all slots busy, non-200 including
+//     3xx, non-JSON, too large) are
 //     [validator.ErrIntrospectionUnavailable] (HTTP 503), never cached and
 //     never taken as "active".
 //

@@ -2,8 +2,10 @@ package introspect
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/bearerguard/bearerguard/validator"
 )
@@ -13,8 +15,9 @@ import (
 // from any one caller's cancellation; each caller waits only as long as its
 // own context allows, for a slot as for the answer.
 type group struct {
-	sem  chan struct{}   // one slot per request goroutine
-	stop <-chan struct{} // closed when the Client closes
+	sem     chan struct{}   // one slot per request goroutine
+	stop    <-chan struct{} // closed when the Client closes
+	maxWait time.Duration   // the longest wait for a slot (0: ctx's only)
 
 	mu     sync.Mutex
 	calls  map[Key]*call
@@ -24,8 +27,8 @@ type group struct {
 
 // newGroup returns a group running at most n requests at once; waits for
 // a slot end when stop is closed.
-func newGroup(n int, stop <-chan struct{}) *group {
-	return &group{sem: make(chan struct{}, n), stop: stop, calls: make(map[Key]*call)}
+func newGroup(n int, stop <-chan struct{}, maxWait time.Duration) *group {
+	return &group{sem: make(chan struct{}, n), stop: stop, maxWait: maxWait, calls: make(map[Key]*call)}
 }
 
 // close stops new requests and waits for those in flight.
@@ -104,12 +107,27 @@ func (g *group) inFlight(key Key) (*call, error) {
 	return nil, nil
 }
 
-// acquire takes a request slot, waiting as long as ctx allows and the
-// client is open.
+// acquire takes a request slot, waiting as long as ctx allows, the
+// client is open, and at most maxWait: a queue of callers, each behind
+// the requests of a flood of unknown tokens, fails fast instead of
+// growing without bound.
 func (g *group) acquire(ctx context.Context) error {
 	select {
 	case g.sem <- struct{}{}:
 		return nil
+	default:
+	}
+	var expired <-chan time.Time
+	if g.maxWait > 0 {
+		t := time.NewTimer(g.maxWait)
+		defer t.Stop()
+		expired = t.C
+	}
+	select {
+	case g.sem <- struct{}{}:
+		return nil
+	case <-expired:
+		return unavailable(errors.New("introspect: all request slots busy"), 0)
 	case <-ctx.Done():
 		return unavailable(ctx.Err(), 0)
 	case <-g.stop:

@@ -36,7 +36,7 @@ func waitForSlot(t *testing.T, g *group, key Key) <-chan result {
 func TestSlotWaiterJoinsCallStartedMeanwhile(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		stop := make(chan struct{})
-		g := newGroup(1, stop)
+		g := newGroup(1, stop, 0)
 		key := Key{1}
 		out := waitForSlot(t, g, key)
 		// Meanwhile a request for the same key starts (as if it had taken the
@@ -59,7 +59,7 @@ func TestSlotWaiterJoinsCallStartedMeanwhile(t *testing.T) {
 func TestSlotWaiterEndsOnClose(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		stop := make(chan struct{})
-		g := newGroup(1, stop)
+		g := newGroup(1, stop, 0)
 		out := waitForSlot(t, g, Key{1})
 		close(stop) // what Client.Close does first
 		synctest.Wait()
@@ -78,7 +78,7 @@ func TestSlotWaiterEndsOnClose(t *testing.T) {
 // runs all wait for it, and get its answer.
 func TestCallersShareOneCall(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		g := newGroup(4, make(chan struct{}))
+		g := newGroup(4, make(chan struct{}), 0)
 		release := make(chan struct{})
 		shared := &validator.Token{Subject: "shared"}
 		runs := 0

@@ -67,9 +67,9 @@ func defaults() config {
 }
 
 // WithHTTPClient sets the HTTP client (default: 10 s timeouts, HTTPS-only
-// redirects). Its redirects are held to the same HTTPS-only policy,
-// before its own CheckRedirect is asked; the client itself is not
-// modified.
+// redirects, for discovery). Its redirects are held to the same
+// HTTPS-only policy, before its own CheckRedirect is asked; introspection
+// requests follow none. The client itself is not modified.
 func WithHTTPClient(c *http.Client) Option {
 	return func(cfg *config) {
 		if c == nil {
@@ -150,7 +150,8 @@ func WithInactiveTTL(d time.Duration) Option {
 
 // WithMaxConcurrentRequests bounds the introspection requests in flight at
 // once (n ≥ 1, default [DefaultMaxConcurrentRequests]). A call that needs a
-// new request waits for a free slot as long as its own context allows, then
+// new request waits for a free slot as long as its own context allows and
+// at most the request timeout ([WithTimeout]), then
 // fails as [validator.ErrIntrospectionUnavailable] without sending
 // anything; calls for a token already being asked about join that request
 // and take no slot. This bounds the load a flood of unknown tokens puts on
@@ -169,7 +170,9 @@ func WithMaxConcurrentRequests(n int) Option {
 // type, signed by keys with typ "token-introspection+jwt", whose "iss" is
 // issuer (for [Discover], "" means the discovered issuer) and whose "aud"
 // names audience (the resource server's identifier, often its client id;
-// "" skips that check), is accepted. Without this option a JWT response
+// "" skips that check), and which is fresh ("iat" present and within the
+// last 2 minutes, allowing 1 minute of clock skew; "exp", if present, not
+// passed), is accepted. Without this option a JWT response
 // cannot be verified and is treated as a failure.
 func WithSignedResponses(issuer string, keys validator.KeySource, audience string) Option {
 	return func(cfg *config) {

@@ -87,6 +87,10 @@ func parseSignedIntrospection(payload []byte) (introspection.SignedResponse, err
 			out.Issuer, err = jsonString(val)
 		case "aud":
 			out.Audience, err = jsonStrings(val)
+		case "iat":
+			out.IssuedAt, err = jsonNumericDate(val)
+		case "exp":
+			out.Expiry, err = jsonNumericDate(val)
 		case "token_introspection":
 			if len(val) == 0 || val[0] != '{' {
 				err = errJSON

@@ -5,7 +5,10 @@
 // always registered before use).
 package introspection
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // parseResponse holds a func([]byte) (T, error) registered by the
 // validator, with T its token type; it is generic so that this package
@@ -28,6 +31,9 @@ func ParseResponse[T any](body []byte) (T, error) {
 type SignedResponse struct {
 	Issuer   string
 	Audience []string
+	// IssuedAt and Expiry are the response JWT's "iat" and "exp"; zero
+	// when absent.
+	IssuedAt, Expiry time.Time
 	// Introspection is the raw "token_introspection" object.
 	Introspection []byte
 }
