@@ -478,8 +478,7 @@ func compileRoute(i int, rf RouteFile) (Route, error) {
 func requirementOf(all, anyOf []string) (scopes.Requirement, error) {
 	for _, list := range [][]string{all, anyOf} {
 		for _, s := range list {
-			set, err := scopes.Parse(s)
-			if err != nil || set.Len() != 1 {
+			if !scopes.ValidToken(s) {
 				return scopes.Requirement{}, fmt.Errorf("scope %q is not one RFC 6749 scope token", s)
 			}
 		}

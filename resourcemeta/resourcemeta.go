@@ -171,8 +171,11 @@ func WithSignedMetadata(issuer string, key crypto.Signer, alg validator.Algorith
 	}
 }
 
-// New builds the metadata document of resource, an https URL without
-// query or fragment (http is accepted for loopback hosts only).
+// New builds the metadata document of resource, an https URL with an ASCII
+// host and without a fragment (http is accepted for loopback hosts only) or
+// dot or empty path segments. A query is allowed (RFC 9728 §1.2 advises
+// against one) and kept in URL, but not in Path: resources that differ
+// only in their query share a Path and cannot share a ServeMux.
 func New(resource string, opts ...Option) (*Document, error) {
 	c := config{md: Metadata{Resource: resource}}
 	for _, o := range opts {
@@ -221,8 +224,15 @@ func (d *Document) URL() string { return d.url }
 func (d *Document) Path() string { return d.path }
 
 // ServeHTTP answers GET and HEAD with the document (application/json,
-// cacheable for an hour) and anything else with 405.
+// cacheable for an hour) and anything else with 405. A path below
+// [Document.Path] gets 404: for a resource whose path ends in "/", Path is
+// a subtree pattern to http.ServeMux, and the document is no other
+// resource's.
 func (d *Document) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if p := r.URL.EscapedPath(); len(p) > len(d.path) && strings.HasPrefix(p, d.path) {
+		http.NotFound(w, r)
+		return
+	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
@@ -249,6 +259,9 @@ func WellKnownURL(resource string) (string, error) {
 	if strings.Contains(resource, "#") {
 		return "", fmt.Errorf("resource %q has a fragment", resource)
 	}
+	if err := checkResource(u); err != nil {
+		return "", fmt.Errorf("resource %q %w", resource, err)
+	}
 	path := u.EscapedPath()
 	if path == "/" {
 		path = ""
@@ -257,6 +270,35 @@ func WellKnownURL(resource string) (string, error) {
 	out.Path, _ = url.PathUnescape(WellKnownPath + path)
 	out.RawPath = WellKnownPath + path
 	return out.String(), nil
+}
+
+// checkResource refuses what would make the metadata URL name another
+// document than the resource's: a host that is not ASCII (URL() would
+// percent-encode it), and dot or empty path segments, which clients
+// normalize away (RFC 3986 §5.2.4; "%2e" counts as "." for WHATWG URL
+// parsers) and http.ServeMux redirects from.
+func checkResource(u *url.URL) error {
+	for i := 0; i < len(u.Host); i++ {
+		if u.Host[i] >= 0x80 {
+			return errors.New("has a host that is not ASCII (use its A-label, RFC 5890)")
+		}
+	}
+	p := u.EscapedPath()
+	if p == "" || p == "/" {
+		return nil
+	}
+	segs := strings.Split(p[1:], "/")
+	for i, seg := range segs {
+		switch strings.ToLower(seg) {
+		case ".", "..", "%2e", "%2e%2e", ".%2e", "%2e.":
+			return errors.New("has a dot segment in its path")
+		case "":
+			if i != len(segs)-1 { // a terminating slash is kept (RFC 9728 §3.1)
+				return errors.New("has an empty segment in its path")
+			}
+		}
+	}
+	return nil
 }
 
 // checkURL requires an absolute https URL (http for loopback hosts) with a

@@ -23,7 +23,7 @@ type StepUp struct {
 // the leeway), else nil. A token without "acr" (or "auth_time") does not
 // meet a requirement on it.
 func (s StepUp) Check(tok *Token, now time.Time, leeway time.Duration) error {
-	if len(s.ACR) > 0 && !slices.Contains(s.ACR, tok.ACR) {
+	if len(s.ACR) > 0 && (tok.ACR == "" || !slices.Contains(s.ACR, tok.ACR)) { // a token without "acr" never meets an acr list, even one holding ""
 		return &StepUpError{ACRValues: s.ACR, MaxAge: s.MaxAge}
 	}
 	if s.MaxAge > 0 && (tok.AuthTime.IsZero() || now.Sub(tok.AuthTime) > s.MaxAge+leeway) {

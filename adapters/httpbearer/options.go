@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 
+	"github.com/bearerguard/bearerguard/internal/httpfetch"
 	"github.com/bearerguard/bearerguard/internal/trustedproxy"
 	"github.com/bearerguard/bearerguard/validator"
 )
@@ -139,12 +139,23 @@ func WithClientCertHeader(header string, format CertHeaderFormat, proxies ...str
 // WithResourceMetadata adds resource_metadata="url" (RFC 9728 §5.1) to
 // every challenge: the URL of this resource's protected resource metadata
 // document (see package resourcemeta), where a client learns which
-// authorization servers to get a token from and which scopes exist.
+// authorization servers to get a token from and which scopes exist. The
+// URL must be https (http on loopback), without user info or fragment, and
+// printable ASCII without quotes or backslashes, so that the challenge
+// carries it as configured; else [New] fails.
 func WithResourceMetadata(metadataURL string) Option {
 	return func(c *config) {
-		u, err := url.Parse(metadataURL)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || strings.ContainsAny(metadataURL, "\"\\") {
-			c.errs = append(c.errs, fmt.Errorf("WithResourceMetadata: %q is not an absolute http(s) URL", metadataURL))
+		// What the challenge cannot carry as is (it drops bytes outside
+		// %x21-7E but '"' and '\'), and what RFC 9728 does not allow (http
+		// off loopback, user info, a fragment), is refused, never altered.
+		printable := metadataURL != ""
+		for i := 0; i < len(metadataURL); i++ {
+			if ch := metadataURL[i]; ch <= 0x20 || ch > 0x7e || ch == '"' || ch == '\\' {
+				printable = false
+			}
+		}
+		if _, err := httpfetch.CheckURL(metadataURL, true); err != nil || !printable {
+			c.errs = append(c.errs, fmt.Errorf("WithResourceMetadata: %q is not an absolute https URL (http on loopback) of printable ASCII without user info or fragment", metadataURL))
 			return
 		}
 		c.metadata = metadataURL

@@ -1,6 +1,7 @@
 package httpbearer
 
 import (
+	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -29,9 +30,31 @@ func routeOf(opts []RouteOption) route {
 // says (RFC 9470): an "acr" among s.ACR, an "auth_time" within s.MaxAge. A
 // token that falls short is answered 401 insufficient_user_authentication
 // with acr_values and max_age, so the client can obtain a new token after
-// stronger or fresher authentication.
+// stronger or fresher authentication. It panics, as [scopes.All] does on
+// a bad scope, if an acr value is empty or not printable ASCII without
+// spaces or quotes (the challenge could not carry it), or if s.MaxAge is
+// negative: a requirement that would silently require nothing.
 func WithStepUp(s validator.StepUp) RouteOption {
+	for _, a := range s.ACR {
+		if !validACR(a) {
+			panic(fmt.Sprintf("httpbearer: WithStepUp: acr value %q is not printable ASCII without spaces or quotes", a))
+		}
+	}
+	if s.MaxAge < 0 {
+		panic(fmt.Sprintf("httpbearer: WithStepUp: max age %v is negative", s.MaxAge))
+	}
 	return func(r *route) { r.stepUp = s }
+}
+
+// validACR reports whether a is an acr value a challenge's acr_values can
+// carry: non-empty printable ASCII without space, quote or backslash.
+func validACR(a string) bool {
+	for i := 0; i < len(a); i++ {
+		if c := a[i]; c <= ' ' || c > '~' || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return a != ""
 }
 
 // stepUpChecker checks a step-up with the validator's clock and leeway.
