@@ -26,10 +26,12 @@ endpoint and its credentials are fixed by the flags.
 The page is served on loopback only (--addr, default 127.0.0.1 with a free
 port); its address, with a random key that opens it, is printed on
 standard output. Its assets are built in: it loads
-nothing from anywhere else. The token goes only to this process, in the
-body of a same-origin POST with a per-process anti-CSRF token; it is never
-logged, stored or put in a URL. This process's only outgoing requests are
-the issuer's discovery, JWKS and introspection endpoints.
+nothing from anywhere else. The token goes to this process, in the
+body of a same-origin POST with a per-process anti-CSRF token, and, with
+--introspection-url, to that endpoint whenever the API would send it
+there; it is never logged, stored or put in a URL. This process's only
+outgoing requests are the issuer's discovery, JWKS and introspection
+endpoints.
 
 Flags:
 `

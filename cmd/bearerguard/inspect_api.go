@@ -254,6 +254,21 @@ var personalClaims = map[string]bool{
 	"phone_number": true, "address": true, "birthdate": true, "picture": true, "profile": true,
 	"website": true, "gender": true, "upn": true, "unique_name": true, "login": true, "oid": true,
 	"act": true, "may_act": true, "ext": true,
+	// Provider-specific: Entra (ipaddr, login_hint, onprem_sid,
+	// verified_*_email), Okta (uid), Cognito (cognito:username).
+	"ipaddr": true, "uid": true, "login_hint": true, "onprem_sid": true,
+	"verified_primary_email": true, "verified_secondary_email": true,
+}
+
+// isPersonal reports whether a claim named name is personal: a name of
+// personalClaims, one of them after a namespace ("cognito:username",
+// "https://example.com/claims/email"), or any name with "email" in it.
+func isPersonal(name string) bool {
+	n := strings.ToLower(name)
+	if i := strings.LastIndexAny(n, "/:"); i >= 0 {
+		n = n[i+1:]
+	}
+	return personalClaims[n] || strings.Contains(n, "email")
 }
 
 // redactedValue replaces a personal claim's value.

@@ -122,6 +122,9 @@ func (s *inspectServer) run(ctx context.Context, req *inspectRequest) *inspectRe
 			pr.cnf, pr.known = confirmationOf(answer), true
 		}
 		if isJWT {
+			// The claims shown are the JWT's own, decoded here: the
+			// introspection answer vouches for the token, not for them.
+			rep.Token.Verified = false
 			rep.Token.Format = "jwt"
 			rep.Header = claimRows(header, now, true)
 			rep.Claims = claimRows(claims, now, req.RevealPersonal)
@@ -289,7 +292,7 @@ func claimRows(m map[string]any, now time.Time, reveal bool) []claimRow {
 	rows := make([]claimRow, 0, len(names))
 	for _, name := range names {
 		row := claimRow{Name: name}
-		if personalClaims[name] && !reveal {
+		if isPersonal(name) && !reveal {
 			row.Value, row.Redacted = redactedValue, true
 		} else {
 			b, _ := json.Marshal(m[name])

@@ -129,6 +129,9 @@ func (s *inspectServer) hostAllowed(host string) bool {
 	if host == s.host {
 		return true
 	}
+	if h, port, err := net.SplitHostPort(s.host); err == nil && port == "80" && (host == h || host == "["+h+"]") {
+		return true // browsers leave out the default port
+	}
 	if !s.allowRemote {
 		return false
 	}
