@@ -31,8 +31,25 @@ const rtIssuer = "https://id.example.com/"
 // with arbitrary claims signed by it (the authorization server).
 func rtValidator(t *testing.T, opts ...validator.Option) (*validator.Validator, func(claims map[string]any) string) {
 	t.Helper()
+	v, sign := rtRawValidator(t, opts...)
+	mint := func(extra map[string]any) string {
+		c := map[string]any{"iss": rtIssuer, "aud": "orders", "sub": "victim", "client_id": "victim",
+			"scope": "read:data", "iat": time.Now().Unix(), "exp": time.Now().Add(time.Hour).Unix(), "jti": "rt"}
+		for k, val := range extra {
+			c[k] = val
+		}
+		b, _ := json.Marshal(c)
+		return sign(string(b))
+	}
+	return v, mint
+}
+
+// rtRawValidator signs arbitrary payload bytes (duplicate names and all)
+// as the trusted authorization server.
+func rtRawValidator(t *testing.T, opts ...validator.Option) (*validator.Validator, func(payload string) string) {
+	t.Helper()
 	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
-	key, err := validator.NewKey("rt", pub, validator.EdDSA)
+	key, err := validator.NewKey("raw", pub, validator.EdDSA)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,18 +57,11 @@ func rtValidator(t *testing.T, opts ...validator.Option) (*validator.Validator, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	mint := func(extra map[string]any) string {
-		c := map[string]any{"iss": rtIssuer, "aud": "orders", "sub": "victim", "client_id": "victim",
-			"scope": "read:data", "iat": time.Now().Unix(), "exp": time.Now().Add(time.Hour).Unix(), "jti": "rt"}
-		for k, val := range extra {
-			c[k] = val
-		}
+	return v, func(payload string) string {
 		enc := base64.RawURLEncoding
-		b, _ := json.Marshal(c)
-		in := enc.EncodeToString([]byte(`{"alg":"EdDSA","kid":"rt","typ":"at+jwt"}`)) + "." + enc.EncodeToString(b)
+		in := enc.EncodeToString([]byte(`{"alg":"EdDSA","kid":"raw","typ":"at+jwt"}`)) + "." + enc.EncodeToString([]byte(payload))
 		return in + "." + enc.EncodeToString(ed25519.Sign(priv, []byte(in)))
 	}
-	return v, mint
 }
 
 // rtCert is a self-signed client certificate (RFC 8705 §2.2) with the

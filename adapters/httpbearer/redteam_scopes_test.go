@@ -1,9 +1,6 @@
 package httpbearer_test
 
 import (
-	"crypto/ed25519"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -16,26 +13,6 @@ import (
 	"github.com/bearerguard/bearerguard/scopes"
 	"github.com/bearerguard/bearerguard/validator"
 )
-
-// rtRawValidator signs arbitrary payload bytes (duplicate names and all)
-// as the trusted authorization server.
-func rtRawValidator(t *testing.T, opts ...validator.Option) (*validator.Validator, func(payload string) string) {
-	t.Helper()
-	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
-	key, err := validator.NewKey("raw", pub, validator.EdDSA)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := validator.New(append([]validator.Option{validator.WithIssuer(rtIssuer, validator.NewKeys(key)), validator.WithAudience("orders")}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v, func(payload string) string {
-		enc := base64.RawURLEncoding
-		in := enc.EncodeToString([]byte(`{"alg":"EdDSA","kid":"raw","typ":"at+jwt"}`)) + "." + enc.EncodeToString([]byte(payload))
-		return in + "." + enc.EncodeToString(ed25519.Sign(priv, []byte(in)))
-	}
-}
 
 // Scope values that must not grant "admin" on a route requiring it, sent
 // as real HTTP requests through a ServeMux. None may reach the handler.

@@ -253,19 +253,23 @@ func TestRedteamInspectHangingIssuerHolds(t *testing.T) {
 	defer close(release)
 	tok := iss.Mint(t, bearertest.Claims{"aud": "orders"})
 	b, _ := json.Marshal(map[string]any{"token": tok, "audience": "orders"})
+	// inspect posts b, giving up after d.
+	inspect := func(d time.Duration) {
+		ctx, cancel := context.WithTimeout(context.Background(), d)
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, "POST", p.base+"/api/inspect", bytes.NewReader(b))
+		req.Header.Set("Origin", p.base)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set(csrfHeader, p.csrf)
+		if resp, err := (&http.Client{Transport: &http.Transport{}}).Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}
 	done := make(chan struct{})
 	for i := 0; i < 3*maxConcurrentInspections; i++ {
 		go func() {
 			defer func() { done <- struct{}{} }()
-			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-			defer cancel()
-			req, _ := http.NewRequestWithContext(ctx, "POST", p.base+"/api/inspect", bytes.NewReader(b))
-			req.Header.Set("Origin", p.base)
-			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set(csrfHeader, p.csrf)
-			if resp, err := (&http.Client{Transport: &http.Transport{}}).Do(req); err == nil {
-				resp.Body.Close()
-			}
+			inspect(300 * time.Millisecond)
 		}()
 	}
 	for i := 0; i < 3*maxConcurrentInspections; i++ {
@@ -276,15 +280,7 @@ func TestRedteamInspectHangingIssuerHolds(t *testing.T) {
 	// (its JWKS fetch hangs until the 30 s timeout, so give up at 2 s and
 	// check it reached the issuer).
 	before := hung.Load()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "POST", p.base+"/api/inspect", bytes.NewReader(b))
-	req.Header.Set("Origin", p.base)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(csrfHeader, p.csrf)
-	if resp, err := (&http.Client{Transport: &http.Transport{}}).Do(req); err == nil {
-		resp.Body.Close()
-	}
+	inspect(2 * time.Second)
 	if hung.Load() == before {
 		t.Errorf("slots not freed: a new inspection never reached the issuer")
 	}
