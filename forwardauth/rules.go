@@ -457,16 +457,19 @@ func compileRoute(i int, rf RouteFile) (Route, error) {
 			}
 		}
 		r.requirement = req
+		stepUpOK := true // fail does not stop: WithStepUp panics on what it reports
 		if rf.MaxAge < 0 {
 			fail("max_age %v is negative", rf.MaxAge)
+			stepUpOK = false
 		}
 		for _, a := range rf.ACRValues {
 			if a == "" || !printable(a) || strings.ContainsAny(a, " \"\\") {
 				fail("acr value %q is not printable ASCII without spaces or quotes", a)
+				stepUpOK = false
 			}
 		}
 		r.stepUp = validator.StepUp{ACR: rf.ACRValues, MaxAge: rf.MaxAge}
-		if len(rf.ACRValues) > 0 || rf.MaxAge > 0 {
+		if stepUpOK && (len(rf.ACRValues) > 0 || rf.MaxAge > 0) {
 			r.opts = []httpbearer.RouteOption{httpbearer.WithStepUp(r.stepUp)}
 		}
 	}

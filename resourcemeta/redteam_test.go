@@ -172,3 +172,15 @@ func TestRedteamTrailingSlashPathIsExact(t *testing.T) {
 		t.Errorf("document for %q served at .../mcp/admin/secret: %s", d.Metadata().Resource, rec.Body)
 	}
 }
+
+// A WHATWG URL parser (browsers, Node, most MCP clients) reads "\\" in an
+// http(s) path as "/", so "https://h/api\\..\\admin" is https://h/admin to
+// the client, which builds that resource's metadata URL (RFC 9728 §3.1):
+// the hazard of dot segments. A resource with a backslash is refused.
+func TestRedteamResourceWithBackslashRejected(t *testing.T) {
+	for _, r := range []string{`https://h/api\..\admin`, `https://h/api\\x`, `https://h/a\`} {
+		if u, err := resourcemeta.WellKnownURL(r); err == nil {
+			t.Errorf("WellKnownURL(%q) = %q, want an error", r, u)
+		}
+	}
+}

@@ -259,6 +259,12 @@ func WellKnownURL(resource string) (string, error) {
 	if strings.Contains(resource, "#") {
 		return "", fmt.Errorf("resource %q has a fragment", resource)
 	}
+	if strings.ContainsRune(resource, '\\') {
+		// WHATWG URL parsers read "\" as "/" in an http(s) URL: to a
+		// client, the resource would be another one, perhaps with dot
+		// segments (RFC 3986 allows no "\" in a URI).
+		return "", fmt.Errorf("resource %q has a backslash", resource)
+	}
 	if err := checkResource(u); err != nil {
 		return "", fmt.Errorf("resource %q %w", resource, err)
 	}

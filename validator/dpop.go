@@ -148,7 +148,10 @@ func WithDPoPProofWindow(d time.Duration) Option {
 // store: when guards over two of them are nested, the inner one finds the
 // request's proof remembered by the outer one for this request and does
 // not refuse it as a replay; both must be given the same store value (two
-// stores over one Redis are two stores to them, and the inner refuses).
+// stores over one Redis are two stores to them), and the inner must see
+// the outer's request context with values added only (middleware between
+// them that sets a deadline makes another context): otherwise the inner
+// refuses the proof as replayed.
 func WithDPoPReplayStore(s ReplayStore) Option {
 	return func(c *config) {
 		if s == nil {
@@ -341,17 +344,19 @@ func (v *Validator) checkProof(ctx context.Context, tok *Token, p Presentation) 
 			return ErrProofReplayed
 		}
 	}
-	tok.proof = &acceptedProof{store: v.dpop.replay, key: key, proof: p.Proof}
+	tok.proof = &acceptedProof{store: v.dpop.replay, key: key, proof: p.Proof, done: ctx.Done()}
 	return nil
 }
 
 // acceptedProof is what a validator that accepted a DPoP proof leaves on
 // the request's token: the store that remembered the proof, its key there,
-// and the proof as the request carried it.
+// the proof as the request carried it, and the request's context's Done
+// channel.
 type acceptedProof struct {
 	store ReplayStore
 	key   string
 	proof string
+	done  <-chan struct{}
 }
 
 // rememberedInRequest reports whether this very proof was already
@@ -362,18 +367,24 @@ type acceptedProof struct {
 //
 // It holds only when the token in ctx carries a mark that a validator set
 // after the same store (the same value) answered "fresh" for the same key,
-// and the proof is the very string the request carried then: the same
-// bytes in memory, not merely equal ones. A token that other middleware
-// carried over from another request (with [NewContext]) comes with a
-// proof string of that request, so a replay is still remembered, and
-// refused. A validator with a store of its own always remembers.
+// in the same request: ctx has the Done channel the marking validator's
+// context had (a context derived with values shares it; another request's
+// never does, and a context that is never done has none), and the proof
+// is the very string the request carried then, the same bytes in memory,
+// not merely equal ones. A token that other middleware carried over from
+// another request (with [NewContext]) therefore never spares a proof its
+// replay check, even over HTTP/2, where hpack may hand two requests on a
+// connection one string. A validator with a store of its own always
+// remembers; so does one behind middleware that derives a context with a
+// deadline or cancellation of its own (the proof is then refused as
+// replayed, as without the mark).
 func (v *Validator) rememberedInRequest(ctx context.Context, key, proof string) bool {
 	t, ok := FromContext(ctx)
 	if !ok || t.proof == nil {
 		return false
 	}
 	m := t.proof
-	return m.key == key && sameString(m.proof, proof) && sameStore(m.store, v.dpop.replay)
+	return m.done != nil && m.done == ctx.Done() && m.key == key && sameString(m.proof, proof) && sameStore(m.store, v.dpop.replay)
 }
 
 // sameString reports whether a and b are one string in memory.
@@ -386,7 +397,10 @@ func sameString(a, b string) bool {
 // comparing it would panic).
 func sameStore(a, b ReplayStore) bool {
 	ta := reflect.TypeOf(a)
-	return ta != nil && ta == reflect.TypeOf(b) && ta.Comparable() && a == b
+	// Value.Comparable looks into interface fields: a struct type is
+	// comparable, yet == panics when a field holds a map (a wrapper
+	// around a store that cannot be compared).
+	return ta != nil && ta == reflect.TypeOf(b) && reflect.ValueOf(a).Comparable() && reflect.ValueOf(b).Comparable() && a == b
 }
 
 // replayKey binds a proof's "jti" to the token's issuer and the proof key:

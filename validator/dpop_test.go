@@ -12,7 +12,10 @@ import (
 	"crypto/x509/pkix"
 	"errors"
 	"math/big"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -489,6 +492,14 @@ func TestProofReplayAtWindowEdge(t *testing.T) {
 // instead of panicking on the comparison.
 type mapStore map[string]bool
 
+// wrappedStore is of a comparable struct type, holding a store of a type
+// that cannot be compared (a prefixing wrapper, say): reflect calls the
+// type comparable, yet == on two such values panics.
+type wrappedStore struct {
+	validator.ReplayStore
+	prefix string
+}
+
 func (s mapStore) Remember(_ context.Context, key string, _ time.Time) (bool, error) {
 	if s[key] {
 		return false, nil
@@ -499,23 +510,30 @@ func (s mapStore) Remember(_ context.Context, key string, _ time.Time) (bool, er
 
 // A second validator checking a request's one proof, under the token the
 // first validator accepted with it (nested guards), does not refuse it as
-// a replay when the first remembered it in the same store; it remembers
-// it itself in any other case, and every later use is refused.
+// a replay when the first remembered it in the same store for the same
+// request; it remembers it itself in any other case, and every later use
+// is refused.
 func TestProofRememberedOncePerRequest(t *testing.T) {
 	loadKeys(t)
 	key := newProofKey(t)
 	tok := bound(key.thumbprint())
-	shared := validator.NewMemoryReplayStore(10, func() time.Time { return testNow })
+	clock := func() time.Time { return testNow }
+	shared := validator.NewMemoryReplayStore(10, clock)
 	tests := []struct {
 		name         string
 		outer, inner validator.ReplayStore
-		sameBytes    bool  // the inner check gets the very proof string the outer got
+		copied       bool  // the inner check gets an equal copy of the proof string, not the very one
+		otherRequest bool  // the inner check runs in another request's context (the token carried over)
+		neverDone    bool  // both run in a context that is never done (no request's)
 		want         error // of the inner check under the outer's token
 	}{
-		{"one store", shared, shared, true, nil},
-		{"one store, an equal proof string of another request", shared, shared, false, validator.ErrProofReplayed},
-		{"a store each", validator.NewMemoryReplayStore(10, func() time.Time { return testNow }), validator.NewMemoryReplayStore(10, func() time.Time { return testNow }), true, nil},
-		{"one store that cannot be compared", mapStore{}, nil, true, validator.ErrProofReplayed},
+		{"one store", shared, shared, false, false, false, nil},
+		{"one store, an equal copy of the proof string", shared, shared, true, false, false, validator.ErrProofReplayed},
+		{"one store, another request's context", shared, shared, false, true, false, validator.ErrProofReplayed},
+		{"one store, a context that is never done", shared, shared, false, false, true, validator.ErrProofReplayed},
+		{"a store each", validator.NewMemoryReplayStore(10, clock), validator.NewMemoryReplayStore(10, clock), false, false, false, nil},
+		{"one store that cannot be compared", mapStore{}, nil, false, false, false, validator.ErrProofReplayed},
+		{"one comparable store holding one that cannot be", wrappedStore{mapStore{}, "x"}, nil, false, false, false, validator.ErrProofReplayed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -526,15 +544,24 @@ func TestProofRememberedOncePerRequest(t *testing.T) {
 			inner := newValidator(t, validator.WithDPoPReplayStore(tt.inner))
 			p := key.proof("GET", apiURL, tok, nil, nil)
 			pres := validator.Presentation{Scheme: validator.SchemeDPoP, Token: tok, Proof: p, Method: "GET", URL: apiURL}
-			accepted, err := outer.ValidatePresentation(t.Context(), pres)
+			request, cancel := context.WithCancel(t.Context()) // a server's request context
+			defer cancel()
+			if tt.neverDone {
+				request = context.Background()
+			}
+			accepted, err := outer.ValidatePresentation(request, pres)
 			if err != nil {
 				t.Fatalf("outer: %v", err)
 			}
-			ctx := validator.NewContext(t.Context(), accepted)
-			if !tt.sameBytes {
+			if tt.copied {
 				pres.Proof = strings.Clone(p)
 			}
-			if _, err := inner.ValidatePresentation(ctx, pres); !errors.Is(err, tt.want) && (tt.want != nil || err != nil) {
+			if tt.otherRequest {
+				var cancel2 context.CancelFunc
+				request, cancel2 = context.WithCancel(t.Context())
+				defer cancel2()
+			}
+			if _, err := inner.ValidatePresentation(validator.NewContext(request, accepted), pres); !errors.Is(err, tt.want) && (tt.want != nil || err != nil) {
 				t.Fatalf("inner, under the outer's token: %v, want %v", err, tt.want)
 			}
 			// Any later request with the proof is a replay, to either.
@@ -545,5 +572,56 @@ func TestProofRememberedOncePerRequest(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Over HTTP/2 hpack hands a repeated header value to the next request on a
+// connection as the very same string: a token kept by middleware from one
+// request and planted in the next, which replays its proof, must not let
+// the replay through (the mark holds the request context's Done channel,
+// which no other request shares).
+func TestProofReplayOverHTTP2UnderKeptToken(t *testing.T) {
+	loadKeys(t)
+	key := newProofKey(t)
+	tok := bound(key.thumbprint())
+	v := newValidator(t)
+	var mu sync.Mutex
+	var kept *validator.Token
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		mu.Lock()
+		if kept != nil {
+			ctx = validator.NewContext(ctx, kept) // middleware that carries a token over
+		}
+		mu.Unlock()
+		got, err := v.ValidatePresentation(ctx, validator.Presentation{Scheme: validator.SchemeDPoP,
+			Token: tok, Proof: r.Header.Get("DPoP"), Method: "GET", URL: apiURL})
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusUnauthorized)
+			return
+		}
+		mu.Lock()
+		kept = got
+		mu.Unlock()
+	}))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	defer srv.Close()
+	p := key.proof("GET", apiURL, tok, nil, nil)
+	for i, want := range []int{http.StatusOK, http.StatusUnauthorized} {
+		req, _ := http.NewRequestWithContext(t.Context(), "GET", srv.URL, nil)
+		req.Header.Set("Authorization", "DPoP "+tok)
+		req.Header.Set("DPoP", p)
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.ProtoMajor != 2 {
+			t.Fatalf("request %d over %s, want HTTP/2", i+1, resp.Proto)
+		}
+		if resp.StatusCode != want {
+			t.Errorf("request %d: %d, want %d", i+1, resp.StatusCode, want)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"sort"
@@ -295,8 +296,12 @@ func claimRows(m map[string]any, now time.Time, reveal bool) []claimRow {
 		if isPersonal(name) && !reveal {
 			row.Value, row.Redacted = redactedValue, true
 		} else {
-			b, _ := json.Marshal(m[name])
-			row.Value = string(b)
+			v, nested := m[name], false
+			if !reveal {
+				v, nested = redactNested(v)
+			}
+			b, _ := json.Marshal(v)
+			row.Value, row.Redacted = string(b), nested
 		}
 		if t, ok := claimTime(m, name); ok && timeClaims[name] {
 			row.When = humanTime(t, now)
@@ -304,6 +309,49 @@ func claimRows(m map[string]any, now time.Time, reveal bool) []claimRow {
 		rows = append(rows, row)
 	}
 	return rows
+}
+
+// redactNested returns v with the values of personal members of the
+// objects inside it (at any depth) replaced, and whether it replaced any:
+// a namespaced object ("https://example.com/user": {"email": …}) is no
+// less personal than a top-level claim.
+func redactNested(v any) (any, bool) {
+	switch x := v.(type) {
+	case map[string]any:
+		var out map[string]any
+		for k, e := range x {
+			var r any
+			var did bool
+			if isPersonal(k) {
+				r, did = "[redacted]", true
+			} else {
+				r, did = redactNested(e)
+			}
+			if did {
+				if out == nil {
+					out = maps.Clone(x)
+				}
+				out[k] = r
+			}
+		}
+		if out != nil {
+			return out, true
+		}
+	case []any:
+		var out []any
+		for i, e := range x {
+			if r, did := redactNested(e); did {
+				if out == nil {
+					out = slices.Clone(x)
+				}
+				out[i] = r
+			}
+		}
+		if out != nil {
+			return out, true
+		}
+	}
+	return v, false
 }
 
 // skewNote compares the token's times with this machine's clock.

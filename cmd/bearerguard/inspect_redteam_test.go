@@ -376,3 +376,26 @@ func httptestServer(t *testing.T, h http.Handler) string {
 	t.Cleanup(srv.Close)
 	return srv.URL
 }
+
+// Personal claims nested in a non-personal (often namespaced) object are
+// redacted too.
+func TestRedteamInspectNestedPersonalClaimsRedacted(t *testing.T) {
+	claims := map[string]any{
+		"https://app.example.com/user": map[string]any{"email": "alice@example.com", "name": "Alice", "plan": "gold"},
+		"groups":                       []any{map[string]any{"given_name": "Alice"}},
+		"ext":                          map[string]any{"x": 1},
+	}
+	for _, r := range claimRows(claims, time.Now(), false) {
+		if strings.Contains(r.Value, "Alice") || strings.Contains(r.Value, "alice@") {
+			t.Errorf("row %q shows nested personal data: %s", r.Name, r.Value)
+		}
+		if r.Name == "https://app.example.com/user" && (!r.Redacted || !strings.Contains(r.Value, "gold")) {
+			t.Errorf("row %q: %s (redacted %v), want the rest shown and the row marked", r.Name, r.Value, r.Redacted)
+		}
+	}
+	for _, r := range claimRows(claims, time.Now(), true) {
+		if r.Name == "https://app.example.com/user" && !strings.Contains(r.Value, "alice@example.com") {
+			t.Errorf("revealed: %s", r.Value)
+		}
+	}
+}
