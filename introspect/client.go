@@ -47,6 +47,32 @@ type Client struct {
 	discovering   *discoveryCall // the discovery in flight, if any
 	lastDiscovery time.Time      // start of the last discovery
 	discoveryErr  error          // error of the last discovery
+
+	failMu     sync.Mutex
+	failLogged time.Time // when the last "request failed" record was written
+	failQuiet  int64     // failures not logged since then
+}
+
+// failLogEvery is the least time between two "request failed" records: a
+// flood of made-up tokens while the endpoint fails (or rate-limits that
+// very flood) must not write a record per request.
+const failLogEvery = 10 * time.Second
+
+// logFailure logs a failed request, at most once every failLogEvery, with
+// the number of failures left out since the last record.
+func (c *Client) logFailure(err error) {
+	c.failMu.Lock()
+	now := time.Now()
+	if !c.failLogged.IsZero() && now.Sub(c.failLogged) < failLogEvery {
+		c.failQuiet++
+		c.failMu.Unlock()
+		return
+	}
+	quiet := c.failQuiet
+	c.failLogged, c.failQuiet = now, 0
+	c.failMu.Unlock()
+	c.cfg.logger.Warn("introspect: request failed", slog.String("endpoint", httpfetch.Redact(c.currentEndpoint())),
+		slog.Any("error", err), slog.Int64("failures_not_logged", quiet))
 }
 
 // ErrClosed reports use of a [Client] after [Client.Close]: Introspect
@@ -222,7 +248,7 @@ func (c *Client) fetch(key Key, token string) (*validator.Token, error) {
 	case err != nil:
 		var ue *validator.UnavailableError
 		if errors.As(err, &ue) {
-			c.cfg.logger.Warn("introspect: request failed", slog.String("endpoint", c.currentEndpoint()), slog.Any("error", ue.Err))
+			c.logFailure(ue.Err)
 		}
 		return nil, err
 	case tok == nil:

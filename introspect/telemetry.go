@@ -10,6 +10,8 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/bearerguard/bearerguard/internal/httpfetch"
 )
 
 // Metrics (names as the Prometheus exporter shows them):
@@ -102,7 +104,7 @@ func (t *telemetry) request(ctx context.Context, start time.Time, active bool, e
 // span starts a client span for a request to url.
 func (t *telemetry) span(ctx context.Context, name, method, url string) (context.Context, trace.Span) {
 	return t.tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindClient),
-		trace.WithAttributes(attribute.String("http.request.method", method), attribute.String("url.full", url)))
+		trace.WithAttributes(attribute.String("http.request.method", method), attribute.String("url.full", httpfetch.Redact(url))))
 }
 
 func endSpan(span trace.Span, err error) {

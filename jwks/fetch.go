@@ -84,7 +84,7 @@ func (s *Set) fetch() (err error) {
 	log := s.cfg.logger
 	switch {
 	case url != "":
-		log = log.With(slog.String("jwks_url", url))
+		log = log.With(slog.String("jwks_url", httpfetch.Redact(url)))
 	case s.issuer != "":
 		log = log.With(slog.String("issuer", s.issuer)) // discovery has not found the JWKS URL
 	}

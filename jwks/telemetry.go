@@ -9,6 +9,8 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/bearerguard/bearerguard/internal/httpfetch"
 )
 
 // Metrics (names as the Prometheus exporter shows them):
@@ -77,7 +79,7 @@ func newTelemetry(s *Set) (*telemetry, error) {
 	}
 	source := s.issuer // bounded: one series per configured key set
 	if source == "" {
-		source = s.jwksURL
+		source = httpfetch.Redact(s.jwksURL)
 	}
 	attrs := metric.WithAttributeSet(attribute.NewSet(attribute.String("source", source)))
 	t.registration, err = m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
@@ -97,7 +99,7 @@ func newTelemetry(s *Set) (*telemetry, error) {
 // span starts a client span for an HTTP GET of url.
 func (t *telemetry) span(ctx context.Context, name, url string) (context.Context, trace.Span) {
 	return t.tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindClient),
-		trace.WithAttributes(attribute.String("http.request.method", "GET"), attribute.String("url.full", url)))
+		trace.WithAttributes(attribute.String("http.request.method", "GET"), attribute.String("url.full", httpfetch.Redact(url))))
 }
 
 // end ends a span with err's outcome.

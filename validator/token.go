@@ -2,6 +2,7 @@ package validator
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"time"
 
@@ -102,6 +103,18 @@ type Token struct {
 	// when asked (see claimsJSON). Its bytes are never written.
 	claims string
 }
+
+// String names the token for logs and %v: its issuer, subject, client,
+// source and expiry. It never prints the claims it keeps (a JWT's payload
+// segment or an introspection answer), which fmt's %+v of the struct, and
+// so slog's text handler, would.
+func (t Token) String() string {
+	return fmt.Sprintf("Token{Issuer:%q Subject:%q ClientID:%q Source:%s Expiry:%s}",
+		t.Issuer, t.Subject, t.ClientID, t.Source, t.Expiry.Format(time.RFC3339))
+}
+
+// GoString is String, for %#v.
+func (t Token) GoString() string { return t.String() }
 
 // tokenBlock is a Token with room for a short Audience beside it (nearly
 // every token has one or two audiences), so that a Token and its Audience

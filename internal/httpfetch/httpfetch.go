@@ -46,10 +46,16 @@ func (e *ContentTypeError) Error() string {
 func CheckURL(raw string, allowLoopbackHTTP bool) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("invalid URL: %w", err)
+		// url.Parse's *url.Error holds the raw URL, password included:
+		// keep only its reason.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, fmt.Errorf("invalid URL (not shown: it may hold a password): %w", err)
 	}
 	if u.Host == "" || u.User != nil || u.Fragment != "" {
-		return nil, fmt.Errorf("invalid URL %q: needs a host, and no user info or fragment", u.Redacted())
+		return nil, fmt.Errorf("invalid URL %q: needs a host, and no user info or fragment", Redact(raw))
 	}
 	switch u.Scheme {
 	case "https":
@@ -59,7 +65,27 @@ func CheckURL(raw string, allowLoopbackHTTP bool) (*url.URL, error) {
 			return u, nil
 		}
 	}
-	return nil, fmt.Errorf("%w: %s", ErrInsecureURL, u.Redacted())
+	return nil, fmt.Errorf("%w: %s", ErrInsecureURL, Redact(raw))
+}
+
+// Redact returns rawURL for logs, spans, metric labels and errors: no
+// user info, no fragment, and each query value replaced by "REDACTED" (a
+// signed URL's "sig" or "X-Amz-Signature" is a credential; OpenTelemetry's
+// url.full asks for the same). The keys stay, for the operator.
+func Redact(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "(unparseable URL)"
+	}
+	u.User, u.Fragment, u.RawFragment = nil, "", ""
+	if u.RawQuery != "" {
+		q := u.Query()
+		for k := range q {
+			q[k] = []string{"REDACTED"}
+		}
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
 }
 
 // IsLoopback reports whether host is "localhost" or a loopback IP.
@@ -135,6 +161,11 @@ type Response struct {
 func Do(client *http.Client, req *http.Request, limit int64) (*Response, error) {
 	resp, err := client.Do(req)
 	if err != nil {
+		// Go's *url.Error holds the request URL, query and all.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			ue.URL = Redact(ue.URL)
+		}
 		return nil, err
 	}
 	defer resp.Body.Close()

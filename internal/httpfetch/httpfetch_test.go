@@ -148,3 +148,24 @@ func TestNewClientHasTimeouts(t *testing.T) {
 		t.Errorf("NewClient() = %+v, want timeouts and a redirect policy", c)
 	}
 }
+
+// Redact keeps what an operator needs to tell endpoints apart and drops
+// what may be a credential: user info, a fragment, every query value.
+func TestRedact(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"https://as.example.com/jwks", "https://as.example.com/jwks"},
+		{"https://as.example.com/keys?sv=2024&sig=SECRET", "https://as.example.com/keys?sig=REDACTED&sv=REDACTED"},
+		{"https://rs:HUNTER2@as.example.com/introspect", "https://as.example.com/introspect"},
+		{"https://as.example.com/jwks#SECRET", "https://as.example.com/jwks"},
+		{"https://as.example.com:44x/jwks?sig=SECRET", "(unparseable URL)"},
+		{"http://127.0.0.1:8080/?X-Amz-Signature=SECRET&X-Amz-Signature=SECRET2", "http://127.0.0.1:8080/?X-Amz-Signature=REDACTED"},
+	}
+	for _, tt := range tests {
+		if got := Redact(tt.in); got != tt.want || strings.Contains(got, "SECRET") || strings.Contains(got, "HUNTER2") {
+			t.Errorf("Redact(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	if _, err := CheckURL("https://rs:HUNTER2@as.example.com:44x/introspect", false); err == nil || strings.Contains(err.Error(), "HUNTER2") {
+		t.Errorf("CheckURL of an unparseable URL with a password: %v", err)
+	}
+}
