@@ -412,21 +412,24 @@ func TestForgedNamesCostNothingBeforeSignature(t *testing.T) {
 		if len(tok) > validator.DefaultMaxTokenSize {
 			t.Fatalf("token of %d bytes", len(tok))
 		}
-		return testing.AllocsPerRun(20, func() {
+		return testing.AllocsPerRun(100, func() {
 			if _, err := v.Validate(t.Context(), tok); !errors.Is(err, validator.ErrSignature) {
 				t.Fatalf("forged token: %v", err)
 			}
 		})
 	}
 	const header, size = `{"alg":"RS256","kid":"rsa-1"}`, 5000
+	// A shape that allocated per name would cost hundreds more; the slack
+	// is for other goroutines of a busy process, which AllocsPerRun counts.
+	const slack = 2
 	claims := `{"iss":"` + testIssuer + `"`
 	for _, tc := range forgedNameShapes(size) {
 		base := allocs(header, padded(claims, size))
-		if got := allocs(header, tc.members(claims)); got > base {
+		if got := allocs(header, tc.members(claims)); got > base+slack {
 			t.Errorf("claims, %s: %.0f allocations, padded claims of the same size %.0f", tc.name, got, base)
 		}
 		hbase := allocs(padded(strings.TrimSuffix(header, "}"), size), claims+"}")
-		if got := allocs(tc.members(strings.TrimSuffix(header, "}")), claims+"}"); got > hbase {
+		if got := allocs(tc.members(strings.TrimSuffix(header, "}")), claims+"}"); got > hbase+slack {
 			t.Errorf("header, %s: %.0f allocations, padded header of the same size %.0f", tc.name, got, hbase)
 		}
 	}
