@@ -22,6 +22,9 @@ import (
 // from node-oidc-provider.
 
 const nginxRoutes = `
+identity:
+  claims:
+    X-Auth-Tenant: tenant
 routes:
   - name: health
     path: /healthz
@@ -99,6 +102,7 @@ const nginxServer = `
       auth_request_set $auth_subject $upstream_http_x_auth_subject;
       auth_request_set $auth_client_id $upstream_http_x_auth_client_id;
       auth_request_set $auth_scopes $upstream_http_x_auth_scopes;
+      auth_request_set $auth_tenant $upstream_http_x_auth_tenant;
       auth_request_set $auth_www_authenticate $upstream_http_www_authenticate;
       auth_request_set $auth_status $upstream_status;
       auth_request_set $auth_retry_after $upstream_http_retry_after;
@@ -108,6 +112,7 @@ const nginxServer = `
       proxy_set_header X-Auth-Subject $auth_subject;
       proxy_set_header X-Auth-Client-Id $auth_client_id;
       proxy_set_header X-Auth-Scopes $auth_scopes;
+      proxy_set_header X-Auth-Tenant $auth_tenant;
       proxy_pass http://127.0.0.1:%[3]d;
     }
   }
@@ -285,7 +290,7 @@ func TestNginxAuthRequest(t *testing.T) {
 
 	rw := as.goToken(rsaClientID, "read:data write:data", jwtResource)
 	readOnly := as.goToken(readClientID, "read:data", jwtResource)
-	forged := http.Header{"X-Auth-Subject": {"admin"}, "X-Auth-Client-Id": {"admin-app"}, "X-Auth-Scopes": {"write:data admin"},
+	forged := http.Header{"X-Auth-Subject": {"admin"}, "X-Auth-Client-Id": {"admin-app"}, "X-Auth-Scopes": {"write:data admin"}, "X-Auth-Tenant": {"evil-corp"},
 		"X-Original-Uri": {"/healthz"}, "X-Original-Method": {"GET"}}
 
 	ask := func(base, method, path, token string, extra http.Header) gatewayAnswer {
