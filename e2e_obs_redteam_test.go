@@ -309,8 +309,14 @@ func TestRedteamObsTokenLogValue(t *testing.T) {
 	logger, buf := captureLogs()
 	logger.Info("request", "token", tok)
 	logger.Info("request", "token", *tok)
+	fmt.Fprintf(buf, "%v %+v %#v %s\n", tok, *tok, tok, tok)
 	payload := strings.Split(good, ".")[1]
 	if out := buf.String(); strings.Contains(out, payload) || strings.Contains(out, "alice@example.com") {
 		t.Errorf("a logged Token prints the JWT's payload segment or undecoded claims:\n%s", out)
+	}
+	// A context carrying the token prints its type, not whom it names
+	// (finding 23): Token is not a fmt.Stringer.
+	if printed := fmt.Sprint(validator.NewContext(context.Background(), tok)); strings.Contains(printed, tok.Subject) {
+		t.Errorf("a context carrying a token prints it: %s", printed)
 	}
 }

@@ -104,17 +104,16 @@ type Token struct {
 	claims string
 }
 
-// String names the token for logs and %v: its issuer, subject, client,
-// source and expiry. It never prints the claims it keeps (a JWT's payload
-// segment or an introspection answer), which fmt's %+v of the struct, and
-// so slog's text handler, would.
-func (t Token) String() string {
-	return fmt.Sprintf("Token{Issuer:%q Subject:%q ClientID:%q Source:%s Expiry:%s}",
+// Format prints the token, for every verb (%v, %+v, %#v, %s, and so
+// slog's text handler), as its issuer, subject, client, source and expiry.
+// It never prints the claims it keeps (a JWT's payload segment or an
+// introspection answer), which fmt would print of the struct. Token is
+// deliberately not a fmt.Stringer: a context carrying a token
+// ([NewContext]) prints the token's type, not who it names.
+func (t Token) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "Token{Issuer:%q Subject:%q ClientID:%q Source:%s Expiry:%s}",
 		t.Issuer, t.Subject, t.ClientID, t.Source, t.Expiry.Format(time.RFC3339))
 }
-
-// GoString is String, for %#v.
-func (t Token) GoString() string { return t.String() }
 
 // tokenBlock is a Token with room for a short Audience beside it (nearly
 // every token has one or two audiences), so that a Token and its Audience
