@@ -20,6 +20,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/tap"
 
 	"github.com/bearerguard/bearerguard/examples/setup"
 	"github.com/bearerguard/bearerguard/forwardauth"
@@ -165,7 +166,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			wg.Go(func() {
 				var err error
 				if cfg.issuer.TLSCert != "" {
-					err = srv.ServeTLS(l.l, cfg.issuer.TLSCert, cfg.issuer.TLSKey)
+					err = srv.ServeTLS(l.l, "", "") // the certificate: tlsCfg.GetCertificate, read again when the files change
 				} else {
 					err = srv.Serve(l.l)
 				}
@@ -190,14 +191,15 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 				grpc.MaxConcurrentStreams(grpcMaxStreams),
 				grpc.ConnectionTimeout(serveReadHeaderTimeout),
 				grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: serveIdleTimeout}),
+				// As the HTTP listener: 64 KiB of metadata (grpc-go's
+				// default is 16 MiB), and every call ends within the
+				// write timeout whether or not its client sends
+				// grpc-timeout or its message.
+				grpc.MaxHeaderListSize(serveMaxHeaderBytes),
+				grpc.InTapHandle(boundCall),
 			}
-			if cfg.issuer.TLSCert != "" {
-				creds, err := credentials.NewServerTLSFromFile(cfg.issuer.TLSCert, cfg.issuer.TLSKey)
-				if err != nil {
-					closeAll()
-					return fail(2, err)
-				}
-				gopts = append(gopts, grpc.Creds(creds))
+			if tlsCfg != nil {
+				gopts = append(gopts, grpc.Creds(credentials.NewTLS(tlsCfg.Clone())))
 			}
 			grpcServer = grpc.NewServer(gopts...)
 			authv3.RegisterAuthorizationServer(grpcServer, d.EnvoyServer())
@@ -247,6 +249,15 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	case err := <-mismatch:
 		return fail(1, fmt.Errorf("--issuer %q is not the issuer its discovery document names (%v); give --issuer exactly as the tokens' iss", cfg.issuer.Issuer, err))
 	}
+}
+
+// boundCall gives every gRPC call a deadline of serveWriteTimeout, the
+// longest an HTTP request may take; the timer is released when the call
+// ends.
+func boundCall(ctx context.Context, _ *tap.Info) (context.Context, error) {
+	ctx, cancel := context.WithTimeout(ctx, serveWriteTimeout)
+	context.AfterFunc(ctx, cancel)
+	return ctx, nil
 }
 
 func newHTTPServer(h http.Handler) *http.Server {

@@ -13,7 +13,6 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -23,6 +22,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
@@ -30,6 +30,9 @@ import (
 	"github.com/bearerguard/bearerguard/examples/grpc/api"
 	"github.com/bearerguard/bearerguard/examples/setup"
 )
+
+// shutdownTimeout bounds the wait for the calls in flight at SIGTERM.
+const shutdownTimeout = 5 * time.Second
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -53,17 +56,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err != nil {
 		return fail(2, err)
 	}
+	if cfg.MetricsAddr != "" {
+		return fail(2, errors.New("--metrics-addr is not supported by the gRPC example yet"))
+	}
 	var opts []grpc.ServerOption
 	tlsCfg, err := cfg.ServerTLS()
 	if err != nil {
 		return fail(2, err)
 	}
 	if tlsCfg != nil {
-		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
-		if err != nil {
-			return fail(2, fmt.Errorf("--tls-cert/--tls-key: %w", err))
-		}
-		tlsCfg.Certificates = []tls.Certificate{cert}
 		opts = append(opts, grpc.Creds(credentials.NewTLS(tlsCfg)))
 	}
 	srv, closeFn, err := api.New(cfg, nil, opts...)
@@ -84,7 +85,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	go func() {
 		defer close(stopped)
 		<-ctx.Done()
-		srv.GracefulStop() // waits for the calls in flight
+		graceful := make(chan struct{})
+		go func() { srv.GracefulStop(); close(graceful) }() // waits for the calls in flight
+		select {
+		case <-graceful:
+		case <-time.After(shutdownTimeout): // a call whose client never ends it
+			srv.Stop()
+			<-graceful
+		}
 	}()
 	err = srv.Serve(lis) // nil once GracefulStop has begun
 	cancel()

@@ -77,12 +77,14 @@ func run(ctx context.Context, name string, args []string, getenv func(string) st
 	defer wg.Wait() // after cancel, which ends the startup wait
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	servers := []*http.Server{{Handler: withReadyz(h, ready), ReadHeaderTimeout: 5 * time.Second, TLSConfig: tlsCfg}}
+	api := newServer(withReadyz(h, ready))
+	api.TLSConfig = tlsCfg
+	servers := []*http.Server{api}
 	addrs := []string{cfg.Addr}
 	if metrics != nil {
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", metrics)
-		servers = append(servers, &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second})
+		servers = append(servers, newServer(mux))
 		addrs = append(addrs, cfg.MetricsAddr)
 	}
 	listeners := make([]net.Listener, len(servers))
@@ -105,7 +107,7 @@ func run(ctx context.Context, name string, args []string, getenv func(string) st
 	for i, srv := range servers {
 		serve := func() error { return srv.Serve(listeners[i]) }
 		if i == 0 && cfg.TLSCert != "" {
-			serve = func() error { return srv.ServeTLS(listeners[i], cfg.TLSCert, cfg.TLSKey) }
+			serve = func() error { return srv.ServeTLS(listeners[i], "", "") } // the certificate: TLSConfig.GetCertificate
 		}
 		wg.Go(func() {
 			if err := serve(); !errors.Is(err, http.ErrServerClosed) {
@@ -132,6 +134,27 @@ func run(ctx context.Context, name string, args []string, getenv func(string) st
 		fmt.Fprintf(stderr, "%s: --issuer %q is not the issuer its discovery document names: %s; give --issuer exactly as the tokens' iss\n",
 			name, cfg.Issuer, oneLine(errors.New(mismatchDetail(err))))
 		return 1
+	}
+}
+
+// Server limits of every listener, as `bearerguard serve` has them: headers
+// within 5 s and 64 KiB, the whole request within 10 s, an idle keep-alive
+// connection closed after 90 s. No write timeout: the MCP example's GET
+// /mcp is a server-sent event stream that lasts as long as its client.
+const (
+	serverReadHeaderTimeout = 5 * time.Second
+	serverReadTimeout       = 10 * time.Second
+	serverIdleTimeout       = 90 * time.Second
+	serverMaxHeaderBytes    = 64 << 10
+)
+
+func newServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: serverReadHeaderTimeout,
+		ReadTimeout:       serverReadTimeout,
+		IdleTimeout:       serverIdleTimeout,
+		MaxHeaderBytes:    serverMaxHeaderBytes,
 	}
 }
 
@@ -173,14 +196,18 @@ func oneLine(err error) string {
 }
 
 // ServerTLS returns the TLS configuration of an HTTPS service: nil without
-// --tls-cert; with --client-ca, clients are asked for certificates issued
+// --tls-cert; its certificate is read again when the files change; with --client-ca, clients are asked for certificates issued
 // by those CAs (and refused if they send another), and a request without
 // one still reaches the guard, which refuses certificate-bound tokens.
 func (c Config) ServerTLS() (*tls.Config, error) {
 	if c.TLSCert == "" {
 		return nil, nil
 	}
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	kp, err := loadKeyPair(c.TLSCert, c.TLSKey)
+	if err != nil {
+		return nil, fmt.Errorf("--tls-cert/--tls-key: %w", err)
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: kp.GetCertificate}
 	if c.ClientCA != "" {
 		pemBytes, err := os.ReadFile(c.ClientCA)
 		if err != nil {

@@ -423,7 +423,7 @@ func serves(name string) string {
 			"  bearerguard.example.v1.Data/Watch  requires scope read:data (server streaming)\n" +
 			"  grpc.health.v1.Health              open\n" +
 			"--public-url is the base URL of DPoP proofs' htu (set it to accept DPoP); --resource is not used.\n" +
-			"With --metrics-addr, GET /metrics there (Prometheus).\n"
+			"--metrics-addr, --redis-url and --introspection-only are not supported yet.\n"
 	case "mcp":
 		return "A Model Context Protocol server protected by bearerguard. Routes:\n" +
 			"  POST/GET/DELETE /mcp  the MCP endpoint: every request needs a token for the resource\n" +
