@@ -160,7 +160,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		switch l.name {
 		case "http":
 			srv := newHTTPServer(serveHandler(d, ready, signer, md, cfg.EnvoyPrefix))
-			srv.TLSConfig = tlsCfg
+			srv.TLSConfig = tlsCfg.Clone() // ServeTLS writes to it (NextProtos); the gRPC listener clones it too
 			httpServers = append(httpServers, srv)
 			started.Addr = l.l.Addr().String()
 			wg.Go(func() {
