@@ -2,16 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
-	"net"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -23,6 +13,7 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	"github.com/bearerguard/bearerguard/bearertest"
+	"github.com/bearerguard/bearerguard/internal/testcert"
 )
 
 // Deployment red team: serve's --grpc-addr listener, as an operator starts
@@ -77,61 +68,22 @@ func TestDeployGRPCStalledCallBounded(t *testing.T) {
 	}
 }
 
-func writeServeCert(t *testing.T, certFile, keyFile, cn string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: cn},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kb, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range []struct {
-		name, typ string
-		b         []byte
-	}{{keyFile, "PRIVATE KEY", kb}, {certFile, "CERTIFICATE", der}} {
-		if err := os.WriteFile(f.name+".tmp", pem.EncodeToMemory(&pem.Block{Type: f.typ, Bytes: f.b}), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Rename(f.name+".tmp", f.name); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-func peerCN(t *testing.T, addr string, protos ...string) string {
-	t.Helper()
-	c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", addr, &tls.Config{InsecureSkipVerify: true, NextProtos: protos})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	return c.ConnectionState().PeerCertificates[0].Subject.CommonName
-}
-
 // With --tls-cert, both listeners serve the certificate, and the renewed
 // one once the files are replaced, without a restart.
 func TestDeployServeTLSReload(t *testing.T) {
 	iss := bearertest.NewIssuer(t)
 	dir := t.TempDir()
 	certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
-	writeServeCert(t, certFile, keyFile, "first")
+	testcert.Write(t, certFile, keyFile, "first")
 	s, _, _ := startServe(t, iss, serveRoutes, "--tls-cert", certFile, "--tls-key", keyFile)
-	if a, b := peerCN(t, s.Addr), peerCN(t, s.GRPCAddr, "h2"); a != "first" || b != "first" {
+	if a, b := testcert.ServedCN(t, s.Addr), testcert.ServedCN(t, s.GRPCAddr, "h2"); a != "first" || b != "first" {
 		t.Fatalf("at start: http %q, grpc %q", a, b)
 	}
-	writeServeCert(t, certFile, keyFile, "renewed")
+	testcert.Write(t, certFile, keyFile, "renewed")
 	deadline := time.Now().Add(5 * time.Second)
-	for peerCN(t, s.Addr) != "renewed" || peerCN(t, s.GRPCAddr, "h2") != "renewed" {
+	for testcert.ServedCN(t, s.Addr) != "renewed" || testcert.ServedCN(t, s.GRPCAddr, "h2") != "renewed" {
 		if time.Now().After(deadline) {
-			t.Fatalf("5 s after renewal: http %q, grpc %q", peerCN(t, s.Addr), peerCN(t, s.GRPCAddr, "h2"))
+			t.Fatalf("5 s after renewal: http %q, grpc %q", testcert.ServedCN(t, s.Addr), testcert.ServedCN(t, s.GRPCAddr, "h2"))
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

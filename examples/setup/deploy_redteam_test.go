@@ -2,22 +2,14 @@ package setup
 
 import (
 	"bufio"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"net"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/bearerguard/bearerguard/bearertest"
+	"github.com/bearerguard/bearerguard/internal/testcert"
 )
 
 // Deployment red team: the example services' listeners (run), as an
@@ -95,48 +87,6 @@ func TestDeployServerLimits(t *testing.T) {
 	}
 }
 
-// writeServerCert writes a fresh self-signed certificate for 127.0.0.1,
-// named cn, and its key to certFile and keyFile.
-func writeServerCert(t *testing.T, certFile, keyFile, cn string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: cn},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kb, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(certFile+".tmp", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile+".tmp", pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kb}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(keyFile+".tmp", keyFile); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(certFile+".tmp", certFile); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func servedCN(t *testing.T, addr string) string {
-	t.Helper()
-	c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", addr, &tls.Config{InsecureSkipVerify: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	return c.ConnectionState().PeerCertificates[0].Subject.CommonName
-}
-
 // A certificate renewed on disk (cert-manager, certbot: the files replaced)
 // is served to new connections without a restart; until then the service
 // went on serving the certificate it read at start, past its expiry.
@@ -144,18 +94,18 @@ func TestDeployTLSCertificateReload(t *testing.T) {
 	iss := bearertest.NewIssuer(t)
 	dir := t.TempDir()
 	certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
-	writeServerCert(t, certFile, keyFile, "first")
+	testcert.Write(t, certFile, keyFile, "first")
 	s := startRun(t, []string{"--issuer", iss.URL, "--audience", "orders", "--addr", "127.0.0.1:0", "--startup-timeout", "0",
 		"--tls-cert", certFile, "--tls-key", keyFile}, guarded(iss.Client()))
 	if s.Addr == "" {
 		t.Fatalf("run did not start: %s", s.stderr.String())
 	}
-	if cn := servedCN(t, s.Addr); cn != "first" {
+	if cn := testcert.ServedCN(t, s.Addr); cn != "first" {
 		t.Fatalf("served %q at start", cn)
 	}
-	writeServerCert(t, certFile, keyFile, "renewed")
+	testcert.Write(t, certFile, keyFile, "renewed")
 	deadline := time.Now().Add(5 * time.Second)
-	for servedCN(t, s.Addr) != "renewed" {
+	for testcert.ServedCN(t, s.Addr) != "renewed" {
 		if time.Now().After(deadline) {
 			t.Fatal("the renewed certificate is not served 5 s after the files were replaced")
 		}
