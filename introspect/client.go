@@ -236,8 +236,8 @@ func (c *Client) fetch(key Key, token string) (*validator.Token, error) {
 	ctx, cancel := context.WithTimeout(c.ctx, c.cfg.timeout)
 	defer cancel()
 	start := time.Now()
-	var size int
-	tok, err := c.ask(ctx, token, &size)
+	var meta answerMeta
+	tok, err := c.ask(ctx, token, &meta)
 	if c.ctx.Err() == nil {
 		c.tel.request(ctx, start, tok != nil, err)
 	}
@@ -261,9 +261,12 @@ func (c *Client) fetch(key Key, token string) (*validator.Token, error) {
 	if !tok.Expiry.IsZero() && tok.Expiry.Before(expires) {
 		expires = tok.Expiry
 	}
+	if !meta.notAfter.IsZero() && meta.notAfter.Before(expires) {
+		expires = meta.notAfter // a signed answer is not kept past its own "exp"
+	}
 	// The cache is bounded in entries; an entry keeps the whole answer, so
 	// a large one is not kept, or entries × the body limit is the bound.
-	if expires.After(now) && size <= maxCachedAnswer {
+	if expires.After(now) && meta.size <= maxCachedAnswer {
 		c.cache.Put(key, Entry{Token: tok, Expires: expires})
 	}
 	return tok, nil
@@ -275,8 +278,8 @@ func unavailable(err error, retryAfter time.Duration) error {
 
 // ask sends one introspection request: (token, nil) if active, (nil, nil)
 // if inactive.
-// *size is set to the size of the response body.
-func (c *Client) ask(ctx context.Context, token string, size *int) (*validator.Token, error) {
+// What it learns of the answer besides the token goes to *meta.
+func (c *Client) ask(ctx context.Context, token string, meta *answerMeta) (*validator.Token, error) {
 	endpoint, err := c.resolve(ctx)
 	if err != nil {
 		return nil, unavailable(err, 0)
@@ -310,11 +313,11 @@ func (c *Client) ask(ctx context.Context, token string, size *int) (*validator.T
 		}
 		return nil, unavailable(err, 0)
 	}
-	*size = len(resp.Body)
+	meta.size = len(resp.Body)
 	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 	switch {
 	case mt == jwtResponseType:
-		return c.parseSigned(ctx, resp.Body)
+		return c.parseSigned(ctx, resp.Body, meta)
 	case c.cfg.signedKeys != nil:
 		return nil, unavailable(fmt.Errorf("signed response required, got %q", httpfetch.Truncate(mt, 64)), 0)
 	case mt != "application/json" && !strings.HasSuffix(mt, "+json"):
@@ -329,7 +332,7 @@ func (c *Client) ask(ctx context.Context, token string, size *int) (*validator.T
 
 // parseSigned verifies an RFC 9701 response and parses its
 // token_introspection claim.
-func (c *Client) parseSigned(ctx context.Context, body []byte) (*validator.Token, error) {
+func (c *Client) parseSigned(ctx context.Context, body []byte, meta *answerMeta) (*validator.Token, error) {
 	if c.cfg.signedKeys == nil {
 		return nil, unavailable(errors.New("signed response received but no keys configured to verify it"), 0)
 	}
@@ -357,11 +360,20 @@ func (c *Client) parseSigned(ctx context.Context, body []byte) (*validator.Token
 	case !claims.Expiry.IsZero() && !now.Before(claims.Expiry.Add(signedSkew)):
 		return nil, unavailable(errors.New("signed response: expired"), 0)
 	}
+	meta.notAfter = claims.Expiry
 	tok, err := parseResponse(claims.Introspection)
 	if errors.Is(err, errResponse) {
 		return nil, unavailable(err, 0)
 	}
 	return tok, err
+}
+
+// answerMeta is what an introspection request learns of its answer besides
+// the token: the response body's size, and when a signed response expires
+// ("exp"; zero if it has none), past which its answer is not kept.
+type answerMeta struct {
+	size     int
+	notAfter time.Time
 }
 
 // signedIssuer is the issuer a signed response must name.

@@ -22,7 +22,7 @@
 //  3. Signed responses (RFC 9701) are verified with the issuer's keys when
 //     configured with [WithSignedResponses], and must be fresh: "iat"
 //     within the last 2 minutes (1 minute of skew), "exp" if any not
-//     passed.
+//     passed; the answer is not cached past that "exp".
 //  4. Cache: keyed by a SHA-256 over the endpoint (or issuer), the client
 //     id and the token ([Key]), never the token, so clients sharing a
 //     [Cache] never answer for each other; active results until the

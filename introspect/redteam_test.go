@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/bearerguard/bearerguard/bearertest"
+	"github.com/bearerguard/bearerguard/internal/testclock"
 	"github.com/bearerguard/bearerguard/introspect"
 	"github.com/bearerguard/bearerguard/validator"
 )
@@ -186,5 +187,45 @@ func TestSlotWaitBounded(t *testing.T) {
 	wg.Wait()
 	if waited > 2500*time.Millisecond {
 		t.Errorf("a good token waited %v behind a queue of unknown tokens (err %v); want about one request timeout at most", waited.Round(100*time.Millisecond), err)
+	}
+}
+
+// A signed answer is cached until the earliest of the token's "exp", the
+// maximum TTL and the signed response's own "exp": past that the answer is
+// asked again, never served from the cache.
+func TestSignedAnswerNotCachedPastItsExp(t *testing.T) {
+	iss := newIssuer(t)
+	clock := testclock.New(time.Now())
+	c, err := introspect.Discover(iss.URL, introspect.ClientSecretBasic(rsID, rsSecret), introspect.WithHTTPClient(iss.Client()),
+		introspect.WithSignedResponses("", iss.KeySet(t), rsID), introspect.WithLogger(discard),
+		introspect.WithMaxTTL(time.Minute), introspect.WithClock(clock.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	answer := iss.Mint(t, bearertest.Claims{"iss": iss.URL, "aud": rsID, "iat": clock.Now().Unix(), "sub": nil, "client_id": nil, "jti": nil,
+		"token_introspection": map[string]any{"active": true, "aud": audience, "sub": "alice"}},
+		bearertest.WithHeader("typ", "token-introspection+jwt"), bearertest.ExpiresIn(10*time.Second))
+	var asked atomic.Int32
+	iss.SetIntrospectionHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked.Add(1)
+		w.Header().Set("Content-Type", "application/token-introspection+jwt")
+		fmt.Fprint(w, answer)
+	}))
+	for _, step := range []struct {
+		advance time.Duration
+		asked   int32
+	}{
+		{0, 1},                // asked
+		{5 * time.Second, 1},  // cached: within the response's exp
+		{15 * time.Second, 2}, // past the response's exp (20 s in), within the max TTL: asked again
+	} {
+		clock.Advance(step.advance)
+		if tok, err := c.Introspect(t.Context(), "opaque"); err != nil || tok.Subject != "alice" {
+			t.Fatalf("at +%v: %v, %v", step.advance, tok, err)
+		}
+		if got := asked.Load(); got != step.asked {
+			t.Errorf("after +%v: asked %d times, want %d", step.advance, got, step.asked)
+		}
 	}
 }
