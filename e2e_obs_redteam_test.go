@@ -86,9 +86,6 @@ func spanText(rec *tracetest.SpanRecorder) string {
 		}
 		fmt.Fprintf(&b, " status=%q\n", s.Status().Description)
 	}
-	for _, s := range rec.Started() {
-		_ = s
-	}
 	return b.String()
 }
 

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/pem"
-	"io"
 	"os"
 	"strings"
 	"testing"
@@ -24,18 +23,7 @@ func TestDeployShutdownBounded(t *testing.T) {
 	iss := bearertest.NewIssuer(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	ready := make(chan string, 1)
-	exit := make(chan int, 1)
-	go func() {
-		exit <- run(ctx, []string{"--addr", "127.0.0.1:0", "--issuer", iss.URL, "--audience", "orders", "--issuer-ca", writeCA(t, iss)},
-			func(string) string { return "" }, io.Discard, ready)
-	}()
-	var addr string
-	select {
-	case addr = <-ready:
-	case code := <-exit:
-		t.Fatalf("exited %d before listening", code)
-	}
+	addr, exit := startExample(ctx, t, "--issuer", iss.URL, "--audience", "orders", "--issuer-ca", writeCA(t, iss))
 	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)

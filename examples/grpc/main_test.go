@@ -195,18 +195,7 @@ func TestRun(t *testing.T) {
 	}
 
 	ctx, cancel := context.WithCancel(t.Context())
-	ready := make(chan string, 1)
-	exit := make(chan int, 1)
-	go func() {
-		exit <- run(ctx, []string{"--addr", "127.0.0.1:0", "--issuer", "https://id.example.com/", "--audience", "orders"},
-			func(string) string { return "" }, io.Discard, ready)
-	}()
-	var addr string
-	select {
-	case addr = <-ready:
-	case code := <-exit:
-		t.Fatalf("exited %d before listening", code)
-	}
+	addr, exit := startExample(ctx, t, "--issuer", "https://id.example.com/", "--audience", "orders")
 	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
@@ -240,4 +229,23 @@ func TestUnsupportedFlags(t *testing.T) {
 			t.Errorf("api.New(%+v) accepted a flag it does not support", cfg)
 		}
 	}
+}
+
+// startExample runs the example on a free loopback port with args until
+// ctx ends, and returns its address once it listens and the channel of its
+// exit code.
+func startExample(ctx context.Context, t *testing.T, args ...string) (string, <-chan int) {
+	t.Helper()
+	ready := make(chan string, 1)
+	exit := make(chan int, 1)
+	go func() {
+		exit <- run(ctx, append([]string{"--addr", "127.0.0.1:0"}, args...), func(string) string { return "" }, io.Discard, ready)
+	}()
+	select {
+	case addr := <-ready:
+		return addr, exit
+	case code := <-exit:
+		t.Fatalf("exited %d before listening", code)
+	}
+	return "", nil
 }
