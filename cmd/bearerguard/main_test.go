@@ -177,6 +177,10 @@ func TestValidate(t *testing.T) {
 	opaque := iss.Opaque(t, bearertest.Claims{"aud": "orders", "scope": "read:data"})
 	base := []string{"--issuer", iss.URL, "--audience", "orders"}
 	kid := iss.CurrentKeyID("RS256")
+	secretFile := filepath.Join(t.TempDir(), "client-secret")
+	if err := os.WriteFile(secretFile, []byte("api-secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 
 	tests := []struct {
 		name  string
@@ -195,6 +199,7 @@ func TestValidate(t *testing.T) {
 		{"unknown issuer", append(base, foreign), "", 1, []string{"INVALID", "untrusted issuer"}},
 		{"garbage", append(base, "not-a-token"), "", 1, []string{"INVALID", "opaque (not a JWT)"}},
 		{"opaque via introspection", append(base, "--introspection-url", iss.IntrospectionURL(), "--client-id", "api", "--client-secret", "api-secret", opaque), "", 0, []string{"VALID (via introspection)", "opaque (not a JWT)"}},
+		{"opaque via introspection, secret from a file", append(base, "--introspection-url", iss.IntrospectionURL(), "--client-id", "api", "--client-secret-file", secretFile, opaque), "", 0, []string{"VALID (via introspection)"}},
 		{"no token", base, "", 2, nil},
 		{"no audience", []string{"--issuer", iss.URL, good}, "", 2, nil},
 		{"no key source", []string{"--audience", "orders", good}, "", 2, nil},
@@ -369,6 +374,7 @@ func problemLines(stdout, label string) []string {
 // introspection client refuse.
 func TestValidateUsageReportsEveryProblem(t *testing.T) {
 	t.Setenv("BEARERGUARD_CLIENT_SECRET", "")
+	t.Setenv("BEARERGUARD_CLIENT_SECRET_FILE", "")
 	tests := []struct {
 		name string
 		args []string
@@ -380,6 +386,10 @@ func TestValidateUsageReportsEveryProblem(t *testing.T) {
 		{"introspection without secret", []string{"--introspection-url", "https://id.example.com/introspect", "--client-id", "api", "--audience", "orders", "tok"}, []string{"--introspection-url needs --client-secret"}},
 		{"two http URLs", []string{"--issuer", "http://id.example.com/", "--introspection-url", "http://id.example.com/introspect", "--client-id", "api", "--client-secret", "s", "--audience", "orders", "tok"},
 			[]string{"jwks: invalid configuration: issuer: URL must use https", "introspect: invalid configuration: URL must use https"}},
+		{"secret twice", []string{"--introspection-url", "https://id.example.com/introspect", "--client-id", "api", "--client-secret", "s", "--client-secret-file", "/nonexistent", "--audience", "orders", "tok"},
+			[]string{"--client-secret and --client-secret-file (or their environment variables) are both set"}},
+		{"no secret file", []string{"--introspection-url", "https://id.example.com/introspect", "--client-id", "api", "--client-secret-file", "/nonexistent/secret", "--audience", "orders", "tok"},
+			[]string{"--client-secret-file: open /nonexistent/secret", "--introspection-url needs --client-secret"}},
 		{"bad scope, two tokens", []string{"--issuer", "https://id.example.com/", "--audience", "orders", "--scope", `read"data`, "a", "b"}, []string{"want exactly one TOKEN argument", "--scope: "}},
 	}
 	for _, tt := range tests {

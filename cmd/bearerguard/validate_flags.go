@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/bearerguard/bearerguard/examples/setup"
+	"github.com/bearerguard/bearerguard/internal/secretfile"
 	"github.com/bearerguard/bearerguard/introspect"
 	"github.com/bearerguard/bearerguard/jwks"
 	"github.com/bearerguard/bearerguard/scopes"
@@ -25,9 +26,12 @@ import (
 type validateFlags struct {
 	issuer, jwksURL, audience, scope string
 	introURL, clientID, clientSecret string
-	leeway, timeout                  time.Duration
-	rfc9068, insecure                bool
-	issuerCA                         string
+	// clientSecretFile holds the client secret; secretProblem is what
+	// went wrong reading it (fromEnvironment).
+	clientSecretFile, secretProblem string
+	leeway, timeout                 time.Duration
+	rfc9068, insecure               bool
+	issuerCA                        string
 
 	// How the request presented the token (RFC 9449, RFC 8705), and the
 	// API's DPoP policy.
@@ -56,7 +60,8 @@ func (f *validateFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.clientID, "client-id", "", "client id for introspection")
 	// Secrets fall back to the environment after parsing, not as flag
 	// defaults, so that --help never prints them.
-	fs.StringVar(&f.clientSecret, "client-secret", "", "client secret for introspection (default $BEARERGUARD_CLIENT_SECRET)")
+	fs.StringVar(&f.clientSecret, "client-secret", "", "client secret for introspection; prefer --client-secret-file or the environment, since every user of the machine can read a flag (default $BEARERGUARD_CLIENT_SECRET)")
+	fs.StringVar(&f.clientSecretFile, "client-secret-file", "", "read the client secret from this file (a mounted secret), without its trailing line breaks (default $BEARERGUARD_CLIENT_SECRET_FILE)")
 	fs.DurationVar(&f.leeway, "leeway", validator.DefaultLeeway, "clock skew allowed")
 	fs.BoolVar(&f.rfc9068, "rfc9068", false, "enforce the RFC 9068 profile")
 	fs.BoolVar(&f.insecure, "insecure-http", false, "allow http:// URLs on loopback hosts")
@@ -80,6 +85,18 @@ func (f *validateFlags) fromEnvironment(getenv func(string) string) {
 	if f.clientSecret == "" {
 		f.clientSecret = getenv("BEARERGUARD_CLIENT_SECRET")
 	}
+	if f.clientSecretFile == "" {
+		f.clientSecretFile = getenv("BEARERGUARD_CLIENT_SECRET_FILE")
+	}
+	if f.clientSecretFile != "" {
+		if f.clientSecret != "" {
+			f.secretProblem = "--client-secret and --client-secret-file (or their environment variables) are both set: give one"
+		} else if secret, err := secretfile.Read(f.clientSecretFile); err != nil {
+			f.secretProblem = "--client-secret-file: " + err.Error() // names the path, never the contents
+		} else {
+			f.clientSecret = secret
+		}
+	}
 	if f.nonceKey == "" {
 		f.nonceKey = getenv("BEARERGUARD_DPOP_NONCE_KEY")
 	}
@@ -102,6 +119,9 @@ func (f *validateFlags) problems(nargs int) (scopes.Requirement, []string) {
 		problems = append(problems, "--audience is required")
 	}
 	problems = append(problems, f.provider.problems(f)...)
+	if f.secretProblem != "" {
+		problems = append(problems, f.secretProblem)
+	}
 	if f.introURL != "" {
 		var missing []string
 		if f.clientID == "" {

@@ -13,6 +13,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/bearerguard/bearerguard/adapters/httpbearer"
 	"github.com/bearerguard/bearerguard/internal/httpfetch"
+	"github.com/bearerguard/bearerguard/internal/secretfile"
 	"github.com/bearerguard/bearerguard/introspect"
 	"github.com/bearerguard/bearerguard/jwks"
 	"github.com/bearerguard/bearerguard/redisstore"
@@ -162,7 +164,7 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 	fs.BoolVar(&c.RFC9068, "rfc9068", rfc9068Env, "enforce the RFC 9068 JWT access token profile (env BEARERGUARD_RFC9068)")
 	fs.StringVar(&c.IntrospectionURL, "introspection-url", env("BEARERGUARD_INTROSPECTION_URL", ""), "RFC 7662 endpoint for opaque tokens (env BEARERGUARD_INTROSPECTION_URL)")
 	fs.StringVar(&c.ClientID, "client-id", env("BEARERGUARD_CLIENT_ID", ""), "this API's client id at the introspection endpoint (env BEARERGUARD_CLIENT_ID)")
-	fs.StringVar(&c.ClientSecret, "client-secret", env("BEARERGUARD_CLIENT_SECRET", ""), "its client secret; prefer the environment variable (env BEARERGUARD_CLIENT_SECRET)")
+	fs.StringVar(&c.ClientSecret, "client-secret", env("BEARERGUARD_CLIENT_SECRET", ""), "its client secret; prefer --client-secret-file or the environment (env BEARERGUARD_CLIENT_SECRET)")
 	cacheTTL := fs.String("introspection-cache-ttl", env("BEARERGUARD_INTROSPECTION_CACHE_TTL", introspect.DefaultMaxTTL.String()), "longest reuse of an active introspection answer, so a revoked token is accepted at most this long (default 60 s); 0 sees revocation at once (env BEARERGUARD_INTROSPECTION_CACHE_TTL)")
 	audOptEnv, err := strconv.ParseBool(env("BEARERGUARD_INTROSPECTION_AUDIENCE_OPTIONAL", "false"))
 	if err != nil {
@@ -188,6 +190,16 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 	startup := fs.String("startup-timeout", env("BEARERGUARD_STARTUP_TIMEOUT", DefaultStartupTimeout.String()), "how long to wait at start for the issuer's keys: exit 1 if its discovery names another issuer; if it is only unreachable, serve with /readyz at 503 until the keys load; 0 does not wait (env BEARERGUARD_STARTUP_TIMEOUT)")
 	fs.BoolVar(&c.InsecureHTTP, "insecure-http", false, "allow plain http:// issuer and JWKS URLs on loopback hosts, for local development")
 	fs.StringVar(&c.IssuerCA, "issuer-ca", env("BEARERGUARD_ISSUER_CA", ""), "PEM file of CA certificates to trust, beside the system's, for the issuer's discovery, JWKS and introspection (a private CA, or bearerguard dev-issuer's) (env BEARERGUARD_ISSUER_CA)")
+	nonceKey := getenv("BEARERGUARD_DPOP_NONCE_KEY")
+	secretFiles := []*secretFile{
+		{flag: "client-secret", value: &c.ClientSecret},
+		{flag: "redis-url", value: &c.RedisURL},
+		{flag: "redis-encryption-keys", value: redisKeys},
+		{flag: "dpop-nonce-key", value: &nonceKey, given: "BEARERGUARD_DPOP_NONCE_KEY"},
+	}
+	for _, sf := range secretFiles {
+		sf.register(fs, env)
+	}
 	errs = append(errs, c.introspectionOnlyFlags(fs, getenv)...)
 	errs = append(errs, c.providerFlags(fs, getenv)...)
 	fs.Usage = func() {
@@ -199,6 +211,11 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	for _, sf := range secretFiles {
+		if err := sf.resolve(); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if c.IssuerCA != "" {
 		if c.issuerClient, err = IssuerClient(c.IssuerCA, c.InsecureHTTP); err != nil {
@@ -231,9 +248,9 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 	if c.DPoP, err = validator.ParseDPoPMode(*dpopMode); err != nil {
 		errs = append(errs, fmt.Errorf("--dpop %q is not off, allowed or required", *dpopMode))
 	}
-	if key := getenv("BEARERGUARD_DPOP_NONCE_KEY"); key != "" {
-		if c.DPoPNonceKey, err = base64.StdEncoding.DecodeString(key); err != nil || len(c.DPoPNonceKey) < 32 {
-			errs = append(errs, errors.New("BEARERGUARD_DPOP_NONCE_KEY must be at least 32 bytes, in standard base64"))
+	if nonceKey != "" {
+		if c.DPoPNonceKey, err = base64.StdEncoding.DecodeString(nonceKey); err != nil || len(c.DPoPNonceKey) < 32 {
+			errs = append(errs, errors.New("BEARERGUARD_DPOP_NONCE_KEY (or --dpop-nonce-key-file) must be at least 32 bytes, in standard base64"))
 		}
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
@@ -307,6 +324,9 @@ func (c Config) Guard(client *http.Client) (*httpbearer.Guard, func(), error) {
 			return nil, nil, err
 		}
 		closeAll = func() { shared.Close(); closeKeySet(keys) }
+		if host, plain := plaintextRemote(c.RedisURL); plain {
+			slog.Warn("Redis over plain redis:// to a host that is not loopback: whoever is on the network path can read the shared state and change it (the DPoP replay markers are not encrypted); use rediss://", "redis_host", host)
+		}
 	}
 	vopts := []validator.Option{
 		c.audienceOption(),
@@ -523,4 +543,56 @@ func parseEncryptionKeys(s string) ([]redisstore.EncryptionKey, error) {
 		keys = append(keys, redisstore.EncryptionKey{ID: id, Key: key})
 	}
 	return keys, nil
+}
+
+// secretFile is a --NAME-file flag (env BEARERGUARD_NAME_FILE): the value
+// of the secret NAME read from a file, as Kubernetes and Docker mount
+// secrets, so that it is neither in the process list nor in the
+// environment.
+type secretFile struct {
+	flag  string  // the secret's own flag, without the dashes
+	value *string // where the secret goes
+	given string  // how the secret is given otherwise; default --flag
+	path  string
+}
+
+func (s *secretFile) envName() string {
+	return "BEARERGUARD_" + strings.ToUpper(strings.ReplaceAll(s.flag, "-", "_")) + "_FILE"
+}
+
+func (s *secretFile) register(fs *flag.FlagSet, env func(key, def string) string) {
+	fs.StringVar(&s.path, s.flag+"-file", env(s.envName(), ""),
+		fmt.Sprintf("read the %s from this file (a mounted secret), without its trailing line breaks (env %s)", strings.ReplaceAll(s.flag, "-", " "), s.envName()))
+}
+
+// resolve reads the file, if one was named. Its errors name the flag and
+// the path, never what the file holds.
+func (s *secretFile) resolve() error {
+	if s.path == "" {
+		return nil
+	}
+	if *s.value != "" {
+		given := s.given
+		if given == "" {
+			given = "--" + s.flag
+		}
+		return fmt.Errorf("%s and --%s-file (or their environment variables) are both set: give one", given, s.flag)
+	}
+	v, err := secretfile.Read(s.path)
+	if err != nil {
+		return fmt.Errorf("--%s-file: %w", s.flag, err)
+	}
+	*s.value = v
+	return nil
+}
+
+// plaintextRemote reports whether a --redis-url is plain redis:// to a
+// host that is not loopback, and names the host (never the password).
+func plaintextRemote(redisURL string) (host string, plain bool) {
+	u, err := url.Parse(redisURL)
+	if err != nil || u.Scheme != "redis" {
+		return "", false
+	}
+	host = u.Hostname()
+	return host, host != "" && !httpfetch.IsLoopback(host) // no host: go-redis dials localhost
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -176,5 +178,146 @@ func TestIssuerCAFlag(t *testing.T) {
 	cfg, err := Parse("x", base, env(map[string]string{"BEARERGUARD_ISSUER_CA": ""}), &bytes.Buffer{})
 	if err != nil || cfg.HTTPClient(nil) != nil {
 		t.Errorf("without --issuer-ca: %v, client %v; want each package's default", err, cfg.HTTPClient(nil))
+	}
+}
+
+func TestParseSecretFiles(t *testing.T) {
+	dir := t.TempDir()
+	file := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	secret := file("secret", "s3cr3t-from-file\n")
+	redisURL := file("redis-url", "redis://:hunter2@127.0.0.1:6379/0\n")
+	keys := file("keys", "k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=\n")
+	nonce := file("nonce", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
+	empty := file("empty", "\n")
+	base := map[string]string{"BEARERGUARD_ISSUER": "https://e/", "BEARERGUARD_AUDIENCE": "a"}
+	with := func(extra map[string]string) map[string]string {
+		m := map[string]string{}
+		for k, v := range base {
+			m[k] = v
+		}
+		for k, v := range extra {
+			m[k] = v
+		}
+		return m
+	}
+	intro := []string{"--introspection-url", "https://e/i", "--client-id", "c"}
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		check   func(Config) bool
+		wantErr string // "" for none
+	}{
+		{"client secret by flag", append(intro, "--client-secret-file", secret), nil,
+			func(c Config) bool { return c.ClientSecret == "s3cr3t-from-file" }, ""},
+		{"client secret by env", intro, map[string]string{"BEARERGUARD_CLIENT_SECRET_FILE": secret},
+			func(c Config) bool { return c.ClientSecret == "s3cr3t-from-file" }, ""},
+		{"redis url and keys", append(intro, "--client-secret", "s", "--redis-url-file", redisURL, "--redis-encryption-keys-file", keys), nil,
+			func(c Config) bool {
+				return c.RedisURL == "redis://:hunter2@127.0.0.1:6379/0" && len(c.RedisEncryptionKeys) == 1 && c.RedisEncryptionKeys[0].ID == "k1"
+			}, ""},
+		{"nonce key", nil, map[string]string{"BEARERGUARD_DPOP_NONCE_KEY_FILE": nonce},
+			func(c Config) bool { return string(c.DPoPNonceKey) == "0123456789abcdef0123456789abcdef" }, ""},
+		{"both flag and file", append(intro, "--client-secret", "s", "--client-secret-file", secret), nil, nil,
+			"--client-secret and --client-secret-file (or their environment variables) are both set: give one"},
+		{"env value and file flag", append(intro, "--client-secret-file", secret), map[string]string{"BEARERGUARD_CLIENT_SECRET": "s"}, nil,
+			"--client-secret and --client-secret-file"},
+		{"nonce key twice", nil, map[string]string{"BEARERGUARD_DPOP_NONCE_KEY_FILE": nonce, "BEARERGUARD_DPOP_NONCE_KEY": "x"}, nil,
+			"BEARERGUARD_DPOP_NONCE_KEY and --dpop-nonce-key-file"},
+		{"missing file", append(intro, "--client-secret-file", filepath.Join(dir, "nope")), nil, nil, "--client-secret-file: open "},
+		{"empty file", append(intro, "--client-secret-file", empty), nil, nil, "--client-secret-file: " + empty + ": the file is empty"},
+		{"bad keys in a file", []string{"--redis-url", "redis://127.0.0.1:1", "--redis-encryption-keys-file", secret}, nil, nil,
+			"--redis-encryption-keys: entry 1 is not id:key"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			c, err := Parse("x", tt.args, env(with(tt.env)), &out)
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("Parse: %v", err)
+				}
+				if !tt.check(c) {
+					t.Fatalf("Parse: %+v", c)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("Parse: %v, want %q", err, tt.wantErr)
+			}
+			for _, leak := range []string{"s3cr3t", "hunter2", "MDEyMzQ1"} {
+				if strings.Contains(err.Error(), leak) {
+					t.Fatalf("the error shows a secret: %v", err)
+				}
+			}
+		})
+	}
+}
+
+func TestPlaintextRemoteRedis(t *testing.T) {
+	tests := []struct {
+		url, host string
+		plain     bool
+	}{
+		{"redis://redis.internal:6379/0", "redis.internal", true},
+		{"redis://:hunter2@10.0.0.7:6379", "10.0.0.7", true},
+		{"redis://[2001:db8::1]:6379", "2001:db8::1", true},
+		{"redis://127.0.0.1:6379", "127.0.0.1", false},
+		{"redis://localhost:6379", "localhost", false},
+		{"redis://[::1]:6379", "::1", false},
+		{"redis://", "", false},
+		{"rediss://redis.internal:6380", "", false},
+		{"unix:///run/redis.sock", "", false},
+		{"redis://%zz", "", false},
+	}
+	for _, tt := range tests {
+		host, plain := plaintextRemote(tt.url)
+		if host != tt.host || plain != tt.plain {
+			t.Errorf("plaintextRemote(%q) = %q, %v; want %q, %v", tt.url, host, plain, tt.host, tt.plain)
+		}
+	}
+}
+
+// A service told to share its state over plain redis:// with another
+// host says so at start, naming the host and never the password.
+func TestGuardWarnsOfPlaintextRemoteRedis(t *testing.T) {
+	var logs bytes.Buffer
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(&logs, nil)))
+	t.Cleanup(func() { slog.SetDefault(prev) })
+	for _, tt := range []struct {
+		url  string
+		warn bool
+	}{
+		{"redis://:hunter2@redis.internal:6379/0", true},
+		{"redis://:hunter2@127.0.0.1:6379/0", false},
+		{"rediss://:hunter2@redis.internal:6380/0", false},
+	} {
+		logs.Reset()
+		c, err := Parse("x", []string{"--issuer", "https://id.example.com/", "--audience", "a", "--jwks-url", "https://id.example.com/jwks", "--redis-url", tt.url}, env(nil), io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, closeAll, err := c.Guard(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		closeAll()
+		got := strings.Contains(logs.String(), "plain redis://")
+		if got != tt.warn {
+			t.Errorf("%s: warned %v, want %v; logs:\n%s", strings.Replace(tt.url, "hunter2", "…", 1), got, tt.warn, logs.String())
+		}
+		if tt.warn && !strings.Contains(logs.String(), "redis_host=redis.internal") {
+			t.Errorf("the warning does not name the host:\n%s", logs.String())
+		}
+		if strings.Contains(logs.String(), "hunter2") {
+			t.Errorf("the logs show the password:\n%s", logs.String())
+		}
 	}
 }

@@ -1,0 +1,57 @@
+package secretfile
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestRead(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	tests := []struct {
+		name, content, want string
+		wantErr             error // nil: no error; errAny: any error
+	}{
+		{"plain", "s3cr3t", "s3cr3t", nil},
+		{"echo", "s3cr3t\n", "s3cr3t", nil},
+		{"crlf", "s3cr3t\r\n", "s3cr3t", nil},
+		{"inner spaces kept", " a b \n", " a b ", nil},
+		{"inner line break kept", "a\nb\n", "a\nb", nil},
+		{"empty", "", "", ErrEmpty},
+		{"only line breaks", "\n\r\n", "", ErrEmpty},
+		{"at the limit", strings.Repeat("x", MaxSize), strings.Repeat("x", MaxSize), nil},
+		{"over the limit", strings.Repeat("x", MaxSize+1), "", errAny},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Read(write(tt.name, tt.content))
+			switch {
+			case tt.wantErr == nil && err != nil:
+				t.Fatalf("Read: %v", err)
+			case tt.wantErr == errAny && err == nil, tt.wantErr != nil && tt.wantErr != errAny && !errors.Is(err, tt.wantErr):
+				t.Fatalf("Read: error %v, want %v", err, tt.wantErr)
+			}
+			if got != tt.want {
+				t.Fatalf("Read = %q, want %q", got, tt.want)
+			}
+			if err != nil && strings.Contains(err.Error(), "xxxx") {
+				t.Fatalf("the error shows the contents: %.80s", err)
+			}
+		})
+	}
+	if _, err := Read(filepath.Join(dir, "missing")); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("a missing file: %v, want fs.ErrNotExist", err)
+	}
+}
+
+var errAny = errors.New("any error")
