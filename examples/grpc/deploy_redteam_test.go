@@ -4,15 +4,24 @@ import (
 	"bytes"
 	"context"
 	"encoding/pem"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 
 	"github.com/bearerguard/bearerguard/bearertest"
+	"github.com/bearerguard/bearerguard/examples/grpc/datapb"
 )
 
 // SIGTERM (the context's end) stops the gRPC example within a bound even
@@ -72,4 +81,128 @@ func writeCA(t *testing.T, iss *bearertest.Issuer) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// Health is the gRPC service's readiness: NOT_SERVING until the keys load,
+// SERVING once they have, as the HTTP examples' GET /readyz.
+func TestDeployHealthFollowsKeys(t *testing.T) {
+	iss := bearertest.NewIssuer(t)
+	var down atomic.Bool
+	down.Store(true)
+	// The issuer's JWKS fails until down is cleared.
+	front := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if down.Load() {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
+		resp, err := iss.Client().Get(iss.JWKSURL())
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.Copy(w, resp.Body)
+	}))
+	defer front.Close()
+	ca := t.TempDir() + "/front.pem"
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: front.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	addr, exit := startExample(ctx, t, "--issuer", iss.URL, "--jwks-url", front.URL+"/jwks", "--audience", "orders", "--issuer-ca", ca, "--startup-timeout", "1ms")
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if resp, err := healthpb.NewHealthClient(conn).Check(t.Context(), &healthpb.HealthCheckRequest{}); err != nil || resp.Status != healthpb.HealthCheckResponse_NOT_SERVING {
+		t.Fatalf("health before the keys: %v, %v", resp, err)
+	}
+	down.Store(false) // the key set's retry finds them
+	awaitHealth(t, conn, "", healthpb.HealthCheckResponse_SERVING)
+	tok := iss.Mint(t, bearertest.Claims{"aud": "orders", "scope": "read:data"})
+	if _, err := datapb.NewDataClient(conn).Get(withToken(t.Context(), tok), &datapb.GetRequest{}); err != nil {
+		t.Errorf("Get once SERVING: %v", err)
+	}
+	cancel()
+	if code := <-exit; code != 0 {
+		t.Errorf("exit %d", code)
+	}
+}
+
+// A discovery document naming another issuer (the configured one lacks
+// nothing but differs by a slash) ends the service with exit code 1 and
+// one line, as the HTTP examples do; it used to serve on, refusing every
+// token, with health SERVING.
+func TestDeployIssuerMismatchExits(t *testing.T) {
+	iss := bearertest.NewIssuer(t)
+	var stderr bytes.Buffer
+	exit := make(chan int, 1)
+	go func() {
+		exit <- run(t.Context(), []string{"--addr", "127.0.0.1:0", "--issuer", iss.URL + "/", "--audience", "orders", "--issuer-ca", writeCA(t, iss)},
+			func(string) string { return "" }, &stderr, nil)
+	}()
+	select {
+	case code := <-exit:
+		if code != 1 || strings.Count(stderr.String(), "\n") != 1 || !strings.Contains(stderr.String(), "is not the issuer its discovery document names") {
+			t.Errorf("exit %d: %q", code, stderr.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("still serving 10 s after discovery named another issuer")
+	}
+}
+
+// The server's limits: 64 KiB of metadata, and a unary call whose message
+// never comes ends within callTimeout (grpc-go's defaults: 16 MiB, and for
+// ever). A server stream is not bounded.
+func TestDeployGRPCLimits(t *testing.T) {
+	prev := callTimeout
+	callTimeout = 500 * time.Millisecond
+	t.Cleanup(func() { callTimeout = prev })
+	iss := bearertest.NewIssuer(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	addr, exit := startExample(ctx, t, "--issuer", iss.URL, "--audience", "orders", "--issuer-ca", writeCA(t, iss))
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	awaitHealth(t, conn, "", healthpb.HealthCheckResponse_SERVING)
+	tok := iss.Mint(t, bearertest.Claims{"aud": "orders", "scope": "read:data"})
+
+	big := metadata.AppendToOutgoingContext(withToken(t.Context(), tok), "x-padding", strings.Repeat("a", 100<<10))
+	if _, err := datapb.NewDataClient(conn).Get(big, &datapb.GetRequest{}); err == nil {
+		t.Error("a call with 100 KiB of metadata was served")
+	}
+
+	// A unary call whose message never comes.
+	st, err := conn.NewStream(withToken(t.Context(), tok), &grpc.StreamDesc{ClientStreams: true, ServerStreams: true}, datapb.Data_Get_FullMethodName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	var reply datapb.DataReply
+	if err := st.RecvMsg(&reply); status.Code(err) != codes.DeadlineExceeded {
+		t.Errorf("a Get without its message: %v, want DeadlineExceeded", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("a Get without its message was held %v", d)
+	}
+
+	// Watch, a server stream, outlives callTimeout.
+	w, err := datapb.NewDataClient(conn).Watch(withToken(t.Context(), tok), &datapb.WatchRequest{Count: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * callTimeout)
+	for i := 0; i < 2; i++ {
+		if _, err := w.Recv(); err != nil {
+			t.Fatalf("Watch after %v: %v", 2*callTimeout, err)
+		}
+	}
+	cancel()
+	<-exit
 }

@@ -5,10 +5,12 @@
 //	go run . --issuer https://id.example.com/ --audience orders
 //
 // Methods: bearerguard.example.v1.Data/Get (read:data), Put (write:data),
-// Watch (read:data, server streaming); grpc.health.v1.Health open. It takes
-// the flags of the HTTP examples (run with --help); --public-url is the base
-// URL of DPoP proofs' htu, and --resource is ignored (its metadata document
-// is served over HTTP).
+// Watch (read:data, server streaming); grpc.health.v1.Health open, and
+// NOT_SERVING until the issuer's keys have loaded (the HTTP examples'
+// GET /readyz). It takes the flags of the HTTP examples (run with --help);
+// --public-url is the base URL of DPoP proofs' htu, and --resource is
+// ignored (its metadata document is served over HTTP); --metrics-addr,
+// --redis-url, --provider and --introspection-only are refused.
 package main
 
 import (
@@ -26,6 +28,8 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/tap"
 
 	"github.com/bearerguard/bearerguard/examples/grpc/api"
 	"github.com/bearerguard/bearerguard/examples/setup"
@@ -33,6 +37,21 @@ import (
 
 // shutdownTimeout bounds the wait for the calls in flight at SIGTERM.
 const shutdownTimeout = 5 * time.Second
+
+// The server's limits, as `bearerguard serve --grpc-addr` has them:
+// grpc-go's defaults read 4 MiB messages and 16 MiB of metadata, serve
+// unlimited streams per connection, keep idle connections for ever, and
+// hold a unary call whose message never comes.
+const (
+	maxRecvMsgSize    = 1 << 20
+	maxStreams        = 100
+	maxHeaderListSize = 64 << 10
+	handshakeTimeout  = 5 * time.Second
+	idleTimeout       = 90 * time.Second
+)
+
+// callTimeout bounds every unary call (a variable for the tests).
+var callTimeout = 15 * time.Second
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -59,7 +78,24 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if cfg.MetricsAddr != "" {
 		return fail(2, errors.New("--metrics-addr is not supported by the gRPC example yet"))
 	}
-	var opts []grpc.ServerOption
+	streaming := map[string]bool{} // filled before Serve, read by the calls
+	opts := []grpc.ServerOption{
+		grpc.MaxRecvMsgSize(maxRecvMsgSize),
+		grpc.MaxConcurrentStreams(maxStreams),
+		grpc.MaxHeaderListSize(maxHeaderListSize),
+		grpc.ConnectionTimeout(handshakeTimeout),
+		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: idleTimeout}),
+		grpc.InTapHandle(func(ctx context.Context, info *tap.Info) (context.Context, error) {
+			if streaming[info.FullMethodName] {
+				return ctx, nil // Watch lasts as long as its client asked
+			}
+			// A unary call ends within callTimeout, whether or not its
+			// client sends grpc-timeout, or its message.
+			ctx, cancel := context.WithTimeout(ctx, callTimeout)
+			context.AfterFunc(ctx, cancel)
+			return ctx, nil
+		}),
+	}
 	tlsCfg, err := cfg.ServerTLS()
 	if err != nil {
 		return fail(2, err)
@@ -67,40 +103,80 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if tlsCfg != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(tlsCfg)))
 	}
+	readiness := &setup.Readiness{}
+	cfg.Readiness = readiness
 	srv, closeFn, err := api.New(cfg, nil, opts...)
 	if err != nil {
 		return fail(2, err)
 	}
 	defer closeFn()
+	for svc, info := range srv.GetServiceInfo() {
+		for _, m := range info.Methods {
+			if m.IsClientStream || m.IsServerStream {
+				streaming["/"+svc+"/"+m.Name] = true
+			}
+		}
+	}
 	lis, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fail(1, err)
 	}
-	slog.Info("listening", "service", name, "addr", lis.Addr().String(), "issuer", cfg.Issuer, "audience", cfg.Audience)
+	addr := lis.Addr().String()
+	slog.Info("listening", "service", name, "addr", addr, "issuer", cfg.Issuer, "audience", cfg.Audience)
 	if ready != nil {
-		ready <- lis.Addr().String()
+		ready <- addr
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	stopped := make(chan struct{})
-	go func() {
-		defer close(stopped)
-		<-ctx.Done()
-		graceful := make(chan struct{})
-		go func() { srv.GracefulStop(); close(graceful) }() // waits for the calls in flight
-		select {
-		case <-graceful:
-		case <-time.After(shutdownTimeout): // a call whose client never ends it
-			srv.Stop()
-			<-graceful
-		}
-	}()
-	err = srv.Serve(lis) // nil once GracefulStop has begun
-	cancel()
-	<-stopped
-	if err != nil {
+	defer cancel()
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(lis) }() // nil once GracefulStop has begun
+	mismatch := make(chan error, 1)
+	waited := make(chan struct{})
+	go func() { defer close(waited); awaitKeys(ctx, name, cfg, readiness, mismatch) }()
+	defer func() { cancel(); <-waited }()
+
+	code := 0
+	select {
+	case <-ctx.Done():
+	case err := <-mismatch:
+		fmt.Fprintf(stderr, "%s: --issuer %q is not the issuer its discovery document names: %s; give --issuer exactly as the tokens' iss\n", name, cfg.Issuer, oneLine(err))
+		code = 1
+	case err := <-served:
 		return fail(1, err)
 	}
-	return 0
+	graceful := make(chan struct{})
+	go func() { srv.GracefulStop(); close(graceful) }() // waits for the calls in flight
+	select {
+	case <-graceful:
+	case <-time.After(shutdownTimeout): // a stream whose client never ends it
+		srv.Stop()
+		<-graceful
+	}
+	if err := <-served; err != nil && code == 0 {
+		return fail(1, err)
+	}
+	return code
+}
+
+// awaitKeys waits for the keys, up to cfg.StartupTimeout before it logs
+// that the service answers without them (health NOT_SERVING, every token
+// refused), then for as long as ctx lasts. A discovery document naming
+// another issuer is sent on mismatch: the service exits, as the HTTP
+// examples do.
+func awaitKeys(ctx context.Context, name string, cfg setup.Config, r *setup.Readiness, mismatch chan<- error) {
+	wait, cancel := context.WithTimeout(ctx, cfg.StartupTimeout)
+	err := r.Wait(wait)
+	cancel()
+	if err != nil && !setup.IsIssuerMismatch(err) && ctx.Err() == nil {
+		slog.Warn("listening, not ready: health answers NOT_SERVING until the keys load", "service", name, "startup_timeout", cfg.StartupTimeout, "error", oneLine(err))
+		err = r.Wait(ctx)
+	}
+	switch {
+	case err == nil:
+		slog.Info("ready", "service", name)
+	case setup.IsIssuerMismatch(err):
+		mismatch <- err
+	}
 }
 
 // oneLine joins the lines of a (joined) error with "; ".

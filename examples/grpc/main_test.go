@@ -73,9 +73,8 @@ func TestContract(t *testing.T) {
 	other := iss.Mint(t, bearertest.Claims{"aud": "payments", "scope": "read:data"})
 	ctx := t.Context()
 
-	if resp, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{}); err != nil || resp.Status != healthpb.HealthCheckResponse_SERVING {
-		t.Errorf("health without a token: %v, %v", resp, err)
-	}
+	awaitHealth(t, conn, "", healthpb.HealthCheckResponse_SERVING)
+	awaitHealth(t, conn, datapb.Data_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
 	r, err := client.Get(withToken(ctx, read), &datapb.GetRequest{})
 	if err != nil || r.Subject != "svc-reader" || r.ClientId != "reader" || !slices.Equal(r.Scopes, []string{"read:data"}) || r.Stored {
 		t.Errorf("Get with read:data: %v, %v", r, err)
@@ -201,8 +200,11 @@ func TestRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	if resp, err := healthpb.NewHealthClient(conn).Check(t.Context(), &healthpb.HealthCheckRequest{}); err != nil || resp.Status != healthpb.HealthCheckResponse_SERVING {
-		t.Errorf("health: %v, %v", resp, err)
+	// The issuer is unreachable: health says so, for the server and for Data.
+	for _, svc := range []string{"", datapb.Data_ServiceDesc.ServiceName} {
+		if resp, err := healthpb.NewHealthClient(conn).Check(t.Context(), &healthpb.HealthCheckRequest{Service: svc}); err != nil || resp.Status != healthpb.HealthCheckResponse_NOT_SERVING {
+			t.Errorf("health of %q without keys: %v, %v", svc, resp, err)
+		}
 	}
 	if _, err := datapb.NewDataClient(conn).Get(t.Context(), &datapb.GetRequest{}); status.Code(err) != codes.Unauthenticated {
 		t.Errorf("Get without a token: %v", err)
@@ -248,4 +250,25 @@ func startExample(ctx context.Context, t *testing.T, args ...string) (string, <-
 		t.Fatalf("exited %d before listening", code)
 	}
 	return "", nil
+}
+
+// awaitHealth waits, through the health service's Watch, until svc has
+// the status want.
+func awaitHealth(t *testing.T, conn *grpc.ClientConn, svc string, want healthpb.HealthCheckResponse_ServingStatus) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	w, err := healthpb.NewHealthClient(conn).Watch(ctx, &healthpb.HealthCheckRequest{Service: svc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		resp, err := w.Recv()
+		if err != nil {
+			t.Fatalf("health of %q: %v before %v", svc, err, want)
+		}
+		if resp.Status == want {
+			return
+		}
+	}
 }

@@ -26,7 +26,13 @@ type dependency struct {
 	wait  func(context.Context) error
 }
 
-func (r *Readiness) add(name string, ready func() bool, wait func(context.Context) error) {
+// Track registers a dependency under name ("keys", "introspection": a
+// word for /readyz, never a URL or a secret): ready reports whether it is
+// ready, wait waits until it is, or returns an error when ctx ends first
+// or the dependency can never be ready. [Config.Guard] tracks its own; a
+// service that builds its key set itself tracks that (as the gRPC example
+// does, with [jwks.Set.Ready] and [jwks.Set.WaitReady]).
+func (r *Readiness) Track(name string, ready func() bool, wait func(context.Context) error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.deps = append(r.deps, dependency{name, ready, wait})

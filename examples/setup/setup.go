@@ -403,10 +403,10 @@ func (c Config) Guard(client *http.Client) (*httpbearer.Guard, func(), error) {
 	}
 	if c.Readiness != nil {
 		if keys != nil {
-			c.Readiness.add("keys", keys.Ready, keys.WaitReady)
+			c.Readiness.Track("keys", keys.Ready, keys.WaitReady)
 		}
 		if introspection != nil {
-			c.Readiness.add("introspection", introspection.Ready, introspection.WaitReady)
+			c.Readiness.Track("introspection", introspection.Ready, introspection.WaitReady)
 		}
 	}
 	return g, closeAll, nil

@@ -34,13 +34,36 @@ var Methods = map[string]scopes.Requirement{
 // New returns the service's gRPC server, without transport credentials
 // (the command adds TLS with --tls-cert): Data's methods need the scopes
 // of [Methods], grpc.health.v1 is open, anything else needs a valid token.
-// client, if not nil, fetches keys and introspects (tests pass one that
-// trusts their issuer). The returned function stops the key set's refresh.
+// Health answers NOT_SERVING, for the server ("") and for Data, until the
+// key set (and introspection client) are ready, as the HTTP examples'
+// GET /readyz answers 503; cfg.Readiness, when set, is told about them
+// too. client, if not nil, fetches keys and introspects (tests pass one
+// that trusts their issuer). The returned function stops the key set's
+// refresh and the wait for it.
 func New(cfg setup.Config, client *http.Client, opts ...grpc.ServerOption) (*grpc.Server, func(), error) {
-	v, closeFn, err := newValidator(cfg, client)
+	ready := cfg.Readiness
+	if ready == nil {
+		ready = &setup.Readiness{}
+	}
+	v, closeValidator, err := newValidator(cfg, client, ready)
 	if err != nil {
 		return nil, nil, err
 	}
+	hs := health.NewServer()
+	ctx, cancel := context.WithCancel(context.Background())
+	waited := make(chan struct{})
+	closeFn := func() { cancel(); <-waited; closeValidator() }
+	for _, svc := range []string{"", datapb.Data_ServiceDesc.ServiceName} {
+		hs.SetServingStatus(svc, healthpb.HealthCheckResponse_NOT_SERVING)
+	}
+	go func() {
+		defer close(waited)
+		if ready.Wait(ctx) == nil {
+			for _, svc := range []string{"", datapb.Data_ServiceDesc.ServiceName} {
+				hs.SetServingStatus(svc, healthpb.HealthCheckResponse_SERVING)
+			}
+		}
+	}()
 	aopts := []grpcbearer.Option{
 		grpcbearer.WithRealm(cfg.Audience),
 		grpcbearer.WithMethods(Methods),
@@ -56,7 +79,7 @@ func New(cfg setup.Config, client *http.Client, opts ...grpc.ServerOption) (*grp
 	}
 	srv := grpc.NewServer(append(auth.ServerOptions(), opts...)...)
 	datapb.RegisterDataServer(srv, data{})
-	healthpb.RegisterHealthServer(srv, health.NewServer()) // SERVING
+	healthpb.RegisterHealthServer(srv, hs)
 	return srv, closeFn, nil
 }
 
@@ -104,9 +127,12 @@ func reply(ctx context.Context) *datapb.DataReply {
 // newValidator builds the key set and validator cfg describes, as
 // setup.Config.Guard does for the HTTP examples (which returns only the
 // guard). It refuses what it does not support rather than ignore it.
-func newValidator(cfg setup.Config, client *http.Client) (*validator.Validator, func(), error) {
+func newValidator(cfg setup.Config, client *http.Client, ready *setup.Readiness) (*validator.Validator, func(), error) {
 	if cfg.RedisURL != "" {
 		return nil, nil, errors.New("--redis-url is not supported by the gRPC example yet")
+	}
+	if cfg.Provider.Name != "" {
+		return nil, nil, errors.New("--provider is not supported by the gRPC example yet")
 	}
 	if cfg.IntrospectionOnly {
 		return nil, nil, errors.New("--introspection-only is not supported by the gRPC example yet")
@@ -150,6 +176,7 @@ func newValidator(cfg setup.Config, client *http.Client) (*validator.Validator, 
 		}
 		vopts = append(vopts, validator.WithDPoPNonces(key, 0))
 	}
+	var ic *introspect.Client
 	if cfg.IntrospectionURL != "" {
 		iopts := []introspect.Option{introspect.WithMaxTTL(cfg.IntrospectionCacheTTL)}
 		if client != nil {
@@ -158,7 +185,7 @@ func newValidator(cfg setup.Config, client *http.Client) (*validator.Validator, 
 		if cfg.InsecureHTTP {
 			iopts = append(iopts, introspect.WithInsecureLoopbackHTTP())
 		}
-		ic, err := introspect.New(cfg.IntrospectionURL, introspect.ClientSecretBasic(cfg.ClientID, cfg.ClientSecret), iopts...)
+		ic, err = introspect.New(cfg.IntrospectionURL, introspect.ClientSecretBasic(cfg.ClientID, cfg.ClientSecret), iopts...)
 		if err != nil {
 			closeAll()
 			return nil, nil, err
@@ -173,6 +200,10 @@ func newValidator(cfg setup.Config, client *http.Client) (*validator.Validator, 
 	if err != nil {
 		closeAll()
 		return nil, nil, err
+	}
+	ready.Track("keys", keys.Ready, keys.WaitReady)
+	if ic != nil {
+		ready.Track("introspection", ic.Ready, ic.WaitReady)
 	}
 	return v, closeAll, nil
 }
