@@ -1049,3 +1049,79 @@ func TestRedteamEntraIDTokenIsNotAnAccessToken(t *testing.T) {
 		}
 	}
 }
+
+// An allow-list given empty must be refused at construction, never read as
+// "no allow-list": providers.WithClientIDs() (Okta "cid") and
+// providers.WithAuthorizedParties() (Keycloak "azp") with no values, as a
+// program passes them when the list it loaded from its configuration is
+// empty (WithClientIDs(cfg.Clients...)), or a providers.Config whose list
+// is an empty, non-nil slice (decoded from JSON "client_ids": []). Today
+// the option records nothing (append of nothing to nil is nil), the
+// preset's "if c.clientIDs != nil" never sees it, and a token issued to any
+// client is accepted.
+func TestRedteamEmptyAllowListsAreRefused(t *testing.T) {
+	o := bearertest.NewOkta(t)
+	k := bearertest.NewKeycloak(t, "prod")
+	rogueOkta := o.Token(t, bearertest.OktaToken{AuthServerID: "default", ClientID: "0oa9rogue", Audience: "api://default", Scopes: []string{"orders.read"}})
+	rogueKC := k.Token(t, bearertest.KeycloakToken{ClientID: "rogue-client", Audience: []string{"orders-api"}, Scope: "orders.read"})
+
+	check := func(t *testing.T, p *providers.Preset, err error, token string) {
+		t.Helper()
+		if err != nil {
+			return // refused at construction: what we want
+		}
+		t.Cleanup(func() { _ = p.Close() })
+		v, verr := validator.New(p.Option())
+		if verr != nil {
+			return
+		}
+		if tok, verr := v.Validate(t.Context(), token); verr == nil {
+			t.Errorf("empty allow-list accepted at construction, and a token of client %q passed: want a configuration error", tok.ClientID)
+		}
+	}
+	t.Run("okta WithClientIDs()", func(t *testing.T) {
+		var allowed []string // e.g. read from a file, found empty
+		p, err := providers.Okta(o.URL, "default", []string{"api://default"},
+			providers.WithClientIDs(allowed...), providers.WithHTTPClient(o.Client()))
+		check(t, p, err, rogueOkta)
+	})
+	t.Run("okta Config.ClientIDs empty", func(t *testing.T) {
+		p, err := providers.New(providers.Config{Name: "okta", URL: o.URL, AuthServerID: "default",
+			Audiences: []string{"api://default"}, ClientIDs: []string{}}, providers.WithHTTPClient(o.Client()))
+		check(t, p, err, rogueOkta)
+	})
+	t.Run("keycloak WithAuthorizedParties()", func(t *testing.T) {
+		p, err := providers.Keycloak(k.URL, "prod", providers.WithAudience("orders-api"),
+			providers.WithAuthorizedParties(), providers.WithHTTPClient(k.Client()))
+		check(t, p, err, rogueKC)
+	})
+	t.Run("keycloak Config.AuthorizedParties empty", func(t *testing.T) {
+		p, err := providers.New(providers.Config{Name: "keycloak", URL: k.URL, Realm: "prod",
+			Audiences: []string{"orders-api"}, AuthorizedParties: []string{}}, providers.WithHTTPClient(k.Client()))
+		check(t, p, err, rogueKC)
+	})
+	// Keycloak's own audience given empty: Config.OwnAudience says the
+	// preset checks an audience of its own, the preset checks none, and a
+	// program that follows OwnAudience (no validator-wide audience, so
+	// WithoutAudienceCheck for its other issuers) accepts a Keycloak token
+	// for any API.
+	t.Run("keycloak Config.Audiences empty", func(t *testing.T) {
+		cfg := providers.Config{Name: "keycloak", URL: k.URL, Realm: "prod", Audiences: []string{}}
+		p, err := providers.New(cfg, providers.WithHTTPClient(k.Client()))
+		if err != nil {
+			return
+		}
+		t.Cleanup(func() { _ = p.Close() })
+		if !cfg.OwnAudience() {
+			return
+		}
+		v, err := validator.New(p.Option(), validator.WithoutAudienceCheck())
+		if err != nil {
+			t.Fatal(err)
+		}
+		other := k.Token(t, bearertest.KeycloakToken{ClientID: "c", Audience: []string{"payments-api"}})
+		if _, err := v.Validate(t.Context(), other); !errors.Is(err, validator.ErrAudience) {
+			t.Errorf("OwnAudience() = true but a token for payments-api gave %v, want ErrAudience (or refuse the empty list)", err)
+		}
+	})
+}

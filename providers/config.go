@@ -124,7 +124,7 @@ func (c Config) OwnAudience() bool {
 	case "cognito", "entra", "auth0", "okta":
 		return true
 	case "keycloak":
-		return c.Audiences != nil
+		return len(c.Audiences) > 0 // an empty list is refused by New
 	}
 	return false
 }

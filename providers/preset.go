@@ -87,19 +87,19 @@ func WithJWKSOptions(opts ...jwks.Option) Option {
 // [validator.WithAudience]. Auth0 and Entra take their audience as a
 // parameter; Cognito checks clients instead.
 func WithAudience(audiences ...string) Option {
-	return func(c *config) { c.audiences = append(c.audiences, audiences...) }
+	return func(c *config) { c.audiences = given(c.audiences, audiences) }
 }
 
 // WithAuthorizedParties requires Keycloak's "azp" (the client the token
 // was issued to) to be one of parties.
 func WithAuthorizedParties(parties ...string) Option {
-	return func(c *config) { c.parties = append(c.parties, parties...) }
+	return func(c *config) { c.parties = given(c.parties, parties) }
 }
 
 // WithClientIDs requires Okta's "cid" (the client the token was issued
 // to) to be one of ids.
 func WithClientIDs(ids ...string) Option {
-	return func(c *config) { c.clientIDs = append(c.clientIDs, ids...) }
+	return func(c *config) { c.clientIDs = given(c.clientIDs, ids) }
 }
 
 // WithEntraVersions sets the Entra ID token versions accepted: 2 (issuer
@@ -208,6 +208,17 @@ func checkName(what, s, punct string) error {
 		}
 	}
 	return nil
+}
+
+// given appends list to to and records that the option was given, even
+// with no values: an allow-list given empty (a configuration list found
+// empty, "WithClientIDs(cfg.Clients...)") is an error, never "no
+// allow-list".
+func given(to, list []string) []string {
+	if to == nil {
+		to = []string{}
+	}
+	return append(to, list...)
 }
 
 func nonEmpty(what string, list []string) error {

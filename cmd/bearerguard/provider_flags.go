@@ -75,6 +75,17 @@ func (p *providerFlags) problems(f *validateFlags) []string {
 	if p.name == "okta" {
 		c.AuthServerID = p.authServer
 	}
+	// A list given with nothing in it ("", " , ": an unset shell
+	// variable) is refused: an allow-list given empty must not read as "no
+	// allow-list".
+	for _, l := range []struct {
+		flag string
+		list []string
+	}{{"provider-client-ids", c.ClientIDs}, {"keycloak-azp", c.AuthorizedParties}, {"entra-tenants", c.Tenants}, {"audience", c.Audiences}} {
+		if f.given[l.flag] && l.list == nil {
+			problems = append(problems, "--"+l.flag+" is an empty list: give at least one value, or leave it out")
+		}
+	}
 	if p.name != "okta" && f.given["okta-auth-server"] {
 		problems = append(problems, "--okta-auth-server is for --provider okta")
 	}

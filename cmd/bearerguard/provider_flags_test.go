@@ -69,3 +69,29 @@ func TestValidateProvider(t *testing.T) {
 		})
 	}
 }
+
+// An allow-list flag given with nothing in it ("", " , ", as an unset
+// shell variable expands: --keycloak-azp "$ALLOWED_AZP") must be refused,
+// not read as "no allow-list": today the token of any client is VALID.
+func TestRedteamEmptyAllowListFlagsRefused(t *testing.T) {
+	k := bearertest.NewKeycloak(t, "prod")
+	o := bearertest.NewOkta(t)
+	kcRogue := k.Token(t, bearertest.KeycloakToken{ClientID: "rogue", Audience: []string{"orders-api"}})
+	oktaRogue := o.Token(t, bearertest.OktaToken{AuthServerID: "default", ClientID: "0oa9rogue", Audience: "api://default"})
+	for _, tt := range []struct {
+		name   string
+		client *bearertest.Provider
+		args   []string
+	}{
+		{"keycloak-azp empty", k.Provider, []string{"--provider", "keycloak", "--keycloak-url", k.URL, "--keycloak-realm", "prod", "--audience", "orders-api", "--keycloak-azp", "", kcRogue}},
+		{"keycloak-azp commas", k.Provider, []string{"--provider", "keycloak", "--keycloak-url", k.URL, "--keycloak-realm", "prod", "--audience", "orders-api", "--keycloak-azp", " , ", kcRogue}},
+		{"okta client ids empty", o.Provider, []string{"--provider", "okta", "--provider-url", o.URL, "--audience", "api://default", "--provider-client-ids", "", oktaRogue}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := validate(t, tt.client.Client(), "", tt.args...)
+			if r.code != 2 {
+				t.Fatalf("exit %d, want 2 (an empty allow-list is a usage error)\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+			}
+		})
+	}
+}

@@ -37,7 +37,16 @@ func (l listFlag) String() string {
 	return strings.Join(*l.p, ",")
 }
 
-func (l listFlag) Set(s string) error { *l.p = providers.SplitList(s); return nil }
+// Set refuses a list with nothing in it ("", " , ": an unset shell
+// variable): an allow-list given empty must not read as "no allow-list".
+func (l listFlag) Set(s string) error {
+	if *l.p = providers.SplitList(s); *l.p == nil {
+		return errEmptyList
+	}
+	return nil
+}
+
+var errEmptyList = errors.New("an empty list: give at least one value, or leave the flag out")
 
 // providerFlags defines --provider and the presets' parameters on fs, with
 // defaults from the environment.
@@ -46,8 +55,13 @@ func (c *Config) providerFlags(fs *flag.FlagSet, getenv func(string) string) []e
 	str := func(dst *string, name, key, usage string) {
 		fs.StringVar(dst, name, getenv(key), usage+" (env "+key+")")
 	}
+	var errs []error
 	list := func(dst *[]string, name, key, usage string) {
-		*dst = providers.SplitList(getenv(key))
+		if v := getenv(key); v != "" {
+			if err := (listFlag{dst}).Set(v); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", key, err))
+			}
+		}
 		fs.Var(listFlag{dst}, name, usage+", comma-separated (env "+key+")")
 	}
 	str(&p.Name, "provider", "BEARERGUARD_PROVIDER", "identity-provider preset: "+strings.Join(providers.Names(), ", ")+
@@ -56,7 +70,6 @@ func (c *Config) providerFlags(fs *flag.FlagSet, getenv func(string) string) []e
 	str(&p.Region, "cognito-region", "BEARERGUARD_COGNITO_REGION", "cognito: the user pool's AWS region")
 	str(&p.UserPoolID, "cognito-user-pool", "BEARERGUARD_COGNITO_USER_POOL", "cognito: the user pool id, {region}_{id}")
 	list(&p.Tenants, "entra-tenants", "BEARERGUARD_ENTRA_TENANTS", "entra: the tenant id (GUID), or the tenants a multi-tenant app accepts")
-	var errs []error
 	if err := boolFlag(fs, &p.MultiTenant, "entra-multi-tenant", "BEARERGUARD_ENTRA_MULTI_TENANT",
 		"entra: multi-tenant (keys from the common endpoint) even with one tenant (env BEARERGUARD_ENTRA_MULTI_TENANT)", getenv); err != nil {
 		errs = append(errs, err)

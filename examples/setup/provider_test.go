@@ -102,3 +102,27 @@ func TestGuardProvider(t *testing.T) {
 		}
 	}
 }
+
+// An allow-list flag given with nothing in it must be a usage error, not
+// "allow every client": --keycloak-azp "" (an unset shell variable) and
+// --provider-client-ids " , " for Okta parse today and the preset then has
+// no "azp" (or "cid") allow-list at all.
+func TestRedteamEmptyAllowListFlagRefused(t *testing.T) {
+	for _, args := range [][]string{
+		{"--provider", "keycloak", "--provider-url", "https://sso.example.com", "--keycloak-realm", "prod", "--audience", "orders-api", "--keycloak-azp", ""},
+		{"--provider", "keycloak", "--provider-url", "https://sso.example.com", "--keycloak-realm", "prod", "--audience", "orders-api", "--keycloak-azp", " , "},
+		{"--provider", "okta", "--provider-url", "https://x.okta.com", "--audience", "api://default", "--provider-client-ids", ""},
+	} {
+		c, err := Parse("x", args, env(nil), &bytes.Buffer{})
+		if err == nil {
+			t.Errorf("Parse(%q) accepted an empty allow-list: AuthorizedParties=%q ClientIDs=%q", args, c.Provider.AuthorizedParties, c.Provider.ClientIDs)
+		}
+	}
+	// In the environment, a list of nothing but commas and spaces too (an
+	// empty variable counts as unset, as for every flag).
+	c, err := Parse("x", []string{"--provider", "keycloak", "--provider-url", "https://sso.example.com", "--keycloak-realm", "prod", "--audience", "orders-api"},
+		env(map[string]string{"BEARERGUARD_KEYCLOAK_AZP": " , "}), &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "BEARERGUARD_KEYCLOAK_AZP: an empty list") {
+		t.Errorf("BEARERGUARD_KEYCLOAK_AZP=\" , \": %v (AuthorizedParties=%q)", err, c.Provider.AuthorizedParties)
+	}
+}
