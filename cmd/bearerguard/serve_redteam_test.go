@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"log/slog"
 	"os"
 	"strings"
@@ -119,5 +121,40 @@ func TestRedteamReloadPollPartialAndChurn(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "kept changing") {
 		t.Errorf("no log line about the churning file: %q", logs.String())
+	}
+}
+
+// TestRedteamUsageDoesNotPrintSecretsFromEnvironment: the README tells
+// operators to give the Redis URL's password, the Redis encryption keys
+// and the client secret in the environment, and every flag takes its
+// environment variable as its default value. flag.PrintDefaults prints
+// every non-empty default: `bearerguard serve --help`, and the usage that
+// any mistyped flag prints to stderr (where a container's logs are), show
+// the password, the keys and the secret in full.
+func TestRedteamUsageDoesNotPrintSecretsFromEnvironment(t *testing.T) {
+	env := map[string]string{
+		"BEARERGUARD_REDIS_URL":             "rediss://default:hunter2-redis-password@redis.internal:6380/0",
+		"BEARERGUARD_REDIS_ENCRYPTION_KEYS": "k1:c2VjcmV0LWtleS1zZWNyZXQta2V5LXNlY3JldC0xMjM=",
+		"BEARERGUARD_CLIENT_SECRET":         "client-secret-s3cr3t",
+		"BEARERGUARD_ISSUER":                "https://id.example.com/",
+		"BEARERGUARD_AUDIENCE":              "orders",
+		"BEARERGUARD_ROUTES":                "/nonexistent/routes.yaml",
+	}
+	secrets := []string{"hunter2-redis-password", "c2VjcmV0LWtleS1zZWNyZXQta2V5LXNlY3JldC0xMjM", "client-secret-s3cr3t"}
+	for _, args := range [][]string{
+		{"--help"},
+		{"--redis-prefx", "orders:"},       // a typo of an issuer-side flag
+		{"--trusted-proxie", "10.0.0.0/8"}, // a typo of one of serve's flags
+	} {
+		var stderr bytes.Buffer
+		serveCommand(context.Background(), args, func(k string) string { return env[k] }, &stderr, nil, nil)
+		for _, s := range secrets {
+			if strings.Contains(stderr.String(), s) {
+				i := strings.Index(stderr.String(), s)
+				line := stderr.String()[strings.LastIndex(stderr.String()[:i], "\n")+1:]
+				line, _, _ = strings.Cut(line, "\n")
+				t.Errorf("serve %v printed a secret from the environment: %q", args, strings.TrimSpace(line))
+			}
+		}
 	}
 }

@@ -164,7 +164,8 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 	fs.BoolVar(&c.RFC9068, "rfc9068", rfc9068Env, "enforce the RFC 9068 JWT access token profile (env BEARERGUARD_RFC9068)")
 	fs.StringVar(&c.IntrospectionURL, "introspection-url", env("BEARERGUARD_INTROSPECTION_URL", ""), "RFC 7662 endpoint for opaque tokens (env BEARERGUARD_INTROSPECTION_URL)")
 	fs.StringVar(&c.ClientID, "client-id", env("BEARERGUARD_CLIENT_ID", ""), "this API's client id at the introspection endpoint (env BEARERGUARD_CLIENT_ID)")
-	fs.StringVar(&c.ClientSecret, "client-secret", env("BEARERGUARD_CLIENT_SECRET", ""), "its client secret; prefer --client-secret-file or the environment (env BEARERGUARD_CLIENT_SECRET)")
+	c.ClientSecret = env("BEARERGUARD_CLIENT_SECRET", "")
+	fs.Var(secretFlag{&c.ClientSecret}, "client-secret", "its client secret; prefer --client-secret-file or the environment (env BEARERGUARD_CLIENT_SECRET)")
 	cacheTTL := fs.String("introspection-cache-ttl", env("BEARERGUARD_INTROSPECTION_CACHE_TTL", introspect.DefaultMaxTTL.String()), "longest reuse of an active introspection answer, so a revoked token is accepted at most this long (default 60 s); 0 sees revocation at once (env BEARERGUARD_INTROSPECTION_CACHE_TTL)")
 	audOptEnv, err := strconv.ParseBool(env("BEARERGUARD_INTROSPECTION_AUDIENCE_OPTIONAL", "false"))
 	if err != nil {
@@ -178,8 +179,11 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 		errs = append(errs, fmt.Errorf("BEARERGUARD_DPOP_NONCE %q is not a boolean", getenv("BEARERGUARD_DPOP_NONCE")))
 	}
 	fs.BoolVar(&c.DPoPNonce, "dpop-nonce", nonceEnv, "require server-issued DPoP nonces; set BEARERGUARD_DPOP_NONCE_KEY (32+ bytes, base64) alike on every replica (env BEARERGUARD_DPOP_NONCE)")
-	fs.StringVar(&c.RedisURL, "redis-url", env("BEARERGUARD_REDIS_URL", ""), "share introspection answers and DPoP replay state with every replica through this Redis (redis://, rediss:// or unix://); prefer the environment when the URL holds a password (env BEARERGUARD_REDIS_URL)")
-	redisKeys := fs.String("redis-encryption-keys", env("BEARERGUARD_REDIS_ENCRYPTION_KEYS", ""), "encrypt and authenticate the introspection answers kept in Redis: id:key[,id:key…], each key standard base64 of 16, 24 or 32 bytes, the same on every replica; the first encrypts, all decrypt (for rotation); required with --redis-url and --introspection-url unless --redis-unencrypted; give it in the environment (env BEARERGUARD_REDIS_ENCRYPTION_KEYS)")
+	c.RedisURL = env("BEARERGUARD_REDIS_URL", "")
+	fs.Var(secretFlag{&c.RedisURL}, "redis-url", "share introspection answers and DPoP replay state with every replica through this Redis (redis://, rediss:// or unix://); prefer the environment when the URL holds a password (env BEARERGUARD_REDIS_URL)")
+	redisKeys := new(string)
+	*redisKeys = env("BEARERGUARD_REDIS_ENCRYPTION_KEYS", "")
+	fs.Var(secretFlag{redisKeys}, "redis-encryption-keys", "encrypt and authenticate the introspection answers kept in Redis: id:key[,id:key…], each key standard base64 of 16, 24 or 32 bytes, the same on every replica; the first encrypts, all decrypt (for rotation); required with --redis-url and --introspection-url unless --redis-unencrypted; give it in the environment (env BEARERGUARD_REDIS_ENCRYPTION_KEYS)")
 	redisPlainEnv, _ := strconv.ParseBool(env("BEARERGUARD_REDIS_UNENCRYPTED", "false"))
 	fs.BoolVar(&c.RedisUnencrypted, "redis-unencrypted", redisPlainEnv, "keep introspection answers in Redis unencrypted and unauthenticated: whoever can write to that Redis can then make any token string valid (env BEARERGUARD_REDIS_UNENCRYPTED)")
 	fs.StringVar(&c.RedisPrefix, "redis-prefix", env("BEARERGUARD_REDIS_PREFIX", ""), "prefix of every Redis key (default \"bearerguard:\"); services that share a Redis but must not share answers each use their own (env BEARERGUARD_REDIS_PREFIX)")
@@ -596,3 +600,11 @@ func plaintextRemote(redisURL string) (host string, plain bool) {
 	host = u.Hostname()
 	return host, host != "" && !httpfetch.IsLoopback(host) // no host: go-redis dials localhost
 }
+
+// secretFlag is a string flag that may hold a secret from the environment
+// (its default): the usage text, printed for -h and for every mistyped
+// flag, shows no default for it.
+type secretFlag struct{ p *string }
+
+func (f secretFlag) String() string     { return "" }
+func (f secretFlag) Set(v string) error { *f.p = v; return nil }

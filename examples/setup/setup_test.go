@@ -321,3 +321,27 @@ func TestGuardWarnsOfPlaintextRemoteRedis(t *testing.T) {
 		}
 	}
 }
+
+// TestRedteamExampleUsageDoesNotPrintSecretsFromEnvironment: every
+// example service (net/http, Gin, Echo, MCP, gRPC) parses its flags here,
+// each flag defaulting to its environment variable; the usage printed for
+// -h and for any unknown or mistyped flag shows those defaults, the Redis
+// password, the Redis encryption keys and the client secret included.
+func TestRedteamExampleUsageDoesNotPrintSecretsFromEnvironment(t *testing.T) {
+	env := map[string]string{
+		"BEARERGUARD_REDIS_URL":             "redis://default:hunter2-redis-password@redis.internal:6379/0",
+		"BEARERGUARD_REDIS_ENCRYPTION_KEYS": "k1:c2VjcmV0LWtleS1zZWNyZXQta2V5LXNlY3JldC0xMjM=",
+		"BEARERGUARD_CLIENT_SECRET":         "client-secret-s3cr3t",
+		"BEARERGUARD_DPOP_NONCE_KEY":        "bm9uY2Uta2V5LW5vbmNlLWtleS1ub25jZS1rZXktMTIzNA==",
+	}
+	secrets := []string{"hunter2-redis-password", "c2VjcmV0LWtleS1zZWNyZXQta2V5LXNlY3JldC0xMjM", "client-secret-s3cr3t", "bm9uY2Uta2V5"}
+	for _, args := range [][]string{{"-h"}, {"--audiance", "orders"}} {
+		var out bytes.Buffer
+		_, _ = Parse("nethttp", args, func(k string) string { return env[k] }, &out)
+		for _, s := range secrets {
+			if strings.Contains(out.String(), s) {
+				t.Errorf("Parse %v printed %q from the environment", args, s)
+			}
+		}
+	}
+}
