@@ -47,12 +47,12 @@ type fleet struct {
 // startFleet starts n replicas of the net/http example configured as a
 // deployment would be: flags and environment, Redis when redisURL is set
 // (by flag on the first replica, by environment on the others).
-func startFleet(t *testing.T, iss *bearertest.Issuer, n int, redisURL string) *fleet {
+func startFleet(t *testing.T, iss *bearertest.Issuer, n int, redisURL string, extra ...string) *fleet {
 	t.Helper()
 	f := &fleet{t: t}
 	for i := range n {
-		args := []string{"--issuer", iss.URL, "--audience", "orders", "--introspection-url", iss.IntrospectionURL(),
-			"--client-id", "orders-api", "--public-url", fleetPublicURL}
+		args := append([]string{"--issuer", iss.URL, "--audience", "orders", "--introspection-url", iss.IntrospectionURL(),
+			"--client-id", "orders-api", "--public-url", fleetPublicURL}, extra...)
 		env := map[string]string{"BEARERGUARD_CLIENT_SECRET": "orders-api-secret"}
 		if redisURL != "" {
 			env["BEARERGUARD_REDIS_ENCRYPTION_KEYS"] = fleetRedisKeys
@@ -129,6 +129,32 @@ func (f *fleet) send(i int, token, proof string) reply {
 func (r reply) isReplayRefusal() bool {
 	return r.status == http.StatusUnauthorized && strings.Contains(r.challenge, `error="invalid_dpop_proof"`) &&
 		strings.Contains(r.challenge, "already used")
+}
+
+// A fleet whose Redis speaks TLS with a private CA (--redis-ca) shares its
+// replay state through it; without the CA it refuses what it cannot check
+// (the certificate is never skipped).
+func TestFleetOverTLSWithPrivateCA(t *testing.T) {
+	rs := redistest.Start(t)
+	url, ca := rs.TLSFront()
+	iss := bearertest.NewIssuer(t)
+	iss.AddClient(bearertest.ClientConfig{ID: "orders-api", Secret: "orders-api-secret"})
+	key := bearertest.MustDPoPKey(t, validator.ES256)
+	tok := iss.Mint(t, bearertest.Claims{"aud": "orders", "scope": "read:data"}, bearertest.BoundToKey(key))
+
+	f := startFleet(t, iss, 2, url, "--redis-ca", ca)
+	proof := key.MustProof(t, "GET", fleetPublicURL+"/data", tok)
+	if r := f.send(0, tok, proof); r.status != http.StatusOK {
+		t.Fatalf("replica A refused a fresh proof: %+v", r)
+	}
+	if r := f.send(1, tok, proof); !r.isReplayRefusal() {
+		t.Errorf("the proof replayed to replica B: %+v, want 401 invalid_dpop_proof (already used)", r)
+	}
+
+	untrusting := startFleet(t, iss, 1, url)
+	if r := untrusting.send(0, tok, key.MustProof(t, "GET", fleetPublicURL+"/data", tok)); r.status == http.StatusOK {
+		t.Errorf("a replica that does not trust Redis's certificate accepted a proof it could not record: %+v", r)
+	}
 }
 
 func TestFleetSharesStateThroughRedis(t *testing.T) {

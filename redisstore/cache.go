@@ -132,29 +132,46 @@ func (c *Cache) Put(key introspect.Key, e introspect.Entry) {
 	if !now.Before(e.Expires) {
 		return
 	}
-	shared := c.toRedis(key, e, now)
-	c.putLocal(key, e, now, shared)
+	switch c.toRedis(key, e, now) {
+	case stored:
+		c.putLocal(key, e, now, true)
+	case notStored:
+		c.putLocal(key, e, now, false)
+	case keptOther:
+		// Redis keeps another answer (an "inactive" one another replica
+		// wrote after a revocation, say): the next Get reads it, and this
+		// replica does not keep its own.
+	}
 }
 
-// toRedis writes e to Redis and reports whether Redis has it.
-func (c *Cache) toRedis(key introspect.Key, e introspect.Entry, now time.Time) bool {
+// putResult says what became of an entry written to Redis.
+type putResult int
+
+const (
+	stored    putResult = iota // Redis has it
+	notStored                  // Redis was skipped, down, or refused it
+	keptOther                  // Redis kept the entry it had (an active answer is never written over one)
+)
+
+// toRedis writes e to Redis.
+func (c *Cache) toRedis(key introspect.Key, e introspect.Entry, now time.Time) putResult {
 	// Redis keeps whole milliseconds: round down, never past Expires.
 	ttl := e.Expires.Sub(now).Truncate(time.Millisecond)
 	if ttl <= 0 || c.s.cacheSkips() {
-		return false
+		return notStored
 	}
 	rkey := c.redisKey(key)
 	v, err := c.codec.encode(rkey, e)
 	if err != nil || len(v) > c.s.cfg.maxValue {
 		c.skipped.Add(1)
-		return false
+		return notStored
 	}
 	ctx, cancel := context.WithTimeout(c.s.ctx, c.s.cfg.timeout)
 	defer cancel()
 	// An inactive answer replaces whatever is there; an active one never
 	// replaces anything (SET NX). So an answer asked before a revocation,
 	// arriving after the "inactive" another replica wrote, cannot undo it.
-	_, err = guarded(func() (bool, error) {
+	written, err := guarded(func() (bool, error) {
 		if e.Token == nil {
 			return true, c.s.rdb.Set(ctx, rkey, v, ttl).Err()
 		}
@@ -162,10 +179,13 @@ func (c *Cache) toRedis(key introspect.Key, e introspect.Entry, now time.Time) b
 	})
 	if err != nil {
 		c.fail("set", err)
-		return false
+		return notStored
 	}
 	c.s.succeeded()
-	return true
+	if !written {
+		return keptOther
+	}
+	return stored
 }
 
 // putLocal keeps e in the local tier: for the tier's TTL when Redis has

@@ -205,6 +205,32 @@ func TestActiveAnswerNeverReplacesInactive(t *testing.T) {
 	}
 }
 
+// The replica whose slow "active" answer lost that race does not keep it
+// in its local tier either: it read "Redis has it" whether or not SET NX
+// wrote anything, and went on answering the revoked token active for the
+// local tier's TTL (5 s by default) after the fleet saw the revocation
+// (second Redis review).
+func TestLosingActiveAnswerNotKeptLocally(t *testing.T) {
+	srv := redistest.Start(t)
+	slow := open(t, srv)  // replica A, with the default local tier: its answer was asked before the revocation
+	other := open(t, srv) // replica B: asked after it
+	now := time.Now()
+	k := key("revoked-while-asked")
+	other.Cache().Put(k, introspect.Entry{Expires: now.Add(10 * time.Second)})
+	slow.Cache().Put(k, introspect.Entry{Token: answer(t, activeBody), Expires: now.Add(time.Minute)})
+	if e, ok := slow.Cache().Get(k, time.Now()); !ok || e.Token != nil {
+		t.Errorf("replica A: %+v, %v; want the fleet's inactive answer", e, ok)
+	}
+	// An answer that Redis took is kept locally, as before.
+	slow.Cache().Put(key("fresh"), introspect.Entry{Token: answer(t, activeBody), Expires: now.Add(time.Minute)})
+	if err := srv.Client().FlushAll(t.Context()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if e, ok := slow.Cache().Get(key("fresh"), time.Now()); !ok || e.Token == nil {
+		t.Errorf("an answer Redis took, from the local tier: %+v, %v", e, ok)
+	}
+}
+
 // Clients that share a Redis but differ in what they require of an answer
 // (here a maximum TTL of 0: revocation seen at once) do not take each
 // other's answers (red-team finding).

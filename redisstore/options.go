@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"crypto/aes"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -51,6 +52,7 @@ type config struct {
 	localTTL  time.Duration
 	keys      []EncryptionKey
 	failOpen  bool
+	tls       *tls.Config
 	logger    *slog.Logger
 	clock     func() time.Time
 	errs      []error
@@ -176,6 +178,23 @@ func WithEncryption(keys ...EncryptionKey) Option {
 			}
 		}
 		c.keys = append(c.keys, keys...)
+	}
+}
+
+// WithTLSConfig sets the TLS configuration of an [Open] store's rediss://
+// connections, to trust a private CA (RootCAs) or present a client
+// certificate; the server name defaults to the URL's host. Certificates
+// are always verified: a configuration with InsecureSkipVerify is
+// refused. Not for [New], whose client you configure yourself.
+func WithTLSConfig(tc *tls.Config) Option {
+	return func(c *config) {
+		switch {
+		case tc == nil:
+			c.errs = append(c.errs, errors.New("WithTLSConfig: nil configuration"))
+		case tc.InsecureSkipVerify:
+			c.errs = append(c.errs, errors.New("WithTLSConfig: InsecureSkipVerify is refused"))
+		}
+		c.tls = tc
 	}
 }
 

@@ -63,8 +63,9 @@ type Store struct {
 
 // Open returns a store for the Redis server at rawURL: redis://, rediss://
 // (TLS) or unix://, with credentials and database as go-redis reads them
-// ([redis.ParseURL]). Pool size and timeouts come from the options, not
-// from the URL. It does not connect: connections are made on first use
+// ([redis.ParseURL]). Pool size, timeouts and TLS settings come from the
+// options, not from the URL: a URL asking to skip certificate
+// verification (skip_verify) is refused. It does not connect: connections are made on first use
 // and remade after failures, so a Redis that is down at start, or
 // restarted later, needs no restart here. The URL's password never
 // appears in errors or logs.
@@ -76,6 +77,17 @@ func Open(rawURL string, opts ...Option) (*Store, error) {
 	ro, err := parseURL(rawURL)
 	if err != nil {
 		cfg.errs = append(cfg.errs, err)
+	}
+	if cfg.tls != nil && ro != nil {
+		if ro.TLSConfig == nil {
+			cfg.errs = append(cfg.errs, errors.New("WithTLSConfig needs a rediss:// URL"))
+		} else {
+			tc := cfg.tls.Clone()
+			if tc.ServerName == "" {
+				tc.ServerName = ro.TLSConfig.ServerName // the URL's host, as go-redis sets it
+			}
+			ro.TLSConfig = tc
+		}
 	}
 	if err := cfg.check(); err != nil {
 		return nil, err
@@ -111,6 +123,9 @@ func New(client redis.UniversalClient, opts ...Option) (*Store, error) {
 	if cfg.poolSet {
 		cfg.errs = append(cfg.errs, errors.New("WithPoolSize: only with Open; size the client's own pool"))
 	}
+	if cfg.tls != nil {
+		cfg.errs = append(cfg.errs, errors.New("WithTLSConfig: only with Open; set the client's own TLSConfig"))
+	}
 	if c, ok := client.(*redis.Client); ok && c != nil && !c.Options().ContextTimeoutEnabled {
 		cfg.errs = append(cfg.errs, errors.New("the client must set ContextTimeoutEnabled, or calls outlive their timeout"))
 	}
@@ -142,6 +157,11 @@ func parseURL(raw string) (*redis.Options, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return nil, errors.New("the Redis URL does not parse")
+	}
+	if u.Query().Has("skip_verify") {
+		// go-redis would turn certificate verification off: whoever
+		// answers the connection could then answer every replay check.
+		return nil, errors.New("the Redis URL's skip_verify is refused: trust a private CA with WithTLSConfig instead")
 	}
 	ro, err := redis.ParseURL(raw)
 	if err != nil {

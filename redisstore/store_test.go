@@ -2,7 +2,10 @@ package redisstore_test
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -42,6 +45,12 @@ func TestOpenConfiguration(t *testing.T) {
 		{"no encryption key", "redis://x", []redisstore.Option{redisstore.WithEncryption()}, []string{"WithEncryption: no key"}},
 		{"URL that does not parse", "redis://user:hunter2@[::1", nil, []string{"does not parse"}},
 		{"bad database", "redis://:hunter2@x/abc", nil, []string{"invalid database"}},
+		{"skip_verify in the URL", "rediss://:hunter2@x/0?skip_verify=true", nil, []string{"skip_verify is refused"}},
+		{"skip_verify=false too", "rediss://:hunter2@x/0?skip_verify=false", nil, []string{"skip_verify is refused"}},
+		{"TLS configuration", "rediss://:hunter2@x/0", []redisstore.Option{redisstore.WithTLSConfig(&tls.Config{MinVersion: tls.VersionTLS12})}, nil},
+		{"TLS configuration without TLS", "redis://:hunter2@x/0", []redisstore.Option{redisstore.WithTLSConfig(&tls.Config{})}, []string{"WithTLSConfig needs a rediss:// URL"}},
+		{"TLS configuration that skips verification", "rediss://x/0", []redisstore.Option{redisstore.WithTLSConfig(&tls.Config{InsecureSkipVerify: true})}, []string{"InsecureSkipVerify is refused"}},
+		{"nil TLS configuration", "rediss://x/0", []redisstore.Option{redisstore.WithTLSConfig(nil)}, []string{"WithTLSConfig: nil configuration"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -171,5 +180,41 @@ func TestPoolBound(t *testing.T) {
 	srv.Resume()
 	if worst > 80*time.Millisecond+900*time.Millisecond {
 		t.Errorf("with Redis frozen the slowest of 30 callers took %v; the timeout is 80 ms", worst)
+	}
+}
+
+// A rediss:// server is verified: go-redis's skip_verify=true in the URL
+// (a platform's environment, rarely reviewed) would have let whoever
+// answers the connection answer every DPoP replay check; it is refused,
+// and a private CA is trusted with WithTLSConfig (second Redis review).
+func TestRedissVerified(t *testing.T) {
+	srv := redistest.Start(t)
+	front, caFile := srv.TLSFront()
+	addr := strings.TrimSuffix(strings.TrimPrefix(front, "rediss://"), "/0")
+	ping := func(url string, opts ...redisstore.Option) error {
+		s, err := redisstore.Open(url, append(opts, redisstore.WithTimeout(2*time.Second))...)
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		return s.Ping(t.Context())
+	}
+	if err := ping("rediss://" + addr + "/0"); err == nil {
+		t.Error("rediss:// accepted a certificate no one trusts")
+	}
+	if err := ping("rediss://" + addr + "/0?skip_verify=true"); err == nil || !strings.Contains(err.Error(), "skip_verify is refused") {
+		t.Errorf("skip_verify=true in the URL: %v", err)
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	if err := ping("rediss://"+addr+"/0", redisstore.WithTLSConfig(&tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12})); err != nil {
+		t.Errorf("rediss:// with its CA trusted: %v", err)
+	}
+	if err := ping("rediss://"+addr+"/0", redisstore.WithTLSConfig(&tls.Config{RootCAs: pool, ServerName: "redis.example.com"})); err == nil {
+		t.Error("a certificate for the loopback names was accepted for redis.example.com")
 	}
 }

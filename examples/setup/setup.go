@@ -98,6 +98,10 @@ type Config struct {
 	// the store's default. Services sharing a Redis that must not share
 	// answers use prefixes of their own.
 	RedisPrefix string
+	// RedisCA is a PEM file of CA certificates trusted, beside the
+	// system's, for a rediss:// RedisURL.
+	RedisCA    string
+	redisRoots *x509.CertPool // RedisCA's, once Parse has read it
 
 	// TLSCert and TLSKey serve HTTPS; ClientCA (PEM) also asks clients for
 	// certificates, for certificate-bound tokens (RFC 8705).
@@ -186,6 +190,7 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 	fs.Var(secretFlag{redisKeys}, "redis-encryption-keys", "encrypt and authenticate the introspection answers kept in Redis: id:key[,id:key…], each key standard base64 of 16, 24 or 32 bytes, the same on every replica; the first encrypts, all decrypt (for rotation); required with --redis-url and --introspection-url unless --redis-unencrypted; give it in the environment (env BEARERGUARD_REDIS_ENCRYPTION_KEYS)")
 	redisPlainEnv, _ := strconv.ParseBool(env("BEARERGUARD_REDIS_UNENCRYPTED", "false"))
 	fs.BoolVar(&c.RedisUnencrypted, "redis-unencrypted", redisPlainEnv, "keep introspection answers in Redis unencrypted and unauthenticated: whoever can write to that Redis can then make any token string valid (env BEARERGUARD_REDIS_UNENCRYPTED)")
+	fs.StringVar(&c.RedisCA, "redis-ca", env("BEARERGUARD_REDIS_CA", ""), "PEM file of CA certificates to trust, beside the system's, for a rediss:// Redis (env BEARERGUARD_REDIS_CA)")
 	fs.StringVar(&c.RedisPrefix, "redis-prefix", env("BEARERGUARD_REDIS_PREFIX", ""), "prefix of every Redis key (default \"bearerguard:\"); services that share a Redis but must not share answers each use their own (env BEARERGUARD_REDIS_PREFIX)")
 	fs.StringVar(&c.TLSCert, "tls-cert", env("BEARERGUARD_TLS_CERT", ""), "serve HTTPS with this certificate (PEM file) (env BEARERGUARD_TLS_CERT)")
 	fs.StringVar(&c.TLSKey, "tls-key", env("BEARERGUARD_TLS_KEY", ""), "and this private key (PEM file) (env BEARERGUARD_TLS_KEY)")
@@ -268,14 +273,21 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 			errs = append(errs, errors.New("--redis-url (or BEARERGUARD_REDIS_URL) must be a redis://, rediss:// or unix:// URL")) // never echoed: it may hold a password
 		}
 	}
+	if c.RedisCA != "" {
+		if u, err := url.Parse(c.RedisURL); err == nil && u.Scheme != "rediss" {
+			errs = append(errs, errors.New("--redis-ca needs a rediss:// --redis-url"))
+		} else if c.redisRoots, err = readRoots(c.RedisCA); err != nil {
+			errs = append(errs, fmt.Errorf("--redis-ca: %w", err))
+		}
+	}
 	if *redisKeys != "" {
 		if c.RedisEncryptionKeys, err = parseEncryptionKeys(*redisKeys); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	switch {
-	case c.RedisURL == "" && (*redisKeys != "" || c.RedisPrefix != "" || c.RedisUnencrypted):
-		errs = append(errs, errors.New("--redis-encryption-keys, --redis-prefix and --redis-unencrypted need --redis-url"))
+	case c.RedisURL == "" && (*redisKeys != "" || c.RedisPrefix != "" || c.RedisUnencrypted || c.RedisCA != ""):
+		errs = append(errs, errors.New("--redis-encryption-keys, --redis-prefix, --redis-ca and --redis-unencrypted need --redis-url"))
 	case c.RedisURL != "" && c.IntrospectionURL != "" && *redisKeys == "" && !c.RedisUnencrypted:
 		errs = append(errs, errors.New("--redis-url with --introspection-url needs --redis-encryption-keys: anyone who can write to that Redis could otherwise make any token string valid (or say --redis-unencrypted to accept that)"))
 	case *redisKeys != "" && c.RedisUnencrypted:
@@ -322,6 +334,15 @@ func (c Config) Guard(client *http.Client) (*httpbearer.Guard, func(), error) {
 		}
 		if c.RedisPrefix != "" {
 			ropts = append(ropts, redisstore.WithPrefix(c.RedisPrefix))
+		}
+		if roots := c.redisRoots; c.RedisCA != "" {
+			if roots == nil {
+				if roots, err = readRoots(c.RedisCA); err != nil {
+					closeAll()
+					return nil, nil, fmt.Errorf("--redis-ca: %w", err)
+				}
+			}
+			ropts = append(ropts, redisstore.WithTLSConfig(&tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}))
 		}
 		if shared, err = redisstore.Open(c.RedisURL, ropts...); err != nil {
 			closeAll()

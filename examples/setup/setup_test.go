@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -342,6 +343,28 @@ func TestRedteamExampleUsageDoesNotPrintSecretsFromEnvironment(t *testing.T) {
 			if strings.Contains(out.String(), s) {
 				t.Errorf("Parse %v printed %q from the environment", args, s)
 			}
+		}
+	}
+}
+
+func TestParseRedisCA(t *testing.T) {
+	notPEM := filepath.Join(t.TempDir(), "not.pem")
+	if err := os.WriteFile(notPEM, []byte("no certificate here\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base := []string{"--issuer", "https://e/", "--audience", "a"}
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--redis-ca", notPEM}, "--redis-encryption-keys, --redis-prefix, --redis-ca and --redis-unencrypted need --redis-url"},
+		{[]string{"--redis-url", "redis://127.0.0.1:6379", "--redis-ca", notPEM}, "--redis-ca needs a rediss:// --redis-url"},
+		{[]string{"--redis-url", "rediss://127.0.0.1:6379", "--redis-ca", notPEM}, "--redis-ca: " + notPEM + " holds no PEM certificate"},
+		{[]string{"--redis-url", "rediss://127.0.0.1:6379", "--redis-ca", notPEM + ".missing"}, "--redis-ca: open "},
+	} {
+		_, err := Parse("x", append(slices.Clone(base), tt.args...), env(nil), io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("Parse(%q): %v, want %q", tt.args, err, tt.want)
 		}
 	}
 }

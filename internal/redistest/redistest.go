@@ -10,8 +10,10 @@ package redistest
 
 import (
 	"bufio"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -22,6 +24,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bearerguard/bearerguard/internal/testcert"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -220,4 +223,56 @@ func (s *Server) Client() *redis.Client {
 	c := redis.NewClient(&redis.Options{Addr: s.Addr, MaxRetries: -1, DialerRetries: 1})
 	s.t.Cleanup(func() { _ = c.Close() })
 	return c
+}
+
+// TLSFront serves TLS on a free loopback port, with a fresh self-signed
+// certificate for the loopback names, and forwards every connection to the
+// server: a rediss:// server with a private CA. It returns the front's
+// rediss:// URL and the PEM file of its certificate, the CA to trust; it
+// stops when the test ends.
+func (s *Server) TLSFront() (url, caFile string) {
+	t := s.t
+	t.Helper()
+	dir := t.TempDir()
+	caFile, keyFile := filepath.Join(dir, "redis-cert.pem"), filepath.Join(dir, "redis-key.pem")
+	testcert.Write(t, caFile, keyFile, "redis")
+	cert, err := tls.LoadX509KeyPair(caFile, keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var conns []net.Conn
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+	wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", s.Addr)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			mu.Lock()
+			conns = append(conns, c, up)
+			mu.Unlock()
+			wg.Go(func() { _, _ = io.Copy(up, c); up.Close() })
+			wg.Go(func() { _, _ = io.Copy(c, up); c.Close() })
+		}
+	})
+	return "rediss://" + ln.Addr().String() + "/0", caFile
 }
