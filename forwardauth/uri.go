@@ -19,7 +19,8 @@ var ErrOriginalRequest = errors.New("forwardauth: unusable original request")
 // refuses, rather than guesses at, every path that an upstream could read
 // as another path than the one matched: not starting with '/', dot
 // segments (also escaped), empty segments ("//"), escaped '/', '\', '?' or
-// '#', a raw '\', ';' (path parameters, which some servers strip), bad escapes,
+// '#', a raw '\', ';' (path parameters, which some servers strip), a raw
+// '#' anywhere (in the query too), bad escapes,
 // and bytes outside printable ASCII; a segment escaped twice is checked
 // again once decoded twice. The work is linear in the length,
 // which is bounded by [MaxURILength].
@@ -27,13 +28,14 @@ func parseOriginalURI(s string) (escapedPath, rawQuery string, err error) {
 	if s == "" || len(s) > MaxURILength || s[0] != '/' {
 		return "", "", ErrOriginalRequest
 	}
-	p, q, _ := strings.Cut(s, "?")
-	if i := strings.IndexByte(q, '#'); i >= 0 {
-		q = q[:i]
-	}
-	if strings.IndexByte(p, '#') >= 0 {
+	if strings.IndexByte(s, '#') >= 0 {
+		// A request target has no fragment, and upstreams disagree about a
+		// raw '#': nginx passes it on, and a Go upstream reads what
+		// follows it in the query as more parameters (an access_token
+		// never looked at here). Refused, path or query.
 		return "", "", ErrOriginalRequest
 	}
+	p, q, _ := strings.Cut(s, "?")
 	for i := 0; i < len(q); i++ {
 		if q[i] <= 0x20 || q[i] >= 0x7f {
 			return "", "", ErrOriginalRequest

@@ -1,0 +1,193 @@
+package forwardauth_test
+
+// Differential red-team tests: the same client request decided by the
+// net/http adapter (httpbearer) over a guard, and by forward auth's front
+// ends over the same guard, must get the same answer.
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
+	"google.golang.org/grpc/codes"
+
+	"github.com/bearerguard/bearerguard/adapters/httpbearer"
+	"github.com/bearerguard/bearerguard/bearertest"
+	"github.com/bearerguard/bearerguard/forwardauth"
+	"github.com/bearerguard/bearerguard/scopes"
+	"github.com/bearerguard/bearerguard/validator"
+)
+
+// diffRules: every path needs read:data, as the adapter's Require below.
+const diffRules = `
+default: deny
+routes:
+  - path: /
+    scopes: [read:data]
+`
+
+// diffSurfaces is one guard behind the net/http adapter (in front of
+// every path) and behind forward auth's four front ends.
+type diffSurfaces struct {
+	iss      *bearertest.Issuer
+	direct   *httptest.Server
+	nginx    *httptest.Server
+	traefik  *httptest.Server
+	envoyH   *httptest.Server
+	envoyG   authv3.AuthorizationClient
+	mu       sync.Mutex
+	upstream []url.Values // what the adapter's handler read from the query
+}
+
+func newDiffSurfaces(t *testing.T, gopts ...httpbearer.Option) *diffSurfaces {
+	t.Helper()
+	iss := bearertest.NewIssuer(t)
+	keys, err := iss.NewKeySet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = keys.Close() })
+	v, err := validator.New(validator.WithIssuer(iss.URL, keys), validator.WithAudience(audience))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := httpbearer.New(v, append([]httpbearer.Option{httpbearer.WithRealm(audience)}, gopts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := forwardauth.ParseRules([]byte(diffRules))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := forwardauth.New(g, rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &diffSurfaces{iss: iss}
+	s.direct = serve(t, g.Require(scopes.All("read:data"), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		s.upstream = append(s.upstream, r.URL.Query())
+		s.mu.Unlock()
+	})))
+	s.nginx = serve(t, d.NginxHandler())
+	s.traefik = serve(t, d.TraefikHandler())
+	s.envoyH = serve(t, d.EnvoyHTTPHandler("/envoy"))
+	s.envoyG = envoyClient(t, d)
+	return s
+}
+
+func (s *diffSurfaces) token(t *testing.T, scope string, opts ...bearertest.MintOption) string {
+	return s.iss.Mint(t, bearertest.Claims{"aud": audience, "scope": scope, "sub": "user-1"}, opts...)
+}
+
+// diffRaw sends one HTTP/1.1 request exactly as written (request line and
+// header lines) and returns the status.
+func diffRaw(t *testing.T, addr, requestLine string, headers ...string) int {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s\r\nHost: api.example.com\r\n", requestLine)
+	for _, h := range headers {
+		b.WriteString(h + "\r\n")
+	}
+	b.WriteString("Connection: close\r\n\r\n")
+	if _, err := io.WriteString(conn, b.String()); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("%s: %v", requestLine, err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// forwarded asks every forward-auth front end about GET target with the
+// client's header lines, as each gateway forwards them, and returns each
+// front end's status.
+func (s *diffSurfaces) forwarded(t *testing.T, target string, headers ...string) map[string]int {
+	t.Helper()
+	out := map[string]int{}
+	out["nginx"] = diffRaw(t, s.nginx.Listener.Addr().String(), "GET /nginx HTTP/1.1", append([]string{
+		"X-Original-Method: GET", "X-Original-URI: " + target, "X-Original-Host: api.example.com", "X-Original-Proto: https"}, headers...)...)
+	out["traefik"] = diffRaw(t, s.traefik.Listener.Addr().String(), "GET /traefik HTTP/1.1", append([]string{
+		"X-Forwarded-Method: GET", "X-Forwarded-Uri: " + target, "X-Forwarded-Host: api.example.com", "X-Forwarded-Proto: https"}, headers...)...)
+	out["envoy-http"] = diffRaw(t, s.envoyH.Listener.Addr().String(), "GET /envoy"+target+" HTTP/1.1", headers...)
+	hm := map[string]string{}
+	for _, h := range headers {
+		k, v, _ := strings.Cut(h, ":")
+		hm[strings.ToLower(k)] = strings.TrimSpace(v)
+	}
+	resp, err := s.envoyG.Check(t.Context(), checkRequest("GET", "api.example.com", target, hm))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if codes.Code(resp.GetStatus().GetCode()) == codes.OK {
+		out["envoy-grpc"] = http.StatusOK
+	} else {
+		out["envoy-grpc"] = int(resp.GetDeniedResponse().GetStatus().GetCode())
+	}
+	return out
+}
+
+// A request target's query may hold a raw '#': nginx passes it on as it
+// came ($request_uri and the proxied request line), and a Go upstream
+// reads everything after the '?' as the query (url.ParseRequestURI keeps
+// the '#'), so "?x=1#&access_token=T" names an access_token parameter.
+// The net/http adapter sees it and answers 400 (a query token, not
+// enabled; or a token sent two ways), but forward auth cut the query at
+// the '#' and allowed the request on the header token alone: the token
+// the upstream reads from its query was never looked at.
+func TestRedteamDiffFragmentInQuery(t *testing.T) {
+	t.Run("query tokens off", func(t *testing.T) {
+		s := newDiffSurfaces(t)
+		read, other := s.token(t, "read:data"), s.token(t, "write:data")
+		target := "/data?x=1#&access_token=" + other
+		header := "Authorization: Bearer " + read
+
+		// The adapter, over the same guard: 400, the handler never runs.
+		if got := diffRaw(t, s.direct.Listener.Addr().String(), "GET "+target+" HTTP/1.1", header); got != http.StatusBadRequest {
+			t.Fatalf("net/http adapter: %d, want 400 (the premise)", got)
+		}
+		// What a Go upstream reads from this target (no guard in the way).
+		var seen url.Values
+		up := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { seen = r.URL.Query() }))
+		diffRaw(t, up.Listener.Addr().String(), "GET "+target+" HTTP/1.1")
+		if seen.Get("access_token") != other {
+			t.Fatalf("a Go upstream reads access_token=%.12q…, want the second token (the premise)", seen.Get("access_token"))
+		}
+		for fe, got := range s.forwarded(t, target, header) {
+			if got != http.StatusBadRequest {
+				t.Errorf("%s: %d, want 400 as the net/http adapter answers: the upstream reads an access_token forward auth never looked at", fe, got)
+			}
+		}
+	})
+	t.Run("query tokens on, two query tokens", func(t *testing.T) {
+		s := newDiffSurfaces(t, httpbearer.WithQueryToken())
+		read, other := s.token(t, "read:data"), s.token(t, "write:data")
+		target := "/data?access_token=" + read + "#&access_token=" + other
+		if got := diffRaw(t, s.direct.Listener.Addr().String(), "GET "+target+" HTTP/1.1"); got != http.StatusBadRequest {
+			t.Fatalf("net/http adapter: %d, want 400 sent twice (the premise)", got)
+		}
+		for fe, got := range s.forwarded(t, target) {
+			if got != http.StatusBadRequest {
+				t.Errorf("%s: %d, want 400 (the token was sent twice) as the net/http adapter answers", fe, got)
+			}
+		}
+	})
+}
