@@ -106,7 +106,9 @@ const nginxServer = `
       auth_request_set $auth_www_authenticate $upstream_http_www_authenticate;
       auth_request_set $auth_status $upstream_status;
       auth_request_set $auth_retry_after $upstream_http_retry_after;
+      auth_request_set $auth_dpop_nonce $upstream_http_dpop_nonce;
       add_header WWW-Authenticate $bearerguard_challenge_403 always;
+      add_header DPoP-Nonce $auth_dpop_nonce always;
       error_page 500 = @bearerguard_error;
 
       proxy_set_header X-Auth-Subject $auth_subject;
