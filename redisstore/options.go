@@ -204,8 +204,11 @@ func WithTLSConfig(tc *tls.Config) Option {
 // ([ReplayStore.FailOpens]) and logged at Error level (at most once a
 // second), and still checked against a bounded in-process store, so a
 // proof replayed to the same replica is refused; a proof replayed to
-// another replica during the outage is not. Choose it only where
-// availability matters more than replay protection.
+// another replica during the outage is not. Once Redis answers again,
+// those proofs stay refused by this replica, and it writes them to Redis
+// (in the background, for what is left of their time) so that every
+// replica refuses them. Choose it only where availability matters more
+// than replay protection.
 func WithReplayFailOpen() Option { return func(c *config) { c.failOpen = true } }
 
 // WithLogger sets the logger (default slog.Default()): Redis becoming

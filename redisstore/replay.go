@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -32,11 +33,22 @@ const replayMargin = validator.DefaultLeeway
 // ([validator.ErrReplayUnavailable]): fail closed, the default. With
 // [WithReplayFailOpen] the proof is accepted instead, after a check in a
 // bounded in-process store, and counted ([ReplayStore.FailOpens]) and
-// logged; when that store is full too, the proof is refused.
+// logged; when that store is full too, the proof is refused. Once Redis
+// answers again, the proofs accepted that way are refused still and
+// written to Redis, so that every replica refuses them.
 type ReplayStore struct {
 	s     *Store
 	ns    string
 	local *validator.MemoryReplayStore // fail open: the in-process check; nil when failing closed
+
+	// Fail open: the proofs accepted without Redis, until their Redis
+	// expiry, bounded as local is. Once Redis answers again they are
+	// refused here still, and written to Redis (by one goroutine at a
+	// time, owned by the Store) so that every replica refuses them.
+	pendingMu sync.Mutex
+	pending   map[string]time.Time
+	npending  atomic.Int64 // len(pending), read without the lock
+	flushing  atomic.Bool
 
 	failOpens, errs atomic.Int64
 	lastLog         atomic.Int64 // UnixNano of the last fail-open log record
@@ -73,6 +85,12 @@ func (r *ReplayStore) Remember(ctx context.Context, key string, expires time.Tim
 	fresh, err := guarded(func() (bool, error) { return r.s.rdb.SetNX(cctx, r.ns+key, "1", ttl).Result() })
 	if err == nil {
 		r.s.succeeded()
+		if r.npending.Load() > 0 {
+			if r.acceptedFailOpen(key) {
+				fresh = false // accepted here while Redis could not answer: Redis has it now
+			}
+			r.flushPending()
+		}
 		return fresh, nil
 	}
 	switch {
@@ -93,9 +111,91 @@ func (r *ReplayStore) Remember(ctx context.Context, key string, expires time.Tim
 	case !fresh:
 		return false, nil // replayed to this very replica
 	}
+	if !r.addPending(key, r.s.cfg.clock().Add(ttl)) {
+		return false, err // cannot remember it for Redis either: fail closed
+	}
 	n := r.failOpens.Add(1)
 	r.logFailOpen(n, err)
 	return true, nil
+}
+
+// addPending records a proof accepted fail open until its Redis expiry;
+// false when the record is full of live proofs.
+func (r *ReplayStore) addPending(key string, until time.Time) bool {
+	r.pendingMu.Lock()
+	defer r.pendingMu.Unlock()
+	if r.pending == nil {
+		r.pending = map[string]time.Time{}
+	}
+	if len(r.pending) >= validator.DefaultReplayStoreSize {
+		now := r.s.cfg.clock()
+		for k, exp := range r.pending {
+			if !now.Before(exp) {
+				delete(r.pending, k)
+			}
+		}
+		if len(r.pending) >= validator.DefaultReplayStoreSize {
+			return false
+		}
+	}
+	r.pending[key] = until
+	r.npending.Store(int64(len(r.pending)))
+	return true
+}
+
+// acceptedFailOpen reports whether key was accepted fail open, and
+// forgets it: Redis, which has just taken it, remembers it from now on.
+func (r *ReplayStore) acceptedFailOpen(key string) bool {
+	r.pendingMu.Lock()
+	defer r.pendingMu.Unlock()
+	until, ok := r.pending[key]
+	if ok {
+		delete(r.pending, key)
+		r.npending.Store(int64(len(r.pending)))
+	}
+	return ok && r.s.cfg.clock().Before(until)
+}
+
+// flushPending writes the proofs accepted fail open to Redis, in the
+// background, one goroutine at a time: so that other replicas refuse them
+// too once Redis answers again. Each is written with SET NX for what is
+// left of its time; one that Redis will not take stays for the next try.
+func (r *ReplayStore) flushPending() {
+	if !r.flushing.CompareAndSwap(false, true) {
+		return
+	}
+	started := r.s.goBackground(func() {
+		defer r.flushing.Store(false)
+		r.pendingMu.Lock()
+		keys := make([]string, 0, len(r.pending))
+		for k := range r.pending {
+			keys = append(keys, k)
+		}
+		r.pendingMu.Unlock()
+		for _, k := range keys {
+			r.pendingMu.Lock()
+			until, ok := r.pending[k]
+			r.pendingMu.Unlock()
+			ttl := until.Sub(r.s.cfg.clock()).Truncate(time.Millisecond)
+			if ok && ttl > 0 {
+				ctx, cancel := context.WithTimeout(r.s.ctx, r.s.cfg.timeout)
+				_, err := guarded(func() (bool, error) { return r.s.rdb.SetNX(ctx, r.ns+k, "1", ttl).Result() })
+				cancel()
+				if err != nil {
+					return // Redis is failing again: the next success tries again
+				}
+			}
+			r.pendingMu.Lock()
+			if r.pending[k] == until {
+				delete(r.pending, k)
+			}
+			r.npending.Store(int64(len(r.pending)))
+			r.pendingMu.Unlock()
+		}
+	})
+	if !started {
+		r.flushing.Store(false)
+	}
 }
 
 // logFailOpen logs an accepted proof at Error level, at most once a second.

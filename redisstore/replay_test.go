@@ -170,6 +170,52 @@ func TestReplayFailures(t *testing.T) {
 	}
 }
 
+// With WithReplayFailOpen, the proofs accepted while Redis could not
+// answer stay refused once it answers again: by the replica that accepted
+// them (it used to ask Redis only, which had never heard of them), and by
+// every other replica once that replica has written them to Redis (second
+// Redis review).
+func TestFailOpenProofsRefusedAfterRecovery(t *testing.T) {
+	srv := redistest.Start(t)
+	admin := srv.Client()
+	ctx := context.Background()
+	a := open(t, srv, redisstore.WithTimeout(faultTimeout), redisstore.WithReplayFailOpen()).ReplayStore()
+	b := open(t, srv, redisstore.WithTimeout(faultTimeout), redisstore.WithReplayFailOpen()).ReplayStore()
+	expires := time.Now().Add(time.Minute)
+	// Out of memory under noeviction (the documented policy): writes fail.
+	for _, kv := range [][2]string{{"maxmemory-policy", "noeviction"}, {"maxmemory", "1"}} {
+		if err := admin.ConfigSet(ctx, kv[0], kv[1]).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, k := range []string{"p1", "p2"} {
+		if fresh, err := a.Remember(ctx, k, expires); !fresh || err != nil {
+			t.Fatalf("%s during the outage: %v, %v; want accepted fail open", k, fresh, err)
+		}
+	}
+	if a.FailOpens() != 2 {
+		t.Fatalf("%d fail opens, want 2", a.FailOpens())
+	}
+	if err := admin.ConfigSet(ctx, "maxmemory", "0").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if fresh, err := a.Remember(ctx, "p1", expires); fresh || err != nil {
+		t.Errorf("p1 replayed to the replica that accepted it, Redis back: %v, %v; want refused", fresh, err)
+	}
+	eventually(t, 5*time.Second, "p2 written to Redis", func() bool {
+		return admin.Exists(ctx, redisstore.DefaultPrefix+"dpop:p2").Val() == 1
+	})
+	if ttl := admin.PTTL(ctx, redisstore.DefaultPrefix+"dpop:p2").Val(); ttl <= 0 || ttl > time.Minute+time.Minute {
+		t.Errorf("p2 written with a TTL of %v", ttl)
+	}
+	if fresh, err := b.Remember(ctx, "p2", expires); fresh || err != nil {
+		t.Errorf("p2 replayed to another replica: %v, %v; want refused", fresh, err)
+	}
+	if fresh, err := a.Remember(ctx, "p3", expires); !fresh || err != nil {
+		t.Errorf("a fresh proof after the recovery: %v, %v", fresh, err)
+	}
+}
+
 // TestReplayWithValidator: a validator whose replay store cannot reach
 // Redis refuses DPoP requests as unavailable (503), and accepts them again
 // once Redis is back.

@@ -48,6 +48,8 @@ type Store struct {
 	cancel context.CancelFunc
 	once   sync.Once
 	closed atomic.Bool
+	bgMu   sync.Mutex     // orders goBackground with Close
+	wg     sync.WaitGroup // background writes (goBackground); Close waits for them
 
 	cache  *Cache
 	replay *ReplayStore
@@ -221,13 +223,28 @@ func (s *Store) Ping(ctx context.Context) error {
 func (s *Store) Close() error {
 	var err error
 	s.once.Do(func() {
+		s.bgMu.Lock()
 		s.closed.Store(true)
+		s.bgMu.Unlock()
 		s.cancel()
+		s.wg.Wait()
 		if s.owned {
 			err = s.rdb.Close()
 		}
 	})
 	return err
+}
+
+// goBackground runs f in a goroutine that Close waits for, unless the
+// store is closed.
+func (s *Store) goBackground(f func()) bool {
+	s.bgMu.Lock()
+	defer s.bgMu.Unlock()
+	if s.closed.Load() {
+		return false
+	}
+	s.wg.Go(f)
+	return true
 }
 
 // failed records a failed call: after cacheTrip in a row the cache leaves
