@@ -1125,3 +1125,38 @@ func TestRedteamEmptyAllowListsAreRefused(t *testing.T) {
 		}
 	})
 }
+
+// validator.WithScopeClaim is validator-wide, and its documentation
+// suggests it for one provider's claim ("permissions" for Auth0, "roles").
+// Added for a plain issuer that writes its scopes in "roles", it also
+// turned every Entra ID app role ("roles", which the Entra preset reads as
+// roles only) into a scope of the same name: an Entra token with the app
+// role Data.Read met scopes.All("Data.Read"), a requirement meant for the
+// plain issuer's scope. A claim an issuer reads as roles or permissions is
+// no longer a scope for its tokens (second provider review).
+func TestRedteamScopeClaimOfOneIssuerLeaksIntoPresets(t *testing.T) {
+	const tenant, api, caller = "72f988bf-86f1-41af-91ab-2d7cd011db47", "6e74172b-be56-4843-9ff4-e66a39bb12e3", "2d4d11a2-f814-46a7-890a-274a72a7309e"
+	e := bearertest.NewEntra(t)
+	plain := bearertest.NewIssuer(t)
+	entra, err := providers.Entra(tenant, []string{api}, providers.WithBaseURL(e.URL), providers.WithHTTPClient(e.Client()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = entra.Close() })
+	v, err := validator.New(entra.Option(),
+		validator.WithIssuer(plain.URL, plain.KeySet(t)), validator.WithAudience("orders"),
+		validator.WithScopeClaim("roles")) // for the plain issuer
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok, err := v.Validate(t.Context(), plain.Mint(t, bearertest.Claims{"aud": "orders", "roles": []string{"Data.Read"}})); err != nil || !tok.Scopes.Has("Data.Read") {
+		t.Fatalf("plain issuer: %v", err)
+	}
+	tok, err := v.Validate(t.Context(), e.Token(t, bearertest.EntraToken{Tenant: tenant, Audience: api, AppID: caller, Roles: []string{"Data.Read"}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.Scopes.Has("Data.Read") {
+		t.Errorf("an Entra app role became a scope through a validator-wide WithScopeClaim: Scopes=%v Roles=%v", tok.Scopes.List(), tok.Roles.List())
+	}
+}

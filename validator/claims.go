@@ -54,8 +54,10 @@ type claimSpans struct {
 	// pointer into the struct itself would move it to the heap), the
 	// rest in extraMore.
 	extra     [maxExtraScopeClaims][]byte
+	extraIdx  [maxExtraScopeClaims]uint8 // which scope claim each holds
 	nExtra    int
 	extraMore [][]byte
+	moreIdx   []uint8
 
 	// RFC 7662 members, read only for introspection responses.
 	active, tokenType []byte
@@ -142,8 +144,8 @@ func (v *Validator) scan(b []byte, s *claimSpans, lax bool) error {
 		case "token_type":
 			s.tokenType = val
 		default:
-			if v.isScopeClaim(name) {
-				s.addExtra(val)
+			if i := v.scopeClaimIndex(name); i >= 0 {
+				s.addExtra(val, uint8(i))
 				continue
 			}
 			if lax {
@@ -163,18 +165,18 @@ func (v *Validator) scan(b []byte, s *claimSpans, lax bool) error {
 	}
 }
 
-// isScopeClaim reports whether name is a configured scope claim (no
-// conversion of name that could allocate).
-func (v *Validator) isScopeClaim(name []byte) bool {
+// scopeClaimIndex returns the index of name among the configured scope
+// claims, or -1 (no conversion of name that could allocate).
+func (v *Validator) scopeClaimIndex(name []byte) int {
 	if v == nil {
-		return false
+		return -1
 	}
-	for _, c := range v.scopeClaims {
+	for i, c := range v.scopeClaims {
 		if string(name) == c {
-			return true
+			return i
 		}
 	}
-	return false
+	return -1
 }
 
 // readClaims are the members scanClaims reads, by their exact names.
@@ -204,13 +206,15 @@ func foldsToRead(name []byte, v *Validator) bool {
 	return false
 }
 
-func (s *claimSpans) addExtra(val []byte) {
+func (s *claimSpans) addExtra(val []byte, idx uint8) {
 	if s.nExtra < len(s.extra) {
 		s.extra[s.nExtra] = val
+		s.extraIdx[s.nExtra] = idx
 		s.nExtra++
 		return
 	}
 	s.extraMore = append(s.extraMore, val)
+	s.moreIdx = append(s.moreIdx, idx)
 }
 
 // issuer decodes "iss", the only claim read before the signature is
@@ -230,8 +234,9 @@ func (s *claimSpans) issuer() (string, error) {
 // in the size of its value. Unescaped strings are views of the claims
 // buffer, which the Token keeps and nobody writes to again: no copy, no
 // allocation per claim. The Audience is built in audBuf's spare capacity
-// while it fits (nil: a slice of its own).
-func decodeClaims(s *claimSpans, tok *Token, audBuf []string) error {
+// while it fits (nil: a slice of its own). skip marks the configured scope
+// claims not read as scopes for this token (nil: all are).
+func decodeClaims(s *claimSpans, tok *Token, audBuf []string, skip []bool) error {
 	var err error
 	str := func(raw []byte) string {
 		if raw == nil || err != nil {
@@ -263,7 +268,7 @@ func decodeClaims(s *claimSpans, tok *Token, audBuf []string) error {
 		tok.Audience, err = jsonStringsView(s.aud, audBuf)
 	}
 	if err == nil {
-		tok.Scopes, err = s.scopes()
+		tok.Scopes, err = s.scopes(skip)
 	}
 	if err == nil && s.cnf != nil {
 		tok.Confirmation, err = decodeConfirmation(s.cnf)
@@ -285,10 +290,11 @@ func decodeClaims(s *claimSpans, tok *Token, audBuf []string) error {
 	return nil
 }
 
-// scopes merges "scope", "scp" and the configured scope claims. A list of
-// strings is collected first and de-duplicated once, so the work stays
-// linear however many claims hold scopes.
-func (s *claimSpans) scopes() (scopes.Set, error) {
+// scopes merges "scope", "scp" and the configured scope claims, but for
+// those skip marks (the claims the token's issuer reads as roles or
+// permissions). A list of strings is collected first and de-duplicated
+// once, so the work stays linear however many claims hold scopes.
+func (s *claimSpans) scopes(skip []bool) (scopes.Set, error) {
 	var list []string
 	var err error
 	if s.scope != nil {
@@ -311,12 +317,18 @@ func (s *claimSpans) scopes() (scopes.Set, error) {
 			return scopes.Set{}, err
 		}
 	}
-	for _, raw := range s.extra[:s.nExtra] {
+	for i, raw := range s.extra[:s.nExtra] {
+		if skip != nil && skip[s.extraIdx[i]] {
+			continue
+		}
 		if list, err = appendScopeValue(list, raw); err != nil {
 			return scopes.Set{}, err
 		}
 	}
-	for _, raw := range s.extraMore {
+	for i, raw := range s.extraMore {
+		if skip != nil && skip[s.moreIdx[i]] {
+			continue
+		}
 		if list, err = appendScopeValue(list, raw); err != nil {
 			return scopes.Set{}, err
 		}

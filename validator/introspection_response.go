@@ -59,7 +59,7 @@ func parseIntrospection(body []byte) (*Token, error) {
 		}
 	}
 	tok := &Token{Source: SourceIntrospection, claims: claims}
-	if err := decodeClaims(&spans, tok, nil); err != nil {
+	if err := decodeClaims(&spans, tok, nil, nil); err != nil {
 		return nil, err
 	}
 	return tok, nil

@@ -156,6 +156,23 @@ func IssuerPermissionClaims(paths ...string) IssuerOption {
 	}
 }
 
+// claimsNotScopes marks the scope claims (by index) that p reads as roles
+// or permissions, at the top level; nil when there are none.
+func (p *issuerPolicy) claimsNotScopes(scopeClaims []string) []bool {
+	var skip []bool
+	for i, c := range scopeClaims {
+		for _, path := range slices.Concat(p.roles, p.permissions) {
+			if len(path) == 1 && path[0] == c {
+				if skip == nil {
+					skip = make([]bool, len(scopeClaims))
+				}
+				skip[i] = true
+			}
+		}
+	}
+	return skip
+}
+
 func parsePaths(opt string, paths []string, errs *[]error) [][]string {
 	if len(paths) == 0 {
 		*errs = append(*errs, fmt.Errorf("%s: no path", opt))

@@ -363,3 +363,54 @@ func TestRoleNamesCached(t *testing.T) {
 		}
 	}
 }
+
+// A claim an issuer reads as roles or permissions is not read as scopes
+// for its tokens, however many scope claims are configured (the first four
+// are kept inline, the rest beside); another issuer's tokens still have
+// them all as scopes.
+func TestScopeClaimsNotReadWhereRolesOrPermissions(t *testing.T) {
+	secret := []byte("0123456789abcdef0123456789abcdef-scope-claims-per-issuer")
+	now := time.Unix(1_800_000_000, 0)
+	const withRoles, plain = "https://roles.example.com/", "https://plain.example.com/"
+	claims := []string{"c1", "c2", "c3", "c4", "c5", "c6"}
+	opts := []validator.Option{
+		validator.WithIssuerSecret(withRoles, secret, validator.IssuerRoleClaims("/c5", "/c1/nested"), validator.IssuerPermissionClaims("/c2")),
+		validator.WithIssuerSecret(plain, secret),
+		validator.WithAudience("orders"), validator.WithClock(func() time.Time { return now }),
+	}
+	for _, c := range claims {
+		opts = append(opts, validator.WithScopeClaim(c))
+	}
+	v, err := validator.New(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		iss                  string
+		scopes, roles, perms []string
+	}{
+		{withRoles, []string{"s1", "s3", "s4", "s6"}, []string{"s5"}, []string{"s2"}},
+		{plain, []string{"s1", "s2", "s3", "s4", "s5", "s6"}, nil, nil},
+	}
+	for _, tt := range tests {
+		body := map[string]any{"iss": tt.iss, "aud": "orders", "exp": now.Unix() + 60}
+		for i, c := range claims {
+			body[c] = []string{"s" + string(rune('1'+i))}
+		}
+		for range 2 { // validated, then from the cache
+			tok, err := v.Validate(t.Context(), jwstest.Token(`{"alg":"HS256"}`, jwstest.JSON(body), jwstest.HS(secret, crypto.SHA256)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := tok.Scopes.List(); !slices.Equal(got, tt.scopes) {
+				t.Errorf("%s: scopes %q, want %q", tt.iss, got, tt.scopes)
+			}
+			if got := tok.Roles.List(); !slices.Equal(got, tt.roles) {
+				t.Errorf("%s: roles %q, want %q", tt.iss, got, tt.roles)
+			}
+			if got := tok.Permissions.List(); !slices.Equal(got, tt.perms) {
+				t.Errorf("%s: permissions %q, want %q", tt.iss, got, tt.perms)
+			}
+		}
+	}
+}

@@ -30,6 +30,10 @@ type issuerConfig struct {
 	secret []byte
 	algs   algSet
 	policy issuerPolicy // this issuer's own checks and claim sources
+	// skipScopeClaims marks the validator's scope claims (WithScopeClaim)
+	// that this issuer's policy reads as roles or permissions: not read as
+	// scopes for its tokens. nil: none.
+	skipScopeClaims []bool
 }
 
 type config struct {
@@ -192,7 +196,11 @@ func WithRFC9068() Option { return func(c *config) { c.rfc9068 = true } }
 
 // WithScopeClaim adds a claim to read scopes from, as a space-delimited
 // string or an array of strings (e.g. "permissions" for Auth0, "roles").
-// "scope" and "scp" are always read; all are merged.
+// "scope" and "scp" are always read; all are merged. It applies to every
+// issuer's tokens but for an issuer that reads the same top-level claim as
+// roles or permissions ([IssuerRoleClaims], [IssuerPermissionClaims], as
+// the Entra ID and Auth0 presets do): one issuer's claim mapping never
+// turns another's roles into scopes.
 func WithScopeClaim(name string) Option {
 	return func(c *config) {
 		if name == "" {

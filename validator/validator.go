@@ -75,6 +75,9 @@ func New(opts ...Option) (*Validator, error) {
 		slices.ContainsFunc(c.issuers, func(ic *issuerConfig) bool { return !ic.policy.ownAudience() })) {
 		errs = append(errs, errors.New("no audience configured: use WithAudience, or WithoutAudienceCheck to accept any"))
 	}
+	if len(c.scopeClaims) > 255 {
+		errs = append(errs, errors.New("WithScopeClaim: more than 255 claims"))
+	}
 	if len(c.audiences) > 0 && c.skipAudience {
 		errs = append(errs, errors.New("WithAudience and WithoutAudienceCheck are exclusive"))
 	}
@@ -124,6 +127,7 @@ func New(opts ...Option) (*Validator, error) {
 		if ic.secret == nil {
 			ic.algs = asym
 		}
+		ic.skipScopeClaims = ic.policy.claimsNotScopes(c.scopeClaims)
 		v.issuers[ic.issuer] = ic
 		v.allowed |= ic.algs
 	}
@@ -333,7 +337,7 @@ func (v *Validator) validateJWT(ctx context.Context, token string) (*Token, *Key
 	}
 	b := &tokenBlock{tok: Token{Source: SourceJWT, Type: h.typ, KeyID: h.kid, Algorithm: algNames[h.alg], claims: stringOf(payload)}}
 	tok := &b.tok
-	if err := decodeClaims(&spans, tok, b.aud[:0]); err != nil {
+	if err := decodeClaims(&spans, tok, b.aud[:0], ic.skipScopeClaims); err != nil {
 		return nil, nil, nil, err
 	}
 	if v.rfc9068 {
