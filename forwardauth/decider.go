@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -42,6 +43,17 @@ type Request struct {
 	// Header holds the client's headers: Authorization and DPoP are
 	// read, nothing else. It is not modified.
 	Header http.Header
+	// Peer is the network address (host:port) of the gateway that asked.
+	// A Guard with httpbearer.WithClientCertHeader reads the client's
+	// certificate from Header only when Peer is one of that option's
+	// proxies, as for a request it serves itself: the gateway must then
+	// set that header itself, overwriting the client's. The HTTP front
+	// ends set it.
+	Peer string
+	// ClientCert is the client's TLS certificate as the gateway verified
+	// it, for certificate-bound tokens (RFC 8705): Envoy's ext_authz gRPC
+	// service sends it. It needs the https scheme.
+	ClientCert *x509.Certificate
 }
 
 // Decision is the answer to one [Request].
@@ -179,7 +191,8 @@ func (d *Decider) decide(ctx context.Context, req Request, fe frontend) *Decisio
 
 func (d *Decider) decideWith(ctx context.Context, rules *Rules, req Request) *Decision {
 	escaped, rawQuery, err := parseOriginalURI(req.URI)
-	if err != nil || !isMethod(req.Method) || (req.Scheme != "" && req.Scheme != "https" && req.Scheme != "http") {
+	if err != nil || !isMethod(req.Method) || (req.Scheme != "" && req.Scheme != "https" && req.Scheme != "http") ||
+		(req.ClientCert != nil && req.Scheme == "http") {
 		return refusal(http.StatusBadRequest, "invalid_request", "", ErrOriginalRequest)
 	}
 	host := req.Host
@@ -201,8 +214,11 @@ func (d *Decider) decideWith(ctx context.Context, rules *Rules, req Request) *De
 		u.RawPath = escaped
 	}
 	r := &http.Request{Method: req.Method, URL: u, Host: host, Header: req.Header, Body: http.NoBody,
-		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, RequestURI: req.URI}
-	if req.Scheme != "http" {
+		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, RequestURI: req.URI, RemoteAddr: req.Peer}
+	switch {
+	case req.ClientCert != nil:
+		r.TLS = &tls.ConnectionState{PeerCertificates: []*x509.Certificate{req.ClientCert}}
+	case req.Scheme != "http":
 		r.TLS = tlsMarker
 	}
 	if r.Header == nil {

@@ -2,10 +2,13 @@ package forwardauth
 
 import (
 	"context"
+	"crypto/x509"
+	"encoding/pem"
 	"maps"
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -54,14 +57,50 @@ func (s *envoyServer) Check(ctx context.Context, req *authv3.CheckRequest) (*aut
 		d.tel.record(ctx, d.tel.start(ctx), feEnvoyGRPC, http.StatusBadRequest)
 		return checkResponse(refusal(http.StatusBadRequest, "invalid_request", "", ErrOriginalRequest)), nil
 	}
+	cert, ok := envoyClientCert(req.GetAttributes().GetSource().GetCertificate())
+	if !ok {
+		d.tel.record(ctx, d.tel.start(ctx), feEnvoyGRPC, http.StatusBadRequest)
+		return checkResponse(refusal(http.StatusBadRequest, "invalid_request", "", ErrOriginalRequest)), nil
+	}
 	dec := d.decide(ctx, Request{
-		Method: hr.GetMethod(),
-		Scheme: strings.ToLower(hr.GetScheme()),
-		Host:   hr.GetHost(),
-		URI:    hr.GetPath(),
-		Header: envoyHeaders(hr),
+		Method:     hr.GetMethod(),
+		Scheme:     strings.ToLower(hr.GetScheme()),
+		Host:       hr.GetHost(),
+		URI:        hr.GetPath(),
+		Header:     envoyHeaders(hr),
+		Peer:       p.Addr.String(),
+		ClientCert: cert,
 	}, feEnvoyGRPC)
 	return checkResponse(dec), nil
+}
+
+// maxEnvoyCert bounds the client certificate Envoy sends (URL-encoded
+// PEM), as httpbearer bounds a forwarded one.
+const maxEnvoyCert = 16 << 10
+
+// envoyClientCert reads the client's certificate from the check request's
+// source (URL-encoded PEM, when Envoy terminated mutual TLS): nil and true
+// without one; false for one that does not parse.
+func envoyClientCert(encoded string) (*x509.Certificate, bool) {
+	if encoded == "" {
+		return nil, true
+	}
+	if len(encoded) > maxEnvoyCert {
+		return nil, false
+	}
+	text, err := url.QueryUnescape(encoded)
+	if err != nil {
+		return nil, false
+	}
+	block, rest := pem.Decode([]byte(text))
+	if block == nil || block.Type != "CERTIFICATE" || strings.TrimSpace(string(rest)) != "" {
+		return nil, false
+	}
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		return nil, false
+	}
+	return cert, true
 }
 
 // trustedPeer reports whether a gRPC peer is a trusted proxy. A peer over

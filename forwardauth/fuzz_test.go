@@ -100,3 +100,27 @@ func FuzzMatchLikeServeMux(f *testing.F) {
 		}
 	})
 }
+
+// FuzzEnvoyClientCert: any certificate field Envoy could send is read as
+// one certificate or refused; never a panic, and nothing past the bound.
+func FuzzEnvoyClientCert(f *testing.F) {
+	f.Add("")
+	f.Add("-----BEGIN%20CERTIFICATE-----%0AMIIB%0A-----END%20CERTIFICATE-----%0A")
+	f.Add("%zz")
+	f.Add("-----BEGIN%20PRIVATE%20KEY-----%0AAA%3D%3D%0A-----END%20PRIVATE%20KEY-----%0A")
+	f.Fuzz(func(t *testing.T, encoded string) {
+		cert, ok := envoyClientCert(encoded)
+		if cert != nil && !ok {
+			t.Fatal("a certificate and a refusal")
+		}
+		if encoded == "" && (cert != nil || !ok) {
+			t.Fatal("no certificate field must read as no certificate")
+		}
+		if ok && encoded != "" && cert == nil {
+			t.Fatal("a field accepted without a certificate")
+		}
+		if len(encoded) > maxEnvoyCert && ok {
+			t.Fatal("a field over the bound was read")
+		}
+	})
+}

@@ -191,3 +191,74 @@ func TestRedteamDiffFragmentInQuery(t *testing.T) {
 		}
 	})
 }
+
+// A certificate-bound token (cnf x5t#S256) whose certificate the gateway
+// forwards from a trusted proxy address: the net/http adapter, over a
+// guard with WithClientCertHeader, accepts it, and so does forward auth
+// over the very same guard now; it never read the header (the request it
+// handed the guard had no RemoteAddr, so no proxy was trusted) and refused
+// it 401. Another certificate is refused by both.
+func TestRedteamDiffForwardedClientCertificate(t *testing.T) {
+	ca := bearertest.MustClientCA(t)
+	_, cert := ca.MustIssue(t, "client")
+	s := newDiffSurfaces(t, httpbearer.WithClientCertHeader("X-SSL-Client-Cert", httpbearer.EscapedPEM, "127.0.0.0/8", "::1"))
+	tok := s.token(t, "read:data", bearertest.BoundToCertificate(cert))
+	headers := []string{"Authorization: Bearer " + tok, "X-SSL-Client-Cert: " + bearertest.EscapedPEM(cert)}
+	if got := diffRaw(t, s.direct.Listener.Addr().String(), "GET /data HTTP/1.1", headers...); got != http.StatusOK {
+		t.Fatalf("net/http adapter: %d, want 200 (the premise)", got)
+	}
+	for _, fe := range []string{"nginx", "traefik"} {
+		if got := s.forwarded(t, "/data", headers...)[fe]; got != http.StatusOK {
+			t.Errorf("%s: %d, want 200 as the net/http adapter over the same guard answers", fe, got)
+		}
+	}
+	_, other := ca.MustIssue(t, "other")
+	wrong := []string{"Authorization: Bearer " + tok, "X-SSL-Client-Cert: " + bearertest.EscapedPEM(other)}
+	if got := diffRaw(t, s.direct.Listener.Addr().String(), "GET /data HTTP/1.1", wrong...); got != http.StatusUnauthorized {
+		t.Errorf("net/http adapter, another certificate: %d, want 401", got)
+	}
+	for _, fe := range []string{"nginx", "traefik"} {
+		if got := s.forwarded(t, "/data", wrong...)[fe]; got != http.StatusUnauthorized {
+			t.Errorf("%s, another certificate: %d, want 401", fe, got)
+		}
+	}
+}
+
+// Envoy's ext_authz gRPC service sends the client's certificate (mutual
+// TLS ended at Envoy, include_peer_certificate) in the check request's
+// source: a certificate-bound token is allowed with its certificate only.
+func TestEnvoyClientCertificate(t *testing.T) {
+	ca := bearertest.MustClientCA(t)
+	_, cert := ca.MustIssue(t, "client")
+	_, other := ca.MustIssue(t, "other")
+	s := newDiffSurfaces(t)
+	bound := s.token(t, "read:data", bearertest.BoundToCertificate(cert))
+	plain := s.token(t, "read:data")
+	check := func(tok, certPEM, scheme string) codes.Code {
+		t.Helper()
+		req := checkRequest("GET", "api.example.com", "/data", map[string]string{"authorization": "Bearer " + tok})
+		req.Attributes.Request.Http.Scheme = scheme
+		req.Attributes.Source = &authv3.AttributeContext_Peer{Certificate: certPEM}
+		resp, err := s.envoyG.Check(t.Context(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return codes.Code(resp.GetStatus().GetCode())
+	}
+	for _, tt := range []struct {
+		name, tok, cert, scheme string
+		want                    codes.Code
+	}{
+		{"bound, its certificate", bound, bearertest.EscapedPEM(cert), "https", codes.OK},
+		{"bound, another certificate", bound, bearertest.EscapedPEM(other), "https", codes.Unauthenticated},
+		{"bound, no certificate", bound, "", "https", codes.Unauthenticated},
+		{"plain, a certificate", plain, bearertest.EscapedPEM(other), "https", codes.OK},
+		{"a certificate that does not parse", plain, "-----BEGIN%20CERTIFICATE-----%0Anope%0A-----END%20CERTIFICATE-----%0A", "https", codes.InvalidArgument},
+		{"a certificate over plain http", bound, bearertest.EscapedPEM(cert), "http", codes.InvalidArgument},
+		{"a certificate too long", plain, strings.Repeat("A", 17<<10), "https", codes.InvalidArgument},
+	} {
+		if got := check(tt.tok, tt.cert, tt.scheme); got != tt.want {
+			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
