@@ -29,8 +29,9 @@
 //     only when no set has ever loaded is the answer
 //     [validator.ErrKeysUnavailable] (HTTP 503), logged at Error.
 //  7. Background refresh runs at the configured interval (15 min by
-//     default) or at the response's Cache-Control max-age, clamped to
-//     [1 min, 24 h]; refetches send Cache-Control: no-cache.
+//     default), or at the response's Cache-Control max-age when that is
+//     shorter (at least 1 min): a key the issuer removed is trusted at
+//     most that long. Refetches send Cache-Control: no-cache.
 //  8. Fetches are bounded: 1 MiB bodies, 10 s per fetch, status 200 only,
 //     HTTPS only (plain HTTP to loopback with [WithInsecureLoopbackHTTP]),
 //     redirects held to the same policy.

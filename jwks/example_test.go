@@ -34,8 +34,10 @@ func ExampleNew() {
 	k, err := keys.Key(context.Background(), "2026-key", validator.RS256)
 	fmt.Println(k.ID(), k.Algorithms(), err)
 	st := keys.Status()
+	// The default 15 minutes, shorter than the response's max-age of an hour:
+	// a key the issuer removes is trusted at most that long.
 	fmt.Println(st.Keys, "key(s), next refresh in", st.NextRefresh.Sub(st.LastRefresh))
 	// Output:
 	// 2026-key [RS256] <nil>
-	// 1 key(s), next refresh in 1h0m0s
+	// 1 key(s), next refresh in 15m0s
 }

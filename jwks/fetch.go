@@ -124,7 +124,8 @@ func (s *Set) fetch() (err error) {
 
 // load discovers the JWKS URL if it is not known yet, then fetches and
 // parses the set. refetch asks caches on the way to revalidate. interval
-// is the response's max-age, clamped, or the configured interval.
+// is the configured interval, or the response's max-age when shorter
+// (clamped).
 func (s *Set) load(ctx context.Context, refetch bool) (keys []*validator.Key, skipped []skippedKey, interval time.Duration, url string, err error) {
 	s.mu.Lock()
 	url = s.jwksURL
@@ -172,9 +173,12 @@ func (s *Set) load(ctx context.Context, refetch bool) (keys []*validator.Key, sk
 	if len(keys) == 0 {
 		return nil, skipped, 0, url, errEmptySet
 	}
+	// The configured interval bounds how long a key the issuer removed
+	// (a compromised one, say) is still trusted: a max-age may shorten
+	// it, never lengthen it.
 	interval = s.cfg.refreshInterval
 	if ma, ok := httpfetch.MaxAge(resp.Header.Get("Cache-Control")); ok {
-		interval = clamp(ma)
+		interval = min(clamp(ma), interval)
 	}
 	return keys, skipped, interval, url, nil
 }

@@ -12,8 +12,8 @@ import (
 
 // Defaults and bounds.
 const (
-	// DefaultRefreshInterval is how often keys are refreshed when the
-	// response has no Cache-Control max-age.
+	// DefaultRefreshInterval is how often keys are refreshed, unless the
+	// response's Cache-Control max-age is shorter.
 	DefaultRefreshInterval = 15 * time.Minute
 	// MinRefreshInterval and MaxRefreshInterval clamp both the configured
 	// interval and a response's Cache-Control max-age.
@@ -77,8 +77,9 @@ func WithHTTPClient(c *http.Client) Option {
 }
 
 // WithRefreshInterval sets how often keys are refreshed in the background
-// when the JWKS response carries no Cache-Control max-age (default
-// [DefaultRefreshInterval]). A max-age, when present, takes its place.
+// (default [DefaultRefreshInterval]): the longest a key the issuer removed
+// is still trusted. A response's Cache-Control max-age shortens it, never
+// lengthens it.
 // d must be positive: zero or negative is an error that [New] and
 // [Discover] report. A positive d outside [[MinRefreshInterval],
 // [MaxRefreshInterval]] is not refused but clamped to that range, as a

@@ -284,21 +284,28 @@ func TestCacheControl(t *testing.T) {
 	tests := []struct {
 		header string
 		want   time.Duration
+		opts   []jwks.Option
 	}{
-		{"", jwks.DefaultRefreshInterval},
-		{"max-age=600", 10 * time.Minute},
-		{"public, max-age=5", jwks.MinRefreshInterval},
-		{"max-age=864000", jwks.MaxRefreshInterval},
-		{"no-store", jwks.MinRefreshInterval},
-		{"max-age=junk", jwks.DefaultRefreshInterval},
+		{"", jwks.DefaultRefreshInterval, nil},
+		{"max-age=600", 10 * time.Minute, nil},
+		{"public, max-age=5", jwks.MinRefreshInterval, nil},
+		// A max-age never lengthens the interval: a key the issuer removed
+		// would be trusted for a day (it did, up to 24 h).
+		{"max-age=86400", jwks.DefaultRefreshInterval, nil},
+		{"max-age=864000", jwks.DefaultRefreshInterval, nil},
+		{"max-age=3600", 2 * time.Minute, []jwks.Option{jwks.WithRefreshInterval(2 * time.Minute)}},
+		{"max-age=86400", 2 * time.Hour, []jwks.Option{jwks.WithRefreshInterval(2 * time.Hour)}},
+		{"max-age=60", time.Minute, []jwks.Option{jwks.WithRefreshInterval(2 * time.Hour)}},
+		{"no-store", jwks.MinRefreshInterval, nil},
+		{"max-age=junk", jwks.DefaultRefreshInterval, nil},
 	}
 	for _, tt := range tests {
-		t.Run(tt.header, func(t *testing.T) {
+		t.Run(fmt.Sprintf("%s %d", tt.header, len(tt.opts)), func(t *testing.T) {
 			srv := newServer(t, nil)
 			srv.set(200, jwksDoc(jwk("a", &rsaA.PublicKey, nil)), map[string]string{"Cache-Control": tt.header})
 			before := srv.requests.Load()
 			synctest.Test(t, func(t *testing.T) {
-				set, err := jwks.New(srv.URL+"/jwks", jwks.WithHTTPClient(srv.noKeepAlive()), jwks.WithLogger(discard))
+				set, err := jwks.New(srv.URL+"/jwks", append([]jwks.Option{jwks.WithHTTPClient(srv.noKeepAlive()), jwks.WithLogger(discard)}, tt.opts...)...)
 				if err != nil {
 					t.Fatal(err)
 				}
