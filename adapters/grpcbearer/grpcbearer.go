@@ -6,7 +6,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"net/netip"
 	"strings"
 
 	"google.golang.org/grpc"
@@ -15,6 +14,7 @@ import (
 	"google.golang.org/grpc/peer"
 
 	"github.com/bearerguard/bearerguard/adapters/internal/authheader"
+	"github.com/bearerguard/bearerguard/adapters/internal/authority"
 	"github.com/bearerguard/bearerguard/internal/tokenkey"
 	"github.com/bearerguard/bearerguard/validator"
 )
@@ -102,7 +102,7 @@ func (i *Interceptor) Stream() grpc.StreamServerInterceptor {
 			return err
 		}
 		if ctx == ss.Context() {
-			return handler(srv, ss) // an open method
+			return handler(srv, ss) // an open method, its context unchanged
 		}
 		return handler(srv, &tokenStream{ServerStream: ss, ctx: ctx})
 	}
@@ -125,6 +125,11 @@ func (s *tokenStream) Context() context.Context { return s.ctx }
 func (i *Interceptor) Authorize(ctx context.Context, fullMethod string) (context.Context, error) {
 	r := i.rule(fullMethod)
 	if r.open {
+		if _, planted := validator.FromContext(ctx); planted {
+			// Another interceptor's token (validator.NewContext): an open
+			// method's handler sees none, as documented.
+			return validator.NewContext(ctx, nil), nil
+		}
 		return ctx, nil
 	}
 	p, err := i.presentation(ctx, fullMethod)
@@ -280,39 +285,8 @@ func plainName(s string) bool {
 }
 
 // plainAuthority reports whether a is a host and an optional port and
-// nothing else (no path, query, fragment, userinfo or escapes): a
-// registered name or IPv4 address of letters, digits, '-', '.' and '_', or
-// a bracketed IPv6 address, then ":port" of 1 to 5 digits.
-func plainAuthority(a string) bool {
-	if a == "" || len(a) > 255 {
-		return false
-	}
-	host, port := a, ""
-	if a[0] == '[' {
-		end := strings.IndexByte(a, ']')
-		if end < 0 {
-			return false
-		}
-		host, port = a[1:end], a[end+1:]
-		if ip, err := netip.ParseAddr(host); err != nil || !ip.Is6() || ip.Zone() != "" {
-			return false
-		}
-	} else {
-		if c := strings.IndexByte(a, ':'); c >= 0 {
-			host, port = a[:c], a[c:]
-		}
-		if host == "" || strings.Trim(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._") != "" {
-			return false
-		}
-	}
-	if port == "" {
-		return true
-	}
-	if port[0] != ':' || len(port) < 2 || len(port) > 6 {
-		return false
-	}
-	return strings.Trim(port[1:], "0123456789") == ""
-}
+// nothing else ([authority.Plain]).
+func plainAuthority(a string) bool { return authority.Plain(a) }
 
 // connTLS reports whether the call's connection is TLS, and its client
 // certificate if it has one.

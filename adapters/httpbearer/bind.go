@@ -24,8 +24,9 @@ type boundContext struct {
 	context.Context
 	tok     *validator.Token
 	by      any
-	decided decided // what route checks read of tok, as validated
-	reused  bool    // tok came from an outer Guard's binding
+	decided decided          // what route checks read of tok, as validated
+	reused  bool             // tok came from an outer Guard's binding
+	scheme  validator.Scheme // how tok was presented: a refusal's challenge names it
 }
 
 // decided is what a Guard's route checks read of a token (a
@@ -93,16 +94,16 @@ func (g *Guard) bound(ctx context.Context) (*boundContext, bool) {
 	if !ok || b.tok == nil || b.by != g.id {
 		return nil, false
 	}
-	return &boundContext{tok: b.tok, by: g.id, decided: b.decided, reused: true}, true
+	return &boundContext{tok: b.tok, by: g.id, decided: b.decided, reused: true, scheme: b.scheme}, true
 }
 
 // withToken returns a shallow copy of r whose context carries tok: for the
 // handler ([validator.FromContext]), and for inner Guards over the same
 // validator, which reuse it instead of validating again. b, when not nil,
 // is the binding that tok already lives in (see boundToken).
-func (g *Guard) withToken(r *http.Request, tok *validator.Token, b *boundContext) *http.Request {
+func (g *Guard) withToken(r *http.Request, tok *validator.Token, b *boundContext, scheme validator.Scheme) *http.Request {
 	if b == nil {
-		b = &boundContext{tok: tok, by: g.id, decided: decidedOf(tok)}
+		b = &boundContext{tok: tok, by: g.id, decided: decidedOf(tok), scheme: scheme}
 	}
 	b.Context = r.Context()
 	return r.WithContext(b)

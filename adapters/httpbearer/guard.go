@@ -110,7 +110,7 @@ func (g *Guard) Authenticate(w http.ResponseWriter, r *http.Request) (*validator
 // lives in, if any (see boundToken).
 func (g *Guard) authenticate(w http.ResponseWriter, r *http.Request) (*validator.Token, *boundContext, validator.Scheme, error) {
 	if b, ok := g.bound(r.Context()); ok {
-		return b.tok, b, validator.SchemeBearer, nil
+		return b.tok, b, b.scheme, nil
 	}
 	raw, scheme, err := g.ex.extract(w, r)
 	if err != nil {
@@ -144,6 +144,7 @@ func (g *Guard) authenticate(w http.ResponseWriter, r *http.Request) (*validator
 			return nil, nil, scheme, err
 		}
 		b.decided = decidedOf(&b.own)
+		b.scheme = scheme
 		return b.tok, &b.boundContext, scheme, nil
 	}
 	tok, err := g.pv.ValidatePresentation(r.Context(), p)
@@ -187,7 +188,7 @@ func (g *Guard) authorize(w http.ResponseWriter, r *http.Request, req scopes.Req
 		g.fail(w, r, err, scheme)
 		return nil, nil, false
 	}
-	return g.withToken(r, tok, b), tok, true
+	return g.withToken(r, tok, b, scheme), tok, true
 }
 
 // Middleware returns middleware in the shape chi and most routers take:

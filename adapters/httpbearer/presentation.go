@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/bearerguard/bearerguard/adapters/internal/authority"
 	"github.com/bearerguard/bearerguard/internal/trustedproxy"
 	"github.com/bearerguard/bearerguard/validator"
 )
@@ -25,6 +26,12 @@ func (g *Guard) requestURL(r *http.Request) string {
 			u.RawPath = strings.TrimSuffix(g.publicURL.EscapedPath(), "/") + r.URL.RawPath
 		}
 		return u.String()
+	}
+	if !authority.Plain(r.Host) {
+		// Go's HTTP/2 server takes :authority as the client sent it:
+		// "api/other?" would move the URL a proof is compared with to
+		// another path. No URL: every proof is refused.
+		return ""
 	}
 	scheme := "http"
 	if r.TLS != nil {

@@ -5,10 +5,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strconv"
 
 	"github.com/bearerguard/bearerguard/adapters/httpbearer"
+	"github.com/bearerguard/bearerguard/adapters/internal/authheader"
 	"github.com/bearerguard/bearerguard/scopes"
 	"github.com/bearerguard/bearerguard/validator"
 )
@@ -154,6 +156,20 @@ func defaultUserID(tok *validator.Token) string {
 		return "client " + strconv.Quote(tok.ClientID) + " iss " + strconv.Quote(tok.Issuer)
 	}
 	return "" // a token naming nobody: TokenInfo gives it an identity of its own
+}
+
+// presentedIn returns the request's Authorization header when the token
+// came in it (a Bearer or DPoP credential: the guard refuses a token sent
+// two ways), else "": a cookie or query token beside a header of another
+// scheme ("Basic …") is not named by that header.
+func presentedIn(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	for _, scheme := range [...]string{"bearer", "dpop"} {
+		if _, ok, err := authheader.Parse(h, scheme); ok && err == nil {
+			return h
+		}
+	}
+	return ""
 }
 
 // tokenUserID is the UserID of a token that names nobody: the token

@@ -86,7 +86,7 @@ func (g *Guard) Protect(next http.Handler) http.Handler {
 				return
 			}
 		}
-		p := &pass{info: g.tokenInfo(tok, r.Header.Get("Authorization")), header: r.Header}
+		p := &pass{info: g.tokenInfo(tok, presentedIn(r)), header: r.Header}
 		ctx := context.WithValue(validator.NewContext(r.Context(), nil), passKey{}, p)
 		r = r.WithContext(ctx)
 		r.Header = sdkHeader.Clone() // per request: nothing one request's handlers write reaches another's

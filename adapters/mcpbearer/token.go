@@ -3,7 +3,6 @@ package mcpbearer
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -41,7 +40,9 @@ func (g *Guard) tokenInfo(tok *validator.Token, presented string) *auth.TokenInf
 // request's TLS connection or forwarded header), and described as
 // [Guard.TokenInfo] does. Errors match auth.ErrInvalidToken (the SDK
 // answers 401) or auth.ErrOAuth for a malformed request (400); a key set or
-// introspection outage is another error (the SDK answers 500).
+// introspection outage is another error (the SDK answers 500). The SDK
+// writes an error's text to the client: it is the fixed description of its
+// class, never the cause, which errors.Is and errors.As still find.
 //
 // The SDK's middleware accepts only the Bearer scheme and writes its own
 // answers: [Guard.Protect] does more (DPoP, the RFC 6750 answers with
@@ -55,14 +56,38 @@ func (g *Guard) Verifier() auth.TokenVerifier {
 		tok, err := g.guard.Authenticate(discard{}, req.WithContext(ctx))
 		switch {
 		case err == nil:
-			return g.tokenInfo(tok, req.Header.Get("Authorization")), nil
+			return g.tokenInfo(tok, presentedIn(req)), nil
 		case errors.Is(err, validator.ErrInvalidRequest):
-			return nil, fmt.Errorf("%w: %w", auth.ErrOAuth, err)
+			return nil, &clientError{auth.ErrOAuth, err}
 		case errors.Is(err, validator.ErrUnavailable):
-			return nil, err
+			return nil, &clientError{nil, err}
 		}
-		return nil, fmt.Errorf("%w: %w", auth.ErrInvalidToken, err)
+		return nil, &clientError{auth.ErrInvalidToken, err}
 	}
+}
+
+// clientError is an error of Verifier's, whose text the SDK writes to the
+// client: the fixed description of its class (RFC 6750's
+// error_description), never the cause (an unreachable key set's address,
+// say); errors.Is and errors.As still see the SDK's kind and the cause.
+type clientError struct {
+	kind error // auth.ErrInvalidToken, auth.ErrOAuth, or nil (an outage: 500)
+	err  error
+}
+
+func (e *clientError) Error() string {
+	var ve *validator.Error
+	if errors.As(e.err, &ve) {
+		return "bearerguard: " + ve.Description()
+	}
+	return "bearerguard: the access token cannot be used"
+}
+
+func (e *clientError) Unwrap() []error {
+	if e.kind == nil {
+		return []error{e.err}
+	}
+	return []error{e.kind, e.err}
 }
 
 // discard is the ResponseWriter of Verifier's guard, which only reads.
