@@ -47,8 +47,9 @@ type Request struct {
 	// A Guard with httpbearer.WithClientCertHeader reads the client's
 	// certificate from Header only when Peer is one of that option's
 	// proxies, as for a request it serves itself: the gateway must then
-	// set that header itself, overwriting the client's. The HTTP front
-	// ends set it.
+	// set that header itself, overwriting the client's, for every request.
+	// The nginx front end sets it with [WithNginxClientCert]; no other
+	// HTTP front end does.
 	Peer string
 	// ClientCert is the client's TLS certificate as the gateway verified
 	// it, for certificate-bound tokens (RFC 8705): Envoy's ext_authz gRPC
@@ -96,6 +97,7 @@ type Decider struct {
 	now         func() time.Time
 	log         *slog.Logger
 	tel         *telemetry
+	nginxCert   bool // WithNginxClientCert
 }
 
 // New returns a Decider that decides with g (build it over a
@@ -130,7 +132,7 @@ func New(g *httpbearer.Guard, rules *Rules, opts ...Option) (*Decider, error) {
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("forwardauth: invalid configuration: %w", errors.Join(errs...))
 	}
-	d := &Decider{guard: g, proxies: c.proxies, nginx: c.nginx.withDefaults(), signer: c.signer, tokenHeader: c.tokenHeader,
+	d := &Decider{guard: g, proxies: c.proxies, nginx: c.nginx.withDefaults(), signer: c.signer, tokenHeader: c.tokenHeader, nginxCert: c.nginxCert,
 		timeout: c.timeout, now: c.clock, log: c.logger, tel: tel}
 	d.rules.Store(rules)
 	return d, nil

@@ -102,7 +102,9 @@ func (d *Decider) frontHandler(fe frontend, read func(*http.Request) (Request, b
 			d.tel.record(r.Context(), d.tel.start(r.Context()), fe, dec.Status)
 			d.log.Debug("forwardauth: refused", "frontend", fe.String(), "status", dec.Status, "error", dec.Err)
 		} else {
-			req.Peer = r.RemoteAddr
+			if fe == feNginx && d.nginxCert {
+				req.Peer = r.RemoteAddr // the guard may read the certificate header nginx set
+			}
 			dec = d.decide(r.Context(), req, fe)
 		}
 		writeDecision(w, dec)

@@ -25,6 +25,7 @@ type config struct {
 	clock       func() time.Time
 	logger      *slog.Logger
 	meter       metric.MeterProvider
+	nginxCert   bool
 	errs        []error
 }
 
@@ -91,6 +92,22 @@ func WithNginxHeaders(h NginxHeaders) Option {
 		c.nginx = h
 	}
 }
+
+// WithNginxClientCert lets the guard's httpbearer.WithClientCertHeader
+// read the client's certificate from the nginx front end's subrequest: the
+// request the guard decides on carries nginx's address, which that option
+// must list as a proxy. Set it only when the auth_request location sets
+// the header itself, overwriting the client's, for every request:
+//
+//	proxy_set_header X-SSL-Client-Cert $ssl_client_escaped_cert;
+//
+// (an empty value when the client sent no certificate). nginx passes the
+// client's own headers on to the subrequest, so without that line a client
+// could name any certificate, and a certificate is public. Without this
+// option no front end but Envoy's gRPC one (its source certificate) gives
+// the guard a certificate: Traefik's ForwardAuth cannot, since it passes
+// the client's header on when the client sent no certificate.
+func WithNginxClientCert() Option { return func(c *config) { c.nginxCert = true } }
 
 // WithInternalToken passes a short-lived JWT minted by s upstream on
 // success, in header (default X-Auth-Token). Off by default.

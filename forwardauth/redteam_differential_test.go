@@ -50,6 +50,12 @@ type diffSurfaces struct {
 
 func newDiffSurfaces(t *testing.T, gopts ...httpbearer.Option) *diffSurfaces {
 	t.Helper()
+	return newDiffSurfacesWith(t, nil, gopts...)
+}
+
+// newDiffSurfacesWith is newDiffSurfaces with options for the Decider.
+func newDiffSurfacesWith(t *testing.T, dopts []forwardauth.Option, gopts ...httpbearer.Option) *diffSurfaces {
+	t.Helper()
 	iss := bearertest.NewIssuer(t)
 	keys, err := iss.NewKeySet()
 	if err != nil {
@@ -68,7 +74,7 @@ func newDiffSurfaces(t *testing.T, gopts ...httpbearer.Option) *diffSurfaces {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := forwardauth.New(g, rs)
+	d, err := forwardauth.New(g, rs, dopts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,34 +199,66 @@ func TestRedteamDiffFragmentInQuery(t *testing.T) {
 }
 
 // A certificate-bound token (cnf x5t#S256) whose certificate the gateway
-// forwards from a trusted proxy address: the net/http adapter, over a
-// guard with WithClientCertHeader, accepts it, and so does forward auth
-// over the very same guard now; it never read the header (the request it
-// handed the guard had no RemoteAddr, so no proxy was trusted) and refused
-// it 401. Another certificate is refused by both.
+// forwards in a header: the net/http adapter over a guard with
+// WithClientCertHeader accepts it from a listed proxy. Forward auth never
+// read the header (the request it handed the guard had no address). Giving
+// every HTTP front end the gateway's address (this session's first fix)
+// let a client forge it behind Traefik, whose ForwardAuth passes the
+// client's own header on when the client sent no certificate (review of
+// this session's changes). Now only the nginx front end, with
+// WithNginxClientCert (its auth_request location sets the header), hands
+// the guard a forwarded certificate; Traefik's is never read.
 func TestRedteamDiffForwardedClientCertificate(t *testing.T) {
 	ca := bearertest.MustClientCA(t)
 	_, cert := ca.MustIssue(t, "client")
-	s := newDiffSurfaces(t, httpbearer.WithClientCertHeader("X-SSL-Client-Cert", httpbearer.EscapedPEM, "127.0.0.0/8", "::1"))
-	tok := s.token(t, "read:data", bearertest.BoundToCertificate(cert))
-	headers := []string{"Authorization: Bearer " + tok, "X-SSL-Client-Cert: " + bearertest.EscapedPEM(cert)}
-	if got := diffRaw(t, s.direct.Listener.Addr().String(), "GET /data HTTP/1.1", headers...); got != http.StatusOK {
-		t.Fatalf("net/http adapter: %d, want 200 (the premise)", got)
-	}
-	for _, fe := range []string{"nginx", "traefik"} {
-		if got := s.forwarded(t, "/data", headers...)[fe]; got != http.StatusOK {
-			t.Errorf("%s: %d, want 200 as the net/http adapter over the same guard answers", fe, got)
-		}
-	}
 	_, other := ca.MustIssue(t, "other")
-	wrong := []string{"Authorization: Bearer " + tok, "X-SSL-Client-Cert: " + bearertest.EscapedPEM(other)}
-	if got := diffRaw(t, s.direct.Listener.Addr().String(), "GET /data HTTP/1.1", wrong...); got != http.StatusUnauthorized {
-		t.Errorf("net/http adapter, another certificate: %d, want 401", got)
+	header := httpbearer.WithClientCertHeader("X-SSL-Client-Cert", httpbearer.EscapedPEM, "127.0.0.0/8", "::1")
+	for _, tt := range []struct {
+		name      string
+		dopts     []forwardauth.Option
+		nginx, tf int // with the token's certificate in the header
+	}{
+		{"default", nil, http.StatusUnauthorized, http.StatusUnauthorized},
+		{"WithNginxClientCert", []forwardauth.Option{forwardauth.WithNginxClientCert()}, http.StatusOK, http.StatusUnauthorized},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newDiffSurfacesWith(t, tt.dopts, header)
+			tok := s.token(t, "read:data", bearertest.BoundToCertificate(cert))
+			headers := []string{"Authorization: Bearer " + tok, "X-SSL-Client-Cert: " + bearertest.EscapedPEM(cert)}
+			if got := diffRaw(t, s.direct.Listener.Addr().String(), "GET /data HTTP/1.1", headers...); got != http.StatusOK {
+				t.Fatalf("net/http adapter: %d, want 200 (the premise)", got)
+			}
+			got := s.forwarded(t, "/data", headers...)
+			if got["nginx"] != tt.nginx || got["traefik"] != tt.tf {
+				t.Errorf("nginx %d, traefik %d; want %d, %d", got["nginx"], got["traefik"], tt.nginx, tt.tf)
+			}
+			wrong := []string{"Authorization: Bearer " + tok, "X-SSL-Client-Cert: " + bearertest.EscapedPEM(other)}
+			for _, fe := range []string{"nginx", "traefik"} {
+				if got := s.forwarded(t, "/data", wrong...)[fe]; got != http.StatusUnauthorized {
+					t.Errorf("%s, another certificate: %d, want 401", fe, got)
+				}
+			}
+		})
 	}
-	for _, fe := range []string{"nginx", "traefik"} {
-		if got := s.forwarded(t, "/data", wrong...)[fe]; got != http.StatusUnauthorized {
-			t.Errorf("%s, another certificate: %d, want 401", fe, got)
-		}
+}
+
+// Traefik's ForwardAuth sends the auth server every header of the client's
+// request, and its passTLSClientCert middleware only sets
+// X-Forwarded-Tls-Client-Cert when the client presented a certificate: a
+// client without one, holding a stolen certificate-bound token, writes the
+// victim's (public) certificate in that header. Whatever the options, the
+// Traefik front end never hands the guard a forwarded certificate.
+func TestReviewTraefikForwardsClientForgedCertificate(t *testing.T) {
+	ca := bearertest.MustClientCA(t)
+	_, victim := ca.MustIssue(t, "victim")
+	s := newDiffSurfacesWith(t, []forwardauth.Option{forwardauth.WithNginxClientCert()},
+		httpbearer.WithClientCertHeader("X-Forwarded-Tls-Client-Cert", httpbearer.EscapedPEM, "127.0.0.0/8", "::1"))
+	stolen := s.token(t, "read:data", bearertest.BoundToCertificate(victim))
+	got := diffRaw(t, s.traefik.Listener.Addr().String(), "GET /traefik HTTP/1.1",
+		"X-Forwarded-Method: GET", "X-Forwarded-Uri: /data", "X-Forwarded-Host: api.example.com", "X-Forwarded-Proto: https",
+		"Authorization: Bearer "+stolen, "X-Forwarded-Tls-Client-Cert: "+bearertest.EscapedPEM(victim))
+	if got != http.StatusUnauthorized {
+		t.Errorf("traefik: a client-written certificate header with a stolen bound token: %d, want 401", got)
 	}
 }
 
