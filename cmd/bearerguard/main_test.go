@@ -389,7 +389,7 @@ func TestValidateUsageReportsEveryProblem(t *testing.T) {
 		{"secret twice", []string{"--introspection-url", "https://id.example.com/introspect", "--client-id", "api", "--client-secret", "s", "--client-secret-file", "/nonexistent", "--audience", "orders", "tok"},
 			[]string{"--client-secret and --client-secret-file (or their environment variables) are both set"}},
 		{"no secret file", []string{"--introspection-url", "https://id.example.com/introspect", "--client-id", "api", "--client-secret-file", "/nonexistent/secret", "--audience", "orders", "tok"},
-			[]string{"--client-secret-file: open /nonexistent/secret", "--introspection-url needs --client-secret"}},
+			[]string{"--client-secret-file: no such file", "--introspection-url needs --client-secret"}},
 		{"bad scope, two tokens", []string{"--issuer", "https://id.example.com/", "--audience", "orders", "--scope", `read"data`, "a", "b"}, []string{"want exactly one TOKEN argument", "--scope: "}},
 	}
 	for _, tt := range tests {

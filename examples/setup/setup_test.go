@@ -231,8 +231,9 @@ func TestParseSecretFiles(t *testing.T) {
 			"--client-secret and --client-secret-file"},
 		{"nonce key twice", nil, map[string]string{"BEARERGUARD_DPOP_NONCE_KEY_FILE": nonce, "BEARERGUARD_DPOP_NONCE_KEY": "x"}, nil,
 			"BEARERGUARD_DPOP_NONCE_KEY and --dpop-nonce-key-file"},
-		{"missing file", append(intro, "--client-secret-file", filepath.Join(dir, "nope")), nil, nil, "--client-secret-file: open "},
-		{"empty file", append(intro, "--client-secret-file", empty), nil, nil, "--client-secret-file: " + empty + ": the file is empty"},
+		{"missing file", append(intro, "--client-secret-file", filepath.Join(dir, "nope")), nil, nil, "--client-secret-file: no such file"},
+		{"empty file", append(intro, "--client-secret-file", empty), nil, nil, "--client-secret-file: the file is empty"},
+		{"a secret where its path belongs", append(intro, "--client-secret-file", "s3cr3t-given-by-mistake"), nil, nil, "--client-secret-file: no such file"},
 		{"bad keys in a file", []string{"--redis-url", "redis://127.0.0.1:1", "--redis-encryption-keys-file", secret}, nil, nil,
 			"--redis-encryption-keys: entry 1 is not id:key"},
 	}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 )
 
@@ -20,24 +21,31 @@ const MaxSize = 64 << 10
 var ErrEmpty = errors.New("the file is empty")
 
 // Read returns the contents of the file at path without its trailing line
-// breaks (the one that `echo` and most editors add). Its errors name the
-// path, never the contents.
+// breaks (the one that `echo` and most editors add). Its errors name
+// neither the contents nor the path: a secret given by mistake where its
+// file's path belongs would otherwise be printed. They match
+// fs.ErrNotExist and fs.ErrPermission where those apply.
 func Read(path string) (string, error) {
 	f, err := os.Open(path)
-	if err != nil {
-		return "", err
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "", fmt.Errorf("no such file: %w", fs.ErrNotExist)
+	case errors.Is(err, fs.ErrPermission):
+		return "", fmt.Errorf("the file cannot be opened: %w", fs.ErrPermission)
+	case err != nil:
+		return "", errors.New("the file cannot be opened")
 	}
 	defer f.Close()
 	b, err := io.ReadAll(io.LimitReader(f, MaxSize+1))
 	if err != nil {
-		return "", fmt.Errorf("reading %s: %w", path, err)
+		return "", errors.New("the file cannot be read")
 	}
 	if len(b) > MaxSize {
-		return "", fmt.Errorf("%s is over %d bytes", path, MaxSize)
+		return "", fmt.Errorf("the file is over %d bytes", MaxSize)
 	}
 	b = bytes.TrimRight(b, "\r\n")
 	if len(b) == 0 {
-		return "", fmt.Errorf("%s: %w", path, ErrEmpty)
+		return "", ErrEmpty
 	}
 	return string(b), nil
 }

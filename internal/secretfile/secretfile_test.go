@@ -52,6 +52,13 @@ func TestRead(t *testing.T) {
 	if _, err := Read(filepath.Join(dir, "missing")); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("a missing file: %v, want fs.ErrNotExist", err)
 	}
+	// A secret given where its file's path belongs is not printed back.
+	for _, path := range []string{"s3cr3t-Value-given-by-mistake", "redis://:hunter2@10.0.0.5/0", dir} {
+		_, err := Read(path)
+		if err == nil || strings.Contains(err.Error(), "s3cr3t") || strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), dir) {
+			t.Errorf("Read(a path): %v", err)
+		}
+	}
 }
 
 var errAny = errors.New("any error")
