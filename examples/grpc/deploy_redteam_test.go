@@ -206,3 +206,46 @@ func TestDeployGRPCLimits(t *testing.T) {
 	cancel()
 	<-exit
 }
+
+// The tap handle exempted every registered streaming method from
+// callTimeout, grpc.health.v1.Health/Watch too, which needs no token:
+// anyone could hold streams (100 per connection) and their connections
+// (never idle while a stream is open) for ever, without credentials
+// (review of this session's changes). Only Data/Watch, behind a token, is
+// unbounded now.
+func TestDeployHealthWatchBounded(t *testing.T) {
+	prev := callTimeout
+	callTimeout = 300 * time.Millisecond
+	t.Cleanup(func() { callTimeout = prev })
+	iss := bearertest.NewIssuer(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	addr, exit := startExample(ctx, t, "--issuer", iss.URL, "--audience", "orders", "--issuer-ca", writeCA(t, iss))
+	defer func() { cancel(); <-exit }()
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	awaitHealth(t, conn, "", healthpb.HealthCheckResponse_SERVING)
+
+	const n = 50 // no token on any of them
+	ended := make(chan error, n)
+	sctx, scancel := context.WithCancel(t.Context())
+	defer scancel()
+	for range n {
+		w, err := healthpb.NewHealthClient(conn).Watch(sctx, &healthpb.HealthCheckRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Recv(); err != nil { // SERVING
+			t.Fatal(err)
+		}
+		go func() { _, err := w.Recv(); ended <- err }()
+	}
+	time.Sleep(10 * callTimeout)
+	if len(ended) < n {
+		t.Errorf("%d of %d unauthenticated Health/Watch streams still open after %v (callTimeout %v): a caller without a token holds streams and connections for ever",
+			n-len(ended), n, 10*callTimeout, callTimeout)
+	}
+}

@@ -31,6 +31,7 @@ import (
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/tap"
 
+	"github.com/bearerguard/bearerguard/adapters/grpcbearer"
 	"github.com/bearerguard/bearerguard/examples/grpc/api"
 	"github.com/bearerguard/bearerguard/examples/setup"
 )
@@ -87,7 +88,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: idleTimeout}),
 		grpc.InTapHandle(func(ctx context.Context, info *tap.Info) (context.Context, error) {
 			if streaming[info.FullMethodName] {
-				return ctx, nil // Watch lasts as long as its client asked
+				return ctx, nil // Data/Watch, behind a token, lasts as long as its client asked
 			}
 			// A unary call ends within callTimeout, whether or not its
 			// client sends grpc-timeout, or its message.
@@ -111,6 +112,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	defer closeFn()
 	for svc, info := range srv.GetServiceInfo() {
+		if "/"+svc+"/" == grpcbearer.HealthService {
+			continue // open: its Watch, needing no token, is bounded as a unary call
+		}
 		for _, m := range info.Methods {
 			if m.IsClientStream || m.IsServerStream {
 				streaming["/"+svc+"/"+m.Name] = true
