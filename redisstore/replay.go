@@ -47,8 +47,8 @@ type ReplayStore struct {
 	// time, owned by the Store) so that every replica refuses them.
 	pendingMu sync.Mutex
 	pending   map[string]time.Time
+	flushing  bool         // a flushLoop runs; under pendingMu
 	npending  atomic.Int64 // len(pending), read without the lock
-	flushing  atomic.Bool
 
 	failOpens, errs atomic.Int64
 	lastLog         atomic.Int64 // UnixNano of the last fail-open log record
@@ -85,11 +85,8 @@ func (r *ReplayStore) Remember(ctx context.Context, key string, expires time.Tim
 	fresh, err := guarded(func() (bool, error) { return r.s.rdb.SetNX(cctx, r.ns+key, "1", ttl).Result() })
 	if err == nil {
 		r.s.succeeded()
-		if r.npending.Load() > 0 {
-			if r.acceptedFailOpen(key) {
-				fresh = false // accepted here while Redis could not answer: Redis has it now
-			}
-			r.flushPending()
+		if r.npending.Load() > 0 && r.acceptedFailOpen(key) {
+			fresh = false // accepted here while Redis could not answer: Redis has it now
 		}
 		return fresh, nil
 	}
@@ -140,6 +137,9 @@ func (r *ReplayStore) addPending(key string, until time.Time) bool {
 	}
 	r.pending[key] = until
 	r.npending.Store(int64(len(r.pending)))
+	if !r.flushing {
+		r.flushing = r.s.goBackground(r.flushLoop)
+	}
 	return true
 }
 
@@ -156,46 +156,68 @@ func (r *ReplayStore) acceptedFailOpen(key string) bool {
 	return ok && r.s.cfg.clock().Before(until)
 }
 
-// flushPending writes the proofs accepted fail open to Redis, in the
-// background, one goroutine at a time: so that other replicas refuse them
-// too once Redis answers again. Each is written with SET NX for what is
-// left of its time; one that Redis will not take stays for the next try.
-func (r *ReplayStore) flushPending() {
-	if !r.flushing.CompareAndSwap(false, true) {
-		return
+// flushEvery is how often the proofs accepted fail open are offered to
+// Redis until it has them all.
+const flushEvery = time.Second
+
+// flushLoop writes the proofs accepted fail open to Redis, so that other
+// replicas refuse them too once Redis answers again: every flushEvery,
+// each with SET NX for what is left of its time, until none is left (or
+// the Store closes). One runs at a time, owned by the Store.
+func (r *ReplayStore) flushLoop() {
+	t := time.NewTicker(flushEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-r.s.ctx.Done():
+			return
+		case <-t.C:
+		}
+		if r.flushOnce() {
+			return
+		}
 	}
-	started := r.s.goBackground(func() {
-		defer r.flushing.Store(false)
+}
+
+// flushOnce offers every pending proof to Redis, stopping at the first
+// failure, and reports whether none is left (then the loop ends, under the
+// lock that starts the next one).
+func (r *ReplayStore) flushOnce() bool {
+	r.pendingMu.Lock()
+	keys := make([]string, 0, len(r.pending))
+	for k := range r.pending {
+		keys = append(keys, k)
+	}
+	r.pendingMu.Unlock()
+	for _, k := range keys {
 		r.pendingMu.Lock()
-		keys := make([]string, 0, len(r.pending))
-		for k := range r.pending {
-			keys = append(keys, k)
-		}
+		until, ok := r.pending[k]
 		r.pendingMu.Unlock()
-		for _, k := range keys {
-			r.pendingMu.Lock()
-			until, ok := r.pending[k]
-			r.pendingMu.Unlock()
-			ttl := until.Sub(r.s.cfg.clock()).Truncate(time.Millisecond)
-			if ok && ttl > 0 {
-				ctx, cancel := context.WithTimeout(r.s.ctx, r.s.cfg.timeout)
-				_, err := guarded(func() (bool, error) { return r.s.rdb.SetNX(ctx, r.ns+k, "1", ttl).Result() })
-				cancel()
-				if err != nil {
-					return // Redis is failing again: the next success tries again
-				}
-			}
-			r.pendingMu.Lock()
-			if r.pending[k] == until {
-				delete(r.pending, k)
-			}
-			r.npending.Store(int64(len(r.pending)))
-			r.pendingMu.Unlock()
+		if !ok {
+			continue // Remember found it in Redis meanwhile
 		}
-	})
-	if !started {
-		r.flushing.Store(false)
+		if ttl := until.Sub(r.s.cfg.clock()).Truncate(time.Millisecond); ttl > 0 {
+			ctx, cancel := context.WithTimeout(r.s.ctx, r.s.cfg.timeout)
+			_, err := guarded(func() (bool, error) { return r.s.rdb.SetNX(ctx, r.ns+k, "1", ttl).Result() })
+			cancel()
+			if err != nil {
+				break // Redis cannot answer yet: the next tick tries again
+			}
+		}
+		r.pendingMu.Lock()
+		if r.pending[k] == until {
+			delete(r.pending, k)
+		}
+		r.npending.Store(int64(len(r.pending)))
+		r.pendingMu.Unlock()
 	}
+	r.pendingMu.Lock()
+	defer r.pendingMu.Unlock()
+	if len(r.pending) == 0 {
+		r.flushing = false
+		return true
+	}
+	return false
 }
 
 // logFailOpen logs an accepted proof at Error level, at most once a second.
