@@ -17,6 +17,9 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
+
+	"github.com/bearerguard/bearerguard/examples/setup"
 )
 
 func main() {
@@ -54,6 +57,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "inspect":
 		return inspectCommand(ctx, args[1:], stdout, stderr, client)
 	case "serve":
+		if err := setup.EmptyAllowLists(os.LookupEnv); err != nil {
+			fmt.Fprintf(stderr, "bearerguard serve: %v\n", strings.ReplaceAll(err.Error(), "\n", "; "))
+			return 2
+		}
 		return serveCommand(ctx, args[1:], os.Getenv, stderr, client, nil)
 	case "dev-issuer":
 		return devIssuerCommand(ctx, args[1:], stdout, stderr)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 
@@ -93,5 +94,17 @@ func TestRedteamEmptyAllowListFlagsRefused(t *testing.T) {
 				t.Fatalf("exit %d, want 2 (an empty allow-list is a usage error)\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 			}
 		})
+	}
+}
+
+// serve refuses an allow-list variable set but empty before it parses
+// anything (review of this session's changes).
+func TestServeRefusesEmptyAllowListEnvironment(t *testing.T) {
+	t.Setenv("BEARERGUARD_KEYCLOAK_AZP", "")
+	var stdout, stderr bytes.Buffer
+	code := run(t.Context(), []string{"serve", "--provider", "keycloak", "--provider-url", "https://sso.example.com", "--keycloak-realm", "prod",
+		"--audience", "orders-api", "--routes", "/nonexistent"}, nil, &stdout, &stderr, nil)
+	if code != 2 || !strings.Contains(stderr.String(), "BEARERGUARD_KEYCLOAK_AZP is set but empty") {
+		t.Errorf("exit %d: %q", code, stderr.String())
 	}
 }

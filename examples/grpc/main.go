@@ -55,6 +55,10 @@ const (
 var callTimeout = 15 * time.Second
 
 func main() {
+	if err := setup.EmptyAllowLists(os.LookupEnv); err != nil {
+		fmt.Fprintf(os.Stderr, "grpc: %s\n", oneLine(err))
+		os.Exit(2)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Getenv, os.Stderr, nil)
 	stop()

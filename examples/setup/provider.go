@@ -48,6 +48,25 @@ func (l listFlag) Set(s string) error {
 
 var errEmptyList = errors.New("an empty list: give at least one value, or leave the flag out")
 
+// allowListEnv are the environment variables of the presets' allow-lists.
+var allowListEnv = []string{"BEARERGUARD_PROVIDER_CLIENT_IDS", "BEARERGUARD_KEYCLOAK_AZP"}
+
+// EmptyAllowLists reports an allow-list variable of the presets
+// (BEARERGUARD_PROVIDER_CLIENT_IDS, BEARERGUARD_KEYCLOAK_AZP) that is set
+// but empty, as an unset shell or compose variable leaves it
+// (BEARERGUARD_KEYCLOAK_AZP=${AZP}): [Parse], whose getenv cannot tell
+// empty from unset, would read it as no allow-list at all. The services
+// call it with os.LookupEnv before Parse, and exit 2 on an error.
+func EmptyAllowLists(lookup func(string) (string, bool)) error {
+	var errs []error
+	for _, key := range allowListEnv {
+		if v, ok := lookup(key); ok && providers.SplitList(v) == nil {
+			errs = append(errs, fmt.Errorf("%s is set but empty: give at least one value, or unset it", key))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // providerFlags defines --provider and the presets' parameters on fs, with
 // defaults from the environment.
 func (c *Config) providerFlags(fs *flag.FlagSet, getenv func(string) string) []error {

@@ -126,3 +126,25 @@ func TestRedteamEmptyAllowListFlagRefused(t *testing.T) {
 		t.Errorf("BEARERGUARD_KEYCLOAK_AZP=\" , \": %v (AuthorizedParties=%q)", err, c.Provider.AuthorizedParties)
 	}
 }
+
+// An allow-list variable set but empty (BEARERGUARD_KEYCLOAK_AZP=${AZP}
+// with AZP unset) is refused before Parse, which cannot tell it from an
+// unset one and would read it as no allow-list (review of this session's
+// changes).
+func TestEmptyAllowLists(t *testing.T) {
+	for _, tt := range []struct {
+		env  map[string]string
+		want string // "" for no error
+	}{
+		{nil, ""},
+		{map[string]string{"BEARERGUARD_KEYCLOAK_AZP": "orders-ui"}, ""},
+		{map[string]string{"BEARERGUARD_KEYCLOAK_AZP": ""}, "BEARERGUARD_KEYCLOAK_AZP is set but empty"},
+		{map[string]string{"BEARERGUARD_PROVIDER_CLIENT_IDS": " , "}, "BEARERGUARD_PROVIDER_CLIENT_IDS is set but empty"},
+		{map[string]string{"BEARERGUARD_AUDIENCE": ""}, ""}, // not an allow-list: empty is unset, as for every flag
+	} {
+		err := EmptyAllowLists(func(k string) (string, bool) { v, ok := tt.env[k]; return v, ok })
+		if (tt.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tt.want)) {
+			t.Errorf("%v: %v, want %q", tt.env, err, tt.want)
+		}
+	}
+}

@@ -24,6 +24,10 @@ import (
 // exits 2 with a one-line reason; a discovery document that names another
 // issuer, or a listener that fails, exits 1 with one line.
 func Main(name string, newHandler func(Config, *http.Client) (http.Handler, func(), error)) {
+	if err := EmptyAllowLists(os.LookupEnv); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %s\n", name, oneLine(err))
+		os.Exit(2)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, name, os.Args[1:], os.Getenv, os.Stderr, newHandler, nil)
 	stop()
