@@ -4,23 +4,19 @@ package grpcbearer_test
 // httpbearer). Each fails on the code as reviewed.
 
 import (
-	"bytes"
 	"context"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
-	"golang.org/x/net/http2"
-	"golang.org/x/net/http2/hpack"
 	"google.golang.org/grpc"
 	testpb "google.golang.org/grpc/interop/grpc_testing"
 
 	"github.com/bearerguard/bearerguard/adapters/grpcbearer"
 	"github.com/bearerguard/bearerguard/adapters/httpbearer"
 	"github.com/bearerguard/bearerguard/bearertest"
+	"github.com/bearerguard/bearerguard/internal/h2raw"
 	"github.com/bearerguard/bearerguard/scopes"
 	"github.com/bearerguard/bearerguard/validator"
 )
@@ -65,70 +61,13 @@ func TestRedteamOpenMethodContextCarriesNoPlantedToken(t *testing.T) {
 	}
 }
 
-// rtAnswer is what a raw HTTP/2 exchange answered.
-type rtAnswer struct {
-	status, grpcStatus, challenge string
-}
-
-// rtH2Call sends one POST over a fresh h2c connection with exactly the
-// given :authority, :path and header fields (so that the client's own
-// checks of :authority do not apply: grpc-go's WithAuthority sends any
-// bytes too), with a gRPC-framed empty message as its body.
-func rtH2Call(t *testing.T, addr, authority, path string, fields [][2]string) rtAnswer {
+// rtH2Call sends one gRPC POST over a fresh h2c connection with exactly the
+// given :authority, :path and header fields (grpc-go's WithAuthority sends
+// any bytes too), with a gRPC-framed empty message as its body.
+func rtH2Call(t *testing.T, addr, authority, path string, fields [][2]string) h2raw.Answer {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-	if _, err := c.Write([]byte(http2.ClientPreface)); err != nil {
-		t.Fatal(err)
-	}
-	fr := http2.NewFramer(c, c)
-	fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
-	_ = fr.WriteSettings()
-	var hb bytes.Buffer
-	enc := hpack.NewEncoder(&hb)
-	for _, f := range append([][2]string{{":method", "POST"}, {":scheme", "http"}, {":path", path}, {":authority", authority},
-		{"content-type", "application/grpc"}, {"te", "trailers"}}, fields...) {
-		_ = enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
-	}
-	_ = fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: hb.Bytes(), EndHeaders: true})
-	_ = fr.WriteData(1, true, []byte{0, 0, 0, 0, 0})
-	var a rtAnswer
-	for {
-		f, err := fr.ReadFrame()
-		if err != nil {
-			return a
-		}
-		switch f := f.(type) {
-		case *http2.SettingsFrame:
-			if !f.IsAck() {
-				_ = fr.WriteSettingsAck()
-			}
-		case *http2.MetaHeadersFrame:
-			for _, hf := range f.Fields {
-				switch hf.Name {
-				case ":status":
-					a.status = hf.Value
-				case "grpc-status":
-					a.grpcStatus = hf.Value
-				case "www-authenticate":
-					a.challenge = hf.Value
-				}
-			}
-			if f.StreamEnded() {
-				return a
-			}
-		case *http2.DataFrame:
-			if f.StreamEnded() {
-				return a
-			}
-		case *http2.RSTStreamFrame, *http2.GoAwayFrame:
-			return a
-		}
-	}
+	return h2raw.Do(t, addr, append([][2]string{{":method", "POST"}, {":scheme", "http"}, {":path", path}, {":authority", authority},
+		{"content-type", "application/grpc"}, {"te", "trailers"}}, fields...), []byte{0, 0, 0, 0, 0})
 }
 
 // Finding 11 (a crafted :authority moves a DPoP proof's htu) was fixed in
@@ -174,14 +113,14 @@ func TestRedteamCraftedAuthorityMovesHTUOverHTTP2(t *testing.T) {
 		// Sanity: a proof for this very call is accepted.
 		ok := rtH2Call(t, s.addr, s.addr, unaryMethod, [][2]string{{"authorization", "DPoP " + bound},
 			{"dpop", key.MustProof(t, "POST", "http://"+s.addr+unaryMethod, bound)}})
-		if ok.status != "200" || ok.grpcStatus != "0" {
+		if ok.Status() != "200" || ok.Header["grpc-status"] != "0" {
 			t.Fatalf("%s: a proof for this call was refused: %+v", s.name, ok)
 		}
 		// A proof the client made for another procedure (captured with its
 		// token), replayed at UnaryCall with an :authority that moves the htu.
 		other := key.MustProof(t, "POST", "http://"+s.addr+outputMethod, bound)
 		a := rtH2Call(t, s.addr, s.addr+outputMethod+"?", unaryMethod, [][2]string{{"authorization", "DPoP " + bound}, {"dpop", other}})
-		if a.grpcStatus == "0" {
+		if a.Header["grpc-status"] == "0" {
 			t.Errorf("%s accepted a proof made for %s at %s: %+v", s.name, outputMethod, unaryMethod, a)
 		}
 	}

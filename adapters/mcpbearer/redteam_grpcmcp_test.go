@@ -4,12 +4,8 @@ package mcpbearer_test
 // httpbearer). Each fails on the code as reviewed.
 
 import (
-	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/json"
-	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -22,6 +18,7 @@ import (
 	"github.com/bearerguard/bearerguard/adapters/httpbearer"
 	"github.com/bearerguard/bearerguard/adapters/mcpbearer"
 	"github.com/bearerguard/bearerguard/bearertest"
+	"github.com/bearerguard/bearerguard/internal/h2raw"
 	"github.com/bearerguard/bearerguard/scopes"
 	"github.com/bearerguard/bearerguard/validator"
 )
@@ -205,77 +202,11 @@ func TestRedteamToolRefusalOfDPoPRequestOnDPoPChallenge(t *testing.T) {
 
 // rtH2Status sends one POST with a JSON body over a fresh h2c connection
 // with exactly the :authority given, and reports whether the answer was
-// 200. A minimal HTTP/2 client (the module does not depend on x/net, and
-// Go's own client refuses such an :authority): HPACK literals without
-// indexing; Go's server encodes ":status: 200" as the static index 8.
+// 200.
 func rtH2Status(t *testing.T, addr, authority, path string, fields [][2]string, body string) (ok200 bool) {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-	frame := func(typ, flags byte, stream uint32, payload []byte) []byte {
-		h := make([]byte, 9, 9+len(payload))
-		h[0], h[1], h[2] = byte(len(payload)>>16), byte(len(payload)>>8), byte(len(payload))
-		h[3], h[4] = typ, flags
-		binary.BigEndian.PutUint32(h[5:], stream)
-		return append(h, payload...)
-	}
-	hpackInt := func(b []byte, prefix byte, n int) []byte { // 7-bit prefix integer (RFC 7541 §5.1)
-		if n < 127 {
-			return append(b, prefix|byte(n))
-		}
-		b = append(b, prefix|127)
-		n -= 127
-		for n >= 128 {
-			b = append(b, byte(n%128+128))
-			n /= 128
-		}
-		return append(b, byte(n))
-	}
-	var block []byte
-	for _, f := range append([][2]string{{":method", "POST"}, {":scheme", "http"}, {":path", path}, {":authority", authority},
-		{"content-type", "application/json"}, {"accept", "application/json, text/event-stream"}}, fields...) {
-		block = append(block, 0x00) // literal without indexing, new name
-		block = append(hpackInt(block, 0, len(f[0])), f[0]...)
-		block = append(hpackInt(block, 0, len(f[1])), f[1]...)
-	}
-	var out bytes.Buffer
-	out.WriteString("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
-	out.Write(frame(0x4, 0, 0, nil))            // SETTINGS
-	out.Write(frame(0x1, 0x4, 1, block))        // HEADERS, END_HEADERS
-	out.Write(frame(0x0, 0x1, 1, []byte(body))) // DATA, END_STREAM
-	if _, err := c.Write(out.Bytes()); err != nil {
-		t.Fatal(err)
-	}
-	for {
-		var h [9]byte
-		if _, err := io.ReadFull(c, h[:]); err != nil {
-			return false
-		}
-		payload := make([]byte, int(h[0])<<16|int(h[1])<<8|int(h[2]))
-		if _, err := io.ReadFull(c, payload); err != nil {
-			return false
-		}
-		switch h[3] {
-		case 0x4: // SETTINGS
-			if h[4]&0x1 == 0 {
-				_, _ = c.Write(frame(0x4, 0x1, 0, nil))
-			}
-		case 0x1: // HEADERS
-			if h[4]&0x8 != 0 { // PADDED
-				payload = payload[1 : len(payload)-int(payload[0])]
-			}
-			if h[4]&0x20 != 0 { // PRIORITY
-				payload = payload[5:]
-			}
-			return len(payload) > 0 && payload[0] == 0x88
-		case 0x3, 0x7: // RST_STREAM, GOAWAY
-			return false
-		}
-	}
+	return h2raw.Do(t, addr, append([][2]string{{":method", "POST"}, {":scheme", "http"}, {":path", path}, {":authority", authority},
+		{"content-type", "application/json"}, {"accept", "application/json, text/event-stream"}}, fields...), []byte(body)).Status() == "200"
 }
 
 // Over HTTP/2, Protect (through httpbearer) builds a DPoP proof's htu from
