@@ -15,7 +15,6 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -32,12 +31,7 @@ func TestDeployShutdownBounded(t *testing.T) {
 	iss := bearertest.NewIssuer(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	addr, exit := startExample(ctx, t, "--issuer", iss.URL, "--audience", "orders", "--issuer-ca", writeCA(t, iss))
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn, exit := dialExample(ctx, t, "--issuer", iss.URL, "--audience", "orders", "--issuer-ca", writeCA(t, iss))
 	if _, err := conn.NewStream(t.Context(), &grpc.StreamDesc{ClientStreams: true, ServerStreams: true}, "/bearerguard.example.v1.Data/Get"); err != nil {
 		t.Fatal(err)
 	}
@@ -111,12 +105,7 @@ func TestDeployHealthFollowsKeys(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	addr, exit := startExample(ctx, t, "--issuer", iss.URL, "--jwks-url", front.URL+"/jwks", "--audience", "orders", "--issuer-ca", ca, "--startup-timeout", "1ms")
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn, exit := dialExample(ctx, t, "--issuer", iss.URL, "--jwks-url", front.URL+"/jwks", "--audience", "orders", "--issuer-ca", ca, "--startup-timeout", "1ms")
 	if resp, err := healthpb.NewHealthClient(conn).Check(t.Context(), &healthpb.HealthCheckRequest{}); err != nil || resp.Status != healthpb.HealthCheckResponse_NOT_SERVING {
 		t.Fatalf("health before the keys: %v, %v", resp, err)
 	}
@@ -164,12 +153,7 @@ func TestDeployGRPCLimits(t *testing.T) {
 	iss := bearertest.NewIssuer(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	addr, exit := startExample(ctx, t, "--issuer", iss.URL, "--audience", "orders", "--issuer-ca", writeCA(t, iss))
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn, exit := dialExample(ctx, t, "--issuer", iss.URL, "--audience", "orders", "--issuer-ca", writeCA(t, iss))
 	awaitHealth(t, conn, "", healthpb.HealthCheckResponse_SERVING)
 	tok := iss.Mint(t, bearertest.Claims{"aud": "orders", "scope": "read:data"})
 
@@ -220,13 +204,8 @@ func TestDeployHealthWatchBounded(t *testing.T) {
 	iss := bearertest.NewIssuer(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	addr, exit := startExample(ctx, t, "--issuer", iss.URL, "--audience", "orders", "--issuer-ca", writeCA(t, iss))
+	conn, exit := dialExample(ctx, t, "--issuer", iss.URL, "--audience", "orders", "--issuer-ca", writeCA(t, iss))
 	defer func() { cancel(); <-exit }()
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
 	awaitHealth(t, conn, "", healthpb.HealthCheckResponse_SERVING)
 
 	const n = 50 // no token on any of them

@@ -194,12 +194,7 @@ func TestRun(t *testing.T) {
 	}
 
 	ctx, cancel := context.WithCancel(t.Context())
-	addr, exit := startExample(ctx, t, "--issuer", "https://id.example.com/", "--audience", "orders")
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn, exit := dialExample(ctx, t, "--issuer", "https://id.example.com/", "--audience", "orders")
 	// The issuer is unreachable: health says so, for the server and for Data.
 	for _, svc := range []string{"", datapb.Data_ServiceDesc.ServiceName} {
 		if resp, err := healthpb.NewHealthClient(conn).Check(t.Context(), &healthpb.HealthCheckRequest{Service: svc}); err != nil || resp.Status != healthpb.HealthCheckResponse_NOT_SERVING {
@@ -271,4 +266,18 @@ func awaitHealth(t *testing.T, conn *grpc.ClientConn, svc string, want healthpb.
 			return
 		}
 	}
+}
+
+// dialExample starts the example as startExample does and returns a client
+// connection to it, closed when the test ends, and the channel of its exit
+// code.
+func dialExample(ctx context.Context, t *testing.T, args ...string) (*grpc.ClientConn, <-chan int) {
+	t.Helper()
+	addr, exit := startExample(ctx, t, args...)
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn, exit
 }
