@@ -4,47 +4,9 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-)
 
-func TestPlainAuthority(t *testing.T) {
-	for _, c := range []struct {
-		a  string
-		ok bool
-	}{
-		{"api.example.com", true},
-		{"api.example.com:8443", true},
-		{"127.0.0.1:50051", true},
-		{"[::1]:50051", true},
-		{"[2001:db8::1]", true},
-		{"my_host-1.internal", true},
-		{"", false},
-		{":443", false},
-		{"host:", false},
-		{"host:123456", false},
-		{"host:12a", false},
-		{"host/pkg.S/M?", false},
-		{"host?x", false},
-		{"host#x", false},
-		{"user@host", false},
-		{"host%2F", false},
-		{"host name", false},
-		{"host\x00", false},
-		{"[::1", false},
-		{"[]:80", false},
-		{"[::1]x", false},
-		{"[::1/x]", false},
-		{"[0]", false},
-		{"[1.2.3.4]", false},
-		{"[fe80::1%25eth0]", false},
-		{"[::ffff:1.2.3.4]:1", true},
-		{"host:80:80", false},
-		{strings.Repeat("a", 256), false},
-	} {
-		if got := plainAuthority(c.a); got != c.ok {
-			t.Errorf("plainAuthority(%q) = %v, want %v", c.a, got, c.ok)
-		}
-	}
-}
+	"github.com/bearerguard/bearerguard/adapters/internal/authority"
+)
 
 func TestPlainMethod(t *testing.T) {
 	for _, c := range []struct {
@@ -86,18 +48,18 @@ func FuzzCallURL(f *testing.F) {
 	} {
 		f.Add(s[0], s[1])
 	}
-	f.Fuzz(func(t *testing.T, authority, method string) {
-		if !plainAuthority(authority) || !plainMethod(method) {
+	f.Fuzz(func(t *testing.T, auth, method string) {
+		if !authority.Plain(auth) || !plainMethod(method) {
 			return
 		}
-		u, err := url.Parse("http://" + authority + method)
+		u, err := url.Parse("http://" + auth + method)
 		if err != nil {
-			t.Fatalf("%q%q: %v", authority, method, err)
+			t.Fatalf("%q%q: %v", auth, method, err)
 		}
-		if u.Host != authority || u.Path != method || u.RawPath != "" || u.User != nil ||
+		if u.Host != auth || u.Path != method || u.RawPath != "" || u.User != nil ||
 			u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || u.Opaque != "" {
 			t.Fatalf("%q%q parses as host %q path %q (raw %q) user %v query %q fragment %q",
-				authority, method, u.Host, u.Path, u.RawPath, u.User, u.RawQuery, u.Fragment)
+				auth, method, u.Host, u.Path, u.RawPath, u.User, u.RawQuery, u.Fragment)
 		}
 		if strings.Contains(method, "/./") || strings.Contains(method, "/../") || strings.HasSuffix(method, "/..") {
 			t.Fatalf("%q has a dot segment", method)

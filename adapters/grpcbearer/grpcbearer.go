@@ -250,15 +250,15 @@ func (i *Interceptor) callURL(ctx context.Context, overTLS bool, fullMethod stri
 	if i.baseURL != "" {
 		return i.baseURL + fullMethod
 	}
-	authority := metadata.ValueFromIncomingContext(ctx, ":authority")
-	if len(authority) != 1 || !plainAuthority(authority[0]) {
+	auth := metadata.ValueFromIncomingContext(ctx, ":authority")
+	if len(auth) != 1 || !authority.Plain(auth[0]) {
 		return ""
 	}
 	scheme := "http"
 	if overTLS {
 		scheme = "https"
 	}
-	return scheme + "://" + authority[0] + fullMethod
+	return scheme + "://" + auth[0] + fullMethod
 }
 
 // plainMethod reports whether m is a gRPC full method name and nothing
@@ -283,10 +283,6 @@ func plainName(s string) bool {
 	}
 	return true
 }
-
-// plainAuthority reports whether a is a host and an optional port and
-// nothing else ([authority.Plain]).
-func plainAuthority(a string) bool { return authority.Plain(a) }
 
 // connTLS reports whether the call's connection is TLS, and its client
 // certificate if it has one.

@@ -6,35 +6,43 @@ import (
 )
 
 func TestPlain(t *testing.T) {
-	for _, tt := range []struct {
-		a    string
-		want bool
+	for _, c := range []struct {
+		a  string
+		ok bool
 	}{
 		{"api.example.com", true},
-		{"api.example.com:443", true},
-		{"127.0.0.1:8080", true},
-		{"[::1]:8080", true},
+		{"api.example.com:8443", true},
+		{"127.0.0.1:50051", true},
+		{"[::1]:50051", true},
 		{"[2001:db8::1]", true},
-		{"under_score.internal", true},
+		{"my_host-1.internal", true},
 		{"", false},
-		{"api.example.com/other?", false},
-		{"api.example.com/", false},
-		{"api.example.com?", false},
-		{"api.example.com#", false},
-		{"user@api.example.com", false},
-		{"api%2eexample.com", false},
-		{"api.example.com:", false},
-		{"api.example.com:123456", false},
-		{"api.example.com:8a", false},
 		{":443", false},
+		{"host:", false},
+		{"host:123456", false},
+		{"host:12a", false},
+		{"host/pkg.S/M?", false},
+		{"host?x", false},
+		{"host#x", false},
+		{"user@host", false},
+		{"host%2F", false},
+		{"host name", false},
+		{"host\x00", false},
 		{"[::1", false},
-		{"[fe80::1%eth0]", false},
-		{"[127.0.0.1]", false},
-		{"api example.com", false},
+		{"[]:80", false},
+		{"[::1]x", false},
+		{"[::1/x]", false},
+		{"[0]", false},
+		{"[1.2.3.4]", false},
+		{"[fe80::1%25eth0]", false},
+		{"[::ffff:1.2.3.4]:1", true},
+		{"host:80:80", false},
+		{"api.example.com/other?", false},
+		{"api%2eexample.com", false},
 		{strings.Repeat("a", 256), false},
 	} {
-		if got := Plain(tt.a); got != tt.want {
-			t.Errorf("Plain(%q) = %v, want %v", tt.a, got, tt.want)
+		if got := Plain(c.a); got != c.ok {
+			t.Errorf("Plain(%q) = %v, want %v", c.a, got, c.ok)
 		}
 	}
 }
