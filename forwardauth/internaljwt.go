@@ -12,7 +12,9 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
@@ -48,11 +50,20 @@ type Signer struct {
 }
 
 // LoadSigningKey reads a PKCS #8 (or SEC 1 EC, or PKCS #1 RSA) PEM private
-// key file.
+// key file. Its errors name neither the path nor what the file holds: a
+// key given by mistake where its path belongs must not be printed.
 func LoadSigningKey(path string) (crypto.Signer, error) {
+	if strings.HasPrefix(strings.TrimSpace(path), "-----BEGIN") {
+		return nil, errors.New("forwardauth: a PEM key was given where its file's path belongs")
+	}
 	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("forwardauth: no such key file: %w", fs.ErrNotExist)
+	case errors.Is(err, fs.ErrPermission):
+		return nil, fmt.Errorf("forwardauth: the key file cannot be read: %w", fs.ErrPermission)
+	case err != nil:
+		return nil, errors.New("forwardauth: the key file cannot be read")
 	}
 	block, _ := pem.Decode(data)
 	if block == nil {

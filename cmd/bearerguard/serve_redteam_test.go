@@ -3,8 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -155,6 +161,47 @@ func TestRedteamUsageDoesNotPrintSecretsFromEnvironment(t *testing.T) {
 				line, _, _ = strings.Cut(line, "\n")
 				t.Errorf("serve %v printed a secret from the environment: %q", args, strings.TrimSpace(line))
 			}
+		}
+	}
+}
+
+// --internal-jwt-key is "PEM private key (…)" in the usage, and is a path:
+// a key given where its path belongs (BEARERGUARD_INTERNAL_JWT_KEY=<the
+// PEM>, as the usage's wording invites) is printed whole, by --help (the
+// flag's default) and by the error of a start (os.ReadFile's "open <path>").
+// The class of commit 687cc93 (secretfile), outside secretfile.
+func TestInternalJWTKeyNotPrinted(t *testing.T) {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyPEM := string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+	body := strings.Split(keyPEM, "\n")[1] // the first line of the key's base64
+	routes := filepath.Join(t.TempDir(), "routes.yaml")
+	if err := os.WriteFile(routes, []byte("default: deny\nroutes: []\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{
+		"BEARERGUARD_INTERNAL_JWT_KEY": keyPEM,
+		"BEARERGUARD_ISSUER":           "https://id.example.com/",
+		"BEARERGUARD_AUDIENCE":         "orders",
+		"BEARERGUARD_ROUTES":           routes,
+		"BEARERGUARD_STARTUP_TIMEOUT":  "0",
+	}
+	for _, args := range [][]string{{"--help"}, {"--addr", "127.0.0.1:0"}} {
+		var stderr bytes.Buffer
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel() // a start that gets past the key returns at once
+		serveCommand(ctx, args, func(k string) string { return env[k] }, &stderr, nil, nil)
+		if strings.Contains(stderr.String(), body) {
+			i := strings.Index(stderr.String(), body)
+			line := stderr.String()[strings.LastIndex(stderr.String()[:i], "\n")+1:]
+			line, _, _ = strings.Cut(line, "\n")
+			t.Errorf("serve %v printed the private key from BEARERGUARD_INTERNAL_JWT_KEY: %.160q…", args, strings.TrimSpace(line))
 		}
 	}
 }

@@ -586,7 +586,10 @@ func (s *secretFile) envName() string {
 }
 
 func (s *secretFile) register(fs *flag.FlagSet, env func(key, def string) string) {
-	fs.StringVar(&s.path, s.flag+"-file", env(s.envName(), ""),
+	// No default shown: a secret given here by mistake, in place of its
+	// file's path, must not be printed by the usage text either.
+	s.path = env(s.envName(), "")
+	fs.Var(secretFlag{&s.path}, s.flag+"-file",
 		fmt.Sprintf("read the %s from this file (a mounted secret), without its trailing line breaks (env %s)", strings.ReplaceAll(s.flag, "-", " "), s.envName()))
 }
 

@@ -369,3 +369,31 @@ func TestParseRedisCA(t *testing.T) {
 		}
 	}
 }
+
+// A secret given by mistake where its file's path belongs
+// (BEARERGUARD_CLIENT_SECRET_FILE=<the secret>) is no longer printed by the
+// error (commit 687cc93), but the --NAME-file flags take their environment
+// variable as their default, and the usage (-h, any mistyped flag) prints
+// it.
+func TestUsageDoesNotPrintSecretFilePathsFromEnvironment(t *testing.T) {
+	env := map[string]string{
+		"BEARERGUARD_CLIENT_SECRET_FILE":         "client-secret-s3cr3t",
+		"BEARERGUARD_REDIS_URL_FILE":             "redis://default:hunter2-redis-password@redis.internal:6379/0",
+		"BEARERGUARD_REDIS_ENCRYPTION_KEYS_FILE": "k1:c2VjcmV0LWtleS1zZWNyZXQta2V5LXNlY3JldC0xMjM=",
+		"BEARERGUARD_DPOP_NONCE_KEY_FILE":        "bm9uY2Uta2V5LW5vbmNlLWtleS1ub25jZS1rZXktMTIzNA==",
+	}
+	secrets := []string{"client-secret-s3cr3t", "hunter2-redis-password", "c2VjcmV0LWtleS1zZWNyZXQta2V5LXNlY3JldC0xMjM", "bm9uY2Uta2V5"}
+	for _, args := range [][]string{{"-h"}, {"--audiance", "orders"}} {
+		var out bytes.Buffer
+		_, err := Parse("nethttp", args, func(k string) string { return env[k] }, &out)
+		text := out.String()
+		if err != nil {
+			text += err.Error()
+		}
+		for _, s := range secrets {
+			if strings.Contains(text, s) {
+				t.Errorf("Parse %v printed %q, the value of a *_FILE variable", args, s)
+			}
+		}
+	}
+}
