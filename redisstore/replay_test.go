@@ -14,6 +14,7 @@ import (
 	"github.com/bearerguard/bearerguard/internal/testclock"
 	"github.com/bearerguard/bearerguard/redisstore"
 	"github.com/bearerguard/bearerguard/validator"
+	"github.com/redis/go-redis/v9"
 )
 
 // TestReplayStore: each key is fresh once across replicas, remembered for
@@ -176,18 +177,10 @@ func TestReplayFailures(t *testing.T) {
 // every other replica once that replica has written them to Redis (second
 // Redis review).
 func TestFailOpenProofsRefusedAfterRecovery(t *testing.T) {
-	srv := redistest.Start(t)
-	admin := srv.Client()
+	admin, a, b := failOpenReplicas(t)
 	ctx := context.Background()
-	a := open(t, srv, redisstore.WithTimeout(faultTimeout), redisstore.WithReplayFailOpen()).ReplayStore()
-	b := open(t, srv, redisstore.WithTimeout(faultTimeout), redisstore.WithReplayFailOpen()).ReplayStore()
 	expires := time.Now().Add(time.Minute)
-	// Out of memory under noeviction (the documented policy): writes fail.
-	for _, kv := range [][2]string{{"maxmemory-policy", "noeviction"}, {"maxmemory", "1"}} {
-		if err := admin.ConfigSet(ctx, kv[0], kv[1]).Err(); err != nil {
-			t.Fatal(err)
-		}
-	}
+	setOutOfMemory(t, admin, true)
 	for _, k := range []string{"p1", "p2"} {
 		if fresh, err := a.Remember(ctx, k, expires); !fresh || err != nil {
 			t.Fatalf("%s during the outage: %v, %v; want accepted fail open", k, fresh, err)
@@ -196,9 +189,7 @@ func TestFailOpenProofsRefusedAfterRecovery(t *testing.T) {
 	if a.FailOpens() != 2 {
 		t.Fatalf("%d fail opens, want 2", a.FailOpens())
 	}
-	if err := admin.ConfigSet(ctx, "maxmemory", "0").Err(); err != nil {
-		t.Fatal(err)
-	}
+	setOutOfMemory(t, admin, false)
 	if fresh, err := a.Remember(ctx, "p1", expires); fresh || err != nil {
 		t.Errorf("p1 replayed to the replica that accepted it, Redis back: %v, %v; want refused", fresh, err)
 	}
@@ -264,23 +255,14 @@ func TestReplayWithValidator(t *testing.T) {
 // The first fix started the write from A's next successful call only
 // (review of this session's changes).
 func TestFailOpenFlushWithoutTraffic(t *testing.T) {
-	srv := redistest.Start(t)
-	admin := srv.Client()
+	admin, a, b := failOpenReplicas(t)
 	ctx := context.Background()
-	a := open(t, srv, redisstore.WithTimeout(faultTimeout), redisstore.WithReplayFailOpen()).ReplayStore()
-	b := open(t, srv, redisstore.WithTimeout(faultTimeout), redisstore.WithReplayFailOpen()).ReplayStore()
 	expires := time.Now().Add(time.Minute)
-	for _, kv := range [][2]string{{"maxmemory-policy", "noeviction"}, {"maxmemory", "1"}} {
-		if err := admin.ConfigSet(ctx, kv[0], kv[1]).Err(); err != nil {
-			t.Fatal(err)
-		}
-	}
+	setOutOfMemory(t, admin, true)
 	if fresh, err := a.Remember(ctx, "p1", expires); !fresh || err != nil {
 		t.Fatalf("p1 during the outage: %v, %v; want accepted fail open", fresh, err)
 	}
-	if err := admin.ConfigSet(ctx, "maxmemory", "0").Err(); err != nil {
-		t.Fatal(err)
-	}
+	setOutOfMemory(t, admin, false)
 	// Redis answers again; A is not asked anything more.
 	if err := admin.Set(ctx, "probe", "1", time.Minute).Err(); err != nil {
 		t.Fatal(err)
@@ -290,5 +272,30 @@ func TestFailOpenFlushWithoutTraffic(t *testing.T) {
 	if fresh, err := b.Remember(ctx, "p1", expires); fresh || err != nil {
 		t.Errorf("p1 replayed to replica B 3 s after Redis recovered: fresh=%v, err=%v; want refused (A had not written it: in Redis %d)",
 			fresh, err, inRedis)
+	}
+}
+
+// failOpenReplicas starts a Redis and two replicas' replay stores over it
+// that fail open, and returns a client of the server for the test.
+func failOpenReplicas(t *testing.T) (admin *redis.Client, a, b *redisstore.ReplayStore) {
+	t.Helper()
+	srv := redistest.Start(t)
+	a = open(t, srv, redisstore.WithTimeout(faultTimeout), redisstore.WithReplayFailOpen()).ReplayStore()
+	b = open(t, srv, redisstore.WithTimeout(faultTimeout), redisstore.WithReplayFailOpen()).ReplayStore()
+	return srv.Client(), a, b
+}
+
+// setOutOfMemory makes Redis refuse every write, as out of memory under
+// noeviction (the documented policy), or take them again.
+func setOutOfMemory(t *testing.T, admin *redis.Client, oom bool) {
+	t.Helper()
+	limit := "0"
+	if oom {
+		limit = "1"
+	}
+	for _, kv := range [][2]string{{"maxmemory-policy", "noeviction"}, {"maxmemory", limit}} {
+		if err := admin.ConfigSet(context.Background(), kv[0], kv[1]).Err(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -147,9 +147,7 @@ func TestDeployIssuerMismatchExits(t *testing.T) {
 // never comes ends within callTimeout (grpc-go's defaults: 16 MiB, and for
 // ever). A server stream is not bounded.
 func TestDeployGRPCLimits(t *testing.T) {
-	prev := callTimeout
-	callTimeout = 500 * time.Millisecond
-	t.Cleanup(func() { callTimeout = prev })
+	shortCallTimeout(t, 500*time.Millisecond)
 	iss := bearertest.NewIssuer(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
@@ -198,9 +196,7 @@ func TestDeployGRPCLimits(t *testing.T) {
 // (review of this session's changes). Only Data/Watch, behind a token, is
 // unbounded now.
 func TestDeployHealthWatchBounded(t *testing.T) {
-	prev := callTimeout
-	callTimeout = 300 * time.Millisecond
-	t.Cleanup(func() { callTimeout = prev })
+	shortCallTimeout(t, 300*time.Millisecond)
 	iss := bearertest.NewIssuer(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
@@ -227,4 +223,11 @@ func TestDeployHealthWatchBounded(t *testing.T) {
 		t.Errorf("%d of %d unauthenticated Health/Watch streams still open after %v (callTimeout %v): a caller without a token holds streams and connections for ever",
 			n-len(ended), n, 10*callTimeout, callTimeout)
 	}
+}
+
+// shortCallTimeout sets callTimeout to d until the test ends.
+func shortCallTimeout(t *testing.T, d time.Duration) {
+	prev := callTimeout
+	callTimeout = d
+	t.Cleanup(func() { callTimeout = prev })
 }
