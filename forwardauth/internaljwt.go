@@ -12,8 +12,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"strings"
 	"time"
 
@@ -21,6 +19,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/lestrrat-go/jwx/v2/jws"
 
+	"github.com/bearerguard/bearerguard/internal/secretfile"
 	"github.com/bearerguard/bearerguard/validator"
 )
 
@@ -56,16 +55,11 @@ func LoadSigningKey(path string) (crypto.Signer, error) {
 	if strings.HasPrefix(strings.TrimSpace(path), "-----BEGIN") {
 		return nil, errors.New("forwardauth: a PEM key was given where its file's path belongs")
 	}
-	data, err := os.ReadFile(path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return nil, fmt.Errorf("forwardauth: no such key file: %w", fs.ErrNotExist)
-	case errors.Is(err, fs.ErrPermission):
-		return nil, fmt.Errorf("forwardauth: the key file cannot be read: %w", fs.ErrPermission)
-	case err != nil:
-		return nil, errors.New("forwardauth: the key file cannot be read")
+	data, err := secretfile.Read(path)
+	if err != nil {
+		return nil, fmt.Errorf("forwardauth: the key file: %w", err)
 	}
-	block, _ := pem.Decode(data)
+	block, _ := pem.Decode([]byte(data))
 	if block == nil {
 		return nil, errors.New("forwardauth: no PEM block in the key file")
 	}

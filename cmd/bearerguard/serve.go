@@ -313,23 +313,17 @@ func awaitKeys(ctx context.Context, log *slog.Logger, cfg serveConfig, ready *se
 	if s.GRPCAddr != "" {
 		attrs = append(attrs, "grpc_addr", s.GRPCAddr)
 	}
-	wait, cancel := context.WithTimeout(ctx, cfg.issuer.StartupTimeout)
-	err := ready.Wait(wait)
-	cancel()
+	wasLate := false
+	err := ready.Await(ctx, cfg.issuer.StartupTimeout, func(err error) {
+		wasLate = true
+		log.Warn("bearerguard serve: listening, not ready: requests are answered 503 until the keys load", append(attrs, "error", oneLineErr(err))...)
+	})
 	switch {
+	case err == nil && wasLate:
+		log.Info("bearerguard serve: ready")
 	case err == nil:
 		log.Info("bearerguard serve: listening, ready", attrs...)
-		return
 	case setup.IsIssuerMismatch(err):
-		mismatch <- err
-		return
-	case ctx.Err() != nil:
-		return
-	}
-	log.Warn("bearerguard serve: listening, not ready: requests are answered 503 until the keys load", append(attrs, "error", oneLineErr(err))...)
-	if err := ready.Wait(ctx); err == nil {
-		log.Info("bearerguard serve: ready")
-	} else if setup.IsIssuerMismatch(err) {
 		mismatch <- err
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/bearerguard/bearerguard/examples/setup"
 	"github.com/bearerguard/bearerguard/forwardauth"
+	"github.com/bearerguard/bearerguard/internal/secretfile"
 )
 
 // serveConfig is what `bearerguard serve` adds to the issuer-side
@@ -77,7 +78,7 @@ func newServeFlags(c *serveConfig, getenv func(string) string, out io.Writer) (*
 	fs.StringVar(&c.Nginx.Proto, "nginx-proto-header", env("BEARERGUARD_NGINX_PROTO_HEADER", "X-Original-Proto"), "header nginx sends the original scheme in (env BEARERGUARD_NGINX_PROTO_HEADER)")
 	timeout := fs.String("decision-timeout", env("BEARERGUARD_DECISION_TIMEOUT", forwardauth.DefaultTimeout.String()), "longest time one decision may take, key fetches included; then 503 (env BEARERGUARD_DECISION_TIMEOUT)")
 	c.InternalKey = env("BEARERGUARD_INTERNAL_JWT_KEY", "")
-	fs.Var(hiddenDefault{&c.InternalKey}, "internal-jwt-key", "PEM file of the private key (EC P-256, Ed25519 or RSA 2048+) that signs a short-lived internal JWT passed upstream; default: off (env BEARERGUARD_INTERNAL_JWT_KEY)")
+	fs.Var(secretfile.Flag{P: &c.InternalKey}, "internal-jwt-key", "PEM file of the private key (EC P-256, Ed25519 or RSA 2048+) that signs a short-lived internal JWT passed upstream; default: off (env BEARERGUARD_INTERNAL_JWT_KEY)")
 	fs.StringVar(&c.InternalIssuer, "internal-jwt-issuer", env("BEARERGUARD_INTERNAL_JWT_ISSUER", "bearerguard"), "iss of the internal JWT (env BEARERGUARD_INTERNAL_JWT_ISSUER)")
 	fs.StringVar(&c.InternalAudience, "internal-jwt-audience", env("BEARERGUARD_INTERNAL_JWT_AUDIENCE", ""), "aud of the internal JWT; default: none (env BEARERGUARD_INTERNAL_JWT_AUDIENCE)")
 	ttl := fs.String("internal-jwt-ttl", env("BEARERGUARD_INTERNAL_JWT_TTL", forwardauth.DefaultInternalTokenTTL.String()), "lifetime of the internal JWT, at most the access token's (env BEARERGUARD_INTERNAL_JWT_TTL)")
@@ -197,11 +198,3 @@ func withoutFlag(listing, name string) string {
 	}
 	return b.String()
 }
-
-// hiddenDefault is a string flag whose default (from the environment) the
-// usage text does not show: a key given where its file's path belongs
-// must not be printed.
-type hiddenDefault struct{ p *string }
-
-func (f hiddenDefault) String() string     { return "" }
-func (f hiddenDefault) Set(v string) error { *f.p = v; return nil }

@@ -88,14 +88,8 @@ func (f *validateFlags) fromEnvironment(getenv func(string) string) {
 	if f.clientSecretFile == "" {
 		f.clientSecretFile = getenv("BEARERGUARD_CLIENT_SECRET_FILE")
 	}
-	if f.clientSecretFile != "" {
-		if f.clientSecret != "" {
-			f.secretProblem = "--client-secret and --client-secret-file (or their environment variables) are both set: give one"
-		} else if secret, err := secretfile.Read(f.clientSecretFile); err != nil {
-			f.secretProblem = "--client-secret-file: " + err.Error() // names the path, never the contents
-		} else {
-			f.clientSecret = secret
-		}
+	if err := secretfile.Fill(&f.clientSecret, f.clientSecretFile, "--client-secret", "--client-secret-file"); err != nil {
+		f.secretProblem = err.Error() // names neither the path nor the contents
 	}
 	if f.nonceKey == "" {
 		f.nonceKey = getenv("BEARERGUARD_DPOP_NONCE_KEY")

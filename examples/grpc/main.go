@@ -172,13 +172,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 // another issuer is sent on mismatch: the service exits, as the HTTP
 // examples do.
 func awaitKeys(ctx context.Context, name string, cfg setup.Config, r *setup.Readiness, mismatch chan<- error) {
-	wait, cancel := context.WithTimeout(ctx, cfg.StartupTimeout)
-	err := r.Wait(wait)
-	cancel()
-	if err != nil && !setup.IsIssuerMismatch(err) && ctx.Err() == nil {
+	err := r.Await(ctx, cfg.StartupTimeout, func(err error) {
 		slog.Warn("listening, not ready: health answers NOT_SERVING until the keys load", "service", name, "startup_timeout", cfg.StartupTimeout, "error", oneLine(err))
-		err = r.Wait(ctx)
-	}
+	})
 	switch {
 	case err == nil:
 		slog.Info("ready", "service", name)

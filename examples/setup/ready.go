@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/bearerguard/bearerguard/introspect"
 	"github.com/bearerguard/bearerguard/jwks"
@@ -79,6 +80,22 @@ func (r *Readiness) Wait(ctx context.Context) error {
 		}
 	}
 	return first
+}
+
+// Await is a service's wait at start: it waits up to timeout for
+// everything registered; if that is not enough (and no discovery document
+// named another issuer) it calls late with the error, and waits on as long
+// as ctx lasts. It returns nil once ready, else the error that ended the
+// wait: one matching [IsIssuerMismatch], or ctx's.
+func (r *Readiness) Await(ctx context.Context, timeout time.Duration, late func(error)) error {
+	wait, cancel := context.WithTimeout(ctx, timeout)
+	err := r.Wait(wait)
+	cancel()
+	if err == nil || IsIssuerMismatch(err) || ctx.Err() != nil {
+		return err
+	}
+	late(err)
+	return r.Wait(ctx)
 }
 
 // IsIssuerMismatch reports whether err says that the issuer's discovery

@@ -171,20 +171,17 @@ func awaitReady(ctx context.Context, name string, cfg Config, info started, mism
 	if info.MetricsAddr != "" {
 		attrs = append(attrs, "metrics_addr", info.MetricsAddr)
 	}
-	wait, cancel := context.WithTimeout(ctx, cfg.StartupTimeout)
-	err := info.Readiness.Wait(wait)
-	cancel()
-	if err != nil && !IsIssuerMismatch(err) && ctx.Err() == nil {
+	wasLate := false
+	err := info.Readiness.Await(ctx, cfg.StartupTimeout, func(err error) {
+		wasLate = true
 		slog.Warn("listening, not ready: GET /readyz answers 503 until the keys load", append(attrs, "startup_timeout", cfg.StartupTimeout, "error", oneLine(err))...)
-		if err = info.Readiness.Wait(ctx); err == nil {
-			slog.Info("ready", "service", name)
-			return
-		}
-	} else if err == nil {
+	})
+	switch {
+	case err == nil && wasLate:
+		slog.Info("ready", "service", name)
+	case err == nil:
 		slog.Info("listening, ready", attrs...)
-		return
-	}
-	if IsIssuerMismatch(err) {
+	case IsIssuerMismatch(err):
 		mismatch <- err
 	}
 }

@@ -169,7 +169,7 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 	fs.StringVar(&c.IntrospectionURL, "introspection-url", env("BEARERGUARD_INTROSPECTION_URL", ""), "RFC 7662 endpoint for opaque tokens (env BEARERGUARD_INTROSPECTION_URL)")
 	fs.StringVar(&c.ClientID, "client-id", env("BEARERGUARD_CLIENT_ID", ""), "this API's client id at the introspection endpoint (env BEARERGUARD_CLIENT_ID)")
 	c.ClientSecret = env("BEARERGUARD_CLIENT_SECRET", "")
-	fs.Var(secretFlag{&c.ClientSecret}, "client-secret", "its client secret; prefer --client-secret-file or the environment (env BEARERGUARD_CLIENT_SECRET)")
+	fs.Var(secretfile.Flag{P: &c.ClientSecret}, "client-secret", "its client secret; prefer --client-secret-file or the environment (env BEARERGUARD_CLIENT_SECRET)")
 	cacheTTL := fs.String("introspection-cache-ttl", env("BEARERGUARD_INTROSPECTION_CACHE_TTL", introspect.DefaultMaxTTL.String()), "longest reuse of an active introspection answer, so a revoked token is accepted at most this long (default 60 s); 0 sees revocation at once (env BEARERGUARD_INTROSPECTION_CACHE_TTL)")
 	audOptEnv, err := strconv.ParseBool(env("BEARERGUARD_INTROSPECTION_AUDIENCE_OPTIONAL", "false"))
 	if err != nil {
@@ -184,10 +184,10 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 	}
 	fs.BoolVar(&c.DPoPNonce, "dpop-nonce", nonceEnv, "require server-issued DPoP nonces; set BEARERGUARD_DPOP_NONCE_KEY (32+ bytes, base64) alike on every replica (env BEARERGUARD_DPOP_NONCE)")
 	c.RedisURL = env("BEARERGUARD_REDIS_URL", "")
-	fs.Var(secretFlag{&c.RedisURL}, "redis-url", "share introspection answers and DPoP replay state with every replica through this Redis (redis://, rediss:// or unix://); prefer the environment when the URL holds a password (env BEARERGUARD_REDIS_URL)")
+	fs.Var(secretfile.Flag{P: &c.RedisURL}, "redis-url", "share introspection answers and DPoP replay state with every replica through this Redis (redis://, rediss:// or unix://); prefer the environment when the URL holds a password (env BEARERGUARD_REDIS_URL)")
 	redisKeys := new(string)
 	*redisKeys = env("BEARERGUARD_REDIS_ENCRYPTION_KEYS", "")
-	fs.Var(secretFlag{redisKeys}, "redis-encryption-keys", "encrypt and authenticate the introspection answers kept in Redis: id:key[,id:key…], each key standard base64 of 16, 24 or 32 bytes, the same on every replica; the first encrypts, all decrypt (for rotation); required with --redis-url and --introspection-url unless --redis-unencrypted; give it in the environment (env BEARERGUARD_REDIS_ENCRYPTION_KEYS)")
+	fs.Var(secretfile.Flag{P: redisKeys}, "redis-encryption-keys", "encrypt and authenticate the introspection answers kept in Redis: id:key[,id:key…], each key standard base64 of 16, 24 or 32 bytes, the same on every replica; the first encrypts, all decrypt (for rotation); required with --redis-url and --introspection-url unless --redis-unencrypted; give it in the environment (env BEARERGUARD_REDIS_ENCRYPTION_KEYS)")
 	redisPlainEnv, _ := strconv.ParseBool(env("BEARERGUARD_REDIS_UNENCRYPTED", "false"))
 	fs.BoolVar(&c.RedisUnencrypted, "redis-unencrypted", redisPlainEnv, "keep introspection answers in Redis unencrypted and unauthenticated: whoever can write to that Redis can then make any token string valid (env BEARERGUARD_REDIS_UNENCRYPTED)")
 	fs.StringVar(&c.RedisCA, "redis-ca", env("BEARERGUARD_REDIS_CA", ""), "PEM file of CA certificates to trust, beside the system's, for a rediss:// Redis (env BEARERGUARD_REDIS_CA)")
@@ -589,29 +589,18 @@ func (s *secretFile) register(fs *flag.FlagSet, env func(key, def string) string
 	// No default shown: a secret given here by mistake, in place of its
 	// file's path, must not be printed by the usage text either.
 	s.path = env(s.envName(), "")
-	fs.Var(secretFlag{&s.path}, s.flag+"-file",
+	fs.Var(secretfile.Flag{P: &s.path}, s.flag+"-file",
 		fmt.Sprintf("read the %s from this file (a mounted secret), without its trailing line breaks (env %s)", strings.ReplaceAll(s.flag, "-", " "), s.envName()))
 }
 
 // resolve reads the file, if one was named. Its errors name the flag and
 // the path, never what the file holds.
 func (s *secretFile) resolve() error {
-	if s.path == "" {
-		return nil
+	given := s.given
+	if given == "" {
+		given = "--" + s.flag
 	}
-	if *s.value != "" {
-		given := s.given
-		if given == "" {
-			given = "--" + s.flag
-		}
-		return fmt.Errorf("%s and --%s-file (or their environment variables) are both set: give one", given, s.flag)
-	}
-	v, err := secretfile.Read(s.path)
-	if err != nil {
-		return fmt.Errorf("--%s-file: %w", s.flag, err)
-	}
-	*s.value = v
-	return nil
+	return secretfile.Fill(s.value, s.path, given, "--"+s.flag+"-file")
 }
 
 // plaintextRemote reports whether a --redis-url is plain redis:// to a
@@ -624,11 +613,3 @@ func plaintextRemote(redisURL string) (host string, plain bool) {
 	host = u.Hostname()
 	return host, host != "" && !httpfetch.IsLoopback(host) // no host: go-redis dials localhost
 }
-
-// secretFlag is a string flag that may hold a secret from the environment
-// (its default): the usage text, printed for -h and for every mistyped
-// flag, shows no default for it.
-type secretFlag struct{ p *string }
-
-func (f secretFlag) String() string     { return "" }
-func (f secretFlag) Set(v string) error { *f.p = v; return nil }

@@ -2,6 +2,7 @@ package secretfile
 
 import (
 	"errors"
+	"flag"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -62,3 +63,40 @@ func TestRead(t *testing.T) {
 }
 
 var errAny = errors.New("any error")
+
+func TestFill(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(path, []byte("from-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		value, path, want, wantErr string
+	}{
+		{"", "", "", ""},
+		{"given", "", "given", ""},
+		{"", path, "from-file", ""},
+		{"given", path, "given", "--s and --s-file (or their environment variables) are both set: give one"},
+		{"", path + ".missing", "", "--s-file: no such file"},
+	} {
+		v := tt.value
+		err := Fill(&v, tt.path, "--s", "--s-file")
+		if v != tt.want || (tt.wantErr == "") != (err == nil) || (err != nil && !strings.HasPrefix(err.Error(), tt.wantErr)) {
+			t.Errorf("Fill(%q, %q) = %q, %v; want %q, %q", tt.value, tt.path, v, err, tt.want, tt.wantErr)
+		}
+	}
+}
+
+func TestFlagHidesItsDefault(t *testing.T) {
+	v := "s3cr3t-from-the-environment"
+	fs := flag.NewFlagSet("x", flag.ContinueOnError)
+	var out strings.Builder
+	fs.SetOutput(&out)
+	fs.Var(Flag{P: &v}, "secret", "a secret")
+	fs.PrintDefaults()
+	if strings.Contains(out.String(), "s3cr3t") {
+		t.Fatalf("the usage shows the default: %q", out.String())
+	}
+	if err := fs.Parse([]string{"--secret", "new"}); err != nil || v != "new" {
+		t.Fatalf("Parse: %q, %v", v, err)
+	}
+}
