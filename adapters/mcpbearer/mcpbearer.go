@@ -8,9 +8,9 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/bearerguard/bearerguard/adapters/httpbearer"
-	"github.com/bearerguard/bearerguard/adapters/internal/authheader"
 	"github.com/bearerguard/bearerguard/scopes"
 	"github.com/bearerguard/bearerguard/validator"
 )
@@ -159,15 +159,14 @@ func defaultUserID(tok *validator.Token) string {
 }
 
 // presentedIn returns the request's Authorization header when the token
-// came in it (a Bearer or DPoP credential: the guard refuses a token sent
-// two ways), else "": a cookie or query token beside a header of another
-// scheme ("Basic …") is not named by that header.
+// came in it, else "": a cookie or query token beside a header of another
+// scheme ("Basic …") is not named by that header. Called for a request
+// the guard accepted, the scheme tells: a Bearer or DPoP header beside
+// another token, or malformed, was refused (400).
 func presentedIn(r *http.Request) string {
 	h := r.Header.Get("Authorization")
-	for _, scheme := range [...]string{"bearer", "dpop"} {
-		if _, ok, err := authheader.Parse(h, scheme); ok && err == nil {
-			return h
-		}
+	if scheme, _, ok := strings.Cut(h, " "); ok && (strings.EqualFold(scheme, "Bearer") || strings.EqualFold(scheme, "DPoP")) {
+		return h
 	}
 	return ""
 }
