@@ -5,7 +5,10 @@
 //
 // Entries expire on read (no background goroutine); a full shard evicts its
 // least recently used entry. Values are stored inline in the entries, so a
-// Put allocates one entry and nothing else.
+// Put allocates one entry and, now and then as a shard fills, a larger
+// table: a cache holds memory for the entries it holds, not for those it
+// may hold, since every live byte makes the collector run sooner in the
+// whole process and a table of pointers is scanned on every cycle.
 //
 // A hit on an entry among the most recent quarter of its shard leaves the
 // order as it is, under a read lock: a token presented again and again
@@ -68,7 +71,7 @@ func New[K comparable, V any](size, shards int, hash func(K) uint64) *Cache[K, V
 		s := &c.shards[i]
 		s.max = per
 		s.recent = uint64(per / 4)
-		s.items = make(map[K]*entry[K, V], min(per, 1024))
+		s.items = make(map[K]*entry[K, V]) // grows with use (see the package comment)
 		s.head.next, s.head.prev = &s.head, &s.head
 	}
 	return c

@@ -3,6 +3,7 @@ package lru
 import (
 	"encoding/binary"
 	"math/rand/v2"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -207,5 +208,28 @@ func TestHotKeyConcurrent(t *testing.T) {
 	wg.Wait()
 	if n := c.Len(); n > 64 {
 		t.Errorf("Len = %d, over the bound", n)
+	}
+}
+
+// TestIdleCacheHoldsLittle: a cache allocates for the entries it holds,
+// not for the ones it may hold. Every live byte on the heap makes the
+// collector run sooner in the user's whole process, and a table of
+// pointers is scanned on every cycle: a resource server's 10,000-entry
+// token cache that is barely used (every request an open route, or one
+// token reused) must not make everything else in it pay for an empty
+// table.
+func TestIdleCacheHoldsLittle(t *testing.T) {
+	for _, tc := range []struct{ size, shards, use int }{{10_000, 16, 0}, {10_000, 16, 1}, {100_000, 16, 16}} {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		c := New[uint64, [64]byte](tc.size, tc.shards, func(k uint64) uint64 { return k })
+		for k := range tc.use {
+			c.Put(uint64(k), [64]byte{}, time.Unix(2_000_000_000, 0))
+		}
+		runtime.ReadMemStats(&after)
+		if got := after.TotalAlloc - before.TotalAlloc; got > 32<<10 {
+			t.Errorf("New(%d, %d) with %d entries allocated %d B, want at most 32 KiB", tc.size, tc.shards, tc.use, got)
+		}
+		runtime.KeepAlive(c)
 	}
 }
