@@ -156,6 +156,21 @@ type load struct {
 	limit        int                // at most this many requests (0: no limit but the duration)
 }
 
+// slice is part s of n of l: a request budget is split between the
+// parts, each taking its own run of tokens.
+func (l load) slice(s, n int) load {
+	if l.limit == 0 || n <= 1 {
+		return l
+	}
+	lo, hi := l.limit*s/n, l.limit*(s+1)/n
+	part := l
+	part.limit = hi - lo
+	if l.token != nil {
+		part.token = func(i int) string { return l.token(lo + i) }
+	}
+	return part
+}
+
 // measurement is one target, one mode, one round.
 type measurement struct {
 	round      int
@@ -175,6 +190,7 @@ type measurement struct {
 	limitHit   bool   // the interval ended on its request limit, not its duration
 	cpus       string // the CPUs the target could run on, and the driver's (Cpus_allowed_list)
 	driverCPUs string
+	lat        []int64 // sorted latencies (ns) of one slice, until merged
 }
 
 func (m measurement) rps() float64 {
@@ -306,14 +322,48 @@ func drive(t *target, iss *issuer, l load, conns int, duration time.Duration, st
 	m.errors = int(errs.Load())
 	m.unexpected = int(unexpected.Load())
 	m.limitHit = next.Load() >= limit
-	all := slices.Concat(lat...)
 	m.requests = int(completed.Load())
-	slices.Sort(all)
-	if n := len(all); n > 0 {
-		m.p50 = time.Duration(all[n/2])
-		m.p99 = time.Duration(all[min(n-1, n*99/100)])
-	}
+	m.lat = slices.Concat(lat...)
+	m.percentiles()
 	return m, nil
+}
+
+// percentiles sorts m.lat and sets p50 and p99 from it.
+func (m *measurement) percentiles() {
+	slices.Sort(m.lat)
+	if n := len(m.lat); n > 0 {
+		m.p50 = time.Duration(m.lat[n/2])
+		m.p99 = time.Duration(m.lat[min(n-1, n*99/100)])
+	}
+}
+
+// merged is one target's interval from its slices: requests, time, CPU
+// and JWKS fetches added up, latencies pooled. It holds no latencies.
+func merged(parts []measurement) measurement {
+	m := parts[0]
+	lats := [][]int64{m.lat}
+	for _, p := range parts[1:] {
+		m.requests += p.requests
+		m.errors += p.errors
+		m.unexpected += p.unexpected
+		if p.lastBad != "" {
+			m.lastBad = p.lastBad
+		}
+		m.elapsed += p.elapsed
+		m.cpuNS += p.cpuNS
+		m.statNS += p.statNS
+		m.driverNS += p.driverNS
+		m.jwks += p.jwks
+		m.limitHit = m.limitHit && p.limitHit
+		if p.cpuSource != m.cpuSource {
+			m.cpuSource = "mixed"
+		}
+		lats = append(lats, p.lat)
+	}
+	m.lat = slices.Concat(lats...)
+	m.percentiles()
+	m.lat = nil
+	return m
 }
 
 func rusageNS(r syscall.Rusage) int64 {

@@ -12,8 +12,11 @@
 // Each runs in its own process (this binary, "serve -impl …"), so that its
 // CPU time can be read from /proc around every measured interval without
 // the load driver's. The driver checks each target's contract (200, 201,
-// 401 and 403 where due), then runs rounds: in round r every mode runs
-// against every target once, targets in an order rotated by r. Modes: the
+// 401 and 403 where due), warms every target up, then runs rounds: in
+// round r every mode runs against every target, targets in an order
+// rotated by r, each target's interval taken in -slices turns, forward
+// then backward through the targets (so that the machine's drift over a
+// round falls on all alike). Modes: the
 // open route; a reused RS256 token; a distinct RS256 or ES256 token on
 // every request (minted up front, never reused within a run); a flood of
 // tokens with unknown kids, counting the JWKS fetches it causes. Ratios
@@ -70,6 +73,7 @@ var modeTitle = map[string]string{
 
 type config struct {
 	rounds      int
+	slices      int // each interval is taken in this many turns
 	duration    time.Duration
 	conns       int
 	targets     []string
@@ -118,6 +122,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	var targets, modeList string
 	smoke := fs.Bool("smoke", false, "a run of seconds: -rounds 1 -duration 200ms -conns 8 unless given")
 	fs.IntVar(&c.rounds, "rounds", 5, "rounds (1..50)")
+	fs.IntVar(&c.slices, "slices", 4, "each target's interval in a round is taken in this many turns, targets alternating forward and backward (1..10)")
 	fs.DurationVar(&c.duration, "duration", 2*time.Second, "longest measured interval per target, mode and round (10ms..60s)")
 	fs.IntVar(&c.conns, "conns", 32, "keep-alive connections (1..256)")
 	fs.StringVar(&targets, "targets", strings.Join(impls, ","), "targets, comma-separated")
@@ -149,10 +154,16 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		if !set["conns"] {
 			c.conns = 8
 		}
+		if !set["slices"] {
+			c.slices = 2
+		}
 	}
 	var errs []error
 	if c.rounds < 1 || c.rounds > 50 {
 		errs = append(errs, fmt.Errorf("-rounds %d: want 1..50", c.rounds))
+	}
+	if c.slices < 1 || c.slices > 10 {
+		errs = append(errs, fmt.Errorf("-slices %d: want 1..10", c.slices))
 	}
 	if c.duration < 10*time.Millisecond || c.duration > time.Minute {
 		errs = append(errs, fmt.Errorf("-duration %s: want 10ms..60s", c.duration))
@@ -170,8 +181,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		if *v == 0 {
 			*v = max(100, int(rate*c.duration.Seconds()))
 		}
-		if *v < 1 || *v > 1_000_000 {
-			errs = append(errs, fmt.Errorf("-%s %d: want 1..1000000", name, *v))
+		if *v < max(1, c.slices) || *v > 1_000_000 {
+			errs = append(errs, fmt.Errorf("-%s %d: want %d..1000000 (at least one request per slice)", name, *v, max(1, c.slices)))
 		}
 	}
 	perSec(&c.rsPerRound, 4000, "rs256-per-round")
@@ -363,15 +374,21 @@ func run(ctx context.Context, cfg config, logw io.Writer) (*results, error) {
 		defer restore()
 	}
 
-	// Warm-up: every target serves the reused token for a while, unmeasured.
+	// Warm-up: every target serves the open route, then the reused token,
+	// for a while, unmeasured. Without the open route here, the first
+	// interval of the run (the first target's open route) ran up to a
+	// third slower than the same target's later rounds, whatever the
+	// target.
 	warm := max(cfg.duration/4, 100*time.Millisecond)
-	for _, t := range targets {
-		m, err := drive(t, iss, loads("reused", 0), cfg.conns, warm, &stopping)
-		if err == nil && (m.errors > 0 || m.unexpected > 0) {
-			err = fmt.Errorf("%s: %d transport errors, %d unexpected statuses (last: %s)", t.impl, m.errors, m.unexpected, m.lastBad)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("warm-up: %w", err)
+	for _, mode := range []string{"open", "reused"} {
+		for _, t := range targets {
+			m, err := drive(t, iss, loads(mode, 0), cfg.conns, warm, &stopping)
+			if err == nil && (m.errors > 0 || m.unexpected > 0) {
+				err = fmt.Errorf("%s: %d transport errors, %d unexpected statuses (last: %s)", t.impl, m.errors, m.unexpected, m.lastBad)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("warm-up, %s: %w", mode, err)
+			}
 		}
 	}
 
@@ -383,32 +400,49 @@ func run(ctx context.Context, cfg config, logw io.Writer) (*results, error) {
 rounds:
 	for r := range cfg.rounds {
 		for _, mode := range cfg.modes {
+			var order []*target // this round's order: rotated by r
 			for k := range targets {
-				t := targets[(k+r)%len(targets)]
-				if !measures(t.impl, mode) {
-					continue
+				if t := targets[(k+r)%len(targets)]; measures(t.impl, mode) {
+					order = append(order, t)
 				}
-				if stopping.Load() {
-					runErr = ctx.Err()
-					break rounds
+			}
+			// Each target's interval is cfg.slices slices, taken in
+			// turns, forward then backward (A B C, C B A, …), so that a
+			// drift of the machine's speed within the round falls on
+			// every target alike.
+			parts := make([][]measurement, len(order))
+			l := loads(mode, r)
+			for s := range cfg.slices {
+				for j := range order {
+					k := j
+					if s%2 == 1 {
+						k = len(order) - 1 - j
+					}
+					t := order[k]
+					if stopping.Load() {
+						runErr = ctx.Err()
+						break rounds
+					}
+					if t.exited() {
+						runErr = fmt.Errorf("%s exited: %v; stderr: %s", t.impl, t.err, t.stderr)
+						break rounds
+					}
+					m, err := drive(t, iss, l.slice(s, cfg.slices), cfg.conns, cfg.duration/time.Duration(cfg.slices), &stopping)
+					if err == nil && (m.errors > 0 || m.unexpected > 0) {
+						err = fmt.Errorf("%d transport errors, %d unexpected statuses (last: %s)", m.errors, m.unexpected, m.lastBad)
+					}
+					if err != nil {
+						runErr = fmt.Errorf("round %d, %s, %s: %w", r+1, mode, t.impl, err)
+						break rounds
+					}
+					parts[k] = append(parts[k], m)
+					time.Sleep(50 * time.Millisecond) // let the last one's stragglers settle
 				}
-				if t.exited() {
-					runErr = fmt.Errorf("%s exited: %v; stderr: %s", t.impl, t.err, t.stderr)
-					break rounds
-				}
-				m, err := drive(t, iss, loads(mode, r), cfg.conns, cfg.duration, &stopping)
+			}
+			for k := range order {
+				m := merged(parts[k])
 				m.round, m.mode = r+1, mode
-				if err != nil {
-					runErr = fmt.Errorf("round %d, %s, %s: %w", r+1, mode, t.impl, err)
-					break rounds
-				}
 				res.ms = append(res.ms, m)
-				if m.errors > 0 || m.unexpected > 0 {
-					runErr = fmt.Errorf("round %d, %s, %s: %d transport errors, %d unexpected statuses (last: %s)",
-						r+1, mode, t.impl, m.errors, m.unexpected, m.lastBad)
-					break rounds
-				}
-				time.Sleep(50 * time.Millisecond) // let the last one's stragglers settle
 			}
 		}
 		logf("round %d/%d done", r+1, cfg.rounds)

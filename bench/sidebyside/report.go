@@ -268,15 +268,17 @@ func (res *results) markdown() string {
 			"connections poll); **server busy** is the share of the %d cores the target used. ", cfg.conns, runtime.NumCPU(), runtime.NumCPU())
 	}
 	p("The target's CPU time is read from `/proc/<pid>/task/*/schedstat` (ns) around each interval, so **server CPU µs/request** "+
-		"is the server's own cost, not the driver's. %d rounds; in each, every mode runs once against every target "+
-		"(targets in an order rotated by round) for at most %s. Fresh tokens are minted before anything is timed and never reused "+
+		"is the server's own cost, not the driver's. %d rounds; in each, every mode runs against every target for at most %s, "+
+		"taken in %d slices with the targets in turn, forward then backward (A B C, C B A, …; the order rotated by round), so that "+
+		"a drift of the machine's speed falls on every target alike; a target's slices are added up. Every target first serves "+
+		"the open route and the reused token unmeasured. Fresh tokens are minted before anything is timed and never reused "+
 		"within a run: at most %d RS256, %d ES256 and %d unknown-kid requests per target and round (an interval stops there if it "+
 		"comes first). Figures are medians over rounds; every ratio is computed within a round, then the median taken. "+
 		"**÷ best peer** compares with the best of golang-jwt, auth0 and jwx in that round (most requests/s; least CPU per request): "+
 		"above 1× is better for requests/s, below 1× is better for CPU. The *reference* target is the example's routes behind a "+
 		"middleware that checks nothing (any Bearer header passes): it runs the open route and the reused token only, never "+
 		"the contract, and is no peer.\n\n",
-		cfg.rounds, cfg.duration, cfg.rsPerRound, cfg.esPerRound, cfg.kidPerRound)
+		cfg.rounds, cfg.duration, cfg.slices, cfg.rsPerRound, cfg.esPerRound, cfg.kidPerRound)
 
 	for _, mode := range cfg.modes {
 		rows := res.rows(mode)
@@ -392,8 +394,8 @@ func upperFirst(s string) string {
 // rawText is one line per measurement.
 func (res *results) rawText() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "# %s\n# layout %s; started %s; rounds %d, duration %s, conns %d; per round: rs256 %d, es256 %d, flood %d\n",
-		res.cfg.commandLine, res.cfg.layout, res.started.UTC().Format(time.RFC3339), res.cfg.rounds, res.cfg.duration, res.cfg.conns,
+	fmt.Fprintf(&b, "# %s\n# layout %s; started %s; rounds %d, duration %s in %d slices, conns %d; per round: rs256 %d, es256 %d, flood %d\n",
+		res.cfg.commandLine, res.cfg.layout, res.started.UTC().Format(time.RFC3339), res.cfg.rounds, res.cfg.duration, res.cfg.slices, res.cfg.conns,
 		res.cfg.rsPerRound, res.cfg.esPerRound, res.cfg.kidPerRound)
 	fmt.Fprintf(&b, "# %d cores, %s, %s, %s\n", runtime.NumCPU(), cpuModel(), kernel(), runtime.Version())
 	for _, m := range res.ms {

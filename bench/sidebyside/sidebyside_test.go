@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -187,5 +188,60 @@ func TestReplaceSection(t *testing.T) {
 		if got := string(replaceSection([]byte(c.doc), c.sec, c.layout)); got != c.want {
 			t.Errorf("replaceSection(%q, %s) = %q, want %q", c.doc, c.layout, got, c.want)
 		}
+	}
+}
+
+// TestSliceSplitsTheBudget: the slices of a limited load send every token
+// of the round exactly once between them; an unlimited load is unchanged.
+func TestSliceSplitsTheBudget(t *testing.T) {
+	for _, tc := range []struct{ limit, n int }{{8000, 4}, {6000, 4}, {101, 4}, {7, 3}, {5, 5}, {100, 1}} {
+		l := load{limit: tc.limit, token: func(i int) string { return fmt.Sprint(i) }}
+		seen := map[string]int{}
+		total := 0
+		for s := range tc.n {
+			part := l.slice(s, tc.n)
+			if part.limit < 1 {
+				t.Fatalf("limit %d in %d: slice %d has limit %d", tc.limit, tc.n, s, part.limit)
+			}
+			total += part.limit
+			for i := range part.limit {
+				seen[part.token(i)]++
+			}
+		}
+		if total != tc.limit || len(seen) != tc.limit {
+			t.Errorf("limit %d in %d slices: %d requests, %d distinct tokens", tc.limit, tc.n, total, len(seen))
+		}
+		for tok, n := range seen {
+			if n != 1 {
+				t.Errorf("limit %d in %d slices: token %s sent %d times", tc.limit, tc.n, tok, n)
+			}
+		}
+	}
+	open := load{path: "/healthz"}
+	if got := open.slice(2, 4); got.limit != 0 || got.token != nil {
+		t.Errorf("an unlimited load sliced: limit %d", got.limit)
+	}
+}
+
+// TestMerged: a target's slices add up to one interval, latencies pooled.
+func TestMerged(t *testing.T) {
+	parts := []measurement{
+		{impl: "x", requests: 3, elapsed: time.Second, cpuNS: 30, statNS: 20, driverNS: 10, jwks: 1, limitHit: true, cpuSource: "schedstat", lat: []int64{1, 2, 3}},
+		{impl: "x", requests: 2, elapsed: time.Second, cpuNS: 20, statNS: 10, driverNS: 5, unexpected: 1, lastBad: "status 500", limitHit: false, cpuSource: "schedstat", lat: []int64{100, 200}},
+	}
+	m := merged(parts)
+	if m.requests != 5 || m.elapsed != 2*time.Second || m.cpuNS != 50 || m.statNS != 30 || m.driverNS != 15 || m.jwks != 1 ||
+		m.unexpected != 1 || m.lastBad != "status 500" || m.limitHit || m.cpuSource != "schedstat" || m.lat != nil {
+		t.Errorf("merged: %+v", m)
+	}
+	if m.rps() != 2.5 || m.cpuPerReq() != 0.01 {
+		t.Errorf("merged: %.2f/s, %.3f µs/request", m.rps(), m.cpuPerReq())
+	}
+	if m.p50 != 3 || m.p99 != 200 {
+		t.Errorf("merged: p50 %d, p99 %d; want the pooled latencies' 3 and 200", m.p50, m.p99)
+	}
+	parts[1].cpuSource = "stat"
+	if m := merged(parts); m.cpuSource != "mixed" {
+		t.Errorf("cpu sources schedstat and stat merged as %q", m.cpuSource)
 	}
 }
