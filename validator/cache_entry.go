@@ -34,12 +34,36 @@ type cachedToken struct {
 	// payStart and payEnd locate the payload segment in the token: a hit
 	// presents the very same bytes, so its claims JSON is there.
 	payStart, payEnd        uint16
-	exp, iat, nbf, authTime int64       // Unix nanoseconds, when flagged
-	scopes                  *scopes.Set // shared (see scopeSets), like roles and perms
-	roles, perms            *scopes.Set
+	exp, iat, nbf, authTime int64         // Unix nanoseconds, when flagged
+	scopes                  *scopes.Set   // shared (see scopeSets)
 	ic                      *issuerConfig // the issuer's configuration: its keys and, when flagged, its name
 	key                     *Key          // the key that verified the token; nil for HMAC
-	full                    *Token        // the whole token, when the compact form cannot hold it
+	// more is nil for most tokens: those with no roles and no
+	// permissions, held compact. One pointer for the three rare fields
+	// keeps the entry a size class smaller.
+	more *cachedMore
+}
+
+// cachedMore is what few cached tokens need.
+type cachedMore struct {
+	roles, perms *scopes.Set // shared, like scopes; nil when full is set
+	full         *Token      // the whole token, when the compact form cannot hold it
+}
+
+// whole returns the token kept whole, or nil if c is compact.
+func (c *cachedToken) whole() *Token {
+	if c.more == nil {
+		return nil
+	}
+	return c.more.full
+}
+
+// rolesPerms returns the compact form's roles and permissions.
+func (c *cachedToken) rolesPerms() (roles, perms *scopes.Set) {
+	if c.more == nil {
+		return &emptySet, &emptySet
+	}
+	return c.more.roles, c.more.perms
 }
 
 // The arena's fields, in order.
@@ -133,7 +157,7 @@ func (t *scopeSets) shared(s scopes.Set) *scopes.Set {
 func (v *Validator) compact(tok *Token, token string, key *Key, ic *issuerConfig) cachedToken {
 	c := cachedToken{ic: ic, key: key, src: tok.Source}
 	whole := func() cachedToken {
-		return cachedToken{ic: ic, key: key, full: tok.clone()}
+		return cachedToken{ic: ic, key: key, more: &cachedMore{full: tok.clone()}}
 	}
 	alg := -1
 	for i, a := range algNames {
@@ -196,10 +220,12 @@ func (v *Validator) compact(tok *Token, token string, key *Key, ic *issuerConfig
 		}
 	}
 	c.scopes = v.cache.scopes.shared(tok.Scopes)
-	c.roles = v.cache.scopes.shared(tok.Roles)
-	c.perms = v.cache.scopes.shared(tok.Permissions)
-	if c.scopes == nil || c.roles == nil || c.perms == nil {
+	roles, perms := v.cache.scopes.shared(tok.Roles), v.cache.scopes.shared(tok.Permissions)
+	if c.scopes == nil || roles == nil || perms == nil {
 		return whole()
+	}
+	if roles != &emptySet || perms != &emptySet {
+		c.more = &cachedMore{roles: roles, perms: perms}
 	}
 	// The compact form must give back exactly the token it was made from
 	// (but for the claims JSON, which a hit takes from the presented
@@ -218,11 +244,11 @@ func (v *Validator) compact(tok *Token, token string, key *Key, ic *issuerConfig
 // or, when dst is nil, a new Token with its Audience in the same
 // allocation.
 func (c *cachedToken) token(v *Validator, token string, dst *Token) *Token {
-	if c.full != nil {
+	if full := c.whole(); full != nil {
 		if dst == nil {
-			return c.full.clone()
+			return full.clone()
 		}
-		c.full.copyInto(dst)
+		full.copyInto(dst)
 		return dst
 	}
 	var aud []string // the room for the Audience
@@ -262,7 +288,8 @@ func (c *cachedToken) token(v *Validator, token string, dst *Token) *Token {
 		t.Audience = aud[:n:n]
 	}
 	t.Expiry, t.IssuedAt, t.NotBefore, t.AuthTime = c.time(flagExp, c.exp), c.time(flagIat, c.iat), c.time(flagNbf, c.nbf), c.time(flagAuthTime, c.authTime)
-	t.Scopes, t.Roles, t.Permissions = *c.scopes, *c.roles, *c.perms
+	roles, perms := c.rolesPerms()
+	t.Scopes, t.Roles, t.Permissions = *c.scopes, *roles, *perms
 	t.Source = c.src
 	t.Algorithm = algNames[c.alg]
 	if c.payEnd > c.payStart && int(c.payEnd) <= len(token) {
@@ -280,24 +307,24 @@ func (c *cachedToken) time(flag uint16, ns int64) time.Time {
 
 // times returns the token's exp, nbf and iat without building a Token.
 func (c *cachedToken) times() (exp, nbf, iat time.Time) {
-	if c.full != nil {
-		return c.full.Expiry, c.full.NotBefore, c.full.IssuedAt
+	if full := c.whole(); full != nil {
+		return full.Expiry, full.NotBefore, full.IssuedAt
 	}
 	return c.time(flagExp, c.exp), c.time(flagNbf, c.nbf), c.time(flagIat, c.iat)
 }
 
 // keyID and algorithm are what the entry's key was looked up by.
 func (c *cachedToken) keyID() string {
-	if c.full != nil {
-		return c.full.KeyID
+	if full := c.whole(); full != nil {
+		return full.KeyID
 	}
 	start := int(c.ends[arenaKeyID-1])
 	return c.arena[start:c.ends[arenaKeyID]]
 }
 
 func (c *cachedToken) algorithm() Algorithm {
-	if c.full != nil {
-		return c.full.Algorithm
+	if full := c.whole(); full != nil {
+		return full.Algorithm
 	}
 	return algNames[c.alg]
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/bearerguard/bearerguard/internal/jwstest"
 )
@@ -18,7 +19,7 @@ func TestTokenCacheBound(t *testing.T) {
 	for i := range 100_000 {
 		var k cacheKey
 		k[0], k[1], k[2] = byte(i), byte(i>>8), byte(i>>16)
-		c.put(k, cachedToken{full: tok}, now.Add(time.Hour))
+		c.put(k, cachedToken{more: &cachedMore{full: tok}}, now.Add(time.Hour))
 		last = k
 	}
 	if n := c.len(); n > 10_000 {
@@ -29,6 +30,42 @@ func TestTokenCacheBound(t *testing.T) {
 	}
 	if _, ok := c.get(last, now.Add(time.Hour)); ok {
 		t.Error("entry returned at its expiry")
+	}
+}
+
+// TestTokenCacheMatchesWholeTag: the table is keyed by the tag's first
+// half, but a hit needs all 128 bits: a tag differing in any byte of its
+// second half finds nothing, and taking the slot replaces the other entry.
+func TestTokenCacheMatchesWholeTag(t *testing.T) {
+	c := newTokenCache(16, time.Hour)
+	now := time.Now()
+	var k cacheKey
+	for i := range k {
+		k[i] = byte(i + 1)
+	}
+	c.put(k, cachedToken{arena: "first"}, now.Add(time.Hour))
+	for i := range 16 {
+		other := k
+		other[i] ^= 0x80
+		if _, ok := c.get(other, now); ok {
+			t.Errorf("tag differing in byte %d: a hit", i)
+		}
+	}
+	if e, ok := c.get(k, now); !ok || e.arena != "first" {
+		t.Fatalf("own tag: %q, %v", e.arena, ok)
+	}
+	sameFirst := k
+	sameFirst[15] ^= 1
+	c.put(sameFirst, cachedToken{arena: "second"}, now.Add(time.Hour))
+	if _, ok := c.get(k, now); ok {
+		t.Error("replaced entry still found")
+	}
+	if e, ok := c.get(sameFirst, now); !ok || e.arena != "second" {
+		t.Errorf("replacing entry: %q, %v", e.arena, ok)
+	}
+	c.remove(sameFirst)
+	if c.len() != 0 {
+		t.Errorf("%d entries after remove", c.len())
 	}
 }
 
@@ -107,7 +144,7 @@ func TestCompactCacheForm(t *testing.T) {
 				t.Fatal(err)
 			}
 			c := v.compact(tok, "", nil, v.issuers["https://hs.example.com/"])
-			if got := c.full != nil; got != tt.full {
+			if got := c.whole() != nil; got != tt.full {
 				t.Fatalf("kept whole: %v, want %v", got, tt.full)
 			}
 			if tt.full {
@@ -149,12 +186,22 @@ func TestCompactCacheRoleNames(t *testing.T) {
 				t.Fatal(err)
 			}
 			c := v.compact(tok, "", nil, v.issuers[iss])
-			if c.full != nil {
+			if c.whole() != nil {
 				t.Fatalf("round %d, roles %q: kept whole", round, roles)
 			}
-			if got := c.roles.List(); !slices.Equal(got, roles) {
-				t.Errorf("round %d: compact roles %q, want %q", round, got, roles)
+			if got, _ := c.rolesPerms(); !slices.Equal(got.List(), roles) {
+				t.Errorf("round %d: compact roles %q, want %q", round, got.List(), roles)
 			}
 		}
+	}
+}
+
+// TestCachedTokenSize: a cached token is at most 112 bytes, so that the
+// cache's entry (its links, tag, expiry and recency around it) fits the
+// allocator's 176-byte size class. A field added to cachedToken costs
+// every entry 16 bytes or more: put rare fields in cachedMore.
+func TestCachedTokenSize(t *testing.T) {
+	if got := unsafe.Sizeof(cachedToken{}); got > 112 {
+		t.Errorf("cachedToken is %d bytes, want at most 112", got)
 	}
 }
