@@ -139,10 +139,11 @@ func (c *tokenCache) put(k cacheKey, e cachedToken, expires time.Time) {
 	c.entries.Put(first, cachedEntry{tagRest: rest, tok: e}, expires)
 }
 
-// remove drops the entry of k, found by get.
+// remove drops the entry of k, if it is still k's: another token whose
+// tag shares the first half may have taken the slot since k's was read.
 func (c *tokenCache) remove(k cacheKey) {
-	first, _ := k.halves()
-	c.entries.Remove(first)
+	first, rest := k.halves()
+	c.entries.RemoveIf(first, func(e cachedEntry) bool { return e.tagRest == rest })
 }
 
 func (c *tokenCache) len() int { return c.entries.Len() }

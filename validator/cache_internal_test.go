@@ -63,6 +63,10 @@ func TestTokenCacheMatchesWholeTag(t *testing.T) {
 	if e, ok := c.get(sameFirst, now); !ok || e.arena != "second" {
 		t.Errorf("replacing entry: %q, %v", e.arena, ok)
 	}
+	c.remove(k) // not the entry's tag: it stays
+	if e, ok := c.get(sameFirst, now); !ok || e.arena != "second" {
+		t.Errorf("remove of another tag with the same first half dropped the entry: %q, %v", e.arena, ok)
+	}
 	c.remove(sameFirst)
 	if c.len() != 0 {
 		t.Errorf("%d entries after remove", c.len())

@@ -149,6 +149,19 @@ func (c *Cache[K, V]) Remove(k K) {
 	}
 }
 
+// RemoveIf deletes the entry for k if drop reports true for its value
+// (asked under the shard's lock, so the value asked about is the one
+// deleted).
+func (c *Cache[K, V]) RemoveIf(k K, drop func(V) bool) {
+	s := c.shardOf(k)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e, ok := s.items[k]; ok && drop(e.val) {
+		s.unlink(e)
+		delete(s.items, k)
+	}
+}
+
 // Len returns the number of entries, expired or not.
 func (c *Cache[K, V]) Len() int {
 	n := 0

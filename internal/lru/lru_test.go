@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 func hashInt(k int) uint64 { return uint64(k) * 0x9e3779b97f4a7c15 >> 32 }
@@ -231,5 +232,15 @@ func TestIdleCacheHoldsLittle(t *testing.T) {
 			t.Errorf("New(%d, %d) with %d entries allocated %d B, want at most 32 KiB", tc.size, tc.shards, tc.use, got)
 		}
 		runtime.KeepAlive(c)
+	}
+}
+
+// TestEntryOverhead: an entry is its key and value and 56 bytes besides
+// (links, expiry, recency). The validated-token cache sizes its value so
+// that an entry fills the allocator's 176-byte size class exactly; a field
+// added here costs every entry of every cache 16 bytes or more.
+func TestEntryOverhead(t *testing.T) {
+	if got := unsafe.Sizeof(entry[uint64, [120]byte]{}); got != 176 {
+		t.Errorf("an entry of an 8-byte key and a 120-byte value is %d bytes, want 176", got)
 	}
 }
