@@ -87,7 +87,7 @@ func TestSmoke(t *testing.T) {
 		t.Errorf("after the run this process may use CPUs %q, before it %q", got, cpusBefore)
 	}
 	md := res.markdown()
-	for _, want := range []string{"## Black box, side by side", "| **bearerguard", "golang-jwt", "auth0", "jwx", "JWKS fetches per round", "÷ own open route", "reference that checks no token"} {
+	for _, want := range []string{"## Black box, side by side", "| **bearerguard", "golang-jwt", "auth0", "jwx", "JWKS fetches per round", "÷ own open route", "÷ median peer", "reference that checks no token"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q:\n%s", want, md)
 		}
