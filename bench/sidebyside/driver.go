@@ -328,6 +328,15 @@ func drive(t *target, iss *issuer, l load, conns int, duration time.Duration, st
 	return m, nil
 }
 
+// checked is drive's error, or one for an interval with transport errors
+// or unexpected statuses.
+func checked(m measurement, err error) error {
+	if err == nil && (m.errors > 0 || m.unexpected > 0) {
+		return fmt.Errorf("%d transport errors, %d unexpected statuses (last: %s)", m.errors, m.unexpected, m.lastBad)
+	}
+	return err
+}
+
 // percentiles sorts m.lat and sets p50 and p99 from it.
 func (m *measurement) percentiles() {
 	slices.Sort(m.lat)

@@ -382,12 +382,8 @@ func run(ctx context.Context, cfg config, logw io.Writer) (*results, error) {
 	warm := max(cfg.duration/4, 100*time.Millisecond)
 	for _, mode := range []string{"open", "reused"} {
 		for _, t := range targets {
-			m, err := drive(t, iss, loads(mode, 0), cfg.conns, warm, &stopping)
-			if err == nil && (m.errors > 0 || m.unexpected > 0) {
-				err = fmt.Errorf("%s: %d transport errors, %d unexpected statuses (last: %s)", t.impl, m.errors, m.unexpected, m.lastBad)
-			}
-			if err != nil {
-				return nil, fmt.Errorf("warm-up, %s: %w", mode, err)
+			if err := checked(drive(t, iss, loads(mode, 0), cfg.conns, warm, &stopping)); err != nil {
+				return nil, fmt.Errorf("warm-up, %s, %s: %w", mode, t.impl, err)
 			}
 		}
 	}
@@ -428,10 +424,7 @@ rounds:
 						break rounds
 					}
 					m, err := drive(t, iss, l.slice(s, cfg.slices), cfg.conns, cfg.duration/time.Duration(cfg.slices), &stopping)
-					if err == nil && (m.errors > 0 || m.unexpected > 0) {
-						err = fmt.Errorf("%d transport errors, %d unexpected statuses (last: %s)", m.errors, m.unexpected, m.lastBad)
-					}
-					if err != nil {
+					if err = checked(m, err); err != nil {
 						runErr = fmt.Errorf("round %d, %s, %s: %w", r+1, mode, t.impl, err)
 						break rounds
 					}

@@ -139,15 +139,7 @@ func (c *Cache[K, V]) Put(k K, v V, expires time.Time) {
 }
 
 // Remove deletes the entry for k, if any.
-func (c *Cache[K, V]) Remove(k K) {
-	s := c.shardOf(k)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if e, ok := s.items[k]; ok {
-		s.unlink(e)
-		delete(s.items, k)
-	}
-}
+func (c *Cache[K, V]) Remove(k K) { c.RemoveIf(k, func(V) bool { return true }) }
 
 // RemoveIf deletes the entry for k if drop reports true for its value
 // (asked under the shard's lock, so the value asked about is the one

@@ -244,3 +244,20 @@ func TestEntryOverhead(t *testing.T) {
 		t.Errorf("an entry of an 8-byte key and a 120-byte value is %d bytes, want 176", got)
 	}
 }
+
+// TestRemoveIf: the entry goes only when drop says so of its value.
+func TestRemoveIf(t *testing.T) {
+	c := New[int, string](4, 1, hashInt)
+	exp := time.Unix(2_000_000_000, 0)
+	c.Put(1, "keep", exp)
+	c.RemoveIf(1, func(v string) bool { return v == "drop" })
+	if v, ok := c.Get(1, time.Unix(0, 0)); !ok || v != "keep" {
+		t.Fatalf("RemoveIf refused by drop: %q, %v", v, ok)
+	}
+	c.RemoveIf(2, func(string) bool { t.Error("drop asked about an absent key"); return true })
+	c.Put(1, "drop", exp)
+	c.RemoveIf(1, func(v string) bool { return v == "drop" })
+	if _, ok := c.Get(1, time.Unix(0, 0)); ok || c.Len() != 0 {
+		t.Errorf("RemoveIf granted by drop: present %v, Len %d", ok, c.Len())
+	}
+}
