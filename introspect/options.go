@@ -205,5 +205,8 @@ func WithLogger(l *slog.Logger) Option {
 }
 
 // WithInsecureLoopbackHTTP allows plain http:// endpoints on loopback
-// hosts, for development and tests.
+// hosts (a loopback address or "localhost"), for development and tests.
+// The default client dials "localhost" as 127.0.0.1 or ::1 without
+// resolving it; a client of your own ([WithHTTPClient]) resolves it its
+// own way.
 func WithInsecureLoopbackHTTP() Option { return func(cfg *config) { cfg.insecureHTTP = true } }

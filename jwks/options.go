@@ -177,5 +177,7 @@ func WithClock(now func() time.Time) Option {
 
 // WithInsecureLoopbackHTTP allows plain http:// URLs whose host is a
 // loopback address or "localhost", for development and tests. Any other
-// http:// URL is refused regardless.
+// http:// URL is refused regardless. The default client dials "localhost"
+// as 127.0.0.1 or ::1 without resolving it; a client of your own
+// ([WithHTTPClient]) resolves it its own way.
 func WithInsecureLoopbackHTTP() Option { return func(cfg *config) { cfg.insecureHTTP = true } }

@@ -105,17 +105,42 @@ const (
 
 // NewClient returns a client with timeouts (10 s in all, 5 s to connect
 // and to receive headers) whose redirects must pass the same URL policy,
-// at most 3 of them.
+// at most 3 of them, and which dials "localhost" as a loopback address
+// without resolving it ([LoopbackNames]).
 func NewClient(allowLoopbackHTTP bool) *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.ResponseHeaderTimeout = 5 * time.Second
 	tr.TLSHandshakeTimeout = 5 * time.Second
 	tr.MaxIdleConnsPerHost = 4
-	tr.DialContext = (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	tr.DialContext = LoopbackNames((&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext)
 	return &http.Client{
 		Timeout:       DefaultTimeout,
 		Transport:     tr,
 		CheckRedirect: RedirectPolicy(allowLoopbackHTTP),
+	}
+}
+
+// LoopbackNames wraps dial so that "localhost" (any case) is never
+// resolved: it is dialled as 127.0.0.1, then as ::1 if that fails (RFC
+// 6761, section 6.3). [CheckURL] lets plain http through to "localhost"
+// when loopback HTTP is allowed; a resolver (a hosts file without the
+// name, a DNS search domain) must not send that plain text off the
+// machine. Any other address is dialled as given.
+func LoopbackNames(dial func(ctx context.Context, network, addr string) (net.Conn, error)) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		host, port, err := net.SplitHostPort(addr)
+		if err != nil || !strings.EqualFold(host, "localhost") {
+			return dial(ctx, network, addr)
+		}
+		c, err4 := dial(ctx, network, net.JoinHostPort("127.0.0.1", port))
+		if err4 == nil {
+			return c, nil
+		}
+		c, err6 := dial(ctx, network, net.JoinHostPort("::1", port))
+		if err6 == nil {
+			return c, nil
+		}
+		return nil, errors.Join(err4, err6)
 	}
 }
 

@@ -1,9 +1,12 @@
 package httpfetch
 
 import (
+	"context"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -167,5 +170,66 @@ func TestRedact(t *testing.T) {
 	}
 	if _, err := CheckURL("https://rs:HUNTER2@as.example.com:44x/introspect", false); err == nil || strings.Contains(err.Error(), "HUNTER2") {
 		t.Errorf("CheckURL of an unparseable URL with a password: %v", err)
+	}
+}
+
+func TestLoopbackNames(t *testing.T) {
+	refused := errors.New("refused")
+	tests := []struct {
+		addr   string
+		fail   map[string]bool // addresses whose dial fails
+		dialed []string
+		ok     bool
+	}{
+		{addr: "localhost:8080", dialed: []string{"127.0.0.1:8080"}, ok: true},
+		{addr: "LocalHost:443", dialed: []string{"127.0.0.1:443"}, ok: true},
+		{addr: "localhost:8080", fail: map[string]bool{"127.0.0.1:8080": true}, dialed: []string{"127.0.0.1:8080", "[::1]:8080"}, ok: true},
+		{addr: "localhost:8080", fail: map[string]bool{"127.0.0.1:8080": true, "[::1]:8080": true}, dialed: []string{"127.0.0.1:8080", "[::1]:8080"}},
+		// Any other name is the dialer's to resolve, an address is dialled as is.
+		{addr: "id.example.com:443", dialed: []string{"id.example.com:443"}, ok: true},
+		{addr: "localhost.example.com:443", dialed: []string{"localhost.example.com:443"}, ok: true},
+		{addr: "127.0.0.1:80", dialed: []string{"127.0.0.1:80"}, ok: true},
+		{addr: "[::1]:80", dialed: []string{"[::1]:80"}, ok: true},
+		{addr: "no port", dialed: []string{"no port"}, ok: true},
+	}
+	for _, tt := range tests {
+		var dialed []string
+		dial := LoopbackNames(func(_ context.Context, network, addr string) (net.Conn, error) {
+			dialed = append(dialed, addr)
+			if tt.fail[addr] {
+				return nil, refused
+			}
+			c1, c2 := net.Pipe()
+			c2.Close()
+			return c1, nil
+		})
+		c, err := dial(context.Background(), "tcp", tt.addr)
+		if (err == nil) != tt.ok || !slices.Equal(dialed, tt.dialed) {
+			t.Errorf("dial %q: dialed %q, err %v; want %q, ok %v", tt.addr, dialed, err, tt.dialed, tt.ok)
+		}
+		if err != nil && !errors.Is(err, refused) {
+			t.Errorf("dial %q: error %v does not wrap the dialer's", tt.addr, err)
+		}
+		if c != nil {
+			c.Close()
+		}
+	}
+}
+
+// TestNewClientDialsLocalhostAsLoopback fetches http://localhost from a
+// server on 127.0.0.1 through NewClient's own transport.
+func TestNewClientDialsLocalhostAsLoopback(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(r.RemoteAddr))
+	}))
+	defer srv.Close()
+	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	c := NewClient(true)
+	resp, err := Get(context.Background(), c, "http://localhost:"+port+"/", "*/*", nil, 1<<10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if host, _, _ := net.SplitHostPort(string(resp.Body)); !net.ParseIP(host).IsLoopback() {
+		t.Fatalf("server saw %q", resp.Body)
 	}
 }
