@@ -37,7 +37,7 @@ func (a *authServer) goToken(clientID, scope, resource string) string {
 	a.t.Helper()
 	cfg := clientcredentials.Config{ClientID: clientID, ClientSecret: clientSecret, TokenURL: a.endpoint("token_endpoint"),
 		Scopes: strings.Fields(scope), EndpointParams: url.Values{"resource": {resource}}, AuthStyle: oauth2.AuthStyleInHeader}
-	tok, err := cfg.Token(context.Background())
+	tok, err := cfg.Token(context.WithValue(context.Background(), oauth2.HTTPClient, a.client)) // a.client trusts an HTTPS provider
 	if err != nil {
 		a.t.Fatalf("x/oauth2 client credentials: %v", err)
 	}

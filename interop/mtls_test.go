@@ -170,18 +170,7 @@ func TestOIDCProviderCertificateBoundTokens(t *testing.T) {
 	as := startAuthServerWith(t, providerOptions{tls: &tlsFiles{cert: certFile, key: keyFile, clientCA: caFile, client: plain}},
 		newSigningKey(t, jwa.RS256))
 
-	token := func(client *http.Client, resource string) (string, error) {
-		cfg := clientcredentials.Config{ClientID: mtlsClientID, ClientSecret: clientSecret, TokenURL: as.endpoint("token_endpoint"),
-			Scopes: []string{"read:data", "write:data"}, EndpointParams: url.Values{"resource": {resource}}, AuthStyle: oauth2.AuthStyleInHeader}
-		tok, err := cfg.Token(context.WithValue(context.Background(), oauth2.HTTPClient, client))
-		if err != nil {
-			return "", err
-		}
-		if tt := tok.Type(); tt != "Bearer" {
-			t.Errorf("token_type %q, want Bearer (RFC 8705 tokens stay Bearer tokens)", tt)
-		}
-		return tok.AccessToken, nil
-	}
+	token := func(client *http.Client, resource string) (string, error) { return as.mtlsToken(client, resource) }
 	withA := tlsClient(roots, &certs.a)
 	jwt, err := token(withA, jwtResource)
 	if err != nil {
@@ -219,6 +208,22 @@ func TestOIDCProviderCertificateBoundTokens(t *testing.T) {
 			checkBoundToA(t, "provider's bound opaque token", base, roots, certs, opaque, mtlsClientID)
 		})
 	}
+}
+
+// mtlsToken gets a token for mtlsClientID with Go's x/oauth2 through
+// client, whose connection's certificate (if any) the provider binds the
+// token to.
+func (a *authServer) mtlsToken(client *http.Client, resource string) (string, error) {
+	cfg := clientcredentials.Config{ClientID: mtlsClientID, ClientSecret: clientSecret, TokenURL: a.endpoint("token_endpoint"),
+		Scopes: []string{"read:data", "write:data"}, EndpointParams: url.Values{"resource": {resource}}, AuthStyle: oauth2.AuthStyleInHeader}
+	tok, err := cfg.Token(context.WithValue(context.Background(), oauth2.HTTPClient, client))
+	if err != nil {
+		return "", err
+	}
+	if tt := tok.Type(); tt != "Bearer" {
+		a.t.Errorf("token_type %q, want Bearer (RFC 8705 tokens stay Bearer tokens)", tt)
+	}
+	return tok.AccessToken, nil
 }
 
 // jwtClaims decodes a JWT's payload (to check what the provider issued).

@@ -199,9 +199,15 @@ func startProcess(t *testing.T, name string, cmd *exec.Cmd, ready string) string
 // waitHTTP waits until url answers want.
 func waitHTTP(t *testing.T, name, url string, want int) {
 	t.Helper()
+	waitHTTPWith(t, http.DefaultClient, name, url, want)
+}
+
+// waitHTTPWith is waitHTTP through client.
+func waitHTTPWith(t *testing.T, client *http.Client, name, url string, want int) {
+	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		resp, err := http.Get(url)
+		resp, err := client.Get(url)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == want {

@@ -22,6 +22,7 @@ import (
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/tap"
 
+	"github.com/bearerguard/bearerguard/adapters/httpbearer"
 	"github.com/bearerguard/bearerguard/examples/setup"
 	"github.com/bearerguard/bearerguard/forwardauth"
 	"github.com/bearerguard/bearerguard/resourcemeta"
@@ -84,6 +85,12 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	ready := &setup.Readiness{}
 	cfg.issuer.Readiness = ready
+	if cfg.NginxCertHeader != "" {
+		// Read only on requests from a gateway, and only the nginx front
+		// end hands the guard the gateway's address (WithNginxClientCert).
+		cfg.issuer.GuardOptions = append(cfg.issuer.GuardOptions,
+			httpbearer.WithClientCertHeader(cfg.NginxCertHeader, httpbearer.EscapedPEM, cfg.TrustedProxies...))
+	}
 	guard, closeGuard, err := cfg.issuer.Guard(client)
 	if err != nil {
 		return fail(2, err)
@@ -98,6 +105,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	if cfg.issuer.MeterProvider != nil {
 		opts = append(opts, forwardauth.WithMeterProvider(cfg.issuer.MeterProvider))
+	}
+	if cfg.NginxCertHeader != "" {
+		opts = append(opts, forwardauth.WithNginxClientCert())
 	}
 	var signer *forwardauth.Signer
 	if cfg.InternalKey != "" {

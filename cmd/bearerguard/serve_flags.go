@@ -25,7 +25,10 @@ type serveConfig struct {
 	ReloadInterval time.Duration
 	EnvoyPrefix    string
 	Nginx          forwardauth.NginxHeaders
-	Timeout        time.Duration
+	// NginxCertHeader is the header nginx's auth_request location passes
+	// the client's certificate in ($ssl_client_escaped_cert); "" is off.
+	NginxCertHeader string
+	Timeout         time.Duration
 
 	InternalKey      string
 	InternalIssuer   string
@@ -76,6 +79,7 @@ func newServeFlags(c *serveConfig, getenv func(string) string, out io.Writer) (*
 	fs.StringVar(&c.Nginx.URI, "nginx-uri-header", env("BEARERGUARD_NGINX_URI_HEADER", "X-Original-URI"), "header nginx sends the original URI in (env BEARERGUARD_NGINX_URI_HEADER)")
 	fs.StringVar(&c.Nginx.Host, "nginx-host-header", env("BEARERGUARD_NGINX_HOST_HEADER", "X-Original-Host"), "header nginx sends the original host in (env BEARERGUARD_NGINX_HOST_HEADER)")
 	fs.StringVar(&c.Nginx.Proto, "nginx-proto-header", env("BEARERGUARD_NGINX_PROTO_HEADER", "X-Original-Proto"), "header nginx sends the original scheme in (env BEARERGUARD_NGINX_PROTO_HEADER)")
+	fs.StringVar(&c.NginxCertHeader, "nginx-client-cert-header", env("BEARERGUARD_NGINX_CLIENT_CERT_HEADER", ""), "header in which nginx's auth_request location passes the client's certificate ($ssl_client_escaped_cert), for certificate-bound tokens (RFC 8705); the location must set it for every request, overwriting the client's; read only from --trusted-proxies, and never from Traefik or Envoy's HTTP service; default: off (env BEARERGUARD_NGINX_CLIENT_CERT_HEADER)")
 	timeout := fs.String("decision-timeout", env("BEARERGUARD_DECISION_TIMEOUT", forwardauth.DefaultTimeout.String()), "longest time one decision may take, key fetches included; then 503 (env BEARERGUARD_DECISION_TIMEOUT)")
 	c.InternalKey = env("BEARERGUARD_INTERNAL_JWT_KEY", "")
 	fs.Var(secretfile.Flag{P: &c.InternalKey}, "internal-jwt-key", "PEM file of the private key (EC P-256, Ed25519 or RSA 2048+) that signs a short-lived internal JWT passed upstream; default: off (env BEARERGUARD_INTERNAL_JWT_KEY)")
@@ -109,6 +113,16 @@ func newServeFlags(c *serveConfig, getenv func(string) string, out io.Writer) (*
 		if !strings.HasPrefix(c.EnvoyPrefix, "/") || strings.HasSuffix(c.EnvoyPrefix, "/") || strings.ContainsAny(c.EnvoyPrefix, "?#% ") ||
 			c.EnvoyPrefix == "/nginx" || c.EnvoyPrefix == "/traefik" || c.EnvoyPrefix == "/healthz" || c.EnvoyPrefix == "/readyz" || c.EnvoyPrefix == "/.well-known" {
 			errs = append(errs, fmt.Errorf("--envoy-prefix %q must be a path of its own such as /envoy (no trailing slash)", c.EnvoyPrefix))
+		}
+		if h := c.NginxCertHeader; h != "" {
+			if !headerName(h) {
+				errs = append(errs, fmt.Errorf("--nginx-client-cert-header %q is not a header name", h))
+			}
+			for _, other := range []string{"Authorization", "DPoP", c.Nginx.Method, c.Nginx.URI, c.Nginx.Host, c.Nginx.Proto} {
+				if strings.EqualFold(h, other) {
+					errs = append(errs, fmt.Errorf("--nginx-client-cert-header %q is a header with another use", h))
+				}
+			}
 		}
 		return errs
 	}
@@ -197,4 +211,18 @@ func withoutFlag(listing, name string) string {
 		}
 	}
 	return b.String()
+}
+
+// headerName reports whether h is an HTTP header name (an RFC 9110 token).
+func headerName(h string) bool {
+	if h == "" {
+		return false
+	}
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
 }

@@ -439,3 +439,98 @@ func TestReloaderPollSymlinkSwap(t *testing.T) {
 		t.Errorf("after the swap: /b is %s, want deny (and /a no longer open)", name)
 	}
 }
+
+// --nginx-client-cert-header: a certificate-bound token (RFC 8705) passes
+// the nginx front end with its certificate in that header, from a trusted
+// gateway only; never with another certificate, never through Traefik,
+// and not at all without the flag.
+func TestServeNginxClientCert(t *testing.T) {
+	iss := bearertest.NewIssuer(t)
+	ca := bearertest.MustClientCA(t)
+	_, cert := ca.MustIssue(t, "client")
+	_, other := ca.MustIssue(t, "other")
+	bound := iss.Mint(t, bearertest.Claims{"aud": "orders", "scope": "orders:read"}, bearertest.BoundToCertificate(cert))
+	const header = "X-SSL-Client-Cert"
+	https := http.Header{"X-Original-Proto": {"https"}}
+	with := func(c *x509.Certificate) http.Header {
+		h := https.Clone()
+		h.Set(header, bearertest.EscapedPEM(c))
+		return h
+	}
+	traefikAsk := func(addr, token string, c *x509.Certificate) int {
+		req, err := http.NewRequestWithContext(t.Context(), "GET", "http://"+addr+"/traefik", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("X-Forwarded-Method", "GET")
+		req.Header.Set("X-Forwarded-Uri", "/orders/7")
+		req.Header.Set("X-Forwarded-Proto", "https")
+		req.Header.Set("X-Forwarded-Host", "api.example.com")
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set(header, bearertest.EscapedPEM(c))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+
+	t.Run("on", func(t *testing.T) {
+		s, _, _ := startServe(t, iss, serveRoutes, "--nginx-client-cert-header", header)
+		if err := waitReady(t, s.Addr); err != nil {
+			t.Fatal(err)
+		}
+		for _, tt := range []struct {
+			name string
+			more http.Header
+			want int
+		}{
+			{"its certificate", with(cert), 200},
+			{"another certificate", with(other), 401},
+			{"no certificate", https, 401},
+		} {
+			if got := nginxAsk(t, s.Addr, "GET", "/orders/7", bound, tt.more).StatusCode; got != tt.want {
+				t.Errorf("nginx, %s: %d, want %d", tt.name, got, tt.want)
+			}
+		}
+		unbound := iss.Mint(t, bearertest.Claims{"aud": "orders", "scope": "orders:read"})
+		if got := traefikAsk(s.Addr, unbound, cert); got != 200 {
+			t.Fatalf("traefik, a token bound to nothing: %d, want 200 (the premise)", got)
+		}
+		if got := traefikAsk(s.Addr, bound, cert); got != 401 {
+			t.Errorf("traefik with the certificate in a header the client wrote: %d, want 401", got)
+		}
+	})
+	t.Run("from a gateway not trusted", func(t *testing.T) {
+		// The header is read only from --trusted-proxies: serve refuses
+		// the request outright (403), before any header is read.
+		s, _, _ := startServe(t, iss, serveRoutes, "--nginx-client-cert-header", header, "--trusted-proxies", "10.0.0.0/8")
+		if got := nginxAsk(t, s.Addr, "GET", "/orders/7", bound, with(cert)).StatusCode; got != 403 {
+			t.Errorf("nginx from loopback, not trusted: %d, want 403", got)
+		}
+	})
+	t.Run("off", func(t *testing.T) {
+		s, _, _ := startServe(t, iss, serveRoutes)
+		if err := waitReady(t, s.Addr); err != nil {
+			t.Fatal(err)
+		}
+		if got := nginxAsk(t, s.Addr, "GET", "/orders/7", bound, with(cert)).StatusCode; got != 401 {
+			t.Errorf("nginx without the flag: %d, want 401", got)
+		}
+	})
+}
+
+func TestServeNginxClientCertHeaderRefused(t *testing.T) {
+	for _, h := range []string{"X SSL", "authorization", "DPoP", "x-original-uri", "X-Cert:"} {
+		_, err := parseServe([]string{"--routes", "r.yaml", "--issuer", "https://id.example.com/", "--audience", "a", "--nginx-client-cert-header", h},
+			func(string) string { return "" }, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "--nginx-client-cert-header") {
+			t.Errorf("--nginx-client-cert-header %q: %v, want refused", h, err)
+		}
+	}
+	if _, err := parseServe([]string{"--routes", "r.yaml", "--issuer", "https://id.example.com/", "--audience", "a", "--nginx-client-cert-header", "X-SSL-Client-Cert"},
+		func(string) string { return "" }, io.Discard); err != nil {
+		t.Errorf("X-SSL-Client-Cert: %v", err)
+	}
+}

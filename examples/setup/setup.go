@@ -136,6 +136,10 @@ type Config struct {
 	// wait. The services set it; a program embedding an example's handler
 	// can too.
 	Readiness *Readiness
+	// GuardOptions are added to the options [Config.Guard] gives the
+	// guard, after them: `bearerguard serve` adds the forwarded client
+	// certificate header here.
+	GuardOptions []httpbearer.Option
 }
 
 // DefaultStartupTimeout is the default of --startup-timeout.
@@ -421,6 +425,7 @@ func (c Config) Guard(client *http.Client) (*httpbearer.Guard, func(), error) {
 		gopts = append(gopts, httpbearer.WithResourceMetadata(c.MetadataURL()))
 	}
 	gopts = append(gopts, c.queryTokenOptions()...)
+	gopts = append(gopts, c.GuardOptions...)
 	g, err := httpbearer.New(v, gopts...)
 	if err != nil {
 		closeAll()
