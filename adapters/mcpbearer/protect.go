@@ -64,6 +64,13 @@ var sdkHeader = http.Header{"Authorization": {"Bearer decided-by-bearerguard"}}
 // SDK keeps the context of a session's first request for the whole
 // session. Handlers read the current token with [TokenFromContext] or
 // [Token].
+//
+// Prefer the streamable handler to the SDK's legacy SSE one
+// (mcp.NewSSEHandler): that one does not bind a session to its caller.
+// Behind Protect each of its messages is still authorized by its own
+// token, but a caller with any valid token who learns another session's
+// id (128 random bits, sent only on that session's stream) can post into
+// it, and the answers go to that stream.
 func (g *Guard) Protect(next http.Handler) http.Handler {
 	// The SDK's own middleware is the only way to put a TokenInfo where the
 	// SDK looks for it; it is given the decision already made.
