@@ -3,6 +3,7 @@ package redisstore_test
 import (
 	"encoding/base64"
 	"log"
+	"log/slog"
 	"os"
 
 	"github.com/bearerguard/bearerguard/introspect"
@@ -70,4 +71,17 @@ func ExampleWithReplayFailOpen() {
 	}
 	defer store.Close()
 	// Export store.ReplayStore().FailOpens() as a metric, and alert on it.
+}
+
+// A program sends go-redis's own log lines (one per failed dial during an
+// outage) to its structured log, at Debug, before it opens a store; the
+// store reports the outage itself, once.
+func ExampleRouteClientLogs() {
+	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	redisstore.RouteClientLogs(logger, slog.LevelDebug)
+	store, err := redisstore.Open(os.Getenv("REDIS_URL"), redisstore.WithLogger(logger))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
 }

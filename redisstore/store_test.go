@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"log/slog"
 	"os"
 	"strconv"
 	"strings"
@@ -216,5 +217,40 @@ func TestRedissVerified(t *testing.T) {
 	}
 	if err := ping("rediss://"+addr+"/0", redisstore.WithTLSConfig(&tls.Config{RootCAs: pool, ServerName: "redis.example.com"})); err == nil {
 		t.Error("a certificate for the loopback names was accepted for redis.example.com")
+	}
+}
+
+// RouteClientLogs takes go-redis's own lines (a failed dial per call
+// during an outage) off the standard error into the program's logger, at
+// the level asked for; below the handler's level they are dropped.
+func TestRouteClientLogs(t *testing.T) {
+	srv := redistest.Start(t)
+	url := srv.URL
+	srv.Kill() // nothing listens there now: every call fails to dial
+	t.Cleanup(func() { redisstore.RouteClientLogs(slog.New(slog.NewTextHandler(os.Stderr, nil)), slog.LevelWarn) })
+	for _, tt := range []struct {
+		name  string
+		level slog.Level
+		want  bool
+	}{
+		{"at Warn", slog.LevelWarn, true},
+		{"at Debug, below the handler's Info", slog.LevelDebug, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			buf := &logBuffer{}
+			redisstore.RouteClientLogs(slog.New(slog.NewTextHandler(buf, nil)), tt.level)
+			s, err := redisstore.Open(url, redisstore.WithTimeout(faultTimeout), redisstore.WithLogger(slog.New(slog.DiscardHandler)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			if err := s.Ping(t.Context()); err == nil {
+				t.Fatal("Ping of a closed server succeeded")
+			}
+			got := buf.String()
+			if has := strings.Contains(got, "go-redis: ") && strings.Contains(got, "failed to dial"); has != tt.want {
+				t.Errorf("logged %q; want go-redis's failed dial: %v", got, tt.want)
+			}
+		})
 	}
 }
