@@ -49,7 +49,8 @@ type Request struct {
 	// proxies, as for a request it serves itself: the gateway must then
 	// set that header itself, overwriting the client's, for every request.
 	// The nginx front end sets it with [WithNginxClientCert]; no other
-	// HTTP front end does.
+	// front end does (Envoy's gRPC service passes the certificate Envoy
+	// verified in ClientCert, never one named by a header).
 	Peer string
 	// ClientCert is the client's TLS certificate as the gateway verified
 	// it, for certificate-bound tokens (RFC 8705): Envoy's ext_authz gRPC

@@ -68,8 +68,7 @@ func (s *envoyServer) Check(ctx context.Context, req *authv3.CheckRequest) (*aut
 		Host:       hr.GetHost(),
 		URI:        hr.GetPath(),
 		Header:     envoyHeaders(hr),
-		Peer:       p.Addr.String(),
-		ClientCert: cert,
+		ClientCert: cert, // its own, never a header: no Peer for the guard's WithClientCertHeader
 	}, feEnvoyGRPC)
 	return checkResponse(dec), nil
 }

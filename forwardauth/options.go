@@ -101,7 +101,9 @@ func WithNginxHeaders(h NginxHeaders) Option {
 //
 //	proxy_set_header X-SSL-Client-Cert $ssl_client_escaped_cert;
 //
-// (an empty value when the client sent no certificate). nginx passes the
+// (an empty value when the client sent no certificate), inside the
+// auth_request location itself: a location that sets headers of its own
+// inherits no proxy_set_header from the server or http level. nginx passes the
 // client's own headers on to the subrequest, so without that line a client
 // could name any certificate, and a certificate is public. Without this
 // option no front end but Envoy's gRPC one (its source certificate) gives

@@ -300,3 +300,35 @@ func TestEnvoyClientCertificate(t *testing.T) {
 		}
 	}
 }
+
+// The Envoy gRPC service copies the client's Cookie header into the
+// request the guard decides on. It handed the guard Envoy's (trusted)
+// address too, so a guard reading its certificate header from Cookie (a
+// setting nothing refused) took a certificate the client wrote there: a
+// stolen bound token passed without its certificate, and an ordinary
+// cookie failed every request (review of this session's changes). The
+// gRPC service now passes only the certificate Envoy verified.
+func TestReviewEnvoyGRPCNeverReadsCertificateHeader(t *testing.T) {
+	ca := bearertest.MustClientCA(t)
+	_, victim := ca.MustIssue(t, "victim")
+	s := newDiffSurfacesWith(t, []forwardauth.Option{forwardauth.WithNginxClientCert()},
+		httpbearer.WithClientCertHeader("Cookie", httpbearer.EscapedPEM, "127.0.0.0/8", "::1"))
+	stolen := s.token(t, "read:data", bearertest.BoundToCertificate(victim))
+	plain := s.token(t, "read:data")
+	for _, tt := range []struct {
+		name, tok, cookie string
+		want              codes.Code
+	}{
+		{"bound token, the victim's certificate in Cookie, none from Envoy", stolen, bearertest.EscapedPEM(victim), codes.Unauthenticated},
+		{"plain token, an ordinary cookie", plain, "session=abc", codes.OK},
+	} {
+		req := checkRequest("GET", "api.example.com", "/data", map[string]string{"authorization": "Bearer " + tt.tok, "cookie": tt.cookie})
+		resp, err := s.envoyG.Check(t.Context(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := codes.Code(resp.GetStatus().GetCode()); got != tt.want {
+			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}

@@ -65,12 +65,14 @@ var sdkHeader = http.Header{"Authorization": {"Bearer decided-by-bearerguard"}}
 // session. Handlers read the current token with [TokenFromContext] or
 // [Token].
 //
-// Prefer the streamable handler to the SDK's legacy SSE one
-// (mcp.NewSSEHandler): that one does not bind a session to its caller.
-// Behind Protect each of its messages is still authorized by its own
-// token, but a caller with any valid token who learns another session's
-// id (128 random bits, sent only on that session's stream) can post into
-// it, and the answers go to that stream.
+// Serve the streamable handler, not the SDK's legacy SSE one
+// (mcp.NewSSEHandler). That one binds no session to its caller: behind
+// Protect each POST is still authorized by its own token, but a caller
+// with any valid token who learns another session's id (128 random bits,
+// sent on that session's stream and in the query of its POSTs, so in
+// access logs that keep queries) can post into it, and the answers go to
+// that stream. Its messages also reach tool handlers without a token, so
+// [Guard.Middleware] refuses every tool that needs a scope.
 func (g *Guard) Protect(next http.Handler) http.Handler {
 	// The SDK's own middleware is the only way to put a TokenInfo where the
 	// SDK looks for it; it is given the decision already made.

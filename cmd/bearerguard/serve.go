@@ -25,6 +25,7 @@ import (
 	"github.com/bearerguard/bearerguard/adapters/httpbearer"
 	"github.com/bearerguard/bearerguard/examples/setup"
 	"github.com/bearerguard/bearerguard/forwardauth"
+	"github.com/bearerguard/bearerguard/redisstore"
 	"github.com/bearerguard/bearerguard/resourcemeta"
 )
 
@@ -58,6 +59,7 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 
 func runServe(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer, client *http.Client, onStart func(serveStarted)) int {
 	log := slog.New(slog.NewTextHandler(stderr, nil))
+	redisstore.RouteClientLogs(log, slog.LevelDebug) // go-redis's line per failed dial (process-wide): the store reports outages itself
 	fail := func(code int, err error) int {
 		fmt.Fprintf(stderr, "bearerguard serve: %s\n", oneLineErr(err))
 		return code

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -79,7 +80,7 @@ func newServeFlags(c *serveConfig, getenv func(string) string, out io.Writer) (*
 	fs.StringVar(&c.Nginx.URI, "nginx-uri-header", env("BEARERGUARD_NGINX_URI_HEADER", "X-Original-URI"), "header nginx sends the original URI in (env BEARERGUARD_NGINX_URI_HEADER)")
 	fs.StringVar(&c.Nginx.Host, "nginx-host-header", env("BEARERGUARD_NGINX_HOST_HEADER", "X-Original-Host"), "header nginx sends the original host in (env BEARERGUARD_NGINX_HOST_HEADER)")
 	fs.StringVar(&c.Nginx.Proto, "nginx-proto-header", env("BEARERGUARD_NGINX_PROTO_HEADER", "X-Original-Proto"), "header nginx sends the original scheme in (env BEARERGUARD_NGINX_PROTO_HEADER)")
-	fs.StringVar(&c.NginxCertHeader, "nginx-client-cert-header", env("BEARERGUARD_NGINX_CLIENT_CERT_HEADER", ""), "header in which nginx's auth_request location passes the client's certificate ($ssl_client_escaped_cert), for certificate-bound tokens (RFC 8705); the location must set it for every request, overwriting the client's; read only from --trusted-proxies, and never from Traefik or Envoy's HTTP service; default: off (env BEARERGUARD_NGINX_CLIENT_CERT_HEADER)")
+	fs.StringVar(&c.NginxCertHeader, "nginx-client-cert-header", env("BEARERGUARD_NGINX_CLIENT_CERT_HEADER", ""), "header in which nginx's auth_request location passes the client's certificate ($ssl_client_escaped_cert), for certificate-bound tokens (RFC 8705); set it with proxy_set_header inside that location itself, beside X-Original-URI (a location setting headers of its own inherits none from server or http level), so that it overwrites the client's on every request; read only from --trusted-proxies, and never through Traefik or Envoy; default: off (env BEARERGUARD_NGINX_CLIENT_CERT_HEADER)")
 	timeout := fs.String("decision-timeout", env("BEARERGUARD_DECISION_TIMEOUT", forwardauth.DefaultTimeout.String()), "longest time one decision may take, key fetches included; then 503 (env BEARERGUARD_DECISION_TIMEOUT)")
 	c.InternalKey = env("BEARERGUARD_INTERNAL_JWT_KEY", "")
 	fs.Var(secretfile.Flag{P: &c.InternalKey}, "internal-jwt-key", "PEM file of the private key (EC P-256, Ed25519 or RSA 2048+) that signs a short-lived internal JWT passed upstream; default: off (env BEARERGUARD_INTERNAL_JWT_KEY)")
@@ -118,10 +119,15 @@ func newServeFlags(c *serveConfig, getenv func(string) string, out io.Writer) (*
 			if !headerName(h) {
 				errs = append(errs, fmt.Errorf("--nginx-client-cert-header %q is not a header name", h))
 			}
-			for _, other := range []string{"Authorization", "DPoP", c.Nginx.Method, c.Nginx.URI, c.Nginx.Host, c.Nginx.Proto} {
-				if strings.EqualFold(h, other) {
-					errs = append(errs, fmt.Errorf("--nginx-client-cert-header %q is a header with another use", h))
-				}
+			// Headers with another meaning: the credentials, the original
+			// request's (defaults included: an empty name takes the
+			// default), headers Go or nginx handle themselves.
+			others := []string{"Authorization", "DPoP", "Cookie", "Host", "Content-Length", "Transfer-Encoding", "Connection",
+				"Keep-Alive", "Proxy-Connection", "TE", "Trailer", "Upgrade",
+				"X-Original-Method", "X-Original-URI", "X-Original-Host", "X-Original-Proto",
+				c.Nginx.Method, c.Nginx.URI, c.Nginx.Host, c.Nginx.Proto}
+			if slices.ContainsFunc(others, func(o string) bool { return strings.EqualFold(h, o) }) {
+				errs = append(errs, fmt.Errorf("--nginx-client-cert-header %q is a header with another use", h))
 			}
 		}
 		return errs

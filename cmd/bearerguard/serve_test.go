@@ -522,8 +522,14 @@ func TestServeNginxClientCert(t *testing.T) {
 }
 
 func TestServeNginxClientCertHeaderRefused(t *testing.T) {
-	for _, h := range []string{"X SSL", "authorization", "DPoP", "x-original-uri", "X-Cert:"} {
-		_, err := parseServe([]string{"--routes", "r.yaml", "--issuer", "https://id.example.com/", "--audience", "a", "--nginx-client-cert-header", h},
+	for _, args := range [][]string{
+		{"X SSL"}, {"authorization"}, {"DPoP"}, {"x-original-uri"}, {"X-Cert:"}, {"Cookie"}, {"host"}, {"Connection"},
+		{"X-Proto", "--nginx-proto-header", "x-proto"},
+		// An empty name takes the default: still that header.
+		{"X-Original-Proto", "--nginx-proto-header", ""},
+	} {
+		h := args[0]
+		_, err := parseServe(append([]string{"--routes", "r.yaml", "--issuer", "https://id.example.com/", "--audience", "a", "--nginx-client-cert-header", h}, args[1:]...),
 			func(string) string { return "" }, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), "--nginx-client-cert-header") {
 			t.Errorf("--nginx-client-cert-header %q: %v, want refused", h, err)

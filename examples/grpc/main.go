@@ -34,6 +34,7 @@ import (
 	"github.com/bearerguard/bearerguard/adapters/grpcbearer"
 	"github.com/bearerguard/bearerguard/examples/grpc/api"
 	"github.com/bearerguard/bearerguard/examples/setup"
+	"github.com/bearerguard/bearerguard/redisstore"
 )
 
 // shutdownTimeout bounds the wait for the calls in flight at SIGTERM.
@@ -59,6 +60,7 @@ func main() {
 		fmt.Fprintf(os.Stderr, "grpc: %s\n", oneLine(err))
 		os.Exit(2)
 	}
+	redisstore.RouteClientLogs(slog.Default(), slog.LevelDebug) // go-redis's line per failed dial: at Debug, as setup.Main
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Getenv, os.Stderr, nil)
 	stop()

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/bearerguard/bearerguard/redisstore"
 )
 
 // Main parses the configuration, builds the handler with newHandler, and
@@ -28,6 +30,10 @@ func Main(name string, newHandler func(Config, *http.Client) (http.Handler, func
 		fmt.Fprintf(os.Stderr, "%s: %s\n", name, oneLine(err))
 		os.Exit(2)
 	}
+	// go-redis writes a line to the standard error per failed dial during
+	// an outage, which the store reports once: its lines go to the log at
+	// Debug, out of sight by default (process-wide, so here, not in Guard).
+	redisstore.RouteClientLogs(slog.Default(), slog.LevelDebug)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, name, os.Args[1:], os.Getenv, os.Stderr, newHandler, nil)
 	stop()

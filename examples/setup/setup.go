@@ -348,11 +348,6 @@ func (c Config) Guard(client *http.Client) (*httpbearer.Guard, func(), error) {
 			}
 			ropts = append(ropts, redisstore.WithTLSConfig(&tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}))
 		}
-		// go-redis writes a line to the standard error per failed dial
-		// during an outage, which the store reports once, rate-limited:
-		// its lines go to the program's log at Debug, out of sight by
-		// default.
-		redisstore.RouteClientLogs(slog.Default(), slog.LevelDebug)
 		if shared, err = redisstore.Open(c.RedisURL, ropts...); err != nil {
 			closeAll()
 			return nil, nil, err

@@ -106,13 +106,15 @@ const (
 // NewClient returns a client with timeouts (10 s in all, 5 s to connect
 // and to receive headers) whose redirects must pass the same URL policy,
 // at most 3 of them, and which dials "localhost" as a loopback address
-// without resolving it ([LoopbackNames]).
+// without resolving it ([LoopbackNames]) and never through a proxy
+// ([DirectToLoopback]).
 func NewClient(allowLoopbackHTTP bool) *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.ResponseHeaderTimeout = 5 * time.Second
 	tr.TLSHandshakeTimeout = 5 * time.Second
 	tr.MaxIdleConnsPerHost = 4
 	tr.DialContext = LoopbackNames((&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext)
+	tr.Proxy = DirectToLoopback(tr.Proxy)
 	return &http.Client{
 		Timeout:       DefaultTimeout,
 		Transport:     tr,
@@ -141,6 +143,20 @@ func LoopbackNames(dial func(ctx context.Context, network, addr string) (net.Con
 			return c, nil
 		}
 		return nil, errors.Join(err4, err6)
+	}
+}
+
+// DirectToLoopback wraps proxy (nil: no proxy) so that a request to a
+// loopback host ([IsLoopback]: "localhost" in any case, or a loopback
+// address) never goes through it. The environment's proxy settings skip
+// "localhost" in lower case only: plain HTTP allowed to "LocalHost" would
+// otherwise reach the proxy, off the machine.
+func DirectToLoopback(proxy func(*http.Request) (*url.URL, error)) func(*http.Request) (*url.URL, error) {
+	return func(r *http.Request) (*url.URL, error) {
+		if proxy == nil || IsLoopback(r.URL.Hostname()) {
+			return nil, nil
+		}
+		return proxy(r)
 	}
 }
 

@@ -1,13 +1,19 @@
 package httpfetch
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -216,20 +222,95 @@ func TestLoopbackNames(t *testing.T) {
 	}
 }
 
-// TestNewClientDialsLocalhostAsLoopback fetches http://localhost from a
-// server on 127.0.0.1 through NewClient's own transport.
+// TestNewClientDialsLocalhostAsLoopback: NewClient's transport dials
+// "localhost" through LoopbackNames, both loopback addresses tried in
+// order, each error kept (a resolver would give one address, or none).
 func TestNewClientDialsLocalhostAsLoopback(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = w.Write([]byte(r.RemoteAddr))
-	}))
-	defer srv.Close()
-	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
-	c := NewClient(true)
-	resp, err := Get(context.Background(), c, "http://localhost:"+port+"/", "*/*", nil, 1<<10)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if host, _, _ := net.SplitHostPort(string(resp.Body)); !net.ParseIP(host).IsLoopback() {
-		t.Fatalf("server saw %q", resp.Body)
+	_, port, _ := net.SplitHostPort(l.Addr().String())
+	l.Close() // nothing listens there now
+	_, err = NewClient(true).Transport.(*http.Transport).DialContext(context.Background(), "tcp", "LocalHost:"+port)
+	if err == nil || !strings.Contains(err.Error(), "127.0.0.1:"+port) || !strings.Contains(err.Error(), "[::1]:"+port) {
+		t.Errorf("dial LocalHost:%s: %v; want both loopback addresses tried", port, err)
+	}
+}
+
+func TestDirectToLoopback(t *testing.T) {
+	proxyURL, _ := url.Parse("http://proxy.example.com:3128")
+	always := func(*http.Request) (*url.URL, error) { return proxyURL, nil }
+	for _, tt := range []struct {
+		url     string
+		proxied bool
+	}{
+		{"http://localhost:9/jwks", false},
+		{"http://LocalHost:9/jwks", false},
+		{"http://LOCALHOST/introspect", false},
+		{"http://127.0.0.1:8080/", false},
+		{"http://[::1]:8080/", false},
+		{"https://id.example.com/jwks", true},
+		{"https://localhost.example.com/jwks", true},
+	} {
+		req, _ := http.NewRequest("GET", tt.url, nil)
+		got, err := DirectToLoopback(always)(req)
+		if err != nil || (got != nil) != tt.proxied {
+			t.Errorf("%s: proxy %v, %v; want proxied %v", tt.url, got, err, tt.proxied)
+		}
+		if got, _ := DirectToLoopback(nil)(req); got != nil {
+			t.Errorf("%s: no proxy configured, got %v", tt.url, got)
+		}
+	}
+}
+
+// TestNewClientSkipsEnvironmentProxyForLoopback runs a child process with
+// HTTP_PROXY set (net/http reads the environment once per process): its
+// NewClient sends plain HTTP to "localhost" in any case straight to
+// loopback, never to the proxy, which stands for one off the machine.
+func TestNewClientSkipsEnvironmentProxyForLoopback(t *testing.T) {
+	if target := os.Getenv("HTTPFETCH_PROXY_CHILD"); target != "" {
+		for _, host := range []string{"localhost", "LocalHost", "LOCALHOST", "127.0.0.1"} {
+			_, _ = Get(context.Background(), NewClient(true), "http://"+host+":"+target+"/jwks", "application/json", nil, 1<<10)
+		}
+		return
+	}
+	proxy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	var mu sync.Mutex
+	var proxied []string
+	go func() {
+		for {
+			c, err := proxy.Accept()
+			if err != nil {
+				return
+			}
+			line, _ := bufio.NewReader(c).ReadString('\n')
+			mu.Lock()
+			proxied = append(proxied, strings.TrimSpace(line))
+			mu.Unlock()
+			_, _ = c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"))
+			c.Close()
+		}
+	}()
+	var direct atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		direct.Add(1)
+		_, _ = w.Write([]byte("{}"))
+	}))
+	defer srv.Close()
+	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	cmd := exec.Command(os.Args[0], "-test.run=^TestNewClientSkipsEnvironmentProxyForLoopback$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "HTTPFETCH_PROXY_CHILD="+port, "HTTP_PROXY=http://"+proxy.Addr().String(), "http_proxy=", "NO_PROXY=", "no_proxy=")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(proxied) != 0 || direct.Load() != 4 {
+		t.Errorf("proxied %q, served directly %d of 4", proxied, direct.Load())
 	}
 }
