@@ -102,8 +102,11 @@ func (d *Decider) frontHandler(fe frontend, read func(*http.Request) (Request, b
 			d.tel.record(r.Context(), d.tel.start(r.Context()), fe, dec.Status)
 			d.log.Debug("forwardauth: refused", "frontend", fe.String(), "status", dec.Status, "error", dec.Err)
 		} else {
-			if fe == feNginx && d.nginxCert {
-				req.Peer = r.RemoteAddr // the guard may read the certificate header nginx set
+			if fe == feNginx && d.nginxCert && req.Scheme != "http" {
+				// The guard may read the certificate header nginx set; over
+				// plain http there is no client certificate to forward, as
+				// the Envoy gRPC service's refusal of one says.
+				req.Peer = r.RemoteAddr
 			}
 			dec = d.decide(r.Context(), req, fe)
 		}

@@ -332,3 +332,29 @@ func TestReviewEnvoyGRPCNeverReadsCertificateHeader(t *testing.T) {
 		}
 	}
 }
+
+// Over plain http there is no client certificate to forward: the nginx
+// front end does not let the guard read the header then, as the Envoy
+// gRPC service refuses a certificate with the http scheme (review of this
+// session's changes: the two disagreed).
+func TestReviewNginxCertificateNeedsHTTPS(t *testing.T) {
+	ca := bearertest.MustClientCA(t)
+	_, cert := ca.MustIssue(t, "client")
+	s := newDiffSurfacesWith(t, []forwardauth.Option{forwardauth.WithNginxClientCert()},
+		httpbearer.WithClientCertHeader("X-SSL-Client-Cert", httpbearer.EscapedPEM, "127.0.0.0/8", "::1"))
+	bound := s.token(t, "read:data", bearertest.BoundToCertificate(cert))
+	for _, tt := range []struct {
+		proto string
+		want  int
+	}{
+		{"https", http.StatusOK},
+		{"http", http.StatusUnauthorized},
+	} {
+		got := diffRaw(t, s.nginx.Listener.Addr().String(), "GET /nginx HTTP/1.1",
+			"X-Original-Method: GET", "X-Original-URI: /data", "X-Original-Host: api.example.com", "X-Original-Proto: "+tt.proto,
+			"Authorization: Bearer "+bound, "X-SSL-Client-Cert: "+bearertest.EscapedPEM(cert))
+		if got != tt.want {
+			t.Errorf("X-Original-Proto %s: %d, want %d", tt.proto, got, tt.want)
+		}
+	}
+}
