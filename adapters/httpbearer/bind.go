@@ -23,7 +23,7 @@ type boundKey struct{}
 type boundContext struct {
 	context.Context
 	tok     *validator.Token
-	by      any
+	by      reuseKey
 	decided decided          // what route checks read of tok, as validated
 	reused  bool             // tok came from an outer Guard's binding
 	scheme  validator.Scheme // how tok was presented: a refusal's challenge names it
@@ -86,9 +86,9 @@ func (c *boundContext) Value(key any) any {
 	return c.Context.Value(key)
 }
 
-// bound returns, when a Guard over the same validator as g bound a token
-// to ctx, a new binding of that token for g (what was decided goes with
-// it).
+// bound returns, when a Guard over the same validator and presentation
+// settings as g bound a token to ctx (see reuseKey), a new binding of that
+// token for g (what was decided goes with it).
 func (g *Guard) bound(ctx context.Context) (*boundContext, bool) {
 	b, ok := ctx.Value(boundKey{}).(*boundContext)
 	if !ok || b.tok == nil || b.by != g.id {
@@ -114,6 +114,31 @@ func (g *Guard) withToken(r *http.Request, tok *validator.Token, b *boundContext
 // stored with [validator.NewContext], and no inner Guard finds a binding.
 func anonymous(r *http.Request) *http.Request {
 	return r.WithContext(&boundContext{Context: r.Context()})
+}
+
+// reuseKey is what two Guards compare before one reuses a token the
+// other validated: the validator, and every setting that decides which
+// presentations of a token a Guard accepts. A Guard that takes tokens from
+// a query, form or cookie where the other does not, trusts another
+// certificate header or other proxies, or checks DPoP proofs against
+// another public URL, would not have decided the same way.
+type reuseKey struct {
+	v            any // see validatorIdentity
+	presentation string
+}
+
+// presentationPolicy describes the settings of c that decide which
+// presentations of a token a Guard accepts, for reuseKey.
+func presentationPolicy(c config) string {
+	u := ""
+	if c.publicURL != nil {
+		u = c.publicURL.String()
+	}
+	certs := ""
+	if c.certs != nil {
+		certs = fmt.Sprintf("%s|%d|%v", c.certs.name, c.certs.format, c.certs.proxies)
+	}
+	return fmt.Sprintf("query=%t form=%t cookie=%q url=%q certs=%q", c.ex.query, c.ex.form, c.ex.cookie, u, certs)
 }
 
 // validatorIdentity returns what two Guards compare to know they share a

@@ -46,11 +46,16 @@
 // Every guard decides for itself. Guards nest (an outer guard on a group or
 // around a whole tree, an inner, stricter one on a route), and an inner
 // guard reuses the token in the request's context only when a guard over
-// the same validator stored it there ([Guard.WithToken]): the decision
-// would be the same, and only the route's scopes are checked again. A token
-// stored by a guard over another validator (another audience, other claim
-// checks, a maximum age) is not trusted: the inner guard validates the
-// request's own token itself, which costs a cache hit. A token put in the
+// the same validator, taking tokens the same ways, stored it there
+// ([Guard.WithToken]): the decision would be the same, and only the route's
+// scopes are checked again. A token stored by a guard over another
+// validator (another audience, other claim checks, a maximum age), or by
+// one that takes tokens where the inner one does not (a query, form or
+// cookie token, a client certificate header or its proxies, another public
+// URL for DPoP proofs), is not trusted: the inner guard decides on the
+// request itself, as it would alone, which costs a cache hit. So a
+// header-only guard on an API stays header-only under a site-wide guard
+// that reads a session cookie. A token put in the
 // context by any other code ([validator.NewContext]) is never taken for a
 // validated one.
 package httpbearer

@@ -51,7 +51,7 @@ type Guard struct {
 	// found through an interface: a type that embeds a Validator and
 	// overrides ValidatePresentation must have its override called.
 	vv        *validator.Validator
-	id        any // identity of v: see validatorIdentity
+	id        reuseKey // who may reuse this Guard's tokens: see reuseKey
 	ex        extractor
 	realm     string
 	publicURL *url.URL          // WithPublicURL, or nil
@@ -76,7 +76,7 @@ func New(v TokenValidator, opts ...Option) (*Guard, error) {
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("httpbearer: invalid configuration: %w", errors.Join(errs...))
 	}
-	g := &Guard{v: v, id: validatorIdentity(v), ex: c.ex, realm: c.realm, writeBody: c.writeBody, observe: c.observe,
+	g := &Guard{v: v, id: reuseKey{v: validatorIdentity(v), presentation: presentationPolicy(c)}, ex: c.ex, realm: c.realm, writeBody: c.writeBody, observe: c.observe,
 		publicURL: c.publicURL, certs: c.certs, metadata: c.metadata}
 	g.pv, _ = v.(PresentationValidator)
 	g.ch, _ = v.(challenger)
@@ -89,11 +89,14 @@ func New(v TokenValidator, opts ...Option) (*Guard, error) {
 // request carries no Bearer credentials.
 //
 // A token already in the request's context is reused only when a Guard
-// over the same validator put it there: then the decision would be the
-// same. A token from a guard over another validator (another audience,
-// other claim checks), or one stored with [validator.NewContext] by any
-// other middleware, is never trusted: this Guard validates the request's
-// own token itself. A Guard that reuses a token checks its route against
+// over the same validator, taking tokens the same ways, put it there: then
+// the decision would be the same. A token from a guard over another
+// validator (another audience, other claim checks), or from one that
+// takes tokens where this one does not (a query, form or cookie token, a
+// client certificate header or its proxies, another public URL for DPoP
+// proofs), or one stored with [validator.NewContext] by any other
+// middleware, is never trusted: this Guard validates the request's own
+// token itself. A Guard that reuses a token checks its route against
 // the token as it was validated, and Authenticate returns it so (a copy):
 // what handlers between the two Guards wrote to it (its Scopes, say) does
 // not count.

@@ -88,6 +88,36 @@ func nestedCases(t *testing.T, f *fixture, build Build, nested BuildNested) {
 		})
 	}
 
+	// One validator, guards that take tokens different ways: an inner guard
+	// reuses only a token an outer guard took a way it takes too. A
+	// header-only inner guard (an API kept away from cookies, against
+	// CSRF) under a guard that reads the session cookie let the cookie's
+	// token through (review of session 11).
+	sameV, err := validator.New(validator.WithIssuer(f.iss.URL, f.iss.KeySet(t)), validator.WithAudience("admin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromCookie := http.Header{"Cookie": {"session=" + mint("svc-cookie", []string{"admin"}, now)}}
+	for _, tt := range []struct {
+		name      string
+		inner     []httpbearer.Option
+		path      string
+		status    int
+		challenge string
+		subject   string
+	}{
+		{"same validator, cookie taken by the outer guard only", nil, "/nested/required", 401, bare, ""},
+		{"same validator, optional outer, cookie taken by the outer guard only", nil, "/nested/optional", 401, bare, ""},
+		{"same validator, both take the cookie", []httpbearer.Option{httpbearer.WithCookie("session")}, "/nested/required", 200, "", "svc-cookie"},
+	} {
+		t.Run("nested/"+tt.name, func(t *testing.T) {
+			srv := serve(t, func(t *testing.T, _ *httpbearer.Guard) http.Handler {
+				return nested(t, guard(t, sameV, httpbearer.WithCookie("session")), guard(t, sameV, tt.inner...))
+			}, nil)
+			check(t, do(t, srv, "GET", tt.path, fromCookie, ""), tt.status, tt.challenge, tt.subject, false)
+		})
+	}
+
 	t.Run("nested/dpop", func(t *testing.T) { nestedDPoPCases(t, f, build, nested) })
 
 	// Middleware that plants a token in the request's context, the way any
