@@ -401,6 +401,24 @@ func compileRoute(i int, rf RouteFile) (Route, error) {
 		}
 		r.host = h
 	}
+	// A list written but empty ("methods: []", "any_scopes: []", often a
+	// generated file whose list came out empty) would mean every method,
+	// or no scope check at all: refused, not read as absent.
+	for _, l := range []struct {
+		name  string
+		empty bool
+	}{
+		{"methods", rf.Methods != nil && len(rf.Methods) == 0},
+		{"scopes", rf.Scopes != nil && len(rf.Scopes) == 0},
+		{"any_scopes", rf.AnyScopes != nil && len(rf.AnyScopes) == 0},
+		{"all_of", rf.AllOf != nil && len(rf.AllOf) == 0},
+		{"any_of", rf.AnyOf != nil && len(rf.AnyOf) == 0},
+		{"acr_values", rf.ACRValues != nil && len(rf.ACRValues) == 0},
+	} {
+		if l.empty {
+			fail("%s is an empty list: leave it out, or list what it must hold", l.name)
+		}
+	}
 	seen := map[string]bool{}
 	for _, m := range rf.Methods {
 		if !isMethod(m) {

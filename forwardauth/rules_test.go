@@ -49,6 +49,14 @@ func TestParseRulesErrors(t *testing.T) {
 		{"billion laughs", laughs(), "anchors and aliases"},
 		{"two documents", "default: open\n---\ndefault: deny\n", "one YAML document"},
 		{"routes not a list", "routes: 3\n", ""},
+		// A list written but empty would mean every method or no check
+		// (review of session 11): refused, not read as absent.
+		{"empty methods on an open route", "routes:\n  - path: /a\n    open: true\n    methods: []\n", "methods is an empty list"},
+		{"empty scopes", "routes:\n  - path: /a\n    scopes: []\n", "scopes is an empty list"},
+		{"empty any_scopes", "routes:\n  - path: /a\n    any_scopes: []\n", "any_scopes is an empty list"},
+		{"empty all_of", "routes:\n  - path: /a\n    all_of: []\n", "all_of is an empty list"},
+		{"empty any_of", "routes:\n  - path: /a\n    any_of: []\n", "any_of is an empty list"},
+		{"empty acr_values", "routes:\n  - path: /a\n    acr_values: []\n", "acr_values is an empty list"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
