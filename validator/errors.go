@@ -50,6 +50,10 @@ var (
 var (
 	// ErrMalformedHeader: the Authorization header is not "Bearer" 1*SP b64token.
 	ErrMalformedHeader = reason(ErrInvalidRequest, "malformed authorization header", "The Authorization header is malformed")
+	// ErrMalformedCredentials: where a token may be sent other than the
+	// Authorization header cannot be read: a form body that does not parse
+	// (or exceeds its size limit), a token cookie that is not a b64token.
+	ErrMalformedCredentials = reason(ErrInvalidRequest, "malformed form body or token cookie", "The request body or token cookie is malformed")
 	// ErrMultipleTokens: more than one token, or one sent in two ways (RFC 6750 §2).
 	ErrMultipleTokens = reason(ErrInvalidRequest, "token sent more than once", "The access token was sent more than once")
 	// ErrMethodNotAllowed: a token in the query string or form body when that

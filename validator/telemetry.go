@@ -49,7 +49,7 @@ var reasonNames = map[*Error]string{
 	ErrInsufficientScope: "insufficient_scope", ErrUnavailable: "unavailable",
 	ErrInsufficientUserAuthentication: "insufficient_user_authentication",
 	ErrInvalidDPoPProof:               "invalid_dpop_proof", ErrUseDPoPNonce: "use_dpop_nonce",
-	ErrMalformedHeader: "malformed_header", ErrMultipleTokens: "multiple_tokens", ErrMethodNotAllowed: "method_not_allowed",
+	ErrMalformedHeader: "malformed_header", ErrMalformedCredentials: "malformed_credentials", ErrMultipleTokens: "multiple_tokens", ErrMethodNotAllowed: "method_not_allowed",
 	ErrDPoPNotAccepted: "dpop_not_accepted", ErrTooLarge: "too_large", ErrMalformed: "malformed", ErrUnsupported: "unsupported",
 	ErrAlgorithm: "algorithm", ErrType: "type", ErrUnknownKey: "unknown_key", ErrSignature: "signature", ErrIssuer: "issuer",
 	ErrAudience: "audience", ErrExpired: "expired", ErrNotYetValid: "not_yet_valid", ErrTooOld: "too_old",

@@ -22,6 +22,8 @@ type extractor struct {
 // extract returns the request's token. It fails with
 // [validator.ErrNoToken] when the request carries no Bearer credentials,
 // [validator.ErrMalformedHeader] for a broken Authorization header,
+// [validator.ErrMalformedCredentials] for a form body that does not parse
+// or a token cookie that is not a b64token,
 // [validator.ErrMultipleTokens] when several are sent (in different ways,
 // or the same way twice, including two cookies of the configured name), and
 // [validator.ErrMethodNotAllowed] for a query or form token when that way of
@@ -81,7 +83,7 @@ func (e *extractor) extract(w http.ResponseWriter, r *http.Request) (string, val
 	if e.form && isFormBody(r) {
 		r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
 		if err := r.ParseForm(); err != nil {
-			return "", 0, validator.ErrMalformedHeader
+			return "", 0, validator.ErrMalformedCredentials
 		}
 		if vals, ok := r.PostForm["access_token"]; ok {
 			if len(vals) != 1 || !isB64Token(vals[0]) {
@@ -99,7 +101,7 @@ func (e *extractor) extract(w http.ResponseWriter, r *http.Request) (string, val
 			return "", 0, validator.ErrMultipleTokens
 		case len(cs) == 1 && cs[0].Value != "":
 			if !isB64Token(cs[0].Value) {
-				return "", 0, validator.ErrMalformedHeader
+				return "", 0, validator.ErrMalformedCredentials
 			}
 			add(cs[0].Value)
 		}

@@ -117,6 +117,7 @@ func TestExtract(t *testing.T) {
 		// Form bodies: decoded names too.
 		{name: "form encoded name", ex: extractor{form: true}, method: "POST", target: "/", header: http.Header{"Content-Type": {form}}, body: "access%5Ftoken=f", want: "f"},
 		{name: "form encoded name and header", ex: extractor{form: true}, method: "POST", target: "/", header: http.Header{"Content-Type": {form}, "Authorization": {hdr}}, body: "x=1&%61ccess_token=f", wantErr: validator.ErrMultipleTokens},
+		{name: "form body that does not parse", ex: extractor{form: true}, method: "POST", target: "/", header: http.Header{"Content-Type": {form}, "Authorization": {hdr}}, body: "comment=100%", wantErr: validator.ErrMalformedCredentials},
 		{name: "form plain and encoded names", ex: extractor{form: true}, method: "POST", target: "/", header: http.Header{"Content-Type": {form}}, body: "access_token=a&access%5Ftoken=b", wantErr: validator.ErrMultipleTokens},
 		{name: "form uppercase name", ex: extractor{form: true}, method: "POST", target: "/", header: http.Header{"Content-Type": {form}, "Authorization": {hdr}}, body: "ACCESS_TOKEN=f", want: "hdr"},
 
@@ -131,7 +132,7 @@ func TestExtract(t *testing.T) {
 		{name: "empty cookie and header", ex: extractor{cookie: "at"}, target: "/", header: http.Header{"Cookie": {"at="}, "Authorization": {hdr}}, want: "hdr"},
 		{name: "cookie names are case-sensitive", ex: extractor{cookie: "at"}, target: "/", header: http.Header{"Cookie": {"AT=a; at=b"}}, want: "b"},
 		{name: "cookie and header", ex: extractor{cookie: "at"}, target: "/", header: http.Header{"Cookie": {"at=c"}, "Authorization": {hdr}}, wantErr: validator.ErrMultipleTokens},
-		{name: "bad cookie value", ex: extractor{cookie: "at"}, target: "/", header: http.Header{"Cookie": {"at=a$b"}}, wantErr: validator.ErrMalformedHeader},
+		{name: "bad cookie value", ex: extractor{cookie: "at"}, target: "/", header: http.Header{"Cookie": {"at=a$b"}}, wantErr: validator.ErrMalformedCredentials},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
