@@ -17,8 +17,6 @@ import (
 	"bytes"
 	"errors"
 	"hash/maphash"
-	"math"
-	"strconv"
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -402,16 +400,20 @@ func literal(b []byte, i int, lit string) (int, error) {
 // scanNumber validates an RFC 8259 number. One beyond float64's range
 // (±Inf to encoding/json, which then fails to decode the whole claims, and
 // to every reader that uses float64) is refused. The range is decided from
-// the decimal exponent of the leading significant digit, without parsing
-// the number, except at exactly 10^308, where strconv decides: no work or
-// allocation per number that a token full of numbers could multiply.
+// the decimal exponent of the leading significant digit, and at exactly
+// 10^308 by comparing the digits with the overflow point (belowOverflow),
+// never by parsing the number: strconv.ParseFloat takes ~20 µs on some
+// numbers there, which a forged token full of them multiplied before its
+// signature was looked at. Linear, and no allocation.
 func scanNumber(b []byte, i int) (int, error) {
 	start := i
 	if i < len(b) && b[i] == '-' {
 		i++
 	}
 	// lead is the decimal exponent of the first non-zero digit; none: zero.
-	lead, nonZero := 0, false
+	// int64, as exp: a body's length bounds lead, and exp saturates far
+	// beyond any length, so lead+exp cannot wrap.
+	lead, nonZero := int64(0), false
 	switch {
 	case i < len(b) && b[i] == '0':
 		i++
@@ -420,7 +422,7 @@ func scanNumber(b []byte, i int) (int, error) {
 		for i < len(b) && isDigit(b[i]) {
 			i++
 		}
-		lead, nonZero = i-intStart-1, true
+		lead, nonZero = int64(i-intStart-1), true
 	default:
 		return 0, errJSON
 	}
@@ -432,12 +434,12 @@ func scanNumber(b []byte, i int) (int, error) {
 		fracStart := i
 		for i < len(b) && isDigit(b[i]) {
 			if !nonZero && b[i] != '0' {
-				lead, nonZero = fracStart-i-1, true
+				lead, nonZero = int64(fracStart-i-1), true
 			}
 			i++
 		}
 	}
-	exp := 0
+	exp := int64(0)
 	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
 		i++
 		neg := false
@@ -449,8 +451,10 @@ func scanNumber(b []byte, i int) (int, error) {
 			return 0, errJSON
 		}
 		for i < len(b) && isDigit(b[i]) {
-			if exp < 1<<20 { // beyond any float64 either way; no overflow
-				exp = exp*10 + int(b[i]-'0')
+			// Saturates at 2^40 or more: beyond any float64 either way,
+			// whatever lead a body of any length gives, and no overflow.
+			if exp < 1<<40 {
+				exp = exp*10 + int64(b[i]-'0')
 			}
 			i++
 		}
@@ -463,7 +467,7 @@ func scanNumber(b []byte, i int) (int, error) {
 		case e > 308:
 			return 0, errJSON
 		case e == 308:
-			if f, err := strconv.ParseFloat(string(b[start:i]), 64); err != nil && math.IsInf(f, 0) {
+			if !belowOverflow(b[start:i]) {
 				return 0, errJSON
 			}
 		}
@@ -472,6 +476,44 @@ func scanNumber(b []byte, i int) (int, error) {
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// overflowAt is 2^1024 - 2^970, halfway between math.MaxFloat64 and 2^1024,
+// in decimal: a number at or above it in magnitude rounds to ±Inf (the tie
+// goes to the even 2^1024), one below it to a finite float64.
+const overflowAt = "179769313486231580793728971405303415079934132710037826936173778980444968292764750946649017977587207096330286416692887910946555547851940402630657488671505820681908902000708383676273854845817711531764475730270069855571366959622842914819860834936475292719074168444365510704342711559699508093042880177904174497792"
+
+// belowOverflow reports whether num, an RFC 8259 number whose first
+// significant digit stands for 10^308, is below overflowAt in magnitude:
+// its significant digits compared one by one with overflowAt's.
+func belowOverflow(num []byte) bool {
+	k, started := 0, false
+	for _, c := range num {
+		if c == 'e' || c == 'E' {
+			break
+		}
+		if !isDigit(c) || (!started && c == '0') {
+			continue // sign, point, leading zeros
+		}
+		started = true
+		switch {
+		case k >= len(overflowAt):
+			if c != '0' {
+				return false // equal to overflowAt's digits, then more
+			}
+		case c < overflowAt[k]:
+			return true
+		case c > overflowAt[k]:
+			return false
+		}
+		k++
+	}
+	for ; k < len(overflowAt); k++ { // a prefix of overflowAt: below it if more is left
+		if overflowAt[k] != '0' {
+			return true
+		}
+	}
+	return false
+}
 
 // escapedRune reads the \uXXXX escape at b[i], if there is one.
 func escapedRune(b []byte, i int) (rune, bool) {

@@ -3,6 +3,8 @@ package validator
 import (
 	"bytes"
 	"encoding/json"
+	"math"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"testing"
@@ -232,6 +234,13 @@ func TestScanNumberRange(t *testing.T) {
 		{"0.1e309", true}, {"0.01e311", false}, {"-1e400", false}, {"1e-400", true}, {"1e-99999999999", true},
 		{"1" + strings.Repeat("0", 308), true}, {"1" + strings.Repeat("0", 309), false},
 		{"179769313486231570" + strings.Repeat("0", 291), true}, {"0." + strings.Repeat("0", 400) + "1e400", true},
+		// The overflow point itself rounds to +Inf; one below it does not.
+		{overflowAt, false}, {"-" + overflowAt, false}, {overflowAt + ".0000", false}, {overflowAt[:1] + "." + overflowAt[1:] + "e308", false},
+		{overflowAt[:308] + "1", true}, {overflowAt + "e-1", true}, {"15000000000000001163e289", true},
+		// An exponent too long to read whole: saturated beyond any body's
+		// length, so leading zeros cannot bring an infinite number back.
+		{"0." + strings.Repeat("0", 1_100_000) + "1e10485760", false},
+		{"1" + strings.Repeat("0", 1_100_000) + "e-10485760", true},
 	} {
 		end, err := scanNumber([]byte(tt.in), 0)
 		if ok := err == nil && end == len(tt.in); ok != tt.ok {
@@ -240,10 +249,55 @@ func TestScanNumberRange(t *testing.T) {
 	}
 }
 
+// belowOverflow decides as strconv.ParseFloat does, on numbers within a
+// few units of the overflow point in their last digits, written in every
+// form: with a point anywhere, an exponent, leading zeros, a sign.
+func TestBelowOverflowAgreesWithParseFloat(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for n := 0; n < 20000; n++ {
+		digits := []byte(overflowAt[:17+rng.IntN(30)])
+		// Change the last few digits, up or down.
+		for j := len(digits) - 1 - rng.IntN(4); j < len(digits); j++ {
+			digits[j] = byte('0' + rng.IntN(10))
+		}
+		if rng.IntN(4) == 0 {
+			digits = append(digits, overflowAt[len(digits):]...) // the whole point, changed
+		}
+		point := 1 + rng.IntN(len(digits)) // digits before the point
+		num := string(digits[:point])
+		if point < len(digits) {
+			num += "." + string(digits[point:])
+		}
+		if e := 309 - point; e != 0 || rng.IntN(2) == 0 {
+			num += "e" + strconv.Itoa(e)
+		}
+		if rng.IntN(3) == 0 {
+			num = "-" + num
+		}
+		f, err := strconv.ParseFloat(num, 64)
+		want := !(err != nil && math.IsInf(f, 0))
+		if got := belowOverflow([]byte(num)); got != want {
+			t.Fatalf("belowOverflow(%s) = %v, strconv says finite %v", num, got, want)
+		}
+	}
+}
+
+// scanNumber costs no allocation, also at 10^308, where it once parsed the
+// number with strconv (tens of µs for some, before any signature check).
+func TestScanNumberAllocatesNothing(t *testing.T) {
+	for _, in := range []string{"1.7976931348623157e308", "15000000000000001163e289", overflowAt} {
+		b := []byte(in)
+		if n := testing.AllocsPerRun(100, func() { _, _ = scanNumber(b, 0) }); n != 0 {
+			t.Errorf("scanNumber(%.30s…) allocates %v times", in, n)
+		}
+	}
+}
+
 // FuzzScanNumber: for every RFC 8259 number, scanNumber accepts it exactly
 // when strconv.ParseFloat reads it as finite.
 func FuzzScanNumber(f *testing.F) {
-	for _, s := range []string{"0", "-1.5e10", "1e308", "1.7976931348623159e308", "9e307", "0.1e309", "123.456e-7"} {
+	for _, s := range []string{"0", "-1.5e10", "1e308", "1.7976931348623159e308", "9e307", "0.1e309", "123.456e-7",
+		overflowAt, overflowAt[:308] + "1", "17976931348623158079e289", "15000000000000001163e289"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

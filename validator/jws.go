@@ -46,6 +46,12 @@ func decodeSegment(seg string, buf []byte) ([]byte, bool) {
 // reports ErrUnsupported for JWE (five segments) and JSON serialization,
 // ErrMalformed for anything else that is not three segments.
 func splitCompact(token string) (header, payload, sig string, err error) {
+	// encoding/base64 skips CR and LF even in Strict mode, and RFC 7515 §2
+	// allows no line breaks: refused, so that one token has one spelling
+	// (a cache, a deny list or a rate limit keyed by it cannot be dodged).
+	if strings.ContainsAny(token, "\r\n") {
+		return "", "", "", ErrMalformed
+	}
 	i := strings.IndexByte(token, '.')
 	if i < 0 {
 		if strings.HasPrefix(token, "{") {

@@ -114,6 +114,11 @@ func TestValidate(t *testing.T) {
 		{"base64 padding", jwstest.Pad(rs256(good)), nil, validator.ErrMalformed},
 		{"standard alphabet", "eyJhbGciOiJSUzI1NiJ9+/.e30.c2ln", nil, validator.ErrMalformed},
 		{"non-canonical trailing bits", rs256(good)[:strings.LastIndexByte(rs256(good), '.')] + ".AB", nil, validator.ErrMalformed},
+		// encoding/base64 skips line breaks even in Strict mode: in the
+		// signature (not signed) they gave one token many accepted spellings.
+		{"line feed in the signature", func() string { t := rs256(good); i := len(t) - 8; return t[:i] + "\n" + t[i:] }(), nil, validator.ErrMalformed},
+		{"carriage return in the signature", func() string { t := rs256(good); i := len(t) - 8; return t[:i] + "\r" + t[i:] }(), nil, validator.ErrMalformed},
+		{"trailing CRLF", rs256(good) + "\r\n", nil, validator.ErrMalformed},
 		{"header not JSON", jwstest.Token("alg=RS256", good, jwstest.Fixed([]byte("sig"))), nil, validator.ErrMalformed},
 		{"header is an array", jwstest.Token(`["RS256"]`, good, rs), nil, validator.ErrMalformed},
 		{"header trailing data", jwstest.Token(`{"alg":"RS256","kid":"rsa-1"}x`, good, rs), nil, validator.ErrMalformed},
