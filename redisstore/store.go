@@ -106,11 +106,17 @@ func Open(rawURL string, opts ...Option) (*Store, error) {
 	ro.DisableIdentity = true       // no CLIENT SETINFO round trip per connection
 	ro.PipelinePoolSize = -1        // no pipelines here: no second pool
 	ro.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
-	return newStore(redis.NewClient(ro), true, cfg), nil
+	rdb := redis.NewClient(ro)
+	rdb.AddHook(replyGuard{maxBulk: int64(cfg.maxValue) + 1<<20})
+	return newStore(rdb, true, cfg), nil
 }
 
 // New returns a store over a client you configured (Sentinel, Cluster,
-// custom dialer); [Store.Close] does not close it. A *redis.Client must
+// custom dialer); [Store.Close] does not close it. Unlike [Open]'s, your
+// client reads whatever length a reply declares: go-redis allocates it, so
+// a reply declaring terabytes from a hostile server, or from anyone on the
+// path of a plain connection, ends the process (use TLS, and trust the
+// server). A *redis.Client must
 // have ContextTimeoutEnabled set, or the per-call timeout would not hold;
 // set MaxRetries to -1 too, so that a DPoP proof's SET NX is never sent
 // twice.
