@@ -796,14 +796,14 @@ func TestRedteamRouteFileTraps(t *testing.T) {
 			t.Errorf("%s: accepted (%d routes, default %s), want an error", name, rs.Routes(), rs.Default())
 		}
 	}
+	// These once read as "default: deny, no routes". Refused now: a file
+	// emptied by a failed generator swapped itself in for the rules in
+	// force on reload, and a key without a value reads as absent (a
+	// "scopes:" that rendered empty meant no scope check; review of
+	// session 11).
 	for name, file := range map[string]string{"empty": "", "blank": "\n\n  \n", "comments only": "# default: open\n", "null default": "default: ~\n"} {
-		rs, err := forwardauth.ParseRules([]byte(file))
-		if err != nil {
-			t.Errorf("%s: %v", name, err)
-			continue
-		}
-		if rs.Default() != forwardauth.AccessDeny || rs.Routes() != 0 {
-			t.Errorf("%s: default %s with %d routes, want deny", name, rs.Default(), rs.Routes())
+		if rs, err := forwardauth.ParseRules([]byte(file)); err == nil {
+			t.Errorf("%s: accepted (%d routes, default %s), want an error", name, rs.Routes(), rs.Default())
 		}
 	}
 }

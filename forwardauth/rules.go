@@ -1,7 +1,6 @@
 package forwardauth
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -239,10 +238,8 @@ func ParseRules(data []byte) (*Rules, error) {
 		return nil, fmt.Errorf("%w: larger than %d bytes", ErrRules, MaxRulesFileSize)
 	}
 	var f File
-	if len(bytes.TrimSpace(data)) > 0 {
-		if err := decodeYAML(data, &f); err != nil {
-			return nil, fmt.Errorf("%w: %s", ErrRules, oneLine(yaml.FormatError(err, false, false)))
-		}
+	if err := decodeYAML(data, &f); err != nil {
+		return nil, fmt.Errorf("%w: %s", ErrRules, oneLine(yaml.FormatError(err, false, false)))
 	}
 	rs, err := compile(f)
 	if err != nil {
@@ -266,17 +263,28 @@ func decodeYAML(data []byte, f *File) (err error) {
 	if err != nil {
 		return err
 	}
-	var v aliasFinder
+	if len(file.Docs) > 1 {
+		return errors.New("a route file holds one YAML document")
+	}
+	if len(file.Docs) == 0 || file.Docs[0].Body == nil {
+		// A file emptied by a generator that failed would otherwise be
+		// "default: deny, no routes", swapped in for the rules in force.
+		return errors.New("the route file is empty: write at least \"default: deny\"")
+	}
+	var v nodeFinder
 	for _, doc := range file.Docs {
 		ast.Walk(&v, doc)
 	}
-	if v.found {
+	switch {
+	case v.alias:
 		// The YAML library expands aliases without a bound: nested ones
 		// ("billion laughs") would take the service's memory.
 		return errors.New("anchors and aliases (&name, *name) are not supported in a route file")
-	}
-	if len(file.Docs) > 1 {
-		return errors.New("a route file holds one YAML document")
+	case v.null:
+		// "scopes:" with nothing after it (a template that rendered
+		// empty) would read as no scopes at all, "deny:" as a token
+		// route: a route file never needs null.
+		return fmt.Errorf("a key without a value (or null) at line %d: write the value, or leave the key out", v.nullLine)
 	}
 	return yaml.UnmarshalWithOptions(data, f, yaml.Strict())
 }
@@ -320,15 +328,27 @@ func tooDeep(data []byte) bool {
 }
 
 // aliasFinder finds anchors and aliases in a parsed YAML file.
-type aliasFinder struct{ found bool }
+// nodeFinder finds what a route file must not hold: anchors and aliases,
+// and null values (the first one's line).
+type nodeFinder struct {
+	alias, null bool
+	nullLine    int
+}
 
-func (a *aliasFinder) Visit(n ast.Node) ast.Visitor {
+func (a *nodeFinder) Visit(n ast.Node) ast.Visitor {
 	switch n.(type) {
 	case *ast.AliasNode, *ast.AnchorNode:
-		a.found = true
+		a.alias = true
 		return nil
+	case *ast.NullNode:
+		if !a.null {
+			a.null = true
+			if tk := n.GetToken(); tk != nil && tk.Position != nil {
+				a.nullLine = tk.Position.Line
+			}
+		}
 	}
-	if a.found {
+	if a.alias {
 		return nil
 	}
 	return a

@@ -57,6 +57,14 @@ func TestParseRulesErrors(t *testing.T) {
 		{"empty all_of", "routes:\n  - path: /a\n    all_of: []\n", "all_of is an empty list"},
 		{"empty any_of", "routes:\n  - path: /a\n    any_of: []\n", "any_of is an empty list"},
 		{"empty acr_values", "routes:\n  - path: /a\n    acr_values: []\n", "acr_values is an empty list"},
+		// A key without a value reads as absent, and a file emptied by a
+		// failed generator as "deny, no routes" (review of session 11).
+		{"scopes without a value", "routes:\n  - path: /a\n    scopes:\n", "without a value"},
+		{"any_of null", "routes:\n  - path: /a\n    any_of: ~\n", "without a value"},
+		{"deny null", "routes:\n  - path: /a\n    deny: null\n", "without a value"},
+		{"methods without a value on an open route", "routes:\n  - path: /a\n    open: true\n    methods:\n", "without a value"},
+		{"empty file", "", "is empty"},
+		{"comments only", "# routes come later\n", "is empty"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -87,12 +95,12 @@ func TestParseRulesReportsEveryProblem(t *testing.T) {
 }
 
 func TestParseRulesDefaults(t *testing.T) {
-	rs, err := forwardauth.ParseRules([]byte(""))
+	rs, err := forwardauth.ParseRules([]byte("routes: []\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if rs.Default() != forwardauth.AccessDeny || rs.Routes() != 0 {
-		t.Errorf("empty file: default %v, %d routes; want deny, 0", rs.Default(), rs.Routes())
+		t.Errorf("no routes: default %v, %d routes; want deny, 0", rs.Default(), rs.Routes())
 	}
 	want := []string{"X-Auth-Subject", "X-Auth-Client-Id", "X-Auth-Scopes"}
 	if got := rs.Names(); strings.Join(got, ",") != strings.Join(want, ",") {

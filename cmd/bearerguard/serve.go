@@ -240,7 +240,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 	}()
 
-	rl := &reloader{path: cfg.Routes, d: d, log: log, settle: reloadSettle}
+	rl := &reloader{path: cfg.Routes, d: d, log: log, settle: reloadSettle, quiet: reloadQuiet}
 	rl.stamp, _ = statFile(cfg.Routes)
 	started.Reload = rl.reload
 	hup := make(chan os.Signal, 1)

@@ -37,6 +37,12 @@ const redteamRoutes = `routes:
 // receives.
 func writeInTwo(t *testing.T, file, content string, cut int) (done <-chan error) {
 	t.Helper()
+	return writeInTwoPausing(t, file, content, cut, 5*time.Millisecond)
+}
+
+// writeInTwoPausing is writeInTwo with the writer pausing for pause.
+func writeInTwoPausing(t *testing.T, file, content string, cut int, pause time.Duration) (done <-chan error) {
+	t.Helper()
 	f, err := os.OpenFile(file, os.O_WRONLY|os.O_TRUNC, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -46,7 +52,7 @@ func writeInTwo(t *testing.T, file, content string, cut int) (done <-chan error)
 	}
 	ch := make(chan error, 1)
 	go func() {
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(pause)
 		_, err := f.WriteString(content[cut:])
 		if cerr := f.Close(); err == nil {
 			err = cerr
@@ -77,6 +83,25 @@ func TestRedteamReloadPartialWrite(t *testing.T) {
 		if got != 403 {
 			t.Fatalf("round %d: after a reload during a non-atomic write, /orders/admin/x %d, want 403: the half-written file was put in force", round, got)
 		}
+	}
+}
+
+// A writer that pauses longer than the settle time between its pieces
+// (a loop running a command per route, a slow pipe) had its first half put
+// in force (review of session 11): serve now also waits until the file
+// was last modified a second ago.
+func TestReviewReloadWriterPausing(t *testing.T) {
+	iss := bearertest.NewIssuer(t)
+	s, _, file := startServe(t, iss, redteamRoutes, "--reload-interval", "0")
+	tok := iss.Mint(t, bearertest.Claims{"aud": "orders", "scope": "orders:read", "sub": "u"})
+	done := writeInTwoPausing(t, file, redteamRoutes, strings.Index(redteamRoutes, "    deny: true"), 300*time.Millisecond)
+	s.Reload()
+	got := nginxAsk(t, s.Addr, "GET", "/orders/admin/x", tok, nil).StatusCode
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got != 403 {
+		t.Fatalf("after a reload during a write that paused 300 ms: /orders/admin/x %d, want 403", got)
 	}
 }
 

@@ -37,15 +37,21 @@ func (s fileStamp) changed(st fileStamp) bool {
 	return s.size != st.size || !s.modTime.Equal(st.modTime) || !os.SameFile(s.info, st.info)
 }
 
-// A reload reads the route file, then waits reloadSettle and puts it in
-// force only if the file did not change meanwhile; else it reads it again
-// (at most reloadTries times). A file rewritten in place (truncated, then
-// written in pieces) is caught half-way more often than not, and its
-// first half is usually valid YAML that has lost a "deny: true" line or
-// a scope: it must never be in force, even for an instant.
+// A reload waits until the route file was last modified reloadQuiet ago,
+// reads it, then waits reloadSettle and puts it in force only if the file
+// did not change since before the wait; else it starts again (at most
+// reloadTries times, and for reloadPatience in all). A file rewritten in
+// place (truncated, then written in pieces) is caught half-way more often
+// than not, and its first half is usually valid YAML that has lost a
+// "deny: true" line or a scope. These waits keep out a writer that pauses
+// less than reloadQuiet between pieces; none can keep out one that pauses
+// longer, which is why the README asks for an atomic replace (write
+// beside, rename over).
 const (
-	reloadSettle = 100 * time.Millisecond
-	reloadTries  = 20
+	reloadQuiet    = time.Second
+	reloadSettle   = 100 * time.Millisecond
+	reloadTries    = 20
+	reloadPatience = 10 * time.Second
 )
 
 // reloader puts a route file in force again when it changes (polled) or on
@@ -57,6 +63,7 @@ type reloader struct {
 	log  *slog.Logger
 
 	settle time.Duration // how long the file must stay unchanged after it is read (reloadSettle)
+	quiet  time.Duration // how long ago the file must have been last modified when it is read (reloadQuiet)
 
 	mu    sync.Mutex // one reload at a time
 	stamp fileStamp  // of the file last tried
@@ -101,14 +108,20 @@ func (rl *reloader) reload() {
 	defer rl.mu.Unlock()
 	var rules *forwardauth.Rules
 	var err error
+	deadline := time.Now().Add(reloadPatience)
 	for try := 1; ; try++ {
-		rl.stamp, _ = statFile(rl.path) // before reading: a write during the read is seen next time
+		rl.stamp, _ = statFile(rl.path) // before waiting and reading: a write meanwhile is seen below
+		if rl.quiet > 0 && rl.stamp.info != nil {
+			if age := time.Since(rl.stamp.modTime); age < rl.quiet {
+				time.Sleep(min(rl.quiet-max(age, 0), rl.quiet)) // a modification time in the future: one quiet period
+			}
+		}
 		rules, err = forwardauth.LoadRules(rl.path)
 		time.Sleep(rl.settle)
 		if st, _ := statFile(rl.path); !rl.stamp.changed(st) {
 			break
 		}
-		if try == reloadTries {
+		if try == reloadTries || time.Now().After(deadline) {
 			rules, err = nil, errors.New("the file kept changing while it was read: write it elsewhere and rename it into place")
 			break
 		}

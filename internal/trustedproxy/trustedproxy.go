@@ -15,12 +15,17 @@ import (
 type List []netip.Prefix
 
 // Parse parses addresses and CIDR prefixes ("10.0.0.0/8", "192.0.2.7",
-// "::1").
+// "::1"). A prefix with bits set past its length ("192.0.2.7/0", a typo
+// for /32, would be 0.0.0.0/0: everyone) is refused, naming the prefix it
+// would have been.
 func Parse(entries []string) (List, error) {
 	l := make(List, 0, len(entries))
 	for _, e := range entries {
 		if p, err := netip.ParsePrefix(e); err == nil {
-			l = append(l, p.Masked())
+			if m := p.Masked(); m != p {
+				return nil, fmt.Errorf("%q has address bits past its length: write %s if that is meant, or the address with its own length", e, m)
+			}
+			l = append(l, p)
 			continue
 		}
 		addr, err := netip.ParseAddr(e)

@@ -35,7 +35,9 @@ func TestList(t *testing.T) {
 	if List(nil).Contains(netip.MustParseAddr("127.0.0.1")) {
 		t.Error("an empty list trusts an address")
 	}
-	for _, bad := range []string{"10.0.0.0/33", "example.com", "", "10.0.0.1:80"} {
+	// Address bits past the length: "192.0.2.7/0" (a typo for /32) would
+	// trust everyone, "10.1.2.3/8" more than it says (red-team review).
+	for _, bad := range []string{"10.0.0.0/33", "example.com", "", "10.0.0.1:80", "192.0.2.7/0", "10.1.2.3/8", "2001:db8::1/32"} {
 		if _, err := Parse([]string{bad}); err == nil {
 			t.Errorf("Parse(%q) accepted", bad)
 		}
