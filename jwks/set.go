@@ -209,11 +209,16 @@ func (s *Set) Key(ctx context.Context, kid string, alg validator.Algorithm) (*va
 	if k, ok := snap.keys.Lookup(kid, alg); ok {
 		return k, nil
 	}
-	if call.err == nil {
-		s.mu.Lock()
-		s.rememberUnknownLocked(uk)
-		s.mu.Unlock()
+	if call.err != nil {
+		// The refetch this caller waited on failed: nobody could tell
+		// whether the issuer rotated to this key. 503, so that a client
+		// holding a token signed with a new key retries it rather than
+		// throwing it away on a 401.
+		return nil, s.unavailable(call.err)
 	}
+	s.mu.Lock()
+	s.rememberUnknownLocked(uk)
+	s.mu.Unlock()
 	return nil, validator.ErrUnknownKey
 }
 

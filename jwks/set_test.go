@@ -466,3 +466,28 @@ func TestRefreshKeepsKeyIdentity(t *testing.T) {
 		t.Error("a replaced key kept the old identity")
 	}
 }
+
+// The issuer rotated to a new key and its key set is down: the refetch the
+// new kid triggers fails, and nobody can tell whether the kid is the
+// issuer's. That is 503, so that the client retries its token rather than
+// throwing it away on a 401 (review of session 11); the calls the refetch
+// limit then turns away stay "unknown key".
+func TestUnknownKidWithFailingRefetchIsUnavailable(t *testing.T) {
+	loadKeys()
+	srv := newServer(t, jwksDoc(jwk("old", &rsaA.PublicKey, nil)))
+	set := newSet(t, srv)
+	if err := set.Refresh(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	srv.set(503, []byte("down"), nil)
+	_, err := set.Key(t.Context(), "new", validator.RS256)
+	if c := validator.ChallengeFor(err, ""); !errors.Is(err, validator.ErrKeysUnavailable) || c.Status != 503 {
+		t.Errorf("a kid the failed refetch could not look up: %v (%d), want keys unavailable (503)", err, c.Status)
+	}
+	if _, err := set.Key(t.Context(), "newer", validator.RS256); !errors.Is(err, validator.ErrUnknownKey) {
+		t.Errorf("within the refetch limit: %v, want unknown key", err)
+	}
+	if k, err := set.Key(t.Context(), "old", validator.RS256); err != nil || k == nil {
+		t.Errorf("the last good key: %v, %v", k, err)
+	}
+}

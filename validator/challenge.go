@@ -46,6 +46,12 @@ type challengeAttr struct{ name, value string }
 // no better hint.
 const DefaultRetryAfter = 5 * time.Second
 
+// MaxRetryAfter bounds the Retry-After sent with a 503. An authorization
+// server's own Retry-After (up to a day) paces this server's calls to it;
+// passed on whole, one 429 of it (to a flood of made-up tokens, say) would
+// send this API's well-behaved clients away for that long.
+const MaxRetryAfter = time.Minute
+
 // ChallengeFor maps err to its HTTP answer. realm may be empty; characters
 // RFC 6750 does not allow in a quoted attribute value are dropped from it.
 // An error of no known class is answered as invalid_token, so that a bug
@@ -77,7 +83,7 @@ func ChallengeFor(err error, realm string) Challenge {
 		if ue, ok := asUnavailable(err); ok && ue.RetryAfter > 0 {
 			c.RetryAfter = ue.RetryAfter
 		}
-		c.RetryAfter = max(c.RetryAfter.Round(time.Second), time.Second)
+		c.RetryAfter = min(max(c.RetryAfter.Round(time.Second), time.Second), MaxRetryAfter)
 		return c
 	default:
 		c.Status = http.StatusUnauthorized

@@ -28,6 +28,9 @@ func TestChallengeFor(t *testing.T) {
 		{&validator.UnavailableError{Reason: validator.ErrKeysUnavailable, Err: errors.New("secret upstream detail")}, 503, "", validator.DefaultRetryAfter},
 		{&validator.UnavailableError{Reason: validator.ErrIntrospectionUnavailable, RetryAfter: 42 * time.Second}, 503, "", 42 * time.Second},
 		{&validator.UnavailableError{Reason: validator.ErrKeysUnavailable, RetryAfter: time.Millisecond}, 503, "", time.Second},
+		// The authorization server's day is not passed on whole (review of
+		// session 11): its Retry-After paces our calls, not our clients.
+		{&validator.UnavailableError{Reason: validator.ErrIntrospectionUnavailable, RetryAfter: 24 * time.Hour}, 503, "", validator.MaxRetryAfter},
 		{errors.New("some unknown failure"), 401, `Bearer realm="api", error="invalid_token", error_description="The access token is invalid"`, 0},
 	}
 	for _, tt := range tests {

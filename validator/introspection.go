@@ -15,8 +15,9 @@ type Introspector interface {
 
 // WithIntrospection checks tokens that are not JWTs from a configured
 // issuer by asking introspector, whose answers come from issuer. Active
-// responses are still checked here: "iss", when present, must be issuer or
-// another trusted issuer; "aud" must name a configured audience (unless
+// responses are still checked here: "iss", when present, must be issuer
+// (an endpoint vouches for its own issuer's tokens only, never for another
+// trusted issuer's users); "aud" must name a configured audience (unless
 // [WithoutAudienceCheck] or [WithIntrospectionAudienceOptional]); "exp",
 // "nbf" and "iat", when present, are checked like a JWT's. "exp" is not
 // required of an introspection response. An answer without "iss" gets
@@ -80,7 +81,10 @@ func (v *Validator) introspect(ctx context.Context, token string) (*Token, error
 	// A copy of our own: whatever the introspector caches, nothing a
 	// handler does to its token reaches another request.
 	tok = tok.clone()
-	if tok.Issuer != "" && tok.Issuer != v.introspectionIssuer && v.issuers[tok.Issuer] == nil {
+	if tok.Issuer != "" && tok.Issuer != v.introspectionIssuer {
+		// Another issuer's name, even a trusted one: a hostile or
+		// compromised endpoint would otherwise make up that issuer's
+		// users for any opaque string.
 		return nil, ErrIssuer
 	}
 	if tok.Issuer == "" {

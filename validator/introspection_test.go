@@ -88,3 +88,36 @@ func TestIntrospectionOnly(t *testing.T) {
 		}
 	})
 }
+
+// An introspection endpoint vouches for its own issuer's tokens only. An
+// answer naming another issuer the validator trusts (for its JWTs) once
+// passed with that issuer's checks: a hostile or compromised endpoint of
+// one authorization server made up another's users for any opaque string
+// (review of session 11).
+func TestIntrospectionAnswerForAnotherTrustedIssuer(t *testing.T) {
+	other := bearertest.NewIssuer(t) // trusted for its JWTs
+	other.AddClient(bearertest.ClientConfig{ID: "api", Secret: "api-secret"})
+	ic, err := introspect.New(other.IntrospectionURL(), introspect.ClientSecretBasic("api", "api-secret"),
+		introspect.WithHTTPClient(other.Client()), introspect.WithMaxTTL(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ic.Close() })
+	const endpointIssuer = "https://as.example/"
+	v, err := validator.New(validator.WithIssuer(other.URL, other.KeySet(t)), validator.WithIntrospection(endpointIssuer, ic),
+		validator.WithAudience("orders"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := other.Opaque(t, bearertest.Claims{"iss": other.URL, "aud": "orders", "sub": "admin"})
+	if tok, err := v.Validate(t.Context(), forged); !errors.Is(err, validator.ErrIssuer) {
+		t.Errorf("an answer naming another trusted issuer: %+v, %v; want ErrIssuer", tok, err)
+	}
+	own := other.Opaque(t, bearertest.Claims{"iss": endpointIssuer, "aud": "orders", "sub": "alice"})
+	if tok, err := v.Validate(t.Context(), own); err != nil || tok.Issuer != endpointIssuer {
+		t.Errorf("an answer naming the endpoint's issuer: %+v, %v", tok, err)
+	}
+	if tok, err := v.Validate(t.Context(), other.Mint(t, bearertest.Claims{"aud": "orders"})); err != nil || tok.Source != validator.SourceJWT {
+		t.Errorf("the other issuer's own JWT: %+v, %v", tok, err)
+	}
+}
