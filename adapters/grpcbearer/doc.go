@@ -27,7 +27,18 @@
 // not the gRPC health service ([HealthService]) nor reflection
 // ([ReflectionService], [ReflectionServiceV1Alpha]). An open method is
 // served without looking at its metadata, and its context carries no
-// token.
+// token. [HealthService] opens its server-streaming Watch too; list
+// "/grpc.health.v1.Health/Check" alone to keep Watch behind a token.
+//
+// A name is matched as written: a method misspelt in [WithMethods] is not
+// an error, and its real method gets the default requirement. Set
+// [WithDefault] to the strictest requirement you use, so that a typo
+// refuses more, not less.
+//
+// A stream is authorized once, when it opens: it runs on after its token
+// expires or is revoked. End long streams yourself, at the token's
+// [validator.Token.Expiry] (read it with [validator.FromContext]) or
+// sooner.
 //
 // # Token
 //
