@@ -53,8 +53,8 @@ func ParseDPoPMode(s string) (DPoPMode, error) {
 
 // Defaults of DPoP proof checking.
 const (
-	// DefaultProofWindow is how far a proof's "iat" may be from the clock,
-	// either way, before the leeway is added.
+	// DefaultProofWindow is how old a proof's "iat" may be, before the
+	// leeway is added; ahead of the clock it may be by the leeway only.
 	DefaultProofWindow = 60 * time.Second
 	// DefaultNonceLifetime is how long one server nonce is issued for; a
 	// nonce is accepted for two such windows.
@@ -130,9 +130,10 @@ func WithDPoPAlgorithms(algs ...Algorithm) Option {
 	}
 }
 
-// WithDPoPProofWindow sets how far a proof's "iat" may be from the clock,
-// either way, before the leeway is added (default [DefaultProofWindow]).
-// Proofs are remembered for replay detection this long.
+// WithDPoPProofWindow sets how old a proof's "iat" may be, before the
+// leeway is added (default [DefaultProofWindow]); ahead of the clock it
+// may be by the leeway only. Proofs are remembered for replay detection
+// this long.
 func WithDPoPProofWindow(d time.Duration) Option {
 	return func(c *config) {
 		if d <= 0 {
@@ -320,7 +321,7 @@ func (v *Validator) checkProof(ctx context.Context, tok *Token, p Presentation) 
 	if !ok {
 		return ErrProofMismatch
 	}
-	jkt, pc, err := v.verifyProof(p.Proof, p.Method, htu, p.Token)
+	jkt, pc, err := v.verifyProof(p.Proof, p.Method, htu, p.Token, tok.Confirmation.JKT)
 	if err != nil {
 		return err
 	}

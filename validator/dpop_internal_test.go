@@ -24,7 +24,7 @@ func FuzzParseProof(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, proof string) {
-		jkt, _, err := v.verifyProof(proof, "GET", "https://a/b", "tok")
+		jkt, _, err := v.verifyProof(proof, "GET", "https://a/b", "tok", "")
 		if err == nil && jkt == "" {
 			t.Fatalf("accepted %q without a thumbprint", proof)
 		}

@@ -26,8 +26,11 @@ type proofClaims struct {
 // thumbprint and its "jti". It checks the form ("typ" dpop+jwt, an allowed
 // asymmetric "alg", a public "jwk" that fits it), the signature with that
 // key, "htm", "htu", "ath" and "iat". The nonce and replay checks come
-// after, in [Validator.checkProof].
-func (v *Validator) verifyProof(proof, method, htu, token string) (string, proofClaims, error) {
+// after, in [Validator.checkProof]. When wantJKT is set, a proof key with
+// another thumbprint is refused before its signature is checked: a
+// stranger's key (an RSA-4096 one with a huge exponent, say) costs no
+// verification.
+func (v *Validator) verifyProof(proof, method, htu, token, wantJKT string) (string, proofClaims, error) {
 	var pc proofClaims
 	if len(proof) > MaxProofSize {
 		return "", pc, ErrProofMalformed
@@ -48,6 +51,9 @@ func (v *Validator) verifyProof(proof, method, htu, token string) (string, proof
 	pk, err := parseProofJWK(jwk)
 	if err != nil || !pk.key.algs.has(alg) {
 		return "", pc, ErrProofMalformed
+	}
+	if wantJKT != "" && subtle.ConstantTimeCompare([]byte(pk.thumbprint), []byte(wantJKT)) != 1 {
+		return "", pc, ErrBindingMismatch
 	}
 	var pbuf [1024]byte
 	payload, ok := decodeSegment(pseg, pbuf[:])
@@ -75,9 +81,12 @@ func (v *Validator) verifyProof(proof, method, htu, token string) (string, proof
 	if subtle.ConstantTimeCompare([]byte(pc.ath), []byte(b64.EncodeToString(sum[:]))) != 1 {
 		return "", pc, ErrProofMismatch
 	}
+	// Old by at most the window (and the leeway); ahead by at most the
+	// leeway, the clocks' skew: a proof dated further ahead would be
+	// remembered against replay for longer (up to three minutes), which
+	// let one client fill a bounded store sooner.
 	now := v.now()
-	window := v.dpop.window + v.leeway
-	if pc.iat.Before(now.Add(-window)) || pc.iat.After(now.Add(window)) {
+	if pc.iat.Before(now.Add(-(v.dpop.window + v.leeway))) || pc.iat.After(now.Add(v.leeway)) {
 		return "", pc, ErrProofTime
 	}
 	return pk.thumbprint, pc, nil
