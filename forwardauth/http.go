@@ -102,10 +102,11 @@ func (d *Decider) frontHandler(fe frontend, read func(*http.Request) (Request, b
 			d.tel.record(r.Context(), d.tel.start(r.Context()), fe, dec.Status)
 			d.log.Debug("forwardauth: refused", "frontend", fe.String(), "status", dec.Status, "error", dec.Err)
 		} else {
-			if fe == feNginx && d.nginxCert && req.Scheme != "http" {
-				// The guard may read the certificate header nginx set; over
-				// plain http there is no client certificate to forward, as
-				// the Envoy gRPC service's refusal of one says.
+			if fe == feNginx && d.nginxCert && req.Scheme == "https" {
+				// The guard may read the certificate header nginx set, for
+				// an original request nginx says was https: over plain http
+				// (or when it does not say) nginx sets no certificate, and
+				// the header would be the client's own.
 				req.Peer = r.RemoteAddr
 			}
 			dec = d.decide(r.Context(), req, fe)

@@ -96,8 +96,10 @@ func WithNginxHeaders(h NginxHeaders) Option {
 // WithNginxClientCert lets the guard's httpbearer.WithClientCertHeader
 // read the client's certificate from the nginx front end's subrequest: the
 // request the guard decides on carries nginx's address, which that option
-// must list as a proxy. Set it only when the auth_request location sets
-// the header itself, overwriting the client's, for every request:
+// must list as a proxy, and only when the original request was https
+// (the proto header, [WithNginxHeaders], says so). Set it only when the
+// auth_request location sets the header itself, overwriting the
+// client's, for every request:
 //
 //	proxy_set_header X-SSL-Client-Cert $ssl_client_escaped_cert;
 //

@@ -22,6 +22,8 @@ const (
 	maxReplyElements = 1024     // elements one aggregate declares
 	maxReplyPending  = 4096     // elements declared and not yet read, all levels together
 	maxReplyDepth    = 8        // nested aggregates
+	maxReplyTotal    = 16384    // elements in one reply, all levels together
+	replySlack       = 64 << 10 // bytes of one reply beyond its largest bulk string
 )
 
 // replyGuard is a go-redis hook that checks the framing of every reply
@@ -29,7 +31,9 @@ const (
 // declares: a bulk string of 2^40 bytes ends the process (the runtime's
 // out-of-memory error cannot be recovered, unlike the panic above 2^48
 // that guarded catches), and so would nested aggregates declaring many
-// elements, and a line without end grows without bound. A hostile or
+// elements, a reply of many small aggregates (go-redis builds the whole
+// tree), a run of RESP3 attributes (go-redis reads each one by calling
+// itself again, until the stack overflows), and a line without end. A hostile or
 // broken server, or anyone on the path of a plain redis:// connection,
 // can send them.
 type replyGuard struct{ maxBulk int64 }
@@ -95,9 +99,12 @@ type respFraming struct {
 	skip    int64 // payload bytes (CRLF included) still to skip
 
 	stack   [maxReplyDepth]int64 // elements each open aggregate awaits
-	attr    [maxReplyDepth]bool  // the aggregate is an attribute ('|'): no element of its parent
 	depth   int
 	pending int64 // sum of the stack
+
+	// The reply being read, all levels together: its elements and bytes.
+	elements int64
+	bytes    int64
 }
 
 func (f *respFraming) fail() error {
@@ -111,14 +118,31 @@ func (f *respFraming) feed(b []byte) error {
 		if f.skip > 0 {
 			n := min(f.skip, int64(len(b)-i))
 			f.skip -= n
+			f.bytes += n
+			if f.bytes > f.maxBulk+replySlack {
+				return f.fail()
+			}
 			i += int(n) - 1
 			if f.skip == 0 {
 				f.element()
 			}
 			continue
 		}
+		f.bytes++
+		if f.bytes > f.maxBulk+replySlack {
+			return f.fail()
+		}
 		c := b[i]
 		if !f.inLine {
+			if c == '|' {
+				// An attribute: the store never asks for one, and go-redis
+				// reads a run of them by recursion.
+				return f.fail()
+			}
+			f.elements++
+			if f.elements > maxReplyTotal {
+				return f.fail()
+			}
 			f.inLine, f.typ, f.lineLen, f.num, f.neg, f.digits, f.badNum = true, c, 0, 0, false, 0, false
 			continue
 		}
@@ -156,7 +180,7 @@ func (f *respFraming) feed(b []byte) error {
 // lengthType reports whether a line of type t carries a length or count.
 func lengthType(t byte) bool {
 	switch t {
-	case '$', '!', '=', '*', '~', '>', '%', '|':
+	case '$', '!', '=', '*', '~', '>', '%':
 		return true
 	}
 	return false
@@ -184,30 +208,29 @@ func (f *respFraming) endLine() error {
 		return nil
 	}
 	n := f.num
-	if f.typ == '%' || f.typ == '|' {
+	if f.typ == '%' {
 		n *= 2 // a map's keys and values
 	}
 	if n > maxReplyElements || f.pending+n > maxReplyPending {
 		return f.fail()
 	}
 	if n == 0 {
-		if f.typ != '|' {
-			f.element()
-		}
+		f.element()
 		return nil
 	}
 	if f.depth == maxReplyDepth {
 		return f.fail()
 	}
-	f.stack[f.depth], f.attr[f.depth] = n, f.typ == '|'
+	f.stack[f.depth] = n
 	f.depth++
 	f.pending += n
 	return nil
 }
 
 // element records that one element is complete: it fills a slot of the
-// innermost open aggregate, which, once full, is an element of its own
-// (an attribute is not: it only precedes the element it describes).
+// innermost open aggregate, which, once full, is an element of its own.
+// An element complete at the top is a whole reply: the next one starts
+// its counts afresh.
 func (f *respFraming) element() {
 	for f.depth > 0 {
 		f.stack[f.depth-1]--
@@ -216,8 +239,6 @@ func (f *respFraming) element() {
 			return
 		}
 		f.depth--
-		if f.attr[f.depth] {
-			return
-		}
 	}
+	f.elements, f.bytes = 0, 0
 }

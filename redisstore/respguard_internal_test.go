@@ -20,7 +20,8 @@ func TestRespFraming(t *testing.T) {
 		{"HELLO's map", hello, true},
 		{"nested arrays, null array", "*2\r\n*1\r\n:1\r\n*-1\r\n*0\r\n", true},
 		{"blob error, verbatim string", "!5\r\nERR x\r\n=7\r\ntxt:abc\r\n", true},
-		{"push, attribute before a reply", ">2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\nk\r\n|1\r\n+ttl\r\n:3\r\n$1\r\nv\r\n+OK\r\n", true},
+		{"push", ">2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\nk\r\n+OK\r\n", true},
+		{"replies one after another, each within the bounds", strings.Repeat("*1000\r\n"+strings.Repeat(":1\r\n", 1000), 20), true},
 		{"the largest bulk allowed", "$100\r\n" + strings.Repeat("x", 100) + "\r\n", true},
 		{"a bulk string too long", "$101\r\n", false},
 		{"a terabyte", "$1099511627776\r\n", false},
@@ -34,6 +35,13 @@ func TestRespFraming(t *testing.T) {
 		{"a negative length other than -1", "$-2\r\n", false},
 		{"no length", "$\r\n", false},
 		{"garbage in a length", "*1x\r\n", false},
+		// Found by the review of these fixes: go-redis reads a run of
+		// attributes by recursion (a stack overflow), and builds a reply's
+		// whole tree however many small aggregates it holds.
+		{"an attribute", "|1\r\n+ttl\r\n:3\r\n+OK\r\n", false},
+		{"a run of empty attributes", strings.Repeat("|0\r\n", 3) + "+OK\r\n", false},
+		{"a tree of too many elements", "*1000\r\n" + strings.Repeat("*17\r\n"+strings.Repeat("_\r\n", 17), 1000), false},
+		{"a reply of too many bytes", "*1000\r\n" + strings.Repeat("$90\r\n"+strings.Repeat("x", 90)+"\r\n", 1000), false},
 	} {
 		for _, chunk := range []int{1, 2, 3, 7, len(tt.stream)} {
 			f := respFraming{maxBulk: 100}
