@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/bearerguard/bearerguard/internal/httpname"
 	"github.com/bearerguard/bearerguard/validator"
 )
 
@@ -100,19 +101,9 @@ func reservedHeader(name string) bool {
 	return strings.HasPrefix(name, "X-Forwarded-") || strings.HasPrefix(name, "X-Original-") || strings.HasPrefix(name, ":")
 }
 
-// isToken reports whether s is an RFC 9110 token (a header name).
-func isToken(s string) bool {
-	if s == "" || len(s) > 128 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
-			return false
-		}
-	}
-	return true
-}
+// isToken reports whether s is an RFC 9110 token (a header name) of at
+// most 128 bytes.
+func isToken(s string) bool { return len(s) <= 128 && httpname.Token(s) }
 
 // Names returns the identity header names, canonical, in order: the
 // headers every answer sets (empty when there is no value) and the

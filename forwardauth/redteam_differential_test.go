@@ -306,24 +306,39 @@ func TestEnvoyClientCertificate(t *testing.T) {
 // address too, so a guard reading its certificate header from Cookie (a
 // setting nothing refused) took a certificate the client wrote there: a
 // stolen bound token passed without its certificate, and an ordinary
-// cookie failed every request (review of this session's changes). The
-// gRPC service now passes only the certificate Envoy verified.
+// cookie failed every request (review of this session's changes). Both
+// ends are closed: WithClientCertHeader refuses Cookie (and every header
+// with another use), and the gRPC service passes only the certificate
+// Envoy verified, whatever headers the check request carries.
 func TestReviewEnvoyGRPCNeverReadsCertificateHeader(t *testing.T) {
 	ca := bearertest.MustClientCA(t)
 	_, victim := ca.MustIssue(t, "victim")
+	iss := bearertest.NewIssuer(t)
+	v, err := validator.New(validator.WithIssuer(iss.URL, iss.KeySet(t)), validator.WithAudience("orders"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := httpbearer.New(v, httpbearer.WithClientCertHeader("Cookie", httpbearer.EscapedPEM, "127.0.0.0/8")); err == nil {
+		t.Error("WithClientCertHeader(\"Cookie\") accepted")
+	}
 	s := newDiffSurfacesWith(t, []forwardauth.Option{forwardauth.WithNginxClientCert()},
-		httpbearer.WithClientCertHeader("Cookie", httpbearer.EscapedPEM, "127.0.0.0/8", "::1"))
+		httpbearer.WithClientCertHeader("X-SSL-Client-Cert", httpbearer.EscapedPEM, "127.0.0.0/8", "::1"))
 	stolen := s.token(t, "read:data", bearertest.BoundToCertificate(victim))
 	plain := s.token(t, "read:data")
 	for _, tt := range []struct {
-		name, tok, cookie string
-		want              codes.Code
+		name, tok string
+		headers   map[string]string
+		want      codes.Code
 	}{
-		{"bound token, the victim's certificate in Cookie, none from Envoy", stolen, bearertest.EscapedPEM(victim), codes.Unauthenticated},
-		{"plain token, an ordinary cookie", plain, "session=abc", codes.OK},
+		{"bound token, the victim's certificate in the header, none from Envoy", stolen,
+			map[string]string{"x-ssl-client-cert": bearertest.EscapedPEM(victim), "cookie": bearertest.EscapedPEM(victim)}, codes.Unauthenticated},
+		{"plain token, an ordinary cookie", plain, map[string]string{"cookie": "session=abc"}, codes.OK},
 	} {
-		req := checkRequest("GET", "api.example.com", "/data", map[string]string{"authorization": "Bearer " + tt.tok, "cookie": tt.cookie})
-		resp, err := s.envoyG.Check(t.Context(), req)
+		h := map[string]string{"authorization": "Bearer " + tt.tok}
+		for k, v := range tt.headers {
+			h[k] = v
+		}
+		resp, err := s.envoyG.Check(t.Context(), checkRequest("GET", "api.example.com", "/data", h))
 		if err != nil {
 			t.Fatal(err)
 		}

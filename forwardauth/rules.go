@@ -327,7 +327,6 @@ func tooDeep(data []byte) bool {
 	return false
 }
 
-// aliasFinder finds anchors and aliases in a parsed YAML file.
 // nodeFinder finds what a route file must not hold: anchors and aliases,
 // and null values (the first one's line).
 type nodeFinder struct {

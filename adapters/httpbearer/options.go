@@ -7,6 +7,7 @@ import (
 	"net/url"
 
 	"github.com/bearerguard/bearerguard/internal/httpfetch"
+	"github.com/bearerguard/bearerguard/internal/httpname"
 	"github.com/bearerguard/bearerguard/internal/trustedproxy"
 	"github.com/bearerguard/bearerguard/validator"
 )
@@ -116,11 +117,19 @@ func WithPublicURL(base string) Option {
 // proxy that verified it. The header is read only on requests whose peer
 // address is in proxies (addresses or CIDR prefixes); from anywhere else it
 // is ignored, so a client cannot claim another's certificate. A request
-// over TLS with a client certificate of its own uses that one.
+// over TLS with a client certificate of its own uses that one. header must
+// not be a credential, Host or hop-by-hop header (Authorization, DPoP,
+// Cookie, Connection, …).
 func WithClientCertHeader(header string, format CertHeaderFormat, proxies ...string) Option {
 	return func(c *config) {
-		if header == "" {
-			c.errs = append(c.errs, errors.New("WithClientCertHeader: empty header name"))
+		switch {
+		case !httpname.Token(header):
+			c.errs = append(c.errs, fmt.Errorf("WithClientCertHeader: %q is not a header name", header))
+		case httpname.Reserved(header):
+			// A client's credentials, Host or a hop-by-hop header: what a
+			// gateway forwards is never there, and a Cookie is the
+			// client's own to write (SECURITY.md 78).
+			c.errs = append(c.errs, fmt.Errorf("WithClientCertHeader: %q is a header with another use", header))
 		}
 		if format != XFCC && format != EscapedPEM {
 			c.errs = append(c.errs, errors.New("WithClientCertHeader: unknown format"))

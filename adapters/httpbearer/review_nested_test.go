@@ -80,3 +80,24 @@ func TestReviewNestedGuardsTakeTokensTheirOwnWay(t *testing.T) {
 		})
 	}
 }
+
+// WithClientCertHeader refuses a name that is no header name, and one that
+// never carries what a gateway forwards: a client's credentials (a Cookie
+// is the client's own to write), Host, hop-by-hop headers. serve's flag
+// once refused Cookie itself while the option took it (SECURITY.md 78):
+// the option decides now, for every caller.
+func TestClientCertHeaderName(t *testing.T) {
+	v, _ := rtValidator(t)
+	for _, tt := range []struct {
+		name string
+		ok   bool
+	}{
+		{"X-SSL-Client-Cert", true}, {"x-forwarded-client-cert", true},
+		{"", false}, {"X SSL", false}, {"Cookie", false}, {"authorization", false}, {"DPoP", false}, {"Host", false}, {"Connection", false},
+	} {
+		_, err := httpbearer.New(v, httpbearer.WithClientCertHeader(tt.name, httpbearer.EscapedPEM, "127.0.0.1"))
+		if (err == nil) != tt.ok {
+			t.Errorf("WithClientCertHeader(%q): %v, want ok %v", tt.name, err, tt.ok)
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/bearerguard/bearerguard/examples/setup"
 	"github.com/bearerguard/bearerguard/forwardauth"
+	"github.com/bearerguard/bearerguard/internal/httpname"
 	"github.com/bearerguard/bearerguard/internal/secretfile"
 )
 
@@ -116,17 +117,16 @@ func newServeFlags(c *serveConfig, getenv func(string) string, out io.Writer) (*
 			errs = append(errs, fmt.Errorf("--envoy-prefix %q must be a path of its own such as /envoy (no trailing slash)", c.EnvoyPrefix))
 		}
 		if h := c.NginxCertHeader; h != "" {
-			if !headerName(h) {
-				errs = append(errs, fmt.Errorf("--nginx-client-cert-header %q is not a header name", h))
-			}
-			// Headers with another meaning: the credentials, the original
-			// request's (defaults included: an empty name takes the
-			// default), headers Go or nginx handle themselves.
-			others := []string{"Authorization", "DPoP", "Cookie", "Host", "Content-Length", "Transfer-Encoding", "Connection",
-				"Keep-Alive", "Proxy-Connection", "TE", "Trailer", "Upgrade",
-				"X-Original-Method", "X-Original-URI", "X-Original-Host", "X-Original-Proto",
+			// Headers with another meaning: the credentials, Host and
+			// hop-by-hop headers (httpname.Reserved, which the guard's
+			// option refuses too), and the original request's (defaults
+			// included: an empty name takes the default).
+			nginx := []string{"X-Original-Method", "X-Original-URI", "X-Original-Host", "X-Original-Proto",
 				c.Nginx.Method, c.Nginx.URI, c.Nginx.Host, c.Nginx.Proto}
-			if slices.ContainsFunc(others, func(o string) bool { return strings.EqualFold(h, o) }) {
+			switch {
+			case !httpname.Token(h):
+				errs = append(errs, fmt.Errorf("--nginx-client-cert-header %q is not a header name", h))
+			case httpname.Reserved(h) || slices.ContainsFunc(nginx, func(o string) bool { return strings.EqualFold(h, o) }):
 				errs = append(errs, fmt.Errorf("--nginx-client-cert-header %q is a header with another use", h))
 			}
 		}
@@ -217,18 +217,4 @@ func withoutFlag(listing, name string) string {
 		}
 	}
 	return b.String()
-}
-
-// headerName reports whether h is an HTTP header name (an RFC 9110 token).
-func headerName(h string) bool {
-	if h == "" {
-		return false
-	}
-	for i := 0; i < len(h); i++ {
-		c := h[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
-			return false
-		}
-	}
-	return true
 }

@@ -113,7 +113,7 @@ func (rl *reloader) reload() {
 		rl.stamp, _ = statFile(rl.path) // before waiting and reading: a write meanwhile is seen below
 		if rl.quiet > 0 && rl.stamp.info != nil {
 			if age := time.Since(rl.stamp.modTime); age < rl.quiet {
-				time.Sleep(min(rl.quiet-max(age, 0), rl.quiet)) // a modification time in the future: one quiet period
+				time.Sleep(rl.quiet - max(age, 0)) // a modification time in the future: one quiet period
 			}
 		}
 		rules, err = forwardauth.LoadRules(rl.path)
