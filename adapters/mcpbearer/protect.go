@@ -135,19 +135,43 @@ func (g *Guard) checkTools(w http.ResponseWriter, r *http.Request, tok *validato
 	if len(body) > maxReadAhead {
 		return r, true
 	}
+	// A batch may call one tool many times: each tool is judged once, and
+	// its requirement joins need once, so the work is linear in the batch
+	// and need is bounded by the tools configured.
 	var need scopes.Requirement
 	var refused []toolCall
+	verdicts := make(map[string]toolVerdict)
 	for _, c := range toolCalls(body) {
-		if req, ok := g.tools[c.tool]; ok && req.MissingFrom(tok) != nil {
-			need = need.And(req)
+		req, ok := g.tools[c.tool]
+		if !ok {
+			continue
+		}
+		v, judged := verdicts[c.tool]
+		if !judged {
+			// MissingFrom is nil when req is met, and may be empty but
+			// non-nil when it is not (a clause of roles only).
+			if lack := req.MissingFrom(tok); lack != nil {
+				v = toolVerdict{refused: true, scope: strings.Join(lack, " ")}
+				need = need.And(req)
+			}
+			verdicts[c.tool] = v
+		}
+		if v.refused {
 			refused = append(refused, c)
 		}
 	}
 	if len(refused) == 0 {
 		return r, true
 	}
-	g.refuseTools(w, r, need, tok, refused)
+	g.refuseTools(w, r, need, verdicts, refused)
 	return nil, false
+}
+
+// toolVerdict is what a token's scopes say of one tool: refused, and then
+// the scopes it lacks (the scope attribute of the refusal), or allowed.
+type toolVerdict struct {
+	refused bool
+	scope   string
 }
 
 type readCloser struct {
@@ -197,7 +221,7 @@ func toolCalls(body []byte) []toolCall {
 // 403 insufficient_scope answer for need (WWW-Authenticate with realm,
 // scope and resource_metadata, the DPoP challenge, Cache-Control; seen by
 // its observer), with a JSON-RPC error response for each call as the body.
-func (g *Guard) refuseTools(w http.ResponseWriter, r *http.Request, need scopes.Requirement, tok *validator.Token, calls []toolCall) {
+func (g *Guard) refuseTools(w http.ResponseWriter, r *http.Request, need scopes.Requirement, verdicts map[string]toolVerdict, calls []toolCall) {
 	c := &capture{header: make(http.Header)}
 	if _, _, ok := g.guard.Authorize(c, r, need); ok || c.status == 0 {
 		// The guard decides on the same token and scopes: unreachable.
@@ -211,15 +235,15 @@ func (g *Guard) refuseTools(w http.ResponseWriter, r *http.Request, need scopes.
 	}
 	h.Set("Content-Type", "application/json")
 	w.WriteHeader(c.status)
-	_, _ = w.Write(g.scopeErrors(calls, tok))
+	_, _ = w.Write(scopeErrors(calls, verdicts))
 }
 
 // scopeErrors is the JSON-RPC body of a refusal: one error response per
 // refused call (an array for a batch), with the scopes its tool needs.
-func (g *Guard) scopeErrors(calls []toolCall, tok *validator.Token) []byte {
+func scopeErrors(calls []toolCall, verdicts map[string]toolVerdict) []byte {
 	var out [][]byte
 	for _, c := range calls {
-		scope := strings.Join(g.tools[c.tool].MissingFrom(tok), " ")
+		scope := verdicts[c.tool].scope
 		data, _ := json.Marshal(map[string]string{"error": "insufficient_scope", "scope": scope})
 		resp := &jsonrpc.Response{ID: c.id, Error: &jsonrpc.Error{
 			Code:    CodeInsufficientScope,

@@ -136,6 +136,11 @@ func (g *Guard) Middleware() mcp.Middleware {
 }
 
 func insufficientScope(tool, scope string) string {
+	if scope == "" {
+		// A requirement of roles, permissions or claim values only: their
+		// names are the issuer's business, not the caller's.
+		return "insufficient_scope: tool " + strconv.Quote(tool) + " is not allowed to this token"
+	}
 	return "insufficient_scope: tool " + strconv.Quote(tool) + " needs the scope " + scope
 }
 
