@@ -3,6 +3,7 @@ package introspect
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/bearerguard/bearerguard/internal/discovery"
@@ -62,7 +63,7 @@ func (c *Client) resolve(ctx context.Context) (string, error) {
 	c.discovering, c.lastDiscovery = d, now
 	c.mu.Unlock()
 
-	d.endpoint, d.err = c.discover(ctx)
+	d.endpoint, d.err = c.discoverRecovered(ctx)
 	c.mu.Lock()
 	c.discovering = nil
 	if d.err != nil {
@@ -73,6 +74,20 @@ func (c *Client) resolve(ctx context.Context) (string, error) {
 	c.mu.Unlock()
 	close(d.done)
 	return d.endpoint, d.err
+}
+
+// discoverRecovered is discover with a panic (of a transport given with
+// WithHTTPClient, say) turned into the discovery's error: a panic left the
+// discovery in flight for good, and every later request waited for it
+// until its own deadline. Its value is not shown: it may hold anything the
+// transport had.
+func (c *Client) discoverRecovered(ctx context.Context) (endpoint string, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			endpoint, err = "", fmt.Errorf("introspection endpoint discovery panicked (a %T; its value is not shown)", p)
+		}
+	}()
+	return c.discover(ctx)
 }
 
 // discover fetches the issuer's metadata and returns its introspection

@@ -28,9 +28,23 @@ func (c *Client) WaitReady(ctx context.Context) error {
 		if c.ctx.Err() != nil {
 			return ErrClosed
 		}
-		rctx, cancel := context.WithTimeout(c.ctx, c.cfg.timeout)
-		_, err := c.resolve(rctx)
-		cancel()
+		// The discovery runs on the Client's context, as a request's would,
+		// on a goroutine of its own, so that WaitReady returns when ctx ends
+		// while the issuer has yet to answer: the discovery goes on for
+		// later requests, bounded by the request timeout and by Close.
+		res := make(chan error, 1)
+		go func() {
+			rctx, cancel := context.WithTimeout(c.ctx, c.cfg.timeout)
+			defer cancel()
+			_, err := c.resolve(rctx)
+			res <- err
+		}()
+		var err error
+		select {
+		case err = <-res:
+		case <-ctx.Done():
+			return fmt.Errorf("introspect: not ready: %w (discovery still waiting for the issuer)", ctx.Err())
+		}
 		switch {
 		case err == nil:
 			return nil

@@ -60,7 +60,7 @@ func (s *Set) fetch() (err error) {
 	defer cancel()
 	start := s.cfg.clock()
 	hadKeys := s.snap.Load() != nil
-	keys, skipped, interval, url, lerr := s.load(ctx, hadKeys)
+	keys, skipped, interval, url, lerr := s.loadRecovered(ctx, hadKeys)
 	err = lerr
 	if s.ctx.Err() != nil {
 		return ErrClosed // Close interrupted us: nothing to report
@@ -120,6 +120,20 @@ func (s *Set) fetch() (err error) {
 	default:
 	}
 	return nil
+}
+
+// loadRecovered is load with a panic (of a transport given with
+// WithHTTPClient, say) turned into the fetch's error: fetches run on the
+// set's own goroutine, where nothing of a caller's is there to recover it,
+// and a panic there ended the process. Its value is not shown: it may hold
+// anything the transport had.
+func (s *Set) loadRecovered(ctx context.Context, refetch bool) (keys []*validator.Key, skipped []skippedKey, interval time.Duration, url string, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			keys, skipped, interval, err = nil, nil, 0, fmt.Errorf("key set fetch panicked (a %T; its value is not shown)", p)
+		}
+	}()
+	return s.load(ctx, refetch)
 }
 
 // load discovers the JWKS URL if it is not known yet, then fetches and

@@ -164,8 +164,10 @@ func (s *Set) Close() error {
 //
 // On a miss it refetches the set, at most once per minimum refetch
 // interval, with concurrent misses sharing that one fetch; each caller
-// waits only as long as its ctx allows. A kid that a fetch did not find is
-// then answered "unknown" from a short negative cache. Errors match
+// waits only as long as its ctx allows. A kid that a fetch begun after the
+// lookup did not find is then answered "unknown" from a short negative
+// cache (a fetch already in flight may have read the document before the
+// key was published: the lookup then asks once more, rate limit allowing). Errors match
 // [validator.ErrUnknownKey], or [validator.ErrKeysUnavailable] when no key
 // set has ever loaded (or it is older than the maximum staleness), then
 // also [ErrClosed] after [Set.Close].
@@ -186,7 +188,7 @@ func (s *Set) Key(ctx context.Context, kid string, alg validator.Algorithm) (*va
 		return nil, validator.ErrUnknownKey
 	}
 	closed := s.closed
-	call := s.onDemandLocked()
+	call, joined := s.onDemandLocked()
 	s.mu.Unlock()
 	if call == nil { // rate limited, or closed
 		switch {
@@ -197,29 +199,55 @@ func (s *Set) Key(ctx context.Context, kid string, alg validator.Algorithm) (*va
 		}
 		return nil, s.unavailable(nil)
 	}
+	if k, done, err := s.awaitKey(ctx, call, kid, alg); done {
+		return k, err
+	}
+	if joined {
+		// The fetch joined was in flight before this lookup, and may have
+		// read the document before the issuer published kid (a rotation
+		// racing the background refresh): ask once more if the rate limit
+		// allows. If it does not, kid is unknown but not remembered as
+		// such, so that the next lookup may ask.
+		s.mu.Lock()
+		call, _ = s.onDemandLocked()
+		s.mu.Unlock()
+		if call == nil {
+			return nil, validator.ErrUnknownKey
+		}
+		if k, done, err := s.awaitKey(ctx, call, kid, alg); done {
+			return k, err
+		}
+	}
+	s.mu.Lock()
+	s.rememberUnknownLocked(uk)
+	s.mu.Unlock()
+	return nil, validator.ErrUnknownKey
+}
+
+// awaitKey waits for call, as long as ctx allows, and looks kid up in the
+// set it left. done is false only when the fetch succeeded and did not
+// find kid.
+func (s *Set) awaitKey(ctx context.Context, call *fetchCall, kid string, alg validator.Algorithm) (k *validator.Key, done bool, err error) {
 	select {
 	case <-call.done:
 	case <-ctx.Done():
-		return nil, s.unavailable(ctx.Err())
+		return nil, true, s.unavailable(ctx.Err())
 	}
-	snap = s.current()
+	snap := s.current()
 	if snap == nil {
-		return nil, s.unavailable(call.err)
+		return nil, true, s.unavailable(call.err)
 	}
 	if k, ok := snap.keys.Lookup(kid, alg); ok {
-		return k, nil
+		return k, true, nil
 	}
 	if call.err != nil {
 		// The refetch this caller waited on failed: nobody could tell
 		// whether the issuer rotated to this key. 503, so that a client
 		// holding a token signed with a new key retries it rather than
 		// throwing it away on a 401.
-		return nil, s.unavailable(call.err)
+		return nil, true, s.unavailable(call.err)
 	}
-	s.mu.Lock()
-	s.rememberUnknownLocked(uk)
-	s.mu.Unlock()
-	return nil, validator.ErrUnknownKey
+	return nil, false, nil
 }
 
 // current returns the key set, or nil if none has loaded or it is too stale.

@@ -16,21 +16,22 @@ type unknownKey struct {
 // maxUnknown bounds the negative cache.
 const maxUnknown = 4096
 
-// onDemandLocked returns the fetch in flight, or starts one if the refetch
-// rate limit allows, or returns nil (rate limited, or the set is closed).
-func (s *Set) onDemandLocked() *fetchCall {
+// onDemandLocked returns the fetch in flight (joined true: it began
+// before the caller asked), or starts one if the refetch rate limit
+// allows, or returns nil (rate limited, or the set is closed).
+func (s *Set) onDemandLocked() (call *fetchCall, joined bool) {
 	if s.inflight != nil {
-		return s.inflight
+		return s.inflight, true
 	}
 	now := s.cfg.clock()
 	if !s.lastOnDemand.IsZero() && now.Sub(s.lastOnDemand) < s.cfg.minRefetch {
-		return nil
+		return nil, false
 	}
-	call := s.startFetchLocked()
+	call = s.startFetchLocked()
 	if call != nil {
 		s.lastOnDemand = now
 	}
-	return call
+	return call, false
 }
 
 // knownUnknownLocked reports whether a fetch did not find uk within the

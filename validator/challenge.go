@@ -47,9 +47,10 @@ type challengeAttr struct{ name, value string }
 const DefaultRetryAfter = 5 * time.Second
 
 // MaxRetryAfter bounds the Retry-After sent with a 503. An authorization
-// server's own Retry-After (up to a day) paces this server's calls to it;
-// passed on whole, one 429 of it (to a flood of made-up tokens, say) would
-// send this API's well-behaved clients away for that long.
+// server's own Retry-After may say up to a day (a key set's paces the
+// refreshes of package jwks; an introspection endpoint's is passed on
+// only); passed on whole, one 429 of it (to a flood of made-up tokens,
+// say) would send this API's well-behaved clients away for that long.
 const MaxRetryAfter = time.Minute
 
 // ChallengeFor maps err to its HTTP answer. realm may be empty; characters
