@@ -28,7 +28,9 @@ var ErrDenied = errors.New("forwardauth: denied by the route")
 // forwarded request from an address not among the trusted proxies.
 var ErrUntrustedProxy = errors.New("forwardauth: forwarded request from an untrusted address")
 
-// Request is the original request a gateway asks about.
+// Request is the original request a gateway asks about. It carries the
+// client's credentials (Authorization, cookies, a DPoP proof): never log
+// it whole.
 type Request struct {
 	// Method is the original method ("GET").
 	Method string
@@ -58,7 +60,8 @@ type Request struct {
 	ClientCert *x509.Certificate
 }
 
-// Decision is the answer to one [Request].
+// Decision is the answer to one [Request]. An allowed one may carry the
+// internal token in its Header: never log it whole.
 type Decision struct {
 	// Allowed: the gateway passes the request upstream, with Header.
 	Allowed bool

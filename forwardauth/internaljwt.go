@@ -48,6 +48,12 @@ type Signer struct {
 	jwks     []byte
 }
 
+// Format prints the signer's algorithm, key id, issuer and audience, for
+// every verb: fmt would print the private key it holds.
+func (s *Signer) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "forwardauth.Signer{alg: %s, kid: %q, issuer: %q, audience: %q}", s.alg, s.kid, s.issuer, s.audience)
+}
+
 // LoadSigningKey reads a PKCS #8 (or SEC 1 EC, or PKCS #1 RSA) PEM private
 // key file. Its errors name neither the path nor what the file holds: a
 // key given by mistake where its path belongs must not be printed.

@@ -37,6 +37,11 @@ func (a secretBasic) validate() error { return requireIDSecret(a.id, a.secret) }
 
 func (a secretBasic) clientID() string { return a.id }
 
+// Format prints the method and client id, for every verb; never the secret.
+func (a secretBasic) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "introspect.ClientSecretBasic(%q, secret not shown)", a.id)
+}
+
 // ClientSecretPost sends client_id and client_secret in the form body
 // (RFC 6749 §2.3.1).
 func ClientSecretPost(clientID, secret string) ClientAuth {
@@ -54,6 +59,11 @@ func (a secretPost) apply(_ *http.Request, form url.Values, _ string, _ time.Tim
 func (a secretPost) validate() error { return requireIDSecret(a.id, a.secret) }
 
 func (a secretPost) clientID() string { return a.id }
+
+// Format prints the method and client id, for every verb; never the secret.
+func (a secretPost) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "introspect.ClientSecretPost(%q, secret not shown)", a.id)
+}
 
 func requireIDSecret(id, secret string) error {
 	if id == "" || secret == "" {

@@ -181,6 +181,20 @@ func (c *Client) Close() error {
 	return nil
 }
 
+// Format prints the client as its issuer and endpoint (without user info or
+// query values) and its authentication method and client id, for every
+// verb: fmt would print the secret or key it holds.
+func (c *Client) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "introspect.Client{issuer: %q, endpoint: %q, auth: %v}", c.issuer, redactedURL(c.currentEndpoint()), c.auth)
+}
+
+func redactedURL(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	return httpfetch.Redact(raw)
+}
+
 // Requests returns how many introspection requests have been sent.
 func (c *Client) Requests() int64 { return c.requests.Load() }
 

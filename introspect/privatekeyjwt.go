@@ -58,6 +58,12 @@ func (a privateKeyJWT) validate() error {
 
 func (a privateKeyJWT) clientID() string { return a.id }
 
+// Format prints the method, client id and key id, for every verb; never
+// the key (an ed25519.PrivateKey is a byte slice fmt would print).
+func (a privateKeyJWT) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "introspect.PrivateKeyJWT(%q, %T, kid %q)", a.id, a.key, a.kid)
+}
+
 // jwtAlg returns the JWS algorithm for key, from its public key.
 func jwtAlg(key crypto.Signer) (string, error) {
 	if key == nil {

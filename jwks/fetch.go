@@ -72,7 +72,7 @@ func (s *Set) fetch() (err error) {
 	s.st.LastAttempt = start
 	s.st.LastError = err
 	if url != "" {
-		s.st.URL = url
+		s.st.URL = httpfetch.Redact(url)
 	}
 	if err == nil {
 		s.st.LastRefresh = start

@@ -63,7 +63,7 @@ var ErrClosed = errors.New("jwks: set closed")
 
 // Status describes a Set for health checks.
 type Status struct {
-	URL         string    // the JWKS URL ("" until discovery succeeds)
+	URL         string    // the JWKS URL ("" until discovery succeeds), without user info or query values
 	Keys        int       // usable keys in the current set
 	LastRefresh time.Time // last successful fetch; zero if never
 	LastAttempt time.Time // last fetch attempt
@@ -124,7 +124,9 @@ func start(cfg config, issuer, jwksURL string) (*Set, error) {
 	} else {
 		s.client = httpfetch.HoldToPolicy(s.client, cfg.insecureHTTP)
 	}
-	s.st.URL = jwksURL
+	if jwksURL != "" {
+		s.st.URL = httpfetch.Redact(jwksURL)
+	}
 	tel, err := newTelemetry(s)
 	if err != nil {
 		return nil, fmt.Errorf("jwks: telemetry: %w", err)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/bearerguard/bearerguard/internal/httpfetch"
 	"github.com/bearerguard/bearerguard/jwks"
 	"github.com/bearerguard/bearerguard/validator"
 )
@@ -190,7 +191,7 @@ func (p *Preset) Close() error {
 func checkURL(what, raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return fmt.Errorf("%s %q is not an http(s) URL without query, fragment or user", what, raw)
+		return fmt.Errorf("%s %q is not an http(s) URL without query, fragment or user", what, httpfetch.Redact(raw))
 	}
 	return nil
 }

@@ -136,13 +136,25 @@ func WithLocalCache(size int, ttl time.Duration) Option {
 }
 
 // EncryptionKey is an AES key for cached answers at rest, named by an id
-// that is stored with each value.
+// that is stored with each value. It prints (fmt, slog) as its id and
+// size, never the key.
 type EncryptionKey struct {
 	// ID names the key in stored values: 1 to 64 bytes.
 	ID string
 	// Key is 16, 24 or 32 bytes (AES-128, -192, -256), from a secret
 	// store, the same on every replica.
 	Key []byte
+}
+
+// Format prints the key's id and size, for every verb.
+func (k EncryptionKey) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "redisstore.EncryptionKey{ID: %q, Key: %d bytes, not shown}", k.ID, len(k.Key))
+}
+
+// LogValue is the key's id and size, for slog's handlers (the JSON one
+// would otherwise print the key in base64).
+func (k EncryptionKey) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("id", k.ID), slog.Int("bytes", len(k.Key)))
 }
 
 // WithEncryption encrypts and authenticates cached answers (they carry

@@ -13,6 +13,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/redis/go-redis/v9/maintnotifications"
+
+	"github.com/bearerguard/bearerguard/internal/httpfetch"
 )
 
 // ErrClosed reports use of a [Store] after [Store.Close]: the replay store
@@ -61,6 +63,12 @@ type Store struct {
 	logMu     sync.Mutex
 	warned    time.Time // when the last outage was logged
 	recovered bool      // whether its end was logged
+}
+
+// Format prints the store's type and key prefix, for every verb: fmt would
+// print the encryption keys and the client's password it holds.
+func (s *Store) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "redisstore.Store{prefix: %q, encrypted: %t}", s.cfg.prefix, len(s.cfg.keys) > 0)
 }
 
 // Open returns a store for the Redis server at rawURL: redis://, rediss://
@@ -173,11 +181,22 @@ func parseURL(raw string) (*redis.Options, error) {
 	}
 	ro, err := redis.ParseURL(raw)
 	if err != nil {
+		// Neither the user info nor any query value is shown, in the URL or
+		// in go-redis's message (which may quote an option's value).
 		msg := err.Error()
-		if pw, ok := u.User.Password(); ok && pw != "" {
-			msg = strings.ReplaceAll(msg, pw, "xxxxx")
+		secrets := []string{u.User.Username()}
+		if pw, ok := u.User.Password(); ok {
+			secrets = append(secrets, pw)
 		}
-		return nil, fmt.Errorf("the Redis URL %s: %s", u.Redacted(), msg)
+		for _, vs := range u.Query() {
+			secrets = append(secrets, vs...)
+		}
+		for _, s := range secrets {
+			if s != "" {
+				msg = strings.ReplaceAll(msg, s, "REDACTED")
+			}
+		}
+		return nil, fmt.Errorf("the Redis URL %s: %s", httpfetch.Redact(raw), msg)
 	}
 	return ro, nil
 }

@@ -74,6 +74,7 @@ const (
 
 // Presentation is a token as a request presented it, with the facts the
 // sender-constraint checks need. Adapters build it from the request.
+// It holds the token and the proof: never log it whole.
 type Presentation struct {
 	Scheme Scheme
 	Token  string

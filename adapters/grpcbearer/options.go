@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/bearerguard/bearerguard/internal/httpfetch"
 	"github.com/bearerguard/bearerguard/scopes"
 	"github.com/bearerguard/bearerguard/validator"
 )
@@ -92,7 +93,7 @@ func WithBaseURL(u string) Option {
 		p, err := url.Parse(u)
 		if err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" || p.User != nil ||
 			p.RawQuery != "" || p.ForceQuery || p.Fragment != "" {
-			c.errs = append(c.errs, fmt.Errorf("base URL %q is not an absolute http(s) URL without query or fragment", u))
+			c.errs = append(c.errs, fmt.Errorf("base URL %q is not an absolute http(s) URL without user info, query or fragment", httpfetch.Redact(u)))
 			return
 		}
 		c.baseURL = strings.TrimSuffix(p.String(), "/")

@@ -105,7 +105,7 @@ func WithPublicURL(base string) Option {
 	return func(c *config) {
 		u, err := url.Parse(base)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-			c.errs = append(c.errs, fmt.Errorf("WithPublicURL: %q is not an absolute http(s) URL without query or fragment", base))
+			c.errs = append(c.errs, fmt.Errorf("WithPublicURL: %q is not an absolute http(s) URL without user info, query or fragment", httpfetch.Redact(base)))
 			return
 		}
 		c.publicURL = u
@@ -164,7 +164,7 @@ func WithResourceMetadata(metadataURL string) Option {
 			}
 		}
 		if _, err := httpfetch.CheckURL(metadataURL, true); err != nil || !printable {
-			c.errs = append(c.errs, fmt.Errorf("WithResourceMetadata: %q is not an absolute https URL (http on loopback) of printable ASCII without user info or fragment", metadataURL))
+			c.errs = append(c.errs, fmt.Errorf("WithResourceMetadata: %q is not an absolute https URL (http on loopback) of printable ASCII without user info or fragment", httpfetch.Redact(metadataURL)))
 			return
 		}
 		c.metadata = metadataURL

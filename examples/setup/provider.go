@@ -74,6 +74,10 @@ func (c *Config) providerFlags(fs *flag.FlagSet, getenv func(string) string) []e
 	str := func(dst *string, name, key, usage string) {
 		fs.StringVar(dst, name, getenv(key), usage+" (env "+key+")")
 	}
+	urlStr := func(dst *string, name, key, usage string) {
+		*dst = getenv(key)
+		fs.Var(urlFlag{dst}, name, usage+" (env "+key+")")
+	}
 	var errs []error
 	list := func(dst *[]string, name, key, usage string) {
 		if v := getenv(key); v != "" {
@@ -99,8 +103,8 @@ func (c *Config) providerFlags(fs *flag.FlagSet, getenv func(string) string) []e
 	list(&p.AuthorizedParties, "keycloak-azp", "BEARERGUARD_KEYCLOAK_AZP", "keycloak: clients allowed in azp")
 	str(&p.Domain, "auth0-domain", "BEARERGUARD_AUTH0_DOMAIN", "auth0: the tenant's domain or custom domain")
 	fs.StringVar(&p.AuthServerID, "okta-auth-server", envOr(getenv, "BEARERGUARD_OKTA_AUTH_SERVER", "default"), "okta: the authorization server id, \"\" for the org server (env BEARERGUARD_OKTA_AUTH_SERVER)")
-	str(&p.URL, "provider-url", "BEARERGUARD_PROVIDER_URL", "keycloak: the server's URL; okta: the org URL; cognito and entra: replaces the provider's host (sovereign clouds, test stand-ins)")
-	str(&p.V1IssuerURL, "entra-v1-issuer-url", "BEARERGUARD_ENTRA_V1_ISSUER_URL", "entra: replaces https://sts.windows.net, the host of v1 issuers")
+	urlStr(&p.URL, "provider-url", "BEARERGUARD_PROVIDER_URL", "keycloak: the server's URL; okta: the org URL; cognito and entra: replaces the provider's host (sovereign clouds, test stand-ins)")
+	urlStr(&p.V1IssuerURL, "entra-v1-issuer-url", "BEARERGUARD_ENTRA_V1_ISSUER_URL", "entra: replaces https://sts.windows.net, the host of v1 issuers")
 	return errs
 }
 

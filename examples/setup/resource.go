@@ -3,6 +3,7 @@ package setup
 import (
 	"fmt"
 
+	"github.com/bearerguard/bearerguard/internal/httpfetch"
 	"github.com/bearerguard/bearerguard/resourcemeta"
 	"github.com/bearerguard/bearerguard/validator"
 )
@@ -26,7 +27,7 @@ func (c *Config) resolveResource() error {
 		return nil
 	}
 	if _, err := resourcemeta.WellKnownURL(c.Resource); err != nil {
-		return fmt.Errorf("--resource %q is not an absolute https URL (http on loopback) without a fragment", c.Resource)
+		return fmt.Errorf("--resource %q is not an absolute https URL (http on loopback) without a fragment", httpfetch.Redact(c.Resource))
 	}
 	return nil
 }

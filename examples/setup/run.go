@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -209,6 +210,11 @@ func oneLine(err error) string {
 func (c Config) ServerTLS() (*tls.Config, error) {
 	if c.TLSCert == "" {
 		return nil, nil
+	}
+	if strings.HasPrefix(strings.TrimSpace(c.TLSKey), "-----BEGIN") {
+		// BEARERGUARD_TLS_KEY holding the key itself: the file error would
+		// quote it as the path.
+		return nil, errors.New("--tls-key: a PEM key was given where its file's path belongs")
 	}
 	kp, err := loadKeyPair(c.TLSCert, c.TLSKey)
 	if err != nil {

@@ -21,6 +21,8 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+
 	"github.com/bearerguard/bearerguard/adapters/httpbearer"
 	"github.com/bearerguard/bearerguard/internal/httpfetch"
 	"github.com/bearerguard/bearerguard/internal/secretfile"
@@ -28,7 +30,6 @@ import (
 	"github.com/bearerguard/bearerguard/jwks"
 	"github.com/bearerguard/bearerguard/redisstore"
 	"github.com/bearerguard/bearerguard/validator"
-	"go.opentelemetry.io/otel/metric"
 )
 
 // Config is an example service's configuration.
@@ -142,6 +143,28 @@ type Config struct {
 	GuardOptions []httpbearer.Option
 }
 
+// Format prints the configuration's addresses and names, for every verb:
+// never the client secret, the Redis URL or the keys it holds, and its
+// URLs without user info or query values.
+func (c Config) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "setup.Config{Addr: %q, Issuer: %q, Audience: %q, JWKSURL: %q, IntrospectionURL: %q, ClientID: %q, secrets not shown}",
+		c.Addr, c.Issuer, c.Audience, redactURL(c.JWKSURL), redactURL(c.IntrospectionURL), c.ClientID)
+}
+
+// LogValue is what Format prints, for slog's handlers (the JSON one would
+// otherwise print every exported field).
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("addr", c.Addr), slog.String("issuer", c.Issuer), slog.String("audience", c.Audience),
+		slog.String("jwks_url", redactURL(c.JWKSURL)), slog.String("introspection_url", redactURL(c.IntrospectionURL)), slog.String("client_id", c.ClientID))
+}
+
+func redactURL(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	return httpfetch.Redact(raw)
+}
+
 // DefaultStartupTimeout is the default of --startup-timeout.
 const DefaultStartupTimeout = 10 * time.Second
 
@@ -161,8 +184,10 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 	fs.StringVar(&c.Addr, "addr", env("ADDR", ":8080"), "listen address (env ADDR)")
 	fs.StringVar(&c.Issuer, "issuer", env("BEARERGUARD_ISSUER", ""), "trusted issuer URL, exactly as in the tokens' iss (env BEARERGUARD_ISSUER)")
 	fs.StringVar(&c.Audience, "audience", env("BEARERGUARD_AUDIENCE", ""), "this API's audience (env BEARERGUARD_AUDIENCE)")
-	fs.StringVar(&c.Resource, "resource", env("BEARERGUARD_RESOURCE", ""), "canonical URI of this resource, for RFC 9728 metadata and resource_metadata in challenges; default: the audience, if it is an https URL (env BEARERGUARD_RESOURCE)")
-	fs.StringVar(&c.JWKSURL, "jwks-url", env("BEARERGUARD_JWKS_URL", ""), "JWKS URL; default: discovery from the issuer (env BEARERGUARD_JWKS_URL)")
+	c.Resource = env("BEARERGUARD_RESOURCE", "")
+	fs.Var(urlFlag{&c.Resource}, "resource", "canonical URI of this resource, for RFC 9728 metadata and resource_metadata in challenges; default: the audience, if it is an https URL (env BEARERGUARD_RESOURCE)")
+	c.JWKSURL = env("BEARERGUARD_JWKS_URL", "")
+	fs.Var(urlFlag{&c.JWKSURL}, "jwks-url", "JWKS URL; default: discovery from the issuer (env BEARERGUARD_JWKS_URL)")
 	leeway := fs.String("leeway", env("BEARERGUARD_LEEWAY", validator.DefaultLeeway.String()), "clock skew allowed for exp/nbf/iat (env BEARERGUARD_LEEWAY)")
 	var errs []error
 	rfc9068Env, err := strconv.ParseBool(env("BEARERGUARD_RFC9068", "false"))
@@ -170,7 +195,8 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 		errs = append(errs, fmt.Errorf("BEARERGUARD_RFC9068 %q is not a boolean", getenv("BEARERGUARD_RFC9068")))
 	}
 	fs.BoolVar(&c.RFC9068, "rfc9068", rfc9068Env, "enforce the RFC 9068 JWT access token profile (env BEARERGUARD_RFC9068)")
-	fs.StringVar(&c.IntrospectionURL, "introspection-url", env("BEARERGUARD_INTROSPECTION_URL", ""), "RFC 7662 endpoint for opaque tokens (env BEARERGUARD_INTROSPECTION_URL)")
+	c.IntrospectionURL = env("BEARERGUARD_INTROSPECTION_URL", "")
+	fs.Var(urlFlag{&c.IntrospectionURL}, "introspection-url", "RFC 7662 endpoint for opaque tokens (env BEARERGUARD_INTROSPECTION_URL)")
 	fs.StringVar(&c.ClientID, "client-id", env("BEARERGUARD_CLIENT_ID", ""), "this API's client id at the introspection endpoint (env BEARERGUARD_CLIENT_ID)")
 	c.ClientSecret = env("BEARERGUARD_CLIENT_SECRET", "")
 	fs.Var(secretfile.Flag{P: &c.ClientSecret}, "client-secret", "its client secret; prefer --client-secret-file or the environment (env BEARERGUARD_CLIENT_SECRET)")
@@ -181,7 +207,8 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 	}
 	fs.BoolVar(&c.IntrospectionAudienceOptional, "introspection-audience-optional", audOptEnv, "accept introspection answers without aud, for authorization servers that never send one; a wrong aud is still refused, JWTs still need one (env BEARERGUARD_INTROSPECTION_AUDIENCE_OPTIONAL)")
 	dpopMode := fs.String("dpop", env("BEARERGUARD_DPOP", validator.DPoPAllowed.String()), "DPoP-bound tokens (RFC 9449): off, allowed or required (env BEARERGUARD_DPOP)")
-	fs.StringVar(&c.PublicURL, "public-url", env("BEARERGUARD_PUBLIC_URL", ""), "the URL clients address this service by, for DPoP proofs behind a proxy (env BEARERGUARD_PUBLIC_URL)")
+	c.PublicURL = env("BEARERGUARD_PUBLIC_URL", "")
+	fs.Var(urlFlag{&c.PublicURL}, "public-url", "the URL clients address this service by, for DPoP proofs behind a proxy (env BEARERGUARD_PUBLIC_URL)")
 	nonceEnv, err := strconv.ParseBool(env("BEARERGUARD_DPOP_NONCE", "false"))
 	if err != nil {
 		errs = append(errs, fmt.Errorf("BEARERGUARD_DPOP_NONCE %q is not a boolean", getenv("BEARERGUARD_DPOP_NONCE")))
@@ -197,7 +224,8 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 	fs.StringVar(&c.RedisCA, "redis-ca", env("BEARERGUARD_REDIS_CA", ""), "PEM file of CA certificates to trust, beside the system's, for a rediss:// Redis (env BEARERGUARD_REDIS_CA)")
 	fs.StringVar(&c.RedisPrefix, "redis-prefix", env("BEARERGUARD_REDIS_PREFIX", ""), "prefix of every Redis key (default \"bearerguard:\"); services that share a Redis but must not share answers each use their own (env BEARERGUARD_REDIS_PREFIX)")
 	fs.StringVar(&c.TLSCert, "tls-cert", env("BEARERGUARD_TLS_CERT", ""), "serve HTTPS with this certificate (PEM file) (env BEARERGUARD_TLS_CERT)")
-	fs.StringVar(&c.TLSKey, "tls-key", env("BEARERGUARD_TLS_KEY", ""), "and this private key (PEM file) (env BEARERGUARD_TLS_KEY)")
+	c.TLSKey = env("BEARERGUARD_TLS_KEY", "")
+	fs.Var(secretfile.Flag{P: &c.TLSKey}, "tls-key", "and this private key (PEM file) (env BEARERGUARD_TLS_KEY)")
 	fs.StringVar(&c.ClientCA, "client-ca", env("BEARERGUARD_CLIENT_CA", ""), "ask clients for TLS certificates issued by these CAs (PEM file), for certificate-bound tokens (env BEARERGUARD_CLIENT_CA)")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", env("BEARERGUARD_METRICS_ADDR", ""), "serve Prometheus metrics at GET /metrics on this address, a listener of its own in plain HTTP (keep it internal); default: off (env BEARERGUARD_METRICS_ADDR)")
 	startup := fs.String("startup-timeout", env("BEARERGUARD_STARTUP_TIMEOUT", DefaultStartupTimeout.String()), "how long to wait at start for the issuer's keys: exit 1 if its discovery names another issuer; if it is only unreachable, serve with /readyz at 503 until the keys load; 0 does not wait (env BEARERGUARD_STARTUP_TIMEOUT)")
@@ -568,12 +596,26 @@ func parseEncryptionKeys(s string) ([]redisstore.EncryptionKey, error) {
 			key, err = base64.RawStdEncoding.DecodeString(b64)
 		}
 		if err != nil || (len(key) != 16 && len(key) != 24 && len(key) != 32) {
-			return nil, fmt.Errorf("--redis-encryption-keys: the key of %q is not standard base64 of 16, 24 or 32 bytes", id)
+			return nil, fmt.Errorf("--redis-encryption-keys: the key of entry %d is not standard base64 of 16, 24 or 32 bytes", i+1)
 		}
 		keys = append(keys, redisstore.EncryptionKey{ID: id, Key: key})
 	}
 	return keys, nil
 }
+
+// urlFlag is a flag holding a URL, whose default (taken from the
+// environment) the usage text shows without user info or query values: a
+// signed URL's signature or an API key in a query is a credential.
+type urlFlag struct{ p *string }
+
+func (f urlFlag) String() string {
+	if f.p == nil {
+		return ""
+	}
+	return redactURL(*f.p)
+}
+
+func (f urlFlag) Set(v string) error { *f.p = v; return nil }
 
 // secretFile is a --NAME-file flag (env BEARERGUARD_NAME_FILE): the value
 // of the secret NAME read from a file, as Kubernetes and Docker mount

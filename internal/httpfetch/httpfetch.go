@@ -196,6 +196,10 @@ type Response struct {
 	Header http.Header
 }
 
+// errUnparseableLocation stands for net/http's error on a redirect whose
+// Location does not parse, which quotes it.
+var errUnparseableLocation = errors.New("a redirect's Location does not parse (not shown)")
+
 // Do sends req and reads the body, at most limit bytes. A status other than
 // 200 is a *StatusError; an HTML response is a *ContentTypeError. Any other
 // body is returned for the caller's parser to judge.
@@ -206,6 +210,12 @@ func Do(client *http.Client, req *http.Request, limit int64) (*Response, error) 
 		var ue *url.Error
 		if errors.As(err, &ue) {
 			ue.URL = Redact(ue.URL)
+			// net/http quotes a Location it cannot parse whole, before any
+			// redirect policy sees it: it may carry the request's query
+			// (a signature, an API key) or user info.
+			if ue.Err != nil && strings.HasPrefix(ue.Err.Error(), "failed to parse Location header") {
+				ue.Err = errUnparseableLocation
+			}
 		}
 		return nil, err
 	}

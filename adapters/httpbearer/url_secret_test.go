@@ -1,0 +1,35 @@
+package httpbearer_test
+
+// Secrets in output (red-team review): options refusing a URL for its user info or
+// query quote it whole, user info and query included.
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/bearerguard/bearerguard/adapters/httpbearer"
+	"github.com/bearerguard/bearerguard/validator"
+)
+
+type nopValidator struct{}
+
+func (nopValidator) Validate(context.Context, string) (*validator.Token, error) {
+	return nil, validator.ErrInvalidToken
+}
+
+func TestOptionErrorsHideRefusedURLSecrets(t *testing.T) {
+	for _, o := range []struct {
+		name   string
+		opt    httpbearer.Option
+		secret string
+	}{
+		{"WithPublicURL", httpbearer.WithPublicURL("https://u:PUB-PW-s3cr3t@api.example.com/"), "PUB-PW-s3cr3t"},
+		{"WithResourceMetadata", httpbearer.WithResourceMetadata("https://u:RM-PW-s3cr3t@api.example.com/.well-known/oauth-protected-resource"), "RM-PW-s3cr3t"},
+	} {
+		_, err := httpbearer.New(nopValidator{}, o.opt)
+		if err == nil || strings.Contains(err.Error(), o.secret) {
+			t.Errorf("%s: the error shows the URL's password: %v", o.name, err)
+		}
+	}
+}
