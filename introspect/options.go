@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/bearerguard/bearerguard/internal/nilness"
 	"github.com/bearerguard/bearerguard/validator"
 )
 
@@ -102,7 +103,7 @@ func WithBodyLimit(n int64) Option {
 // WithCache replaces the default in-memory LRU cache.
 func WithCache(c Cache) Option {
 	return func(cfg *config) {
-		if c == nil {
+		if nilness.IsNil(c) {
 			cfg.errs = append(cfg.errs, errors.New("WithCache: nil cache"))
 		}
 		cfg.cache = c
@@ -176,7 +177,7 @@ func WithMaxConcurrentRequests(n int) Option {
 // cannot be verified and is treated as a failure.
 func WithSignedResponses(issuer string, keys validator.KeySource, audience string) Option {
 	return func(cfg *config) {
-		if keys == nil {
+		if nilness.IsNil(keys) {
 			cfg.errs = append(cfg.errs, errors.New("WithSignedResponses: nil keys"))
 		}
 		cfg.signedKeys, cfg.signedIss, cfg.signedAud = keys, issuer, audience

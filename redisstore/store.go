@@ -15,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9/maintnotifications"
 
 	"github.com/bearerguard/bearerguard/internal/httpfetch"
+	"github.com/bearerguard/bearerguard/internal/nilness"
 )
 
 // ErrClosed reports use of a [Store] after [Store.Close]: the replay store
@@ -133,7 +134,7 @@ func New(client redis.UniversalClient, opts ...Option) (*Store, error) {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	if client == nil {
+	if nilness.IsNil(client) {
 		cfg.errs = append(cfg.errs, errors.New("nil client"))
 	}
 	if cfg.poolSet {

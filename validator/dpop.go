@@ -10,6 +10,8 @@ import (
 	"reflect"
 	"time"
 	"unsafe"
+
+	"github.com/bearerguard/bearerguard/internal/nilness"
 )
 
 // DPoPMode says how tokens may be sender-constrained with DPoP (RFC 9449).
@@ -156,7 +158,7 @@ func WithDPoPProofWindow(d time.Duration) Option {
 // refuses the proof as replayed.
 func WithDPoPReplayStore(s ReplayStore) Option {
 	return func(c *config) {
-		if s == nil {
+		if nilness.IsNil(s) {
 			c.errs = append(c.errs, errors.New("WithDPoPReplayStore: nil store"))
 		}
 		c.dpop.replay = s

@@ -3,6 +3,8 @@ package validator
 import (
 	"context"
 	"errors"
+
+	"github.com/bearerguard/bearerguard/internal/nilness"
 )
 
 // Introspector asks an authorization server about a token (RFC 7662).
@@ -36,7 +38,7 @@ type Introspector interface {
 // carry an "iss" are refused, since none is trusted.
 func WithIntrospection(issuer string, introspector Introspector) Option {
 	return func(c *config) {
-		if introspector == nil {
+		if nilness.IsNil(introspector) {
 			c.errs = append(c.errs, errors.New("WithIntrospection: nil introspector"))
 		}
 		if c.introspector != nil {

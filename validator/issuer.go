@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/bearerguard/bearerguard/internal/nilness"
 	"github.com/bearerguard/bearerguard/scopes"
 )
 
@@ -212,7 +213,7 @@ func WithTenantIssuers(template string, tenants []string, keys KeySource, opts .
 		if len(tenants) == 0 {
 			c.errs = append(c.errs, errors.New("WithTenantIssuers: no tenant allowed"))
 		}
-		if keys == nil {
+		if nilness.IsNil(keys) {
 			c.errs = append(c.errs, fmt.Errorf("WithTenantIssuers %q: nil key source", template))
 		}
 		for _, t := range tenants {

@@ -10,6 +10,8 @@ import (
 
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/bearerguard/bearerguard/internal/nilness"
 )
 
 // Defaults.
@@ -74,7 +76,7 @@ type config struct {
 // checks and claim sources for this issuer only ([IssuerOption]).
 func WithIssuer(issuer string, keys KeySource, opts ...IssuerOption) Option {
 	return func(c *config) {
-		if keys == nil {
+		if nilness.IsNil(keys) {
 			c.errs = append(c.errs, fmt.Errorf("issuer %q: nil key source", issuer))
 		}
 		p, errs := newPolicy(opts)

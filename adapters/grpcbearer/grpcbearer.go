@@ -15,6 +15,7 @@ import (
 
 	"github.com/bearerguard/bearerguard/adapters/internal/authheader"
 	"github.com/bearerguard/bearerguard/adapters/internal/authority"
+	"github.com/bearerguard/bearerguard/internal/nilness"
 	"github.com/bearerguard/bearerguard/internal/tokenkey"
 	"github.com/bearerguard/bearerguard/validator"
 )
@@ -62,7 +63,7 @@ func New(v PresentationValidator, opts ...Option) (*Interceptor, error) {
 		o(&c)
 	}
 	errs := c.errs
-	if v == nil {
+	if nilness.IsNil(v) {
 		errs = append([]error{errors.New("nil validator")}, errs...)
 	}
 	if len(errs) > 0 {

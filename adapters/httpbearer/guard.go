@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/bearerguard/bearerguard/internal/nilness"
 	"github.com/bearerguard/bearerguard/scopes"
 	"github.com/bearerguard/bearerguard/validator"
 )
@@ -70,7 +71,7 @@ func New(v TokenValidator, opts ...Option) (*Guard, error) {
 		o(&c)
 	}
 	errs := c.errs
-	if v == nil {
+	if nilness.IsNil(v) {
 		errs = append([]error{errors.New("nil validator")}, errs...)
 	}
 	if len(errs) > 0 {

@@ -33,3 +33,12 @@ func TestOptionErrorsHideRefusedURLSecrets(t *testing.T) {
 		}
 	}
 }
+
+// A nil *validator.Validator (v, _ := validator.New(…) with the error
+// dropped) is refused by New, not left to panic on the first request.
+func TestNewRefusesNilValidatorPointer(t *testing.T) {
+	var v *validator.Validator
+	if g, err := httpbearer.New(v); err == nil || !strings.Contains(err.Error(), "nil validator") {
+		t.Errorf("New(nil *Validator) = %v, %v; want an error", g, err)
+	}
+}

@@ -2,7 +2,7 @@
 // (adapters/grpcbearer); the wiring is in package api, the service in
 // datapb/data.proto.
 //
-//	go run . --issuer https://id.example.com/ --audience orders
+//	cd examples/grpc && go run . --issuer https://id.example.com/ --audience orders
 //
 // Methods: bearerguard.example.v1.Data/Get (read:data), Put (write:data),
 // Watch (read:data, server streaming); grpc.health.v1.Health open, and

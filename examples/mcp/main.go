@@ -2,7 +2,7 @@
 // the official Go SDK's streamable HTTP transport behind an mcpbearer
 // guard. The wiring is in package api.
 //
-//	go run ./examples/mcp --issuer https://id.example.com/ --resource https://mcp.example.com/mcp
+//	cd examples/mcp && go run . --issuer https://id.example.com/ --resource https://mcp.example.com/mcp
 //
 // Routes: POST/GET/DELETE /mcp (the MCP endpoint; every request needs a
 // token for the resource), GET /healthz (open), GET /readyz (open: 503

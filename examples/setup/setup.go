@@ -185,7 +185,7 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 	fs.StringVar(&c.Issuer, "issuer", env("BEARERGUARD_ISSUER", ""), "trusted issuer URL, exactly as in the tokens' iss (env BEARERGUARD_ISSUER)")
 	fs.StringVar(&c.Audience, "audience", env("BEARERGUARD_AUDIENCE", ""), "this API's audience (env BEARERGUARD_AUDIENCE)")
 	c.Resource = env("BEARERGUARD_RESOURCE", "")
-	fs.Var(urlFlag{&c.Resource}, "resource", "canonical URI of this resource, for RFC 9728 metadata and resource_metadata in challenges; default: the audience, if it is an https URL (env BEARERGUARD_RESOURCE)")
+	fs.Var(urlFlag{&c.Resource}, "resource", "canonical URI of this resource (https, or http on loopback), for RFC 9728 metadata and resource_metadata in challenges; default: the audience, if it is an https URL (env BEARERGUARD_RESOURCE)")
 	c.JWKSURL = env("BEARERGUARD_JWKS_URL", "")
 	fs.Var(urlFlag{&c.JWKSURL}, "jwks-url", "JWKS URL; default: discovery from the issuer (env BEARERGUARD_JWKS_URL)")
 	leeway := fs.String("leeway", env("BEARERGUARD_LEEWAY", validator.DefaultLeeway.String()), "clock skew allowed for exp/nbf/iat (env BEARERGUARD_LEEWAY)")
@@ -405,6 +405,7 @@ func (c Config) Guard(client *http.Client) (*httpbearer.Guard, func(), error) {
 	if c.DPoPNonce {
 		key := c.DPoPNonceKey
 		if len(key) == 0 {
+			slog.Warn("--dpop-nonce without BEARERGUARD_DPOP_NONCE_KEY: nonces are made with a key of this process only, so another replica refuses them (the client then retries with its nonce); give every replica the same key")
 			key = make([]byte, 32)
 			if _, err := rand.Read(key); err != nil {
 				closeAll()
@@ -501,7 +502,7 @@ func serves(name string) string {
 			"  bearerguard.example.v1.Data/Watch  requires scope read:data (server streaming)\n" +
 			"  grpc.health.v1.Health              open\n" +
 			"--public-url is the base URL of DPoP proofs' htu (set it to accept DPoP); --resource is not used.\n" +
-			"--metrics-addr, --redis-url and --introspection-only are not supported yet.\n"
+			"--metrics-addr, --redis-url, --provider and --introspection-only are not supported yet.\n"
 	case "mcp":
 		return "A Model Context Protocol server protected by bearerguard. Routes:\n" +
 			"  POST/GET/DELETE /mcp  the MCP endpoint: every request needs a token for the resource\n" +
