@@ -134,6 +134,11 @@ func newClient(cfg config, issuer, endpoint string, auth ClientAuth) (*Client, e
 	if len(cfg.errs) > 0 {
 		return nil, fmt.Errorf("introspect: invalid configuration: %w", errors.Join(cfg.errs...))
 	}
+	if cfg.signedKeys != nil && cfg.signedAud == "" {
+		// RFC 9701 §5: the response's aud identifies the resource server
+		// that receives it, which is who authenticates here.
+		cfg.signedAud = auth.clientID()
+	}
 	c := &Client{cfg: cfg, issuer: issuer, auth: auth, http: cfg.client, cache: cfg.cache, endpoint: endpoint}
 	if issuer != "" {
 		c.keyNS = keyPrefix("issuer", issuer, auth.clientID(), keyPolicy(cfg, issuer))

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bearerguard/bearerguard/bearertest"
 	"github.com/bearerguard/bearerguard/internal/testclock"
 	"github.com/bearerguard/bearerguard/introspect"
 )
@@ -78,5 +79,36 @@ func TestDiscoveryPanicIsAnError(t *testing.T) {
 	}
 	if !c.Ready() {
 		t.Errorf("client not ready after a discovery that succeeded")
+	}
+}
+
+// A signed answer (RFC 9701) addressed to another resource server is
+// refused when the audience is left "": it then defaults to the client id
+// that authenticates (§5: aud identifies the receiving resource server).
+func TestSignedResponseAudienceDefaultsToClientID(t *testing.T) {
+	iss := newIssuer(t)
+	c, err := introspect.Discover(iss.URL, introspect.ClientSecretBasic(rsID, rsSecret), introspect.WithHTTPClient(iss.Client()),
+		introspect.WithSignedResponses("", iss.KeySet(t), ""), introspect.WithLogger(discard), introspect.WithMaxTTL(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, tt := range []struct {
+		aud  string
+		want bool
+	}{
+		{"some-other-resource-server", false},
+		{rsID, true},
+	} {
+		iss.SetIntrospectionHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			jwt := iss.Mint(t, bearertest.Claims{"iss": iss.URL, "aud": tt.aud, "token_introspection": map[string]any{"active": true, "aud": audience}},
+				bearertest.WithHeader("typ", "token-introspection+jwt"))
+			w.Header().Set("Content-Type", "application/token-introspection+jwt")
+			_, _ = w.Write([]byte(jwt))
+		}))
+		tok, err := c.Introspect(t.Context(), "opaque-"+tt.aud)
+		if got := err == nil && tok != nil; got != tt.want {
+			t.Errorf("signed answer with aud %q: accepted %v (%v), want %v", tt.aud, got, err, tt.want)
+		}
 	}
 }

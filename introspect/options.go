@@ -170,8 +170,9 @@ func WithMaxConcurrentRequests(n int) Option {
 // Accept: application/token-introspection+jwt, and only a response of that
 // type, signed by keys with typ "token-introspection+jwt", whose "iss" is
 // issuer (for [Discover], "" means the discovered issuer) and whose "aud"
-// names audience (the resource server's identifier, often its client id;
-// "" skips that check), and which is fresh ("iat" present and within the
+// names audience (the resource server's identifier: "" means the client id
+// of the authentication, and skips the check only for one that has none,
+// as [BearerToken]), and which is fresh ("iat" present and within the
 // last 2 minutes, allowing 1 minute of clock skew; "exp", if present, not
 // passed), is accepted. Without this option a JWT response
 // cannot be verified and is treated as a failure.

@@ -132,6 +132,11 @@ func parseProofHeader(b []byte, allowed algSet) (algID, []byte, error) {
 			return 0, nil, ErrProofMalformed
 		}
 	}
+	// "dpop+jwt", case-insensitively, with or without the "application/"
+	// prefix (RFC 7515 §4.1.9: the same media type).
+	if len(typ) > len("application/") && strings.EqualFold(typ[:len("application/")], "application/") {
+		typ = typ[len("application/"):]
+	}
 	if !strings.EqualFold(typ, "dpop+jwt") || !allowed.has(alg) || jwk == nil {
 		return 0, nil, ErrProofMalformed
 	}

@@ -215,6 +215,7 @@ func (i *Interceptor) presentation(ctx context.Context, fullMethod string) (vali
 		return p, err
 	} else if !ok {
 		if p.Token, ok, err = authheader.Parse(vals[0], "dpop"); err != nil {
+			p.Scheme = validator.SchemeDPoP // the scheme the call used, for its challenge
 			return p, err
 		} else if !ok {
 			return p, validator.ErrNoToken // another scheme: a bare challenge

@@ -53,7 +53,9 @@ func (e *extractor) extract(w http.ResponseWriter, r *http.Request) (string, val
 		if isBearer {
 			add(t)
 		} else if t, isDPoP, err := parseCredentials(headers[0], "dpop"); err != nil {
-			return "", 0, err
+			// The client used the DPoP scheme: its error goes on that
+			// scheme's challenge (RFC 9449 §7.1).
+			return "", validator.SchemeDPoP, err
 		} else if isDPoP {
 			add(t)
 			scheme = validator.SchemeDPoP

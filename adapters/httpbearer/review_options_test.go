@@ -5,6 +5,8 @@ package httpbearer_test
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -40,5 +42,33 @@ func TestNewRefusesNilValidatorPointer(t *testing.T) {
 	var v *validator.Validator
 	if g, err := httpbearer.New(v); err == nil || !strings.Contains(err.Error(), "nil validator") {
 		t.Errorf("New(nil *Validator) = %v, %v; want an error", g, err)
+	}
+}
+
+// A malformed "Authorization: DPoP …" is answered on the DPoP challenge,
+// the scheme the client used (RFC 9449 §7.1), not on the Bearer one; with
+// DPoP off, it is refused as a request (no DPoP challenge to carry it).
+func TestMalformedDPoPHeaderChallenge(t *testing.T) {
+	for _, tt := range []struct {
+		mode validator.DPoPMode
+		want string
+	}{
+		{validator.DPoPAllowed, `DPoP error="invalid_request"`},
+		{validator.DPoPOff, `Bearer error="invalid_request"`},
+	} {
+		v, _ := rtValidator(t, validator.WithDPoP(tt.mode))
+		g, err := httpbearer.New(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, header := range []string{"DPoP a b", "DPoP", "dpop !!"} {
+			r := httptest.NewRequest("GET", "/x", nil)
+			r.Header.Set("Authorization", header)
+			w := httptest.NewRecorder()
+			g.Handler(http.NotFoundHandler()).ServeHTTP(w, r)
+			if www := w.Header().Get("WWW-Authenticate"); w.Code != http.StatusBadRequest || !strings.Contains(www, tt.want) {
+				t.Errorf("%v, %q: %d %s; want 400 with %s", tt.mode, header, w.Code, www, tt.want)
+			}
+		}
 	}
 }
