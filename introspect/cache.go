@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/bearerguard/bearerguard/internal/lru"
@@ -108,6 +109,11 @@ type Cache interface {
 type LRU struct {
 	active   *lru.Cache[Key, Entry]
 	inactive *lru.Cache[Key, Entry]
+	// puts serializes the writes of one key, which touch both partitions
+	// (a key lives in one at most): two Puts of one key interleaved could
+	// leave it in both, and Get would answer the active one after a
+	// revocation. Striped by the key; readers never take it.
+	puts [16]sync.Mutex
 }
 
 // NewLRU returns an LRU cache holding at most size entries, of which at
@@ -136,6 +142,28 @@ func (c *LRU) Get(key Key, now time.Time) (Entry, bool) {
 // Put stores e under key in its partition, evicting that partition's least
 // recently used entry if it is full.
 func (c *LRU) Put(key Key, e Entry) {
+	mu := &c.puts[key[8]%uint8(len(c.puts))]
+	mu.Lock()
+	defer mu.Unlock()
+	c.put(key, e)
+}
+
+// Add stores e under key as Put does, unless key has an entry live at now,
+// and reports whether it stored e: for a copy of an answer read elsewhere
+// (a shared store's), which must not replace one stored here meanwhile
+// (the inactive answer of a revocation, say).
+func (c *LRU) Add(key Key, e Entry, now time.Time) bool {
+	mu := &c.puts[key[8]%uint8(len(c.puts))]
+	mu.Lock()
+	defer mu.Unlock()
+	if _, ok := c.Get(key, now); ok {
+		return false
+	}
+	c.put(key, e)
+	return true
+}
+
+func (c *LRU) put(key Key, e Entry) {
 	part, other := c.active, c.inactive
 	if e.Token == nil {
 		part, other = other, part

@@ -194,3 +194,34 @@ func TestDefaultMaxTTL(t *testing.T) {
 		}
 	}
 }
+
+// Two Puts of one key racing (an active answer and the inactive one of a
+// revocation) leave it in one partition: in both, Get answered the active
+// one. Add never replaces a live entry.
+func TestLRUPutsOfOneKeyDoNotTear(t *testing.T) {
+	c := introspect.NewLRU(100)
+	key := introspect.Key{1}
+	exp := time.Now().Add(time.Hour)
+	active := introspect.Entry{Token: &validator.Token{Subject: "alice"}, Expires: exp}
+	inactive := introspect.Entry{Expires: exp}
+	for i := range 2000 {
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() { defer wg.Done(); c.Put(key, active) }()
+		go func() { defer wg.Done(); c.Put(key, inactive) }()
+		wg.Wait()
+		if n := c.Len(); n != 1 {
+			t.Fatalf("round %d: %d entries for one key after two racing Puts", i, n)
+		}
+	}
+	c.Put(key, inactive)
+	if c.Add(key, active, time.Now()) {
+		t.Errorf("Add replaced a live entry")
+	}
+	if e, ok := c.Get(key, time.Now()); !ok || e.Token != nil {
+		t.Errorf("Get after Add = %v, %v; want the inactive entry", e, ok)
+	}
+	if !c.Add(introspect.Key{2}, active, time.Now()) {
+		t.Errorf("Add of an absent key did not store it")
+	}
+}

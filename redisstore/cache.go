@@ -88,7 +88,9 @@ func (c *Cache) Get(key introspect.Key, now time.Time) (introspect.Entry, bool) 
 		return introspect.Entry{}, false
 	}
 	c.redisHits.Add(1)
-	c.putLocal(key, e, now, true)
+	// A copy of what Redis had, which must not replace what this replica
+	// stored while the read was in flight (its own inactive answer).
+	c.putLocal(key, e, now, true, true)
 	return e, true
 }
 
@@ -134,9 +136,9 @@ func (c *Cache) Put(key introspect.Key, e introspect.Entry) {
 	}
 	switch c.toRedis(key, e, now) {
 	case stored:
-		c.putLocal(key, e, now, true)
+		c.putLocal(key, e, now, true, false)
 	case notStored:
-		c.putLocal(key, e, now, false)
+		c.putLocal(key, e, now, false, false)
 	case keptOther:
 		// Redis keeps another answer (an "inactive" one another replica
 		// wrote after a revocation, say): the next Get reads it, and this
@@ -190,13 +192,18 @@ func (c *Cache) toRedis(key introspect.Key, e introspect.Entry, now time.Time) p
 
 // putLocal keeps e in the local tier: for the tier's TTL when Redis has
 // it too, else until its expiry, so that an outage does not multiply the
-// requests to the authorization server.
-func (c *Cache) putLocal(key introspect.Key, e introspect.Entry, now time.Time, shared bool) {
+// requests to the authorization server. With ifAbsent, only if the tier
+// has no live entry for key.
+func (c *Cache) putLocal(key introspect.Key, e introspect.Entry, now time.Time, shared, ifAbsent bool) {
 	if c.local == nil {
 		return
 	}
 	if until := now.Add(c.s.cfg.localTTL); shared && until.Before(e.Expires) {
 		e.Expires = until
+	}
+	if ifAbsent {
+		c.local.Add(key, e, now)
+		return
 	}
 	c.local.Put(key, e)
 }

@@ -32,7 +32,8 @@ const replayMargin = validator.DefaultLeeway
 // [ErrUnavailable], and the validator refuses the request with 503
 // ([validator.ErrReplayUnavailable]): fail closed, the default. With
 // [WithReplayFailOpen] the proof is accepted instead, after a check in a
-// bounded in-process store, and counted ([ReplayStore.FailOpens]) and
+// bounded in-process store (which also remembers every proof this replica
+// accepted through Redis), and counted ([ReplayStore.FailOpens]) and
 // logged; when that store is full too, the proof is refused. Once Redis
 // answers again, the proofs accepted that way are refused still and
 // written to Redis, so that every replica refuses them.
@@ -87,6 +88,16 @@ func (r *ReplayStore) Remember(ctx context.Context, key string, expires time.Tim
 		r.s.succeeded()
 		if r.npending.Load() > 0 && r.acceptedFailOpen(key) {
 			fresh = false // accepted here while Redis could not answer: Redis has it now
+		}
+		if fresh && r.local != nil {
+			// Failing open, the in-process store must know every proof this
+			// replica accepted, through Redis too: else one accepted before
+			// an outage is accepted again during it, and a proof racing
+			// itself down both ways is accepted twice. Full, it cannot
+			// refuse what Redis decided.
+			if lfresh, lerr := r.local.Remember(ctx, key, expires); lerr == nil && !lfresh {
+				fresh = false
+			}
 		}
 		return fresh, nil
 	}
