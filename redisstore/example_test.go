@@ -12,6 +12,8 @@ import (
 	"github.com/bearerguard/bearerguard/validator"
 )
 
+// These examples need a Redis, so they are compiled, not run.
+//
 // Every replica of a service opens the same Redis: introspection answers
 // are asked once for the whole fleet, and a DPoP proof is accepted once by
 // the whole fleet.
@@ -49,8 +51,14 @@ func Example() {
 // Answers carry personal data: encrypt them at rest. The first key
 // encrypts; the others still decrypt, for rotation.
 func ExampleWithEncryption() {
-	current, _ := base64.StdEncoding.DecodeString(os.Getenv("CACHE_KEY_2026"))
-	previous, _ := base64.StdEncoding.DecodeString(os.Getenv("CACHE_KEY_2025"))
+	current, err := base64.StdEncoding.DecodeString(os.Getenv("CACHE_KEY_2026"))
+	if err != nil {
+		log.Fatal("CACHE_KEY_2026 is not base64")
+	}
+	previous, err := base64.StdEncoding.DecodeString(os.Getenv("CACHE_KEY_2025"))
+	if err != nil {
+		log.Fatal("CACHE_KEY_2025 is not base64")
+	}
 	store, err := redisstore.Open(os.Getenv("REDIS_URL"), redisstore.WithEncryption(
 		redisstore.EncryptionKey{ID: "2026", Key: current},
 		redisstore.EncryptionKey{ID: "2025", Key: previous},
