@@ -49,7 +49,6 @@ func TestPrintingExportedTypesHidesSecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer keys.Close()
-	const tok = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.TOKEN-SIG-s3cr3t"
 	cfg := setup.Config{ClientSecret: secret, RedisURL: "redis://u:REDISPW@r:6379/0"}
 
 	// How a secret shows in each kind of output: as text, as fmt prints
