@@ -23,6 +23,7 @@ import (
 
 	"github.com/bearerguard/bearerguard/internal/jwstest"
 	"github.com/bearerguard/bearerguard/internal/leakcheck"
+	"github.com/bearerguard/bearerguard/internal/testclock"
 	"github.com/bearerguard/bearerguard/introspect"
 	"github.com/bearerguard/bearerguard/jwks"
 	"github.com/bearerguard/bearerguard/validator"
@@ -310,7 +311,8 @@ func TestIntrospectionFaults(t *testing.T) {
 				w.Header().Set("Content-Type", "application/json")
 				fmt.Fprintf(w, `{"active":%v,"aud":"orders","scope":"read:data"}`, ok)
 			})
-			ic, err := introspect.New(srv.url("/introspect"), introspect.ClientSecretBasic("api", "api-secret"),
+			clock := testclock.New(time.Now())
+			ic, err := introspect.New(srv.url("/introspect"), introspect.ClientSecretBasic("api", "api-secret"), introspect.WithClock(clock.Now),
 				introspect.WithInsecureLoopbackHTTP(), introspect.WithTimeout(500*time.Millisecond), introspect.WithLogger(slog.New(slog.DiscardHandler)))
 			if err != nil {
 				t.Fatal(err)
@@ -340,6 +342,14 @@ func TestIntrospectionFaults(t *testing.T) {
 				t.Errorf("answer %+v", c)
 			}
 			srv.heal()
+			if strings.Contains(fault.name, "Retry-After") {
+				// The endpoint asked for quiet: none of its requests until
+				// then (at most validator.MaxRetryAfter), healed or not.
+				if _, err := v.Validate(ctx, "new-token"); !errors.Is(err, validator.ErrIntrospectionUnavailable) {
+					t.Errorf("healed, within the Retry-After: %v, want unavailable without a request", err)
+				}
+				clock.Advance(validator.MaxRetryAfter + time.Second)
+			}
 			if _, err := v.Validate(ctx, "new-token"); err != nil {
 				t.Errorf("after healing: %v (a failure must not be cached)", err)
 			}

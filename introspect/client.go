@@ -40,6 +40,10 @@ type Client struct {
 	g      *group // owns the request goroutines
 
 	requests atomic.Int64
+	// quietUntil (Unix ns) is when the endpoint's last Retry-After ends
+	// (at most validator.MaxRetryAfter ahead): until then an uncached token
+	// is answered unavailable without a request.
+	quietUntil atomic.Int64
 	tel      *telemetry
 
 	mu            sync.Mutex
@@ -252,6 +256,12 @@ func (c *Client) fetch(key Key, token string) (*validator.Token, error) {
 	if e, ok := c.cache.Get(key, c.cfg.clock()); ok {
 		return answer(e)
 	}
+	if wait := time.Duration(c.quietUntil.Load() - c.cfg.clock().UnixNano()); wait > 0 {
+		// The endpoint asked for quiet (429 or 503 with Retry-After): a
+		// flood of made-up tokens must not keep asking, and get this API's
+		// client blocked.
+		return nil, unavailable(errQuiet, wait)
+	}
 	ctx, cancel := context.WithTimeout(c.ctx, c.cfg.timeout)
 	defer cancel()
 	start := time.Now()
@@ -291,6 +301,22 @@ func (c *Client) fetch(key Key, token string) (*validator.Token, error) {
 	return tok, nil
 }
 
+// errQuiet is the cause of an answer given without a request while the
+// endpoint's Retry-After runs.
+var errQuiet = errors.New("the introspection endpoint asked for quiet (Retry-After): no request sent")
+
+// keepQuiet sends no request for d (or longer, if an earlier Retry-After
+// runs longer).
+func (c *Client) keepQuiet(d time.Duration) {
+	until := c.cfg.clock().Add(d).UnixNano()
+	for {
+		cur := c.quietUntil.Load()
+		if cur >= until || c.quietUntil.CompareAndSwap(cur, until) {
+			return
+		}
+	}
+}
+
 func unavailable(err error, retryAfter time.Duration) error {
 	return &validator.UnavailableError{Reason: validator.ErrIntrospectionUnavailable, RetryAfter: retryAfter, Err: err}
 }
@@ -328,7 +354,11 @@ func (c *Client) ask(ctx context.Context, token string, meta *answerMeta) (*vali
 	if err != nil {
 		var se *httpfetch.StatusError
 		if errors.As(err, &se) {
-			return nil, unavailable(err, se.RetryAfter)
+			wait := min(se.RetryAfter, validator.MaxRetryAfter)
+			if wait > 0 {
+				c.keepQuiet(wait)
+			}
+			return nil, unavailable(err, wait)
 		}
 		return nil, unavailable(err, 0)
 	}

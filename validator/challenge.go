@@ -46,11 +46,12 @@ type challengeAttr struct{ name, value string }
 // no better hint.
 const DefaultRetryAfter = 5 * time.Second
 
-// MaxRetryAfter bounds the Retry-After sent with a 503. An authorization
-// server's own Retry-After may say up to a day (a key set's paces the
-// refreshes of package jwks; an introspection endpoint's is passed on
-// only); passed on whole, one 429 of it (to a flood of made-up tokens,
-// say) would send this API's well-behaved clients away for that long.
+// MaxRetryAfter bounds the Retry-After sent with a 503, and how long an
+// introspection endpoint's own Retry-After keeps package introspect from
+// asking it (a key set's paces the refreshes of package jwks). An
+// authorization server's Retry-After may say up to a day: passed on whole,
+// one 429 of it (to a flood of made-up tokens, say) would send this API's
+// well-behaved clients away for that long.
 const MaxRetryAfter = time.Minute
 
 // ChallengeFor maps err to its HTTP answer. realm may be empty; characters
