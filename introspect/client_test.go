@@ -151,13 +151,15 @@ func TestFailuresAreUnavailableAndNotCached(t *testing.T) {
 				tt.handler(w, r)
 			}))
 			defer srv.Close()
+			clock := testclock.New(time.Now())
 			c, err := introspect.New(srv.URL, introspect.ClientSecretBasic("a", "b"), introspect.WithHTTPClient(srv.Client()),
-				introspect.WithTimeout(time.Second), introspect.WithLogger(discard))
+				introspect.WithTimeout(time.Second), introspect.WithLogger(discard), introspect.WithClock(clock.Now))
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer c.Close()
 			_, err = c.Introspect(t.Context(), "tok")
+			clock.Advance(validator.MaxRetryAfter) // past any Retry-After the failure asked for (TestRetryAfterPacesIntrospection)
 			if !errors.Is(err, validator.ErrIntrospectionUnavailable) || !errors.Is(err, validator.ErrUnavailable) {
 				t.Fatalf("Introspect() = %v, want unavailable", err)
 			}
