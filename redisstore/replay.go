@@ -32,15 +32,20 @@ const replayMargin = validator.DefaultLeeway
 // [ErrUnavailable], and the validator refuses the request with 503
 // ([validator.ErrReplayUnavailable]): fail closed, the default. With
 // [WithReplayFailOpen] the proof is accepted instead, after a check in a
-// bounded in-process store (which also remembers every proof this replica
-// accepted through Redis), and counted ([ReplayStore.FailOpens]) and
-// logged; when that store is full too, the proof is refused. Once Redis
+// bounded in-process store, and counted ([ReplayStore.FailOpens]) and
+// logged; when that store is full too, the proof is refused. Failing open,
+// the replica also remembers the last 100,000 proofs it accepted through
+// Redis (a few MB), so that one replayed to it during an outage is refused. Once Redis
 // answers again, the proofs accepted that way are refused still and
 // written to Redis, so that every replica refuses them.
 type ReplayStore struct {
 	s     *Store
 	ns    string
 	local *validator.MemoryReplayStore // fail open: the in-process check; nil when failing closed
+	// recent (fail open only) remembers every proof this replica
+	// accepted, through Redis or not, so that one is refused if replayed
+	// to it during an outage.
+	recent *recentProofs
 
 	// Fail open: the proofs accepted without Redis, until their Redis
 	// expiry, bounded as local is. Once Redis answers again they are
@@ -61,6 +66,7 @@ func newReplayStore(s *Store) *ReplayStore {
 	r := &ReplayStore{s: s, ns: s.cfg.prefix + "dpop:"}
 	if s.cfg.failOpen {
 		r.local = validator.NewMemoryReplayStore(validator.DefaultReplayStoreSize, s.cfg.clock)
+		r.recent = &recentProofs{max: validator.DefaultReplayStoreSize, clock: s.cfg.clock, seen: map[string]time.Time{}}
 	}
 	return r
 }
@@ -89,15 +95,10 @@ func (r *ReplayStore) Remember(ctx context.Context, key string, expires time.Tim
 		if r.npending.Load() > 0 && r.acceptedFailOpen(key) {
 			fresh = false // accepted here while Redis could not answer: Redis has it now
 		}
-		if fresh && r.local != nil {
-			// Failing open, the in-process store must know every proof this
-			// replica accepted, through Redis too: else one accepted before
-			// an outage is accepted again during it, and a proof racing
-			// itself down both ways is accepted twice. Full, it cannot
-			// refuse what Redis decided.
-			if lfresh, lerr := r.local.Remember(ctx, key, expires); lerr == nil && !lfresh {
-				fresh = false
-			}
+		if fresh && r.recent != nil && !r.recent.remember(key, expires) {
+			// Failing open: accepted by this replica already, down the
+			// other path (a proof racing itself through a flaky connection).
+			fresh = false
 		}
 		return fresh, nil
 	}
@@ -118,6 +119,9 @@ func (r *ReplayStore) Remember(ctx context.Context, key string, expires time.Tim
 		return false, err // the in-process check cannot decide either (full): fail closed
 	case !fresh:
 		return false, nil // replayed to this very replica
+	}
+	if !r.recent.remember(key, expires) {
+		return false, nil // accepted by this replica through Redis before the outage
 	}
 	if !r.addPending(key, r.s.cfg.clock().Add(ttl)) {
 		return false, err // cannot remember it for Redis either: fail closed
@@ -256,4 +260,57 @@ func (r *ReplayStore) outageMode() string {
 		return "accepted after an in-process check only (fail open)"
 	}
 	return "refused with 503 (fail closed)"
+}
+
+// recentProofs remembers the proofs a replica failing open accepted, until
+// their window ends, so that one accepted through Redis just before an
+// outage is refused if replayed to the replica during it. It is bounded
+// and, when full, forgets the oldest rather than refuse: Redis decided
+// those, and forgetting one early only weakens this second check, under
+// more than its size of proofs in one window. The store that bounds what
+// is accepted without Redis is ReplayStore.local, which refuses when full.
+type recentProofs struct {
+	mu    sync.Mutex
+	max   int
+	clock func() time.Time
+	seen  map[string]time.Time
+	queue []recentProof // in order of insertion
+	head  int
+}
+
+type recentProof struct {
+	key     string
+	expires time.Time
+}
+
+// remember records key until expires and reports whether it was new.
+func (p *recentProofs) remember(key string, expires time.Time) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := p.clock()
+	if exp, ok := p.seen[key]; ok && now.Before(exp) {
+		return false
+	}
+	// Pop the head while it has expired, or to make room. An entry whose
+	// key was remembered again since (expired, then seen anew) is stale:
+	// it must not drop the newer record.
+	for p.head < len(p.queue) {
+		e := p.queue[p.head]
+		current := p.seen[e.key] == e.expires
+		if current && now.Before(e.expires) && len(p.seen) < p.max {
+			break
+		}
+		if current {
+			delete(p.seen, e.key)
+		}
+		p.queue[p.head] = recentProof{}
+		p.head++
+	}
+	if p.head > len(p.queue)/2 && p.head > 1024 {
+		p.queue = append(p.queue[:0], p.queue[p.head:]...)
+		p.head = 0
+	}
+	p.seen[key] = expires
+	p.queue = append(p.queue, recentProof{key, expires})
+	return true
 }
