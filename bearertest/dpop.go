@@ -37,6 +37,16 @@ type DPoPKey struct {
 	clock func() time.Time
 }
 
+// Format prints the key's algorithm and thumbprint, for every verb: fmt
+// would print an Ed25519 private key's bytes.
+func (k *DPoPKey) Format(f fmt.State, _ rune) {
+	if k == nil {
+		fmt.Fprint(f, "<nil>")
+		return
+	}
+	fmt.Fprintf(f, "bearertest.DPoPKey{alg: %s, thumbprint: %s}", k.alg, k.thumbprint)
+}
+
 // NewDPoPKey generates a DPoP proof key for alg: ES256 (the default, for
 // ""), ES384, ES512, RS256, RS384, RS512, PS256, PS384, PS512 (RSA keys of
 // 2048 bits) or EdDSA (Ed25519). Any other algorithm, HMAC and "none"

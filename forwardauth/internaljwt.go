@@ -19,6 +19,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/lestrrat-go/jwx/v2/jws"
 
+	"github.com/bearerguard/bearerguard/internal/nilness"
 	"github.com/bearerguard/bearerguard/internal/secretfile"
 	"github.com/bearerguard/bearerguard/validator"
 )
@@ -105,6 +106,9 @@ func NewSigner(key crypto.Signer, issuer, audience string, ttl time.Duration) (*
 		errs = append(errs, fmt.Errorf("lifetime %v: between 1s and 10m", ttl))
 	}
 	var alg jwa.SignatureAlgorithm
+	if nilness.IsNil(key) {
+		return nil, errors.New("forwardauth: NewSigner: nil key")
+	}
 	switch k := key.(type) {
 	case *ecdsa.PrivateKey:
 		if k.Curve != elliptic.P256() {

@@ -7,8 +7,10 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/bearerguard/bearerguard/internal/trustedproxy"
 	"go.opentelemetry.io/otel/metric"
+
+	"github.com/bearerguard/bearerguard/internal/nilness"
+	"github.com/bearerguard/bearerguard/internal/trustedproxy"
 )
 
 // Option configures a [Decider]. Options only record; [New] checks them
@@ -167,8 +169,9 @@ func WithLogger(l *slog.Logger) Option {
 // global provider).
 func WithMeterProvider(mp metric.MeterProvider) Option {
 	return func(c *config) {
-		if mp == nil {
+		if nilness.IsNil(mp) {
 			c.errs = append(c.errs, errors.New("WithMeterProvider: nil provider"))
+			return
 		}
 		c.meter = mp
 	}

@@ -44,7 +44,7 @@ type Client struct {
 	// (at most validator.MaxRetryAfter ahead): until then an uncached token
 	// is answered unavailable without a request.
 	quietUntil atomic.Int64
-	tel      *telemetry
+	tel        *telemetry
 
 	mu            sync.Mutex
 	endpoint      string         // known, or found by discovery
@@ -397,7 +397,7 @@ func (c *Client) parseSigned(ctx context.Context, body []byte, meta *answerMeta)
 		return nil, unavailable(errors.New("signed response: wrong issuer"), 0)
 	}
 	if c.cfg.signedAud != "" && !slices.Contains(claims.Audience, c.cfg.signedAud) {
-		return nil, unavailable(errors.New("signed response: wrong audience"), 0)
+		return nil, unavailable(fmt.Errorf("signed response: its aud does not include %q (WithSignedResponses; \"\" means the client id)", c.cfg.signedAud), 0)
 	}
 	// A signed answer is fresh, or it is a recording (RFC 9701 has "iat"
 	// in every response): one replayed from before a revocation, or for

@@ -18,6 +18,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/bearerguard/bearerguard/internal/nilness"
 )
 
 // PrivateKeyJWT authenticates with a JWT assertion signed by key (RFC 7523
@@ -66,7 +68,7 @@ func (a privateKeyJWT) Format(f fmt.State, _ rune) {
 
 // jwtAlg returns the JWS algorithm for key, from its public key.
 func jwtAlg(key crypto.Signer) (string, error) {
-	if key == nil {
+	if nilness.IsNil(key) {
 		return "", errors.New("private_key_jwt: nil key")
 	}
 	switch pub := key.Public().(type) {

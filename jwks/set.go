@@ -47,6 +47,22 @@ type Set struct {
 	tel *telemetry
 }
 
+// Format prints the set as its issuer and JWKS URL (without user info or
+// query values: a signed URL's signature is a credential), for every verb.
+func (s *Set) Format(f fmt.State, _ rune) {
+	if s == nil {
+		fmt.Fprint(f, "<nil>")
+		return
+	}
+	s.mu.Lock()
+	u := s.jwksURL
+	s.mu.Unlock()
+	if u != "" {
+		u = httpfetch.Redact(u)
+	}
+	fmt.Fprintf(f, "jwks.Set{issuer: %q, url: %q}", s.issuer, u)
+}
+
 // snapshot is an immutable key set, replaced whole on every refresh.
 type snapshot struct {
 	keys    *validator.Keys

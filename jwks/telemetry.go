@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/bearerguard/bearerguard/internal/httpfetch"
+	"github.com/bearerguard/bearerguard/internal/nilness"
 )
 
 // Metrics (names as the Prometheus exporter shows them):
@@ -27,8 +28,9 @@ const instrumentation = "github.com/bearerguard/bearerguard/jwks"
 // a no-op unless the application set one).
 func WithMeterProvider(mp metric.MeterProvider) Option {
 	return func(cfg *config) {
-		if mp == nil {
+		if nilness.IsNil(mp) {
 			cfg.errs = append(cfg.errs, errors.New("WithMeterProvider: nil provider"))
+			return
 		}
 		cfg.meterProvider = mp
 	}
@@ -38,8 +40,9 @@ func WithMeterProvider(mp metric.MeterProvider) Option {
 // (default: the global provider).
 func WithTracerProvider(tp trace.TracerProvider) Option {
 	return func(cfg *config) {
-		if tp == nil {
+		if nilness.IsNil(tp) {
 			cfg.errs = append(cfg.errs, errors.New("WithTracerProvider: nil provider"))
+			return
 		}
 		cfg.tracerProvider = tp
 	}

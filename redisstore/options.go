@@ -3,6 +3,7 @@ package redisstore
 import (
 	"crypto/aes"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -149,6 +150,15 @@ type EncryptionKey struct {
 // Format prints the key's id and size, for every verb.
 func (k EncryptionKey) Format(f fmt.State, _ rune) {
 	fmt.Fprintf(f, "redisstore.EncryptionKey{ID: %q, Key: %d bytes, not shown}", k.ID, len(k.Key))
+}
+
+// MarshalJSON is the key's id and size (encoding/json, and slog's JSON
+// handler for a slice of keys, would otherwise print the key in base64).
+func (k EncryptionKey) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		ID    string `json:"id"`
+		Bytes int    `json:"bytes"`
+	}{k.ID, len(k.Key)})
 }
 
 // LogValue is the key's id and size, for slog's handlers (the JSON one

@@ -24,6 +24,7 @@ import (
 	"strings"
 
 	"github.com/bearerguard/bearerguard/internal/httpfetch"
+	"github.com/bearerguard/bearerguard/internal/nilness"
 
 	"github.com/bearerguard/bearerguard/validator"
 )
@@ -159,8 +160,9 @@ func WithDocumentation(doc, policy, tos string) Option {
 // key with alg (an asymmetric algorithm fitting the key) and kid.
 func WithSignedMetadata(issuer string, key crypto.Signer, alg validator.Algorithm, kid string) Option {
 	return func(c *config) {
-		if key == nil {
+		if nilness.IsNil(key) {
 			c.errs = append(c.errs, errors.New("WithSignedMetadata: nil key"))
+			return
 		}
 		if err := checkURL(issuer); err != nil {
 			c.errs = append(c.errs, fmt.Errorf("WithSignedMetadata: %w", err))
@@ -257,16 +259,16 @@ func WellKnownURL(resource string) (string, error) {
 	}
 	u, _ := url.Parse(resource)
 	if strings.Contains(resource, "#") {
-		return "", fmt.Errorf("resource %q has a fragment", resource)
+		return "", fmt.Errorf("resource %q has a fragment", httpfetch.Redact(resource))
 	}
 	if strings.ContainsRune(resource, '\\') {
 		// WHATWG URL parsers read "\" as "/" in an http(s) URL: to a
 		// client, the resource would be another one, perhaps with dot
 		// segments (RFC 3986 allows no "\" in a URI).
-		return "", fmt.Errorf("resource %q has a backslash", resource)
+		return "", fmt.Errorf("resource %q has a backslash", httpfetch.Redact(resource))
 	}
 	if err := checkResource(u); err != nil {
-		return "", fmt.Errorf("resource %q %w", resource, err)
+		return "", fmt.Errorf("resource %q %w", httpfetch.Redact(resource), err)
 	}
 	path := u.EscapedPath()
 	if path == "/" {

@@ -9,6 +9,8 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/bearerguard/bearerguard/internal/nilness"
 )
 
 // Metrics (names as the Prometheus exporter shows them). Labels are
@@ -24,8 +26,9 @@ const meterName = "github.com/bearerguard/bearerguard/validator"
 // which is a no-op unless the application set one).
 func WithMeterProvider(mp metric.MeterProvider) Option {
 	return func(c *config) {
-		if mp == nil {
+		if nilness.IsNil(mp) {
 			c.errs = append(c.errs, errors.New("WithMeterProvider: nil provider"))
+			return
 		}
 		c.meterProvider = mp
 	}
@@ -36,8 +39,9 @@ func WithMeterProvider(mp metric.MeterProvider) Option {
 // provider).
 func WithTracerProvider(tp trace.TracerProvider) Option {
 	return func(c *config) {
-		if tp == nil {
+		if nilness.IsNil(tp) {
 			c.errs = append(c.errs, errors.New("WithTracerProvider: nil provider"))
+			return
 		}
 		c.tracerProvider = tp
 	}

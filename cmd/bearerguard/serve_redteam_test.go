@@ -150,8 +150,11 @@ func TestRedteamReloadPollPartialAndChurn(t *testing.T) {
 	if got := admin(); got != forwardauth.AccessDeny {
 		t.Errorf("after a reload of a file that kept changing: /orders/admin/x is %s, want deny (the rules in force)", got)
 	}
-	if !strings.Contains(logs.String(), "kept changing") {
-		t.Errorf("no log line about the churning file: %q", logs.String())
+	// One log line says the rules in force stay: "kept changing", or, on a
+	// machine so loaded that the writer paused a whole second between
+	// truncating and writing, the half-written state refused.
+	if l := logs.String(); !strings.Contains(l, "kept changing") && !strings.Contains(l, "the rules in force stay") {
+		t.Errorf("no log line about the churning file: %q", l)
 	}
 }
 

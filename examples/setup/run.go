@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -218,6 +219,13 @@ func (c Config) ServerTLS() (*tls.Config, error) {
 	}
 	kp, err := loadKeyPair(c.TLSCert, c.TLSKey)
 	if err != nil {
+		// Never the path: a key given where its path belongs, in any
+		// encoding (base64 of the PEM, quoted, PKCS #12 text), would be
+		// printed whole.
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = fmt.Errorf("%s of the certificate or key file: %w", pe.Op, pe.Err)
+		}
 		return nil, fmt.Errorf("--tls-cert/--tls-key: %w", err)
 	}
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: kp.GetCertificate}

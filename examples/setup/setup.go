@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"flag"
@@ -149,6 +150,12 @@ type Config struct {
 func (c Config) Format(f fmt.State, _ rune) {
 	fmt.Fprintf(f, "setup.Config{Addr: %q, Issuer: %q, Audience: %q, JWKSURL: %q, IntrospectionURL: %q, ClientID: %q, secrets not shown}",
 		c.Addr, c.Issuer, c.Audience, redactURL(c.JWKSURL), redactURL(c.IntrospectionURL), c.ClientID)
+}
+
+// MarshalJSON is what LogValue gives, never a secret.
+func (c Config) MarshalJSON() ([]byte, error) {
+	return json.Marshal(map[string]string{"addr": c.Addr, "issuer": c.Issuer, "audience": c.Audience,
+		"jwks_url": redactURL(c.JWKSURL), "introspection_url": redactURL(c.IntrospectionURL), "client_id": c.ClientID})
 }
 
 // LogValue is what Format prints, for slog's handlers (the JSON one would

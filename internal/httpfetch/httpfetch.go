@@ -77,14 +77,26 @@ func Redact(rawURL string) string {
 	if err != nil {
 		return "(unparseable URL)"
 	}
+	if u.Opaque != "" {
+		// "https:user:pw@host/…" (no "//") parses as opaque: all of it
+		// may be user info.
+		return u.Scheme + ":(not shown)"
+	}
 	u.User, u.Fragment, u.RawFragment = nil, "", ""
 	if u.RawQuery != "" {
-		q := u.Query()
-		for k := range q {
-			q[k] = []string{"REDACTED"}
+		// Names stay, values go; a part without "=" ("?APIKEY") may be the
+		// credential itself, and goes whole.
+		parts := strings.Split(u.RawQuery, "&")
+		for i, p := range parts {
+			if name, _, ok := strings.Cut(p, "="); ok {
+				parts[i] = name + "=REDACTED"
+			} else if p != "" {
+				parts[i] = "REDACTED"
+			}
 		}
-		u.RawQuery = q.Encode()
+		u.RawQuery = strings.Join(parts, "&")
 	}
+	u.ForceQuery = false
 	return u.String()
 }
 

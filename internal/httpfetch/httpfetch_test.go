@@ -163,11 +163,16 @@ func TestNewClientHasTimeouts(t *testing.T) {
 func TestRedact(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"https://as.example.com/jwks", "https://as.example.com/jwks"},
-		{"https://as.example.com/keys?sv=2024&sig=SECRET", "https://as.example.com/keys?sig=REDACTED&sv=REDACTED"},
+		{"https://as.example.com/keys?sv=2024&sig=SECRET", "https://as.example.com/keys?sv=REDACTED&sig=REDACTED"},
 		{"https://rs:HUNTER2@as.example.com/introspect", "https://as.example.com/introspect"},
 		{"https://as.example.com/jwks#SECRET", "https://as.example.com/jwks"},
 		{"https://as.example.com:44x/jwks?sig=SECRET", "(unparseable URL)"},
-		{"http://127.0.0.1:8080/?X-Amz-Signature=SECRET&X-Amz-Signature=SECRET2", "http://127.0.0.1:8080/?X-Amz-Signature=REDACTED"},
+		{"http://127.0.0.1:8080/?X-Amz-Signature=SECRET&X-Amz-Signature=SECRET2", "http://127.0.0.1:8080/?X-Amz-Signature=REDACTED&X-Amz-Signature=REDACTED"},
+		{"https://as.example.com/jwks?SECRET", "https://as.example.com/jwks?REDACTED"},
+		{"https://as.example.com/jwks?a=1&SECRET&", "https://as.example.com/jwks?a=REDACTED&REDACTED&"},
+		{"https://as.example.com/jwks?", "https://as.example.com/jwks"},
+		{"https:rs:HUNTER2@as.example.com/introspect", "https:(not shown)"},
+		{"https:SECRET", "https:(not shown)"},
 	}
 	for _, tt := range tests {
 		if got := Redact(tt.in); got != tt.want || strings.Contains(got, "SECRET") || strings.Contains(got, "HUNTER2") {
