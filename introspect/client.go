@@ -256,7 +256,7 @@ func (c *Client) fetch(key Key, token string) (*validator.Token, error) {
 	if e, ok := c.cache.Get(key, c.cfg.clock()); ok {
 		return answer(e)
 	}
-	if wait := time.Duration(c.quietUntil.Load() - c.cfg.clock().UnixNano()); wait > 0 {
+	if wait := c.quietFor(); wait > 0 {
 		// The endpoint asked for quiet (429 or 503 with Retry-After): a
 		// flood of made-up tokens must not keep asking, and get this API's
 		// client blocked.
@@ -304,6 +304,21 @@ func (c *Client) fetch(key Key, token string) (*validator.Token, error) {
 // errQuiet is the cause of an answer given without a request while the
 // endpoint's Retry-After runs.
 var errQuiet = errors.New("the introspection endpoint asked for quiet (Retry-After): no request sent")
+
+// quietFor is how long the endpoint's Retry-After still runs. A wait
+// beyond the cap means the clock stepped back: the quiet ends then.
+func (c *Client) quietFor() time.Duration {
+	until := c.quietUntil.Load()
+	if until == 0 {
+		return 0
+	}
+	wait := time.Duration(until - c.cfg.clock().UnixNano())
+	if wait > validator.MaxRetryAfter {
+		c.quietUntil.CompareAndSwap(until, 0)
+		return 0
+	}
+	return wait
+}
 
 // keepQuiet sends no request for d (or longer, if an earlier Retry-After
 // runs longer).
@@ -355,7 +370,10 @@ func (c *Client) ask(ctx context.Context, token string, meta *answerMeta) (*vali
 		var se *httpfetch.StatusError
 		if errors.As(err, &se) {
 			wait := min(se.RetryAfter, validator.MaxRetryAfter)
-			if wait > 0 {
+			if wait > 0 && (se.Code == http.StatusTooManyRequests || se.Code == http.StatusServiceUnavailable) {
+				// Only the endpoint's own overload: a Retry-After on an
+				// answer about one request (400, 401, 413, a redirect)
+				// must not silence it for every token.
 				c.keepQuiet(wait)
 			}
 			return nil, unavailable(err, wait)

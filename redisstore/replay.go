@@ -35,7 +35,9 @@ const replayMargin = validator.DefaultLeeway
 // bounded in-process store, and counted ([ReplayStore.FailOpens]) and
 // logged; when that store is full too, the proof is refused. Failing open,
 // the replica also remembers the last 100,000 proofs it accepted through
-// Redis (a few MB), so that one replayed to it during an outage is refused. Once Redis
+// Redis (a few MB), so that one replayed to it during an outage is refused;
+// after it had to forget a live one to make room, it refuses to fail open
+// until that one's window has passed. Once Redis
 // answers again, the proofs accepted that way are refused still and
 // written to Redis, so that every replica refuses them.
 type ReplayStore struct {
@@ -119,6 +121,9 @@ func (r *ReplayStore) Remember(ctx context.Context, key string, expires time.Tim
 		return false, err // the in-process check cannot decide either (full): fail closed
 	case !fresh:
 		return false, nil // replayed to this very replica
+	}
+	if !r.recent.vouches() {
+		return false, err // more proofs than the record holds: cannot tell a replay, fail closed
 	}
 	if !r.recent.remember(key, expires) {
 		return false, nil // accepted by this replica through Redis before the outage
@@ -264,18 +269,22 @@ func (r *ReplayStore) outageMode() string {
 
 // recentProofs remembers the proofs a replica failing open accepted, until
 // their window ends, so that one accepted through Redis just before an
-// outage is refused if replayed to the replica during it. It is bounded
-// and, when full, forgets the oldest rather than refuse: Redis decided
-// those, and forgetting one early only weakens this second check, under
-// more than its size of proofs in one window. The store that bounds what
-// is accepted without Redis is ReplayStore.local, which refuses when full.
+// outage is refused if replayed to the replica during it. It is bounded:
+// when full of live proofs it forgets the oldest rather than refuse (Redis
+// decided those), and until the last proof it forgot has expired, it can
+// no longer vouch for the replica: failing open is then refused (lost), so
+// that a client flooding it with proofs cannot make it forget another's.
+// The store that bounds what is accepted without Redis is
+// ReplayStore.local, which refuses when full.
 type recentProofs struct {
-	mu    sync.Mutex
-	max   int
-	clock func() time.Time
-	seen  map[string]time.Time
-	queue []recentProof // in order of insertion
-	head  int
+	mu        sync.Mutex
+	max       int
+	clock     func() time.Time
+	seen      map[string]time.Time
+	queue     []recentProof // in order of insertion
+	head      int
+	swept     time.Time // last full sweep, at most one a second
+	lostUntil time.Time // a live proof was forgotten: unsure until then
 }
 
 type recentProof struct {
@@ -291,6 +300,9 @@ func (p *recentProofs) remember(key string, expires time.Time) bool {
 	if exp, ok := p.seen[key]; ok && now.Before(exp) {
 		return false
 	}
+	if len(p.seen) >= p.max || len(p.queue)-p.head >= 2*p.max {
+		p.sweep(now) // expiries not in queue order, and stale entries: look at all
+	}
 	// Pop the head while it has expired, or to make room. An entry whose
 	// key was remembered again since (expired, then seen anew) is stale:
 	// it must not drop the newer record.
@@ -302,6 +314,9 @@ func (p *recentProofs) remember(key string, expires time.Time) bool {
 		}
 		if current {
 			delete(p.seen, e.key)
+			if now.Before(e.expires) && e.expires.After(p.lostUntil) {
+				p.lostUntil = e.expires // forgot a live proof
+			}
 		}
 		p.queue[p.head] = recentProof{}
 		p.head++
@@ -313,4 +328,34 @@ func (p *recentProofs) remember(key string, expires time.Time) bool {
 	p.seen[key] = expires
 	p.queue = append(p.queue, recentProof{key, expires})
 	return true
+}
+
+// sweep drops every expired entry and every stale queue entry; at most
+// once a second, so a full record costs no more than a lookup.
+func (p *recentProofs) sweep(now time.Time) {
+	if now.Sub(p.swept) < time.Second {
+		return
+	}
+	p.swept = now
+	live := p.queue[:0]
+	for _, e := range p.queue[p.head:] {
+		if p.seen[e.key] != e.expires {
+			continue // stale
+		}
+		if !now.Before(e.expires) {
+			delete(p.seen, e.key)
+			continue
+		}
+		live = append(live, e)
+	}
+	clear(p.queue[len(live):])
+	p.queue, p.head = live, 0
+}
+
+// vouches reports whether the record still holds every live proof the
+// replica accepted (none was forgotten to make room).
+func (p *recentProofs) vouches() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return !p.clock().Before(p.lostUntil)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -182,19 +183,18 @@ func parseURL(raw string) (*redis.Options, error) {
 	}
 	ro, err := redis.ParseURL(raw)
 	if err != nil {
-		// Neither the user info nor any query value is shown, in the URL or
-		// in go-redis's message (which may quote an option's value).
-		msg := err.Error()
-		secrets := []string{u.User.Username()}
-		if pw, ok := u.User.Password(); ok {
-			secrets = append(secrets, pw)
-		}
-		for _, vs := range u.Query() {
-			secrets = append(secrets, vs...)
-		}
-		for _, s := range secrets {
-			if s != "" {
-				msg = strings.ReplaceAll(msg, s, "REDACTED")
+		// go-redis's message may quote any part of the URL (a path that
+		// holds a password typed with one slash too few, an option's
+		// value): only its kind is shown, with the option's name.
+		msg := "go-redis refused it (a malformed address or option value)"
+		switch e := err.Error(); {
+		case strings.Contains(e, "invalid URL scheme"):
+			msg = "invalid URL scheme " + strconv.Quote(u.Scheme)
+		case strings.Contains(e, "invalid database"):
+			msg = "invalid database number (the path after the host)"
+		case strings.Contains(e, "unexpected option: "):
+			if _, name, _ := strings.Cut(e, "unexpected option: "); u.Query().Has(name) {
+				msg = "go-redis does not know the option " + strconv.Quote(name)
 			}
 		}
 		return nil, fmt.Errorf("the Redis URL %s: %s", httpfetch.Redact(raw), msg)

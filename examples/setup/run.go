@@ -224,7 +224,14 @@ func (c Config) ServerTLS() (*tls.Config, error) {
 		// printed whole.
 		var pe *fs.PathError
 		if errors.As(err, &pe) {
-			err = fmt.Errorf("%s of the certificate or key file: %w", pe.Op, pe.Err)
+			which := "certificate or key file"
+			switch pe.Path {
+			case c.TLSCert:
+				which = "certificate file (--tls-cert)"
+			case c.TLSKey:
+				which = "key file (--tls-key)"
+			}
+			err = fmt.Errorf("%s of the %s: %w", pe.Op, which, pe.Err)
 		}
 		return nil, fmt.Errorf("--tls-cert/--tls-key: %w", err)
 	}

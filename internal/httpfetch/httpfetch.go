@@ -77,16 +77,19 @@ func Redact(rawURL string) string {
 	if err != nil {
 		return "(unparseable URL)"
 	}
-	if u.Opaque != "" {
-		// "https:user:pw@host/…" (no "//") parses as opaque: all of it
-		// may be user info.
+	if u.Opaque != "" || u.Host == "" || strings.Contains(u.Path, "@") || strings.Contains(u.Fragment, "@") {
+		// "https:user:pw@host/…" (no "//") parses as opaque, and
+		// "https:/user:pw@host/…" or "https:///user:pw@…" as a path
+		// without a host; a password with an unescaped "/" puts its tail
+		// in the path, one with "#" in the fragment: any of it may be user
+		// info.
 		return u.Scheme + ":(not shown)"
 	}
 	u.User, u.Fragment, u.RawFragment = nil, "", ""
 	if u.RawQuery != "" {
 		// Names stay, values go; a part without "=" ("?APIKEY") may be the
 		// credential itself, and goes whole.
-		parts := strings.Split(u.RawQuery, "&")
+		parts := strings.FieldsFunc(u.RawQuery, func(r rune) bool { return r == '&' || r == ';' })
 		for i, p := range parts {
 			if name, _, ok := strings.Cut(p, "="); ok {
 				parts[i] = name + "=REDACTED"
