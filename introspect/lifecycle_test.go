@@ -3,7 +3,6 @@ package introspect_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -13,7 +12,6 @@ import (
 	"github.com/bearerguard/bearerguard/bearertest"
 	"github.com/bearerguard/bearerguard/internal/testclock"
 	"github.com/bearerguard/bearerguard/introspect"
-	"github.com/bearerguard/bearerguard/validator"
 )
 
 // WaitReady returns when its ctx ends, also while the discovery it started
@@ -112,51 +110,5 @@ func TestSignedResponseAudienceDefaultsToClientID(t *testing.T) {
 		if got := err == nil && tok != nil; got != tt.want {
 			t.Errorf("signed answer with aud %q: accepted %v (%v), want %v", tt.aud, got, err, tt.want)
 		}
-	}
-}
-
-// An endpoint's Retry-After (429 or 503) paces the client: until it ends
-// (at most validator.MaxRetryAfter), uncached tokens are answered
-// unavailable without a request, with the time left; cached answers are
-// still served; then requests resume.
-func TestRetryAfterPacesIntrospection(t *testing.T) {
-	var hits atomic.Int64
-	var limited atomic.Bool
-	limited.Store(true)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		hits.Add(1)
-		if limited.Load() {
-			w.Header().Set("Retry-After", "86400")
-			http.Error(w, "slow down", http.StatusTooManyRequests)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(`{"active":false}`))
-	}))
-	defer srv.Close()
-	clock := testclock.New(time.Now())
-	c, err := introspect.New(srv.URL, introspect.ClientSecretBasic("a", "b"), introspect.WithClock(clock.Now),
-		introspect.WithInsecureLoopbackHTTP(), introspect.WithLogger(discard))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	for i := range 200 {
-		_, err := c.Introspect(t.Context(), fmt.Sprintf("made-up-%d", i))
-		var ue *validator.UnavailableError
-		if !errors.As(err, &ue) || ue.RetryAfter <= 0 || ue.RetryAfter > validator.MaxRetryAfter {
-			t.Fatalf("token %d: %v, want unavailable with a Retry-After of at most a minute", i, err)
-		}
-	}
-	if n := hits.Load(); n != 1 {
-		t.Errorf("200 made-up tokens after a 429 with Retry-After: %d requests, want 1", n)
-	}
-	limited.Store(false)
-	clock.Advance(validator.MaxRetryAfter + time.Second) // the quiet ends at the cap, not a day later
-	if _, err := c.Introspect(t.Context(), "made-up-after"); !errors.Is(err, validator.ErrInactive) {
-		t.Errorf("after the quiet: %v, want an answer (inactive)", err)
-	}
-	if n := hits.Load(); n != 2 {
-		t.Errorf("after the quiet: %d requests in all, want 2", n)
 	}
 }

@@ -49,16 +49,26 @@ func (f *fakeRedis) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pr
 // accepted 100,000 proofs through Redis in the last window (~830 DPoP
 // requests/s, its own traffic or one client's) still accepts proofs when
 // Redis fails, as the option says, instead of refusing every one 503.
-func TestFailOpenStoreNotFilledByHealthyTraffic(t *testing.T) {
+// failOpenOverFake returns a failing-open replay store over fakeRedis, on
+// a clock that reads now (Unix ns, from 2026-01-01).
+func failOpenOverFake(t *testing.T) (*fakeRedis, *redisstore.ReplayStore, *atomic.Int64) {
+	t.Helper()
 	f := &fakeRedis{}
 	rdb := redis.NewClient(&redis.Options{Addr: "fake:6379", ContextTimeoutEnabled: true, MaxRetries: -1})
 	rdb.AddHook(f)
-	s, err := redisstore.New(rdb, redisstore.WithReplayFailOpen(), redisstore.WithTimeout(time.Second))
+	now := new(atomic.Int64)
+	now.Store(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano())
+	s, err := redisstore.New(rdb, redisstore.WithReplayFailOpen(), redisstore.WithTimeout(time.Second),
+		redisstore.WithClock(func() time.Time { return time.Unix(0, now.Load()) }))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
-	r := s.ReplayStore()
+	t.Cleanup(func() { s.Close() })
+	return f, s.ReplayStore(), now
+}
+
+func TestFailOpenStoreNotFilledByHealthyTraffic(t *testing.T) {
+	f, r, _ := failOpenOverFake(t)
 	ctx := context.Background()
 	expires := time.Now().Add(2 * time.Minute) // a proof's window + 2 x leeway + 1 s, about
 	for i := range validator.DefaultReplayStoreSize {
@@ -80,18 +90,8 @@ func TestFailOpenStoreNotFilledByHealthyTraffic(t *testing.T) {
 // oldest are forgotten, not the newest: a proof accepted through Redis just
 // before an outage is refused when replayed to the same replica during it.
 func TestFailOpenReplayAfterStoreWasFull(t *testing.T) {
-	f := &fakeRedis{}
-	rdb := redis.NewClient(&redis.Options{Addr: "fake:6379", ContextTimeoutEnabled: true, MaxRetries: -1})
-	rdb.AddHook(f)
-	var now atomic.Int64
-	now.Store(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano())
+	f, r, now := failOpenOverFake(t)
 	clock := func() time.Time { return time.Unix(0, now.Load()) }
-	s, err := redisstore.New(rdb, redisstore.WithReplayFailOpen(), redisstore.WithTimeout(time.Second), redisstore.WithClock(clock))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	r := s.ReplayStore()
 	ctx := context.Background()
 	window := 2 * time.Minute
 	for i := range validator.DefaultReplayStoreSize {

@@ -3,13 +3,9 @@ package redisstore_test
 import (
 	"context"
 	"fmt"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
-	"github.com/bearerguard/bearerguard/redisstore"
 	"github.com/bearerguard/bearerguard/validator"
 )
 
@@ -23,18 +19,8 @@ import (
 // demand rather than only "under more than its size of proofs in one
 // window" of honest traffic.
 func TestFailOpenRecentFlushedByShortLivedProofs(t *testing.T) {
-	f := &fakeRedis{}
-	rdb := redis.NewClient(&redis.Options{Addr: "fake:6379", ContextTimeoutEnabled: true, MaxRetries: -1})
-	rdb.AddHook(f)
-	var now atomic.Int64
-	now.Store(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano())
+	f, r, now := failOpenOverFake(t)
 	clock := func() time.Time { return time.Unix(0, now.Load()) }
-	s, err := redisstore.New(rdb, redisstore.WithReplayFailOpen(), redisstore.WithTimeout(time.Second), redisstore.WithClock(clock))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	r := s.ReplayStore()
 	ctx := context.Background()
 	window := validator.DefaultProofWindow + validator.DefaultLeeway + time.Second
 	if fresh, err := r.Remember(ctx, "victim-proof", clock().Add(window)); !fresh || err != nil {

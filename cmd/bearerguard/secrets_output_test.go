@@ -119,15 +119,7 @@ func TestInspectHidesURLQuery(t *testing.T) {
 // whole by --help (the flag's default) and by the start-up error
 // (tls.LoadX509KeyPair's "open <path>").
 func TestTLSKeyNotPrinted(t *testing.T) {
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyPEM := string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+	keyPEM := newKeyPEM(t)
 	body := strings.Split(keyPEM, "\n")[1]
 	routes := filepath.Join(t.TempDir(), "routes.yaml")
 	writeRoutes(t, routes, "default: deny\nroutes: []\n")
@@ -150,4 +142,19 @@ func TestTLSKeyNotPrinted(t *testing.T) {
 			t.Errorf("serve %v printed the TLS private key from BEARERGUARD_TLS_KEY: %.160q…", args, lineWith(stderr.String(), body))
 		}
 	}
+}
+
+// newKeyPEM returns a fresh P-256 private key in PKCS #8 PEM: a secret the
+// tests look for in what the command prints.
+func newKeyPEM(t *testing.T) string {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
 }

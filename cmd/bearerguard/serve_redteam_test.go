@@ -3,11 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"encoding/pem"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -199,15 +194,7 @@ func TestRedteamUsageDoesNotPrintSecretsFromEnvironment(t *testing.T) {
 // flag's default) and by the error of a start (os.ReadFile's "open <path>").
 // The class of commit 687cc93 (secretfile), outside secretfile.
 func TestInternalJWTKeyNotPrinted(t *testing.T) {
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyPEM := string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+	keyPEM := newKeyPEM(t)
 	body := strings.Split(keyPEM, "\n")[1] // the first line of the key's base64
 	routes := filepath.Join(t.TempDir(), "routes.yaml")
 	if err := os.WriteFile(routes, []byte("default: deny\nroutes: []\n"), 0o600); err != nil {

@@ -2,12 +2,7 @@ package main
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
 	"encoding/base64"
-	"encoding/pem"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -21,15 +16,7 @@ import (
 // --env-file keeps them), or openssl pkcs12 -nodes output (which begins
 // with "Bag Attributes").
 func TestTLSKeyOtherFormsNotPrinted(t *testing.T) {
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyPEM := string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+	keyPEM := newKeyPEM(t)
 	body := strings.Split(keyPEM, "\n")[1]
 	b64 := base64.StdEncoding.EncodeToString([]byte(keyPEM))
 	routes := filepath.Join(t.TempDir(), "routes.yaml")
