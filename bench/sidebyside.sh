@@ -14,7 +14,7 @@
 #   bash sidebyside.sh -rounds 3 -conns 16  # any sidebyside flag
 #   bash sidebyside.sh -smoke               # seconds; prints, writes nothing (for CI)
 #
-# Note: run.sh rewrites RESULTS.md from scratch; run this after it.
+# run.sh keeps these sections when it rewrites the rest of RESULTS.md.
 set -euo pipefail
 cd "$(dirname "$0")"
 bin=$(mktemp -d)
