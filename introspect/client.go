@@ -194,14 +194,7 @@ func (c *Client) Close() error {
 // query values) and its authentication method and client id, for every
 // verb: fmt would print the secret or key it holds.
 func (c *Client) Format(f fmt.State, _ rune) {
-	fmt.Fprintf(f, "introspect.Client{issuer: %q, endpoint: %q, auth: %v}", c.issuer, redactedURL(c.currentEndpoint()), c.auth)
-}
-
-func redactedURL(raw string) string {
-	if raw == "" {
-		return ""
-	}
-	return httpfetch.Redact(raw)
+	fmt.Fprintf(f, "introspect.Client{issuer: %q, endpoint: %q, auth: %v}", c.issuer, httpfetch.Redact(c.currentEndpoint()), c.auth)
 }
 
 // Requests returns how many introspection requests have been sent.

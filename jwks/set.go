@@ -57,10 +57,7 @@ func (s *Set) Format(f fmt.State, _ rune) {
 	s.mu.Lock()
 	u := s.jwksURL
 	s.mu.Unlock()
-	if u != "" {
-		u = httpfetch.Redact(u)
-	}
-	fmt.Fprintf(f, "jwks.Set{issuer: %q, url: %q}", s.issuer, u)
+	fmt.Fprintf(f, "jwks.Set{issuer: %q, url: %q}", s.issuer, httpfetch.Redact(u))
 }
 
 // snapshot is an immutable key set, replaced whole on every refresh.
@@ -140,9 +137,7 @@ func start(cfg config, issuer, jwksURL string) (*Set, error) {
 	} else {
 		s.client = httpfetch.HoldToPolicy(s.client, cfg.insecureHTTP)
 	}
-	if jwksURL != "" {
-		s.st.URL = httpfetch.Redact(jwksURL)
-	}
+	s.st.URL = httpfetch.Redact(jwksURL)
 	tel, err := newTelemetry(s)
 	if err != nil {
 		return nil, fmt.Errorf("jwks: telemetry: %w", err)

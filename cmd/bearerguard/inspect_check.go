@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bearerguard/bearerguard/internal/httpfetch"
 	"github.com/bearerguard/bearerguard/jwks"
 	"github.com/bearerguard/bearerguard/scopes"
 	"github.com/bearerguard/bearerguard/validator"
@@ -35,7 +36,7 @@ func (s *inspectServer) run(ctx context.Context, req *inspectRequest) *inspectRe
 	defer cancel()
 
 	rep := &inspectReport{
-		Settings: settingFacts{Issuer: f.issuer, JWKSURL: redactURL(f.jwksURL), Introspection: redactURL(f.introURL), Audience: f.audience,
+		Settings: settingFacts{Issuer: f.issuer, JWKSURL: httpfetch.Redact(f.jwksURL), Introspection: httpfetch.Redact(f.introURL), Audience: f.audience,
 			Leeway: f.leeway.String(), RFC9068: f.rfc9068, DPoP: f.mode.String(), Scopes: strings.Join(req.need.Scopes(), " ")},
 		Token: tokenFacts{Size: len(req.Token), Fingerprint: validator.TokenFingerprint(req.Token), Format: "opaque"},
 	}

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bearerguard/bearerguard/internal/httpfetch"
 	"github.com/bearerguard/bearerguard/jwks"
 	"github.com/bearerguard/bearerguard/validator"
 )
@@ -337,7 +338,7 @@ func (e *explainer) scopesRow(claims map[string]any, unverified string) checkRow
 // introFactsFor describes the introspection answer the inspection got,
 // and returns it decoded (nil when there is none).
 func introFactsFor(f *validateFlags, rec *callRecorder, err error, verified bool, now time.Time, reveal bool) (*introFacts, map[string]any) {
-	in := &introFacts{Endpoint: redactURL(f.introURL)}
+	in := &introFacts{Endpoint: httpfetch.Redact(f.introURL)}
 	_, body, full := rec.snapshot()
 	var answer map[string]any
 	if body != nil && !full {
@@ -381,7 +382,7 @@ func (e *explainer) introspectionChecks(answer map[string]any, in *introFacts) [
 	if e.f.introURL == "" {
 		return []checkRow{row(rowFormat, verdictFail, "not a JWT, and the API has no introspection endpoint to ask about opaque tokens (--introspection-url)")}
 	}
-	rows = append(rows, row(rowFormat, verdictPass, "%d bytes, checked by introspection at %s", len(e.req.Token), redactURL(e.f.introURL)))
+	rows = append(rows, row(rowFormat, verdictPass, "%d bytes, checked by introspection at %s", len(e.req.Token), httpfetch.Redact(e.f.introURL)))
 	switch {
 	case errors.Is(e.err, validator.ErrIntrospectionUnavailable) || (answer == nil && errors.Is(e.err, validator.ErrUnavailable)):
 		rows = append(rows, row(rowIntrospection, verdictUnknown, "unknown: the introspection endpoint could not be asked (%v), so the API answers 503", e.err))

@@ -163,15 +163,6 @@ func (s *inspectServer) page(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// redactURL is a URL as the debugger shows it, on a page made for
-// screenshots: without user info or query values ("" stays "").
-func redactURL(raw string) string {
-	if raw == "" {
-		return ""
-	}
-	return httpfetch.Redact(raw)
-}
-
 // pageData is what the page shows of the configuration: never a secret.
 type pageData struct {
 	CSRF                         string
@@ -188,7 +179,7 @@ type pageData struct {
 func (s *inspectServer) pageData() pageData {
 	f := s.flags
 	return pageData{
-		CSRF: s.csrf, Provider: f.provider.name, Issuer: f.issuer, JWKSURL: redactURL(f.jwksURL), Introspect: redactURL(f.introURL), ClientID: f.clientID,
+		CSRF: s.csrf, Provider: f.provider.name, Issuer: f.issuer, JWKSURL: httpfetch.Redact(f.jwksURL), Introspect: httpfetch.Redact(f.introURL), ClientID: f.clientID,
 		HasSecret: f.clientSecret != "", HasNonceKey: f.nonce != nil, Cert: f.cert != nil,
 		Audience: f.audience, Leeway: f.leeway.String(), Scope: f.scope, RFC9068: f.rfc9068,
 		DPoP: f.mode.String(), Modes: []string{"off", "allowed", "required"},

@@ -149,27 +149,20 @@ type Config struct {
 // URLs without user info or query values.
 func (c Config) Format(f fmt.State, _ rune) {
 	fmt.Fprintf(f, "setup.Config{Addr: %q, Issuer: %q, Audience: %q, JWKSURL: %q, IntrospectionURL: %q, ClientID: %q, secrets not shown}",
-		c.Addr, c.Issuer, c.Audience, redactURL(c.JWKSURL), redactURL(c.IntrospectionURL), c.ClientID)
+		c.Addr, c.Issuer, c.Audience, httpfetch.Redact(c.JWKSURL), httpfetch.Redact(c.IntrospectionURL), c.ClientID)
 }
 
 // MarshalJSON is what LogValue gives, never a secret.
 func (c Config) MarshalJSON() ([]byte, error) {
 	return json.Marshal(map[string]string{"addr": c.Addr, "issuer": c.Issuer, "audience": c.Audience,
-		"jwks_url": redactURL(c.JWKSURL), "introspection_url": redactURL(c.IntrospectionURL), "client_id": c.ClientID})
+		"jwks_url": httpfetch.Redact(c.JWKSURL), "introspection_url": httpfetch.Redact(c.IntrospectionURL), "client_id": c.ClientID})
 }
 
 // LogValue is what Format prints, for slog's handlers (the JSON one would
 // otherwise print every exported field).
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("addr", c.Addr), slog.String("issuer", c.Issuer), slog.String("audience", c.Audience),
-		slog.String("jwks_url", redactURL(c.JWKSURL)), slog.String("introspection_url", redactURL(c.IntrospectionURL)), slog.String("client_id", c.ClientID))
-}
-
-func redactURL(raw string) string {
-	if raw == "" {
-		return ""
-	}
-	return httpfetch.Redact(raw)
+		slog.String("jwks_url", httpfetch.Redact(c.JWKSURL)), slog.String("introspection_url", httpfetch.Redact(c.IntrospectionURL)), slog.String("client_id", c.ClientID))
 }
 
 // DefaultStartupTimeout is the default of --startup-timeout.
@@ -620,7 +613,7 @@ func (f urlFlag) String() string {
 	if f.p == nil {
 		return ""
 	}
-	return redactURL(*f.p)
+	return httpfetch.Redact(*f.p)
 }
 
 func (f urlFlag) Set(v string) error { *f.p = v; return nil }

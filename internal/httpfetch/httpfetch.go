@@ -71,8 +71,13 @@ func CheckURL(raw string, allowLoopbackHTTP bool) (*url.URL, error) {
 // Redact returns rawURL for logs, spans, metric labels and errors: no
 // user info, no fragment, and each query value replaced by "REDACTED" (a
 // signed URL's "sig" or "X-Amz-Signature" is a credential; OpenTelemetry's
-// url.full asks for the same). The keys stay, for the operator.
+// url.full asks for the same). The keys stay, for the operator; a bare
+// name goes too. A URL whose user info could hide in its path, fragment or
+// opaque part shows as its scheme only; "" stays "".
 func Redact(rawURL string) string {
+	if rawURL == "" {
+		return "" // nothing configured (yet): nothing to hide
+	}
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return "(unparseable URL)"

@@ -162,6 +162,7 @@ func TestNewClientHasTimeouts(t *testing.T) {
 // what may be a credential: user info, a fragment, every query value.
 func TestRedact(t *testing.T) {
 	tests := []struct{ in, want string }{
+		{"", ""},
 		{"https://as.example.com/jwks", "https://as.example.com/jwks"},
 		{"https://as.example.com/keys?sv=2024&sig=SECRET", "https://as.example.com/keys?sv=REDACTED&sig=REDACTED"},
 		{"https://rs:HUNTER2@as.example.com/introspect", "https://as.example.com/introspect"},
