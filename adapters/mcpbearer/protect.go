@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -187,34 +188,83 @@ type readCloser struct {
 // not be the one the SDK runs, and Middleware, which sees the SDK's
 // decoding, decides. Anything it cannot decode yields nothing: the SDK
 // refuses it, or Middleware decides.
+//
+// A batch is read one element at a time, and reading stops at the first
+// element that is not an object: the SDK refuses a batch with any
+// element that does not decode as a message, so none of its calls run.
+// A batch of 4 MiB of numbers costs one element, not two million.
 func toolCalls(body []byte) []toolCall {
-	var raws []json.RawMessage
-	if trimmed := bytes.TrimLeft(body, " \t\r\n"); len(trimmed) > 0 && trimmed[0] == '[' {
-		if json.Unmarshal(body, &raws) != nil {
+	trimmed := bytes.TrimLeft(body, space)
+	var msg rpcMessage
+	if len(trimmed) == 0 || trimmed[0] != '[' {
+		if json.Unmarshal(body, &msg) != nil {
 			return nil
 		}
-	} else {
-		raws = []json.RawMessage{body}
+		if c, ok := msg.toolCall(); ok {
+			return []toolCall{c}
+		}
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(trimmed))
+	if _, err := dec.Token(); err != nil { // [
+		return nil
 	}
 	var out []toolCall
-	for _, raw := range raws {
-		var msg struct {
-			ID     any    `json:"id"`
-			Method string `json:"method"`
-			Params struct {
-				Name string `json:"name"`
-			} `json:"params"`
+	for dec.More() {
+		// The next element must be an object: skip the space and the
+		// comma the decoder has not read yet, and look.
+		next := bytes.TrimLeft(trimmed[dec.InputOffset():], space+",")
+		if len(next) == 0 || next[0] != '{' {
+			return nil
 		}
-		if json.Unmarshal(raw, &msg) != nil || msg.Method != "tools/call" {
+		msg = rpcMessage{}
+		if err := dec.Decode(&msg); err != nil {
+			// A member of the wrong type: the object is read, and it is
+			// no call, as json.Unmarshal would say. Anything else: the
+			// body is not JSON.
+			var typeErr *json.UnmarshalTypeError
+			if !errors.As(err, &typeErr) {
+				return nil
+			}
 			continue
 		}
-		id, err := jsonrpc.MakeID(msg.ID)
-		if err != nil || !id.IsValid() {
-			continue
+		if c, ok := msg.toolCall(); ok {
+			out = append(out, c)
 		}
-		out = append(out, toolCall{id: id, tool: msg.Params.Name})
+	}
+	// As json.Unmarshal: the array closes, and nothing but space follows.
+	if _, err := dec.Token(); err != nil {
+		return nil
+	}
+	if len(bytes.TrimLeft(trimmed[dec.InputOffset():], space)) != 0 {
+		return nil
 	}
 	return out
+}
+
+// space is JSON's white space.
+const space = " \t\r\n"
+
+// rpcMessage is what toolCalls reads of a JSON-RPC message.
+type rpcMessage struct {
+	ID     any    `json:"id"`
+	Method string `json:"method"`
+	Params struct {
+		Name string `json:"name"`
+	} `json:"params"`
+}
+
+// toolCall returns the tools/call request msg is, if it is one with a
+// valid id.
+func (msg *rpcMessage) toolCall() (toolCall, bool) {
+	if msg.Method != "tools/call" {
+		return toolCall{}, false
+	}
+	id, err := jsonrpc.MakeID(msg.ID)
+	if err != nil || !id.IsValid() {
+		return toolCall{}, false
+	}
+	return toolCall{id: id, tool: msg.Params.Name}, true
 }
 
 // refuseTools answers tool calls tok lacks the scopes for: the guard's own
