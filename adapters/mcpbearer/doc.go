@@ -17,7 +17,8 @@
 //	server := mcp.NewServer(impl, nil)
 //	server.AddReceivingMiddleware(mg.Middleware())
 //	mux.Handle(md.Path(), md)
-//	mux.Handle("/mcp", mg.Protect(mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server }, nil)))
+//	mux.Handle("/mcp", mg.Protect(mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server },
+//		&mcp.StreamableHTTPOptions{SessionTimeout: 10 * time.Minute}))) // idle sessions end
 //
 // # Audience
 //
@@ -65,4 +66,13 @@
 // not the current one's. Protect hides the HTTP request's token from
 // validator.FromContext for this reason, and Middleware puts the current
 // request's token back.
+//
+// # Sessions
+//
+// A stateful session keeps memory and a goroutine in the SDK until it is
+// closed; the SDK closes idle ones only with
+// mcp.StreamableHTTPOptions.SessionTimeout, so set it. The guard checks who
+// opens a session, not how many: one caller with one valid token can open
+// thousands a second. Limit session creation per client in front of the
+// server, or serve Stateless when no tool needs server-to-client requests.
 package mcpbearer

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -69,7 +70,8 @@ func ExampleGuard_Protect() {
 	}
 	mux := http.NewServeMux()
 	mux.Handle(md.Path(), md)
-	mux.Handle("/mcp", mg.Protect(mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server }, nil)))
+	mux.Handle("/mcp", mg.Protect(mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server },
+		&mcp.StreamableHTTPOptions{SessionTimeout: 10 * time.Minute}))) // idle sessions end
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 
