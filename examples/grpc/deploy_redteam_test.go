@@ -160,6 +160,16 @@ func TestDeployGRPCLimits(t *testing.T) {
 		t.Error("a call with 100 KiB of metadata was served")
 	}
 
+	// A message over 64 KiB is refused: grpc-go reads it whole before
+	// any interceptor, so its size is what any peer can hold per stream.
+	wtok := iss.Mint(t, bearertest.Claims{"aud": "orders", "scope": "write:data"})
+	if _, err := datapb.NewDataClient(conn).Put(withToken(t.Context(), wtok), &datapb.PutRequest{Value: strings.Repeat("v", 65<<10)}); status.Code(err) != codes.ResourceExhausted {
+		t.Errorf("a 65 KiB Put: %v, want ResourceExhausted", err)
+	}
+	if _, err := datapb.NewDataClient(conn).Put(withToken(t.Context(), wtok), &datapb.PutRequest{Value: strings.Repeat("v", 60<<10)}); err != nil {
+		t.Errorf("a 60 KiB Put: %v", err)
+	}
+
 	// A unary call whose message never comes.
 	st, err := conn.NewStream(withToken(t.Context(), tok), &grpc.StreamDesc{ClientStreams: true, ServerStreams: true}, datapb.Data_Get_FullMethodName)
 	if err != nil {

@@ -45,7 +45,7 @@ const shutdownTimeout = 5 * time.Second
 // unlimited streams per connection, keep idle connections for ever, and
 // hold a unary call whose message never comes.
 const (
-	maxRecvMsgSize    = 1 << 20
+	maxRecvMsgSize    = 64 << 10 // a Put's value is small: held per stream before any token is seen
 	maxStreams        = 100
 	maxHeaderListSize = 64 << 10
 	handshakeTimeout  = 5 * time.Second
