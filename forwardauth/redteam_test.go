@@ -801,7 +801,16 @@ func TestRedteamRouteFileTraps(t *testing.T) {
 	// force on reload, and a key without a value reads as absent (a
 	// "scopes:" that rendered empty meant no scope check; review of
 	// session 11).
-	for name, file := range map[string]string{"empty": "", "blank": "\n\n  \n", "comments only": "# default: open\n", "null default": "default: ~\n"} {
+	// An empty host (a quoted template value that rendered empty) once
+	// read as no host: the route held on every host (SECURITY.md 99).
+	for name, file := range map[string]string{
+		"empty": "", "blank": "\n\n  \n", "comments only": "# default: open\n", "null default": "default: ~\n",
+		"empty host":            "routes:\n  - host: \"\"\n    path: /\n    open: true\n",
+		"empty host, single":    "routes:\n  - path: /\n    host: ''\n    open: true\n",
+		"empty host, JSON":      `{"routes": [{"host": "", "path": "/", "open": true}]}`,
+		"empty host, flow":      "routes: [{path: /, host: \"\", open: true}]\n",
+		"empty host, 2nd route": "routes:\n  - host: www.example.com\n    path: /\n    open: true\n  - host: \"\"\n    path: /admin/\n    open: true\n",
+	} {
 		if rs, err := forwardauth.ParseRules([]byte(file)); err == nil {
 			t.Errorf("%s: accepted (%d routes, default %s), want an error", name, rs.Routes(), rs.Default())
 		}
