@@ -22,6 +22,10 @@ const (
 	// DefaultMinRefetchInterval is the least time between two refetches
 	// triggered by tokens with an unknown "kid".
 	DefaultMinRefetchInterval = 30 * time.Second
+	// FloorRefetchInterval is the least [WithMinRefetchInterval] can
+	// set: each made-up "kid" may cost the issuer a fetch, so a value
+	// written without its unit (30 meaning 30 ns) must not let them.
+	FloorRefetchInterval = time.Second
 	// DefaultUnknownKeyTTL is how long a kid stays known-unknown after a
 	// fetch did not find it.
 	DefaultUnknownKeyTTL = time.Minute
@@ -96,13 +100,14 @@ func WithRefreshInterval(d time.Duration) Option {
 // WithMinRefetchInterval sets the least time between two fetches triggered
 // by tokens whose "kid" is not in the set (default
 // [DefaultMinRefetchInterval]). Callers never wait for the window to pass:
-// a miss inside it is answered "unknown key" at once.
+// a miss inside it is answered "unknown key" at once. A positive d under
+// [FloorRefetchInterval] is not refused but raised to it.
 func WithMinRefetchInterval(d time.Duration) Option {
 	return func(cfg *config) {
 		if d <= 0 {
 			cfg.errs = append(cfg.errs, errors.New("WithMinRefetchInterval: must be positive"))
 		}
-		cfg.minRefetch = d
+		cfg.minRefetch = max(d, FloorRefetchInterval)
 	}
 }
 

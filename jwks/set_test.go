@@ -491,3 +491,35 @@ func TestUnknownKidWithFailingRefetchIsUnavailable(t *testing.T) {
 		t.Errorf("the last good key: %v, %v", k, err)
 	}
 }
+
+// TestMinRefetchIntervalFloor: WithMinRefetchInterval(30), written without
+// its unit, meant 30 ns, and every made-up kid cost the issuer a fetch. It
+// is raised to FloorRefetchInterval (SECURITY.md 100).
+func TestMinRefetchIntervalFloor(t *testing.T) {
+	loadKeys()
+	srv := newServer(t, jwksDoc(jwk("a", &rsaA.PublicKey, nil)))
+	clock := newClock()
+	set := newSet(t, srv, jwks.WithClock(clock.Now), jwks.WithMinRefetchInterval(30), jwks.WithUnknownKeyTTL(0))
+	ctx := t.Context()
+	if err := set.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	base := srv.requests.Load()
+	for i := range 50 {
+		clock.Advance(10 * time.Millisecond) // 500 ms in all: far past 30 ns, inside the floor
+		if _, err := set.Key(ctx, fmt.Sprintf("made-up-%d", i), validator.RS256); !errors.Is(err, validator.ErrUnknownKey) {
+			t.Fatalf("Key(made-up-%d) = %v, want ErrUnknownKey", i, err)
+		}
+	}
+	if got := srv.requests.Load() - base; got != 1 {
+		t.Errorf("50 made-up kids in 500 ms with WithMinRefetchInterval(30): %d fetches, want 1", got)
+	}
+	clock.Advance(jwks.FloorRefetchInterval)
+	base = srv.requests.Load()
+	if _, err := set.Key(ctx, "made-up-next", validator.RS256); !errors.Is(err, validator.ErrUnknownKey) {
+		t.Fatal(err)
+	}
+	if got := srv.requests.Load() - base; got != 1 {
+		t.Errorf("a made-up kid after the floor: %d fetches, want 1", got)
+	}
+}
