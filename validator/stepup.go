@@ -15,7 +15,8 @@ type StepUp struct {
 	// ACR lists the acceptable "acr" values, most preferred first; empty
 	// accepts any.
 	ACR []string
-	// MaxAge bounds the time since "auth_time"; zero means no bound.
+	// MaxAge bounds the time since "auth_time"; zero means no bound. A
+	// negative MaxAge is met by no token.
 	MaxAge time.Duration
 }
 
@@ -26,7 +27,9 @@ func (s StepUp) Check(tok *Token, now time.Time, leeway time.Duration) error {
 	if len(s.ACR) > 0 && (tok.ACR == "" || !slices.Contains(s.ACR, tok.ACR)) { // a token without "acr" never meets an acr list, even one holding ""
 		return &StepUpError{ACRValues: s.ACR, MaxAge: s.MaxAge}
 	}
-	if s.MaxAge > 0 && (tok.AuthTime.IsZero() || now.Sub(tok.AuthTime) > s.MaxAge+leeway) {
+	// A negative MaxAge (a sign slipped into a configured duration) is no
+	// bound to skip: it fails closed, as httpbearer.WithStepUp refuses it.
+	if s.MaxAge < 0 || s.MaxAge > 0 && (tok.AuthTime.IsZero() || now.Sub(tok.AuthTime) > s.MaxAge+leeway) {
 		return &StepUpError{ACRValues: s.ACR, MaxAge: s.MaxAge}
 	}
 	return nil
