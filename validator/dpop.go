@@ -58,6 +58,10 @@ const (
 	// DefaultProofWindow is how old a proof's "iat" may be, before the
 	// leeway is added; ahead of the clock it may be by the leeway only.
 	DefaultProofWindow = 60 * time.Second
+	// MaxProofWindow is the most [WithDPoPProofWindow] accepts: a proof
+	// is remembered that long, and a proof's lifetime with the leeway
+	// must not overflow.
+	MaxProofWindow = time.Hour
 	// DefaultNonceLifetime is how long one server nonce is issued for; a
 	// nonce is accepted for two such windows.
 	DefaultNonceLifetime = 5 * time.Minute
@@ -136,11 +140,14 @@ func WithDPoPAlgorithms(algs ...Algorithm) Option {
 // WithDPoPProofWindow sets how old a proof's "iat" may be, before the
 // leeway is added (default [DefaultProofWindow]); ahead of the clock it
 // may be by the leeway only. Proofs are remembered for replay detection
-// this long.
+// this long. More than [MaxProofWindow] is refused.
 func WithDPoPProofWindow(d time.Duration) Option {
 	return func(c *config) {
 		if d <= 0 {
 			c.errs = append(c.errs, errors.New("WithDPoPProofWindow: must be positive"))
+		}
+		if d > MaxProofWindow {
+			c.errs = append(c.errs, fmt.Errorf("WithDPoPProofWindow: %v is more than %v", d, MaxProofWindow))
 		}
 		c.dpop.window = d
 	}

@@ -637,3 +637,22 @@ func TestProofReplayOverHTTP2UnderKeptToken(t *testing.T) {
 		}
 	}
 }
+
+// TestProofReplayAtTheCaps: with the largest leeway and proof window New
+// accepts, a proof is remembered past its acceptance and refused the second
+// time. Past the caps the record's expiry overflowed into the past and the
+// store forgot the proof at once (SECURITY.md 102).
+func TestProofReplayAtTheCaps(t *testing.T) {
+	loadKeys(t)
+	key := newProofKey(t)
+	tok := bound(key.thumbprint())
+	v := newValidator(t, validator.WithLeeway(validator.MaxLeeway), validator.WithDPoPProofWindow(validator.MaxProofWindow))
+	p := validator.Presentation{Scheme: validator.SchemeDPoP, Token: tok, Method: "GET", URL: apiURL,
+		Proof: key.proof("GET", apiURL, tok, nil, nil)}
+	if _, err := v.ValidatePresentation(t.Context(), p); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.ValidatePresentation(t.Context(), p); !errors.Is(err, validator.ErrProofReplayed) {
+		t.Errorf("the proof again: %v, want ErrProofReplayed", err)
+	}
+}

@@ -20,6 +20,9 @@ const (
 	DefaultMaxTokenSize = 8 << 10
 	// DefaultLeeway is the clock skew allowed for "exp", "nbf" and "iat".
 	DefaultLeeway = 30 * time.Second
+	// MaxLeeway is the most [WithLeeway] accepts: more is a mistake (a
+	// unit slipped), and sums of times with it must not overflow.
+	MaxLeeway = time.Hour
 )
 
 // Option configures a [Validator]. Options only record; [New] checks them
@@ -155,11 +158,15 @@ func WithAlgorithms(algs ...Algorithm) Option {
 }
 
 // WithLeeway sets the clock skew allowed when checking "exp", "nbf" and
-// "iat" (default [DefaultLeeway]). WithLeeway(0) allows none.
+// "iat" (default [DefaultLeeway]). WithLeeway(0) allows none; more than
+// [MaxLeeway] is refused.
 func WithLeeway(d time.Duration) Option {
 	return func(c *config) {
 		if d < 0 {
 			c.errs = append(c.errs, errors.New("WithLeeway: negative leeway"))
+		}
+		if d > MaxLeeway {
+			c.errs = append(c.errs, fmt.Errorf("WithLeeway: %v is more than %v", d, MaxLeeway))
 		}
 		c.leeway = d
 	}

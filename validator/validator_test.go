@@ -305,6 +305,26 @@ func TestNewReportsEveryProblem(t *testing.T) {
 			t.Errorf("New() error %q lacks %q", err, want)
 		}
 	}
+	// Durations past their caps (a unit slipped): the proof's replay
+	// record once overflowed and forgot it at once, so a proof replayed
+	// at will (SECURITY.md 102).
+	base := []validator.Option{validator.WithIssuer(testIssuer, validator.NewKeys()), validator.WithAudience("x")}
+	for _, tc := range []struct {
+		opt  validator.Option
+		want string
+	}{
+		{validator.WithLeeway(validator.MaxLeeway + 1), "WithLeeway: 1h0m0.000000001s is more than 1h0m0s"},
+		{validator.WithLeeway(time.Duration(1<<63 - 1)), "WithLeeway"},
+		{validator.WithDPoPProofWindow(validator.MaxProofWindow + 1), "WithDPoPProofWindow: 1h0m0.000000001s is more than 1h0m0s"},
+		{validator.WithDPoPProofWindow(time.Duration(1<<63 - 1)), "WithDPoPProofWindow"},
+	} {
+		if _, err := validator.New(append(base, tc.opt)...); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v", tc.want, err)
+		}
+	}
+	if _, err := validator.New(append(base, validator.WithLeeway(validator.MaxLeeway), validator.WithDPoPProofWindow(validator.MaxProofWindow))...); err != nil {
+		t.Errorf("the caps themselves: %v", err)
+	}
 	if _, err := validator.New(validator.WithAudience("x")); err == nil || !strings.Contains(err.Error(), "no issuer") {
 		t.Errorf("no issuer: %v", err)
 	}
