@@ -186,7 +186,13 @@ func WithEncryption(keys ...EncryptionKey) Option {
 		if len(keys) == 0 {
 			c.errs = append(c.errs, errors.New("WithEncryption: no key"))
 		}
+		// Ids are unique across every WithEncryption of a store: a later
+		// key under an earlier id would replace it in the codec, so the
+		// store would encrypt with, and accept, the key meant retired.
 		seen := map[string]bool{}
+		for _, k := range c.keys {
+			seen[k.ID] = true
+		}
 		for i, k := range keys {
 			if k.ID == "" || len(k.ID) > maxKeyID {
 				c.errs = append(c.errs, fmt.Errorf("WithEncryption: key %d: the id must be 1 to %d bytes", i, maxKeyID))

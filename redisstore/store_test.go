@@ -44,6 +44,13 @@ func TestOpenConfiguration(t *testing.T) {
 		}, []string{"WithPrefix", "WithTimeout", "WithPoolSize", "WithMaxValueSize", "WithLocalCache",
 			"key 0: the id must be", "must be 16, 24 or 32 bytes", `id "2025-a" given twice`, "invalid URL scheme"}},
 		{"no encryption key", "redis://x", []redisstore.Option{redisstore.WithEncryption()}, []string{"WithEncryption: no key"}},
+		// An id given again in a later call once replaced the earlier key:
+		// the store encrypted with, and accepted, the one meant retired
+		// (SECURITY.md 103).
+		{"one id in two calls", "redis://x", []redisstore.Option{
+			redisstore.WithEncryption(keyA), redisstore.WithEncryption(redisstore.EncryptionKey{ID: keyA.ID, Key: keyB.Key}),
+		}, []string{`id "2025-a" given twice`}},
+		{"two calls, two ids", "redis://x", []redisstore.Option{redisstore.WithEncryption(keyA), redisstore.WithEncryption(keyB)}, nil},
 		{"URL that does not parse", "redis://user:hunter2@[::1", nil, []string{"does not parse"}},
 		{"bad database", "redis://:hunter2@x/abc", nil, []string{"invalid database"}},
 		{"skip_verify in the URL", "rediss://:hunter2@x/0?skip_verify=true", nil, []string{"skip_verify is refused"}},
