@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/bearerguard/bearerguard/adapters/httpbearer"
 	"github.com/bearerguard/bearerguard/scopes"
@@ -59,11 +61,18 @@ type config struct {
 // [Guard.Protect], and with a tool error by [Guard.Middleware]. Tools
 // without requirements need only a valid token (and what
 // [WithRequirement] asks for every request). Repeat for every tool.
+//
+// A name with white space or control characters, or that is not UTF-8, is
+// refused: no tool is called by it (MCP tool names are letters, digits,
+// "_", "-" and "."), so the tool meant ("whoami", not "whoami " read from
+// a file) would be left to any valid token.
 func WithToolScopes(tool string, req scopes.Requirement) Option {
 	return func(c *config) {
 		switch _, dup := c.tools[tool]; {
 		case tool == "":
 			c.errs = append(c.errs, errors.New("WithToolScopes: empty tool name"))
+		case !plausibleToolName(tool):
+			c.errs = append(c.errs, fmt.Errorf("WithToolScopes(%q): white space, control characters or bytes that are not UTF-8 in a tool name", tool))
 		case req.IsZero():
 			c.errs = append(c.errs, fmt.Errorf("WithToolScopes(%q): no scope required", tool))
 		case dup:
@@ -188,4 +197,19 @@ func tokenUserID(tok *validator.Token, presented string) string {
 		h.Write(tok.RawClaims())
 	}
 	return "token " + hex.EncodeToString(h.Sum(nil)[:16]) + " iss " + strconv.Quote(tok.Issuer)
+}
+
+// plausibleToolName reports whether name could name a tool: UTF-8 without
+// white space or control characters. The SDK itself only logs names
+// outside MCP's grammar, so others ("files/read") are let through.
+func plausibleToolName(name string) bool {
+	if !utf8.ValidString(name) {
+		return false
+	}
+	for _, r := range name {
+		if unicode.IsSpace(r) || unicode.IsControl(r) || r == utf8.RuneError {
+			return false
+		}
+	}
+	return true
 }

@@ -628,6 +628,18 @@ func TestNew(t *testing.T) {
 			t.Errorf("error %v lacks %q", err, want)
 		}
 	}
+	// Names no tool is called by (a space from a config file): the tool
+	// meant was left to any valid token (SECURITY.md 104).
+	for _, name := range []string{"whoami ", " whoami", "who ami", "whoami\n", "whoami\t", "who\x00ami", "who\u00a0ami", "who\xffami"} {
+		if _, err := mcpbearer.New(guard, mcpbearer.WithToolScopes(name, scopes.All("admin"))); err == nil || !strings.Contains(err.Error(), "white space, control characters") {
+			t.Errorf("WithToolScopes(%q): %v", name, err)
+		}
+	}
+	for _, name := range []string{"write_data", "files/read", "ns:tool", "données", "a.b-c"} {
+		if _, err := mcpbearer.New(guard, mcpbearer.WithToolScopes(name, scopes.All("admin"))); err != nil {
+			t.Errorf("WithToolScopes(%q): %v", name, err)
+		}
+	}
 	g, err := mcpbearer.New(guard, mcpbearer.WithRequirement(scopes.All("mcp")),
 		mcpbearer.WithToolScopes("a", scopes.All("read:data")), mcpbearer.WithToolScopes("b", scopes.Any("write:data", "mcp")),
 		mcpbearer.WithUserID(func(tok *validator.Token) string { return tok.Issuer + "#" + tok.Subject }))
