@@ -13,6 +13,12 @@ import (
 //
 // Requirements are built once, at start-up, by [All], [Any], [AllOf],
 // [AnyOf] and [Requirement.And], and are safe for concurrent use.
+//
+// Built from nothing, each of them requires nothing: Any(list...) with a
+// list read from the environment or a file that came out empty lets every
+// valid token through. Refuse an empty list where it is read (as the
+// route files of forwardauth, the provider allow-lists and
+// mcpbearer.WithToolScopes do), or check [Requirement.IsZero].
 type Requirement struct {
 	clauses [][]Term
 }
