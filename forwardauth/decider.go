@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/bearerguard/bearerguard/adapters/httpbearer"
+	"github.com/bearerguard/bearerguard/internal/tokenkey"
 	"github.com/bearerguard/bearerguard/internal/trustedproxy"
 	"github.com/bearerguard/bearerguard/validator"
 )
@@ -230,7 +231,12 @@ func (d *Decider) decideWith(ctx context.Context, rules *Rules, req Request) *De
 	if r.Header == nil {
 		r.Header = http.Header{}
 	}
-	ctx, cancel := context.WithTimeout(ctx, d.timeout)
+	// The decision is on the original request alone: a token bound to
+	// ctx (the auth request's, when the front end is mounted behind the
+	// application's own Guard; the caller's, when Decide is called from a
+	// guarded handler) is another request's, and the Guard must not reuse
+	// it for this one.
+	ctx, cancel := context.WithTimeout(tokenkey.Hide(ctx), d.timeout)
 	defer cancel()
 	r = r.WithContext(ctx)
 	w := &capture{header: http.Header{}}

@@ -13,8 +13,9 @@ import (
 )
 
 // boundKey is the context key of the token a Guard validated. It is
-// unexported: no other code can make a Guard skip its own checks.
-type boundKey struct{}
+// internal: no code outside this module can make a Guard skip its own
+// checks (forward auth uses it only to hide a binding, tokenkey.Hide).
+type boundKey = tokenkey.Bound
 
 // boundContext carries a validated token and the identity of the validator
 // that decided it. It answers both boundKey (with itself) and the key of

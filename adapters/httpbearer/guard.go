@@ -100,7 +100,10 @@ func New(v TokenValidator, opts ...Option) (*Guard, error) {
 // token itself. A Guard that reuses a token checks its route against
 // the token as it was validated, and Authenticate returns it so (a copy):
 // what handlers between the two Guards wrote to it (its Scopes, say) does
-// not count.
+// not count. A request built in process for other credentials (a
+// sub-request carrying another caller's headers) must not take its
+// context from a request a Guard accepted: the inner Guard would reuse
+// that token and never read the sub-request's own.
 func (g *Guard) Authenticate(w http.ResponseWriter, r *http.Request) (*validator.Token, error) {
 	tok, b, _, err := g.authenticate(w, r)
 	if err == nil && b != nil && b.reused {
