@@ -3,10 +3,12 @@ package jwks_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
 
+	"github.com/bearerguard/bearerguard/internal/jwstest"
 	"github.com/bearerguard/bearerguard/internal/leakcheck"
 	"github.com/bearerguard/bearerguard/jwks"
 	"github.com/bearerguard/bearerguard/validator"
@@ -129,5 +131,41 @@ func TestCloseEndsWaiters(t *testing.T) {
 	}
 	if st := set.Status(); st.LastError != nil {
 		t.Errorf("Status().LastError = %v after a fetch cut short by Close, want none recorded", st.LastError)
+	}
+}
+
+// TestZeroSet: a Set not built by New or Discover refuses (unavailable)
+// and never panics. It once panicked while holding its lock on the first
+// unknown kid, and every later lookup for its issuer then waited for ever,
+// valid tokens and context deadlines included (SECURITY.md 106).
+func TestZeroSet(t *testing.T) {
+	var s jwks.Set
+	for i := range 3 {
+		if _, err := s.Key(t.Context(), fmt.Sprintf("made-up-%d", i), validator.RS256); !errors.Is(err, validator.ErrKeysUnavailable) {
+			t.Errorf("Key #%d = %v, want ErrKeysUnavailable", i, err)
+		}
+	}
+	if err := s.Refresh(t.Context()); err == nil {
+		t.Error("Refresh of a zero Set succeeded")
+	}
+	if err := s.WaitReady(t.Context()); err == nil {
+		t.Error("WaitReady of a zero Set succeeded")
+	}
+	if s.Ready() {
+		t.Error("a zero Set is ready")
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("Close = %v", err)
+	}
+	_ = s.Status()
+	v, err := validator.New(validator.WithIssuer("https://issuer.example/", &s), validator.WithAudience("orders"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		tok := jwstest.Token(`{"alg":"RS256","kid":"k"}`, jwstest.JSON(map[string]any{"iss": "https://issuer.example/", "aud": "orders", "exp": time.Now().Add(time.Hour).Unix()}), jwstest.Fixed([]byte("sig")))
+		if _, err := v.Validate(t.Context(), tok); !errors.Is(err, validator.ErrKeysUnavailable) {
+			t.Errorf("Validate #%d over a zero Set = %v, want ErrKeysUnavailable", i, err)
+		}
 	}
 }

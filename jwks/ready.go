@@ -23,6 +23,9 @@ func (s *Set) Ready() bool { return s.snap.Load() != nil }
 // unreachable only delays readiness: the background refresh retries with
 // backoff. For readiness probes and fail-fast startup.
 func (s *Set) WaitReady(ctx context.Context) error {
+	if s.ctx == nil {
+		return errNotBuilt
+	}
 	for {
 		if s.Ready() {
 			return nil

@@ -157,6 +157,9 @@ func start(cfg config, issuer, jwksURL string) (*Set, error) {
 // cached, with no further fetches; what they cannot answer fails with
 // [ErrClosed]. Close is safe to call more than once.
 func (s *Set) Close() error {
+	if s.ctx == nil {
+		return nil // a Set not built by New or Discover has nothing to stop
+	}
 	s.once.Do(func() {
 		s.mu.Lock()
 		s.closed = true // under mu: no fetch can start (wg.Add) once Wait begins
@@ -172,6 +175,10 @@ func (s *Set) Close() error {
 	return nil
 }
 
+// errNotBuilt is what a Set not built by [New] or [Discover] (a zero Set)
+// answers: it has no URL to fetch, and must refuse rather than panic.
+var errNotBuilt = errors.New("jwks: a Set not built by New or Discover")
+
 // Key implements [validator.KeySource]: it returns the key for kid that may
 // verify alg (see [validator.Keys.Lookup] for how an empty kid matches).
 //
@@ -185,6 +192,9 @@ func (s *Set) Close() error {
 // set has ever loaded (or it is older than the maximum staleness), then
 // also [ErrClosed] after [Set.Close].
 func (s *Set) Key(ctx context.Context, kid string, alg validator.Algorithm) (*validator.Key, error) {
+	if s.ctx == nil {
+		return nil, &validator.UnavailableError{Reason: validator.ErrKeysUnavailable, Err: errNotBuilt}
+	}
 	snap := s.current()
 	if snap != nil {
 		if k, ok := snap.keys.Lookup(kid, alg); ok {
@@ -293,6 +303,9 @@ func (s *Set) unavailable(cause error) error {
 // not rate limited: use it at start-up or from an admin endpoint, not per
 // request. After [Set.Close] it returns [ErrClosed].
 func (s *Set) Refresh(ctx context.Context) error {
+	if s.ctx == nil {
+		return errNotBuilt
+	}
 	s.mu.Lock()
 	older := s.inflight // may have read the document before this call
 	s.mu.Unlock()

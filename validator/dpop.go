@@ -256,6 +256,9 @@ func (v *Validator) ValidatePresentationInto(ctx context.Context, p Presentation
 // validateRecorded validates with telemetry and logging around it; a
 // cache hit is written into dst when it is not nil.
 func (v *Validator) validateRecorded(ctx context.Context, p Presentation, dst *Token) (*Token, error) {
+	if v.issuers == nil {
+		return nil, errNotBuilt
+	}
 	start := v.tel.start(ctx)
 	tok, err := v.validatePresentation(ctx, p, dst)
 	v.tel.record(ctx, start, v.sourceOf(tok, p.Token), err)

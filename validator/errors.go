@@ -281,3 +281,7 @@ func asUnavailable(err error) (*UnavailableError, bool) {
 	ok := errors.As(err, &ue)
 	return ue, ok
 }
+
+// errNotBuilt is what a Validator not built by [New] (a zero Validator)
+// answers: it has no issuer to trust, and must refuse rather than panic.
+var errNotBuilt = &UnavailableError{Reason: ErrUnavailable, Err: errors.New("a Validator not built by New")}

@@ -32,7 +32,8 @@ var ErrReplayStoreFull = errors.New("bearerguard: DPoP replay store full")
 // queue in order of expiry. Expired entries are dropped as new ones come
 // (amortized constant time, no goroutine). When it holds its maximum of
 // unexpired entries it refuses new proofs with [ErrReplayStoreFull]: a
-// store that forgot early would let a replay through.
+// store that forgot early would let a replay through. The zero
+// MemoryReplayStore holds [DefaultReplayStoreSize] proofs, with time.Now.
 type MemoryReplayStore struct {
 	mu    sync.Mutex
 	max   int
@@ -61,7 +62,13 @@ func NewMemoryReplayStore(size int, clock func() time.Time) *MemoryReplayStore {
 func (s *MemoryReplayStore) Remember(_ context.Context, key string, expires time.Time) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := s.clock()
+	if s.seen == nil { // the zero store
+		s.seen, s.max = make(map[string]time.Time), DefaultReplayStoreSize
+	}
+	now := time.Now()
+	if s.clock != nil {
+		now = s.clock()
+	}
 	s.dropExpired(now)
 	if exp, ok := s.seen[key]; ok && now.Before(exp) {
 		return false, nil

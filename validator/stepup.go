@@ -63,4 +63,9 @@ func (e *StepUpError) attributes() []challengeAttr {
 }
 
 // CheckStepUp is [StepUp.Check] with the validator's clock and leeway.
-func (v *Validator) CheckStepUp(tok *Token, s StepUp) error { return s.Check(tok, v.now(), v.leeway) }
+func (v *Validator) CheckStepUp(tok *Token, s StepUp) error {
+	if v.now == nil {
+		return errNotBuilt
+	}
+	return s.Check(tok, v.now(), v.leeway)
+}

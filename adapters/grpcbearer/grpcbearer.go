@@ -9,9 +9,11 @@ import (
 	"strings"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
 
 	"github.com/bearerguard/bearerguard/adapters/internal/authheader"
 	"github.com/bearerguard/bearerguard/adapters/internal/authority"
@@ -78,13 +80,19 @@ func New(v PresentationValidator, opts ...Option) (*Interceptor, error) {
 // ServerOptions returns the server options that install both interceptors:
 // grpc.NewServer(auth.ServerOptions()...). They chain after interceptors
 // installed before them.
+//
+// It panics on an Interceptor not built by [New] (a nil one, whose New
+// returned an error): the server would otherwise start and refuse every
+// call.
 func (i *Interceptor) ServerOptions() []grpc.ServerOption {
+	i.mustBeBuilt()
 	return []grpc.ServerOption{grpc.ChainUnaryInterceptor(i.Unary()), grpc.ChainStreamInterceptor(i.Stream())}
 }
 
 // Unary returns the unary server interceptor: a refused call never reaches
 // its handler.
 func (i *Interceptor) Unary() grpc.UnaryServerInterceptor {
+	i.mustBeBuilt()
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		ctx, err := i.Authorize(ctx, info.FullMethod)
 		if err != nil {
@@ -97,6 +105,7 @@ func (i *Interceptor) Unary() grpc.UnaryServerInterceptor {
 // Stream returns the stream server interceptor: a refused stream is ended
 // before its handler runs, so before any message is received or sent.
 func (i *Interceptor) Stream() grpc.StreamServerInterceptor {
+	i.mustBeBuilt()
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		ctx, err := i.Authorize(ss.Context(), info.FullMethod)
 		if err != nil {
@@ -124,6 +133,9 @@ func (s *tokenStream) Context() context.Context { return s.ctx }
 // a status error (see the package documentation for the codes) after
 // setting the call's trailers, and the caller must stop.
 func (i *Interceptor) Authorize(ctx context.Context, fullMethod string) (context.Context, error) {
+	if i == nil || i.v == nil {
+		return nil, errNotBuilt // fails closed: grpc-go does not recover a panic
+	}
 	r := i.rule(fullMethod)
 	if r.open {
 		if _, planted := validator.FromContext(ctx); planted {
@@ -305,4 +317,15 @@ func connTLS(pr *peer.Peer) (overTLS bool, cert *x509.Certificate) {
 		cert = state.PeerCertificates[0]
 	}
 	return true, cert
+}
+
+// errNotBuilt refuses every call of an Interceptor not built by New.
+var errNotBuilt = status.Error(codes.Unavailable, "grpcbearer: the interceptor was not built by New")
+
+// mustBeBuilt panics when i was not built by [New]: a nil *Interceptor
+// (New returned an error that was dropped) or a zero one.
+func (i *Interceptor) mustBeBuilt() {
+	if i == nil || i.v == nil {
+		panic("grpcbearer: an Interceptor not built by New (check New's error)")
+	}
 }

@@ -1,11 +1,14 @@
 package grpcbearer_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/bearerguard/bearerguard/adapters/grpcbearer"
 	"github.com/bearerguard/bearerguard/validator"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // A nil *validator.Validator (v, _ := validator.New(…) with the error
@@ -15,5 +18,43 @@ func TestNewRefusesNilValidatorPointer(t *testing.T) {
 	var v *validator.Validator
 	if i, err := grpcbearer.New(v); err == nil || !strings.Contains(err.Error(), "nil validator") {
 		t.Errorf("New(nil *Validator) = %v, %v; want an error", i, err)
+	}
+}
+
+// Values New never built (a nil *Interceptor whose New error was dropped,
+// a zero Interceptor, a zero Validator) once ended the process on their
+// first call: grpc-go does not recover a handler's panic. Installing one
+// now panics at start-up, and a call through one is refused
+// (SECURITY.md 106).
+func TestValuesNotBuiltByNew(t *testing.T) {
+	var nilAuth *grpcbearer.Interceptor
+	var zero grpcbearer.Interceptor
+	for name, i := range map[string]*grpcbearer.Interceptor{"nil": nilAuth, "zero": &zero} {
+		for what, install := range map[string]func(){
+			"ServerOptions": func() { i.ServerOptions() },
+			"Unary":         func() { i.Unary() },
+			"Stream":        func() { i.Stream() },
+		} {
+			func() {
+				defer func() {
+					if p := recover(); p == nil || !strings.Contains(fmt.Sprint(p), "not built by New") {
+						t.Errorf("%s Interceptor: %s did not panic at start-up: %v", name, what, p)
+					}
+				}()
+				install()
+			}()
+		}
+		if _, err := i.Authorize(t.Context(), "/svc/M"); status.Code(err) != codes.Unavailable {
+			t.Errorf("%s Interceptor: Authorize = %v, want Unavailable", name, err)
+		}
+	}
+
+	auth, err := grpcbearer.New(&validator.Validator{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := start(t, auth, nil)
+	if r := e.unary(t, bearer("x.y.z")...); r.code != codes.Unavailable {
+		t.Errorf("a zero Validator: %v %q, want Unavailable", r.code, r.msg)
 	}
 }

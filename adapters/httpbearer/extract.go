@@ -33,6 +33,9 @@ type extractor struct {
 // The scheme is [validator.SchemeDPoP] for "Authorization: DPoP", and
 // [validator.SchemeBearer] for every other way.
 func (e *extractor) extract(w http.ResponseWriter, r *http.Request) (string, validator.Scheme, error) {
+	if r.URL == nil {
+		return "", 0, validator.ErrInvalidRequest // built by hand; a server's requests always have one
+	}
 	var token string
 	scheme := validator.SchemeBearer
 	found := 0
@@ -82,7 +85,9 @@ func (e *extractor) extract(w http.ResponseWriter, r *http.Request) (string, val
 		}
 	}
 
-	if e.form && isFormBody(r) {
+	if e.form && r.Body != nil && isFormBody(r) {
+		// A request built by hand with no body (http.NewRequest with a
+		// nil one) has no form: MaxBytesReader would wrap a nil reader.
 		r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
 		if err := r.ParseForm(); err != nil {
 			return "", 0, validator.ErrMalformedCredentials

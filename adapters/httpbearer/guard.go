@@ -202,12 +202,16 @@ func (g *Guard) authorize(w http.ResponseWriter, r *http.Request, req scopes.Req
 // it requires a valid token carrying the scopes req asks for (the zero
 // Requirement: any valid token), and what opts add.
 func (g *Guard) Middleware(req scopes.Requirement, opts ...RouteOption) func(http.Handler) http.Handler {
+	g.mustBeBuilt()
 	return func(next http.Handler) http.Handler { return g.Require(req, next, opts...) }
 }
 
 // OptionalMiddleware returns [Guard.Optional] in the shape chi and most
 // routers take.
-func (g *Guard) OptionalMiddleware() func(http.Handler) http.Handler { return g.Optional }
+func (g *Guard) OptionalMiddleware() func(http.Handler) http.Handler {
+	g.mustBeBuilt()
+	return g.Optional
+}
 
 // Handler requires a valid token for every request to next, and stores it
 // in the request's context ([validator.FromContext]).
@@ -219,6 +223,7 @@ func (g *Guard) Handler(next http.Handler) http.Handler {
 // without them is answered 403 insufficient_scope with the missing scopes.
 // opts add per-route requirements, such as [WithStepUp].
 func (g *Guard) Require(req scopes.Requirement, next http.Handler, opts ...RouteOption) http.Handler {
+	g.mustBeBuilt()
 	g.Declare(req)
 	rt := routeOf(opts)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -233,9 +238,19 @@ func (g *Guard) Require(req scopes.Requirement, next http.Handler, opts ...Route
 // stored with [validator.NewContext]), but validates a token that is
 // present: a bad token is still refused.
 func (g *Guard) Optional(next http.Handler) http.Handler {
+	g.mustBeBuilt()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r, _, ok := g.AuthorizeOptional(w, r); ok {
 			next.ServeHTTP(w, r)
 		}
 	})
+}
+
+// mustBeBuilt panics when g was not built by [New] (a nil *Guard, whose
+// New returned an error that was dropped, or a zero Guard): at start-up,
+// where the handlers are built, rather than on every request.
+func (g *Guard) mustBeBuilt() {
+	if g == nil || g.v == nil {
+		panic("httpbearer: a Guard not built by New (check New's error)")
+	}
 }
