@@ -44,7 +44,7 @@ const (
 	maxAudienceLen = 1024
 	maxScopesLen   = 4096
 	maxURLLen      = 4096
-	maxLeeway      = 24 * time.Hour
+	maxLeeway      = validator.MaxLeeway
 )
 
 // parseInspectRequest decodes and checks a request body: one JSON object
@@ -114,7 +114,7 @@ func parseInspectRequest(body []byte, fixedAudience bool) (*inspectRequest, []st
 		req.Leeway = "0s"
 	}
 	if d, err := time.ParseDuration(req.Leeway); err != nil || d < 0 || d > maxLeeway {
-		problems = append(problems, "the leeway is not a duration between 0s and 24h (like 30s or 2m)")
+		problems = append(problems, "the leeway is not a duration between 0s and 1h (like 30s or 2m)")
 	} else {
 		req.leeway = d
 	}

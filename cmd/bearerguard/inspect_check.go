@@ -218,30 +218,40 @@ func relaxedCheck(ctx context.Context, f *validateFlags, keys *jwks.Set, token s
 	return res
 }
 
-// maxWindowStretch bounds the leeway windowTime stretches a window by.
-const maxWindowStretch = 100 * 365 * 24 * time.Hour
-
 // windowTime is a clock, and a leeway, that the token's own "nbf", "iat"
-// and "exp" agree with: now if they do, else the start of its window,
-// with the leeway that covers a token whose times contradict each other
-// (issued after it expired).
+// and "exp" agree with: now if they do; else just before "exp" (an
+// expired token), or, for a token whose times contradict each other
+// (issued after it expired), the start of its window with the leeway that
+// covers it, as long as the validator takes that leeway
+// ([validator.MaxLeeway]).
 func windowTime(claims map[string]any, now time.Time) (time.Time, time.Duration) {
-	at := now
+	var start time.Time // the latest of "nbf" and "iat"
 	for _, name := range []string{"nbf", "iat"} {
-		if t, ok := claimTime(claims, name); ok && t.After(at) {
-			at = t
+		if t, ok := claimTime(claims, name); ok && t.After(start) {
+			start = t
 		}
 	}
-	if exp, ok := claimTime(claims, "exp"); ok && !at.Before(exp) {
-		if d := at.Sub(exp); d < maxWindowStretch {
-			return at, d + time.Second
-		}
-		// nbf or iat centuries after exp: no leeway reaches that far (a
-		// Duration holds 292 years); look just before exp instead, where
-		// only the signature and exp can still be judged.
-		return exp.Add(-time.Second), 0
+	at := now
+	if start.After(at) {
+		at = start
 	}
-	return at, 0
+	exp, ok := claimTime(claims, "exp")
+	switch {
+	case !ok || at.Before(exp):
+		return at, 0
+	case start.Before(exp):
+		// Expired: a second before "exp", unless the window starts later.
+		if before := exp.Add(-time.Second); before.After(start) {
+			return before, 0
+		}
+		return start, 0
+	case start.Sub(exp) <= validator.MaxLeeway-time.Second: // Sub saturates: no overflow
+		return start, start.Sub(exp) + time.Second
+	}
+	// "nbf" or "iat" long after "exp": no leeway reaches that far; look
+	// just before "exp", where only the signature and "exp" can still be
+	// judged.
+	return exp.Add(-time.Second), 0
 }
 
 // claimTime reads a NumericDate claim.

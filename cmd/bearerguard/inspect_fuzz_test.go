@@ -72,6 +72,9 @@ func FuzzInspectRequest(f *testing.F) {
 		if exp, ok := claimTime(claims, "exp"); ok && !at.Before(exp.Add(leeway)) {
 			t.Fatalf("window %v + %v is not before exp %v", at, leeway, exp)
 		}
+		if leeway < 0 || leeway > validator.MaxLeeway {
+			t.Fatalf("window leeway %v: the validator takes at most %v", leeway, validator.MaxLeeway)
+		}
 		f := &validateFlags{issuer: "https://id.example/", audience: req.Audience, leeway: req.leeway}
 		e := explainer{f: f, req: req, now: now, err: validator.ErrExpired, pr: &presentation{}}
 		rows := []checkRow{e.formatRow(header, claims), e.issuerRow(claims), e.audienceRow(claims, ""), e.scopesRow(claims, "")}
