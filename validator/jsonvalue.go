@@ -160,17 +160,22 @@ func decodeStrings(v []byte, view bool, buf []string) ([]string, error) {
 // real token, small enough that conversions never overflow.
 const maxNumericDate = 1e11
 
-// jsonNumericDate decodes a raw value that must be a JSON number within
-// [0, maxNumericDate] (RFC 7519 §2 NumericDate; fractions allowed). A
-// string, even of digits, is an error.
+// jsonNumericDate decodes a raw value that must be a non-negative JSON
+// number (RFC 7519 §2 NumericDate; fractions allowed). A string, even of
+// digits, is an error, and so is a number beyond float64. A date past
+// maxNumericDate reads as maxNumericDate: RFC 7519 sets no bound, and some
+// issuers write 253402300799 (the last second of 9999) for "never"; an
+// "exp" that far is as good as none, and an "nbf", "iat" or "auth_time"
+// that far is still in the future.
 func jsonNumericDate(v []byte) (time.Time, error) {
 	if len(v) == 0 || (v[0] != '-' && !isDigit(v[0])) {
 		return time.Time{}, errJSON
 	}
 	f, err := strconv.ParseFloat(string(v), 64)
-	if err != nil || math.IsNaN(f) || f < 0 || f > maxNumericDate {
+	if err != nil || math.IsNaN(f) || f < 0 {
 		return time.Time{}, errJSON
 	}
+	f = min(f, maxNumericDate)
 	sec, frac := math.Modf(f)
 	return time.Unix(int64(sec), int64(frac*1e9)), nil
 }

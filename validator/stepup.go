@@ -29,7 +29,11 @@ func (s StepUp) Check(tok *Token, now time.Time, leeway time.Duration) error {
 	}
 	// A negative MaxAge (a sign slipped into a configured duration) is no
 	// bound to skip: it fails closed, as httpbearer.WithStepUp refuses it.
-	if s.MaxAge < 0 || s.MaxAge > 0 && (tok.AuthTime.IsZero() || now.Sub(tok.AuthTime) > s.MaxAge+leeway) {
+	// An "auth_time" ahead of the clock (past the leeway) meets no max
+	// age: it would meet every one for the token's whole life. The age is
+	// compared as now-auth_time-leeway, which cannot overflow as
+	// MaxAge+leeway would (time.Time.Sub saturates).
+	if s.MaxAge < 0 || s.MaxAge > 0 && (tok.AuthTime.IsZero() || tok.AuthTime.After(now.Add(leeway)) || now.Sub(tok.AuthTime)-leeway > s.MaxAge) {
 		return &StepUpError{ACRValues: s.ACR, MaxAge: s.MaxAge}
 	}
 	return nil

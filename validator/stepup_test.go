@@ -36,6 +36,12 @@ func TestStepUpCheck(t *testing.T) {
 		{"negative max age, old", validator.StepUp{MaxAge: -5 * time.Minute}, old, false},
 		{"negative max age, no auth_time", validator.StepUp{MaxAge: -time.Nanosecond}, bare, false},
 		{"huge max age, no auth_time", validator.StepUp{MaxAge: time.Duration(1<<63 - 1)}, bare, false},
+		// A MaxAge+leeway that overflowed met no token; an auth_time ahead
+		// of the clock met every max age (SECURITY.md 107).
+		{"huge max age, old", validator.StepUp{MaxAge: time.Duration(1<<63 - 1)}, old, true},
+		{"auth_time ahead, past the leeway", validator.StepUp{MaxAge: 10 * time.Minute}, &validator.Token{AuthTime: now.Add(2 * time.Minute)}, false},
+		{"auth_time a year ahead", validator.StepUp{MaxAge: 10 * time.Minute}, &validator.Token{AuthTime: now.Add(365 * 24 * time.Hour)}, false},
+		{"auth_time ahead, within the leeway", validator.StepUp{MaxAge: 10 * time.Minute}, &validator.Token{AuthTime: now.Add(30 * time.Second)}, true},
 	} {
 		err := tc.s.Check(tc.tok, now, time.Minute)
 		if ok := err == nil; ok != tc.ok {

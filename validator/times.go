@@ -26,7 +26,10 @@ func (v *Validator) checkTimes(now, exp, nbf, iat time.Time, requireExp bool) er
 		if iat.IsZero() {
 			return ErrMissingClaim
 		}
-		if now.Sub(iat) > v.maxAge+v.leeway {
+		// Not maxAge+leeway, which overflows for a maxAge near the
+		// largest Duration: iat is no later than now+leeway here, so this
+		// cannot.
+		if now.Sub(iat)-v.leeway > v.maxAge {
 			return ErrTooOld
 		}
 	}

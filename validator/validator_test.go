@@ -142,7 +142,13 @@ func TestValidate(t *testing.T) {
 		{"duplicate aud", rs256(strings.Replace(good, `"aud":`, `"aud":"evil","aud":`, 1)), nil, validator.ErrMalformed},
 		{"exp as string", rs256(baseClaims(map[string]any{"exp": "1800000300"})), nil, validator.ErrMalformed},
 		{"exp negative", rs256(baseClaims(map[string]any{"exp": -1})), nil, validator.ErrMalformed},
-		{"exp huge", rs256(baseClaims(map[string]any{"exp": 1e300})), nil, validator.ErrMalformed},
+		// Dates past year 5138 read as 5138: an issuer's "never" (the last
+		// second of 9999) is accepted, a far "nbf" or "iat" is still ahead.
+		{"exp huge", rs256(baseClaims(map[string]any{"exp": 1e300})), nil, nil},
+		{"exp in 9999", rs256(baseClaims(map[string]any{"exp": 253402300799})), nil, nil},
+		{"nbf huge", rs256(baseClaims(map[string]any{"nbf": 1e300})), nil, validator.ErrNotYetValid},
+		{"iat in 9999", rs256(baseClaims(map[string]any{"iat": 253402300799})), nil, validator.ErrNotYetValid},
+		{"exp beyond float64", rs256(strings.Replace(baseClaims(nil), `"exp":`, `"exp":1e400,"x":`, 1)), nil, validator.ErrMalformed},
 		{"exp null", rs256(strings.Replace(good, `"exp":1800000300`, `"exp":null`, 1)), nil, validator.ErrMalformed},
 		{"aud as number", rs256(baseClaims(map[string]any{"aud": 42})), nil, validator.ErrMalformed},
 		{"aud nested arrays", rs256(baseClaims(map[string]any{"aud": [][]string{{testAud}}})), nil, validator.ErrMalformed},
@@ -167,6 +173,9 @@ func TestValidate(t *testing.T) {
 		{"max age exceeded", rs256(baseClaims(map[string]any{"iat": testNow.Unix() - 7200})), []validator.Option{validator.WithMaxTokenAge(time.Hour)}, validator.ErrTooOld},
 		{"max age, iat missing", rs256(baseClaims(map[string]any{"iat": nil})), []validator.Option{validator.WithMaxTokenAge(time.Hour)}, validator.ErrMissingClaim},
 		{"max age ok", rs256(good), []validator.Option{validator.WithMaxTokenAge(time.Hour)}, nil},
+		// "No real bound, but require iat": maxAge+leeway once overflowed
+		// and refused every token (SECURITY.md 107).
+		{"max age the largest Duration", rs256(good), []validator.Option{validator.WithMaxTokenAge(time.Duration(1<<63 - 1))}, nil},
 		{"scope with invalid character", rs256(baseClaims(map[string]any{"scope": "read\tdata"})), nil, validator.ErrMalformed},
 		{"scp with a number", rs256(baseClaims(map[string]any{"scp": []any{"a", 1}})), nil, validator.ErrMalformed},
 
