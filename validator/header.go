@@ -78,9 +78,23 @@ func readHeader(b []byte, allowed algSet, lax bool) (h header, recheck bool, err
 			// recipient MUST reject crit it does not understand; RFC 7797
 			// b64) and JWE members.
 			return h, false, ErrUnsupported
+		case "jku", "x5u", "x5t", "x5t#S256":
+			// Never used to find or build a key (keys come only from the
+			// issuer's configured key source), but of their own type, as
+			// RFC 7515 §4.1 says and the peers check: a token another
+			// component parses again must not be refused there alone.
+			if _, err := jsonString(val); err != nil {
+				return h, false, ErrMalformed
+			}
+		case "jwk":
+			if len(val) == 0 || val[0] != '{' {
+				return h, false, ErrMalformed
+			}
+		case "x5c":
+			if len(val) == 0 || val[0] != '[' {
+				return h, false, ErrMalformed
+			}
 		}
-		// jku, x5u, jwk, x5c and x5t are never used to find or build a
-		// key: keys come only from the issuer's configured key source.
 	}
 	if !sawAlg || !allowed.has(h.alg) {
 		return h, false, ErrAlgorithm

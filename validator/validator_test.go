@@ -88,6 +88,13 @@ func TestValidate(t *testing.T) {
 		// Keys from the token are never used.
 		{"embedded jwk, attacker key", jwstest.Token(`{"alg":"RS256","jwk":`+string(attackerJWK)+`}`, good, jwstest.RS(rsaKey2, crypto.SHA256)), nil, validator.ErrUnknownKey},
 		{"embedded jwk with a trusted kid", jwstest.Token(`{"alg":"RS256","kid":"rsa-1","jwk":`+string(attackerJWK)+`}`, good, jwstest.RS(rsaKey2, crypto.SHA256)), nil, validator.ErrSignature},
+		// Header members of the wrong type, refused as the peers refuse
+		// them (never used either way).
+		{"x5c not an array", jwstest.Token(`{"alg":"RS256","kid":"rsa-1","x5c":"nope"}`, good, jwstest.RS(rsaKey, crypto.SHA256)), nil, validator.ErrMalformed},
+		{"jwk not an object", jwstest.Token(`{"alg":"RS256","kid":"rsa-1","jwk":5}`, good, jwstest.RS(rsaKey, crypto.SHA256)), nil, validator.ErrMalformed},
+		{"jku not a string", jwstest.Token(`{"alg":"RS256","kid":"rsa-1","jku":1}`, good, jwstest.RS(rsaKey, crypto.SHA256)), nil, validator.ErrMalformed},
+		{"x5t#S256 not a string", jwstest.Token(`{"alg":"RS256","kid":"rsa-1","x5t#S256":true}`, good, jwstest.RS(rsaKey, crypto.SHA256)), nil, validator.ErrMalformed},
+		{"x5c and jwk of their types", jwstest.Token(`{"alg":"RS256","kid":"rsa-1","x5c":["MIIB"],"jwk":{"kty":"RSA"},"x5t":"abc"}`, good, jwstest.RS(rsaKey, crypto.SHA256)), nil, nil},
 		{"jku to attacker", jwstest.Token(`{"alg":"RS256","kid":"attacker","jku":"https://evil.example/jwks"}`, good, jwstest.RS(rsaKey2, crypto.SHA256)), nil, validator.ErrUnknownKey},
 		{"x5u to attacker", jwstest.Token(`{"alg":"RS256","kid":"attacker","x5u":"https://evil.example/cert"}`, good, jwstest.RS(rsaKey2, crypto.SHA256)), nil, validator.ErrUnknownKey},
 		{"x5c attacker chain", jwstest.Token(`{"alg":"RS256","x5c":["MIIB"]}`, good, jwstest.RS(rsaKey2, crypto.SHA256)), nil, validator.ErrUnknownKey},
