@@ -213,3 +213,14 @@ func plausibleToolName(name string) bool {
 	}
 	return true
 }
+
+// mustBeBuilt panics when g was not built by [New] (a nil *Guard, whose
+// New returned an error that was dropped, or a zero Guard): at start-up,
+// where Protect, Verifier and Middleware are installed. The SDK does not
+// recover a panic in its middleware: the first tool call would end the
+// process.
+func (g *Guard) mustBeBuilt() {
+	if g == nil || g.guard == nil {
+		panic("mcpbearer: a Guard not built by New (check New's error)")
+	}
+}

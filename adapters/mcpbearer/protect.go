@@ -14,6 +14,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/bearerguard/bearerguard/internal/tokenkey"
 	"github.com/bearerguard/bearerguard/scopes"
 	"github.com/bearerguard/bearerguard/validator"
 )
@@ -75,6 +76,7 @@ var sdkHeader = http.Header{"Authorization": {"Bearer decided-by-bearerguard"}}
 // that stream. Its messages also reach tool handlers without a token, so
 // [Guard.Middleware] refuses every tool that needs a scope.
 func (g *Guard) Protect(next http.Handler) http.Handler {
+	g.mustBeBuilt()
 	// The SDK's own middleware is the only way to put a TokenInfo where the
 	// SDK looks for it; it is given the decision already made.
 	sdk := auth.RequireBearerToken(passed, &auth.RequireBearerTokenOptions{AllowMissingExpiration: true, ClockSkew: decided})(
@@ -97,7 +99,11 @@ func (g *Guard) Protect(next http.Handler) http.Handler {
 			}
 		}
 		p := &pass{info: g.tokenInfo(tok, presentedIn(r)), header: r.Header}
-		ctx := context.WithValue(validator.NewContext(r.Context(), nil), passKey{}, p)
+		// Hide the request's token, and the guard's binding of it, from
+		// the context the SDK may keep for a whole session: a handler's
+		// sub-request through another guard over the same validator
+		// would otherwise reuse the first request's token.
+		ctx := context.WithValue(tokenkey.Hide(r.Context()), passKey{}, p)
 		r = r.WithContext(ctx)
 		r.Header = sdkHeader.Clone() // per request: nothing one request's handlers write reaches another's
 		sdk.ServeHTTP(w, r)

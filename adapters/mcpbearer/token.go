@@ -51,6 +51,7 @@ func (g *Guard) tokenInfo(tok *validator.Token, presented string) *auth.TokenInf
 // ResourceMetadataURL yourself; tool scopes are checked by
 // [Guard.Middleware] only.
 func (g *Guard) Verifier() auth.TokenVerifier {
+	g.mustBeBuilt()
 	return func(ctx context.Context, _ string, req *http.Request) (*auth.TokenInfo, error) {
 		// The guard reads the token from the request, as the SDK did.
 		tok, err := g.guard.Authenticate(discard{}, req.WithContext(ctx))
@@ -109,6 +110,7 @@ type tokenKey struct{}
 // …"), before the tool runs. A call to such a tool without any token (a
 // server not behind [Guard.Protect] or [Guard.Verifier]) is refused alike.
 func (g *Guard) Middleware() mcp.Middleware {
+	g.mustBeBuilt()
 	return func(next mcp.MethodHandler) mcp.MethodHandler {
 		return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
 			tok, _ := Token(req)
