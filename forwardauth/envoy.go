@@ -4,14 +4,17 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/pem"
+	"fmt"
 	"maps"
 	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
+	"runtime"
 	"slices"
 	"strings"
 
+	"github.com/bearerguard/bearerguard/validator"
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
@@ -34,7 +37,16 @@ import (
 // error_response, so failure_mode_allow cannot turn it into an allowed
 // request. A peer outside the trusted proxies gets a denied_response of
 // 403 (PERMISSION_DENIED), never a gRPC error, for the same reason.
-func (d *Decider) EnvoyServer() authv3.AuthorizationServer { return &envoyServer{d: d} }
+//
+// It panics on a Decider not built by [New] (a nil one, whose New
+// returned an error): grpc-go recovers no panic, and the first Check would
+// end the process.
+func (d *Decider) EnvoyServer() authv3.AuthorizationServer {
+	if d == nil || d.guard == nil {
+		panic("forwardauth: EnvoyServer of a Decider not built by New (check New's error)")
+	}
+	return &envoyServer{d: d}
+}
 
 type envoyServer struct {
 	authv3.UnimplementedAuthorizationServer
@@ -42,8 +54,21 @@ type envoyServer struct {
 }
 
 // Check implements authv3.AuthorizationServer.
-func (s *envoyServer) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.CheckResponse, error) {
+func (s *envoyServer) Check(ctx context.Context, req *authv3.CheckRequest) (resp *authv3.CheckResponse, err error) {
 	d := s.d
+	defer func() {
+		// grpc-go recovers no panic: one (a collaborator built without its
+		// constructor, say) would end the process. It is a denied 503,
+		// never an error, which failure_mode_allow would let through.
+		if p := recover(); p != nil {
+			what := fmt.Sprintf("%T", p) // not the value: it could quote the request
+			if re, ok := p.(runtime.Error); ok {
+				what = re.Error()
+			}
+			d.log.Error("forwardauth: the decision panicked", "panic", what)
+			resp, err = checkResponse(refusal(http.StatusServiceUnavailable, "temporarily_unavailable", "", validator.ErrUnavailable)), nil
+		}
+	}()
 	p, ok := peer.FromContext(ctx)
 	if !ok || !d.trustedPeer(p.Addr) {
 		// A denied answer, not a gRPC error: an Envoy left out of the

@@ -105,7 +105,8 @@ type Cache interface {
 // shards (at least one) with a lock each, so that concurrent requests
 // rarely wait on each other; each shard holds its share of the entries, so
 // a large cache may evict a little before it is full. Expired entries are
-// dropped when read; there is no background goroutine.
+// dropped when read; there is no background goroutine. The zero LRU holds
+// nothing: every Get misses.
 type LRU struct {
 	active   *lru.Cache[Key, Entry]
 	inactive *lru.Cache[Key, Entry]
@@ -133,6 +134,9 @@ func newPart(size int) *lru.Cache[Key, Entry] {
 
 // Get returns the entry for key if it has not expired at now.
 func (c *LRU) Get(key Key, now time.Time) (Entry, bool) {
+	if c.active == nil { // the zero LRU
+		return Entry{}, false
+	}
 	if e, ok := c.active.Get(key, now); ok {
 		return e, true
 	}
@@ -142,6 +146,9 @@ func (c *LRU) Get(key Key, now time.Time) (Entry, bool) {
 // Put stores e under key in its partition, evicting that partition's least
 // recently used entry if it is full.
 func (c *LRU) Put(key Key, e Entry) {
+	if c.active == nil {
+		return
+	}
 	mu := &c.puts[key[8]%uint8(len(c.puts))]
 	mu.Lock()
 	defer mu.Unlock()
@@ -153,6 +160,9 @@ func (c *LRU) Put(key Key, e Entry) {
 // (a shared store's), which must not replace one stored here meanwhile
 // (the inactive answer of a revocation, say).
 func (c *LRU) Add(key Key, e Entry, now time.Time) bool {
+	if c.active == nil {
+		return false
+	}
 	mu := &c.puts[key[8]%uint8(len(c.puts))]
 	mu.Lock()
 	defer mu.Unlock()
@@ -173,4 +183,9 @@ func (c *LRU) put(key Key, e Entry) {
 }
 
 // Len returns the number of entries, expired or not.
-func (c *LRU) Len() int { return c.active.Len() + c.inactive.Len() }
+func (c *LRU) Len() int {
+	if c.active == nil {
+		return 0
+	}
+	return c.active.Len() + c.inactive.Len()
+}

@@ -180,6 +180,9 @@ func newClient(cfg config, issuer, endpoint string, auth ClientAuth) (*Client, e
 // fails as unavailable ([ErrClosed]) for uncached tokens. Safe to call more
 // than once.
 func (c *Client) Close() error {
+	if c.g == nil {
+		return nil // a Client not built by New or Discover has nothing to stop
+	}
 	c.once.Do(func() {
 		c.cancel()
 		c.g.close()
@@ -211,6 +214,9 @@ func (c *Client) Requests() int64 { return c.requests.Load() }
 // The returned Token is the caller's own: modifying it changes neither the
 // cache nor what other callers see.
 func (c *Client) Introspect(ctx context.Context, token string) (*validator.Token, error) {
+	if c.g == nil {
+		return nil, &validator.UnavailableError{Reason: validator.ErrIntrospectionUnavailable, Err: errNotBuilt}
+	}
 	key := tokenKey(c.keyNS, token)
 	if e, ok := c.cache.Get(key, c.cfg.clock()); ok {
 		c.tel.cache.Add(ctx, 1, c.tel.hit...)
@@ -220,6 +226,11 @@ func (c *Client) Introspect(ctx context.Context, token string) (*validator.Token
 	// The call's token is shared by all its callers and the cache.
 	return own(c.g.do(ctx, key, func() (*validator.Token, error) { return c.fetch(key, token) }))
 }
+
+// errNotBuilt is what a Client not built by [New] or [Discover] (a zero
+// Client) answers: it has no endpoint to ask, and must refuse rather than
+// panic.
+var errNotBuilt = errors.New("introspect: a Client not built by New or Discover")
 
 // answer is the result a cache entry stands for.
 func answer(e Entry) (*validator.Token, error) {

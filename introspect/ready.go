@@ -24,6 +24,9 @@ func (c *Client) Ready() bool { return c.currentEndpoint() != "" }
 // error (with the last discovery error) when ctx ends first; a failed
 // discovery is retried every 10 s meanwhile.
 func (c *Client) WaitReady(ctx context.Context) error {
+	if c.g == nil {
+		return errNotBuilt
+	}
 	for {
 		if c.ctx.Err() != nil {
 			return ErrClosed

@@ -76,6 +76,9 @@ func (c *Cache) redisKey(k introspect.Key) string {
 
 // Get implements [introspect.Cache].
 func (c *Cache) Get(key introspect.Key, now time.Time) (introspect.Entry, bool) {
+	if c.s == nil { // a zero Cache holds nothing
+		return introspect.Entry{}, false
+	}
 	if c.local != nil {
 		if e, ok := c.local.Get(key, now); ok {
 			c.localHits.Add(1)
@@ -130,6 +133,9 @@ func (c *Cache) fromRedis(key introspect.Key, now time.Time) (introspect.Entry, 
 
 // Put implements [introspect.Cache].
 func (c *Cache) Put(key introspect.Key, e introspect.Entry) {
+	if c.s == nil {
+		return
+	}
 	now := c.s.cfg.clock()
 	if !now.Before(e.Expires) {
 		return

@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -75,6 +76,9 @@ func newReplayStore(s *Store) *ReplayStore {
 
 // Remember implements [validator.ReplayStore].
 func (r *ReplayStore) Remember(ctx context.Context, key string, expires time.Time) (bool, error) {
+	if r.s == nil {
+		return false, errNotBuilt // a zero ReplayStore: refuse, never accept
+	}
 	if r.s.closed.Load() {
 		return false, ErrClosed
 	}
@@ -359,3 +363,7 @@ func (p *recentProofs) vouches() bool {
 	defer p.mu.Unlock()
 	return !p.clock().Before(p.lostUntil)
 }
+
+// errNotBuilt is what a ReplayStore not built by its Store (a zero one)
+// answers: it has no Redis to ask, and must refuse rather than panic.
+var errNotBuilt = errors.New("redisstore: a ReplayStore not built by Store.ReplayStore")
