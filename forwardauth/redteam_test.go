@@ -805,11 +805,15 @@ func TestRedteamRouteFileTraps(t *testing.T) {
 	// read as no host: the route held on every host (SECURITY.md 99).
 	for name, file := range map[string]string{
 		"empty": "", "blank": "\n\n  \n", "comments only": "# default: open\n", "null default": "default: ~\n",
-		"empty host":            "routes:\n  - host: \"\"\n    path: /\n    open: true\n",
-		"empty host, single":    "routes:\n  - path: /\n    host: ''\n    open: true\n",
-		"empty host, JSON":      `{"routes": [{"host": "", "path": "/", "open": true}]}`,
-		"empty host, flow":      "routes: [{path: /, host: \"\", open: true}]\n",
-		"empty host, 2nd route": "routes:\n  - host: www.example.com\n    path: /\n    open: true\n  - host: \"\"\n    path: /admin/\n    open: true\n",
+		"empty host":              "routes:\n  - host: \"\"\n    path: /\n    open: true\n",
+		"empty host, single":      "routes:\n  - path: /\n    host: ''\n    open: true\n",
+		"empty host, JSON":        `{"routes": [{"host": "", "path": "/", "open": true}]}`,
+		"empty host, flow":        "routes: [{path: /, host: \"\", open: true}]\n",
+		"empty host, tagged":      "routes:\n  - host: !!str \"\"\n    path: /\n    open: true\n",
+		"empty host, tagged bare": "routes:\n  - host: !!str\n    path: /\n    open: true\n",
+		"empty host, block":       "routes:\n  - host: |-\n    path: /\n    open: true\n",
+		"empty host, folded":      "routes:\n  - host: >-\n\n    path: /\n    open: true\n",
+		"empty host, 2nd route":   "routes:\n  - host: www.example.com\n    path: /\n    open: true\n  - host: \"\"\n    path: /admin/\n    open: true\n",
 	} {
 		if rs, err := forwardauth.ParseRules([]byte(file)); err == nil {
 			t.Errorf("%s: accepted (%d routes, default %s), want an error", name, rs.Routes(), rs.Default())

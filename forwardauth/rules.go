@@ -285,12 +285,27 @@ func decodeYAML(data []byte, f *File) (err error) {
 		// empty) would read as no scopes at all, "deny:" as a token
 		// route: a route file never needs null.
 		return fmt.Errorf("a key without a value (or null) at line %d: write the value, or leave the key out", v.nullLine)
-	case v.emptyHost != 0:
-		// host: "" (a quoted template value that rendered empty) would
-		// read as no host: the route would hold on every host.
-		return fmt.Errorf("an empty host at line %d: write the host, or leave the key out for every host", max(v.emptyHost, 0))
 	}
-	return yaml.UnmarshalWithOptions(data, f, yaml.Strict())
+	if err := yaml.UnmarshalWithOptions(data, f, yaml.Strict()); err != nil {
+		return err
+	}
+	// A host written but empty ("", !!str "", a block scalar whose
+	// template line rendered empty) decodes as a host left out, which
+	// means every host: decoded again, as pointers, to tell them apart.
+	var hosts struct {
+		Routes []struct {
+			Host *string `yaml:"host"`
+		} `yaml:"routes"`
+	}
+	if err := yaml.Unmarshal(data, &hosts); err != nil {
+		return err
+	}
+	for i, r := range hosts.Routes {
+		if r.Host != nil && *r.Host == "" {
+			return fmt.Errorf("route #%d: an empty host: write the host, or leave the key out for every host", i)
+		}
+	}
+	return nil
 }
 
 // maxNesting bounds how deep a route file may nest, counted without
@@ -336,10 +351,6 @@ func tooDeep(data []byte) bool {
 type nodeFinder struct {
 	alias, null bool
 	nullLine    int
-	// emptyHost is the line of a host written as an empty string ("" or
-	// ''): the Go value cannot tell it from a host left out, which means
-	// every host.
-	emptyHost int
 }
 
 func (a *nodeFinder) Visit(n ast.Node) ast.Visitor {
@@ -347,15 +358,6 @@ func (a *nodeFinder) Visit(n ast.Node) ast.Visitor {
 	case *ast.AliasNode, *ast.AnchorNode:
 		a.alias = true
 		return nil
-	case *ast.MappingValueNode:
-		kv := n.(*ast.MappingValueNode)
-		if str, ok := kv.Value.(*ast.StringNode); ok && str.Value == "" && a.emptyHost == 0 &&
-			kv.Key != nil && kv.Key.GetToken() != nil && kv.Key.GetToken().Value == "host" {
-			a.emptyHost = -1
-			if tk := str.GetToken(); tk != nil && tk.Position != nil {
-				a.emptyHost = tk.Position.Line
-			}
-		}
 	case *ast.NullNode:
 		if !a.null {
 			a.null = true
