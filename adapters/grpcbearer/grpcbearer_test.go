@@ -723,6 +723,15 @@ func TestNew(t *testing.T) {
 		}
 	}
 	f := newFixture(t)
+	// Names no call has (a no-break or zero-width space, a control
+	// character, bytes not ASCII): the method meant got the default, any
+	// valid token (SECURITY.md 109).
+	for _, name := range []string{"/pkg.Orders/Delete\u00a0", "/pkg.Orders/Del\u200bete", "/pkg.Or\u200bders/", "/pkg.Orders/Delete\v",
+		"/pkg.Orders/Delete\x00", "/pkg.Orders/Delete\xff", "/pkg.Orders/Delete ", "/pkg.Ordérs/Delete"} {
+		if _, err := grpcbearer.New(f.v, grpcbearer.WithMethods(map[string]scopes.Requirement{name: scopes.All("admin")})); err == nil || !strings.Contains(err.Error(), "is neither") {
+			t.Errorf("WithMethods(%q): %v", name, err)
+		}
+	}
 	if _, err := grpcbearer.New(f.v, grpcbearer.WithMethods(map[string]scopes.Requirement{"/pkg.Service/": {}, "/pkg.Service/Get": {}}),
 		grpcbearer.WithBaseURL("http://127.0.0.1:8080")); err != nil {
 		t.Errorf("valid configuration: %v", err)

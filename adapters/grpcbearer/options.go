@@ -120,9 +120,16 @@ func (c *config) add(name string, r rule) {
 }
 
 // validName accepts "/service/method" and "/service/": a leading slash, a
-// non-empty service, one more slash, and a method without slashes.
+// non-empty service, one more slash, and a method without slashes, all of
+// printable ASCII without spaces. A name with anything else (a no-break
+// or zero-width space, a control character, bytes that are not ASCII) is
+// one no call has, so the method meant would get the default.
 func validName(name string) bool {
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c <= ' ' || c > '~' {
+			return false
+		}
+	}
 	service, method, ok := strings.Cut(strings.TrimPrefix(name, "/"), "/")
-	return strings.HasPrefix(name, "/") && ok && service != "" && !strings.ContainsAny(method, "/") &&
-		!strings.ContainsAny(name, " \t\r\n")
+	return strings.HasPrefix(name, "/") && ok && service != "" && !strings.ContainsAny(method, "/")
 }
