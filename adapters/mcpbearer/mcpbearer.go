@@ -62,8 +62,8 @@ type config struct {
 // without requirements need only a valid token (and what
 // [WithRequirement] asks for every request). Repeat for every tool.
 //
-// A name with white space or control characters, or that is not UTF-8, is
-// refused: no tool is called by it (MCP tool names are letters, digits,
+// A name with white space, control or format characters (a byte order
+// mark, a zero-width space), or that is not UTF-8, is refused: no tool is called by it (MCP tool names are letters, digits,
 // "_", "-" and "."), so the tool meant ("whoami", not "whoami " read from
 // a file) would be left to any valid token.
 func WithToolScopes(tool string, req scopes.Requirement) Option {
@@ -72,7 +72,7 @@ func WithToolScopes(tool string, req scopes.Requirement) Option {
 		case tool == "":
 			c.errs = append(c.errs, errors.New("WithToolScopes: empty tool name"))
 		case !plausibleToolName(tool):
-			c.errs = append(c.errs, fmt.Errorf("WithToolScopes(%q): white space, control characters or bytes that are not UTF-8 in a tool name", tool))
+			c.errs = append(c.errs, fmt.Errorf("WithToolScopes(%q): white space, control or format characters, or bytes that are not UTF-8 in a tool name", tool))
 		case req.IsZero():
 			c.errs = append(c.errs, fmt.Errorf("WithToolScopes(%q): no scope required", tool))
 		case dup:
@@ -199,15 +199,17 @@ func tokenUserID(tok *validator.Token, presented string) string {
 	return "token " + hex.EncodeToString(h.Sum(nil)[:16]) + " iss " + strconv.Quote(tok.Issuer)
 }
 
-// plausibleToolName reports whether name could name a tool: UTF-8 without
-// white space or control characters. The SDK itself only logs names
-// outside MCP's grammar, so others ("files/read") are let through.
+// plausibleToolName reports whether name could name a tool: UTF-8 of
+// graphic characters without white space (no control or format
+// characters: a byte order mark, a zero-width space). The SDK itself only
+// logs names outside MCP's grammar, so others ("files/read") are let
+// through.
 func plausibleToolName(name string) bool {
 	if !utf8.ValidString(name) {
 		return false
 	}
 	for _, r := range name {
-		if unicode.IsSpace(r) || unicode.IsControl(r) || r == utf8.RuneError {
+		if unicode.IsSpace(r) || !unicode.IsGraphic(r) || r == utf8.RuneError {
 			return false
 		}
 	}

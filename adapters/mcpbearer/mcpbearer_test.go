@@ -598,6 +598,12 @@ func TestRawRequests(t *testing.T) {
 		{"batch", "[" + call(1, "read_data") + "," + call(2, "write_data") + "," + call(3, "write_data") + "]", 403,
 			`[{"jsonrpc":"2.0","id":2,"error":{"code":403,"message":"insufficient_scope: tool \"write_data\" needs the scope write:data","data":{"error":"insufficient_scope","scope":"write:data"}}},` +
 				`{"jsonrpc":"2.0","id":3,"error":{"code":403,"message":"insufficient_scope: tool \"write_data\" needs the scope write:data","data":{"error":"insufficient_scope","scope":"write:data"}}}]` + "\n"},
+		// The SDK ignores what follows the first JSON value: so does
+		// Protect, which skipped such a call and let it reach the SDK
+		// (SECURITY.md 109).
+		{"refused call, data after it", call(1, "write_data") + " x", 403, ""},
+		{"refused call, a second one after it", call(1, "write_data") + call(2, "read_data"), 403, ""},
+		{"batch, data after it", "[" + call(1, "write_data") + "]]", 403, ""},
 		{"allowed call", call(1, "read_data"), 200, ""},
 		{"not JSON", "{", 400, ""},
 		{"unknown tool", call(1, "nope"), 200, ""},
@@ -630,8 +636,9 @@ func TestNew(t *testing.T) {
 	}
 	// Names no tool is called by (a space from a config file): the tool
 	// meant was left to any valid token (SECURITY.md 104).
-	for _, name := range []string{"whoami ", " whoami", "who ami", "whoami\n", "whoami\t", "who\x00ami", "who\u00a0ami", "who\xffami"} {
-		if _, err := mcpbearer.New(guard, mcpbearer.WithToolScopes(name, scopes.All("admin"))); err == nil || !strings.Contains(err.Error(), "white space, control characters") {
+	for _, name := range []string{"whoami ", " whoami", "who ami", "whoami\n", "whoami\t", "who\x00ami", "who\u00a0ami", "who\xffami",
+		"\ufeffwhoami", "who\u200bami", "who\u2060ami", "who\u00adami"} {
+		if _, err := mcpbearer.New(guard, mcpbearer.WithToolScopes(name, scopes.All("admin"))); err == nil || !strings.Contains(err.Error(), "white space, control or format characters") {
 			t.Errorf("WithToolScopes(%q): %v", name, err)
 		}
 	}

@@ -198,12 +198,14 @@ type readCloser struct {
 // A batch is read one element at a time, and reading stops at the first
 // element that is not an object: the SDK refuses a batch with any
 // element that does not decode as a message, so none of its calls run.
-// A batch of 4 MiB of numbers costs one element, not two million.
+// A batch of 4 MiB of numbers costs one element, not two million. As the
+// SDK's decoder, it reads the body's first JSON value and ignores what
+// follows it.
 func toolCalls(body []byte) []toolCall {
 	trimmed := bytes.TrimLeft(body, space)
 	var msg rpcMessage
 	if len(trimmed) == 0 || trimmed[0] != '[' {
-		if json.Unmarshal(body, &msg) != nil {
+		if json.NewDecoder(bytes.NewReader(body)).Decode(&msg) != nil {
 			return nil
 		}
 		if c, ok := msg.toolCall(); ok {
@@ -238,11 +240,8 @@ func toolCalls(body []byte) []toolCall {
 			out = append(out, c)
 		}
 	}
-	// As json.Unmarshal: the array closes, and nothing but space follows.
+	// The array closes; what follows it is ignored, as the SDK does.
 	if _, err := dec.Token(); err != nil {
-		return nil
-	}
-	if len(bytes.TrimLeft(trimmed[dec.InputOffset():], space)) != 0 {
 		return nil
 	}
 	return out
@@ -253,8 +252,11 @@ const space = " \t\r\n"
 
 // rpcMessage is what toolCalls reads of a JSON-RPC message.
 type rpcMessage struct {
-	ID     any    `json:"id"`
-	Method string `json:"method"`
+	// ID is read raw, and decoded only when it may be an id (a string or
+	// a number): an id of a million nested arrays costs a copy, not a
+	// million values.
+	ID     json.RawMessage `json:"id"`
+	Method string          `json:"method"`
 	Params struct {
 		Name string `json:"name"`
 	} `json:"params"`
@@ -266,7 +268,14 @@ func (msg *rpcMessage) toolCall() (toolCall, bool) {
 	if msg.Method != "tools/call" {
 		return toolCall{}, false
 	}
-	id, err := jsonrpc.MakeID(msg.ID)
+	if len(msg.ID) == 0 || msg.ID[0] != '"' && msg.ID[0] != '-' && !('0' <= msg.ID[0] && msg.ID[0] <= '9') {
+		return toolCall{}, false // null, an object, an array, a bool: no valid id
+	}
+	var raw any
+	if json.Unmarshal(msg.ID, &raw) != nil {
+		return toolCall{}, false
+	}
+	id, err := jsonrpc.MakeID(raw)
 	if err != nil || !id.IsValid() {
 		return toolCall{}, false
 	}

@@ -46,17 +46,22 @@ func FuzzToolCalls(f *testing.F) {
 	})
 }
 
-// toolCallsWhole is toolCalls as it was before it streamed: the whole
-// batch decoded at once, and every element tried. FuzzToolCalls holds
-// the two to the same answers.
+// toolCallsWhole is toolCalls read another way: the body's first JSON
+// value (what follows it is ignored, as the SDK's decoder ignores it)
+// decoded at once, and every element of a batch tried. FuzzToolCalls
+// holds the two to the same answers.
 func toolCallsWhole(body []byte) []toolCall {
+	var first json.RawMessage
+	if json.NewDecoder(bytes.NewReader(body)).Decode(&first) != nil {
+		return nil
+	}
 	var raws []json.RawMessage
-	if trimmed := bytes.TrimLeft(body, " \t\r\n"); len(trimmed) > 0 && trimmed[0] == '[' {
-		if json.Unmarshal(body, &raws) != nil {
+	if first[0] == '[' {
+		if json.Unmarshal(first, &raws) != nil {
 			return nil
 		}
 	} else {
-		raws = []json.RawMessage{body}
+		raws = []json.RawMessage{first}
 	}
 	var out []toolCall
 	for _, raw := range raws {
@@ -79,18 +84,18 @@ func toolCallsWhole(body []byte) []toolCall {
 	return out
 }
 
-// allObjects reports whether body is one JSON value that is not an array,
-// or an array of objects only.
+// allObjects reports whether body's first JSON value is not an array, or
+// is an array of objects only.
 func allObjects(body []byte) bool {
-	if !json.Valid(body) {
+	var first json.RawMessage
+	if json.NewDecoder(bytes.NewReader(body)).Decode(&first) != nil {
 		return false
 	}
-	trimmed := bytes.TrimLeft(body, " \t\r\n")
-	if len(trimmed) == 0 || trimmed[0] != '[' {
+	if first[0] != '[' {
 		return true
 	}
 	var raws []json.RawMessage
-	if json.Unmarshal(body, &raws) != nil {
+	if json.Unmarshal(first, &raws) != nil {
 		return false
 	}
 	for _, raw := range raws {
@@ -118,6 +123,7 @@ func TestToolCallsStreamed(t *testing.T) {
 		{"null", 0, 0.01},
 		{"{}", 0, 0.5},
 		{`{"id":{}}`, 0, 10},
+		{`{"id":[[],[],[],[],[],[],[],[]]}`, 0, 3},
 		{`{"params":{"name":5}}`, 0, 10},
 		{call, (4 << 20) / (len(call) + 1), 10},
 	} {
@@ -133,6 +139,18 @@ func TestToolCallsStreamed(t *testing.T) {
 			t.Errorf("[%s, …] (%d B): %d calls, %.2f B allocated per byte; want %d calls, at most %.2f", tc.elem, len(body), len(calls), perB, tc.calls, tc.perB)
 		}
 	}
+	// One message whose id is 4 MiB of arrays: read raw, not decoded.
+	idBody := []byte(`{"method":"tools/call","id":[` + strings.TrimSuffix(strings.Repeat("[],", 1<<20), ",") + `]}`)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	if calls := toolCalls(idBody); calls != nil {
+		t.Errorf("an id of arrays: %+v", calls)
+	}
+	runtime.ReadMemStats(&after)
+	if perB := float64(after.TotalAlloc-before.TotalAlloc) / float64(len(idBody)); perB > 6 {
+		t.Errorf("an id of 4 MiB of arrays: %.2f B allocated per byte, want at most 6 (it was ~45)", perB)
+	}
 	// A batch whose later element is not an object yields nothing: the
 	// SDK refuses it whole, so its calls never run.
 	if calls := toolCalls([]byte("[" + call + ",1]")); calls != nil {
@@ -141,9 +159,17 @@ func TestToolCallsStreamed(t *testing.T) {
 	if calls := toolCalls([]byte("[" + call + "," + call + "] ")); len(calls) != 2 {
 		t.Errorf("two calls: %+v", calls)
 	}
-	for _, bad := range []string{"[" + call + "] x", "[" + call + ",", "[" + call + "}"} {
+	for _, bad := range []string{"[" + call + ",", "[" + call + "}", call[:len(call)-1]} {
 		if calls := toolCalls([]byte(bad)); calls != nil {
 			t.Errorf("%q: %+v", bad, calls)
+		}
+	}
+	// What follows the first value is ignored, as the SDK's decoder
+	// ignores it: the call in front of it is found and judged. It was
+	// skipped, and ran behind Protect (SECURITY.md 109).
+	for _, trailing := range []string{"[" + call + "] x", call + " x", call + "]", call + "\x00", call + call, "[" + call + "]]"} {
+		if calls := toolCalls([]byte(trailing)); len(calls) != 1 || calls[0].tool != "w" {
+			t.Errorf("%q: %+v, want the call", trailing, calls)
 		}
 	}
 }
