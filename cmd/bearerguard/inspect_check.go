@@ -254,13 +254,14 @@ func windowTime(claims map[string]any, now time.Time) (time.Time, time.Duration)
 	return exp.Add(-time.Second), 0
 }
 
-// claimTime reads a NumericDate claim.
+// claimTime reads a NumericDate claim as the validator does: a date past
+// year 5138 (1e11) reads as 5138.
 func claimTime(claims map[string]any, name string) (time.Time, bool) {
 	f, ok := claims[name].(float64)
-	if !ok || f < 0 || f > 1e11 {
+	if !ok || f < 0 {
 		return time.Time{}, false
 	}
-	return time.Unix(int64(f), 0), true
+	return time.Unix(int64(min(f, 1e11)), 0), true
 }
 
 // decodeSegmentJSON decodes verified claims for display.
