@@ -604,6 +604,16 @@ func TestRawRequests(t *testing.T) {
 		{"refused call, data after it", call(1, "write_data") + " x", 403, ""},
 		{"refused call, a second one after it", call(1, "write_data") + call(2, "read_data"), 403, ""},
 		{"batch, data after it", "[" + call(1, "write_data") + "]]", 403, ""},
+		// Members in another case are other members to the SDK, and now
+		// to Protect too: encoding/json matched them, and one of another
+		// type, or the last of two, hid the call from Protect
+		// (SECURITY.md 110).
+		{"refused call, Method beside method", `{"jsonrpc":"2.0","id":1,"method":"tools/call","Method":"ping","params":{"name":"write_data"}}`, 403, ""},
+		{"refused call, METHOD of another type", `{"jsonrpc":"2.0","id":1,"method":"tools/call","METHOD":1,"params":{"name":"write_data"}}`, 403, ""},
+		{"refused call, ID of another type", `{"jsonrpc":"2.0","id":1,"ID":{},"method":"tools/call","params":{"name":"write_data"}}`, 403, ""},
+		{"refused call, Params after params", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"write_data"},"Params":{"name":"x"}}`, 403, ""},
+		{"refused call, a folded params after params", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"write_data"},"param\u017f":{"name":"x"}}`, 403, ""},
+		{"refused call, NAME of another type", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"write_data","NAME":7}}`, 403, ""},
 		{"allowed call", call(1, "read_data"), 200, ""},
 		{"not JSON", "{", 400, ""},
 		{"unknown tool", call(1, "nope"), 200, ""},

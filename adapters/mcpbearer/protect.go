@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+	segjson "github.com/segmentio/encoding/json"
 
 	"github.com/bearerguard/bearerguard/internal/tokenkey"
 	"github.com/bearerguard/bearerguard/scopes"
@@ -187,28 +187,23 @@ type readCloser struct {
 }
 
 // toolCalls returns the tools/call requests of a JSON-RPC message or
-// batch, decoded with encoding/json (the SDK's own decoder allocates a
-// 64 KiB buffer per message). encoding/json also matches member names
-// that differ in case, which the SDK does not: where the two could
-// disagree (duplicate names in different cases) the call found here may
-// not be the one the SDK runs, and Middleware, which sees the SDK's
-// decoding, decides. Anything it cannot decode yields nothing: the SDK
-// refuses it, or Middleware decides.
+// batch, read as the SDK reads them: each message with the SDK's own JSON
+// library (segmentio/encoding), member names matched exactly
+// ("Method" is not "method"; encoding/json would match it, and a
+// member in another case could hide a call), the last of duplicate
+// members winning, and only the body's first JSON value, what follows it
+// ignored. Anything it cannot decode yields nothing: the SDK refuses it,
+// or Middleware, which sees the SDK's decoding, decides.
 //
 // A batch is read one element at a time, and reading stops at the first
 // element that is not an object: the SDK refuses a batch with any
 // element that does not decode as a message, so none of its calls run.
-// A batch of 4 MiB of numbers costs one element, not two million. As the
-// SDK's decoder, it reads the body's first JSON value and ignores what
-// follows it.
+// A batch of 4 MiB of numbers costs one element, not two million.
 func toolCalls(body []byte) []toolCall {
 	trimmed := bytes.TrimLeft(body, space)
-	var msg rpcMessage
+	msg := new(rpcMessage) // one for every element: nothing allocated per element
 	if len(trimmed) == 0 || trimmed[0] != '[' {
-		if json.NewDecoder(bytes.NewReader(body)).Decode(&msg) != nil {
-			return nil
-		}
-		if c, ok := msg.toolCall(); ok {
+		if c, ok := toolCallIn(trimmed, msg); ok {
 			return []toolCall{c}
 		}
 		return nil
@@ -218,6 +213,7 @@ func toolCalls(body []byte) []toolCall {
 		return nil
 	}
 	var out []toolCall
+	var skip struct{}
 	for dec.More() {
 		// The next element must be an object: skip the space and the
 		// comma the decoder has not read yet, and look.
@@ -225,18 +221,13 @@ func toolCalls(body []byte) []toolCall {
 		if len(next) == 0 || next[0] != '{' {
 			return nil
 		}
-		msg = rpcMessage{}
-		if err := dec.Decode(&msg); err != nil {
-			// A member of the wrong type: the object is read, and it is
-			// no call, as json.Unmarshal would say. Anything else: the
-			// body is not JSON.
-			var typeErr *json.UnmarshalTypeError
-			if !errors.As(err, &typeErr) {
-				return nil
-			}
-			continue
+		start := len(trimmed) - len(next)
+		// Any object decodes into struct{} (its members skipped, nothing
+		// allocated): this finds where the element ends.
+		if dec.Decode(&skip) != nil {
+			return nil // not JSON
 		}
-		if c, ok := msg.toolCall(); ok {
+		if c, ok := toolCallIn(trimmed[start:dec.InputOffset()], msg); ok {
 			out = append(out, c)
 		}
 	}
@@ -250,36 +241,70 @@ func toolCalls(body []byte) []toolCall {
 // space is JSON's white space.
 const space = " \t\r\n"
 
-// rpcMessage is what toolCalls reads of a JSON-RPC message.
+// rpcMessage is what toolCalls reads of a JSON-RPC message: every member
+// raw (left in the body, not copied), so that no value can be of the wrong
+// type, and each decoded only when it may be what a call needs.
 type rpcMessage struct {
-	// ID is read raw, and decoded only when it may be an id (a string or
-	// a number): an id of a million nested arrays costs a copy, not a
-	// million values.
 	ID     json.RawMessage `json:"id"`
-	Method string          `json:"method"`
-	Params struct {
-		Name string `json:"name"`
-	} `json:"params"`
+	Method json.RawMessage `json:"method"`
+	Params json.RawMessage `json:"params"`
 }
 
-// toolCall returns the tools/call request msg is, if it is one with a
-// valid id.
-func (msg *rpcMessage) toolCall() (toolCall, bool) {
-	if msg.Method != "tools/call" {
+// toolParams is what toolCalls reads of a tools/call's params.
+type toolParams struct {
+	Name json.RawMessage `json:"name"`
+}
+
+// readFlags read as the SDK does (exact member names), and leave raw
+// values in the body.
+const readFlags = segjson.DontMatchCaseInsensitiveStructFields | segjson.DontCopyRawMessage
+
+// toolCallIn returns the tools/call request that the JSON-RPC message at
+// the start of raw is, if it is one with a valid id; msg is where it is
+// read, overwritten.
+func toolCallIn(raw []byte, msg *rpcMessage) (toolCall, bool) {
+	*msg = rpcMessage{}
+	if _, err := segjson.Parse(raw, msg, readFlags); err != nil {
+		return toolCall{}, false
+	}
+	if method, ok := rawString(msg.Method); !ok || method != "tools/call" {
 		return toolCall{}, false
 	}
 	if len(msg.ID) == 0 || msg.ID[0] != '"' && msg.ID[0] != '-' && !('0' <= msg.ID[0] && msg.ID[0] <= '9') {
 		return toolCall{}, false // null, an object, an array, a bool: no valid id
 	}
-	var raw any
-	if json.Unmarshal(msg.ID, &raw) != nil {
+	var id any
+	if _, err := segjson.Parse(msg.ID, &id, 0); err != nil {
 		return toolCall{}, false
 	}
-	id, err := jsonrpc.MakeID(raw)
-	if err != nil || !id.IsValid() {
+	rid, err := jsonrpc.MakeID(id)
+	if err != nil || !rid.IsValid() {
 		return toolCall{}, false
 	}
-	return toolCall{id: id, tool: msg.Params.Name}, true
+	var params toolParams
+	if len(msg.Params) == 0 || msg.Params[0] != '{' {
+		return toolCall{}, false // the SDK refuses a call without its params object
+	}
+	if _, err := segjson.Parse(msg.Params, &params, readFlags); err != nil {
+		return toolCall{}, false
+	}
+	name, ok := rawString(params.Name)
+	if !ok {
+		return toolCall{}, false
+	}
+	return toolCall{id: rid, tool: name}, true
+}
+
+// rawString decodes a raw JSON value that must be a string.
+func rawString(raw json.RawMessage) (string, bool) {
+	if len(raw) == 0 || raw[0] != '"' {
+		return "", false
+	}
+	var s string
+	if _, err := segjson.Parse(raw, &s, 0); err != nil {
+		return "", false
+	}
+	return s, true
 }
 
 // refuseTools answers tool calls tok lacks the scopes for: the guard's own

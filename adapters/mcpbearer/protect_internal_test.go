@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+	segjson "github.com/segmentio/encoding/json"
 )
 
 // FuzzToolCalls: Protect's read-ahead of a request body (anyone's to
@@ -46,40 +47,56 @@ func FuzzToolCalls(f *testing.F) {
 	})
 }
 
-// toolCallsWhole is toolCalls read another way: the body's first JSON
-// value (what follows it is ignored, as the SDK's decoder ignores it)
-// decoded at once, and every element of a batch tried. FuzzToolCalls
-// holds the two to the same answers.
+// toolCallsWhole is toolCalls read another way, as the SDK reads a body:
+// the first JSON value (what follows ignored) decoded at once with the
+// SDK's library, every element of a batch tried, each message read into a
+// map (exact names, the last duplicate winning). FuzzToolCalls holds the
+// two to the same answers.
 func toolCallsWhole(body []byte) []toolCall {
+	dec := segjson.NewDecoder(bytes.NewReader(body))
+	dec.DontMatchCaseInsensitiveStructFields()
 	var first json.RawMessage
-	if json.NewDecoder(bytes.NewReader(body)).Decode(&first) != nil {
+	if dec.Decode(&first) != nil || len(first) == 0 {
 		return nil
 	}
 	var raws []json.RawMessage
 	if first[0] == '[' {
-		if json.Unmarshal(first, &raws) != nil {
+		if segjson.Unmarshal(first, &raws) != nil {
 			return nil
 		}
 	} else {
 		raws = []json.RawMessage{first}
 	}
+	str := func(raw json.RawMessage) (string, bool) {
+		var s string
+		return s, raw != nil && segjson.Unmarshal(raw, &s) == nil
+	}
 	var out []toolCall
 	for _, raw := range raws {
-		var msg struct {
-			ID     any    `json:"id"`
-			Method string `json:"method"`
-			Params struct {
-				Name string `json:"name"`
-			} `json:"params"`
-		}
-		if json.Unmarshal(raw, &msg) != nil || msg.Method != "tools/call" {
+		var m map[string]json.RawMessage
+		if segjson.Unmarshal(raw, &m) != nil {
 			continue
 		}
-		id, err := jsonrpc.MakeID(msg.ID)
+		if method, ok := str(m["method"]); !ok || method != "tools/call" {
+			continue
+		}
+		var rawID any
+		if segjson.Unmarshal(m["id"], &rawID) != nil {
+			continue
+		}
+		id, err := jsonrpc.MakeID(rawID)
 		if err != nil || !id.IsValid() {
 			continue
 		}
-		out = append(out, toolCall{id: id, tool: msg.Params.Name})
+		var params map[string]json.RawMessage
+		if segjson.Unmarshal(m["params"], &params) != nil || params == nil {
+			continue
+		}
+		name, ok := str(params["name"])
+		if !ok {
+			continue
+		}
+		out = append(out, toolCall{id: id, tool: name})
 	}
 	return out
 }
