@@ -114,8 +114,8 @@ func New(g *httpbearer.Guard, rules *Rules, opts ...Option) (*Decider, error) {
 		o(&c)
 	}
 	errs := c.errs
-	if g == nil {
-		errs = append(errs, errors.New("nil guard"))
+	if g.Validator() == nil {
+		errs = append(errs, errors.New("nil guard, or one httpbearer.New did not build"))
 	}
 	if rules == nil {
 		errs = append(errs, errors.New("nil rules"))
@@ -178,6 +178,11 @@ func (d *Decider) HeaderNames() []string {
 
 // Decide decides on one original request.
 func (d *Decider) Decide(ctx context.Context, req Request) *Decision {
+	if d == nil || d.guard == nil {
+		// A Decider New did not build: refuse, never panic (a caller's
+		// gRPC handler would end the process).
+		return refusal(http.StatusServiceUnavailable, "temporarily_unavailable", "", validator.ErrUnavailable)
+	}
 	return d.decide(ctx, req, feAPI)
 }
 

@@ -56,36 +56,50 @@ type envoyServer struct {
 // Check implements authv3.AuthorizationServer.
 func (s *envoyServer) Check(ctx context.Context, req *authv3.CheckRequest) (resp *authv3.CheckResponse, err error) {
 	d := s.d
+	completed := false
 	defer func() {
+		if completed {
+			return
+		}
 		// grpc-go recovers no panic: one (a collaborator built without its
 		// constructor, say) would end the process. It is a denied 503,
-		// never an error, which failure_mode_allow would let through.
-		if p := recover(); p != nil {
-			what := fmt.Sprintf("%T", p) // not the value: it could quote the request
-			if re, ok := p.(runtime.Error); ok {
-				what = re.Error()
-			}
-			d.log.Error("forwardauth: the decision panicked", "panic", what)
-			resp, err = checkResponse(refusal(http.StatusServiceUnavailable, "temporarily_unavailable", "", validator.ErrUnavailable)), nil
+		// never an error, which failure_mode_allow would let through, nor
+		// the empty answer a nil panic (GODEBUG=panicnil=1) would leave,
+		// which Envoy reads as OK.
+		p := recover()
+		what := fmt.Sprintf("%T", p) // not the value: it could quote the request
+		if re, ok := p.(runtime.Error); ok {
+			what = re.Error()
 		}
+		d.log.Error("forwardauth: the decision panicked", "panic", what)
+		d.tel.record(ctx, d.tel.start(ctx), feEnvoyGRPC, http.StatusServiceUnavailable)
+		resp, err = checkResponse(refusal(http.StatusServiceUnavailable, "temporarily_unavailable", "", validator.ErrUnavailable)), nil
 	}()
+	resp = s.check(ctx, req)
+	completed = true
+	return resp, nil
+}
+
+// check is Check's decision.
+func (s *envoyServer) check(ctx context.Context, req *authv3.CheckRequest) *authv3.CheckResponse {
+	d := s.d
 	p, ok := peer.FromContext(ctx)
 	if !ok || !d.trustedPeer(p.Addr) {
 		// A denied answer, not a gRPC error: an Envoy left out of the
 		// trusted proxies by mistake, with failure_mode_allow on, would
 		// let every request through on an error.
 		d.tel.record(ctx, d.tel.start(ctx), feEnvoyGRPC, http.StatusForbidden)
-		return checkResponse(refusal(http.StatusForbidden, "access_denied", "", ErrUntrustedProxy)), nil
+		return checkResponse(refusal(http.StatusForbidden, "access_denied", "", ErrUntrustedProxy))
 	}
 	hr := req.GetAttributes().GetRequest().GetHttp()
 	if hr == nil {
 		d.tel.record(ctx, d.tel.start(ctx), feEnvoyGRPC, http.StatusBadRequest)
-		return checkResponse(refusal(http.StatusBadRequest, "invalid_request", "", ErrOriginalRequest)), nil
+		return checkResponse(refusal(http.StatusBadRequest, "invalid_request", "", ErrOriginalRequest))
 	}
 	cert, ok := envoyClientCert(req.GetAttributes().GetSource().GetCertificate())
 	if !ok {
 		d.tel.record(ctx, d.tel.start(ctx), feEnvoyGRPC, http.StatusBadRequest)
-		return checkResponse(refusal(http.StatusBadRequest, "invalid_request", "", ErrOriginalRequest)), nil
+		return checkResponse(refusal(http.StatusBadRequest, "invalid_request", "", ErrOriginalRequest))
 	}
 	dec := d.decide(ctx, Request{
 		Method:     hr.GetMethod(),
@@ -95,7 +109,7 @@ func (s *envoyServer) Check(ctx context.Context, req *authv3.CheckRequest) (resp
 		Header:     envoyHeaders(hr),
 		ClientCert: cert, // its own, never a header: no Peer for the guard's WithClientCertHeader
 	}, feEnvoyGRPC)
-	return checkResponse(dec), nil
+	return checkResponse(dec)
 }
 
 // maxEnvoyCert bounds the client certificate Envoy sends (URL-encoded

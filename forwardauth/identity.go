@@ -37,6 +37,10 @@ type identityHeader struct {
 	claim string
 }
 
+// MaxIdentityClaims bounds a route file's identity.claims: each is a
+// header on every allowed request.
+const MaxIdentityClaims = 64
+
 func compileIdentity(f IdentityFile) (identity, error) {
 	id := identity{max: f.MaxLength}
 	var errs []error
@@ -73,6 +77,9 @@ func compileIdentity(f IdentityFile) (identity, error) {
 	add(f.Subject, DefaultSubjectHeader, "sub", "")
 	add(f.ClientID, DefaultClientIDHeader, "client_id", "")
 	add(f.Scopes, DefaultScopesHeader, "scope", "")
+	if len(f.Claims) > MaxIdentityClaims {
+		errs = append(errs, fmt.Errorf("identity.claims: %d headers, at most %d", len(f.Claims), MaxIdentityClaims))
+	}
 	names := make([]string, 0, len(f.Claims))
 	for h := range f.Claims {
 		names = append(names, h)

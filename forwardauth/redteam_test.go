@@ -805,10 +805,18 @@ func TestRedteamRouteFileTraps(t *testing.T) {
 	// read as no host: the route held on every host (SECURITY.md 99).
 	for name, file := range map[string]string{
 		"empty": "", "blank": "\n\n  \n", "comments only": "# default: open\n", "null default": "default: ~\n",
-		"empty host":              "routes:\n  - host: \"\"\n    path: /\n    open: true\n",
-		"empty host, single":      "routes:\n  - path: /\n    host: ''\n    open: true\n",
-		"empty host, JSON":        `{"routes": [{"host": "", "path": "/", "open": true}]}`,
-		"empty host, flow":        "routes: [{path: /, host: \"\", open: true}]\n",
+		"empty host":         "routes:\n  - host: \"\"\n    path: /\n    open: true\n",
+		"empty host, single": "routes:\n  - path: /\n    host: ''\n    open: true\n",
+		"empty host, JSON":   `{"routes": [{"host": "", "path": "/", "open": true}]}`,
+		"empty host, flow":   "routes: [{path: /, host: \"\", open: true}]\n",
+		"65 identity claims": func() string {
+			var b strings.Builder
+			b.WriteString("identity:\n  claims:\n")
+			for i := range forwardauth.MaxIdentityClaims + 1 {
+				fmt.Fprintf(&b, "    X-C%d: c%d\n", i, i)
+			}
+			return b.String()
+		}(),
 		"empty host, tagged":      "routes:\n  - host: !!str \"\"\n    path: /\n    open: true\n",
 		"empty host, tagged bare": "routes:\n  - host: !!str\n    path: /\n    open: true\n",
 		"empty host, block":       "routes:\n  - host: |-\n    path: /\n    open: true\n",

@@ -286,7 +286,11 @@ func decodeYAML(data []byte, f *File) (err error) {
 		// route: a route file never needs null.
 		return fmt.Errorf("a key without a value (or null) at line %d: write the value, or leave the key out", v.nullLine)
 	}
-	if err := yaml.UnmarshalWithOptions(data, f, yaml.Strict()); err != nil {
+	// Decoded from the tree already parsed: the YAML library's parser
+	// takes time in the square of a mapping's width, so the file is
+	// parsed once.
+	body := file.Docs[0].Body
+	if err := yaml.NodeToValue(body, f, yaml.Strict()); err != nil {
 		return err
 	}
 	// A host written but empty ("", !!str "", a block scalar whose
@@ -297,7 +301,7 @@ func decodeYAML(data []byte, f *File) (err error) {
 			Host *string `yaml:"host"`
 		} `yaml:"routes"`
 	}
-	if err := yaml.Unmarshal(data, &hosts); err != nil {
+	if err := yaml.NodeToValue(body, &hosts); err != nil {
 		return err
 	}
 	for i, r := range hosts.Routes {

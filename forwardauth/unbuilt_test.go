@@ -1,6 +1,7 @@
 package forwardauth_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -9,14 +10,17 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/bearerguard/bearerguard/adapters/httpbearer"
+	"github.com/bearerguard/bearerguard/bearertest"
 	"github.com/bearerguard/bearerguard/forwardauth"
+	"github.com/bearerguard/bearerguard/validator"
 )
 
 // The Envoy gRPC service of a Decider New did not build panics where it
-// is registered, and a decision that panics (a Guard, or a collaborator of
-// its validator, built without its constructor) is a denied 503, never a
-// gRPC error that failure_mode_allow would let through: grpc-go recovers
-// no panic, and one Check ended the process (SECURITY.md 108).
+// is registered, New refuses a Guard httpbearer.New did not build, Decide
+// on such a Decider refuses, and a decision that panics (a collaborator
+// of the validator) is a denied 503, never a gRPC error that
+// failure_mode_allow would let through: grpc-go recovers no panic, and
+// one Check ended the process (SECURITY.md 108, 110).
 func TestEnvoyServerOfUnbuiltValues(t *testing.T) {
 	bad, err := forwardauth.New(nil, nil)
 	if bad != nil || err == nil {
@@ -37,11 +41,32 @@ func TestEnvoyServerOfUnbuiltValues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := forwardauth.New(&httpbearer.Guard{}, rs) // a Guard New did not build
+	if _, err := forwardauth.New(&httpbearer.Guard{}, rs); err == nil || !strings.Contains(err.Error(), "httpbearer.New did not build") {
+		t.Errorf("New over a zero Guard: %v", err)
+	}
+	for name, d := range map[string]*forwardauth.Decider{"nil": bad, "zero": {}} {
+		if dec := d.Decide(t.Context(), forwardauth.Request{Method: "GET", URI: "/orders/7"}); dec.Allowed || dec.Status != http.StatusServiceUnavailable {
+			t.Errorf("%s Decider: Decide = %d, want 503", name, dec.Status)
+		}
+	}
+
+	// A collaborator that panics (a claim check, here).
+	iss := bearertest.NewIssuer(t)
+	v, err := validator.New(validator.WithIssuer(iss.URL, iss.KeySet(t)), validator.WithAudience(audience),
+		validator.WithClaimCheck(func(context.Context, *validator.Token) error { panic("a bug in a claim check") }))
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := envoyClient(t, d).Check(t.Context(), checkRequest("GET", "api.example.com", "/orders/7", map[string]string{"authorization": "Bearer x.y.z"}))
+	g, err := httpbearer.New(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := forwardauth.New(g, rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := iss.Mint(t, bearertest.Claims{"aud": audience, "scope": "orders:read"})
+	resp, err := envoyClient(t, d).Check(t.Context(), checkRequest("GET", "api.example.com", "/orders/7", map[string]string{"authorization": "Bearer " + tok}))
 	if err != nil {
 		t.Fatalf("Check = %v: a gRPC error, which failure_mode_allow lets through", err)
 	}

@@ -151,12 +151,8 @@ func (i *Interceptor) Authorize(ctx context.Context, fullMethod string) (context
 	if err == nil {
 		if i.vv != nil {
 			tc = &tokenContext{Context: ctx}
-			if err = i.vv.ValidatePresentationInto(ctx, p, &tc.tok); err == nil {
-				tok = &tc.tok
-			}
-		} else {
-			tok, err = i.v.ValidatePresentation(ctx, p)
 		}
+		tok, err = i.validate(ctx, p, tc)
 	}
 	if err == nil {
 		if missing := r.req.MissingFrom(tok); missing != nil {
@@ -329,3 +325,29 @@ func (i *Interceptor) mustBeBuilt() {
 		panic("grpcbearer: an Interceptor not built by New (check New's error)")
 	}
 }
+
+// validate runs the validator, into tc's token when tc is not nil. A
+// panic in it (a claim check or a key source of the application's) is an
+// unavailable error, never the end of the process: grpc-go recovers no
+// panic in a handler.
+func (i *Interceptor) validate(ctx context.Context, p validator.Presentation, tc *tokenContext) (tok *validator.Token, err error) {
+	completed := false
+	defer func() {
+		if !completed {
+			recover() // nil too for panic(nil) under GODEBUG=panicnil=1: completed says it
+			tok, err = nil, errPanicked
+		}
+	}()
+	if tc != nil {
+		if err = i.vv.ValidatePresentationInto(ctx, p, &tc.tok); err == nil {
+			tok = &tc.tok
+		}
+	} else {
+		tok, err = i.v.ValidatePresentation(ctx, p)
+	}
+	completed = true
+	return tok, err
+}
+
+// errPanicked refuses a call whose validation panicked.
+var errPanicked = &validator.UnavailableError{Reason: validator.ErrUnavailable, Err: errors.New("grpcbearer: the validation panicked")}

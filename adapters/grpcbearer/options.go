@@ -52,7 +52,10 @@ func WithRealm(realm string) Option { return func(c *config) { c.realm = realm }
 // full method names ("/pkg.Service/Method") or services ("/pkg.Service/");
 // a method's own entry wins over its service's. The zero Requirement
 // requires any valid token. A name given twice, here or to [WithOpen], is
-// a configuration error.
+// a configuration error, and so is one that is not printable ASCII
+// without spaces: every name protoc generates is, and a name with a
+// no-break or zero-width space would match no call. A hand-written
+// service named otherwise gets [WithDefault]'s requirement.
 func WithMethods(m map[string]scopes.Requirement) Option {
 	return func(c *config) {
 		for name, req := range m {

@@ -1,11 +1,13 @@
 package grpcbearer_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/bearerguard/bearerguard/adapters/grpcbearer"
+	"github.com/bearerguard/bearerguard/bearertest"
 	"github.com/bearerguard/bearerguard/validator"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -56,5 +58,28 @@ func TestValuesNotBuiltByNew(t *testing.T) {
 	e := start(t, auth, nil)
 	if r := e.unary(t, bearer("x.y.z")...); r.code != codes.Unavailable {
 		t.Errorf("a zero Validator: %v %q, want Unavailable", r.code, r.msg)
+	}
+}
+
+// A validation that panics (a claim check of the application's) refuses
+// the call as unavailable: grpc-go recovers no panic in a handler, and
+// one call ended the process (SECURITY.md 110).
+func TestValidationPanicIsUnavailable(t *testing.T) {
+	iss := bearertest.NewIssuer(t)
+	v, err := validator.New(validator.WithIssuer(iss.URL, iss.KeySet(t)), validator.WithAudience("orders"),
+		validator.WithClaimCheck(func(context.Context, *validator.Token) error { panic("a bug in a claim check") }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth, err := grpcbearer.New(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := start(t, auth, nil)
+	if r := e.unary(t, bearer(iss.Mint(t, bearertest.Claims{"aud": "orders"}))...); r.code != codes.Unavailable {
+		t.Errorf("a validation that panicked: %v %q, want Unavailable", r.code, r.msg)
+	}
+	if r := e.unary(t, bearer(iss.Mint(t, bearertest.Claims{"aud": "orders"}))...); r.code != codes.Unavailable {
+		t.Errorf("the server after a panic: %v %q, want Unavailable again", r.code, r.msg)
 	}
 }

@@ -246,6 +246,16 @@ func (g *Guard) Optional(next http.Handler) http.Handler {
 	})
 }
 
+// Validator returns the validator g checks tokens with, or nil for a
+// Guard [New] did not build (a nil or zero one): for packages that build
+// on a Guard, to refuse one that could only panic.
+func (g *Guard) Validator() TokenValidator {
+	if g == nil {
+		return nil
+	}
+	return g.v
+}
+
 // mustBeBuilt panics when g was not built by [New] (a nil *Guard, whose
 // New returned an error that was dropped, or a zero Guard): at start-up,
 // where the handlers are built, rather than on every request.

@@ -129,8 +129,8 @@ func New(guard *httpbearer.Guard, opts ...Option) (*Guard, error) {
 		o(&c)
 	}
 	errs := c.errs
-	if guard == nil {
-		errs = append([]error{errors.New("nil guard")}, errs...)
+	if guard.Validator() == nil {
+		errs = append([]error{errors.New("nil guard, or one httpbearer.New did not build")}, errs...)
 	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("mcpbearer: invalid configuration: %w", errors.Join(errs...))
@@ -222,7 +222,7 @@ func plausibleToolName(name string) bool {
 // recover a panic in its middleware: the first tool call would end the
 // process.
 func (g *Guard) mustBeBuilt() {
-	if g == nil || g.guard == nil {
+	if g == nil || g.guard.Validator() == nil {
 		panic("mcpbearer: a Guard not built by New (check New's error)")
 	}
 }

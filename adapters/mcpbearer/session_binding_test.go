@@ -110,6 +110,10 @@ func TestUnbuiltGuardPanicsAtInstall(t *testing.T) {
 	if bad != nil || err == nil {
 		t.Fatal("expected New to fail")
 	}
+	var zeroHTTP httpbearer.Guard
+	if _, err := mcpbearer.New(&zeroHTTP); err == nil || !strings.Contains(err.Error(), "httpbearer.New did not build") {
+		t.Errorf("New over a zero httpbearer Guard: %v", err)
+	}
 	for name, g := range map[string]*mcpbearer.Guard{"nil": bad, "zero": {}} {
 		for what, install := range map[string]func(){
 			"Middleware": func() { g.Middleware() },
