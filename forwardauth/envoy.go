@@ -67,13 +67,16 @@ func (s *envoyServer) Check(ctx context.Context, req *authv3.CheckRequest) (resp
 		// the empty answer a nil panic (GODEBUG=panicnil=1) would leave,
 		// which Envoy reads as OK.
 		p := recover()
+		resp, err = checkResponse(refusal(http.StatusServiceUnavailable, "temporarily_unavailable", "", validator.ErrUnavailable)), nil
+		// The log and the metrics may be what panicked: once more here
+		// would end the process.
+		defer func() { _ = recover() }()
 		what := fmt.Sprintf("%T", p) // not the value: it could quote the request
 		if re, ok := p.(runtime.Error); ok {
 			what = re.Error()
 		}
 		d.log.Error("forwardauth: the decision panicked", "panic", what)
 		d.tel.record(ctx, d.tel.start(ctx), feEnvoyGRPC, http.StatusServiceUnavailable)
-		resp, err = checkResponse(refusal(http.StatusServiceUnavailable, "temporarily_unavailable", "", validator.ErrUnavailable)), nil
 	}()
 	resp = s.check(ctx, req)
 	completed = true

@@ -3,6 +3,7 @@ package forwardauth_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -72,5 +73,26 @@ func TestEnvoyServerOfUnbuiltValues(t *testing.T) {
 	}
 	if code := codes.Code(resp.GetStatus().GetCode()); code != codes.Unavailable || resp.GetDeniedResponse().GetStatus().GetCode() != http.StatusServiceUnavailable {
 		t.Errorf("Check = %v, denied %v; want Unavailable, 503", code, resp.GetDeniedResponse().GetStatus())
+	}
+}
+
+// panicky is a log handler that panics, as one whose sink was closed may.
+type panicky struct{}
+
+func (panicky) Enabled(context.Context, slog.Level) bool  { return true }
+func (panicky) Handle(context.Context, slog.Record) error { panic("log sink closed") }
+func (h panicky) WithAttrs([]slog.Attr) slog.Handler      { return h }
+func (h panicky) WithGroup(string) slog.Handler           { return h }
+
+// A logger that panics, in the decision and again in Check's recovery,
+// still gets a denied 503: a second panic in the recovery escaped Check,
+// and grpc-go ended the process (SECURITY.md 111).
+func TestEnvoyRecoveryThatPanicsAgain(t *testing.T) {
+	iss := bearertest.NewIssuer(t)
+	f := newFixtureFor(t, iss, testRules, forwardauth.WithLogger(slog.New(panicky{})))
+	tok := iss.Mint(t, bearertest.Claims{"aud": audience, "scope": "none"}) // refused: logged at Debug
+	resp, err := envoyClient(t, f.d).Check(t.Context(), checkRequest("GET", "api.example.com", "/orders/7", map[string]string{"authorization": "Bearer " + tok}))
+	if err != nil || resp.GetDeniedResponse().GetStatus().GetCode() != http.StatusServiceUnavailable {
+		t.Errorf("Check = %v, %v; want a denied 503", resp.GetDeniedResponse().GetStatus(), err)
 	}
 }

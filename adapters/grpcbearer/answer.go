@@ -28,9 +28,17 @@ func (i *Interceptor) refuse(ctx context.Context, fullMethod string, err error, 
 		_ = grpc.SetTrailer(ctx, md) // fails only outside a gRPC server call
 	}
 	if i.observe != nil {
-		i.observe(ctx, fullMethod, err, c)
+		observeSafely(i.observe, ctx, fullMethod, err, c)
 	}
 	return statusOf(c).Err()
+}
+
+// observeSafely calls the application's observer, which runs for every
+// refused call, a call without a token included: a panic in it must not
+// end the process (grpc-go recovers no panic), so it is dropped.
+func observeSafely(observe Observer, ctx context.Context, fullMethod string, err error, c validator.Challenge) {
+	defer func() { _ = recover() }()
+	observe(ctx, fullMethod, err, c)
 }
 
 // statusOf returns the gRPC status of a refusal: the code follows the

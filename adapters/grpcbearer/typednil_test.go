@@ -83,3 +83,27 @@ func TestValidationPanicIsUnavailable(t *testing.T) {
 		t.Errorf("the server after a panic: %v %q, want Unavailable again", r.code, r.msg)
 	}
 }
+
+// An Observer that panics (a bug of the application's; it runs for every
+// refused call, one without a token included) is dropped: grpc-go recovers
+// no panic, and anyone could end the server (SECURITY.md 111).
+func TestObserverPanicIsDropped(t *testing.T) {
+	iss := bearertest.NewIssuer(t)
+	v, err := validator.New(validator.WithIssuer(iss.URL, iss.KeySet(t)), validator.WithAudience("orders"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth, err := grpcbearer.New(v, grpcbearer.WithObserver(func(_ context.Context, _ string, err error, _ validator.Challenge) {
+		var m map[string]int
+		m[err.Error()]++ // a nil map
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := start(t, auth, nil)
+	for range 2 {
+		if r := e.unary(t); r.code != codes.Unauthenticated {
+			t.Errorf("a call without a token: %v %q, want Unauthenticated", r.code, r.msg)
+		}
+	}
+}
