@@ -108,6 +108,7 @@ type Decider struct {
 // New returns a Decider that decides with g (build it over a
 // *validator.Validator so that DPoP and certificate checks apply) and
 // rules. It checks every option at once and returns all problems together.
+// g must be one httpbearer.New built: a nil or zero Guard is an error.
 func New(g *httpbearer.Guard, rules *Rules, opts ...Option) (*Decider, error) {
 	c := config{timeout: DefaultTimeout, clock: time.Now, logger: slog.Default()}
 	for _, o := range opts {
@@ -176,7 +177,10 @@ func (d *Decider) HeaderNames() []string {
 	return names
 }
 
-// Decide decides on one original request.
+// Decide decides on one original request, on its own credentials only: a
+// token bound to ctx (validator.NewContext, or an httpbearer Guard's
+// binding) is never reused. A Decider New did not build answers a denied
+// 503 and never panics.
 func (d *Decider) Decide(ctx context.Context, req Request) *Decision {
 	if d == nil || d.guard == nil {
 		// A Decider New did not build: refuse, never panic (a caller's

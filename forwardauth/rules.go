@@ -81,7 +81,9 @@ type IdentityFile struct {
 type RouteFile struct {
 	// Name names the route in logs and metrics; default "#<index>".
 	Name string `yaml:"name"`
-	// Host, when set, matches the request's host (any case, port ignored).
+	// Host, when set, matches the request's host (any case, port ignored);
+	// left out, every host. Written empty (host: "", a template that
+	// rendered empty) it is an error.
 	Host string `yaml:"host"`
 	// Methods, when set, are the methods that match ("GET" also matches
 	// HEAD, as in net/http.ServeMux); none means every method.

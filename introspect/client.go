@@ -23,7 +23,9 @@ import (
 
 // Client is an RFC 7662 introspection client with a cache and request
 // coalescing. It implements [validator.Introspector]. A Client is safe for
-// concurrent use; [Client.Close] ends requests in flight.
+// concurrent use; [Client.Close] ends requests in flight. A zero Client
+// answers every Introspect as unavailable
+// ([validator.ErrIntrospectionUnavailable]).
 type Client struct {
 	cfg    config
 	issuer string

@@ -17,7 +17,9 @@ import (
 // Set is a JSON Web Key Set fetched from an issuer, kept fresh in the
 // background. It implements [validator.KeySource]. Build one with [New] or
 // [Discover]; call [Set.Close] to stop its goroutine. A Set is safe for
-// concurrent use.
+// concurrent use. A zero Set answers every Key as unavailable
+// ([validator.ErrKeysUnavailable]), and Refresh and WaitReady with an
+// error.
 type Set struct {
 	cfg    config
 	issuer string // for discovery; "" when the JWKS URL was given

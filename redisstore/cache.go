@@ -29,7 +29,8 @@ import (
 // time is a miss (the introspect client then asks the authorization
 // server), a Put it cannot take is dropped and the answer kept in the
 // local tier until its expiry; after two failures in a row the cache
-// leaves Redis alone for a second. Both are counted ([Cache.Stats]).
+// leaves Redis alone for a second. Both are counted ([Cache.Stats]). A
+// zero Cache holds nothing: every Get misses, and Put drops.
 type Cache struct {
 	s     *Store
 	local *introspect.LRU // nil when off

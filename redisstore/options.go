@@ -176,6 +176,10 @@ func (k EncryptionKey) LogValue() slog.Value {
 // moved to another token's key, is refused. With encryption on, values
 // written without it are refused too.
 //
+// Given more than once, the keys add up in order (the first of the first
+// call encrypts); an id given twice, in one call or across calls, is a
+// configuration error.
+//
 // Rotation: add the new key after the current one on every replica (it
 // now decrypts), then move it first (it now encrypts), then, once the
 // longest answer TTL has passed, remove the old one. A value no replica

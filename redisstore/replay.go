@@ -40,7 +40,8 @@ const replayMargin = validator.DefaultLeeway
 // after it had to forget a live one to make room, it refuses to fail open
 // until that one's window has passed. Once Redis
 // answers again, the proofs accepted that way are refused still and
-// written to Redis, so that every replica refuses them.
+// written to Redis, so that every replica refuses them. A zero
+// ReplayStore refuses every proof (an error, never an acceptance).
 type ReplayStore struct {
 	s     *Store
 	ns    string

@@ -12,7 +12,9 @@
 //     "alg" is in the allowlist ("none" never is; HMAC only for an issuer
 //     configured with a secret), with no "crit" or "b64" (no extension is
 //     implemented, so RFC 7515 §4.1.11 requires refusal), not a nested JWT,
-//     and whose "typ", if present, is "JWT" or "at+jwt" (RFC 9068 §2.1);
+//     whose "typ", if present, is "JWT" or "at+jwt" (RFC 9068 §2.1), and
+//     whose "jku", "x5u", "x5t" and "x5t#S256", if present, are strings,
+//     "jwk" an object and "x5c" an array (RFC 7515 §4.1; never used);
 //  3. its claims are a JSON object with no duplicate member names (names
 //     are compared after unescaping), validated in one linear pass; only
 //     "iss" is decoded at this point;
@@ -22,7 +24,8 @@
 //  5. the signature verifies (crypto/rsa, crypto/ecdsa with fixed-size
 //     R||S, crypto/ed25519, or HMAC, constant time);
 //  6. only now are the other claims decoded, and must be of the right
-//     types: strings, NumericDates as JSON numbers, "aud" a string or an
+//     types: strings, NumericDates as non-negative JSON numbers (a date
+//     past year 5138 reads as 5138), "aud" a string or an
 //     array of strings, scope claims valid per RFC 6749 §3.3 (parsed and
 //     de-duplicated in linear time). So an unauthenticated caller pays for
 //     nothing but a linear scan and, with a trusted "iss", one signature

@@ -22,7 +22,8 @@ type StepUp struct {
 
 // Check returns a [*StepUpError] when tok does not meet s, at now (with
 // the leeway), else nil. A token without "acr" (or "auth_time") does not
-// meet a requirement on it.
+// meet a requirement on it, nor does one whose "auth_time" is ahead of
+// now by more than the leeway; a negative MaxAge is met by no token.
 func (s StepUp) Check(tok *Token, now time.Time, leeway time.Duration) error {
 	if len(s.ACR) > 0 && (tok.ACR == "" || !slices.Contains(s.ACR, tok.ACR)) { // a token without "acr" never meets an acr list, even one holding ""
 		return &StepUpError{ACRValues: s.ACR, MaxAge: s.MaxAge}
@@ -66,7 +67,8 @@ func (e *StepUpError) attributes() []challengeAttr {
 	return out
 }
 
-// CheckStepUp is [StepUp.Check] with the validator's clock and leeway.
+// CheckStepUp is [StepUp.Check] with the validator's clock and leeway. A
+// Validator not built by New returns an unavailable error.
 func (v *Validator) CheckStepUp(tok *Token, s StepUp) error {
 	if v.now == nil {
 		return errNotBuilt

@@ -10,7 +10,8 @@ import (
 )
 
 // Validator checks bearer access tokens. Build one with [New]; it is safe
-// for concurrent use.
+// for concurrent use. A zero Validator refuses every token as unavailable
+// ([ErrUnavailable]).
 type Validator struct {
 	issuers     map[string]*issuerConfig
 	allowed     algSet // every algorithm some issuer may use

@@ -28,11 +28,12 @@ const ContextKey = "bearerguard.token"
 // Middleware builds Echo middleware from a Guard.
 type Middleware struct{ g *httpbearer.Guard }
 
-// New returns Echo middleware backed by g. A nil Guard is an error here,
-// not a panic on the first request.
+// New returns Echo middleware backed by g. A nil Guard, or a zero one
+// httpbearer.New did not build, is an error here, not a panic on the first
+// request.
 func New(g *httpbearer.Guard) (*Middleware, error) {
-	if g == nil {
-		return nil, errors.New("echobearer: nil guard")
+	if g.Validator() == nil {
+		return nil, errors.New("echobearer: nil guard, or one httpbearer.New did not build")
 	}
 	return &Middleware{g: g}, nil
 }

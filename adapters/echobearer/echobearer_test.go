@@ -60,4 +60,9 @@ func TestNewRejectsNilGuard(t *testing.T) {
 	if m, err := echobearer.New(nil); err == nil || m != nil {
 		t.Fatalf("New(nil) = %v, %v; want an error", m, err)
 	}
+	// A zero Guard httpbearer.New did not build panicked on the first
+	// request (SECURITY.md 111).
+	if m, err := echobearer.New(&httpbearer.Guard{}); err == nil || m != nil {
+		t.Errorf("New(zero Guard) = %v, %v; want an error", m, err)
+	}
 }

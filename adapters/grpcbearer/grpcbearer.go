@@ -90,7 +90,8 @@ func (i *Interceptor) ServerOptions() []grpc.ServerOption {
 }
 
 // Unary returns the unary server interceptor: a refused call never reaches
-// its handler.
+// its handler. It panics on an Interceptor not built by [New], as
+// [Interceptor.ServerOptions] does.
 func (i *Interceptor) Unary() grpc.UnaryServerInterceptor {
 	i.mustBeBuilt()
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
@@ -103,7 +104,9 @@ func (i *Interceptor) Unary() grpc.UnaryServerInterceptor {
 }
 
 // Stream returns the stream server interceptor: a refused stream is ended
-// before its handler runs, so before any message is received or sent.
+// before its handler runs, so before any message is received or sent. It
+// panics on an Interceptor not built by [New], as
+// [Interceptor.ServerOptions] does.
 func (i *Interceptor) Stream() grpc.StreamServerInterceptor {
 	i.mustBeBuilt()
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
@@ -131,7 +134,9 @@ func (s *tokenStream) Context() context.Context { return s.ctx }
 // interceptors: it returns ctx for the handler, carrying the token
 // ([validator.FromContext]) unless the method is open. Otherwise it returns
 // a status error (see the package documentation for the codes) after
-// setting the call's trailers, and the caller must stop.
+// setting the call's trailers, and the caller must stop. An Interceptor
+// not built by New refuses every call with Unavailable, and so does a
+// validation that panics (a claim check or a key source of yours).
 func (i *Interceptor) Authorize(ctx context.Context, fullMethod string) (context.Context, error) {
 	if i == nil || i.v == nil {
 		return nil, errNotBuilt // fails closed: grpc-go does not recover a panic

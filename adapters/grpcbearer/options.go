@@ -103,7 +103,9 @@ func WithBaseURL(u string) Option {
 	}
 }
 
-// WithObserver calls fn for every refused call, for logs and metrics.
+// WithObserver calls fn for every refused call, one without a token
+// included, for logs and metrics. A panic in fn is recovered and dropped
+// (grpc-go recovers none); the refusal is still answered.
 func WithObserver(fn Observer) Option { return func(c *config) { c.observe = fn } }
 
 // add records one table entry, or the reason it cannot be one.

@@ -198,6 +198,10 @@ func (g *Guard) authorize(w http.ResponseWriter, r *http.Request, req scopes.Req
 	return g.withToken(r, tok, b, scheme), tok, true
 }
 
+// The handler-building methods below (Middleware, OptionalMiddleware,
+// Handler, Require, Optional) panic on a Guard [New] did not build (a nil
+// one, whose New returned an error): at start-up, not on a request.
+
 // Middleware returns middleware in the shape chi and most routers take:
 // it requires a valid token carrying the scopes req asks for (the zero
 // Requirement: any valid token), and what opts add.

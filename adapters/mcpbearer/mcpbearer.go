@@ -63,9 +63,10 @@ type config struct {
 // [WithRequirement] asks for every request). Repeat for every tool.
 //
 // A name with white space, control or format characters (a byte order
-// mark, a zero-width space), or that is not UTF-8, is refused: no tool is called by it (MCP tool names are letters, digits,
-// "_", "-" and "."), so the tool meant ("whoami", not "whoami " read from
-// a file) would be left to any valid token.
+// mark, a zero-width space), or that is not UTF-8, is refused: no tool is
+// called by it (MCP tool names are letters, digits, "_", "-" and "."), so
+// the tool meant ("whoami", not "whoami " read from a file) would be left
+// to any valid token.
 func WithToolScopes(tool string, req scopes.Requirement) Option {
 	return func(c *config) {
 		switch _, dup := c.tools[tool]; {
@@ -122,7 +123,8 @@ func WithUserID(userID func(tok *validator.Token) string) Option {
 
 // New returns a Guard that authorizes requests with guard. Give guard
 // [httpbearer.WithResourceMetadata] so that its 401 and 403 answers point
-// MCP clients to the resource's metadata document.
+// MCP clients to the resource's metadata document. guard must be one
+// httpbearer.New built: a nil or zero Guard is an error.
 func New(guard *httpbearer.Guard, opts ...Option) (*Guard, error) {
 	c := config{userID: defaultUserID}
 	for _, o := range opts {

@@ -55,12 +55,16 @@ var sdkHeader = http.Header{"Authorization": {"Bearer decided-by-bearerguard"}}
 // [auth.TokenInfo] in their context, where the SDK reads it
 // (req.Extra.TokenInfo in handlers, session binding to its UserID).
 //
-// Protect's tool check reads the body ahead of the SDK with its own JSON
-// reading, to answer with HTTP 403 and a challenge the client can step up
-// with. It is not the authoritative check: a body that the SDK decodes
-// differently (duplicate members in another case, say) can pass it. With
-// [WithToolScopes], always install [Guard.Middleware] on the server too:
-// it checks every call on the SDK's own decoding.
+// Protect's tool check reads the body ahead of the SDK, with the SDK's
+// own JSON library and member names, to answer with HTTP 403 and a
+// challenge the client can step up with. It is not the authoritative
+// check: a body too large to read ahead, or one the SDK reads in a way
+// this reading did not foresee, can pass it. With [WithToolScopes], always
+// install [Guard.Middleware] on the server too: it checks every call on
+// the SDK's own decoding.
+//
+// It panics on a Guard [New] did not build (check New's error): the SDK
+// recovers no panic, so at install rather than at the first request.
 //
 // validator.FromContext finds no token in the context next receives: the
 // SDK keeps the context of a session's first request for the whole

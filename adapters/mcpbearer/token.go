@@ -49,7 +49,7 @@ func (g *Guard) tokenInfo(tok *validator.Token, presented string) *auth.TokenInf
 // resource_metadata, [WithRequirement], 403 for tool scopes) and is the
 // better choice. Under Verifier, set RequireBearerTokenOptions.Scopes and
 // ResourceMetadataURL yourself; tool scopes are checked by
-// [Guard.Middleware] only.
+// [Guard.Middleware] only. It panics on a Guard [New] did not build.
 func (g *Guard) Verifier() auth.TokenVerifier {
 	g.mustBeBuilt()
 	return func(ctx context.Context, _ string, req *http.Request) (*auth.TokenInfo, error) {
@@ -109,6 +109,8 @@ type tokenKey struct{}
 // ([WithToolScopes]) with a tool error result (IsError, "insufficient_scope:
 // …"), before the tool runs. A call to such a tool without any token (a
 // server not behind [Guard.Protect] or [Guard.Verifier]) is refused alike.
+// It panics on a Guard [New] did not build (check New's error): the SDK
+// recovers no panic, so at install rather than at the first tool call.
 func (g *Guard) Middleware() mcp.Middleware {
 	g.mustBeBuilt()
 	return func(next mcp.MethodHandler) mcp.MethodHandler {

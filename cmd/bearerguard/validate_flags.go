@@ -62,7 +62,7 @@ func (f *validateFlags) register(fs *flag.FlagSet) {
 	// defaults, so that --help never prints them.
 	fs.StringVar(&f.clientSecret, "client-secret", "", "client secret for introspection; prefer --client-secret-file or the environment, since every user of the machine can read a flag (default $BEARERGUARD_CLIENT_SECRET)")
 	fs.StringVar(&f.clientSecretFile, "client-secret-file", "", "read the client secret from this file (a mounted secret), without its trailing line breaks (default $BEARERGUARD_CLIENT_SECRET_FILE)")
-	fs.DurationVar(&f.leeway, "leeway", validator.DefaultLeeway, "clock skew allowed")
+	fs.DurationVar(&f.leeway, "leeway", validator.DefaultLeeway, "clock skew allowed (at most 1h)")
 	fs.BoolVar(&f.rfc9068, "rfc9068", false, "enforce the RFC 9068 profile")
 	fs.BoolVar(&f.insecure, "insecure-http", false, "allow http:// URLs on loopback hosts")
 	fs.StringVar(&f.issuerCA, "issuer-ca", "", "PEM file of CA certificates to trust, beside the system's, for the issuer's discovery, JWKS and introspection (a private CA, or bearerguard dev-issuer's) (default $BEARERGUARD_ISSUER_CA)")
