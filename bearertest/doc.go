@@ -17,7 +17,10 @@
 //
 //	iss := bearertest.NewIssuer(t)
 //	keys := iss.KeySet(t) // a *jwks.Set trusting iss's TLS certificate
-//	v, _ := validator.New(validator.WithIssuer(iss.URL, keys), validator.WithAudience("orders"))
+//	v, err := validator.New(validator.WithIssuer(iss.URL, keys), validator.WithAudience("orders"))
+//	if err != nil {
+//		t.Fatal(err)
+//	}
 //	tok := iss.Mint(t, bearertest.Claims{"aud": "orders", "scope": "read:data"})
 //	claims, err := v.Validate(ctx, tok)
 //

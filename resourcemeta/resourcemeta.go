@@ -8,8 +8,9 @@
 //	md, err := resourcemeta.New("https://api.example.com/orders",
 //		resourcemeta.WithAuthorizationServers("https://id.example.com/"),
 //		resourcemeta.WithScopes("read:data", "write:data"))
+//	// check err
 //	mux.Handle(md.Path(), md)                      // GET /.well-known/oauth-protected-resource/orders
-//	guard, _ := httpbearer.New(v, httpbearer.WithResourceMetadata(md.URL()))
+//	guard, err := httpbearer.New(v, httpbearer.WithResourceMetadata(md.URL())) // check err
 package resourcemeta
 
 import (

@@ -2,8 +2,8 @@
 // tokens (RFC 6750). It is a thin layer over [httpbearer.Guard]: the same
 // token extraction, the same validation, the same answers.
 //
-//	guard, _ := httpbearer.New(v, httpbearer.WithRealm("orders"))
-//	auth, _ := echobearer.New(guard)
+//	guard, err := httpbearer.New(v, httpbearer.WithRealm("orders")) // check err
+//	auth, err := echobearer.New(guard)                               // check err
 //	api := e.Group("", auth.Authenticate())
 //	api.GET("/data", getData, auth.Require(scopes.All("read:data")))
 //

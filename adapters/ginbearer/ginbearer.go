@@ -2,8 +2,8 @@
 // (RFC 6750). It is a thin layer over [httpbearer.Guard]: the same token
 // extraction, the same validation, the same answers.
 //
-//	guard, _ := httpbearer.New(v, httpbearer.WithRealm("orders"))
-//	auth, _ := ginbearer.New(guard)
+//	guard, err := httpbearer.New(v, httpbearer.WithRealm("orders")) // check err
+//	auth, err := ginbearer.New(guard)                                // check err
 //	api := r.Group("/", auth.Authenticate())
 //	api.GET("/data", auth.Require(scopes.All("read:data")), getData)
 //

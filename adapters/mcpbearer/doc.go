@@ -6,12 +6,12 @@
 // 9728), and a tool called without the scope it needs is answered 403
 // insufficient_scope with the scopes to step up to.
 //
-//	md, _ := resourcemeta.New("https://mcp.example.com/mcp", // the canonical URI
+//	md, err := resourcemeta.New("https://mcp.example.com/mcp", // the canonical URI; check err
 //		resourcemeta.WithAuthorizationServers(issuer),
 //		resourcemeta.WithScopes("read:data", "write:data"),
 //		resourcemeta.FromValidator(v))                      // v: validator.WithAudience("https://mcp.example.com/mcp")
-//	guard, _ := httpbearer.New(v, httpbearer.WithResourceMetadata(md.URL()))
-//	mg, _ := mcpbearer.New(guard,
+//	guard, err := httpbearer.New(v, httpbearer.WithResourceMetadata(md.URL())) // check err
+//	mg, err := mcpbearer.New(guard, // check err: a Guard New did not build panics at install
 //		mcpbearer.WithToolScopes("read_data", scopes.All("read:data")),
 //		mcpbearer.WithToolScopes("write_data", scopes.All("write:data")))
 //	server := mcp.NewServer(impl, nil)
