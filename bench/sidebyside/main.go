@@ -16,7 +16,9 @@
 // round r every mode runs against every target, targets in an order
 // rotated by r, each target's interval taken in -slices turns, forward
 // then backward through the targets (so that the machine's drift over a
-// round falls on all alike). Modes: the
+// round falls on all alike); the open route and the reused token take
+// their slices in the same turns, since the report divides one by the
+// other. Modes: the
 // open route; a reused RS256 token; a distinct RS256 or ES256 token on
 // every request (minted up front, never reused within a run); a flood of
 // tokens with unknown kids, counting the JWKS fetches it causes. Ratios
@@ -395,46 +397,58 @@ func run(ctx context.Context, cfg config, logw io.Writer) (*results, error) {
 	var runErr error
 rounds:
 	for r := range cfg.rounds {
-		for _, mode := range cfg.modes {
-			var order []*target // this round's order: rotated by r
-			for k := range targets {
-				if t := targets[(k+r)%len(targets)]; measures(t.impl, mode) {
-					order = append(order, t)
+		for _, group := range modeGroups(cfg.modes) {
+			// This round's intervals of the group: every mode of the group
+			// against every target that measures it, targets in an order
+			// rotated by r. The open route and the reused token form one
+			// group, so that a target's reused ÷ open compares intervals
+			// taken side by side, not seconds apart.
+			type unit struct {
+				mode string
+				t    *target
+				l    load
+			}
+			var units []unit
+			for _, mode := range group {
+				l := loads(mode, r)
+				for k := range targets {
+					if t := targets[(k+r)%len(targets)]; measures(t.impl, mode) {
+						units = append(units, unit{mode, t, l})
+					}
 				}
 			}
-			// Each target's interval is cfg.slices slices, taken in
-			// turns, forward then backward (A B C, C B A, …), so that a
-			// drift of the machine's speed within the round falls on
-			// every target alike.
-			parts := make([][]measurement, len(order))
-			l := loads(mode, r)
+			// Each interval is cfg.slices slices, taken in turns, forward
+			// then backward (A B C, C B A, …), so that a drift of the
+			// machine's speed within the round falls on every interval
+			// alike.
+			parts := make([][]measurement, len(units))
 			for s := range cfg.slices {
-				for j := range order {
+				for j := range units {
 					k := j
 					if s%2 == 1 {
-						k = len(order) - 1 - j
+						k = len(units) - 1 - j
 					}
-					t := order[k]
+					u := units[k]
 					if stopping.Load() {
 						runErr = ctx.Err()
 						break rounds
 					}
-					if t.exited() {
-						runErr = fmt.Errorf("%s exited: %v; stderr: %s", t.impl, t.err, t.stderr)
+					if u.t.exited() {
+						runErr = fmt.Errorf("%s exited: %v; stderr: %s", u.t.impl, u.t.err, u.t.stderr)
 						break rounds
 					}
-					m, err := drive(t, iss, l.slice(s, cfg.slices), cfg.conns, cfg.duration/time.Duration(cfg.slices), &stopping)
+					m, err := drive(u.t, iss, u.l.slice(s, cfg.slices), cfg.conns, cfg.duration/time.Duration(cfg.slices), &stopping)
 					if err = checked(m, err); err != nil {
-						runErr = fmt.Errorf("round %d, %s, %s: %w", r+1, mode, t.impl, err)
+						runErr = fmt.Errorf("round %d, %s, %s: %w", r+1, u.mode, u.t.impl, err)
 						break rounds
 					}
 					parts[k] = append(parts[k], m)
 					time.Sleep(50 * time.Millisecond) // let the last one's stragglers settle
 				}
 			}
-			for k := range order {
+			for k, u := range units {
 				m := merged(parts[k])
-				m.round, m.mode = r+1, mode
+				m.round, m.mode = r+1, u.mode
 				res.ms = append(res.ms, m)
 			}
 		}
@@ -448,4 +462,26 @@ rounds:
 		return nil, runErr
 	}
 	return res, runErr
+}
+
+// modeGroups splits modes into the groups whose intervals are interleaved
+// in a round: the open route with the reused token (the report divides
+// one by the other), every other mode alone. Order follows modes; the
+// pair stands where the first of the two is.
+func modeGroups(modes []string) [][]string {
+	var groups [][]string
+	paired := slices.Contains(modes, "open") && slices.Contains(modes, "reused")
+	placed := false
+	for _, m := range modes {
+		switch {
+		case paired && (m == "open" || m == "reused"):
+			if !placed { // where the first of the two is
+				groups = append(groups, []string{"open", "reused"})
+				placed = true
+			}
+		default:
+			groups = append(groups, []string{m})
+		}
+	}
+	return groups
 }

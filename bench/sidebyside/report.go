@@ -275,7 +275,9 @@ func (res *results) markdown() string {
 	p("The target's CPU time is read from `/proc/<pid>/task/*/schedstat` (ns) around each interval, so **server CPU µs/request** "+
 		"is the server's own cost, not the driver's. %d rounds; in each, every mode runs against every target for at most %s, "+
 		"taken in %d slices with the targets in turn, forward then backward (A B C, C B A, …; the order rotated by round), so that "+
-		"a drift of the machine's speed falls on every target alike; a target's slices are added up. Every target first serves "+
+		"a drift of the machine's speed falls on every target alike; a target's slices are added up. The open route and the reused "+
+		"token take their slices in the same turns (every target's open route, then every target's reused token, then back), so "+
+		"that **÷ own open route** divides intervals measured side by side. Every target first serves "+
 		"the open route and the reused token unmeasured. Fresh tokens are minted before anything is timed and never reused "+
 		"within a run: at most %d RS256, %d ES256 and %d unknown-kid requests per target and round (an interval stops there if it "+
 		"comes first). Figures are medians over rounds; every ratio is computed within a round, then the median taken. "+

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"strconv"
 	"strings"
@@ -243,5 +244,21 @@ func TestMerged(t *testing.T) {
 	parts[1].cpuSource = "stat"
 	if m := merged(parts); m.cpuSource != "mixed" {
 		t.Errorf("cpu sources schedstat and stat merged as %q", m.cpuSource)
+	}
+}
+
+func TestModeGroupsPairOpenWithReused(t *testing.T) {
+	for _, c := range []struct {
+		modes []string
+		want  [][]string
+	}{
+		{[]string{"open", "reused", "fresh-rs256"}, [][]string{{"open", "reused"}, {"fresh-rs256"}}},
+		{[]string{"fresh-es256", "reused", "unknown-kid", "open"}, [][]string{{"fresh-es256"}, {"open", "reused"}, {"unknown-kid"}}},
+		{[]string{"reused"}, [][]string{{"reused"}}},
+		{[]string{"open", "fresh-rs256"}, [][]string{{"open"}, {"fresh-rs256"}}},
+	} {
+		if got := modeGroups(c.modes); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("modeGroups(%q) = %q, want %q", c.modes, got, c.want)
+		}
 	}
 }
