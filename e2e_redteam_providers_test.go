@@ -274,9 +274,11 @@ func TestRedteamRolesOnlyFromConfiguredClaims(t *testing.T) {
 		name  string
 		token string
 	}{
-		{"entra: groups", e.Token(t, bearertest.EntraToken{Tenant: tenantContoso, Audience: entraAPIClient, Extra: bearertest.Claims{"groups": admin, "wids": admin}})},
+		// Each Entra token grants a scope: one granting nothing is refused
+		// before its roles could be looked at (ErrNoGrant).
+		{"entra: groups", e.Token(t, bearertest.EntraToken{Tenant: tenantContoso, Audience: entraAPIClient, Scp: "read:data", Extra: bearertest.Claims{"groups": admin, "wids": admin}})},
 		{"entra: scp", e.Token(t, bearertest.EntraToken{Tenant: tenantContoso, Audience: entraAPIClient, Scp: "admin"})},
-		{"entra: roles nested", e.Token(t, bearertest.EntraToken{Tenant: tenantContoso, Audience: entraAPIClient, Extra: bearertest.Claims{"realm_access": map[string]any{"roles": admin}}})},
+		{"entra: roles nested", e.Token(t, bearertest.EntraToken{Tenant: tenantContoso, Audience: entraAPIClient, Scp: "read:data", Extra: bearertest.Claims{"realm_access": map[string]any{"roles": admin}}})},
 		{"auth0: roles", a.Token(t, bearertest.Auth0Token{ClientID: "c", Audience: []string{"orders"}, Extra: bearertest.Claims{"roles": admin, "https://example.com/roles": admin}})},
 		{"auth0: scope", a.Token(t, bearertest.Auth0Token{ClientID: "c", Audience: []string{"orders"}, Scope: "admin"})},
 		{"keycloak: top-level roles", k.Token(t, bearertest.KeycloakToken{ClientID: "c", Audience: []string{"orders-api"}, RealmRoles: []string{}, Extra: bearertest.Claims{"roles": admin}})},

@@ -21,7 +21,7 @@ import (
 // Options: [WithHTTPClient], [WithJWKSOptions], [WithIssuerOptions].
 func Auth0(domain string, audiences []string, opts ...Option) (*Preset, error) {
 	c := newConfig(opts)
-	c.only("Auth0", "audience", "parties", "clientIDs", "versions", "kcClient", "sts", "base")
+	c.only("Auth0", "audience", "parties", "clientIDs", "versions", "kcClient", "sts", "base", "noGrant")
 	if u, err := url.Parse("https://" + domain + "/"); err != nil || u.Host != domain || u.Hostname() == "" {
 		c.errs = append(c.errs, fmt.Errorf("domain %q is not a host name", domain))
 	}

@@ -24,7 +24,7 @@ import (
 // [WithIssuerOptions].
 func Cognito(region, userPoolID string, clientIDs []string, opts ...Option) (*Preset, error) {
 	c := newConfig(opts)
-	c.only("Cognito", "audience", "parties", "clientIDs", "versions", "kcClient", "sts")
+	c.only("Cognito", "audience", "parties", "clientIDs", "versions", "kcClient", "sts", "noGrant")
 	if err := checkName("region", region, "-"); err != nil {
 		c.errs = append(c.errs, err)
 	}

@@ -16,7 +16,8 @@ type Config struct {
 	// identifier), Okta (e.g. api://default); Keycloak's, optional.
 	Audiences []string
 	// ClientIDs: Cognito's allowed app clients ("client_id", required);
-	// Okta's allowed clients ("cid", optional).
+	// Okta's ("cid") or Entra ID's ("azp" v2, "appid" v1) allowed
+	// clients, optional.
 	ClientIDs []string
 	// Region and UserPoolID: Cognito.
 	Region, UserPoolID string
@@ -34,6 +35,9 @@ type Config struct {
 	// [WithEntraVersions]).
 	V1IssuerURL string
 	Versions    []int
+	// TokensWithoutGrant: Entra ID, accept tokens with neither "scp" nor
+	// "roles" ([WithEntraTokensWithoutGrant]).
+	TokensWithoutGrant bool
 	// Realm, Client and AuthorizedParties: Keycloak.
 	Realm, Client     string
 	AuthorizedParties []string
@@ -60,7 +64,6 @@ func New(c Config, opts ...Option) (*Preset, error) {
 	case "cognito":
 		notTaken(c.Audiences != nil, "audiences")
 	case "entra":
-		notTaken(c.ClientIDs != nil, "client ids")
 	case "keycloak":
 		notTaken(c.ClientIDs != nil, "client ids")
 	case "auth0", "okta":
@@ -71,6 +74,7 @@ func New(c Config, opts ...Option) (*Preset, error) {
 	notTaken(c.Name != "entra" && (c.Tenants != nil || c.MultiTenant), "tenants")
 	notTaken(c.Name == "auth0" && c.URL != "", "URL")
 	notTaken(c.Name != "entra" && (c.V1IssuerURL != "" || c.Versions != nil), "v1 issuer URL and versions")
+	notTaken(c.Name != "entra" && c.TokensWithoutGrant, "tokens without grant")
 	notTaken(c.Name != "keycloak" && (c.Realm != "" || c.Client != "" || c.AuthorizedParties != nil), "realm, client and authorized parties")
 	notTaken(c.Name != "auth0" && c.Domain != "", "domain")
 	notTaken(c.Name != "okta" && c.AuthServerID != "", "authorization server")
@@ -90,6 +94,12 @@ func New(c Config, opts ...Option) (*Preset, error) {
 		}
 		if c.Versions != nil {
 			opts = append(opts, WithEntraVersions(c.Versions...))
+		}
+		if c.ClientIDs != nil {
+			opts = append(opts, WithClientIDs(c.ClientIDs...))
+		}
+		if c.TokensWithoutGrant {
+			opts = append(opts, WithEntraTokensWithoutGrant())
 		}
 		if len(c.Tenants) == 1 && !c.MultiTenant {
 			return Entra(c.Tenants[0], c.Audiences, opts...)

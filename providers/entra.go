@@ -32,9 +32,15 @@ const (
 //   - "scp" (space-delimited, delegated permissions) gives scopes and
 //     "roles" (application permissions, what client-credentials tokens
 //     carry) gives roles; the calling client ([validator.Token.ClientID])
-//     is "azp" (v2) or "appid" (v1).
+//     is "azp" (v2) or "appid" (v1);
+//   - a token with neither "scp" nor "roles" is refused
+//     ([validator.ErrNoGrant], 403): Entra ID issues one for the API to
+//     any client of the tenant that nobody granted anything
+//     ([WithEntraTokensWithoutGrant] accepts them);
+//   - with [WithClientIDs], the calling client must be one of those.
 //
-// Options: [WithEntraVersions], [WithBaseURL], [WithEntraV1IssuerURL],
+// Options: [WithEntraVersions], [WithClientIDs],
+// [WithEntraTokensWithoutGrant], [WithBaseURL], [WithEntraV1IssuerURL],
 // [WithHTTPClient], [WithJWKSOptions], [WithIssuerOptions].
 func Entra(tenantID string, audiences []string, opts ...Option) (*Preset, error) {
 	c := newConfig(opts)
@@ -74,9 +80,14 @@ func entra(c config, tenants []string, keysTenant string, audiences []string) (*
 	for i, t := range tenants {
 		tenants[i] = strings.ToLower(t)
 	}
-	c.only("Entra", "audience", "parties", "clientIDs", "kcClient")
+	c.only("Entra", "audience", "parties", "kcClient")
 	if err := nonEmpty("audiences", audiences); err != nil {
 		c.errs = append(c.errs, err)
+	}
+	if c.clientIDs != nil {
+		if err := nonEmpty("WithClientIDs", c.clientIDs); err != nil {
+			c.errs = append(c.errs, err)
+		}
 	}
 	login, sts := entraLogin, entraSTS
 	if c.baseURL != "" {
@@ -120,14 +131,24 @@ func entra(c config, tenants []string, keysTenant string, audiences []string) (*
 		}
 	}
 	return c.build("entra", login+"/"+keysTenant+"/discovery/v2.0/keys", issuers, func(keys validator.KeySource) []validator.Option {
-		io := append([]validator.IssuerOption{
+		io := []validator.IssuerOption{
 			validator.IssuerAudience(audiences...),
 			validator.IssuerRoleClaims("/roles"),
 			validator.IssuerClientIDClaim("appid"), // v1; v2 tokens have "azp"
-		}, c.issuerOpts...)
+		}
+		if !c.noGrant {
+			// Entra ID issues a token for the API to any client of the
+			// tenant, granted or not: one without "scp" or "roles" was
+			// granted nothing (Microsoft.Identity.Web refuses it too).
+			io = append(io, validator.IssuerRequireGrant())
+		}
+		io = append(io, c.issuerOpts...)
 		var out []validator.Option
 		for i, tmpl := range templates {
 			own := append(slices.Clone(io), validator.IssuerAccessTokenClaimPresent(callers[i]))
+			if c.clientIDs != nil {
+				own = append(own, validator.IssuerClaimValues(callers[i], c.clientIDs...))
+			}
 			out = append(out, validator.WithTenantIssuers(tmpl, tenants, keys, own...))
 		}
 		return out

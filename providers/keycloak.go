@@ -29,7 +29,7 @@ import (
 // [WithIssuerOptions].
 func Keycloak(baseURL, realm string, opts ...Option) (*Preset, error) {
 	c := newConfig(opts)
-	c.only("Keycloak", "clientIDs", "versions", "sts", "base")
+	c.only("Keycloak", "clientIDs", "versions", "sts", "base", "noGrant")
 	baseURL = strings.TrimRight(baseURL, "/")
 	if err := checkURL("base URL", baseURL); err != nil {
 		c.errs = append(c.errs, err)

@@ -25,7 +25,7 @@ import (
 // [WithIssuerOptions].
 func Okta(orgURL, authServerID string, audiences []string, opts ...Option) (*Preset, error) {
 	c := newConfig(opts)
-	c.only("Okta", "audience", "parties", "versions", "kcClient", "sts", "base")
+	c.only("Okta", "audience", "parties", "versions", "kcClient", "sts", "base", "noGrant")
 	orgURL = strings.TrimRight(orgURL, "/")
 	if err := checkURL("org URL", orgURL); err != nil {
 		c.errs = append(c.errs, err)

@@ -41,6 +41,7 @@ type config struct {
 	clientIDs  []string
 	versions   []int
 	kcClient   string
+	noGrant    bool
 	issuerOpts []validator.IssuerOption
 	errs       []error
 }
@@ -97,8 +98,8 @@ func WithAuthorizedParties(parties ...string) Option {
 	return func(c *config) { c.parties = given(c.parties, parties) }
 }
 
-// WithClientIDs requires Okta's "cid" (the client the token was issued
-// to) to be one of ids.
+// WithClientIDs requires the client the token was issued to be one of
+// ids: Okta's "cid", Entra ID's "azp" (v2) or "appid" (v1).
 func WithClientIDs(ids ...string) Option {
 	return func(c *config) { c.clientIDs = given(c.clientIDs, ids) }
 }
@@ -110,6 +111,15 @@ func WithClientIDs(ids ...string) Option {
 func WithEntraVersions(versions ...int) Option {
 	return func(c *config) { c.versions = append(c.versions, versions...) }
 }
+
+// WithEntraTokensWithoutGrant accepts Entra ID tokens that carry neither
+// "scp" nor "roles". Entra ID issues such tokens for the API to any client
+// of the tenant (or a third-party app a user consented to) that nobody
+// granted anything, so the presets refuse them ([validator.ErrNoGrant],
+// 403) unless the API authorizes its callers itself: by
+// [WithClientIDs], or checks of its own (Microsoft.Identity.Web's
+// AllowWebApiToBeAuthorizedByACL).
+func WithEntraTokensWithoutGrant() Option { return func(c *config) { c.noGrant = true } }
 
 // WithKeycloakClient reads the roles of client ("resource_access.{client}.roles")
 // as roles, next to the realm's ("realm_access.roles").
@@ -238,12 +248,13 @@ func (c *config) only(name string, notTaken ...string) {
 		"clientIDs": c.clientIDs != nil,
 		"versions":  c.versions != nil,
 		"kcClient":  c.kcClient != "",
+		"noGrant":   c.noGrant,
 		"sts":       c.stsURL != "",
 		"base":      c.baseURL != "",
 	}
 	names := map[string]string{
 		"audience": "WithAudience", "parties": "WithAuthorizedParties", "clientIDs": "WithClientIDs",
-		"versions": "WithEntraVersions", "kcClient": "WithKeycloakClient", "sts": "WithEntraV1IssuerURL", "base": "WithBaseURL",
+		"versions": "WithEntraVersions", "kcClient": "WithKeycloakClient", "noGrant": "WithEntraTokensWithoutGrant", "sts": "WithEntraV1IssuerURL", "base": "WithBaseURL",
 	}
 	for _, n := range notTaken {
 		if set[n] {

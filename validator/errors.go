@@ -119,6 +119,14 @@ var (
 	ErrUnsupportedBinding = reason(ErrInvalidToken, "unsupported confirmation method", "The access token is bound in a way this resource cannot check")
 )
 
+// Reasons for [ErrInsufficientScope].
+var (
+	// ErrNoGrant: the token is genuine but grants nothing, no scope, role
+	// or permission, and its issuer requires a grant
+	// ([IssuerRequireGrant]; the Entra ID presets).
+	ErrNoGrant = reason(ErrInsufficientScope, "token grants nothing", "The access token grants no scope, role or permission")
+)
+
 // Reasons for [ErrInvalidDPoPProof].
 var (
 	// ErrProofMissing: the DPoP scheme without a DPoP header, or with more

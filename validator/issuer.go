@@ -40,7 +40,10 @@ type issuerPolicy struct {
 	// clientIDClaim names the client when "client_id", "azp" and "cid"
 	// are absent (Entra ID v1 "appid").
 	clientIDClaim string
-	errs          []error
+	// requireGrant: a token granting no scope, role or permission is
+	// refused (ErrNoGrant).
+	requireGrant bool
+	errs         []error
 }
 
 type claimValues struct {
@@ -135,6 +138,17 @@ func IssuerClientIDClaim(name string) IssuerOption {
 		p.clientIDClaim = name
 	}
 }
+
+// IssuerRequireGrant refuses this issuer's tokens that grant nothing: no
+// scope, no role and no permission ([ErrNoGrant], answered 403
+// insufficient_scope). For identity providers that issue access tokens
+// for an API to clients nobody granted anything (Entra ID gives any
+// client of the tenant, or a third-party app a user consented to, a
+// client-credentials token without "roles" or "scp"): without it, a route
+// that asks only for a valid token serves them. Introspection answers
+// grant their scopes only: roles and permissions are never read from
+// them.
+func IssuerRequireGrant() IssuerOption { return func(p *issuerPolicy) { p.requireGrant = true } }
 
 // IssuerRoleClaims reads the token's roles ([Token.Roles]) from the claims
 // at paths, RFC 6901 JSON Pointers such as "/roles" (Entra ID),
@@ -313,8 +327,11 @@ func (v *Validator) checkIssuerPolicy(ic *issuerConfig, tok *Token, s *claimSpan
 			}
 		}
 	}
-	if answer {
-		return nil // roles and permissions fail closed for answers
+	if answer { // roles and permissions fail closed for answers
+		if p.requireGrant && tok.Scopes.Len() == 0 {
+			return ErrNoGrant
+		}
+		return nil
 	}
 	var err error
 	if tok.Roles, err = namesAt(tok.claimsJSON(), p.roles); err != nil {
@@ -322,6 +339,9 @@ func (v *Validator) checkIssuerPolicy(ic *issuerConfig, tok *Token, s *claimSpan
 	}
 	if tok.Permissions, err = namesAt(tok.claimsJSON(), p.permissions); err != nil {
 		return err
+	}
+	if p.requireGrant && tok.Scopes.Len() == 0 && tok.Roles.Len() == 0 && tok.Permissions.Len() == 0 {
+		return ErrNoGrant
 	}
 	return nil
 }

@@ -50,7 +50,7 @@ func WithTracerProvider(tp trace.TracerProvider) Option {
 // reasonNames label decisions by the sentinel that decided them.
 var reasonNames = map[*Error]string{
 	ErrNoToken: "no_token", ErrInvalidRequest: "invalid_request", ErrInvalidToken: "invalid_token",
-	ErrInsufficientScope: "insufficient_scope", ErrUnavailable: "unavailable",
+	ErrInsufficientScope: "insufficient_scope", ErrNoGrant: "no_grant", ErrUnavailable: "unavailable",
 	ErrInsufficientUserAuthentication: "insufficient_user_authentication",
 	ErrInvalidDPoPProof:               "invalid_dpop_proof", ErrUseDPoPNonce: "use_dpop_nonce",
 	ErrMalformedHeader: "malformed_header", ErrMalformedCredentials: "malformed_credentials", ErrMultipleTokens: "multiple_tokens", ErrMethodNotAllowed: "method_not_allowed",

@@ -20,18 +20,19 @@ type providerFlags struct {
 	realm, kcClient, parties     string
 	domain, authServer           string
 	baseURL, stsURL              string
-	multiTenant                  bool
+	multiTenant, withoutGrant    bool
 	cfg                          providers.Config // what the flags parse to
 }
 
 func (p *providerFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&p.name, "provider", "", "identity-provider preset: "+strings.Join(providers.Names(), ", ")+
 		"; its parameters below replace --issuer, --jwks-url and --introspection-url, and --audience takes a comma-separated list")
-	fs.StringVar(&p.clientIDs, "provider-client-ids", "", "cognito: app clients allowed (client_id, required, comma-separated); okta: clients allowed (cid)")
+	fs.StringVar(&p.clientIDs, "provider-client-ids", "", "cognito: app clients allowed (client_id, required, comma-separated); okta: clients allowed (cid); entra: clients allowed (azp, v1 appid)")
 	fs.StringVar(&p.region, "cognito-region", "", "cognito: the user pool's AWS region, e.g. eu-west-1")
 	fs.StringVar(&p.userPool, "cognito-user-pool", "", "cognito: the user pool id, e.g. eu-west-1_AbCdEf123")
 	fs.StringVar(&p.tenants, "entra-tenants", "", "entra: tenant id (GUID), or several comma-separated for a multi-tenant app that accepts those tenants")
 	fs.BoolVar(&p.multiTenant, "entra-multi-tenant", false, "entra: multi-tenant (keys from the common endpoint) even with one tenant in --entra-tenants")
+	fs.BoolVar(&p.withoutGrant, "entra-tokens-without-grant", false, "entra: accept tokens with neither scp nor roles (Entra ID issues them to any client of the tenant; refused by default)")
 	fs.StringVar(&p.versions, "entra-versions", "2", "entra: token versions accepted, 1 (sts.windows.net issuer) and/or 2, comma-separated")
 	fs.StringVar(&p.baseURL, "keycloak-url", "", "keycloak: the server's URL, the same as --provider-url")
 	fs.StringVar(&p.realm, "keycloak-realm", "", "keycloak: the realm")
@@ -49,7 +50,7 @@ func (p *providerFlags) problems(f *validateFlags) []string {
 	if p.name == "" {
 		var stray []string
 		for _, n := range []string{"provider-client-ids", "cognito-region", "cognito-user-pool", "entra-tenants", "entra-multi-tenant",
-			"entra-versions", "keycloak-url", "keycloak-realm", "keycloak-client", "keycloak-azp", "auth0-domain", "okta-auth-server",
+			"entra-tokens-without-grant", "entra-versions", "keycloak-url", "keycloak-realm", "keycloak-client", "keycloak-azp", "auth0-domain", "okta-auth-server",
 			"provider-url", "entra-v1-issuer-url"} {
 			if f.given[n] {
 				stray = append(stray, "--"+n)
@@ -69,7 +70,8 @@ func (p *providerFlags) problems(f *validateFlags) []string {
 	c := providers.Config{
 		Name: p.name, Audiences: providers.SplitList(f.audience), ClientIDs: providers.SplitList(p.clientIDs),
 		Region: p.region, UserPoolID: p.userPool, Tenants: providers.SplitList(p.tenants), MultiTenant: p.multiTenant,
-		Realm: p.realm, Client: p.kcClient, AuthorizedParties: providers.SplitList(p.parties), Domain: p.domain,
+		TokensWithoutGrant: p.withoutGrant,
+		Realm:              p.realm, Client: p.kcClient, AuthorizedParties: providers.SplitList(p.parties), Domain: p.domain,
 		URL: p.baseURL, V1IssuerURL: p.stsURL,
 	}
 	if p.name == "okta" {
@@ -89,8 +91,8 @@ func (p *providerFlags) problems(f *validateFlags) []string {
 	if p.name != "okta" && f.given["okta-auth-server"] {
 		problems = append(problems, "--okta-auth-server is for --provider okta")
 	}
-	if p.name != "entra" && (f.given["entra-versions"] || p.stsURL != "") {
-		problems = append(problems, "--entra-versions and --entra-v1-issuer-url are for --provider entra")
+	if p.name != "entra" && (f.given["entra-versions"] || p.stsURL != "" || p.withoutGrant) {
+		problems = append(problems, "--entra-versions, --entra-v1-issuer-url and --entra-tokens-without-grant are for --provider entra")
 	}
 	if (p.name == "keycloak" || p.name == "okta") && p.baseURL == "" {
 		problems = append(problems, "--provider "+p.name+" needs --provider-url")

@@ -21,6 +21,9 @@ func TestValidateProvider(t *testing.T) {
 	v2 := e.Token(t, bearertest.EntraToken{Tenant: tenant, Audience: "6e74172b-be56-4843-9ff4-e66a39bb12e3", AppID: "caller", Roles: []string{"Data.Read"}})
 	v1 := e.Token(t, bearertest.EntraToken{Version: 1, Tenant: other, Audience: "api://orders", AppID: "caller", Scp: "read:data"})
 	stranger := e.Token(t, bearertest.EntraToken{Tenant: "0d1f2e3c-0000-4000-8000-00000000beef", Audience: "api://orders"})
+	// Entra ID gives any client of the tenant a token for the API; one
+	// nobody granted anything carries neither "roles" nor "scp".
+	ungranted := e.Token(t, bearertest.EntraToken{Tenant: tenant, Audience: "6e74172b-be56-4843-9ff4-e66a39bb12e3", AppID: "stranger-app"})
 	access := c.AccessToken(t, "app-orders", "read:data", nil)
 	idToken := c.IDToken(t, "app-orders", nil)
 	kcGood := k.Token(t, bearertest.KeycloakToken{ClientID: "orders-client", Audience: []string{"orders-api"}})
@@ -35,6 +38,11 @@ func TestValidateProvider(t *testing.T) {
 		{"entra v2, first tenant", e.Provider, append(entra, v2), 0, []string{"VALID (via jwt)", "matched and verified"}},
 		{"entra v1, second tenant, scope", e.Provider, append(entra, "--scope", "read:data", v1), 0, []string{"VALID"}},
 		{"entra tenant not allowed", e.Provider, append(entra, stranger), 1, []string{"INVALID", "not trusted"}},
+		{"entra token granting nothing", e.Provider, append(entra, ungranted), 1, []string{"INVALID", "grants no scope, role or permission"}},
+		{"entra token granting nothing, allowed", e.Provider, append(append([]string{}, entra...), "--entra-tokens-without-grant", ungranted), 0, []string{"VALID"}},
+		{"entra clients allowed", e.Provider, append(append([]string{}, entra...), "--provider-client-ids", "caller", v2), 0, []string{"VALID"}},
+		{"entra client not allowed", e.Provider, append(append([]string{}, entra...), "--provider-client-ids", "caller", "--entra-tokens-without-grant", ungranted), 1, []string{"INVALID", "not issued to an allowed client"}},
+		{"without grant is for entra", k.Provider, append(append([]string{}, keycloak...), "--entra-tokens-without-grant", kcGood), 2, nil},
 		{"cognito access token", c.Provider, append(cognito, "--scope", "read:data", access), 0, []string{"VALID"}},
 		{"cognito ID token", c.Provider, append(cognito, idToken), 1, []string{"INVALID", "not an access token"}},
 		{"keycloak", k.Provider, append(keycloak, kcGood), 0, []string{"VALID"}},

@@ -89,12 +89,16 @@ func (c *Config) providerFlags(fs *flag.FlagSet, getenv func(string) string) []e
 	}
 	str(&p.Name, "provider", "BEARERGUARD_PROVIDER", "identity-provider preset: "+strings.Join(providers.Names(), ", ")+
 		"; it replaces --issuer and --jwks-url, and --audience takes a comma-separated list")
-	list(&p.ClientIDs, "provider-client-ids", "BEARERGUARD_PROVIDER_CLIENT_IDS", "cognito: app clients allowed (client_id, required); okta: clients allowed (cid)")
+	list(&p.ClientIDs, "provider-client-ids", "BEARERGUARD_PROVIDER_CLIENT_IDS", "cognito: app clients allowed (client_id, required); okta: clients allowed (cid); entra: clients allowed (azp, v1 appid)")
 	str(&p.Region, "cognito-region", "BEARERGUARD_COGNITO_REGION", "cognito: the user pool's AWS region")
 	str(&p.UserPoolID, "cognito-user-pool", "BEARERGUARD_COGNITO_USER_POOL", "cognito: the user pool id, {region}_{id}")
 	list(&p.Tenants, "entra-tenants", "BEARERGUARD_ENTRA_TENANTS", "entra: the tenant id (GUID), or the tenants a multi-tenant app accepts")
 	if err := boolFlag(fs, &p.MultiTenant, "entra-multi-tenant", "BEARERGUARD_ENTRA_MULTI_TENANT",
 		"entra: multi-tenant (keys from the common endpoint) even with one tenant (env BEARERGUARD_ENTRA_MULTI_TENANT)", getenv); err != nil {
+		errs = append(errs, err)
+	}
+	if err := boolFlag(fs, &p.TokensWithoutGrant, "entra-tokens-without-grant", "BEARERGUARD_ENTRA_TOKENS_WITHOUT_GRANT",
+		"entra: accept tokens with neither scp nor roles (Entra ID issues them to any client of the tenant; refused by default) (env BEARERGUARD_ENTRA_TOKENS_WITHOUT_GRANT)", getenv); err != nil {
 		errs = append(errs, err)
 	}
 	fs.StringVar(&p.versions, "entra-versions", envOr(getenv, "BEARERGUARD_ENTRA_VERSIONS", "2"), "entra: token versions accepted, 1 and/or 2, comma-separated (env BEARERGUARD_ENTRA_VERSIONS)")
@@ -145,8 +149,8 @@ func (c *Config) checkProvider() []error {
 	if p.Name != "okta" {
 		p.AuthServerID = "" // its default names Okta's default server
 	}
-	if p.Name != "entra" && (p.V1IssuerURL != "" || p.versions != "2") {
-		errs = append(errs, errors.New("--entra-versions and --entra-v1-issuer-url are for --provider entra"))
+	if p.Name != "entra" && (p.V1IssuerURL != "" || p.versions != "2" || p.TokensWithoutGrant) {
+		errs = append(errs, errors.New("--entra-versions, --entra-v1-issuer-url and --entra-tokens-without-grant are for --provider entra"))
 	}
 	if p.Audiences == nil && p.OwnAudience() && p.Name != "cognito" {
 		errs = append(errs, fmt.Errorf("--provider %s needs --audience", p.Name))
