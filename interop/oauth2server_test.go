@@ -40,7 +40,9 @@ const (
 
 	o2ReadClient, o2ReadSecret = "svc-read", "svc-read-secret-value"
 	o2RWClient, o2RWSecret     = "svc-rw", "svc-rw-secret-value"
-	o2APIClient, o2APISecret   = "orders-api", "orders-api-introspection-secret"
+	// The API's secret has the characters client_secret_basic form-encodes
+	// (RFC 6749 §2.3.1): a base64 secret's "+/=", and ":", "%", a space.
+	o2APIClient, o2APISecret = "orders-api", "orders+api/introspection=secret: 100% ok"
 )
 
 // oauth2ServerPackages are the package versions the suite runs against.
@@ -121,7 +123,7 @@ func introspectAt(t *testing.T, base, token string) string {
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(o2APIClient, o2APISecret)
+	req.SetBasicAuth(url.QueryEscape(o2APIClient), url.QueryEscape(o2APISecret)) // RFC 6749 §2.3.1
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -61,6 +61,20 @@ func WithIntrospectionAudienceOptional() Option {
 	return func(c *config) { c.introspectionAudOptional = true }
 }
 
+// WithIntrospectionTokenTypeRequired refuses active introspection answers
+// that carry no "token_type" ([ErrType]), for authorization servers that
+// introspect refresh tokens for any resource server and say what a token
+// is only by naming the type of access tokens: node-oidc-provider answers
+// an access token with "token_type" ("Bearer" or "DPoP") and a refresh
+// token without one, and without "aud" when no resource indicator was
+// used, so with [WithIntrospectionAudienceOptional] a stolen refresh token
+// would otherwise pass as an access token. Answers that name a refresh or
+// ID token ("token_type", Ory Hydra's "token_use", Keycloak's "typ") are
+// refused whatever the options.
+func WithIntrospectionTokenTypeRequired() Option {
+	return func(c *config) { c.introspectionTypeRequired = true }
+}
+
 // WithIntrospectJWTs sends JWTs to introspection too, instead of checking
 // them locally, so that revocation is seen at once (at the cost of a round
 // trip per uncached token). It needs [WithIntrospection].
@@ -83,6 +97,11 @@ func (v *Validator) introspect(ctx context.Context, token string) (*Token, error
 	// A copy of our own: whatever the introspector caches, nothing a
 	// handler does to its token reaches another request.
 	tok = tok.clone()
+	if v.introspectionTypeRequired {
+		if _, ok, err := lookupClaim(tok.claimsJSON(), []string{"token_type"}); err != nil || !ok {
+			return nil, ErrType
+		}
+	}
 	if tok.Issuer != "" && tok.Issuer != v.introspectionIssuer {
 		// Another issuer's name, even a trusted one: a hostile or
 		// compromised endpoint would otherwise make up that issuer's

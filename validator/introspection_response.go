@@ -19,9 +19,10 @@ func init() {
 // as unavailable.
 var errIntrospectionResponse = errors.New("introspection response is not a single well-formed JSON object")
 
-// refreshTokenTypes are "token_type" values that name something other than
-// an access token (RFC 7662 §2.2 lets the server say; Keycloak says
-// "Refresh", "Offline" or "ID"), compared case-insensitively.
+// refreshTokenTypes are "token_type" (or Keycloak "typ") values that name
+// something other than an access token (RFC 7662 §2.2 lets the server say;
+// Keycloak says "Refresh", "Offline" or "ID"), compared
+// case-insensitively.
 var refreshTokenTypes = []string{
 	"refresh_token", "refresh", "offline",
 	"urn:ietf:params:oauth:token-type:refresh_token",
@@ -52,17 +53,63 @@ func parseIntrospection(body []byte) (*Token, error) {
 		if err != nil {
 			return nil, ErrMalformed
 		}
-		for _, refused := range refreshTokenTypes {
-			if strings.EqualFold(tt, refused) {
-				return nil, ErrType
-			}
+		if refusedType(tt) {
+			return nil, ErrType
 		}
+	}
+	if err := checkTokenKind(body); err != nil {
+		return nil, err
 	}
 	tok := &Token{Source: SourceIntrospection, claims: claims}
 	if err := decodeClaims(&spans, tok, nil, nil); err != nil {
 		return nil, err
 	}
 	return tok, nil
+}
+
+// refusedType reports whether a "token_type" or "typ" value names a
+// refresh or ID token.
+func refusedType(t string) bool {
+	for _, refused := range refreshTokenTypes {
+		if strings.EqualFold(t, refused) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkTokenKind refuses an answer about a refresh or ID token that says
+// so outside "token_type": Ory Hydra (and fosite) introspect refresh
+// tokens whatever the hint, and answer "token_type": "Bearer" with
+// "token_use": "refresh_token"; Amazon Cognito's "token_use" is "access"
+// or "id"; Keycloak's answers carry the token's "typ" ("Bearer",
+// "Refresh", "Offline", "ID"). A "token_use" other than an access token's
+// is refused, as is a "typ" naming a refresh or ID token; a "typ" of
+// another type is not this package's to read.
+func checkTokenKind(body []byte) error {
+	use, ok, err := lookupClaim(body, []string{"token_use"})
+	if err != nil {
+		return errIntrospectionResponse
+	}
+	if ok {
+		u, err := jsonString(use)
+		if err != nil {
+			return ErrMalformed
+		}
+		if !strings.EqualFold(u, "access_token") && !strings.EqualFold(u, "access") {
+			return ErrType
+		}
+	}
+	typ, ok, err := lookupClaim(body, []string{"typ"})
+	if err != nil {
+		return errIntrospectionResponse
+	}
+	if ok {
+		if t, err := jsonString(typ); err == nil && refusedType(t) {
+			return ErrType
+		}
+	}
+	return nil
 }
 
 // parseSignedIntrospection reads the payload of an RFC 9701 response:

@@ -61,7 +61,8 @@ type config struct {
 	introspectionIssuer string
 	introspectJWTs      bool
 
-	introspectionAudOptional bool
+	introspectionAudOptional  bool
+	introspectionTypeRequired bool
 
 	dpop dpopConfig
 

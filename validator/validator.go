@@ -32,6 +32,8 @@ type Validator struct {
 	introspectionIssuer string
 	// introspectionAudOptional accepts introspection answers without "aud".
 	introspectionAudOptional bool
+	// introspectionTypeRequired refuses answers without "token_type".
+	introspectionTypeRequired bool
 
 	dpop dpopConfig
 	tel  *telemetry
@@ -68,6 +70,9 @@ func New(opts ...Option) (*Validator, error) {
 	}
 	if c.introspectionAudOptional && c.introspector == nil {
 		errs = append(errs, errors.New("WithIntrospectionAudienceOptional needs WithIntrospection"))
+	}
+	if c.introspectionTypeRequired && c.introspector == nil {
+		errs = append(errs, errors.New("WithIntrospectionTokenTypeRequired needs WithIntrospection"))
 	}
 	if c.introspectJWTs && c.introspector == nil {
 		errs = append(errs, errors.New("WithIntrospectJWTs needs WithIntrospection"))
@@ -109,7 +114,8 @@ func New(opts ...Option) (*Validator, error) {
 		introspectJWTs:      c.introspectJWTs || introspectionOnly,
 		introspectionIssuer: c.introspectionIssuer,
 
-		introspectionAudOptional: c.introspectionAudOptional,
+		introspectionAudOptional:  c.introspectionAudOptional,
+		introspectionTypeRequired: c.introspectionTypeRequired,
 
 		dpop: c.dpop,
 	}

@@ -58,6 +58,10 @@ type Config struct {
 	// carry no "aud" (a present, wrong one is still refused; JWTs must
 	// still name the audience).
 	IntrospectionAudienceOptional bool
+	// IntrospectionTokenTypeRequired refuses introspection answers that
+	// carry no "token_type" (node-oidc-provider's answers about refresh
+	// tokens carry none).
+	IntrospectionTokenTypeRequired bool
 	// IntrospectionOnly checks every token, JWT-shaped or not, by
 	// introspection alone: no key set, no discovery, no background fetch.
 	// Issuer is then optional (see introspection_only.go).
@@ -206,6 +210,11 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 		errs = append(errs, fmt.Errorf("BEARERGUARD_INTROSPECTION_AUDIENCE_OPTIONAL %q is not a boolean", getenv("BEARERGUARD_INTROSPECTION_AUDIENCE_OPTIONAL")))
 	}
 	fs.BoolVar(&c.IntrospectionAudienceOptional, "introspection-audience-optional", audOptEnv, "accept introspection answers without aud, for authorization servers that never send one; a wrong aud is still refused, JWTs still need one (env BEARERGUARD_INTROSPECTION_AUDIENCE_OPTIONAL)")
+	typeReqEnv, err := strconv.ParseBool(env("BEARERGUARD_INTROSPECTION_TOKEN_TYPE_REQUIRED", "false"))
+	if err != nil {
+		errs = append(errs, fmt.Errorf("BEARERGUARD_INTROSPECTION_TOKEN_TYPE_REQUIRED %q is not a boolean", getenv("BEARERGUARD_INTROSPECTION_TOKEN_TYPE_REQUIRED")))
+	}
+	fs.BoolVar(&c.IntrospectionTokenTypeRequired, "introspection-token-type-required", typeReqEnv, "refuse introspection answers without token_type, for authorization servers that answer refresh tokens without one (node-oidc-provider) (env BEARERGUARD_INTROSPECTION_TOKEN_TYPE_REQUIRED)")
 	dpopMode := fs.String("dpop", env("BEARERGUARD_DPOP", validator.DPoPAllowed.String()), "DPoP-bound tokens (RFC 9449): off, allowed or required (env BEARERGUARD_DPOP)")
 	c.PublicURL = env("BEARERGUARD_PUBLIC_URL", "")
 	fs.Var(urlFlag{&c.PublicURL}, "public-url", "the URL clients address this service by, for DPoP proofs behind a proxy (env BEARERGUARD_PUBLIC_URL)")
@@ -328,6 +337,9 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 	if c.IntrospectionAudienceOptional && c.IntrospectionURL == "" {
 		errs = append(errs, errors.New("--introspection-audience-optional needs --introspection-url"))
 	}
+	if c.IntrospectionTokenTypeRequired && c.IntrospectionURL == "" {
+		errs = append(errs, errors.New("--introspection-token-type-required needs --introspection-url"))
+	}
 	return c, errors.Join(errs...)
 }
 
@@ -439,6 +451,9 @@ func (c Config) Guard(client *http.Client) (*httpbearer.Guard, func(), error) {
 		vopts = append(vopts, validator.WithIntrospection(c.Issuer, ic))
 		if c.IntrospectionAudienceOptional {
 			vopts = append(vopts, validator.WithIntrospectionAudienceOptional())
+		}
+		if c.IntrospectionTokenTypeRequired {
+			vopts = append(vopts, validator.WithIntrospectionTokenTypeRequired())
 		}
 	}
 	v, err := validator.New(vopts...)

@@ -108,8 +108,10 @@ function basicAuth(req) {
   const decoded = Buffer.from(value, 'base64').toString('utf8');
   const i = decoded.indexOf(':');
   if (i < 0) return null;
+  // application/x-www-form-urlencoded: "+" is a space, then %-escapes.
+  const formDecode = (s) => decodeURIComponent(s.replace(/\+/g, '%20'));
   try {
-    return { id: decodeURIComponent(decoded.slice(0, i)), secret: decodeURIComponent(decoded.slice(i + 1)) };
+    return { id: formDecode(decoded.slice(0, i)), secret: formDecode(decoded.slice(i + 1)) };
   } catch {
     return null; // a malformed %-escape
   }

@@ -195,6 +195,9 @@ func newValidator(cfg setup.Config, client *http.Client, ready *setup.Readiness)
 		if cfg.IntrospectionAudienceOptional {
 			vopts = append(vopts, validator.WithIntrospectionAudienceOptional())
 		}
+		if cfg.IntrospectionTokenTypeRequired {
+			vopts = append(vopts, validator.WithIntrospectionTokenTypeRequired())
+		}
 	}
 	v, err := validator.New(vopts...)
 	if err != nil {
