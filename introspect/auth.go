@@ -10,7 +10,8 @@ import (
 
 // ClientAuth is how the resource server authenticates to the
 // introspection endpoint (RFC 7662 §2.1). Build one with
-// [ClientSecretBasic], [ClientSecretPost], [PrivateKeyJWT] or [BearerToken].
+// [ClientSecretBasic], [ClientSecretPost], [PrivateKeyJWT], [TLSClientAuth]
+// or [BearerToken].
 type ClientAuth interface {
 	apply(req *http.Request, form url.Values, audience string, now time.Time) error
 	validate() error
@@ -63,6 +64,56 @@ func (a secretPost) clientID() string { return a.id }
 // Format prints the method and client id, for every verb; never the secret.
 func (a secretPost) Format(f fmt.State, _ rune) {
 	fmt.Fprintf(f, "introspect.ClientSecretPost(%q, secret not shown)", a.id)
+}
+
+// TLSClientAuth authenticates with a client certificate (RFC 8705 §2,
+// tls_client_auth or self_signed_tls_client_auth): the form names
+// client_id and carries no secret; the certificate is presented in the TLS
+// handshake by the HTTP client given with [WithHTTPClient], whose
+// transport must be set up with it (an [http.Transport] whose
+// TLSClientConfig has Certificates or GetClientCertificate). [New] and
+// [Discover] refuse this method without such a client.
+func TLSClientAuth(clientID string) ClientAuth { return tlsClientAuth{id: clientID} }
+
+type tlsClientAuth struct{ id string }
+
+func (a tlsClientAuth) apply(_ *http.Request, form url.Values, _ string, _ time.Time) error {
+	form.Set("client_id", a.id)
+	return nil
+}
+
+func (a tlsClientAuth) validate() error {
+	if a.id == "" {
+		return errors.New("TLSClientAuth: client id is required")
+	}
+	return nil
+}
+
+func (a tlsClientAuth) clientID() string { return a.id }
+
+// Format prints the method and client id.
+func (a tlsClientAuth) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "introspect.TLSClientAuth(%q)", a.id)
+}
+
+// presentsCertificate reports whether hc will present a client
+// certificate: its transport is an [http.Transport] (or the default one)
+// configured with one. Another RoundTripper cannot be looked into, and
+// is trusted to.
+func presentsCertificate(hc *http.Client) bool {
+	if hc == nil {
+		return false
+	}
+	rt := hc.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	tr, ok := rt.(*http.Transport)
+	if !ok {
+		return true
+	}
+	c := tr.TLSClientConfig
+	return c != nil && (len(c.Certificates) > 0 || c.GetClientCertificate != nil)
 }
 
 func requireIDSecret(id, secret string) error {

@@ -134,6 +134,9 @@ func newClient(cfg config, issuer, endpoint string, auth ClientAuth) (*Client, e
 	} else if err := auth.validate(); err != nil {
 		cfg.errs = append(cfg.errs, err)
 	}
+	if _, ok := auth.(tlsClientAuth); ok && !presentsCertificate(cfg.client) {
+		cfg.errs = append(cfg.errs, errors.New("TLSClientAuth: WithHTTPClient must give a client whose transport presents the client certificate"))
+	}
 	if cfg.signedKeys != nil && cfg.signedIss == "" && issuer == "" {
 		cfg.errs = append(cfg.errs, errors.New("WithSignedResponses: an issuer is required with New"))
 	}

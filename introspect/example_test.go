@@ -2,9 +2,12 @@ package introspect_test
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log"
+	"net/http"
+	"time"
 
 	"github.com/bearerguard/bearerguard/bearertest"
 	"github.com/bearerguard/bearerguard/introspect"
@@ -51,4 +54,26 @@ func Example() {
 	// Output:
 	// billing [read:data] introspection
 	// true
+}
+
+// A resource server that authenticates to the introspection endpoint with
+// its certificate (RFC 8705 §2.1): the transport presents it, the form
+// names the client.
+func ExampleTLSClientAuth() {
+	cert, err := tls.LoadX509KeyPair("orders-api.crt", "orders-api.key")
+	if err != nil {
+		log.Fatal(err)
+	}
+	hc := &http.Client{
+		Timeout: 10 * time.Second,
+		Transport: &http.Transport{
+			TLSClientConfig: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
+		},
+	}
+	ic, err := introspect.New("https://auth.example.com/oauth2/introspect",
+		introspect.TLSClientAuth("orders-api"), introspect.WithHTTPClient(hc))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer ic.Close()
 }
