@@ -137,6 +137,13 @@ func newClient(cfg config, issuer, endpoint string, auth ClientAuth) (*Client, e
 	if _, ok := auth.(tlsClientAuth); ok && !presentsCertificate(cfg.client) {
 		cfg.errs = append(cfg.errs, errors.New("TLSClientAuth: WithHTTPClient must give a client whose transport presents the client certificate"))
 	}
+	if cfg.assertionAud != "" {
+		if _, ok := auth.(privateKeyJWT); !ok {
+			cfg.errs = append(cfg.errs, errors.New("WithAssertionAudience is for PrivateKeyJWT"))
+		} else if _, err := httpfetch.CheckURL(cfg.assertionAud, cfg.insecureHTTP); err != nil {
+			cfg.errs = append(cfg.errs, fmt.Errorf("WithAssertionAudience: %w", err))
+		}
+	}
 	if cfg.signedKeys != nil && cfg.signedIss == "" && issuer == "" {
 		cfg.errs = append(cfg.errs, errors.New("WithSignedResponses: an issuer is required with New"))
 	}
@@ -358,7 +365,11 @@ func (c *Client) ask(ctx context.Context, token string, meta *answerMeta) (*vali
 	if err != nil {
 		return nil, unavailable(err, 0)
 	}
-	if err := c.auth.apply(req, form, endpoint, c.cfg.clock()); err != nil {
+	aud := endpoint
+	if c.cfg.assertionAud != "" {
+		aud = c.cfg.assertionAud
+	}
+	if err := c.auth.apply(req, form, aud, c.cfg.clock()); err != nil {
 		return nil, unavailable(err, 0)
 	}
 	body := form.Encode()

@@ -48,6 +48,7 @@ type config struct {
 	signedKeys   validator.KeySource
 	signedIss    string
 	signedAud    string
+	assertionAud string
 	errs         []error
 
 	meterProvider  metric.MeterProvider
@@ -77,6 +78,21 @@ func WithHTTPClient(c *http.Client) Option {
 			cfg.errs = append(cfg.errs, errors.New("WithHTTPClient: nil client"))
 		}
 		cfg.client = c
+	}
+}
+
+// WithAssertionAudience sets the "aud" of [PrivateKeyJWT] assertions
+// (default: the introspection endpoint's URL, which RFC 7523 and most
+// servers accept). Give the authorization server's issuer identifier for
+// servers that want it: Keycloak before 25, and servers following the
+// update of RFC 7523 that makes the issuer the one audience. It must be
+// an https URL (http only on loopback with [WithInsecureLoopbackHTTP]).
+func WithAssertionAudience(aud string) Option {
+	return func(cfg *config) {
+		if aud == "" {
+			cfg.errs = append(cfg.errs, errors.New("WithAssertionAudience: empty audience"))
+		}
+		cfg.assertionAud = aud
 	}
 }
 

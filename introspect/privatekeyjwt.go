@@ -24,8 +24,8 @@ import (
 
 // PrivateKeyJWT authenticates with a JWT assertion signed by key (RFC 7523
 // §2.2, OpenID Connect private_key_jwt): iss and sub the client id, aud the
-// introspection endpoint, a 60 s lifetime and a random jti. kid, if set,
-// names the key.
+// introspection endpoint (or [WithAssertionAudience]), a 60 s lifetime and
+// a random jti. kid, if set, names the key.
 //
 // key is any [crypto.Signer], such as a KMS or HSM key; the type of its
 // public key sets the algorithm:
