@@ -705,7 +705,7 @@ func TestRedteamIntrospectionOnlyQueryToken(t *testing.T) {
 	const tok = "query-opaque-token-0002"
 	f := newFakeIntrospection(t, func(token string) (int, string) {
 		if token == tok {
-			return 200, fmt.Sprintf(`{"active":true,"scope":"read:data","client_id":"c","exp":%d}`, time.Now().Add(time.Hour).Unix())
+			return 200, fmt.Sprintf(`{"active":true,"scope":"read:data","client_id":"c","token_type":"Bearer","exp":%d}`, time.Now().Add(time.Hour).Unix())
 		}
 		return 200, `{"active":false}`
 	})

@@ -27,8 +27,8 @@ func kindServer(t *testing.T, body func(issuer string) string) *httptest.Server 
 }
 
 // kindGuard is an API guarded by introspection at srv only (audience
-// "orders", route scope orders:read).
-func kindGuard(t *testing.T, srv *httptest.Server, vopts ...validator.Option) http.Handler {
+// "orders" unless checkAud is false, route scope orders:read).
+func kindGuard(t *testing.T, srv *httptest.Server, checkAud bool, vopts ...validator.Option) http.Handler {
 	t.Helper()
 	ic, err := introspect.New(srv.URL+"/introspect", introspect.ClientSecretBasic(rsID, rsSecret),
 		introspect.WithHTTPClient(srv.Client()), introspect.WithLogger(discard))
@@ -36,7 +36,11 @@ func kindGuard(t *testing.T, srv *httptest.Server, vopts ...validator.Option) ht
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ic.Close() })
-	v, err := validator.New(append([]validator.Option{validator.WithIntrospection(srv.URL+"/", ic), validator.WithAudience(audience)}, vopts...)...)
+	aud := validator.WithAudience(audience)
+	if !checkAud {
+		aud = validator.WithoutAudienceCheck()
+	}
+	v, err := validator.New(append([]validator.Option{validator.WithIntrospection(srv.URL+"/", ic), aud}, vopts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,8 +56,9 @@ func kindGuard(t *testing.T, srv *httptest.Server, vopts ...validator.Option) ht
 // whatever the hint and answer "token_type": "Bearer" with "token_use":
 // "refresh_token", the granted audience, the scopes and the refresh
 // token's 30-day "exp"; Keycloak answers with the token's "typ";
-// node-oidc-provider names no type and no audience for a refresh token,
-// refused with WithIntrospectionTokenTypeRequired.
+// node-oidc-provider and Spring Authorization Server name no type and no
+// audience for a refresh token: an answer whose audience is not checked
+// must carry "token_type".
 func TestIntrospectionRefusesRefreshTokens(t *testing.T) {
 	now := time.Now().Unix()
 	answer := func(extra string) func(string) string {
@@ -64,30 +69,40 @@ func TestIntrospectionRefusesRefreshTokens(t *testing.T) {
 	}
 	audOptional := validator.WithIntrospectionAudienceOptional()
 	typeRequired := validator.WithIntrospectionTokenTypeRequired()
+	typeOptional := validator.WithIntrospectionTokenTypeOptional()
 	for _, c := range []struct {
 		name  string
 		extra string
 		opts  []validator.Option
 		want  int
+		noAud bool // WithoutAudienceCheck
 	}{
-		{"hydra access token", `,"aud":["orders"],"token_type":"Bearer","token_use":"access_token"`, nil, http.StatusOK},
-		{"hydra refresh token", `,"aud":["orders"],"token_type":"Bearer","token_use":"refresh_token"`, nil, http.StatusUnauthorized},
-		{"token_use of another case", `,"aud":["orders"],"token_use":"Refresh_Token"`, nil, http.StatusUnauthorized},
-		{"cognito access", `,"aud":["orders"],"token_use":"access"`, nil, http.StatusOK},
-		{"cognito id", `,"aud":["orders"],"token_use":"id"`, nil, http.StatusUnauthorized},
-		{"token_use not a string", `,"aud":["orders"],"token_use":1`, nil, http.StatusUnauthorized},
-		{"keycloak access", `,"aud":["orders"],"typ":"Bearer"`, nil, http.StatusOK},
-		{"keycloak refresh", `,"aud":["orders"],"typ":"Refresh"`, nil, http.StatusUnauthorized},
-		{"keycloak offline", `,"aud":["orders"],"typ":"Offline"`, nil, http.StatusUnauthorized},
-		{"keycloak id", `,"aud":["orders"],"typ":"ID"`, nil, http.StatusUnauthorized},
-		{"token_type refresh_token", `,"aud":["orders"],"token_type":"refresh_token"`, nil, http.StatusUnauthorized},
-		{"node-oidc-provider access token", `,"token_type":"Bearer"`, []validator.Option{audOptional, typeRequired}, http.StatusOK},
-		{"node-oidc-provider refresh token", ``, []validator.Option{audOptional, typeRequired}, http.StatusUnauthorized},
-		{"no token_type, not required", ``, []validator.Option{audOptional}, http.StatusOK},
-		{"token_type required, aud present", `,"aud":"orders"`, []validator.Option{typeRequired}, http.StatusUnauthorized},
+		{"hydra access token", `,"aud":["orders"],"token_type":"Bearer","token_use":"access_token"`, nil, http.StatusOK, false},
+		{"hydra refresh token", `,"aud":["orders"],"token_type":"Bearer","token_use":"refresh_token"`, nil, http.StatusUnauthorized, false},
+		{"token_use of another case", `,"aud":["orders"],"token_use":"Refresh_Token"`, nil, http.StatusUnauthorized, false},
+		{"cognito access", `,"aud":["orders"],"token_use":"access"`, nil, http.StatusOK, false},
+		{"cognito id", `,"aud":["orders"],"token_use":"id"`, nil, http.StatusUnauthorized, false},
+		{"token_use not a string", `,"aud":["orders"],"token_use":1`, nil, http.StatusUnauthorized, false},
+		{"keycloak access", `,"aud":["orders"],"typ":"Bearer"`, nil, http.StatusOK, false},
+		{"keycloak refresh", `,"aud":["orders"],"typ":"Refresh"`, nil, http.StatusUnauthorized, false},
+		{"keycloak offline", `,"aud":["orders"],"typ":"Offline"`, nil, http.StatusUnauthorized, false},
+		{"keycloak id", `,"aud":["orders"],"typ":"ID"`, nil, http.StatusUnauthorized, false},
+		{"token_type refresh_token", `,"aud":["orders"],"token_type":"refresh_token"`, nil, http.StatusUnauthorized, false},
+		// node-oidc-provider and Spring Authorization Server answer a
+		// refresh token (Spring: an authorization code too) with neither
+		// "token_type" nor "aud": unless the audience was checked, the
+		// answer must name its type.
+		{"node-oidc-provider access token", `,"token_type":"Bearer"`, []validator.Option{audOptional}, http.StatusOK, false},
+		{"node-oidc-provider refresh token", ``, []validator.Option{audOptional}, http.StatusUnauthorized, false},
+		{"spring refresh token, no audience check", ``, nil, http.StatusUnauthorized, true},
+		{"spring access token, no audience check", `,"aud":["web-app"],"token_type":"Bearer"`, nil, http.StatusOK, true},
+		{"audience checked, no token_type", `,"aud":"orders"`, nil, http.StatusOK, false},
+		{"no token_type, optional (Django OAuth Toolkit)", ``, []validator.Option{audOptional, typeOptional}, http.StatusOK, false},
+		{"token_type required, aud present", `,"aud":"orders"`, []validator.Option{typeRequired}, http.StatusUnauthorized, false},
+		{"token_type required, given", `,"aud":"orders","token_type":"Bearer"`, []validator.Option{typeRequired}, http.StatusOK, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			h := kindGuard(t, kindServer(t, answer(c.extra)), c.opts...)
+			h := kindGuard(t, kindServer(t, answer(c.extra)), !c.noAud, c.opts...)
 			rec := httptest.NewRecorder()
 			req := httptest.NewRequest(http.MethodGet, "https://api.example/orders", nil)
 			req.Header.Set("Authorization", "Bearer opaque-token-1")

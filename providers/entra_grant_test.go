@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/bearerguard/bearerguard/bearertest"
 	"github.com/bearerguard/bearerguard/providers"
@@ -102,5 +103,49 @@ func TestEntraOptionsOnlyForEntra(t *testing.T) {
 	}
 	if _, err := providers.Entra("72f988bf-86f1-41af-91ab-2d7cd011db47", []string{"api://orders"}, providers.WithClientIDs()); err == nil {
 		t.Error("Entra took an empty WithClientIDs")
+	}
+}
+
+// Granting nothing is decided last: an expired token, or a DPoP-bound one
+// sent as Bearer, is answered as such (401), not as granting nothing
+// (403).
+func TestEntraNoGrantDecidedLast(t *testing.T) {
+	const (
+		tenant    = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+		apiClient = "6e74172b-be56-4843-9ff4-e66a39bb12e3"
+	)
+	e := bearertest.NewEntra(t)
+	p, err := providers.Entra(tenant, []string{apiClient}, providers.WithBaseURL(e.URL), providers.WithHTTPClient(e.Client()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Close() })
+	v, err := validator.New(p.Option(), validator.WithDPoP(validator.DPoPAllowed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	expired := e.Token(t, bearertest.EntraToken{Tenant: tenant, Audience: apiClient, AppID: "stranger",
+		Extra: bearertest.Claims{"iat": now.Add(-3 * time.Hour).Unix(), "nbf": now.Add(-3 * time.Hour).Unix(), "exp": now.Add(-2 * time.Hour).Unix()}})
+	bound := e.Token(t, bearertest.EntraToken{Tenant: tenant, Audience: apiClient, AppID: "stranger",
+		Extra: bearertest.Claims{"cnf": map[string]any{"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}}})
+	plain := e.Token(t, bearertest.EntraToken{Tenant: tenant, Audience: apiClient, AppID: "stranger"})
+	for _, c := range []struct {
+		name  string
+		token string
+		want  error
+	}{
+		{"expired", expired, validator.ErrExpired},
+		{"DPoP-bound, sent as Bearer", bound, validator.ErrBoundToken},
+		{"valid otherwise", plain, validator.ErrNoGrant},
+	} {
+		// Three times: the second sighting enters the validated-token
+		// cache, the third is answered from it.
+		for range 3 {
+			_, err := v.ValidatePresentation(t.Context(), validator.Presentation{Scheme: validator.SchemeBearer, Token: c.token, Method: "GET"})
+			if !errors.Is(err, c.want) {
+				t.Errorf("%s: %v, want %v", c.name, err, c.want)
+			}
+		}
 	}
 }

@@ -341,9 +341,11 @@ func (s *claimSpans) scopes(skip []bool) (scopes.Set, error) {
 
 // decodeConfirmation reads a "cnf" claim (RFC 7800 §3.1): an object whose
 // "jkt" (RFC 9449 §6) and "x5t#S256" (RFC 8705 §3.1) members, when present,
-// must be non-empty strings. A "cnf" with neither names only methods this
-// library cannot check (a "jwk", a "kid", …): the token is refused rather
-// than accepted as a plain bearer token.
+// must be non-empty strings (an empty one makes the token malformed, even
+// beside the other: the issuer meant a binding it did not write). A "cnf"
+// with neither names only methods this library cannot check (a "jwk", a
+// "kid", …): the token is refused rather than accepted as a plain bearer
+// token.
 func decodeConfirmation(raw []byte) (Confirmation, error) {
 	var c Confirmation
 	var r objectReader
@@ -358,16 +360,22 @@ func decodeConfirmation(raw []byte) (Confirmation, error) {
 		if !ok {
 			break
 		}
+		var s string
 		switch string(name) {
 		case "jkt":
-			c.JKT, err = jsonStringView(val)
+			s, err = jsonStringView(val)
+			c.JKT = s
 		case "x5t#S256":
-			c.X5TS256, err = jsonStringView(val)
+			s, err = jsonStringView(val)
+			c.X5TS256 = s
 		default:
 			continue
 		}
 		if err != nil {
 			return c, err
+		}
+		if s == "" {
+			return c, ErrMalformed
 		}
 	}
 	if c.JKT == "" && c.X5TS256 == "" {

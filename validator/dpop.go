@@ -299,6 +299,11 @@ func (v *Validator) validatePresentation(ctx context.Context, p Presentation, ds
 	if err := v.checkBinding(ctx, tok, p); err != nil {
 		return nil, err
 	}
+	if v.requireGrant {
+		if err := v.checkGrant(tok); err != nil {
+			return nil, err
+		}
+	}
 	return tok, nil
 }
 

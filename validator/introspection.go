@@ -61,18 +61,34 @@ func WithIntrospectionAudienceOptional() Option {
 	return func(c *config) { c.introspectionAudOptional = true }
 }
 
-// WithIntrospectionTokenTypeRequired refuses active introspection answers
-// that carry no "token_type" ([ErrType]), for authorization servers that
-// introspect refresh tokens for any resource server and say what a token
-// is only by naming the type of access tokens: node-oidc-provider answers
-// an access token with "token_type" ("Bearer" or "DPoP") and a refresh
-// token without one, and without "aud" when no resource indicator was
-// used, so with [WithIntrospectionAudienceOptional] a stolen refresh token
-// would otherwise pass as an access token. Answers that name a refresh or
-// ID token ("token_type", Ory Hydra's "token_use", Keycloak's "typ") are
-// refused whatever the options.
+// WithIntrospectionTokenTypeRequired refuses every active introspection
+// answer that carries no "token_type" ([ErrType]), even one that names
+// this API in "aud".
+//
+// By default "token_type" is required only of answers whose audience is
+// not checked: answers without "aud" (accepted with
+// [WithIntrospectionAudienceOptional]) and every answer under
+// [WithoutAudienceCheck]. Authorization servers that introspect refresh
+// tokens for any resource server tell them apart only by naming the type
+// of access tokens: node-oidc-provider and Spring Authorization Server
+// answer an access token with "token_type" ("Bearer" or "DPoP") and a
+// refresh token (or an authorization code) without it, and without "aud",
+// so a stolen refresh token would otherwise pass as an access token.
+// Answers that name a refresh or ID token ("token_type", Ory Hydra's
+// "token_use", Keycloak's "typ") are refused whatever the options.
 func WithIntrospectionTokenTypeRequired() Option {
 	return func(c *config) { c.introspectionTypeRequired = true }
+}
+
+// WithIntrospectionTokenTypeOptional accepts active introspection answers
+// without "token_type" even when their audience is not checked (see
+// [WithIntrospectionTokenTypeRequired]), for authorization servers that
+// send neither "aud" nor "token_type" and introspect access tokens only
+// (Django OAuth Toolkit, for example). Use it only with such a server: with
+// one that also answers about refresh tokens, a stolen refresh token
+// passes as an access token.
+func WithIntrospectionTokenTypeOptional() Option {
+	return func(c *config) { c.introspectionTypeOptional = true }
 }
 
 // WithIntrospectJWTs sends JWTs to introspection too, instead of checking
@@ -97,11 +113,6 @@ func (v *Validator) introspect(ctx context.Context, token string) (*Token, error
 	// A copy of our own: whatever the introspector caches, nothing a
 	// handler does to its token reaches another request.
 	tok = tok.clone()
-	if v.introspectionTypeRequired {
-		if _, ok, err := lookupClaim(tok.claimsJSON(), []string{"token_type"}); err != nil || !ok {
-			return nil, ErrType
-		}
-	}
 	if tok.Issuer != "" && tok.Issuer != v.introspectionIssuer {
 		// Another issuer's name, even a trusted one: a hostile or
 		// compromised endpoint would otherwise make up that issuer's
@@ -126,6 +137,13 @@ func (v *Validator) introspect(ctx context.Context, token string) (*Token, error
 	} else if v.checkAud && !v.audienceOK(tok.Audience) &&
 		!(tok.Audience == nil && v.introspectionAudOptional) {
 		return nil, ErrAudience
+	}
+	// An answer that names no audience this API checked must at least say
+	// it is about an access token (refresh tokens come without either).
+	if v.introspectionTypeRequired || (!v.introspectionTypeOptional && (tok.Audience == nil || !v.checkAud)) {
+		if _, ok, err := lookupClaim(tok.claimsJSON(), []string{"token_type"}); err != nil || !ok {
+			return nil, ErrType
+		}
 	}
 	if err := v.checkTimes(v.now(), tok.Expiry, tok.NotBefore, tok.IssuedAt, false); err != nil {
 		return nil, err

@@ -48,9 +48,10 @@ func parseIntrospection(body []byte) (*Token, error) {
 	if string(spans.active) != "true" {
 		return nil, nil
 	}
+	var tt string
 	if spans.tokenType != nil {
-		tt, err := jsonString(spans.tokenType)
-		if err != nil {
+		var err error
+		if tt, err = jsonString(spans.tokenType); err != nil {
 			return nil, ErrMalformed
 		}
 		if refusedType(tt) {
@@ -63,6 +64,12 @@ func parseIntrospection(body []byte) (*Token, error) {
 	tok := &Token{Source: SourceIntrospection, claims: claims}
 	if err := decodeClaims(&spans, tok, nil, nil); err != nil {
 		return nil, err
+	}
+	if strings.EqualFold(tt, "DPoP") && tok.Confirmation.JKT == "" {
+		// RFC 9449 §6.2: the server says the token is DPoP-bound but names
+		// no key; accepting it as a bearer token would be the downgrade
+		// §7.2 forbids.
+		return nil, ErrUnsupportedBinding
 	}
 	return tok, nil
 }

@@ -327,11 +327,8 @@ func (v *Validator) checkIssuerPolicy(ic *issuerConfig, tok *Token, s *claimSpan
 			}
 		}
 	}
-	if answer { // roles and permissions fail closed for answers
-		if p.requireGrant && tok.Scopes.Len() == 0 {
-			return ErrNoGrant
-		}
-		return nil
+	if answer {
+		return nil // roles and permissions fail closed for answers
 	}
 	var err error
 	if tok.Roles, err = namesAt(tok.claimsJSON(), p.roles); err != nil {
@@ -340,7 +337,18 @@ func (v *Validator) checkIssuerPolicy(ic *issuerConfig, tok *Token, s *claimSpan
 	if tok.Permissions, err = namesAt(tok.claimsJSON(), p.permissions); err != nil {
 		return err
 	}
-	if p.requireGrant && tok.Scopes.Len() == 0 && tok.Roles.Len() == 0 && tok.Permissions.Len() == 0 {
+	return nil
+}
+
+// checkGrant refuses a token that grants no scope, role or permission
+// when its issuer requires a grant ([IssuerRequireGrant]). It runs last,
+// after the times and the binding, so that an expired token, or one
+// presented without its binding, is answered as such (401) and not as
+// granting nothing (403). An introspection answer grants its scopes
+// only: roles and permissions are never read from answers.
+func (v *Validator) checkGrant(tok *Token) error {
+	if ic := v.issuers[tok.Issuer]; ic != nil && ic.policy.requireGrant &&
+		tok.Scopes.Len() == 0 && tok.Roles.Len() == 0 && tok.Permissions.Len() == 0 {
 		return ErrNoGrant
 	}
 	return nil

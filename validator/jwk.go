@@ -105,7 +105,7 @@ func parseProofJWK(raw []byte) (proofKey, error) {
 			return proofKey{}, errJWK
 		}
 		xb, ok := decodeFixed(x, ed25519.PublicKeySize)
-		if !ok {
+		if !ok || weakEd25519(xb) {
 			return proofKey{}, errJWK
 		}
 		pub = ed25519.PublicKey(xb)
@@ -143,4 +143,45 @@ func decodeB64(s string) ([]byte, bool) {
 func decodeFixed(s string, size int) ([]byte, bool) {
 	b, ok := decodeB64(s)
 	return b, ok && len(b) == size
+}
+
+// ed25519SmallOrder are the encodings, sign bit cleared, of the eight
+// points of small order on edwards25519 (the identity, the point of order
+// 2, two of order 4 and four of order 8 share these five values).
+var ed25519SmallOrder = [...][32]byte{
+	{},
+	{0x01},
+	{0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0, 0x45, 0xc3, 0xf4, 0x89, 0xf2, 0xef, 0x98, 0xf0,
+		0xd5, 0xdf, 0xac, 0x05, 0xd3, 0xc6, 0x33, 0x39, 0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53, 0xfc, 0x05},
+	{0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b, 0x76, 0x0d, 0x10, 0x67, 0x0f,
+		0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39, 0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac, 0x03, 0x7a},
+	{0xec, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f},
+}
+
+// weakEd25519 reports whether k, an Ed25519 public key, is a point of
+// small order, for which anyone can make a signature verify without a
+// private key (crypto/ed25519 accepts them, as RFC 8032 allows), or a
+// non-canonical encoding (y ≥ 2^255-19), which would give one key two
+// thumbprints. A DPoP proof key must be neither.
+func weakEd25519(k []byte) bool {
+	var c [32]byte
+	copy(c[:], k)
+	c[31] &= 0x7f // the sign of x
+	for _, w := range ed25519SmallOrder {
+		if c == w {
+			return true
+		}
+	}
+	// y ≥ p = 2^255 - 19: 0x7f, then thirty 0xff, then at least 0xed, in
+	// little-endian order.
+	if c[31] != 0x7f || c[0] < 0xed {
+		return false
+	}
+	for _, b := range c[1:31] {
+		if b != 0xff {
+			return false
+		}
+	}
+	return true
 }

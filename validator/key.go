@@ -192,6 +192,10 @@ func NewKey(id string, public crypto.PublicKey, alg Algorithm) (*Key, error) {
 		if len(pub) != ed25519.PublicKeySize {
 			return nil, errors.New("bearerguard: bad Ed25519 key size")
 		}
+		// A point of small order verifies signatures anyone can make.
+		if weakEd25519(pub) {
+			return nil, errors.New("bearerguard: Ed25519 public key of small order or not canonical")
+		}
 		algs = 1<<algEdDSA | 1<<algEd25519
 	default:
 		return nil, fmt.Errorf("bearerguard: unsupported key type %T", public)

@@ -63,6 +63,7 @@ type config struct {
 
 	introspectionAudOptional  bool
 	introspectionTypeRequired bool
+	introspectionTypeOptional bool
 
 	dpop dpopConfig
 

@@ -13,27 +13,32 @@ import (
 // for concurrent use. A zero Validator refuses every token as unavailable
 // ([ErrUnavailable]).
 type Validator struct {
-	issuers     map[string]*issuerConfig
-	allowed     algSet // every algorithm some issuer may use
-	audiences   []string
-	checkAud    bool
-	leeway      time.Duration
-	maxSize     int
-	maxAge      time.Duration
-	requireExp  bool
-	rfc9068     bool
-	scopeClaims []string
-	checks      []func(context.Context, *Token) error
-	now         func() time.Time
-	logger      *slog.Logger
+	issuers map[string]*issuerConfig
+	// requireGrant: some issuer refuses tokens that grant nothing
+	// (IssuerRequireGrant), checked after every other check.
+	requireGrant bool
+	allowed      algSet // every algorithm some issuer may use
+	audiences    []string
+	checkAud     bool
+	leeway       time.Duration
+	maxSize      int
+	maxAge       time.Duration
+	requireExp   bool
+	rfc9068      bool
+	scopeClaims  []string
+	checks       []func(context.Context, *Token) error
+	now          func() time.Time
+	logger       *slog.Logger
 
 	introspector        Introspector
 	introspectJWTs      bool
 	introspectionIssuer string
 	// introspectionAudOptional accepts introspection answers without "aud".
 	introspectionAudOptional bool
-	// introspectionTypeRequired refuses answers without "token_type".
-	introspectionTypeRequired bool
+	// introspectionTypeRequired refuses answers without "token_type";
+	// introspectionTypeOptional accepts them even when nothing else says
+	// the token is for this API (see WithIntrospectionTokenTypeOptional).
+	introspectionTypeRequired, introspectionTypeOptional bool
 
 	dpop dpopConfig
 	tel  *telemetry
@@ -71,8 +76,11 @@ func New(opts ...Option) (*Validator, error) {
 	if c.introspectionAudOptional && c.introspector == nil {
 		errs = append(errs, errors.New("WithIntrospectionAudienceOptional needs WithIntrospection"))
 	}
-	if c.introspectionTypeRequired && c.introspector == nil {
-		errs = append(errs, errors.New("WithIntrospectionTokenTypeRequired needs WithIntrospection"))
+	if (c.introspectionTypeRequired || c.introspectionTypeOptional) && c.introspector == nil {
+		errs = append(errs, errors.New("WithIntrospectionTokenTypeRequired and WithIntrospectionTokenTypeOptional need WithIntrospection"))
+	}
+	if c.introspectionTypeRequired && c.introspectionTypeOptional {
+		errs = append(errs, errors.New("WithIntrospectionTokenTypeRequired and WithIntrospectionTokenTypeOptional are exclusive"))
 	}
 	if c.introspectJWTs && c.introspector == nil {
 		errs = append(errs, errors.New("WithIntrospectJWTs needs WithIntrospection"))
@@ -116,6 +124,7 @@ func New(opts ...Option) (*Validator, error) {
 
 		introspectionAudOptional:  c.introspectionAudOptional,
 		introspectionTypeRequired: c.introspectionTypeRequired,
+		introspectionTypeOptional: c.introspectionTypeOptional,
 
 		dpop: c.dpop,
 	}
@@ -137,6 +146,7 @@ func New(opts ...Option) (*Validator, error) {
 		ic.skipScopeClaims = ic.policy.claimsNotScopes(c.scopeClaims)
 		v.issuers[ic.issuer] = ic
 		v.allowed |= ic.algs
+		v.requireGrant = v.requireGrant || ic.policy.requireGrant
 	}
 	tel, err := newTelemetry(c.meterProvider, c.tracerProvider)
 	if err != nil {

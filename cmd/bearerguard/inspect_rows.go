@@ -269,6 +269,8 @@ func (e *explainer) typeRow(header map[string]any, r relaxedResult) checkRow {
 // (allowed clients in azp or client_id, tenants, claim values).
 func (e *explainer) policyRow() checkRow {
 	switch {
+	case errors.Is(e.err, validator.ErrNoGrant):
+		return row(rowPolicy, verdictFail, "the token grants no scope, role or permission, and the --provider %s preset requires a grant (the provider issues such tokens to clients nobody granted anything)", e.f.provider.name)
 	case errors.Is(e.err, validator.ErrClaimValue):
 		return row(rowPolicy, verdictFail, "%v: the token's client (azp, client_id, cid), tenant or another claim is not one the issuer's policy allows", e.err)
 	case e.verified:
@@ -445,6 +447,8 @@ func rowOf(err error) string {
 	switch {
 	case err == nil:
 		return ""
+	case errors.Is(err, validator.ErrNoGrant):
+		return rowPolicy
 	case errors.Is(err, validator.ErrInsufficientScope):
 		return rowScopes
 	case bindingRefusal(err):

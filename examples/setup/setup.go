@@ -58,10 +58,15 @@ type Config struct {
 	// carry no "aud" (a present, wrong one is still refused; JWTs must
 	// still name the audience).
 	IntrospectionAudienceOptional bool
-	// IntrospectionTokenTypeRequired refuses introspection answers that
-	// carry no "token_type" (node-oidc-provider's answers about refresh
-	// tokens carry none).
+	// IntrospectionTokenTypeRequired refuses every introspection answer
+	// that carries no "token_type"; by default only answers whose audience
+	// is not checked need one (node-oidc-provider and Spring Authorization
+	// Server answer refresh tokens with neither).
 	IntrospectionTokenTypeRequired bool
+	// IntrospectionTokenTypeOptional accepts answers without "token_type"
+	// even when their audience is not checked, for servers that introspect
+	// access tokens only and send neither (Django OAuth Toolkit).
+	IntrospectionTokenTypeOptional bool
 	// IntrospectionOnly checks every token, JWT-shaped or not, by
 	// introspection alone: no key set, no discovery, no background fetch.
 	// Issuer is then optional (see introspection_only.go).
@@ -214,7 +219,12 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 	if err != nil {
 		errs = append(errs, fmt.Errorf("BEARERGUARD_INTROSPECTION_TOKEN_TYPE_REQUIRED %q is not a boolean", getenv("BEARERGUARD_INTROSPECTION_TOKEN_TYPE_REQUIRED")))
 	}
-	fs.BoolVar(&c.IntrospectionTokenTypeRequired, "introspection-token-type-required", typeReqEnv, "refuse introspection answers without token_type, for authorization servers that answer refresh tokens without one (node-oidc-provider) (env BEARERGUARD_INTROSPECTION_TOKEN_TYPE_REQUIRED)")
+	fs.BoolVar(&c.IntrospectionTokenTypeRequired, "introspection-token-type-required", typeReqEnv, "refuse every introspection answer without token_type (by default only answers without a checked aud need one) (env BEARERGUARD_INTROSPECTION_TOKEN_TYPE_REQUIRED)")
+	typeOptEnv, err := strconv.ParseBool(env("BEARERGUARD_INTROSPECTION_TOKEN_TYPE_OPTIONAL", "false"))
+	if err != nil {
+		errs = append(errs, fmt.Errorf("BEARERGUARD_INTROSPECTION_TOKEN_TYPE_OPTIONAL %q is not a boolean", getenv("BEARERGUARD_INTROSPECTION_TOKEN_TYPE_OPTIONAL")))
+	}
+	fs.BoolVar(&c.IntrospectionTokenTypeOptional, "introspection-token-type-optional", typeOptEnv, "accept introspection answers with neither aud nor token_type, for servers that introspect access tokens only (Django OAuth Toolkit); with one that answers about refresh tokens too, a stolen refresh token would pass (env BEARERGUARD_INTROSPECTION_TOKEN_TYPE_OPTIONAL)")
 	dpopMode := fs.String("dpop", env("BEARERGUARD_DPOP", validator.DPoPAllowed.String()), "DPoP-bound tokens (RFC 9449): off, allowed or required (env BEARERGUARD_DPOP)")
 	c.PublicURL = env("BEARERGUARD_PUBLIC_URL", "")
 	fs.Var(urlFlag{&c.PublicURL}, "public-url", "the URL clients address this service by, for DPoP proofs behind a proxy (env BEARERGUARD_PUBLIC_URL)")
@@ -337,8 +347,11 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 	if c.IntrospectionAudienceOptional && c.IntrospectionURL == "" {
 		errs = append(errs, errors.New("--introspection-audience-optional needs --introspection-url"))
 	}
-	if c.IntrospectionTokenTypeRequired && c.IntrospectionURL == "" {
-		errs = append(errs, errors.New("--introspection-token-type-required needs --introspection-url"))
+	if (c.IntrospectionTokenTypeRequired || c.IntrospectionTokenTypeOptional) && c.IntrospectionURL == "" {
+		errs = append(errs, errors.New("--introspection-token-type-required and --introspection-token-type-optional need --introspection-url"))
+	}
+	if c.IntrospectionTokenTypeRequired && c.IntrospectionTokenTypeOptional {
+		errs = append(errs, errors.New("--introspection-token-type-required and --introspection-token-type-optional contradict each other"))
 	}
 	return c, errors.Join(errs...)
 }
@@ -454,6 +467,9 @@ func (c Config) Guard(client *http.Client) (*httpbearer.Guard, func(), error) {
 		}
 		if c.IntrospectionTokenTypeRequired {
 			vopts = append(vopts, validator.WithIntrospectionTokenTypeRequired())
+		}
+		if c.IntrospectionTokenTypeOptional {
+			vopts = append(vopts, validator.WithIntrospectionTokenTypeOptional())
 		}
 	}
 	v, err := validator.New(vopts...)

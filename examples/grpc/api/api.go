@@ -198,6 +198,9 @@ func newValidator(cfg setup.Config, client *http.Client, ready *setup.Readiness)
 		if cfg.IntrospectionTokenTypeRequired {
 			vopts = append(vopts, validator.WithIntrospectionTokenTypeRequired())
 		}
+		if cfg.IntrospectionTokenTypeOptional {
+			vopts = append(vopts, validator.WithIntrospectionTokenTypeOptional())
+		}
 	}
 	v, err := validator.New(vopts...)
 	if err != nil {
