@@ -91,17 +91,23 @@ func (c *Client) discoverRecovered(ctx context.Context) (endpoint string, err er
 }
 
 // discover fetches the issuer's metadata and returns its introspection
-// endpoint.
+// endpoint: for a client that authenticates with its certificate
+// ([TLSClientAuth]), the mTLS alias when the server names one (RFC 8705
+// §5: servers may ask for certificates there only).
 func (c *Client) discover(ctx context.Context) (string, error) {
 	md, err := discovery.Fetch(ctx, c.http, c.issuer, c.cfg.insecureHTTP, c.cfg.bodyLimit)
 	if err != nil {
 		return "", err
 	}
-	if md.IntrospectionEndpoint == "" {
+	endpoint := md.IntrospectionEndpoint
+	if _, ok := c.auth.(tlsClientAuth); ok && md.MTLSEndpointAliases.IntrospectionEndpoint != "" {
+		endpoint = md.MTLSEndpointAliases.IntrospectionEndpoint
+	}
+	if endpoint == "" {
 		return "", errors.New("discovery document has no introspection_endpoint")
 	}
-	if _, err := httpfetch.CheckURL(md.IntrospectionEndpoint, c.cfg.insecureHTTP); err != nil {
+	if _, err := httpfetch.CheckURL(endpoint, c.cfg.insecureHTTP); err != nil {
 		return "", err
 	}
-	return md.IntrospectionEndpoint, nil
+	return endpoint, nil
 }

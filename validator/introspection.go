@@ -3,6 +3,7 @@ package validator
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/bearerguard/bearerguard/internal/nilness"
 )
@@ -65,10 +66,12 @@ func WithIntrospectionAudienceOptional() Option {
 // answer that carries no "token_type" ([ErrType]), even one that names
 // this API in "aud".
 //
-// By default "token_type" is required only of answers whose audience is
-// not checked: answers without "aud" (accepted with
-// [WithIntrospectionAudienceOptional]) and every answer under
-// [WithoutAudienceCheck]. Authorization servers that introspect refresh
+// By default a non-blank "token_type" is required only of answers whose
+// "aud" no audience of this API was compared with: answers without "aud"
+// (accepted with [WithIntrospectionAudienceOptional]), answers under
+// [WithoutAudienceCheck] (unless their issuer has its own
+// [IssuerAudience]), and answers for an issuer checked by a client
+// allow-list ([IssuerClientIDs]), which never looks at "aud". Authorization servers that introspect refresh
 // tokens for any resource server tell them apart only by naming the type
 // of access tokens: node-oidc-provider and Spring Authorization Server
 // answer an access token with "token_type" ("Bearer" or "DPoP") and a
@@ -138,11 +141,16 @@ func (v *Validator) introspect(ctx context.Context, token string) (*Token, error
 		!(tok.Audience == nil && v.introspectionAudOptional) {
 		return nil, ErrAudience
 	}
-	// An answer that names no audience this API checked must at least say
-	// it is about an access token (refresh tokens come without either).
-	if v.introspectionTypeRequired || (!v.introspectionTypeOptional && (tok.Audience == nil || !v.checkAud)) {
-		if _, ok, err := lookupClaim(tok.claimsJSON(), []string{"token_type"}); err != nil || !ok {
+	// An answer whose audience this API did not compare with its own must
+	// at least say it is about an access token (refresh tokens come
+	// without either).
+	if v.introspectionTypeRequired || (!v.introspectionTypeOptional && !v.answerAudienceChecked(tok)) {
+		val, ok, err := lookupClaim(tok.claimsJSON(), []string{"token_type"})
+		if err != nil || !ok {
 			return nil, ErrType
+		}
+		if tt, err := jsonString(val); err != nil || strings.TrimSpace(tt) == "" {
+			return nil, ErrType // "" names no type
 		}
 	}
 	if err := v.checkTimes(v.now(), tok.Expiry, tok.NotBefore, tok.IssuedAt, false); err != nil {
@@ -152,4 +160,21 @@ func (v *Validator) introspect(ctx context.Context, token string) (*Token, error
 		return nil, err
 	}
 	return tok, nil
+}
+
+// answerAudienceChecked reports whether the audience check an answer
+// passed compared its "aud" with an audience of this API: an issuer's own
+// audiences ([IssuerAudience]) always do; a client allow-list
+// ([IssuerClientIDs]) never looks at "aud"; otherwise the validator's
+// audiences do when the answer has an "aud" and the check is on.
+func (v *Validator) answerAudienceChecked(tok *Token) bool {
+	if ic := v.issuers[tok.Issuer]; ic != nil {
+		switch {
+		case ic.policy.clientIDs != nil:
+			return false
+		case ic.policy.audiences != nil:
+			return true
+		}
+	}
+	return v.checkAud && tok.Audience != nil
 }

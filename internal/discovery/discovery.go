@@ -23,6 +23,11 @@ type Metadata struct {
 	TokenEndpoint         string `json:"token_endpoint"`
 	IntrospectionEndpoint string `json:"introspection_endpoint"`
 	RevocationEndpoint    string `json:"revocation_endpoint"`
+	// MTLSEndpointAliases are the endpoints for clients that authenticate
+	// with a certificate (RFC 8705 §5).
+	MTLSEndpointAliases struct {
+		IntrospectionEndpoint string `json:"introspection_endpoint"`
+	} `json:"mtls_endpoint_aliases"`
 }
 
 // ErrIssuerMismatch reports a document whose "issuer" differs from the
