@@ -35,7 +35,9 @@ type EntraToken struct {
 	// client-credentials grant gets.
 	Roles []string
 	// Scp is the space-delimited delegated permissions ("scp"), for a
-	// token obtained on behalf of a user.
+	// token obtained on behalf of a user. A token with neither Roles nor
+	// Scp is refused by the Entra ID presets (validator.ErrNoGrant)
+	// unless providers.WithEntraTokensWithoutGrant.
 	Scp string
 	// Extra adds or overrides claims; nil removes one.
 	Extra Claims

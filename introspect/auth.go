@@ -72,7 +72,8 @@ func (a secretPost) Format(f fmt.State, _ rune) {
 // handshake by the HTTP client given with [WithHTTPClient], whose
 // transport must be set up with it (an [http.Transport] whose
 // TLSClientConfig has Certificates or GetClientCertificate). [New] and
-// [Discover] refuse this method without such a client; a transport
+// [Discover] refuse this method when the client's transport is an
+// [http.Transport] (or none) without a certificate; a transport
 // wrapped in another RoundTripper (tracing, say) cannot be looked into, so
 // make sure the one inside presents the certificate: without it the
 // server answers 401 and every token is answered 503. With [Discover], the

@@ -9,7 +9,9 @@
 //
 //  1. Requests: POST token=…&token_type_hint=access_token, authenticated
 //     with client_secret_basic (the default of most servers),
-//     client_secret_post, private_key_jwt (RFC 7523) or a bearer token;
+//     client_secret_post, private_key_jwt (RFC 7523; the assertion's "aud"
+//     the endpoint, or [WithAssertionAudience]), tls_client_auth (RFC 8705
+//     §2, [TLSClientAuth]) or a bearer token;
 //     5 s timeout, 1 MiB response cap, status 200 and JSON required;
 //     redirects are not followed (the body holds the token and perhaps
 //     the client's credentials).
@@ -18,7 +20,9 @@
 //     data make the answer unusable (503). Only "active": true (a JSON
 //     boolean) is active; anything else, a missing member or the string
 //     "true" among them, is inactive. A "token_type" naming a refresh or
-//     ID token is refused. Every member is kept for [validator.Token.Claim].
+//     ID token, a "token_use" other than an access token's, or a Keycloak
+//     "typ" of Refresh, Offline or ID is refused, as is "token_type" DPoP
+//     without "cnf.jkt". Every member is kept for [validator.Token.Claim].
 //  3. Signed responses (RFC 9701) are verified with the issuer's keys when
 //     configured with [WithSignedResponses], and must be fresh: "iat"
 //     within the last 2 minutes (1 minute of skew), "exp" if any not

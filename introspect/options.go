@@ -86,7 +86,8 @@ func WithHTTPClient(c *http.Client) Option {
 // servers accept). Give the authorization server's issuer identifier for
 // servers that want it: Keycloak before 25, and servers following the
 // update of RFC 7523 that makes the issuer the one audience. It must be
-// an https URL (http only on loopback with [WithInsecureLoopbackHTTP]).
+// an https URL (http only on loopback with [WithInsecureLoopbackHTTP]);
+// [New] and [Discover] refuse it with any other [ClientAuth].
 func WithAssertionAudience(aud string) Option {
 	return func(cfg *config) {
 		if aud == "" {

@@ -13,8 +13,9 @@
 //  2. One unusable key never spoils the set: keys with "use" other than
 //     "sig", "key_ops" without "verify", symmetric keys, private keys,
 //     unsupported types or curves, RSA under 2048 or over 8192 bits (or
-//     with an exponent crypto/rsa refuses) and EC points off their curve
-//     are skipped with a Warn log. Members are read by their exact names
+//     with an exponent crypto/rsa refuses), EC points off their curve and
+//     Ed25519 keys of small order or in a non-canonical encoding are
+//     skipped with a Warn log. Members are read by their exact names
 //     (RFC 7517), as jwx reads them: "USE" is not "use".
 //  3. A key with "alg" verifies only that algorithm; one without is bound
 //     by its type (RSA: RS*/PS*; EC: the ES* of its curve; Ed25519: EdDSA).

@@ -37,7 +37,10 @@
 //     ids; "azp" (v2) or "appid" (v1) MUST be present, so an ID token of
 //     the same issuer is refused as the wrong type; "scp" gives scopes and
 //     "roles" (application permissions, what
-//     the client-credentials grant gets) gives roles.
+//     the client-credentials grant gets) gives roles; a token with neither
+//     "scp" nor "roles" is refused ([validator.ErrNoGrant], 403) unless
+//     [WithEntraTokensWithoutGrant]; with [WithClientIDs], "azp" (v2) or
+//     "appid" (v1) MUST be one of those clients.
 //  3. Keycloak: issuer {base}/realms/{realm}; "typ" MUST be "Bearer" (or
 //     "DPoP"), so an ID token ("typ": "ID") is refused as the wrong type;
 //     "realm_access.roles" and,

@@ -99,7 +99,9 @@ func WithAuthorizedParties(parties ...string) Option {
 }
 
 // WithClientIDs requires the client the token was issued to be one of
-// ids: Okta's "cid", Entra ID's "azp" (v2) or "appid" (v1).
+// ids: Okta's "cid", Entra ID's "azp" (v2) or "appid" (v1). Okta and Entra
+// ID only: Cognito takes its clients as a parameter, and Auth0 and
+// Keycloak refuse it (Keycloak: [WithAuthorizedParties]).
 func WithClientIDs(ids ...string) Option {
 	return func(c *config) { c.clientIDs = given(c.clientIDs, ids) }
 }
@@ -115,10 +117,11 @@ func WithEntraVersions(versions ...int) Option {
 // WithEntraTokensWithoutGrant accepts Entra ID tokens that carry neither
 // "scp" nor "roles". Entra ID issues such tokens for the API to any client
 // of the tenant (or a third-party app a user consented to) that nobody
-// granted anything, so the presets refuse them ([validator.ErrNoGrant],
-// 403) unless the API authorizes its callers itself: by
-// [WithClientIDs], or checks of its own (Microsoft.Identity.Web's
-// AllowWebApiToBeAuthorizedByACL).
+// granted anything, so the presets refuse them by default
+// ([validator.ErrNoGrant], 403); [WithClientIDs] alone does not change
+// that. Use this option only when the API authorizes its callers itself
+// ([WithClientIDs], or checks of its own such as Microsoft.Identity.Web's
+// AllowWebApiToBeAuthorizedByACL). Presets other than Entra ID refuse it.
 func WithEntraTokensWithoutGrant() Option { return func(c *config) { c.noGrant = true } }
 
 // WithKeycloakClient reads the roles of client ("resource_access.{client}.roles")

@@ -44,12 +44,19 @@
 //     "nbf" and "iat" are not in the future (all with one leeway, 30 s by
 //     default), "iat" is within the maximum age if one is configured, and
 //     in RFC 9068 mode every claim of RFC 9068 §2.2 is present;
-//  9. every user check ([WithClaimCheck]) passes.
+//  9. every user check ([WithClaimCheck]) passes;
+//  10. after the sender-constraint checks below, a token of an issuer that
+//     requires a grant ([IssuerRequireGrant]; the Entra ID presets) grants
+//     some scope, role or permission, else [ErrNoGrant] (403
+//     insufficient_scope).
 //
 // Tokens that are not JWTs go, with [WithIntrospection], to the
 // authorization server (RFC 7662), whose active answer is then checked here
 // like claims: "iss" if present, "aud" (or none, with
-// [WithIntrospectionAudienceOptional]), the times, and the user checks.
+// [WithIntrospectionAudienceOptional]), the times, and the user checks; an
+// answer about a refresh or ID token ("token_type", "token_use", Keycloak
+// "typ") is refused, and one whose "aud" no audience of this API was
+// compared with must carry "token_type".
 // With [WithIntrospection] and no issuer of its own, a validator is
 // introspection-only: it holds no key, every token of at most the size cap
 // goes to the authorization server, and nothing else is fetched.
@@ -84,7 +91,9 @@
 // [Validator.ValidatePresentation] with the proof of that key or that
 // certificate, checked on every request, cached token or not;
 // [Validator.Validate] treats a token as presented with the Bearer scheme,
-// and so refuses a bound one. See [WithDPoP] for the modes and
+// and so refuses a bound one. A "cnf" whose "jkt" or "x5t#S256" is empty
+// is malformed; an Ed25519 proof key of small order or in a non-canonical
+// encoding is refused. See [WithDPoP] for the modes and
 // [Validator.Challenge] for the answers.
 //
 // Callers MUST NOT treat an [ErrUnavailable] error as a verdict on the token:

@@ -23,7 +23,8 @@ var (
 	ErrInvalidToken = &Error{code: "invalid_token", desc: "The access token is invalid", msg: "invalid token"}
 	// ErrInsufficientScope: the token is good but lacks a scope the route
 	// requires (RFC 6750 §3.1 insufficient_scope). Use [AsScopeError] to
-	// learn which scopes.
+	// learn which scopes. Its reason [ErrNoGrant] is the validator's own: a
+	// token granting nothing.
 	ErrInsufficientScope = &Error{code: "insufficient_scope", desc: "The access token lacks a required scope", msg: "insufficient scope"}
 	// ErrUnavailable: the keys or the introspection endpoint needed to
 	// decide could not be reached and nothing cached can decide. Not the
@@ -76,7 +77,10 @@ var (
 	// ErrAlgorithm: "alg" is not allowed for this issuer, or does not match
 	// the key.
 	ErrAlgorithm = reason(ErrInvalidToken, "algorithm not allowed", "The access token algorithm is not allowed")
-	// ErrType: the "typ" header names a type that is not an access token.
+	// ErrType: the token is not an access token: its "typ" header, an
+	// issuer's access-token claim, or an introspection answer's
+	// "token_type", "token_use" or "typ" says so (or names no type where one
+	// is required).
 	ErrType = reason(ErrInvalidToken, "wrong token type", "The token is not an access token")
 	// ErrUnknownKey: no key of the issuer matches the token's "kid" and "alg".
 	ErrUnknownKey = reason(ErrInvalidToken, "unknown signing key", "The access token was signed with an unknown key")
@@ -115,7 +119,8 @@ var (
 	// ([DPoPRequired]).
 	ErrBearerNotAllowed = reason(ErrInvalidToken, "bearer token where DPoP is required", "The access token must be DPoP-bound and sent with a DPoP proof")
 	// ErrUnsupportedBinding: "cnf" names only confirmation methods this
-	// library cannot check, so the token cannot be accepted at all.
+	// library cannot check, or an introspection answer says "token_type":
+	// "DPoP" but names no "cnf.jkt", so the token cannot be accepted at all.
 	ErrUnsupportedBinding = reason(ErrInvalidToken, "unsupported confirmation method", "The access token is bound in a way this resource cannot check")
 )
 

@@ -27,7 +27,14 @@ type Introspector interface {
 // issuer as its [Token.Issuer]. An answer for an issuer configured with
 // [WithIssuer] (or a preset) also gets that issuer's own checks
 // ([IssuerOption]: token type, tenant, client allow-lists, its audience),
-// as its JWTs do; roles and permissions are never read from answers.
+// as its JWTs do; roles and permissions are never read from answers. An
+// answer about a refresh or ID token is refused ([ErrType]): its
+// "token_type" names one, its "token_use" is not "access_token" (or
+// Cognito's "access"), or its "typ" is Refresh, Offline or ID; an answer
+// whose "aud" no audience of this API was compared with must carry a
+// non-blank "token_type" ([WithIntrospectionTokenTypeRequired],
+// [WithIntrospectionTokenTypeOptional]); "token_type": "DPoP" without a
+// "cnf.jkt" is refused ([ErrUnsupportedBinding]).
 //
 // Introspection only: with no [WithIssuer] or [WithIssuerSecret], the
 // validator holds no key at all and fetches nothing but the introspection
@@ -57,7 +64,8 @@ func WithIntrospection(issuer string, introspector Introspector) Option {
 // locally must still carry one: unlike [WithoutAudienceCheck], this drops
 // nothing but the requirement that introspection answers say who the token
 // is for. Use it only when the authorization server issues tokens for this
-// API alone, or checks the audience itself.
+// API alone, or checks the audience itself. Answers without "aud" must
+// then carry "token_type", unless [WithIntrospectionTokenTypeOptional].
 func WithIntrospectionAudienceOptional() Option {
 	return func(c *config) { c.introspectionAudOptional = true }
 }
@@ -78,7 +86,8 @@ func WithIntrospectionAudienceOptional() Option {
 // refresh token (or an authorization code) without it, and without "aud",
 // so a stolen refresh token would otherwise pass as an access token.
 // Answers that name a refresh or ID token ("token_type", Ory Hydra's
-// "token_use", Keycloak's "typ") are refused whatever the options.
+// "token_use", Keycloak's "typ") are refused whatever the options. It needs
+// [WithIntrospection], and excludes [WithIntrospectionTokenTypeOptional].
 func WithIntrospectionTokenTypeRequired() Option {
 	return func(c *config) { c.introspectionTypeRequired = true }
 }
@@ -89,7 +98,8 @@ func WithIntrospectionTokenTypeRequired() Option {
 // send neither "aud" nor "token_type" and introspect access tokens only
 // (Django OAuth Toolkit, for example). Use it only with such a server: with
 // one that also answers about refresh tokens, a stolen refresh token
-// passes as an access token.
+// passes as an access token. It needs [WithIntrospection], and excludes
+// [WithIntrospectionTokenTypeRequired].
 func WithIntrospectionTokenTypeOptional() Option {
 	return func(c *config) { c.introspectionTypeOptional = true }
 }

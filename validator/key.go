@@ -145,7 +145,8 @@ type Key struct {
 
 // NewKey checks a public key and binds it to the algorithms it may verify.
 // public must be *rsa.PublicKey (at least [MinRSABits] bits),
-// *ecdsa.PublicKey on P-256, P-384 or P-521, or ed25519.PublicKey. If alg is
+// *ecdsa.PublicKey on P-256, P-384 or P-521, or ed25519.PublicKey (not of
+// small order, canonically encoded). If alg is
 // set, the key verifies only that algorithm, which must fit the key type;
 // otherwise the key type decides: RSA keys verify RS* and PS*, EC keys the
 // ES* algorithm of their curve, Ed25519 keys EdDSA (also under its RFC 9864

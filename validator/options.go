@@ -139,7 +139,9 @@ func WithAudience(audiences ...string) Option {
 
 // WithoutAudienceCheck accepts tokens meant for any audience. Only safe
 // when the issuer mints tokens for this API alone. An issuer's own
-// [IssuerAudience] or [IssuerClientIDs] is still checked.
+// [IssuerAudience] or [IssuerClientIDs] is still checked. Introspection
+// answers must then carry "token_type", unless their issuer has its own
+// [IssuerAudience] (see [WithIntrospectionTokenTypeRequired]).
 func WithoutAudienceCheck() Option { return func(c *config) { c.skipAudience = true } }
 
 // WithAlgorithms replaces the allowlist of asymmetric algorithms (default

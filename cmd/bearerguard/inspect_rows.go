@@ -63,7 +63,7 @@ var rowNames = map[string]string{
 	rowFormat: "Format", rowIssuer: "Issuer", rowSignature: "Signature and key", rowIntrospection: "Introspection",
 	rowExpiry: "Expiry (exp)", rowNotBefore: "Not before (nbf)", rowIssuedAt: "Issued at (iat) and age",
 	rowAudience: "Audience (aud)", rowType: "RFC 9068 access token type", rowBinding: "Sender constraint (DPoP, mTLS)",
-	rowScopes: "Scopes required", rowPolicy: "Issuer policy (clients, tenants, claims)",
+	rowScopes: "Scopes required", rowPolicy: "Issuer policy (clients, tenants, claims, grant)",
 }
 
 func row(id, verdict, format string, args ...any) checkRow {
