@@ -100,8 +100,14 @@ func (c *Client) discover(ctx context.Context) (string, error) {
 		return "", err
 	}
 	endpoint := md.IntrospectionEndpoint
-	if _, ok := c.auth.(tlsClientAuth); ok && md.MTLSEndpointAliases.IntrospectionEndpoint != "" {
-		endpoint = md.MTLSEndpointAliases.IntrospectionEndpoint
+	if _, ok := c.auth.(tlsClientAuth); ok {
+		alias, err := md.MTLSIntrospection()
+		if err != nil {
+			return "", err
+		}
+		if alias != "" {
+			endpoint = alias
+		}
 	}
 	if endpoint == "" {
 		return "", errors.New("discovery document has no introspection_endpoint")

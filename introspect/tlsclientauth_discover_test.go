@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 
@@ -62,5 +63,31 @@ func TestTLSClientAuthUsesMTLSAlias(t *testing.T) {
 	defer mu.Unlock()
 	if err != nil || !hits["mtls"] || hits["plain"] {
 		t.Errorf("Introspect = %v; endpoints asked: %v, want the mTLS alias only", err, hits)
+	}
+}
+
+// A server that writes mtls_endpoint_aliases in another shape spoils
+// discovery only for the clients that read it (TLSClientAuth), never for
+// the others.
+func TestMTLSAliasesOfAnotherShape(t *testing.T) {
+	for _, aliases := range []string{`"https://mtls.example/introspect"`, `null`, `[]`, `{"introspection_endpoint":7}`} {
+		var srv *httptest.Server
+		srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			if strings.HasPrefix(r.URL.Path, "/.well-known/") {
+				fmt.Fprintf(w, `{"issuer":%q,"introspection_endpoint":%q,"mtls_endpoint_aliases":%s}`, srv.URL, srv.URL+"/introspect", aliases)
+				return
+			}
+			fmt.Fprint(w, `{"active":true,"aud":"orders","token_type":"Bearer"}`)
+		}))
+		c, err := introspect.Discover(srv.URL, introspect.ClientSecretBasic(rsID, rsSecret), introspect.WithHTTPClient(srv.Client()), introspect.WithLogger(discard))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Introspect(t.Context(), "opaque-1"); err != nil {
+			t.Errorf("mtls_endpoint_aliases %s: a client_secret_basic client failed: %v", aliases, err)
+		}
+		c.Close()
+		srv.Close()
 	}
 }

@@ -23,11 +23,27 @@ type Metadata struct {
 	TokenEndpoint         string `json:"token_endpoint"`
 	IntrospectionEndpoint string `json:"introspection_endpoint"`
 	RevocationEndpoint    string `json:"revocation_endpoint"`
-	// MTLSEndpointAliases are the endpoints for clients that authenticate
-	// with a certificate (RFC 8705 §5).
-	MTLSEndpointAliases struct {
+	// MTLSEndpointAliases is the raw "mtls_endpoint_aliases" member: the
+	// endpoints for clients that authenticate with a certificate (RFC 8705
+	// §5). Kept raw, so that a server writing it in another shape spoils
+	// nothing for the clients that never read it; see MTLSIntrospection.
+	MTLSEndpointAliases json.RawMessage `json:"mtls_endpoint_aliases"`
+}
+
+// MTLSIntrospection returns the mTLS alias of the introspection endpoint,
+// or "" when the document names none; a member of another shape is an
+// error.
+func (md *Metadata) MTLSIntrospection() (string, error) {
+	if len(md.MTLSEndpointAliases) == 0 || string(md.MTLSEndpointAliases) == "null" {
+		return "", nil
+	}
+	var aliases struct {
 		IntrospectionEndpoint string `json:"introspection_endpoint"`
-	} `json:"mtls_endpoint_aliases"`
+	}
+	if err := json.Unmarshal(md.MTLSEndpointAliases, &aliases); err != nil {
+		return "", errors.New("discovery document: mtls_endpoint_aliases is not an object of strings")
+	}
+	return aliases.IntrospectionEndpoint, nil
 }
 
 // ErrIssuerMismatch reports a document whose "issuer" differs from the
