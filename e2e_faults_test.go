@@ -244,12 +244,19 @@ func TestKeySetFaults(t *testing.T) {
 			_, errB := v.Validate(ctx, edToken("b", privB, iss, nil))
 			t.Logf("refresh: %v", refreshErr)
 			t.Logf("known kid: %v; new kid: %v", errA, errB)
-			if fault.name == "keys change on every fetch" {
+			switch fault.name {
+			case "keys change on every fetch":
 				// The issuer really replaced its keys: the old key is gone.
 				if refreshErr != nil || !errors.Is(errA, validator.ErrUnknownKey) {
 					t.Errorf("replaced keys: refresh %v, old key %v; want the old key dropped", refreshErr, errA)
 				}
-			} else {
+			case "every key removed":
+				// The issuer's word, not an outage: the removed keys are
+				// trusted no longer, and every token is answered 503.
+				if refreshErr == nil || !errors.Is(errA, validator.ErrKeysUnavailable) {
+					t.Errorf("every key removed: refresh %v, old key %v; want the old key dropped, unavailable", refreshErr, errA)
+				}
+			default:
 				if refreshErr == nil {
 					t.Error("refresh against a faulty server succeeded")
 				}

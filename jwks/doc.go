@@ -25,10 +25,16 @@
 //     interval (30 s by default), shared by all concurrent misses, each
 //     waiting only as long as its own context allows; a kid the fetch did
 //     not find is then answered from a short negative cache.
-//  6. A failed refresh (timeout, non-200, non-JSON, too large, empty set)
-//     keeps the last good keys, retries with backoff, and logs at Warn;
-//     only when no set has ever loaded is the answer
-//     [validator.ErrKeysUnavailable] (HTTP 503), logged at Error.
+//  6. A failed refresh (timeout, non-200, non-JSON, too large) keeps the
+//     last good keys, retries with backoff, and logs at Warn; only when no
+//     set has ever loaded is the answer [validator.ErrKeysUnavailable]
+//     (HTTP 503), logged at Error. A well-formed set with no usable key
+//     (empty, or every key skipped: a compromised key removed, private
+//     halves published) is the issuer's word, not an outage: the keys it no
+//     longer lists are dropped and lookups answer
+//     [validator.ErrKeysUnavailable] until it holds a usable key, logged at
+//     Error. A key whose private half the set publishes is dropped under
+//     every kid, its public copies too.
 //  7. Background refresh runs at the configured interval (15 min by
 //     default), or at the response's Cache-Control max-age when that is
 //     shorter (at least 1 min): a key the issuer removed is trusted at

@@ -44,7 +44,8 @@ func (s *Set) startFetchLocked() *fetchCall {
 
 // fetch fetches the set once (discovering its URL first if needed) and, on
 // success, replaces the snapshot whole. On failure the last good snapshot
-// stays in place.
+// stays in place, except when the failure is a well-formed set with no
+// usable key: that is the issuer's word, and the old keys go.
 func (s *Set) fetch() (err error) {
 	defer func() {
 		// After the snapshot is stored: a woken WaitReady sees it.
@@ -93,6 +94,14 @@ func (s *Set) fetch() (err error) {
 			break
 		}
 		log.Warn("jwks: key skipped", slog.String("kid", sk.kid), slog.String("reason", sk.reason))
+	}
+	if errors.Is(err, errEmptySet) && hadKeys {
+		// A well-formed key set with no usable key is the issuer's word,
+		// not an outage: the keys it no longer lists (a compromised one
+		// removed, its private half published) are trusted no longer.
+		s.snap.Store(&snapshot{keys: validator.NewKeys(), fetched: start, empty: true})
+		log.Error("jwks: the key set holds no usable key; the keys it no longer lists are dropped, and tokens are answered unavailable until it holds one", slog.Any("error", err))
+		return err
 	}
 	if err != nil {
 		if hadKeys {

@@ -4,6 +4,7 @@ package jwks
 // that imports it. Moving to jwx/v3 is a change to this file alone.
 
 import (
+	"crypto"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -75,6 +76,7 @@ func parseKeySet(body []byte) ([]*validator.Key, []skippedKey, error) {
 	}
 	var keys []*validator.Key
 	var skipped []skippedKey
+	var exposed []crypto.PublicKey // keys whose private half the set publishes
 	for i, raw := range doc.Keys {
 		if i == maxKeys {
 			skipped = append(skipped, skippedKey{reason: fmt.Sprintf("%d more keys beyond the first %d", len(doc.Keys)-maxKeys, maxKeys)})
@@ -82,13 +84,35 @@ func parseKeySet(body []byte) ([]*validator.Key, []skippedKey, error) {
 		}
 		k, kid, err := parseKey(raw)
 		if err != nil {
+			var pe *privateKeyError
+			if errors.As(err, &pe) && pe.public != nil {
+				exposed = append(exposed, pe.public)
+			}
 			skipped = append(skipped, skippedKey{kid: kid, reason: err.Error()})
 			continue
 		}
 		keys = append(keys, k)
 	}
+	// A key whose private half is published is compromised under any kid:
+	// its public copies go too.
+	keys = slices.DeleteFunc(keys, func(k *validator.Key) bool {
+		for _, pub := range exposed {
+			if eq, ok := pub.(interface{ Equal(crypto.PublicKey) bool }); ok && eq.Equal(k.Public()) {
+				skipped = append(skipped, skippedKey{kid: k.ID(), reason: "its private key is published in the key set"})
+				return true
+			}
+		}
+		return false
+	})
 	return keys, skipped, nil
 }
+
+// privateKeyError skips a key whose private material the set publishes;
+// public is its public half (nil when it could not be had), so that the
+// set's public copies of the same key are dropped too.
+type privateKeyError struct{ public crypto.PublicKey }
+
+func (*privateKeyError) Error() string { return "private key material published in the key set" }
 
 func parseKey(raw json.RawMessage) (*validator.Key, string, error) {
 	meta, err := readMeta(raw)
@@ -115,7 +139,14 @@ func parseKey(raw json.RawMessage) (*validator.Key, string, error) {
 		return nil, kid, fmt.Errorf("unsupported key (kty %q)", httpfetch.Truncate(meta.Kty, 16))
 	}
 	if private, err := jwk.IsPrivateKey(key); err != nil || private {
-		return nil, kid, errors.New("private key material published in the key set")
+		pe := &privateKeyError{}
+		if pk, err := jwk.PublicKeyOf(key); err == nil {
+			var pub any
+			if pk.Raw(&pub) == nil {
+				pe.public = pub
+			}
+		}
+		return nil, kid, pe
 	}
 	var pub any
 	if err := key.Raw(&pub); err != nil {

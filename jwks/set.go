@@ -66,6 +66,10 @@ func (s *Set) Format(f fmt.State, _ rune) {
 type snapshot struct {
 	keys    *validator.Keys
 	fetched time.Time
+	// empty: the issuer's last well-formed key set held no usable key,
+	// so the keys it no longer lists are dropped and lookups are answered
+	// as if none had loaded (unavailable), until it holds one again.
+	empty bool
 }
 
 // ErrClosed reports use of a [Set] after [Set.Close] that its cached keys
@@ -278,7 +282,7 @@ func (s *Set) awaitKey(ctx context.Context, call *fetchCall, kid string, alg val
 // current returns the key set, or nil if none has loaded or it is too stale.
 func (s *Set) current() *snapshot {
 	snap := s.snap.Load()
-	if snap != nil && s.cfg.maxStaleness > 0 && s.cfg.clock().Sub(snap.fetched) > s.cfg.maxStaleness {
+	if snap != nil && (snap.empty || s.cfg.maxStaleness > 0 && s.cfg.clock().Sub(snap.fetched) > s.cfg.maxStaleness) {
 		return nil
 	}
 	return snap
@@ -293,8 +297,12 @@ func (s *Set) unavailable(cause error) error {
 	if cause == nil {
 		cause = errors.New("no key set loaded yet")
 	}
-	if s.snap.Load() != nil && s.current() == nil {
-		cause = fmt.Errorf("key set older than the maximum staleness: %w", cause)
+	if snap := s.snap.Load(); snap != nil && s.current() == nil {
+		if snap.empty {
+			cause = fmt.Errorf("the issuer's key set holds no usable key: %w", cause)
+		} else {
+			cause = fmt.Errorf("key set older than the maximum staleness: %w", cause)
+		}
 	}
 	return &validator.UnavailableError{Reason: validator.ErrKeysUnavailable, Err: cause}
 }

@@ -131,8 +131,6 @@ func TestStaleOnError(t *testing.T) {
 		{"HTML error page", func(s *server) {
 			s.set(200, []byte("<html><body>Service Unavailable</body></html>"), map[string]string{"Content-Type": "text/html"})
 		}},
-		{"empty key set", func(s *server) { s.set(200, jwksDoc(), nil) }},
-		{"only unusable keys", func(s *server) { s.set(200, jwksDoc(map[string]any{"kty": "oct", "k": "c2VjcmV0"}), nil) }},
 		{"10 MiB body", func(s *server) { s.set(200, huge, nil) }},
 		{"slow server", func(s *server) {
 			s.setHandler(func(w http.ResponseWriter, r *http.Request) {
