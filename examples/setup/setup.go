@@ -54,6 +54,15 @@ type Config struct {
 	// IntrospectionCacheTTL bounds the reuse of an active introspection
 	// answer (revocation is seen at most this late); 0 means no reuse.
 	IntrospectionCacheTTL time.Duration
+	// JWKSRefreshInterval is the key set's background refresh interval,
+	// the longest a key the issuer removed is still trusted (0: the jwks
+	// default, 15 min).
+	JWKSRefreshInterval time.Duration
+	// JWKSMaxStaleness refuses every token (503) once the key set could not
+	// be refreshed for this long (0: serve the last good keys without
+	// bound, the jwks default): for issuers that revoke keys after a
+	// compromise.
+	JWKSMaxStaleness time.Duration
 	// IntrospectionAudienceOptional accepts introspection answers that
 	// carry no "aud" (a present, wrong one is still refused; JWTs must
 	// still name the audience).
@@ -209,6 +218,8 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 	fs.StringVar(&c.ClientID, "client-id", env("BEARERGUARD_CLIENT_ID", ""), "this API's client id at the introspection endpoint (env BEARERGUARD_CLIENT_ID)")
 	c.ClientSecret = env("BEARERGUARD_CLIENT_SECRET", "")
 	fs.Var(secretfile.Flag{P: &c.ClientSecret}, "client-secret", "its client secret; prefer --client-secret-file or the environment (env BEARERGUARD_CLIENT_SECRET)")
+	jwksRefresh := fs.String("jwks-refresh-interval", env("BEARERGUARD_JWKS_REFRESH_INTERVAL", ""), "background refresh of the key set, the longest a key the issuer removed is still trusted (default 15m; at least 1m) (env BEARERGUARD_JWKS_REFRESH_INTERVAL)")
+	jwksStale := fs.String("jwks-max-staleness", env("BEARERGUARD_JWKS_MAX_STALENESS", ""), "refuse every token (503) once the key set could not be refreshed for this long (default: serve the last good keys without bound) (env BEARERGUARD_JWKS_MAX_STALENESS)")
 	cacheTTL := fs.String("introspection-cache-ttl", env("BEARERGUARD_INTROSPECTION_CACHE_TTL", introspect.DefaultMaxTTL.String()), "longest reuse of an active introspection answer, so a revoked token is accepted at most this long (default 60 s); 0 sees revocation at once (env BEARERGUARD_INTROSPECTION_CACHE_TTL)")
 	audOptEnv, err := strconv.ParseBool(env("BEARERGUARD_INTROSPECTION_AUDIENCE_OPTIONAL", "false"))
 	if err != nil {
@@ -299,6 +310,17 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 		errs = append(errs, errors.New("--audience (or BEARERGUARD_AUDIENCE) is required"))
 	}
 	errs = append(errs, c.checkProvider()...)
+	for _, d := range []struct {
+		flag, val string
+		dst       *time.Duration
+	}{{"jwks-refresh-interval", *jwksRefresh, &c.JWKSRefreshInterval}, {"jwks-max-staleness", *jwksStale, &c.JWKSMaxStaleness}} {
+		if d.val == "" {
+			continue
+		}
+		if *d.dst, err = time.ParseDuration(d.val); err != nil || *d.dst <= 0 {
+			errs = append(errs, fmt.Errorf("--%s %q is not a positive duration", d.flag, d.val))
+		}
+	}
 	if c.IntrospectionCacheTTL, err = time.ParseDuration(*cacheTTL); err != nil || c.IntrospectionCacheTTL < 0 {
 		errs = append(errs, fmt.Errorf("--introspection-cache-ttl %q is not a non-negative duration", *cacheTTL))
 	}
@@ -373,6 +395,12 @@ func (c Config) Guard(client *http.Client) (*httpbearer.Guard, func(), error) {
 	}
 	if c.MeterProvider != nil {
 		opts = append(opts, jwks.WithMeterProvider(c.MeterProvider))
+	}
+	if c.JWKSRefreshInterval > 0 {
+		opts = append(opts, jwks.WithRefreshInterval(c.JWKSRefreshInterval))
+	}
+	if c.JWKSMaxStaleness > 0 {
+		opts = append(opts, jwks.WithMaxStaleness(c.JWKSMaxStaleness))
 	}
 	keys, preset, err := c.keySetOrPreset(opts) // nil with --introspection-only; the preset's with --provider
 	if err != nil {

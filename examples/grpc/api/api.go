@@ -148,6 +148,12 @@ func newValidator(cfg setup.Config, client *http.Client, ready *setup.Readiness)
 	if cfg.InsecureHTTP {
 		kopts = append(kopts, jwks.WithInsecureLoopbackHTTP())
 	}
+	if cfg.JWKSRefreshInterval > 0 {
+		kopts = append(kopts, jwks.WithRefreshInterval(cfg.JWKSRefreshInterval))
+	}
+	if cfg.JWKSMaxStaleness > 0 {
+		kopts = append(kopts, jwks.WithMaxStaleness(cfg.JWKSMaxStaleness))
+	}
 	var keys *jwks.Set
 	var err error
 	if cfg.JWKSURL != "" {
