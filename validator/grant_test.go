@@ -1,6 +1,7 @@
 package validator_test
 
 import (
+	"context"
 	"crypto"
 	"errors"
 	"net/http"
@@ -54,4 +55,34 @@ func TestIssuerRequireGrant(t *testing.T) {
 			}
 		})
 	}
+}
+
+// An introspection issuer one trailing slash away from a configured issuer
+// would silently drop that issuer's checks (client allow-list, grant,
+// audience) from answers that carry no "iss": New refuses it.
+func TestIntrospectionIssuerSlashMismatchRefused(t *testing.T) {
+	loadKeys(t)
+	keys := validator.NewKeys(mustKey(t, "rsa-1", &rsaKey.PublicKey, validator.RS256))
+	ic := introspectorFunc(func(context.Context, string) (*validator.Token, error) { return nil, validator.ErrInactive })
+	for _, c := range []struct {
+		issuer, introspection string
+		ok                    bool
+	}{
+		{"https://as.example", "https://as.example/", false},
+		{"https://as.example/", "https://as.example", false},
+		{"https://as.example/", "https://as.example/", true},
+		{"https://as.example/", "https://other.example/", true},
+	} {
+		_, err := validator.New(validator.WithIssuer(c.issuer, keys, validator.IssuerClientIDs("web-app")),
+			validator.WithIntrospection(c.introspection, ic), validator.WithoutAudienceCheck())
+		if (err == nil) != c.ok {
+			t.Errorf("WithIssuer(%q) and WithIntrospection(%q): %v, want ok %v", c.issuer, c.introspection, err, c.ok)
+		}
+	}
+}
+
+type introspectorFunc func(context.Context, string) (*validator.Token, error)
+
+func (f introspectorFunc) Introspect(ctx context.Context, tok string) (*validator.Token, error) {
+	return f(ctx, tok)
 }

@@ -25,7 +25,8 @@ type Introspector interface {
 // "nbf" and "iat", when present, are checked like a JWT's. "exp" is not
 // required of an introspection response. An answer without "iss" gets
 // issuer as its [Token.Issuer]. An answer for an issuer configured with
-// [WithIssuer] (or a preset) also gets that issuer's own checks
+// [WithIssuer] (or a preset; the issuer strings equal exactly, which [New]
+// checks for a trailing slash) also gets that issuer's own checks
 // ([IssuerOption]: token type, tenant, client allow-lists, its audience),
 // as its JWTs do; roles and permissions are never read from answers. An
 // answer about a refresh or ID token is refused ([ErrType]): its

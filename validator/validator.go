@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -147,6 +148,15 @@ func New(opts ...Option) (*Validator, error) {
 		v.issuers[ic.issuer] = ic
 		v.allowed |= ic.algs
 		v.requireGrant = v.requireGrant || ic.policy.requireGrant
+	}
+	if ii := c.introspectionIssuer; ii != "" && v.issuers[ii] == nil {
+		// Answers get an issuer's own checks only when the strings are
+		// equal: one slash apart, the checks would silently not apply.
+		for iss := range v.issuers {
+			if strings.TrimRight(iss, "/") == strings.TrimRight(ii, "/") {
+				errs = append(errs, fmt.Errorf("WithIntrospection issuer %q and WithIssuer %q differ by a trailing slash: make them equal, or the issuer's checks do not apply to introspection answers", ii, iss))
+			}
+		}
 	}
 	tel, err := newTelemetry(c.meterProvider, c.tracerProvider)
 	if err != nil {
