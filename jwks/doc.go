@@ -24,7 +24,9 @@
 //  5. An unknown kid triggers at most one refetch per minimum refetch
 //     interval (30 s by default), shared by all concurrent misses, each
 //     waiting only as long as its own context allows; a kid the fetch did
-//     not find is then answered from a short negative cache.
+//     not find is then answered from a short negative cache. A signature
+//     that fails with a known kid's key asks the same way, once, for a new
+//     key the issuer may have put under that kid ([Set.RefreshKey]).
 //  6. A failed refresh (timeout, non-200, non-JSON, too large) keeps the
 //     last good keys, retries with backoff, and logs at Warn; only when no
 //     set has ever loaded is the answer [validator.ErrKeysUnavailable]

@@ -98,7 +98,8 @@ func WithRefreshInterval(d time.Duration) Option {
 }
 
 // WithMinRefetchInterval sets the least time between two fetches triggered
-// by tokens whose "kid" is not in the set (default
+// by tokens whose "kid" is not in the set, or whose signature failed with
+// the key under their "kid" ([Set.RefreshKey]) (default
 // [DefaultMinRefetchInterval]). Callers never wait for the window to pass:
 // a miss inside it is answered "unknown key" at once. A positive d under
 // [FloorRefetchInterval] is not refused but raised to it.

@@ -7,6 +7,7 @@ import (
 	"crypto"
 	"crypto/rsa"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -246,3 +247,49 @@ func TestRotationPublishedPrivateKeyStillTrusted(t *testing.T) {
 		})
 	}
 }
+
+// The issuer puts a new key under the same kid (or uses no kid) and signs
+// with it at once: the first token it signs makes the set look again
+// (within the unknown-kid rate limit), the old key's tokens are refused
+// after that, and a flood of forged tokens under a known kid costs at most
+// that one fetch.
+func TestRotationKidReusedNewKeyPickedUp(t *testing.T) {
+	loadKeys()
+	for _, kid := range []string{"k", ""} {
+		name := "kid " + kid
+		if kid == "" {
+			name = "no kid"
+		}
+		t.Run(name, func(t *testing.T) {
+			srv := newServer(t, jwksDoc(jwk(kid, &rsaA.PublicKey, nil)))
+			set := newSet(t, srv, jwks.WithMinRefetchInterval(time.Hour))
+			if err := set.Refresh(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			v := rvValidator(t, set)
+			validateN(t, v, rvToken(t, kid, rsaA, "a"), 1)
+			srv.set(200, jwksDoc(jwk(kid, &rsaB.PublicKey, nil)), nil)
+			before := srv.requests.Load()
+			validateN(t, v, rvToken(t, kid, rsaB, "b"), 3)
+			if n := srv.requests.Load() - before; n != 1 {
+				t.Errorf("the new key cost %d fetches, want 1", n)
+			}
+			if _, err := v.Validate(t.Context(), rvToken(t, kid, rsaA, "old")); !errors.Is(err, validator.ErrSignature) {
+				t.Errorf("old key's token after the rotation: %v, want ErrSignature", err)
+			}
+			// Forged tokens under the known kid: no more fetches (the rate
+			// limit of an hour has been used).
+			for i := range 50 {
+				forged := rvToken(t, kid, rsaA, fmt.Sprint("forged-", i))
+				if _, err := v.Validate(t.Context(), forged); !errors.Is(err, validator.ErrSignature) {
+					t.Fatalf("forged token: %v, want ErrSignature", err)
+				}
+			}
+			if n := srv.requests.Load() - before; n != 1 {
+				t.Errorf("forged tokens under a known kid cost %d fetches in all, want 1", n)
+			}
+		})
+	}
+}
+
+var _ validator.KeyRefresher = (*jwks.Set)(nil)

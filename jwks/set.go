@@ -253,6 +253,42 @@ func (s *Set) Key(ctx context.Context, kid string, alg validator.Algorithm) (*va
 	return nil, validator.ErrUnknownKey
 }
 
+// RefreshKey implements [validator.KeyRefresher]: stale, the key the set
+// holds for kid and alg, failed to verify a signature, perhaps because the
+// issuer put a new key under the same kid (or under none). It refetches
+// the set, within the rate limit of lookups of unknown kids (joining a
+// fetch in flight), and returns the key for kid and alg the set then
+// holds; nil when that is still stale, there is none, the rate limit
+// allows no fetch, or ctx ends first.
+func (s *Set) RefreshKey(ctx context.Context, kid string, alg validator.Algorithm, stale *validator.Key) *validator.Key {
+	if s.ctx == nil {
+		return nil
+	}
+	other := func() *validator.Key {
+		if snap := s.current(); snap != nil {
+			if k, ok := snap.keys.Lookup(kid, alg); ok && k != stale {
+				return k
+			}
+		}
+		return nil
+	}
+	if k := other(); k != nil {
+		return k // a fetch since the lookup replaced it
+	}
+	s.mu.Lock()
+	call, _ := s.onDemandLocked()
+	s.mu.Unlock()
+	if call == nil {
+		return nil
+	}
+	select {
+	case <-call.done:
+	case <-ctx.Done():
+		return nil
+	}
+	return other()
+}
+
 // awaitKey waits for call, as long as ctx allows, and looks kid up in the
 // set it left. done is false only when the fetch succeeded and did not
 // find kid.

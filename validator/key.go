@@ -257,6 +257,19 @@ type KeySource interface {
 	Key(ctx context.Context, kid string, alg Algorithm) (*Key, error)
 }
 
+// KeyRefresher is an optional interface of a [KeySource] whose key under a
+// kid can go stale: an issuer that rotates a key and keeps its kid (or
+// uses none) signs with the new key before the source has seen it. When a
+// signature fails with the key Key returned, the validator asks
+// RefreshKey once for another key for the same kid and alg, and verifies
+// with it if there is one. RefreshKey must bound its own work (a
+// [github.com/bearerguard/bearerguard/jwks.Set] refetches at most once per
+// minimum refetch interval, the budget of unknown kids); nil means no
+// other key.
+type KeyRefresher interface {
+	RefreshKey(ctx context.Context, kid string, alg Algorithm, stale *Key) *Key
+}
+
 // Keys is an immutable index of verification keys. It is also a fixed
 // [KeySource].
 type Keys struct {

@@ -347,7 +347,18 @@ func (v *Validator) validateJWT(ctx context.Context, token string) (*Token, *Key
 		}
 	}
 	if !verifySignature(h.alg, key, ic.secret, token[:len(hseg)+1+len(pseg)], sig) {
-		return nil, nil, nil, ErrSignature
+		// The issuer may have put a new key under the same kid (or under
+		// none): ask a source that can look again, once.
+		kr, ok := ic.keys.(KeyRefresher)
+		if !ok || key == nil {
+			return nil, nil, nil, ErrSignature
+		}
+		next := kr.RefreshKey(ctx, h.kid, algNames[h.alg], key)
+		if next == nil || next == key || !next.algs.has(h.alg) ||
+			!verifySignature(h.alg, next, nil, token[:len(hseg)+1+len(pseg)], sig) {
+			return nil, nil, nil, ErrSignature
+		}
+		key = next
 	}
 	if headerRecheck {
 		// Signed: now the name checks parseUnsignedHeader left.
