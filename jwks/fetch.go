@@ -104,7 +104,9 @@ func (s *Set) fetch() (err error) {
 		return err
 	}
 	if err != nil {
-		if hadKeys {
+		if old := s.snap.Load(); old != nil && old.empty {
+			log.Warn("jwks: refresh failed; the last key set held no usable key, so tokens are still answered unavailable", slog.Any("error", err))
+		} else if hadKeys {
 			log.Warn("jwks: refresh failed; serving the last good keys", slog.Any("error", err))
 		} else {
 			log.Error("jwks: fetch failed and no keys are loaded", slog.Any("error", err))

@@ -4,10 +4,15 @@ package jwks
 // that imports it. Moving to jwx/v3 is a change to this file alone.
 
 import (
-	"crypto"
+	"crypto/ecdh"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/big"
 	"slices"
 
 	"github.com/lestrrat-go/jwx/v2/jwk"
@@ -76,18 +81,20 @@ func parseKeySet(body []byte) ([]*validator.Key, []skippedKey, error) {
 	}
 	var keys []*validator.Key
 	var skipped []skippedKey
-	var exposed []crypto.PublicKey // keys whose private half the set publishes
+	// Keys whose private half the set publishes, found from the raw
+	// members of every entry (also those skipped for another reason, or
+	// beyond maxKeys).
+	var exposed exposedKeys
 	for i, raw := range doc.Keys {
-		if i == maxKeys {
-			skipped = append(skipped, skippedKey{reason: fmt.Sprintf("%d more keys beyond the first %d", len(doc.Keys)-maxKeys, maxKeys)})
-			break
+		exposed.add(raw)
+		if i >= maxKeys {
+			if i == maxKeys {
+				skipped = append(skipped, skippedKey{reason: fmt.Sprintf("%d more keys beyond the first %d", len(doc.Keys)-maxKeys, maxKeys)})
+			}
+			continue
 		}
 		k, kid, err := parseKey(raw)
 		if err != nil {
-			var pe *privateKeyError
-			if errors.As(err, &pe) && pe.public != nil {
-				exposed = append(exposed, pe.public)
-			}
 			skipped = append(skipped, skippedKey{kid: kid, reason: err.Error()})
 			continue
 		}
@@ -96,23 +103,106 @@ func parseKeySet(body []byte) ([]*validator.Key, []skippedKey, error) {
 	// A key whose private half is published is compromised under any kid:
 	// its public copies go too.
 	keys = slices.DeleteFunc(keys, func(k *validator.Key) bool {
-		for _, pub := range exposed {
-			if eq, ok := pub.(interface{ Equal(crypto.PublicKey) bool }); ok && eq.Equal(k.Public()) {
-				skipped = append(skipped, skippedKey{kid: k.ID(), reason: "its private key is published in the key set"})
-				return true
-			}
+		if exposed.has(k) {
+			skipped = append(skipped, skippedKey{kid: k.ID(), reason: "its private key is published in the key set"})
+			return true
 		}
 		return false
 	})
 	return keys, skipped, nil
 }
 
-// privateKeyError skips a key whose private material the set publishes;
-// public is its public half (nil when it could not be had), so that the
-// set's public copies of the same key are dropped too.
-type privateKeyError struct{ public crypto.PublicKey }
+// privateMembers are the JWK members of private keys (RFC 7518 §6.2.2,
+// §6.3.2; RFC 8037 §2).
+var privateMembers = []string{"d", "p", "q", "dp", "dq", "qi", "oth"}
 
-func (*privateKeyError) Error() string { return "private key material published in the key set" }
+// exposedKeys are the public keys (RSA moduli, EC points, Ed25519 keys)
+// of the private keys a set publishes, derived from the private values
+// where they can be, and the kids of those whose public key cannot.
+type exposedKeys struct {
+	moduli []*big.Int
+	points []*ecdh.PublicKey
+	ed     []ed25519.PublicKey
+	kids   []string
+}
+
+// add records raw's public key if raw carries private members, whatever
+// else is wrong with it.
+func (e *exposedKeys) add(raw json.RawMessage) {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(raw, &m) != nil {
+		return
+	}
+	private := false
+	for _, name := range privateMembers {
+		if _, ok := m[name]; ok {
+			private = true
+		}
+	}
+	if !private {
+		return
+	}
+	str := func(name string) string {
+		var v string
+		_ = json.Unmarshal(m[name], &v)
+		return v
+	}
+	bytesOf := func(name string) []byte {
+		b, err := base64.RawURLEncoding.DecodeString(str(name))
+		if err != nil || len(b) == 0 {
+			return nil
+		}
+		return b
+	}
+	num := func(name string) *big.Int {
+		if b := bytesOf(name); b != nil {
+			return new(big.Int).SetBytes(b)
+		}
+		return nil
+	}
+	derived := false
+	switch str("kty") {
+	case "RSA":
+		if n := num("n"); n != nil {
+			e.moduli, derived = append(e.moduli, n), true
+		}
+		if p, q := num("p"), num("q"); p != nil && q != nil {
+			e.moduli, derived = append(e.moduli, new(big.Int).Mul(p, q)), true
+		}
+	case "EC":
+		curves := map[string]ecdh.Curve{"P-256": ecdh.P256(), "P-384": ecdh.P384(), "P-521": ecdh.P521()}
+		if c, ok := curves[str("crv")]; ok {
+			if priv, err := c.NewPrivateKey(bytesOf("d")); err == nil {
+				e.points, derived = append(e.points, priv.PublicKey()), true
+			}
+		}
+	case "OKP":
+		if d := bytesOf("d"); str("crv") == "Ed25519" && len(d) == ed25519.SeedSize {
+			e.ed, derived = append(e.ed, ed25519.NewKeyFromSeed(d).Public().(ed25519.PublicKey)), true
+		}
+	}
+	if !derived {
+		e.kids = append(e.kids, str("kid"))
+	}
+}
+
+// has reports whether k is one of the exposed keys, or shares a kid with
+// an exposed key whose public half could not be derived.
+func (e *exposedKeys) has(k *validator.Key) bool {
+	if slices.Contains(e.kids, k.ID()) {
+		return true
+	}
+	switch pub := k.Public().(type) {
+	case *rsa.PublicKey:
+		return slices.ContainsFunc(e.moduli, func(n *big.Int) bool { return n.Cmp(pub.N) == 0 })
+	case *ecdsa.PublicKey:
+		p, err := pub.ECDH()
+		return err == nil && slices.ContainsFunc(e.points, func(x *ecdh.PublicKey) bool { return x.Equal(p) })
+	case ed25519.PublicKey:
+		return slices.ContainsFunc(e.ed, func(x ed25519.PublicKey) bool { return x.Equal(pub) })
+	}
+	return false
+}
 
 func parseKey(raw json.RawMessage) (*validator.Key, string, error) {
 	meta, err := readMeta(raw)
@@ -139,14 +229,7 @@ func parseKey(raw json.RawMessage) (*validator.Key, string, error) {
 		return nil, kid, fmt.Errorf("unsupported key (kty %q)", httpfetch.Truncate(meta.Kty, 16))
 	}
 	if private, err := jwk.IsPrivateKey(key); err != nil || private {
-		pe := &privateKeyError{}
-		if pk, err := jwk.PublicKeyOf(key); err == nil {
-			var pub any
-			if pk.Raw(&pub) == nil {
-				pe.public = pub
-			}
-		}
-		return nil, kid, pe
+		return nil, kid, errors.New("private key material published in the key set")
 	}
 	var pub any
 	if err := key.Raw(&pub); err != nil {

@@ -293,3 +293,24 @@ func TestRotationKidReusedNewKeyPickedUp(t *testing.T) {
 }
 
 var _ validator.KeyRefresher = (*jwks.Set)(nil)
+
+// During an issuer outage nobody can tell whether a token that fails with
+// a known kid's key was signed with a new key under it: 503, as for a new
+// kid, not a 401 a client would throw its token away on.
+func TestRotationRefreshKeyOutageAnswersUnavailable(t *testing.T) {
+	loadKeys()
+	srv := newServer(t, jwksDoc(jwk("k", &rsaA.PublicKey, nil)))
+	set := newSet(t, srv, jwks.WithMinRefetchInterval(time.Hour))
+	if err := set.Refresh(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	v := rvValidator(t, set)
+	srv.set(503, []byte("down"), nil)
+	if _, err := v.Validate(t.Context(), rvToken(t, "k", rsaB, "same-kid")); !errors.Is(err, validator.ErrKeysUnavailable) {
+		t.Errorf("a new key under a known kid, refetch failed: %v, want ErrKeysUnavailable", err)
+	}
+	// The refetch budget is used: a forged token is refused at once.
+	if _, err := v.Validate(t.Context(), rvToken(t, "k", rsaB, "again")); !errors.Is(err, validator.ErrSignature) {
+		t.Errorf("within the rate limit: %v, want ErrSignature", err)
+	}
+}

@@ -258,11 +258,13 @@ func (s *Set) Key(ctx context.Context, kid string, alg validator.Algorithm) (*va
 // issuer put a new key under the same kid (or under none). It refetches
 // the set, within the rate limit of lookups of unknown kids (joining a
 // fetch in flight), and returns the key for kid and alg the set then
-// holds; nil when that is still stale, there is none, the rate limit
-// allows no fetch, or ctx ends first.
-func (s *Set) RefreshKey(ctx context.Context, kid string, alg validator.Algorithm, stale *validator.Key) *validator.Key {
+// holds; nil when that is still stale, there is none, or the rate limit
+// allows no fetch. When the refetch fails, or ctx ends first, nobody can
+// tell whether the issuer rotated: the error matches
+// [validator.ErrKeysUnavailable] (503, as for a new kid in an outage).
+func (s *Set) RefreshKey(ctx context.Context, kid string, alg validator.Algorithm, stale *validator.Key) (*validator.Key, error) {
 	if s.ctx == nil {
-		return nil
+		return nil, nil
 	}
 	other := func() *validator.Key {
 		if snap := s.current(); snap != nil {
@@ -273,20 +275,26 @@ func (s *Set) RefreshKey(ctx context.Context, kid string, alg validator.Algorith
 		return nil
 	}
 	if k := other(); k != nil {
-		return k // a fetch since the lookup replaced it
+		return k, nil // a fetch since the lookup replaced it
 	}
 	s.mu.Lock()
 	call, _ := s.onDemandLocked()
 	s.mu.Unlock()
 	if call == nil {
-		return nil
+		return nil, nil
 	}
 	select {
 	case <-call.done:
 	case <-ctx.Done():
-		return nil
+		return nil, s.unavailable(ctx.Err())
 	}
-	return other()
+	if k := other(); k != nil {
+		return k, nil
+	}
+	if call.err != nil {
+		return nil, s.unavailable(call.err)
+	}
+	return nil, nil
 }
 
 // awaitKey waits for call, as long as ctx allows, and looks kid up in the

@@ -264,10 +264,11 @@ type KeySource interface {
 // RefreshKey once for another key for the same kid and alg, and verifies
 // with it if there is one. RefreshKey must bound its own work (a
 // [github.com/bearerguard/bearerguard/jwks.Set] refetches at most once per
-// minimum refetch interval, the budget of unknown kids); nil means no
-// other key.
+// minimum refetch interval, the budget of unknown kids); a nil key and nil
+// error mean no other key, an error matching [ErrUnavailable] that nobody
+// could tell (the refetch failed: the token is answered 503, not 401).
 type KeyRefresher interface {
-	RefreshKey(ctx context.Context, kid string, alg Algorithm, stale *Key) *Key
+	RefreshKey(ctx context.Context, kid string, alg Algorithm, stale *Key) (*Key, error)
 }
 
 // Keys is an immutable index of verification keys. It is also a fixed

@@ -353,7 +353,10 @@ func (v *Validator) validateJWT(ctx context.Context, token string) (*Token, *Key
 		if !ok || key == nil {
 			return nil, nil, nil, ErrSignature
 		}
-		next := kr.RefreshKey(ctx, h.kid, algNames[h.alg], key)
+		next, err := kr.RefreshKey(ctx, h.kid, algNames[h.alg], key)
+		if err != nil {
+			return nil, nil, nil, keyError(err)
+		}
 		if next == nil || next == key || !next.algs.has(h.alg) ||
 			!verifySignature(h.alg, next, nil, token[:len(hseg)+1+len(pseg)], sig) {
 			return nil, nil, nil, ErrSignature
