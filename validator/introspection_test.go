@@ -121,3 +121,75 @@ func TestIntrospectionAnswerForAnotherTrustedIssuer(t *testing.T) {
 		t.Errorf("the other issuer's own JWT: %+v, %v", tok, err)
 	}
 }
+
+// A validator whose only issuer, the introspection endpoint's, checks its
+// own audience ([validator.IssuerAudience] or [validator.IssuerClientIDs])
+// needs no validator-wide one: every answer is checked as that issuer's.
+// Any other issuer, or an introspection endpoint without such an issuer,
+// still does.
+func TestIntrospectionIssuerOwnAudience(t *testing.T) {
+	iss := bearertest.NewIssuer(t)
+	iss.AddClient(bearertest.ClientConfig{ID: "api", Secret: "api-secret"})
+	ic, err := introspect.New(iss.IntrospectionURL(), introspect.ClientSecretBasic("api", "api-secret"),
+		introspect.WithHTTPClient(iss.Client()), introspect.WithMaxTTL(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ic.Close() })
+	other := bearertest.NewIssuer(t)
+
+	t.Run("configurations", func(t *testing.T) {
+		for _, tt := range []struct {
+			name string
+			opts []validator.Option
+			ok   bool
+		}{
+			{"introspection issuer with IssuerAudience", []validator.Option{
+				validator.WithIssuer(iss.URL, iss.KeySet(t), validator.IssuerAudience("orders")),
+				validator.WithIntrospection(iss.URL, ic)}, true},
+			{"introspection issuer with IssuerClientIDs", []validator.Option{
+				validator.WithIssuer(iss.URL, iss.KeySet(t), validator.IssuerClientIDs("caller")),
+				validator.WithIntrospection(iss.URL, ic)}, true},
+			{"introspection only", []validator.Option{
+				validator.WithIntrospection(iss.URL, ic)}, false},
+			{"introspection issuer without its own audience", []validator.Option{
+				validator.WithIssuer(iss.URL, iss.KeySet(t)),
+				validator.WithIntrospection(iss.URL, ic)}, false},
+			{"another issuer has the audience", []validator.Option{
+				validator.WithIssuer(other.URL, other.KeySet(t), validator.IssuerAudience("orders")),
+				validator.WithIntrospection(iss.URL, ic)}, false},
+			{"a second issuer without its own audience", []validator.Option{
+				validator.WithIssuer(iss.URL, iss.KeySet(t), validator.IssuerAudience("orders")),
+				validator.WithIssuer(other.URL, other.KeySet(t)),
+				validator.WithIntrospection(iss.URL, ic)}, false},
+		} {
+			_, err := validator.New(tt.opts...)
+			if (err == nil) != tt.ok {
+				t.Errorf("%s: New = %v, want ok=%v", tt.name, err, tt.ok)
+			}
+		}
+	})
+
+	v, err := validator.New(validator.WithIssuer(iss.URL, iss.KeySet(t), validator.IssuerAudience("orders")),
+		validator.WithIntrospection(iss.URL, ic))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name   string
+		claims bearertest.Claims
+		want   error
+	}{
+		{"its audience", bearertest.Claims{"aud": "orders", "token_type": "Bearer"}, nil},
+		{"no iss, its audience", bearertest.Claims{"iss": nil, "aud": "orders", "token_type": "Bearer"}, nil},
+		{"another audience", bearertest.Claims{"aud": "billing", "token_type": "Bearer"}, validator.ErrAudience},
+		{"no audience", bearertest.Claims{"aud": nil, "token_type": "Bearer"}, validator.ErrAudience},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := v.Validate(t.Context(), iss.Opaque(t, tt.claims))
+			if !errors.Is(err, tt.want) || (tt.want == nil) != (err == nil) {
+				t.Fatalf("Validate = %v, want %v", err, tt.want)
+			}
+		})
+	}
+}

@@ -48,9 +48,11 @@ type Validator struct {
 }
 
 // New builds a Validator. It checks the whole configuration at once and
-// returns every problem together. At least one issuer ([WithIssuer] or
-// [WithIssuerSecret]) and an audience ([WithAudience], or
-// [WithoutAudienceCheck]) are required.
+// returns every problem together. At least one issuer ([WithIssuer],
+// [WithIssuerSecret] or [WithIntrospection]) is required, and an audience
+// ([WithAudience], or [WithoutAudienceCheck]) unless every issuer,
+// the introspection endpoint's included, has its own ([IssuerAudience] or
+// [IssuerClientIDs]).
 func New(opts ...Option) (*Validator, error) {
 	c := config{
 		algs:    DefaultAlgorithms,
@@ -86,7 +88,13 @@ func New(opts ...Option) (*Validator, error) {
 	if c.introspectJWTs && c.introspector == nil {
 		errs = append(errs, errors.New("WithIntrospectJWTs needs WithIntrospection"))
 	}
-	if len(c.audiences) == 0 && !c.skipAudience && (c.introspector != nil ||
+	// Every answer of the introspection endpoint is checked as its issuer's
+	// (an answer naming another issuer is refused): an audience of that
+	// issuer's own covers them.
+	introspectionOwnAudience := slices.ContainsFunc(c.issuers, func(ic *issuerConfig) bool {
+		return ic.issuer == c.introspectionIssuer && ic.policy.ownAudience()
+	})
+	if len(c.audiences) == 0 && !c.skipAudience && ((c.introspector != nil && !introspectionOwnAudience) ||
 		slices.ContainsFunc(c.issuers, func(ic *issuerConfig) bool { return !ic.policy.ownAudience() })) {
 		errs = append(errs, errors.New("no audience configured: use WithAudience, or WithoutAudienceCheck to accept any"))
 	}
