@@ -47,7 +47,8 @@ const (
 type serveStarted struct {
 	Addr, GRPCAddr, MetricsAddr string
 	Decider                     *forwardauth.Decider
-	Reload                      func() // as SIGHUP does
+	Reload                      func() // the route file read again, as a change or SIGHUP does
+	HUP                         func() // what SIGHUP does: Reload, and the key set fetched again
 }
 
 // serveCommand runs `bearerguard serve` until ctx ends or SIGTERM.
@@ -240,9 +241,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 	}()
 
-	rl := &reloader{path: cfg.Routes, d: d, log: log, settle: reloadSettle, quiet: reloadQuiet}
+	rl := &reloader{path: cfg.Routes, d: d, log: log, settle: reloadSettle, quiet: reloadQuiet, keys: ready}
 	rl.stamp, _ = statFile(cfg.Routes)
 	started.Reload = rl.reload
+	started.HUP = func() { rl.hup(ctx) }
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)

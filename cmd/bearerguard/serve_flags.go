@@ -56,7 +56,8 @@ On --addr (HTTP):
 On --grpc-addr: envoy.service.auth.v3.Authorization/Check.
 With --metrics-addr, GET /metrics there (Prometheus).
 The route file is read again on SIGHUP and when it changes; a bad file keeps
-the rules in force.
+the rules in force. SIGHUP also fetches the key set at once (a key the
+issuer removed is then no longer trusted); a failed fetch keeps the keys.
 
 Forward-auth flags:
 `

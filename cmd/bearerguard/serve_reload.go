@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bearerguard/bearerguard/examples/setup"
 	"github.com/bearerguard/bearerguard/forwardauth"
 )
 
@@ -65,6 +66,8 @@ type reloader struct {
 	settle time.Duration // how long the file must stay unchanged after it is read (reloadSettle)
 	quiet  time.Duration // how long ago the file must have been last modified when it is read (reloadQuiet)
 
+	keys *setup.Readiness // refreshed on SIGHUP; nil: none
+
 	mu    sync.Mutex // one reload at a time
 	stamp fileStamp  // of the file last tried
 }
@@ -83,10 +86,29 @@ func (rl *reloader) run(ctx context.Context, hup <-chan os.Signal, interval time
 		case <-ctx.Done():
 			return
 		case <-hup:
-			rl.reload()
+			rl.hup(ctx)
 		case <-tick:
 			rl.poll()
 		}
+	}
+}
+
+// hup does what SIGHUP asks: the route file read again, and the key set
+// fetched at once, so that a key the issuer removed in an emergency stops
+// being trusted without waiting for the background refresh. A fetch that
+// fails keeps the keys in force, and says so in one line.
+func (rl *reloader) hup(ctx context.Context) {
+	rl.reload()
+	if rl.keys == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, reloadPatience)
+	defer cancel()
+	switch registered, err := rl.keys.Refresh(ctx); {
+	case err != nil:
+		rl.log.Warn("bearerguard serve: SIGHUP: the key set could not be fetched; the keys in force stay", "err", oneLineErr(err))
+	case registered:
+		rl.log.Info("bearerguard serve: SIGHUP: key set fetched again")
 	}
 }
 

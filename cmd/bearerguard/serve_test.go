@@ -26,6 +26,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/bearerguard/bearerguard/bearertest"
+	"github.com/bearerguard/bearerguard/validator"
 )
 
 // lockedBuffer is an io.Writer the server's goroutines log to.
@@ -538,5 +539,54 @@ func TestServeNginxClientCertHeaderRefused(t *testing.T) {
 	if _, err := parseServe([]string{"--routes", "r.yaml", "--issuer", "https://id.example.com/", "--audience", "a", "--nginx-client-cert-header", "X-SSL-Client-Cert"},
 		func(string) string { return "" }, io.Discard); err != nil {
 		t.Errorf("X-SSL-Client-Cert: %v", err)
+	}
+}
+
+// SIGHUP fetches the key set at once, as well as reading the route file:
+// a key the issuer removed in an emergency stops being trusted without
+// waiting for the background refresh (15 minutes by default). A fetch that
+// fails keeps the keys in force.
+func TestServeHUPRefreshesKeys(t *testing.T) {
+	iss := bearertest.NewIssuer(t)
+	s, stderr, _ := startServe(t, iss, serveRoutes, "--reload-interval", "0")
+	ask := func(token string) int {
+		return nginxAsk(t, s.Addr, "GET", "/orders/7", token, nil).StatusCode
+	}
+	claims := bearertest.Claims{"aud": "orders", "scope": "orders:read"}
+	old := iss.Mint(t, claims)
+	if got := ask(old); got != 200 {
+		t.Fatalf("before the rotation: %d, want 200", got)
+	}
+	oldKid := iss.CurrentKeyID(validator.RS256)
+	iss.Rotate(t, validator.RS256)
+	iss.Remove(oldKid)
+	if got := ask(old); got != 200 {
+		t.Fatalf("removed key, before SIGHUP: %d, want 200 (the set is not fetched yet; else this test shows nothing)", got)
+	}
+	fetches := iss.JWKSRequests()
+	s.HUP()
+	if n := iss.JWKSRequests() - fetches; n != 1 {
+		t.Errorf("SIGHUP made %d key set fetches, want 1", n)
+	}
+	if got := ask(old); got != 401 {
+		t.Errorf("removed key, after SIGHUP: %d, want 401", got)
+	}
+	current := iss.Mint(t, claims)
+	if got := ask(current); got != 200 {
+		t.Errorf("the new key, after SIGHUP: %d, want 200", got)
+	}
+	if !strings.Contains(stderr.String(), "SIGHUP: key set fetched again") {
+		t.Errorf("no log line for the fetch: %s", stderr)
+	}
+
+	iss.SetJWKSHandler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "down", http.StatusServiceUnavailable)
+	}))
+	s.HUP()
+	if got := ask(current); got != 200 {
+		t.Errorf("after a SIGHUP whose fetch failed: %d, want 200 (the keys in force stay)", got)
+	}
+	if !strings.Contains(stderr.String(), "SIGHUP: the key set could not be fetched; the keys in force stay") {
+		t.Errorf("no log line for the failed fetch: %s", stderr)
 	}
 }

@@ -3,6 +3,7 @@ package setup
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -17,8 +18,14 @@ import (
 // GET /readyz and the startup wait. The zero value is ready to use, and
 // ready while nothing is registered.
 type Readiness struct {
-	mu   sync.Mutex
-	deps []dependency
+	mu       sync.Mutex
+	deps     []dependency
+	refreshs []refresher
+}
+
+type refresher struct {
+	name    string
+	refresh func(context.Context) error
 }
 
 type dependency struct {
@@ -37,6 +44,35 @@ func (r *Readiness) Track(name string, ready func() bool, wait func(context.Cont
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.deps = append(r.deps, dependency{name, ready, wait})
+}
+
+// TrackRefresh registers what [Readiness.Refresh] calls for the
+// dependency name: a key set's [jwks.Set.Refresh]. [Config.Guard]
+// registers its key set's.
+func (r *Readiness) TrackRefresh(name string, refresh func(context.Context) error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.refreshs = append(r.refreshs, refresher{name, refresh})
+}
+
+// Refresh has every dependency registered with [Readiness.TrackRefresh]
+// load its state again now (a key set fetched at once: the way to stop
+// trusting a key the issuer removed without waiting for the background
+// refresh), one after another, as long as ctx allows. It returns the
+// errors together, each prefixed with its dependency's name; a dependency
+// that fails keeps what it had. It reports false when nothing is
+// registered.
+func (r *Readiness) Refresh(ctx context.Context) (bool, error) {
+	r.mu.Lock()
+	list := append([]refresher(nil), r.refreshs...)
+	r.mu.Unlock()
+	var errs []error
+	for _, rf := range list {
+		if err := rf.refresh(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", rf.name, err))
+		}
+	}
+	return len(list) > 0, errors.Join(errs...)
 }
 
 func (r *Readiness) list() []dependency {

@@ -522,6 +522,7 @@ func (c Config) Guard(client *http.Client) (*httpbearer.Guard, func(), error) {
 	if c.Readiness != nil {
 		if keys != nil {
 			c.Readiness.Track("keys", keys.Ready, keys.WaitReady)
+			c.Readiness.TrackRefresh("keys", keys.Refresh)
 		}
 		if introspection != nil {
 			c.Readiness.Track("introspection", introspection.Ready, introspection.WaitReady)
