@@ -71,7 +71,9 @@ func defaults() config {
 // WithHTTPClient sets the HTTP client (default: 10 s timeouts, HTTPS-only
 // redirects, for discovery). Its redirects are held to the same
 // HTTPS-only policy, before its own CheckRedirect is asked; introspection
-// requests follow none. The client itself is not modified.
+// requests follow none. The client itself is not modified: bound its
+// response headers (http.Transport.MaxResponseHeaderBytes; net/http reads
+// up to 10 MiB by default, the default client 64 KiB).
 func WithHTTPClient(c *http.Client) Option {
 	return func(cfg *config) {
 		if c == nil {

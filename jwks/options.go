@@ -70,7 +70,8 @@ func defaults() config {
 // Default: a client with 10 s timeouts whose redirects must stay on HTTPS.
 // A client given here has its redirects held to that same policy too,
 // before its own CheckRedirect is asked; the client itself is not
-// modified.
+// modified: bound its response headers (http.Transport.MaxResponseHeaderBytes;
+// net/http reads up to 10 MiB by default, the default client 64 KiB).
 func WithHTTPClient(c *http.Client) Option {
 	return func(cfg *config) {
 		if c == nil {

@@ -123,8 +123,14 @@ const (
 	maxRedirects   = 3
 )
 
+// MaxResponseHeaderBytes bounds the response headers [NewClient]'s client
+// reads (net/http's default is 10 MiB): an authorization server is not
+// trusted to be bounded, and a body is read up to 1 MiB.
+const MaxResponseHeaderBytes = 64 << 10
+
 // NewClient returns a client with timeouts (10 s in all, 5 s to connect
-// and to receive headers) whose redirects must pass the same URL policy,
+// and to receive headers), response headers of at most
+// [MaxResponseHeaderBytes], whose redirects must pass the same URL policy,
 // at most 3 of them, and which dials "localhost" as a loopback address
 // without resolving it ([LoopbackNames]) and never through a proxy
 // ([DirectToLoopback]).
@@ -133,6 +139,7 @@ func NewClient(allowLoopbackHTTP bool) *http.Client {
 	tr.ResponseHeaderTimeout = 5 * time.Second
 	tr.TLSHandshakeTimeout = 5 * time.Second
 	tr.MaxIdleConnsPerHost = 4
+	tr.MaxResponseHeaderBytes = MaxResponseHeaderBytes
 	tr.DialContext = LoopbackNames((&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext)
 	tr.Proxy = DirectToLoopback(tr.Proxy)
 	return &http.Client{

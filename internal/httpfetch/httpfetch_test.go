@@ -325,3 +325,33 @@ func TestNewClientSkipsEnvironmentProxyForLoopback(t *testing.T) {
 		t.Errorf("proxied %q, served directly %d of 4", proxied, direct.Load())
 	}
 }
+
+// NewClient reads response headers up to MaxResponseHeaderBytes, not
+// net/http's 10 MiB: an introspection or JWKS endpoint is not trusted to
+// be bounded, and 64 requests in flight would hold 10 MiB each.
+func TestNewClientBoundsResponseHeaders(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		header int
+		ok     bool
+	}{
+		{"small headers", 1 << 10, true},
+		{"just under the bound", MaxResponseHeaderBytes - 1024, true},
+		{"past the bound", 2 * MaxResponseHeaderBytes, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("X-Pad", strings.Repeat("a", tt.header))
+				_, _ = w.Write([]byte("{}"))
+			}))
+			defer srv.Close()
+			resp, err := NewClient(true).Get(srv.URL)
+			if err == nil {
+				resp.Body.Close()
+			}
+			if (err == nil) != tt.ok {
+				t.Errorf("GET with %d bytes of headers: %v, want ok=%v", tt.header, err, tt.ok)
+			}
+		})
+	}
+}
