@@ -355,7 +355,13 @@ func (v *Validator) checkProof(ctx context.Context, tok *Token, p Presentation) 
 		// The proof is accepted up to iat+window+leeway inclusive
 		// (verifyProof), and stores forget at expires exclusive: remember
 		// it a second longer.
-		fresh, err := v.dpop.replay.Remember(ctx, key, pc.iat.Add(v.dpop.window+v.leeway+time.Second))
+		expires := pc.iat.Add(v.dpop.window + v.leeway + time.Second)
+		var fresh bool
+		if st, ok := v.dpop.replay.(ownedReplayStore); ok {
+			fresh, err = st.rememberFor(ctx, key, replayOwner(tok, jkt), expires)
+		} else {
+			fresh, err = v.dpop.replay.Remember(ctx, key, expires)
+		}
 		if err != nil {
 			return &UnavailableError{Reason: ErrReplayUnavailable, Err: err}
 		}

@@ -2,7 +2,10 @@ package validator
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -34,14 +37,31 @@ var ErrReplayStoreFull = errors.New("bearerguard: DPoP replay store full")
 // unexpired entries it refuses new proofs with [ErrReplayStoreFull]: a
 // store that forgot early would let a replay through. The zero
 // MemoryReplayStore holds [DefaultReplayStoreSize] proofs, with time.Now.
+//
+// Shares. Every proof it holds for a [Validator] is counted against the
+// token's principal (its issuer, client and subject). Once the store is
+// nine tenths full, a principal that holds its share of those nine tenths
+// (divided by the principals holding proofs, itself included) or more is
+// refused ([ErrReplayStoreFull]) until some of its proofs expire, and the
+// last tenth goes to the others: one client with a valid token, sending
+// proofs with fresh "jti" as fast as it can, cannot lock everyone else out
+// for the proofs' lifetime. Proofs remembered through
+// [MemoryReplayStore.Remember] by other callers (which name no principal)
+// are bounded by the store's size only.
 type MemoryReplayStore struct {
-	mu    sync.Mutex
-	max   int
-	clock func() time.Time
-	seen  map[string]time.Time
-	queue []replayEntry // in order of insertion; expiries are nearly monotonic
-	head  int
-	swept time.Time // last full sweep, at most one a second
+	mu     sync.Mutex
+	max    int
+	clock  func() time.Time
+	seen   map[string]replayMark
+	owners map[uint64]int // live entries per principal
+	queue  []replayEntry  // in order of insertion; expiries are nearly monotonic
+	head   int
+	swept  time.Time // last full sweep, at most one a second
+}
+
+type replayMark struct {
+	expires time.Time
+	owner   uint64
 }
 
 type replayEntry struct {
@@ -55,33 +75,64 @@ func NewMemoryReplayStore(size int, clock func() time.Time) *MemoryReplayStore {
 	if clock == nil {
 		clock = time.Now
 	}
-	return &MemoryReplayStore{max: max(size, 1), clock: clock, seen: make(map[string]time.Time)}
+	return &MemoryReplayStore{max: max(size, 1), clock: clock, seen: make(map[string]replayMark), owners: make(map[uint64]int)}
 }
 
+// errShareUsed is the error of a proof refused because its principal
+// holds its share of a nearly full store.
+var errShareUsed = fmt.Errorf("%w: this client's share of it is in use", ErrReplayStoreFull)
+
 // Remember implements [ReplayStore].
-func (s *MemoryReplayStore) Remember(_ context.Context, key string, expires time.Time) (bool, error) {
+func (s *MemoryReplayStore) Remember(ctx context.Context, key string, expires time.Time) (bool, error) {
+	return s.rememberFor(ctx, key, 0, expires)
+}
+
+// rememberFor is Remember for a proof of the principal owner (see
+// [replayOwner]).
+func (s *MemoryReplayStore) rememberFor(_ context.Context, key string, owner uint64, expires time.Time) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.seen == nil { // the zero store
-		s.seen, s.max = make(map[string]time.Time), DefaultReplayStoreSize
+		s.seen, s.owners, s.max = make(map[string]replayMark), make(map[uint64]int), DefaultReplayStoreSize
 	}
 	now := time.Now()
 	if s.clock != nil {
 		now = s.clock()
 	}
 	s.dropExpired(now)
-	if exp, ok := s.seen[key]; ok && now.Before(exp) {
+	if m, ok := s.seen[key]; ok && now.Before(m.expires) {
 		return false, nil
 	}
-	if len(s.seen) >= s.max {
+	if pressure := s.max - s.max/10; len(s.seen) >= pressure {
 		s.sweep(now) // expiries not in queue order: look at all once
 		if len(s.seen) >= s.max {
 			return false, ErrReplayStoreFull
 		}
+		principals := len(s.owners)
+		if s.owners[owner] == 0 {
+			principals++
+		}
+		if owner != 0 && len(s.seen) >= pressure && s.owners[owner] >= max(pressure/principals, 1) {
+			return false, errShareUsed
+		}
 	}
-	s.seen[key] = expires
+	if old, ok := s.seen[key]; ok { // expired, not yet dropped
+		s.forget(key, old)
+	}
+	s.seen[key] = replayMark{expires: expires, owner: owner}
+	s.owners[owner]++
 	s.queue = append(s.queue, replayEntry{key: key, expires: expires})
 	return true, nil
+}
+
+// forget deletes key, remembered as m.
+func (s *MemoryReplayStore) forget(key string, m replayMark) {
+	delete(s.seen, key)
+	if n := s.owners[m.owner] - 1; n > 0 {
+		s.owners[m.owner] = n
+	} else {
+		delete(s.owners, m.owner)
+	}
 }
 
 // Len returns the number of proofs remembered, expired or not.
@@ -95,8 +146,8 @@ func (s *MemoryReplayStore) Len() int {
 func (s *MemoryReplayStore) dropExpired(now time.Time) {
 	for s.head < len(s.queue) && !now.Before(s.queue[s.head].expires) {
 		e := s.queue[s.head]
-		if exp, ok := s.seen[e.key]; ok && !now.Before(exp) {
-			delete(s.seen, e.key)
+		if m, ok := s.seen[e.key]; ok && !now.Before(m.expires) {
+			s.forget(e.key, m)
 		}
 		s.queue[s.head] = replayEntry{}
 		s.head++
@@ -114,9 +165,33 @@ func (s *MemoryReplayStore) sweep(now time.Time) {
 		return
 	}
 	s.swept = now
-	for k, exp := range s.seen {
-		if !now.Before(exp) {
-			delete(s.seen, k)
+	for k, m := range s.seen {
+		if !now.Before(m.expires) {
+			s.forget(k, m)
 		}
 	}
+}
+
+// ownedReplayStore is a store that counts proofs per principal
+// ([MemoryReplayStore]).
+type ownedReplayStore interface {
+	rememberFor(ctx context.Context, key string, owner uint64, expires time.Time) (bool, error)
+}
+
+// replayOwner names the principal a proof is counted against: the token's
+// issuer with its client and subject, or, for a token naming neither, its
+// proof key. Never 0, which stands for callers of Remember.
+func replayOwner(tok *Token, jkt string) uint64 {
+	h := sha256.New()
+	fields := []string{"bearerguard/dpop-owner/v1", tok.Issuer, tok.ClientID, tok.Subject}
+	if tok.ClientID == "" && tok.Subject == "" {
+		fields = append(fields, jkt)
+	}
+	for _, f := range fields {
+		var n [4]byte
+		binary.BigEndian.PutUint32(n[:], uint32(len(f)))
+		h.Write(n[:])
+		h.Write([]byte(f))
+	}
+	return binary.BigEndian.Uint64(h.Sum(nil)) | 1
 }
