@@ -108,7 +108,8 @@ type Decider struct {
 // New returns a Decider that decides with g (build it over a
 // *validator.Validator so that DPoP and certificate checks apply) and
 // rules. It checks every option at once and returns all problems together.
-// g must be one httpbearer.New built: a nil or zero Guard is an error.
+// g must be one httpbearer.New built: a nil or zero Guard is an error, and
+// so is one built with httpbearer.WithFormToken (a gateway sends no body).
 func New(g *httpbearer.Guard, rules *Rules, opts ...Option) (*Decider, error) {
 	c := config{timeout: DefaultTimeout, clock: time.Now, logger: slog.Default()}
 	for _, o := range opts {
@@ -117,6 +118,12 @@ func New(g *httpbearer.Guard, rules *Rules, opts ...Option) (*Decider, error) {
 	errs := c.errs
 	if g.Validator() == nil {
 		errs = append(errs, errors.New("nil guard, or one httpbearer.New did not build"))
+	}
+	if g.ReadsFormBody() {
+		// A gateway sends no body: a request with a token in its header
+		// and another in its form would be decided on the first, and the
+		// upstream could read the second.
+		errs = append(errs, errors.New("a guard built with httpbearer.WithFormToken: forward auth never sees the request's body"))
 	}
 	if rules == nil {
 		errs = append(errs, errors.New("nil rules"))

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bearerguard/bearerguard/adapters/httpbearer"
 	"github.com/bearerguard/bearerguard/bearertest"
 	"github.com/bearerguard/bearerguard/forwardauth"
 	"github.com/bearerguard/bearerguard/validator"
@@ -234,6 +235,32 @@ func TestNewErrors(t *testing.T) {
 	}
 	if _, err := forwardauth.New(f.g, rs); err != nil {
 		t.Errorf("New(good) = %v", err)
+	}
+}
+
+// A gateway sends no body: with a Guard that reads form tokens, a request
+// with a token in its header and another in its form was decided on the
+// first (200 with its identity) where the adapter answers 400, and the
+// upstream could read the second, unchecked. New refuses such a Guard.
+func TestNewRefusesFormTokenGuard(t *testing.T) {
+	f := newFixture(t, testRules)
+	for _, tt := range []struct {
+		name string
+		opts []httpbearer.Option
+		ok   bool
+	}{
+		{"form tokens", []httpbearer.Option{httpbearer.WithFormToken()}, false},
+		{"query tokens", []httpbearer.Option{httpbearer.WithQueryToken()}, true},
+		{"a cookie", []httpbearer.Option{httpbearer.WithCookie("at")}, true},
+	} {
+		g, err := httpbearer.New(f.g.Validator(), tt.opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = forwardauth.New(g, f.d.Rules())
+		if (err == nil) != tt.ok || (err != nil && !strings.Contains(err.Error(), "WithFormToken")) {
+			t.Errorf("%s: New = %v, want ok=%v", tt.name, err, tt.ok)
+		}
 	}
 }
 

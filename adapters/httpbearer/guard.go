@@ -250,6 +250,12 @@ func (g *Guard) Optional(next http.Handler) http.Handler {
 	})
 }
 
+// ReadsFormBody reports whether g looks for a token in a form body
+// ([WithFormToken]): for packages that decide on a request without its
+// body (forward auth), to refuse a Guard whose decision would then miss a
+// second token.
+func (g *Guard) ReadsFormBody() bool { return g != nil && g.ex.form }
+
 // Validator returns the validator g checks tokens with, or nil for a
 // Guard [New] did not build (a nil or zero one): for packages that build
 // on a Guard, to refuse one that could only panic.
