@@ -92,6 +92,7 @@ const nginxServer = `
         return 503 '{"error":"temporarily_unavailable"}';
       }
       if ($auth_status = 400) {
+        add_header WWW-Authenticate $auth_www_authenticate always;
         return 400 '{"error":"invalid_request"}';
       }
       return 500;
@@ -397,6 +398,13 @@ func TestNginxAuthRequest(t *testing.T) {
 		{"unmatched route: default deny", "DELETE", "/orders/7", rw, nil, func(a gatewayAnswer) string {
 			if a.status != 403 || a.echo != nil || a.challenge != "" {
 				return "want 403 without a challenge"
+			}
+			return ""
+		}},
+		{"a scheme without a token: 400 with its challenge", "GET", "/orders/7", "", http.Header{"Authorization": {"Bearer"}}, func(a gatewayAnswer) string {
+			// RFC 6750 §3: the 400 carries WWW-Authenticate too.
+			if a.status != 400 || a.echo != nil || !strings.Contains(a.challenge, `error="invalid_request"`) {
+				return `want 400 with error="invalid_request" in WWW-Authenticate`
 			}
 			return ""
 		}},
