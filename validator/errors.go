@@ -60,8 +60,16 @@ var (
 	// ErrMethodNotAllowed: a token in the query string or form body when that
 	// method is not enabled.
 	ErrMethodNotAllowed = reason(ErrInvalidRequest, "token transport not enabled", "The access token must be sent in the Authorization header")
-	// ErrDPoPNotAccepted: the DPoP scheme when DPoP is off ([DPoPOff]).
-	ErrDPoPNotAccepted = reason(ErrInvalidRequest, "DPoP not accepted", "The DPoP authorization scheme is not accepted")
+)
+
+// Reasons for [ErrNoToken].
+var (
+	// ErrDPoPNotAccepted: the DPoP scheme when DPoP is off ([DPoPOff]): an
+	// authentication method this API does not support, answered as no
+	// credentials are (RFC 6750 §3.1: a bare Bearer challenge). The
+	// adapters never return it: to them, with DPoP off, "Authorization:
+	// DPoP" is a scheme like any other they do not take.
+	ErrDPoPNotAccepted = reason(ErrNoToken, "DPoP not accepted", "The DPoP authorization scheme is not accepted")
 )
 
 // Reasons for [ErrInvalidToken].

@@ -50,6 +50,7 @@ type Interceptor struct {
 	// Validator keeps its own ValidatePresentation.
 	vv      *validator.Validator
 	ch      challenger // v, when it shapes challenges; else nil
+	noDPoP  bool       // v's DPoP mode is DPoPOff: the DPoP scheme is one it does not take
 	realm   string
 	methods map[string]rule
 	def     rule
@@ -74,6 +75,9 @@ func New(v PresentationValidator, opts ...Option) (*Interceptor, error) {
 	i := &Interceptor{v: v, realm: c.realm, methods: c.methods, def: rule{req: c.def}, baseURL: c.baseURL, observe: c.observe}
 	i.ch, _ = v.(challenger)
 	i.vv, _ = v.(*validator.Validator)
+	if m, ok := v.(interface{ DPoPMode() validator.DPoPMode }); ok {
+		i.noDPoP = m.DPoPMode() == validator.DPoPOff
+	}
 	return i, nil
 }
 
@@ -227,6 +231,9 @@ func (i *Interceptor) presentation(ctx context.Context, fullMethod string) (vali
 	if p.Token, ok, err = authheader.Parse(vals[0], "bearer"); err != nil {
 		return p, err
 	} else if !ok {
+		if i.noDPoP {
+			return p, validator.ErrNoToken // DPoP off: a scheme like any other it does not take
+		}
 		if p.Token, ok, err = authheader.Parse(vals[0], "dpop"); err != nil {
 			p.Scheme = validator.SchemeDPoP // the scheme the call used, for its challenge
 			return p, err

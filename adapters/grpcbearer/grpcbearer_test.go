@@ -652,6 +652,27 @@ func TestDPoP(t *testing.T) {
 		}
 	})
 
+	// DPoP off: the DPoP scheme is one this server does not take, answered
+	// as no credentials are (RFC 6750 §3.1), however many proofs come
+	// with it: never a DPoP error code on a Bearer challenge.
+	t.Run("off", func(t *testing.T) {
+		f := newFixture(t, validator.WithDPoP(validator.DPoPOff))
+		e := start(t, newInterceptor(t, f.v, tableWith(grpcbearer.WithBaseURL(base+"/"))...), nil)
+		proof := key.MustProof(t, "POST", htu, bound)
+		for _, c := range []struct {
+			name string
+			md   []string
+		}{
+			{"one proof", dpop(bound, proof)},
+			{"two proofs", append(dpop(bound, proof), "dpop", proof)},
+			{"no proof", []string{"authorization", "DPoP " + bound}},
+			{"DPoP alone", []string{"authorization", "DPoP"}},
+		} {
+			e.unary(t, c.md...).want(t, "off, "+c.name, codes.Unauthenticated, "No access token was presented", `Bearer realm="orders"`)
+		}
+		e.unary(t, bearer(f.token(t, "read:data"))...).want(t, "off, Bearer", codes.OK, "", "")
+	})
+
 	t.Run("nonce", func(t *testing.T) {
 		f := newFixture(t, validator.WithDPoPNonces([]byte("0123456789abcdef0123456789abcdef"), 0))
 		bound := f.iss.Mint(t, bearertest.Claims{"aud": realm, "scope": "read:data", "sub": "svc-dpop"}, bearertest.BoundToKey(key))

@@ -17,6 +17,9 @@ type extractor struct {
 	query  bool
 	form   bool
 	cookie string
+	// noDPoP: the validator takes no DPoP (DPoPOff, or it checks no
+	// presentation), so "Authorization: DPoP" is a scheme like Basic.
+	noDPoP bool
 }
 
 // extract returns the request's token. It fails with
@@ -30,8 +33,9 @@ type extractor struct {
 // sending one is not enabled. Query and form parameters are matched by their
 // decoded names, as r.URL.Query() and r.PostForm give them.
 //
-// The scheme is [validator.SchemeDPoP] for "Authorization: DPoP", and
-// [validator.SchemeBearer] for every other way.
+// The scheme is [validator.SchemeDPoP] for "Authorization: DPoP" (when
+// the validator takes DPoP; else that header is no credentials of ours),
+// and [validator.SchemeBearer] for every other way.
 func (e *extractor) extract(w http.ResponseWriter, r *http.Request) (string, validator.Scheme, error) {
 	if r.URL == nil {
 		return "", 0, validator.ErrInvalidRequest // built by hand; a server's requests always have one
@@ -55,6 +59,8 @@ func (e *extractor) extract(w http.ResponseWriter, r *http.Request) (string, val
 		}
 		if isBearer {
 			add(t)
+		} else if e.noDPoP {
+			// Another scheme, DPoP included: no credentials of ours.
 		} else if t, isDPoP, err := parseCredentials(headers[0], "dpop"); err != nil {
 			// The client used the DPoP scheme: its error goes on that
 			// scheme's challenge (RFC 9449 §7.1).

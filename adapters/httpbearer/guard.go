@@ -82,7 +82,18 @@ func New(v TokenValidator, opts ...Option) (*Guard, error) {
 	g.pv, _ = v.(PresentationValidator)
 	g.ch, _ = v.(challenger)
 	g.vv, _ = v.(*validator.Validator)
+	g.ex.noDPoP = !takesDPoP(v)
 	return g, nil
+}
+
+// takesDPoP reports whether v may accept the DPoP scheme: it checks
+// presentations, and its DPoP mode, when it tells one, is not off.
+func takesDPoP(v TokenValidator) bool {
+	if _, ok := v.(PresentationValidator); !ok {
+		return false
+	}
+	m, ok := v.(interface{ DPoPMode() validator.DPoPMode })
+	return !ok || m.DPoPMode() != validator.DPoPOff
 }
 
 // Authenticate extracts the request's token and validates it, without

@@ -47,14 +47,17 @@ func TestNewRefusesNilValidatorPointer(t *testing.T) {
 
 // A malformed "Authorization: DPoP …" is answered on the DPoP challenge,
 // the scheme the client used (RFC 9449 §7.1), not on the Bearer one; with
-// DPoP off, it is refused as a request (no DPoP challenge to carry it).
+// DPoP off, the DPoP scheme is one this API does not support, answered as
+// no credentials are (RFC 6750 §3.1: 401, a bare Bearer challenge), well
+// formed or not, with one proof or two.
 func TestMalformedDPoPHeaderChallenge(t *testing.T) {
 	for _, tt := range []struct {
-		mode validator.DPoPMode
-		want string
+		mode   validator.DPoPMode
+		status int
+		want   string
 	}{
-		{validator.DPoPAllowed, `DPoP error="invalid_request"`},
-		{validator.DPoPOff, `Bearer error="invalid_request"`},
+		{validator.DPoPAllowed, 400, `DPoP error="invalid_request"`},
+		{validator.DPoPOff, 401, `Bearer`},
 	} {
 		v, _ := rtValidator(t, validator.WithDPoP(tt.mode))
 		g, err := httpbearer.New(v)
@@ -66,9 +69,28 @@ func TestMalformedDPoPHeaderChallenge(t *testing.T) {
 			r.Header.Set("Authorization", header)
 			w := httptest.NewRecorder()
 			g.Handler(http.NotFoundHandler()).ServeHTTP(w, r)
-			if www := w.Header().Get("WWW-Authenticate"); w.Code != http.StatusBadRequest || !strings.Contains(www, tt.want) {
-				t.Errorf("%v, %q: %d %s; want 400 with %s", tt.mode, header, w.Code, www, tt.want)
+			if www := w.Header().Get("WWW-Authenticate"); w.Code != tt.status || !strings.Contains(www, tt.want) ||
+				(tt.status == 401 && strings.Contains(www, "error=")) {
+				t.Errorf("%v, %q: %d %s; want %d with %s", tt.mode, header, w.Code, www, tt.status, tt.want)
 			}
+		}
+	}
+	// DPoP off: a well-formed DPoP request, with one proof or two, is no
+	// credentials of ours: 401 with a bare challenge, never a DPoP error
+	// code on a Bearer challenge.
+	v, _ := rtValidator(t, validator.WithDPoP(validator.DPoPOff))
+	g, err := httpbearer.New(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, proofs := range [][]string{nil, {"x.y.z"}, {"x.y.z", "a.b.c"}} {
+		r := httptest.NewRequest("GET", "/x", nil)
+		r.Header.Set("Authorization", "DPoP abc")
+		r.Header["Dpop"] = proofs
+		w := httptest.NewRecorder()
+		g.Handler(http.NotFoundHandler()).ServeHTTP(w, r)
+		if www := w.Header().Get("WWW-Authenticate"); w.Code != 401 || www != "Bearer" {
+			t.Errorf("DPoP off, %d proofs: %d %q; want 401 with a bare Bearer challenge", len(proofs), w.Code, www)
 		}
 	}
 }

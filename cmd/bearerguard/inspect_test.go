@@ -295,7 +295,7 @@ func TestInspectVerdicts(t *testing.T) {
 		{"dpop proof for another URL", p, map[string]any{"dpop_proof": otherURLProof, "method": "GET", "url": apiURL}, want{"invalid", 401, `DPoP realm="orders", error="invalid_dpop_proof", error_description="The DPoP proof does not match this request"`, rowBinding, verdictFail, "htu: the proof is for https://api.example/other, the request went to " + apiURL, []string{rowSignature, rowAudience}}},
 		// The API answers for the scheme it does not accept; the rows also
 		// show that the token itself has expired.
-		{"dpop off, expired token", p, map[string]any{"dpop": "off", "dpop_proof": expiredProof, "method": "GET", "url": apiURL}, want{"invalid", 400, `error="invalid_request", error_description="The DPoP authorization scheme is not accepted"`, rowExpiry, verdictFail, "expired 1 h ago", []string{rowSignature}}},
+		{"dpop off, expired token", p, map[string]any{"dpop": "off", "dpop_proof": expiredProof, "method": "GET", "url": apiURL}, want{"invalid", 401, `Bearer realm="orders"`, rowExpiry, verdictFail, "expired 1 h ago", []string{rowSignature}}},
 		{"opaque inactive", pIntro, nil, want{"invalid", 401, `error_description="The access token is not active"`, rowIntrospection, verdictFail, "active: false", []string{rowFormat}}},
 	}
 	for _, tt := range tests {

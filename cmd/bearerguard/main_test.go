@@ -532,7 +532,7 @@ func TestValidateDPoP(t *testing.T) {
 			[]string{"DPoP required: the API refuses Bearer tokens (--dpop required); send a DPoP-bound token with a proof of its key",
 				"the token itself is refused too: bearerguard: token expired"}},
 		{"DPoP off", dpop(proof(key, "GET", api, bound), "--dpop", "off", bound), 1,
-			[]string{"INVALID", "400 Bad Request"}, []string{"DPoP off: the API does not accept the DPoP scheme (--dpop off)"}},
+			[]string{"INVALID", "401 Unauthorized"}, []string{"DPoP off: the API does not accept the DPoP scheme (--dpop off)"}},
 		{"nonce required", dpop(proof(key, "GET", api, bound), "--dpop-nonce-key", nonceKey, bound), 1,
 			[]string{"INVALID", `error="use_dpop_nonce"`, "DPoP-Nonce: "},
 			[]string{"nonce required: the API requires a server nonce and the proof has none; retry with the DPoP-Nonce value above"}},
