@@ -161,7 +161,10 @@ func (d *Decider) trustedPeer(a net.Addr) bool {
 // envoyHeaders copies the headers the Guard reads (Authorization, DPoP,
 // Cookie) from Envoy's attribute context: the headers map, or header_map
 // when Envoy sends raw headers. Envoy joins a repeated header's values
-// with ","; a token sent twice then fails to parse, and is refused.
+// with ","; a token sent twice then fails to parse, and is refused. A
+// DPoP proof (a compact JWS) never holds a ',': a joined value is split
+// back into the proofs the client sent, so that two are refused as two
+// (exactly one is allowed), as the HTTP front ends refuse them.
 func envoyHeaders(hr *authv3.AttributeContext_HttpRequest) http.Header {
 	h := http.Header{}
 	for _, name := range [...]string{"authorization", "dpop", "cookie"} {
@@ -180,6 +183,9 @@ func envoyHeaders(hr *authv3.AttributeContext_HttpRequest) http.Header {
 		}
 		ck := http.CanonicalHeaderKey(k)
 		h[ck] = append(h[ck], v)
+	}
+	if proofs := h["Dpop"]; len(proofs) == 1 && strings.IndexByte(proofs[0], ',') >= 0 {
+		h["Dpop"] = strings.Split(proofs[0], ",")
 	}
 	return h
 }

@@ -132,6 +132,10 @@ func TestEnvoyCheck(t *testing.T) {
 		{"deny route", checkRequest("GET", "api.example.com", "/orders/admin/", withAuth(read, nil)), codes.PermissionDenied, 403, ""},
 		{"unclean path", checkRequest("GET", "api.example.com", "/healthz/../orders/admin/", nil), codes.InvalidArgument, 400, ""},
 		{"no http attributes", &authv3.CheckRequest{}, codes.InvalidArgument, 400, ""},
+		// Envoy joins two DPoP headers with ",": two proofs, refused as
+		// the HTTP front ends refuse them.
+		{"two DPoP proofs, joined", checkRequest("GET", "api.example.com", "/orders/7", map[string]string{"authorization": "DPoP " + read, "dpop": "a.b.c,d.e.f"}),
+			codes.Unauthenticated, 401, `error_description="Exactly one DPoP proof is required"`},
 	}
 	for _, tt := range denied {
 		t.Run(tt.name, func(t *testing.T) {
@@ -174,6 +178,15 @@ func TestEnvoyCheckUnavailable(t *testing.T) {
 	}
 	if h := headerValues(d.GetHeaders()); h["retry-after"] == "" || h["www-authenticate"] != "" {
 		t.Errorf("headers %v: want retry-after and no challenge", h)
+	}
+	// Two proofs need no key to be refused: 401, as at the HTTP front ends.
+	two := map[string]string{"authorization": "DPoP " + f.token(t, "orders:read"), "dpop": "a.b.c, d.e.f"}
+	resp, err = c.Check(t.Context(), checkRequest("GET", "api.example.com", "/orders/7", two))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := resp.GetDeniedResponse(); d.GetStatus().GetCode() != 401 {
+		t.Errorf("two DPoP proofs with the keys down: %v, want a 401 denied_response", resp)
 	}
 }
 
