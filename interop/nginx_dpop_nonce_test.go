@@ -94,8 +94,9 @@ func TestNginxPassesDPoPNonce(t *testing.T) {
 		t.Fatalf("serve's own answer: %d %q DPoP-Nonce=%q, want 401 use_dpop_nonce with a nonce (the premise)",
 			direct.StatusCode, direct.Header.Get("WWW-Authenticate"), direct.Header.Get("DPoP-Nonce"))
 	}
-	// nginx sends X-Original-Host $host: no port.
-	resp := ask(gateway+"/data", "http://127.0.0.1/data")
+	// nginx sends X-Original-Host $http_host: the host and port the client
+	// called, which its proof signs.
+	resp := ask(gateway+"/data", gateway+"/data")
 	if resp.StatusCode != 401 || !strings.Contains(resp.Header.Get("WWW-Authenticate"), "use_dpop_nonce") {
 		t.Fatalf("through nginx: %d %q, want 401 use_dpop_nonce", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
 	}
@@ -103,7 +104,7 @@ func TestNginxPassesDPoPNonce(t *testing.T) {
 	if nonce == "" {
 		t.Fatalf("through nginx with the README's configuration: 401 use_dpop_nonce without a DPoP-Nonce header: the client can never retry with a nonce")
 	}
-	if resp := ask(gateway+"/data", "http://127.0.0.1/data", bearertest.ProofNonce(nonce)); resp.StatusCode != 200 {
+	if resp := ask(gateway+"/data", gateway+"/data", bearertest.ProofNonce(nonce)); resp.StatusCode != 200 {
 		t.Errorf("through nginx, the proof with the nonce given: %d %q, want 200", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
 	}
 }
