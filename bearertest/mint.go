@@ -32,7 +32,9 @@ func WithAlgorithm(alg validator.Algorithm) MintOption {
 // WithKeyID overrides the "kid" header; "" leaves it out.
 func WithKeyID(kid string) MintOption { return func(c *mintConfig) { c.kid = &kid } }
 
-// WithHeader sets a protected header member, e.g. "typ".
+// WithHeader sets a protected header member, e.g. "typ". "alg" and "kid"
+// are the signing key's and replace what it sets: use [WithAlgorithm] and
+// [WithKeyID].
 func WithHeader(name string, value any) MintOption {
 	return func(c *mintConfig) { c.header[name] = value }
 }

@@ -203,7 +203,7 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 	fs.StringVar(&c.Issuer, "issuer", env("BEARERGUARD_ISSUER", ""), "trusted issuer URL, exactly as in the tokens' iss (env BEARERGUARD_ISSUER)")
 	fs.StringVar(&c.Audience, "audience", env("BEARERGUARD_AUDIENCE", ""), "this API's audience (env BEARERGUARD_AUDIENCE)")
 	c.Resource = env("BEARERGUARD_RESOURCE", "")
-	fs.Var(urlFlag{&c.Resource}, "resource", "canonical URI of this resource (https, or http on loopback), for RFC 9728 metadata and resource_metadata in challenges; default: the audience, if it is an https URL (env BEARERGUARD_RESOURCE)")
+	fs.Var(urlFlag{&c.Resource}, "resource", "canonical URI of this resource (https, or http on loopback), for RFC 9728 metadata and resource_metadata in challenges; default: the audience, if it is such a URL (env BEARERGUARD_RESOURCE)")
 	c.JWKSURL = env("BEARERGUARD_JWKS_URL", "")
 	fs.Var(urlFlag{&c.JWKSURL}, "jwks-url", "JWKS URL; default: discovery from the issuer (env BEARERGUARD_JWKS_URL)")
 	leeway := fs.String("leeway", env("BEARERGUARD_LEEWAY", validator.DefaultLeeway.String()), "clock skew allowed for exp/nbf/iat (env BEARERGUARD_LEEWAY)")
