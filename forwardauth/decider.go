@@ -103,6 +103,29 @@ type Decider struct {
 	log         *slog.Logger
 	tel         *telemetry
 	nginxCert   bool // WithNginxClientCert
+
+	untrustedLogged atomic.Int64 // UnixNano of the last Warn about an untrusted peer
+}
+
+// untrustedLogEvery is how often at most a request from an untrusted
+// address is logged at Warn: a gateway left out of the trusted proxies
+// gets 403 on every request, the answer of a deny route, and the operator
+// must be able to tell why; a caller that reaches the service directly
+// can make it write no more than that.
+const untrustedLogEvery = time.Minute
+
+// refusedUntrusted logs a request refused because it came from peer, an
+// address not in the trusted proxies: at Warn at most once every
+// untrustedLogEvery, else at Debug.
+func (d *Decider) refusedUntrusted(fe frontend, peer string) {
+	now := d.now().UnixNano()
+	last := d.untrustedLogged.Load()
+	if now-last >= int64(untrustedLogEvery) && d.untrustedLogged.CompareAndSwap(last, now) {
+		d.log.Warn("forwardauth: refused a request from an address not among the trusted proxies (403); if it is the gateway, add it to them (--trusted-proxies, WithTrustedProxies); logged at most once a minute",
+			"frontend", fe.String(), "peer", peer)
+		return
+	}
+	d.log.Debug("forwardauth: refused", "frontend", fe.String(), "status", http.StatusForbidden, "error", ErrUntrustedProxy, "peer", peer)
 }
 
 // New returns a Decider that decides with g (build it over a

@@ -92,6 +92,11 @@ func (s *envoyServer) check(ctx context.Context, req *authv3.CheckRequest) *auth
 		// trusted proxies by mistake, with failure_mode_allow on, would
 		// let every request through on an error.
 		d.tel.record(ctx, d.tel.start(ctx), feEnvoyGRPC, http.StatusForbidden)
+		addr := "unknown"
+		if ok && p.Addr != nil {
+			addr = p.Addr.String()
+		}
+		d.refusedUntrusted(feEnvoyGRPC, addr)
 		return checkResponse(refusal(http.StatusForbidden, "access_denied", "", ErrUntrustedProxy))
 	}
 	hr := req.GetAttributes().GetRequest().GetHttp()

@@ -1,10 +1,13 @@
 package forwardauth_test
 
 import (
+	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
@@ -14,6 +17,7 @@ import (
 
 	"github.com/bearerguard/bearerguard/bearertest"
 	"github.com/bearerguard/bearerguard/forwardauth"
+	"github.com/bearerguard/bearerguard/internal/testclock"
 )
 
 // envoyClient serves d's ext_authz gRPC service on loopback and returns a
@@ -201,5 +205,42 @@ func TestEnvoyCheckUntrustedPeer(t *testing.T) {
 	}
 	if codes.Code(resp.GetStatus().GetCode()) != codes.PermissionDenied || resp.GetDeniedResponse().GetStatus().GetCode() != 403 || resp.GetOkResponse() != nil {
 		t.Fatalf("Check from an untrusted peer: %v, want PERMISSION_DENIED with a 403 denied_response", resp)
+	}
+}
+
+// A gateway left out of the trusted proxies gets 403 on every request, the
+// answer of a deny route: the operator is told why, at Warn, at most once
+// a minute (a caller reaching the service directly can make it write no
+// more), through the HTTP front ends and the gRPC one.
+func TestUntrustedPeerLogged(t *testing.T) {
+	clk := testclock.New(time.Unix(1_800_000_000, 0))
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	f := newFixture(t, "default: open\n", forwardauth.WithTrustedProxies("10.0.0.0/8"), forwardauth.WithLogger(log),
+		forwardauth.WithClock(clk.Now))
+	const line = "refused a request from an address not among the trusted proxies"
+	nginx := func() int {
+		r := httptest.NewRequest("GET", "/nginx", nil)
+		r.RemoteAddr = "192.0.2.7:4000"
+		r.Header.Set("X-Original-Method", "GET")
+		r.Header.Set("X-Original-URI", "/healthz")
+		w := httptest.NewRecorder()
+		f.d.NginxHandler().ServeHTTP(w, r)
+		return w.Code
+	}
+	for range 3 {
+		if code := nginx(); code != 403 {
+			t.Fatalf("untrusted nginx request: %d, want 403", code)
+		}
+	}
+	if n := strings.Count(logs.String(), line); n != 1 || !strings.Contains(logs.String(), "peer=192.0.2.7:4000") {
+		t.Fatalf("%d Warn lines for three requests within a minute, want one naming the peer:\n%s", n, logs)
+	}
+	clk.Advance(time.Minute)
+	if _, err := envoyClient(t, f.d).Check(t.Context(), checkRequest("GET", "a.example", "/x", nil)); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(logs.String(), line); n != 2 || !strings.Contains(logs.String(), "frontend=envoy_grpc") {
+		t.Errorf("%d Warn lines after a minute and a gRPC check, want two, the second from the gRPC front end:\n%s", n, logs)
 	}
 }

@@ -96,7 +96,7 @@ func (d *Decider) frontHandler(fe frontend, read func(*http.Request) (Request, b
 		if !d.trusted(r.RemoteAddr) {
 			dec = refusal(http.StatusForbidden, "access_denied", "", ErrUntrustedProxy)
 			d.tel.record(r.Context(), d.tel.start(r.Context()), fe, dec.Status)
-			d.log.Debug("forwardauth: refused", "frontend", fe.String(), "status", dec.Status, "error", dec.Err, "peer", r.RemoteAddr)
+			d.refusedUntrusted(fe, r.RemoteAddr)
 		} else if req, ok := read(r); !ok {
 			dec = refusal(http.StatusBadRequest, "invalid_request", "", ErrOriginalRequest)
 			d.tel.record(r.Context(), d.tel.start(r.Context()), fe, dec.Status)
