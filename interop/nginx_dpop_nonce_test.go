@@ -26,6 +26,14 @@ import (
 // through nginx could succeed (differential review). With them, the client
 // retries with the nonce and is served.
 func TestNginxPassesDPoPNonce(t *testing.T) {
+	t.Run("nginx on its own port", func(t *testing.T) { nginxDPoPNonce(t, false) })
+	// nginx's $host drops the port the client called, which its proof
+	// signs: behind nginx on another port than 80 or 443, --public-url
+	// (the URL clients call) makes its proofs match (README).
+	t.Run("--public-url", func(t *testing.T) { nginxDPoPNonce(t, true) })
+}
+
+func nginxDPoPNonce(t *testing.T, publicURL bool) {
 	nginx := requireNginx(t)
 	bin := buildBearerguard(t)
 	dir := t.TempDir()
@@ -38,9 +46,19 @@ func TestNginxPassesDPoPNonce(t *testing.T) {
 	if err := os.WriteFile(routes, []byte("default: deny\nroutes:\n  - path: /\n    scopes: [read:data]\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	bgPort := freePort(t)
-	cmd := exec.Command(bin, "serve", "--addr", fmt.Sprintf("127.0.0.1:%d", bgPort), "--issuer", iss.URL, "--issuer-ca", ca,
-		"--audience", "orders", "--routes", routes, "--dpop-nonce")
+	bgPort, ngPort := freePort(t), freePort(t)
+	for ngPort == bgPort {
+		ngPort = freePort(t)
+	}
+	gateway := fmt.Sprintf("http://127.0.0.1:%d", ngPort)
+	htuBase := "http://127.0.0.1" // what $host gives
+	args := []string{"serve", "--addr", fmt.Sprintf("127.0.0.1:%d", bgPort), "--issuer", iss.URL, "--issuer-ca", ca,
+		"--audience", "orders", "--routes", routes, "--dpop-nonce"}
+	if publicURL {
+		args = append(args, "--public-url", gateway)
+		htuBase = gateway
+	}
+	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "BEARERGUARD_DPOP_NONCE_KEY="+base64.StdEncoding.EncodeToString([]byte(strings.Repeat("k", 32))))
 	startProcess(t, "bearerguard serve", cmd, "")
 	waitHTTP(t, "bearerguard serve", fmt.Sprintf("http://127.0.0.1:%d/readyz", bgPort), 200)
@@ -49,13 +67,11 @@ func TestNginxPassesDPoPNonce(t *testing.T) {
 	t.Cleanup(up.Close)
 	upPort := up.Listener.Addr().(*net.TCPAddr).Port
 
-	ngPort := freePort(t)
 	conf := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(conf, fmt.Appendf(nil, nginxConf, dir, fmt.Sprintf(nginxServer, ngPort, bgPort, upPort)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	startProcess(t, "nginx", exec.Command(nginx, "-p", dir, "-e", filepath.Join(dir, "error.log"), "-c", conf), "")
-	gateway := fmt.Sprintf("http://127.0.0.1:%d", ngPort)
 	waitHTTP(t, "nginx", gateway+"/data", 401)
 
 	key := bearertest.MustDPoPKey(t, validator.ES256)
@@ -82,7 +98,7 @@ func TestNginxPassesDPoPNonce(t *testing.T) {
 		req.Header.Set("X-Original-Host", "127.0.0.1")
 		req.Header.Set("X-Original-Proto", "http")
 		req.Header.Set("Authorization", "DPoP "+tok)
-		req.Header.Set("DPoP", key.MustProof(t, "GET", "http://127.0.0.1/data", tok))
+		req.Header.Set("DPoP", key.MustProof(t, "GET", htuBase+"/data", tok))
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -94,9 +110,7 @@ func TestNginxPassesDPoPNonce(t *testing.T) {
 		t.Fatalf("serve's own answer: %d %q DPoP-Nonce=%q, want 401 use_dpop_nonce with a nonce (the premise)",
 			direct.StatusCode, direct.Header.Get("WWW-Authenticate"), direct.Header.Get("DPoP-Nonce"))
 	}
-	// nginx sends X-Original-Host $http_host: the host and port the client
-	// called, which its proof signs.
-	resp := ask(gateway+"/data", gateway+"/data")
+	resp := ask(gateway+"/data", htuBase+"/data")
 	if resp.StatusCode != 401 || !strings.Contains(resp.Header.Get("WWW-Authenticate"), "use_dpop_nonce") {
 		t.Fatalf("through nginx: %d %q, want 401 use_dpop_nonce", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
 	}
@@ -104,7 +118,7 @@ func TestNginxPassesDPoPNonce(t *testing.T) {
 	if nonce == "" {
 		t.Fatalf("through nginx with the README's configuration: 401 use_dpop_nonce without a DPoP-Nonce header: the client can never retry with a nonce")
 	}
-	if resp := ask(gateway+"/data", gateway+"/data", bearertest.ProofNonce(nonce)); resp.StatusCode != 200 {
+	if resp := ask(gateway+"/data", htuBase+"/data", bearertest.ProofNonce(nonce)); resp.StatusCode != 200 {
 		t.Errorf("through nginx, the proof with the nonce given: %d %q, want 200", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
 	}
 }
