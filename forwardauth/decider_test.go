@@ -324,3 +324,43 @@ func TestDecideTimeout(t *testing.T) {
 		t.Fatalf("Decide = %d after %v, want 503 within the timeout", dec.Status, took)
 	}
 }
+
+// With DPoP off, "Authorization: DPoP T1" beside a cookie token T2 was
+// allowed on T2, and the upstream got the request with T1 in its
+// Authorization header, never checked: it is two tokens, 400.
+func TestDecideDPoPOffHeaderBesideCookie(t *testing.T) {
+	iss := bearertest.NewIssuer(t)
+	v, err := validator.New(validator.WithIssuer(iss.URL, iss.KeySet(t)), validator.WithAudience("api"), validator.WithDPoP(validator.DPoPOff))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := httpbearer.New(v, httpbearer.WithCookie("at"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := forwardauth.ParseRules([]byte("routes:\n  - name: all\n    path: /\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := forwardauth.New(g, rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice := iss.Mint(t, bearertest.Claims{"aud": "api", "sub": "alice"})
+	for _, tt := range []struct {
+		authz string
+		want  int
+	}{
+		{"", 200},
+		{"DPoP anything.else.here", 400},
+		{"Bearer anything.else.here", 400},
+	} {
+		h := http.Header{"Cookie": {"at=" + alice}}
+		if tt.authz != "" {
+			h.Set("Authorization", tt.authz)
+		}
+		if dec := d.Decide(t.Context(), forwardauth.Request{Method: "GET", Host: "api.example", URI: "/x", Header: h}); dec.Status != tt.want {
+			t.Errorf("Authorization %q beside a cookie token: %d, want %d", tt.authz, dec.Status, tt.want)
+		}
+	}
+}

@@ -52,6 +52,11 @@ func (e *extractor) extract(w http.ResponseWriter, r *http.Request) (string, val
 	if len(headers) > 1 {
 		return "", 0, validator.ErrMultipleTokens
 	}
+	// dpopOff: an "Authorization: DPoP" header when DPoP is off. Alone, it
+	// is a scheme this API does not take (no credentials of ours); beside
+	// a token sent another way, it is a second token, refused as any
+	// other: an upstream or a nested guard could read it.
+	dpopOff := false
 	if len(headers) == 1 {
 		t, isBearer, err := parseAuthorization(headers[0])
 		if err != nil {
@@ -60,7 +65,7 @@ func (e *extractor) extract(w http.ResponseWriter, r *http.Request) (string, val
 		if isBearer {
 			add(t)
 		} else if e.noDPoP {
-			// Another scheme, DPoP included: no credentials of ours.
+			_, dpopOff, _ = parseCredentials(headers[0], "dpop") // matched, well formed or not
 		} else if t, isDPoP, err := parseCredentials(headers[0], "dpop"); err != nil {
 			// The client used the DPoP scheme: its error goes on that
 			// scheme's challenge (RFC 9449 §7.1).
@@ -120,6 +125,10 @@ func (e *extractor) extract(w http.ResponseWriter, r *http.Request) (string, val
 		}
 	}
 
+	switch {
+	case found > 0 && dpopOff:
+		return "", 0, validator.ErrMultipleTokens
+	}
 	switch found {
 	case 0:
 		return "", 0, validator.ErrNoToken

@@ -94,3 +94,42 @@ func TestMalformedDPoPHeaderChallenge(t *testing.T) {
 		}
 	}
 }
+
+// With DPoP off, an "Authorization: DPoP" header is no credentials of ours
+// when alone, but beside a token sent another way it is a second token,
+// refused as "Bearer" beside one is (400): a request with two tokens must
+// never be decided on one while an upstream, or a nested guard, reads the
+// other.
+func TestDPoPOffHeaderBesideAnotherToken(t *testing.T) {
+	v, mint := rtValidator(t, validator.WithDPoP(validator.DPoPOff))
+	g, err := httpbearer.New(v, httpbearer.WithCookie("at"), httpbearer.WithQueryToken())
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := mint(nil)
+	for _, tt := range []struct {
+		name, authz, target, cookie string
+		want                        int
+	}{
+		{"DPoP header alone", "DPoP " + good, "/x", "", 401},
+		{"DPoP header and a cookie", "DPoP other.token.here", "/x", good, 400},
+		{"DPoP header and a query token", "DPoP other.token.here", "/x?access_token=" + good, "", 400},
+		{"malformed DPoP header and a cookie", "DPoP", "/x", good, 400},
+		{"Bearer header and a cookie", "Bearer other.token.here", "/x", good, 400},
+		{"Basic header and a cookie", "Basic dXNlcjpwYXNz", "/x", good, 200},
+		{"a cookie alone", "", "/x", good, 200},
+	} {
+		r := httptest.NewRequest("GET", tt.target, nil)
+		if tt.authz != "" {
+			r.Header.Set("Authorization", tt.authz)
+		}
+		if tt.cookie != "" {
+			r.AddCookie(&http.Cookie{Name: "at", Value: tt.cookie})
+		}
+		w := httptest.NewRecorder()
+		g.Handler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {})).ServeHTTP(w, r)
+		if w.Code != tt.want {
+			t.Errorf("%s: %d %q, want %d", tt.name, w.Code, w.Header().Get("WWW-Authenticate"), tt.want)
+		}
+	}
+}
