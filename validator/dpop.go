@@ -358,7 +358,7 @@ func (v *Validator) checkProof(ctx context.Context, tok *Token, p Presentation) 
 		expires := pc.iat.Add(v.dpop.window + v.leeway + time.Second)
 		var fresh bool
 		if st, ok := v.dpop.replay.(ownedReplayStore); ok {
-			fresh, err = st.rememberFor(ctx, key, replayOwner(tok, jkt), expires)
+			fresh, err = st.rememberFor(ctx, key, replayOwner(tok), expires)
 		} else {
 			fresh, err = v.dpop.replay.Remember(ctx, key, expires)
 		}

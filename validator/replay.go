@@ -39,15 +39,17 @@ var ErrReplayStoreFull = errors.New("bearerguard: DPoP replay store full")
 // MemoryReplayStore holds [DefaultReplayStoreSize] proofs, with time.Now.
 //
 // Shares. Every proof it holds for a [Validator] is counted against the
-// token's principal (its issuer, client and subject). Once the store is
-// nine tenths full, a principal that holds its share of those nine tenths
-// (divided by the principals holding proofs, itself included) or more is
-// refused ([ErrReplayStoreFull]) until some of its proofs expire, and the
-// last tenth goes to the others: one client with a valid token, sending
-// proofs with fresh "jti" as fast as it can, cannot lock everyone else out
-// for the proofs' lifetime. Proofs remembered through
-// [MemoryReplayStore.Remember] by other callers (which name no principal)
-// are bounded by the store's size only.
+// token's principal (its issuer, client and subject; tokens naming neither
+// client nor subject count as their issuer's). Once the store is half
+// full, a principal holding a sixteenth of the store or more is refused
+// ([ErrReplayStoreFull]) until some of its proofs expire: a client with a
+// valid token, sending proofs with fresh "jti" as fast as it can, cannot
+// lock everyone else out for the proofs' lifetime; it takes nine
+// principals to fill the store. While the store is less than half full,
+// a principal may hold any number (at the default size and proof window,
+// a sixteenth is about 68 proofs a second, half the store about 550).
+// Proofs remembered through [MemoryReplayStore.Remember] by other callers
+// (which name no principal) are bounded by the store's size only.
 type MemoryReplayStore struct {
 	mu     sync.Mutex
 	max    int
@@ -78,8 +80,12 @@ func NewMemoryReplayStore(size int, clock func() time.Time) *MemoryReplayStore {
 	return &MemoryReplayStore{max: max(size, 1), clock: clock, seen: make(map[string]replayMark), owners: make(map[uint64]int)}
 }
 
+// replayShares: once a MemoryReplayStore is half full, a principal may
+// hold at most 1/replayShares of it.
+const replayShares = 16
+
 // errShareUsed is the error of a proof refused because its principal
-// holds its share of a nearly full store.
+// holds its share of a store at least half full.
 var errShareUsed = fmt.Errorf("%w: this client's share of it is in use", ErrReplayStoreFull)
 
 // Remember implements [ReplayStore].
@@ -103,16 +109,14 @@ func (s *MemoryReplayStore) rememberFor(_ context.Context, key string, owner uin
 	if m, ok := s.seen[key]; ok && now.Before(m.expires) {
 		return false, nil
 	}
-	if pressure := s.max - s.max/10; len(s.seen) >= pressure {
-		s.sweep(now) // expiries not in queue order: look at all once
+	if len(s.seen) >= s.max/2 {
 		if len(s.seen) >= s.max {
-			return false, ErrReplayStoreFull
+			s.sweep(now) // expiries not in queue order: look at all once
+			if len(s.seen) >= s.max {
+				return false, ErrReplayStoreFull
+			}
 		}
-		principals := len(s.owners)
-		if s.owners[owner] == 0 {
-			principals++
-		}
-		if owner != 0 && len(s.seen) >= pressure && s.owners[owner] >= max(pressure/principals, 1) {
+		if owner != 0 && s.owners[owner] >= max(s.max/replayShares, 1) {
 			return false, errShareUsed
 		}
 	}
@@ -179,15 +183,12 @@ type ownedReplayStore interface {
 }
 
 // replayOwner names the principal a proof is counted against: the token's
-// issuer with its client and subject, or, for a token naming neither, its
-// proof key. Never 0, which stands for callers of Remember.
-func replayOwner(tok *Token, jkt string) uint64 {
+// issuer with its client and subject (a token naming neither counts as its
+// issuer's: a client that gets a token for each new key must not become a
+// new principal each time). Never 0, which stands for callers of Remember.
+func replayOwner(tok *Token) uint64 {
 	h := sha256.New()
-	fields := []string{"bearerguard/dpop-owner/v1", tok.Issuer, tok.ClientID, tok.Subject}
-	if tok.ClientID == "" && tok.Subject == "" {
-		fields = append(fields, jkt)
-	}
-	for _, f := range fields {
+	for _, f := range [...]string{"bearerguard/dpop-owner/v1", tok.Issuer, tok.ClientID, tok.Subject} {
 		var n [4]byte
 		binary.BigEndian.PutUint32(n[:], uint32(len(f)))
 		h.Write(n[:])

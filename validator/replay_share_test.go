@@ -12,9 +12,9 @@ import (
 // One client with a valid DPoP-bound token (its own, as the threat model
 // allows) sent proofs with fresh "jti" until the in-process replay store
 // was full, and every other client's valid proof was then refused with 503
-// for the proofs' lifetime (91 s by default), again and again. A principal
-// now holds at most its share of a store nine tenths full: the others
-// still get in.
+// for the proofs' lifetime (91 s by default), again and again. Once the
+// store is half full, a principal now holds at most a sixteenth of it: the
+// others still get in, and it takes nine principals to fill it.
 func TestReplayStoreSharePerPrincipal(t *testing.T) {
 	loadKeys(t)
 	const size = 100
@@ -52,6 +52,8 @@ func TestReplayStoreSharePerPrincipal(t *testing.T) {
 		return errors.Is(err, validator.ErrReplayStoreFull) && validator.ChallengeFor(err, "").Status == 503
 	}
 
+	const half, share = size / 2, size / 16
+
 	t.Run("a flood leaves room for the others", func(t *testing.T) {
 		v, clk := setup()
 		alice := newClient(map[string]any{"client_id": "alice"})
@@ -60,8 +62,8 @@ func TestReplayStoreSharePerPrincipal(t *testing.T) {
 			t.Fatal(err)
 		}
 		n, err := flood(v, clk, mallory)
-		if !refused(err) || n < size/2 || n >= size-1 {
-			t.Fatalf("the flood: %d proofs, then %v; want about nine tenths of %d, then a 503", n, err, size)
+		if !refused(err) || n != half-1 {
+			t.Fatalf("the flood: %d proofs, then %v; want %d (half the store), then a 503", n, err, half-1)
 		}
 		// Every other principal still gets in: alice, and one never seen.
 		if err := present(v, clk, alice); err != nil {
@@ -81,30 +83,31 @@ func TestReplayStoreSharePerPrincipal(t *testing.T) {
 		}
 	})
 
-	t.Run("a principal alone uses nine tenths, the rest is for the others", func(t *testing.T) {
+	t.Run("two principals cannot lock the others out", func(t *testing.T) {
 		v, clk := setup()
-		n, err := flood(v, clk, newClient(map[string]any{"client_id": "busy"}))
-		if n != size-size/10 || !refused(err) {
-			t.Errorf("one client alone: %d proofs, then %v; want %d, then a 503", n, err, size-size/10)
+		if n, err := flood(v, clk, newClient(map[string]any{"client_id": "spa", "sub": "eve"})); n != half || !refused(err) {
+			t.Fatalf("the first flood: %d proofs, then %v; want %d, then a 503", n, err, half)
 		}
-		for i := range size / 10 {
-			if err := present(v, clk, newClient(map[string]any{"client_id": "late"})); err != nil {
-				t.Fatalf("proof %d of a client that came later: %v", i+1, err)
+		if n, err := flood(v, clk, newClient(map[string]any{"client_id": "spa", "sub": "eve2"})); n != share || !refused(err) {
+			t.Fatalf("the second flood: %d proofs, then %v; want %d, then a 503", n, err, share)
+		}
+		// Users of the flooders' own client are principals of their own.
+		for _, c := range []client{newClient(map[string]any{"client_id": "spa", "sub": "bob"}), newClient(map[string]any{"client_id": "alice"})} {
+			for i := range share {
+				if err := present(v, clk, c); err != nil {
+					t.Fatalf("proof %d of another principal after two floods: %v", i+1, err)
+				}
 			}
-		}
-		if err := present(v, clk, newClient(map[string]any{"client_id": "latest"})); !refused(err) {
-			t.Errorf("a proof past the store's size: %v, want refused", err)
 		}
 	})
 
-	t.Run("users of one client are principals of their own", func(t *testing.T) {
+	t.Run("tokens naming nobody count as their issuer's", func(t *testing.T) {
 		v, clk := setup()
-		bob := newClient(map[string]any{"client_id": "spa", "sub": "bob"})
-		if _, err := flood(v, clk, newClient(map[string]any{"client_id": "spa", "sub": "eve"})); !refused(err) {
-			t.Fatalf("the flood: %v", err)
+		if n, err := flood(v, clk, newClient(map[string]any{"sub": nil})); n != half || !refused(err) {
+			t.Fatalf("the flood: %d proofs, then %v; want %d, then a 503", n, err, half)
 		}
-		if err := present(v, clk, bob); err != nil {
-			t.Errorf("another user of the same client after the flood: %v", err)
+		if err := present(v, clk, newClient(map[string]any{"sub": nil})); !refused(err) {
+			t.Errorf("another anonymous token, another key: %v, want refused (the same principal)", err)
 		}
 	})
 
