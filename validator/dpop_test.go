@@ -461,12 +461,18 @@ func TestReplayStoreBounded(t *testing.T) {
 	if n := store.Len(); n != 0 {
 		t.Fatalf("failed requests left %d proofs in the replay store", n)
 	}
-	for i := range 2 {
+	// Three principals, so that the store fills (one alone may have half
+	// of it: MemoryReplayStore's shares).
+	principal := func(id string) string {
+		return rs256(baseClaims(map[string]any{"client_id": id, "cnf": map[string]any{"jkt": key.thumbprint()}}))
+	}
+	for i, tok := range []string{principal("a"), principal("b")} {
 		if err := present(tok, key.proof("GET", apiURL, tok, nil, nil), apiURL); err != nil {
 			t.Fatalf("proof %d: %v", i, err)
 		}
 	}
-	err := present(tok, key.proof("GET", apiURL, tok, nil, nil), apiURL)
+	third := principal("c")
+	err := present(third, key.proof("GET", apiURL, third, nil, nil), apiURL)
 	if !errors.Is(err, validator.ErrReplayUnavailable) || !errors.Is(err, validator.ErrReplayStoreFull) || store.Len() != 2 {
 		t.Fatalf("full store: %v (len %d), want a refusal, never a forgotten proof", err, store.Len())
 	}
