@@ -16,7 +16,6 @@ import (
 
 	"github.com/bearerguard/bearerguard/bearertest"
 	"github.com/bearerguard/bearerguard/internal/jwstest"
-	"github.com/bearerguard/bearerguard/introspect"
 	"github.com/bearerguard/bearerguard/validator"
 )
 
@@ -28,14 +27,7 @@ import (
 // as a "cnf" naming only methods the library cannot check is
 // (ErrUnsupportedBinding).
 func TestIntrospectedDPoPTokenWithoutJKTRefused(t *testing.T) {
-	iss := bearertest.NewIssuer(t)
-	iss.AddClient(bearertest.ClientConfig{ID: "api", Secret: "api-secret"})
-	ic, err := introspect.New(iss.IntrospectionURL(), introspect.ClientSecretBasic("api", "api-secret"),
-		introspect.WithHTTPClient(iss.Client()), introspect.WithMaxTTL(0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ic.Close() })
+	iss, ic := introspectingIssuer(t)
 	v, err := validator.New(validator.WithIntrospection(iss.URL, ic), validator.WithAudience("orders"))
 	if err != nil {
 		t.Fatal(err)

@@ -9,11 +9,11 @@ import (
 	"github.com/bearerguard/bearerguard/validator"
 )
 
-// TestIntrospectionOnly checks the mode of a validator with
-// WithIntrospection and no issuer of its own: every token, JWT-shaped or
-// not, is introspected (nothing is decided locally, no key is needed), and
-// an answer without "iss" gets the configured issuer.
-func TestIntrospectionOnly(t *testing.T) {
+// introspectingIssuer returns a test issuer that knows the client "api"
+// and an introspection client of its endpoint that authenticates as it
+// and caches nothing.
+func introspectingIssuer(t *testing.T) (*bearertest.Issuer, *introspect.Client) {
+	t.Helper()
 	iss := bearertest.NewIssuer(t)
 	iss.AddClient(bearertest.ClientConfig{ID: "api", Secret: "api-secret"})
 	ic, err := introspect.New(iss.IntrospectionURL(), introspect.ClientSecretBasic("api", "api-secret"),
@@ -22,6 +22,15 @@ func TestIntrospectionOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ic.Close() })
+	return iss, ic
+}
+
+// TestIntrospectionOnly checks the mode of a validator with
+// WithIntrospection and no issuer of its own: every token, JWT-shaped or
+// not, is introspected (nothing is decided locally, no key is needed), and
+// an answer without "iss" gets the configured issuer.
+func TestIntrospectionOnly(t *testing.T) {
+	iss, ic := introspectingIssuer(t)
 
 	const configured = "https://as.example/"
 	noIss := iss.Opaque(t, bearertest.Claims{"iss": nil, "aud": "orders", "scope": "read:data"})
@@ -128,14 +137,7 @@ func TestIntrospectionAnswerForAnotherTrustedIssuer(t *testing.T) {
 // Any other issuer, or an introspection endpoint without such an issuer,
 // still does.
 func TestIntrospectionIssuerOwnAudience(t *testing.T) {
-	iss := bearertest.NewIssuer(t)
-	iss.AddClient(bearertest.ClientConfig{ID: "api", Secret: "api-secret"})
-	ic, err := introspect.New(iss.IntrospectionURL(), introspect.ClientSecretBasic("api", "api-secret"),
-		introspect.WithHTTPClient(iss.Client()), introspect.WithMaxTTL(0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ic.Close() })
+	iss, ic := introspectingIssuer(t)
 	other := bearertest.NewIssuer(t)
 
 	t.Run("configurations", func(t *testing.T) {
