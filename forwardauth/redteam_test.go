@@ -1008,7 +1008,7 @@ func TestRedteamREADMENginxSetsEveryOriginalHeader(t *testing.T) {
 		t.Fatal("README.md's nginx configuration has no /_bearerguard location")
 	}
 	for _, want := range []string{"proxy_set_header X-Original-Method $request_method;", "proxy_set_header X-Original-URI $request_uri;",
-		"proxy_set_header X-Original-Host $host;", "proxy_set_header X-Original-Proto $scheme;"} {
+		"proxy_set_header X-Original-Host $host:$server_port;", "proxy_set_header X-Original-Proto $scheme;"} {
 		if !strings.Contains(auth, want) {
 			t.Errorf("README.md's auth location lacks %q: the client's own header would be read", want)
 		}

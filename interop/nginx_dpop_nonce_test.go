@@ -26,10 +26,10 @@ import (
 // through nginx could succeed (differential review). With them, the client
 // retries with the nonce and is served.
 func TestNginxPassesDPoPNonce(t *testing.T) {
+	// X-Original-Host $host:$server_port: the port the client called,
+	// which its proof signs (nginx here listens on a port of its own).
 	t.Run("nginx on its own port", func(t *testing.T) { nginxDPoPNonce(t, false) })
-	// nginx's $host drops the port the client called, which its proof
-	// signs: behind nginx on another port than 80 or 443, --public-url
-	// (the URL clients call) makes its proofs match (README).
+	// --public-url (the URL clients call) decides over it.
 	t.Run("--public-url", func(t *testing.T) { nginxDPoPNonce(t, true) })
 }
 
@@ -51,12 +51,13 @@ func nginxDPoPNonce(t *testing.T, publicURL bool) {
 		ngPort = freePort(t)
 	}
 	gateway := fmt.Sprintf("http://127.0.0.1:%d", ngPort)
-	htuBase := "http://127.0.0.1" // what $host gives
+	htuBase := gateway
 	args := []string{"serve", "--addr", fmt.Sprintf("127.0.0.1:%d", bgPort), "--issuer", iss.URL, "--issuer-ca", ca,
 		"--audience", "orders", "--routes", routes, "--dpop-nonce"}
 	if publicURL {
-		args = append(args, "--public-url", gateway)
-		htuBase = gateway
+		// A URL of its own (as behind a port mapping): the proofs sign it.
+		htuBase = "https://api.example:8443"
+		args = append(args, "--public-url", htuBase)
 	}
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "BEARERGUARD_DPOP_NONCE_KEY="+base64.StdEncoding.EncodeToString([]byte(strings.Repeat("k", 32))))
@@ -95,7 +96,7 @@ func nginxDPoPNonce(t *testing.T, publicURL bool) {
 		req, _ := http.NewRequestWithContext(t.Context(), "GET", fmt.Sprintf("http://127.0.0.1:%d/nginx", bgPort), nil)
 		req.Header.Set("X-Original-Method", "GET")
 		req.Header.Set("X-Original-URI", "/data")
-		req.Header.Set("X-Original-Host", "127.0.0.1")
+		req.Header.Set("X-Original-Host", fmt.Sprintf("127.0.0.1:%d", ngPort))
 		req.Header.Set("X-Original-Proto", "http")
 		req.Header.Set("Authorization", "DPoP "+tok)
 		req.Header.Set("DPoP", key.MustProof(t, "GET", htuBase+"/data", tok))

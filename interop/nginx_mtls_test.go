@@ -36,7 +36,7 @@ const nginxMTLSServer = `
       proxy_set_header Content-Length "";
       proxy_set_header X-Original-Method $request_method;
       proxy_set_header X-Original-URI $request_uri;
-      proxy_set_header X-Original-Host $host;
+      proxy_set_header X-Original-Host $host:$server_port;
       proxy_set_header X-Original-Proto $scheme;
       proxy_set_header X-SSL-Client-Cert $ssl_client_escaped_cert;
     }

@@ -81,7 +81,7 @@ const nginxServer = `
       proxy_set_header Content-Length "";
       proxy_set_header X-Original-Method $request_method;
       proxy_set_header X-Original-URI $request_uri;
-      proxy_set_header X-Original-Host $host;
+      proxy_set_header X-Original-Host $host:$server_port;
       proxy_set_header X-Original-Proto $scheme;
     }
 
