@@ -8,10 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -104,25 +106,50 @@ type Decider struct {
 	tel         *telemetry
 	nginxCert   bool // WithNginxClientCert
 
-	untrustedLogged atomic.Int64 // UnixNano of the last Warn about an untrusted peer
+	untrusted untrustedLog
 }
 
-// untrustedLogEvery is how often at most a request from an untrusted
-// address is logged at Warn: a gateway left out of the trusted proxies
-// gets 403 on every request, the answer of a deny route, and the operator
-// must be able to tell why; a caller that reaches the service directly
-// can make it write no more than that.
-const untrustedLogEvery = time.Minute
+// untrustedLog remembers which untrusted addresses were logged at Warn in
+// the current minute: a gateway left out of the trusted proxies gets 403
+// on every request, the answer of a deny route, and the operator must be
+// able to tell why, whoever else reaches the service directly.
+type untrustedLog struct {
+	mu     sync.Mutex
+	since  time.Time           // start of the current minute
+	logged map[string]struct{} // hosts logged at Warn since then
+}
+
+// Bounds of the Warn lines about untrusted addresses: each address at most
+// once a minute, at most untrustedLogPeers addresses a minute.
+const (
+	untrustedLogEvery = time.Minute
+	untrustedLogPeers = 32
+)
 
 // refusedUntrusted logs a request refused because it came from peer, an
-// address not in the trusted proxies: at Warn at most once every
-// untrustedLogEvery, else at Debug.
+// address not in the trusted proxies: at Warn the first time its host is
+// seen in a minute (at most untrustedLogPeers hosts a minute), else at
+// Debug.
 func (d *Decider) refusedUntrusted(fe frontend, peer string) {
-	now := d.now().UnixNano()
-	last := d.untrustedLogged.Load()
-	if now-last >= int64(untrustedLogEvery) && d.untrustedLogged.CompareAndSwap(last, now) {
-		d.log.Warn("forwardauth: refused a request from an address not among the trusted proxies (403); if it is the gateway, add it to them (--trusted-proxies, WithTrustedProxies); logged at most once a minute",
-			"frontend", fe.String(), "peer", peer)
+	host := peer
+	if h, _, err := net.SplitHostPort(peer); err == nil {
+		host = h
+	}
+	now := d.now()
+	u := &d.untrusted
+	u.mu.Lock()
+	if u.logged == nil || now.Sub(u.since) >= untrustedLogEvery || now.Before(u.since) {
+		u.since, u.logged = now, make(map[string]struct{})
+	}
+	_, seen := u.logged[host]
+	warn := !seen && len(u.logged) < untrustedLogPeers
+	if warn {
+		u.logged[host] = struct{}{}
+	}
+	u.mu.Unlock()
+	if warn {
+		d.log.Warn("forwardauth: refused a request from an address not among the trusted proxies (403); if it is the gateway, add it to them (--trusted-proxies, WithTrustedProxies); each address logged at most once a minute",
+			"frontend", fe.String(), "peer", host)
 		return
 	}
 	d.log.Debug("forwardauth: refused", "frontend", fe.String(), "status", http.StatusForbidden, "error", ErrUntrustedProxy, "peer", peer)

@@ -1,6 +1,7 @@
 package forwardauth_test
 
 import (
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -209,9 +210,10 @@ func TestEnvoyCheckUntrustedPeer(t *testing.T) {
 }
 
 // A gateway left out of the trusted proxies gets 403 on every request, the
-// answer of a deny route: the operator is told why, at Warn, at most once
-// a minute (a caller reaching the service directly can make it write no
-// more), through the HTTP front ends and the gRPC one.
+// answer of a deny route: the operator is told why, at Warn, once a minute
+// per address (a caller reaching the service directly can neither flood
+// the log nor take the gateway's line), through the HTTP front ends and
+// the gRPC one.
 func TestUntrustedPeerLogged(t *testing.T) {
 	clk := testclock.New(time.Unix(1_800_000_000, 0))
 	logs := &syncBuffer{}
@@ -219,28 +221,37 @@ func TestUntrustedPeerLogged(t *testing.T) {
 	f := newFixture(t, "default: open\n", forwardauth.WithTrustedProxies("10.0.0.0/8"), forwardauth.WithLogger(log),
 		forwardauth.WithClock(clk.Now))
 	const line = "refused a request from an address not among the trusted proxies"
-	nginx := func() int {
+	nginx := func(peer string) int {
 		r := httptest.NewRequest("GET", "/nginx", nil)
-		r.RemoteAddr = "192.0.2.7:4000"
+		r.RemoteAddr = peer
 		r.Header.Set("X-Original-Method", "GET")
 		r.Header.Set("X-Original-URI", "/healthz")
 		w := httptest.NewRecorder()
 		f.d.NginxHandler().ServeHTTP(w, r)
 		return w.Code
 	}
-	for range 3 {
-		if code := nginx(); code != 403 {
-			t.Fatalf("untrusted nginx request: %d, want 403", code)
+	count := func() int { return strings.Count(logs.String(), line) }
+	// Someone else first, then the gateway, from several ports.
+	for _, peer := range []string{"198.51.100.9:1234", "192.0.2.7:4000", "192.0.2.7:4001", "198.51.100.9:1235"} {
+		if code := nginx(peer); code != 403 {
+			t.Fatalf("untrusted nginx request from %s: %d, want 403", peer, code)
 		}
 	}
-	if n := strings.Count(logs.String(), line); n != 1 || !strings.Contains(logs.String(), "peer=192.0.2.7:4000") {
-		t.Fatalf("%d Warn lines for three requests within a minute, want one naming the peer:\n%s", n, logs)
+	if n := count(); n != 2 || !strings.Contains(logs.String(), "peer=192.0.2.7\n") || !strings.Contains(logs.String(), "peer=198.51.100.9\n") {
+		t.Fatalf("%d Warn lines for two addresses within a minute, want one each:\n%s", n, logs)
+	}
+	// At most untrustedLogPeers addresses a minute.
+	for i := range 100 {
+		nginx(fmt.Sprintf("203.0.113.%d:80", i))
+	}
+	if n := count(); n != 32 {
+		t.Errorf("%d Warn lines after 102 addresses in a minute, want 32", n)
 	}
 	clk.Advance(time.Minute)
 	if _, err := envoyClient(t, f.d).Check(t.Context(), checkRequest("GET", "a.example", "/x", nil)); err != nil {
 		t.Fatal(err)
 	}
-	if n := strings.Count(logs.String(), line); n != 2 || !strings.Contains(logs.String(), "frontend=envoy_grpc") {
-		t.Errorf("%d Warn lines after a minute and a gRPC check, want two, the second from the gRPC front end:\n%s", n, logs)
+	if n := count(); n != 33 || !strings.Contains(logs.String(), "frontend=envoy_grpc") {
+		t.Errorf("%d Warn lines after a minute and a gRPC check, want 33, the last from the gRPC front end:\n%s", n, logs)
 	}
 }
