@@ -46,8 +46,11 @@ var ErrReplayStoreFull = errors.New("bearerguard: DPoP replay store full")
 // valid token, sending proofs with fresh "jti" as fast as it can, cannot
 // lock everyone else out for the proofs' lifetime; it takes nine
 // principals to fill the store. While the store is less than half full,
-// a principal may hold any number (at the default size and proof window,
-// a sixteenth is about 68 proofs a second, half the store about 550).
+// a principal may hold any number: at the default size and proof window,
+// a client alone has about 550 proofs a second, and about 68 (a
+// sixteenth) while others keep the store half full; size the store at
+// sixteen times the busiest client's proofs in a window. Tokens naming
+// neither client nor subject share their issuer's principal.
 // Proofs remembered through [MemoryReplayStore.Remember] by other callers
 // (which name no principal) are bounded by the store's size only.
 type MemoryReplayStore struct {
