@@ -134,6 +134,32 @@ func (r Requirement) MissingFrom(g Granter) []string {
 	return missing
 }
 
+// NeededBy returns the scopes a token must carry to meet the requirement,
+// given what g grants: nil when g meets it; else, in the order the
+// requirement names them and without duplicates, the scopes g holds of the
+// clauses it meets, and every scope term of the clauses it does not. This
+// is the scope attribute of an RFC 6750 insufficient_scope challenge ("the
+// scope necessary to access the protected resource", §3.1): a client that
+// asks for exactly it gets a token that passes, where one that asks for
+// the missing scopes alone ([Requirement.MissingFrom]) may lose the ones it
+// had. A clause met or unmet through roles, permissions or claims only
+// adds nothing; the slice is then non-nil but may be empty.
+func (r Requirement) NeededBy(g Granter) []string {
+	if r.SatisfiedBy(g) {
+		return nil
+	}
+	needed := []string{}
+	for _, clause := range r.clauses {
+		met := slices.ContainsFunc(clause, g.Grants)
+		for _, t := range clause {
+			if t.kind == KindScope && (!met || g.Grants(t)) && !slices.Contains(needed, t.name) {
+				needed = append(needed, t.name)
+			}
+		}
+	}
+	return needed
+}
+
 // Scopes returns every scope the requirement names, each once, in order:
 // what a resource lists as scopes_supported (RFC 9728). Roles, permissions
 // and claims are not scopes and are left out.

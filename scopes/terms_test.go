@@ -193,3 +193,39 @@ func mustNames(names ...string) Set {
 	}
 	return s
 }
+
+// NeededBy is the scope attribute of an insufficient_scope challenge: every
+// scope the request needs, those held included, so that a token with
+// exactly those scopes passes (RFC 6750 §3.1).
+func TestNeededBy(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		req    Requirement
+		g      granted
+		want   []string
+		passes bool // a token of the wanted scopes (and g's roles) meets req
+	}{
+		{name: "met", req: All("a", "b"), g: granted{scopes: MustParse("a b c")}, want: nil},
+		{name: "all, one held", req: All("a", "b"), g: granted{scopes: MustParse("a")}, want: []string{"a", "b"}, passes: true},
+		{name: "all, none held", req: All("a", "b"), g: granted{}, want: []string{"a", "b"}, passes: true},
+		{name: "any, none held", req: Any("a", "b"), g: granted{scopes: MustParse("c")}, want: []string{"a", "b"}, passes: true},
+		{name: "a met any-of names the scope held only", req: All("read").And(Any("admin", "owner")), g: granted{scopes: MustParse("owner")},
+			want: []string{"read", "owner"}, passes: true},
+		{name: "an unmet any-of names every alternative", req: All("read").And(Any("admin", "owner")), g: granted{scopes: MustParse("read")},
+			want: []string{"read", "admin", "owner"}, passes: true},
+		{name: "a clause met by a role names nothing of it", req: AnyOf(Scope("write"), Role("Writer")).And(All("read")),
+			g: granted{roles: MustParse("Writer")}, want: []string{"read"}, passes: true},
+		{name: "a role alone", req: AllOf(Role("Admin")), g: granted{}, want: []string{}},
+		{name: "duplicates once", req: Any("a", "b").And(All("a")), g: granted{}, want: []string{"a", "b"}, passes: true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got := tt.req.NeededBy(tt.g)
+			if !slices.Equal(got, tt.want) || (got == nil) != (tt.want == nil) {
+				t.Fatalf("%v.NeededBy = %q, want %q", tt.req, got, tt.want)
+			}
+			if tt.passes && !tt.req.SatisfiedBy(granted{scopes: MustParse(strings.Join(got, " ")), roles: tt.g.roles}) {
+				t.Errorf("a token of exactly %q does not meet %v", got, tt.req)
+			}
+		})
+	}
+}

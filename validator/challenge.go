@@ -71,7 +71,11 @@ func ChallengeFor(err error, realm string) Challenge {
 	case ErrInsufficientScope:
 		c.Status = http.StatusForbidden
 		if se, ok := AsScopeError(err); ok {
-			c.Scope = sanitize(strings.Join(se.Missing, " "), isScopeChar)
+			scope := se.Scope
+			if scope == nil {
+				scope = se.Missing
+			}
+			c.Scope = sanitize(strings.Join(scope, " "), isScopeChar)
 		}
 	case ErrInsufficientUserAuthentication:
 		c.Status = http.StatusUnauthorized

@@ -233,6 +233,12 @@ type ScopeError struct {
 	// name only roles, permissions or claims, which an RFC 6750 scope
 	// attribute cannot name.
 	Missing []string
+	// Scope, when not nil, lists the scopes the request needs, those the
+	// token holds included ([scopes.Requirement.NeededBy]): the scope
+	// attribute of the challenge (RFC 6750 §3.1), so that a client asking
+	// for it gets a token that passes. When nil, the challenge names
+	// Missing.
+	Scope []string
 }
 
 // Error lists the missing scopes (scope names are not secret).

@@ -165,7 +165,7 @@ func (i *Interceptor) Authorize(ctx context.Context, fullMethod string) (context
 	}
 	if err == nil {
 		if missing := r.req.MissingFrom(tok); missing != nil {
-			err = &validator.ScopeError{Missing: missing}
+			err = &validator.ScopeError{Missing: missing, Scope: r.req.NeededBy(tok)}
 		}
 	}
 	if err != nil {

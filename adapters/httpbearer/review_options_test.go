@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/bearerguard/bearerguard/adapters/httpbearer"
+	"github.com/bearerguard/bearerguard/scopes"
 	"github.com/bearerguard/bearerguard/validator"
 )
 
@@ -130,6 +131,37 @@ func TestDPoPOffHeaderBesideAnotherToken(t *testing.T) {
 		g.Handler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {})).ServeHTTP(w, r)
 		if w.Code != tt.want {
 			t.Errorf("%s: %d %q, want %d", tt.name, w.Code, w.Header().Get("WWW-Authenticate"), tt.want)
+		}
+	}
+}
+
+// The insufficient_scope challenge names every scope the request needs,
+// those the token holds included (RFC 6750 §3.1: "the scope necessary to
+// access the protected resource"): a client that asks for exactly it gets
+// a token that passes, where one that asked for the missing scopes alone
+// lost the ones it had and was refused again.
+func TestScopeChallengeNamesTheScopesNeeded(t *testing.T) {
+	v, mint := rtValidator(t)
+	g, err := httpbearer.New(v, httpbearer.WithRealm("orders"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name  string
+		req   scopes.Requirement
+		has   string
+		scope string
+	}{
+		{"all of two, one held", scopes.All("read:data", "write:data"), "read:data", "read:data write:data"},
+		{"any of two, none held", scopes.Any("admin", "owner"), "read:data", "admin owner"},
+		{"a met any-of and an unmet all-of", scopes.All("write:data").And(scopes.Any("read:data", "admin")), "read:data", "write:data read:data"},
+	} {
+		r := httptest.NewRequest("GET", "/x", nil)
+		r.Header.Set("Authorization", "Bearer "+mint(map[string]any{"scope": tt.has}))
+		w := httptest.NewRecorder()
+		g.Require(tt.req, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})).ServeHTTP(w, r)
+		if www := w.Header().Get("WWW-Authenticate"); w.Code != 403 || !strings.Contains(www, `scope="`+tt.scope+`"`) {
+			t.Errorf("%s: %d %q, want 403 with scope=%q", tt.name, w.Code, www, tt.scope)
 		}
 	}
 }

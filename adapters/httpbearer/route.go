@@ -66,11 +66,13 @@ type stepUpChecker interface {
 // checkRoute checks a valid token against a route's requirement (scopes,
 // roles, permissions, claims) and step-up. The requirement first: a token
 // that does not meet it is answered 403 insufficient_scope whatever its
-// authentication level, and the challenge's scope attribute names only
-// the scopes of the unmet clauses (none when those name no scope).
+// authentication level, and the challenge's scope attribute names the
+// scopes the request needs, those the token holds included
+// ([scopes.Requirement.NeededBy]; none when the requirement names no
+// scope).
 func (g *Guard) checkRoute(tok *validator.Token, req scopes.Requirement, rt route) error {
 	if missing := req.MissingFrom(tok); missing != nil {
-		return &validator.ScopeError{Missing: missing}
+		return &validator.ScopeError{Missing: missing, Scope: req.NeededBy(tok)}
 	}
 	if len(rt.stepUp.ACR) == 0 && rt.stepUp.MaxAge == 0 {
 		return nil

@@ -149,7 +149,11 @@ func (g *Guard) checkTools(w http.ResponseWriter, r *http.Request, tok *validato
 	// A batch may call one tool many times: each tool is judged once, and
 	// its requirement joins need once, so the work is linear in the batch
 	// and need is bounded by the tools configured.
-	var need scopes.Requirement
+	// need starts with the endpoint's own requirement: the challenge names
+	// every scope the request needs (RFC 6750 §3.1), not only those the
+	// token lacks, or a client that asks for what it names loses what it
+	// had and is refused again.
+	need := g.req
 	var refused []toolCall
 	verdicts := make(map[string]toolVerdict)
 	for _, c := range toolCalls(body) {
@@ -161,8 +165,8 @@ func (g *Guard) checkTools(w http.ResponseWriter, r *http.Request, tok *validato
 		if !judged {
 			// MissingFrom is nil when req is met, and may be empty but
 			// non-nil when it is not (a clause of roles only).
-			if lack := req.MissingFrom(tok); lack != nil {
-				v = toolVerdict{refused: true, scope: strings.Join(lack, " ")}
+			if needed := req.NeededBy(tok); needed != nil {
+				v = toolVerdict{refused: true, scope: strings.Join(needed, " ")}
 				need = need.And(req)
 			}
 			verdicts[c.tool] = v

@@ -77,7 +77,7 @@ func (s *inspectServer) run(ctx context.Context, req *inspectRequest) *inspectRe
 		tok = tr.tok
 	}
 	if err == nil && !req.need.Satisfied(tok.Scopes) {
-		err = &validator.ScopeError{Missing: req.need.Missing(tok.Scopes)}
+		err = &validator.ScopeError{Missing: req.need.Missing(tok.Scopes), Scope: req.need.NeededBy(tok.Scopes)}
 	}
 
 	now := time.Now()

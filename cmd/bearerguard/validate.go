@@ -125,7 +125,7 @@ func validateCommand(ctx context.Context, args []string, stdin io.Reader, stdout
 		tok = rec.tok
 	}
 	if err == nil && !need.Satisfied(tok.Scopes) {
-		err = &validator.ScopeError{Missing: need.Missing(tok.Scopes)}
+		err = &validator.ScopeError{Missing: need.Missing(tok.Scopes), Scope: need.NeededBy(tok.Scopes)}
 	}
 	elapsed := time.Since(start)
 	header, claims, isJWT := decodeJWT(token)
