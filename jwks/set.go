@@ -277,22 +277,30 @@ func (s *Set) RefreshKey(ctx context.Context, kid string, alg validator.Algorith
 	if k := other(); k != nil {
 		return k, nil // a fetch since the lookup replaced it
 	}
-	s.mu.Lock()
-	call, _ := s.onDemandLocked()
-	s.mu.Unlock()
-	if call == nil {
-		return nil, nil
-	}
-	select {
-	case <-call.done:
-	case <-ctx.Done():
-		return nil, s.unavailable(ctx.Err())
-	}
-	if k := other(); k != nil {
-		return k, nil
-	}
-	if call.err != nil {
-		return nil, s.unavailable(call.err)
+	// At most two fetches: one joined may have read the document before
+	// the issuer put the new key in (a rotation racing a refresh in
+	// flight), so it asks once more, as Key does for a new kid.
+	for range 2 {
+		s.mu.Lock()
+		call, joined := s.onDemandLocked()
+		s.mu.Unlock()
+		if call == nil {
+			return nil, nil
+		}
+		select {
+		case <-call.done:
+		case <-ctx.Done():
+			return nil, s.unavailable(ctx.Err())
+		}
+		if k := other(); k != nil {
+			return k, nil
+		}
+		if call.err != nil {
+			return nil, s.unavailable(call.err)
+		}
+		if !joined {
+			break
+		}
 	}
 	return nil, nil
 }
