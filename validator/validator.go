@@ -181,6 +181,12 @@ func New(opts ...Option) (*Validator, error) {
 	return v, nil
 }
 
+// Leeway returns the clock skew the validator allows on "exp", "nbf" and
+// "iat" ([WithLeeway]): a token is accepted until its expiry plus this.
+// For callers that bound long-lived work by a token's lifetime (a stream
+// opened with it).
+func (v *Validator) Leeway() time.Duration { return v.leeway }
+
 // Validate checks a bearer token and returns its claims. The checks run
 // cheapest first; see the package documentation for the full list. Every
 // error matches one class ([ErrInvalidToken], [ErrUnavailable], …) and,

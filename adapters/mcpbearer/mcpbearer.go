@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -41,6 +42,15 @@ type Guard struct {
 	tools  map[string]scopes.Requirement
 	names  []string // tool names in declaration order, for Scopes
 	userID func(*validator.Token) string
+}
+
+// leeway is the clock skew the guard's validator allows on "exp" (the
+// default when it does not say).
+func (g *Guard) leeway() time.Duration {
+	if l, ok := g.guard.Validator().(interface{ Leeway() time.Duration }); ok {
+		return l.Leeway()
+	}
+	return validator.DefaultLeeway
 }
 
 // Option configures a [Guard]. Options only record; [New] checks them all

@@ -66,6 +66,10 @@ var sdkHeader = http.Header{"Authorization": {"Bearer decided-by-bearerguard"}}
 // It panics on a Guard [New] did not build (check New's error): the SDK
 // recovers no panic, so at install rather than at the first request.
 //
+// A GET (a session's stream of server messages) ends when its token stops
+// being accepted: its context's deadline is the token's expiry plus the
+// validator's leeway.
+//
 // validator.FromContext finds no token in the context next receives: the
 // SDK keeps the context of a session's first request for the whole
 // session. Handlers read the current token with [TokenFromContext] or
@@ -108,6 +112,15 @@ func (g *Guard) Protect(next http.Handler) http.Handler {
 		// sub-request through another guard over the same validator
 		// would otherwise reuse the first request's token.
 		ctx := context.WithValue(tokenkey.Hide(r.Context()), passKey{}, p)
+		if r.Method == http.MethodGet && !tok.Expiry.IsZero() {
+			// A GET is the session's stream of server messages, which
+			// lasts as long as the client keeps it: it ends when the
+			// token would no longer be accepted, and the client opens
+			// another with its new token.
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithDeadline(ctx, tok.Expiry.Add(g.leeway()))
+			defer cancel()
+		}
 		r = r.WithContext(ctx)
 		r.Header = sdkHeader.Clone() // per request: nothing one request's handlers write reaches another's
 		sdk.ServeHTTP(w, r)

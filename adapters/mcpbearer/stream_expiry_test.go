@@ -1,0 +1,85 @@
+package mcpbearer_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/bearerguard/bearerguard/adapters/httpbearer"
+	"github.com/bearerguard/bearerguard/adapters/mcpbearer"
+	"github.com/bearerguard/bearerguard/bearertest"
+	"github.com/bearerguard/bearerguard/validator"
+)
+
+// A stateful session's GET (SSE) stream is authorized once, when it
+// opens: it kept delivering the session's server messages after the token
+// that opened it expired, while every POST with that token was refused
+// 401. Protect now ends it when the token would no longer be accepted.
+func TestStreamEndsWhenTokenExpires(t *testing.T) {
+	iss := bearertest.NewIssuer(t)
+	hs := httptest.NewUnstartedServer(nil)
+	resource := "http://" + hs.Listener.Addr().String() + "/mcp"
+	v, err := validator.New(validator.WithIssuer(iss.URL, iss.KeySet(t)), validator.WithAudience(resource), validator.WithLeeway(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	guard, err := httpbearer.New(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mg, err := mcpbearer.New(guard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms := mcp.NewServer(&mcp.Implementation{Name: "review", Version: "v0"}, nil)
+	ms.AddReceivingMiddleware(mg.Middleware())
+	ms.AddTool(&mcp.Tool{Name: "noop", InputSchema: json.RawMessage(`{"type":"object"}`)}, func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		return &mcp.CallToolResult{}, nil
+	})
+	hs.Config.Handler = mg.Protect(mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return ms }, &mcp.StreamableHTTPOptions{SessionTimeout: time.Minute}))
+	hs.Start()
+	t.Cleanup(hs.Close)
+
+	exp := time.Now().Add(3 * time.Second)
+	c := &client{token: iss.Mint(t, bearertest.Claims{"aud": resource, "sub": "alice", "exp": exp.Unix()}), t: t, base: http.DefaultTransport}
+	got := make(chan string, 4)
+	mc := mcp.NewClient(&mcp.Implementation{Name: "c", Version: "v0"}, &mcp.ClientOptions{
+		LoggingMessageHandler: func(_ context.Context, r *mcp.LoggingMessageRequest) {
+			s, _ := r.Params.Data.(string)
+			got <- s
+		},
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cs, err := mc.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: resource, HTTPClient: &http.Client{Transport: c}, MaxRetries: -1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	if err := cs.SetLoggingLevel(ctx, &mcp.SetLoggingLevelParams{Level: "info"}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Until(exp) + 1500*time.Millisecond)
+
+	for ss := range ms.Sessions() {
+		_ = ss.Log(ctx, &mcp.LoggingMessageParams{Level: "info", Data: "sent after the token expired"})
+	}
+	select {
+	case s := <-got:
+		t.Errorf("the client's GET stream, opened with a token that expired %v ago, still received: %q", time.Since(exp).Round(time.Second), s)
+	case <-time.After(3 * time.Second):
+	}
+	if _, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "noop"}); err == nil {
+		t.Fatal("a POST with the expired token was accepted")
+	}
+	if ex, ok := c.last(401); !ok {
+		t.Fatal("no 401 for the expired token")
+	} else {
+		t.Logf("POST after expiry: %d %s", ex.status, ex.challenge)
+	}
+}
