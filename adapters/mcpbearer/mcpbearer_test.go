@@ -45,6 +45,7 @@ type server struct {
 	srv      *httptest.Server
 	resource string // the MCP endpoint's URL, the validator's audience
 	md       *resourcemeta.Document
+	retries  int // the client's MaxRetries; 0: none (-1 to the SDK)
 }
 
 type serverConfig struct {
@@ -217,7 +218,11 @@ func (s *server) connect(t testing.TB, c *client) (*mcp.ClientSession, error) {
 	t.Helper()
 	c.t = t
 	c.base = http.DefaultTransport
-	transport := &mcp.StreamableClientTransport{Endpoint: s.resource, HTTPClient: &http.Client{Transport: c}, MaxRetries: -1}
+	retries := s.retries
+	if retries == 0 {
+		retries = -1
+	}
+	transport := &mcp.StreamableClientTransport{Endpoint: s.resource, HTTPClient: &http.Client{Transport: c}, MaxRetries: retries}
 	mc := mcp.NewClient(&mcp.Implementation{Name: "test-client", Version: "v0.0.1"}, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

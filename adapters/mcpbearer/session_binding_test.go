@@ -76,13 +76,16 @@ func TestProtectSessionHidesFirstBinding(t *testing.T) {
 	}
 	first := mint("admin", 2*time.Second) // opens the session
 	cl := &client{token: first}
-	s := &server{iss: iss, resource: resource}
+	// The session's GET stream ends with the first token (Protect): the
+	// client opens another with its current one, as SDK clients do.
+	s := &server{iss: iss, resource: resource, retries: 3}
 	cs, err := s.connect(t, cl)
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(2500 * time.Millisecond)       // the first token has expired
+	time.Sleep(1500 * time.Millisecond)
 	cl.setToken(mint("read:data", time.Hour)) // the caller's current token: no admin
+	time.Sleep(1000 * time.Millisecond)       // the first token has expired
 	res, err := call(t, cs, "probe")
 	if err != nil {
 		t.Fatal(err)
