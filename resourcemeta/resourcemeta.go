@@ -268,6 +268,10 @@ func WellKnownURL(resource string) (string, error) {
 		// segments (RFC 3986 allows no "\" in a URI).
 		return "", fmt.Errorf("resource %q has a backslash", httpfetch.Redact(resource))
 	}
+	if scheme, _, _ := strings.Cut(resource, ":"); scheme != strings.ToLower(scheme) {
+		// url.Parse lowers the scheme: look at it as written.
+		return "", fmt.Errorf("resource %q is not in canonical form: write its scheme and host in lower case", httpfetch.Redact(resource))
+	}
 	if err := checkResource(u); err != nil {
 		return "", fmt.Errorf("resource %q %w", httpfetch.Redact(resource), err)
 	}
@@ -286,11 +290,24 @@ func WellKnownURL(resource string) (string, error) {
 // percent-encode it), and dot or empty path segments, which clients
 // normalize away (RFC 3986 §5.2.4; "%2e" counts as "." for WHATWG URL
 // parsers) and http.ServeMux redirects from.
+//
+// It also refuses a resource not in canonical form (the MCP authorization
+// specification's canonical server URI; RFC 3986 §6.2.2-§6.2.3): a scheme
+// or host with capital letters, an empty port, or the scheme's default
+// port. Clients compare the document's "resource" with the URI they asked
+// for byte for byte (RFC 9728 §3.3), and tokens' audiences are compared
+// the same way: one spelling for everyone.
 func checkResource(u *url.URL) error {
 	for i := 0; i < len(u.Host); i++ {
 		if u.Host[i] >= 0x80 {
 			return errors.New("has a host that is not ASCII (use its A-label, RFC 5890)")
 		}
+	}
+	if u.Host != strings.ToLower(u.Host) {
+		return errors.New("is not in canonical form: write its scheme and host in lower case")
+	}
+	if port := u.Port(); strings.HasSuffix(u.Host, ":") || u.Scheme == "https" && port == "443" || u.Scheme == "http" && port == "80" {
+		return errors.New("is not in canonical form: leave out an empty port and the scheme's default port")
 	}
 	p := u.EscapedPath()
 	if p == "" || p == "/" {

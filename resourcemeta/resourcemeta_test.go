@@ -170,3 +170,30 @@ func TestNewRejectsBadConfiguration(t *testing.T) {
 		t.Errorf("POST answered %d", rec.Code)
 	}
 }
+
+// A resource must be written in canonical form (lower-case scheme and
+// host, no empty or default port): the document's "resource" is what
+// clients compare byte for byte with the URI they asked for, and what
+// tokens' audiences are compared with. "HTTPS://…" was accepted, and its
+// document named a resource its own metadata URL did not start with.
+func TestNewRefusesNonCanonicalResource(t *testing.T) {
+	for _, tt := range []struct {
+		resource string
+		ok       bool
+	}{
+		{"https://mcp.example.com/mcp", true},
+		{"https://mcp.example.com:8443/mcp", true},
+		{"http://127.0.0.1:8080/mcp", true},
+		{"HTTPS://mcp.example.com/mcp", false},
+		{"Https://mcp.example.com/mcp", false},
+		{"https://MCP.Example.COM/mcp", false},
+		{"https://mcp.example.com:443/mcp", false},
+		{"http://127.0.0.1:80/mcp", false},
+		{"https://mcp.example.com:/mcp", false},
+	} {
+		_, err := resourcemeta.New(tt.resource, resourcemeta.WithAuthorizationServers("https://id.example.com/"))
+		if (err == nil) != tt.ok {
+			t.Errorf("New(%q) = %v, want ok=%v", tt.resource, err, tt.ok)
+		}
+	}
+}
