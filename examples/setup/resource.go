@@ -27,7 +27,7 @@ func (c *Config) resolveResource() error {
 		return nil
 	}
 	if _, err := resourcemeta.WellKnownURL(c.Resource); err != nil {
-		return fmt.Errorf("--resource %q is not an absolute https URL (http on loopback) without a fragment", httpfetch.Redact(c.Resource))
+		return fmt.Errorf("--resource %q is not an absolute https URL (http on loopback) without a fragment, in canonical form: %w", httpfetch.Redact(c.Resource), err)
 	}
 	return nil
 }

@@ -36,6 +36,8 @@ func TestParseResource(t *testing.T) {
 		{name: "bad resource", args: []string{"--audience", "orders", "--resource", "http://api.example.com/"},
 			err: `--resource "http://api.example.com/" is not an absolute https URL (http on loopback) without a fragment`},
 		{name: "resource with a fragment", args: []string{"--resource", "https://api.example.com/#x"}, err: "--resource"},
+		{name: "resource not in canonical form", args: []string{"--resource", "https://API.example.com/mcp"}, err: "write its scheme and host in lower case"},
+		{name: "audience not in canonical form is no resource", args: []string{"--audience", "https://api.example.com:443/mcp"}, audience: "https://api.example.com:443/mcp"},
 		{name: "neither", err: "--audience (or BEARERGUARD_AUDIENCE) is required"},
 	}
 	for _, tt := range tests {
