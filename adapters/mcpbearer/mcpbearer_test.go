@@ -601,8 +601,13 @@ func TestRawRequests(t *testing.T) {
 		{"refused call", call(1, "write_data"), 403,
 			`{"jsonrpc":"2.0","id":1,"error":{"code":403,"message":"insufficient_scope: tool \"write_data\" needs the scope write:data","data":{"error":"insufficient_scope","scope":"write:data"}}}` + "\n"},
 		{"batch", "[" + call(1, "read_data") + "," + call(2, "write_data") + "," + call(3, "write_data") + "]", 403,
-			`[{"jsonrpc":"2.0","id":2,"error":{"code":403,"message":"insufficient_scope: tool \"write_data\" needs the scope write:data","data":{"error":"insufficient_scope","scope":"write:data"}}},` +
+			`[{"jsonrpc":"2.0","id":1,"error":{"code":403,"message":"insufficient_scope: not run: another call of this batch needs scopes this token lacks; the batch needs the scope read:data write:data","data":{"error":"insufficient_scope","scope":"read:data write:data"}}},` +
+				`{"jsonrpc":"2.0","id":2,"error":{"code":403,"message":"insufficient_scope: tool \"write_data\" needs the scope write:data","data":{"error":"insufficient_scope","scope":"write:data"}}},` +
 				`{"jsonrpc":"2.0","id":3,"error":{"code":403,"message":"insufficient_scope: tool \"write_data\" needs the scope write:data","data":{"error":"insufficient_scope","scope":"write:data"}}}]` + "\n"},
+		// A batch is answered with an array, even of one (JSON-RPC 2.0 §6),
+		// and every request of it gets an answer, a notification none.
+		{"batch of one refused call, and a notification", "[" + call(1, "write_data") + `,{"jsonrpc":"2.0","method":"notifications/progress","params":{}}]`, 403,
+			`[{"jsonrpc":"2.0","id":1,"error":{"code":403,"message":"insufficient_scope: tool \"write_data\" needs the scope write:data","data":{"error":"insufficient_scope","scope":"write:data"}}}]` + "\n"},
 		// The SDK ignores what follows the first JSON value: so does
 		// Protect, which skipped such a call and let it reach the SDK
 		// (SECURITY.md 109).
@@ -628,7 +633,11 @@ func TestRawRequests(t *testing.T) {
 			if status != tt.status || (tt.wantBody != "" && body != tt.wantBody) {
 				t.Errorf("%d %s\n want %d %s", status, body, tt.status, tt.wantBody)
 			}
-			if status == 403 && (h.Get("Content-Type") != "application/json" || h.Get("Cache-Control") != "no-store" || !strings.Contains(h.Get("WWW-Authenticate"), `scope="write:data"`)) {
+			wantScope := `scope="write:data"`
+			if strings.Contains(tt.body, "read_data") && strings.HasPrefix(tt.body, "[") {
+				wantScope = `scope="read:data write:data"` // every scope the whole batch needs
+			}
+			if status == 403 && (h.Get("Content-Type") != "application/json" || h.Get("Cache-Control") != "no-store" || !strings.Contains(h.Get("WWW-Authenticate"), wantScope)) {
 				t.Errorf("403 headers %v", h)
 			}
 		})

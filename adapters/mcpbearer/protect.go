@@ -180,8 +180,11 @@ func (g *Guard) checkTools(w http.ResponseWriter, r *http.Request, tok *validato
 			// non-nil when it is not (a clause of roles only).
 			if needed := req.NeededBy(tok); needed != nil {
 				v = toolVerdict{refused: true, scope: strings.Join(needed, " ")}
-				need = need.And(req)
 			}
+			// Every tool called joins need, the allowed ones too: a
+			// token of exactly the challenge's scopes must pass the
+			// whole request.
+			need = need.And(req)
 			verdicts[c.tool] = v
 		}
 		if v.refused {
@@ -191,7 +194,7 @@ func (g *Guard) checkTools(w http.ResponseWriter, r *http.Request, tok *validato
 	if len(refused) == 0 {
 		return r, true
 	}
-	g.refuseTools(w, r, need, verdicts, refused)
+	g.refuseTools(w, r, tok, need, verdicts, refused, body)
 	return nil, false
 }
 
@@ -221,42 +224,81 @@ type readCloser struct {
 // element that does not decode as a message, so none of its calls run.
 // A batch of 4 MiB of numbers costs one element, not two million.
 func toolCalls(body []byte) []toolCall {
-	trimmed := bytes.TrimLeft(body, space)
+	var out []toolCall
 	msg := new(rpcMessage) // one for every element: nothing allocated per element
-	if len(trimmed) == 0 || trimmed[0] != '[' {
-		if c, ok := toolCallIn(trimmed, msg); ok {
-			return []toolCall{c}
+	if _, ok := eachMessage(body, func(raw []byte) {
+		if c, ok := toolCallIn(raw, msg); ok {
+			out = append(out, c)
 		}
+	}); !ok {
 		return nil
+	}
+	return out
+}
+
+// eachMessage calls fn with each message of a JSON-RPC message or batch
+// (see toolCalls), in order, and reports whether body is a batch. ok is
+// false when the batch has an element that is not an object, is not
+// JSON, or does not close: the SDK runs none of its calls.
+func eachMessage(body []byte, fn func(raw []byte)) (batch, ok bool) {
+	trimmed := bytes.TrimLeft(body, space)
+	if len(trimmed) == 0 || trimmed[0] != '[' {
+		fn(trimmed)
+		return false, true
 	}
 	dec := json.NewDecoder(bytes.NewReader(trimmed))
 	if _, err := dec.Token(); err != nil { // [
-		return nil
+		return true, false
 	}
-	var out []toolCall
 	var skip struct{}
 	for dec.More() {
 		// The next element must be an object: skip the space and the
 		// comma the decoder has not read yet, and look.
 		next := bytes.TrimLeft(trimmed[dec.InputOffset():], space+",")
 		if len(next) == 0 || next[0] != '{' {
-			return nil
+			return true, false
 		}
 		start := len(trimmed) - len(next)
 		// Any object decodes into struct{} (its members skipped, nothing
 		// allocated): this finds where the element ends.
 		if dec.Decode(&skip) != nil {
-			return nil // not JSON
+			return true, false // not JSON
 		}
-		if c, ok := toolCallIn(trimmed[start:dec.InputOffset()], msg); ok {
-			out = append(out, c)
-		}
+		fn(trimmed[start:dec.InputOffset()])
 	}
 	// The array closes; what follows it is ignored, as the SDK does.
 	if _, err := dec.Token(); err != nil {
-		return nil
+		return true, false
 	}
-	return out
+	return true, true
+}
+
+// requestIDs returns the ids of the requests (messages with a method and
+// a valid id; notifications have none) of a JSON-RPC message or batch, in
+// order, and whether it is a batch: every request of a refused batch is
+// answered, so that none waits for an answer that never comes (JSON-RPC
+// 2.0 §6).
+func requestIDs(body []byte) (ids []jsonrpc.ID, batch bool) {
+	msg := new(rpcMessage)
+	batch, _ = eachMessage(body, func(raw []byte) {
+		if id, ok := requestIn(raw, msg); ok {
+			ids = append(ids, id)
+		}
+	})
+	return ids, batch
+}
+
+// requestIn returns the id of the JSON-RPC request at the start of raw,
+// read as toolCallIn reads one, if it is a request with a valid id.
+func requestIn(raw []byte, msg *rpcMessage) (jsonrpc.ID, bool) {
+	*msg = rpcMessage{}
+	if _, err := segjson.Parse(raw, msg, readFlags); err != nil {
+		return jsonrpc.ID{}, false
+	}
+	if _, ok := rawString(msg.Method); !ok {
+		return jsonrpc.ID{}, false
+	}
+	return validID(msg.ID)
 }
 
 // space is JSON's white space.
@@ -291,15 +333,8 @@ func toolCallIn(raw []byte, msg *rpcMessage) (toolCall, bool) {
 	if method, ok := rawString(msg.Method); !ok || method != "tools/call" {
 		return toolCall{}, false
 	}
-	if len(msg.ID) == 0 || msg.ID[0] != '"' && msg.ID[0] != '-' && !('0' <= msg.ID[0] && msg.ID[0] <= '9') {
-		return toolCall{}, false // null, an object, an array, a bool: no valid id
-	}
-	var id any
-	if _, err := segjson.Parse(msg.ID, &id, 0); err != nil {
-		return toolCall{}, false
-	}
-	rid, err := jsonrpc.MakeID(id)
-	if err != nil || !rid.IsValid() {
+	rid, ok := validID(msg.ID)
+	if !ok {
 		return toolCall{}, false
 	}
 	var params toolParams
@@ -314,6 +349,22 @@ func toolCallIn(raw []byte, msg *rpcMessage) (toolCall, bool) {
 		return toolCall{}, false
 	}
 	return toolCall{id: rid, tool: name}, true
+}
+
+// validID decodes a request's id: a string or a number.
+func validID(raw json.RawMessage) (jsonrpc.ID, bool) {
+	if len(raw) == 0 || raw[0] != '"' && raw[0] != '-' && !('0' <= raw[0] && raw[0] <= '9') {
+		return jsonrpc.ID{}, false // null, an object, an array, a bool: no valid id
+	}
+	var id any
+	if _, err := segjson.Parse(raw, &id, 0); err != nil {
+		return jsonrpc.ID{}, false
+	}
+	rid, err := jsonrpc.MakeID(id)
+	if err != nil || !rid.IsValid() {
+		return jsonrpc.ID{}, false
+	}
+	return rid, true
 }
 
 // rawString decodes a raw JSON value that must be a string.
@@ -332,7 +383,7 @@ func rawString(raw json.RawMessage) (string, bool) {
 // 403 insufficient_scope answer for need (WWW-Authenticate with realm,
 // scope and resource_metadata, the DPoP challenge, Cache-Control; seen by
 // its observer), with a JSON-RPC error response for each call as the body.
-func (g *Guard) refuseTools(w http.ResponseWriter, r *http.Request, need scopes.Requirement, verdicts map[string]toolVerdict, calls []toolCall) {
+func (g *Guard) refuseTools(w http.ResponseWriter, r *http.Request, tok *validator.Token, need scopes.Requirement, verdicts map[string]toolVerdict, calls []toolCall, body []byte) {
 	c := &capture{header: make(http.Header)}
 	if _, _, ok := g.guard.Authorize(c, r, need); ok || c.status == 0 {
 		// The guard decides on the same token and scopes: unreachable.
@@ -346,29 +397,44 @@ func (g *Guard) refuseTools(w http.ResponseWriter, r *http.Request, need scopes.
 	}
 	h.Set("Content-Type", "application/json")
 	w.WriteHeader(c.status)
-	_, _ = w.Write(scopeErrors(calls, verdicts))
+	ids, batch := requestIDs(body)
+	_, _ = w.Write(scopeErrors(calls, verdicts, ids, batch, strings.Join(need.NeededBy(tok), " ")))
 }
 
-// scopeErrors is the JSON-RPC body of a refusal: one error response per
-// refused call (an array for a batch), with the scopes its tool needs.
-func scopeErrors(calls []toolCall, verdicts map[string]toolVerdict) []byte {
+// scopeErrors is the JSON-RPC body of a refusal: an error response for
+// each refused call, with the scopes its tool needs, and, in a batch, for
+// every other request of it too (none of them runs: each is told so, with
+// the scopes the whole request needs, rather than left without an
+// answer); an array for a batch, as JSON-RPC 2.0 §6 answers one.
+func scopeErrors(calls []toolCall, verdicts map[string]toolVerdict, ids []jsonrpc.ID, batch bool, scope string) []byte {
 	var out [][]byte
-	for _, c := range calls {
-		scope := verdicts[c.tool].scope
+	add := func(id jsonrpc.ID, message, scope string) {
 		data, _ := json.Marshal(map[string]string{"error": "insufficient_scope", "scope": scope})
-		resp := &jsonrpc.Response{ID: c.id, Error: &jsonrpc.Error{
-			Code:    CodeInsufficientScope,
-			Message: insufficientScope(c.tool, scope),
-			Data:    data,
-		}}
-		b, err := jsonrpc.EncodeMessage(resp)
-		if err != nil {
-			continue
+		b, err := jsonrpc.EncodeMessage(&jsonrpc.Response{ID: id, Error: &jsonrpc.Error{
+			Code: CodeInsufficientScope, Message: message, Data: data,
+		}})
+		if err == nil {
+			out = append(out, b)
 		}
-		out = append(out, b)
 	}
-	if len(out) == 1 {
-		return append(out[0], '\n')
+	refusedID := make(map[jsonrpc.ID]toolCall, len(calls))
+	for _, c := range calls {
+		refusedID[c.id] = c
+	}
+	if !batch {
+		for _, c := range calls {
+			add(c.id, insufficientScope(c.tool, verdicts[c.tool].scope), verdicts[c.tool].scope)
+		}
+		if len(out) > 0 {
+			return append(out[0], '\n')
+		}
+	}
+	for _, id := range ids {
+		if c, ok := refusedID[id]; ok {
+			add(id, insufficientScope(c.tool, verdicts[c.tool].scope), verdicts[c.tool].scope)
+		} else {
+			add(id, notRun(scope), scope)
+		}
 	}
 	return append(append([]byte{'['}, append(bytes.Join(out, []byte{','}), ']')...), '\n')
 }

@@ -44,6 +44,24 @@ func FuzzToolCalls(f *testing.F) {
 				t.Fatalf("a call without a valid id: %+v", c)
 			}
 		}
+		// Every tool call is a request: requestIDs finds each (in
+		// order), and only requests with valid ids.
+		ids, _ := requestIDs(body)
+		for _, id := range ids {
+			if !id.IsValid() {
+				t.Fatalf("a request without a valid id: %+v", id)
+			}
+		}
+		i := 0
+		for _, c := range calls {
+			for i < len(ids) && ids[i] != c.id {
+				i++
+			}
+			if i == len(ids) {
+				t.Fatalf("tool call %+v is not among the requests %+v", c, ids)
+			}
+			i++
+		}
 	})
 }
 

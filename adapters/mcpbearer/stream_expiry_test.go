@@ -49,9 +49,8 @@ func TestStreamEndsWhenTokenExpires(t *testing.T) {
 	c := &client{token: iss.Mint(t, bearertest.Claims{"aud": resource, "sub": "alice", "exp": exp.Unix()}), t: t, base: http.DefaultTransport}
 	got := make(chan string, 4)
 	mc := mcp.NewClient(&mcp.Implementation{Name: "c", Version: "v0"}, &mcp.ClientOptions{
-		LoggingMessageHandler: func(_ context.Context, r *mcp.LoggingMessageRequest) {
-			s, _ := r.Params.Data.(string)
-			got <- s
+		ToolListChangedHandler: func(context.Context, *mcp.ToolListChangedRequest) {
+			got <- "notifications/tools/list_changed"
 		},
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -61,14 +60,13 @@ func TestStreamEndsWhenTokenExpires(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cs.Close()
-	if err := cs.SetLoggingLevel(ctx, &mcp.SetLoggingLevelParams{Level: "info"}); err != nil {
-		t.Fatal(err)
-	}
 	time.Sleep(time.Until(exp) + 1500*time.Millisecond)
 
-	for ss := range ms.Sessions() {
-		_ = ss.Log(ctx, &mcp.LoggingMessageParams{Level: "info", Data: "sent after the token expired"})
-	}
+	// A server message on the session's stream: a tool added tells every
+	// session the list changed.
+	ms.AddTool(&mcp.Tool{Name: "added", InputSchema: json.RawMessage(`{"type":"object"}`)}, func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		return &mcp.CallToolResult{}, nil
+	})
 	select {
 	case s := <-got:
 		t.Errorf("the client's GET stream, opened with a token that expired %v ago, still received: %q", time.Since(exp).Round(time.Second), s)
