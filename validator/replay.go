@@ -113,11 +113,12 @@ func (s *MemoryReplayStore) rememberFor(_ context.Context, key string, owner uin
 		return false, nil
 	}
 	if len(s.seen) >= s.max/2 {
+		// Expiries are not in queue order (a proof's "iat" may be up to
+		// the leeway in the past): look at every entry, at most once a
+		// second, before counting a principal's share or refusing.
+		s.sweep(now)
 		if len(s.seen) >= s.max {
-			s.sweep(now) // expiries not in queue order: look at all once
-			if len(s.seen) >= s.max {
-				return false, ErrReplayStoreFull
-			}
+			return false, ErrReplayStoreFull
 		}
 		if owner != 0 && s.owners[owner] >= max(s.max/replayShares, 1) {
 			return false, errShareUsed
@@ -165,8 +166,9 @@ func (s *MemoryReplayStore) dropExpired(now time.Time) {
 	}
 }
 
-// sweep drops every expired entry; it runs only when the store is full,
-// and at most once a second, so a full store costs no more than a lookup.
+// sweep drops every expired entry; it runs only when the store is at
+// least half full, and at most once a second, so a full store costs no
+// more than a lookup.
 func (s *MemoryReplayStore) sweep(now time.Time) {
 	if now.Sub(s.swept) < time.Second {
 		return
