@@ -192,12 +192,12 @@ type ownedReplayStore interface {
 // issuer's: a client that gets a token for each new key must not become a
 // new principal each time). Never 0, which stands for callers of Remember.
 func replayOwner(tok *Token) uint64 {
-	h := sha256.New()
+	var buf [256]byte // on the stack for the usual lengths
+	b := buf[:0]
 	for _, f := range [...]string{"bearerguard/dpop-owner/v1", tok.Issuer, tok.ClientID, tok.Subject} {
-		var n [4]byte
-		binary.BigEndian.PutUint32(n[:], uint32(len(f)))
-		h.Write(n[:])
-		h.Write([]byte(f))
+		b = binary.BigEndian.AppendUint32(b, uint32(len(f)))
+		b = append(b, f...)
 	}
-	return binary.BigEndian.Uint64(h.Sum(nil)) | 1
+	sum := sha256.Sum256(b)
+	return binary.BigEndian.Uint64(sum[:]) | 1
 }
