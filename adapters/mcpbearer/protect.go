@@ -66,9 +66,11 @@ var sdkHeader = http.Header{"Authorization": {"Bearer decided-by-bearerguard"}}
 // It panics on a Guard [New] did not build (check New's error): the SDK
 // recovers no panic, so at install rather than at the first request.
 //
-// A GET (a session's stream of server messages) ends when its token stops
-// being accepted: its context's deadline is the token's expiry plus the
-// validator's leeway.
+// Every request ends when its token stops being accepted: its context's
+// deadline is the token's expiry plus the validator's leeway, so that a
+// stream of server messages (a session's GET, a POST the SDK answers as a
+// stream) does not outlive it. A token without "exp" sets no deadline;
+// [Guard.Verifier] sets none either.
 //
 // validator.FromContext finds no token in the context next receives: the
 // SDK keeps the context of a session's first request for the whole
@@ -112,11 +114,12 @@ func (g *Guard) Protect(next http.Handler) http.Handler {
 		// sub-request through another guard over the same validator
 		// would otherwise reuse the first request's token.
 		ctx := context.WithValue(tokenkey.Hide(r.Context()), passKey{}, p)
-		if r.Method == http.MethodGet && !tok.Expiry.IsZero() {
-			// A GET is the session's stream of server messages, which
-			// lasts as long as the client keeps it: it ends when the
-			// token would no longer be accepted, and the client opens
-			// another with its new token.
+		if !tok.Expiry.IsZero() {
+			// A stream of server messages (a session's GET, or a POST
+			// the SDK answers as a stream, such as subscriptions/listen)
+			// lasts as long as the client keeps it: every request ends
+			// when its token would no longer be accepted, and the client
+			// sends another with its new token.
 			var cancel context.CancelFunc
 			ctx, cancel = context.WithDeadline(ctx, tok.Expiry.Add(g.leeway()))
 			defer cancel()

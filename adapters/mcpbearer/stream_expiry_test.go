@@ -81,3 +81,72 @@ func TestStreamEndsWhenTokenExpires(t *testing.T) {
 		t.Logf("POST after expiry: %d %s", ex.status, ex.challenge)
 	}
 }
+
+// Under the SDK's default protocol against a stateless server, the stream
+// of server messages is a POST (subscriptions/listen, answered as a stream
+// until the client cancels): it too ends when its token stops being
+// accepted, as a session's GET does.
+func TestListenStreamEndsWhenTokenExpires(t *testing.T) {
+	iss := bearertest.NewIssuer(t)
+	hs := httptest.NewUnstartedServer(nil)
+	resource := "http://" + hs.Listener.Addr().String() + "/mcp"
+	v, err := validator.New(validator.WithIssuer(iss.URL, iss.KeySet(t)), validator.WithAudience(resource), validator.WithLeeway(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	guard, err := httpbearer.New(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mg, err := mcpbearer.New(guard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms := mcp.NewServer(&mcp.Implementation{Name: "review", Version: "v0"}, nil)
+	ms.AddReceivingMiddleware(mg.Middleware())
+	ms.AddTool(&mcp.Tool{Name: "noop", InputSchema: json.RawMessage(`{"type":"object"}`)}, func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		return &mcp.CallToolResult{}, nil
+	})
+	hs.Config.Handler = mg.Protect(mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return ms }, &mcp.StreamableHTTPOptions{SessionTimeout: time.Minute, Stateless: true}))
+	hs.Start()
+	t.Cleanup(hs.Close)
+
+	exp := time.Now().Add(3 * time.Second)
+	c := &client{token: iss.Mint(t, bearertest.Claims{"aud": resource, "sub": "alice", "exp": exp.Unix()}), t: t, base: http.DefaultTransport}
+	got := make(chan string, 4)
+	mc := mcp.NewClient(&mcp.Implementation{Name: "c", Version: "v0"}, &mcp.ClientOptions{
+		ToolListChangedHandler: func(context.Context, *mcp.ToolListChangedRequest) {
+			got <- "notifications/tools/list_changed"
+		},
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cs, err := mc.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: resource, HTTPClient: &http.Client{Transport: c}, MaxRetries: -1},
+		nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	time.Sleep(500 * time.Millisecond)
+	// Control: before expiry the stream delivers.
+	ms.AddTool(&mcp.Tool{Name: "before", InputSchema: json.RawMessage(`{"type":"object"}`)}, func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		return &mcp.CallToolResult{}, nil
+	})
+	select {
+	case <-got:
+	case <-time.After(3 * time.Second):
+		t.Fatal("control: no notification before expiry")
+	}
+	time.Sleep(time.Until(exp) + 1500*time.Millisecond)
+	ms.AddTool(&mcp.Tool{Name: "added", InputSchema: json.RawMessage(`{"type":"object"}`)}, func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		return &mcp.CallToolResult{}, nil
+	})
+	select {
+	case s := <-got:
+		t.Errorf("the client's POST subscriptions/listen stream, opened with a token that expired %v ago, still received: %q", time.Since(exp).Round(time.Second), s)
+	case <-time.After(3 * time.Second):
+	}
+	if _, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "noop"}); err == nil {
+		t.Fatal("a POST with the expired token was accepted")
+	}
+}
