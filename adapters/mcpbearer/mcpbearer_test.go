@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -601,11 +602,16 @@ func TestRawRequests(t *testing.T) {
 		{"refused call", call(1, "write_data"), 403,
 			`{"jsonrpc":"2.0","id":1,"error":{"code":403,"message":"insufficient_scope: tool \"write_data\" needs the scope write:data","data":{"error":"insufficient_scope","scope":"write:data"}}}` + "\n"},
 		{"batch", "[" + call(1, "read_data") + "," + call(2, "write_data") + "," + call(3, "write_data") + "]", 403,
-			`[{"jsonrpc":"2.0","id":1,"error":{"code":403,"message":"insufficient_scope: not run: another call of this batch needs scopes this token lacks; the batch needs the scope read:data write:data","data":{"error":"insufficient_scope","scope":"read:data write:data"}}},` +
+			`[{"jsonrpc":"2.0","id":1,"error":{"code":403,"message":"insufficient_scope: not run: another call of this batch was refused"}},` +
 				`{"jsonrpc":"2.0","id":2,"error":{"code":403,"message":"insufficient_scope: tool \"write_data\" needs the scope write:data","data":{"error":"insufficient_scope","scope":"write:data"}}},` +
 				`{"jsonrpc":"2.0","id":3,"error":{"code":403,"message":"insufficient_scope: tool \"write_data\" needs the scope write:data","data":{"error":"insufficient_scope","scope":"write:data"}}}]` + "\n"},
 		// A batch is answered with an array, even of one (JSON-RPC 2.0 §6),
-		// and every request of it gets an answer, a notification none.
+		// and every request of it gets an answer, once per id; a
+		// notification, and a message the SDK would refuse, none.
+		{"batch with a repeated id and a message of another version", "[" + call(1, "write_data") + "," + call(2, "read_data") + "," + call(2, "read_data") +
+			`,{"jsonrpc":"1.0","id":3,"method":"ping"}]`, 403,
+			`[{"jsonrpc":"2.0","id":1,"error":{"code":403,"message":"insufficient_scope: tool \"write_data\" needs the scope write:data","data":{"error":"insufficient_scope","scope":"write:data"}}},` +
+				`{"jsonrpc":"2.0","id":2,"error":{"code":403,"message":"insufficient_scope: not run: another call of this batch was refused"}}]` + "\n"},
 		{"batch of one refused call, and a notification", "[" + call(1, "write_data") + `,{"jsonrpc":"2.0","method":"notifications/progress","params":{}}]`, 403,
 			`[{"jsonrpc":"2.0","id":1,"error":{"code":403,"message":"insufficient_scope: tool \"write_data\" needs the scope write:data","data":{"error":"insufficient_scope","scope":"write:data"}}}]` + "\n"},
 		// The SDK ignores what follows the first JSON value: so does
@@ -634,8 +640,12 @@ func TestRawRequests(t *testing.T) {
 				t.Errorf("%d %s\n want %d %s", status, body, tt.status, tt.wantBody)
 			}
 			wantScope := `scope="write:data"`
-			if strings.Contains(tt.body, "read_data") && strings.HasPrefix(tt.body, "[") {
-				wantScope = `scope="read:data write:data"` // every scope the whole batch needs
+			if r, w := strings.Index(tt.body, "read_data"), strings.Index(tt.body, "write_data"); r >= 0 && strings.HasPrefix(tt.body, "[") {
+				// Every scope the whole batch needs, in the order its calls name them.
+				wantScope = `scope="read:data write:data"`
+				if w < r {
+					wantScope = `scope="write:data read:data"`
+				}
 			}
 			if status == 403 && (h.Get("Content-Type") != "application/json" || h.Get("Cache-Control") != "no-store" || !strings.Contains(h.Get("WWW-Authenticate"), wantScope)) {
 				t.Errorf("403 headers %v", h)
@@ -809,9 +819,12 @@ func TestToolBatchLinear(t *testing.T) {
 	iss := bearertest.NewIssuer(t)
 	s := newServer(t, iss, serverConfig{stateless: true, jsonResponse: true})
 	read := s.mint(t, "read:data", nil)
-	const one = `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"write_data"}}`
 	run := func(n int) uint64 {
-		body := "[" + strings.TrimSuffix(strings.Repeat(one+",", n), ",") + "]"
+		calls := make([]string, n)
+		for i := range calls {
+			calls[i] = `{"jsonrpc":"2.0","id":` + strconv.Itoa(i) + `,"method":"tools/call","params":{"name":"write_data"}}`
+		}
+		body := "[" + strings.Join(calls, ",") + "]"
 		var m0, m1 runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&m0)

@@ -301,6 +301,9 @@ func requestIn(raw []byte, msg *rpcMessage) (jsonrpc.ID, bool) {
 	if _, ok := rawString(msg.Method); !ok {
 		return jsonrpc.ID{}, false
 	}
+	if v, ok := rawString(msg.JSONRPC); !ok || v != "2.0" {
+		return jsonrpc.ID{}, false // the SDK refuses it: no answer of ours
+	}
 	return validID(msg.ID)
 }
 
@@ -311,7 +314,8 @@ const space = " \t\r\n"
 // raw (left in the body, not copied), so that no value can be of the wrong
 // type, and each decoded only when it may be what a call needs.
 type rpcMessage struct {
-	ID     json.RawMessage `json:"id"`
+	JSONRPC json.RawMessage `json:"jsonrpc"`
+	ID      json.RawMessage `json:"id"`
 	Method json.RawMessage `json:"method"`
 	Params json.RawMessage `json:"params"`
 }
@@ -401,15 +405,16 @@ func (g *Guard) refuseTools(w http.ResponseWriter, r *http.Request, tok *validat
 	h.Set("Content-Type", "application/json")
 	w.WriteHeader(c.status)
 	ids, batch := requestIDs(body)
-	_, _ = w.Write(scopeErrors(calls, verdicts, ids, batch, strings.Join(need.NeededBy(tok), " ")))
+	_, _ = w.Write(scopeErrors(calls, verdicts, ids, batch))
 }
 
 // scopeErrors is the JSON-RPC body of a refusal: an error response for
 // each refused call, with the scopes its tool needs, and, in a batch, for
-// every other request of it too (none of them runs: each is told so, with
-// the scopes the whole request needs, rather than left without an
-// answer); an array for a batch, as JSON-RPC 2.0 §6 answers one.
-func scopeErrors(calls []toolCall, verdicts map[string]toolVerdict, ids []jsonrpc.ID, batch bool, scope string) []byte {
+// every other request of it too (none of them runs: each is told so
+// rather than left without an answer; the challenge names the scopes the
+// whole request needs); an array for a batch, as JSON-RPC 2.0 §6 answers
+// one.
+func scopeErrors(calls []toolCall, verdicts map[string]toolVerdict, ids []jsonrpc.ID, batch bool) []byte {
 	var out [][]byte
 	add := func(id jsonrpc.ID, message, scope string) {
 		data, _ := json.Marshal(map[string]string{"error": "insufficient_scope", "scope": scope})
@@ -432,11 +437,25 @@ func scopeErrors(calls []toolCall, verdicts map[string]toolVerdict, ids []jsonrp
 			return append(out[0], '\n')
 		}
 	}
+	// Each id once (a client sending one twice gets one answer for it),
+	// and the requests not run told so briefly, without data: the answer
+	// to a large batch stays within a small multiple of its size.
+	answered := make(map[jsonrpc.ID]bool, len(ids))
 	for _, id := range ids {
+		if answered[id] {
+			continue
+		}
+		answered[id] = true
 		if c, ok := refusedID[id]; ok {
 			add(id, insufficientScope(c.tool, verdicts[c.tool].scope), verdicts[c.tool].scope)
-		} else {
-			add(id, notRun(scope), scope)
+		} else if b, err := jsonrpc.EncodeMessage(&jsonrpc.Response{ID: id, Error: &jsonrpc.Error{Code: CodeInsufficientScope, Message: notRunMessage}}); err == nil {
+			out = append(out, b)
+		}
+	}
+	for _, c := range calls { // refused calls the SDK would not even read are answered all the same
+		if !answered[c.id] {
+			answered[c.id] = true
+			add(c.id, insufficientScope(c.tool, verdicts[c.tool].scope), verdicts[c.tool].scope)
 		}
 	}
 	return append(append([]byte{'['}, append(bytes.Join(out, []byte{','}), ']')...), '\n')

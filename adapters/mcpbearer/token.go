@@ -139,14 +139,10 @@ func (g *Guard) Middleware() mcp.Middleware {
 	}
 }
 
-// notRun is the message of a request of a batch refused for another
-// call's scopes: scope is what the whole request needs.
-func notRun(scope string) string {
-	if scope == "" {
-		return "insufficient_scope: not run: another call of this batch is not allowed to this token"
-	}
-	return "insufficient_scope: not run: another call of this batch needs scopes this token lacks; the batch needs the scope " + scope
-}
+// notRunMessage answers a request of a batch refused for another call's
+// scopes: the challenge (WWW-Authenticate) names what the whole batch
+// needs.
+const notRunMessage = "insufficient_scope: not run: another call of this batch was refused"
 
 func insufficientScope(tool, scope string) string {
 	if scope == "" {
