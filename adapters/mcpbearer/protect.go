@@ -316,8 +316,8 @@ const space = " \t\r\n"
 type rpcMessage struct {
 	JSONRPC json.RawMessage `json:"jsonrpc"`
 	ID      json.RawMessage `json:"id"`
-	Method json.RawMessage `json:"method"`
-	Params json.RawMessage `json:"params"`
+	Method  json.RawMessage `json:"method"`
+	Params  json.RawMessage `json:"params"`
 }
 
 // toolParams is what toolCalls reads of a tools/call's params.
