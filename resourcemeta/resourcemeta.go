@@ -20,8 +20,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/bearerguard/bearerguard/internal/httpfetch"
@@ -308,6 +310,20 @@ func checkResource(u *url.URL) error {
 	}
 	if port := u.Port(); strings.HasSuffix(u.Host, ":") || u.Scheme == "https" && port == "443" || u.Scheme == "http" && port == "80" {
 		return errors.New("is not in canonical form: leave out an empty port and the scheme's default port")
+	} else if n, err := strconv.Atoi(port); port != "" && (err != nil || strconv.Itoa(n) != port || u.Scheme == "https" && n == 443 || u.Scheme == "http" && n == 80) {
+		return errors.New("is not in canonical form: write its port as a number without leading zeros, and leave out the scheme's default port")
+	}
+	// WHATWG URL parsers (browsers, Node) rewrite an IP address in another
+	// form ("0x7f.0.0.1", "10.1", "[0:0::1]"): such a resource would be
+	// another string to them.
+	host := u.Hostname()
+	if addr, err := netip.ParseAddr(host); err == nil {
+		if addr.String() != host {
+			return errors.New("is not in canonical form: write its IP address as " + addr.String())
+		}
+	} else if last := host[strings.LastIndexByte(host, '.')+1:]; last != "" && (strings.Trim(last, "0123456789") == "" ||
+		len(last) > 2 && strings.EqualFold(last[:2], "0x")) {
+		return errors.New("is not in canonical form: a host whose last label is a number is an IPv4 address, to be written in dotted-decimal form")
 	}
 	p := u.EscapedPath()
 	if p == "" || p == "/" {

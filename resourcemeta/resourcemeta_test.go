@@ -190,6 +190,14 @@ func TestNewRefusesNonCanonicalResource(t *testing.T) {
 		{"https://mcp.example.com:443/mcp", false},
 		{"http://127.0.0.1:80/mcp", false},
 		{"https://mcp.example.com:/mcp", false},
+		// What WHATWG URL parsers (browsers, Node) would rewrite.
+		{"https://mcp.example.com:08443/mcp", false},
+		{"https://mcp.example.com:0443/mcp", false},
+		{"https://0x7f.0.0.1/mcp", false},
+		{"https://10.1/mcp", false},
+		{"https://[0:0:0:0:0:0:0:1]/mcp", false},
+		{"http://[::1]:8080/mcp", true},
+		{"http://127.0.0.1/mcp", true},
 	} {
 		_, err := resourcemeta.New(tt.resource, resourcemeta.WithAuthorizationServers("https://id.example.com/"))
 		if (err == nil) != tt.ok {
