@@ -110,46 +110,79 @@ type Decider struct {
 }
 
 // untrustedLog remembers which untrusted addresses were logged at Warn in
-// the current minute: a gateway left out of the trusted proxies gets 403
-// on every request, the answer of a deny route, and the operator must be
-// able to tell why, whoever else reaches the service directly.
+// the current minute, and how often each was refused: a gateway left out
+// of the trusted proxies gets 403 on every request, the answer of a deny
+// route, and the operator must be able to tell why, whoever else reaches
+// the service directly.
 type untrustedLog struct {
 	mu     sync.Mutex
 	since  time.Time           // start of the current minute
-	logged map[string]struct{} // hosts logged at Warn since then
+	logged map[string]struct{} // addresses logged at Warn since then
+	counts map[string]int      // refusals per address since then, for the first untrustedCountPeers addresses
 }
 
-// Bounds of the Warn lines about untrusted addresses: each address at most
-// once a minute, at most untrustedLogPeers addresses a minute.
+// Bounds of the Warn lines about untrusted addresses: each address (an
+// IPv6 /64) at most once a minute, at most untrustedLogPeers addresses a
+// minute, and then, if the address refused most in a minute was not among
+// them, one more line naming it.
 const (
-	untrustedLogEvery = time.Minute
-	untrustedLogPeers = 32
+	untrustedLogEvery   = time.Minute
+	untrustedLogPeers   = 32
+	untrustedCountPeers = 1024
 )
 
-// refusedUntrusted logs a request refused because it came from peer, an
-// address not in the trusted proxies: at Warn the first time its host is
-// seen in a minute (at most untrustedLogPeers hosts a minute), else at
-// Debug.
-func (d *Decider) refusedUntrusted(fe frontend, peer string) {
+// untrustedKey is the address a refusal is counted under: the host, or
+// for IPv6 its /64 (one client's network).
+func untrustedKey(peer string) string {
 	host := peer
 	if h, _, err := net.SplitHostPort(peer); err == nil {
 		host = h
 	}
+	if a, err := netip.ParseAddr(host); err == nil && a.Is6() && !a.Is4In6() {
+		return netip.PrefixFrom(a, 64).Masked().String()
+	}
+	return host
+}
+
+// refusedUntrusted logs a request refused because it came from peer, an
+// address not in the trusted proxies: at Warn the first time its address
+// is seen in a minute (for at most untrustedLogPeers addresses a minute),
+// else at Debug; and, once a minute is over, at Warn the address refused
+// most in it, if that one was not logged.
+func (d *Decider) refusedUntrusted(fe frontend, peer string) {
+	key := untrustedKey(peer)
 	now := d.now()
 	u := &d.untrusted
 	u.mu.Lock()
+	var topKey string
+	var topCount, quiet int
 	if u.logged == nil || now.Sub(u.since) >= untrustedLogEvery || now.Before(u.since) {
-		u.since, u.logged = now, make(map[string]struct{})
+		for k, n := range u.counts {
+			if _, ok := u.logged[k]; !ok {
+				quiet += n
+				if n > topCount || n == topCount && k < topKey {
+					topKey, topCount = k, n
+				}
+			}
+		}
+		u.since, u.logged, u.counts = now, make(map[string]struct{}), make(map[string]int)
 	}
-	_, seen := u.logged[host]
+	if _, ok := u.counts[key]; ok || len(u.counts) < untrustedCountPeers {
+		u.counts[key]++
+	}
+	_, seen := u.logged[key]
 	warn := !seen && len(u.logged) < untrustedLogPeers
 	if warn {
-		u.logged[host] = struct{}{}
+		u.logged[key] = struct{}{}
 	}
 	u.mu.Unlock()
+	if topCount > 0 {
+		d.log.Warn("forwardauth: in the last minute, requests from addresses not among the trusted proxies were refused (403) without a line of their own; the most from one address",
+			"peer", topKey, "refused", topCount, "refused_unlogged", quiet)
+	}
 	if warn {
 		d.log.Warn("forwardauth: refused a request from an address not among the trusted proxies (403); if it is the gateway, add it to them (--trusted-proxies, WithTrustedProxies); each address logged at most once a minute",
-			"frontend", fe.String(), "peer", host)
+			"frontend", fe.String(), "peer", key)
 		return
 	}
 	d.log.Debug("forwardauth: refused", "frontend", fe.String(), "status", http.StatusForbidden, "error", ErrUntrustedProxy, "peer", peer)

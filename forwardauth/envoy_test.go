@@ -255,3 +255,37 @@ func TestUntrustedPeerLogged(t *testing.T) {
 		t.Errorf("%d Warn lines after a minute and a gRPC check, want 33, the last from the gRPC front end:\n%s", n, logs)
 	}
 }
+
+// A direct caller that takes the minute's Warn lines (32 addresses, one
+// request each, at the start of the minute) cannot hide the gateway: once
+// the minute is over, the address refused most in it is named. IPv6
+// addresses count by /64.
+func TestUntrustedPeerNotCrowdedOut(t *testing.T) {
+	clk := testclock.New(time.Unix(1_800_000_000, 0))
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	f := newFixture(t, "default: open\n", forwardauth.WithTrustedProxies("10.0.0.0/8"), forwardauth.WithLogger(log),
+		forwardauth.WithClock(clk.Now))
+	nginx := func(peer string) {
+		r := httptest.NewRequest("GET", "/nginx", nil)
+		r.RemoteAddr = peer
+		r.Header.Set("X-Original-Method", "GET")
+		r.Header.Set("X-Original-URI", "/healthz")
+		f.d.NginxHandler().ServeHTTP(httptest.NewRecorder(), r)
+	}
+	for i := range 32 {
+		nginx(fmt.Sprintf("[2001:db8:%x::1]:443", i))
+	}
+	nginx("[2001:db8:0::2]:443") // the /64 of the first: not a new address
+	for range 100 {
+		nginx("192.0.2.7:4000") // the gateway
+	}
+	if strings.Contains(logs.String(), "peer=192.0.2.7") {
+		t.Fatalf("the gateway was logged within the minute: the test shows nothing\n%s", logs)
+	}
+	clk.Advance(time.Minute)
+	nginx("198.51.100.1:1")
+	if !strings.Contains(logs.String(), "the most from one address\" peer=192.0.2.7 refused=100") {
+		t.Errorf("the minute's most refused address is not named:\n%s", logs)
+	}
+}
