@@ -131,8 +131,10 @@ func (g *Guard) Middleware() mcp.Middleware {
 			if tok == nil {
 				return toolError("unauthorized: tool " + strconv.Quote(call.Params.Name) + " needs an access token"), nil
 			}
-			if missing := need.MissingFrom(tok); missing != nil {
-				return toolError(insufficientScope(call.Params.Name, strings.Join(missing, " "))), nil
+			if needed := need.NeededBy(tok); needed != nil {
+				// Every scope the tool needs, those held included, as
+				// Protect's answer and challenge name them.
+				return toolError(insufficientScope(call.Params.Name, strings.Join(needed, " "))), nil
 			}
 			return next(ctx, method, req)
 		}
