@@ -129,6 +129,9 @@ func (s *MemoryReplayStore) rememberFor(_ context.Context, key string, owner uin
 	}
 	s.seen[key] = replayMark{expires: expires, owner: owner}
 	s.owners[owner]++
+	if len(s.queue)-s.head >= 2*s.max {
+		s.compact(now)
+	}
 	s.queue = append(s.queue, replayEntry{key: key, expires: expires})
 	return true, nil
 }
@@ -179,6 +182,32 @@ func (s *MemoryReplayStore) sweep(now time.Time) {
 			s.forget(k, m)
 		}
 	}
+	s.compact(now)
+}
+
+// compact drops from the queue every entry no longer remembered as it
+// was queued (swept, or remembered again since), and forgets the expired
+// ones: an entry expiring later at the queue's head would otherwise keep
+// every key queued behind it, and the queue would grow past the store's
+// size while the map did not. After it the queue holds one entry per
+// unexpired key at most (a key is remembered again only once expired),
+// so running it when the queue is twice the store's size costs amortized
+// constant time per proof.
+func (s *MemoryReplayStore) compact(now time.Time) {
+	q := s.queue[:0]
+	for _, e := range s.queue[s.head:] {
+		m, ok := s.seen[e.key]
+		if !ok || !m.expires.Equal(e.expires) {
+			continue
+		}
+		if !now.Before(m.expires) {
+			s.forget(e.key, m)
+			continue
+		}
+		q = append(q, e)
+	}
+	clear(s.queue[len(q):])
+	s.queue, s.head = q, 0
 }
 
 // ownedReplayStore is a store that counts proofs per principal
