@@ -66,11 +66,15 @@ var sdkHeader = http.Header{"Authorization": {"Bearer decided-by-bearerguard"}}
 // It panics on a Guard [New] did not build (check New's error): the SDK
 // recovers no panic, so at install rather than at the first request.
 //
-// Every request ends when its token stops being accepted: its context's
-// deadline is the token's expiry plus the validator's leeway, so that a
-// stream of server messages (a session's GET, a POST the SDK answers as a
-// stream) does not outlive it. A token without "exp" sets no deadline;
-// [Guard.Verifier] sets none either.
+// A stream the client keeps open for server messages ends when its token
+// stops being accepted: the context of a GET (a session's stream) and of
+// a POST calling subscriptions/listen (or too large to read ahead) has
+// the token's expiry plus the validator's leeway as its deadline, so that
+// the stream does not outlive the token; the client opens another with
+// its new token. Other POSTs (a tool call, whose work the server bounds)
+// have no such deadline: a call made with a valid token is not cut, and
+// its result not lost, because the token expires while it runs. A token
+// without "exp" sets no deadline; [Guard.Verifier] sets none either.
 //
 // validator.FromContext finds no token in the context next receives: the
 // SDK keeps the context of a session's first request for the whole
@@ -103,8 +107,18 @@ func (g *Guard) Protect(next http.Handler) http.Handler {
 		if !ok {
 			return
 		}
-		if len(g.tools) > 0 && r.Method == http.MethodPost {
-			if r, ok = g.checkTools(w, r, tok); !ok {
+		// stream: whether the request may be a stream of server messages
+		// the client keeps open (a session's GET, subscriptions/listen).
+		stream := r.Method != http.MethodPost
+		if r.Method == http.MethodPost {
+			var body []byte
+			if r, body, ok = readAhead(w, r); !ok {
+				return
+			}
+			// A body too large to read ahead is judged a stream: it
+			// loses nothing but a tool call's result at token expiry.
+			stream = body == nil || opensStream(body)
+			if len(g.tools) > 0 && body != nil && !g.checkTools(w, r, tok, body) {
 				return
 			}
 		}
@@ -114,12 +128,12 @@ func (g *Guard) Protect(next http.Handler) http.Handler {
 		// sub-request through another guard over the same validator
 		// would otherwise reuse the first request's token.
 		ctx := context.WithValue(tokenkey.Hide(r.Context()), passKey{}, p)
-		if !tok.Expiry.IsZero() {
+		if stream && !tok.Expiry.IsZero() {
 			// A stream of server messages (a session's GET, or a POST
-			// the SDK answers as a stream, such as subscriptions/listen)
-			// lasts as long as the client keeps it: every request ends
-			// when its token would no longer be accepted, and the client
-			// sends another with its new token.
+			// calling subscriptions/listen) lasts as long as the client
+			// keeps it: it ends when its token would no longer be
+			// accepted, and the client opens another with its new
+			// token.
 			var cancel context.CancelFunc
 			ctx, cancel = context.WithDeadline(ctx, tok.Expiry.Add(g.leeway()))
 			defer cancel()
@@ -145,23 +159,50 @@ type toolCall struct {
 	tool string
 }
 
-// checkTools reads the body of r (which it gives back to r, unchanged)
-// and refuses the request when it calls a tool whose requirement tok does
-// not meet. It returns false when it has answered.
-func (g *Guard) checkTools(w http.ResponseWriter, r *http.Request, tok *validator.Token) (*http.Request, bool) {
+// readAhead reads the body of r, up to maxReadAhead, and gives it back to
+// r unchanged. body is nil when r has a body larger than that (passed on
+// unread: the SDK refuses it) and empty when it has none. It returns false
+// when it has answered.
+func readAhead(w http.ResponseWriter, r *http.Request) (_ *http.Request, body []byte, ok bool) {
 	if r.Body == nil || r.Body == http.NoBody {
-		return r, true
+		return r, []byte{}, true
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxReadAhead+1))
 	if err != nil {
 		http.Error(w, "failed to read body", http.StatusBadRequest)
-		return nil, false
+		return nil, nil, false
 	}
 	rest := r.Body
 	r.Body = readCloser{io.MultiReader(bytes.NewReader(body), rest), rest}
 	if len(body) > maxReadAhead {
-		return r, true
+		return r, nil, true
 	}
+	return r, body, true
+}
+
+// opensStream reports whether a POST body, read as the SDK reads it (see
+// toolCalls), has a subscriptions/listen request: a stream of server
+// messages the client keeps open. A message that is not JSON-RPC, or a
+// batch the SDK refuses, opens none.
+func opensStream(body []byte) bool {
+	msg := new(rpcMessage)
+	listen := false
+	eachMessage(body, func(raw []byte) {
+		*msg = rpcMessage{}
+		if _, err := segjson.Parse(raw, msg, readFlags); err != nil {
+			return
+		}
+		if m, ok := rawString(msg.Method); ok && m == "subscriptions/listen" {
+			listen = true
+		}
+	})
+	return listen
+}
+
+// checkTools refuses the request r, whose body is body, when it calls a
+// tool whose requirement tok does not meet. It returns false when it has
+// answered.
+func (g *Guard) checkTools(w http.ResponseWriter, r *http.Request, tok *validator.Token, body []byte) bool {
 	// A batch may call one tool many times: each tool is judged once, and
 	// its requirement joins need once, so the work is linear in the batch
 	// and need is bounded by the tools configured.
@@ -195,10 +236,10 @@ func (g *Guard) checkTools(w http.ResponseWriter, r *http.Request, tok *validato
 		}
 	}
 	if len(refused) == 0 {
-		return r, true
+		return true
 	}
 	g.refuseTools(w, r, tok, need, verdicts, refused, body)
-	return nil, false
+	return false
 }
 
 // toolVerdict is what a token's scopes say of one tool: refused, and then

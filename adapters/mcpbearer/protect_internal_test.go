@@ -21,6 +21,7 @@ func FuzzToolCalls(f *testing.F) {
 		`[{"jsonrpc":"2.0","id":"a","method":"tools/call","params":{"name":"x"}},{"jsonrpc":"2.0","method":"tools/call"}]`,
 		`{"id":null,"method":"tools/call","params":{"name":"x","Name":"y"}}`,
 		` [ ] `, `{"id":1.5,"method":"tools/call"}`, "\xef\xbb\xbf{}", `{"id":{},"method":"tools/call"}`,
+		`[{"jsonrpc":"2.0","id":2,"method":"ping"},{"jsonrpc":"2.0","id":3,"method":"subscriptions\/listen","params":{}}]`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -55,7 +56,64 @@ func FuzzToolCalls(f *testing.F) {
 		if len(ids) > bytes.Count(body, []byte("{")) {
 			t.Fatalf("%d requests from %d objects", len(ids), bytes.Count(body, []byte("{")))
 		}
+		// A body the SDK reads as a subscriptions/listen request is a
+		// stream that ends with its token.
+		if allObjects(body) && methodWhole(body, "subscriptions/listen") && !opensStream(body) {
+			t.Fatalf("a subscriptions/listen request not seen as a stream: %q", body)
+		}
 	})
+}
+
+// methodWhole reports whether a message of body, read as
+// toolCallsWhole reads it, has method as its "method".
+func methodWhole(body []byte, method string) bool {
+	dec := segjson.NewDecoder(bytes.NewReader(body))
+	var first json.RawMessage
+	if dec.Decode(&first) != nil || len(first) == 0 {
+		return false
+	}
+	raws := []json.RawMessage{first}
+	if first[0] == '[' && segjson.Unmarshal(first, &raws) != nil {
+		return false
+	}
+	for _, raw := range raws {
+		var m map[string]json.RawMessage
+		var got string
+		if segjson.Unmarshal(raw, &m) == nil && m["method"] != nil && segjson.Unmarshal(m["method"], &got) == nil && got == method {
+			return true
+		}
+	}
+	return false
+}
+
+// TestOpensStream: only a POST calling subscriptions/listen, as the SDK
+// reads its body, is a stream that ends with its token; a tool call is
+// not cut at its token's expiry.
+func TestOpensStream(t *testing.T) {
+	const listen = `{"jsonrpc":"2.0","id":1,"method":"subscriptions/listen","params":{}}`
+	tests := []struct {
+		body string
+		want bool
+	}{
+		{listen, true},
+		{`  ` + listen + ` trailing`, true},
+		{`{"jsonrpc":"2.0","id":1,"method":"subscriptions\/listen"}`, true},
+		{`{"method":"tools/call","method":"subscriptions/listen"}`, true}, // the last duplicate wins
+		{`[{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x"}},` + listen + `]`, true},
+		{`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x"}}`, false},
+		{`{"method":"subscriptions/listen","method":"tools/call"}`, false},
+		{`{"Method":"subscriptions/listen"}`, false}, // the SDK matches names exactly
+		{`{"jsonrpc":"2.0","method":"notifications/initialized"}`, false},
+		{`{"params":{"method":"subscriptions/listen"}}`, false},
+		{`[` + listen + `,1]`, true}, // the SDK refuses it: no stream either way
+		{``, false},
+		{`not json`, false},
+	}
+	for _, tc := range tests {
+		if got := opensStream([]byte(tc.body)); got != tc.want {
+			t.Errorf("opensStream(%s) = %v, want %v", tc.body, got, tc.want)
+		}
+	}
 }
 
 // toolCallsWhole is toolCalls read another way, as the SDK reads a body:

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -148,5 +149,74 @@ func TestListenStreamEndsWhenTokenExpires(t *testing.T) {
 	}
 	if _, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "noop"}); err == nil {
 		t.Fatal("a POST with the expired token was accepted")
+	}
+}
+
+// A tool call authorized with a valid token, whose work outlasts the
+// token (the client refreshing its token while the call runs), was cut at
+// the token's expiry when every request had it as its deadline: the
+// handler's context was cancelled and the client got no result, though
+// the call was authorized when made. Only streams the client keeps open
+// (a session's GET, subscriptions/listen) end with their token.
+func TestToolCallOutlivesItsToken(t *testing.T) {
+	for _, stateless := range []bool{false, true} {
+		t.Run(map[bool]string{false: "stateful", true: "stateless"}[stateless], func(t *testing.T) {
+			iss := bearertest.NewIssuer(t)
+			hs := httptest.NewUnstartedServer(nil)
+			resource := "http://" + hs.Listener.Addr().String() + "/mcp"
+			v, err := validator.New(validator.WithIssuer(iss.URL, iss.KeySet(t)), validator.WithAudience(resource), validator.WithLeeway(0))
+			if err != nil {
+				t.Fatal(err)
+			}
+			guard, err := httpbearer.New(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mg, err := mcpbearer.New(guard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ms := mcp.NewServer(&mcp.Implementation{Name: "outlive", Version: "v0"}, nil)
+			ms.AddReceivingMiddleware(mg.Middleware())
+			var cancelled, finished atomic.Bool
+			ms.AddTool(&mcp.Tool{Name: "slow", InputSchema: json.RawMessage(`{"type":"object"}`)}, func(ctx context.Context, _ *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+				select {
+				case <-time.After(4 * time.Second):
+					finished.Store(true)
+					return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "done"}}}, nil
+				case <-ctx.Done():
+					cancelled.Store(true)
+					return nil, ctx.Err()
+				}
+			})
+			hs.Config.Handler = mg.Protect(mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return ms }, &mcp.StreamableHTTPOptions{SessionTimeout: time.Minute, Stateless: stateless}))
+			hs.Start()
+			t.Cleanup(hs.Close)
+
+			exp := time.Now().Add(3 * time.Second)
+			c := &client{token: iss.Mint(t, bearertest.Claims{"aud": resource, "sub": "alice", "exp": exp.Unix()}), t: t, base: http.DefaultTransport}
+			mc := mcp.NewClient(&mcp.Implementation{Name: "c", Version: "v0"}, nil)
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			cs, err := mc.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: resource, HTTPClient: &http.Client{Transport: c}}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cs.Close()
+			// The client refreshes its token while the call runs, as a
+			// well-behaved client does a little before expiry.
+			go func() {
+				time.Sleep(time.Until(exp) - 1500*time.Millisecond)
+				c.setToken(iss.Mint(t, bearertest.Claims{"aud": resource, "sub": "alice", "exp": time.Now().Add(time.Hour).Unix()}))
+			}()
+			start := time.Now()
+			res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "slow"})
+			if err == nil && time.Since(start) < 4*time.Second {
+				t.Fatalf("the call returned after %v, before its work was done", time.Since(start))
+			}
+			if err != nil || res == nil || res.IsError || cancelled.Load() || !finished.Load() || text(res) != "done" {
+				t.Errorf("an authorized tool call was cut when the token it was made with expired: err=%v res=%+v handler cancelled=%v", err, res, cancelled.Load())
+			}
+		})
 	}
 }
