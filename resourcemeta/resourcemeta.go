@@ -312,18 +312,32 @@ func checkResource(u *url.URL) error {
 		return errors.New("is not in canonical form: leave out an empty port and the scheme's default port")
 	} else if n, err := strconv.Atoi(port); port != "" && (err != nil || strconv.Itoa(n) != port || u.Scheme == "https" && n == 443 || u.Scheme == "http" && n == 80) {
 		return errors.New("is not in canonical form: write its port as a number without leading zeros, and leave out the scheme's default port")
+	} else if port != "" && n > 65535 {
+		return errors.New("has a port over 65535")
 	}
 	// WHATWG URL parsers (browsers, Node) rewrite an IP address in another
 	// form ("0x7f.0.0.1", "10.1", "[0:0::1]"): such a resource would be
 	// another string to them.
+	// They also write an IPv4-mapped IPv6 address in hexadecimal
+	// ("[::ffff:7f00:1]") where Go writes it dotted, and drop the trailing
+	// dot of an IPv4 address ("1.2.3.4."); a zone is no part of a URL's
+	// host to them.
 	host := u.Hostname()
 	if addr, err := netip.ParseAddr(host); err == nil {
-		if addr.String() != host {
+		switch {
+		case addr.Zone() != "":
+			return errors.New("has an IPv6 zone in its host")
+		case addr.Is4In6():
+			return errors.New("is not in canonical form: write its IPv4-mapped address as the IPv4 address " + addr.Unmap().String())
+		case addr.String() != host:
 			return errors.New("is not in canonical form: write its IP address as " + addr.String())
 		}
-	} else if last := host[strings.LastIndexByte(host, '.')+1:]; last != "" && (strings.Trim(last, "0123456789") == "" ||
-		len(last) > 2 && strings.EqualFold(last[:2], "0x")) {
-		return errors.New("is not in canonical form: a host whose last label is a number is an IPv4 address, to be written in dotted-decimal form")
+	} else {
+		name := strings.TrimSuffix(host, ".")
+		last := name[strings.LastIndexByte(name, '.')+1:]
+		if last != "" && (strings.Trim(last, "0123456789") == "" || len(last) > 2 && strings.EqualFold(last[:2], "0x")) {
+			return errors.New("is not in canonical form: a host whose last label is a number is an IPv4 address, to be written in dotted-decimal form without a trailing dot")
+		}
 	}
 	p := u.EscapedPath()
 	if p == "" || p == "/" {

@@ -198,6 +198,21 @@ func TestNewRefusesNonCanonicalResource(t *testing.T) {
 		{"https://[0:0:0:0:0:0:0:1]/mcp", false},
 		{"http://[::1]:8080/mcp", true},
 		{"http://127.0.0.1/mcp", true},
+		// From the review of the first fix: IPv4-mapped addresses (Node
+		// writes [::ffff:7f00:1]), an IPv4 address's trailing dot (Node
+		// drops it), ports past 65535 and zones (Node refuses both).
+		{"https://[::ffff:127.0.0.1]/mcp", false},
+		{"https://[::ffff:7f00:1]/mcp", false},
+		{"https://[::1.2.3.4]/mcp", false},
+		{"https://1.2.3.4./mcp", false},
+		{"https://mcp.example.com:99999/mcp", false},
+		{"https://mcp.example.com:65535/mcp", true},
+		{"https://[fe80::1%25eth0]/mcp", false},
+		{"https://[2001:db8::]/mcp", true},
+		{"https://mcp.example.com./mcp", true},
+		{"https://api.v2/mcp", true},
+		{"https://a.b.c.1e2/mcp", true},
+		{"https://xn--bcher-kva.example/mcp", true},
 	} {
 		_, err := resourcemeta.New(tt.resource, resourcemeta.WithAuthorizationServers("https://id.example.com/"))
 		if (err == nil) != tt.ok {
