@@ -2,6 +2,7 @@ package forwardauth
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -12,6 +13,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -110,25 +112,32 @@ type Decider struct {
 }
 
 // untrustedLog remembers which untrusted addresses were logged at Warn in
-// the current minute, and how often each was refused: a gateway left out
-// of the trusted proxies gets 403 on every request, the answer of a deny
-// route, and the operator must be able to tell why, whoever else reaches
-// the service directly.
+// the current minute, and how often the others were refused: a gateway
+// left out of the trusted proxies gets 403 on every request, the answer of
+// a deny route, and the operator must be able to tell why, whoever else
+// reaches the service directly.
 type untrustedLog struct {
 	mu     sync.Mutex
-	since  time.Time           // start of the current minute
-	logged map[string]struct{} // addresses logged at Warn since then
-	counts map[string]int      // refusals per address since then, for the first untrustedCountPeers addresses
+	since  time.Time      // start of the current minute
+	logged map[string]int // addresses logged at Warn since then, with their refusals
+	total  int            // refusals since then
+	// heavy counts the refusals of the other addresses, with the
+	// Misra-Gries summary of untrustedCountPeers counters: an address
+	// refused more than a 1/(untrustedCountPeers+1) share of the minute's
+	// refusals keeps its counter, whatever the number of other addresses,
+	// and its count falls short by that share at most.
+	heavy map[string]int
 }
 
 // Bounds of the Warn lines about untrusted addresses: each address (an
 // IPv6 /64) at most once a minute, at most untrustedLogPeers addresses a
-// minute, and then, if the address refused most in a minute was not among
-// them, one more line naming it.
+// minute, and then, naming the untrustedTopPeers addresses refused most in
+// the minute of those not logged, one line each.
 const (
 	untrustedLogEvery   = time.Minute
 	untrustedLogPeers   = 32
 	untrustedCountPeers = 1024
+	untrustedTopPeers   = 5
 )
 
 // untrustedKey is the address a refusal is counted under: the host, or
@@ -144,41 +153,86 @@ func untrustedKey(peer string) string {
 	return host
 }
 
+// untrustedCount is an address and its refusals.
+type untrustedCount struct {
+	peer    string
+	refused int
+}
+
+// count records a refusal of key, and reports whether it is to be logged
+// at Warn. Amortized constant time: a full summary's decrement frees
+// counters worth the increments that filled them.
+func (u *untrustedLog) count(key string) (warn bool) {
+	u.total++
+	if _, ok := u.logged[key]; ok {
+		u.logged[key]++
+		return false
+	}
+	if len(u.logged) < untrustedLogPeers {
+		u.logged[key] = 1
+		return true
+	}
+	switch _, ok := u.heavy[key]; {
+	case ok:
+		u.heavy[key]++
+	case len(u.heavy) < untrustedCountPeers:
+		u.heavy[key] = 1
+	default:
+		for k, n := range u.heavy {
+			if n == 1 {
+				delete(u.heavy, k)
+			} else {
+				u.heavy[k] = n - 1
+			}
+		}
+	}
+	return false
+}
+
+// top returns the minute's most refused addresses of those not logged,
+// most first, and the refusals of every address not logged.
+func (u *untrustedLog) top() (top []untrustedCount, unlogged int) {
+	unlogged = u.total
+	for _, n := range u.logged {
+		unlogged -= n
+	}
+	for k, n := range u.heavy {
+		top = append(top, untrustedCount{k, n})
+	}
+	slices.SortFunc(top, func(a, b untrustedCount) int {
+		if c := cmp.Compare(b.refused, a.refused); c != 0 {
+			return c
+		}
+		return strings.Compare(a.peer, b.peer)
+	})
+	return top[:min(len(top), untrustedTopPeers)], unlogged
+}
+
 // refusedUntrusted logs a request refused because it came from peer, an
 // address not in the trusted proxies: at Warn the first time its address
 // is seen in a minute (for at most untrustedLogPeers addresses a minute),
-// else at Debug; and, once a minute is over, at Warn the address refused
-// most in it, if that one was not logged.
+// else at Debug; and, once a minute is over, at Warn the addresses refused
+// most in it of those not logged (untrustedTopPeers at most): a caller
+// that takes the Warn lines cannot hide the gateway unless it sends more
+// than the gateway does from each of that many more addresses.
 func (d *Decider) refusedUntrusted(fe frontend, peer string) {
 	key := untrustedKey(peer)
 	now := d.now()
 	u := &d.untrusted
 	u.mu.Lock()
-	var topKey string
-	var topCount, quiet int
+	var top []untrustedCount
+	var unlogged int
 	if u.logged == nil || now.Sub(u.since) >= untrustedLogEvery || now.Before(u.since) {
-		for k, n := range u.counts {
-			if _, ok := u.logged[k]; !ok {
-				quiet += n
-				if n > topCount || n == topCount && k < topKey {
-					topKey, topCount = k, n
-				}
-			}
+		if u.logged != nil {
+			top, unlogged = u.top()
 		}
-		u.since, u.logged, u.counts = now, make(map[string]struct{}), make(map[string]int)
+		u.since, u.logged, u.heavy, u.total = now, make(map[string]int), make(map[string]int), 0
 	}
-	if _, ok := u.counts[key]; ok || len(u.counts) < untrustedCountPeers {
-		u.counts[key]++
-	}
-	_, seen := u.logged[key]
-	warn := !seen && len(u.logged) < untrustedLogPeers
-	if warn {
-		u.logged[key] = struct{}{}
-	}
+	warn := u.count(key)
 	u.mu.Unlock()
-	if topCount > 0 {
-		d.log.Warn("forwardauth: in the last minute, requests from addresses not among the trusted proxies were refused (403) without a line of their own; the most from one address",
-			"peer", topKey, "refused", topCount, "refused_unlogged", quiet)
+	for _, c := range top {
+		d.log.Warn("forwardauth: in the last minute, requests from addresses not among the trusted proxies were refused (403) without a line of their own; among the most from one address",
+			"peer", c.peer, "refused", c.refused, "refused_unlogged", unlogged)
 	}
 	if warn {
 		d.log.Warn("forwardauth: refused a request from an address not among the trusted proxies (403); if it is the gateway, add it to them (--trusted-proxies, WithTrustedProxies); each address logged at most once a minute",

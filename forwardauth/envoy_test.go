@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -285,7 +286,79 @@ func TestUntrustedPeerNotCrowdedOut(t *testing.T) {
 	}
 	clk.Advance(time.Minute)
 	nginx("198.51.100.1:1")
-	if !strings.Contains(logs.String(), "the most from one address\" peer=192.0.2.7 refused=100") {
+	if !strings.Contains(logs.String(), "the most from one address\" peer=192.0.2.7 refused=100 refused_unlogged=100") {
 		t.Errorf("the minute's most refused address is not named:\n%s", logs)
 	}
+}
+
+// The review of the first summary hid the gateway two ways: a caller with
+// 1,024 IPv6 /64s (a /48 holds 65,536) filled the counts each minute, so
+// the gateway's refusals were not counted at all; or one more address of
+// its own, refused once more than the gateway, took the one line naming
+// the minute's most refused. The summary now keeps the heavy addresses
+// whatever the number of others (Misra-Gries), and names five.
+func TestUntrustedGatewayNamedDespiteDirectCallers(t *testing.T) {
+	tests := []struct {
+		name   string
+		minute func(nginx func(string))
+	}{
+		{"counts filled by a /48", func(nginx func(string)) {
+			for i := range 1024 {
+				nginx(fmt.Sprintf("[2001:db8:1:%x::1]:443", i))
+			}
+			for range 100 {
+				nginx("192.0.2.7:4000") // the gateway
+			}
+			for i := range 4096 {
+				nginx(fmt.Sprintf("[2001:db8:2:%x::1]:443", i))
+			}
+		}},
+		{"out-voted by four addresses", func(nginx func(string)) {
+			for i := range 32 {
+				nginx(fmt.Sprintf("[2001:db8:1:%x::1]:443", i))
+			}
+			for range 100 {
+				nginx("192.0.2.7:4000")
+			}
+			for i := range 4 {
+				for range 101 {
+					nginx(fmt.Sprintf("[2001:db8:2:%x::1]:443", i))
+				}
+			}
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			clk := testclock.New(time.Unix(1_800_000_000, 0))
+			logs := &syncBuffer{}
+			log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+			f := newFixture(t, "default: open\n", forwardauth.WithTrustedProxies("10.0.0.0/8"), forwardauth.WithLogger(log),
+				forwardauth.WithClock(clk.Now))
+			nginx := func(peer string) {
+				r := httptest.NewRequest("GET", "/nginx", nil)
+				r.RemoteAddr = peer
+				r.Header.Set("X-Original-Method", "GET")
+				r.Header.Set("X-Original-URI", "/healthz")
+				f.d.NginxHandler().ServeHTTP(httptest.NewRecorder(), r)
+			}
+			tc.minute(nginx)
+			if strings.Contains(logs.String(), "peer=192.0.2.7") {
+				t.Fatalf("the gateway was logged within the minute: the test shows nothing")
+			}
+			clk.Advance(time.Minute)
+			nginx("198.51.100.1:1")
+			if n := strings.Count(logs.String(), "among the most from one address"); n > 5 {
+				t.Errorf("%d summary lines, want at most 5", n)
+			}
+			if !regexp.MustCompile(`among the most from one address" peer=192\.0\.2\.7 refused=\d+`).MatchString(logs.String()) {
+				t.Errorf("the gateway's 100 refusals in the minute are not named:\n%s", lastLines(logs.String(), 8))
+			}
+		})
+	}
+}
+
+// lastLines returns the last n lines of s.
+func lastLines(s string, n int) string {
+	l := strings.Split(strings.TrimSpace(s), "\n")
+	return strings.Join(l[max(len(l)-n, 0):], "\n")
 }
