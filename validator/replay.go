@@ -129,7 +129,7 @@ func (s *MemoryReplayStore) rememberFor(_ context.Context, key string, owner uin
 	}
 	s.seen[key] = replayMark{expires: expires, owner: owner}
 	s.owners[owner]++
-	if len(s.queue)-s.head >= 2*s.max {
+	if q := len(s.queue) - s.head; q-s.max >= s.max { // twice the size, without overflowing
 		s.compact(now)
 	}
 	s.queue = append(s.queue, replayEntry{key: key, expires: expires})
