@@ -61,7 +61,7 @@ type ReplayStore struct {
 	npending  atomic.Int64 // len(pending), read without the lock
 
 	failOpens, errs atomic.Int64
-	lastLog         atomic.Int64 // UnixNano of the last fail-open log record
+	lastLog         atomic.Int64 // monoNow's reading at the last fail-open log record
 }
 
 var _ validator.ReplayStore = (*ReplayStore)(nil)
@@ -247,9 +247,9 @@ func (r *ReplayStore) flushOnce() bool {
 
 // logFailOpen logs an accepted proof at Error level, at most once a second.
 func (r *ReplayStore) logFailOpen(n int64, err error) {
-	now := time.Now().UnixNano()
+	now := monoNow()
 	last := r.lastLog.Load()
-	if now-last < int64(time.Second) || !r.lastLog.CompareAndSwap(last, now) {
+	if last != 0 && now-last < int64(time.Second) || !r.lastLog.CompareAndSwap(last, now) {
 		return
 	}
 	r.s.cfg.logger.Error("redisstore: DPoP replay check failed open: proof accepted without the fleet-wide check",

@@ -60,7 +60,7 @@ type Store struct {
 
 	down      atomic.Bool  // the last call failed
 	failures  atomic.Int64 // failed calls in a row
-	downUntil atomic.Int64 // the cache skips Redis until then (UnixNano)
+	downUntil atomic.Int64 // the cache skips Redis until then (monoNow's reading)
 
 	logMu     sync.Mutex
 	warned    time.Time // when the last outage was logged
@@ -279,7 +279,7 @@ func (s *Store) goBackground(f func()) bool {
 // flood the log.
 func (s *Store) failed(op string, err error) {
 	if s.failures.Add(1) >= cacheTrip {
-		s.downUntil.Store(time.Now().Add(cacheRetry).UnixNano())
+		s.downUntil.Store(monoNow() + int64(cacheRetry))
 	}
 	if s.down.Swap(true) {
 		return
@@ -312,5 +312,14 @@ func (s *Store) succeeded() {
 
 // cacheSkips reports whether the cache should leave Redis alone now.
 func (s *Store) cacheSkips() bool {
-	return s.closed.Load() || time.Now().UnixNano() < s.downUntil.Load()
+	return s.closed.Load() || monoNow() < s.downUntil.Load()
 }
+
+// monoStart is the reference of monoNow.
+var monoStart = time.Now()
+
+// monoNow reads the monotonic clock, in nanoseconds since the package was
+// loaded: a deadline kept in an atomic integer as a wall-clock reading
+// (UnixNano) loses the monotonic reading, and a clock stepped back by an
+// hour would make a one-second pause last an hour.
+func monoNow() int64 { return int64(time.Since(monoStart)) }
