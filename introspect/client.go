@@ -281,6 +281,10 @@ func (c *Client) fetch(key Key, token string) (*validator.Token, error) {
 	ctx, cancel := context.WithTimeout(c.ctx, c.cfg.timeout)
 	defer cancel()
 	start := time.Now()
+	// The answer is the server's as of when it was asked: a token revoked
+	// while the answer was on its way (up to the timeout) must not be kept
+	// for the whole TTL after it arrived.
+	asked := c.cfg.clock()
 	var meta answerMeta
 	tok, err := c.ask(ctx, token, &meta)
 	if c.ctx.Err() == nil {
@@ -297,17 +301,20 @@ func (c *Client) fetch(key Key, token string) (*validator.Token, error) {
 		}
 		return nil, err
 	case tok == nil:
-		if c.cfg.inactiveTTL > 0 {
-			c.cache.Put(key, Entry{Expires: now.Add(c.cfg.inactiveTTL)})
+		if expires := asked.Add(c.cfg.inactiveTTL); c.cfg.inactiveTTL > 0 && expires.After(now) {
+			c.cache.Put(key, Entry{Expires: expires})
 		}
 		return nil, validator.ErrInactive
 	}
-	expires := now.Add(c.cfg.maxTTL)
+	expires := asked.Add(c.cfg.maxTTL)
 	if !tok.Expiry.IsZero() && tok.Expiry.Before(expires) {
 		expires = tok.Expiry
 	}
 	if !meta.notAfter.IsZero() && meta.notAfter.Before(expires) {
 		expires = meta.notAfter // a signed answer is not kept past its own "exp"
+	}
+	if signed := meta.issuedAt.Add(c.cfg.maxTTL); !meta.issuedAt.IsZero() && signed.Before(expires) {
+		expires = signed // nor longer than the TTL after the server signed it
 	}
 	// The cache is bounded in entries; an entry keeps the whole answer, so
 	// a large one is not kept, or entries × the body limit is the bound.
@@ -447,7 +454,7 @@ func (c *Client) parseSigned(ctx context.Context, body []byte, meta *answerMeta)
 	case !claims.Expiry.IsZero() && !now.Before(claims.Expiry.Add(signedSkew)):
 		return nil, unavailable(errors.New("signed response: expired"), 0)
 	}
-	meta.notAfter = claims.Expiry
+	meta.notAfter, meta.issuedAt = claims.Expiry, claims.IssuedAt
 	tok, err := parseResponse(claims.Introspection)
 	if errors.Is(err, errResponse) {
 		return nil, unavailable(err, 0)
@@ -457,10 +464,12 @@ func (c *Client) parseSigned(ctx context.Context, body []byte, meta *answerMeta)
 
 // answerMeta is what an introspection request learns of its answer besides
 // the token: the response body's size, and when a signed response expires
-// ("exp"; zero if it has none), past which its answer is not kept.
+// ("exp"; zero if it has none), past which its answer is not kept, and
+// when it was signed ("iat"), past which it is kept for the TTL at most.
 type answerMeta struct {
 	size     int
 	notAfter time.Time
+	issuedAt time.Time // a signed response's "iat"
 }
 
 // signedIssuer is the issuer a signed response must name.

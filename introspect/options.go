@@ -143,8 +143,10 @@ func WithCacheSize(n int) Option {
 // WithMaxTTL bounds how long an active result is reused (default
 // [DefaultMaxTTL], 60 s, the common default of API gateways); it is never
 // reused past the token's "exp". This is the revocation trade-off: a token
-// revoked at the authorization server is still accepted for at most d,
-// while a longer d spares the server requests. Where revocation must be
+// revoked at the authorization server is still accepted for at most d
+// (counted from when the server was asked, not from when its answer
+// arrived; a signed answer's from its "iat" if earlier), while a longer d
+// spares the server requests. Where revocation must be
 // seen sooner, lower d (zero disables caching of active results), or use
 // [validator.WithIntrospectJWTs] with short-lived tokens.
 func WithMaxTTL(d time.Duration) Option {
