@@ -262,18 +262,7 @@ func TestUntrustedPeerLogged(t *testing.T) {
 // the minute is over, the address refused most in it is named. IPv6
 // addresses count by /64.
 func TestUntrustedPeerNotCrowdedOut(t *testing.T) {
-	clk := testclock.New(time.Unix(1_800_000_000, 0))
-	logs := &syncBuffer{}
-	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	f := newFixture(t, "default: open\n", forwardauth.WithTrustedProxies("10.0.0.0/8"), forwardauth.WithLogger(log),
-		forwardauth.WithClock(clk.Now))
-	nginx := func(peer string) {
-		r := httptest.NewRequest("GET", "/nginx", nil)
-		r.RemoteAddr = peer
-		r.Header.Set("X-Original-Method", "GET")
-		r.Header.Set("X-Original-URI", "/healthz")
-		f.d.NginxHandler().ServeHTTP(httptest.NewRecorder(), r)
-	}
+	nginx, clk, logs := untrustedFixture(t)
 	for i := range 32 {
 		nginx(fmt.Sprintf("[2001:db8:%x::1]:443", i))
 	}
@@ -329,18 +318,7 @@ func TestUntrustedGatewayNamedDespiteDirectCallers(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			clk := testclock.New(time.Unix(1_800_000_000, 0))
-			logs := &syncBuffer{}
-			log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
-			f := newFixture(t, "default: open\n", forwardauth.WithTrustedProxies("10.0.0.0/8"), forwardauth.WithLogger(log),
-				forwardauth.WithClock(clk.Now))
-			nginx := func(peer string) {
-				r := httptest.NewRequest("GET", "/nginx", nil)
-				r.RemoteAddr = peer
-				r.Header.Set("X-Original-Method", "GET")
-				r.Header.Set("X-Original-URI", "/healthz")
-				f.d.NginxHandler().ServeHTTP(httptest.NewRecorder(), r)
-			}
+			nginx, clk, logs := untrustedFixture(t)
 			tc.minute(nginx)
 			if strings.Contains(logs.String(), "peer=192.0.2.7") {
 				t.Fatalf("the gateway was logged within the minute: the test shows nothing")
@@ -361,4 +339,21 @@ func TestUntrustedGatewayNamedDespiteDirectCallers(t *testing.T) {
 func lastLines(s string, n int) string {
 	l := strings.Split(strings.TrimSpace(s), "\n")
 	return strings.Join(l[max(len(l)-n, 0):], "\n")
+}
+
+// untrustedFixture is a Decider trusting 10.0.0.0/8 only, logging at Info
+// into logs, on clk; nginx sends it a forwarded request from peer.
+func untrustedFixture(t *testing.T) (nginx func(peer string), clk *testclock.Clock, logs *syncBuffer) {
+	clk = testclock.New(time.Unix(1_800_000_000, 0))
+	logs = &syncBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	f := newFixture(t, "default: open\n", forwardauth.WithTrustedProxies("10.0.0.0/8"), forwardauth.WithLogger(log),
+		forwardauth.WithClock(clk.Now))
+	return func(peer string) {
+		r := httptest.NewRequest("GET", "/nginx", nil)
+		r.RemoteAddr = peer
+		r.Header.Set("X-Original-Method", "GET")
+		r.Header.Set("X-Original-URI", "/healthz")
+		f.d.NginxHandler().ServeHTTP(httptest.NewRecorder(), r)
+	}, clk, logs
 }

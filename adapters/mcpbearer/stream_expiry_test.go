@@ -17,11 +17,10 @@ import (
 	"github.com/bearerguard/bearerguard/validator"
 )
 
-// A stateful session's GET (SSE) stream is authorized once, when it
-// opens: it kept delivering the session's server messages after the token
-// that opened it expired, while every POST with that token was refused
-// 401. Protect now ends it when the token would no longer be accepted.
-func TestStreamEndsWhenTokenExpires(t *testing.T) {
+// expiryServer serves an MCP server (a "noop" tool) behind Protect, with
+// a validator of no leeway, so that tokens expire when their "exp" says.
+func expiryServer(t *testing.T, stateless bool) (*bearertest.Issuer, *mcp.Server, string) {
+	t.Helper()
 	iss := bearertest.NewIssuer(t)
 	hs := httptest.NewUnstartedServer(nil)
 	resource := "http://" + hs.Listener.Addr().String() + "/mcp"
@@ -37,14 +36,23 @@ func TestStreamEndsWhenTokenExpires(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ms := mcp.NewServer(&mcp.Implementation{Name: "review", Version: "v0"}, nil)
+	ms := mcp.NewServer(&mcp.Implementation{Name: "expiry", Version: "v0"}, nil)
 	ms.AddReceivingMiddleware(mg.Middleware())
 	ms.AddTool(&mcp.Tool{Name: "noop", InputSchema: json.RawMessage(`{"type":"object"}`)}, func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		return &mcp.CallToolResult{}, nil
 	})
-	hs.Config.Handler = mg.Protect(mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return ms }, &mcp.StreamableHTTPOptions{SessionTimeout: time.Minute}))
+	hs.Config.Handler = mg.Protect(mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return ms }, &mcp.StreamableHTTPOptions{SessionTimeout: time.Minute, Stateless: stateless}))
 	hs.Start()
 	t.Cleanup(hs.Close)
+	return iss, ms, resource
+}
+
+// A stateful session's GET (SSE) stream is authorized once, when it
+// opens: it kept delivering the session's server messages after the token
+// that opened it expired, while every POST with that token was refused
+// 401. Protect now ends it when the token would no longer be accepted.
+func TestStreamEndsWhenTokenExpires(t *testing.T) {
+	iss, ms, resource := expiryServer(t, false)
 
 	exp := time.Now().Add(3 * time.Second)
 	c := &client{token: iss.Mint(t, bearertest.Claims{"aud": resource, "sub": "alice", "exp": exp.Unix()}), t: t, base: http.DefaultTransport}
@@ -88,29 +96,7 @@ func TestStreamEndsWhenTokenExpires(t *testing.T) {
 // until the client cancels): it too ends when its token stops being
 // accepted, as a session's GET does.
 func TestListenStreamEndsWhenTokenExpires(t *testing.T) {
-	iss := bearertest.NewIssuer(t)
-	hs := httptest.NewUnstartedServer(nil)
-	resource := "http://" + hs.Listener.Addr().String() + "/mcp"
-	v, err := validator.New(validator.WithIssuer(iss.URL, iss.KeySet(t)), validator.WithAudience(resource), validator.WithLeeway(0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	guard, err := httpbearer.New(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mg, err := mcpbearer.New(guard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ms := mcp.NewServer(&mcp.Implementation{Name: "review", Version: "v0"}, nil)
-	ms.AddReceivingMiddleware(mg.Middleware())
-	ms.AddTool(&mcp.Tool{Name: "noop", InputSchema: json.RawMessage(`{"type":"object"}`)}, func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		return &mcp.CallToolResult{}, nil
-	})
-	hs.Config.Handler = mg.Protect(mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return ms }, &mcp.StreamableHTTPOptions{SessionTimeout: time.Minute, Stateless: true}))
-	hs.Start()
-	t.Cleanup(hs.Close)
+	iss, ms, resource := expiryServer(t, true)
 
 	exp := time.Now().Add(3 * time.Second)
 	c := &client{token: iss.Mint(t, bearertest.Claims{"aud": resource, "sub": "alice", "exp": exp.Unix()}), t: t, base: http.DefaultTransport}
@@ -161,23 +147,7 @@ func TestListenStreamEndsWhenTokenExpires(t *testing.T) {
 func TestToolCallOutlivesItsToken(t *testing.T) {
 	for _, stateless := range []bool{false, true} {
 		t.Run(map[bool]string{false: "stateful", true: "stateless"}[stateless], func(t *testing.T) {
-			iss := bearertest.NewIssuer(t)
-			hs := httptest.NewUnstartedServer(nil)
-			resource := "http://" + hs.Listener.Addr().String() + "/mcp"
-			v, err := validator.New(validator.WithIssuer(iss.URL, iss.KeySet(t)), validator.WithAudience(resource), validator.WithLeeway(0))
-			if err != nil {
-				t.Fatal(err)
-			}
-			guard, err := httpbearer.New(v)
-			if err != nil {
-				t.Fatal(err)
-			}
-			mg, err := mcpbearer.New(guard)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ms := mcp.NewServer(&mcp.Implementation{Name: "outlive", Version: "v0"}, nil)
-			ms.AddReceivingMiddleware(mg.Middleware())
+			iss, ms, resource := expiryServer(t, stateless)
 			var cancelled, finished atomic.Bool
 			ms.AddTool(&mcp.Tool{Name: "slow", InputSchema: json.RawMessage(`{"type":"object"}`)}, func(ctx context.Context, _ *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 				select {
@@ -189,9 +159,6 @@ func TestToolCallOutlivesItsToken(t *testing.T) {
 					return nil, ctx.Err()
 				}
 			})
-			hs.Config.Handler = mg.Protect(mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return ms }, &mcp.StreamableHTTPOptions{SessionTimeout: time.Minute, Stateless: stateless}))
-			hs.Start()
-			t.Cleanup(hs.Close)
 
 			exp := time.Now().Add(3 * time.Second)
 			c := &client{token: iss.Mint(t, bearertest.Claims{"aud": resource, "sub": "alice", "exp": exp.Unix()}), t: t, base: http.DefaultTransport}
