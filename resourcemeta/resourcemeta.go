@@ -28,6 +28,7 @@ import (
 
 	"github.com/bearerguard/bearerguard/internal/httpfetch"
 	"github.com/bearerguard/bearerguard/internal/nilness"
+	"golang.org/x/net/idna"
 
 	"github.com/bearerguard/bearerguard/validator"
 )
@@ -274,6 +275,9 @@ func WellKnownURL(resource string) (string, error) {
 		// url.Parse lowers the scheme: look at it as written.
 		return "", fmt.Errorf("resource %q is not in canonical form: write its scheme and host in lower case", httpfetch.Redact(resource))
 	}
+	if err := checkChars(resource, u); err != nil {
+		return "", fmt.Errorf("resource %q %w", httpfetch.Redact(resource), err)
+	}
 	if err := checkResource(u); err != nil {
 		return "", fmt.Errorf("resource %q %w", httpfetch.Redact(resource), err)
 	}
@@ -334,9 +338,13 @@ func checkResource(u *url.URL) error {
 		}
 	} else {
 		name := strings.TrimSuffix(host, ".")
-		last := name[strings.LastIndexByte(name, '.')+1:]
-		if last != "" && (strings.Trim(last, "0123456789") == "" || len(last) > 2 && strings.EqualFold(last[:2], "0x")) {
+		if endsInNumber(name[strings.LastIndexByte(name, '.')+1:]) {
 			return errors.New("is not in canonical form: a host whose last label is a number is an IPv4 address, to be written in dotted-decimal form without a trailing dot")
+		}
+		for label := range strings.SplitSeq(name, ".") {
+			if strings.HasPrefix(label, "xn--") && !validALabel(label) {
+				return fmt.Errorf("has a host label %q that is not a valid A-label (RFC 5890)", label)
+			}
 		}
 	}
 	p := u.EscapedPath()
@@ -355,6 +363,79 @@ func checkResource(u *url.URL) error {
 		}
 	}
 	return nil
+}
+
+// endsInNumber reports whether a host's last label is a number to WHATWG
+// URL parsers, which then read the host as an IPv4 address: decimal
+// digits, or "0x" and hexadecimal digits (none included).
+func endsInNumber(last string) bool {
+	if last == "" {
+		return false
+	}
+	if len(last) >= 2 && (last[:2] == "0x" || last[:2] == "0X") {
+		return strings.Trim(last[2:], "0123456789abcdefABCDEF") == ""
+	}
+	return strings.Trim(last, "0123456789") == ""
+}
+
+// aLabels checks A-labels as WHATWG URL parsers do (UTS #46, no STD3
+// rules, no hyphen checks, no DNS length checks).
+var aLabels = idna.New(idna.MapForLookup(), idna.Transitional(false), idna.StrictDomainName(false),
+	idna.CheckHyphens(false), idna.BidiRule(), idna.CheckJoiners(true), idna.VerifyDNSLength(false))
+
+// validALabel reports whether an "xn--" label decodes, to a label that
+// encodes back to it: WHATWG URL parsers refuse a URL with one that does
+// not.
+func validALabel(label string) bool {
+	u, err := aLabels.ToUnicode(label)
+	if err != nil || u == "" || strings.HasPrefix(u, "xn--") {
+		return false
+	}
+	a, err := aLabels.ToASCII(u)
+	return err == nil && a == label
+}
+
+// checkChars refuses a resource with characters that WHATWG URL parsers
+// percent-encode, or that RFC 3986 does not allow where they are: the
+// URI a client derives would be another string than the resource. It
+// allows RFC 3986's unreserved and reserved characters and well-formed
+// percent-encodings, "[" and "]" only in the host, "%" not in the host
+// (WHATWG parsers decode it, or refuse it), and no "'" in the query
+// (WHATWG parsers encode it in http(s) URLs).
+func checkChars(resource string, u *url.URL) error {
+	_, rest, _ := strings.Cut(resource, "//")
+	authority := rest
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		authority = rest[:i]
+	}
+	if strings.Contains(authority, "%") {
+		return errors.New("has a percent-encoding in its host")
+	}
+	after := rest[len(authority):]
+	if strings.ContainsAny(after, "[]") {
+		return errors.New("has \"[\" or \"]\" outside its host (RFC 3986 allows them only there)")
+	}
+	if strings.Contains(u.RawQuery, "'") {
+		return errors.New("has \"'\" in its query, which WHATWG URL parsers percent-encode: write it %27")
+	}
+	for i := 0; i < len(after); i++ {
+		c := after[i]
+		switch {
+		case c == '%':
+			if i+2 >= len(after) || !isHex(after[i+1]) || !isHex(after[i+2]) {
+				return errors.New("has a \"%\" that is not a percent-encoding")
+			}
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', strings.IndexByte("-._~!$&'()*+,;=:@/?", c) >= 0:
+		default:
+			return fmt.Errorf("has a character RFC 3986 does not allow in a URI, which WHATWG URL parsers percent-encode (%q): percent-encode it", c)
+		}
+	}
+	return nil
+}
+
+// isHex reports whether c is a hexadecimal digit.
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 // checkURL requires an absolute https URL (http for loopback hosts) with a

@@ -213,6 +213,36 @@ func TestNewRefusesNonCanonicalResource(t *testing.T) {
 		{"https://api.v2/mcp", true},
 		{"https://a.b.c.1e2/mcp", true},
 		{"https://xn--bcher-kva.example/mcp", true},
+		// From the review of the second fix, each checked with node 20's
+		// new URL(resource).href: "0x" alone is a number, "0xdata" a name.
+		{"https://0x/mcp", false},
+		{"https://0x./mcp", false},
+		{"https://a.0x/mcp", false},
+		{"https://a.0xff/mcp", false},
+		{"https://0xdata/mcp", true},
+		{"https://api.0xproject/mcp", true},
+		{"https://svc.0xcafe-api/mcp", true},
+		// characters WHATWG parsers percent-encode, RFC 3986 forbids
+		{"https://mcp.example.com/a b", false},
+		{`https://mcp.example.com/a"b`, false},
+		{"https://mcp.example.com/a<b>", false},
+		{"https://mcp.example.com/a`b", false},
+		{"https://mcp.example.com/a{b}", false},
+		{"https://mcp.example.com/a|b", false},
+		{"https://mcp.example.com/a[b]", false},
+		{"https://mcp.example.com/€", false},
+		{"https://mcp.example.com/a%2", false},
+		{"https://mcp.example.com/mcp?a'b", false},
+		{"https://mcp.example.com/mcp?a b", false},
+		{"https://mcp.example.com/mcp?€", false},
+		{"https://mcp.example.com/a%20b/%E2%82%AC", true},
+		{"https://mcp.example.com/~u/a(b)*;c=d:e@f!$&'+,", true},
+		{"https://mcp.example.com/mcp?a=1&b=%27/?", true},
+		// hosts WHATWG parsers refuse
+		{"https://xn--a.example/mcp", false},
+		{"https://xn--.example/mcp", false},
+		{"https://ex%25ample.com/mcp", false},
+		{"https://a_b.example/mcp", true},
 	} {
 		_, err := resourcemeta.New(tt.resource, resourcemeta.WithAuthorizationServers("https://id.example.com/"))
 		if (err == nil) != tt.ok {
