@@ -106,7 +106,8 @@ type Decider struct {
 	now         func() time.Time
 	log         *slog.Logger
 	tel         *telemetry
-	nginxCert   bool // WithNginxClientCert
+	nginxCert   bool          // WithNginxClientCert
+	leeway      time.Duration // the validator's, past a token's exp: how long the internal token may last
 
 	untrusted untrustedLog
 }
@@ -284,6 +285,9 @@ func New(g *httpbearer.Guard, rules *Rules, opts ...Option) (*Decider, error) {
 	}
 	d := &Decider{guard: g, proxies: c.proxies, nginx: c.nginx.withDefaults(), signer: c.signer, tokenHeader: c.tokenHeader, nginxCert: c.nginxCert,
 		timeout: c.timeout, now: c.clock, log: c.logger, tel: tel}
+	if l, ok := g.Validator().(interface{ Leeway() time.Duration }); ok {
+		d.leeway = l.Leeway() // else 0: the internal token never lasts past the access token's exp
+	}
 	d.rules.Store(rules)
 	return d, nil
 }
@@ -418,7 +422,7 @@ func (d *Decider) allow(rules *Rules, route *Route, tok *validator.Token) *Decis
 	if d.signer != nil {
 		v := ""
 		if tok != nil {
-			if v, err = d.signer.Sign(tok, tok.Scopes.String(), d.now()); err != nil {
+			if v, err = d.signer.sign(tok, tok.Scopes.String(), d.now(), d.leeway); err != nil {
 				d.log.Error("forwardauth: cannot sign the internal token", "error", err)
 				return refusal(http.StatusServiceUnavailable, "temporarily_unavailable", route.name, err)
 			}

@@ -169,11 +169,21 @@ type internalClaims struct {
 	Expiry   int64  `json:"exp"`
 }
 
-// Sign mints an internal token for tok at now.
+// Sign mints an internal token for tok at now: its "exp" is the Signer's
+// lifetime after now, and never past tok's "exp".
 func (s *Signer) Sign(tok *validator.Token, scope string, now time.Time) (string, error) {
+	return s.sign(tok, scope, now, 0)
+}
+
+// sign is Sign for a Decider whose validator accepts tok up to leeway
+// after its "exp": the internal token lasts no longer than that, but it
+// is not born expired when the access token was accepted within the
+// leeway (an upstream verifying it with less leeway than the gateway's
+// would refuse what the gateway allowed).
+func (s *Signer) sign(tok *validator.Token, scope string, now time.Time, leeway time.Duration) (string, error) {
 	exp := now.Add(s.ttl)
-	if !tok.Expiry.IsZero() && tok.Expiry.Before(exp) {
-		exp = tok.Expiry
+	if accepted := tok.Expiry.Add(leeway); !tok.Expiry.IsZero() && accepted.Before(exp) {
+		exp = accepted
 	}
 	payload, err := json.Marshal(internalClaims{
 		Issuer: s.issuer, Audience: s.audience, Subject: tok.Subject, ClientID: tok.ClientID, Scope: scope,

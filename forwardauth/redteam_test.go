@@ -466,8 +466,9 @@ func redteamSigner(t *testing.T) *forwardauth.Signer {
 	return s
 }
 
-// The internal token never outlives the access token (also one that the
-// validator's leeway still accepts after its exp), is never issued on an
+// The internal token never outlives the gateway's acceptance of the
+// access token (its exp plus the validator's leeway), is not born expired
+// when the token was accepted within the leeway, is never issued on an
 // open route, the open default, a deny route or any refusal, and is never
 // issued when the identity is refused.
 func TestRedteamInternalTokenLifetime(t *testing.T) {
@@ -512,8 +513,12 @@ func TestRedteamInternalTokenLifetime(t *testing.T) {
 		if internal == "" {
 			t.Fatalf("%s: no internal token", name)
 		}
-		if got := claimOf(t, internal, "exp"); got > atExp {
-			t.Errorf("%s: internal token exp %v after the access token's %v", name, got, atExp)
+		// It lasts as long as the gateway accepts the access token (exp
+		// plus the leeway) at most, and is never born expired.
+		if got := claimOf(t, internal, "exp"); got > atExp+120 {
+			t.Errorf("%s: internal token exp %v after the access token's %v plus the leeway", name, got, atExp)
+		} else if iat := claimOf(t, internal, "iat"); got <= iat {
+			t.Errorf("%s: internal token born expired: exp %v, iat %v", name, got, iat)
 		}
 	}
 	for name, req := range map[string]forwardauth.Request{
