@@ -132,13 +132,13 @@ type untrustedLog struct {
 
 // Bounds of the Warn lines about untrusted addresses: each address (an
 // IPv6 /64) at most once a minute, at most untrustedLogPeers addresses a
-// minute, and then, naming the untrustedTopPeers addresses refused most in
-// the minute of those not logged, one line each.
+// minute, and then one line naming the untrustedTopPeers addresses refused
+// most in the minute of those not logged.
 const (
 	untrustedLogEvery   = time.Minute
 	untrustedLogPeers   = 32
 	untrustedCountPeers = 1024
-	untrustedTopPeers   = 5
+	untrustedTopPeers   = 32
 )
 
 // untrustedKey is the address a refusal is counted under: the host, or
@@ -212,10 +212,11 @@ func (u *untrustedLog) top() (top []untrustedCount, unlogged int) {
 // refusedUntrusted logs a request refused because it came from peer, an
 // address not in the trusted proxies: at Warn the first time its address
 // is seen in a minute (for at most untrustedLogPeers addresses a minute),
-// else at Debug; and, once a minute is over, at Warn the addresses refused
-// most in it of those not logged (untrustedTopPeers at most): a caller
-// that takes the Warn lines cannot hide the gateway unless it sends more
-// than the gateway does from each of that many more addresses.
+// else at Debug; and, once a minute is over, at Warn in one line the
+// addresses refused most in it of those not logged (untrustedTopPeers at
+// most): a caller that takes the Warn lines cannot hide the gateway unless
+// it also sends more than the gateway does from each of as many more
+// addresses.
 func (d *Decider) refusedUntrusted(fe frontend, peer string) {
 	key := untrustedKey(peer)
 	now := d.now()
@@ -231,9 +232,16 @@ func (d *Decider) refusedUntrusted(fe frontend, peer string) {
 	}
 	warn := u.count(key)
 	u.mu.Unlock()
-	for _, c := range top {
-		d.log.Warn("forwardauth: in the last minute, requests from addresses not among the trusted proxies were refused (403) without a line of their own; among the most from one address",
-			"peer", c.peer, "refused", c.refused, "refused_unlogged", unlogged)
+	if len(top) > 0 {
+		var b strings.Builder
+		for i, c := range top {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "%s (%d)", c.peer, c.refused)
+		}
+		d.log.Warn("forwardauth: in the last minute, requests from addresses not among the trusted proxies were refused (403) without a line of their own; if one is the gateway, add it to them; the most refused",
+			"peers", b.String(), "refused_unlogged", unlogged)
 	}
 	if warn {
 		d.log.Warn("forwardauth: refused a request from an address not among the trusted proxies (403); if it is the gateway, add it to them (--trusted-proxies, WithTrustedProxies); each address logged at most once a minute",
