@@ -300,21 +300,36 @@ func (c *Client) fetch(key Key, token string) (*validator.Token, error) {
 			c.logFailure(ue.Err)
 		}
 		return nil, err
-	case tok == nil:
-		if expires := asked.Add(c.cfg.inactiveTTL); c.cfg.inactiveTTL > 0 && expires.After(now) {
+	}
+	// A clock stepped back while the request was out (WithClock, or a
+	// wall clock set back) makes asked later than now: counting from it
+	// would keep the answer the whole step longer, and cache it even with
+	// a TTL of zero.
+	base := asked
+	if now.Before(base) {
+		base = now
+	}
+	if tok == nil {
+		if expires := base.Add(c.cfg.inactiveTTL); c.cfg.inactiveTTL > 0 && expires.After(now) {
 			c.cache.Put(key, Entry{Expires: expires})
 		}
 		return nil, validator.ErrInactive
 	}
-	expires := asked.Add(c.cfg.maxTTL)
+	expires := base.Add(c.cfg.maxTTL)
 	if !tok.Expiry.IsZero() && tok.Expiry.Before(expires) {
 		expires = tok.Expiry
 	}
 	if !meta.notAfter.IsZero() && meta.notAfter.Before(expires) {
 		expires = meta.notAfter // a signed answer is not kept past its own "exp"
 	}
-	if signed := meta.issuedAt.Add(c.cfg.maxTTL); !meta.issuedAt.IsZero() && signed.Before(expires) {
-		expires = signed // nor longer than the TTL after the server signed it
+	// Nor longer than the TTL after the server signed it: an old signed
+	// answer (up to signedMaxAge) replayed to us is kept no longer than
+	// a fresh one. The server's clock may lag ours by the skew parseSigned
+	// allows without costing its answers their TTL.
+	if !meta.issuedAt.IsZero() {
+		if signed := meta.issuedAt.Add(signedSkew + c.cfg.maxTTL); signed.Before(expires) {
+			expires = signed
+		}
 	}
 	// The cache is bounded in entries; an entry keeps the whole answer, so
 	// a large one is not kept, or entries × the body limit is the bound.

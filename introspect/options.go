@@ -145,7 +145,9 @@ func WithCacheSize(n int) Option {
 // reused past the token's "exp". This is the revocation trade-off: a token
 // revoked at the authorization server is still accepted for at most d
 // (counted from when the server was asked, not from when its answer
-// arrived; a signed answer's from its "iat" if earlier), while a longer d
+// arrived, or from when it arrived if the clock was set back meanwhile;
+// a signed answer's from its "iat" plus a minute of clock skew if
+// earlier), while a longer d
 // spares the server requests. Where revocation must be
 // seen sooner, lower d (zero disables caching of active results), or use
 // [validator.WithIntrospectJWTs] with short-lived tokens.
