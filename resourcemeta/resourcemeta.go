@@ -337,13 +337,32 @@ func checkResource(u *url.URL) error {
 			return errors.New("is not in canonical form: write its IP address as " + addr.String())
 		}
 	} else {
+		// RFC 3986's reg-name: Go's parser lets through `"`, "<", ">"
+		// and "]", which WHATWG URL parsers refuse or keep as written.
+		for i := 0; i < len(host); i++ {
+			if c := host[i]; !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || strings.IndexByte("-._~!$&'()*+,;=", c) >= 0) {
+				return fmt.Errorf("has a character RFC 3986 does not allow in a host name (%q)", c)
+			}
+		}
 		name := strings.TrimSuffix(host, ".")
 		if endsInNumber(name[strings.LastIndexByte(name, '.')+1:]) {
 			return errors.New("is not in canonical form: a host whose last label is a number is an IPv4 address, to be written in dotted-decimal form without a trailing dot")
 		}
+		idn := false
 		for label := range strings.SplitSeq(name, ".") {
-			if strings.HasPrefix(label, "xn--") && !validALabel(label) {
-				return fmt.Errorf("has a host label %q that is not a valid A-label (RFC 5890)", label)
+			if strings.HasPrefix(label, "xn--") {
+				if !validALabel(label) {
+					return fmt.Errorf("has a host label %q that is not a valid A-label (RFC 5890)", label)
+				}
+				idn = true
+			}
+		}
+		// The bidi rule holds across the whole domain once one label is
+		// right-to-left (UTS #46 CheckBidi, RFC 5893): "1a.xn--4db" has
+		// two valid labels, and browsers refuse it.
+		if idn {
+			if _, err := aLabels.ToUnicode(name); err != nil {
+				return fmt.Errorf("has a host that is not a valid internationalized domain name (%v)", err)
 			}
 		}
 	}

@@ -243,6 +243,20 @@ func TestNewRefusesNonCanonicalResource(t *testing.T) {
 		{"https://xn--.example/mcp", false},
 		{"https://ex%25ample.com/mcp", false},
 		{"https://a_b.example/mcp", true},
+		// From the review of the third fix: characters RFC 3986 allows in
+		// no host, which Go's parser let through; and the bidi rule, which
+		// UTS #46 applies to the whole domain once one label is
+		// right-to-left (ICU-based parsers, so browsers, refuse these).
+		{`https://a"b.example/mcp`, false},
+		{"https://a<b.example/mcp", false},
+		{"https://a>b.example/mcp", false},
+		{"https://<x>.example/mcp", false},
+		{"https://a]b/mcp", false},
+		{"https://[::1]x/mcp", false},
+		{"https://1a.xn--4db/mcp", false},
+		{"https://xn--4db.1a.example/mcp", false},
+		{"https://xn--4db.example/mcp", true},
+		{"https://a~b!$&'()*+,;=.example/mcp", true},
 	} {
 		_, err := resourcemeta.New(tt.resource, resourcemeta.WithAuthorizationServers("https://id.example.com/"))
 		if (err == nil) != tt.ok {
