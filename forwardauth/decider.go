@@ -86,7 +86,7 @@ type Decision struct {
 	// Route names the route that decided ("default" for none).
 	Route string
 	// Err says why the request was refused (errors.Is with the validator's
-	// errors, [ErrDenied], [ErrOriginalRequest], [ErrIdentityTooLong],
+	// errors, [ErrDenied], [ErrOriginalRequest], [ErrAmbiguousPath], [ErrIdentityTooLong],
 	// [ErrUntrustedProxy]); nil when allowed. It never holds the token.
 	Err error
 }
@@ -368,16 +368,18 @@ func (d *Decider) decideWith(ctx context.Context, rules *Rules, req Request) *De
 		return refusal(http.StatusBadRequest, "invalid_request", "", ErrOriginalRequest)
 	}
 	host := req.Host
-	if host != "" {
-		if _, ok := normalizeHost(host); !ok {
-			return refusal(http.StatusBadRequest, "invalid_request", "", ErrOriginalRequest)
-		}
+	h, ok := normalizeHost(host)
+	if host != "" && !ok {
+		return refusal(http.StatusBadRequest, "invalid_request", "", ErrOriginalRequest)
 	}
-	route := rules.Match(req.Method, host, escaped)
-	switch route.access {
-	case AccessDeny:
+	route, folded := rules.matchBoth(req.Method, h, escaped, !rules.upstream.CaseSensitive)
+	if route.access == AccessDeny {
 		return refusal(http.StatusForbidden, "access_denied", route.name, ErrDenied)
-	case AccessOpen:
+	}
+	if other, how := rules.otherSpelling(req.Method, h, escaped, route, folded); other != nil {
+		return refusal(http.StatusBadRequest, "invalid_request", route.name, &AmbiguousPathError{Route: route.name, Other: other.name, Spelling: how})
+	}
+	if route.access == AccessOpen {
 		return d.allow(rules, route, nil)
 	}
 

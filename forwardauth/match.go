@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"reflect"
+	"slices"
 	"strings"
 	"unicode"
 )
@@ -131,7 +133,11 @@ func isWildcardName(s string) bool {
 // segments compare with the unescaped request segment, a single wildcard
 // takes one segment but never a trailing slash, a multi wildcard takes
 // the rest (at least "/"), {$} only the trailing slash.
-func (pt *pattern) match(p string) bool {
+func (pt *pattern) match(p string) bool { return pt.matchFold(p, false) }
+
+// matchFold is match, with literal segments compared in any ASCII case
+// when fold is set: the routing of an upstream that ignores case.
+func (pt *pattern) matchFold(p string, fold bool) bool {
 	segs := pt.segs
 	for {
 		if len(segs) == 0 {
@@ -150,7 +156,7 @@ func (pt *pattern) match(p string) bool {
 			if segmentIs(seg, "/") {
 				return false
 			}
-		case !segmentIs(seg, sg.s):
+		case !segmentFold(seg, sg.s, fold):
 			return false
 		}
 		segs, p = segs[1:], rest
@@ -178,28 +184,54 @@ func firstSegment(p string) (seg, rest string) {
 // difference: each route costs at most its own literal's length, never
 // the request's (a long escaped segment decoded once per route would let
 // one request buy routes × 8 KiB of work).
-func segmentIs(seg, lit string) bool {
+func segmentIs(seg, lit string) bool { return segmentFold(seg, lit, false) }
+
+// segmentFold is segmentIs, comparing in any ASCII case when fold is set.
+func segmentFold(seg, lit string, fold bool) bool {
+	same := func(a, b string) bool { return a == b || fold && asciiEqualFold(a, b) }
 	if strings.IndexByte(seg, '%') < 0 {
-		return seg == lit
+		return same(seg, lit)
 	}
 	j := 0
 	for i := 0; i < len(seg); i++ {
 		c := seg[i]
 		if c == '%' {
 			if i+2 >= len(seg) || !ishex(seg[i+1]) || !ishex(seg[i+2]) {
-				return seg == lit // badly escaped: ServeMux compares it as it is
+				return same(seg, lit) // badly escaped: ServeMux compares it as it is
 			}
 			c = unhex(seg[i+1])<<4 | unhex(seg[i+2])
 			i += 2
 		}
-		if j >= len(lit) || lit[j] != c {
+		if j >= len(lit) || lit[j] != c && !(fold && lower(lit[j]) == lower(c)) {
 			// A bad escape further on would make the whole segment
 			// compare as it is.
-			return seg == lit && !validEscapes(seg)
+			return same(seg, lit) && !validEscapes(seg)
 		}
 		j++
 	}
 	return j == len(lit)
+}
+
+// lower is c in lower case, if it is an ASCII letter.
+func lower(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// asciiEqualFold reports whether a and b are equal in any ASCII case (no
+// Unicode folding: "K" is not the Kelvin sign).
+func asciiEqualFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		if lower(a[i]) != lower(b[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 func validEscapes(s string) bool {
@@ -228,9 +260,10 @@ func unhex(c byte) byte {
 	return c - 'A' + 10
 }
 
-// matches reports whether r matches a request for method, host (lower
-// case, no port) and the clean escaped path p.
-func (r *Route) matches(method, host, p string) bool {
+// matchesFold reports whether r matches a request for method, host
+// (lower case, no port) and the clean escaped path p, comparing path
+// literals in any ASCII case when fold is set.
+func (r *Route) matchesFold(method, host, p string, fold bool) bool {
 	if r.host != "" && r.host != host {
 		return false
 	}
@@ -246,7 +279,7 @@ func (r *Route) matches(method, host, p string) bool {
 			return false
 		}
 	}
-	return r.pattern.match(p)
+	return r.pattern.matchFold(p, fold)
 }
 
 // Match returns the route that decides a request: the first route, in
@@ -256,10 +289,88 @@ func (r *Route) matches(method, host, p string) bool {
 // host may carry a port.
 func (rs *Rules) Match(method, host, path string) *Route {
 	h, _ := normalizeHost(host)
+	return rs.match(method, h, path, false)
+}
+
+// match is Match for a normalized host, comparing path literals in any
+// ASCII case when fold is set.
+func (rs *Rules) match(method, host, path string, fold bool) *Route {
 	for i := range rs.routes {
-		if rs.routes[i].matches(method, h, path) {
+		if rs.routes[i].matchesFold(method, host, path, fold) {
 			return &rs.routes[i]
 		}
 	}
 	return &rs.fallback
+}
+
+// otherSpelling returns the first route of the file, deciding otherwise
+// than route, that the escaped path p matches as an upstream could read
+// it, and how: in another case (unless the file says the upstream routes
+// case-sensitively), with a trailing slash added or taken away (unless it
+// says the upstream's slashes are strict), or both. Such an upstream
+// could serve the handler that route protects (a handler spelled as its
+// pattern) to a request decided by route: the caller refuses the request.
+// A spelling that matches no route is no one's handler: the default is
+// not looked at. nil when there is none.
+//
+// route and folded are what matchBoth returned for p.
+func (rs *Rules) otherSpelling(method, host, p string, route, folded *Route) (*Route, string) {
+	if rs.upstream.CaseSensitive && rs.upstream.StrictSlash {
+		return nil, ""
+	}
+	differs := func(other *Route) bool { return other != &rs.fallback && !sameDecision(other, route) }
+	if folded != nil && differs(folded) {
+		return folded, "in another case"
+	}
+	if rs.upstream.StrictSlash || p == "/" {
+		return nil, ""
+	}
+	q, how := p+"/", "with a trailing slash"
+	if strings.HasSuffix(p, "/") {
+		q, how = p[:len(p)-1], "without its trailing slash"
+	}
+	exact, folded := rs.matchBoth(method, host, q, !rs.upstream.CaseSensitive)
+	switch {
+	case differs(exact):
+		return exact, how
+	case folded != nil && differs(folded):
+		return folded, "in another case and " + how
+	}
+	return nil, ""
+}
+
+// matchBoth is match for p as written and, when fold is set, in any case
+// (else nil), in one pass over the routes: a route that matches p matches
+// it in any case too, so the first to match in any case comes first.
+func (rs *Rules) matchBoth(method, host, p string, fold bool) (exact, folded *Route) {
+	for i := range rs.routes {
+		r := &rs.routes[i]
+		if !r.matchesFold(method, host, p, fold) {
+			continue
+		}
+		if fold && folded == nil {
+			folded = r
+		}
+		if !fold || r.pattern.match(p) {
+			return r, folded
+		}
+	}
+	if fold && folded == nil {
+		folded = &rs.fallback
+	}
+	return &rs.fallback, folded
+}
+
+// sameDecision reports whether routes a and b ask the same of a request:
+// both open, both deny, or both the same token requirement.
+func sameDecision(a, b *Route) bool {
+	switch {
+	case a == b:
+		return true
+	case a.access != b.access:
+		return false
+	case a.access != AccessToken:
+		return true
+	}
+	return reflect.DeepEqual(a.requirement, b.requirement) && slices.Equal(a.stepUp.ACR, b.stepUp.ACR) && a.stepUp.MaxAge == b.stepUp.MaxAge
 }

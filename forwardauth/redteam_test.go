@@ -11,6 +11,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -99,6 +100,9 @@ func TestRedteamPathConfusion(t *testing.T) {
 		"/static/x%00/../../orders/admin",
 		"/static/%00",
 		"/static/%2500",
+		"/static/%2541",       // escaped twice: a second decoding makes "A" of it
+		"/orders/%2561dmin/x", // and "admin" of this, past the deny route (nginx proxying $uri)
+		"/orders/admin%252fx",
 		"/static/x%0d%0aX-Original-URI:%20/orders/admin/x",
 		"/static/x%09",
 		"/static/x\t",
@@ -129,9 +133,9 @@ func TestRedteamPathConfusion(t *testing.T) {
 			t.Errorf("GET %q: %d by %q, want 403 by the admin route", uri, dec.Status, dec.Route)
 		}
 	}
-	// Harmless forms stay usable: a '%' that decodes to no special
-	// character once more, and a query that holds slashes and dots.
-	for uri, route := range map[string]string{"/static/100%25": "static", "/static/a%25zz": "static", "/static/x?next=/../orders/admin/x": "static", "/static/%2541": "static"} {
+	// Harmless forms stay usable: a '%' that decodes to no escape once
+	// more, and a query that holds slashes and dots.
+	for uri, route := range map[string]string{"/static/100%25": "static", "/static/a%25zz": "static", "/static/x?next=/../orders/admin/x": "static", "/static/50%25off": "static"} {
 		dec := f.d.Decide(t.Context(), forwardauth.Request{Method: "GET", Host: "api.example.com", URI: uri})
 		if !dec.Allowed || dec.Route != route {
 			t.Errorf("GET %q: %d by %q (%v), want allowed by %q", uri, dec.Status, dec.Route, dec.Err, route)
@@ -941,6 +945,56 @@ func TestRedteamREADMERouteFileDeniesAdminIndex(t *testing.T) {
 				t.Errorf("README.md's routes: %s %s is decided by %q (%s), want a deny route", m, p, r.Name(), r.Access())
 			}
 		}
+	}
+}
+
+// The README's route file in front of an upstream that ignores case and
+// trailing slashes (Express's Routers, whatever the app's settings): no
+// spelling of the admin paths is allowed with an orders:read token, and
+// the ones the README names are refused as ambiguous.
+func TestREADMERouteFileRefusesOtherSpellings(t *testing.T) {
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, _ := strings.Cut(string(b), "### The route file")
+	_, block, _ := strings.Cut(section, "```yaml\n")
+	block, _, _ = strings.Cut(block, "```")
+	f := newFixture(t, block)
+	read := f.token(t, "orders:read")
+	decide := func(rules, target string) *forwardauth.Decision {
+		d := f.d
+		if rules != block {
+			rs, err := forwardauth.ParseRules([]byte(rules))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d, err = forwardauth.New(f.g, rs); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return d.Decide(t.Context(), forwardauth.Request{Method: "GET", Host: "api.example.com", URI: target, Header: bearer(read)})
+	}
+	if dec := decide(block, "/orders/7"); !dec.Allowed {
+		t.Fatalf("GET /orders/7 with an orders:read token: %d (%v)", dec.Status, dec.Err)
+	}
+	for _, target := range []string{"/orders/ADMIN", "/orders/Admin", "/orders/ADMIN/", "/orders/Admin/users", "/ORDERS/admin/users", "/Orders/7"} {
+		if dec := decide(block, target); dec.Allowed || dec.Status == http.StatusOK {
+			t.Errorf("GET %s with an orders:read token: allowed by %q", target, dec.Route)
+		}
+	}
+	if dec := decide(block, "/orders/ADMIN"); !errors.Is(dec.Err, forwardauth.ErrAmbiguousPath) || dec.Route != "read" {
+		t.Errorf("GET /orders/ADMIN: %d by %q (%v), want 400 ErrAmbiguousPath by read", dec.Status, dec.Route, dec.Err)
+	}
+	// As the README says: without no-admin-index, /orders/admin is read's,
+	// and no-admin's with a slash.
+	i := strings.Index(block, "  - name: no-admin-index")
+	j := strings.Index(block, "  - name: read")
+	if i < 0 || j < i {
+		t.Fatal("README.md's route file has no no-admin-index route before read")
+	}
+	if dec := decide(block[:i]+block[j:], "/orders/admin"); !errors.Is(dec.Err, forwardauth.ErrAmbiguousPath) || dec.Route != "read" {
+		t.Errorf("without no-admin-index, GET /orders/admin: %d by %q (%v), want 400 ErrAmbiguousPath by read", dec.Status, dec.Route, dec.Err)
 	}
 }
 

@@ -60,6 +60,32 @@ type File struct {
 	Identity IdentityFile `yaml:"identity"`
 	// Routes are tried in order; the first that matches decides.
 	Routes []RouteFile `yaml:"routes"`
+	// Upstream says how the upstream routes paths, where it differs from
+	// net/http.ServeMux's rules the routes are written in.
+	Upstream UpstreamFile `yaml:"upstream"`
+}
+
+// UpstreamFile says how strictly the upstream routes paths. By default
+// (both false) a request is refused (400, [ErrAmbiguousPath]) when its
+// path, in another case or with a trailing slash added or taken away,
+// matches a route that decides otherwise than its own: an upstream that
+// routes so (Express's routers by default, Echo's RemoveTrailingSlash and
+// AddTrailingSlash, ASP.NET Core, Spring) would serve that route's
+// handler to a request its route never checked.
+//
+//	upstream:
+//	  case_sensitive: true # /Admin never reaches the handler of /admin
+//	  strict_slash: true   # /admin/ never reaches the handler of /admin, nor /admin that of /admin/
+type UpstreamFile struct {
+	// CaseSensitive says the upstream routes a path only to a handler
+	// whose path it is in the same case (net/http.ServeMux, Gin, Echo,
+	// chi; Express only with caseSensitive on the app and every Router).
+	CaseSensitive bool `yaml:"case_sensitive"`
+	// StrictSlash says the upstream never serves a path with a trailing
+	// slash by the handler of the path without it, nor the other way
+	// round (ServeMux, which redirects instead; Express only with strict
+	// on the app and every Router).
+	StrictSlash bool `yaml:"strict_slash"`
 }
 
 // IdentityFile names the identity headers. An empty name takes the
@@ -188,6 +214,7 @@ type Rules struct {
 	routes   []Route
 	fallback Route // the default, named "default"
 	identity identity
+	upstream UpstreamFile
 }
 
 // Route is one checked route.
@@ -385,7 +412,7 @@ func oneLine(s string) string {
 // compile checks f and builds its Rules.
 func compile(f File) (*Rules, error) {
 	var errs []error
-	rs := &Rules{}
+	rs := &Rules{upstream: f.Upstream}
 	switch f.Default {
 	case "", "deny":
 		rs.fallback = Route{name: "default", access: AccessDeny}

@@ -2,6 +2,7 @@ package forwardauth
 
 import (
 	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 )
@@ -14,6 +15,36 @@ const MaxURILength = 8 << 10
 // 400, never matched against the routes as something else.
 var ErrOriginalRequest = errors.New("forwardauth: unusable original request")
 
+// ErrAmbiguousPath is matched (errors.Is) by the error for a request
+// refused because its path, as an upstream that ignores case or a
+// trailing slash reads it, matches a route that decides otherwise than
+// the route it matched ([UpstreamFile]); it matches [ErrOriginalRequest]
+// too. The error is an [*AmbiguousPathError].
+var ErrAmbiguousPath = errors.New("forwardauth: the path matches another route in another spelling")
+
+// AmbiguousPathError names the two routes of a path refused with
+// [ErrAmbiguousPath].
+type AmbiguousPathError struct {
+	// Route is the route the path matched as written.
+	Route string
+	// Other is the route it matched in another spelling.
+	Other string
+	// Spelling says which: "in another case", "with a trailing slash",
+	// "without its trailing slash", or the case and a slash.
+	Spelling string
+}
+
+// Error names both routes; it does not repeat the path.
+func (e *AmbiguousPathError) Error() string {
+	return fmt.Sprintf("%v: matched route %q, and route %q %s (set upstream.case_sensitive or upstream.strict_slash in the route file if the upstream never routes so)",
+		ErrAmbiguousPath, e.Route, e.Other, e.Spelling)
+}
+
+// Is reports whether target is [ErrAmbiguousPath] or [ErrOriginalRequest].
+func (e *AmbiguousPathError) Is(target error) bool {
+	return target == ErrAmbiguousPath || target == ErrOriginalRequest
+}
+
 // parseOriginalURI splits the origin-form request target a gateway
 // forwarded ("/orders/7?x=1") into its escaped path and raw query. It
 // refuses, rather than guesses at, every path that an upstream could read
@@ -21,8 +52,8 @@ var ErrOriginalRequest = errors.New("forwardauth: unusable original request")
 // segments (also escaped), empty segments ("//"), escaped '/', '\', '?' or
 // '#', a raw '\', ';' (path parameters, which some servers strip), a raw
 // '#' anywhere (in the query too), bad escapes,
-// and bytes outside printable ASCII; a segment escaped twice is checked
-// again once decoded twice. The work is linear in the length,
+// bytes outside printable ASCII, and a segment escaped twice ("%2561",
+// which decodes to an escape). The work is linear in the length,
 // which is bounded by [MaxURILength].
 func parseOriginalURI(s string) (escapedPath, rawQuery string, err error) {
 	if s == "" || len(s) > MaxURILength || s[0] != '/' {
@@ -84,16 +115,27 @@ func checkSegment(seg string) error {
 	if unsafeDecoded(decoded) {
 		return ErrOriginalRequest
 	}
-	if decoded != seg && strings.IndexByte(decoded, '%') >= 0 {
-		// Escaped twice ("%252e%252e", "%252f"): an upstream, or a gateway
-		// rewrite through a decoded variable, that decodes once more must
-		// not find what is refused above. (Once more only: the work stays
-		// linear.)
-		if twice, err := url.PathUnescape(decoded); err == nil && unsafeDecoded(twice) {
-			return ErrOriginalRequest
-		}
+	if decoded != seg && hasEscape(decoded) {
+		// Escaped twice ("%252e%252e", "%252f", "%2561dmin"): an upstream,
+		// or a gateway that proxies a decoded variable (nginx's $uri),
+		// decodes once more, and finds a dot segment, a '/', or a route's
+		// literal ("admin") that the route matched here never saw.
+		// Refused, whatever the second decoding spells: no client needs
+		// an escaped escape in a path.
+		return ErrOriginalRequest
 	}
 	return nil
+}
+
+// hasEscape reports whether s holds a well-formed percent-encoding: a
+// '%' that a second decoding would decode.
+func hasEscape(s string) bool {
+	for i := 0; i+2 < len(s); i++ {
+		if s[i] == '%' && ishex(s[i+1]) && ishex(s[i+2]) {
+			return true
+		}
+	}
+	return false
 }
 
 // unsafeDecoded reports whether a decoded segment is a dot segment or

@@ -1,0 +1,238 @@
+package forwardauth_test
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/bearerguard/bearerguard/forwardauth"
+)
+
+// spellingRules is a route file in the README's shape: any valid token by
+// default, a deny route and a scoped route inside it, and a scoped route
+// whose path an upstream could reach with a trailing slash.
+const spellingRules = `
+default: authenticated
+routes:
+  - name: health
+    path: /healthz
+    open: true
+  - name: no-admin
+    path: /orders/admin/
+    deny: true
+  - name: read
+    methods: [GET]
+    path: /orders/{id}
+    scopes: [orders:read]
+  - name: delete
+    methods: [DELETE]
+    path: /orders/{id}
+    scopes: [orders:admin]
+  - name: admin
+    path: /admin
+    scopes: [admin]
+  - name: reports
+    path: /reports/
+    scopes: [reports:read]
+  - name: reports-too
+    path: /Reports/
+    scopes: [reports:read]
+%s`
+
+// A path that an upstream ignoring case or a trailing slash reads as
+// another route's is refused with 400 (ErrAmbiguousPath), unless the
+// route file says the upstream routes strictly; a spelling that is the
+// same decision, or that no route names, is not (found by a review of
+// forward auth against Express, whose Routers ignore case and trailing
+// slashes whatever the app's settings, and Echo's RemoveTrailingSlash).
+func TestPathInAnotherSpellingRefused(t *testing.T) {
+	const (
+		ambiguous = "ambiguous"
+		allowed   = "allowed"
+		denied    = "denied"
+	)
+	tests := []struct {
+		upstream       string
+		method, target string
+		want           string
+		route          string // the route that decided
+	}{
+		// case
+		{"", "GET", "/orders/ADMIN", ambiguous, "read"},
+		{"", "GET", "/orders/Admin/users", ambiguous, "default"},
+		{"", "GET", "/Orders/7", ambiguous, "default"},
+		{"", "GET", "/%4frders/7", ambiguous, "default"},
+		{"", "GET", "/ADMIN", ambiguous, "default"},
+		{"", "GET", "/HEALTHZ", ambiguous, "default"}, // another decision, if a looser one
+		// trailing slash
+		{"", "GET", "/admin/", ambiguous, "default"},
+		{"", "DELETE", "/orders/7/", ambiguous, "default"},
+		{"", "GET", "/orders/admin", ambiguous, "read"},
+		{"", "GET", "/reports", ambiguous, "default"},
+		// both
+		{"", "GET", "/ADMIN/", ambiguous, "default"},
+		// one decision whatever the spelling
+		{"", "GET", "/orders/7", allowed, "read"},
+		{"", "GET", "/orders/ABC", allowed, "read"},
+		{"", "GET", "/reports/q1", allowed, "reports"},
+		{"", "GET", "/Reports/q1", allowed, "reports-too"}, // reports decides the same
+		{"", "GET", "/REPORTS/q1", ambiguous, "default"},
+		{"", "GET", "/admin", allowed, "admin"},
+		{"", "GET", "/", allowed, "default"},
+		{"", "GET", "/other/", allowed, "default"}, // /other is no route's: the default decides both
+		{"", "GET", "/orders/admin/x", denied, "no-admin"},
+		{"", "GET", "/ORDERS/ADMIN/x", ambiguous, "default"},
+		// an upstream declared strict
+		{"upstream: {case_sensitive: true}", "GET", "/orders/ADMIN", allowed, "read"},
+		{"upstream: {case_sensitive: true}", "GET", "/admin/", ambiguous, "default"},
+		{"upstream: {strict_slash: true}", "GET", "/admin/", allowed, "default"},
+		{"upstream: {strict_slash: true}", "GET", "/orders/ADMIN", allowed, "read"}, // only /orders/ADMIN/ is no-admin's
+		{"upstream: {strict_slash: true}", "GET", "/Orders/7", ambiguous, "default"},
+		{"upstream: {case_sensitive: true, strict_slash: true}", "GET", "/ADMIN/", allowed, "default"},
+		{"upstream: {case_sensitive: true, strict_slash: true}", "GET", "/reports", allowed, "default"},
+	}
+	fixtures := map[string]*fixture{}
+	for _, tc := range tests {
+		f := fixtures[tc.upstream]
+		if f == nil {
+			f = newFixture(t, strings.Replace(spellingRules, "%s", tc.upstream, 1))
+			fixtures[tc.upstream] = f
+		}
+		tok := f.token(t, "orders:read orders:admin admin reports:read")
+		dec := f.d.Decide(t.Context(), forwardauth.Request{Method: tc.method, Host: "api.example.com", URI: tc.target, Header: bearer(tok)})
+		var got string
+		switch {
+		case dec.Allowed:
+			got = allowed
+		case dec.Status == http.StatusBadRequest && errors.Is(dec.Err, forwardauth.ErrAmbiguousPath) && errors.Is(dec.Err, forwardauth.ErrOriginalRequest):
+			got = ambiguous
+			var ae *forwardauth.AmbiguousPathError
+			if !errors.As(dec.Err, &ae) || ae.Route != tc.route || ae.Other == "" || ae.Spelling == "" || strings.Contains(ae.Error(), tc.target) {
+				t.Errorf("%q %s %s: error %#v (%v)", tc.upstream, tc.method, tc.target, ae, dec.Err)
+			}
+		case dec.Status == http.StatusForbidden && errors.Is(dec.Err, forwardauth.ErrDenied):
+			got = denied
+		default:
+			got = dec.Err.Error()
+		}
+		if got != tc.want || dec.Route != tc.route {
+			t.Errorf("%q %s %s: %s by %q (%d, %v), want %s by %q", tc.upstream, tc.method, tc.target, got, dec.Route, dec.Status, dec.Err, tc.want, tc.route)
+		}
+	}
+}
+
+// gatewayTo is a gateway in Go, as nginx, Traefik and Envoy are: it asks
+// d about every request (method, the request target as sent, host) and
+// proxies those allowed to upstream.
+func gatewayTo(t *testing.T, d *forwardauth.Decider, upstream string) string {
+	t.Helper()
+	u, err := url.Parse(upstream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		dec := d.Decide(r.Context(), forwardauth.Request{Method: r.Method, URI: r.RequestURI, Host: r.Host, Scheme: "http", Header: r.Header})
+		if !dec.Allowed {
+			w.WriteHeader(dec.Status)
+			return
+		}
+		for k, v := range dec.Header {
+			r.Header[k] = v
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// Real upstreams that route more loosely than ServeMux, behind a gateway
+// deciding with spellingRules: no spelling of a request reaches the
+// handler of a route that did not decide it.
+func TestLooseUpstreamsServeNoHandlerPastItsRoute(t *testing.T) {
+	handler := func(name string) echo.HandlerFunc { return func(c echo.Context) error { return c.String(200, name) } }
+	// Echo with RemoveTrailingSlash (a common setting): "/admin/" is
+	// served as "/admin".
+	trailing := echo.New()
+	trailing.Pre(middleware.RemoveTrailingSlash())
+	trailing.GET("/admin", handler("admin"))
+	trailing.GET("/orders/:id", handler("read"))
+	trailing.DELETE("/orders/:id", handler("delete"))
+	trailing.GET("/orders/admin/*", handler("no-admin"))
+	// Echo with AddTrailingSlash: "/reports" is served as "/reports/".
+	adding := echo.New()
+	adding.Pre(middleware.AddTrailingSlash())
+	adding.GET("/reports/", handler("reports"))
+	// A case-insensitive router (ASP.NET Core, Express's Routers): paths
+	// lower-cased before a ServeMux.
+	mux := http.NewServeMux()
+	for _, name := range []string{"admin", "healthz"} {
+		mux.HandleFunc("/"+name, func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, name) })
+	}
+	mux.HandleFunc("GET /orders/{id}", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "read") })
+	mux.HandleFunc("/orders/admin/", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "no-admin") })
+	folding := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.URL.Path, r.URL.RawPath = strings.ToLower(r.URL.Path), ""
+		mux.ServeHTTP(w, r)
+	})
+
+	f := newFixture(t, strings.Replace(spellingRules, "%s", "", 1))
+	read := f.token(t, "orders:read") // admits GET /orders/{id} and the default, nothing else
+	for _, up := range []struct {
+		name    string
+		handler http.Handler
+		targets []string
+	}{
+		{"echo RemoveTrailingSlash", trailing, []string{"/admin/", "/orders/7/"}},
+		{"echo AddTrailingSlash", adding, []string{"/reports"}},
+		{"case-insensitive", folding, []string{"/ADMIN", "/Admin", "/orders/ADMIN/x", "/Orders/Admin/x", "/%41dmin"}},
+	} {
+		srv := httptest.NewServer(up.handler)
+		gw := gatewayTo(t, f.d, srv.URL)
+		for _, method := range []string{"GET", "DELETE"} {
+			for _, target := range up.targets {
+				req, err := http.NewRequest(method, gw+target, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				req.Header.Set("Authorization", "Bearer "+read)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode == 200 && string(body) != "read" {
+					t.Errorf("%s: %s %s with an orders:read token reached the %q handler", up.name, method, target, body)
+				}
+			}
+		}
+		// The spelling the route file names still works.
+		resp, err := http.DefaultClient.Do(&http.Request{Method: "GET", URL: mustURL(t, gw+"/orders/7"), Header: bearer(read)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if up.name != "echo AddTrailingSlash" && resp.StatusCode != 200 {
+			t.Errorf("%s: GET /orders/7 with an orders:read token: %d, want 200", up.name, resp.StatusCode)
+		}
+		srv.Close()
+	}
+}
+
+func mustURL(t *testing.T, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
