@@ -376,8 +376,8 @@ func (d *Decider) decideWith(ctx context.Context, rules *Rules, req Request) *De
 	if route.access == AccessDeny {
 		return refusal(http.StatusForbidden, "access_denied", route.name, ErrDenied)
 	}
-	if other, how := rules.otherSpelling(req.Method, h, escaped, route, folded); other != nil {
-		return refusal(http.StatusBadRequest, "invalid_request", route.name, &AmbiguousPathError{Route: route.name, Other: other.name, Spelling: how})
+	if other, how := rules.otherSpelling(req.Method, h, escaped, route, folded); how != "" {
+		return refusal(http.StatusBadRequest, "invalid_request", route.name, &AmbiguousPathError{Route: route.name, Other: other, Spelling: how})
 	}
 	if route.access == AccessOpen {
 		return d.allow(rules, route, nil)

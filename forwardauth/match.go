@@ -303,27 +303,32 @@ func (rs *Rules) match(method, host, path string, fold bool) *Route {
 	return &rs.fallback
 }
 
-// otherSpelling returns the first route of the file, deciding otherwise
-// than route, that the escaped path p matches as an upstream could read
-// it, and how: in another case (unless the file says the upstream routes
-// case-sensitively), with a trailing slash added or taken away (unless it
-// says the upstream's slashes are strict), or both. Such an upstream
+// otherSpelling returns the name of the first route of the file,
+// deciding otherwise than route, that the escaped path p matches as an
+// upstream could read it, and how (empty when there is none): in another
+// case (unless the file says the upstream routes case-sensitively), with
+// a trailing slash added or taken away (unless it says the upstream's
+// slashes are strict), or both. Such an upstream
 // could serve the handler that route protects (a handler spelled as its
 // pattern) to a request decided by route: the caller refuses the request.
 // A spelling that matches no route is no one's handler: the default is
-// not looked at. nil when there is none.
+// not looked at. A letter that folds to ASCII by Unicode rules (see
+// foldsToASCII) is ambiguous whatever it matches: its name is "".
 //
 // route and folded are what matchBoth returned for p.
-func (rs *Rules) otherSpelling(method, host, p string, route, folded *Route) (*Route, string) {
+func (rs *Rules) otherSpelling(method, host, p string, route, folded *Route) (other, how string) {
 	if rs.upstream.CaseSensitive && rs.upstream.StrictSlash {
-		return nil, ""
+		return "", ""
 	}
 	differs := func(other *Route) bool { return other != &rs.fallback && !sameDecision(other, route) }
 	if folded != nil && differs(folded) {
-		return folded, "in another case"
+		return folded.name, "in another case"
+	}
+	if !rs.upstream.CaseSensitive && foldsToASCII(p) {
+		return "", "whose other case is ASCII (U+017F, U+0131 or U+212A)"
 	}
 	if rs.upstream.StrictSlash || p == "/" {
-		return nil, ""
+		return "", ""
 	}
 	q, how := p+"/", "with a trailing slash"
 	if strings.HasSuffix(p, "/") {
@@ -332,11 +337,11 @@ func (rs *Rules) otherSpelling(method, host, p string, route, folded *Route) (*R
 	exact, folded := rs.matchBoth(method, host, q, !rs.upstream.CaseSensitive)
 	switch {
 	case differs(exact):
-		return exact, how
+		return exact.name, how
 	case folded != nil && differs(folded):
-		return folded, "in another case and " + how
+		return folded.name, "in another case and " + how
 	}
-	return nil, ""
+	return "", ""
 }
 
 // matchBoth is match for p as written and, when fold is set, in any case
@@ -359,6 +364,21 @@ func (rs *Rules) matchBoth(method, host, p string, fold bool) (exact, folded *Ro
 		folded = &rs.fallback
 	}
 	return &rs.fallback, folded
+}
+
+// foldsToASCII reports whether the escaped path p holds, escaped, one of
+// the three letters that Unicode case mapping takes to an ASCII letter:
+// "ſ" (U+017F, upper case "S"), "ı" (U+0131, upper case "I") and the
+// Kelvin sign (U+212A, lower case "k"). An upstream that compares paths
+// ignoring case by Unicode rules (.NET's OrdinalIgnoreCase, Java's
+// equalsIgnoreCase) could read "/admın" as "/admin"; matching here folds
+// ASCII only.
+func foldsToASCII(p string) bool {
+	if strings.IndexByte(p, '%') < 0 {
+		return false // raw bytes outside ASCII were refused already
+	}
+	u := unescapedPath(p)
+	return strings.Contains(u, "\u017f") || strings.Contains(u, "\u0131") || strings.Contains(u, "\u212a")
 }
 
 // sameDecision reports whether routes a and b ask the same of a request:

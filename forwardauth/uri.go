@@ -27,15 +27,22 @@ var ErrAmbiguousPath = errors.New("forwardauth: the path matches another route i
 type AmbiguousPathError struct {
 	// Route is the route the path matched as written.
 	Route string
-	// Other is the route it matched in another spelling.
+	// Other is the route it matched in another spelling; empty for a
+	// letter whose other case is ASCII (ſ, ı, the Kelvin sign), refused
+	// whatever it matches.
 	Other string
 	// Spelling says which: "in another case", "with a trailing slash",
-	// "without its trailing slash", or the case and a slash.
+	// "without its trailing slash", the case and a slash, or, with Other
+	// empty, "whose other case is ASCII (…)".
 	Spelling string
 }
 
 // Error names both routes; it does not repeat the path.
 func (e *AmbiguousPathError) Error() string {
+	if e.Other == "" {
+		return fmt.Sprintf("%v: matched route %q, and holds a letter %s (set upstream.case_sensitive in the route file if the upstream never routes so)",
+			ErrAmbiguousPath, e.Route, e.Spelling)
+	}
 	return fmt.Sprintf("%v: matched route %q, and route %q %s (set upstream.case_sensitive or upstream.strict_slash in the route file if the upstream never routes so)",
 		ErrAmbiguousPath, e.Route, e.Other, e.Spelling)
 }
