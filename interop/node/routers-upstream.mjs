@@ -1,0 +1,30 @@
+// An Express 5 API structured with express.Router(), every setting at its
+// default, as most are written: Routers route case-insensitively and
+// ignore a trailing slash (they do not inherit the app's settings), and a
+// Router mounted at /orders/admin also serves /orders/admin itself. Each
+// handler answers its own name.
+//
+//   node node/routers-upstream.mjs   → prints "READY <port>", serves until SIGTERM
+import express from 'express';
+
+const app = express();
+const admin = express.Router();
+admin.get('/', (req, res) => res.send('admin-index'));
+admin.get('/users', (req, res) => res.send('admin-users'));
+const orders = express.Router();
+orders.use('/admin', admin);
+orders.get('/:id', (req, res) => res.send('get-order'));
+app.use('/orders', orders);
+app.get('/admin', (req, res) => res.send('admin-page'));
+app.get('/healthz', (req, res) => res.send('healthz'));
+app.use((req, res) => res.status(404).send('not-found'));
+
+const server = app.listen(0, '127.0.0.1', () => {
+  process.stdout.write(`READY ${server.address().port}\n`);
+});
+const stop = () => {
+  server.close(() => process.exit(0));
+  server.closeAllConnections();
+};
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
