@@ -66,18 +66,35 @@ func FuzzParseOriginalURI(f *testing.F) {
 
 // FuzzMatchLikeServeMux: for every path parseOriginalURI accepts, a
 // route's pattern matches exactly when a net/http.ServeMux holding that
-// pattern alone routes the path to it.
+// pattern alone routes the path to it; and matches in any case exactly
+// when a ServeMux holding the pattern in lower case routes the decoded
+// path in lower case (ASCII letters only) to it.
 func FuzzMatchLikeServeMux(f *testing.F) {
 	for _, s := range []string{"/", "/a", "/a/", "/a/b", "/a/b/c/", "/caf%C3%A9/1", "/a/%62", "/x/y/"} {
 		f.Add(s, uint8(0))
 	}
 	patterns := []string{"/", "/{$}", "/a", "/a/", "/a/{$}", "/a/{x}", "/a/{x}/", "/a/{x}/b", "/a/{x...}",
-		"/{x}", "/{x}/{y}", "/{x...}", "/a/b/c", "/a%20b", "/caf%C3%A9/{id}", "/a/{x}/{$}", "/%7Ba%7D", "/b/{x}/{y...}"}
+		"/{x}", "/{x}/{y}", "/{x...}", "/a/b/c", "/a%20b", "/caf%C3%A9/{id}", "/a/{x}/{$}", "/%7Ba%7D", "/b/{x}/{y...}",
+		"/Admin", "/ORDERS/{id}", "/%41b/"}
+	asciiLower := func(s string) string {
+		b := []byte(s)
+		for i, c := range b {
+			b[i] = lower(c)
+		}
+		return string(b)
+	}
 	muxes := make([]*http.ServeMux, len(patterns))
+	folded := make([]*http.ServeMux, len(patterns))
 	parsed := make([]pattern, len(patterns))
 	for i, p := range patterns {
 		muxes[i] = http.NewServeMux()
 		muxes[i].Handle(p, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(299) }))
+		lp := asciiLower(p)
+		if u, err := url.PathUnescape(lp); err == nil && !strings.Contains(lp, "{") {
+			lp = (&url.URL{Path: asciiLower(u)}).EscapedPath()
+		}
+		folded[i] = http.NewServeMux()
+		folded[i].Handle(lp, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(299) }))
 		var err error
 		if parsed[i], err = parsePattern(p); err != nil {
 			f.Fatalf("parsePattern(%q): %v", p, err)
@@ -97,6 +114,12 @@ func FuzzMatchLikeServeMux(f *testing.F) {
 		muxes[i].ServeHTTP(w, req)
 		if got, want := parsed[i].match(p), w.status == 299; got != want {
 			t.Fatalf("pattern %q, path %q: matched %v, ServeMux %v (status %d)", patterns[i], p, got, want, w.status)
+		}
+		req = &http.Request{Method: "GET", Host: "example.com", URL: &url.URL{Path: asciiLower(unescapedPath(p))}}
+		w = &capture{header: http.Header{}}
+		folded[i].ServeHTTP(w, req)
+		if got, want := parsed[i].matchFold(p, true), w.status == 299; got != want {
+			t.Fatalf("pattern %q, path %q in any case: matched %v, ServeMux in lower case %v (status %d)", patterns[i], p, got, want, w.status)
 		}
 	})
 }
