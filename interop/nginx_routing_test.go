@@ -6,10 +6,14 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
@@ -122,5 +126,140 @@ func TestNginxLooseUpstreamsReachNoHandlerPastItsRoute(t *testing.T) {
 				t.Errorf("%s: GET %s with a read:data token reached the upstream's %q handler", gw.name, target, body)
 			}
 		}
+	}
+}
+
+// nginxPreflight is the README's answer to CORS preflights, the first
+// thing in the location: nginx's return runs in its rewrite phase, before
+// auth_request's access phase.
+const nginxPreflight = `location / {
+    if ($request_method = OPTIONS) {
+      add_header Access-Control-Allow-Origin https://app.example.com always;
+      add_header Access-Control-Allow-Methods "GET, POST" always;
+      add_header Access-Control-Allow-Headers "Authorization, Content-Type, DPoP" always;
+      add_header Access-Control-Max-Age 600 always;
+      return 204;
+    }
+`
+
+// The README has the gateway answer CORS preflights rather than an open
+// OPTIONS route (found by a review: such a route sent token-less OPTIONS
+// requests to every handler registered without a method). Through real
+// nginx: every OPTIONS request, on an open, a token or a deny route, is
+// answered 204 with the CORS headers and reaches neither bearerguard nor
+// the upstream, while the other methods are still decided.
+func TestNginxAnswersPreflightsBeforeTheDecision(t *testing.T) {
+	nginx := requireNginx(t)
+	as := startAuthServer(t, newSigningKey(t, jwa.RS256))
+	bin := buildBearerguard(t)
+	dir := t.TempDir()
+
+	routes := filepath.Join(dir, "routes.yaml")
+	if err := os.WriteFile(routes, []byte(routingRoutes), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var decisions atomic.Int64
+	bgPort := freePort(t)
+	startProcess(t, "bearerguard serve", exec.Command(bin, "serve", "--addr", fmt.Sprintf("127.0.0.1:%d", bgPort),
+		"--issuer", as.issuer, "--audience", apiAudience, "--insecure-http", "--routes", routes), "")
+	waitHTTP(t, "bearerguard serve", fmt.Sprintf("http://127.0.0.1:%d/readyz", bgPort), 200)
+	// Count the subrequests on their way to bearerguard.
+	counter := httptest.NewServer(&httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		decisions.Add(1)
+		r.SetURL(&url.URL{Scheme: "http", Host: fmt.Sprintf("127.0.0.1:%d", bgPort)})
+		r.Out.Host = r.In.Host
+	}})
+	t.Cleanup(counter.Close)
+	counterPort := counter.Listener.Addr().(*net.TCPAddr).Port
+
+	var reached []string
+	var mu sync.Mutex
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		reached = append(reached, r.Method+" "+r.URL.Path)
+		mu.Unlock()
+		io.WriteString(w, "upstream")
+	}))
+	t.Cleanup(upstream.Close)
+	upPort := upstream.Listener.Addr().(*net.TCPAddr).Port
+
+	server := strings.Replace(nginxServer, "location / {\n", nginxPreflight, 1)
+	if server == nginxServer {
+		t.Fatal("nginxServer has no location / to answer preflights in")
+	}
+	ngPort := freePort(t)
+	conf := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(conf, fmt.Appendf(nil, nginxConf, dir, fmt.Sprintf(server, ngPort, counterPort, upPort)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	startProcess(t, "nginx", exec.Command(nginx, "-p", dir, "-e", filepath.Join(dir, "error.log"), "-c", conf), "")
+	gateway := fmt.Sprintf("http://127.0.0.1:%d", ngPort)
+	waitHTTP(t, "nginx", gateway+"/healthz", 200)
+	mu.Lock()
+	reached = nil
+	mu.Unlock()
+	decisions.Store(0)
+
+	do := func(method, path string, header map[string]string) *http.Response {
+		t.Helper()
+		req, err := http.NewRequestWithContext(t.Context(), method, gateway+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range header {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	preflight := map[string]string{"Origin": "https://app.example.com", "Access-Control-Request-Method": "GET",
+		"Access-Control-Request-Headers": "authorization"}
+	for _, path := range []string{"/healthz", "/orders/7", "/orders/admin/", "/orders/admin/users", "/admin", "/elsewhere"} {
+		for _, header := range []map[string]string{preflight, nil} {
+			resp := do("OPTIONS", path, header)
+			if resp.StatusCode != http.StatusNoContent || resp.Header.Get("Access-Control-Allow-Origin") != "https://app.example.com" ||
+				!strings.Contains(resp.Header.Get("Access-Control-Allow-Headers"), "Authorization") {
+				t.Errorf("OPTIONS %s (preflight %v): %d %v, want 204 with the CORS headers", path, header != nil, resp.StatusCode, resp.Header)
+			}
+		}
+	}
+	if n := decisions.Load(); n != 0 {
+		t.Errorf("preflights asked bearerguard %d times, want none", n)
+	}
+	mu.Lock()
+	if len(reached) != 0 {
+		t.Errorf("preflights reached the upstream: %v", reached)
+	}
+	mu.Unlock()
+
+	// The other methods are decided as before.
+	read := as.goToken(readClientID, "read:data", jwtResource)
+	for _, c := range []struct {
+		method, path, token string
+		want                int
+	}{
+		{"GET", "/orders/admin/", "", 403}, // a deny route
+		{"GET", "/admin", "", 401},
+		{"GET", "/orders/7", "", 401},
+		{"GET", "/orders/7", read, 200},
+		{"GET", "/admin", read, 403},
+		{"GET", "/orders/admin/users", read, 403},
+		{"GET", "/healthz", "", 200},
+	} {
+		header := map[string]string{}
+		if c.token != "" {
+			header["Authorization"] = "Bearer " + c.token
+		}
+		if resp := do(c.method, c.path, header); resp.StatusCode != c.want {
+			t.Errorf("%s %s (token %v): %d, want %d", c.method, c.path, c.token != "", resp.StatusCode, c.want)
+		}
+	}
+	if n := decisions.Load(); n != 7 {
+		t.Errorf("bearerguard was asked %d times for 7 requests", n)
 	}
 }
