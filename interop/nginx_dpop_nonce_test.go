@@ -68,11 +68,7 @@ func nginxDPoPNonce(t *testing.T, publicURL bool) {
 	t.Cleanup(up.Close)
 	upPort := up.Listener.Addr().(*net.TCPAddr).Port
 
-	conf := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(conf, fmt.Appendf(nil, nginxConf, dir, fmt.Sprintf(nginxServer, ngPort, bgPort, upPort)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	startProcess(t, "nginx", exec.Command(nginx, "-p", dir, "-e", filepath.Join(dir, "error.log"), "-c", conf), "")
+	startNginx(t, nginx, dir, fmt.Sprintf(nginxServer, ngPort, bgPort, upPort))
 	waitHTTP(t, "nginx", gateway+"/data", 401)
 
 	key := bearertest.MustDPoPKey(t, validator.ES256)

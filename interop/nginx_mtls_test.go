@@ -101,18 +101,7 @@ func TestNginxClientCertificate(t *testing.T) {
 		t.Fatal(err)
 	}
 	ngPort := freePort(t)
-	conf := filepath.Join(dir, "nginx.conf")
-	server := fmt.Sprintf(nginxMTLSServer, ngPort, bgPort, upPort, caFile, certFile, keyFile)
-	if err := os.WriteFile(conf, fmt.Appendf(nil, nginxConf, dir, server), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	startProcess(t, "nginx", exec.Command(nginx, "-p", dir, "-e", filepath.Join(dir, "error.log"), "-c", conf), "")
-	t.Cleanup(func() {
-		if t.Failed() {
-			b, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-			t.Logf("nginx error.log:\n%s", b)
-		}
-	})
+	startNginx(t, nginx, dir, fmt.Sprintf(nginxMTLSServer, ngPort, bgPort, upPort, caFile, certFile, keyFile))
 	gateway := fmt.Sprintf("https://127.0.0.1:%d", ngPort)
 	waitHTTPWith(t, plain, "nginx", gateway+"/healthz", 200)
 

@@ -8,9 +8,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -55,14 +53,7 @@ func TestNginxLooseUpstreamsReachNoHandlerPastItsRoute(t *testing.T) {
 	bin := buildBearerguard(t)
 	dir := t.TempDir()
 
-	routes := filepath.Join(dir, "routes.yaml")
-	if err := os.WriteFile(routes, []byte(routingRoutes), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	bgPort := freePort(t)
-	startProcess(t, "bearerguard serve", exec.Command(bin, "serve", "--addr", fmt.Sprintf("127.0.0.1:%d", bgPort),
-		"--issuer", as.issuer, "--audience", apiAudience, "--insecure-http", "--routes", routes), "")
-	waitHTTP(t, "bearerguard serve", fmt.Sprintf("http://127.0.0.1:%d/readyz", bgPort), 200)
+	bgPort := startServe(t, bin, dir, as, routingRoutes)
 
 	expressPort := 0
 	if _, err := fmt.Sscan(startProcess(t, "express routers", exec.Command(node, "node/routers-upstream.mjs"), "READY "), &expressPort); err != nil {
@@ -82,11 +73,7 @@ func TestNginxLooseUpstreamsReachNoHandlerPastItsRoute(t *testing.T) {
 		t.Fatal("nginxServer has no proxy_pass line to rewrite")
 	}
 	servers := fmt.Sprintf(nginxServer, expressGW, bgPort, expressPort) + fmt.Sprintf(viaURI, goGW, bgPort, goPort)
-	conf := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(conf, fmt.Appendf(nil, nginxConf, dir, servers), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	startProcess(t, "nginx", exec.Command(nginx, "-p", dir, "-e", filepath.Join(dir, "error.log"), "-c", conf), "")
+	startNginx(t, nginx, dir, servers)
 	for _, port := range []int{expressGW, goGW} {
 		waitHTTP(t, "nginx", fmt.Sprintf("http://127.0.0.1:%d/healthz", port), 200)
 	}
@@ -154,15 +141,8 @@ func TestNginxAnswersPreflightsBeforeTheDecision(t *testing.T) {
 	bin := buildBearerguard(t)
 	dir := t.TempDir()
 
-	routes := filepath.Join(dir, "routes.yaml")
-	if err := os.WriteFile(routes, []byte(routingRoutes), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	var decisions atomic.Int64
-	bgPort := freePort(t)
-	startProcess(t, "bearerguard serve", exec.Command(bin, "serve", "--addr", fmt.Sprintf("127.0.0.1:%d", bgPort),
-		"--issuer", as.issuer, "--audience", apiAudience, "--insecure-http", "--routes", routes), "")
-	waitHTTP(t, "bearerguard serve", fmt.Sprintf("http://127.0.0.1:%d/readyz", bgPort), 200)
+	bgPort := startServe(t, bin, dir, as, routingRoutes)
 	// Count the subrequests on their way to bearerguard.
 	counter := httptest.NewServer(&httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
 		decisions.Add(1)
@@ -188,11 +168,7 @@ func TestNginxAnswersPreflightsBeforeTheDecision(t *testing.T) {
 		t.Fatal("nginxServer has no location / to answer preflights in")
 	}
 	ngPort := freePort(t)
-	conf := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(conf, fmt.Appendf(nil, nginxConf, dir, fmt.Sprintf(server, ngPort, counterPort, upPort)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	startProcess(t, "nginx", exec.Command(nginx, "-p", dir, "-e", filepath.Join(dir, "error.log"), "-c", conf), "")
+	startNginx(t, nginx, dir, fmt.Sprintf(server, ngPort, counterPort, upPort))
 	gateway := fmt.Sprintf("http://127.0.0.1:%d", ngPort)
 	waitHTTP(t, "nginx", gateway+"/healthz", 200)
 	mu.Lock()

@@ -139,6 +139,40 @@ func requireNginx(t *testing.T) string {
 	return path
 }
 
+// startNginx writes nginxConf with the server blocks given into dir,
+// starts nginx on it, and logs its error.log when the test fails.
+func startNginx(t *testing.T, nginx, dir, servers string) {
+	t.Helper()
+	conf := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(conf, fmt.Appendf(nil, nginxConf, dir, servers), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	startProcess(t, "nginx", exec.Command(nginx, "-p", dir, "-e", filepath.Join(dir, "error.log"), "-c", conf), "")
+	t.Cleanup(func() {
+		if t.Failed() {
+			b, _ := os.ReadFile(filepath.Join(dir, "error.log"))
+			t.Logf("nginx error.log:\n%s", b)
+		}
+	})
+}
+
+// startServe writes the route file into dir and starts bearerguard serve
+// on it for the authorization server's issuer over plain HTTP, with the
+// extra flags given; it returns once the service is ready, with its port.
+func startServe(t *testing.T, bin, dir string, as *authServer, routes string, flags ...string) int {
+	t.Helper()
+	file := filepath.Join(dir, "routes.yaml")
+	if err := os.WriteFile(file, []byte(routes), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	port := freePort(t)
+	args := append([]string{"serve", "--addr", fmt.Sprintf("127.0.0.1:%d", port),
+		"--issuer", as.issuer, "--audience", apiAudience, "--insecure-http", "--routes", file}, flags...)
+	startProcess(t, "bearerguard serve", exec.Command(bin, args...), "")
+	waitHTTP(t, "bearerguard serve", fmt.Sprintf("http://127.0.0.1:%d/readyz", port), 200)
+	return port
+}
+
 // startProcess starts cmd, logging its stderr (and, when ready is "",
 // stdout) to the test, and stops it with SIGTERM when the test ends. With
 // ready, it waits for the stdout line starting with it and returns the
@@ -259,14 +293,8 @@ func TestNginxAuthRequest(t *testing.T) {
 	bin := buildBearerguard(t)
 	dir := t.TempDir()
 
+	bgPort := startServe(t, bin, dir, as, nginxRoutes)
 	routes := filepath.Join(dir, "routes.yaml")
-	if err := os.WriteFile(routes, []byte(nginxRoutes), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	bgPort := freePort(t)
-	startProcess(t, "bearerguard serve", exec.Command(bin, "serve", "--addr", fmt.Sprintf("127.0.0.1:%d", bgPort),
-		"--issuer", as.issuer, "--audience", apiAudience, "--insecure-http", "--routes", routes), "")
-	waitHTTP(t, "bearerguard serve", fmt.Sprintf("http://127.0.0.1:%d/readyz", bgPort), 200)
 
 	upPort := 0
 	if _, err := fmt.Sscan(startProcess(t, "upstream", exec.Command(node, "node/upstream.mjs"), "READY "), &upPort); err != nil {
@@ -282,20 +310,9 @@ func TestNginxAuthRequest(t *testing.T) {
 	waitHTTP(t, "bearerguard serve (keys down)", fmt.Sprintf("http://127.0.0.1:%d/healthz", bgDownPort), 200)
 
 	ngPort, ngDownPort := freePort(t), freePort(t)
-	conf := filepath.Join(dir, "nginx.conf")
-	servers := fmt.Sprintf(nginxServer, ngPort, bgPort, upPort) + fmt.Sprintf(nginxServer, ngDownPort, bgDownPort, upPort)
-	if err := os.WriteFile(conf, fmt.Appendf(nil, nginxConf, dir, servers), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	startProcess(t, "nginx", exec.Command(nginx, "-p", dir, "-e", filepath.Join(dir, "error.log"), "-c", conf), "")
+	startNginx(t, nginx, dir, fmt.Sprintf(nginxServer, ngPort, bgPort, upPort)+fmt.Sprintf(nginxServer, ngDownPort, bgDownPort, upPort))
 	gateway := fmt.Sprintf("http://127.0.0.1:%d", ngPort)
 	waitHTTP(t, "nginx", gateway+"/healthz", 200)
-	t.Cleanup(func() {
-		if t.Failed() {
-			b, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-			t.Logf("nginx error.log:\n%s", b)
-		}
-	})
 
 	rw := as.goToken(rsaClientID, "read:data write:data", jwtResource)
 	readOnly := as.goToken(readClientID, "read:data", jwtResource)
