@@ -6,10 +6,9 @@ import (
 	"net/http"
 	"net/url"
 	"path"
-	"reflect"
-	"slices"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // pattern is a net/http.ServeMux path pattern, as segments: the same
@@ -135,7 +134,7 @@ func isWildcardName(s string) bool {
 // the rest (at least "/"), {$} only the trailing slash.
 func (pt *pattern) match(p string) bool { return pt.matchFold(p, false) }
 
-// matchFold is match, with literal segments compared in any ASCII case
+// matchFold is match, with literal segments compared in any case (foldKey)
 // when fold is set: the routing of an upstream that ignores case.
 func (pt *pattern) matchFold(p string, fold bool) bool {
 	segs := pt.segs
@@ -186,30 +185,120 @@ func firstSegment(p string) (seg, rest string) {
 // one request buy routes × 8 KiB of work).
 func segmentIs(seg, lit string) bool { return segmentFold(seg, lit, false) }
 
-// segmentFold is segmentIs, comparing in any ASCII case when fold is set.
+// segmentFold is segmentIs, comparing in any case when fold is set (see
+// foldKey).
 func segmentFold(seg, lit string, fold bool) bool {
-	same := func(a, b string) bool { return a == b || fold && asciiEqualFold(a, b) }
+	if fold {
+		return segmentAnyCase(seg, lit)
+	}
 	if strings.IndexByte(seg, '%') < 0 {
-		return same(seg, lit)
+		return seg == lit
 	}
 	j := 0
 	for i := 0; i < len(seg); i++ {
 		c := seg[i]
 		if c == '%' {
 			if i+2 >= len(seg) || !ishex(seg[i+1]) || !ishex(seg[i+2]) {
-				return same(seg, lit) // badly escaped: ServeMux compares it as it is
+				return seg == lit // badly escaped: ServeMux compares it as it is
 			}
 			c = unhex(seg[i+1])<<4 | unhex(seg[i+2])
 			i += 2
 		}
-		if j >= len(lit) || lit[j] != c && !(fold && lower(lit[j]) == lower(c)) {
+		if j >= len(lit) || lit[j] != c {
 			// A bad escape further on would make the whole segment
 			// compare as it is.
-			return same(seg, lit) && !validEscapes(seg)
+			return seg == lit && !validEscapes(seg)
 		}
 		j++
 	}
 	return j == len(lit)
+}
+
+// segmentAnyCase is segmentIs comparing letters by foldKey, with the same
+// bound: it stops at the first difference.
+func segmentAnyCase(seg, lit string) bool {
+	if strings.IndexByte(seg, '%') < 0 {
+		same, _ := equalAnyCase(seg, lit, false)
+		return same
+	}
+	same, bad := equalAnyCase(seg, lit, true)
+	if same {
+		return true
+	}
+	// Badly escaped (here or, past the first difference, further on):
+	// ServeMux compares the segment as it is.
+	asIs, _ := equalAnyCase(seg, lit, false)
+	return asIs && (bad || !validEscapes(seg))
+}
+
+// equalAnyCase reports whether s, percent-decoded when decode is set, and
+// lit are the same runes by foldKey (bytes that are no valid UTF-8
+// compare as they are). bad reports an invalid escape met before the
+// first difference.
+func equalAnyCase(s, lit string, decode bool) (same, bad bool) {
+	i, j := 0, 0
+	for i < len(s) && j < len(lit) {
+		r, valid, next, ok := runeAt(s, i, decode)
+		if !ok {
+			return false, true
+		}
+		l, lvalid, lnext, _ := runeAt(lit, j, false)
+		if valid != lvalid || valid && foldKey(r) != foldKey(l) || !valid && r != l {
+			return false, false
+		}
+		i, j = next, lnext
+	}
+	return i == len(s) && j == len(lit), false
+}
+
+// runeAt decodes the rune that starts at s[i] (percent-decoding each of
+// its bytes when decode is set) and returns it and where the next one
+// starts. A byte that starts no valid UTF-8 sequence is returned alone,
+// as its value, with valid false. ok is false at an invalid escape.
+func runeAt(s string, i int, decode bool) (r rune, valid bool, next int, ok bool) {
+	byteAt := func(k int) (byte, int, bool) {
+		if !decode || s[k] != '%' {
+			return s[k], k + 1, true
+		}
+		if k+2 >= len(s) || !ishex(s[k+1]) || !ishex(s[k+2]) {
+			return 0, k, false
+		}
+		return unhex(s[k+1])<<4 | unhex(s[k+2]), k + 3, true
+	}
+	c, next, ok := byteAt(i)
+	if !ok || c < utf8.RuneSelf {
+		return rune(c), true, next, ok
+	}
+	var buf [utf8.UTFMax]byte
+	var ends [utf8.UTFMax]int
+	buf[0], ends[0] = c, next
+	n := 1
+	for n < utf8.UTFMax && ends[n-1] < len(s) && !utf8.FullRune(buf[:n]) {
+		b, e, ok := byteAt(ends[n-1])
+		if !ok {
+			break // the rune ends here; the escape is met as the next one
+		}
+		buf[n], ends[n] = b, e
+		n++
+	}
+	r, size := utf8.DecodeRune(buf[:n])
+	if r == utf8.RuneError && size <= 1 {
+		return rune(c), false, next, true
+	}
+	return r, true, ends[size-1], true
+}
+
+// foldKey is what a router comparing paths in any case by Unicode's simple
+// case mappings reads r as: the lower case of its upper case. So "ı"
+// (U+0131) and "İ" (U+0130) are "i", "ſ" (U+017F) is "s", the Kelvin sign
+// is "k" and "É" is "é", as Java's equalsIgnoreCase and .NET's
+// OrdinalIgnoreCase take them, and every set of letters strings.EqualFold
+// takes as one is one (tested over every rune).
+func foldKey(r rune) rune {
+	if r < utf8.RuneSelf {
+		return rune(lower(byte(r)))
+	}
+	return unicode.ToLower(unicode.ToUpper(r))
 }
 
 // lower is c in lower case, if it is an ASCII letter.
@@ -218,20 +307,6 @@ func lower(c byte) byte {
 		return c + 'a' - 'A'
 	}
 	return c
-}
-
-// asciiEqualFold reports whether a and b are equal in any ASCII case (no
-// Unicode folding: "K" is not the Kelvin sign).
-func asciiEqualFold(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		if lower(a[i]) != lower(b[i]) {
-			return false
-		}
-	}
-	return true
 }
 
 func validEscapes(s string) bool {
@@ -262,7 +337,7 @@ func unhex(c byte) byte {
 
 // matchesFold reports whether r matches a request for method, host
 // (lower case, no port) and the clean escaped path p, comparing path
-// literals in any ASCII case when fold is set.
+// literals in any case when fold is set.
 func (r *Route) matchesFold(method, host, p string, fold bool) bool {
 	if r.host != "" && r.host != host {
 		return false
@@ -293,7 +368,7 @@ func (rs *Rules) Match(method, host, path string) *Route {
 }
 
 // match is Match for a normalized host, comparing path literals in any
-// ASCII case when fold is set.
+// case when fold is set.
 func (rs *Rules) match(method, host, path string, fold bool) *Route {
 	for i := range rs.routes {
 		if rs.routes[i].matchesFold(method, host, path, fold) {
@@ -312,8 +387,7 @@ func (rs *Rules) match(method, host, path string, fold bool) *Route {
 // could serve the handler that route protects (a handler spelled as its
 // pattern) to a request decided by route: the caller refuses the request.
 // A spelling that matches no route is no one's handler: the default is
-// not looked at. A letter that folds to ASCII by Unicode rules (see
-// foldsToASCII) is ambiguous whatever it matches: its name is "".
+// not looked at.
 //
 // route and folded are what matchBoth returned for p.
 func (rs *Rules) otherSpelling(method, host, p string, route, folded *Route) (other, how string) {
@@ -323,9 +397,6 @@ func (rs *Rules) otherSpelling(method, host, p string, route, folded *Route) (ot
 	differs := func(other *Route) bool { return other != &rs.fallback && !sameDecision(other, route) }
 	if folded != nil && differs(folded) {
 		return folded.name, "in another case"
-	}
-	if !rs.upstream.CaseSensitive && foldsToASCII(p) {
-		return "", "whose other case is ASCII (U+017F, U+0131 or U+212A)"
 	}
 	if rs.upstream.StrictSlash || p == "/" {
 		return "", ""
@@ -366,21 +437,6 @@ func (rs *Rules) matchBoth(method, host, p string, fold bool) (exact, folded *Ro
 	return &rs.fallback, folded
 }
 
-// foldsToASCII reports whether the escaped path p holds, escaped, one of
-// the three letters that Unicode case mapping takes to an ASCII letter:
-// "ſ" (U+017F, upper case "S"), "ı" (U+0131, upper case "I") and the
-// Kelvin sign (U+212A, lower case "k"). An upstream that compares paths
-// ignoring case by Unicode rules (.NET's OrdinalIgnoreCase, Java's
-// equalsIgnoreCase) could read "/admın" as "/admin"; matching here folds
-// ASCII only.
-func foldsToASCII(p string) bool {
-	if strings.IndexByte(p, '%') < 0 {
-		return false // raw bytes outside ASCII were refused already
-	}
-	u := unescapedPath(p)
-	return strings.Contains(u, "\u017f") || strings.Contains(u, "\u0131") || strings.Contains(u, "\u212a")
-}
-
 // sameDecision reports whether routes a and b ask the same of a request:
 // both open, both deny, or both the same token requirement.
 func sameDecision(a, b *Route) bool {
@@ -392,5 +448,5 @@ func sameDecision(a, b *Route) bool {
 	case a.access != AccessToken:
 		return true
 	}
-	return reflect.DeepEqual(a.requirement, b.requirement) && slices.Equal(a.stepUp.ACR, b.stepUp.ACR) && a.stepUp.MaxAge == b.stepUp.MaxAge
+	return a.asks == b.asks
 }

@@ -3,7 +3,10 @@ package forwardauth
 import (
 	"math/rand/v2"
 	"net/url"
+	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 )
 
 // segmentIs decides exactly as decoding the segment with url.PathUnescape
@@ -46,29 +49,47 @@ func TestRedteamSegmentIsLikePathUnescape(t *testing.T) {
 }
 
 // segmentFold with fold set decides as decoding the segment and comparing
-// in any ASCII case, and never folds beyond ASCII (the Kelvin sign is not
-// "k"); without fold it is segmentIs.
+// its runes as Java's equalsIgnoreCase does (the same, the same upper
+// case, or the same lower case of the upper case: "ı", "İ", "I" and "i"
+// are one letter, so are the Kelvin sign and "k", "É" and "é"); without
+// fold it is segmentIs.
 func TestSegmentFoldLikePathUnescapeEqualFold(t *testing.T) {
 	ref := func(seg, lit string) bool {
 		if u, err := url.PathUnescape(seg); err == nil {
 			seg = u
 		}
-		return asciiEqualFold(seg, lit)
+		for seg != "" && lit != "" {
+			a, n := utf8.DecodeRuneInString(seg)
+			b, m := utf8.DecodeRuneInString(lit)
+			if n == 1 && a == utf8.RuneError || m == 1 && b == utf8.RuneError {
+				if seg[:n] != lit[:m] {
+					return false
+				}
+			} else if a != b && unicode.ToUpper(a) != unicode.ToUpper(b) &&
+				unicode.ToLower(unicode.ToUpper(a)) != unicode.ToLower(unicode.ToUpper(b)) {
+				return false
+			}
+			seg, lit = seg[n:], lit[m:]
+		}
+		return seg == "" && lit == ""
 	}
 	for _, c := range [][2]string{{"ADMIN", "admin"}, {"%41dmin", "admin"}, {"%61DMIN", "Admin"}, {"\u212a", "k"}, {"%E2%84%AA", "k"},
+		{"adm%C4%B1n", "admin"}, {"ADM%C4%B0N", "admin"}, {"%C5%BFecret", "secret"}, {"CAF%C3%89", "caf\u00e9"}, {"%FF", "\xff"},
+		{"%FFa", "\xffA"}, {"%C3", "\xc3"}, {"%C3%zz", "%c3%ZZ"}, {"%E2%84", "\xe2\x84"},
 		{"%5B", "{"}, {"@", "`"}, {"%41%zz", "a%zz"}, {"a%ZZ", "A%zz"}} {
 		if got, want := segmentFold(c[0], c[1], true), ref(c[0], c[1]); got != want {
 			t.Errorf("segmentFold(%q, %q, true) = %v, want %v", c[0], c[1], got, want)
 		}
 	}
-	alphabet := []byte("aAzZ%2f4159eE@[`{/+ ")
+	tokens := []string{"a", "A", "z", "Z", "i", "I", "k", "K", "s", "%", "2", "f", "4", "1", "5", "9", "e", "E", "@", "[", "`", "{", "+", " ",
+		"%C4%B1", "%c4%b0", "%E2%84%AA", "%C5%BF", "%C3%A9", "%C3%89", "%FF", "%C3", "%84", "%zz", "\u0131", "\u0130", "\u212a", "\u00e9"}
 	r := rand.New(rand.NewPCG(3, 4))
 	gen := func() string {
-		b := make([]byte, r.IntN(8))
-		for i := range b {
-			b[i] = alphabet[r.IntN(len(alphabet))]
+		var b strings.Builder
+		for range r.IntN(6) {
+			b.WriteString(tokens[r.IntN(len(tokens))])
 		}
-		return string(b)
+		return b.String()
 	}
 	for range 200000 {
 		seg, lit := gen(), gen()
@@ -77,11 +98,32 @@ func TestSegmentFoldLikePathUnescapeEqualFold(t *testing.T) {
 				lit = u
 			}
 		}
+		if r.IntN(3) == 0 {
+			lit = strings.ToUpper(lit)
+		}
 		if got, want := segmentFold(seg, lit, true), ref(seg, lit); got != want {
 			t.Fatalf("segmentFold(%q, %q, true) = %v, want %v", seg, lit, got, want)
 		}
 		if got, want := segmentFold(seg, lit, false), segmentIs(seg, lit); got != want {
 			t.Fatalf("segmentFold(%q, %q, false) = %v, segmentIs %v", seg, lit, got, want)
+		}
+	}
+}
+
+// foldKey takes as one letter every set strings.EqualFold does (the
+// orbits of unicode.SimpleFold), and the dotted and dotless i with "i",
+// which EqualFold does not but Java and .NET do.
+func TestFoldKeyTakesEqualFoldLettersAsOne(t *testing.T) {
+	for r := rune(0); r <= unicode.MaxRune; r++ {
+		for s := unicode.SimpleFold(r); s != r; s = unicode.SimpleFold(s) {
+			if foldKey(s) != foldKey(r) {
+				t.Fatalf("foldKey(%U) = %U, foldKey(%U) = %U: strings.EqualFold takes them as one", r, foldKey(r), s, foldKey(s))
+			}
+		}
+	}
+	for _, r := range []rune{'I', '\u0130', '\u0131'} {
+		if foldKey(r) != 'i' {
+			t.Errorf("foldKey(%U) = %U, want i", r, foldKey(r))
 		}
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -227,6 +229,7 @@ type Route struct {
 	requirement scopes.Requirement
 	stepUp      validator.StepUp
 	opts        []httpbearer.RouteOption // the step-up, when asked for
+	asks        string                   // what a token must show, in one spelling (decisionKey)
 }
 
 // Name returns the route's name.
@@ -448,7 +451,32 @@ func compile(f File) (*Rules, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
+	rs.fallback.asks = decisionKey(&rs.fallback)
+	for i := range rs.routes {
+		rs.routes[i].asks = decisionKey(&rs.routes[i])
+	}
 	return rs, nil
+}
+
+// decisionKey spells what a token route asks of a token in one way: the
+// terms of each clause sorted, the clauses sorted, without repeats, and
+// the step-up's acr values sorted. Routes asking the same with other
+// words (scopes [a, b] and [b, a]; no scope listed and none at all) have
+// the same key.
+func decisionKey(r *Route) string {
+	var clauses []string
+	for _, c := range r.requirement.Terms() {
+		terms := make([]string, len(c))
+		for i, t := range c {
+			terms[i] = strconv.Quote(t.Kind().String()) + strconv.Quote(strings.Join(t.Path(), "/")) + strconv.Quote(t.Name())
+		}
+		slices.Sort(terms)
+		clauses = append(clauses, strings.Join(slices.Compact(terms), " "))
+	}
+	slices.Sort(clauses)
+	acr := slices.Clone(r.stepUp.ACR)
+	slices.Sort(acr)
+	return fmt.Sprintf("%q %q %d", slices.Compact(clauses), slices.Compact(acr), r.stepUp.MaxAge)
 }
 
 func compileRoute(i int, rf RouteFile) (Route, error) {
