@@ -25,9 +25,19 @@ type pattern struct {
 // slash).
 type segment struct {
 	s     string
+	raw   string // a literal as the pattern spells it, escapes and all
 	wild  bool
 	multi bool
 }
+
+// spelling is how an upstream could read a request's path: in any case,
+// and with the escapes of a segment compared as sent, undecoded.
+type spelling uint8
+
+const (
+	anyCase spelling = 1 << iota
+	asSent
+)
 
 // maxPatternLength bounds a path pattern.
 const maxPatternLength = 1024
@@ -70,7 +80,7 @@ func parsePattern(s string) (pattern, error) {
 			if err != nil || strings.ContainsAny(u, "/\\") || u == "." || u == ".." {
 				return pattern{}, fmt.Errorf("%q: segment %q is badly escaped, or an escaped '/', '\\' or dot segment", s, seg)
 			}
-			p.segs = append(p.segs, segment{s: u})
+			p.segs = append(p.segs, segment{s: u, raw: seg})
 			continue
 		}
 		if seg[0] != '{' || seg[len(seg)-1] != '}' {
@@ -132,11 +142,26 @@ func isWildcardName(s string) bool {
 // segments compare with the unescaped request segment, a single wildcard
 // takes one segment but never a trailing slash, a multi wildcard takes
 // the rest (at least "/"), {$} only the trailing slash.
-func (pt *pattern) match(p string) bool { return pt.matchFold(p, false) }
+func (pt *pattern) match(p string) bool { return pt.matchAs(p, 0) }
 
 // matchFold is match, with literal segments compared in any case (foldKey)
 // when fold is set: the routing of an upstream that ignores case.
-func (pt *pattern) matchFold(p string, fold bool) bool {
+func (pt *pattern) matchFold(p string, fold bool) bool { return pt.matchAs(p, caseIf(fold)) }
+
+func caseIf(fold bool) spelling {
+	if fold {
+		return anyCase
+	}
+	return 0
+}
+
+// matchAs is match for p spelt as sp says: with anyCase, literal segments
+// compare in any case (foldKey), the routing of an upstream that ignores
+// case; with asSent, a segment holding an escape compares with the
+// literal as the pattern spells it, undecoded, as Express, and Echo and
+// chi (for a path Go would escape otherwise), route it.
+func (pt *pattern) matchAs(p string, sp spelling) bool {
+	fold := sp&anyCase != 0
 	segs := pt.segs
 	for {
 		if len(segs) == 0 {
@@ -153,6 +178,10 @@ func (pt *pattern) matchFold(p string, fold bool) bool {
 		switch {
 		case sg.wild:
 			if segmentIs(seg, "/") {
+				return false
+			}
+		case sp&asSent != 0 && strings.IndexByte(seg, '%') >= 0:
+			if same, _ := equalAnyCase(seg, sg.raw, false); seg != sg.raw && !(fold && same) {
 				return false
 			}
 		case !segmentFold(seg, sg.s, fold):
@@ -339,6 +368,11 @@ func unhex(c byte) byte {
 // (lower case, no port) and the clean escaped path p, comparing path
 // literals in any case when fold is set.
 func (r *Route) matchesFold(method, host, p string, fold bool) bool {
+	return r.matchesAs(method, host, p, caseIf(fold))
+}
+
+// matchesAs is matchesFold for the path spelt as sp says.
+func (r *Route) matchesAs(method, host, p string, sp spelling) bool {
 	if r.host != "" && r.host != host {
 		return false
 	}
@@ -354,7 +388,7 @@ func (r *Route) matchesFold(method, host, p string, fold bool) bool {
 			return false
 		}
 	}
-	return r.pattern.matchFold(p, fold)
+	return r.pattern.matchAs(p, sp)
 }
 
 // Match returns the route that decides a request: the first route, in
@@ -370,8 +404,13 @@ func (rs *Rules) Match(method, host, path string) *Route {
 // match is Match for a normalized host, comparing path literals in any
 // case when fold is set.
 func (rs *Rules) match(method, host, path string, fold bool) *Route {
+	return rs.matchAs(method, host, path, caseIf(fold))
+}
+
+// matchAs is match for the path spelt as sp says.
+func (rs *Rules) matchAs(method, host, path string, sp spelling) *Route {
 	for i := range rs.routes {
-		if rs.routes[i].matchesFold(method, host, path, fold) {
+		if rs.routes[i].matchesAs(method, host, path, sp) {
 			return &rs.routes[i]
 		}
 	}
@@ -382,35 +421,55 @@ func (rs *Rules) match(method, host, path string, fold bool) *Route {
 // deciding otherwise than route, that the escaped path p matches as an
 // upstream could read it, and how (empty when there is none): in another
 // case (unless the file says the upstream routes case-sensitively), with
-// a trailing slash added or taken away (unless it says the upstream's
-// slashes are strict), or both. Such an upstream
+// its escapes as sent (unless it says the upstream routes the decoded
+// path), with a trailing slash added or taken away (unless it says the
+// upstream's slashes are strict), or so and in another case. Such an upstream
 // could serve the handler that route protects (a handler spelled as its
 // pattern) to a request decided by route: the caller refuses the request.
-// A spelling that matches no route is no one's handler: the default is
-// not looked at.
+// A spelling in another case or with a slash that matches no route is
+// no one's handler: the default is not looked at. The escapes as sent
+// make another path, which the default may be all that protects.
 //
 // route and folded are what matchBoth returned for p.
 func (rs *Rules) otherSpelling(method, host, p string, route, folded *Route) (other, how string) {
-	if rs.upstream.CaseSensitive && rs.upstream.StrictSlash {
+	up := rs.upstream
+	if up.CaseSensitive && up.StrictSlash && up.DecodedPath {
 		return "", ""
 	}
 	differs := func(other *Route) bool { return other != &rs.fallback && !sameDecision(other, route) }
 	if folded != nil && differs(folded) {
 		return folded.name, "in another case"
 	}
-	if rs.upstream.StrictSlash || p == "/" {
+	// sent is the first route matching q with its escapes as sent (and in
+	// any case, unless the upstream routes case-sensitively), or nil when
+	// the upstream decodes or q has no escape.
+	sent := func(q string) *Route {
+		if up.DecodedPath || strings.IndexByte(q, '%') < 0 {
+			return nil
+		}
+		return rs.matchAs(method, host, q, asSent|caseIf(!up.CaseSensitive))
+	}
+	// Read so, the path is another path to the upstream, which may route
+	// it to a handler only the default protects: the default counts.
+	if r := sent(p); r != nil && !sameDecision(r, route) {
+		return r.name, "with its escapes undecoded"
+	}
+	if up.StrictSlash || p == "/" {
 		return "", ""
 	}
 	q, how := p+"/", "with a trailing slash"
 	if strings.HasSuffix(p, "/") {
 		q, how = p[:len(p)-1], "without its trailing slash"
 	}
-	exact, folded := rs.matchBoth(method, host, q, !rs.upstream.CaseSensitive)
+	exact, folded := rs.matchBoth(method, host, q, !up.CaseSensitive)
 	switch {
 	case differs(exact):
 		return exact.name, how
 	case folded != nil && differs(folded):
 		return folded.name, "in another case and " + how
+	}
+	if r := sent(q); r != nil && differs(r) {
+		return r.name, "with its escapes undecoded and " + how
 	}
 	return "", ""
 }

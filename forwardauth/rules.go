@@ -68,9 +68,10 @@ type File struct {
 }
 
 // UpstreamFile says how strictly the upstream routes paths. By default
-// (both false) a request is refused (400, [ErrAmbiguousPath]) when its
-// path, in another case or with a trailing slash added or taken away,
-// matches a route that decides otherwise than its own: an upstream that
+// (all false) a request is refused (400, [ErrAmbiguousPath]) when its
+// path, in another case, with a trailing slash added or taken away, or
+// with its escapes undecoded, matches a route that decides otherwise
+// than its own: an upstream that
 // routes so (Express's routers by default, Echo's RemoveTrailingSlash and
 // AddTrailingSlash, ASP.NET Core, Spring) would serve that route's
 // handler to a request its route never checked.
@@ -78,6 +79,7 @@ type File struct {
 //	upstream:
 //	  case_sensitive: true # /Admin never reaches the handler of /admin
 //	  strict_slash: true   # /admin/ never reaches the handler of /admin, nor /admin that of /admin/
+//	  decoded_path: true   # /h%65althz is /healthz to the upstream, never a path of its own
 type UpstreamFile struct {
 	// CaseSensitive says the upstream routes a path only to a handler
 	// whose path it is in the same case (net/http.ServeMux, Gin, Echo,
@@ -88,6 +90,14 @@ type UpstreamFile struct {
 	// round (ServeMux, which redirects instead; Express only with strict
 	// on the app and every Router).
 	StrictSlash bool `yaml:"strict_slash"`
+	// DecodedPath says the upstream routes the decoded path, never a
+	// segment's escapes as the client sent them (ServeMux, Gin at its
+	// defaults, Spring, ASP.NET Core; any upstream nginx proxies $uri to).
+	// Express routes the path as sent, and Echo and chi do for a path
+	// escaped otherwise than Go would escape it (/h%65althz), so by
+	// default a request is refused when its path, so read, matches a route
+	// that decides otherwise than its own.
+	DecodedPath bool `yaml:"decoded_path"`
 }
 
 // IdentityFile names the identity headers. An empty name takes the
