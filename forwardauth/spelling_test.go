@@ -387,3 +387,20 @@ routes:
 		}
 	}
 }
+
+// The error names both routes and the setting that would turn its check
+// off, never the path.
+func TestAmbiguousPathErrorNamesTheSetting(t *testing.T) {
+	for spelling, setting := range map[string]string{
+		"in another case":                                      "upstream.case_sensitive in",
+		"with a trailing slash":                                "upstream.strict_slash in",
+		"in another case and without its trailing slash":       "upstream.case_sensitive or upstream.strict_slash in",
+		"with its escapes undecoded":                           "upstream.decoded_path in",
+		"with its escapes undecoded and with a trailing slash": "upstream.decoded_path or upstream.strict_slash in",
+	} {
+		msg := (&forwardauth.AmbiguousPathError{Route: "r1", Other: "r2", Spelling: spelling}).Error()
+		if !strings.Contains(msg, setting) || !strings.Contains(msg, `"r1"`) || !strings.Contains(msg, `"r2"`) || !strings.Contains(msg, spelling) {
+			t.Errorf("%s: %q, want it to name both routes and %s", spelling, msg, setting)
+		}
+	}
+}

@@ -27,24 +27,31 @@ var ErrAmbiguousPath = errors.New("forwardauth: the path matches another route i
 type AmbiguousPathError struct {
 	// Route is the route the path matched as written.
 	Route string
-	// Other is the route it matched in another spelling; empty for a
-	// letter whose other case is ASCII (ſ, ı, the Kelvin sign), refused
-	// whatever it matches.
+	// Other is the route it matched in another spelling ("default" for
+	// the default, which the escapes as sent can reach).
 	Other string
-	// Spelling says which: "in another case", "with a trailing slash",
-	// "without its trailing slash", the case and a slash, or, with Other
-	// empty, "whose other case is ASCII (…)".
+	// Spelling says which: "in another case", "with its escapes
+	// undecoded", "with a trailing slash", "without its trailing slash",
+	// or one of these with a slash.
 	Spelling string
 }
 
-// Error names both routes; it does not repeat the path.
+// Error names both routes, and the setting that says the upstream never
+// reads the path so; it does not repeat the path.
 func (e *AmbiguousPathError) Error() string {
-	if e.Other == "" {
-		return fmt.Sprintf("%v: matched route %q, and holds a letter %s (set upstream.case_sensitive in the route file if the upstream never routes so)",
-			ErrAmbiguousPath, e.Route, e.Spelling)
+	setting := "upstream.case_sensitive"
+	switch {
+	case strings.Contains(e.Spelling, "escapes") && strings.Contains(e.Spelling, "slash"):
+		setting = "upstream.decoded_path or upstream.strict_slash"
+	case strings.Contains(e.Spelling, "escapes"):
+		setting = "upstream.decoded_path"
+	case strings.Contains(e.Spelling, "slash") && !strings.Contains(e.Spelling, "case"):
+		setting = "upstream.strict_slash"
+	case strings.Contains(e.Spelling, "slash"):
+		setting = "upstream.case_sensitive or upstream.strict_slash"
 	}
-	return fmt.Sprintf("%v: matched route %q, and route %q %s (set upstream.case_sensitive or upstream.strict_slash in the route file if the upstream never routes so)",
-		ErrAmbiguousPath, e.Route, e.Other, e.Spelling)
+	return fmt.Sprintf("%v: matched route %q, and route %q %s (set %s in the route file if the upstream never routes so)",
+		ErrAmbiguousPath, e.Route, e.Other, e.Spelling, setting)
 }
 
 // Is reports whether target is [ErrAmbiguousPath] or [ErrOriginalRequest].
