@@ -315,20 +315,25 @@ func (c *Client) fetch(key Key, token string) (*validator.Token, error) {
 		}
 		return nil, validator.ErrInactive
 	}
+	// "exp" and "iat" are instants on the wall clock alone: each is put on
+	// base's clock (its monotonic reading, when it has one), so that a
+	// wall clock stepped back later keeps no entry the step longer.
+	onBase := func(t time.Time) time.Time { return base.Add(t.Sub(base)) }
 	expires := base.Add(c.cfg.maxTTL)
 	if !tok.Expiry.IsZero() && tok.Expiry.Before(expires) {
-		expires = tok.Expiry
+		expires = onBase(tok.Expiry)
 	}
 	if !meta.notAfter.IsZero() && meta.notAfter.Before(expires) {
-		expires = meta.notAfter // a signed answer is not kept past its own "exp"
+		expires = onBase(meta.notAfter) // a signed answer is not kept past its own "exp"
 	}
 	// Nor longer than the TTL after the server signed it: an old signed
 	// answer (up to signedMaxAge) replayed to us is kept no longer than
 	// a fresh one. The server's clock may lag ours by the skew parseSigned
-	// allows without costing its answers their TTL.
+	// allows without costing its answers their TTL. (Two Adds: Time.Add
+	// saturates where the sum of two Durations would wrap.)
 	if !meta.issuedAt.IsZero() {
-		if signed := meta.issuedAt.Add(signedSkew + c.cfg.maxTTL); signed.Before(expires) {
-			expires = signed
+		if signed := meta.issuedAt.Add(signedSkew).Add(c.cfg.maxTTL); signed.Before(expires) {
+			expires = onBase(signed)
 		}
 	}
 	// The cache is bounded in entries; an entry keeps the whole answer, so

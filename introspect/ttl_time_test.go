@@ -2,7 +2,10 @@ package introspect_test
 
 import (
 	"fmt"
+	"math"
 	"net/http"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -146,6 +149,95 @@ func TestClockStepBackDuringRequestKeepsNoLonger(t *testing.T) {
 			}
 			if asked.Load() != 2 {
 				t.Errorf("%d requests, want 2: the second introspection must ask the server", asked.Load())
+			}
+		})
+	}
+}
+
+// recordingCache is an LRU that keeps the last entry put.
+type recordingCache struct {
+	*introspect.LRU
+	mu   sync.Mutex
+	last introspect.Entry
+}
+
+func (c *recordingCache) Put(key introspect.Key, e introspect.Entry) {
+	c.mu.Lock()
+	c.last = e
+	c.mu.Unlock()
+	c.LRU.Put(key, e)
+}
+
+// Every expiry the cache is given is on the monotonic clock, whichever
+// caps it: the TTL from when the server was asked, the token's "exp", a
+// signed answer's "exp", or its "iat" plus the TTL. "exp" and "iat" are
+// wall-clock instants, and the cache compared them on the wall clock: a
+// wall clock stepped back an hour (NTP, a resumed VM) kept a revoked
+// token's answer an hour past its end (found by a review of time; a step
+// of the wall clock alone cannot be made in a test, so this holds the
+// mechanism). And WithMaxTTL at its largest, whose sum with the minute of
+// skew allowed on "iat" wrapped to the past, still caches signed answers.
+func TestCachedExpiryOnTheMonotonicClock(t *testing.T) {
+	tests := []struct {
+		name      string
+		signed    bool
+		exp, iat  time.Duration // from now; 0: none
+		maxTTL    time.Duration
+		wantUntil time.Duration // about when the entry ends, from now
+	}{
+		{"TTL", false, time.Hour, 0, time.Minute, time.Minute},
+		{"token exp", false, 30 * time.Second, 0, time.Minute, 30 * time.Second},
+		{"signed answer's exp", true, 20 * time.Second, -time.Second, time.Minute, 20 * time.Second},
+		{"signed answer's iat", true, time.Hour, -100 * time.Second, time.Minute, 20 * time.Second},
+		{"largest TTL, signed", true, time.Hour, -time.Second, math.MaxInt64, time.Hour},
+		{"largest TTL", false, time.Hour, 0, math.MaxInt64, time.Hour},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			iss := newIssuer(t)
+			var asked atomic.Int32
+			iss.SetIntrospectionHandler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				asked.Add(1)
+				now := time.Now()
+				if !tc.signed {
+					w.Header().Set("Content-Type", "application/json")
+					fmt.Fprintf(w, `{"active":true,"aud":%q,"exp":%d}`, audience, now.Add(tc.exp).Unix())
+					return
+				}
+				signed := iss.Mint(t, bearertest.Claims{"iss": iss.URL, "aud": rsID, "iat": now.Add(tc.iat).Unix(),
+					"exp": now.Add(tc.exp).Unix(), "token_introspection": map[string]any{"active": true, "aud": audience}},
+					bearertest.WithHeader("typ", "token-introspection+jwt"))
+				w.Header().Set("Content-Type", "application/token-introspection+jwt")
+				fmt.Fprint(w, signed)
+			}))
+			cache := &recordingCache{LRU: introspect.NewLRU(100)}
+			opts := []introspect.Option{introspect.WithHTTPClient(iss.Client()), introspect.WithLogger(discard),
+				introspect.WithCache(cache), introspect.WithMaxTTL(tc.maxTTL)}
+			if tc.signed {
+				opts = append(opts, introspect.WithSignedResponses("", iss.KeySet(t), rsID))
+			}
+			c, err := introspect.Discover(iss.URL, introspect.ClientSecretBasic(rsID, rsSecret), opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			token := iss.Opaque(t, bearertest.Claims{"aud": audience})
+			for range 3 {
+				if _, err := c.Introspect(t.Context(), token); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if asked.Load() != 1 {
+				t.Errorf("%d requests for 3 checks, want 1: the answer was not cached", asked.Load())
+			}
+			cache.mu.Lock()
+			expires := cache.last.Expires
+			cache.mu.Unlock()
+			if !strings.Contains(expires.String(), " m=") {
+				t.Errorf("the entry's expiry %v has no monotonic reading: a wall clock stepped back would keep it longer", expires)
+			}
+			if d := time.Until(expires); d > tc.wantUntil+2*time.Second || d < tc.wantUntil-3*time.Second {
+				t.Errorf("the entry ends in %v, want about %v", d, tc.wantUntil)
 			}
 		})
 	}
