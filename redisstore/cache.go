@@ -86,50 +86,72 @@ func (c *Cache) Get(key introspect.Key, now time.Time) (introspect.Entry, bool) 
 			return e, true
 		}
 	}
-	e, ok := c.fromRedis(key, now)
+	e, left, ok := c.fromRedis(key, now)
 	if !ok {
 		c.misses.Add(1)
 		return introspect.Entry{}, false
 	}
 	c.redisHits.Add(1)
 	// A copy of what Redis had, which must not replace what this replica
-	// stored while the read was in flight (its own inactive answer).
-	c.putLocal(key, e, now, true, true)
+	// stored while the read was in flight (its own inactive answer), and
+	// lives no longer than the key does on Redis's clock, which every
+	// replica shares: the expiry in the value is an instant on its
+	// writer's clock, which ours may lag.
+	local := e
+	if left > 0 && now.Add(left).Before(local.Expires) {
+		local.Expires = now.Add(left)
+	}
+	c.putLocal(key, local, now, true, true)
 	return e, true
 }
 
-// fromRedis reads key's entry from Redis, at most the value cap.
-func (c *Cache) fromRedis(key introspect.Key, now time.Time) (introspect.Entry, bool) {
+// fromRedis reads key's entry from Redis, at most the value cap, and the
+// time the key has left on Redis's clock (0 when unknown).
+func (c *Cache) fromRedis(key introspect.Key, now time.Time) (e introspect.Entry, left time.Duration, ok bool) {
 	if c.s.cacheSkips() {
-		return introspect.Entry{}, false
+		return introspect.Entry{}, 0, false
 	}
 	rkey := c.redisKey(key)
 	ctx, cancel := context.WithTimeout(c.s.ctx, c.s.cfg.timeout)
 	defer cancel()
 	// GETRANGE reads at most one byte past the cap, so an oversized value
-	// is recognised without being read; a missing key reads as "".
-	v, err := guarded(func() ([]byte, error) { return c.s.rdb.GetRange(ctx, rkey, 0, int64(c.s.cfg.maxValue)).Bytes() })
+	// is recognised without being read; a missing key reads as "". PTTL
+	// in the same round trip.
+	v, err := guarded(func() ([]byte, error) {
+		pipe := c.s.rdb.Pipeline()
+		get := pipe.GetRange(ctx, rkey, 0, int64(c.s.cfg.maxValue))
+		pttl := pipe.PTTL(ctx, rkey)
+		if _, err := pipe.Exec(ctx); err != nil {
+			return nil, err
+		}
+		left = pttl.Val()
+		return get.Bytes()
+	})
 	if err != nil && !errors.Is(err, redis.Nil) {
 		c.fail("get", err)
-		return introspect.Entry{}, false
+		return introspect.Entry{}, 0, false
 	}
 	c.s.succeeded()
 	if len(v) == 0 {
-		return introspect.Entry{}, false
+		return introspect.Entry{}, 0, false
 	}
 	if len(v) > c.s.cfg.maxValue {
 		c.reject(errors.New("value larger than the cap"))
-		return introspect.Entry{}, false
+		return introspect.Entry{}, 0, false
 	}
-	e, err := c.codec.decode(rkey, v)
+	e, err = c.codec.decode(rkey, v)
 	if err != nil {
 		c.reject(err)
-		return introspect.Entry{}, false
+		return introspect.Entry{}, 0, false
 	}
 	if !now.Before(e.Expires) {
-		return introspect.Entry{}, false
+		return introspect.Entry{}, 0, false
 	}
-	return e, true
+	// The expiry decoded is an instant on the wall clock alone: on now's
+	// clock (its monotonic reading), a wall clock stepped back later does
+	// not keep the entry the step longer.
+	e.Expires = now.Add(e.Expires.Sub(now))
+	return e, left, true
 }
 
 // Put implements [introspect.Cache].
@@ -141,6 +163,12 @@ func (c *Cache) Put(key introspect.Key, e introspect.Entry) {
 	if !now.Before(e.Expires) {
 		return
 	}
+	// A year at most: past 2262 the encoded expiry's nanoseconds would
+	// wrap, and the value would read as expired for as long as Redis
+	// kept it (WithMaxTTL allows any TTL).
+	if until := now.Add(maxShared); until.Before(e.Expires) {
+		e.Expires = until
+	}
 	switch c.toRedis(key, e, now) {
 	case stored:
 		c.putLocal(key, e, now, true, false)
@@ -149,9 +177,18 @@ func (c *Cache) Put(key introspect.Key, e introspect.Entry) {
 	case keptOther:
 		// Redis keeps another answer (an "inactive" one another replica
 		// wrote after a revocation, say): the next Get reads it, and this
-		// replica does not keep its own.
+		// replica does not keep its own. Unless it cannot read it (expired
+		// by this replica's clock, which runs ahead of the writer's, or
+		// sealed under a key it does not hold): then each check would ask
+		// the server, and the replica keeps its own for the local TTL.
+		if _, _, ok := c.fromRedis(key, now); !ok {
+			c.putLocal(key, e, now, true, false)
+		}
 	}
 }
+
+// maxShared bounds how long an entry is kept.
+const maxShared = 365 * 24 * time.Hour
 
 // putResult says what became of an entry written to Redis.
 type putResult int
