@@ -196,6 +196,8 @@ func TestNewRefusesNonCanonicalResource(t *testing.T) {
 		{"https://0x7f.0.0.1/mcp", false},
 		{"https://10.1/mcp", false},
 		{"https://[0:0:0:0:0:0:0:1]/mcp", false},
+		{"https://:8443/mcp", false}, // a port and no host: Node refuses it
+		{"http://:8080/mcp", false},
 		{"http://[::1]:8080/mcp", true},
 		{"http://127.0.0.1/mcp", true},
 		// From the review of the first fix: IPv4-mapped addresses (Node

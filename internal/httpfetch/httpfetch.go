@@ -54,7 +54,7 @@ func CheckURL(raw string, allowLoopbackHTTP bool) (*url.URL, error) {
 		}
 		return nil, fmt.Errorf("invalid URL (not shown: it may hold a password): %w", err)
 	}
-	if u.Host == "" || u.User != nil || u.Fragment != "" {
+	if u.Hostname() == "" || u.User != nil || u.Fragment != "" {
 		return nil, fmt.Errorf("invalid URL %q: needs a host, and no user info or fragment", Redact(raw))
 	}
 	switch u.Scheme {

@@ -35,3 +35,20 @@ func TestCheckURLQuotesHostlessUserInfo(t *testing.T) {
 		t.Errorf("CheckURL error: %v", err)
 	}
 }
+
+// A URL with a port and no host name is refused: Go parses
+// "https://:8443/x" with the Host ":8443", where WHATWG parsers (Node,
+// browsers) refuse it, and a request to it fails at TLS, or goes to the
+// local machine over http (found by a review of resourcemeta).
+func TestCheckURLNeedsAHostName(t *testing.T) {
+	for _, raw := range []string{"https://:8443/mcp", "http://:80/", "https://:/x", "https:///x", "https://[]:443/"} {
+		if _, err := CheckURL(raw, true); err == nil {
+			t.Errorf("CheckURL(%q) accepted a URL with no host name", raw)
+		}
+	}
+	for _, raw := range []string{"https://as.example.com:8443/x", "http://127.0.0.1:8080/", "https://[::1]:8443/x", "http://localhost/"} {
+		if _, err := CheckURL(raw, true); err != nil {
+			t.Errorf("CheckURL(%q): %v", raw, err)
+		}
+	}
+}
