@@ -372,11 +372,11 @@ func (d *Decider) decideWith(ctx context.Context, rules *Rules, req Request) *De
 	if host != "" && !ok {
 		return refusal(http.StatusBadRequest, "invalid_request", "", ErrOriginalRequest)
 	}
-	route, folded := rules.matchBoth(req.Method, h, escaped, !rules.upstream.CaseSensitive)
+	route := rules.match(req.Method, h, escaped, false)
 	if route.access == AccessDeny {
 		return refusal(http.StatusForbidden, "access_denied", route.name, ErrDenied)
 	}
-	if other, how := rules.otherSpelling(req.Method, h, escaped, route, folded); how != "" {
+	if other, how := rules.otherSpelling(req.Method, h, escaped, route); how != "" {
 		return refusal(http.StatusBadRequest, "invalid_request", route.name, &AmbiguousPathError{Route: route.name, Other: other, Spelling: how})
 	}
 	if route.access == AccessOpen {

@@ -267,6 +267,13 @@ func segmentAnyCase(seg, lit string) bool {
 func equalAnyCase(s, lit string, decode bool) (same, bad bool) {
 	i, j := 0, 0
 	for i < len(s) && j < len(lit) {
+		if c, l := s[i], lit[j]; c < utf8.RuneSelf && l < utf8.RuneSelf && (!decode || c != '%') {
+			if lower(c) != lower(l) {
+				return false, false
+			}
+			i, j = i+1, j+1
+			continue
+		}
 		r, valid, next, ok := runeAt(s, i, decode)
 		if !ok {
 			return false, true
@@ -430,15 +437,17 @@ func (rs *Rules) matchAs(method, host, path string, sp spelling) *Route {
 // no one's handler: the default is not looked at. The escapes as sent
 // make another path, which the default may be all that protects.
 //
-// route and folded are what matchBoth returned for p.
-func (rs *Rules) otherSpelling(method, host, p string, route, folded *Route) (other, how string) {
+// route is what match returned for p.
+func (rs *Rules) otherSpelling(method, host, p string, route *Route) (other, how string) {
 	up := rs.upstream
 	if up.CaseSensitive && up.StrictSlash && up.DecodedPath {
 		return "", ""
 	}
 	differs := func(other *Route) bool { return other != &rs.fallback && !sameDecision(other, route) }
-	if folded != nil && differs(folded) {
-		return folded.name, "in another case"
+	if !up.CaseSensitive {
+		if r := rs.otherInCase(method, host, p, route); r != nil {
+			return r.name, "in another case"
+		}
 	}
 	// sent is the first route matching q with its escapes as sent (and in
 	// any case, unless the upstream routes case-sensitively), or nil when
@@ -461,12 +470,13 @@ func (rs *Rules) otherSpelling(method, host, p string, route, folded *Route) (ot
 	if strings.HasSuffix(p, "/") {
 		q, how = p[:len(p)-1], "without its trailing slash"
 	}
-	exact, folded := rs.matchBoth(method, host, q, !up.CaseSensitive)
-	switch {
-	case differs(exact):
+	if exact := rs.match(method, host, q, false); differs(exact) {
 		return exact.name, how
-	case folded != nil && differs(folded):
-		return folded.name, "in another case and " + how
+	}
+	if !up.CaseSensitive {
+		if r := rs.otherInCase(method, host, q, route); r != nil {
+			return r.name, "in another case and " + how
+		}
 	}
 	if r := sent(q); r != nil && differs(r) {
 		return r.name, "with its escapes undecoded and " + how
@@ -474,26 +484,19 @@ func (rs *Rules) otherSpelling(method, host, p string, route, folded *Route) (ot
 	return "", ""
 }
 
-// matchBoth is match for p as written and, when fold is set, in any case
-// (else nil), in one pass over the routes: a route that matches p matches
-// it in any case too, so the first to match in any case comes first.
-func (rs *Rules) matchBoth(method, host, p string, fold bool) (exact, folded *Route) {
+// otherInCase returns the first route of the file, deciding otherwise
+// than route, that matches p in another case but not as written, or nil.
+// Not only the first route matching in any case: an upstream that routes
+// to the most specific handler (ASP.NET Core, Spring), or registers its
+// handlers in another order than the file, may take any of them.
+func (rs *Rules) otherInCase(method, host, p string, route *Route) *Route {
 	for i := range rs.routes {
 		r := &rs.routes[i]
-		if !r.matchesFold(method, host, p, fold) {
-			continue
-		}
-		if fold && folded == nil {
-			folded = r
-		}
-		if !fold || r.pattern.match(p) {
-			return r, folded
+		if !sameDecision(r, route) && r.matchesAs(method, host, p, anyCase) && !r.matchesAs(method, host, p, 0) {
+			return r
 		}
 	}
-	if fold && folded == nil {
-		folded = &rs.fallback
-	}
-	return &rs.fallback, folded
+	return nil
 }
 
 // sameDecision reports whether routes a and b ask the same of a request:

@@ -404,3 +404,43 @@ func TestAmbiguousPathErrorNamesTheSetting(t *testing.T) {
 		}
 	}
 }
+
+// Every route that a path matches only in another case is compared, not
+// the first: an upstream routing to the most specific handler (ASP.NET
+// Core, Spring), or holding its handlers in another order, may take any
+// of them (found by a review: with /Reports/ before /reports/admin,
+// GET /Reports/admin was decided by the first and could reach the
+// second's handler).
+func TestEveryRouteInAnotherCaseCompared(t *testing.T) {
+	f := newFixture(t, `
+default: authenticated
+routes:
+  - name: reports
+    path: /Reports/
+    scopes: [reports:read]
+  - name: reports-admin
+    path: /reports/admin
+    scopes: [reports:admin]
+  - name: files
+    path: /files/{name}
+    scopes: [files:read]
+  - name: files-secret
+    path: /files/Secret
+    deny: true
+`)
+	tok := f.token(t, "reports:read files:read")
+	for _, c := range []struct {
+		target, route string
+		ambiguous     bool
+	}{
+		{"/Reports/admin", "reports", true},
+		{"/Reports/q1", "reports", false},
+		{"/files/secret", "files", true},
+		{"/files/notes", "files", false},
+	} {
+		dec := f.d.Decide(t.Context(), forwardauth.Request{Method: "GET", Host: "api.example.com", URI: c.target, Header: bearer(tok)})
+		if got := errors.Is(dec.Err, forwardauth.ErrAmbiguousPath); got != c.ambiguous || dec.Route != c.route {
+			t.Errorf("GET %s: %d by %q (%v), want ambiguous %v by %q", c.target, dec.Status, dec.Route, dec.Err, c.ambiguous, c.route)
+		}
+	}
+}
