@@ -1,8 +1,9 @@
 // An Express 5 API structured with express.Router(), every setting at its
 // default, as most are written: Routers route case-insensitively and
 // ignore a trailing slash (they do not inherit the app's settings), and a
-// Router mounted at /orders/admin also serves /orders/admin itself. Each
-// handler answers its own name.
+// Router mounted at /orders/admin also serves /orders/admin itself; and
+// Express matches the path as sent, escapes undecoded. Each handler
+// answers its own name.
 //
 //   node node/routers-upstream.mjs   → prints "READY <port>", serves until SIGTERM
 import express from 'express';
@@ -17,6 +18,7 @@ orders.get('/:id', (req, res) => res.send('get-order'));
 app.use('/orders', orders);
 app.get('/admin', (req, res) => res.send('admin-page'));
 app.get('/healthz', (req, res) => res.send('healthz'));
+app.get('/:tenant', (req, res) => res.send('tenant')); // matched on the path as sent: /h%65althz is a tenant
 app.use((req, res) => res.status(404).send('not-found'));
 
 const server = app.listen(0, '127.0.0.1', () => {
