@@ -108,6 +108,22 @@ func (c *Cache) Get(key introspect.Key, now time.Time) (introspect.Entry, bool) 
 // fromRedis reads key's entry from Redis, at most the value cap, and the
 // time the key has left on Redis's clock (0 when unknown).
 func (c *Cache) fromRedis(key introspect.Key, now time.Time) (e introspect.Entry, left time.Duration, ok bool) {
+	e, left, ok = c.readRedis(key, true)
+	if !ok || !now.Before(e.Expires) {
+		return introspect.Entry{}, 0, false
+	}
+	// The expiry decoded is an instant on the wall clock alone: on now's
+	// clock (its monotonic reading), a wall clock stepped back later does
+	// not keep the entry the step longer.
+	e.Expires = now.Add(e.Expires.Sub(now))
+	return e, left, true
+}
+
+// readRedis reads key's entry from Redis, whatever its expiry, and the
+// time the key has left on Redis's clock. With count, a failure, a
+// success and a value that cannot be used are counted and recorded; a
+// Put's look at what Redis kept counts nothing.
+func (c *Cache) readRedis(key introspect.Key, count bool) (e introspect.Entry, left time.Duration, ok bool) {
 	if c.s.cacheSkips() {
 		return introspect.Entry{}, 0, false
 	}
@@ -128,29 +144,30 @@ func (c *Cache) fromRedis(key introspect.Key, now time.Time) (e introspect.Entry
 		return get.Bytes()
 	})
 	if err != nil && !errors.Is(err, redis.Nil) {
-		c.fail("get", err)
+		if count {
+			c.fail("get", err)
+		}
 		return introspect.Entry{}, 0, false
 	}
-	c.s.succeeded()
+	if count {
+		c.s.succeeded()
+	}
 	if len(v) == 0 {
 		return introspect.Entry{}, 0, false
 	}
 	if len(v) > c.s.cfg.maxValue {
-		c.reject(errors.New("value larger than the cap"))
+		if count {
+			c.reject(errors.New("value larger than the cap"))
+		}
 		return introspect.Entry{}, 0, false
 	}
 	e, err = c.codec.decode(rkey, v)
 	if err != nil {
-		c.reject(err)
+		if count {
+			c.reject(err)
+		}
 		return introspect.Entry{}, 0, false
 	}
-	if !now.Before(e.Expires) {
-		return introspect.Entry{}, 0, false
-	}
-	// The expiry decoded is an instant on the wall clock alone: on now's
-	// clock (its monotonic reading), a wall clock stepped back later does
-	// not keep the entry the step longer.
-	e.Expires = now.Add(e.Expires.Sub(now))
 	return e, left, true
 }
 
@@ -177,11 +194,16 @@ func (c *Cache) Put(key introspect.Key, e introspect.Entry) {
 	case keptOther:
 		// Redis keeps another answer (an "inactive" one another replica
 		// wrote after a revocation, say): the next Get reads it, and this
-		// replica does not keep its own. Unless it cannot read it (expired
-		// by this replica's clock, which runs ahead of the writer's, or
-		// sealed under a key it does not hold): then each check would ask
-		// the server, and the replica keeps its own for the local TTL.
-		if _, _, ok := c.fromRedis(key, now); !ok {
+		// replica does not keep its own. Unless what Redis keeps is an
+		// active answer, live on Redis's clock, that this replica reads
+		// as expired (its clock runs ahead of the writer's): then each
+		// check would ask the server, and it keeps its own for the local
+		// TTL, no longer than that key lives. An inactive answer, or one
+		// it cannot read, may be a revocation: it keeps nothing.
+		if held, left, ok := c.readRedis(key, false); ok && held.Token != nil && left > 0 {
+			if until := now.Add(left); until.Before(e.Expires) {
+				e.Expires = until
+			}
 			c.putLocal(key, e, now, true, false)
 		}
 	}
