@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"sync"
 	"testing"
 	"time"
@@ -184,5 +185,49 @@ func TestKeyWithoutTTL(t *testing.T) {
 	}
 	if s := b.Stats(); s.Errors != 0 || s.Rejected != 0 {
 		t.Errorf("stats %+v", s)
+	}
+}
+
+// A Redis user allowed the commands the README lists, and no others, runs
+// everything the store does: shared answers written and read, a DPoP proof
+// remembered and its replay refused, Ping.
+func TestACLUserWithTheREADMECommands(t *testing.T) {
+	srv := redistest.Start(t)
+	if err := srv.Client().Do(t.Context(), "ACL", "SETUSER", "orders", "on", ">s3cret", "~bearerguard:*", "+getrange", "+pttl", "+set", "+ping").Err(); err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.UserPassword("orders", "s3cret")
+	var stores []*redisstore.Store
+	for range 2 {
+		st, err := redisstore.Open(u.String(), redisstore.WithTimeout(testTimeout), redisstore.WithLocalCache(0, 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		stores = append(stores, st)
+	}
+	if err := stores[0].Ping(t.Context()); err != nil {
+		t.Fatalf("Ping: %v", err)
+	}
+	k := key("acl")
+	stores[0].Cache().Put(k, introspect.Entry{Token: answer(t, activeBody), Expires: time.Now().Add(time.Minute)})
+	if e, ok := stores[1].Cache().Get(k, time.Now()); !ok || e.Token == nil {
+		t.Errorf("the answer written by one replica was not read by the other: %+v", stores[1].Cache().Stats())
+	}
+	exp := time.Now().Add(time.Minute)
+	if fresh, err := stores[0].ReplayStore().Remember(t.Context(), "proof-acl", exp); !fresh || err != nil {
+		t.Fatalf("Remember a new proof: %v, %v", fresh, err)
+	}
+	if fresh, err := stores[1].ReplayStore().Remember(t.Context(), "proof-acl", exp); fresh || err != nil {
+		t.Errorf("Remember a replayed proof on another replica: %v, %v, want false", fresh, err)
+	}
+	for _, st := range stores {
+		if s := st.Cache().Stats(); s.Errors != 0 || st.ReplayStore().Errors() != 0 {
+			t.Errorf("errors: %+v, replay %d", s, st.ReplayStore().Errors())
+		}
 	}
 }
