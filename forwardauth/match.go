@@ -35,8 +35,9 @@ type segment struct {
 type spelling uint8
 
 const (
-	anyCase spelling = 1 << iota
-	asSent
+	anyCase       spelling = 1 << iota
+	asSent                 // a segment with an escape compares as sent with the literal as written (Express)
+	asSentDecoded          // a segment with an escape compares as sent with the decoded literal (Echo, chi)
 )
 
 // maxPatternLength bounds a path pattern.
@@ -182,6 +183,10 @@ func (pt *pattern) matchAs(p string, sp spelling) bool {
 			}
 		case sp&asSent != 0 && strings.IndexByte(seg, '%') >= 0:
 			if same, _ := equalAnyCase(seg, sg.raw, false); seg != sg.raw && !(fold && same) {
+				return false
+			}
+		case sp&asSentDecoded != 0 && strings.IndexByte(seg, '%') >= 0:
+			if seg != sg.s {
 				return false
 			}
 		case !segmentFold(seg, sg.s, fold):
@@ -424,44 +429,49 @@ func (rs *Rules) matchAs(method, host, path string, sp spelling) *Route {
 	return &rs.fallback
 }
 
-// otherSpelling returns the name of the first route of the file,
-// deciding otherwise than route, that the escaped path p matches as an
-// upstream could read it, and how (empty when there is none): in another
-// case (unless the file says the upstream routes case-sensitively), with
-// its escapes as sent (unless it says the upstream routes the decoded
-// path), with a trailing slash added or taken away (unless it says the
-// upstream's slashes are strict), or so and in another case. Such an upstream
-// could serve the handler that route protects (a handler spelled as its
-// pattern) to a request decided by route: the caller refuses the request.
-// A spelling in another case or with a slash that matches no route is
-// no one's handler: the default is not looked at. The escapes as sent
-// make another path, which the default may be all that protects.
+// otherSpelling returns the name of a route of the file, deciding
+// otherwise than route, that an upstream reading the escaped path p more
+// loosely than ServeMux could serve it by, and how (empty when there is
+// none). The readings:
 //
-// route is what match returned for p.
+//   - in another case, by foldKey (unless the file says the upstream routes
+//     case-sensitively): any route matching p so but not as written;
+//   - with its escapes as sent (unless the file says the upstream routes
+//     the decoded path), as Express matches a path (a segment with an escape
+//     compares with the literal as the pattern spells it, in any case unless
+//     case-sensitive), and as Echo and chi route a path that Go escapes
+//     otherwise than sent (no escaped segment is any literal): the route the
+//     upstream then takes, the default included, and any route matching so
+//     but not as written;
+//   - with a trailing slash added or taken away (unless the file says the
+//     upstream's slashes are strict), also in another case: any route
+//     matching so but not p as written. A route that matches both is one
+//     the upstream serves p by only if route itself does not: a catch-all
+//     after specific routes is no other reading of them.
+//
+// Such an upstream could serve the handler that route protects (a
+// handler spelled as its pattern) to a request decided by route: the
+// caller refuses the request.
 func (rs *Rules) otherSpelling(method, host, p string, route *Route) (other, how string) {
 	up := rs.upstream
 	if up.CaseSensitive && up.StrictSlash && up.DecodedPath {
 		return "", ""
 	}
-	differs := func(other *Route) bool { return other != &rs.fallback && !sameDecision(other, route) }
-	if !up.CaseSensitive {
-		if r := rs.otherInCase(method, host, p, route); r != nil {
+	anyCaseIf := caseIf(!up.CaseSensitive)
+	if anyCaseIf != 0 {
+		if r := rs.otherReading(method, host, p, p, anyCase, route, true); r != nil {
 			return r.name, "in another case"
 		}
 	}
-	// sent is the first route matching q with its escapes as sent (and in
-	// any case, unless the upstream routes case-sensitively), or nil when
-	// the upstream decodes or q has no escape.
-	sent := func(q string) *Route {
-		if up.DecodedPath || strings.IndexByte(q, '%') < 0 {
-			return nil
+	if !up.DecodedPath && strings.IndexByte(p, '%') >= 0 {
+		if r := rs.otherReading(method, host, p, p, asSent|anyCaseIf, route, false); r != nil {
+			return r.name, "with its escapes undecoded"
 		}
-		return rs.matchAs(method, host, q, asSent|caseIf(!up.CaseSensitive))
-	}
-	// Read so, the path is another path to the upstream, which may route
-	// it to a handler only the default protects: the default counts.
-	if r := sent(p); r != nil && !sameDecision(r, route) {
-		return r.name, "with its escapes undecoded"
+		if !goEscapes(p) {
+			if r := rs.otherReading(method, host, p, p, asSentDecoded, route, false); r != nil {
+				return r.name, "with its escapes undecoded"
+			}
+		}
 	}
 	if up.StrictSlash || p == "/" {
 		return "", ""
@@ -470,33 +480,50 @@ func (rs *Rules) otherSpelling(method, host, p string, route *Route) (other, how
 	if strings.HasSuffix(p, "/") {
 		q, how = p[:len(p)-1], "without its trailing slash"
 	}
-	if exact := rs.match(method, host, q, false); differs(exact) {
-		return exact.name, how
+	if r := rs.otherReading(method, host, p, q, 0, route, true); r != nil {
+		return r.name, how
 	}
-	if !up.CaseSensitive {
-		if r := rs.otherInCase(method, host, q, route); r != nil {
+	if anyCaseIf != 0 {
+		if r := rs.otherReading(method, host, p, q, anyCase, route, true); r != nil {
 			return r.name, "in another case and " + how
 		}
-	}
-	if r := sent(q); r != nil && differs(r) {
-		return r.name, "with its escapes undecoded and " + how
 	}
 	return "", ""
 }
 
-// otherInCase returns the first route of the file, deciding otherwise
-// than route, that matches p in another case but not as written, or nil.
-// Not only the first route matching in any case: an upstream that routes
-// to the most specific handler (ASP.NET Core, Spring), or registers its
-// handlers in another order than the file, may take any of them.
-func (rs *Rules) otherInCase(method, host, p string, route *Route) *Route {
+// otherReading returns a route deciding otherwise than route that an
+// upstream reading p as q spelt as sp could serve it by, or nil: any
+// route matching q so but not p as written; and, unless route's handler
+// serves that reading too (routeServes: the reading is one an upstream
+// serves by route's handler, as another case or a slash added or taken
+// away; else when route matches q so), the first route matching q so, or
+// the default if none does.
+func (rs *Rules) otherReading(method, host, p, q string, sp spelling, route *Route, routeServes bool) *Route {
+	if !routeServes {
+		routeServes = route != &rs.fallback && route.matchesAs(method, host, q, sp)
+	}
+	first := true
 	for i := range rs.routes {
 		r := &rs.routes[i]
-		if !sameDecision(r, route) && r.matchesAs(method, host, p, anyCase) && !r.matchesAs(method, host, p, 0) {
+		if !r.matchesAs(method, host, q, sp) {
+			continue
+		}
+		if !sameDecision(r, route) && (first && !routeServes || !r.matchesAs(method, host, p, 0)) {
 			return r
 		}
+		first = false
+	}
+	if first && !routeServes && !sameDecision(&rs.fallback, route) {
+		return &rs.fallback
 	}
 	return nil
+}
+
+// goEscapes reports whether the escaped path p is as Go's net/url
+// escapes its decoded form: where it is not, Go keeps p as URL.RawPath,
+// and Echo and chi route on that, escapes undecoded.
+func goEscapes(p string) bool {
+	return (&url.URL{Path: unescapedPath(p)}).EscapedPath() == p
 }
 
 // sameDecision reports whether routes a and b ask the same of a request:
