@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -478,7 +477,7 @@ func decisionKey(r *Route) string {
 	for _, c := range r.requirement.Terms() {
 		terms := make([]string, len(c))
 		for i, t := range c {
-			terms[i] = strconv.Quote(t.Kind().String()) + strconv.Quote(strings.Join(t.Path(), "/")) + strconv.Quote(t.Name())
+			terms[i] = fmt.Sprintf("%q%q%q", t.Kind().String(), t.Path(), t.Name()) // each segment quoted: "a/b" is not "a", "b"
 		}
 		slices.Sort(terms)
 		clauses = append(clauses, strings.Join(slices.Compact(terms), " "))

@@ -306,6 +306,12 @@ routes:
     path: /Other/{id}
     scopes: [a]
     acr_values: [x]
+  - name: vault
+    path: /vault
+    all_of: [{claim: /org/role, value: admin}]
+  - name: team
+    path: /{team}
+    all_of: [{claim: /org~1role, value: admin}]
 `)
 	tok := f.token(t, "a b")
 	for _, c := range []struct {
@@ -318,6 +324,7 @@ routes:
 		{"/step/1", "step", false},
 		{"/STEP/1", "step-upper", false},
 		{"/other/1", "default", true}, // a step-up the default does not ask
+		{"/VAULT", "team", true},      // the claim "org/role" is not "role" in "org"
 	} {
 		dec := f.d.Decide(t.Context(), forwardauth.Request{Method: "GET", Host: "api.example.com", URI: c.target, Header: bearer(tok)})
 		if got := errors.Is(dec.Err, forwardauth.ErrAmbiguousPath); got != c.ambiguous || dec.Route != c.route {
