@@ -372,6 +372,14 @@ func (d *Decider) decideWith(ctx context.Context, rules *Rules, req Request) *De
 	if host != "" && !ok {
 		return refusal(http.StatusBadRequest, "invalid_request", "", ErrOriginalRequest)
 	}
+	// Host routes match the host in any case and without a trailing dot;
+	// an upstream routing by host as sent (ServeMux's host patterns, behind
+	// Traefik or Envoy, which pass the Host on) could take REPORTS.example.com
+	// for another host than the one a route names: such a spelling of a host
+	// that routes name is refused.
+	if rules.hosts[h] && !spelledNormally(host, h) {
+		return refusal(http.StatusBadRequest, "invalid_request", "", ErrOriginalRequest)
+	}
 	route := rules.match(req.Method, h, escaped, false)
 	if route.access == AccessDeny {
 		return refusal(http.StatusForbidden, "access_denied", route.name, ErrDenied)

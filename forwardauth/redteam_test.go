@@ -168,15 +168,27 @@ func TestRedteamMatchCostIndependentOfEscapes(t *testing.T) {
 	}
 }
 
-// A host: deny route holds for every spelling of its host that a gateway
-// would route as that host (case, trailing dot, port); spellings that are
-// not a host are refused (400), never matched as "no host".
+// A host: deny route holds for its host with a port or without; every
+// other spelling that a gateway would route as that host (case, trailing
+// dot), which an upstream routing by host as sent could take for another,
+// is refused (400), as are spellings that are not a host, never matched as
+// "no host".
 func TestRedteamHostConfusion(t *testing.T) {
 	f := newFixture(t, "routes:\n  - host: admin.example.com\n    path: /\n    deny: true\n  - path: /\n    open: true\n")
-	for _, host := range []string{"admin.example.com", "ADMIN.EXAMPLE.COM", "Admin.Example.Com.", "admin.example.com:8443",
-		"admin.example.com.:443", "ADMIN.example.com:80"} {
+	for _, host := range []string{"admin.example.com", "admin.example.com:8443"} {
 		if dec := f.d.Decide(t.Context(), forwardauth.Request{Method: "GET", Host: host, URI: "/x"}); dec.Status != 403 || dec.Route != "#0" {
 			t.Errorf("Host %q: %d by %q, want 403 by the host's deny route", host, dec.Status, dec.Route)
+		}
+	}
+	for _, host := range []string{"ADMIN.EXAMPLE.COM", "Admin.Example.Com.", "admin.example.com.:443", "ADMIN.example.com:80"} {
+		if dec := f.d.Decide(t.Context(), forwardauth.Request{Method: "GET", Host: host, URI: "/x"}); dec.Status != 400 || dec.Allowed {
+			t.Errorf("Host %q: %d by %q, want 400: a host route's host spelled otherwise", host, dec.Status, dec.Route)
+		}
+	}
+	// A host no route names decides as no host, however it is spelled.
+	for _, host := range []string{"API.example.com", "api.example.com.", "api.example.com"} {
+		if dec := f.d.Decide(t.Context(), forwardauth.Request{Method: "GET", Host: host, URI: "/x"}); !dec.Allowed {
+			t.Errorf("Host %q: %d by %q, want allowed by the open route", host, dec.Status, dec.Route)
 		}
 	}
 	for _, host := range []string{"admin.example.com:", "admin.example.com:0x50", "admin.example.com:1234567", "admin.example.com:80:80",
@@ -282,9 +294,9 @@ func TestRedteamForgedForwardedHeaders(t *testing.T) {
 		}, 400},
 		{"nginx admin host", func() (string, string, http.Header) {
 			return nginx.URL, "/", http.Header{"X-Original-Method": {"GET"}, "X-Original-Uri": {"/static/x"}, "X-Original-Host": {"Admin.Example.Com."}}
-		}, 200}, // /static/ comes first: first match wins
+		}, 400}, // a host route's host, spelled otherwise
 		{"nginx admin host, other path", func() (string, string, http.Header) {
-			return nginx.URL, "/", http.Header{"X-Original-Method": {"GET"}, "X-Original-Uri": {"/x"}, "X-Original-Host": {"Admin.Example.Com."}, "X-Forwarded-Host": {"api.example.com"}}
+			return nginx.URL, "/", http.Header{"X-Original-Method": {"GET"}, "X-Original-Uri": {"/x"}, "X-Original-Host": {"admin.example.com"}, "X-Forwarded-Host": {"api.example.com"}}
 		}, 403},
 		// Traefik reads X-Forwarded-*, never X-Original-*.
 		{"traefik ignores X-Original-Uri", func() (string, string, http.Header) {
@@ -595,7 +607,8 @@ func TestRedteamEnvoyCheckNeverAllowsByAccident(t *testing.T) {
 		{"dot segment", checkRequest("GET", "api.example.com", "/static/../orders/admin/x", map[string]string{"authorization": "Bearer " + read}), 400},
 		{"double-escaped dot segment", checkRequest("GET", "api.example.com", "/static/%252e%252e/orders/admin/x", map[string]string{"authorization": "Bearer " + read}), 400},
 		{"deny route", checkRequest("GET", "api.example.com", "/orders/admin/x", map[string]string{"authorization": "Bearer " + read}), 403},
-		{"admin host", checkRequest("GET", "ADMIN.example.com.:443", "/x", map[string]string{"authorization": "Bearer " + read}), 403},
+		{"admin host", checkRequest("GET", "admin.example.com:443", "/x", map[string]string{"authorization": "Bearer " + read}), 403},
+		{"admin host spelled otherwise", checkRequest("GET", "ADMIN.example.com.:443", "/x", map[string]string{"authorization": "Bearer " + read}), 400},
 		{"nil headers", checkRequest("GET", "api.example.com", "/orders/7", nil), 401},
 		{"forged x-original-uri", checkRequest("GET", "api.example.com", "/orders/admin/x", map[string]string{"x-original-uri": "/static/x", ":path": "/static/x", "authorization": "Bearer " + read}), 403},
 		{"token twice (headers and header_map)", &authv3.CheckRequest{Attributes: &authv3.AttributeContext{Request: &authv3.AttributeContext_Request{Http: &authv3.AttributeContext_HttpRequest{

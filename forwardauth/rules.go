@@ -226,6 +226,7 @@ type Rules struct {
 	fallback Route // the default, named "default"
 	identity identity
 	upstream UpstreamFile
+	hosts    map[string]bool // the hosts routes name
 }
 
 // Route is one checked route.
@@ -456,6 +457,12 @@ func compile(f File) (*Rules, error) {
 		}
 		names[r.name] = true
 		rs.routes = append(rs.routes, r)
+		if r.host != "" {
+			if rs.hosts == nil {
+				rs.hosts = map[string]bool{}
+			}
+			rs.hosts[r.host] = true
+		}
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
@@ -641,6 +648,13 @@ func printable(s string) bool {
 
 // normalizeHost lower-cases a host and strips a port; ok is false for
 // anything that is not a plain host name or IP literal.
+// spelledNormally reports whether host, as sent, is its normal form n
+// (what normalizeHost made of it) with a port or without: in lower case,
+// without a trailing dot.
+func spelledNormally(host, n string) bool {
+	return host == n || len(host) > len(n) && host[:len(n)] == n && host[len(n)] == ':'
+}
+
 func normalizeHost(h string) (string, bool) {
 	if h == "" || len(h) > 255 {
 		return "", false
