@@ -214,9 +214,12 @@ func firstSegment(p string) (seg, rest string) {
 // segmentIs reports whether the escaped segment seg, unescaped as
 // ServeMux does (url.PathUnescape; as it is when badly escaped), is lit.
 // It decodes as it compares, without allocating, and stops at the first
-// difference: each route costs at most its own literal's length, never
-// the request's (a long escaped segment decoded once per route would let
-// one request buy routes × 8 KiB of work).
+// difference: the comparison costs at most the literal's length. Finding
+// the segment and whether it holds an escape (IndexByte, vectorized) is
+// the only work per route that grows with the request, so a decision
+// costs routes × path length at worst, once per reading of the path (a
+// few), never more (a segment decoded whole once per route would cost
+// routes × 8 KiB and an allocation each).
 func segmentIs(seg, lit string) bool { return segmentFold(seg, lit, false) }
 
 // segmentFold is segmentIs, comparing in any case when fold is set (see
