@@ -379,14 +379,8 @@ func unhex(c byte) byte {
 	return c - 'A' + 10
 }
 
-// matchesFold reports whether r matches a request for method, host
-// (lower case, no port) and the clean escaped path p, comparing path
-// literals in any case when fold is set.
-func (r *Route) matchesFold(method, host, p string, fold bool) bool {
-	return r.matchesAs(method, host, p, caseIf(fold))
-}
-
-// matchesAs is matchesFold for the path spelt as sp says.
+// matchesAs reports whether r matches a request for method, host (lower
+// case, no port) and the clean escaped path p spelt as sp says.
 func (r *Route) matchesAs(method, host, p string, sp spelling) bool {
 	if r.host != "" && r.host != host {
 		return false
