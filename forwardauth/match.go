@@ -456,16 +456,16 @@ func (rs *Rules) otherSpelling(method, host, p string, route *Route) (other, how
 	}
 	anyCaseIf := caseIf(!up.CaseSensitive)
 	if anyCaseIf != 0 {
-		if r := rs.otherReading(method, host, p, p, anyCase, route, true); r != nil {
+		if r := rs.otherReading(method, host, p, p, anyCase, route, servedByRoute); r != nil {
 			return r.name, "in another case"
 		}
 	}
 	if !up.DecodedPath && strings.IndexByte(p, '%') >= 0 {
-		if r := rs.otherReading(method, host, p, p, asSent|anyCaseIf, route, false); r != nil {
+		if r := rs.otherReading(method, host, p, p, asSent|anyCaseIf, route, servedIfMatchedOrDefault); r != nil {
 			return r.name, "with its escapes undecoded"
 		}
 		if !goEscapes(p) {
-			if r := rs.otherReading(method, host, p, p, asSentDecoded, route, false); r != nil {
+			if r := rs.otherReading(method, host, p, p, asSentDecoded, route, servedIfMatchedOrDefault); r != nil {
 				return r.name, "with its escapes undecoded"
 			}
 		}
@@ -473,47 +473,108 @@ func (rs *Rules) otherSpelling(method, host, p string, route *Route) (other, how
 	if up.StrictSlash || p == "/" {
 		return "", ""
 	}
-	q, how := p+"/", "with a trailing slash"
+	// A slash added is served by route's handler (Express, Echo's
+	// AddTrailingSlash, whose last parameter takes the slash); a slash
+	// taken away (Echo's RemoveTrailingSlash) by the handler of the path
+	// without it.
+	q, how, served := p+"/", "with a trailing slash", servedByRoute
 	if strings.HasSuffix(p, "/") {
-		q, how = p[:len(p)-1], "without its trailing slash"
+		q, how, served = p[:len(p)-1], "without its trailing slash", servedIfMatched
 	}
-	if r := rs.otherReading(method, host, p, q, 0, route, true); r != nil {
+	if r := rs.otherReading(method, host, p, q, 0, route, served); r != nil {
 		return r.name, how
 	}
 	if anyCaseIf != 0 {
-		if r := rs.otherReading(method, host, p, q, anyCase, route, true); r != nil {
+		if r := rs.otherReading(method, host, p, q, anyCase, route, served); r != nil {
 			return r.name, "in another case and " + how
 		}
 	}
 	return "", ""
 }
 
+// served says which handler an upstream reading a path otherwise serves
+// it by.
+type served uint8
+
+const (
+	// servedByRoute: the deciding route's, if no route more specific to
+	// the reading takes it (another case, a slash added).
+	servedByRoute served = iota
+	// servedIfMatched: the deciding route's if it matches the reading,
+	// else the first route's that does (a slash taken away).
+	servedIfMatched
+	// servedIfMatchedOrDefault: as servedIfMatched, and the default's if
+	// no route matches the reading (escapes as sent: another path).
+	servedIfMatchedOrDefault
+)
+
 // otherReading returns a route deciding otherwise than route that an
 // upstream reading p as q spelt as sp could serve it by, or nil: any
-// route matching q so but not p as written; and, unless route's handler
-// serves that reading too (routeServes: the reading is one an upstream
-// serves by route's handler, as another case or a slash added or taken
-// away; else when route matches q so), the first route matching q so, or
-// the default if none does.
-func (rs *Rules) otherReading(method, host, p, q string, sp spelling, route *Route, routeServes bool) *Route {
-	if !routeServes {
-		routeServes = route != &rs.fallback && route.matchesAs(method, host, q, sp)
-	}
+// route matching q so but not p as written, unless an earlier route
+// deciding as route does, at least as specific, takes the reading first
+// (in file order and by specificity); and, where route's handler does not
+// serve the reading (sv), the first route matching q so, or the default.
+func (rs *Rules) otherReading(method, host, p, q string, sp spelling, route *Route, sv served) *Route {
+	routeServes := sv == servedByRoute || route != &rs.fallback && route.matchesAs(method, host, q, sp)
 	first := true
 	for i := range rs.routes {
 		r := &rs.routes[i]
 		if !r.matchesAs(method, host, q, sp) {
 			continue
 		}
-		if !sameDecision(r, route) && (first && !routeServes || !r.matchesAs(method, host, p, 0)) {
+		if !sameDecision(r, route) && (first && !routeServes ||
+			!r.matchesAs(method, host, p, 0) && !rs.takenBefore(i, method, host, q, sp, route)) {
 			return r
 		}
 		first = false
 	}
-	if first && !routeServes && !sameDecision(&rs.fallback, route) {
+	if first && !routeServes && sv == servedIfMatchedOrDefault && !sameDecision(&rs.fallback, route) {
 		return &rs.fallback
 	}
 	return nil
+}
+
+// takenBefore reports whether a route before the i-th, deciding as route
+// does and at least as specific as the i-th, matches q spelt as sp: an
+// upstream routing by first match or by specificity takes that one.
+func (rs *Rules) takenBefore(i int, method, host, q string, sp spelling, route *Route) bool {
+	for j := range i {
+		e := &rs.routes[j]
+		if sameDecision(e, route) && e.pattern.narrower(&rs.routes[i].pattern) && e.matchesAs(method, host, q, sp) {
+			return true
+		}
+	}
+	return false
+}
+
+// narrower reports whether pt is at least as specific as o, segment by
+// segment: a literal is narrower than a wildcard, which is narrower than
+// a multi wildcard; {$} is narrower than a multi wildcard only. (It
+// answers for patterns that both match a path; it is not a subset test.)
+func (pt *pattern) narrower(o *pattern) bool {
+	for i := 0; ; i++ {
+		if i == len(o.segs) {
+			return i == len(pt.segs)
+		}
+		os := o.segs[i]
+		if os.multi {
+			return true
+		}
+		if i == len(pt.segs) {
+			return false
+		}
+		ps := pt.segs[i]
+		switch {
+		case ps.multi:
+			return false
+		case os.wild:
+			if !ps.wild && ps.s == "/" {
+				return false
+			}
+		case ps.wild || ps.s != os.s:
+			return false
+		}
+	}
 }
 
 // goEscapes reports whether the escaped path p is as Go's net/url

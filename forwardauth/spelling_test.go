@@ -607,3 +607,83 @@ upstream: {case_sensitive: true, strict_slash: true, decoded_path: true}
 		}
 	}
 }
+
+// A route deciding as the deciding one, earlier in the file and at least
+// as specific, takes a reading first for any upstream routing by first
+// match or by specificity: a later, broader route matching the reading
+// is no other spelling (found by a review: with /v1/users/me and
+// /v1/users/me/ before /v1/users/{id} and /v1/users/{id}/{rest...}, GET
+// /v1/users/me was refused because /v1/users/me/ matched the last).
+func TestEarlierNarrowerRouteTakesTheReading(t *testing.T) {
+	f := newFixture(t, `
+default: deny
+routes:
+  - name: me
+    path: /v1/users/me
+    scopes: [profile]
+  - name: me-sub
+    path: /v1/users/me/
+    scopes: [profile]
+  - name: user-read
+    methods: [GET]
+    path: /v1/users/{id}
+    scopes: [users:read]
+  - name: user-sub
+    methods: [GET]
+    path: /v1/users/{id}/{rest...}
+    scopes: [users:read]
+`)
+	tok := f.token(t, "profile")
+	for _, target := range []string{"/v1/users/me", "/v1/users/me/", "/v1/users/me/settings"} {
+		dec := f.d.Decide(t.Context(), forwardauth.Request{Method: "GET", Host: "api.example.com", URI: target, Header: bearer(tok)})
+		if !dec.Allowed {
+			t.Errorf("GET %s with a profile token: %d by %q (%v), want allowed", target, dec.Status, dec.Route, dec.Err)
+		}
+	}
+	// Another case is still another route's.
+	dec := f.d.Decide(t.Context(), forwardauth.Request{Method: "GET", Host: "api.example.com", URI: "/v1/users/ME", Header: bearer(tok)})
+	if !errors.Is(dec.Err, forwardauth.ErrAmbiguousPath) {
+		t.Errorf("GET /v1/users/ME: %d by %q (%v), want ambiguous", dec.Status, dec.Route, dec.Err)
+	}
+}
+
+// With a slash taken away (Echo's RemoveTrailingSlash), a path is served
+// by the handler of the path without it: where the deciding route does
+// not match that path, the first route that does must decide the same
+// (found by a review: GET /docs/, decided by an open /docs/{p...},
+// reached Echo's /docs handler, which the catch-all route protects).
+func TestSlashTakenAwayServedByTheRouteWithout(t *testing.T) {
+	h := func(name string) echo.HandlerFunc { return func(c echo.Context) error { return c.String(200, name) } }
+	e := echo.New()
+	e.Pre(middleware.RemoveTrailingSlash())
+	e.GET("/docs", h("private-docs-index"))
+	e.GET("/docs/*", h("public-docs"))
+	e.Any("/*", h("api"))
+	srv := httptest.NewServer(e)
+	t.Cleanup(srv.Close)
+	f := newFixture(t, `
+default: deny
+routes:
+  - name: public-docs
+    path: /docs/{p...}
+    open: true
+  - name: api
+    path: /
+    scopes: [api]
+`)
+	gw := gatewayTo(t, f.d, srv.URL)
+	for _, target := range []string{"/docs", "/docs/", "/docs/x"} {
+		resp, err := http.Get(gw + target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == 200 && string(body) != "public-docs" {
+			t.Errorf("GET %s with no token reached the %q handler", target, body)
+		}
+		if target == "/docs/x" && resp.StatusCode != 200 {
+			t.Errorf("GET /docs/x with no token: %d, want 200 public-docs", resp.StatusCode)
+		}
+	}
+}
