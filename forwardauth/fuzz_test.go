@@ -136,6 +136,12 @@ func FuzzMatchLikeServeMux(f *testing.F) {
 		if got, want := parsed[i].matchFold(p, true), w.status == 299; got != want {
 			t.Fatalf("pattern %q, path %q in any case: matched %v, ServeMux in one case %v (status %d)", patterns[i], p, got, want, w.status)
 		}
+		// The quick test by segment count never turns a match away.
+		for _, sp := range []spelling{0, anyCase, asSent, asSent | anyCase, asSentDecoded} {
+			if parsed[i].matchAs(p, sp) && !parsed[i].fits(strings.Count(p, "/")) {
+				t.Fatalf("pattern %q matches %q (spelling %d), but fits(%d) says it cannot", patterns[i], p, sp, strings.Count(p, "/"))
+			}
+		}
 	})
 }
 

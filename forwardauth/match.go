@@ -418,8 +418,9 @@ func (rs *Rules) match(method, host, path string, fold bool) *Route {
 
 // matchAs is match for the path spelt as sp says.
 func (rs *Rules) matchAs(method, host, path string, sp spelling) *Route {
+	n := strings.Count(path, "/")
 	for i := range rs.routes {
-		if rs.routes[i].matchesAs(method, host, path, sp) {
+		if rs.routes[i].pattern.fits(n) && rs.routes[i].matchesAs(method, host, path, sp) {
 			return &rs.routes[i]
 		}
 	}
@@ -517,9 +518,10 @@ const (
 func (rs *Rules) otherReading(method, host, p, q string, sp spelling, route *Route, sv served) *Route {
 	routeServes := sv == servedByRoute || route != &rs.fallback && route.matchesAs(method, host, q, sp)
 	first := true
+	n := strings.Count(q, "/")
 	for i := range rs.routes {
 		r := &rs.routes[i]
-		if !r.matchesAs(method, host, q, sp) {
+		if !r.pattern.fits(n) || !r.matchesAs(method, host, q, sp) {
 			continue
 		}
 		if !sameDecision(r, route) && (first && !routeServes ||
@@ -545,6 +547,17 @@ func (rs *Rules) takenBefore(i int, method, host, q string, sp spelling, route *
 		}
 	}
 	return false
+}
+
+// fits reports whether a path of n segments (its count of '/', a
+// trailing slash being a segment of its own) could match: exactly as many
+// as the pattern has, or, for a multi wildcard, at least as many. A quick
+// test that spares most routes the comparison.
+func (pt *pattern) fits(n int) bool {
+	if k := len(pt.segs); k > 0 && pt.segs[k-1].multi {
+		return n >= k
+	}
+	return n == len(pt.segs)
 }
 
 // narrower reports whether pt is at least as specific as o, segment by
