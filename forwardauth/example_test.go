@@ -90,3 +90,24 @@ func ExampleDecider_Decide() {
 	// GET /orders/1: 401 subject="" challenge="Bearer realm=\"orders\""
 	// POST /orders/1: 403 subject="" challenge=""
 }
+
+// A route written after a broader one decides no request: the broader
+// route, first, takes them all.
+func ExampleRules_Shadowed() {
+	rules, err := forwardauth.ParseRules([]byte(`
+routes:
+  - name: public
+    path: /public/{p...}
+    open: true
+  - name: public-admin
+    path: /public/admin
+    scopes: [admin]
+`))
+	if err != nil {
+		panic(err)
+	}
+	for _, why := range rules.Shadowed() {
+		fmt.Println(why)
+	}
+	// Output: route "public-admin" decides no request: route "public", before it, matches every request it matches
+}

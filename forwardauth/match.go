@@ -549,6 +549,31 @@ func (rs *Rules) takenBefore(i int, method, host, q string, sp spelling, route *
 	return false
 }
 
+// covers reports whether pt matches every path o matches: segment by
+// segment, a multi wildcard covers the rest, a wildcard any literal but
+// {$} (the trailing slash) and any wildcard, a literal the same literal.
+func (pt *pattern) covers(o *pattern) bool {
+	for i, os := range o.segs {
+		if i == len(pt.segs) {
+			return false
+		}
+		ps := pt.segs[i]
+		switch {
+		case ps.multi:
+			return true
+		case os.multi:
+			return false
+		case ps.wild:
+			if !os.wild && os.s == "/" {
+				return false
+			}
+		case os.wild || ps.s != os.s:
+			return false
+		}
+	}
+	return len(pt.segs) == len(o.segs)
+}
+
 // fits reports whether a path of n segments (its count of '/', a
 // trailing slash being a segment of its own) could match: exactly as many
 // as the pattern has, or, for a multi wildcard, at least as many. A quick

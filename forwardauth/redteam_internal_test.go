@@ -127,3 +127,44 @@ func TestFoldKeyTakesEqualFoldLettersAsOne(t *testing.T) {
 		}
 	}
 }
+
+// pattern.covers never claims a pattern covers another when a path
+// matches the other and not it (checked over every pair of a set of
+// patterns and many paths).
+func TestPatternCoversOnlyWhatItMatches(t *testing.T) {
+	patterns := []string{"/", "/{$}", "/a", "/a/", "/a/{$}", "/a/{x}", "/a/{x}/", "/a/{x}/b", "/a/{x...}", "/{x}", "/{x}/{y}",
+		"/{x...}", "/a/b", "/a/b/", "/b/{x}", "/{x}/b", "/{x}/{$}", "/a/b/c"}
+	paths := []string{"/", "/a", "/a/", "/a/b", "/a/b/", "/a/b/c", "/a/c/b", "/b", "/b/a", "/c/b", "/a/b/c/d", "/x/", "/x/y/z", "/b/"}
+	parsed := make([]pattern, len(patterns))
+	for i, s := range patterns {
+		var err error
+		if parsed[i], err = parsePattern(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	covered := 0
+	for i := range parsed {
+		for j := range parsed {
+			if !parsed[i].covers(&parsed[j]) {
+				continue
+			}
+			covered++
+			for _, p := range paths {
+				if parsed[j].match(p) && !parsed[i].match(p) {
+					t.Errorf("%q covers %q, but %q matches only the second", patterns[i], patterns[j], p)
+				}
+			}
+		}
+	}
+	// And it finds the plain cases.
+	for _, c := range [][2]string{{"/", "/a"}, {"/a/", "/a/b"}, {"/{x}", "/a"}, {"/a/{x...}", "/a/{x}/b"}, {"/{x}/{y}", "/a/b"}} {
+		a, _ := parsePattern(c[0])
+		b, _ := parsePattern(c[1])
+		if !a.covers(&b) {
+			t.Errorf("%q does not cover %q", c[0], c[1])
+		}
+	}
+	if covered < len(patterns) {
+		t.Errorf("only %d pairs covered: every pattern covers itself", covered)
+	}
+}

@@ -227,6 +227,7 @@ type Rules struct {
 	identity identity
 	upstream UpstreamFile
 	hosts    map[string]bool // the hosts routes name
+	shadowed []string        // routes no request reaches (Shadowed)
 }
 
 // Route is one checked route.
@@ -470,8 +471,36 @@ func compile(f File) (*Rules, error) {
 	rs.fallback.asks = decisionKey(&rs.fallback)
 	for i := range rs.routes {
 		rs.routes[i].asks = decisionKey(&rs.routes[i])
+		for j := range i {
+			if rs.routes[j].covers(&rs.routes[i]) {
+				rs.shadowed = append(rs.shadowed, fmt.Sprintf("route %q decides no request: route %q, before it, matches every request it matches",
+					rs.routes[i].name, rs.routes[j].name))
+				break
+			}
+		}
 	}
 	return rs, nil
+}
+
+// Shadowed describes the routes that decide no request, because a route
+// before them matches every request they match (first match wins): most
+// often a broader route written before a narrower one, whose upstream
+// handler a router picking the most specific match would still serve. An
+// empty result says every route decides some request. bearerguard serve
+// logs each at Warn when it reads the file.
+func (rs *Rules) Shadowed() []string { return slices.Clone(rs.shadowed) }
+
+// covers reports whether r matches every request o matches: any host or
+// o's, every method o takes (or any), and a pattern matching every path
+// o's matches.
+func (r *Route) covers(o *Route) bool {
+	if r.host != "" && r.host != o.host {
+		return false
+	}
+	if len(r.methods) > 0 && (len(o.methods) == 0 || slices.ContainsFunc(o.methods, func(m string) bool { return !slices.Contains(r.methods, m) })) {
+		return false
+	}
+	return r.pattern.covers(&o.pattern)
 }
 
 // decisionKey spells what a token route asks of a token in one way: the

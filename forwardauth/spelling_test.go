@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 
@@ -685,5 +686,74 @@ routes:
 		if target == "/docs/x" && resp.StatusCode != 200 {
 			t.Errorf("GET /docs/x with no token: %d, want 200 public-docs", resp.StatusCode)
 		}
+	}
+}
+
+// A route that a route before it takes every request of is reported
+// (Shadowed), with both names; the README's file, and routes that only
+// overlap, are not (found by a review: /public/{p...} open before
+// /public/admin asking for admin decides /public/admin open, while a
+// router picking the most specific match serves the admin handler).
+func TestShadowedRoutesReported(t *testing.T) {
+	rs, err := forwardauth.ParseRules([]byte(`
+routes:
+  - name: public
+    path: /public/{p...}
+    open: true
+  - name: public-admin
+    path: /public/admin
+    scopes: [admin]
+  - name: reads
+    methods: [GET]
+    path: /orders/{id}
+    scopes: [read]
+  - name: read-one
+    methods: [GET]
+    path: /orders/7
+    scopes: [read]
+  - name: writes
+    methods: [POST]
+    path: /orders/{id}
+    scopes: [write]
+  - name: any-method
+    path: /orders/{id}
+    scopes: [other]
+  - name: b-host
+    host: b.example.com
+    path: /hosts/
+    scopes: [x]
+  - name: other-host
+    host: a.example.com
+    path: /hosts/8
+    scopes: [x]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(rs.Shadowed(), "\n")
+	for _, want := range []string{`route "public-admin" decides no request: route "public"`, `route "read-one" decides no request: route "reads"`} {
+		if !strings.Contains(got, want) {
+			t.Errorf("Shadowed() = %q, want it to hold %q", got, want)
+		}
+	}
+	for _, name := range []string{`"writes"`, `"any-method"`, `"other-host"`} {
+		if strings.Contains(got, "route "+name+" decides") {
+			t.Errorf("Shadowed() = %q: %s is reached by some request", got, name)
+		}
+	}
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := string(b)
+	file = file[strings.Index(file, "### The route file"):]
+	file = file[strings.Index(file, "```yaml\n")+len("```yaml\n"):]
+	file = file[:strings.Index(file, "```")]
+	readme, err := forwardauth.ParseRules([]byte(file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := readme.Shadowed(); len(s) != 0 {
+		t.Errorf("the README's route file: %q", s)
 	}
 }

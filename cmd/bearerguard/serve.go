@@ -76,6 +76,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return fail(2, fmt.Errorf("--routes %s: %w", cfg.Routes, err))
 	}
+	warnShadowed(log, cfg.Routes, rules)
 
 	var metrics http.Handler
 	if cfg.issuer.MetricsAddr != "" {
@@ -343,3 +344,10 @@ func awaitKeys(ctx context.Context, log *slog.Logger, cfg serveConfig, ready *se
 }
 
 func oneLineErr(err error) string { return strings.ReplaceAll(err.Error(), "\n", "; ") }
+
+// warnShadowed logs each route of the file that decides no request.
+func warnShadowed(log *slog.Logger, path string, rules *forwardauth.Rules) {
+	for _, why := range rules.Shadowed() {
+		log.Warn("bearerguard serve: a route decides no request", "routes", path, "why", why)
+	}
+}

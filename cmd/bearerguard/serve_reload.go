@@ -156,4 +156,5 @@ func (rl *reloader) reload() {
 		return
 	}
 	rl.log.Info("bearerguard serve: routes reloaded", "routes", rl.path, "count", rules.Routes(), "default", rules.Default().String())
+	warnShadowed(rl.log, rl.path, rules)
 }

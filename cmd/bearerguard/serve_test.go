@@ -236,10 +236,14 @@ func TestServeReload(t *testing.T) {
 		t.Errorf("log lines about the bad file: %q; want one naming the unknown field", lines)
 	}
 
-	writeRoutes(t, file, "routes:\n  - path: /healthz\n    deny: true\n")
+	writeRoutes(t, file, "routes:\n  - path: /healthz\n    deny: true\n  - name: never\n    path: /healthz\n    open: true\n")
 	s.Reload()
 	if got := status(); got != 403 {
 		t.Errorf("after a good file: /healthz %d, want 403", got)
+	}
+	if !strings.Contains(stderr.String(), `level=WARN msg="bearerguard serve: a route decides no request"`) ||
+		!strings.Contains(stderr.String(), `route \"never\" decides no request: route \"#0\"`) {
+		t.Errorf("no warning of the route that decides no request: %s", stderr)
 	}
 
 	// SIGHUP itself.
