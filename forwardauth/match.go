@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -515,17 +516,27 @@ const (
 // deciding as route does, at least as specific, takes the reading first
 // (in file order and by specificity); and, where route's handler does not
 // serve the reading (sv), the first route matching q so, or the default.
+//
+// One pass: the earlier routes that could take a reading are those met
+// on the way, and only the first maxTakers of them are looked at, so a
+// decision stays linear in the routes whatever the file (a route left
+// unexcused is refused: the safe side).
 func (rs *Rules) otherReading(method, host, p, q string, sp spelling, route *Route, sv served) *Route {
 	routeServes := sv == servedByRoute || route != &rs.fallback && route.matchesAs(method, host, q, sp)
 	first := true
+	var buf [maxTakers]*pattern
+	takers := buf[:0]
 	n := strings.Count(q, "/")
 	for i := range rs.routes {
 		r := &rs.routes[i]
 		if !r.pattern.fits(n) || !r.matchesAs(method, host, q, sp) {
 			continue
 		}
-		if !sameDecision(r, route) && (first && !routeServes ||
-			!r.matchesAs(method, host, p, 0) && !rs.takenBefore(i, method, host, q, sp, route)) {
+		if sameDecision(r, route) {
+			if len(takers) < maxTakers {
+				takers = append(takers, &r.pattern)
+			}
+		} else if first && !routeServes || !r.matchesAs(method, host, p, 0) && !slices.ContainsFunc(takers, func(e *pattern) bool { return e.narrower(&r.pattern) }) {
 			return r
 		}
 		first = false
@@ -536,18 +547,9 @@ func (rs *Rules) otherReading(method, host, p, q string, sp spelling, route *Rou
 	return nil
 }
 
-// takenBefore reports whether a route before the i-th, deciding as route
-// does and at least as specific as the i-th, matches q spelt as sp: an
-// upstream routing by first match or by specificity takes that one.
-func (rs *Rules) takenBefore(i int, method, host, q string, sp spelling, route *Route) bool {
-	for j := range i {
-		e := &rs.routes[j]
-		if sameDecision(e, route) && e.pattern.narrower(&rs.routes[i].pattern) && e.matchesAs(method, host, q, sp) {
-			return true
-		}
-	}
-	return false
-}
+// maxTakers bounds the earlier routes otherReading looks at for each
+// route that could serve a reading.
+const maxTakers = 8
 
 // covers reports whether pt matches every path o matches: segment by
 // segment, a multi wildcard covers the rest, a wildcard any literal but
