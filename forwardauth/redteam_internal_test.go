@@ -1,6 +1,7 @@
 package forwardauth
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"net/url"
 	"strings"
@@ -166,5 +167,92 @@ func TestPatternCoversOnlyWhatItMatches(t *testing.T) {
 	}
 	if covered < len(patterns) {
 		t.Errorf("only %d pairs covered: every pattern covers itself", covered)
+	}
+}
+
+// shadowIndex names, for every route, the same earlier route as comparing
+// it with every route before it does (random files of patterns, hosts and
+// methods that cover one another in many ways).
+func TestShadowIndexAgreesWithEveryPair(t *testing.T) {
+	patterns := []string{"/", "/{$}", "/a", "/a/", "/a/{$}", "/a/{x}", "/a/{x}/", "/a/{x}/b", "/a/{x...}", "/{x}", "/{x}/{y}",
+		"/{x...}", "/a/b", "/a/b/", "/b/{x}", "/{x}/b", "/{x}/{$}", "/a/b/c", "/{x}/{y}/{$}", "/b/"}
+	hosts := []string{"", "", "a.example", "b.example"}
+	methods := []string{"", "[GET]", "[POST]", "[GET, POST]", "[DELETE, POST]"}
+	rnd := rand.New(rand.NewPCG(7, 11))
+	shadowedSeen := 0
+	for round := range 300 {
+		var b strings.Builder
+		b.WriteString("routes:\n")
+		n := 1 + rnd.IntN(40)
+		for i := range n {
+			fmt.Fprintf(&b, "  - name: r%d\n    path: %q\n    open: true\n", i, patterns[rnd.IntN(len(patterns))])
+			if h := hosts[rnd.IntN(len(hosts))]; h != "" {
+				fmt.Fprintf(&b, "    host: %s\n", h)
+			}
+			if m := methods[rnd.IntN(len(methods))]; m != "" {
+				fmt.Fprintf(&b, "    methods: %s\n", m)
+			}
+		}
+		rs, err := ParseRules([]byte(b.String()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		index := shadowIndex{routes: rs.routes}
+		for i := range rs.routes {
+			want := -1
+			for j := range i {
+				if rs.routes[j].covers(&rs.routes[i]) {
+					want = j
+					break
+				}
+			}
+			if got := index.shadowedBy(i); got != want {
+				t.Fatalf("round %d, route %d of\n%s\nshadowed by %d, want %d", round, i, b.String(), got, want)
+			}
+			if want >= 0 {
+				shadowedSeen++
+			}
+		}
+	}
+	if shadowedSeen < 1000 {
+		t.Errorf("only %d shadowed routes met: the files test little", shadowedSeen)
+	}
+}
+
+// Looking for shadowed routes compares each route with a few others, not
+// with every route before it, in the files a wildcard or a host would
+// once have made quadratic (10,000 routes: 50 million comparisons).
+func TestShadowIndexComparesFew(t *testing.T) {
+	for name, route := range map[string]func(i int) RouteFile{
+		"literal first":  func(i int) RouteFile { return RouteFile{Path: fmt.Sprintf("/r%d/{id}/x/{rest...}", i)} },
+		"wildcard first": func(i int) RouteFile { return RouteFile{Path: fmt.Sprintf("/{tenant}/r%d/{rest...}", i)} },
+		"host each":      func(i int) RouteFile { return RouteFile{Host: fmt.Sprintf("h%d.example", i), Path: "/x/{id}"} },
+		"method each": func(i int) RouteFile {
+			return RouteFile{Methods: []string{fmt.Sprintf("M%d", i), "POST"}, Path: "/{a}/x"}
+		},
+		"catch-all after": func(i int) RouteFile { return RouteFile{Path: fmt.Sprintf("/v%d/{rest...}", i%100)} },
+	} {
+		x := shadowIndex{}
+		for i := range MaxRoutes {
+			rf := route(i)
+			rf.Open = true
+			r, err := compileRoute(i, rf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			x.routes = append(x.routes, r)
+		}
+		shadowed := 0
+		for i := range x.routes {
+			if x.shadowedBy(i) >= 0 {
+				shadowed++
+			}
+		}
+		if x.compared > 2*MaxRoutes {
+			t.Errorf("%s: %d comparisons for %d routes", name, x.compared, MaxRoutes)
+		}
+		if want := map[bool]int{true: MaxRoutes - 100, false: 0}[name == "catch-all after"]; shadowed != want {
+			t.Errorf("%s: %d routes shadowed, want %d", name, shadowed, want)
+		}
 	}
 }

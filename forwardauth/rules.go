@@ -469,14 +469,12 @@ func compile(f File) (*Rules, error) {
 		return nil, errors.Join(errs...)
 	}
 	rs.fallback.asks = decisionKey(&rs.fallback)
+	index := shadowIndex{routes: rs.routes}
 	for i := range rs.routes {
 		rs.routes[i].asks = decisionKey(&rs.routes[i])
-		for j := range i {
-			if rs.routes[j].covers(&rs.routes[i]) {
-				rs.shadowed = append(rs.shadowed, fmt.Sprintf("route %q decides no request: route %q, before it, matches every request it matches",
-					rs.routes[i].name, rs.routes[j].name))
-				break
-			}
+		if j := index.shadowedBy(i); j >= 0 {
+			rs.shadowed = append(rs.shadowed, fmt.Sprintf("route %q decides no request: route %q, before it, matches every request it matches",
+				rs.routes[i].name, rs.routes[j].name))
 		}
 	}
 	return rs, nil

@@ -1,0 +1,146 @@
+package forwardauth
+
+// shadowIndex finds, route by route in the file's order, the first
+// earlier route that matches every request a route matches (Route.covers)
+// without comparing every pair: the earlier routes' patterns are kept in
+// a tree of segments, and a route walks only the branches a pattern
+// covering it could take (its own literal, a wildcard, a multi
+// wildcard), then compares the routes ending there on the route's host
+// or on any host. A 10,000-route file once took 3 s (35 s under the race
+// detector) comparing every pair.
+//
+// A route that is itself shadowed is not added: whatever it covers, the
+// route covering it covers too, and comes first.
+type shadowIndex struct {
+	routes   []Route
+	root     shadowNode
+	compared int // routes compared (Route.covers), for the test of its cost
+}
+
+// shadowNode is the point in the tree after some segments.
+type shadowNode struct {
+	lit   map[string]*shadowNode // next segment a literal ("/" for {$})
+	wild  *shadowNode            // next segment a single wildcard
+	ends  map[shadowKey][]int    // routes whose pattern ends here, in order
+	multi map[shadowKey][]int    // routes whose multi wildcard is the next segment
+}
+
+// shadowKey files a route under its host ("" any) and each of its
+// methods ("" any): a route covering another is on its host or any, and
+// has every method it has, so it is filed under any one of them.
+type shadowKey struct{ host, method string }
+
+// shadowedBy returns the index of the first earlier route covering
+// routes[i], or -1, and adds routes[i] to the index when there is none.
+// Routes must be given in order, each once.
+func (x *shadowIndex) shadowedBy(i int) int {
+	o := &x.routes[i]
+	if j := x.root.first(x, o, 0, -1); j >= 0 {
+		return j
+	}
+	n := &x.root
+	for _, s := range o.pattern.segs {
+		switch {
+		case s.multi:
+			n.multi = file(n.multi, o, i)
+			return -1
+		case s.wild:
+			if n.wild == nil {
+				n.wild = &shadowNode{}
+			}
+			n = n.wild
+		default:
+			if n.lit == nil {
+				n.lit = map[string]*shadowNode{}
+			}
+			c := n.lit[s.s]
+			if c == nil {
+				c = &shadowNode{}
+				n.lit[s.s] = c
+			}
+			n = c
+		}
+	}
+	n.ends = file(n.ends, o, i)
+	return -1
+}
+
+// file adds route i (o) to m under its host and each of its methods.
+func file(m map[shadowKey][]int, o *Route, i int) map[shadowKey][]int {
+	if m == nil {
+		m = map[shadowKey][]int{}
+	}
+	if len(o.methods) == 0 {
+		k := shadowKey{o.host, ""}
+		m[k] = append(m[k], i)
+	}
+	for _, method := range o.methods {
+		k := shadowKey{o.host, method}
+		m[k] = append(m[k], i)
+	}
+	return m
+}
+
+// first returns the least index below best of a route under n covering
+// o, whose first k segments brought the walk to n; best if none. The
+// branches follow pattern.covers: a multi wildcard covers any further
+// segments, a wildcard any segment but {$} and a wildcard, a literal the
+// same literal; only a multi wildcard covers one.
+func (n *shadowNode) first(x *shadowIndex, o *Route, k int, best int) int {
+	segs := o.pattern.segs
+	if k == len(segs) {
+		return firstCovering(x, n.ends, o, best)
+	}
+	best = firstCovering(x, n.multi, o, best)
+	s := segs[k]
+	if s.multi {
+		return best
+	}
+	if n.wild != nil && (s.wild || s.s != "/") {
+		best = n.wild.first(x, o, k+1, best)
+	}
+	if !s.wild {
+		if c := n.lit[s.s]; c != nil {
+			best = c.first(x, o, k+1, best)
+		}
+	}
+	return best
+}
+
+// firstCovering returns the least index below best, among the routes
+// filed in m that could cover o, of one covering o; best if none: those
+// for any host and o's, for any method and, when o lists methods, for the
+// one of them with the fewest routes filed.
+func firstCovering(x *shadowIndex, m map[shadowKey][]int, o *Route, best int) int {
+	if m == nil {
+		return best
+	}
+	hosts := []string{""}
+	if o.host != "" {
+		hosts = append(hosts, o.host)
+	}
+	for _, h := range hosts {
+		best = firstIn(x, m[shadowKey{h, ""}], o, best)
+		var fewest []int
+		for i, method := range o.methods {
+			if l := m[shadowKey{h, method}]; i == 0 || len(l) < len(fewest) {
+				fewest = l
+			}
+		}
+		best = firstIn(x, fewest, o, best)
+	}
+	return best
+}
+
+func firstIn(x *shadowIndex, list []int, o *Route, best int) int {
+	for _, j := range list { // ascending
+		if best >= 0 && j >= best {
+			break
+		}
+		x.compared++
+		if x.routes[j].covers(o) {
+			return j
+		}
+	}
+	return best
+}
