@@ -345,9 +345,20 @@ func awaitKeys(ctx context.Context, log *slog.Logger, cfg serveConfig, ready *se
 
 func oneLineErr(err error) string { return strings.ReplaceAll(err.Error(), "\n", "; ") }
 
-// warnShadowed logs each route of the file that decides no request.
+// maxShadowedLogged bounds the warnings of one load of the route file
+// about routes that decide no request: a generated file of thousands of
+// them would otherwise log thousands of lines at every reload.
+const maxShadowedLogged = 10
+
+// warnShadowed logs the routes of the file that decide no request, the
+// first maxShadowedLogged one by one, then how many more.
 func warnShadowed(log *slog.Logger, path string, rules *forwardauth.Rules) {
-	for _, why := range rules.Shadowed() {
+	shadowed := rules.Shadowed()
+	for i, why := range shadowed {
+		if i == maxShadowedLogged {
+			log.Warn("bearerguard serve: more routes decide no request", "routes", path, "more", len(shadowed)-i)
+			return
+		}
 		log.Warn("bearerguard serve: a route decides no request", "routes", path, "why", why)
 	}
 }

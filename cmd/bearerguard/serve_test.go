@@ -8,7 +8,9 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/pem"
+	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -26,6 +28,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/bearerguard/bearerguard/bearertest"
+	"github.com/bearerguard/bearerguard/forwardauth"
 	"github.com/bearerguard/bearerguard/validator"
 )
 
@@ -261,6 +264,35 @@ func TestServeReload(t *testing.T) {
 }
 
 // The poll reloads a file whose size or time changed, and only then.
+// A file of many routes that decide no request is warned of in a bounded
+// number of lines, each time it is loaded: the first ten by name, then how
+// many more.
+func TestShadowedWarningsBounded(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("routes:\n  - path: /\n    open: true\n")
+	for i := range 25 {
+		fmt.Fprintf(&b, "  - name: r%d\n    path: /r%d\n    deny: true\n", i, i)
+	}
+	rules, err := forwardauth.ParseRules([]byte(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	warnShadowed(slog.New(slog.NewTextHandler(&out, nil)), "routes.yaml", rules)
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != maxShadowedLogged+1 {
+		t.Fatalf("%d lines, want %d:\n%s", len(lines), maxShadowedLogged+1, out.String())
+	}
+	for i, l := range lines[:maxShadowedLogged] {
+		if !strings.Contains(l, fmt.Sprintf(`route \"r%d\" decides no request`, i)) {
+			t.Errorf("line %d: %s", i, l)
+		}
+	}
+	if l := lines[maxShadowedLogged]; !strings.Contains(l, "more routes decide no request") || !strings.Contains(l, "more=15") {
+		t.Errorf("last line: %s, want the 15 more counted", l)
+	}
+}
+
 func TestReloaderPoll(t *testing.T) {
 	iss := bearertest.NewIssuer(t)
 	s, _, file := startServe(t, iss, serveRoutes, "--reload-interval", "0")
