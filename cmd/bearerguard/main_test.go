@@ -465,6 +465,10 @@ func TestValidateDPoP(t *testing.T) {
 	iss.AddClient(bearertest.ClientConfig{ID: "api", Secret: "api-secret"})
 	opaqueBound := iss.Opaque(t, bearertest.Claims{"aud": "orders", "scope": "read:data", "sub": "svc-opaque", "cnf": map[string]any{"jkt": jkt}})
 	nonceKey := "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=" // 32 bytes
+	nonceKeyFile := filepath.Join(t.TempDir(), "nonce-key")
+	if err := os.WriteFile(nonceKeyFile, []byte(nonceKey+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	base := []string{"--issuer", iss.URL, "--audience", "orders"}
 	dpop := func(proof string, args ...string) []string {
 		return append(append(slices.Clone(base), "--dpop-proof", proof, "--url", api), args...)
@@ -536,6 +540,9 @@ func TestValidateDPoP(t *testing.T) {
 		{"nonce required", dpop(proof(key, "GET", api, bound), "--dpop-nonce-key", nonceKey, bound), 1,
 			[]string{"INVALID", `error="use_dpop_nonce"`, "DPoP-Nonce: "},
 			[]string{"nonce required: the API requires a server nonce and the proof has none; retry with the DPoP-Nonce value above"}},
+		{"nonce required, key from a file", dpop(proof(key, "GET", api, bound), "--dpop-nonce-key-file", nonceKeyFile, bound), 1,
+			[]string{"INVALID", `error="use_dpop_nonce"`, "DPoP-Nonce: "},
+			[]string{"nonce required: the API requires a server nonce and the proof has none; retry with the DPoP-Nonce value above"}},
 		{"foreign nonce", dpop(proof(key, "GET", api, bound, bearertest.ProofNonce("bm90LWEtbm9uY2U")), "--dpop-nonce-key", nonceKey, bound), 1,
 			[]string{"INVALID", "a nonce"},
 			[]string{"nonce: the proof's nonce is not a current one from this API; retry with the DPoP-Nonce value above"}},
@@ -592,7 +599,10 @@ func TestValidateDPoPUsage(t *testing.T) {
 		{"method and URL without proof", []string{"--method", "POST", "--url", "https://api.example.com/data"}, []string{"--method and --url describe the request a DPoP proof is for: give --dpop-proof too"}},
 		{"bad URL and method", []string{"--dpop-proof", "p", "--url", "/data", "--method", "GET /"}, []string{`--method "GET /" is not an HTTP method`, `--url "/data" is not an absolute http or https URL`}},
 		{"bad mode, short nonce key, missing certificate", []string{"--dpop", "sometimes", "--dpop-nonce-key", "c2hvcnQ=", "--client-cert", filepath.Join(t.TempDir(), "none.pem")},
-			[]string{`--dpop "sometimes" is not off, allowed or required`, "--dpop-nonce-key (or BEARERGUARD_DPOP_NONCE_KEY) must be at least 32 bytes", "--client-cert: open "}},
+			[]string{`--dpop "sometimes" is not off, allowed or required`, "--dpop-nonce-key (or its file or environment variable) must be at least 32 bytes", "--client-cert: open "}},
+		{"nonce key twice, client secret file missing", []string{"--dpop-nonce-key", "c2hvcnQ=", "--dpop-nonce-key-file", "/nonexistent", "--client-secret-file", "/nonexistent/secret"},
+			[]string{"--client-secret-file: no such file", "--dpop-nonce-key and --dpop-nonce-key-file (or their environment variables) are both set", "--dpop-nonce-key (or its file"}},
+		{"nonce key file missing", []string{"--dpop-nonce-key-file", "/nonexistent/key"}, []string{"--dpop-nonce-key-file: no such file"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

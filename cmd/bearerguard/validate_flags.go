@@ -26,12 +26,13 @@ import (
 type validateFlags struct {
 	issuer, jwksURL, audience, scope string
 	introURL, clientID, clientSecret string
-	// clientSecretFile holds the client secret; secretProblem is what
-	// went wrong reading it (fromEnvironment).
-	clientSecretFile, secretProblem string
-	leeway, timeout                 time.Duration
-	rfc9068, insecure               bool
-	issuerCA                        string
+	// clientSecretFile and nonceKeyFile hold those secrets;
+	// secretProblems is what went wrong reading them (fromEnvironment).
+	clientSecretFile, nonceKeyFile string
+	secretProblems                 []string
+	leeway, timeout                time.Duration
+	rfc9068, insecure              bool
+	issuerCA                       string
 
 	// How the request presented the token (RFC 9449, RFC 8705), and the
 	// API's DPoP policy.
@@ -71,7 +72,8 @@ func (f *validateFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.method, "method", "GET", "with --dpop-proof: the request's method")
 	fs.StringVar(&f.reqURL, "url", "", "with --dpop-proof: the URL the request was sent to, as the client addressed it (the API's public URL)")
 	fs.StringVar(&f.dpopMode, "dpop", validator.DPoPAllowed.String(), "the API's DPoP policy: off, allowed or required")
-	fs.StringVar(&f.nonceKey, "dpop-nonce-key", "", "the API's DPoP nonce key, standard base64 of 32+ bytes: the API requires server nonces (default $BEARERGUARD_DPOP_NONCE_KEY)")
+	fs.StringVar(&f.nonceKey, "dpop-nonce-key", "", "the API's DPoP nonce key, standard base64 of 32+ bytes: the API requires server nonces; prefer --dpop-nonce-key-file or the environment, since every user of the machine can read a flag (default $BEARERGUARD_DPOP_NONCE_KEY)")
+	fs.StringVar(&f.nonceKeyFile, "dpop-nonce-key-file", "", "read the DPoP nonce key from this file (a mounted secret), without its trailing line breaks (default $BEARERGUARD_DPOP_NONCE_KEY_FILE)")
 	fs.StringVar(&f.clientCertFile, "client-cert", "", "PEM file of the TLS client certificate the request came with, for certificate-bound tokens (RFC 8705)")
 	f.provider.register(fs)
 }
@@ -89,10 +91,16 @@ func (f *validateFlags) fromEnvironment(getenv func(string) string) {
 		f.clientSecretFile = getenv("BEARERGUARD_CLIENT_SECRET_FILE")
 	}
 	if err := secretfile.Fill(&f.clientSecret, f.clientSecretFile, "--client-secret", "--client-secret-file"); err != nil {
-		f.secretProblem = err.Error() // names neither the path nor the contents
+		f.secretProblems = append(f.secretProblems, err.Error()) // names neither the path nor the contents
 	}
 	if f.nonceKey == "" {
 		f.nonceKey = getenv("BEARERGUARD_DPOP_NONCE_KEY")
+	}
+	if f.nonceKeyFile == "" {
+		f.nonceKeyFile = getenv("BEARERGUARD_DPOP_NONCE_KEY_FILE")
+	}
+	if err := secretfile.Fill(&f.nonceKey, f.nonceKeyFile, "--dpop-nonce-key", "--dpop-nonce-key-file"); err != nil {
+		f.secretProblems = append(f.secretProblems, err.Error())
 	}
 }
 
@@ -113,9 +121,7 @@ func (f *validateFlags) problems(nargs int) (scopes.Requirement, []string) {
 		problems = append(problems, "--audience is required")
 	}
 	problems = append(problems, f.provider.problems(f)...)
-	if f.secretProblem != "" {
-		problems = append(problems, f.secretProblem)
-	}
+	problems = append(problems, f.secretProblems...)
 	if f.introURL != "" {
 		var missing []string
 		if f.clientID == "" {
@@ -169,7 +175,7 @@ func (f *validateFlags) presentationProblems() []string {
 	if f.nonceKey != "" {
 		// The key is a secret: never echoed.
 		if f.nonce, err = base64.StdEncoding.DecodeString(f.nonceKey); err != nil || len(f.nonce) < 32 {
-			problems = append(problems, "--dpop-nonce-key (or BEARERGUARD_DPOP_NONCE_KEY) must be at least 32 bytes, in standard base64")
+			problems = append(problems, "--dpop-nonce-key (or its file or environment variable) must be at least 32 bytes, in standard base64")
 		}
 	}
 	if f.clientCertFile != "" {
