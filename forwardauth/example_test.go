@@ -39,16 +39,16 @@ routes:
 	for _, r := range [][2]string{{"GET", "/healthz"}, {"GET", "/orders/7"}, {"HEAD", "/orders/7"}, {"POST", "/orders/7"},
 		{"GET", "/orders/admin/users"}, {"DELETE", "/orders/7"}} {
 		route := rules.Match(r[0], "api.example.com", r[1])
-		fmt.Printf("%-6s %-20s %-8s %s %s\n", r[0], r[1], route.Name(), route.Access(), route.Requirement())
+		fmt.Printf("%-6s %-20s %-8s %-13s %s\n", r[0], r[1], route.Name(), route.Access(), route.Requirement())
 	}
 	fmt.Println(rules.Names())
 	// Output:
-	// GET    /healthz             health   open (none)
-	// GET    /orders/7            read     token orders:read
-	// HEAD   /orders/7            read     token orders:read
-	// POST   /orders/7            write    token orders:write
-	// GET    /orders/admin/users  no-admin deny (none)
-	// DELETE /orders/7            default  deny (none)
+	// GET    /healthz             health   open          (none)
+	// GET    /orders/7            read     authenticated orders:read
+	// HEAD   /orders/7            read     authenticated orders:read
+	// POST   /orders/7            write    authenticated orders:write
+	// GET    /orders/admin/users  no-admin deny          (none)
+	// DELETE /orders/7            default  deny          (none)
 	// [X-Auth-Subject X-Auth-Client-Id X-Auth-Scopes]
 }
 

@@ -116,7 +116,8 @@ type IdentityFile struct {
 
 // RouteFile is one route as written.
 type RouteFile struct {
-	// Name names the route in logs and metrics; default "#<index>".
+	// Name names the route in logs, in Decision.Route and in errors;
+	// default "#<index>".
 	Name string `yaml:"name"`
 	// Host, when set, matches the request's host (any case, port ignored);
 	// left out, every host. Written empty (host: "", a template that
@@ -208,11 +209,12 @@ const (
 	AccessOpen
 )
 
-// String returns "deny", "token" or "open".
+// String returns "deny", "authenticated" or "open": the words of the
+// route file.
 func (a Access) String() string {
 	switch a {
 	case AccessToken:
-		return "token"
+		return "authenticated"
 	case AccessOpen:
 		return "open"
 	}
