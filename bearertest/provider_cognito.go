@@ -12,6 +12,8 @@ import (
 // providers.WithHTTPClient(c.Client()).
 type Cognito struct {
 	*Provider
+	// Region and UserPoolID are the pool's, as given to NewCognito: its
+	// issuer is the provider's URL followed by "/" and the pool's id.
 	Region, UserPoolID string
 }
 

@@ -9,6 +9,8 @@ import "net/http"
 // …) at it with providers.WithHTTPClient(k.Client()).
 type Keycloak struct {
 	*Provider
+	// Realm is the realm's name, as given: the issuer is the provider's
+	// URL followed by "/realms/" and the realm.
 	Realm string
 }
 

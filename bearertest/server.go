@@ -17,6 +17,7 @@ import (
 
 // ClientConfig registers an OAuth client with the issuer.
 type ClientConfig struct {
+	// ID is the client's id (client_id).
 	ID     string
 	Secret string // for client_secret_basic and client_secret_post
 	// PublicKey verifies private_key_jwt assertions, if set.

@@ -82,8 +82,10 @@ const (
 // sender-constraint checks need. Adapters build it from the request.
 // It holds the token and the proof: never log it whole.
 type Presentation struct {
+	// Scheme is the Authorization scheme the token came with.
 	Scheme Scheme
-	Token  string
+	// Token is the access token as sent.
+	Token string
 	// Proof is the request's one DPoP header; "" when there is none.
 	Proof string
 	// Method is the request's method ("GET", …), compared with "htm".

@@ -44,8 +44,12 @@ func (s StepUp) Check(tok *Token, now time.Time, leeway time.Duration) error {
 // [ErrInsufficientUserAuthentication] with errors.Is, and its challenge
 // carries acr_values and max_age (RFC 9470 §3).
 type StepUpError struct {
+	// ACRValues are the route's StepUp.ACR: the "acr" values it accepts,
+	// most preferred first (none: any).
 	ACRValues []string
-	MaxAge    time.Duration
+	// MaxAge is the route's StepUp.MaxAge: the longest time since
+	// "auth_time" it accepts (zero: no bound).
+	MaxAge time.Duration
 }
 
 // Error says a stronger or more recent authentication is required.

@@ -47,8 +47,9 @@
 // around a whole tree, an inner, stricter one on a route), and an inner
 // guard reuses the token in the request's context only when a guard over
 // the same validator, taking tokens the same ways, stored it there
-// ([Guard.WithToken]): the decision would be the same, and only the route's
-// scopes are checked again. A token stored by a guard over another
+// ([Guard.Authorize], which Require, Handler and Middleware use): the
+// decision would be the same, and only the route's scopes are checked
+// again. A token stored by a guard over another
 // validator (another audience, other claim checks, a maximum age), or by
 // one that takes tokens where the inner one does not (a query, form or
 // cookie token, a client certificate header or its proxies, another public

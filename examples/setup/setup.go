@@ -35,22 +35,32 @@ import (
 
 // Config is an example service's configuration.
 type Config struct {
-	Addr         string
-	Issuer       string
-	Audience     string
-	JWKSURL      string // "" means discovery from Issuer
-	Leeway       time.Duration
-	RFC9068      bool
+	// Addr is the address the service listens on (--addr).
+	Addr string
+	// Issuer is the trusted issuer's identifier (--issuer).
+	Issuer string
+	// Audience is this API's audience, which tokens must name (--audience).
+	Audience string
+	// JWKSURL is the issuer's key set; "" means discovery from Issuer.
+	JWKSURL string
+	// Leeway is the clock skew allowed (--leeway).
+	Leeway time.Duration
+	// RFC9068 enforces the JWT access-token profile (--rfc9068).
+	RFC9068 bool
+	// InsecureHTTP allows http:// URLs to loopback issuers (--insecure-http).
 	InsecureHTTP bool
 	// IssuerCA is a PEM file of CA certificates trusted, beside the
 	// system's, for the issuer's discovery, JWKS and introspection (a
 	// private CA, or a local issuer such as `bearerguard dev-issuer`'s).
 	IssuerCA     string
 	issuerClient *http.Client // trusting IssuerCA, once Parse has read it
-	// Introspection of opaque tokens (RFC 7662), with client_secret_basic.
+	// IntrospectionURL is the RFC 7662 endpoint for opaque tokens, asked
+	// with client_secret_basic as ClientID and ClientSecret.
 	IntrospectionURL string
-	ClientID         string
-	ClientSecret     string
+	// ClientID is this API's client id at the introspection endpoint.
+	ClientID string
+	// ClientSecret is its secret there (never printed).
+	ClientSecret string
 	// IntrospectionCacheTTL bounds the reuse of an active introspection
 	// answer (revocation is seen at most this late); 0 means no reuse.
 	IntrospectionCacheTTL time.Duration
@@ -95,7 +105,8 @@ type Config struct {
 	// DPoPNonce requires server-issued DPoP nonces, made with
 	// DPoPNonceKey (random per process when empty: give every replica
 	// the same key).
-	DPoPNonce    bool
+	DPoPNonce bool
+	// DPoPNonceKey is that key, 32 bytes or more (never printed).
 	DPoPNonceKey []byte
 
 	// RedisURL, when set, shares the introspection cache and the DPoP
@@ -113,7 +124,10 @@ type Config struct {
 	// refuses --redis-url with --introspection-url unless they are given
 	// or RedisUnencrypted says to accept that.
 	RedisEncryptionKeys []redisstore.EncryptionKey
-	RedisUnencrypted    bool
+	// RedisUnencrypted accepts a Redis without encryption keys
+	// (--redis-unencrypted): whoever can write to it can make any token
+	// string valid.
+	RedisUnencrypted bool
 	// RedisPrefix starts every Redis key (redisstore.WithPrefix); "" is
 	// the store's default. Services sharing a Redis that must not share
 	// answers use prefixes of their own.
@@ -537,10 +551,14 @@ var HealthBody = []byte(`{"status":"ok"}` + "\n")
 
 // DataReply is the body of GET and POST /data.
 type DataReply struct {
-	Subject  string   `json:"subject"`
-	ClientID string   `json:"client_id"`
-	Scopes   []string `json:"scopes"`
-	Stored   bool     `json:"stored,omitempty"`
+	// Subject is the token's "sub".
+	Subject string `json:"subject"`
+	// ClientID is the client the token was issued to.
+	ClientID string `json:"client_id"`
+	// Scopes are the token's scopes ([] when none).
+	Scopes []string `json:"scopes"`
+	// Stored says a POST was accepted.
+	Stored bool `json:"stored,omitempty"`
 }
 
 // Reply describes tok for /data.
