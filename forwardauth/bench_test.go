@@ -1,8 +1,10 @@
 package forwardauth_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/bearerguard/bearerguard/bearertest"
@@ -70,6 +72,33 @@ func BenchmarkDecide(b *testing.B) {
 			}
 		}
 	})
+	// A file of 100 routes: the decision is one pass over the routes per
+	// reading of the path (as written, another case, escapes as sent, a
+	// slash added), so a route matched last costs the most.
+	var file strings.Builder
+	file.WriteString("default: deny\nroutes:\n")
+	for i := range 50 {
+		fmt.Fprintf(&file, "  - path: /api%d/{id}/items/{rest...}\n    scopes: [orders:read]\n  - path: /pub%d/docs/{$}\n    open: true\n", i, i)
+	}
+	big := newFixtureFor(b, iss, file.String())
+	for _, c := range []struct {
+		name, uri string
+		status    int
+	}{
+		{"100-routes/open-route-first", "/pub0/docs/", http.StatusOK},
+		{"100-routes/open-route-last", "/pub49/docs/", http.StatusOK},
+		{"100-routes/no-token", "/api49/7/items/x", http.StatusUnauthorized},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			req := forwardauth.Request{Method: "GET", URI: c.uri, Header: http.Header{}}
+			b.ReportAllocs()
+			for b.Loop() {
+				if dec := big.d.Decide(b.Context(), req); dec.Status != c.status {
+					b.Fatalf("status %d (%v), want %d", dec.Status, dec.Err, c.status)
+				}
+			}
+		})
+	}
 }
 
 func claims(scope string) bearertest.Claims {

@@ -25,27 +25,33 @@ func BenchmarkMiddleware(b *testing.B) {
 	tok := mint("read:data")
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	for _, c := range []struct {
-		name  string
-		h     http.Handler
-		query bool // the token in ?access_token= (WithQueryToken), not the header
+		name   string
+		h      http.Handler
+		query  bool // the token in ?access_token= (WithQueryToken), not the header
+		token  string
+		status int
 	}{
-		{"bare", h, false},
-		{"guarded", g.Require(scopes.All("read:data"), h), false},
-		{"guarded, query token", gq.Require(scopes.All("read:data"), h), true},
+		{"bare", h, false, tok, http.StatusNoContent},
+		{"guarded", g.Require(scopes.All("read:data"), h), false, tok, http.StatusNoContent},
+		{"guarded, query token", gq.Require(scopes.All("read:data"), h), true, tok, http.StatusNoContent},
+		// The refusals an unauthenticated caller gets: what a flood costs.
+		{"refused, no token", g.Require(scopes.All("read:data"), h), false, "", http.StatusUnauthorized},
+		{"refused, wrong scope", g.Require(scopes.All("write:data"), h), false, tok, http.StatusForbidden},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
 			req := httptest.NewRequest("GET", "/data", nil)
-			if c.query {
-				req = httptest.NewRequest("GET", "/data?access_token="+tok, nil)
-			} else {
-				req.Header.Set("Authorization", "Bearer "+tok)
+			switch {
+			case c.query:
+				req = httptest.NewRequest("GET", "/data?access_token="+c.token, nil)
+			case c.token != "":
+				req.Header.Set("Authorization", "Bearer "+c.token)
 			}
 			for b.Loop() {
 				w := httptest.NewRecorder()
 				c.h.ServeHTTP(w, req)
-				if w.Code != http.StatusNoContent {
-					b.Fatalf("status %d", w.Code)
+				if w.Code != c.status {
+					b.Fatalf("status %d, want %d", w.Code, c.status)
 				}
 			}
 		})
