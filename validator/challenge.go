@@ -59,6 +59,16 @@ const MaxRetryAfter = time.Minute
 // An error of no known class is answered as invalid_token, so that a bug
 // never lets a request through and never reveals detail.
 func ChallengeFor(err error, realm string) Challenge {
+	c, _ := challengeFor(err, realm)
+	if c.parts != nil {
+		c.render()
+	}
+	return c
+}
+
+// challengeFor is ChallengeFor without the header rendered (when it has
+// parts), and the error's class.
+func challengeFor(err error, realm string) (Challenge, *Error) {
 	class, reason := classOf(err)
 	c := Challenge{Code: class.code, Description: reason.desc}
 	var extra []challengeAttr
@@ -90,13 +100,12 @@ func ChallengeFor(err error, realm string) Challenge {
 			c.RetryAfter = ue.RetryAfter
 		}
 		c.RetryAfter = min(max(c.RetryAfter.Round(time.Second), time.Second), MaxRetryAfter)
-		return c
+		return c, class
 	default:
 		c.Status = http.StatusUnauthorized
 	}
 	c.parts = []challengePart{{scheme: "Bearer", attrs: append(errorAttrs(realm, c.Code, c.Description, c.Scope), extra...)}}
-	c.render()
-	return c
+	return c, class
 }
 
 // errorAttrs are a challenge's realm and error attributes.
@@ -124,7 +133,15 @@ func (c Challenge) WithResourceMetadata(url string) Challenge {
 // render writes Header from the parts: challenges separated by ", ",
 // empty attributes left out.
 func (c *Challenge) render() {
+	n := 0 // at most the length written: one allocation
+	for _, p := range c.parts {
+		n += len(p.scheme) + 2
+		for _, a := range p.attrs {
+			n += len(a.name) + len(a.value) + 5
+		}
+	}
 	var b strings.Builder
+	b.Grow(n)
 	for i, p := range c.parts {
 		if i > 0 {
 			b.WriteString(", ")
@@ -138,16 +155,18 @@ func (c *Challenge) render() {
 // Retry-After for 503), DPoP-Nonce when a nonce is asked for, and
 // Cache-Control: no-store. It does not write the status or a body.
 func (c Challenge) Apply(h http.Header) {
+	// The keys as http.Header.Set would canonicalize them, written so:
+	// canonicalizing "WWW-Authenticate" costs every refusal an allocation.
 	if c.Header != "" {
-		h.Set("WWW-Authenticate", c.Header)
+		h["Www-Authenticate"] = []string{c.Header}
 	}
 	if c.RetryAfter > 0 {
-		h.Set("Retry-After", strconv.Itoa(int(c.RetryAfter/time.Second)))
+		h["Retry-After"] = []string{strconv.Itoa(int(c.RetryAfter / time.Second))}
 	}
 	if c.Nonce != "" {
-		h.Set("DPoP-Nonce", c.Nonce)
+		h["Dpop-Nonce"] = []string{c.Nonce}
 	}
-	h.Set("Cache-Control", "no-store")
+	h["Cache-Control"] = []string{"no-store"}
 }
 
 // BuildChallenge builds a WWW-Authenticate value for the Bearer scheme
@@ -187,27 +206,28 @@ func writeChallenge(b *strings.Builder, p challengePart) {
 // challenge); with [DPoPRequired] only the DPoP challenge; with [DPoPOff]
 // only the Bearer one, as [ChallengeFor]. A [NonceError] adds its nonce.
 func (v *Validator) Challenge(err error, realm string, scheme Scheme) Challenge {
-	c := ChallengeFor(err, realm)
-	if ne, ok := asNonceError(err); ok {
-		c.Nonce = ne.Nonce
+	c, class := challengeFor(err, realm)
+	if errors.Is(err, ErrUseDPoPNonce) { // errors.As alone would cost every refusal an allocation
+		if ne, ok := asNonceError(err); ok {
+			c.Nonce = ne.Nonce
+		}
 	}
 	mode := v.dpop.mode
 	if len(c.parts) == 0 || mode == DPoPOff {
+		if c.parts != nil {
+			c.render()
+		}
 		return c
 	}
-	class, _ := classOf(err)
 	onDPoP := scheme == SchemeDPoP || class == ErrInvalidDPoPProof || class == ErrUseDPoPNonce || mode == DPoPRequired
-	var algs []string
-	for _, a := range v.DPoPAlgorithms() {
-		algs = append(algs, string(a))
-	}
+	algs := challengeAttr{"algs", v.dpop.algsText}
 	full := c.parts[0].attrs
 	bare := []challengeAttr{{"realm", realm}}
 	bearer := challengePart{scheme: "Bearer", attrs: full}
-	dpop := challengePart{scheme: "DPoP", attrs: append(append([]challengeAttr(nil), bare...), challengeAttr{"algs", strings.Join(algs, " ")})}
+	dpop := challengePart{scheme: "DPoP", attrs: []challengeAttr{bare[0], algs}}
 	if onDPoP {
 		bearer.attrs = bare
-		dpop.attrs = append(append([]challengeAttr(nil), full...), challengeAttr{"algs", strings.Join(algs, " ")})
+		dpop.attrs = append(full[:len(full):len(full)], algs)
 	}
 	if mode == DPoPRequired {
 		c.parts = []challengePart{dpop}

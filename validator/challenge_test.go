@@ -151,3 +151,29 @@ func isClean(s string) bool {
 	}
 	return true
 }
+
+// Apply writes each header under its canonical key, as Header.Set would,
+// so that Get and the server find it.
+func TestApplyCanonicalKeys(t *testing.T) {
+	c := validator.ChallengeFor(&validator.UnavailableError{Reason: validator.ErrUnavailable, RetryAfter: 7 * time.Second}, "orders")
+	c.Nonce = "n-1"
+	h := http.Header{}
+	c.Apply(h)
+	u := validator.ChallengeFor(validator.ErrExpired, `or"ders`).WithResourceMetadata("https://api.example.com/.well-known/oauth-protected-resource")
+	u.Apply(h)
+	for k := range h {
+		if k != http.CanonicalHeaderKey(k) {
+			t.Errorf("header key %q, want %q", k, http.CanonicalHeaderKey(k))
+		}
+	}
+	for k, want := range map[string]string{
+		"Retry-After":      "7",
+		"DPoP-Nonce":       "n-1",
+		"Cache-Control":    "no-store",
+		"WWW-Authenticate": `Bearer realm="orders", error="invalid_token", error_description="The access token expired", resource_metadata="https://api.example.com/.well-known/oauth-protected-resource"`,
+	} {
+		if got := h.Get(k); got != want {
+			t.Errorf("%s: %q, want %q", k, got, want)
+		}
+	}
+}

@@ -102,11 +102,14 @@ type Presentation struct {
 
 // dpopConfig is the validator's DPoP configuration.
 type dpopConfig struct {
-	mode   DPoPMode
-	algs   algSet
-	window time.Duration
-	replay ReplayStore
-	nonces *nonces // nil when nonces are off
+	mode DPoPMode
+	algs algSet
+	// algsText is the DPoP challenge's "algs" value, written once (New):
+	// every refusal carries it.
+	algsText string
+	window   time.Duration
+	replay   ReplayStore
+	nonces   *nonces // nil when nonces are off
 }
 
 // WithDPoP sets how DPoP is accepted (default [DPoPAllowed]).

@@ -140,6 +140,14 @@ func New(opts ...Option) (*Validator, error) {
 	if v.dpop.replay == nil {
 		v.dpop.replay = NewMemoryReplayStore(DefaultReplayStoreSize, c.clock)
 	}
+	var algs strings.Builder
+	for i, a := range v.DPoPAlgorithms() {
+		if i > 0 {
+			algs.WriteByte(' ')
+		}
+		algs.WriteString(string(a))
+	}
+	v.dpop.algsText = algs.String()
 	for _, ic := range c.issuers {
 		if ic.issuer == "" {
 			errs = append(errs, errors.New("empty issuer"))
