@@ -106,7 +106,8 @@ routes:
 	if err != nil {
 		panic(err)
 	}
-	for _, why := range rules.Shadowed() {
+	found, _ := rules.Shadowed()
+	for _, why := range found {
 		fmt.Println(why)
 	}
 	// Output: route "public-admin" decides no request: route "public", before it, matches every request it matches

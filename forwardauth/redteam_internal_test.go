@@ -2,10 +2,12 @@ package forwardauth
 
 import (
 	"fmt"
+	"math/bits"
 	"math/rand/v2"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -206,8 +208,8 @@ func TestShadowIndexAgreesWithEveryPair(t *testing.T) {
 					break
 				}
 			}
-			if got := index.shadowedBy(i); got != want {
-				t.Fatalf("round %d, route %d of\n%s\nshadowed by %d, want %d", round, i, b.String(), got, want)
+			if got, ok := index.shadowedBy(i); got != want || !ok {
+				t.Fatalf("round %d, route %d of\n%s\nshadowed by %d (checked: %v), want %d", round, i, b.String(), got, ok, want)
 			}
 			if want >= 0 {
 				shadowedSeen++
@@ -244,15 +246,118 @@ func TestShadowIndexComparesFew(t *testing.T) {
 		}
 		shadowed := 0
 		for i := range x.routes {
-			if x.shadowedBy(i) >= 0 {
+			j, ok := x.shadowedBy(i)
+			if !ok {
+				t.Fatalf("%s: the check stopped at route %d", name, i)
+			}
+			if j >= 0 {
 				shadowed++
 			}
 		}
-		if x.compared > 2*MaxRoutes {
-			t.Errorf("%s: %d comparisons for %d routes", name, x.compared, MaxRoutes)
+		if x.compared > 2*MaxRoutes || x.work > 8*MaxRoutes {
+			t.Errorf("%s: %d comparisons, %d steps for %d routes", name, x.compared, x.work, MaxRoutes)
 		}
 		if want := map[bool]int{true: MaxRoutes - 100, false: 0}[name == "catch-all after"]; shadowed != want {
 			t.Errorf("%s: %d routes shadowed, want %d", name, shadowed, want)
 		}
+	}
+}
+
+// A file built so that the walk branches at every segment (every mix of
+// a literal and a wildcard ten segments deep, on one host, then routes
+// under them on another host with many methods: 20 s to load) stops the
+// report at its work bound, and says where; up to there it names what
+// comparing every pair names.
+func TestShadowReportBounded(t *testing.T) {
+	var routes []Route
+	add := func(rf RouteFile) {
+		rf.Open = true
+		r, err := compileRoute(len(routes), rf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		routes = append(routes, r)
+	}
+	const depth = 10
+	for d := depth; d >= 0; d-- {
+		for wilds := 0; wilds <= d; wilds++ { // the most literal first: none covers another
+			for mask := 0; mask < 1<<d; mask++ {
+				if bits.OnesCount(uint(mask)) != wilds {
+					continue
+				}
+				var p strings.Builder
+				for k := range d {
+					if mask&(1<<k) != 0 {
+						fmt.Fprintf(&p, "/{%c}", 'a'+k)
+					} else {
+						p.WriteString("/a")
+					}
+				}
+				add(RouteFile{Host: "z", Path: p.String() + "/{r...}"})
+			}
+		}
+	}
+	methods := strings.Split("A B C D E F G H I J K L M N O P Q R S T U V W X Y Z 0", " ")
+	for i := 0; len(routes) < MaxRoutes; i++ {
+		add(RouteFile{Host: "q", Path: fmt.Sprintf("%s/%d", strings.Repeat("/a", depth), i), Methods: methods})
+	}
+	rs := &Rules{routes: routes}
+	start := time.Now()
+	rs.findShadowed()
+	t.Logf("the report stopped after %v", time.Since(start))
+	found, unchecked := rs.Shadowed()
+	if unchecked == "" || len(found) != 0 {
+		t.Errorf("Shadowed() = %d found, unchecked from %q; want none found and the check stopped", len(found), unchecked)
+	}
+	x := shadowIndex{routes: rs.routes}
+	for i := range rs.routes {
+		if _, ok := x.shadowedBy(i); !ok {
+			break
+		}
+	}
+	if x.work > maxShadowWork+64 { // past it by one node's lookups at most
+		t.Errorf("%d steps, over the bound of %d", x.work, maxShadowWork)
+	}
+
+	// With a small bound, on random files: the routes before the stop are
+	// reported as every pair says, none after it.
+	rnd := rand.New(rand.NewPCG(3, 5))
+	stopped := 0
+	for range 200 {
+		var b strings.Builder
+		b.WriteString("routes:\n")
+		for i := range 60 {
+			fmt.Fprintf(&b, "  - name: r%d\n    path: %q\n    open: true\n", i, []string{"/", "/a", "/a/", "/{x}", "/a/{x}", "/{x}/b", "/{x...}", "/a/b"}[rnd.IntN(8)])
+		}
+		rs, err := ParseRules([]byte(b.String()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		x := shadowIndex{routes: rs.routes, budget: 40 + rnd.IntN(100)}
+		for i := range rs.routes {
+			j, ok := x.shadowedBy(i)
+			if !ok {
+				stopped++
+				for k := i + 1; k < len(rs.routes); k++ {
+					if _, ok := x.shadowedBy(k); ok {
+						t.Fatalf("route %d checked after the check stopped at %d", k, i)
+					}
+				}
+				break
+			}
+			want := -1
+			for k := range i {
+				if rs.routes[k].covers(&rs.routes[i]) {
+					want = k
+					break
+				}
+			}
+			if j != want {
+				t.Fatalf("route %d: shadowed by %d, want %d", i, j, want)
+			}
+		}
+	}
+	if stopped == 0 {
+		t.Error("the small bound never stopped the check")
 	}
 }

@@ -230,6 +230,9 @@ type Rules struct {
 	upstream UpstreamFile
 	hosts    map[string]bool // the hosts routes name
 	shadowed []string        // routes no request reaches (Shadowed)
+	// shadowedFrom is the first route the report did not check (its
+	// work bound reached), -1 when it checked every route.
+	shadowedFrom int
 }
 
 // Route is one checked route.
@@ -471,24 +474,45 @@ func compile(f File) (*Rules, error) {
 		return nil, errors.Join(errs...)
 	}
 	rs.fallback.asks = decisionKey(&rs.fallback)
-	index := shadowIndex{routes: rs.routes}
 	for i := range rs.routes {
 		rs.routes[i].asks = decisionKey(&rs.routes[i])
-		if j := index.shadowedBy(i); j >= 0 {
+	}
+	rs.findShadowed()
+	return rs, nil
+}
+
+// findShadowed fills what Shadowed reports.
+func (rs *Rules) findShadowed() {
+	index := shadowIndex{routes: rs.routes}
+	rs.shadowedFrom = -1
+	for i := range rs.routes {
+		switch j, ok := index.shadowedBy(i); {
+		case !ok:
+			rs.shadowedFrom = i
+			return
+		case j >= 0:
 			rs.shadowed = append(rs.shadowed, fmt.Sprintf("route %q decides no request: route %q, before it, matches every request it matches",
 				rs.routes[i].name, rs.routes[j].name))
 		}
 	}
-	return rs, nil
 }
 
 // Shadowed describes the routes that decide no request, because a route
 // before them matches every request they match (first match wins): most
 // often a broader route written before a narrower one, whose upstream
-// handler a router picking the most specific match would still serve. An
-// empty result says every route decides some request. bearerguard serve
-// logs each at Warn when it reads the file.
-func (rs *Rules) Shadowed() []string { return slices.Clone(rs.shadowed) }
+// handler a router picking the most specific match would still serve.
+// bearerguard serve logs each at Warn when it reads the file.
+//
+// The check's work is bounded, so that loading stays fast whatever the
+// file: unchecked names the first route it did not check ("" when it
+// checked them all, and an empty found then says every route decides
+// some request). Only a file built to defeat the check stops it.
+func (rs *Rules) Shadowed() (found []string, unchecked string) {
+	if rs.shadowedFrom >= 0 {
+		unchecked = rs.routes[rs.shadowedFrom].name
+	}
+	return slices.Clone(rs.shadowed), unchecked
+}
 
 // covers reports whether r matches every request o matches: any host or
 // o's, every method o takes (or any), and a pattern matching every path

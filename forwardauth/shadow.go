@@ -11,11 +11,25 @@ package forwardauth
 //
 // A route that is itself shadowed is not added: whatever it covers, the
 // route covering it covers too, and comes first.
+//
+// The walk can still branch at every segment (a literal and a wildcard
+// both filed), so the work of one file is bounded (maxShadowWork): a file
+// built to make the walk exponential (every mix of literals and wildcards
+// ten segments deep, then routes under them on other hosts and methods)
+// took 20 s. Past the bound the report stops, saying so: it is a warning,
+// and loading must stay fast.
 type shadowIndex struct {
 	routes   []Route
 	root     shadowNode
 	compared int // routes compared (Route.covers), for the test of its cost
+	work     int // steps: nodes walked, lists looked up, routes compared
+	budget   int // the most steps; 0 means maxShadowWork
 }
+
+// maxShadowWork bounds the steps of one file's report: far above what a
+// file of MaxRoutes plain routes takes (a few per route), and well under
+// a second.
+const maxShadowWork = 4 << 20
 
 // shadowNode is the point in the tree after some segments.
 type shadowNode struct {
@@ -32,18 +46,30 @@ type shadowKey struct{ host, method string }
 
 // shadowedBy returns the index of the first earlier route covering
 // routes[i], or -1, and adds routes[i] to the index when there is none.
-// Routes must be given in order, each once.
-func (x *shadowIndex) shadowedBy(i int) int {
+// Routes must be given in order, each once. ok is false once the work
+// bound is reached: the answer is then unknown, for this route and every
+// route after it.
+func (x *shadowIndex) shadowedBy(i int) (j int, ok bool) {
+	if x.budget == 0 {
+		x.budget = maxShadowWork
+	}
+	if x.work > x.budget {
+		return -1, false
+	}
 	o := &x.routes[i]
-	if j := x.root.first(x, o, 0, -1); j >= 0 {
-		return j
+	j = x.root.first(x, o, 0, -1)
+	if x.work > x.budget {
+		return -1, false
+	}
+	if j >= 0 {
+		return j, true
 	}
 	n := &x.root
 	for _, s := range o.pattern.segs {
 		switch {
 		case s.multi:
 			n.multi = file(n.multi, o, i)
-			return -1
+			return -1, true
 		case s.wild:
 			if n.wild == nil {
 				n.wild = &shadowNode{}
@@ -62,7 +88,7 @@ func (x *shadowIndex) shadowedBy(i int) int {
 		}
 	}
 	n.ends = file(n.ends, o, i)
-	return -1
+	return -1, true
 }
 
 // file adds route i (o) to m under its host and each of its methods.
@@ -87,6 +113,10 @@ func file(m map[shadowKey][]int, o *Route, i int) map[shadowKey][]int {
 // segments, a wildcard any segment but {$} and a wildcard, a literal the
 // same literal; only a multi wildcard covers one.
 func (n *shadowNode) first(x *shadowIndex, o *Route, k int, best int) int {
+	x.work++
+	if x.work > x.budget {
+		return best
+	}
 	segs := o.pattern.segs
 	if k == len(segs) {
 		return firstCovering(x, n.ends, o, best)
@@ -115,21 +145,24 @@ func firstCovering(x *shadowIndex, m map[shadowKey][]int, o *Route, best int) in
 	if m == nil {
 		return best
 	}
-	hosts := []string{""}
+	best = firstOnHost(x, m, "", o, best)
 	if o.host != "" {
-		hosts = append(hosts, o.host)
-	}
-	for _, h := range hosts {
-		best = firstIn(x, m[shadowKey{h, ""}], o, best)
-		var fewest []int
-		for i, method := range o.methods {
-			if l := m[shadowKey{h, method}]; i == 0 || len(l) < len(fewest) {
-				fewest = l
-			}
-		}
-		best = firstIn(x, fewest, o, best)
+		best = firstOnHost(x, m, o.host, o, best)
 	}
 	return best
+}
+
+// firstOnHost is firstCovering for the routes filed under host.
+func firstOnHost(x *shadowIndex, m map[shadowKey][]int, host string, o *Route, best int) int {
+	best = firstIn(x, m[shadowKey{host, ""}], o, best)
+	var fewest []int
+	for i, method := range o.methods {
+		if l := m[shadowKey{host, method}]; i == 0 || len(l) < len(fewest) {
+			fewest = l
+		}
+	}
+	x.work += 1 + len(o.methods)
+	return firstIn(x, fewest, o, best)
 }
 
 func firstIn(x *shadowIndex, list []int, o *Route, best int) int {
@@ -137,7 +170,11 @@ func firstIn(x *shadowIndex, list []int, o *Route, best int) int {
 		if best >= 0 && j >= best {
 			break
 		}
+		if x.work > x.budget {
+			break
+		}
 		x.compared++
+		x.work++
 		if x.routes[j].covers(o) {
 			return j
 		}

@@ -722,7 +722,11 @@ routes:
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := strings.Join(rs.Shadowed(), "\n")
+	found, unchecked := rs.Shadowed()
+	if unchecked != "" {
+		t.Errorf("the check stopped at route %q", unchecked)
+	}
+	got := strings.Join(found, "\n")
 	for _, want := range []string{`route "public-admin" decides no request: route "public"`, `route "read-one" decides no request: route "reads"`} {
 		if !strings.Contains(got, want) {
 			t.Errorf("Shadowed() = %q, want it to hold %q", got, want)
@@ -745,8 +749,8 @@ routes:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := readme.Shadowed(); len(s) != 0 {
-		t.Errorf("the README's route file: %q", s)
+	if s, unchecked := readme.Shadowed(); len(s) != 0 || unchecked != "" {
+		t.Errorf("the README's route file: %q (unchecked from %q)", s, unchecked)
 	}
 }
 

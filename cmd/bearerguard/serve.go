@@ -351,14 +351,18 @@ func oneLineErr(err error) string { return strings.ReplaceAll(err.Error(), "\n",
 const maxShadowedLogged = 10
 
 // warnShadowed logs the routes of the file that decide no request, the
-// first maxShadowedLogged one by one, then how many more.
+// first maxShadowedLogged one by one, then how many more, and where the
+// check stopped if it did.
 func warnShadowed(log *slog.Logger, path string, rules *forwardauth.Rules) {
-	shadowed := rules.Shadowed()
+	shadowed, unchecked := rules.Shadowed()
 	for i, why := range shadowed {
 		if i == maxShadowedLogged {
 			log.Warn("bearerguard serve: more routes decide no request", "routes", path, "more", len(shadowed)-i)
-			return
+			break
 		}
 		log.Warn("bearerguard serve: a route decides no request", "routes", path, "why", why)
+	}
+	if unchecked != "" {
+		log.Warn("bearerguard serve: the check for routes that decide no request stopped, its work bound reached", "routes", path, "unchecked_from", unchecked)
 	}
 }
