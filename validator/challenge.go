@@ -207,10 +207,8 @@ func writeChallenge(b *strings.Builder, p challengePart) {
 // only the Bearer one, as [ChallengeFor]. A [NonceError] adds its nonce.
 func (v *Validator) Challenge(err error, realm string, scheme Scheme) Challenge {
 	c, class := challengeFor(err, realm)
-	if errors.Is(err, ErrUseDPoPNonce) { // errors.As alone would cost every refusal an allocation
-		if ne, ok := asNonceError(err); ok {
-			c.Nonce = ne.Nonce
-		}
+	if ne, ok := asNonceError(err); ok { // also one an error's own As method gives
+		c.Nonce = ne.Nonce
 	}
 	mode := v.dpop.mode
 	if len(c.parts) == 0 || mode == DPoPOff {

@@ -177,3 +177,31 @@ func TestApplyCanonicalKeys(t *testing.T) {
 		}
 	}
 }
+
+// nonceVia hands over a NonceError through its own As method, as a
+// claim check's error type may, without wrapping ErrUseDPoPNonce.
+type nonceVia struct{ nonce string }
+
+func (e nonceVia) Error() string { return "needs a nonce" }
+
+func (e nonceVia) As(target any) bool {
+	if p, ok := target.(**validator.NonceError); ok {
+		*p = &validator.NonceError{Nonce: e.nonce}
+		return true
+	}
+	return false
+}
+
+// A NonceError found by errors.As, through Unwrap or an As method, puts
+// its nonce on the challenge.
+func TestChallengeNonceFromAnyNonceError(t *testing.T) {
+	v, err := validator.New(validator.WithIssuerSecret("https://id.example.com/", []byte("0123456789abcdef0123456789abcdef")), validator.WithAudience("orders"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range []error{&validator.NonceError{Nonce: "n-7"}, fmt.Errorf("wrapped: %w", &validator.NonceError{Nonce: "n-7"}), nonceVia{"n-7"}} {
+		if c := v.Challenge(e, "orders", validator.SchemeDPoP); c.Nonce != "n-7" {
+			t.Errorf("%v: nonce %q, want n-7", e, c.Nonce)
+		}
+	}
+}
