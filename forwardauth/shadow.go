@@ -68,7 +68,7 @@ func (x *shadowIndex) shadowedBy(i int) (j int, ok bool) {
 	for _, s := range o.pattern.segs {
 		switch {
 		case s.multi:
-			n.multi = file(n.multi, o, i)
+			n.multi = fileRoute(n.multi, o, i)
 			return -1, true
 		case s.wild:
 			if n.wild == nil {
@@ -87,12 +87,12 @@ func (x *shadowIndex) shadowedBy(i int) (j int, ok bool) {
 			n = c
 		}
 	}
-	n.ends = file(n.ends, o, i)
+	n.ends = fileRoute(n.ends, o, i)
 	return -1, true
 }
 
-// file adds route i (o) to m under its host and each of its methods.
-func file(m map[shadowKey][]int, o *Route, i int) map[shadowKey][]int {
+// fileRoute adds route i (o) to m under its host and each of its methods.
+func fileRoute(m map[shadowKey][]int, o *Route, i int) map[shadowKey][]int {
 	if m == nil {
 		m = map[shadowKey][]int{}
 	}

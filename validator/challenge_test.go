@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -204,4 +205,42 @@ func TestChallengeNonceFromAnyNonceError(t *testing.T) {
 			t.Errorf("%v: nonce %q, want n-7", e, c.Nonce)
 		}
 	}
+}
+
+// Each Validator's challenge names its own DPoP algorithms (written once
+// per Validator): two validators built side by side, and used from many
+// goroutines, never answer with the other's.
+func TestChallengeAlgsPerValidator(t *testing.T) {
+	build := func(algs ...validator.Algorithm) *validator.Validator {
+		v, err := validator.New(validator.WithIssuerSecret("https://id.example.com/", []byte("0123456789abcdef0123456789abcdef")),
+			validator.WithAudience("orders"), validator.WithDPoPAlgorithms(algs...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	cases := []struct {
+		v    *validator.Validator
+		want string
+	}{
+		{build(validator.ES256), `algs="ES256"`},
+		{build(validator.EdDSA, validator.PS256), `algs="PS256 EdDSA"`},
+	}
+	var wg sync.WaitGroup
+	for range 4 {
+		for _, c := range cases {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range 200 {
+					h := c.v.Challenge(validator.ErrNoToken, "orders", validator.SchemeBearer).Header
+					if !strings.HasSuffix(h, c.want) {
+						t.Errorf("challenge %q, want it to end with %s", h, c.want)
+						return
+					}
+				}
+			}()
+		}
+	}
+	wg.Wait()
 }
