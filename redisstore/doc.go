@@ -40,9 +40,10 @@
 //
 // # DPoP replay
 //
-// [ReplayStore] sends one SET key 1 NX PX ttl per proof: atomic, one round
-// trip, expiring with the proof's window and a 30 s margin for the
-// replicas' clocks, which must agree within it.
+// [ReplayStore] runs one small script per proof (TIME, then SET key 1 NX
+// PX ttl): atomic, one round trip, the key expiring with the proof's window
+// and a 30 s margin on Redis's clock, so that a replica whose clock lags
+// cannot accept a proof again after Redis has forgotten it.
 //
 // # Failures
 //

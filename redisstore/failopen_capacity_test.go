@@ -15,7 +15,7 @@ import (
 	"github.com/bearerguard/bearerguard/validator"
 )
 
-// fakeRedis answers SET NX in process (true: fresh) while up, and fails
+// fakeRedis answers the replay script and SET NX in process (fresh) while up, and fails
 // every command while down: no network, so 100,000 proofs cost little.
 type fakeRedis struct{ down atomic.Bool }
 
@@ -32,9 +32,11 @@ func (f *fakeRedis) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 			cmd.SetErr(err)
 			return err
 		}
-		if b, ok := cmd.(*redis.BoolCmd); ok {
-			b.SetVal(true)
-			return nil
+		switch c := cmd.(type) {
+		case *redis.BoolCmd: // SET NX
+			c.SetVal(true)
+		case *redis.Cmd: // EVALSHA of the replay script
+			c.SetVal(int64(1))
 		}
 		return nil
 	}

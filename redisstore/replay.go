@@ -5,9 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/bearerguard/bearerguard/validator"
 )
@@ -16,17 +20,50 @@ import (
 const maxReplayKey = 256
 
 // replayMargin is how much longer than a proof's window Redis remembers
-// it: the replicas' clocks must agree within it (they set the TTL from
-// their own clock and check "iat" against it).
+// it. The window ends on Redis's clock (see rememberScript), so no clock
+// of the replicas' can make Redis forget a proof one of them still
+// accepts; the margin keeps a fresh proof acceptable when Redis's clock
+// runs ahead of the client's by more than the window.
 const replayMargin = validator.DefaultLeeway
 
+// maxReplayTTL bounds how long a proof is remembered, whatever expiry it
+// is given (the validator's windows are minutes).
+const maxReplayTTL = 365 * 24 * time.Hour
+
+// rememberScript remembers a proof until a time on Redis's own clock, in
+// one atomic step: ARGV[1] is that time, in Unix milliseconds (the end of
+// the proof's window, and replayMargin). It answers 1 when the key was new
+// (it is set until then), 0 when Redis has it (a replay), and -1 when that
+// time has passed on Redis's clock: the key of a proof used then would be
+// gone already, so a use now is refused as a replay would be. The expiry
+// and the check are on one clock: a replica whose clock lags cannot accept
+// a proof again after Redis forgot it. (redis.replicate_commands lets Redis
+// 3.2 to 4 write after TIME; later versions always replicate effects.)
+var rememberScript = redis.NewScript(`
+if redis.replicate_commands then redis.replicate_commands() end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local at = tonumber(ARGV[1])
+if not at then return redis.error_reply('ERR bearerguard: bad expiry') end
+if at <= now then return -1 end
+local ttl = at - now
+if ttl > ` + strconv.FormatInt(maxReplayTTL.Milliseconds(), 10) + ` then ttl = ` + strconv.FormatInt(maxReplayTTL.Milliseconds(), 10) + ` end
+if redis.call('SET', KEYS[1], '1', 'NX', 'PX', string.format('%d', ttl)) then return 1 end
+return 0
+`)
+
 // ReplayStore is a [validator.ReplayStore] in Redis: each proof costs one
-// atomic SET key 1 NX PX ttl, one round trip, so a proof accepted by one
-// replica is refused as replayed by every other. Keys are the store's
-// prefix, "dpop:" and the validator's digest of issuer, proof key and
-// "jti"; they expire with the proof's window and a margin of 30 s (the
-// validator's default leeway) for the replicas' clocks, which must agree
-// within it, rounded up to the millisecond, never sooner.
+// small script (EVALSHA: TIME, then SET key 1 NX PX ttl), atomic, one round
+// trip, so a proof accepted by one replica is refused as replayed by every
+// other. Keys are the store's prefix, "dpop:" and the validator's digest of
+// issuer, proof key and "jti"; they expire with the proof's window, and a
+// margin of 30 s (the validator's default leeway), on Redis's clock: a
+// proof whose window and margin have passed on Redis's clock is refused as
+// a replay would be, so a replica whose clock lags cannot accept a proof
+// again once Redis has forgotten it. A Redis user whose ACL does not allow
+// EVALSHA, EVAL and TIME gets one warning in the log and SET NX PX with the
+// TTL on each replica's clock, as before (the replicas' clocks must then
+// agree within the margin).
 //
 // When Redis cannot answer within the timeout (down, slow, out of memory,
 // a reply it cannot read) Remember returns an error matching
@@ -60,6 +97,7 @@ type ReplayStore struct {
 	flushing  bool         // a flushLoop runs; under pendingMu
 	npending  atomic.Int64 // len(pending), read without the lock
 
+	noScript        atomic.Bool // Redis refused rememberScript: SET NX PX on this replica's clock
 	failOpens, errs atomic.Int64
 	lastLog         atomic.Int64 // monoNow's reading at the last fail-open log record
 }
@@ -86,17 +124,13 @@ func (r *ReplayStore) Remember(ctx context.Context, key string, expires time.Tim
 	if key == "" || len(key) > maxReplayKey {
 		return false, fmt.Errorf("redisstore: replay key of %d bytes (1 to %d)", len(key), maxReplayKey)
 	}
-	ttl := expires.Sub(r.s.cfg.clock())
-	if ttl <= 0 {
+	if !expires.After(r.s.cfg.clock()) {
 		return true, nil // past its window already: the proof's "iat" check refuses any replay
 	}
-	// Remembered replayMargin longer than the window: this replica's clock
-	// sets the TTL, and another replica whose clock is behind still
-	// accepts the proof's "iat" that much longer.
-	ttl = (ttl + replayMargin + time.Millisecond - 1).Truncate(time.Millisecond)
+	forget := expires.Add(replayMargin)
 	cctx, cancel := context.WithTimeout(ctx, r.s.cfg.timeout)
 	defer cancel()
-	fresh, err := guarded(func() (bool, error) { return r.s.rdb.SetNX(cctx, r.ns+key, "1", ttl).Result() })
+	fresh, err := r.set(cctx, key, forget)
 	if err == nil {
 		r.s.succeeded()
 		if r.npending.Load() > 0 && r.acceptedFailOpen(key) {
@@ -133,12 +167,63 @@ func (r *ReplayStore) Remember(ctx context.Context, key string, expires time.Tim
 	if !r.recent.remember(key, expires) {
 		return false, nil // accepted by this replica through Redis before the outage
 	}
-	if !r.addPending(key, r.s.cfg.clock().Add(ttl)) {
+	if !r.addPending(key, forget) {
 		return false, err // cannot remember it for Redis either: fail closed
 	}
 	n := r.failOpens.Add(1)
 	r.logFailOpen(n, err)
 	return true, nil
+}
+
+// set remembers key in Redis until forget, on Redis's clock
+// (rememberScript), and reports whether it was new. A Redis user whose
+// ACL does not allow the script's commands (or a Redis without scripting)
+// gets the SET of earlier versions, with a TTL on this replica's clock,
+// and one warning in the log, until the process restarts.
+func (r *ReplayStore) set(ctx context.Context, key string, forget time.Time) (bool, error) {
+	if limit := r.s.cfg.clock().Add(maxReplayTTL); forget.After(limit) {
+		forget = limit
+	}
+	at := forget.UnixMilli()
+	if forget.After(time.UnixMilli(at)) {
+		at++ // never sooner than asked
+	}
+	if !r.noScript.Load() {
+		n, err := guarded(func() (int64, error) {
+			return rememberScript.Run(ctx, r.s.rdb, []string{r.ns + key}, at).Int64()
+		})
+		switch {
+		case err == nil && n >= -1 && n <= 1:
+			return n == 1, nil
+		case err == nil:
+			return false, errBadReply
+		case !scriptRefused(err):
+			return false, err
+		}
+		if r.noScript.CompareAndSwap(false, true) {
+			r.s.cfg.logger.Warn("redisstore: Redis refused the DPoP replay script: proofs are remembered with SET NX PX on each replica's clock, which must then agree within 30 s; allow the user EVALSHA, EVAL and TIME",
+				slog.Any("error", err))
+		}
+	}
+	ttl := time.UnixMilli(at).Sub(r.s.cfg.clock())
+	if ttl < time.Millisecond {
+		return false, nil // past its window on this clock: refused, as the script would
+	}
+	return guarded(func() (bool, error) { return r.s.rdb.SetNX(ctx, r.ns+key, "1", ttl).Result() })
+}
+
+// scriptRefused reports whether err is Redis refusing to run the replay
+// script at all (an ACL without one of its commands, scripting turned
+// off), not an outage. Redis 7.0 words an ACL refusal inside a script
+// "can't run this command", later versions NOPERM.
+func scriptRefused(err error) bool {
+	var re redis.Error
+	if !errors.As(err, &re) {
+		return false
+	}
+	msg := re.Error()
+	return strings.HasPrefix(msg, "NOPERM") || strings.Contains(msg, "NOPERM ") ||
+		strings.Contains(msg, "can't run this command") || strings.HasPrefix(msg, "ERR unknown command")
 }
 
 // addPending records a proof accepted fail open until its Redis expiry;
@@ -221,9 +306,9 @@ func (r *ReplayStore) flushOnce() bool {
 		if !ok {
 			continue // Remember found it in Redis meanwhile
 		}
-		if ttl := until.Sub(r.s.cfg.clock()).Truncate(time.Millisecond); ttl > 0 {
+		if r.s.cfg.clock().Before(until) {
 			ctx, cancel := context.WithTimeout(r.s.ctx, r.s.cfg.timeout)
-			_, err := guarded(func() (bool, error) { return r.s.rdb.SetNX(ctx, r.ns+k, "1", ttl).Result() })
+			_, err := r.set(ctx, k, until)
 			cancel()
 			if err != nil {
 				break // Redis cannot answer yet: the next tick tries again

@@ -3,6 +3,7 @@ package redisstore_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -297,5 +298,81 @@ func setOutOfMemory(t *testing.T, admin *redis.Client, oom bool) {
 		if err := admin.ConfigSet(context.Background(), kv[0], kv[1]).Err(); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestReplayOnRedisClock: a proof's key lives, and its window is judged,
+// on Redis's clock, whatever the replica's clock says. With the TTL set
+// from the replica's clock, a replica lagging by more than the 30 s margin
+// accepted a proof whose key Redis had already dropped: a replay, once the
+// proof's first use was a window ago.
+func TestReplayOnRedisClock(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := srv.Client()
+	ctx := context.Background()
+	lag := 10 * time.Minute
+	onTime := open(t, srv).ReplayStore()
+	lagging := open(t, srv, redisstore.WithClock(func() time.Time { return time.Now().Add(-lag) })).ReplayStore()
+	window := validator.DefaultProofWindow + validator.DefaultLeeway + time.Second
+	tests := []struct {
+		name    string
+		first   *redisstore.ReplayStore // uses the proof first; nil: its first use was long ago
+		then    *redisstore.ReplayStore
+		expires time.Duration // from now, on the real clock (Redis's)
+		fresh   bool          // then's answer
+		maxTTL  time.Duration // then's key, on Redis's clock; 0: not checked
+	}{
+		{"used a window ago, replayed to a lagging replica", nil, lagging, -2 * time.Minute, false, 0},
+		{"used on time, replayed to a lagging replica", onTime, lagging, window, false, 0},
+		{"first use on a lagging replica: kept for the window, not the lag", nil, lagging, window, true, window + 30*time.Second},
+		{"first use on a lagging replica, replayed on time", lagging, onTime, window, false, 0},
+	}
+	for i, tt := range tests {
+		key := fmt.Sprintf("proof-%d", i)
+		expires := time.Now().Add(tt.expires)
+		if tt.first != nil {
+			if fresh, err := tt.first.Remember(ctx, key, expires); !fresh || err != nil {
+				t.Fatalf("%s: first use: %v, %v", tt.name, fresh, err)
+			}
+		}
+		fresh, err := tt.then.Remember(ctx, key, expires)
+		if fresh != tt.fresh || err != nil {
+			t.Errorf("%s: Remember = %v, %v; want %v", tt.name, fresh, err, tt.fresh)
+		}
+		if tt.maxTTL > 0 {
+			if pttl := rdb.PTTL(ctx, redisstore.DefaultPrefix+"dpop:"+key).Val(); pttl <= 0 || pttl > tt.maxTTL {
+				t.Errorf("%s: key lives %v on Redis's clock, want at most %v", tt.name, pttl, tt.maxTTL)
+			}
+		}
+	}
+}
+
+// TestReplayOnRedisClockWithValidator: a validator on a replica whose clock
+// lags by ten minutes takes a proof made ten minutes ago for a fresh one;
+// the fleet's replay check refuses it, since its window has passed on
+// Redis's clock (the proof could have been used then, and Redis has
+// forgotten it since).
+func TestReplayOnRedisClockWithValidator(t *testing.T) {
+	srv := redistest.Start(t)
+	iss := bearertest.NewIssuer(t)
+	lag := 10 * time.Minute
+	clock := func() time.Time { return time.Now().Add(-lag) }
+	store := open(t, srv, redisstore.WithClock(clock))
+	v, err := validator.New(validator.WithIssuer(iss.URL, iss.KeySet(t)), validator.WithAudience("orders"),
+		validator.WithClock(clock), validator.WithDPoPReplayStore(store.ReplayStore()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := bearertest.MustDPoPKey(t, validator.ES256)
+	then := time.Now().Add(-lag)
+	tok := iss.Mint(t, bearertest.Claims{"aud": "orders", "iat": then.Unix(), "exp": then.Add(time.Hour).Unix()}, bearertest.BoundToKey(key))
+	const url = "https://api.example.com/data"
+	present := func(proof string) error {
+		_, err := v.ValidatePresentation(context.Background(), validator.Presentation{
+			Scheme: validator.SchemeDPoP, Token: tok, Proof: proof, Method: "GET", URL: url})
+		return err
+	}
+	if err := present(key.MustProof(t, "GET", url, tok, bearertest.ProofIssuedAt(then))); !errors.Is(err, validator.ErrProofReplayed) {
+		t.Errorf("a proof ten minutes old on Redis's clock, on a replica ten minutes behind: %v, want ErrProofReplayed", err)
 	}
 }

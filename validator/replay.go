@@ -15,7 +15,7 @@ import (
 // digests that bind the token's issuer, the proof key's thumbprint and the
 // proof's "jti"; they never contain request or token material.
 // Implementations must be safe for concurrent use and bounded. A fleet of
-// replicas shares one store (for instance Redis with SET NX PX), or a proof
+// replicas shares one store (for instance redisstore.ReplayStore, in Redis), or a proof
 // replayed to another replica is accepted there.
 type ReplayStore interface {
 	// Remember records key until expires and reports whether it was new:
