@@ -248,11 +248,9 @@ func (i *Interceptor) presentation(ctx context.Context, fullMethod string) (vali
 	if p.Scheme == validator.SchemeDPoP {
 		// A proof beside a Bearer token is never looked at (the validator
 		// ignores it), so it is read only for the DPoP scheme.
-		switch proofs := metadata.ValueFromIncomingContext(ctx, "dpop"); {
-		case len(proofs) > 1:
+		var one bool
+		if p.Proof, one = authheader.Proof(metadata.ValueFromIncomingContext(ctx, "dpop")); !one {
 			return p, validator.ErrProofMissing // exactly one (RFC 9449 §4.3)
-		case len(proofs) == 1:
-			p.Proof = proofs[0]
 		}
 		p.URL = i.callURL(ctx, overTLS, fullMethod)
 	}

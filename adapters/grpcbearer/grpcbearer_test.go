@@ -600,6 +600,10 @@ func TestDPoP(t *testing.T) {
 			dpopErr("invalid_dpop_proof", "Exactly one DPoP proof is required")},
 		{"two proofs", append(dpop(bound, key.MustProof(t, "POST", htu, bound)), "dpop", key.MustProof(t, "POST", htu, bound)),
 			codes.Unauthenticated, "Exactly one DPoP proof is required", dpopErr("invalid_dpop_proof", "Exactly one DPoP proof is required")},
+		// One value holding two proofs, as a proxy joining two lines writes
+		// it: two proofs, whatever the token (here one not bound to a key).
+		{"two proofs in one value", dpop(plain, key.MustProof(t, "POST", htu, plain)+","+key.MustProof(t, "POST", htu, plain)),
+			codes.Unauthenticated, "Exactly one DPoP proof is required", dpopErr("invalid_dpop_proof", "Exactly one DPoP proof is required")},
 		{"bound token as Bearer", bearer(bound), codes.Unauthenticated,
 			"The access token is bound to a key or certificate the request does not prove",
 			bearerErr("invalid_token", "The access token is bound to a key or certificate the request does not prove", "")},

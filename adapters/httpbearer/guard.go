@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/bearerguard/bearerguard/adapters/internal/authheader"
 	"github.com/bearerguard/bearerguard/internal/nilness"
 	"github.com/bearerguard/bearerguard/scopes"
 	"github.com/bearerguard/bearerguard/validator"
@@ -145,11 +146,9 @@ func (g *Guard) authenticate(w http.ResponseWriter, r *http.Request) (*validator
 	if scheme == validator.SchemeDPoP {
 		// A Bearer request's DPoP headers are ignored: a DPoP-bound token
 		// sent as Bearer is refused whatever they hold.
-		switch proofs := r.Header.Values("DPoP"); {
-		case len(proofs) > 1:
+		var one bool
+		if p.Proof, one = authheader.Proof(r.Header.Values("DPoP")); !one {
 			return nil, nil, scheme, validator.ErrProofMissing // exactly one (RFC 9449 §4.3)
-		case len(proofs) == 1:
-			p.Proof = proofs[0]
 		}
 		p.URL = g.requestURL(r)
 	}

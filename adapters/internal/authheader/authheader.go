@@ -84,3 +84,18 @@ func isB64Char(c byte) bool {
 func isTokenChar(c byte) bool {
 	return isB64Char(c) && c != '/' || strings.IndexByte("!#$%&'*^`|", c) >= 0
 }
+
+// Proof returns the DPoP proof among a request's DPoP field values, ""
+// when there is none. ok is false when there is more than one (RFC 9449
+// §4.3 allows exactly one): two field lines, or one line holding a list,
+// as a proxy that combines field lines writes them (RFC 9110 §5.3, with
+// ","; a compact JWS never holds a ',').
+func Proof(vals []string) (proof string, ok bool) {
+	switch {
+	case len(vals) == 0:
+		return "", true
+	case len(vals) > 1 || strings.IndexByte(vals[0], ',') >= 0:
+		return "", false
+	}
+	return vals[0], true
+}

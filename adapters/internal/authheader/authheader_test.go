@@ -88,3 +88,28 @@ func BenchmarkParse(b *testing.B) {
 		}
 	}
 }
+
+// TestProof: exactly one DPoP proof, whether two come on two field lines
+// or on one, joined with "," as a proxy combining lines writes them (RFC
+// 9110 §5.3).
+func TestProof(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		vals  []string
+		proof string
+		ok    bool
+	}{
+		{"none", nil, "", true},
+		{"one", []string{"a.b.c"}, "a.b.c", true},
+		{"empty value", []string{""}, "", true},
+		{"two lines", []string{"a.b.c", "d.e.f"}, "", false},
+		{"two on one line", []string{"a.b.c, d.e.f"}, "", false},
+		{"joined without space", []string{"a.b.c,d.e.f"}, "", false},
+		{"a lone comma", []string{","}, "", false},
+	} {
+		proof, ok := authheader.Proof(tt.vals)
+		if proof != tt.proof || ok != tt.ok {
+			t.Errorf("%s: Proof(%q) = %q, %v; want %q, %v", tt.name, tt.vals, proof, ok, tt.proof, tt.ok)
+		}
+	}
+}
