@@ -1104,6 +1104,17 @@ func TestDoorsDifferential(t *testing.T) {
 	for _, k := range keysStats {
 		t.Logf("  %-40s %d", k, doorStats[k])
 	}
+	// Agreement proves little unless every door gave every kind of answer:
+	// a door not wired, or a generator that stopped reaching a case,
+	// fails here.
+	for _, d := range stacks[0].doors {
+		for _, kind := range []string{"200", "400 invalid_request", "401", "401 invalid_token", "401 invalid_dpop_proof",
+			"401 use_dpop_nonce", "403 insufficient_scope", "503"} {
+			if doorStats[d.name+" "+kind] == 0 {
+				t.Errorf("door %s never answered %q", d.name, kind)
+			}
+		}
+	}
 	reportMismatches(t, ms)
 }
 
