@@ -15,7 +15,8 @@ import (
 	"github.com/bearerguard/bearerguard/validator"
 )
 
-// fakeRedis answers the replay script and SET NX in process (fresh) while up, and fails
+// fakeRedis answers the replay check (SET NX PXAT and PTTL, pipelined) in
+// process (fresh) while up, and fails
 // every command while down: no network, so 100,000 proofs cost little.
 type fakeRedis struct{ down atomic.Bool }
 
@@ -32,18 +33,31 @@ func (f *fakeRedis) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 			cmd.SetErr(err)
 			return err
 		}
-		switch c := cmd.(type) {
-		case *redis.BoolCmd: // SET NX
-			c.SetVal(true)
-		case *redis.Cmd: // EVALSHA of the replay script
-			c.SetVal(int64(1))
+		if b, ok := cmd.(*redis.BoolCmd); ok {
+			b.SetVal(true)
+			return nil
 		}
 		return nil
 	}
 }
 
 func (f *fakeRedis) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return next
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		for _, cmd := range cmds {
+			if f.down.Load() {
+				err := errors.New("OOM command not allowed when used memory > 'maxmemory'")
+				cmd.SetErr(err)
+				continue
+			}
+			switch c := cmd.(type) {
+			case *redis.Cmd: // SET NX PXAT
+				c.SetVal("OK")
+			case *redis.DurationCmd: // PTTL
+				c.SetVal(time.Minute)
+			}
+		}
+		return nil
+	}
 }
 
 // Failing open, the proofs a replica accepts through Redis are remembered

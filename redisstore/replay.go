@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,50 +18,28 @@ import (
 const maxReplayKey = 256
 
 // replayMargin is how much longer than a proof's window Redis remembers
-// it. The window ends on Redis's clock (see rememberScript), so no clock
+// it. The window ends on Redis's clock (see ReplayStore.set), so no clock
 // of the replicas' can make Redis forget a proof one of them still
 // accepts; the margin keeps a fresh proof acceptable when Redis's clock
-// runs ahead of the client's by more than the window.
+// runs ahead of the client's by less than it.
 const replayMargin = validator.DefaultLeeway
 
 // maxReplayTTL bounds how long a proof is remembered, whatever expiry it
 // is given (the validator's windows are minutes).
 const maxReplayTTL = 365 * 24 * time.Hour
 
-// rememberScript remembers a proof until a time on Redis's own clock, in
-// one atomic step: ARGV[1] is that time, in Unix milliseconds (the end of
-// the proof's window, and replayMargin). It answers 1 when the key was new
-// (it is set until then), 0 when Redis has it (a replay), and -1 when that
-// time has passed on Redis's clock: the key of a proof used then would be
-// gone already, so a use now is refused as a replay would be. The expiry
-// and the check are on one clock: a replica whose clock lags cannot accept
-// a proof again after Redis forgot it. (redis.replicate_commands lets Redis
-// 3.2 to 4 write after TIME; later versions always replicate effects.)
-var rememberScript = redis.NewScript(`
-if redis.replicate_commands then redis.replicate_commands() end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local at = tonumber(ARGV[1])
-if not at then return redis.error_reply('ERR bearerguard: bad expiry') end
-if at <= now then return -1 end
-local ttl = at - now
-if ttl > ` + strconv.FormatInt(maxReplayTTL.Milliseconds(), 10) + ` then ttl = ` + strconv.FormatInt(maxReplayTTL.Milliseconds(), 10) + ` end
-if redis.call('SET', KEYS[1], '1', 'NX', 'PX', string.format('%d', ttl)) then return 1 end
-return 0
-`)
-
-// ReplayStore is a [validator.ReplayStore] in Redis: each proof costs one
-// small script (EVALSHA: TIME, then SET key 1 NX PX ttl), atomic, one round
-// trip, so a proof accepted by one replica is refused as replayed by every
-// other. Keys are the store's prefix, "dpop:" and the validator's digest of
-// issuer, proof key and "jti"; they expire with the proof's window, and a
-// margin of 30 s (the validator's default leeway), on Redis's clock: a
-// proof whose window and margin have passed on Redis's clock is refused as
-// a replay would be, so a replica whose clock lags cannot accept a proof
-// again once Redis has forgotten it. A Redis user whose ACL does not allow
-// EVALSHA, EVAL and TIME gets one warning in the log and SET NX PX with the
-// TTL on each replica's clock, as before (the replicas' clocks must then
-// agree within the margin).
+// ReplayStore is a [validator.ReplayStore] in Redis: each proof costs
+// SET key 1 NX PXAT <end> and PTTL key, pipelined, one round trip, so a
+// proof accepted by one replica is refused as replayed by every other.
+// Keys are the store's prefix, "dpop:" and the validator's digest of
+// issuer, proof key and "jti". A key lives until the end of the proof's
+// window (its "iat", the window and the leeway) and a margin of 30 s (the
+// validator's default leeway), an instant on Redis's clock, rounded up to
+// the millisecond; a proof whose end has passed on Redis's clock (Redis
+// drops the key it has just set: PTTL finds none) is refused as a replay
+// would be. So no replica's clock decides how long a key lives, and a
+// replica whose clock lags cannot accept a proof again once Redis has
+// forgotten it. Needs Redis 6.2 or later (PXAT).
 //
 // When Redis cannot answer within the timeout (down, slow, out of memory,
 // a reply it cannot read) Remember returns an error matching
@@ -97,9 +73,9 @@ type ReplayStore struct {
 	flushing  bool         // a flushLoop runs; under pendingMu
 	npending  atomic.Int64 // len(pending), read without the lock
 
-	noScript        atomic.Bool // Redis refused rememberScript: SET NX PX on this replica's clock
-	failOpens, errs atomic.Int64
-	lastLog         atomic.Int64 // monoNow's reading at the last fail-open log record
+	failOpens, errs, past atomic.Int64
+	lastPastLog           atomic.Int64 // monoNow's reading at the last "Redis's clock is ahead" record
+	lastLog               atomic.Int64 // monoNow's reading at the last fail-open log record
 }
 
 var _ validator.ReplayStore = (*ReplayStore)(nil)
@@ -175,11 +151,13 @@ func (r *ReplayStore) Remember(ctx context.Context, key string, expires time.Tim
 	return true, nil
 }
 
-// set remembers key in Redis until forget, on Redis's clock
-// (rememberScript), and reports whether it was new. A Redis user whose
-// ACL does not allow the script's commands (or a Redis without scripting)
-// gets the SET of earlier versions, with a TTL on this replica's clock,
-// and one warning in the log, until the process restarts.
+// set remembers key in Redis until forget, an instant on Redis's clock,
+// and reports whether it was new. SET NX PXAT alone cannot tell a proof
+// past its end (Redis sets the key and drops it at once) from a new one:
+// PTTL, in the same round trip, can. The two are not one atomic step, and
+// need not be: SET succeeds only where the key is absent, which for a
+// proof used before means its end had passed on Redis's clock, and PTTL,
+// which Redis runs later still, then finds no key.
 func (r *ReplayStore) set(ctx context.Context, key string, forget time.Time) (bool, error) {
 	if limit := r.s.cfg.clock().Add(maxReplayTTL); forget.After(limit) {
 		forget = limit
@@ -188,42 +166,55 @@ func (r *ReplayStore) set(ctx context.Context, key string, forget time.Time) (bo
 	if forget.After(time.UnixMilli(at)) {
 		at++ // never sooner than asked
 	}
-	if !r.noScript.Load() {
-		n, err := guarded(func() (int64, error) {
-			return rememberScript.Run(ctx, r.s.rdb, []string{r.ns + key}, at).Int64()
+	k := r.ns + key
+	var set *redis.Cmd
+	var ttl *redis.DurationCmd
+	if _, err := guarded(func() (bool, error) {
+		_, _ = r.s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			set = p.Do(ctx, "set", k, "1", "nx", "pxat", at)
+			ttl = p.PTTL(ctx, k)
+			return nil
 		})
-		switch {
-		case err == nil && n >= -1 && n <= 1:
-			return n == 1, nil
-		case err == nil:
-			return false, errBadReply
-		case !scriptRefused(err):
-			return false, err
-		}
-		if r.noScript.CompareAndSwap(false, true) {
-			r.s.cfg.logger.Warn("redisstore: Redis refused the DPoP replay script: proofs are remembered with SET NX PX on each replica's clock, which must then agree within 30 s; allow the user EVALSHA, EVAL and TIME",
-				slog.Any("error", err))
-		}
+		return true, nil
+	}); err != nil {
+		return false, err // a reply that broke the client
 	}
-	ttl := time.UnixMilli(at).Sub(r.s.cfg.clock())
-	if ttl < time.Millisecond {
-		return false, nil // past its window on this clock: refused, as the script would
+	switch v, err := set.Result(); {
+	case errors.Is(err, redis.Nil):
+		return false, nil // Redis has it: a replay
+	case err != nil:
+		return false, err
+	case v != "OK":
+		return false, errBadReply
 	}
-	return guarded(func() (bool, error) { return r.s.rdb.SetNX(ctx, r.ns+key, "1", ttl).Result() })
+	switch d, err := ttl.Result(); {
+	case err != nil:
+		return false, err
+	case d > 0:
+		return true, nil
+	case d == -2 || d == 0: // gone, or less than a millisecond left
+		r.pastEnd(forget)
+		return false, nil
+	}
+	return false, errBadReply // a key without expiry: not one SET wrote
 }
 
-// scriptRefused reports whether err is Redis refusing to run the replay
-// script at all (an ACL without one of its commands, scripting turned
-// off), not an outage. Redis 7.0 words an ACL refusal inside a script
-// "can't run this command", later versions NOPERM.
-func scriptRefused(err error) bool {
-	var re redis.Error
-	if !errors.As(err, &re) {
-		return false
+// pastEnd counts a proof whose end had passed on Redis's clock, and, when
+// this replica's clock still puts that end ahead by more than the margin,
+// warns (at most every logEvery) that Redis's clock runs ahead of the
+// replica's: every proof older than the margin is then refused.
+func (r *ReplayStore) pastEnd(forget time.Time) {
+	r.past.Add(1)
+	if forget.Sub(r.s.cfg.clock()) <= replayMargin {
+		return // a proof at the end of its window, or one this replica took as fresh a little late
 	}
-	msg := re.Error()
-	return strings.HasPrefix(msg, "NOPERM") || strings.Contains(msg, "NOPERM ") ||
-		strings.Contains(msg, "can't run this command") || strings.HasPrefix(msg, "ERR unknown command")
+	now := monoNow()
+	last := r.lastPastLog.Load()
+	if last != 0 && now-last < int64(logEvery) || !r.lastPastLog.CompareAndSwap(last, now) {
+		return
+	}
+	r.s.cfg.logger.Warn("redisstore: a DPoP proof's window has ended on Redis's clock and not on this replica's: Redis's clock runs ahead by more than 30 s, and proofs are refused as replays; check both clocks",
+		slog.Int64("past_window", r.past.Load()))
 }
 
 // addPending records a proof accepted fail open until its Redis expiry;
@@ -345,6 +336,11 @@ func (r *ReplayStore) logFailOpen(n int64, err error) {
 // check because Redis could not answer ([WithReplayFailOpen]); always 0
 // when failing closed.
 func (r *ReplayStore) FailOpens() int64 { return r.failOpens.Load() }
+
+// PastWindow returns how many proofs were refused because their window
+// (and the 30 s margin) had ended on Redis's clock: none while the clocks
+// of Redis, the replicas and the clients agree, as they must.
+func (r *ReplayStore) PastWindow() int64 { return r.past.Load() }
 
 // Errors returns how many replay checks Redis could not answer.
 func (r *ReplayStore) Errors() int64 { return r.errs.Load() }

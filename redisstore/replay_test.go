@@ -305,14 +305,15 @@ func setOutOfMemory(t *testing.T, admin *redis.Client, oom bool) {
 // on Redis's clock, whatever the replica's clock says. With the TTL set
 // from the replica's clock, a replica lagging by more than the 30 s margin
 // accepted a proof whose key Redis had already dropped: a replay, once the
-// proof's first use was a window ago.
+// proof's first use was a window ago (SECURITY.md 130).
 func TestReplayOnRedisClock(t *testing.T) {
 	srv := redistest.Start(t)
 	rdb := srv.Client()
 	ctx := context.Background()
 	lag := 10 * time.Minute
 	onTime := open(t, srv).ReplayStore()
-	lagging := open(t, srv, redisstore.WithClock(func() time.Time { return time.Now().Add(-lag) })).ReplayStore()
+	logger, logs := captureLogs()
+	lagging := open(t, srv, redisstore.WithLogger(logger), redisstore.WithClock(func() time.Time { return time.Now().Add(-lag) })).ReplayStore()
 	window := validator.DefaultProofWindow + validator.DefaultLeeway + time.Second
 	tests := []struct {
 		name    string
@@ -344,6 +345,15 @@ func TestReplayOnRedisClock(t *testing.T) {
 				t.Errorf("%s: key lives %v on Redis's clock, want at most %v", tt.name, pttl, tt.maxTTL)
 			}
 		}
+	}
+	// The stale proof is counted and, since the replica's clock still put
+	// its end minutes ahead, the skew is logged: a fleet whose clocks
+	// disagree with Redis's sees why proofs are refused.
+	if lagging.PastWindow() != 1 || onTime.PastWindow() != 0 || lagging.Errors() != 0 {
+		t.Errorf("PastWindow: lagging %d, on time %d (want 1, 0); errors %d", lagging.PastWindow(), onTime.PastWindow(), lagging.Errors())
+	}
+	if n := strings.Count(logs.String(), "Redis's clock runs ahead"); n != 1 {
+		t.Errorf("%d warnings of the clocks' skew, want 1; logs:\n%s", n, logs)
 	}
 }
 

@@ -276,3 +276,14 @@ func (s *Server) TLSFront() (url, caFile string) {
 	})
 	return "rediss://" + ln.Addr().String() + "/0", caFile
 }
+
+// FreePort returns a TCP port free on 127.0.0.1 now, for a server a test
+// starts itself (a cluster's nodes).
+func FreePort(t testing.TB) int {
+	t.Helper()
+	p, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
