@@ -47,7 +47,8 @@
 // one or more spaces, one b64token (the HTTP adapter's parser); two values
 // are InvalidArgument, another scheme counts as no token. With DPoP (RFC
 // 9449) the proof is the one "dpop" metadata value (not looked at for
-// Bearer); its "htm" is POST and its "htu" the base URL ([WithBaseURL],
+// Bearer; two values, or two proofs joined with "," in one, are two:
+// refused); its "htm" is POST and its "htu" the base URL ([WithBaseURL],
 // else the scheme of the connection and its :authority) followed by the
 // full method name. An :authority that is not a plain host[:port], or a
 // method name with anything but letters, digits, '_', '-' and '.' in its
