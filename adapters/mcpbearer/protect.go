@@ -103,7 +103,17 @@ func (g *Guard) Protect(next http.Handler) http.Handler {
 			next.ServeHTTP(w, &restored)
 		}))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r, tok, ok := g.guard.Authorize(w, r, g.req, g.route...)
+		// A POST may call tools: when its token lacks the endpoint's own
+		// scopes, the refusal names the scopes of the tools it calls too
+		// (RFC 6750 §3.1: every scope the request needs), so the guard
+		// first authenticates it only, and the endpoint's requirement is
+		// checked once the body is read.
+		endpointLater := len(g.tools) > 0 && r.Method == http.MethodPost && !g.req.IsZero()
+		req := g.req
+		if endpointLater {
+			req = scopes.Requirement{}
+		}
+		r, tok, ok := g.guard.Authorize(w, r, req, g.route...)
 		if !ok {
 			return
 		}
@@ -113,6 +123,10 @@ func (g *Guard) Protect(next http.Handler) http.Handler {
 		if r.Method == http.MethodPost {
 			var body []byte
 			if r, body, ok = readAhead(w, r); !ok {
+				return
+			}
+			if endpointLater && g.req.NeededBy(tok) != nil {
+				g.refuseEndpoint(w, r, body)
 				return
 			}
 			// A body too large to read ahead is judged a stream: it
@@ -240,6 +254,26 @@ func (g *Guard) checkTools(w http.ResponseWriter, r *http.Request, tok *validato
 	}
 	g.refuseTools(w, r, tok, need, verdicts, refused, body)
 	return false
+}
+
+// refuseEndpoint answers a POST, whose body is body (nil when too large
+// to read ahead), from a token that lacks the endpoint's own requirement:
+// the guard's refusal, naming what the endpoint and every tool the body
+// calls need.
+func (g *Guard) refuseEndpoint(w http.ResponseWriter, r *http.Request, body []byte) {
+	need := g.req
+	called := make(map[string]bool)
+	for _, c := range toolCalls(body) {
+		if req, ok := g.tools[c.tool]; ok && !called[c.tool] {
+			called[c.tool] = true // each tool once: need is bounded by the tools configured
+			need = need.And(req)
+		}
+	}
+	if _, _, ok := g.guard.Authorize(w, r, need, g.route...); ok {
+		// need holds the endpoint's requirement, which the token does not
+		// meet: unreachable, but never pass a request on unchecked.
+		http.Error(w, "forbidden", http.StatusForbidden)
+	}
 }
 
 // toolVerdict is what a token's scopes say of one tool: refused, and then

@@ -16,8 +16,12 @@ import (
 // RFC 6750 §3.1 answers that with a bare challenge. For the scheme itself
 // it enforces the grammar: the scheme, 1*SP, one b64token, nothing after
 // it; anything else ("Bearer" alone, a tab, bad characters, trailing text)
-// is [validator.ErrMalformedHeader].
+// is [validator.ErrMalformedHeader]. Spaces and tabs around the value are
+// not part of it (RFC 9110 §5.5): Go's HTTP/1.1 server and Envoy drop
+// them, while HTTP/2 and gRPC deliver them, and every transport must read
+// one header alike.
 func Parse(v, scheme string) (token string, matched bool, err error) {
+	v = strings.Trim(v, " \t")
 	if len(v) < len(scheme) || !strings.EqualFold(v[:len(scheme)], scheme) {
 		return "", false, nil
 	}
@@ -97,5 +101,5 @@ func Proof(vals []string) (proof string, ok bool) {
 	case len(vals) > 1 || strings.IndexByte(vals[0], ',') >= 0:
 		return "", false
 	}
-	return vals[0], true
+	return strings.Trim(vals[0], " \t"), true // as Parse: the spaces around are not the value's
 }

@@ -29,6 +29,12 @@ func TestParse(t *testing.T) {
 		{"DPoP abc def", "dpop", "", true, validator.ErrMalformedHeader},
 		{"DPoP a=b", "dpop", "", true, validator.ErrMalformedHeader},
 		{"", "bearer", "", false, nil},
+		// Spaces and tabs around the value are dropped, as HTTP/1.1 does
+		// (gRPC and HTTP/2 deliver them).
+		{" \tBearer abc \t", "bearer", "abc", true, nil},
+		{"Bearer abc ", "bearer", "abc", true, nil},
+		{"Bearer ", "bearer", "", true, validator.ErrMalformedHeader},
+		{"  Basic abc", "bearer", "", false, nil},
 	} {
 		tok, matched, err := authheader.Parse(tt.in, tt.scheme)
 		if tok != tt.token || matched != tt.matched || !errors.Is(err, tt.err) || (err == nil) != (tt.err == nil) {
@@ -106,6 +112,8 @@ func TestProof(t *testing.T) {
 		{"two on one line", []string{"a.b.c, d.e.f"}, "", false},
 		{"joined without space", []string{"a.b.c,d.e.f"}, "", false},
 		{"a lone comma", []string{","}, "", false},
+		{"spaces around", []string{" \ta.b.c \t"}, "a.b.c", true},
+		{"spaces only", []string{" "}, "", true},
 	} {
 		proof, ok := authheader.Proof(tt.vals)
 		if proof != tt.proof || ok != tt.ok {
