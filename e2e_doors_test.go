@@ -38,20 +38,16 @@ package bearerguard_test
 // Retry-After for any token that must be checked).
 
 import (
-	"bufio"
 	"bytes"
-	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
 	"fmt"
-	"io"
 	mrand "math/rand"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -70,7 +66,7 @@ import (
 	"github.com/bearerguard/bearerguard/adapters/httpbearer"
 	"github.com/bearerguard/bearerguard/bearertest"
 	"github.com/bearerguard/bearerguard/forwardauth"
-	"github.com/bearerguard/bearerguard/internal/jwstest"
+	"github.com/bearerguard/bearerguard/internal/doortest"
 	"github.com/bearerguard/bearerguard/jwks"
 	"github.com/bearerguard/bearerguard/scopes"
 	"github.com/bearerguard/bearerguard/validator"
@@ -112,33 +108,6 @@ type doorRequest struct {
 	headers    func() []doorHeader
 }
 
-// doorOutcome is a door's answer, normalised for comparison.
-type doorOutcome struct {
-	Pass       bool
-	Status     int
-	Challenge  string // parsed and re-rendered WWW-Authenticate, "" for none
-	Nonce      bool
-	RetryAfter string
-	Transport  bool // refused by the HTTP server before any door ran
-}
-
-func (o doorOutcome) String() string {
-	if o.Transport {
-		return fmt.Sprintf("%d (HTTP server refused before the door)", o.Status)
-	}
-	s := fmt.Sprintf("pass=%v %d", o.Pass, o.Status)
-	if o.Challenge != "" {
-		s += " WWW-Authenticate[" + o.Challenge + "]"
-	}
-	if o.Nonce {
-		s += " DPoP-Nonce"
-	}
-	if o.RetryAfter != "" {
-		s += " Retry-After=" + o.RetryAfter
-	}
-	return s
-}
-
 // door sends one request the way its gateway forwards it.
 type door struct {
 	name string
@@ -154,6 +123,9 @@ type doorStack struct {
 }
 
 // ---- building the doors ----
+
+// doorOutcome is a door's answer (see doortest.Outcome).
+type doorOutcome = doortest.Outcome
 
 func newDoorStack(t *testing.T, name string, keys validator.KeySource, issURL string, vopts ...validator.Option) *doorStack {
 	t.Helper()
@@ -204,7 +176,7 @@ func newDoorStackWith(t *testing.T, name string, keys validator.KeySource, issUR
 
 	s := &doorStack{name: name}
 	direct := doorServer(t, mux)
-	s.direct = direct.addr
+	s.direct = direct.Addr
 	s.doors = []door{
 		adapterDoorOn(direct, "net/http"),
 		adapterDoor(t, "gin", ge),
@@ -221,8 +193,8 @@ func doorServer(t *testing.T, h http.Handler) *rawClient {
 	t.Helper()
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	c := &rawClient{addr: srv.Listener.Addr().String()}
-	t.Cleanup(c.close)
+	c := &rawClient{doortest.Client{Addr: srv.Listener.Addr().String()}}
+	t.Cleanup(c.Close)
 	return c
 }
 
@@ -346,7 +318,7 @@ func outcomeOf(resp *http.Response) doorOutcome {
 		o.Transport = true
 		return o
 	}
-	o.Challenge = normChallenge(resp.Header.Values("Www-Authenticate"))
+	o.Challenge = doortest.NormChallenge(resp.Header.Values("Www-Authenticate"))
 	o.Nonce = resp.Header.Get("Dpop-Nonce") != ""
 	o.RetryAfter = strings.Join(resp.Header.Values("Retry-After"), ",")
 	return o
@@ -365,318 +337,41 @@ func grpcOutcome(resp *authv3.CheckResponse) doorOutcome {
 		h.Set(hv.GetHeader().GetKey(), hv.GetHeader().GetValue())
 	}
 	o := doorOutcome{Status: int(dr.GetStatus().GetCode())}
-	o.Challenge = normChallenge(h.Values("Www-Authenticate"))
+	o.Challenge = doortest.NormChallenge(h.Values("Www-Authenticate"))
 	o.Nonce = h.Get("Dpop-Nonce") != ""
 	o.RetryAfter = strings.Join(h.Values("Retry-After"), ",")
 	return o
 }
 
-// normChallenge parses WWW-Authenticate (RFC 9110 §11.6.1) and renders it
-// canonically: schemes in lower case, parameter names in lower case and
-// sorted, error_description as present or not. A value that does not
-// parse is kept raw with a marker, so that it never compares equal to a
-// well-formed one.
-func normChallenge(values []string) string {
-	if len(values) == 0 {
-		return ""
-	}
-	cs, err := parseChallenges(strings.Join(values, ", "))
-	if err != nil {
-		return "MALFORMED(" + err.Error() + "): " + strings.Join(values, " | ")
-	}
-	var parts []string
-	for _, c := range cs {
-		var ps []string
-		for k, v := range c.params {
-			if k == "error_description" {
-				v = "…"
-			}
-			ps = append(ps, k+"="+v)
-		}
-		sort.Strings(ps)
-		parts = append(parts, c.scheme+"{"+strings.Join(ps, " ")+"}")
-	}
-	return strings.Join(parts, " ")
-}
-
-type challenge struct {
-	scheme string
-	params map[string]string
-}
-
-// parseChallenges is a strict reader of a challenge list: comma-separated
-// challenges, each a scheme followed by auth-params (token68 is not used by
-// Bearer or DPoP and is refused).
-func parseChallenges(s string) ([]challenge, error) {
-	p := &chParser{s: s}
-	var out []challenge
-	for {
-		p.ows()
-		if p.eof() {
-			break
-		}
-		if p.peek() == ',' {
-			p.i++
-			continue
-		}
-		scheme := p.token()
-		if scheme == "" {
-			return nil, fmt.Errorf("no scheme at %d", p.i)
-		}
-		c := challenge{scheme: strings.ToLower(scheme), params: map[string]string{}}
-		// auth-params: 1*SP then name=value, separated by commas; a
-		// comma followed by "token SP" or "token ," or end starts the
-		// next challenge.
-		if !p.eof() && p.peek() != ' ' && p.peek() != ',' {
-			return nil, fmt.Errorf("bad character after scheme %q", scheme)
-		}
-		for {
-			save := p.i
-			p.ows()
-			if p.eof() {
-				break
-			}
-			if p.peek() == ',' {
-				p.i++
-				p.ows()
-				save = p.i
-			}
-			name := p.token()
-			p.bws()
-			if name == "" || p.eof() || p.peek() != '=' {
-				p.i = save // the next challenge's scheme
-				break
-			}
-			p.i++
-			p.bws()
-			var val string
-			if !p.eof() && p.peek() == '"' {
-				v, err := p.quoted()
-				if err != nil {
-					return nil, err
-				}
-				val = v
-			} else {
-				val = p.token()
-				if val == "" {
-					return nil, fmt.Errorf("empty value of %q", name)
-				}
-			}
-			n := strings.ToLower(name)
-			if _, dup := c.params[n]; dup {
-				return nil, fmt.Errorf("parameter %q twice in %s", n, scheme)
-			}
-			c.params[n] = val
-			p.ows()
-			if !p.eof() && p.peek() != ',' {
-				return nil, fmt.Errorf("junk after %s at %d", n, p.i)
-			}
-		}
-		out = append(out, c)
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("no challenge")
-	}
-	return out, nil
-}
-
-type chParser struct {
-	s string
-	i int
-}
-
-func (p *chParser) eof() bool  { return p.i >= len(p.s) }
-func (p *chParser) peek() byte { return p.s[p.i] }
-func (p *chParser) ows() {
-	for !p.eof() && (p.peek() == ' ' || p.peek() == '\t') {
-		p.i++
-	}
-}
-func (p *chParser) bws() { p.ows() }
-func (p *chParser) token() string {
-	start := p.i
-	for !p.eof() && isTchar(p.peek()) {
-		p.i++
-	}
-	return p.s[start:p.i]
-}
-func (p *chParser) quoted() (string, error) {
-	p.i++ // opening quote
-	var b strings.Builder
-	for !p.eof() {
-		c := p.peek()
-		p.i++
-		switch {
-		case c == '"':
-			return b.String(), nil
-		case c == '\\':
-			if p.eof() {
-				return "", fmt.Errorf("dangling escape")
-			}
-			b.WriteByte(p.peek())
-			p.i++
-		case c < 0x20 && c != '\t' || c == 0x7f:
-			return "", fmt.Errorf("control character in quoted string")
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return "", fmt.Errorf("unterminated quoted string")
-}
-
-func isTchar(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
-}
-
 // ---- a raw HTTP/1.1 client: header lines exactly as written ----
 
-type rawClient struct {
-	addr string
-	conn net.Conn
-	br   *bufio.Reader
-}
-
-func (c *rawClient) close() {
-	if c.conn != nil {
-		_ = c.conn.Close()
-		c.conn = nil
-	}
-}
+type rawClient struct{ doortest.Client }
 
 func (c *rawClient) do(t *testing.T, method, target string, hs []doorHeader, body string) doorOutcome {
 	t.Helper()
-	var b bytes.Buffer
-	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\n", method, target)
+	lines := make([]string, 0, len(hs)+1)
 	for _, h := range hs {
-		fmt.Fprintf(&b, "%s: %s\r\n", h.name, h.value)
+		lines = append(lines, h.name+": "+h.value)
 	}
 	if body != "" {
-		fmt.Fprintf(&b, "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\n", len(body))
+		lines = append(lines, "Content-Type: application/x-www-form-urlencoded")
 	}
-	b.WriteString("\r\n")
-	b.WriteString(body)
-	for attempt := 0; ; attempt++ {
-		fresh := false
-		if c.conn == nil {
-			conn, err := net.Dial("tcp", c.addr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			c.conn, c.br, fresh = conn, bufio.NewReader(conn), true
-		}
-		_ = c.conn.SetDeadline(time.Now().Add(10 * time.Second))
-		_, err := c.conn.Write(b.Bytes())
-		var resp *http.Response
-		if err == nil {
-			resp, err = http.ReadResponse(c.br, &http.Request{Method: method})
-		}
-		if err != nil {
-			c.close()
-			if fresh || attempt > 0 {
-				t.Fatalf("%s %s: %v", method, target, err)
-			}
-			continue // a kept-alive connection the server had closed
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.Close {
-			c.close()
-		}
-		return outcomeOf(resp)
-	}
+	resp, _ := c.Do(t, method, target, lines, body)
+	return outcomeOf(resp)
 }
 
 // ---- the generator ----
-
-// doorTokens is the pool of tokens the generator draws from, by kind.
-type doorTokens struct {
-	kinds []string
-	pool  map[string][]string
-	bound *bearertest.DPoPKey // the key DPoP-bound tokens are bound to
-	other *bearertest.DPoPKey // another client's key
-}
-
-func newDoorTokens(t *testing.T, iss *bearertest.Issuer, forger *rsa.PrivateKey) *doorTokens {
-	t.Helper()
-	tk := &doorTokens{pool: map[string][]string{},
-		bound: bearertest.MustDPoPKey(t, validator.ES256), other: bearertest.MustDPoPKey(t, validator.ES256)}
-	claims := func(extra ...any) bearertest.Claims {
-		c := bearertest.Claims{"aud": audience, "scope": "read:data", "sub": "user-1"}
-		for i := 0; i+1 < len(extra); i += 2 {
-			c[extra[i].(string)] = extra[i+1]
-		}
-		return c
-	}
-	rsKid := iss.CurrentKeyID(validator.RS256)
-	now := time.Now().Unix()
-	add := func(kind string, mint func(i int) string) {
-		tk.kinds = append(tk.kinds, kind)
-		for i := range 3 {
-			tk.pool[kind] = append(tk.pool[kind], mint(i))
-		}
-	}
-	add("valid-rs256", func(int) string { return iss.Mint(t, claims()) })
-	add("valid-es256", func(int) string { return iss.Mint(t, claims(), bearertest.WithAlgorithm(validator.ES256)) })
-	add("valid-more-scopes", func(int) string { return iss.Mint(t, claims("scope", "read:data write:data")) })
-	add("valid-scp-array", func(int) string { return iss.Mint(t, claims("scope", nil, "scp", []string{"read:data"})) })
-	add("expired-within-leeway", func(int) string { return iss.Mint(t, claims(), bearertest.ExpiresIn(-5*time.Second)) })
-	add("wrong-scope", func(int) string { return iss.Mint(t, claims("scope", "write:data")) })
-	add("no-scope", func(int) string { return iss.Mint(t, claims("scope", nil)) })
-	add("expired", func(int) string { return iss.Mint(t, claims(), bearertest.ExpiresIn(-time.Hour)) })
-	add("nbf-future", func(int) string { return iss.Mint(t, claims("nbf", now+3600)) })
-	add("wrong-aud", func(int) string { return iss.Mint(t, claims("aud", "https://other.example.com")) })
-	add("wrong-iss", func(int) string { return iss.Mint(t, claims("iss", "https://evil.example.com")) })
-	add("bad-signature", func(i int) string {
-		return jwstest.Token(jwstest.JSON(map[string]any{"alg": "RS256", "kid": rsKid, "typ": "at+jwt"}),
-			jwstest.JSON(map[string]any{"iss": iss.URL, "aud": audience, "scope": "read:data", "sub": "user-1",
-				"iat": now, "exp": now + 3600, "jti": fmt.Sprint("forged-", i)}),
-			jwstest.RS(forger, crypto.SHA256))
-	})
-	add("alg-none", func(i int) string {
-		return jwstest.Token(`{"alg":"none","typ":"at+jwt"}`,
-			jwstest.JSON(map[string]any{"iss": iss.URL, "aud": audience, "scope": "read:data", "sub": "user-1",
-				"iat": now, "exp": now + 3600, "jti": fmt.Sprint("none-", i)}), jwstest.Fixed(nil))
-	})
-	add("unknown-kid", func(i int) string {
-		return iss.Mint(t, claims(), bearertest.WithKeyID(fmt.Sprintf("unknown-%d", i)))
-	})
-	add("dpop-bound", func(int) string { return iss.Mint(t, claims(), bearertest.BoundToKey(tk.bound)) })
-	add("dpop-bound-wrong-scope", func(int) string {
-		return iss.Mint(t, claims("scope", "write:data"), bearertest.BoundToKey(tk.bound))
-	})
-	return tk
-}
 
 // presentations: how a request carries its token. Each takes the token,
 // the generator's random source and the stack (for a nonce), and
 // fills in the request.
 type presentation struct {
 	name string
-	make func(tok string, rnd *mrand.Rand, tk *doorTokens, s *doorStack) doorRequest
+	make func(tok string, rnd *mrand.Rand, tk *doortest.Tokens, s *doorStack) doorRequest
 }
 
 func authOnly(v string) func() []doorHeader {
 	return func() []doorHeader { return []doorHeader{{"Authorization", v}} }
-}
-
-// flipByte changes one base64url character of tok. It draws from rnd
-// exactly twice whatever tok holds, so that the sequence of generated
-// requests (their labels and shapes) depends on the seed alone; the
-// tokens' bytes differ from run to run (fresh keys, jti, issuer port).
-func flipByte(tok string, rnd *mrand.Rand) string {
-	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-	b := []byte(tok)
-	i, j := rnd.Intn(len(b)), rnd.Intn(len(alphabet))
-	if alphabet[j] == b[i] {
-		j = (j + 1) % len(alphabet)
-	}
-	b[i] = alphabet[j]
-	return string(b)
-}
-
-func insertAt(tok, s string, rnd *mrand.Rand) string {
-	i := rnd.Intn(len(tok) + 1)
-	return tok[:i] + s + tok[i:]
 }
 
 // proofFor builds a DPoP proof for the request as a client would, then
@@ -694,205 +389,205 @@ func doorPresentations(t *testing.T) []presentation {
 		return []bearertest.ProofOption{bearertest.ProofNonce(s.nonce)}
 	}
 	ps := []presentation{
-		{"bearer", func(tok string, _ *mrand.Rand, _ *doorTokens, _ *doorStack) doorRequest {
+		{"bearer", func(tok string, _ *mrand.Rand, _ *doortest.Tokens, _ *doorStack) doorRequest {
 			return get(authOnly("Bearer " + tok))
 		}},
-		{"bearer-any-method", func(tok string, rnd *mrand.Rand, _ *doorTokens, _ *doorStack) doorRequest {
+		{"bearer-any-method", func(tok string, rnd *mrand.Rand, _ *doortest.Tokens, _ *doorStack) doorRequest {
 			m := []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}[rnd.Intn(7)]
 			return doorRequest{method: m, headers: authOnly("Bearer " + tok)}
 		}},
-		{"header-name-case", func(tok string, rnd *mrand.Rand, _ *doorTokens, _ *doorStack) doorRequest {
+		{"header-name-case", func(tok string, rnd *mrand.Rand, _ *doortest.Tokens, _ *doorStack) doorRequest {
 			n := []string{"authorization", "AUTHORIZATION", "AuThOrIzAtIoN"}[rnd.Intn(3)]
 			return get(func() []doorHeader { return []doorHeader{{n, "Bearer " + tok}} })
 		}},
-		{"query-variants", func(tok string, rnd *mrand.Rand, _ *doorTokens, _ *doorStack) doorRequest {
+		{"query-variants", func(tok string, rnd *mrand.Rand, _ *doortest.Tokens, _ *doorStack) doorRequest {
 			q := []string{"x=1;y=2", "access_token=", "access_token", "a=%zz", "ACCESS_TOKEN=" + tok, "x=1&access_token=" + tok + "&access_token=" + tok,
 				"access_token=" + tok + "%20x", "x=%E2%82%AC", "access_token%3D" + tok, "x=1&&&", "q=a+b"}[rnd.Intn(11)]
 			return doorRequest{method: "GET", query: q, headers: authOnly("Bearer " + tok)}
 		}},
-		{"bearer-post", func(tok string, _ *mrand.Rand, _ *doorTokens, _ *doorStack) doorRequest {
+		{"bearer-post", func(tok string, _ *mrand.Rand, _ *doortest.Tokens, _ *doorStack) doorRequest {
 			return doorRequest{method: "POST", headers: authOnly("Bearer " + tok)}
 		}},
-		{"scheme-lower", func(tok string, _ *mrand.Rand, _ *doorTokens, _ *doorStack) doorRequest {
+		{"scheme-lower", func(tok string, _ *mrand.Rand, _ *doortest.Tokens, _ *doorStack) doorRequest {
 			return get(authOnly("bearer " + tok))
 		}},
-		{"scheme-upper", func(tok string, _ *mrand.Rand, _ *doorTokens, _ *doorStack) doorRequest {
+		{"scheme-upper", func(tok string, _ *mrand.Rand, _ *doortest.Tokens, _ *doorStack) doorRequest {
 			return get(authOnly("BEARER " + tok))
 		}},
-		{"two-spaces", func(tok string, _ *mrand.Rand, _ *doorTokens, _ *doorStack) doorRequest {
+		{"two-spaces", func(tok string, _ *mrand.Rand, _ *doortest.Tokens, _ *doorStack) doorRequest {
 			return get(authOnly("Bearer  " + tok))
 		}},
-		{"tab", func(tok string, _ *mrand.Rand, _ *doorTokens, _ *doorStack) doorRequest {
+		{"tab", func(tok string, _ *mrand.Rand, _ *doortest.Tokens, _ *doorStack) doorRequest {
 			return get(authOnly("Bearer\t" + tok))
 		}},
-		{"tab-after-space", func(tok string, _ *mrand.Rand, _ *doorTokens, _ *doorStack) doorRequest {
+		{"tab-after-space", func(tok string, _ *mrand.Rand, _ *doortest.Tokens, _ *doorStack) doorRequest {
 			return get(authOnly("Bearer \t" + tok))
 		}},
-		{"trailing-space", func(tok string, _ *mrand.Rand, _ *doorTokens, _ *doorStack) doorRequest {
+		{"trailing-space", func(tok string, _ *mrand.Rand, _ *doortest.Tokens, _ *doorStack) doorRequest {
 			return get(authOnly("Bearer " + tok + "  "))
 		}},
-		{"trailing-tab", func(tok string, _ *mrand.Rand, _ *doorTokens, _ *doorStack) doorRequest {
+		{"trailing-tab", func(tok string, _ *mrand.Rand, _ *doortest.Tokens, _ *doorStack) doorRequest {
 			return get(authOnly("Bearer " + tok + "\t"))
 		}},
-		{"leading-space", func(tok string, _ *mrand.Rand, _ *doorTokens, _ *doorStack) doorRequest {
+		{"leading-space", func(tok string, _ *mrand.Rand, _ *doortest.Tokens, _ *doorStack) doorRequest {
 			return get(authOnly("  Bearer " + tok))
 		}},
-		{"trailing-text", func(tok string, _ *mrand.Rand, _ *doorTokens, _ *doorStack) doorRequest {
+		{"trailing-text", func(tok string, _ *mrand.Rand, _ *doortest.Tokens, _ *doorStack) doorRequest {
 			return get(authOnly("Bearer " + tok + " x"))
 		}},
-		{"scheme-only", func(string, *mrand.Rand, *doorTokens, *doorStack) doorRequest { return get(authOnly("Bearer")) }},
-		{"scheme-space", func(string, *mrand.Rand, *doorTokens, *doorStack) doorRequest { return get(authOnly("Bearer ")) }},
-		{"no-space", func(tok string, _ *mrand.Rand, _ *doorTokens, _ *doorStack) doorRequest {
+		{"scheme-only", func(string, *mrand.Rand, *doortest.Tokens, *doorStack) doorRequest { return get(authOnly("Bearer")) }},
+		{"scheme-space", func(string, *mrand.Rand, *doortest.Tokens, *doorStack) doorRequest { return get(authOnly("Bearer ")) }},
+		{"no-space", func(tok string, _ *mrand.Rand, _ *doortest.Tokens, _ *doorStack) doorRequest {
 			return get(authOnly("Bearer" + tok))
 		}},
-		{"comma-list", func(tok string, _ *mrand.Rand, _ *doorTokens, _ *doorStack) doorRequest {
+		{"comma-list", func(tok string, _ *mrand.Rand, _ *doortest.Tokens, _ *doorStack) doorRequest {
 			return get(authOnly("Bearer " + tok + ", Bearer " + tok))
 		}},
-		{"no-header", func(string, *mrand.Rand, *doorTokens, *doorStack) doorRequest {
+		{"no-header", func(string, *mrand.Rand, *doortest.Tokens, *doorStack) doorRequest {
 			return get(func() []doorHeader { return nil })
 		}},
-		{"empty-header", func(string, *mrand.Rand, *doorTokens, *doorStack) doorRequest { return get(authOnly("")) }},
-		{"basic", func(string, *mrand.Rand, *doorTokens, *doorStack) doorRequest {
+		{"empty-header", func(string, *mrand.Rand, *doortest.Tokens, *doorStack) doorRequest { return get(authOnly("")) }},
+		{"basic", func(string, *mrand.Rand, *doortest.Tokens, *doorStack) doorRequest {
 			return get(authOnly("Basic dXNlcjpwYXNz"))
 		}},
-		{"flipped-byte", func(tok string, rnd *mrand.Rand, _ *doorTokens, _ *doorStack) doorRequest {
-			return get(authOnly("Bearer " + flipByte(tok, rnd)))
+		{"flipped-byte", func(tok string, rnd *mrand.Rand, _ *doortest.Tokens, _ *doorStack) doorRequest {
+			return get(authOnly("Bearer " + doortest.Flip(tok, rnd)))
 		}},
-		{"truncated", func(tok string, rnd *mrand.Rand, _ *doorTokens, _ *doorStack) doorRequest {
+		{"truncated", func(tok string, rnd *mrand.Rand, _ *doortest.Tokens, _ *doorStack) doorRequest {
 			return get(authOnly("Bearer " + tok[:1+rnd.Intn(len(tok)-1)]))
 		}},
-		{"padded", func(tok string, rnd *mrand.Rand, _ *doorTokens, _ *doorStack) doorRequest {
+		{"padded", func(tok string, rnd *mrand.Rand, _ *doortest.Tokens, _ *doorStack) doorRequest {
 			return get(authOnly("Bearer " + tok + strings.Repeat("=", 1+rnd.Intn(2))))
 		}},
-		{"non-ascii", func(tok string, rnd *mrand.Rand, _ *doorTokens, _ *doorStack) doorRequest {
-			return get(authOnly("Bearer " + insertAt(tok, []string{"é", "ü", "Ω", "\u00a0"}[rnd.Intn(4)], rnd)))
+		{"non-ascii", func(tok string, rnd *mrand.Rand, _ *doortest.Tokens, _ *doorStack) doorRequest {
+			return get(authOnly("Bearer " + doortest.Insert(tok, []string{"é", "ü", "Ω", "\u00a0"}[rnd.Intn(4)], rnd)))
 		}},
-		{"invalid-utf8", func(tok string, rnd *mrand.Rand, _ *doorTokens, _ *doorStack) doorRequest {
-			return get(authOnly("Bearer " + insertAt(tok, "\xff", rnd)))
+		{"invalid-utf8", func(tok string, rnd *mrand.Rand, _ *doortest.Tokens, _ *doorStack) doorRequest {
+			return get(authOnly("Bearer " + doortest.Insert(tok, "\xff", rnd)))
 		}},
-		{"control-char", func(tok string, rnd *mrand.Rand, _ *doorTokens, _ *doorStack) doorRequest {
-			return get(authOnly("Bearer " + insertAt(tok, []string{"\x01", "\x7f", "\x0b", "\x1f"}[rnd.Intn(4)], rnd)))
+		{"control-char", func(tok string, rnd *mrand.Rand, _ *doortest.Tokens, _ *doorStack) doorRequest {
+			return get(authOnly("Bearer " + doortest.Insert(tok, []string{"\x01", "\x7f", "\x0b", "\x1f"}[rnd.Intn(4)], rnd)))
 		}},
-		{"very-long", func(tok string, rnd *mrand.Rand, _ *doorTokens, _ *doorStack) doorRequest {
+		{"very-long", func(tok string, rnd *mrand.Rand, _ *doortest.Tokens, _ *doorStack) doorRequest {
 			n := []int{8 << 10, 9000, 20000, 70000}[rnd.Intn(4)]
 			return get(authOnly("Bearer " + tok + strings.Repeat("A", max(0, n-len(tok)))))
 		}},
-		{"two-headers", func(tok string, _ *mrand.Rand, _ *doorTokens, _ *doorStack) doorRequest {
+		{"two-headers", func(tok string, _ *mrand.Rand, _ *doortest.Tokens, _ *doorStack) doorRequest {
 			return get(func() []doorHeader {
 				return []doorHeader{{"Authorization", "Bearer " + tok}, {"Authorization", "Bearer " + tok}}
 			})
 		}},
-		{"two-headers-one-basic", func(tok string, _ *mrand.Rand, _ *doorTokens, _ *doorStack) doorRequest {
+		{"two-headers-one-basic", func(tok string, _ *mrand.Rand, _ *doortest.Tokens, _ *doorStack) doorRequest {
 			return get(func() []doorHeader {
 				return []doorHeader{{"Authorization", "Bearer " + tok}, {"Authorization", "Basic dXNlcjpwYXNz"}}
 			})
 		}},
-		{"query-and-header", func(tok string, _ *mrand.Rand, _ *doorTokens, _ *doorStack) doorRequest {
+		{"query-and-header", func(tok string, _ *mrand.Rand, _ *doortest.Tokens, _ *doorStack) doorRequest {
 			return doorRequest{method: "GET", query: "access_token=" + tok, headers: authOnly("Bearer " + tok)}
 		}},
-		{"query-only-variants", func(tok string, rnd *mrand.Rand, _ *doorTokens, _ *doorStack) doorRequest {
+		{"query-only-variants", func(tok string, rnd *mrand.Rand, _ *doortest.Tokens, _ *doorStack) doorRequest {
 			q := []string{"access_token=" + tok, "x=1&access_token=" + tok, "access%5Ftoken=" + tok, "access_token=" + tok + "&access_token=" + tok,
 				"access_token=" + tok + "&x=%zz", "access_token=" + tok + ";x=1", "access_token=" + url.QueryEscape(tok+"é"), "access_token=+" + tok,
 				"access_token=" + tok + "%20", "ACCESS_TOKEN=" + tok, "access_token[]=" + tok}[rnd.Intn(11)]
 			return doorRequest{method: "GET", query: q, headers: func() []doorHeader { return nil }}
 		}},
-		{"query-only", func(tok string, _ *mrand.Rand, _ *doorTokens, _ *doorStack) doorRequest {
+		{"query-only", func(tok string, _ *mrand.Rand, _ *doortest.Tokens, _ *doorStack) doorRequest {
 			return doorRequest{method: "GET", query: "access_token=" + tok, headers: func() []doorHeader { return nil }}
 		}},
-		{"query-escaped-name", func(tok string, _ *mrand.Rand, _ *doorTokens, _ *doorStack) doorRequest {
+		{"query-escaped-name", func(tok string, _ *mrand.Rand, _ *doortest.Tokens, _ *doorStack) doorRequest {
 			return doorRequest{method: "GET", query: "x=1&access%5Ftoken=" + tok, headers: authOnly("Bearer " + tok)}
 		}},
-		{"form-and-header", func(tok string, _ *mrand.Rand, _ *doorTokens, _ *doorStack) doorRequest {
+		{"form-and-header", func(tok string, _ *mrand.Rand, _ *doortest.Tokens, _ *doorStack) doorRequest {
 			return doorRequest{method: "POST", body: "access_token=" + tok, headers: authOnly("Bearer " + tok)}
 		}},
 		// DPoP
-		{"dpop-scheme-no-proof", func(tok string, _ *mrand.Rand, _ *doorTokens, _ *doorStack) doorRequest {
+		{"dpop-scheme-no-proof", func(tok string, _ *mrand.Rand, _ *doortest.Tokens, _ *doorStack) doorRequest {
 			return get(authOnly("DPoP " + tok))
 		}},
-		{"dpop-scheme-lower-no-proof", func(tok string, _ *mrand.Rand, _ *doorTokens, _ *doorStack) doorRequest {
+		{"dpop-scheme-lower-no-proof", func(tok string, _ *mrand.Rand, _ *doortest.Tokens, _ *doorStack) doorRequest {
 			return get(authOnly("dpop " + tok))
 		}},
-		{"dpop-proof", func(tok string, _ *mrand.Rand, tk *doorTokens, s *doorStack) doorRequest {
+		{"dpop-proof", func(tok string, _ *mrand.Rand, tk *doortest.Tokens, s *doorStack) doorRequest {
 			return get(func() []doorHeader {
-				return []doorHeader{{"Authorization", "DPoP " + tok}, {"DPoP", proofFor(t, tk.bound, "GET", doorsHTU, tok, nonceOpt(s)...)}}
+				return []doorHeader{{"Authorization", "DPoP " + tok}, {"DPoP", proofFor(t, tk.Bound, "GET", doorsHTU, tok, nonceOpt(s)...)}}
 			})
 		}},
-		{"dpop-proof-post", func(tok string, _ *mrand.Rand, tk *doorTokens, s *doorStack) doorRequest {
+		{"dpop-proof-post", func(tok string, _ *mrand.Rand, tk *doortest.Tokens, s *doorStack) doorRequest {
 			return doorRequest{method: "POST", headers: func() []doorHeader {
-				return []doorHeader{{"Authorization", "DPoP " + tok}, {"DPoP", proofFor(t, tk.bound, "POST", doorsHTU, tok, nonceOpt(s)...)}}
+				return []doorHeader{{"Authorization", "DPoP " + tok}, {"DPoP", proofFor(t, tk.Bound, "POST", doorsHTU, tok, nonceOpt(s)...)}}
 			}}
 		}},
-		{"dpop-proof-no-nonce", func(tok string, _ *mrand.Rand, tk *doorTokens, _ *doorStack) doorRequest {
+		{"dpop-proof-no-nonce", func(tok string, _ *mrand.Rand, tk *doortest.Tokens, _ *doorStack) doorRequest {
 			return get(func() []doorHeader {
-				return []doorHeader{{"Authorization", "DPoP " + tok}, {"DPoP", proofFor(t, tk.bound, "GET", doorsHTU, tok)}}
+				return []doorHeader{{"Authorization", "DPoP " + tok}, {"DPoP", proofFor(t, tk.Bound, "GET", doorsHTU, tok)}}
 			})
 		}},
-		{"dpop-proof-stale-nonce", func(tok string, _ *mrand.Rand, tk *doorTokens, _ *doorStack) doorRequest {
+		{"dpop-proof-stale-nonce", func(tok string, _ *mrand.Rand, tk *doortest.Tokens, _ *doorStack) doorRequest {
 			return get(func() []doorHeader {
-				return []doorHeader{{"Authorization", "DPoP " + tok}, {"DPoP", proofFor(t, tk.bound, "GET", doorsHTU, tok, bearertest.ProofNonce("stale-nonce"))}}
+				return []doorHeader{{"Authorization", "DPoP " + tok}, {"DPoP", proofFor(t, tk.Bound, "GET", doorsHTU, tok, bearertest.ProofNonce("stale-nonce"))}}
 			})
 		}},
-		{"dpop-proof-bearer-scheme", func(tok string, _ *mrand.Rand, tk *doorTokens, s *doorStack) doorRequest {
+		{"dpop-proof-bearer-scheme", func(tok string, _ *mrand.Rand, tk *doortest.Tokens, s *doorStack) doorRequest {
 			return get(func() []doorHeader {
-				return []doorHeader{{"Authorization", "Bearer " + tok}, {"DPoP", proofFor(t, tk.bound, "GET", doorsHTU, tok, nonceOpt(s)...)}}
+				return []doorHeader{{"Authorization", "Bearer " + tok}, {"DPoP", proofFor(t, tk.Bound, "GET", doorsHTU, tok, nonceOpt(s)...)}}
 			})
 		}},
-		{"dpop-proof-alone", func(tok string, _ *mrand.Rand, tk *doorTokens, s *doorStack) doorRequest {
+		{"dpop-proof-alone", func(tok string, _ *mrand.Rand, tk *doortest.Tokens, s *doorStack) doorRequest {
 			return get(func() []doorHeader {
-				return []doorHeader{{"DPoP", proofFor(t, tk.bound, "GET", doorsHTU, tok, nonceOpt(s)...)}}
+				return []doorHeader{{"DPoP", proofFor(t, tk.Bound, "GET", doorsHTU, tok, nonceOpt(s)...)}}
 			})
 		}},
-		{"dpop-two-proofs", func(tok string, _ *mrand.Rand, tk *doorTokens, s *doorStack) doorRequest {
+		{"dpop-two-proofs", func(tok string, _ *mrand.Rand, tk *doortest.Tokens, s *doorStack) doorRequest {
 			return get(func() []doorHeader {
-				return []doorHeader{{"Authorization", "DPoP " + tok}, {"DPoP", proofFor(t, tk.bound, "GET", doorsHTU, tok, nonceOpt(s)...)},
-					{"DPoP", proofFor(t, tk.bound, "GET", doorsHTU, tok, nonceOpt(s)...)}}
+				return []doorHeader{{"Authorization", "DPoP " + tok}, {"DPoP", proofFor(t, tk.Bound, "GET", doorsHTU, tok, nonceOpt(s)...)},
+					{"DPoP", proofFor(t, tk.Bound, "GET", doorsHTU, tok, nonceOpt(s)...)}}
 			})
 		}},
-		{"dpop-two-proofs-one-line", func(tok string, _ *mrand.Rand, tk *doorTokens, s *doorStack) doorRequest {
+		{"dpop-two-proofs-one-line", func(tok string, _ *mrand.Rand, tk *doortest.Tokens, s *doorStack) doorRequest {
 			return get(func() []doorHeader {
-				return []doorHeader{{"Authorization", "DPoP " + tok}, {"DPoP", proofFor(t, tk.bound, "GET", doorsHTU, tok, nonceOpt(s)...) + ", " +
-					proofFor(t, tk.bound, "GET", doorsHTU, tok, nonceOpt(s)...)}}
+				return []doorHeader{{"Authorization", "DPoP " + tok}, {"DPoP", proofFor(t, tk.Bound, "GET", doorsHTU, tok, nonceOpt(s)...) + ", " +
+					proofFor(t, tk.Bound, "GET", doorsHTU, tok, nonceOpt(s)...)}}
 			})
 		}},
-		{"dpop-proof-flipped", func(tok string, rnd *mrand.Rand, tk *doorTokens, s *doorStack) doorRequest {
+		{"dpop-proof-flipped", func(tok string, rnd *mrand.Rand, tk *doortest.Tokens, s *doorStack) doorRequest {
 			seed := rnd.Int63()
 			return get(func() []doorHeader {
-				p := proofFor(t, tk.bound, "GET", doorsHTU, tok, nonceOpt(s)...)
-				return []doorHeader{{"Authorization", "DPoP " + tok}, {"DPoP", flipByte(p, mrand.New(mrand.NewSource(seed)))}}
+				p := proofFor(t, tk.Bound, "GET", doorsHTU, tok, nonceOpt(s)...)
+				return []doorHeader{{"Authorization", "DPoP " + tok}, {"DPoP", doortest.Flip(p, mrand.New(mrand.NewSource(seed)))}}
 			})
 		}},
-		{"dpop-proof-wrong-method", func(tok string, _ *mrand.Rand, tk *doorTokens, s *doorStack) doorRequest {
+		{"dpop-proof-wrong-method", func(tok string, _ *mrand.Rand, tk *doortest.Tokens, s *doorStack) doorRequest {
 			return get(func() []doorHeader {
-				return []doorHeader{{"Authorization", "DPoP " + tok}, {"DPoP", proofFor(t, tk.bound, "POST", doorsHTU, tok, nonceOpt(s)...)}}
+				return []doorHeader{{"Authorization", "DPoP " + tok}, {"DPoP", proofFor(t, tk.Bound, "POST", doorsHTU, tok, nonceOpt(s)...)}}
 			})
 		}},
-		{"dpop-proof-wrong-url", func(tok string, _ *mrand.Rand, tk *doorTokens, s *doorStack) doorRequest {
+		{"dpop-proof-wrong-url", func(tok string, _ *mrand.Rand, tk *doortest.Tokens, s *doorStack) doorRequest {
 			return get(func() []doorHeader {
-				return []doorHeader{{"Authorization", "DPoP " + tok}, {"DPoP", proofFor(t, tk.bound, "GET", doorsPublic+"/other", tok, nonceOpt(s)...)}}
+				return []doorHeader{{"Authorization", "DPoP " + tok}, {"DPoP", proofFor(t, tk.Bound, "GET", doorsPublic+"/other", tok, nonceOpt(s)...)}}
 			})
 		}},
-		{"dpop-proof-other-key", func(tok string, _ *mrand.Rand, tk *doorTokens, s *doorStack) doorRequest {
+		{"dpop-proof-other-key", func(tok string, _ *mrand.Rand, tk *doortest.Tokens, s *doorStack) doorRequest {
 			return get(func() []doorHeader {
-				return []doorHeader{{"Authorization", "DPoP " + tok}, {"DPoP", proofFor(t, tk.other, "GET", doorsHTU, tok, nonceOpt(s)...)}}
+				return []doorHeader{{"Authorization", "DPoP " + tok}, {"DPoP", proofFor(t, tk.Other, "GET", doorsHTU, tok, nonceOpt(s)...)}}
 			})
 		}},
-		{"dpop-proof-other-token", func(tok string, _ *mrand.Rand, tk *doorTokens, s *doorStack) doorRequest {
+		{"dpop-proof-other-token", func(tok string, _ *mrand.Rand, tk *doortest.Tokens, s *doorStack) doorRequest {
 			return get(func() []doorHeader {
-				return []doorHeader{{"Authorization", "DPoP " + tok}, {"DPoP", proofFor(t, tk.bound, "GET", doorsHTU, tok+"x", nonceOpt(s)...)}}
+				return []doorHeader{{"Authorization", "DPoP " + tok}, {"DPoP", proofFor(t, tk.Bound, "GET", doorsHTU, tok+"x", nonceOpt(s)...)}}
 			})
 		}},
-		{"dpop-proof-and-query", func(tok string, _ *mrand.Rand, tk *doorTokens, s *doorStack) doorRequest {
+		{"dpop-proof-and-query", func(tok string, _ *mrand.Rand, tk *doortest.Tokens, s *doorStack) doorRequest {
 			return doorRequest{method: "GET", query: "access_token=" + tok, headers: func() []doorHeader {
-				return []doorHeader{{"Authorization", "DPoP " + tok}, {"DPoP", proofFor(t, tk.bound, "GET", doorsHTU, tok, nonceOpt(s)...)}}
+				return []doorHeader{{"Authorization", "DPoP " + tok}, {"DPoP", proofFor(t, tk.Bound, "GET", doorsHTU, tok, nonceOpt(s)...)}}
 			}}
 		}},
-		{"dpop-scheme-tab", func(tok string, _ *mrand.Rand, tk *doorTokens, s *doorStack) doorRequest {
+		{"dpop-scheme-tab", func(tok string, _ *mrand.Rand, tk *doortest.Tokens, s *doorStack) doorRequest {
 			return get(func() []doorHeader {
-				return []doorHeader{{"Authorization", "DPoP\t" + tok}, {"DPoP", proofFor(t, tk.bound, "GET", doorsHTU, tok, nonceOpt(s)...)}}
+				return []doorHeader{{"Authorization", "DPoP\t" + tok}, {"DPoP", proofFor(t, tk.Bound, "GET", doorsHTU, tok, nonceOpt(s)...)}}
 			})
 		}},
-		{"dpop-scheme-only", func(string, *mrand.Rand, *doorTokens, *doorStack) doorRequest { return get(authOnly("DPoP")) }},
-		{"dpop-empty-proof", func(tok string, _ *mrand.Rand, _ *doorTokens, _ *doorStack) doorRequest {
+		{"dpop-scheme-only", func(string, *mrand.Rand, *doortest.Tokens, *doorStack) doorRequest { return get(authOnly("DPoP")) }},
+		{"dpop-empty-proof", func(tok string, _ *mrand.Rand, _ *doortest.Tokens, _ *doorStack) doorRequest {
 			return get(func() []doorHeader { return []doorHeader{{"Authorization", "DPoP " + tok}, {"DPoP", ""}} })
 		}},
 	}
@@ -900,11 +595,11 @@ func doorPresentations(t *testing.T) []presentation {
 }
 
 // generate returns n requests drawn from tokens × presentations.
-func generateDoorRequests(t *testing.T, rnd *mrand.Rand, n int, tk *doorTokens, ps []presentation, s *doorStack) []doorRequest {
+func generateDoorRequests(t *testing.T, rnd *mrand.Rand, n int, tk *doortest.Tokens, ps []presentation, s *doorStack) []doorRequest {
 	out := make([]doorRequest, 0, n)
 	for range n {
-		kind := tk.kinds[rnd.Intn(len(tk.kinds))]
-		pool := tk.pool[kind]
+		kind := tk.Kinds[rnd.Intn(len(tk.Kinds))]
+		pool := tk.Pool[kind]
 		tok := pool[rnd.Intn(len(pool))]
 		p := ps[rnd.Intn(len(ps))]
 		r := p.make(tok, rnd, tk, s)
@@ -936,7 +631,7 @@ func runDoors(t *testing.T, s *doorStack, reqs []doorRequest, seen map[string]in
 		}
 		seen[s.name+": "+r.label]++
 		for name, o := range answers {
-			doorStats[name+" "+o.statKey()]++
+			doorStats[name+" "+o.StatKey()]++
 		}
 		if !doorsAgree(answers) {
 			out = append(out, doorMismatch{s.name, r.label, answers})
@@ -947,18 +642,6 @@ func runDoors(t *testing.T, s *doorStack, reqs []doorRequest, seen map[string]in
 
 // doorStats counts, per door, the kinds of answers given (logged with -v).
 var doorStats = map[string]int{}
-
-func (o doorOutcome) statKey() string {
-	if o.Transport {
-		return "transport-400"
-	}
-	k := fmt.Sprint(o.Status)
-	if i := strings.Index(o.Challenge, "error="); i >= 0 {
-		e := o.Challenge[i+6:]
-		k += " " + e[:strings.IndexAny(e+" }", " }")]
-	}
-	return k
-}
 
 // doorsAgree: every door's outcome equal, except that a transport refusal
 // (Go's HTTP server) is compared among the HTTP doors only.
@@ -1047,7 +730,7 @@ func TestDoorsDifferential(t *testing.T) {
 	// outage, however slow the run (the race detector), so no door's answer
 	// depends on which door came first.
 	keys := iss.KeySet(t, jwks.WithMinRefetchInterval(time.Hour))
-	tk := newDoorTokens(t, iss, forger)
+	tk := doortest.NewTokens(t, iss, audience, forger)
 	ps := doorPresentations(t)
 
 	nonceKey := bytes.Repeat([]byte{7}, 32)
@@ -1058,7 +741,7 @@ func TestDoorsDifferential(t *testing.T) {
 		newDoorStackWith(t, "query-tokens", keys, iss.URL, []httpbearer.Option{httpbearer.WithQueryToken()}),
 	}
 	// The nonces stack's client learns the nonce from a first refusal.
-	stacks[2].nonce = learnNonce(t, stacks[2], tk.pool["dpop-bound"][0], tk)
+	stacks[2].nonce = learnNonce(t, stacks[2], tk.Pool["dpop-bound"][0], tk)
 
 	seen := map[string]int{}
 	var ms []doorMismatch
@@ -1088,7 +771,7 @@ func TestDoorsDifferential(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = deadKeys.Close() })
 	never := newDoorStack(t, "keys-never-loaded", deadKeys, deadURL)
-	reqs := generateDoorRequests(t, rnd, n/3, retarget(t, tk, dead), ps, never)
+	reqs := generateDoorRequests(t, rnd, n/3, tk.Retarget(t, dead, audience), ps, never)
 	ms = append(ms, runDoors(t, never, reqs, seen)...)
 	total += len(reqs)
 
@@ -1121,7 +804,7 @@ func TestDoorsDifferential(t *testing.T) {
 // learnNonce asks the net/http door of s with a proof without a nonce and
 // returns the DPoP-Nonce it answers (valid for the test's span: the
 // default lifetime is minutes).
-func learnNonce(t *testing.T, s *doorStack, tok string, tk *doorTokens) string {
+func learnNonce(t *testing.T, s *doorStack, tok string, tk *doortest.Tokens) string {
 	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), "GET", "http://"+s.direct+"/data", nil)
 	if err != nil {
@@ -1129,7 +812,7 @@ func learnNonce(t *testing.T, s *doorStack, tok string, tk *doorTokens) string {
 	}
 	req.Host = doorsHost
 	req.Header.Set("Authorization", "DPoP "+tok)
-	req.Header.Set("DPoP", proofFor(t, tk.bound, "GET", doorsHTU, tok))
+	req.Header.Set("DPoP", proofFor(t, tk.Bound, "GET", doorsHTU, tok))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -1140,23 +823,6 @@ func learnNonce(t *testing.T, s *doorStack, tok string, tk *doorTokens) string {
 		t.Fatalf("nonces stack: %d without DPoP-Nonce", resp.StatusCode)
 	}
 	return n
-}
-
-// retarget returns a token pool whose valid-looking tokens are minted by
-// iss (the never-loaded issuer), for the keys-never-loaded stack.
-func retarget(t *testing.T, tk *doorTokens, iss *bearertest.Issuer) *doorTokens {
-	t.Helper()
-	out := &doorTokens{pool: map[string][]string{}, bound: tk.bound, other: tk.other}
-	c := bearertest.Claims{"aud": audience, "scope": "read:data", "sub": "user-1"}
-	out.kinds = []string{"valid-rs256", "wrong-scope", "expired", "dpop-bound", "alg-none"}
-	for i := range 3 {
-		out.pool["valid-rs256"] = append(out.pool["valid-rs256"], iss.Mint(t, c))
-		out.pool["wrong-scope"] = append(out.pool["wrong-scope"], iss.Mint(t, bearertest.Claims{"aud": audience, "scope": "write:data"}))
-		out.pool["expired"] = append(out.pool["expired"], iss.Mint(t, c, bearertest.ExpiresIn(-time.Hour)))
-		out.pool["dpop-bound"] = append(out.pool["dpop-bound"], iss.Mint(t, c, bearertest.BoundToKey(tk.bound)))
-		out.pool["alg-none"] = append(out.pool["alg-none"], tk.pool["alg-none"][i])
-	}
-	return out
 }
 
 // A client (or a proxy in front of the gateway) that sends its two DPoP
@@ -1174,7 +840,7 @@ func TestDoorsDPoPProofsOnOneLine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tk := newDoorTokens(t, iss, forger)
+	tk := doortest.NewTokens(t, iss, audience, forger)
 	live := newDoorStack(t, "dpop-allowed", iss.KeySet(t), iss.URL)
 
 	dead := bearertest.NewIssuer(t)
@@ -1191,11 +857,11 @@ func TestDoorsDPoPProofsOnOneLine(t *testing.T) {
 		s   *doorStack
 		tok string
 	}{
-		{live, tk.pool["valid-rs256"][0]},
-		{live, tk.pool["dpop-bound"][0]},
+		{live, tk.Pool["valid-rs256"][0]},
+		{live, tk.Pool["dpop-bound"][0]},
 		{never, deadTok},
 	} {
-		proof := func() string { return proofFor(t, tk.bound, "GET", doorsHTU, tt.tok) }
+		proof := func() string { return proofFor(t, tk.Bound, "GET", doorsHTU, tt.tok) }
 		twoLines := doorRequest{label: "two DPoP lines", method: "GET", headers: func() []doorHeader {
 			return []doorHeader{{"Authorization", "DPoP " + tt.tok}, {"DPoP", proof()}, {"DPoP", proof()}}
 		}}

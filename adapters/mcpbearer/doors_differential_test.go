@@ -35,21 +35,16 @@ package mcpbearer_test
 // Run with -short for fewer requests, and under -race.
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
 	"fmt"
-	"io"
 	mrand "math/rand"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -59,7 +54,7 @@ import (
 	"github.com/bearerguard/bearerguard/adapters/httpbearer"
 	"github.com/bearerguard/bearerguard/adapters/mcpbearer"
 	"github.com/bearerguard/bearerguard/bearertest"
-	"github.com/bearerguard/bearerguard/internal/jwstest"
+	"github.com/bearerguard/bearerguard/internal/doortest"
 	"github.com/bearerguard/bearerguard/jwks"
 	"github.com/bearerguard/bearerguard/resourcemeta"
 	"github.com/bearerguard/bearerguard/scopes"
@@ -87,44 +82,6 @@ type ddRequest struct {
 	headers func() []ddHeader
 }
 
-type ddOutcome struct {
-	Pass       bool
-	Status     int
-	Challenge  string
-	Nonce      bool
-	RetryAfter string
-	Transport  bool // refused by Go's HTTP server before any door ran
-}
-
-func (o ddOutcome) String() string {
-	if o.Transport {
-		return fmt.Sprintf("%d (HTTP server refused before the door)", o.Status)
-	}
-	s := fmt.Sprintf("pass=%v %d", o.Pass, o.Status)
-	if o.Challenge != "" {
-		s += " WWW-Authenticate[" + o.Challenge + "]"
-	}
-	if o.Nonce {
-		s += " DPoP-Nonce"
-	}
-	if o.RetryAfter != "" {
-		s += " Retry-After=" + o.RetryAfter
-	}
-	return s
-}
-
-func (o ddOutcome) statKey() string {
-	if o.Transport {
-		return "transport"
-	}
-	k := fmt.Sprint(o.Status)
-	if i := strings.Index(o.Challenge, "error="); i >= 0 {
-		e := o.Challenge[i+6:]
-		k += " " + e[:strings.IndexAny(e+" }", " }")]
-	}
-	return k
-}
-
 // ddStack is one validator configuration behind both doors.
 type ddStack struct {
 	name          string
@@ -135,6 +92,9 @@ type ddStack struct {
 	sdkToolErrors int // tools/call Protect passed and Middleware refused
 	toolRefusals  int // 403s of Protect's own tool check (a JSON-RPC body)
 }
+
+// ddOutcome is a door's answer (see doortest.Outcome).
+type ddOutcome = doortest.Outcome
 
 func newDDStack(t *testing.T, name string, keys validator.KeySource, issURL string, gopts []httpbearer.Option, vopts ...validator.Option) *ddStack {
 	t.Helper()
@@ -176,8 +136,8 @@ func newDDStack(t *testing.T, name string, keys validator.KeySource, issURL stri
 		mux.Handle("/mcp", h)
 		srv := httptest.NewServer(mux)
 		t.Cleanup(srv.Close)
-		c := &ddClient{addr: srv.Listener.Addr().String()}
-		t.Cleanup(c.close)
+		c := &ddClient{doortest.Client{Addr: srv.Listener.Addr().String()}}
+		t.Cleanup(c.Close)
 		return c
 	}
 	return &ddStack{name: name,
@@ -227,63 +187,19 @@ func (s *ddStack) send(t *testing.T, r ddRequest) (mcpAnswer, ref ddOutcome) {
 
 // ---- the HTTP client (header lines exactly as written) and answers ----
 
-type ddClient struct {
-	addr string
-	conn net.Conn
-	br   *bufio.Reader
-}
-
-func (c *ddClient) close() {
-	if c.conn != nil {
-		_ = c.conn.Close()
-		c.conn = nil
-	}
-}
+type ddClient struct{ doortest.Client }
 
 func (c *ddClient) do(t *testing.T, method, target string, hs []ddHeader, body string, respBody *[]byte) ddOutcome {
 	t.Helper()
-	var b bytes.Buffer
-	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\n", method, target)
+	lines := make([]string, 0, len(hs))
 	for _, h := range hs {
-		fmt.Fprintf(&b, "%s: %s\r\n", h.name, h.value)
+		lines = append(lines, h.name+": "+h.value)
 	}
-	if body != "" {
-		fmt.Fprintf(&b, "Content-Length: %d\r\n", len(body))
+	resp, rb := c.Do(t, method, target, lines, body)
+	if respBody != nil {
+		*respBody = rb
 	}
-	b.WriteString("\r\n")
-	b.WriteString(body)
-	for attempt := 0; ; attempt++ {
-		fresh := false
-		if c.conn == nil {
-			conn, err := net.Dial("tcp", c.addr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			c.conn, c.br, fresh = conn, bufio.NewReader(conn), true
-		}
-		_ = c.conn.SetDeadline(time.Now().Add(10 * time.Second))
-		_, err := c.conn.Write(b.Bytes())
-		var resp *http.Response
-		if err == nil {
-			resp, err = http.ReadResponse(c.br, &http.Request{Method: method})
-		}
-		if err != nil {
-			c.close()
-			if fresh || attempt > 0 {
-				t.Fatalf("%s %s: %v", method, target, err)
-			}
-			continue // a kept-alive connection the server had closed
-		}
-		rb, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if respBody != nil {
-			*respBody = rb
-		}
-		if resp.Close {
-			c.close()
-		}
-		return ddOutcomeOf(resp)
-	}
+	return ddOutcomeOf(resp)
 }
 
 // ddOutcomeOf reads an answer. The SDK's handler answered a request the
@@ -299,247 +215,17 @@ func ddOutcomeOf(resp *http.Response) ddOutcome {
 		o.Transport = true
 		return o
 	}
-	o.Challenge = ddNormChallenge(resp.Header.Values("Www-Authenticate"))
+	o.Challenge = doortest.NormChallenge(resp.Header.Values("Www-Authenticate"))
 	o.Nonce = resp.Header.Get("Dpop-Nonce") != ""
 	o.RetryAfter = strings.Join(resp.Header.Values("Retry-After"), ",")
 	return o
 }
 
-// ddNormChallenge parses WWW-Authenticate (RFC 9110 §11.6.1) and renders
-// it canonically: schemes and parameter names in lower case, parameters
-// sorted, error_description present or not. One that does not parse is
-// kept raw with a marker.
-func ddNormChallenge(values []string) string {
-	if len(values) == 0 {
-		return ""
-	}
-	cs, err := ddParseChallenges(strings.Join(values, ", "))
-	if err != nil {
-		return "MALFORMED(" + err.Error() + "): " + strings.Join(values, " | ")
-	}
-	var parts []string
-	for _, c := range cs {
-		var ps []string
-		for k, v := range c.params {
-			if k == "error_description" {
-				v = "…"
-			}
-			ps = append(ps, k+"="+v)
-		}
-		sort.Strings(ps)
-		parts = append(parts, c.scheme+"{"+strings.Join(ps, " ")+"}")
-	}
-	return strings.Join(parts, " ")
-}
-
-type ddChallenge struct {
-	scheme string
-	params map[string]string
-}
-
-// ddParseChallenges is a strict reader of a challenge list (auth-params
-// only; token68 is refused).
-func ddParseChallenges(s string) ([]ddChallenge, error) {
-	i := 0
-	eof := func() bool { return i >= len(s) }
-	ows := func() {
-		for !eof() && (s[i] == ' ' || s[i] == '\t') {
-			i++
-		}
-	}
-	token := func() string {
-		start := i
-		for !eof() && (s[i] >= 'a' && s[i] <= 'z' || s[i] >= 'A' && s[i] <= 'Z' || s[i] >= '0' && s[i] <= '9' ||
-			strings.IndexByte("!#$%&'*+-.^_`|~", s[i]) >= 0) {
-			i++
-		}
-		return s[start:i]
-	}
-	quoted := func() (string, error) {
-		i++
-		var b strings.Builder
-		for !eof() {
-			c := s[i]
-			i++
-			switch {
-			case c == '"':
-				return b.String(), nil
-			case c == '\\':
-				if eof() {
-					return "", fmt.Errorf("dangling escape")
-				}
-				b.WriteByte(s[i])
-				i++
-			case c < 0x20 && c != '\t' || c == 0x7f:
-				return "", fmt.Errorf("control character in quoted string")
-			default:
-				b.WriteByte(c)
-			}
-		}
-		return "", fmt.Errorf("unterminated quoted string")
-	}
-	var out []ddChallenge
-	for {
-		ows()
-		if eof() {
-			break
-		}
-		if s[i] == ',' {
-			i++
-			continue
-		}
-		scheme := token()
-		if scheme == "" {
-			return nil, fmt.Errorf("no scheme at %d", i)
-		}
-		c := ddChallenge{scheme: strings.ToLower(scheme), params: map[string]string{}}
-		if !eof() && s[i] != ' ' && s[i] != ',' {
-			return nil, fmt.Errorf("bad character after scheme %q", scheme)
-		}
-		for {
-			save := i
-			ows()
-			if eof() {
-				break
-			}
-			if s[i] == ',' {
-				i++
-				ows()
-				save = i
-			}
-			name := token()
-			ows()
-			if name == "" || eof() || s[i] != '=' {
-				i = save // the next challenge's scheme
-				break
-			}
-			i++
-			ows()
-			var val string
-			if !eof() && s[i] == '"' {
-				v, err := quoted()
-				if err != nil {
-					return nil, err
-				}
-				val = v
-			} else if val = token(); val == "" {
-				return nil, fmt.Errorf("empty value of %q", name)
-			}
-			n := strings.ToLower(name)
-			if _, dup := c.params[n]; dup {
-				return nil, fmt.Errorf("parameter %q twice in %s", n, scheme)
-			}
-			c.params[n] = val
-			ows()
-			if !eof() && s[i] != ',' {
-				return nil, fmt.Errorf("junk after %s at %d", n, i)
-			}
-		}
-		out = append(out, c)
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("no challenge")
-	}
-	return out, nil
-}
-
 // ---- the generator (the root's e2e_doors_test.go, for /mcp) ----
-
-type ddTokens struct {
-	kinds        []string
-	pool         map[string][]string
-	bound, other *bearertest.DPoPKey
-}
-
-func newDDTokens(t *testing.T, iss *bearertest.Issuer, forger *rsa.PrivateKey) *ddTokens {
-	t.Helper()
-	tk := &ddTokens{pool: map[string][]string{},
-		bound: bearertest.MustDPoPKey(t, validator.ES256), other: bearertest.MustDPoPKey(t, validator.ES256)}
-	claims := func(extra ...any) bearertest.Claims {
-		c := bearertest.Claims{"aud": ddHTU, "scope": "read:data", "sub": "user-1"}
-		for i := 0; i+1 < len(extra); i += 2 {
-			c[extra[i].(string)] = extra[i+1]
-		}
-		return c
-	}
-	rsKid := iss.CurrentKeyID(validator.RS256)
-	now := time.Now().Unix()
-	add := func(kind string, mint func(i int) string) {
-		tk.kinds = append(tk.kinds, kind)
-		for i := range 3 {
-			tk.pool[kind] = append(tk.pool[kind], mint(i))
-		}
-	}
-	add("valid-rs256", func(int) string { return iss.Mint(t, claims()) })
-	add("valid-es256", func(int) string { return iss.Mint(t, claims(), bearertest.WithAlgorithm(validator.ES256)) })
-	add("valid-more-scopes", func(int) string { return iss.Mint(t, claims("scope", "read:data write:data")) })
-	add("valid-scp-array", func(int) string { return iss.Mint(t, claims("scope", nil, "scp", []string{"read:data"})) })
-	add("expired-within-leeway", func(int) string { return iss.Mint(t, claims(), bearertest.ExpiresIn(-5*time.Second)) })
-	add("wrong-scope", func(int) string { return iss.Mint(t, claims("scope", "write:data")) })
-	add("no-scope", func(int) string { return iss.Mint(t, claims("scope", nil)) })
-	add("expired", func(int) string { return iss.Mint(t, claims(), bearertest.ExpiresIn(-time.Hour)) })
-	add("nbf-future", func(int) string { return iss.Mint(t, claims("nbf", now+3600)) })
-	add("wrong-aud", func(int) string { return iss.Mint(t, claims("aud", "https://other.example.com")) })
-	add("wrong-iss", func(int) string { return iss.Mint(t, claims("iss", "https://evil.example.com")) })
-	add("bad-signature", func(i int) string {
-		return jwstest.Token(jwstest.JSON(map[string]any{"alg": "RS256", "kid": rsKid, "typ": "at+jwt"}),
-			jwstest.JSON(map[string]any{"iss": iss.URL, "aud": ddHTU, "scope": "read:data", "sub": "user-1",
-				"iat": now, "exp": now + 3600, "jti": fmt.Sprint("forged-", i)}),
-			jwstest.RS(forger, crypto.SHA256))
-	})
-	add("alg-none", func(i int) string {
-		return jwstest.Token(`{"alg":"none","typ":"at+jwt"}`,
-			jwstest.JSON(map[string]any{"iss": iss.URL, "aud": ddHTU, "scope": "read:data", "sub": "user-1",
-				"iat": now, "exp": now + 3600, "jti": fmt.Sprint("none-", i)}), jwstest.Fixed(nil))
-	})
-	add("unknown-kid", func(i int) string {
-		return iss.Mint(t, claims(), bearertest.WithKeyID(fmt.Sprintf("unknown-%d", i)))
-	})
-	add("dpop-bound", func(int) string { return iss.Mint(t, claims(), bearertest.BoundToKey(tk.bound)) })
-	add("dpop-bound-more-scopes", func(int) string {
-		return iss.Mint(t, claims("scope", "read:data write:data"), bearertest.BoundToKey(tk.bound))
-	})
-	add("dpop-bound-wrong-scope", func(int) string {
-		return iss.Mint(t, claims("scope", "write:data"), bearertest.BoundToKey(tk.bound))
-	})
-	return tk
-}
-
-// ddRetarget: valid-looking tokens of the never-loaded issuer.
-func ddRetarget(t *testing.T, tk *ddTokens, iss *bearertest.Issuer) *ddTokens {
-	out := &ddTokens{pool: map[string][]string{}, bound: tk.bound, other: tk.other,
-		kinds: []string{"valid-rs256", "wrong-scope", "expired", "dpop-bound", "alg-none"}}
-	c := bearertest.Claims{"aud": ddHTU, "scope": "read:data", "sub": "user-1"}
-	for i := range 3 {
-		out.pool["valid-rs256"] = append(out.pool["valid-rs256"], iss.Mint(t, c))
-		out.pool["wrong-scope"] = append(out.pool["wrong-scope"], iss.Mint(t, bearertest.Claims{"aud": ddHTU, "scope": "write:data"}))
-		out.pool["expired"] = append(out.pool["expired"], iss.Mint(t, c, bearertest.ExpiresIn(-time.Hour)))
-		out.pool["dpop-bound"] = append(out.pool["dpop-bound"], iss.Mint(t, c, bearertest.BoundToKey(tk.bound)))
-		out.pool["alg-none"] = append(out.pool["alg-none"], tk.pool["alg-none"][i])
-	}
-	return out
-}
 
 type ddPresentation struct {
 	name string
-	make func(tok string, rnd *mrand.Rand, tk *ddTokens, s *ddStack) ddRequest
-}
-
-// ddFlip changes one base64url character; it draws from rnd exactly twice.
-func ddFlip(tok string, rnd *mrand.Rand) string {
-	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-	b := []byte(tok)
-	i, j := rnd.Intn(len(b)), rnd.Intn(len(alphabet))
-	if alphabet[j] == b[i] {
-		j = (j + 1) % len(alphabet)
-	}
-	b[i] = alphabet[j]
-	return string(b)
-}
-
-func ddInsert(tok, s string, rnd *mrand.Rand) string {
-	i := rnd.Intn(len(tok) + 1)
-	return tok[:i] + s + tok[i:]
+	make func(tok string, rnd *mrand.Rand, tk *doortest.Tokens, s *ddStack) ddRequest
 }
 
 func ddPresentations(t *testing.T) []ddPresentation {
@@ -561,13 +247,13 @@ func ddPresentations(t *testing.T) []ddPresentation {
 	}
 	// bearer: a presentation of the Authorization header alone, method m.
 	bearer := func(name, m string, value func(tok string, rnd *mrand.Rand) string) ddPresentation {
-		return ddPresentation{name, func(tok string, rnd *mrand.Rand, _ *ddTokens, _ *ddStack) ddRequest {
+		return ddPresentation{name, func(tok string, rnd *mrand.Rand, _ *doortest.Tokens, _ *ddStack) ddRequest {
 			return ddRequest{method: m, headers: auth(value(tok, rnd))}
 		}}
 	}
 	// dpop: "DPoP <token>" with proofs built per door, on method m.
-	dpop := func(name, m, query string, scheme string, proofs func(tok string, tk *ddTokens, s *ddStack) []string) ddPresentation {
-		return ddPresentation{name, func(tok string, _ *mrand.Rand, tk *ddTokens, s *ddStack) ddRequest {
+	dpop := func(name, m, query string, scheme string, proofs func(tok string, tk *doortest.Tokens, s *ddStack) []string) ddPresentation {
+		return ddPresentation{name, func(tok string, _ *mrand.Rand, tk *doortest.Tokens, s *ddStack) ddRequest {
 			return ddRequest{method: m, query: query, headers: func() []ddHeader {
 				out := []ddHeader{{"Authorization", scheme + tok}}
 				for _, p := range proofs(tok, tk, s) {
@@ -577,8 +263,8 @@ func ddPresentations(t *testing.T) []ddPresentation {
 			}}
 		}}
 	}
-	proof := func(k func(tk *ddTokens) *bearertest.DPoPKey, m, htu, suffix string, withNonce bool, opts ...bearertest.ProofOption) func(string, *ddTokens, *ddStack) []string {
-		return func(tok string, tk *ddTokens, s *ddStack) []string {
+	proof := func(k func(tk *doortest.Tokens) *bearertest.DPoPKey, m, htu, suffix string, withNonce bool, opts ...bearertest.ProofOption) func(string, *doortest.Tokens, *ddStack) []string {
+		return func(tok string, tk *doortest.Tokens, s *ddStack) []string {
 			all := slices.Clip(opts)
 			if withNonce {
 				all = append(all, nonce(s)...)
@@ -586,18 +272,18 @@ func ddPresentations(t *testing.T) []ddPresentation {
 			return []string{k(tk).MustProof(t, m, htu, tok+suffix, all...)}
 		}
 	}
-	bound := func(tk *ddTokens) *bearertest.DPoPKey { return tk.bound }
-	other := func(tk *ddTokens) *bearertest.DPoPKey { return tk.other }
+	bound := func(tk *doortest.Tokens) *bearertest.DPoPKey { return tk.Bound }
+	other := func(tk *doortest.Tokens) *bearertest.DPoPKey { return tk.Other }
 	id := func(tok string, _ *mrand.Rand) string { return "Bearer " + tok }
 	return []ddPresentation{
 		bearer("bearer", "GET", id),
 		bearer("bearer-post", "POST", id),
 		bearer("bearer-post-2", "POST", id), // twice: more valid calls reach the tool check
-		{"bearer-any-method", func(tok string, rnd *mrand.Rand, _ *ddTokens, _ *ddStack) ddRequest {
+		{"bearer-any-method", func(tok string, rnd *mrand.Rand, _ *doortest.Tokens, _ *ddStack) ddRequest {
 			m := []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}[rnd.Intn(7)]
 			return ddRequest{method: m, headers: auth("Bearer " + tok)}
 		}},
-		{"header-name-case", func(tok string, rnd *mrand.Rand, _ *ddTokens, _ *ddStack) ddRequest {
+		{"header-name-case", func(tok string, rnd *mrand.Rand, _ *doortest.Tokens, _ *ddStack) ddRequest {
 			n := []string{"authorization", "AUTHORIZATION", "AuThOrIzAtIoN"}[rnd.Intn(3)]
 			return ddRequest{method: "POST", headers: hs(n, "Bearer "+tok)}
 		}},
@@ -614,43 +300,43 @@ func ddPresentations(t *testing.T) []ddPresentation {
 		bearer("comma-list", "POST", func(tok string, _ *mrand.Rand) string { return "Bearer " + tok + ", Bearer " + tok }),
 		bearer("empty-header", "GET", func(string, *mrand.Rand) string { return "" }),
 		bearer("basic", "POST", func(string, *mrand.Rand) string { return "Basic dXNlcjpwYXNz" }),
-		bearer("flipped-byte", "POST", func(tok string, rnd *mrand.Rand) string { return "Bearer " + ddFlip(tok, rnd) }),
+		bearer("flipped-byte", "POST", func(tok string, rnd *mrand.Rand) string { return "Bearer " + doortest.Flip(tok, rnd) }),
 		bearer("truncated", "GET", func(tok string, rnd *mrand.Rand) string { return "Bearer " + tok[:1+rnd.Intn(len(tok)-1)] }),
 		bearer("padded", "POST", func(tok string, rnd *mrand.Rand) string { return "Bearer " + tok + strings.Repeat("=", 1+rnd.Intn(2)) }),
 		bearer("non-ascii", "GET", func(tok string, rnd *mrand.Rand) string {
-			return "Bearer " + ddInsert(tok, []string{"é", "Ω", "\u00a0"}[rnd.Intn(3)], rnd)
+			return "Bearer " + doortest.Insert(tok, []string{"é", "Ω", "\u00a0"}[rnd.Intn(3)], rnd)
 		}),
 		bearer("control-char", "POST", func(tok string, rnd *mrand.Rand) string {
-			return "Bearer " + ddInsert(tok, []string{"\x01", "\x7f", "\x1f"}[rnd.Intn(3)], rnd)
+			return "Bearer " + doortest.Insert(tok, []string{"\x01", "\x7f", "\x1f"}[rnd.Intn(3)], rnd)
 		}),
 		bearer("very-long", "POST", func(tok string, rnd *mrand.Rand) string {
 			return "Bearer " + tok + strings.Repeat("A", max(0, []int{8 << 10, 9000, 20000}[rnd.Intn(3)]-len(tok)))
 		}),
-		{"no-header", func(string, *mrand.Rand, *ddTokens, *ddStack) ddRequest {
+		{"no-header", func(string, *mrand.Rand, *doortest.Tokens, *ddStack) ddRequest {
 			return ddRequest{method: "GET", headers: hs()}
 		}},
-		{"no-header-post", func(string, *mrand.Rand, *ddTokens, *ddStack) ddRequest {
+		{"no-header-post", func(string, *mrand.Rand, *doortest.Tokens, *ddStack) ddRequest {
 			return ddRequest{method: "POST", headers: hs()}
 		}},
-		{"two-headers", func(tok string, _ *mrand.Rand, _ *ddTokens, _ *ddStack) ddRequest {
+		{"two-headers", func(tok string, _ *mrand.Rand, _ *doortest.Tokens, _ *ddStack) ddRequest {
 			return ddRequest{method: "POST", headers: hs("Authorization", "Bearer "+tok, "Authorization", "Bearer "+tok)}
 		}},
-		{"two-headers-one-basic", func(tok string, _ *mrand.Rand, _ *ddTokens, _ *ddStack) ddRequest {
+		{"two-headers-one-basic", func(tok string, _ *mrand.Rand, _ *doortest.Tokens, _ *ddStack) ddRequest {
 			return ddRequest{method: "POST", headers: hs("Authorization", "Bearer "+tok, "Authorization", "Basic dXNlcjpwYXNz")}
 		}},
-		{"query-and-header", func(tok string, _ *mrand.Rand, _ *ddTokens, _ *ddStack) ddRequest {
+		{"query-and-header", func(tok string, _ *mrand.Rand, _ *doortest.Tokens, _ *ddStack) ddRequest {
 			return ddRequest{method: "POST", query: "access_token=" + tok, headers: auth("Bearer " + tok)}
 		}},
-		{"query-only", func(tok string, rnd *mrand.Rand, _ *ddTokens, _ *ddStack) ddRequest {
+		{"query-only", func(tok string, rnd *mrand.Rand, _ *doortest.Tokens, _ *ddStack) ddRequest {
 			q := []string{"access_token=" + tok, "x=1&access_token=" + tok, "access_token=" + tok + "&access_token=" + tok,
 				"access%5Ftoken=" + tok, "ACCESS_TOKEN=" + tok}[rnd.Intn(5)]
 			return ddRequest{method: []string{"GET", "POST"}[rnd.Intn(2)], query: q, headers: hs()}
 		}},
-		{"form-and-header", func(tok string, _ *mrand.Rand, _ *ddTokens, _ *ddStack) ddRequest {
+		{"form-and-header", func(tok string, _ *mrand.Rand, _ *doortest.Tokens, _ *ddStack) ddRequest {
 			return ddRequest{method: "POST", body: "access_token=" + tok, headers: auth("Bearer " + tok)}
 		}},
 		// DPoP
-		{"dpop-scheme-no-proof", func(tok string, _ *mrand.Rand, _ *ddTokens, _ *ddStack) ddRequest {
+		{"dpop-scheme-no-proof", func(tok string, _ *mrand.Rand, _ *doortest.Tokens, _ *ddStack) ddRequest {
 			return ddRequest{method: "POST", headers: auth("DPoP " + tok)}
 		}},
 		bearer("dpop-scheme-only", "GET", func(string, *mrand.Rand) string { return "DPoP" }),
@@ -661,22 +347,22 @@ func ddPresentations(t *testing.T) []ddPresentation {
 		dpop("dpop-proof-no-nonce", "POST", "", "DPoP ", proof(bound, "POST", ddHTU, "", false)),
 		dpop("dpop-proof-stale-nonce", "POST", "", "DPoP ", proof(bound, "POST", ddHTU, "", false, bearertest.ProofNonce("stale-nonce"))),
 		dpop("dpop-proof-bearer-scheme", "POST", "", "Bearer ", proof(bound, "POST", ddHTU, "", true)),
-		{"dpop-proof-alone", func(tok string, _ *mrand.Rand, tk *ddTokens, s *ddStack) ddRequest {
+		{"dpop-proof-alone", func(tok string, _ *mrand.Rand, tk *doortest.Tokens, s *ddStack) ddRequest {
 			return ddRequest{method: "POST", headers: func() []ddHeader {
-				return []ddHeader{{"DPoP", tk.bound.MustProof(t, "POST", ddHTU, tok, nonce(s)...)}}
+				return []ddHeader{{"DPoP", tk.Bound.MustProof(t, "POST", ddHTU, tok, nonce(s)...)}}
 			}}
 		}},
-		dpop("dpop-two-proofs", "POST", "", "DPoP ", func(tok string, tk *ddTokens, s *ddStack) []string {
-			return []string{tk.bound.MustProof(t, "POST", ddHTU, tok, nonce(s)...), tk.bound.MustProof(t, "POST", ddHTU, tok, nonce(s)...)}
+		dpop("dpop-two-proofs", "POST", "", "DPoP ", func(tok string, tk *doortest.Tokens, s *ddStack) []string {
+			return []string{tk.Bound.MustProof(t, "POST", ddHTU, tok, nonce(s)...), tk.Bound.MustProof(t, "POST", ddHTU, tok, nonce(s)...)}
 		}),
-		dpop("dpop-two-proofs-one-line", "POST", "", "DPoP ", func(tok string, tk *ddTokens, s *ddStack) []string {
-			return []string{tk.bound.MustProof(t, "POST", ddHTU, tok, nonce(s)...) + ", " + tk.bound.MustProof(t, "POST", ddHTU, tok, nonce(s)...)}
+		dpop("dpop-two-proofs-one-line", "POST", "", "DPoP ", func(tok string, tk *doortest.Tokens, s *ddStack) []string {
+			return []string{tk.Bound.MustProof(t, "POST", ddHTU, tok, nonce(s)...) + ", " + tk.Bound.MustProof(t, "POST", ddHTU, tok, nonce(s)...)}
 		}),
-		{"dpop-proof-flipped", func(tok string, rnd *mrand.Rand, tk *ddTokens, s *ddStack) ddRequest {
+		{"dpop-proof-flipped", func(tok string, rnd *mrand.Rand, tk *doortest.Tokens, s *ddStack) ddRequest {
 			seed := rnd.Int63()
 			return ddRequest{method: "POST", headers: func() []ddHeader {
-				p := tk.bound.MustProof(t, "POST", ddHTU, tok, nonce(s)...)
-				return []ddHeader{{"Authorization", "DPoP " + tok}, {"DPoP", ddFlip(p, mrand.New(mrand.NewSource(seed)))}}
+				p := tk.Bound.MustProof(t, "POST", ddHTU, tok, nonce(s)...)
+				return []ddHeader{{"Authorization", "DPoP " + tok}, {"DPoP", doortest.Flip(p, mrand.New(mrand.NewSource(seed)))}}
 			}}
 		}},
 		dpop("dpop-proof-wrong-method", "POST", "", "DPoP ", proof(bound, "GET", ddHTU, "", true)),
@@ -685,15 +371,15 @@ func ddPresentations(t *testing.T) []ddPresentation {
 		dpop("dpop-proof-other-token", "POST", "", "DPoP ", proof(bound, "POST", ddHTU, "x", true)),
 		dpop("dpop-proof-and-query", "POST", "access_token=QUERYTOKEN", "DPoP ", proof(bound, "POST", ddHTU, "", true)),
 		dpop("dpop-scheme-tab", "POST", "", "DPoP\t", proof(bound, "POST", ddHTU, "", true)),
-		dpop("dpop-empty-proof", "POST", "", "DPoP ", func(string, *ddTokens, *ddStack) []string { return []string{""} }),
+		dpop("dpop-empty-proof", "POST", "", "DPoP ", func(string, *doortest.Tokens, *ddStack) []string { return []string{""} }),
 	}
 }
 
-func ddGenerate(rnd *mrand.Rand, n int, tk *ddTokens, ps []ddPresentation, s *ddStack) []ddRequest {
+func ddGenerate(rnd *mrand.Rand, n int, tk *doortest.Tokens, ps []ddPresentation, s *ddStack) []ddRequest {
 	out := make([]ddRequest, 0, n)
 	for range n {
-		kind := tk.kinds[rnd.Intn(len(tk.kinds))]
-		tok := tk.pool[kind][rnd.Intn(len(tk.pool[kind]))]
+		kind := tk.Kinds[rnd.Intn(len(tk.Kinds))]
+		tok := tk.Pool[kind][rnd.Intn(len(tk.Pool[kind]))]
 		p := ps[rnd.Intn(len(ps))]
 		r := p.make(tok, rnd, tk, s)
 		r.tool = []string{"read_data", "write_data", "write_data", "batch"}[rnd.Intn(4)]
@@ -727,7 +413,11 @@ func TestDoorsDifferentialMCP(t *testing.T) {
 	// No refetch may fall in the outage below (SECURITY.md 88): the answers
 	// must not depend on timing.
 	keys := iss.KeySet(t, jwks.WithMinRefetchInterval(time.Hour))
-	tk := newDDTokens(t, iss, forger)
+	tk := doortest.NewTokens(t, iss, ddHTU, forger)
+	// A bound token with the tool's scope too: a DPoP tool call that passes.
+	tk.Add("dpop-bound-more-scopes", func(int) string {
+		return iss.Mint(t, bearertest.Claims{"aud": ddHTU, "scope": "read:data write:data", "sub": "user-1"}, bearertest.BoundToKey(tk.Bound))
+	})
 	ps := ddPresentations(t)
 
 	stacks := []*ddStack{
@@ -745,8 +435,8 @@ func TestDoorsDifferentialMCP(t *testing.T) {
 	run := func(s *ddStack, reqs []ddRequest) {
 		for _, r := range reqs {
 			m, ref := s.send(t, r)
-			stats["mcp "+m.statKey()]++
-			stats["reference "+ref.statKey()]++
+			stats["mcp "+m.StatKey()]++
+			stats["reference "+ref.StatKey()]++
 			if m != ref {
 				ms = append(ms, ddMismatch{s.name, r.label, m, ref})
 			}
@@ -768,7 +458,7 @@ func TestDoorsDifferentialMCP(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = deadKeys.Close() })
 	never := newDDStack(t, "keys-never-loaded", deadKeys, dead.URL, nil)
-	run(never, ddGenerate(rnd, n/3, ddRetarget(t, tk, dead), ps, never))
+	run(never, ddGenerate(rnd, n/3, tk.Retarget(t, dead, ddHTU), ps, never))
 
 	t.Logf("%d requests through mcpbearer.Protect and httpbearer in %v", total, time.Since(start).Round(time.Millisecond))
 	for _, k := range slices.Sorted(func(yield func(string) bool) {
@@ -820,16 +510,16 @@ func TestDoorsDifferentialMCP(t *testing.T) {
 
 // ddLearnNonce asks the reference door with a proof without a nonce and
 // returns the DPoP-Nonce it answers (the same validator: valid for both).
-func ddLearnNonce(t *testing.T, s *ddStack, tk *ddTokens) string {
+func ddLearnNonce(t *testing.T, s *ddStack, tk *doortest.Tokens) string {
 	t.Helper()
-	tok := tk.pool["dpop-bound"][0]
-	req, err := http.NewRequestWithContext(t.Context(), "GET", "http://"+s.refRead.addr+"/mcp", nil)
+	tok := tk.Pool["dpop-bound"][0]
+	req, err := http.NewRequestWithContext(t.Context(), "GET", "http://"+s.refRead.Addr+"/mcp", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	req.Host = ddHost
 	req.Header.Set("Authorization", "DPoP "+tok)
-	req.Header.Set("DPoP", tk.bound.MustProof(t, "GET", ddHTU, tok))
+	req.Header.Set("DPoP", tk.Bound.MustProof(t, "GET", ddHTU, tok))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
