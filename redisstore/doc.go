@@ -40,8 +40,8 @@
 //
 // # DPoP replay
 //
-// [ReplayStore] sends SET key 1 NX PXAT <end> and PTTL key per proof,
-// pipelined, one round trip: the key lives until the end of the proof's
+// [ReplayStore] sends SET key <value> NX PXAT <end>, PTTL key and GETRANGE
+// key per proof, pipelined, one round trip: the key lives until the end of the proof's
 // window and a 30 s margin, an instant on Redis's clock, and a proof whose
 // end has passed there is refused, so that a replica whose clock lags
 // cannot accept a proof again after Redis has forgotten it. Redis 6.2 or

@@ -15,7 +15,7 @@ import (
 	"github.com/bearerguard/bearerguard/validator"
 )
 
-// fakeRedis answers the replay check (SET NX PXAT and PTTL, pipelined) in
+// fakeRedis answers the replay check (SET NX PXAT, PTTL, GETRANGE, pipelined) in
 // process (fresh) while up, and fails
 // every command while down: no network, so 100,000 proofs cost little.
 type fakeRedis struct{ down atomic.Bool }
@@ -43,17 +43,25 @@ func (f *fakeRedis) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 
 func (f *fakeRedis) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
+		var mark string
 		for _, cmd := range cmds {
 			if f.down.Load() {
 				err := errors.New("OOM command not allowed when used memory > 'maxmemory'")
 				cmd.SetErr(err)
 				continue
 			}
-			switch c := cmd.(type) {
-			case *redis.Cmd: // SET NX PXAT
+			c, ok := cmd.(*redis.Cmd)
+			if !ok {
+				continue
+			}
+			switch cmd.Name() {
+			case "set": // SET key value NX PXAT end
+				mark = fmt.Sprint(cmd.Args()[2])
 				c.SetVal("OK")
-			case *redis.DurationCmd: // PTTL
-				c.SetVal(time.Minute)
+			case "pttl":
+				c.SetVal(int64(60_000))
+			case "getrange": // the value SET wrote
+				c.SetVal(mark)
 			}
 		}
 		return nil

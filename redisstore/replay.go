@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,17 +31,20 @@ const replayMargin = validator.DefaultLeeway
 const maxReplayTTL = 365 * 24 * time.Hour
 
 // ReplayStore is a [validator.ReplayStore] in Redis: each proof costs
-// SET key 1 NX PXAT <end> and PTTL key, pipelined, one round trip, so a
-// proof accepted by one replica is refused as replayed by every other.
-// Keys are the store's prefix, "dpop:" and the validator's digest of
-// issuer, proof key and "jti". A key lives until the end of the proof's
-// window (its "iat", the window and the leeway) and a margin of 30 s (the
-// validator's default leeway), an instant on Redis's clock, rounded up to
-// the millisecond; a proof whose end has passed on Redis's clock (Redis
-// drops the key it has just set: PTTL finds none) is refused as a replay
-// would be. So no replica's clock decides how long a key lives, and a
-// replica whose clock lags cannot accept a proof again once Redis has
-// forgotten it. Needs Redis 6.2 or later (PXAT).
+// SET key <value> NX PXAT <end>, PTTL key and GETRANGE key, pipelined, one
+// round trip, so a proof accepted by one replica is refused as replayed by
+// every other. Keys are the store's prefix, "dpop:" and the validator's
+// digest of issuer, proof key and "jti". A key lives until the end of the
+// proof's window (its "iat", the window and the leeway) and a margin of
+// 30 s (the validator's default leeway), an instant on Redis's clock,
+// rounded up to the millisecond; a proof whose end has passed on Redis's
+// clock (the key just set is gone at the next look, or holds another
+// replica's value) is refused as a replay would be, and counted
+// ([ReplayStore.PastWindow]). So no replica's clock decides how long a key
+// lives, and a replica whose clock lags cannot accept a proof again once
+// Redis has forgotten it. The three commands must reach the primary, in
+// order, on one connection (no proxy that splits pipelines or reads from
+// replicas). Needs Redis 6.2 or later (PXAT).
 //
 // When Redis cannot answer within the timeout (down, slow, out of memory,
 // a reply it cannot read) Remember returns an error matching
@@ -101,12 +106,19 @@ func (r *ReplayStore) Remember(ctx context.Context, key string, expires time.Tim
 		return false, fmt.Errorf("redisstore: replay key of %d bytes (1 to %d)", len(key), maxReplayKey)
 	}
 	if !expires.After(r.s.cfg.clock()) {
-		return true, nil // past its window already: the proof's "iat" check refuses any replay
+		// Past its window on this store's clock already: the validator's
+		// clock said otherwise (another clock given to each). Refused:
+		// nothing vouches that it was never used.
+		return false, nil
 	}
 	forget := expires.Add(replayMargin)
 	cctx, cancel := context.WithTimeout(ctx, r.s.cfg.timeout)
 	defer cancel()
-	fresh, err := r.set(cctx, key, forget)
+	res, err := r.set(cctx, key, forget)
+	fresh := res == setFresh
+	if res == setPast {
+		r.pastEnd(forget)
+	}
 	if err == nil {
 		r.s.succeeded()
 		if r.npending.Load() > 0 && r.acceptedFailOpen(key) {
@@ -151,14 +163,26 @@ func (r *ReplayStore) Remember(ctx context.Context, key string, expires time.Tim
 	return true, nil
 }
 
-// set remembers key in Redis until forget, an instant on Redis's clock,
-// and reports whether it was new. SET NX PXAT alone cannot tell a proof
-// past its end (Redis sets the key and drops it at once) from a new one:
-// PTTL, in the same round trip, can. The two are not one atomic step, and
-// need not be: SET succeeds only where the key is absent, which for a
-// proof used before means its end had passed on Redis's clock, and PTTL,
-// which Redis runs later still, then finds no key.
-func (r *ReplayStore) set(ctx context.Context, key string, forget time.Time) (bool, error) {
+// setResult is what Redis says of a proof.
+type setResult int
+
+const (
+	setReplay setResult = iota // Redis has it
+	setFresh                   // new: remembered until its end
+	setPast                    // its end had passed on Redis's clock
+)
+
+// set remembers key in Redis until forget, an instant on Redis's clock.
+// SET NX PXAT alone cannot tell a proof past its end (the key is set with
+// an end already passed, so it is gone at the next look) from a new one;
+// PTTL and GETRANGE in the same round trip can: the key must still be
+// there, with time left, holding the value this call wrote (a value of
+// its own, so that another replica's key, set in between, is never taken
+// for this one's). The steps are not one atomic step, and need not be:
+// SET succeeds only where the key is absent, which for a proof used
+// before, by replicas with the same window, means its end had passed on
+// Redis's clock; the key then cannot be read back with time left.
+func (r *ReplayStore) set(ctx context.Context, key string, forget time.Time) (setResult, error) {
 	if limit := r.s.cfg.clock().Add(maxReplayTTL); forget.After(limit) {
 		forget = limit
 	}
@@ -167,36 +191,49 @@ func (r *ReplayStore) set(ctx context.Context, key string, forget time.Time) (bo
 		at++ // never sooner than asked
 	}
 	k := r.ns + key
-	var set *redis.Cmd
-	var ttl *redis.DurationCmd
+	mark := strconv.FormatUint(rand.Uint64(), 36)
+	var set, ttl, got *redis.Cmd
 	if _, err := guarded(func() (bool, error) {
 		_, _ = r.s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-			set = p.Do(ctx, "set", k, "1", "nx", "pxat", at)
-			ttl = p.PTTL(ctx, k)
+			set = p.Do(ctx, "set", k, mark, "nx", "pxat", at)
+			ttl = p.Do(ctx, "pttl", k)
+			got = p.Do(ctx, "getrange", k, 0, -1)
 			return nil
 		})
 		return true, nil
 	}); err != nil {
-		return false, err // a reply that broke the client
+		return setReplay, err // a reply that broke the client
 	}
 	switch v, err := set.Result(); {
 	case errors.Is(err, redis.Nil):
-		return false, nil // Redis has it: a replay
+		return setReplay, nil // Redis has it
 	case err != nil:
-		return false, err
+		return setReplay, err
 	case v != "OK":
-		return false, errBadReply
+		return setReplay, errBadReply
 	}
-	switch d, err := ttl.Result(); {
-	case err != nil:
-		return false, err
-	case d > 0:
-		return true, nil
-	case d == -2 || d == 0: // gone, or less than a millisecond left
-		r.pastEnd(forget)
-		return false, nil
+	// Typed replies only: an integer PTTL (a string that reads as one, or
+	// a number of ms that overflows a Duration, is no answer), a string
+	// value.
+	n, nerr := ttl.Result()
+	v, verr := got.Result()
+	if nerr != nil {
+		return setReplay, nerr
 	}
-	return false, errBadReply // a key without expiry: not one SET wrote
+	if verr != nil {
+		return setReplay, verr
+	}
+	ms, ok := n.(int64)
+	value, vok := v.(string)
+	switch {
+	case !ok || !vok || ms < -2 || ms == -1:
+		return setReplay, errBadReply // -1: a key without expiry, not one SET wrote
+	case ms > 0 && value == mark:
+		return setFresh, nil
+	}
+	// Gone, less than a millisecond left, or another's value: the end had
+	// passed when this call set it.
+	return setPast, nil
 }
 
 // pastEnd counts a proof whose end had passed on Redis's clock, and, when

@@ -43,7 +43,7 @@ func TestReplayStore(t *testing.T) {
 		{"replayed to the same replica", a, "proof-1", window, false, false, 120_000},
 		{"another proof", b, "proof-2", window, true, false, 120_000},
 		{"sub-millisecond window rounds up", a, "proof-3", now.Add(1200 * time.Microsecond), true, false, 30_002},
-		{"past its window: nothing to remember", a, "proof-4", now.Add(-time.Second), true, false, 0},
+		{"past its window on the store's clock: refused, nothing written", a, "proof-4", now.Add(-time.Second), false, false, 0},
 		{"empty key", a, "", window, false, true, 0},
 		{"oversized key", a, strings.Repeat("k", 257), window, false, true, 0},
 	}

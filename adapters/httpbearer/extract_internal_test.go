@@ -62,7 +62,10 @@ func FuzzParseAuthorization(f *testing.F) {
 			}
 			return
 		}
-		if !isB64Token(tok) || !strings.HasSuffix(v, " "+tok) || !strings.EqualFold(strings.TrimRight(strings.TrimSuffix(v, tok), " "), "bearer") {
+		// Spaces and tabs around the whole value are not part of it (RFC
+		// 9110 §5.5): what is left is "Bearer", one or more spaces, tok.
+		w := strings.Trim(v, " \t")
+		if !isB64Token(tok) || !strings.HasSuffix(w, " "+tok) || !strings.EqualFold(strings.TrimRight(strings.TrimSuffix(w, tok), " "), "bearer") {
 			t.Fatalf("parseAuthorization(%q) accepted token %q", v, tok)
 		}
 	})
