@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -207,6 +208,8 @@ func (r *ReplayStore) set(ctx context.Context, key string, forget time.Time) (se
 	switch v, err := set.Result(); {
 	case errors.Is(err, redis.Nil):
 		return setReplay, nil // Redis has it
+	case err != nil && strings.Contains(err.Error(), "syntax error"):
+		return setReplay, fmt.Errorf("%w (SET with PXAT needs Redis 6.2 or later)", err)
 	case err != nil:
 		return setReplay, err
 	case v != "OK":

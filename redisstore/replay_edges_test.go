@@ -2,6 +2,7 @@ package redisstore_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os/exec"
 	"path/filepath"
@@ -168,4 +169,19 @@ func startCluster(t *testing.T) []string {
 		return strings.Contains(c.ClusterInfo(context.Background()).Val(), "cluster_state:ok")
 	})
 	return addrs
+}
+
+// TestReplayOnRedisBefore62: a Redis that does not know SET's PXAT (before
+// 6.2) answers a syntax error; every check is an outage, refused, and the
+// error says what is missing.
+func TestReplayOnRedisBefore62(t *testing.T) {
+	s, err := redisstore.Open(hostileRedis(t, "-ERR syntax error\r\n"), redisstore.WithTimeout(testTimeout))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	fresh, err := s.ReplayStore().Remember(context.Background(), "proof", time.Now().Add(time.Minute))
+	if fresh || !errors.Is(err, redisstore.ErrUnavailable) || !strings.Contains(err.Error(), "Redis 6.2") {
+		t.Errorf("Remember = %v, %v; want refused, unavailable, naming Redis 6.2", fresh, err)
+	}
 }
