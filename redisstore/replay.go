@@ -253,7 +253,7 @@ func (r *ReplayStore) pastEnd(forget time.Time) {
 	if last != 0 && now-last < int64(logEvery) || !r.lastPastLog.CompareAndSwap(last, now) {
 		return
 	}
-	r.s.cfg.logger.Warn("redisstore: a DPoP proof's window has ended on Redis's clock and not on this replica's: Redis's clock runs ahead by more than 30 s, and proofs are refused as replays; check both clocks",
+	r.s.cfg.logger.Warn("redisstore: a DPoP proof's window has ended on Redis's clock and not on this replica's: Redis's clock runs ahead by more than 30 s, and proofs are refused as replays; correct the clock that is wrong, Redis's by slewing: stepped back, it lets the proofs whose keys it dropped early be replayed until their windows end",
 		slog.Int64("past_window", r.past.Load()))
 }
 

