@@ -45,3 +45,34 @@ func TestEndpointRefusalNamesToolScopes(t *testing.T) {
 		t.Errorf("trail %v: want one 403 naming every scope needed, then 200", trail)
 	}
 }
+
+// TestEndpointRequirementBeforeAnyBody: Protect authenticates a POST
+// before reading its body and checks the endpoint's requirement after;
+// whatever the body (no tool called, not JSON-RPC, empty, a batch, too
+// large to read ahead), a token without the endpoint's scope is refused
+// with 403 by the guard and the SDK never sees the request, while a token
+// with it gets through.
+func TestEndpointRequirementBeforeAnyBody(t *testing.T) {
+	iss := bearertest.NewIssuer(t)
+	s := newServer(t, iss, serverConfig{stateless: true, jsonResponse: true,
+		opts: []mcpbearer.Option{mcpbearer.WithRequirement(scopes.All("mcp:connect"))}})
+	without := s.mint(t, "read:data write:data", bearertest.Claims{"sub": "alice"})
+	with := s.mint(t, "mcp:connect", bearertest.Claims{"sub": "alice"})
+	list := `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`
+	for _, tt := range []struct{ name, body string }{
+		{"tools/list", list},
+		{"initialize", `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"c","version":"1"}}}`},
+		{"a batch", `[` + list + `,{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"whoami","arguments":{}}}]`},
+		{"not JSON", `not json`},
+		{"empty", ``},
+		{"too large to read ahead", `{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"pad":"` + strings.Repeat("x", 5<<20) + `"}}`},
+	} {
+		status, h, body := post(t, s, without, tt.body)
+		if status != 403 || !slices.Contains(strings.Fields(challengeScope(h.Get("WWW-Authenticate"))), "mcp:connect") {
+			t.Errorf("%s without the endpoint's scope: %d %q %.80q; want the guard's 403 naming mcp:connect", tt.name, status, h.Get("WWW-Authenticate"), body)
+		}
+	}
+	if status, _, body := post(t, s, with, list); status != 200 || !strings.Contains(body, "whoami") {
+		t.Errorf("tools/list with the endpoint's scope: %d %.200q", status, body)
+	}
+}
