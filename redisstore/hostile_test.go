@@ -25,6 +25,24 @@ import (
 // answering every other command with reply.
 func hostileRedis(t *testing.T, reply string) string {
 	t.Helper()
+	return fakeRedisServer(t, func() func(args []string) string {
+		return func(args []string) string {
+			switch strings.ToUpper(args[0]) {
+			case "HELLO":
+				return "-ERR unknown command 'HELLO'\r\n"
+			case "CLIENT":
+				return "+OK\r\n"
+			}
+			return reply
+		}
+	})
+}
+
+// fakeRedisServer serves the Redis protocol on loopback: each connection
+// gets its own answer function from perConn (state of its own, such as the
+// value a SET wrote), called with each command's arguments.
+func fakeRedisServer(t *testing.T, perConn func() func(args []string) string) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -39,20 +57,14 @@ func hostileRedis(t *testing.T, reply string) string {
 			}
 			wg.Go(func() {
 				defer conn.Close()
+				answer := perConn()
 				r := bufio.NewReader(conn)
 				for {
 					args, err := readCommand(r)
 					if err != nil {
 						return
 					}
-					out := reply
-					switch strings.ToUpper(args[0]) {
-					case "HELLO":
-						out = "-ERR unknown command 'HELLO'\r\n"
-					case "CLIENT":
-						out = "+OK\r\n"
-					}
-					if _, err := conn.Write([]byte(out)); err != nil {
+					if _, err := conn.Write([]byte(answer(args))); err != nil {
 						return
 					}
 				}

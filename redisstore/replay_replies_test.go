@@ -1,13 +1,10 @@
 package redisstore_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"net"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,58 +12,33 @@ import (
 )
 
 // splitRedis is a fake Redis answering SET with setReply and PTTL with
-// pttlReply, each on its own. resp3: HELLO is answered with a map (go-redis
-// then speaks RESP3), else refused (RESP2).
+// pttlReply, each on its own, and GETRANGE with the value SET was given.
+// resp3: HELLO is answered with a map (go-redis then speaks RESP3), else
+// refused (RESP2).
 func splitRedis(t *testing.T, setReply, pttlReply string, resp3 bool) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Go(func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Go(func() {
-				defer conn.Close()
-				r := bufio.NewReader(conn)
-				var mark string // the value SET was given: GETRANGE reads it back
-				for {
-					args, err := readCommand(r)
-					if err != nil {
-						return
-					}
-					var out string
-					switch strings.ToUpper(args[0]) {
-					case "HELLO":
-						out = "-ERR unknown command 'HELLO'\r\n"
-						if resp3 {
-							out = "%3\r\n+server\r\n+redis\r\n+version\r\n+7.0.15\r\n+proto\r\n:3\r\n"
-						}
-					case "CLIENT":
-						out = "+OK\r\n"
-					case "SET":
-						mark = args[2]
-						out = setReply
-					case "PTTL":
-						out = pttlReply
-					case "GETRANGE":
-						out = fmt.Sprintf("$%d\r\n%s\r\n", len(mark), mark)
-					default:
-						out = "-ERR unexpected\r\n"
-					}
-					if _, err := conn.Write([]byte(out)); err != nil {
-						return
-					}
+	return fakeRedisServer(t, func() func(args []string) string {
+		var mark string // the value SET was given: GETRANGE reads it back
+		return func(args []string) string {
+			switch strings.ToUpper(args[0]) {
+			case "HELLO":
+				if resp3 {
+					return "%3\r\n+server\r\n+redis\r\n+version\r\n+7.0.15\r\n+proto\r\n:3\r\n"
 				}
-			})
+				return "-ERR unknown command 'HELLO'\r\n"
+			case "CLIENT":
+				return "+OK\r\n"
+			case "SET":
+				mark = args[2]
+				return setReply
+			case "PTTL":
+				return pttlReply
+			case "GETRANGE":
+				return fmt.Sprintf("$%d\r\n%s\r\n", len(mark), mark)
+			}
+			return "-ERR unexpected\r\n"
 		}
 	})
-	return "redis://" + ln.Addr().String()
 }
 
 // TestReplayOnlyStatusOKAndIntegerTTLAccept: every reply shape for
