@@ -39,8 +39,6 @@ package bearerguard_test
 
 import (
 	"bytes"
-	"crypto/rand"
-	"crypto/rsa"
 	"fmt"
 	mrand "math/rand"
 	"net"
@@ -717,20 +715,7 @@ func TestDoorsDifferential(t *testing.T) {
 	}
 	rnd := mrand.New(mrand.NewSource(doorsSeed))
 
-	iss := bearertest.NewIssuer(t)
-	iss.Rotate(t, validator.ES256)
-	forger, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// A token whose signature fails under a known kid makes the key set
-	// refetch, at most once per interval; during the outage below, the
-	// caller waiting on a failed refetch is answered 503 and the others 401
-	// (SECURITY.md 88). With a long interval no refetch falls in the
-	// outage, however slow the run (the race detector), so no door's answer
-	// depends on which door came first.
-	keys := iss.KeySet(t, jwks.WithMinRefetchInterval(time.Hour))
-	tk := doortest.NewTokens(t, iss, audience, forger)
+	iss, keys, tk := doortest.Issuer(t, audience)
 	ps := doorPresentations(t)
 
 	nonceKey := bytes.Repeat([]byte{7}, 32)
@@ -835,13 +820,8 @@ func learnNonce(t *testing.T, s *doorStack, tok string, tk *doortest.Tokens) str
 // to a key, and 503 with Retry-After when the keys cannot be had. Every
 // door must answer it as it answers two field lines (all agree on that).
 func TestDoorsDPoPProofsOnOneLine(t *testing.T) {
-	iss := bearertest.NewIssuer(t)
-	forger, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tk := doortest.NewTokens(t, iss, audience, forger)
-	live := newDoorStack(t, "dpop-allowed", iss.KeySet(t), iss.URL)
+	iss, keys, tk := doortest.Issuer(t, audience)
+	live := newDoorStack(t, "dpop-allowed", keys, iss.URL)
 
 	dead := bearertest.NewIssuer(t)
 	deadKeys, err := jwks.New(dead.JWKSURL(), jwks.WithHTTPClient(dead.Client()))

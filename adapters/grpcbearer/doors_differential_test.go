@@ -39,8 +39,6 @@ package grpcbearer_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
 	"fmt"
 	mrand "math/rand"
 	"net"
@@ -435,16 +433,7 @@ func TestDoorsDifferentialGRPC(t *testing.T) {
 		n = 300
 	}
 	rnd := mrand.New(mrand.NewSource(ddSeed))
-	iss := bearertest.NewIssuer(t)
-	iss.Rotate(t, validator.ES256)
-	forger, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// No refetch may fall in the outage below (SECURITY.md 88): the answers
-	// must not depend on timing.
-	keys := iss.KeySet(t, jwks.WithMinRefetchInterval(time.Hour))
-	tk := doortest.NewTokens(t, iss, ddAudience, forger)
+	iss, keys, tk := doortest.Issuer(t, ddAudience)
 	ps := ddPresentations(t)
 
 	stacks := []*ddStack{

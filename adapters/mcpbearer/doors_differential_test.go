@@ -37,8 +37,6 @@ package mcpbearer_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
 	"encoding/json"
 	"fmt"
 	mrand "math/rand"
@@ -404,16 +402,7 @@ func TestDoorsDifferentialMCP(t *testing.T) {
 		n = 200
 	}
 	rnd := mrand.New(mrand.NewSource(ddSeed))
-	iss := bearertest.NewIssuer(t)
-	iss.Rotate(t, validator.ES256)
-	forger, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// No refetch may fall in the outage below (SECURITY.md 88): the answers
-	// must not depend on timing.
-	keys := iss.KeySet(t, jwks.WithMinRefetchInterval(time.Hour))
-	tk := doortest.NewTokens(t, iss, ddHTU, forger)
+	iss, keys, tk := doortest.Issuer(t, ddHTU)
 	// A bound token with the tool's scope too: a DPoP tool call that passes.
 	tk.Add("dpop-bound-more-scopes", func(int) string {
 		return iss.Mint(t, bearertest.Claims{"aud": ddHTU, "scope": "read:data write:data", "sub": "user-1"}, bearertest.BoundToKey(tk.Bound))

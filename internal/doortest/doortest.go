@@ -12,6 +12,7 @@ import (
 	"bufio"
 	"bytes"
 	"crypto"
+	crand "crypto/rand"
 	"crypto/rsa"
 	"fmt"
 	"io"
@@ -25,6 +26,7 @@ import (
 
 	"github.com/bearerguard/bearerguard/bearertest"
 	"github.com/bearerguard/bearerguard/internal/jwstest"
+	"github.com/bearerguard/bearerguard/jwks"
 	"github.com/bearerguard/bearerguard/validator"
 )
 
@@ -85,6 +87,24 @@ func NewTokens(t testing.TB, iss *bearertest.Issuer, audience string, forger *rs
 		return iss.Mint(t, claims("scope", "write:data"), bearertest.BoundToKey(tk.Bound))
 	})
 	return tk
+}
+
+// Issuer starts the issuer a differential runs on (RS256 and ES256 keys),
+// its key set, and the pool of tokens for audience. The key set refetches
+// at most hourly: a token whose signature fails under a known kid makes it
+// refetch, and during an outage the caller waiting on a failed refetch is
+// answered 503 and the others 401 (SECURITY.md 88), so with the default
+// interval which door met that refetch would depend on how fast the run
+// went (the race detector).
+func Issuer(t testing.TB, audience string) (*bearertest.Issuer, *jwks.Set, *Tokens) {
+	t.Helper()
+	iss := bearertest.NewIssuer(t)
+	iss.Rotate(t, validator.ES256)
+	forger, err := rsa.GenerateKey(crand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return iss, iss.KeySet(t, jwks.WithMinRefetchInterval(time.Hour)), NewTokens(t, iss, audience, forger)
 }
 
 // Add adds a kind of token to the pool, three minted by mint.
