@@ -65,7 +65,6 @@ import (
 	"github.com/bearerguard/bearerguard/bearertest"
 	"github.com/bearerguard/bearerguard/forwardauth"
 	"github.com/bearerguard/bearerguard/internal/doortest"
-	"github.com/bearerguard/bearerguard/jwks"
 	"github.com/bearerguard/bearerguard/scopes"
 	"github.com/bearerguard/bearerguard/validator"
 )
@@ -614,11 +613,12 @@ type doorMismatch struct {
 	answers      map[string]doorOutcome
 }
 
-// runDoors sends every request through every door of s and returns the
-// requests on which they disagreed, and how many requests each label had.
-func runDoors(t *testing.T, s *doorStack, reqs []doorRequest, seen map[string]int) []doorMismatch {
+// runDoors sends every request through every door of s, counting each
+// label in seen and each answer in stats, and returns the requests on
+// which the doors disagreed, one block each.
+func runDoors(t *testing.T, s *doorStack, reqs []doorRequest, seen map[string]int, stats doortest.Stats) []string {
 	t.Helper()
-	var out []doorMismatch
+	var out []string
 	for _, r := range reqs {
 		answers := map[string]doorOutcome{}
 		for _, d := range s.doors {
@@ -629,17 +629,14 @@ func runDoors(t *testing.T, s *doorStack, reqs []doorRequest, seen map[string]in
 		}
 		seen[s.name+": "+r.label]++
 		for name, o := range answers {
-			doorStats[name+" "+o.StatKey()]++
+			stats.Add(name, o)
 		}
 		if !doorsAgree(answers) {
-			out = append(out, doorMismatch{s.name, r.label, answers})
+			out = append(out, doorMismatch{s.name, r.label, answers}.String())
 		}
 	}
 	return out
 }
-
-// doorStats counts, per door, the kinds of answers given (logged with -v).
-var doorStats = map[string]int{}
 
 // doorsAgree: every door's outcome equal, except that a transport refusal
 // (Go's HTTP server) is compared among the HTTP doors only.
@@ -683,30 +680,6 @@ func (m doorMismatch) String() string {
 	return b.String()
 }
 
-// reportMismatches fails the test with one readable block per distinct
-// disagreement (same label, same answers), with how often it happened.
-func reportMismatches(t *testing.T, ms []doorMismatch) {
-	t.Helper()
-	if len(ms) == 0 {
-		return
-	}
-	count := map[string]int{}
-	var order []string
-	for _, m := range ms {
-		k := m.String()
-		if count[k] == 0 {
-			order = append(order, k)
-		}
-		count[k]++
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "%d requests answered differently by the doors (%d distinct):\n", len(ms), len(order))
-	for _, k := range order {
-		fmt.Fprintf(&b, "x%d %s", count[k], k)
-	}
-	t.Error(b.String())
-}
-
 func TestDoorsDifferential(t *testing.T) {
 	start := time.Now()
 	n := 1500 // per stack
@@ -729,11 +702,12 @@ func TestDoorsDifferential(t *testing.T) {
 	stacks[2].nonce = learnNonce(t, stacks[2], tk.Pool["dpop-bound"][0], tk)
 
 	seen := map[string]int{}
-	var ms []doorMismatch
+	var ms []string
+	stats := doortest.Stats{}
 	total := 0
 	for _, s := range stacks {
 		reqs := generateDoorRequests(t, rnd, n, tk, ps, s)
-		ms = append(ms, runDoors(t, s, reqs, seen)...)
+		ms = append(ms, runDoors(t, s, reqs, seen, stats)...)
 		total += len(reqs)
 	}
 
@@ -742,48 +716,25 @@ func TestDoorsDifferential(t *testing.T) {
 	for _, s := range stacks[:1] {
 		s.name += "/keys-down"
 		reqs := generateDoorRequests(t, rnd, n/2, tk, ps, s)
-		ms = append(ms, runDoors(t, s, reqs, seen)...)
+		ms = append(ms, runDoors(t, s, reqs, seen, stats)...)
 		total += len(reqs)
 	}
 
 	// A key set that never loaded: every token that must be checked is 503.
-	dead := bearertest.NewIssuer(t)
-	deadURL := dead.URL
-	deadKeys, err := jwks.New(dead.JWKSURL(), jwks.WithHTTPClient(dead.Client()))
-	dead.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = deadKeys.Close() })
-	never := newDoorStack(t, "keys-never-loaded", deadKeys, deadURL)
+	dead, deadKeys := doortest.DeadIssuer(t)
+	never := newDoorStack(t, "keys-never-loaded", deadKeys, dead.URL)
 	reqs := generateDoorRequests(t, rnd, n/3, tk.Retarget(t, dead, audience), ps, never)
-	ms = append(ms, runDoors(t, never, reqs, seen)...)
+	ms = append(ms, runDoors(t, never, reqs, seen, stats)...)
 	total += len(reqs)
 
 	t.Logf("%d requests through %d doors (%d distinct stack × token × presentation labels) in %v",
 		total, len(stacks[0].doors), len(seen), time.Since(start).Round(time.Millisecond))
-	keysStats := slices.Sorted(func(yield func(string) bool) {
-		for k := range doorStats {
-			if !yield(k) {
-				return
-			}
-		}
-	})
-	for _, k := range keysStats {
-		t.Logf("  %-40s %d", k, doorStats[k])
-	}
-	// Agreement proves little unless every door gave every kind of answer:
-	// a door not wired, or a generator that stopped reaching a case,
-	// fails here.
+	var names []string
 	for _, d := range stacks[0].doors {
-		for _, kind := range []string{"200", "400 invalid_request", "401", "401 invalid_token", "401 invalid_dpop_proof",
-			"401 use_dpop_nonce", "403 insufficient_scope", "503"} {
-			if doorStats[d.name+" "+kind] == 0 {
-				t.Errorf("door %s never answered %q", d.name, kind)
-			}
-		}
+		names = append(names, d.name)
 	}
-	reportMismatches(t, ms)
+	stats.Check(t, names...)
+	doortest.Report(t, ms)
 }
 
 // learnNonce asks the net/http door of s with a proof without a nonce and
@@ -823,13 +774,7 @@ func TestDoorsDPoPProofsOnOneLine(t *testing.T) {
 	iss, keys, tk := doortest.Issuer(t, audience)
 	live := newDoorStack(t, "dpop-allowed", keys, iss.URL)
 
-	dead := bearertest.NewIssuer(t)
-	deadKeys, err := jwks.New(dead.JWKSURL(), jwks.WithHTTPClient(dead.Client()))
-	dead.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = deadKeys.Close() })
+	dead, deadKeys := doortest.DeadIssuer(t)
 	never := newDoorStack(t, "keys-never-loaded", deadKeys, dead.URL)
 	deadTok := dead.Mint(t, bearertest.Claims{"aud": audience, "scope": "read:data"})
 

@@ -61,7 +61,6 @@ import (
 	"github.com/bearerguard/bearerguard/adapters/httpbearer"
 	"github.com/bearerguard/bearerguard/bearertest"
 	"github.com/bearerguard/bearerguard/internal/doortest"
-	"github.com/bearerguard/bearerguard/jwks"
 	"github.com/bearerguard/bearerguard/scopes"
 	"github.com/bearerguard/bearerguard/validator"
 )
@@ -421,11 +420,6 @@ func ddGenerate(rnd *mrand.Rand, n int, tk *doortest.Tokens, ps []ddPresentation
 	return out
 }
 
-type ddMismatch struct {
-	stack, label string
-	grpc, ref    ddOutcome
-}
-
 func TestDoorsDifferentialGRPC(t *testing.T) {
 	start := time.Now()
 	n := 1200 // per stack
@@ -445,8 +439,8 @@ func TestDoorsDifferentialGRPC(t *testing.T) {
 	}
 	stacks[2].nonce = ddLearnNonce(t, stacks[2], tk)
 
-	stats := map[string]int{}
-	var ms []ddMismatch
+	stats := doortest.Stats{}
+	var ms []string
 	total, unsendable := 0, 0
 	run := func(s *ddStack, reqs []ddRequest) {
 		for _, r := range reqs {
@@ -456,10 +450,10 @@ func TestDoorsDifferentialGRPC(t *testing.T) {
 				continue
 			}
 			total++
-			stats["grpc "+g.StatKey()]++
-			stats["reference "+ref.StatKey()]++
+			stats.Add("grpc", g)
+			stats.Add("reference", ref)
 			if g != ref {
-				ms = append(ms, ddMismatch{s.name, r.label, g, ref})
+				ms = append(ms, fmt.Sprintf("[%s] %s\n    grpc      %s\n    reference %s\n", s.name, r.label, g, ref))
 			}
 		}
 	}
@@ -470,52 +464,14 @@ func TestDoorsDifferentialGRPC(t *testing.T) {
 	stacks[0].name += "/keys-down"
 	run(stacks[0], ddGenerate(rnd, n/2, tk, ps, stacks[0]))
 
-	dead := bearertest.NewIssuer(t)
-	deadKeys, err := jwks.New(dead.JWKSURL(), jwks.WithHTTPClient(dead.Client()))
-	dead.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = deadKeys.Close() })
+	dead, deadKeys := doortest.DeadIssuer(t)
 	never := newDDStack(t, "keys-never-loaded", deadKeys, dead.URL)
 	run(never, ddGenerate(rnd, n/3, tk.Retarget(t, dead, ddAudience), ps, never))
 
 	t.Logf("%d calls through grpcbearer and httpbearer (%d not sendable by a gRPC client) in %v",
 		total, unsendable, time.Since(start).Round(time.Millisecond))
-	for _, k := range slices.Sorted(func(yield func(string) bool) {
-		for k := range stats {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
-		t.Logf("  %-40s %d", k, stats[k])
-	}
-	for _, door := range []string{"grpc", "reference"} {
-		for _, kind := range []string{"200", "400 invalid_request", "401", "401 invalid_token", "401 invalid_dpop_proof",
-			"401 use_dpop_nonce", "403 insufficient_scope", "503"} {
-			if stats[door+" "+kind] == 0 {
-				t.Errorf("door %s never answered %q", door, kind)
-			}
-		}
-	}
-	if len(ms) > 0 {
-		count := map[string]int{}
-		var order []string
-		for _, m := range ms {
-			k := fmt.Sprintf("[%s] %s\n    grpc      %s\n    reference %s\n", m.stack, m.label, m.grpc, m.ref)
-			if count[k] == 0 {
-				order = append(order, k)
-			}
-			count[k]++
-		}
-		var b strings.Builder
-		fmt.Fprintf(&b, "%d calls answered differently (%d distinct):\n", len(ms), len(order))
-		for _, k := range order {
-			fmt.Fprintf(&b, "x%d %s", count[k], k)
-		}
-		t.Error(b.String())
-	}
+	stats.Check(t, "grpc", "reference")
+	doortest.Report(t, ms)
 }
 
 // ddLearnNonce asks the reference door with a proof without a nonce and

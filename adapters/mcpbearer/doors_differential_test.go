@@ -53,7 +53,6 @@ import (
 	"github.com/bearerguard/bearerguard/adapters/mcpbearer"
 	"github.com/bearerguard/bearerguard/bearertest"
 	"github.com/bearerguard/bearerguard/internal/doortest"
-	"github.com/bearerguard/bearerguard/jwks"
 	"github.com/bearerguard/bearerguard/resourcemeta"
 	"github.com/bearerguard/bearerguard/scopes"
 	"github.com/bearerguard/bearerguard/validator"
@@ -390,11 +389,6 @@ func ddGenerate(rnd *mrand.Rand, n int, tk *doortest.Tokens, ps []ddPresentation
 	return out
 }
 
-type ddMismatch struct {
-	stack, label string
-	mcp, ref     ddOutcome
-}
-
 func TestDoorsDifferentialMCP(t *testing.T) {
 	start := time.Now()
 	n := 1500 // per stack
@@ -418,16 +412,16 @@ func TestDoorsDifferentialMCP(t *testing.T) {
 	}
 	stacks[2].nonce = ddLearnNonce(t, stacks[2], tk)
 
-	stats := map[string]int{}
-	var ms []ddMismatch
+	stats := doortest.Stats{}
+	var ms []string
 	total := 0
 	run := func(s *ddStack, reqs []ddRequest) {
 		for _, r := range reqs {
 			m, ref := s.send(t, r)
-			stats["mcp "+m.StatKey()]++
-			stats["reference "+ref.StatKey()]++
+			stats.Add("mcp", m)
+			stats.Add("reference", ref)
 			if m != ref {
-				ms = append(ms, ddMismatch{s.name, r.label, m, ref})
+				ms = append(ms, fmt.Sprintf("[%s] %s\n    mcp       %s\n    reference %s\n", s.name, r.label, m, ref))
 			}
 		}
 		total += len(reqs)
@@ -439,34 +433,12 @@ func TestDoorsDifferentialMCP(t *testing.T) {
 	stacks[0].name += "/keys-down"
 	run(stacks[0], ddGenerate(rnd, n/2, tk, ps, stacks[0]))
 
-	dead := bearertest.NewIssuer(t)
-	deadKeys, err := jwks.New(dead.JWKSURL(), jwks.WithHTTPClient(dead.Client()))
-	dead.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = deadKeys.Close() })
+	dead, deadKeys := doortest.DeadIssuer(t)
 	never := newDDStack(t, "keys-never-loaded", deadKeys, dead.URL, nil)
 	run(never, ddGenerate(rnd, n/3, tk.Retarget(t, dead, ddHTU), ps, never))
 
 	t.Logf("%d requests through mcpbearer.Protect and httpbearer in %v", total, time.Since(start).Round(time.Millisecond))
-	for _, k := range slices.Sorted(func(yield func(string) bool) {
-		for k := range stats {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
-		t.Logf("  %-40s %d", k, stats[k])
-	}
-	for _, door := range []string{"mcp", "reference"} {
-		for _, kind := range []string{"200", "400 invalid_request", "401", "401 invalid_token", "401 invalid_dpop_proof",
-			"401 use_dpop_nonce", "403 insufficient_scope", "503"} {
-			if stats[door+" "+kind] == 0 {
-				t.Errorf("door %s never answered %q", door, kind)
-			}
-		}
-	}
+	stats.Check(t, "mcp", "reference")
 	toolRefusals := 0
 	for _, s := range append(stacks, never) {
 		toolRefusals += s.toolRefusals
@@ -478,23 +450,7 @@ func TestDoorsDifferentialMCP(t *testing.T) {
 		t.Errorf("Protect's tool check never refused a call (403 with a JSON-RPC body)")
 	}
 	t.Logf("  403s of Protect's tool check: %d", toolRefusals)
-	if len(ms) > 0 {
-		count := map[string]int{}
-		var order []string
-		for _, m := range ms {
-			k := fmt.Sprintf("[%s] %s\n    mcp       %s\n    reference %s\n", m.stack, m.label, m.mcp, m.ref)
-			if count[k] == 0 {
-				order = append(order, k)
-			}
-			count[k]++
-		}
-		var b strings.Builder
-		fmt.Fprintf(&b, "%d requests answered differently (%d distinct):\n", len(ms), len(order))
-		for _, k := range order {
-			fmt.Fprintf(&b, "x%d %s", count[k], k)
-		}
-		t.Error(b.String())
-	}
+	doortest.Report(t, ms)
 }
 
 // ddLearnNonce asks the reference door with a proof without a nonce and

@@ -415,3 +415,73 @@ func (o Outcome) StatKey() string {
 	}
 	return k
 }
+
+// DeadIssuer returns an issuer closed at once, and a key set of its that
+// never loaded: every token it signs must be answered 503.
+func DeadIssuer(t testing.TB) (*bearertest.Issuer, *jwks.Set) {
+	t.Helper()
+	dead := bearertest.NewIssuer(t)
+	keys, err := jwks.New(dead.JWKSURL(), jwks.WithHTTPClient(dead.Client()))
+	dead.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = keys.Close() })
+	return dead, keys
+}
+
+// Kinds are the kinds of answer (Outcome.StatKey) every door of a
+// differential must have given: agreement proves little otherwise (a door
+// not wired, a generator that stopped reaching a case).
+var Kinds = []string{"200", "400 invalid_request", "401", "401 invalid_token", "401 invalid_dpop_proof",
+	"401 use_dpop_nonce", "403 insufficient_scope", "503"}
+
+// Stats counts, per door, the kinds of answer it gave.
+type Stats map[string]int
+
+// Add counts o as an answer of door.
+func (s Stats) Add(door string, o Outcome) { s[door+" "+o.StatKey()]++ }
+
+// Check logs the counts, and fails t for each door that never gave one of
+// Kinds.
+func (s Stats) Check(t testing.TB, doors ...string) {
+	t.Helper()
+	keys := make([]string, 0, len(s))
+	for k := range s {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		t.Logf("  %-40s %d", k, s[k])
+	}
+	for _, door := range doors {
+		for _, kind := range Kinds {
+			if s[door+" "+kind] == 0 {
+				t.Errorf("door %s never answered %q", door, kind)
+			}
+		}
+	}
+}
+
+// Report fails t with one block per distinct mismatch (each a readable
+// block: the request and every door's answer), with how often it came.
+func Report(t testing.TB, mismatches []string) {
+	t.Helper()
+	if len(mismatches) == 0 {
+		return
+	}
+	count := map[string]int{}
+	var order []string
+	for _, m := range mismatches {
+		if count[m] == 0 {
+			order = append(order, m)
+		}
+		count[m]++
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d requests answered differently by the doors (%d distinct):\n", len(mismatches), len(order))
+	for _, m := range order {
+		fmt.Fprintf(&b, "x%d %s", count[m], m)
+	}
+	t.Error(b.String())
+}
