@@ -295,8 +295,7 @@ func (c *Client) fetch(key Key, token string) (*validator.Token, error) {
 	case err != nil && c.ctx.Err() != nil:
 		return nil, unavailable(ErrClosed, 0) // Close cut the request short: nothing to report
 	case err != nil:
-		var ue *validator.UnavailableError
-		if errors.As(err, &ue) {
+		if ue, ok := errors.AsType[*validator.UnavailableError](err); ok {
 			c.logFailure(ue.Err)
 		}
 		return nil, err
@@ -414,8 +413,7 @@ func (c *Client) ask(ctx context.Context, token string, meta *answerMeta) (*vali
 	resp, err := httpfetch.Do(c.post, req.WithContext(sctx), c.cfg.bodyLimit)
 	endSpan(span, err)
 	if err != nil {
-		var se *httpfetch.StatusError
-		if errors.As(err, &se) {
+		if se, ok := errors.AsType[*httpfetch.StatusError](err); ok {
 			wait := min(se.RetryAfter, validator.MaxRetryAfter)
 			if wait > 0 && (se.Code == http.StatusTooManyRequests || se.Code == http.StatusServiceUnavailable) {
 				// Only the endpoint's own overload: a Retry-After on an

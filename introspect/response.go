@@ -21,8 +21,7 @@ var errResponse = errors.New("introspection response is not a JSON object of the
 func parseResponse(body []byte) (*validator.Token, error) {
 	tok, err := introspection.ParseResponse[*validator.Token](body)
 	if err != nil {
-		var e *validator.Error
-		if errors.As(err, &e) {
+		if _, ok := errors.AsType[*validator.Error](err); ok {
 			return nil, err
 		}
 		return nil, errResponse

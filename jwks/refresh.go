@@ -31,8 +31,7 @@ func (s *Set) run(first *fetchCall) {
 		} else {
 			backoff = nextBackoff(backoff, s.cfg.refreshInterval)
 			wait = backoff
-			var se *httpfetch.StatusError
-			if errors.As(call.err, &se) && se.RetryAfter > wait {
+			if se, ok := errors.AsType[*httpfetch.StatusError](call.err); ok && se.RetryAfter > wait {
 				wait = min(se.RetryAfter, s.cfg.refreshInterval)
 			}
 		}

@@ -279,17 +279,14 @@ func (e *UnavailableError) Unwrap() []error {
 
 // AsScopeError returns the [ScopeError] in err's chain, if any.
 func AsScopeError(err error) (*ScopeError, bool) {
-	var se *ScopeError
-	ok := errors.As(err, &se)
-	return se, ok
+	return errors.AsType[*ScopeError](err)
 }
 
 // classOf returns the class and the most specific reason in err's chain.
 // Unknown errors count as ErrInvalidToken, so that a bug never lets a token
 // through and never reveals detail.
 func classOf(err error) (class, reason *Error) {
-	var e *Error
-	if errors.As(err, &e) {
+	if e, ok := errors.AsType[*Error](err); ok {
 		reason = e
 		class = e
 		if e.class != nil {
@@ -304,9 +301,7 @@ func classOf(err error) (class, reason *Error) {
 }
 
 func asUnavailable(err error) (*UnavailableError, bool) {
-	var ue *UnavailableError
-	ok := errors.As(err, &ue)
-	return ue, ok
+	return errors.AsType[*UnavailableError](err)
 }
 
 // errNotBuilt is what a Validator not built by [New] (a zero Validator)

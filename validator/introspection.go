@@ -115,8 +115,7 @@ func WithIntrospectJWTs() Option { return func(c *config) { c.introspectJWTs = t
 func (v *Validator) introspect(ctx context.Context, token string) (*Token, error) {
 	tok, err := v.introspector.Introspect(ctx, token)
 	if err != nil {
-		var e *Error
-		if errors.As(err, &e) {
+		if _, ok := errors.AsType[*Error](err); ok {
 			return nil, err
 		}
 		return nil, &UnavailableError{Reason: ErrIntrospectionUnavailable, Err: err}

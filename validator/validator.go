@@ -423,8 +423,7 @@ func (v *Validator) validateJWT(ctx context.Context, token string) (*Token, *Key
 func (v *Validator) runChecks(ctx context.Context, tok *Token) error {
 	for _, check := range v.checks {
 		if err := check(ctx, tok); err != nil {
-			var e *Error
-			if errors.As(err, &e) || errors.Is(err, ErrInsufficientScope) {
+			if _, ok := errors.AsType[*Error](err); ok || errors.Is(err, ErrInsufficientScope) {
 				return err
 			}
 			return fmt.Errorf("%w: %w", ErrClaimCheck, err)
@@ -437,8 +436,7 @@ func (v *Validator) runChecks(ctx context.Context, tok *Token) error {
 // source that returns something else is treated as unavailable, not as a
 // verdict on the token.
 func keyError(err error) error {
-	var e *Error
-	if errors.As(err, &e) {
+	if _, ok := errors.AsType[*Error](err); ok {
 		return err
 	}
 	return &UnavailableError{Reason: ErrKeysUnavailable, Err: err}

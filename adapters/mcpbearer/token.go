@@ -77,8 +77,7 @@ type clientError struct {
 }
 
 func (e *clientError) Error() string {
-	var ve *validator.Error
-	if errors.As(e.err, &ve) {
+	if ve, ok := errors.AsType[*validator.Error](e.err); ok {
 		return "bearerguard: " + ve.Description()
 	}
 	return "bearerguard: the access token cannot be used"

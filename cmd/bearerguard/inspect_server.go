@@ -252,8 +252,7 @@ func (s *inspectServer) inspect(w http.ResponseWriter, r *http.Request) {
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxInspectBody))
 	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			httpError(w, http.StatusRequestEntityTooLarge, "the request is larger than "+strconv.Itoa(maxInspectBody)+" bytes")
 			return
 		}

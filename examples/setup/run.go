@@ -222,8 +222,7 @@ func (c Config) ServerTLS() (*tls.Config, error) {
 		// Never the path: a key given where its path belongs, in any
 		// encoding (base64 of the PEM, quoted, PKCS #12 text), would be
 		// printed whole.
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
+		if pe, ok := errors.AsType[*fs.PathError](err); ok {
 			which := "certificate or key file"
 			switch pe.Path {
 			case c.TLSCert:

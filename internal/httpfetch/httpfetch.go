@@ -48,8 +48,7 @@ func CheckURL(raw string, allowLoopbackHTTP bool) (*url.URL, error) {
 	if err != nil {
 		// url.Parse's *url.Error holds the raw URL, password included:
 		// keep only its reason.
-		var ue *url.Error
-		if errors.As(err, &ue) {
+		if ue, ok := errors.AsType[*url.Error](err); ok {
 			err = ue.Err
 		}
 		return nil, fmt.Errorf("invalid URL (not shown: it may hold a password): %w", err)
@@ -234,8 +233,7 @@ func Do(client *http.Client, req *http.Request, limit int64) (*Response, error) 
 	resp, err := client.Do(req)
 	if err != nil {
 		// Go's *url.Error holds the request URL, query and all.
-		var ue *url.Error
-		if errors.As(err, &ue) {
+		if ue, ok := errors.AsType[*url.Error](err); ok {
 			ue.URL = Redact(ue.URL)
 			// net/http quotes a Location it cannot parse whole, before any
 			// redirect policy sees it: it may carry the request's query
