@@ -85,12 +85,11 @@ func challengeFor(err error, realm string) (Challenge, *Error) {
 			if scope == nil {
 				scope = se.Missing
 			}
-			c.Scope = sanitize(strings.Join(scope, " "), isScopeChar)
+			c.Scope = sanitize(strings.Join(scope, " "))
 		}
 	case ErrInsufficientUserAuthentication:
 		c.Status = http.StatusUnauthorized
-		var se *StepUpError
-		if errors.As(err, &se) {
+		if se, ok := errors.AsType[*StepUpError](err); ok {
 			extra = se.attributes()
 		}
 	case ErrUnavailable:
@@ -182,11 +181,7 @@ func writeChallenge(b *strings.Builder, p challengePart) {
 	b.WriteString(p.scheme)
 	sep := " "
 	for _, a := range p.attrs {
-		ok := isDescChar
-		if a.name == "scope" {
-			ok = isScopeChar
-		}
-		value := sanitize(a.value, ok)
+		value := sanitize(a.value)
 		if value == "" {
 			continue
 		}
@@ -237,23 +232,22 @@ func (v *Validator) Challenge(err error, realm string, scheme Scheme) Challenge 
 }
 
 func asNonceError(err error) (*NonceError, bool) {
-	var ne *NonceError
-	ok := errors.As(err, &ne)
-	return ne, ok
+	return errors.AsType[*NonceError](err)
 }
 
-// isDescChar: %x20-21 / %x23-5B / %x5D-7E (RFC 6750 §3 error, error_description).
+// isDescChar: %x20-21 / %x23-5B / %x5D-7E (RFC 6750 §3 error,
+// error_description). A scope's characters are the same set: scope-token
+// characters and SP (RFC 6750 §3, RFC 6749 §3.3).
 func isDescChar(c byte) bool { return c >= 0x20 && c <= 0x7e && c != '"' && c != '\\' }
 
-// isScopeChar: scope-token characters and SP (RFC 6750 §3, RFC 6749 §3.3).
-func isScopeChar(c byte) bool { return isDescChar(c) }
-
-func sanitize(s string, ok func(byte) bool) string {
+// sanitize drops from s every character an attribute's quoted value may
+// not hold (isDescChar).
+func sanitize(s string) string {
 	for i := 0; i < len(s); i++ {
-		if !ok(s[i]) {
+		if !isDescChar(s[i]) {
 			var b strings.Builder
 			for j := 0; j < len(s); j++ {
-				if ok(s[j]) {
+				if isDescChar(s[j]) {
 					b.WriteByte(s[j])
 				}
 			}

@@ -14,17 +14,27 @@ import (
 // nonce is asked for, Cache-Control: no-store, and the error body.
 func (g *Guard) fail(w http.ResponseWriter, r *http.Request, err error, scheme validator.Scheme) {
 	var c validator.Challenge
-	if g.ch != nil {
-		c = g.ch.Challenge(err, g.realm, scheme)
+	if err == validator.ErrNoToken && scheme == validator.SchemeBearer && g.noToken != nil {
+		c = *g.noToken // what every unauthenticated request gets: built once, in New
 	} else {
-		c = validator.ChallengeFor(err, g.realm)
+		c = g.challenge(err, scheme)
 	}
-	c = c.WithResourceMetadata(g.metadata)
 	c.Apply(w.Header())
 	if g.observe != nil {
 		g.observe(r, err, c)
 	}
 	g.writeBody(w, r, c)
+}
+
+// challenge is the answer to err for a request of the given scheme.
+func (g *Guard) challenge(err error, scheme validator.Scheme) validator.Challenge {
+	var c validator.Challenge
+	if g.ch != nil {
+		c = g.ch.Challenge(err, g.realm, scheme)
+	} else {
+		c = validator.ChallengeFor(err, g.realm)
+	}
+	return c.WithResourceMetadata(g.metadata)
 }
 
 // errorBody is the default JSON body of a refusal.
@@ -50,5 +60,38 @@ func WriteJSONError(w http.ResponseWriter, _ *http.Request, c validator.Challeng
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(c.Status)
-	_ = json.NewEncoder(w).Encode(body)
+	_, _ = w.Write(body.appendJSON(make([]byte, 0, 128)))
+}
+
+// appendJSON appends what encoding/json's Encoder writes for b (a newline
+// after it), building it by hand when every string is plain printable
+// ASCII, as the library's own codes and descriptions are: a refusal is
+// what a flood of unauthenticated requests costs, and the encoder's
+// reflection is most of a body's cost.
+func (b errorBody) appendJSON(dst []byte) []byte {
+	if !plainJSON(b.Error) || !plainJSON(b.Description) || !plainJSON(b.Scope) {
+		out, _ := json.Marshal(b) // cannot fail: three strings
+		return append(append(dst, out...), '\n')
+	}
+	dst = append(append(append(dst, `{"error":"`...), b.Error...), '"')
+	if b.Description != "" {
+		dst = append(append(append(dst, `,"error_description":"`...), b.Description...), '"')
+	}
+	if b.Scope != "" {
+		dst = append(append(append(dst, `,"scope":"`...), b.Scope...), '"')
+	}
+	return append(dst, "}\n"...)
+}
+
+// plainJSON reports whether encoding/json writes s between quotes as it
+// is: printable ASCII without the characters it escapes (its HTML escaping
+// included).
+func plainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x20 || c >= 0x7f, c == '"', c == '\\', c == '<', c == '>', c == '&':
+			return false
+		}
+	}
+	return true
 }

@@ -36,6 +36,7 @@ func BenchmarkMiddleware(b *testing.B) {
 		{"guarded, query token", gq.Require(scopes.All("read:data"), h), true, tok, http.StatusNoContent},
 		// The refusals an unauthenticated caller gets: what a flood costs.
 		{"refused, no token", g.Require(scopes.All("read:data"), h), false, "", http.StatusUnauthorized},
+		{"refused, not a JWT", g.Require(scopes.All("read:data"), h), false, "not-a-jwt", http.StatusUnauthorized},
 		{"refused, wrong scope", g.Require(scopes.All("write:data"), h), false, tok, http.StatusForbidden},
 	} {
 		b.Run(c.name, func(b *testing.B) {

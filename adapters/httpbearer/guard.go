@@ -62,6 +62,10 @@ type Guard struct {
 	declared  declared          // scopes of the routes built, for Scopes
 	writeBody func(w http.ResponseWriter, r *http.Request, c validator.Challenge)
 	observe   func(r *http.Request, err error, c validator.Challenge)
+	// noToken is the answer to a request without credentials, built once
+	// when the challenge depends on the configuration alone (no
+	// validator of the caller's own shaping it); else nil.
+	noToken *validator.Challenge
 }
 
 // New returns a Guard that validates tokens with v. It checks v and every
@@ -84,6 +88,10 @@ func New(v TokenValidator, opts ...Option) (*Guard, error) {
 	g.ch, _ = v.(challenger)
 	g.vv, _ = v.(*validator.Validator)
 	g.ex.noDPoP = !takesDPoP(v)
+	if g.ch == nil || g.vv != nil {
+		c := g.challenge(validator.ErrNoToken, validator.SchemeBearer)
+		g.noToken = &c
+	}
 	return g, nil
 }
 
