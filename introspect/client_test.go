@@ -63,12 +63,16 @@ func TestResponseForms(t *testing.T) {
 		{"aud as number", `{"active":true,"aud":5}`, validator.ErrMalformed},
 		{"bad scope", `{"active":true,"scope":"a\tb"}`, validator.ErrMalformed},
 		// One strict parser (issue 12, finding 6): what a JWT's claims may
-		// not do, an introspection answer may not either.
-		{"duplicate active", `{"active":false,"active":true}`, validator.ErrIntrospectionUnavailable},
-		{"duplicate aud", `{"active":true,"aud":"orders","aud":"admin"}`, validator.ErrIntrospectionUnavailable},
-		{"duplicate exp, escaped name", `{"active":true,"exp":1,"\u0065xp":99999999999}`, validator.ErrIntrospectionUnavailable},
+		// not do, an introspection answer may not either, and is refused
+		// alike (ErrMalformed, 401) when the body is a well-formed JSON
+		// object; a body that is not one is the server's fault.
+		{"duplicate active", `{"active":false,"active":true}`, validator.ErrMalformed},
+		{"duplicate aud", `{"active":true,"aud":"orders","aud":"admin"}`, validator.ErrMalformed},
+		{"duplicate exp, escaped name", `{"active":true,"exp":1,"\u0065xp":99999999999}`, validator.ErrMalformed},
+		{"name folding to sub", `{"active":true,"sub":"a","SUB":"b"}`, validator.ErrMalformed},
+		{"lone surrogate", `{"active":true,"ext":"\ud800"}`, validator.ErrMalformed},
 		{"invalid UTF-8", "{\"active\":true,\"sub\":\"\xff\"}", validator.ErrIntrospectionUnavailable},
-		{"exp beyond float64", `{"active":true,"exp":1e400}`, validator.ErrIntrospectionUnavailable}, // not a JSON number Go reads
+		{"exp beyond float64", `{"active":true,"exp":1e400}`, validator.ErrMalformed}, // not a JSON number Go reads
 		{"exp past year 5138, read as 5138", `{"active":true,"exp":1e300}`, nil},
 		{"negative exp", `{"active":true,"exp":-1}`, validator.ErrMalformed},
 		{"aud nested array", `{"active":true,"aud":[["orders"]]}`, validator.ErrMalformed},
@@ -80,6 +84,10 @@ func TestResponseForms(t *testing.T) {
 		{"token_type not a string", `{"active":true,"token_type":1}`, validator.ErrMalformed},
 		{"access token type", `{"active":true,"token_type":"access_token"}`, nil},
 		{"Bearer token type", `{"active":true,"token_type":"Bearer"}`, nil},
+		{"empty iss", `{"active":true,"iss":""}`, validator.ErrIssuer},
+		{"Keycloak ID token", `{"active":true,"typ":"ID"}`, validator.ErrType},
+		{"Hydra refresh token", `{"active":true,"token_type":"Bearer","token_use":"refresh_token"}`, validator.ErrType},
+		{"token_use not a string", `{"active":true,"token_use":1}`, validator.ErrMalformed},
 		{"array body", `[true]`, validator.ErrIntrospectionUnavailable},
 		{"trailing data", `{"active":true} {}`, validator.ErrIntrospectionUnavailable},
 		{"not JSON", `active=true`, validator.ErrIntrospectionUnavailable},

@@ -3,6 +3,7 @@ package validator
 import (
 	"bytes"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/bearerguard/bearerguard/scopes"
@@ -61,6 +62,9 @@ type claimSpans struct {
 
 	// RFC 7662 members, read only for introspection responses.
 	active, tokenType []byte
+	// What kind of token the claims say this is (kind): Keycloak's "typ"
+	// claim, Ory Hydra's and Amazon Cognito's "token_use".
+	typ, tokenUse []byte
 
 	// recheck says that scanUnsigned left duplicate-name checks for
 	// scanClaims to run once the signature holds.
@@ -143,6 +147,10 @@ func (v *Validator) scan(b []byte, s *claimSpans, lax bool) error {
 			s.active = val
 		case "token_type":
 			s.tokenType = val
+		case "typ":
+			s.typ = val
+		case "token_use":
+			s.tokenUse = val
 		default:
 			if i := v.scopeClaimIndex(name); i >= 0 {
 				s.addExtra(val, uint8(i))
@@ -181,7 +189,7 @@ func (v *Validator) scopeClaimIndex(name []byte) int {
 
 // readClaims are the members scanClaims reads, by their exact names.
 var readClaims = []string{"iss", "sub", "jti", "client_id", "azp", "cid", "aud", "exp", "iat", "nbf",
-	"scope", "scp", "cnf", "acr", "auth_time", "active", "token_type"}
+	"scope", "scp", "cnf", "acr", "auth_time", "active", "token_type", "typ", "token_use"}
 
 // foldsToRead reports whether name, which is none of the members read,
 // equals one of them (or a configured scope claim) under case folding, as
@@ -215,6 +223,44 @@ func (s *claimSpans) addExtra(val []byte, idx uint8) {
 	}
 	s.extraMore = append(s.extraMore, val)
 	s.moreIdx = append(s.moreIdx, idx)
+}
+
+// kind refuses ([ErrType]) claims that say they are not an access
+// token's, the same for a JWT's claims and an introspection answer: a
+// "token_type" or "typ" naming a refresh or ID token (Keycloak's "typ" is
+// "Bearer", "Refresh", "Offline" or "ID"; RFC 7662 §2.2 "token_type"), or a
+// "token_use" other than an access token's (Ory Hydra introspects refresh
+// tokens whatever the hint and says "token_use": "refresh_token"; Amazon
+// Cognito's is "access" or "id"). A signed ID token whose "aud" happens to
+// be this API's (a client id used as the API's audience) is so refused as
+// it would be through introspection. A "typ" of another type, or not a
+// string, is not this package's to read; a "token_type" or "token_use"
+// that is not a string is [ErrMalformed].
+func (s *claimSpans) kind() error {
+	if s.tokenType != nil {
+		tt, err := jsonStringView(s.tokenType)
+		if err != nil {
+			return ErrMalformed
+		}
+		if refusedType(tt) {
+			return ErrType
+		}
+	}
+	if s.tokenUse != nil {
+		u, err := jsonStringView(s.tokenUse)
+		if err != nil {
+			return ErrMalformed
+		}
+		if !strings.EqualFold(u, "access_token") && !strings.EqualFold(u, "access") {
+			return ErrType
+		}
+	}
+	if s.typ != nil {
+		if t, err := jsonStringView(s.typ); err == nil && refusedType(t) {
+			return ErrType
+		}
+	}
+	return nil
 }
 
 // issuer decodes "iss", the only claim read before the signature is

@@ -86,9 +86,9 @@ var (
 	// the key.
 	ErrAlgorithm = reason(ErrInvalidToken, "algorithm not allowed", "The access token algorithm is not allowed")
 	// ErrType: the token is not an access token: its "typ" header, an
-	// issuer's access-token claim, or an introspection answer's
-	// "token_type", "token_use" or "typ" says so (or names no type where one
-	// is required).
+	// issuer's access-token claim, or its claims' (a JWT's or an
+	// introspection answer's) "token_type", "token_use" or "typ" says so (or
+	// names no type where one is required).
 	ErrType = reason(ErrInvalidToken, "wrong token type", "The token is not an access token")
 	// ErrUnknownKey: no key of the issuer matches the token's "kid" and "alg".
 	ErrUnknownKey = reason(ErrInvalidToken, "unknown signing key", "The access token was signed with an unknown key")

@@ -17,8 +17,13 @@ type Introspector interface {
 }
 
 // WithIntrospection checks tokens that are not JWTs from a configured
-// issuer by asking introspector, whose answers come from issuer. Active
-// responses are still checked here: "iss", when present, must be issuer
+// issuer by asking introspector, whose answers come from issuer: a JWT is
+// sent only when no configured issuer's keys can decide it (no "iss", or an
+// issuer without keys), never one a keyed issuer's policy refused once its
+// signature held. Active responses are still checked here, and read by the
+// rules a JWT's claims obey (a well-formed answer those rules refuse is
+// [ErrMalformed]; scopes come from "scope", "scp" and the [WithScopeClaim]
+// claims): "iss", when present (even ""), must be issuer
 // (an endpoint vouches for its own issuer's tokens only, never for another
 // trusted issuer's users); "aud" must name a configured audience (unless
 // [WithoutAudienceCheck] or [WithIntrospectionAudienceOptional]); "exp",
@@ -135,15 +140,32 @@ func (v *Validator) introspect(ctx context.Context, token string) (*Token, error
 	if tok.Issuer == "" {
 		tok.Issuer = v.introspectionIssuer
 	}
-	if ic := v.issuers[tok.Issuer]; ic != nil {
+	ic := v.issuers[tok.Issuer]
+	var spans claimSpans
+	if raw := tok.claimsJSON(); raw != nil && (ic != nil || len(v.scopeClaims) > 0) {
+		if v.scanClaims(raw, &spans) != nil {
+			return nil, ErrMalformed
+		}
+		if len(v.scopeClaims) > 0 {
+			// WithScopeClaim applies to answers as to JWTs (the answer was
+			// read without this validator's scope claims), and as for the
+			// issuer's JWTs, not to a claim its preset reads as roles.
+			var skip []bool
+			if ic != nil {
+				skip = ic.skipScopeClaims
+			}
+			sc, err := spans.scopes(skip)
+			if err != nil {
+				return nil, ErrMalformed
+			}
+			tok.Scopes = sc
+		}
+	}
+	if ic != nil {
 		// An answer for a configured issuer gets that issuer's own checks
 		// (its token type, tenant, client allow-lists and audience), as
 		// its JWTs do: introspecting a token never skips them. Its roles
 		// and permissions are not read from answers.
-		var spans claimSpans
-		if raw := tok.claimsJSON(); raw != nil && v.scanClaims(raw, &spans) != nil {
-			return nil, ErrMalformed
-		}
 		if err := v.checkIssuerPolicy(ic, tok, &spans, true); err != nil {
 			return nil, err
 		}

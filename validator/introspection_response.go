@@ -1,8 +1,11 @@
 package validator
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/bearerguard/bearerguard/internal/introspection"
 )
@@ -13,8 +16,8 @@ func init() {
 	introspection.RegisterVerifier(verifySigned)
 }
 
-// errIntrospectionResponse reports an answer that is not a well-formed
-// RFC 7662 JSON object: a fault of the server, not a verdict on the token.
+// errIntrospectionResponse reports an answer that is not one JSON object:
+// a fault of the server, not a verdict on the token.
 // It is deliberately not an [*Error], so the introspect package answers it
 // as unavailable.
 var errIntrospectionResponse = errors.New("introspection response is not a single well-formed JSON object")
@@ -30,12 +33,15 @@ var refreshTokenTypes = []string{
 }
 
 // parseIntrospection reads an RFC 7662 §2.2 response with the same strict
-// reader and the same claim decoding as a JWT's claims: duplicate members
-// (after unescaping), invalid UTF-8 or trailing data make the answer
-// unusable; registered members of the wrong type are [ErrMalformed]. It
-// returns nil for an inactive token ("active" missing or anything but the
-// JSON literal true), and [ErrType] for an answer about a refresh or ID
-// token.
+// reader and the same claim decoding as a JWT's claims. A body that is not
+// one JSON object in UTF-8 (trailing data, another value, broken grammar
+// or encoding) is the server's fault (errIntrospectionResponse); a
+// well-formed object that the claim rules refuse (duplicate members after
+// unescaping, a name folding to one read, a lone surrogate, a number past
+// float64, a registered member of the wrong type) is [ErrMalformed], as
+// the same claims in a JWT are. It returns nil for an inactive token
+// ("active" missing or anything but the JSON literal true), and [ErrType]
+// for an answer about a refresh or ID token.
 func parseIntrospection(body []byte) (*Token, error) {
 	// One copy, first: the token's claims and every field decoded from
 	// them point into it, never into the caller's body.
@@ -43,35 +49,43 @@ func parseIntrospection(body []byte) (*Token, error) {
 	body = bytesOf(claims)
 	var spans claimSpans
 	if err := (*Validator)(nil).scanClaims(body, &spans); err != nil {
+		if isJSONObject(body) {
+			// A well-formed object whose claims the rules refuse (a
+			// duplicate nested member, a name folding to one read, a lone
+			// surrogate, a number past float64): the token's claims are
+			// what is wrong, as they would be in a JWT, not the server.
+			return nil, ErrMalformed
+		}
 		return nil, errIntrospectionResponse
 	}
 	if string(spans.active) != "true" {
 		return nil, nil
 	}
-	var tt string
-	if spans.tokenType != nil {
-		var err error
-		if tt, err = jsonString(spans.tokenType); err != nil {
-			return nil, ErrMalformed
-		}
-		if refusedType(tt) {
-			return nil, ErrType
-		}
-	}
-	if err := checkTokenKind(body); err != nil {
+	if err := spans.kind(); err != nil {
 		return nil, err
+	}
+	if iss, err := jsonStringView(spans.iss); spans.iss != nil && err == nil && iss == "" {
+		// Present and empty: not the answer without "iss" that counts as
+		// the introspection issuer's, and no trusted issuer's name.
+		return nil, ErrIssuer
 	}
 	tok := &Token{Source: SourceIntrospection, claims: claims}
 	if err := decodeClaims(&spans, tok, nil, nil); err != nil {
 		return nil, err
 	}
-	if strings.EqualFold(tt, "DPoP") && tok.Confirmation.JKT == "" {
+	if tt, err := jsonStringView(spans.tokenType); spans.tokenType != nil && err == nil && strings.EqualFold(tt, "DPoP") && tok.Confirmation.JKT == "" {
 		// RFC 9449 §6.2: the server says the token is DPoP-bound but names
 		// no key; accepting it as a bearer token would be the downgrade
 		// §7.2 forbids.
 		return nil, ErrUnsupportedBinding
 	}
 	return tok, nil
+}
+
+// isJSONObject reports whether b is one JSON object in UTF-8 (RFC 8259),
+// by the grammar alone, which allows what the claim rules refuse.
+func isJSONObject(b []byte) bool {
+	return utf8.Valid(b) && json.Valid(b) && bytes.HasPrefix(bytes.TrimLeft(b, " \t\r\n"), []byte("{"))
 }
 
 // refusedType reports whether a "token_type" or "typ" value names a
@@ -83,40 +97,6 @@ func refusedType(t string) bool {
 		}
 	}
 	return false
-}
-
-// checkTokenKind refuses an answer about a refresh or ID token that says
-// so outside "token_type": Ory Hydra (and fosite) introspect refresh
-// tokens whatever the hint, and answer "token_type": "Bearer" with
-// "token_use": "refresh_token"; Amazon Cognito's "token_use" is "access"
-// or "id"; Keycloak's answers carry the token's "typ" ("Bearer",
-// "Refresh", "Offline", "ID"). A "token_use" other than an access token's
-// is refused, as is a "typ" naming a refresh or ID token; a "typ" of
-// another type is not this package's to read.
-func checkTokenKind(body []byte) error {
-	use, ok, err := lookupClaim(body, []string{"token_use"})
-	if err != nil {
-		return errIntrospectionResponse
-	}
-	if ok {
-		u, err := jsonString(use)
-		if err != nil {
-			return ErrMalformed
-		}
-		if !strings.EqualFold(u, "access_token") && !strings.EqualFold(u, "access") {
-			return ErrType
-		}
-	}
-	typ, ok, err := lookupClaim(body, []string{"typ"})
-	if err != nil {
-		return errIntrospectionResponse
-	}
-	if ok {
-		if t, err := jsonString(typ); err == nil && refusedType(t) {
-			return ErrType
-		}
-	}
-	return nil
 }
 
 // parseSignedIntrospection reads the payload of an RFC 9701 response:

@@ -244,8 +244,10 @@ func (v *Validator) validate(ctx context.Context, token string, dst *Token) (*To
 	}
 	tok, key, ic, err := v.validateJWT(ctx, token)
 	if err != nil {
-		if v.introspector != nil && errors.Is(err, ErrIssuer) {
-			// A JWT whose issuer we hold no keys for: let its issuer decide.
+		if v.introspector != nil && ic == nil && errors.Is(err, ErrIssuer) {
+			// A JWT whose issuer we hold no keys for (no "iss", or one not
+			// configured): let its issuer decide. Not one refused by a
+			// keyed issuer's own policy once its signature held (ic set).
 			return v.introspect(ctx, token)
 		}
 		return nil, err
@@ -403,6 +405,9 @@ func (v *Validator) validateJWT(ctx context.Context, token string) (*Token, *Key
 	if err := decodeClaims(&spans, tok, b.aud[:0], ic.skipScopeClaims); err != nil {
 		return nil, nil, nil, err
 	}
+	if err := spans.kind(); err != nil {
+		return nil, nil, nil, err // a refresh or ID token, as introspection refuses one
+	}
 	if v.rfc9068 {
 		const required = hasIss | hasExp | hasAud | hasSub | hasClientID | hasIat | hasJti
 		if spans.present&required != required {
@@ -412,7 +417,9 @@ func (v *Validator) validateJWT(ctx context.Context, token string) (*Token, *Key
 	// The issuer's own checks, its audience (or the validator's), and its
 	// roles and permissions: all after the signature.
 	if err := v.checkIssuerPolicy(ic, tok, &spans, false); err != nil {
-		return nil, nil, nil, err
+		// With ic: the issuer is known, only its policy refused (a
+		// tenant's "tid", say): no other server may decide.
+		return nil, nil, ic, err
 	}
 	if err := v.checkTimes(v.now(), tok.Expiry, tok.NotBefore, tok.IssuedAt, v.requireExp); err != nil {
 		return nil, nil, nil, err
