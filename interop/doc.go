@@ -43,6 +43,12 @@
 // with auth_request in front of an Express upstream, deciding through
 // bearerguard serve on tokens from node-oidc-provider (nginx_test.go).
 //
+// A second resource server: panva's oauth4webapi (validateJwtAccessToken,
+// RFC 9068 and RFC 9449; oauth4webapi.mjs) decides 1,500 generated access
+// tokens and DPoP proofs per DPoP mode beside the validator in RFC 9068 mode
+// behind httpbearer; every difference must be one listed, with its reason,
+// in o4wDocumented (oauth4webapi_test.go).
+//
 // It is its own module so that its test dependencies never reach
 // bearerguard's users. Run "npm ci" here first; the tests need Node 20+.
 // Without Node or the packages the tests that need them skip, or fail
