@@ -13,9 +13,13 @@ import (
 // has one): status, WWW-Authenticate (or Retry-After), DPoP-Nonce when a
 // nonce is asked for, Cache-Control: no-store, and the error body.
 func (g *Guard) fail(w http.ResponseWriter, r *http.Request, err error, scheme validator.Scheme) {
+	var prebuilt *validator.Challenge
+	if e, ok := err.(*validator.Error); ok {
+		prebuilt = g.answers[answerKey{e, scheme}]
+	}
 	var c validator.Challenge
-	if err == validator.ErrNoToken && scheme == validator.SchemeBearer && g.noToken != nil {
-		c = *g.noToken // what every unauthenticated request gets: built once, in New
+	if prebuilt != nil {
+		c = *prebuilt // a reason that carries nothing of the request: built once, in New
 	} else {
 		c = g.challenge(err, scheme)
 	}

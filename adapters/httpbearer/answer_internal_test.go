@@ -2,6 +2,7 @@ package httpbearer
 
 import (
 	"bytes"
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
@@ -58,12 +59,14 @@ func encoded(t *testing.T, b errorBody) []byte {
 	return buf.Bytes()
 }
 
-// TestNoTokenAnswerBuiltOnce: the answer to a request without credentials,
-// built in New, is the one the request would have got built on the spot,
-// for every configuration that shapes it (realm, DPoP modes, resource
-// metadata); a validator of the caller's own that shapes its challenges
-// is asked every time.
-func TestNoTokenAnswerBuiltOnce(t *testing.T) {
+// TestFixedAnswersBuiltOnce: the answers built in New (no token, a
+// malformed token, an unknown issuer, …) are the ones a request would have
+// got built on the spot, for every configuration that shapes them (realm,
+// DPoP modes, resource metadata) and both schemes; a validator of the
+// caller's own that shapes its challenges is asked every time; and an
+// error of a caller's own that is not comparable does not break the
+// lookup.
+func TestFixedAnswersBuiltOnce(t *testing.T) {
 	pub, _, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -88,24 +91,29 @@ func TestNoTokenAnswerBuiltOnce(t *testing.T) {
 		{"realm and metadata", nil, []Option{WithRealm("orders"), WithResourceMetadata("https://api.example.com/.well-known/oauth-protected-resource")}},
 		{"DPoP allowed", []validator.Option{validator.WithDPoP(validator.DPoPAllowed)}, []Option{WithRealm("orders")}},
 		{"DPoP required", []validator.Option{validator.WithDPoP(validator.DPoPRequired)}, []Option{WithResourceMetadata("https://api.example.com/.well-known/oauth-protected-resource")}},
+		{"DPoP off", []validator.Option{validator.WithDPoP(validator.DPoPOff)}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			v := newValidator(t, tc.vopts...)
-			g, err := New(v, tc.gopts...)
+			g, err := New(newValidator(t, tc.vopts...), tc.gopts...)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if g.noToken == nil {
-				t.Fatal("no answer built in New for a *validator.Validator")
+			if len(g.answers) != 2*len(fixedReasons) {
+				t.Fatalf("%d answers built in New, want %d", len(g.answers), 2*len(fixedReasons))
 			}
-			fresh := g.challenge(validator.ErrNoToken, validator.SchemeBearer)
-			if !reflect.DeepEqual(*g.noToken, fresh) || fresh.Status != http.StatusUnauthorized {
-				t.Fatalf("built in New %+v, on the spot %+v", *g.noToken, fresh)
+			for _, reason := range fixedReasons {
+				for _, scheme := range []validator.Scheme{validator.SchemeBearer, validator.SchemeDPoP} {
+					fresh := g.challenge(reason, scheme)
+					if got := g.answers[answerKey{reason, scheme}]; got == nil || !reflect.DeepEqual(*got, fresh) {
+						t.Errorf("%v, scheme %v: built in New %+v, on the spot %+v", reason, scheme, got, fresh)
+					}
+				}
 			}
 			rec := httptest.NewRecorder()
 			g.Require(scopes.All("read:data"), http.NotFoundHandler()).ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
-			if rec.Code != http.StatusUnauthorized || rec.Header().Get("WWW-Authenticate") != fresh.Header {
-				t.Fatalf("served %d %q, want 401 %q", rec.Code, rec.Header().Get("WWW-Authenticate"), fresh.Header)
+			want := g.challenge(validator.ErrNoToken, validator.SchemeBearer)
+			if rec.Code != http.StatusUnauthorized || rec.Header().Get("WWW-Authenticate") != want.Header {
+				t.Fatalf("served %d %q, want 401 %q", rec.Code, rec.Header().Get("WWW-Authenticate"), want.Header)
 			}
 		})
 	}
@@ -118,10 +126,35 @@ func TestNoTokenAnswerBuiltOnce(t *testing.T) {
 		for range 3 {
 			g.Require(scopes.All("read:data"), http.NotFoundHandler()).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
 		}
-		if g.noToken != nil || own.n != 3 {
-			t.Fatalf("built in New: %v; the validator was asked %d times, want 3", g.noToken != nil, own.n)
+		if g.answers != nil || own.n != 3 {
+			t.Fatalf("built in New: %d; the validator was asked %d times, want 3", len(g.answers), own.n)
 		}
 	})
+	t.Run("an error that is not comparable", func(t *testing.T) {
+		g, err := New(uncomparableFailer{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := httptest.NewRequest("GET", "/", nil)
+		req.Header.Set("Authorization", "Bearer abc")
+		rec := httptest.NewRecorder()
+		g.Require(scopes.All("read:data"), http.NotFoundHandler()).ServeHTTP(rec, req)
+		if rec.Code != http.StatusUnauthorized {
+			t.Fatalf("status %d, want 401", rec.Code)
+		}
+	})
+}
+
+// uncomparableFailer is a TokenValidator of a caller's own whose errors
+// are values of a type that == cannot compare (a map key of it panics).
+type uncomparableFailer struct{}
+
+type uncomparableError struct{ reasons []string }
+
+func (e uncomparableError) Error() string { return "refused: " + e.reasons[0] }
+
+func (uncomparableFailer) Validate(context.Context, string) (*validator.Token, error) {
+	return nil, uncomparableError{[]string{"no"}}
 }
 
 type countingChallenger struct {

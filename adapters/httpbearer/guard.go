@@ -62,10 +62,30 @@ type Guard struct {
 	declared  declared          // scopes of the routes built, for Scopes
 	writeBody func(w http.ResponseWriter, r *http.Request, c validator.Challenge)
 	observe   func(r *http.Request, err error, c validator.Challenge)
-	// noToken is the answer to a request without credentials, built once
-	// when the challenge depends on the configuration alone (no
-	// validator of the caller's own shaping it); else nil.
-	noToken *validator.Challenge
+	// answers are the answers to the validator's own reasons that carry
+	// nothing of the request (no token, a malformed one, an unknown
+	// issuer, …), per scheme, built once in New when they depend on the
+	// configuration alone (no validator of the caller's own shapes
+	// them); else nil. What an unauthenticated flood gets.
+	answers map[answerKey]*validator.Challenge
+}
+
+// answerKey names a prebuilt answer: a reason and the request's scheme.
+type answerKey struct {
+	err    *validator.Error // a concrete type: any error of a caller's own may not be comparable
+	scheme validator.Scheme
+}
+
+// fixedReasons are the reasons whose answer depends on the configuration
+// alone: sentinel values, carrying no scope, nonce, step-up or retry hint.
+var fixedReasons = []*validator.Error{
+	validator.ErrNoToken, validator.ErrMalformedHeader, validator.ErrMalformedCredentials,
+	validator.ErrMultipleTokens, validator.ErrMethodNotAllowed, validator.ErrMalformed, validator.ErrTooLarge,
+	validator.ErrIssuer, validator.ErrAlgorithm, validator.ErrType, validator.ErrUnsupported,
+	validator.ErrUnknownKey, validator.ErrSignature, validator.ErrExpired, validator.ErrNotYetValid,
+	validator.ErrAudience, validator.ErrInactive, validator.ErrDPoPNotAccepted, validator.ErrBearerNotAllowed,
+	validator.ErrBoundToken, validator.ErrProofMissing, validator.ErrProofMalformed, validator.ErrProofSignature,
+	validator.ErrProofTime, validator.ErrProofMismatch, validator.ErrProofReplayed,
 }
 
 // New returns a Guard that validates tokens with v. It checks v and every
@@ -89,8 +109,13 @@ func New(v TokenValidator, opts ...Option) (*Guard, error) {
 	g.vv, _ = v.(*validator.Validator)
 	g.ex.noDPoP = !takesDPoP(v)
 	if g.ch == nil || g.vv != nil {
-		c := g.challenge(validator.ErrNoToken, validator.SchemeBearer)
-		g.noToken = &c
+		g.answers = make(map[answerKey]*validator.Challenge, 2*len(fixedReasons))
+		for _, err := range fixedReasons {
+			for _, scheme := range []validator.Scheme{validator.SchemeBearer, validator.SchemeDPoP} {
+				c := g.challenge(err, scheme)
+				g.answers[answerKey{err, scheme}] = &c
+			}
+		}
 	}
 	return g, nil
 }
