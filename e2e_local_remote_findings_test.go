@@ -10,6 +10,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -183,5 +184,16 @@ func TestLocallyRefusedJWTNotSentToIntrospection(t *testing.T) {
 	_, verr := v.Validate(context.Background(), jwt)
 	if n := srv.count(); n != 0 {
 		t.Errorf("a JWT of a keyed issuer refused locally (tid) was sent to the introspection endpoint (%d request(s)); answer: %s", n, lrClass(verr))
+	}
+}
+
+// "token_type": "DPoP" without "cnf.jkt" is refused alike: as an answer
+// (RFC 9449 §6.2, no downgrade to Bearer) and in a JWT's claims, which are
+// read for "token_type" too (found by the review of the fixes above).
+func TestTokenTypeDPoPWithoutJKTDecidesAlike(t *testing.T) {
+	p := newLRPair(t)
+	_, jerr, _, ierr := p.both(p.claims(`"token_type":"DPoP"`))
+	if lrClass(jerr) != lrClass(ierr) || !errors.Is(jerr, validator.ErrUnsupportedBinding) {
+		t.Errorf(`"token_type":"DPoP" without cnf.jkt: JWT path %s, introspection path %s; want UnsupportedBinding for both`, lrClass(jerr), lrClass(ierr))
 	}
 }

@@ -66,7 +66,12 @@ const failLogEvery = 10 * time.Second
 
 // logFailure logs a failed request, at most once every failLogEvery, with
 // the number of failures left out since the last record.
-func (c *Client) logFailure(err error) {
+func (c *Client) logFailure(err error) { c.logLimited("introspect: request failed", err) }
+
+// logLimited logs msg and err at Warn, at most once per failLogEvery (the
+// ones left out counted in the next), for logFailure and
+// logRefusedAnswer alike.
+func (c *Client) logLimited(msg string, err error) {
 	c.failMu.Lock()
 	now := time.Now()
 	if !c.failLogged.IsZero() && now.Sub(c.failLogged) < failLogEvery {
@@ -77,8 +82,17 @@ func (c *Client) logFailure(err error) {
 	quiet := c.failQuiet
 	c.failLogged, c.failQuiet = now, 0
 	c.failMu.Unlock()
-	c.cfg.logger.Warn("introspect: request failed", slog.String("endpoint", httpfetch.Redact(c.currentEndpoint())),
+	c.cfg.logger.Warn(msg, slog.String("endpoint", httpfetch.Redact(c.currentEndpoint())),
 		slog.Any("error", err), slog.Int64("failures_not_logged", quiet))
+}
+
+// logRefusedAnswer tells the operator of an answer the claim rules refuse
+// (a member of the wrong type, duplicate names, a name folding to one
+// read, a number past float64): the token is answered 401 as a JWT with
+// the same claims would be, and without a log line nobody would see that
+// the authorization server, or a claim mapper of its, writes such answers.
+func (c *Client) logRefusedAnswer(err error) {
+	c.logLimited("introspect: the authorization server's answer breaks the claim rules; the token is refused (invalid_token)", err)
 }
 
 // ErrClosed reports use of a [Client] after [Client.Close]: Introspect
@@ -439,6 +453,9 @@ func (c *Client) ask(ctx context.Context, token string, meta *answerMeta) (*vali
 	if errors.Is(err, errResponse) {
 		return nil, unavailable(err, 0)
 	}
+	if errors.Is(err, validator.ErrMalformed) {
+		c.logRefusedAnswer(err)
+	}
 	return tok, err
 }
 
@@ -476,6 +493,9 @@ func (c *Client) parseSigned(ctx context.Context, body []byte, meta *answerMeta)
 	tok, err := parseResponse(claims.Introspection)
 	if errors.Is(err, errResponse) {
 		return nil, unavailable(err, 0)
+	}
+	if errors.Is(err, validator.ErrMalformed) {
+		c.logRefusedAnswer(err)
 	}
 	return tok, err
 }

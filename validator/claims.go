@@ -263,6 +263,20 @@ func (s *claimSpans) kind() error {
 	return nil
 }
 
+// bindingSaid refuses ([ErrUnsupportedBinding]) claims whose "token_type"
+// says DPoP but whose "cnf" names no key (RFC 9449 §6.2 for an
+// introspection answer; a JWT's claims are read alike): accepting the token
+// as a bearer one would be the downgrade §7.2 forbids.
+func (s *claimSpans) bindingSaid(tok *Token) error {
+	if s.tokenType == nil || tok.Confirmation.JKT != "" {
+		return nil
+	}
+	if tt, err := jsonStringView(s.tokenType); err == nil && strings.EqualFold(tt, "DPoP") {
+		return ErrUnsupportedBinding
+	}
+	return nil
+}
+
 // issuer decodes "iss", the only claim read before the signature is
 // checked.
 func (s *claimSpans) issuer() (string, error) {

@@ -150,15 +150,20 @@ func (v *Validator) introspect(ctx context.Context, token string) (*Token, error
 			// WithScopeClaim applies to answers as to JWTs (the answer was
 			// read without this validator's scope claims), and as for the
 			// issuer's JWTs, not to a claim its preset reads as roles.
+			// Added to the scopes the Introspector gave, never read again
+			// from "scope" and "scp": an Introspector of the caller's own
+			// may have narrowed them.
 			var skip []bool
 			if ic != nil {
 				skip = ic.skipScopeClaims
 			}
-			sc, err := spans.scopes(skip)
+			extra := spans
+			extra.scope, extra.scp = nil, nil
+			sc, err := extra.scopes(skip)
 			if err != nil {
 				return nil, ErrMalformed
 			}
-			tok.Scopes = sc
+			tok.Scopes = tok.Scopes.Union(sc)
 		}
 	}
 	if ic != nil {

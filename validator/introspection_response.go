@@ -73,11 +73,8 @@ func parseIntrospection(body []byte) (*Token, error) {
 	if err := decodeClaims(&spans, tok, nil, nil); err != nil {
 		return nil, err
 	}
-	if tt, err := jsonStringView(spans.tokenType); spans.tokenType != nil && err == nil && strings.EqualFold(tt, "DPoP") && tok.Confirmation.JKT == "" {
-		// RFC 9449 §6.2: the server says the token is DPoP-bound but names
-		// no key; accepting it as a bearer token would be the downgrade
-		// §7.2 forbids.
-		return nil, ErrUnsupportedBinding
+	if err := spans.bindingSaid(tok); err != nil {
+		return nil, err
 	}
 	return tok, nil
 }

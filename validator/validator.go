@@ -408,6 +408,9 @@ func (v *Validator) validateJWT(ctx context.Context, token string) (*Token, *Key
 	if err := spans.kind(); err != nil {
 		return nil, nil, nil, err // a refresh or ID token, as introspection refuses one
 	}
+	if err := spans.bindingSaid(tok); err != nil {
+		return nil, nil, nil, err
+	}
 	if v.rfc9068 {
 		const required = hasIss | hasExp | hasAud | hasSub | hasClientID | hasIat | hasJti
 		if spans.present&required != required {

@@ -82,7 +82,7 @@ func (e *explainer) jwtChecks(header, claims map[string]any, keys *jwks.Set, r r
 	rows = append(rows, e.signatureRow(header, keys, r))
 	rows = append(rows, e.timeRows(claims, unverified)...)
 	rows = append(rows, e.audienceRow(claims, unverified))
-	rows = append(rows, e.typeRow(header, r))
+	rows = append(rows, e.typeRow(header, claims, r))
 	if e.f.provider.name != "" || errors.Is(e.err, validator.ErrClaimValue) {
 		rows = append(rows, e.policyRow())
 	}
@@ -135,7 +135,7 @@ func (e *explainer) signatureRow(header map[string]any, keys *jwks.Set, r relaxe
 		return row(rowSignature, verdictPass, "the signature verifies with the issuer's key %q (%s)", r.tok.KeyID, r.tok.Algorithm)
 	case keys == nil:
 		return row(rowSignature, verdictSkip, "no key set: the API has no --issuer to verify signatures with")
-	case afterSignature(r.err):
+	case afterSignature(r.err) || kindFromClaims(header, r.err):
 		return row(rowSignature, verdictPass, "the signature verifies with the issuer's key %q (%s); the token was refused later, for its claims", kid, orNone(alg))
 	case errors.Is(r.err, validator.ErrKeysUnavailable):
 		msg := "unknown: the issuer's key set could not be fetched, so the API answers 503 until it can"
@@ -240,9 +240,11 @@ func quoteAll(ss []string) string {
 	return strings.Join(q, ", ")
 }
 
-func (e *explainer) typeRow(header map[string]any, r relaxedResult) checkRow {
+func (e *explainer) typeRow(header, claims map[string]any, r relaxedResult) checkRow {
 	typ, _ := header["typ"].(string)
 	switch {
+	case kindFromClaims(header, r.err) || !e.f.rfc9068 && kindFromClaims(header, e.err):
+		return row(rowType, verdictFail, "the token's claims say it is not an access token (%s): a refresh or ID token, or one its issuer's policy does not take as an access token", kindClaims(claims))
 	case errors.Is(r.err, validator.ErrType) || errors.Is(e.err, validator.ErrType) && !e.f.rfc9068:
 		return row(rowType, verdictFail, "typ %q names a token that is not an access token (an ID token, a logout token…)", typ)
 	case !e.f.rfc9068:
@@ -264,6 +266,48 @@ func (e *explainer) typeRow(header map[string]any, r relaxedResult) checkRow {
 	}
 	return row(rowType, verdictPass, "typ %q and every claim RFC 9068 requires", typ)
 }
+
+// kindFromClaims reports whether err, an ErrType refusal, came from the
+// token's claims, checked once its signature held ("typ", "token_use" or
+// "token_type" naming a refresh or ID token, or a preset's access-token
+// claim), not from the header's typ: the check without the RFC 9068
+// profile takes a header typ that is absent, empty, JWT or at+jwt.
+func kindFromClaims(header map[string]any, err error) bool {
+	if !errors.Is(err, validator.ErrType) {
+		return false
+	}
+	typ, present := header["typ"]
+	if !present {
+		return true
+	}
+	s, ok := typ.(string)
+	t := strings.ToLower(s)
+	if len(t) > len("application/") {
+		t = strings.TrimPrefix(t, "application/")
+	}
+	return ok && (s == "" || t == "jwt" || t == "at+jwt")
+}
+
+// kindClaims names the claims that say what kind of token this is, with
+// their values as the token gives them.
+func kindClaims(claims map[string]any) string {
+	var said []string
+	for _, name := range []string{"typ", "token_use", "token_type"} {
+		switch v, ok := claims[name]; {
+		case !ok:
+		case isString(v):
+			said = append(said, fmt.Sprintf("%s %q", name, v))
+		default:
+			said = append(said, name+" (not a string)")
+		}
+	}
+	if len(said) == 0 {
+		return "a claim its issuer's policy requires"
+	}
+	return strings.Join(said, ", ")
+}
+
+func isString(v any) bool { _, ok := v.(string); return ok }
 
 // policyRow: the checks a --provider preset adds after the signature
 // (allowed clients in azp or client_id, tenants, claim values).
