@@ -129,7 +129,13 @@ func WithEntraTokensWithoutGrant() Option { return func(c *config) { c.noGrant =
 func WithKeycloakClient(client string) Option { return func(c *config) { c.kcClient = client } }
 
 // WithIssuerOptions adds checks of your own to the preset's issuers, e.g.
-// [validator.IssuerClaimValues] for a claim your tenant adds.
+// [validator.IssuerClaimValues] for a claim your tenant adds; every check
+// of the preset still holds. An option that would widen one instead, an
+// audience list ([validator.IssuerAudience]) or client list
+// ([validator.IssuerClientIDs]) where the preset sets its own, is refused
+// when the validator is built: give the preset the audiences or clients.
+// Role and permission claims ([validator.IssuerRoleClaims]) are read next
+// to the preset's.
 func WithIssuerOptions(opts ...validator.IssuerOption) Option {
 	return func(c *config) { c.issuerOpts = append(c.issuerOpts, opts...) }
 }

@@ -59,10 +59,15 @@ func (p *issuerPolicy) ownAudience() bool { return p.audiences != nil || p.clien
 // the validator's [WithAudience] (or [WithoutAudienceCheck]): "aud" must
 // name one of them. For an identity provider whose tokens name the API in
 // its own form (an Entra app ID URI or client id, an Auth0 API identifier).
+// Given twice for one issuer, a preset's included, it is refused: a second
+// list would widen the first.
 func IssuerAudience(audiences ...string) IssuerOption {
 	return func(p *issuerPolicy) {
 		if len(audiences) == 0 || slices.Contains(audiences, "") {
 			p.errs = append(p.errs, errors.New("IssuerAudience: no audience, or an empty one"))
+		}
+		if p.audiences != nil {
+			p.errs = append(p.errs, errors.New("IssuerAudience given twice for one issuer: name every audience in one call (a second would widen the first, a preset's too)"))
 		}
 		p.audiences = append(p.audiences, audiences...)
 	}
@@ -71,11 +76,15 @@ func IssuerAudience(audiences ...string) IssuerOption {
 // IssuerClientIDs replaces the audience check, for this issuer only, by an
 // allow-list of clients: "client_id" must be present and one of ids. For
 // issuers whose access tokens carry no "aud" (Amazon Cognito). Exclusive
-// with [IssuerAudience].
+// with [IssuerAudience]. Given twice for one issuer, a preset's included,
+// it is refused: a second list would widen the first.
 func IssuerClientIDs(ids ...string) IssuerOption {
 	return func(p *issuerPolicy) {
 		if len(ids) == 0 || slices.Contains(ids, "") {
 			p.errs = append(p.errs, errors.New("IssuerClientIDs: no client id, or an empty one"))
+		}
+		if p.clientIDs != nil {
+			p.errs = append(p.errs, errors.New("IssuerClientIDs given twice for one issuer: name every client in one call (a second would widen the first, a preset's too)"))
 		}
 		p.clientIDs = append(p.clientIDs, ids...)
 	}
@@ -129,11 +138,14 @@ func IssuerClaimValues(name string, values ...string) IssuerOption {
 // IssuerClientIDClaim sets [Token.ClientID] from the string claim name
 // when the token has no "client_id", "azp" or "cid": Entra ID v1 tokens
 // name the client in "appid". It checks nothing; a claim of another type
-// makes the token malformed.
+// makes the token malformed. Given twice for one issuer, it is refused.
 func IssuerClientIDClaim(name string) IssuerOption {
 	return func(p *issuerPolicy) {
 		if name == "" {
 			p.errs = append(p.errs, errors.New("IssuerClientIDClaim: empty claim name"))
+		}
+		if p.clientIDClaim != "" {
+			p.errs = append(p.errs, errors.New("IssuerClientIDClaim given twice for one issuer"))
 		}
 		p.clientIDClaim = name
 	}
