@@ -227,14 +227,25 @@ func TestNewErrors(t *testing.T) {
 	f := newFixture(t, testRules)
 	rs := f.d.Rules()
 	_, err := forwardauth.New(nil, nil, forwardauth.WithTrustedProxies("10.0.0.0/33"), forwardauth.WithTimeout(0),
-		forwardauth.WithNginxHeaders(forwardauth.NginxHeaders{URI: "X URI"}), forwardauth.WithInternalToken(nil, "Authorization"))
-	for _, want := range []string{"nil guard", "nil rules", "10.0.0.0/33", "WithTimeout", `"X URI"`, "nil signer", `"Authorization"`} {
+		forwardauth.WithNginxHeaders(forwardauth.NginxHeaders{URI: "X URI"}), forwardauth.WithInternalToken(nil, "Authorization"),
+		// Given twice, each silently replaced the first list or signer.
+		forwardauth.WithTrustedProxies("10.0.0.1"), forwardauth.WithInternalToken(nil, ""))
+	for _, want := range []string{"nil guard", "nil rules", "10.0.0.0/33", "WithTimeout", `"X URI"`, "nil signer", `"Authorization"`,
+		"WithTrustedProxies given twice", "WithInternalToken given twice"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("New(bad) = %v, want it to mention %q", err, want)
 		}
 	}
 	if _, err := forwardauth.New(f.g, rs); err != nil {
 		t.Errorf("New(good) = %v", err)
+	}
+	// A bare number is nanoseconds: every decision that asked the network
+	// would have been 503.
+	if _, err := forwardauth.New(f.g, rs, forwardauth.WithTimeout(10)); err == nil || !strings.Contains(err.Error(), "WithTimeout: 10ns is under a millisecond") {
+		t.Errorf("WithTimeout(10) = %v", err)
+	}
+	if _, err := forwardauth.New(f.g, rs, forwardauth.WithTimeout(time.Millisecond)); err != nil {
+		t.Errorf("WithTimeout(1ms) = %v", err)
 	}
 }
 

@@ -67,9 +67,13 @@ func (n NginxHeaders) withDefaults() NginxHeaders {
 // on their forwarded method, URI and host; anything else is refused
 // (403), so a client that reaches the decision service directly cannot
 // have it read headers it forged. Default: loopback only (127.0.0.0/8 and
-// ::1).
+// ::1). Given twice, it is a configuration error: a second list would
+// silently replace the first.
 func WithTrustedProxies(proxies ...string) Option {
 	return func(c *config) {
+		if c.proxiesSet {
+			c.errs = append(c.errs, errors.New("WithTrustedProxies given twice: list every proxy in one call"))
+		}
 		c.proxiesSet = true
 		l, err := trustedproxy.Parse(proxies)
 		if err != nil {
@@ -116,9 +120,13 @@ func WithNginxHeaders(h NginxHeaders) Option {
 func WithNginxClientCert() Option { return func(c *config) { c.nginxCert = true } }
 
 // WithInternalToken passes a short-lived JWT minted by s upstream on
-// success, in header (default X-Auth-Token). Off by default.
+// success, in header (default X-Auth-Token). Off by default. Given twice,
+// it is a configuration error.
 func WithInternalToken(s *Signer, header string) Option {
 	return func(c *config) {
+		if c.tokenHeader != "" {
+			c.errs = append(c.errs, errors.New("WithInternalToken given twice"))
+		}
 		if s == nil {
 			c.errs = append(c.errs, errors.New("WithInternalToken: nil signer"))
 		}
@@ -133,11 +141,13 @@ func WithInternalToken(s *Signer, header string) Option {
 }
 
 // WithTimeout bounds each decision (default [DefaultTimeout]); a decision
-// that runs out is answered 503.
+// that runs out is answered 503. Under a millisecond it is refused: no
+// decision that asks the network fits in it (a bare number is
+// nanoseconds).
 func WithTimeout(d time.Duration) Option {
 	return func(c *config) {
-		if d <= 0 {
-			c.errs = append(c.errs, fmt.Errorf("WithTimeout: %v is not positive", d))
+		if d < time.Millisecond {
+			c.errs = append(c.errs, fmt.Errorf("WithTimeout: %v is under a millisecond", d))
 		}
 		c.timeout = d
 	}

@@ -510,6 +510,17 @@ type answerMeta struct {
 	issuedAt time.Time // a signed response's "iat"
 }
 
+// Issuer returns the issuer whose endpoint c asks: the one given to
+// [Discover], or to [WithSignedResponses] with [New]; "" for a client
+// built by New that names none. [validator.New] refuses a client whose
+// issuer is not the one given to [validator.WithIntrospection] with it.
+func (c *Client) Issuer() string {
+	if c == nil {
+		return ""
+	}
+	return c.signedIssuer()
+}
+
 // signedIssuer is the issuer a signed response must name.
 func (c *Client) signedIssuer() string {
 	if c.cfg.signedIss != "" {

@@ -2,6 +2,7 @@ package introspect
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -100,10 +101,12 @@ func WithAssertionAudience(aud string) Option {
 }
 
 // WithTimeout bounds one introspection request (default [DefaultTimeout]).
+// Under a millisecond it is refused: no request fits in it (a bare number
+// is nanoseconds), and every opaque token would be answered 503.
 func WithTimeout(d time.Duration) Option {
 	return func(cfg *config) {
-		if d <= 0 {
-			cfg.errs = append(cfg.errs, errors.New("WithTimeout: must be positive"))
+		if d < time.Millisecond {
+			cfg.errs = append(cfg.errs, fmt.Errorf("WithTimeout: %v is under a millisecond", d))
 		}
 		cfg.timeout = d
 	}

@@ -2,6 +2,7 @@ package jwks
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -128,6 +129,9 @@ func WithUnknownKeyTTL(d time.Duration) Option {
 // WithMaxStaleness stops trusting keys that have not been refreshed
 // successfully for d: lookups then fail as unavailable. Default: no limit,
 // so an issuer outage never turns into 401s or 503s while keys are cached.
+// d must be longer than the refresh interval ([WithRefreshInterval], after
+// its clamp): [New] and [Discover] refuse a shorter one, with which the
+// keys would go stale between two refreshes while the issuer is up.
 func WithMaxStaleness(d time.Duration) Option {
 	return func(cfg *config) {
 		if d <= 0 {
@@ -149,11 +153,13 @@ func WithBodyLimit(n int64) Option {
 }
 
 // WithFetchTimeout bounds each fetch, including discovery (default
-// [DefaultFetchTimeout]), whatever the HTTP client's own timeouts.
+// [DefaultFetchTimeout]), whatever the HTTP client's own timeouts. Under a
+// millisecond it is refused: no fetch fits in it (a bare number is
+// nanoseconds), and no key set would ever load.
 func WithFetchTimeout(d time.Duration) Option {
 	return func(cfg *config) {
-		if d <= 0 {
-			cfg.errs = append(cfg.errs, errors.New("WithFetchTimeout: must be positive"))
+		if d < time.Millisecond {
+			cfg.errs = append(cfg.errs, fmt.Errorf("WithFetchTimeout: %v is under a millisecond", d))
 		}
 		cfg.fetchTimeout = d
 	}

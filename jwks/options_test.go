@@ -50,3 +50,36 @@ func TestRefreshInterval(t *testing.T) {
 		})
 	}
 }
+
+// TestDurationsAtTheirEdges: durations no configuration means are refused
+// when the set is built. WithFetchTimeout(10) is 10 ns, in which no key set
+// ever loaded; a maximum staleness not longer than the refresh interval
+// made the keys stale between two refreshes while the issuer was up
+// (WithMaxStaleness(30) refused every token).
+func TestDurationsAtTheirEdges(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		opts []jwks.Option
+		want string // "": accepted
+	}{
+		{"fetch timeout 10 ns", []jwks.Option{jwks.WithFetchTimeout(10)}, "WithFetchTimeout: 10ns is under a millisecond"},
+		{"fetch timeout 0", []jwks.Option{jwks.WithFetchTimeout(0)}, "WithFetchTimeout: 0s is under a millisecond"},
+		{"fetch timeout 1 ms", []jwks.Option{jwks.WithFetchTimeout(time.Millisecond)}, ""},
+		{"max staleness 30 ns", []jwks.Option{jwks.WithMaxStaleness(30)}, "WithMaxStaleness(30ns) is not longer than the refresh interval (15m0s)"},
+		{"max staleness the refresh interval", []jwks.Option{jwks.WithMaxStaleness(jwks.DefaultRefreshInterval)}, "WithMaxStaleness(15m0s)"},
+		{"max staleness past the refresh interval", []jwks.Option{jwks.WithMaxStaleness(jwks.DefaultRefreshInterval + time.Minute)}, ""},
+		{"max staleness past a shorter interval", []jwks.Option{jwks.WithRefreshInterval(5 * time.Minute), jwks.WithMaxStaleness(10 * time.Minute)}, ""},
+		{"max staleness under the clamped interval", []jwks.Option{jwks.WithRefreshInterval(time.Second), jwks.WithMaxStaleness(50 * time.Second)}, "WithMaxStaleness(50s) is not longer than the refresh interval (1m0s)"},
+		{"max staleness 0", []jwks.Option{jwks.WithMaxStaleness(0)}, "WithMaxStaleness: must be positive"},
+	} {
+		for name, build := range map[string]func(string, ...jwks.Option) (*jwks.Set, error){"New": jwks.New, "Discover": jwks.Discover} {
+			set, err := build("https://id.example.com", tt.opts...)
+			if set != nil {
+				set.Close()
+			}
+			if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+				t.Errorf("%s: %s: %v, want %q", tt.name, name, err, tt.want)
+			}
+		}
+	}
+}

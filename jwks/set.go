@@ -123,6 +123,12 @@ func Discover(issuer string, opts ...Option) (*Set, error) {
 }
 
 func start(cfg config, issuer, jwksURL string) (*Set, error) {
+	if cfg.maxStaleness > 0 && cfg.refreshInterval > 0 && cfg.maxStaleness <= clamp(cfg.refreshInterval) {
+		// The keys would be too old before the next refresh could renew
+		// them: lookups would fail between refreshes while the issuer is
+		// up (a bare number here is nanoseconds).
+		cfg.errs = append(cfg.errs, fmt.Errorf("WithMaxStaleness(%v) is not longer than the refresh interval (%v): the keys would go stale between two refreshes", cfg.maxStaleness, clamp(cfg.refreshInterval)))
+	}
 	if len(cfg.errs) > 0 {
 		return nil, fmt.Errorf("jwks: invalid configuration: %w", errors.Join(cfg.errs...))
 	}
@@ -346,15 +352,20 @@ func (s *Set) unavailable(cause error) error {
 		cause = s.st.LastError
 		s.mu.Unlock()
 	}
-	if cause == nil {
-		cause = errors.New("no key set loaded yet")
-	}
 	if snap := s.snap.Load(); snap != nil && s.current() == nil {
-		if snap.empty {
+		switch {
+		case snap.empty && cause == nil:
+			cause = errors.New("the issuer's key set holds no usable key")
+		case snap.empty:
 			cause = fmt.Errorf("the issuer's key set holds no usable key: %w", cause)
-		} else {
+		case cause == nil:
+			cause = errors.New("key set older than the maximum staleness")
+		default:
 			cause = fmt.Errorf("key set older than the maximum staleness: %w", cause)
 		}
+	}
+	if cause == nil {
+		cause = errors.New("no key set loaded yet")
 	}
 	return &validator.UnavailableError{Reason: validator.ErrKeysUnavailable, Err: cause}
 }

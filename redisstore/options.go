@@ -87,11 +87,12 @@ func WithPrefix(p string) Option {
 
 // WithTimeout bounds every Redis call, waiting for a pooled connection and
 // dialing included (default [DefaultTimeout]; at most a minute). It is the
-// most a slow or unreachable Redis adds to a request.
+// most a slow or unreachable Redis adds to a request. Under a millisecond
+// it is refused: no call fits in it (a bare number is nanoseconds).
 func WithTimeout(d time.Duration) Option {
 	return func(c *config) {
-		if d <= 0 || d > maxTimeout {
-			c.errs = append(c.errs, errors.New("WithTimeout: must be positive and at most a minute"))
+		if d < time.Millisecond || d > maxTimeout {
+			c.errs = append(c.errs, fmt.Errorf("WithTimeout: %v is not between a millisecond and a minute", d))
 		}
 		c.timeout = d
 	}

@@ -44,6 +44,9 @@ func TestOpenConfiguration(t *testing.T) {
 		}, []string{"WithPrefix", "WithTimeout", "WithPoolSize", "WithMaxValueSize", "WithLocalCache",
 			"key 0: the id must be", "must be 16, 24 or 32 bytes", `id "2025-a" given twice`, "invalid URL scheme"}},
 		{"no encryption key", "redis://x", []redisstore.Option{redisstore.WithEncryption()}, []string{"WithEncryption: no key"}},
+		// A bare number is nanoseconds: no call fits in it.
+		{"timeout of 100 ns", "redis://x", []redisstore.Option{redisstore.WithTimeout(100)}, []string{"WithTimeout: 100ns is not between a millisecond and a minute"}},
+		{"timeout of a millisecond", "redis://x", []redisstore.Option{redisstore.WithTimeout(time.Millisecond)}, nil},
 		// An id given again in a later call once replaced the earlier key:
 		// the store encrypted with, and accepted, the one meant retired
 		// (SECURITY.md 103).

@@ -65,6 +65,12 @@ const (
 	// DefaultNonceLifetime is how long one server nonce is issued for; a
 	// nonce is accepted for two such windows.
 	DefaultNonceLifetime = 5 * time.Minute
+	// MinNonceLifetime and MaxNonceLifetime bound [WithDPoPNonces]'s
+	// lifetime: a shorter nonce is stale before a client can retry with
+	// it (a bare number there is nanoseconds), and a longer one is a
+	// constant for days, no evidence of a fresh proof.
+	MinNonceLifetime = 5 * time.Second
+	MaxNonceLifetime = 24 * time.Hour
 )
 
 // Scheme is how a request presented its access token.
@@ -102,8 +108,9 @@ type Presentation struct {
 
 // dpopConfig is the validator's DPoP configuration.
 type dpopConfig struct {
-	mode DPoPMode
-	algs algSet
+	mode    DPoPMode
+	modeSet bool // WithDPoP was given
+	algs    algSet
 	// algsText is the DPoP challenge's "algs" value, written once (New):
 	// every refusal carries it.
 	algsText string
@@ -112,13 +119,18 @@ type dpopConfig struct {
 	nonces   *nonces // nil when nonces are off
 }
 
-// WithDPoP sets how DPoP is accepted (default [DPoPAllowed]).
+// WithDPoP sets how DPoP is accepted (default [DPoPAllowed]). Given twice,
+// it is a configuration error: a second mode would silently replace the
+// first ([DPoPRequired], then [DPoPAllowed] from a shared option list).
 func WithDPoP(mode DPoPMode) Option {
 	return func(c *config) {
 		if mode > DPoPOff {
 			c.errs = append(c.errs, fmt.Errorf("WithDPoP: unknown mode %d", mode))
 		}
-		c.dpop.mode = mode
+		if c.dpop.modeSet {
+			c.errs = append(c.errs, errors.New("WithDPoP given twice"))
+		}
+		c.dpop.mode, c.dpop.modeSet = mode, true
 	}
 }
 
@@ -182,14 +194,16 @@ func WithDPoPReplayStore(s ReplayStore) Option {
 // DPoP-Nonce header, and the client retries with it. Nonces are stateless
 // (an HMAC under key of the time window, valid for lifetime to 2×lifetime;
 // lifetime 0 means [DefaultNonceLifetime]), so every replica configured
-// with the same key accepts them. key must have at least 32 bytes.
+// with the same key accepts them. key must have at least 32 bytes, and a
+// lifetime other than 0 must lie between [MinNonceLifetime] and
+// [MaxNonceLifetime].
 func WithDPoPNonces(key []byte, lifetime time.Duration) Option {
 	return func(c *config) {
 		if len(key) < 32 {
 			c.errs = append(c.errs, errors.New("WithDPoPNonces: key shorter than 32 bytes"))
 		}
-		if lifetime < 0 {
-			c.errs = append(c.errs, errors.New("WithDPoPNonces: negative lifetime"))
+		if lifetime != 0 && (lifetime < MinNonceLifetime || lifetime > MaxNonceLifetime) {
+			c.errs = append(c.errs, fmt.Errorf("WithDPoPNonces: lifetime %v is not between %v and %v", lifetime, MinNonceLifetime, MaxNonceLifetime))
 		}
 		if lifetime == 0 {
 			lifetime = DefaultNonceLifetime

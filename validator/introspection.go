@@ -3,6 +3,8 @@ package validator
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/url"
 	"strings"
 
 	"github.com/bearerguard/bearerguard/internal/nilness"
@@ -214,4 +216,54 @@ func (v *Validator) answerAudienceChecked(tok *Token) bool {
 		}
 	}
 	return v.checkAud && tok.Audience != nil
+}
+
+// checkIntrospectionIssuer refuses an introspection issuer that cannot be
+// meant as written: one a configured issuer's name differs from only in
+// spelling (a trailing slash, white space, a fragment, the case of the
+// scheme or host), whose answers would silently not get that issuer's
+// checks; "" beside keyed issuers (answers without "iss" would get no
+// issuer's checks; "" is for introspection only); and one that is not the
+// issuer the introspector itself was built for.
+func checkIntrospectionIssuer(c config, issuers map[string]*issuerConfig) []error {
+	if c.introspector == nil {
+		return nil
+	}
+	ii := c.introspectionIssuer
+	var errs []error
+	if named, ok := c.introspector.(interface{ Issuer() string }); ok {
+		if own := named.Issuer(); own != "" && own != ii {
+			errs = append(errs, fmt.Errorf("WithIntrospection issuer %q: the introspector asks the endpoint of issuer %q", ii, own))
+		}
+	}
+	switch {
+	case ii == "" && len(issuers) > 0:
+		return append(errs, errors.New(`WithIntrospection issuer "" beside WithIssuer: name the issuer whose endpoint answers ("" is for introspection only)`))
+	case ii == "":
+		return errs
+	case strings.TrimSpace(ii) != ii || strings.ContainsAny(ii, "#\x00\r\n\t"):
+		return append(errs, fmt.Errorf("WithIntrospection issuer %q has white space, a control character or a fragment", ii))
+	case issuers[ii] != nil:
+		return errs
+	}
+	for iss := range issuers {
+		if spelledAlike(iss, ii) {
+			errs = append(errs, fmt.Errorf("WithIntrospection issuer %q and WithIssuer %q differ only in spelling: make them equal, or the issuer's checks do not apply to introspection answers", ii, iss))
+		}
+	}
+	return errs
+}
+
+// spelledAlike reports whether two issuer names differ only by a trailing
+// slash or the case of their scheme and host.
+func spelledAlike(a, b string) bool {
+	norm := func(s string) string {
+		s = strings.TrimRight(s, "/")
+		if u, err := url.Parse(s); err == nil && u.Host != "" {
+			u.Scheme, u.Host = strings.ToLower(u.Scheme), strings.ToLower(u.Host)
+			return strings.TrimRight(u.String(), "/")
+		}
+		return s
+	}
+	return norm(a) == norm(b)
 }

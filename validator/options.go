@@ -126,6 +126,8 @@ func WithIssuerSecret(issuer string, secret []byte, opts ...IssuerOption) Option
 // audience (or [WithoutAudienceCheck]) is required, unless every issuer
 // has an audience or client check of its own ([IssuerAudience],
 // [IssuerClientIDs]), which replaces this one for that issuer's tokens.
+// Given more than once, its lists are joined: each call names audiences
+// the API answers to.
 func WithAudience(audiences ...string) Option {
 	return func(c *config) {
 		for _, a := range audiences {

@@ -165,15 +165,7 @@ func New(opts ...Option) (*Validator, error) {
 		v.allowed |= ic.algs
 		v.requireGrant = v.requireGrant || ic.policy.requireGrant
 	}
-	if ii := c.introspectionIssuer; ii != "" && v.issuers[ii] == nil {
-		// Answers get an issuer's own checks only when the strings are
-		// equal: one slash apart, the checks would silently not apply.
-		for iss := range v.issuers {
-			if strings.TrimRight(iss, "/") == strings.TrimRight(ii, "/") {
-				errs = append(errs, fmt.Errorf("WithIntrospection issuer %q and WithIssuer %q differ by a trailing slash: make them equal, or the issuer's checks do not apply to introspection answers", ii, iss))
-			}
-		}
-	}
+	errs = append(errs, checkIntrospectionIssuer(c, v.issuers)...)
 	tel, err := newTelemetry(c.meterProvider, c.tracerProvider)
 	if err != nil {
 		errs = append(errs, fmt.Errorf("telemetry: %w", err))

@@ -312,11 +312,15 @@ func TestNewReportsEveryProblem(t *testing.T) {
 		validator.WithAlgorithms(validator.HS256, "none"),
 		validator.WithLeeway(-time.Second),
 		validator.WithAudience(""),
+		// A second mode silently replaced the first: DPoPRequired, then
+		// DPoPAllowed from a shared option list, accepted Bearer tokens.
+		validator.WithDPoP(validator.DPoPRequired),
+		validator.WithDPoP(validator.DPoPAllowed),
 	)
 	if err == nil {
 		t.Fatal("New() = nil error")
 	}
-	for _, want := range []string{"shorter than 32 bytes", `"HS256" is not an asymmetric`, `"none" is not an asymmetric`, "negative leeway", "empty audience"} {
+	for _, want := range []string{"shorter than 32 bytes", `"HS256" is not an asymmetric`, `"none" is not an asymmetric`, "negative leeway", "empty audience", "WithDPoP given twice"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("New() error %q lacks %q", err, want)
 		}
@@ -333,6 +337,12 @@ func TestNewReportsEveryProblem(t *testing.T) {
 		{validator.WithLeeway(time.Duration(1<<63 - 1)), "WithLeeway"},
 		{validator.WithDPoPProofWindow(validator.MaxProofWindow + 1), "WithDPoPProofWindow: 1h0m0.000000001s is more than 1h0m0s"},
 		{validator.WithDPoPProofWindow(time.Duration(1<<63 - 1)), "WithDPoPProofWindow"},
+		// A nonce of 300 ns was stale before the client could retry with
+		// it (every DPoP request answered use_dpop_nonce); one of a century
+		// was a constant.
+		{validator.WithDPoPNonces(make([]byte, 32), 300), "WithDPoPNonces: lifetime 300ns is not between 5s and 24h0m0s"},
+		{validator.WithDPoPNonces(make([]byte, 32), -time.Second), "WithDPoPNonces: lifetime -1s"},
+		{validator.WithDPoPNonces(make([]byte, 32), validator.MaxNonceLifetime+1), "WithDPoPNonces: lifetime 24h0m0.000000001s"},
 	} {
 		if _, err := validator.New(append(base, tc.opt)...); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v", tc.want, err)
@@ -340,6 +350,11 @@ func TestNewReportsEveryProblem(t *testing.T) {
 	}
 	if _, err := validator.New(append(base, validator.WithLeeway(validator.MaxLeeway), validator.WithDPoPProofWindow(validator.MaxProofWindow))...); err != nil {
 		t.Errorf("the caps themselves: %v", err)
+	}
+	for _, d := range []time.Duration{0, validator.MinNonceLifetime, validator.MaxNonceLifetime} {
+		if _, err := validator.New(append(base, validator.WithDPoPNonces(make([]byte, 32), d))...); err != nil {
+			t.Errorf("WithDPoPNonces(key, %v): %v", d, err)
+		}
 	}
 	if _, err := validator.New(validator.WithAudience("x")); err == nil || !strings.Contains(err.Error(), "no issuer") {
 		t.Errorf("no issuer: %v", err)

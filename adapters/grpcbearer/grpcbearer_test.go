@@ -736,11 +736,15 @@ func TestNew(t *testing.T) {
 		grpcbearer.WithOpen("/pkg.Service/Get", "/grpc.health.v1.Health/", grpcbearer.HealthService),
 		grpcbearer.WithBaseURL("ftp://api.example.com"),
 		grpcbearer.WithBaseURL("https://api.example.com/?q"),
+		// A second default silently replaced the first: unlisted methods
+		// were left to any valid token.
+		grpcbearer.WithDefault(scopes.All("admin")),
+		grpcbearer.WithDefault(scopes.Requirement{}),
 	)
 	if err == nil {
 		t.Fatal("no error")
 	}
-	for _, want := range []string{"nil validator", `"pkg.Service/Method" is neither`, `"/pkg.Service" is neither`,
+	for _, want := range []string{"nil validator", "WithDefault given twice", `"pkg.Service/Method" is neither`, `"/pkg.Service" is neither`,
 		`"/pkg.Service/a/b" is neither`, `"//Method" is neither`, `"/pkg.Service/Get" is listed more than once`,
 		`"/grpc.health.v1.Health/" is listed more than once`, `"ftp://api.example.com" is not`, `"https://api.example.com/?REDACTED" is not`} {
 		if !strings.Contains(err.Error(), want) {

@@ -2,6 +2,7 @@ package grpcbearer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -30,6 +31,7 @@ type config struct {
 	realm   string
 	methods map[string]rule
 	def     scopes.Requirement
+	defSet  bool
 	baseURL string
 	observe Observer
 	errs    []error
@@ -78,8 +80,16 @@ func WithOpen(names ...string) Option {
 }
 
 // WithDefault sets what a method listed neither by [WithMethods] nor by
-// [WithOpen] requires. Without it: any valid token.
-func WithDefault(req scopes.Requirement) Option { return func(c *config) { c.def = req } }
+// [WithOpen] requires. Without it: any valid token. Given twice, it is a
+// configuration error: a second would silently replace the first.
+func WithDefault(req scopes.Requirement) Option {
+	return func(c *config) {
+		if c.defSet {
+			c.errs = append(c.errs, errors.New("WithDefault given twice"))
+		}
+		c.def, c.defSet = req, true
+	}
+}
 
 // WithBaseURL sets the URL clients address the server by, for the "htu" of
 // DPoP proofs: "https://api.example.com" makes the htu of

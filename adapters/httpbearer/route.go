@@ -34,6 +34,11 @@ func routeOf(opts []RouteOption) route {
 // a bad scope, if an acr value is empty or not printable ASCII without
 // spaces or quotes (the challenge could not carry it), or if s.MaxAge is
 // negative: a requirement that would silently require nothing.
+//
+// Given more than once for a route, every one must be met (a later one
+// never replaces an earlier): the acr values all of them accept, the
+// shortest max age. It panics when they have no acr value in common, which
+// no token could meet.
 func WithStepUp(s validator.StepUp) RouteOption {
 	for _, a := range s.ACR {
 		if !validACR(a) {
@@ -43,7 +48,32 @@ func WithStepUp(s validator.StepUp) RouteOption {
 	if s.MaxAge < 0 {
 		panic(fmt.Sprintf("httpbearer: WithStepUp: max age %v is negative", s.MaxAge))
 	}
-	return func(r *route) { r.stepUp = s }
+	return func(r *route) { r.stepUp = bothStepUps(r.stepUp, s) }
+}
+
+// bothStepUps is the step-up that a and b both require: the acr values
+// both accept (in a's order), the shorter of their max ages (zero: no
+// bound).
+func bothStepUps(a, b validator.StepUp) validator.StepUp {
+	out := validator.StepUp{ACR: a.ACR, MaxAge: a.MaxAge}
+	switch {
+	case len(a.ACR) == 0:
+		out.ACR = b.ACR
+	case len(b.ACR) > 0:
+		out.ACR = nil
+		for _, v := range a.ACR {
+			if slices.Contains(b.ACR, v) && !slices.Contains(out.ACR, v) {
+				out.ACR = append(out.ACR, v)
+			}
+		}
+		if len(out.ACR) == 0 {
+			panic(fmt.Sprintf("httpbearer: WithStepUp given twice for a route with no acr value in common (%q, %q): no token could meet it", a.ACR, b.ACR))
+		}
+	}
+	if a.MaxAge == 0 || b.MaxAge != 0 && b.MaxAge < a.MaxAge {
+		out.MaxAge = b.MaxAge
+	}
+	return out
 }
 
 // validACR reports whether a is an acr value a challenge's acr_values can

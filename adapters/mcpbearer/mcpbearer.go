@@ -60,6 +60,7 @@ type Option func(*config)
 type config struct {
 	req    scopes.Requirement
 	route  []httpbearer.RouteOption
+	reqSet bool
 	tools  map[string]scopes.Requirement
 	names  []string
 	userID func(*validator.Token) string
@@ -101,9 +102,15 @@ func WithToolScopes(tool string, req scopes.Requirement) Option {
 // WithRequirement requires the scopes req asks for, and what opts add
 // (such as [httpbearer.WithStepUp]), on every request to the protected
 // handler: the MCP endpoint's own requirement. The default is any valid
-// token.
+// token. Given twice, it is a configuration error: a second would silently
+// replace the first.
 func WithRequirement(req scopes.Requirement, opts ...httpbearer.RouteOption) Option {
-	return func(c *config) { c.req, c.route = req, opts }
+	return func(c *config) {
+		if c.reqSet {
+			c.errs = append(c.errs, errors.New("WithRequirement given twice"))
+		}
+		c.req, c.route, c.reqSet = req, opts, true
+	}
 }
 
 // WithUserID sets how the [auth.TokenInfo] UserID is derived from a token.

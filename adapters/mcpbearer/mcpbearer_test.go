@@ -662,8 +662,11 @@ func TestNew(t *testing.T) {
 	}
 	guard, _ := httpbearer.New(v)
 	_, err = mcpbearer.New(nil, mcpbearer.WithToolScopes("", scopes.All("a")), mcpbearer.WithToolScopes("x", scopes.Requirement{}),
-		mcpbearer.WithToolScopes("y", scopes.All("a")), mcpbearer.WithToolScopes("y", scopes.All("b")), mcpbearer.WithUserID(nil))
-	for _, want := range []string{"nil guard", "empty tool name", `("x"): no scope required`, `("y"): tool given twice`, "WithUserID"} {
+		mcpbearer.WithToolScopes("y", scopes.All("a")), mcpbearer.WithToolScopes("y", scopes.All("b")), mcpbearer.WithUserID(nil),
+		// A second requirement silently replaced the first: a token
+		// without "mcp" opened a session.
+		mcpbearer.WithRequirement(scopes.All("mcp")), mcpbearer.WithRequirement(scopes.Requirement{}))
+	for _, want := range []string{"nil guard", "empty tool name", `("x"): no scope required`, `("y"): tool given twice`, "WithUserID", "WithRequirement given twice"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v lacks %q", err, want)
 		}

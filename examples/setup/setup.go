@@ -233,7 +233,7 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 	c.ClientSecret = env("BEARERGUARD_CLIENT_SECRET", "")
 	fs.Var(secretfile.Flag{P: &c.ClientSecret}, "client-secret", "its client secret; prefer --client-secret-file or the environment (env BEARERGUARD_CLIENT_SECRET)")
 	jwksRefresh := fs.String("jwks-refresh-interval", env("BEARERGUARD_JWKS_REFRESH_INTERVAL", ""), "background refresh of the key set, the longest a key the issuer removed is still trusted (default 15m; at least 1m) (env BEARERGUARD_JWKS_REFRESH_INTERVAL)")
-	jwksStale := fs.String("jwks-max-staleness", env("BEARERGUARD_JWKS_MAX_STALENESS", ""), "refuse every token (503) once the key set could not be refreshed for this long (default: serve the last good keys without bound) (env BEARERGUARD_JWKS_MAX_STALENESS)")
+	jwksStale := fs.String("jwks-max-staleness", env("BEARERGUARD_JWKS_MAX_STALENESS", ""), "refuse every token (503) once the key set could not be refreshed for this long, longer than the refresh interval (default: serve the last good keys without bound) (env BEARERGUARD_JWKS_MAX_STALENESS)")
 	cacheTTL := fs.String("introspection-cache-ttl", env("BEARERGUARD_INTROSPECTION_CACHE_TTL", introspect.DefaultMaxTTL.String()), "longest reuse of an active introspection answer, so a revoked token is accepted at most this long (default 60 s); 0 sees revocation at once (env BEARERGUARD_INTROSPECTION_CACHE_TTL)")
 	audOptEnv, err := strconv.ParseBool(env("BEARERGUARD_INTROSPECTION_AUDIENCE_OPTIONAL", "false"))
 	if err != nil {
@@ -334,6 +334,9 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 		if *d.dst, err = time.ParseDuration(d.val); err != nil || *d.dst <= 0 {
 			errs = append(errs, fmt.Errorf("--%s %q is not a positive duration", d.flag, d.val))
 		}
+	}
+	if refresh := c.jwksRefreshInterval(); c.JWKSMaxStaleness > 0 && c.JWKSMaxStaleness <= refresh {
+		errs = append(errs, fmt.Errorf("--jwks-max-staleness %v is not longer than the key set's refresh interval (%v): the keys would go stale between two refreshes", c.JWKSMaxStaleness, refresh))
 	}
 	if c.IntrospectionCacheTTL, err = time.ParseDuration(*cacheTTL); err != nil || c.IntrospectionCacheTTL < 0 {
 		errs = append(errs, fmt.Errorf("--introspection-cache-ttl %q is not a non-negative duration", *cacheTTL))
@@ -738,4 +741,15 @@ func plaintextRemote(redisURL string) (host string, plain bool) {
 	}
 	host = u.Hostname()
 	return host, host != "" && !httpfetch.IsLoopback(host) // no host: go-redis dials localhost
+}
+
+// jwksRefreshInterval is the key set's background refresh interval as the
+// jwks package will use it: --jwks-refresh-interval, or its default,
+// within jwks's bounds.
+func (c *Config) jwksRefreshInterval() time.Duration {
+	d := c.JWKSRefreshInterval
+	if d <= 0 {
+		d = jwks.DefaultRefreshInterval
+	}
+	return min(max(d, jwks.MinRefreshInterval), jwks.MaxRefreshInterval)
 }

@@ -1,0 +1,60 @@
+package validator_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/bearerguard/bearerguard/introspect"
+	"github.com/bearerguard/bearerguard/validator"
+)
+
+// TestIntrospectionIssuerSpelledOtherwise: an introspection issuer that a
+// keyed issuer's name differs from only in spelling got none of that
+// issuer's checks (a client allow-list, a tenant) on answers without
+// "iss" (SECURITY.md 116 refused a trailing slash only); "" beside keyed
+// issuers did the same; and a client discovered for one issuer could be
+// named as another's, whose users its answers then spoke for.
+func TestIntrospectionIssuerSpelledOtherwise(t *testing.T) {
+	const iss = "https://id.example.com"
+	ic, err := introspect.New("https://id.example.com/introspect", introspect.ClientSecretBasic("rs", "secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ic.Close()
+	other, err := introspect.Discover("https://other.example.com", introspect.ClientSecretBasic("rs", "secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	same, err := introspect.Discover(iss, introspect.ClientSecretBasic("rs", "secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer same.Close()
+	keyed := validator.WithIssuer(iss, validator.NewKeys(), validator.IssuerClientIDs("web-app"))
+	for _, tt := range []struct {
+		name string
+		opts []validator.Option
+		want string // "": accepted
+	}{
+		{"the same name", []validator.Option{keyed, validator.WithIntrospection(iss, ic)}, ""},
+		{"trailing slash", []validator.Option{keyed, validator.WithIntrospection(iss+"/", ic)}, "differ only in spelling"},
+		{"upper-case scheme", []validator.Option{keyed, validator.WithIntrospection("HTTPS://id.example.com", ic)}, "differ only in spelling"},
+		{"upper-case host", []validator.Option{keyed, validator.WithIntrospection("https://ID.example.com/", ic)}, "differ only in spelling"},
+		{"trailing space", []validator.Option{keyed, validator.WithIntrospection(iss+" ", ic)}, "white space, a control character or a fragment"},
+		{"leading space", []validator.Option{keyed, validator.WithIntrospection(" "+iss, ic)}, "white space"},
+		{"empty fragment", []validator.Option{keyed, validator.WithIntrospection(iss+"#", ic)}, "a fragment"},
+		{"empty beside a keyed issuer", []validator.Option{keyed, validator.WithIntrospection("", ic)}, `issuer "" beside WithIssuer`},
+		{"another issuer of its own", []validator.Option{keyed, validator.WithIntrospection("https://opaque.example.com", ic)}, ""},
+		{"a path in another case is another issuer", []validator.Option{keyed, validator.WithIntrospection(iss+"/Realm", ic)}, ""},
+		{"discovered for another issuer", []validator.Option{keyed, validator.WithIntrospection(iss, other)}, `the introspector asks the endpoint of issuer "https://other.example.com"`},
+		{"discovered for this issuer", []validator.Option{keyed, validator.WithIntrospection(iss, same)}, ""},
+		{"introspection only, no name", []validator.Option{validator.WithIntrospection("", ic)}, ""},
+		{"introspection only, discovered", []validator.Option{validator.WithIntrospection("", other)}, "the introspector asks the endpoint"},
+	} {
+		_, err := validator.New(append(tt.opts, validator.WithAudience("orders"))...)
+		if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+			t.Errorf("%s: %v, want %q", tt.name, err, tt.want)
+		}
+	}
+}
