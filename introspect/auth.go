@@ -1,17 +1,19 @@
 package introspect
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"sync"
 	"time"
 )
 
 // ClientAuth is how the resource server authenticates to the
 // introspection endpoint (RFC 7662 §2.1). Build one with
 // [ClientSecretBasic], [ClientSecretPost], [PrivateKeyJWT], [TLSClientAuth]
-// or [BearerToken].
+// or [BearerToken] ([BearerTokenContext]).
 type ClientAuth interface {
 	apply(req *http.Request, form url.Values, audience string, now time.Time) error
 	validate() error
@@ -133,24 +135,95 @@ func requireIDSecret(id, secret string) error {
 // own (RFC 7662 §2.1 allows it), taken from source on every request so it
 // can be refreshed.
 //
+// source takes no context, so nothing can stop it: requests waiting for
+// it give up when their context ends ([WithTimeout], [Client.Close]), and
+// while one call of source runs, every request waits for that one instead
+// of calling it again, so a source that hangs holds one goroutine, not one
+// per request. Prefer [BearerTokenContext] for a source that does I/O.
+//
 // No client id is known with this method, so Clients using it for the same
 // endpoint share cache entries when they share a [Cache] (see [Key]); give
 // Clients that authenticate as different clients caches of their own.
-func BearerToken(source func() (string, error)) ClientAuth { return bearerAuth{source: source} }
+func BearerToken(source func() (string, error)) ClientAuth {
+	if source == nil {
+		return &bearerAuth{}
+	}
+	return &bearerAuth{shared: &sharedSource{source: source}}
+}
 
-type bearerAuth struct{ source func() (string, error) }
+// BearerTokenContext is [BearerToken] for a source that takes the
+// request's context (its deadline is the request's [WithTimeout]; Close
+// cancels it): a source fetching a token over the network stops with the
+// request that asked.
+func BearerTokenContext(source func(ctx context.Context) (string, error)) ClientAuth {
+	return &bearerAuth{source: source}
+}
 
-func (a bearerAuth) validate() error {
-	if a.source == nil {
+type bearerAuth struct {
+	source func(ctx context.Context) (string, error) // BearerTokenContext
+	shared *sharedSource                             // BearerToken
+}
+
+// sharedSource runs a source without a context once at a time: callers
+// that come while it runs wait for that call's result, as long as their
+// context allows.
+type sharedSource struct {
+	source func() (string, error)
+	mu     sync.Mutex
+	call   *sourceCall // the call running, nil when none
+}
+
+type sourceCall struct {
+	done chan struct{}
+	tok  string
+	err  error
+}
+
+func (s *sharedSource) token(ctx context.Context) (string, error) {
+	s.mu.Lock()
+	c := s.call
+	if c == nil {
+		c = &sourceCall{done: make(chan struct{})}
+		s.call = c
+		go func() {
+			defer func() {
+				if p := recover(); p != nil {
+					c.err = fmt.Errorf("panic: %v", p)
+				}
+				s.mu.Lock()
+				s.call = nil
+				s.mu.Unlock()
+				close(c.done)
+			}()
+			c.tok, c.err = s.source()
+		}()
+	}
+	s.mu.Unlock()
+	select {
+	case <-c.done:
+		return c.tok, c.err
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
+func (a *bearerAuth) validate() error {
+	if a.source == nil && a.shared == nil {
 		return errors.New("bearer: nil token source")
 	}
 	return nil
 }
 
-func (a bearerAuth) clientID() string { return "" }
+func (a *bearerAuth) clientID() string { return "" }
 
-func (a bearerAuth) apply(req *http.Request, _ url.Values, _ string, _ time.Time) error {
-	tok, err := a.source()
+func (a *bearerAuth) apply(req *http.Request, _ url.Values, _ string, _ time.Time) error {
+	var tok string
+	var err error
+	if a.shared != nil {
+		tok, err = a.shared.token(req.Context())
+	} else {
+		tok, err = a.source(req.Context())
+	}
 	if err != nil {
 		return fmt.Errorf("bearer token source: %w", err)
 	}

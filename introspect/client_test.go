@@ -208,6 +208,12 @@ func TestClientAuthMethods(t *testing.T) {
 		{"private_key_jwt EC", introspect.PrivateKeyJWT("ec-client", ecKey, ""), "private_key_jwt"},
 		{"private_key_jwt Ed25519", introspect.PrivateKeyJWT("ed-client", edKey, ""), "private_key_jwt"},
 		{"bearer", introspect.BearerToken(func() (string, error) { return rsToken, nil }), "bearer"},
+		{"bearer, with a context", introspect.BearerTokenContext(func(ctx context.Context) (string, error) {
+			if _, ok := ctx.Deadline(); !ok {
+				return "", errors.New("no deadline")
+			}
+			return rsToken, nil
+		}), "bearer"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -431,6 +437,20 @@ func TestNewRejectsBadConfiguration(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), rsSecret) {
 		t.Error("error leaks a secret")
+	}
+	// A bare number is nanoseconds: no introspection answered in 10 ns,
+	// and every opaque token was answered 503.
+	for _, d := range []time.Duration{10, time.Millisecond - 1, -time.Second} {
+		if _, err := introspect.New("https://id.example.com/introspect", introspect.ClientSecretBasic("a", "b"), introspect.WithTimeout(d)); err == nil ||
+			!strings.Contains(err.Error(), "is under a millisecond") {
+			t.Errorf("WithTimeout(%v): %v", d, err)
+		}
+	}
+	c, err := introspect.New("https://id.example.com/introspect", introspect.ClientSecretBasic("a", "b"), introspect.WithTimeout(time.Millisecond))
+	if err != nil {
+		t.Errorf("WithTimeout(1ms): %v", err)
+	} else {
+		c.Close()
 	}
 }
 

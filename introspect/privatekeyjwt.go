@@ -40,6 +40,10 @@ import (
 //     crypto.Hash(0), as for ed25519.PrivateKey.
 //
 // Other keys are refused by [New] and [Discover].
+//
+// Sign takes no context: a signer that calls out (a KMS) must bound its own
+// calls, since a request waits for its assertion whatever [WithTimeout]
+// says, and [Client.Close] waits for requests under way.
 func PrivateKeyJWT(clientID string, key crypto.Signer, kid string) ClientAuth {
 	return privateKeyJWT{id: clientID, key: key, kid: kid}
 }
