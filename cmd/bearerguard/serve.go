@@ -226,7 +226,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 	}
 	defer func() {
-		shutdown, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		// Decisions in flight may take their whole timeout: a shorter
+		// wait would answer them 503 at a SIGTERM.
+		shutdown, cancel := context.WithTimeout(context.Background(), max(shutdownTimeout, cfg.Timeout+time.Second))
 		defer cancel()
 		for _, srv := range httpServers {
 			_ = srv.Shutdown(shutdown)
