@@ -65,6 +65,11 @@ http {
     403     $auth_www_authenticate;
     default "";
   }
+  map $status $bearerguard_no_store {
+    401     no-store;
+    403     no-store;
+    default "";
+  }
 %[2]s}
 `
 
@@ -109,6 +114,7 @@ const nginxServer = `
       auth_request_set $auth_retry_after $upstream_http_retry_after;
       auth_request_set $auth_dpop_nonce $upstream_http_dpop_nonce;
       add_header WWW-Authenticate $bearerguard_challenge_403 always;
+      add_header Cache-Control $bearerguard_no_store always;
       add_header DPoP-Nonce $auth_dpop_nonce always;
       error_page 500 = @bearerguard_error;
 
@@ -276,10 +282,11 @@ type upstreamEcho struct {
 }
 
 type gatewayAnswer struct {
-	status     int
-	challenge  string
-	retryAfter string
-	echo       *upstreamEcho // nil when the upstream did not answer
+	status       int
+	challenge    string
+	retryAfter   string
+	cacheControl string
+	echo         *upstreamEcho // nil when the upstream did not answer
 }
 
 func (a gatewayAnswer) String() string {
@@ -337,7 +344,7 @@ func TestNginxAuthRequest(t *testing.T) {
 		}
 		defer resp.Body.Close()
 		a := gatewayAnswer{status: resp.StatusCode, challenge: strings.Join(resp.Header.Values("WWW-Authenticate"), " | "), // two would show
-			retryAfter: resp.Header.Get("Retry-After")}
+			retryAfter: resp.Header.Get("Retry-After"), cacheControl: strings.Join(resp.Header.Values("Cache-Control"), " | ")}
 		if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
 			var e upstreamEcho
 			if json.NewDecoder(resp.Body).Decode(&e) == nil && e.Method != "" {
@@ -366,8 +373,8 @@ func TestNginxAuthRequest(t *testing.T) {
 		check        func(gatewayAnswer) string
 	}{
 		{"token reaches the upstream with the identity headers", "GET", "/orders/7", rw, nil, func(a gatewayAnswer) string {
-			if a.status != 200 || a.echo == nil {
-				return "want 200 from the upstream"
+			if a.status != 200 || a.echo == nil || strings.Contains(a.cacheControl, "no-store") {
+				return "want 200 from the upstream, its own Cache-Control"
 			}
 			want := map[string]string{"x-auth-subject": rsaClientID, "x-auth-client-id": rsaClientID, "x-auth-scopes": "read:data write:data"}
 			if fmt.Sprint(a.echo.Identity) != fmt.Sprint(want) {
@@ -389,14 +396,16 @@ func TestNginxAuthRequest(t *testing.T) {
 			return ""
 		}},
 		{"read-only token writing: 403 with the challenge", "POST", "/orders/7", readOnly, nil, func(a gatewayAnswer) string {
-			if a.status != 403 || a.echo != nil || !strings.Contains(a.challenge, `error="insufficient_scope"`) || !strings.Contains(a.challenge, `scope="write:data"`) {
-				return `want 403 with error="insufficient_scope", scope="write:data", upstream not reached`
+			if a.status != 403 || a.echo != nil || !strings.Contains(a.challenge, `error="insufficient_scope"`) || !strings.Contains(a.challenge, `scope="write:data"`) ||
+				a.cacheControl != "no-store" {
+				return `want 403 with error="insufficient_scope", scope="write:data", Cache-Control: no-store, upstream not reached`
 			}
 			return ""
 		}},
 		{"no token: 401", "GET", "/orders/7", "", nil, func(a gatewayAnswer) string {
-			if a.status != 401 || a.echo != nil || !strings.HasPrefix(a.challenge, `Bearer realm="orders"`) || strings.Contains(a.challenge, "error=") {
-				return `want 401 with a bare Bearer realm="orders" challenge`
+			if a.status != 401 || a.echo != nil || !strings.HasPrefix(a.challenge, `Bearer realm="orders"`) || strings.Contains(a.challenge, "error=") ||
+				a.cacheControl != "no-store" {
+				return `want 401 with a bare Bearer realm="orders" challenge and Cache-Control: no-store`
 			}
 			return ""
 		}},
