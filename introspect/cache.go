@@ -1,6 +1,7 @@
 package introspect
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"strconv"
@@ -94,6 +95,39 @@ type Cache interface {
 	Get(key Key, now time.Time) (Entry, bool)
 	// Put stores e under key, replacing any entry there.
 	Put(key Key, e Entry)
+}
+
+// ContextCache is a [Cache] that calls out (to Redis, say) and can stop
+// when the request that called it ends. A [Client] whose cache implements
+// it looks up a token with the caller's context (a request whose deadline
+// is near does not wait on a slow store past it), and reads and writes on
+// behalf of an introspection request with a context that [Client.Close]
+// cancels. An implementation must not count a lookup its caller gave up
+// on as the store's failure: one caller's deadline must not change what
+// the store does for the others.
+type ContextCache interface {
+	Cache
+	// GetContext is Get, stopping when ctx ends (a miss).
+	GetContext(ctx context.Context, key Key, now time.Time) (Entry, bool)
+	// PutContext is Put, stopping when ctx ends (dropped).
+	PutContext(ctx context.Context, key Key, e Entry)
+}
+
+// cacheGet looks key up in c, with ctx when c takes one.
+func cacheGet(ctx context.Context, c Cache, key Key, now time.Time) (Entry, bool) {
+	if cc, ok := c.(ContextCache); ok {
+		return cc.GetContext(ctx, key, now)
+	}
+	return c.Get(key, now)
+}
+
+// cachePut stores e in c, with ctx when c takes one.
+func cachePut(ctx context.Context, c Cache, key Key, e Entry) {
+	if cc, ok := c.(ContextCache); ok {
+		cc.PutContext(ctx, key, e)
+		return
+	}
+	c.Put(key, e)
 }
 
 // LRU is a bounded, in-memory [Cache]. Active and inactive results

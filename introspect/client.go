@@ -244,7 +244,7 @@ func (c *Client) Introspect(ctx context.Context, token string) (*validator.Token
 		return nil, &validator.UnavailableError{Reason: validator.ErrIntrospectionUnavailable, Err: errNotBuilt}
 	}
 	key := tokenKey(c.keyNS, token)
-	if e, ok := c.cache.Get(key, c.cfg.clock()); ok {
+	if e, ok := cacheGet(ctx, c.cache, key, c.cfg.clock()); ok {
 		c.tel.cache.Add(ctx, 1, c.tel.hit...)
 		return own(answer(e))
 	}
@@ -283,7 +283,9 @@ func own(t *validator.Token, err error) (*validator.Token, error) {
 // waited for a slot. The token it returns is the one cached; callers get
 // copies.
 func (c *Client) fetch(key Key, token string) (*validator.Token, error) {
-	if e, ok := c.cache.Get(key, c.cfg.clock()); ok {
+	ctx, cancel := context.WithTimeout(c.ctx, c.cfg.timeout)
+	defer cancel()
+	if e, ok := cacheGet(ctx, c.cache, key, c.cfg.clock()); ok {
 		return answer(e)
 	}
 	if wait := c.quietFor(); wait > 0 {
@@ -292,8 +294,6 @@ func (c *Client) fetch(key Key, token string) (*validator.Token, error) {
 		// client blocked.
 		return nil, unavailable(errQuiet, wait)
 	}
-	ctx, cancel := context.WithTimeout(c.ctx, c.cfg.timeout)
-	defer cancel()
 	start := time.Now()
 	// The answer is the server's as of when it was asked: a token revoked
 	// while the answer was on its way (up to the timeout) must not be kept
@@ -324,7 +324,7 @@ func (c *Client) fetch(key Key, token string) (*validator.Token, error) {
 	}
 	if tok == nil {
 		if expires := base.Add(c.cfg.inactiveTTL); c.cfg.inactiveTTL > 0 && expires.After(now) {
-			c.cache.Put(key, Entry{Expires: expires})
+			cachePut(c.ctx, c.cache, key, Entry{Expires: expires})
 		}
 		return nil, validator.ErrInactive
 	}
@@ -352,7 +352,7 @@ func (c *Client) fetch(key Key, token string) (*validator.Token, error) {
 	// The cache is bounded in entries; an entry keeps the whole answer, so
 	// a large one is not kept, or entries × the body limit is the bound.
 	if expires.After(now) && meta.size <= maxCachedAnswer {
-		c.cache.Put(key, Entry{Token: tok, Expires: expires})
+		cachePut(c.ctx, c.cache, key, Entry{Token: tok, Expires: expires})
 	}
 	return tok, nil
 }

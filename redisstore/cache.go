@@ -58,7 +58,7 @@ type CacheStats struct {
 	Skipped int64
 }
 
-var _ introspect.Cache = (*Cache)(nil)
+var _ introspect.ContextCache = (*Cache)(nil)
 
 func newCache(s *Store) *Cache {
 	c := &Cache{s: s, codec: newCodec(s.cfg.keys), ns: s.cfg.prefix + "introspect:"}
@@ -77,6 +77,14 @@ func (c *Cache) redisKey(k introspect.Key) string {
 
 // Get implements [introspect.Cache].
 func (c *Cache) Get(key introspect.Key, now time.Time) (introspect.Entry, bool) {
+	return c.GetContext(context.Background(), key, now)
+}
+
+// GetContext implements [introspect.ContextCache]: Get, whose Redis read
+// ends when ctx does, if before the store's timeout. A read ctx ended is a
+// miss, not a failure of Redis: it neither counts as an error nor moves
+// the cache to leave Redis alone.
+func (c *Cache) GetContext(ctx context.Context, key introspect.Key, now time.Time) (introspect.Entry, bool) {
 	if c.s == nil { // a zero Cache holds nothing
 		return introspect.Entry{}, false
 	}
@@ -86,7 +94,7 @@ func (c *Cache) Get(key introspect.Key, now time.Time) (introspect.Entry, bool) 
 			return e, true
 		}
 	}
-	e, left, ok := c.fromRedis(key, now)
+	e, left, ok := c.fromRedis(ctx, key, now)
 	if !ok {
 		c.misses.Add(1)
 		return introspect.Entry{}, false
@@ -107,8 +115,8 @@ func (c *Cache) Get(key introspect.Key, now time.Time) (introspect.Entry, bool) 
 
 // fromRedis reads key's entry from Redis, at most the value cap, and the
 // time the key has left on Redis's clock (0 when unknown).
-func (c *Cache) fromRedis(key introspect.Key, now time.Time) (e introspect.Entry, left time.Duration, ok bool) {
-	e, left, ok = c.readRedis(key, true)
+func (c *Cache) fromRedis(ctx context.Context, key introspect.Key, now time.Time) (e introspect.Entry, left time.Duration, ok bool) {
+	e, left, ok = c.readRedis(ctx, key, true)
 	if !ok || !now.Before(e.Expires) {
 		return introspect.Entry{}, 0, false
 	}
@@ -123,12 +131,12 @@ func (c *Cache) fromRedis(key introspect.Key, now time.Time) (e introspect.Entry
 // time the key has left on Redis's clock. With count, a failure, a
 // success and a value that cannot be used are counted and recorded; a
 // Put's look at what Redis kept counts nothing.
-func (c *Cache) readRedis(key introspect.Key, count bool) (e introspect.Entry, left time.Duration, ok bool) {
+func (c *Cache) readRedis(caller context.Context, key introspect.Key, count bool) (e introspect.Entry, left time.Duration, ok bool) {
 	if c.s.cacheSkips() {
 		return introspect.Entry{}, 0, false
 	}
 	rkey := c.redisKey(key)
-	ctx, cancel := context.WithTimeout(c.s.ctx, c.s.cfg.timeout)
+	ctx, cancel := c.s.callContext(caller)
 	defer cancel()
 	// GETRANGE reads at most one byte past the cap, so an oversized value
 	// is recognised without being read; a missing key reads as "". PTTL
@@ -144,7 +152,7 @@ func (c *Cache) readRedis(key introspect.Key, count bool) (e introspect.Entry, l
 		return get.Bytes()
 	})
 	if err != nil && !errors.Is(err, redis.Nil) {
-		if count {
+		if count && caller.Err() == nil {
 			c.fail("get", err)
 		}
 		return introspect.Entry{}, 0, false
@@ -173,6 +181,13 @@ func (c *Cache) readRedis(key introspect.Key, count bool) (e introspect.Entry, l
 
 // Put implements [introspect.Cache].
 func (c *Cache) Put(key introspect.Key, e introspect.Entry) {
+	c.PutContext(context.Background(), key, e)
+}
+
+// PutContext implements [introspect.ContextCache]: Put, whose Redis calls
+// end when ctx does, if before the store's timeout; the answer is then
+// kept in the local tier only, as when Redis is down.
+func (c *Cache) PutContext(ctx context.Context, key introspect.Key, e introspect.Entry) {
 	if c.s == nil {
 		return
 	}
@@ -186,7 +201,7 @@ func (c *Cache) Put(key introspect.Key, e introspect.Entry) {
 	if until := now.Add(maxShared); until.Before(e.Expires) {
 		e.Expires = until
 	}
-	switch c.toRedis(key, e, now) {
+	switch c.toRedis(ctx, key, e, now) {
 	case stored:
 		c.putLocal(key, e, now, true, false)
 	case notStored:
@@ -200,7 +215,7 @@ func (c *Cache) Put(key introspect.Key, e introspect.Entry) {
 		// check would ask the server, and it keeps its own for the local
 		// TTL, no longer than that key lives. An inactive answer, or one
 		// it cannot read, may be a revocation: it keeps nothing.
-		if held, left, ok := c.readRedis(key, false); ok && held.Token != nil && left > 0 {
+		if held, left, ok := c.readRedis(ctx, key, false); ok && held.Token != nil && left > 0 {
 			if until := now.Add(left); until.Before(e.Expires) {
 				e.Expires = until
 			}
@@ -222,7 +237,7 @@ const (
 )
 
 // toRedis writes e to Redis.
-func (c *Cache) toRedis(key introspect.Key, e introspect.Entry, now time.Time) putResult {
+func (c *Cache) toRedis(caller context.Context, key introspect.Key, e introspect.Entry, now time.Time) putResult {
 	// Redis keeps whole milliseconds: round down, never past Expires.
 	ttl := e.Expires.Sub(now).Truncate(time.Millisecond)
 	if ttl <= 0 || c.s.cacheSkips() {
@@ -234,7 +249,7 @@ func (c *Cache) toRedis(key introspect.Key, e introspect.Entry, now time.Time) p
 		c.skipped.Add(1)
 		return notStored
 	}
-	ctx, cancel := context.WithTimeout(c.s.ctx, c.s.cfg.timeout)
+	ctx, cancel := c.s.callContext(caller)
 	defer cancel()
 	// An inactive answer replaces whatever is there; an active one never
 	// replaces anything (SET NX). So an answer asked before a revocation,
@@ -246,7 +261,9 @@ func (c *Cache) toRedis(key introspect.Key, e introspect.Entry, now time.Time) p
 		return c.s.rdb.SetNX(ctx, rkey, v, ttl).Result()
 	})
 	if err != nil {
-		c.fail("set", err)
+		if caller.Err() == nil {
+			c.fail("set", err)
+		}
 		return notStored
 	}
 	c.s.succeeded()

@@ -87,8 +87,13 @@ func WithPrefix(p string) Option {
 
 // WithTimeout bounds every Redis call, waiting for a pooled connection and
 // dialing included (default [DefaultTimeout]; at most a minute). It is the
-// most a slow or unreachable Redis adds to a request. Under a millisecond
-// it is refused: no call fits in it (a bare number is nanoseconds).
+// most a slow or unreachable Redis adds to a request; a request whose own
+// deadline comes sooner waits until that deadline only ([Cache] lookups
+// through an introspect.Client, [ReplayStore.Remember]). A cancellation
+// without a deadline ends a call blocked on Redis's reply only at the
+// timeout (go-redis turns a deadline, not a cancellation, into the
+// connection's). Under a millisecond it is refused: no call fits in it (a
+// bare number is nanoseconds).
 func WithTimeout(d time.Duration) Option {
 	return func(c *config) {
 		if d < time.Millisecond || d > maxTimeout {

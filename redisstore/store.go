@@ -323,3 +323,13 @@ var monoStart = time.Now()
 // (UnixNano) loses the monotonic reading, and a clock stepped back by an
 // hour would make a one-second pause last an hour.
 func monoNow() int64 { return int64(time.Since(monoStart)) }
+
+// callContext bounds one Redis call by the caller's context, the store's
+// timeout and Close. go-redis ends a call blocked on a reply at its
+// deadline, not at a cancellation: the caller's deadline, if sooner than
+// the timeout, is what shortens a wait.
+func (s *Store) callContext(caller context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(caller, s.cfg.timeout)
+	stop := context.AfterFunc(s.ctx, cancel)
+	return ctx, func() { stop(); cancel() }
+}
