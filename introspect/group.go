@@ -21,14 +21,23 @@ type group struct {
 
 	mu     sync.Mutex
 	calls  map[Key]*call
+	queued map[Key]*queue // callers waiting for a slot, by key
 	wg     sync.WaitGroup
 	closed bool
+}
+
+// queue is the callers of one key waiting for a slot: started is closed
+// when a call for the key starts, for them to join it rather than each
+// wait for a slot of its own (and ask again).
+type queue struct {
+	started chan struct{}
+	n       int // callers waiting
 }
 
 // newGroup returns a group running at most n requests at once; waits for
 // a slot end when stop is closed.
 func newGroup(n int, stop <-chan struct{}, maxWait time.Duration) *group {
-	return &group{sem: make(chan struct{}, n), stop: stop, maxWait: maxWait, calls: make(map[Key]*call)}
+	return &group{sem: make(chan struct{}, n), stop: stop, maxWait: maxWait, calls: make(map[Key]*call), queued: make(map[Key]*queue)}
 }
 
 // close stops new requests and waits for those in flight.
@@ -64,57 +73,92 @@ func (g *group) do(ctx context.Context, key Key, fn func() (*validator.Token, er
 }
 
 // join returns the call in flight for key or, once it holds a slot, starts
-// one.
+// one. While it waits for a slot, a call for key that another caller
+// starts is joined instead.
 func (g *group) join(ctx context.Context, key Key, fn func() (*validator.Token, error)) (*call, error) {
-	if c, err := g.inFlight(key); c != nil || err != nil {
-		return c, err
-	}
-	if err := g.acquire(ctx); err != nil {
-		return nil, err
-	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if c, ok := g.calls[key]; ok { // started while this caller waited
-		g.release()
+	for {
+		c, q, err := g.inFlight(key)
+		if c != nil || err != nil {
+			return c, err
+		}
+		got, err := g.acquire(ctx, q.started)
+		g.leave(key, q)
+		if err != nil {
+			return nil, err
+		}
+		if !got {
+			continue // a call for key started: join it
+		}
+		g.mu.Lock()
+		if c, ok := g.calls[key]; ok { // started while this caller waited
+			g.mu.Unlock()
+			g.release()
+			return c, nil
+		}
+		if g.closed {
+			g.mu.Unlock()
+			g.release()
+			return nil, unavailable(ErrClosed, 0)
+		}
+		if err := ctx.Err(); err != nil { // a slot and the end came at once
+			g.mu.Unlock()
+			g.release()
+			return nil, unavailable(err, 0)
+		}
+		c = &call{done: make(chan struct{})}
+		g.calls[key] = c
+		if q, ok := g.queued[key]; ok { // the callers queued for key join this call
+			close(q.started)
+			delete(g.queued, key)
+		}
+		g.wg.Add(1)
+		go g.run(key, c, fn)
+		g.mu.Unlock()
 		return c, nil
 	}
-	if g.closed {
-		g.release()
-		return nil, unavailable(ErrClosed, 0)
-	}
-	if err := ctx.Err(); err != nil { // a slot and the end came at once
-		g.release()
-		return nil, unavailable(err, 0)
-	}
-	c := &call{done: make(chan struct{})}
-	g.calls[key] = c
-	g.wg.Add(1)
-	go g.run(key, c, fn)
-	return c, nil
 }
 
 // inFlight returns the call in flight for key, if any, or an error if the
-// group is closed.
-func (g *group) inFlight(key Key) (*call, error) {
+// group is closed; else the queue of key's callers, which this caller
+// joins (leave it with [group.leave]).
+func (g *group) inFlight(key Key) (*call, *queue, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if c, ok := g.calls[key]; ok {
-		return c, nil
+		return c, nil, nil
 	}
 	if g.closed {
-		return nil, unavailable(ErrClosed, 0)
+		return nil, nil, unavailable(ErrClosed, 0)
 	}
-	return nil, nil
+	q, ok := g.queued[key]
+	if !ok {
+		q = &queue{started: make(chan struct{})}
+		g.queued[key] = q
+	}
+	q.n++
+	return nil, q, nil
 }
 
-// acquire takes a request slot, waiting as long as ctx allows, the
+// leave takes a caller off key's queue q; the last one to leave removes
+// it, unless a call started (which removed it).
+func (g *group) leave(key Key, q *queue) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	q.n--
+	if q.n == 0 && g.queued[key] == q {
+		delete(g.queued, key)
+	}
+}
+
+// acquire takes a request slot (true), waiting as long as ctx allows, the
 // client is open, and at most maxWait: a queue of callers, each behind
 // the requests of a flood of unknown tokens, fails fast instead of
-// growing without bound.
-func (g *group) acquire(ctx context.Context) error {
+// growing without bound. It returns false, holding no slot, when started
+// is closed first: a call this caller can join has started.
+func (g *group) acquire(ctx context.Context, started <-chan struct{}) (bool, error) {
 	select {
 	case g.sem <- struct{}{}:
-		return nil
+		return true, nil
 	default:
 	}
 	var expired <-chan time.Time
@@ -125,13 +169,15 @@ func (g *group) acquire(ctx context.Context) error {
 	}
 	select {
 	case g.sem <- struct{}{}:
-		return nil
+		return true, nil
+	case <-started:
+		return false, nil
 	case <-expired:
-		return unavailable(errors.New("introspect: all request slots busy"), 0)
+		return false, unavailable(errors.New("introspect: all request slots busy"), 0)
 	case <-ctx.Done():
-		return unavailable(ctx.Err(), 0)
+		return false, unavailable(ctx.Err(), 0)
 	case <-g.stop:
-		return unavailable(ErrClosed, 0)
+		return false, unavailable(ErrClosed, 0)
 	}
 }
 

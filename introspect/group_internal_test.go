@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/bearerguard/bearerguard/validator"
 )
@@ -104,5 +105,64 @@ func TestCallersShareOneCall(t *testing.T) {
 		if runs != 1 {
 			t.Errorf("%d runs for 8 concurrent callers, want 1", runs)
 		}
+	})
+}
+
+// TestQueuesLeaveNothingBehind: the queues of callers waiting for a slot
+// (by key, so that a call one of them starts is joined by the others) are
+// removed when their last caller gives up, or when a call starts: a flood
+// of made-up tokens whose callers time out leaves no entry behind.
+func TestQueuesLeaveNothingBehind(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		stop := make(chan struct{})
+		g := newGroup(1, stop, 0)
+		g.sem <- struct{}{} // every slot busy
+		done := make(chan struct{})
+		for i := range 100 {
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+				defer cancel()
+				_, err := g.do(ctx, Key{byte(i % 10)}, func() (*validator.Token, error) { return nil, nil })
+				if !errors.Is(err, context.DeadlineExceeded) {
+					t.Errorf("caller %d: %v, want its deadline", i, err)
+				}
+				done <- struct{}{}
+			}()
+		}
+		for range 100 {
+			<-done
+		}
+		g.mu.Lock()
+		if n := len(g.queued); n != 0 {
+			t.Errorf("%d queues left after every caller gave up", n)
+		}
+		g.mu.Unlock()
+
+		// Two callers of one key queue; the slot frees: one starts the
+		// call, the other joins it, and the queue is gone.
+		calls := 0
+		for range 2 {
+			go func() {
+				_, err := g.do(context.Background(), Key{42}, func() (*validator.Token, error) { calls++; return nil, nil })
+				if err != nil {
+					t.Error(err)
+				}
+				done <- struct{}{}
+			}()
+		}
+		synctest.Wait()
+		g.release()
+		<-done
+		<-done
+		if calls != 1 {
+			t.Errorf("%d calls for two queued callers of one key, want 1", calls)
+		}
+		g.mu.Lock()
+		if n := len(g.queued); n != 0 {
+			t.Errorf("%d queues left after the call", n)
+		}
+		g.mu.Unlock()
+		close(stop)
+		g.close()
 	})
 }
