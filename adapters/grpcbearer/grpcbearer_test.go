@@ -740,11 +740,13 @@ func TestNew(t *testing.T) {
 		// were left to any valid token.
 		grpcbearer.WithDefault(scopes.All("admin")),
 		grpcbearer.WithDefault(scopes.Requirement{}),
+		// Refused as httpbearer refuses it, not written out otherwise.
+		grpcbearer.WithRealm(`api "v2"`),
 	)
 	if err == nil {
 		t.Fatal("no error")
 	}
-	for _, want := range []string{"nil validator", "WithDefault given twice", `"pkg.Service/Method" is neither`, `"/pkg.Service" is neither`,
+	for _, want := range []string{"nil validator", "WithDefault given twice", `WithRealm: character '"' not allowed`, `"pkg.Service/Method" is neither`, `"/pkg.Service" is neither`,
 		`"/pkg.Service/a/b" is neither`, `"//Method" is neither`, `"/pkg.Service/Get" is listed more than once`,
 		`"/grpc.health.v1.Health/" is listed more than once`, `"ftp://api.example.com" is not`, `"https://api.example.com/?REDACTED" is not`} {
 		if !strings.Contains(err.Error(), want) {

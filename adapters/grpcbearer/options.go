@@ -47,8 +47,20 @@ type rule struct {
 	req  scopes.Requirement
 }
 
-// WithRealm sets the realm of every challenge.
-func WithRealm(realm string) Option { return func(c *config) { c.realm = realm } }
+// WithRealm sets the realm of every challenge. As httpbearer.WithRealm,
+// it refuses a character a quoted challenge parameter cannot carry as it
+// is (a quote, a backslash, a control or non-ASCII byte).
+func WithRealm(realm string) Option {
+	return func(c *config) {
+		for i := 0; i < len(realm); i++ {
+			if ch := realm[i]; ch < 0x20 || ch > 0x7e || ch == '"' || ch == '\\' {
+				c.errs = append(c.errs, fmt.Errorf("WithRealm: character %q not allowed", ch))
+				return
+			}
+		}
+		c.realm = realm
+	}
+}
 
 // WithMethods sets the scopes each method or service requires. Keys are
 // full method names ("/pkg.Service/Method") or services ("/pkg.Service/");

@@ -38,6 +38,8 @@ func TestParseIntrospectionOnly(t *testing.T) {
 		{"with RFC 9068", args("--introspection-only", "--rfc9068"), nil, "--rfc9068", true, false},
 		{"not a boolean", args(), map[string]string{"BEARERGUARD_INTROSPECTION_ONLY": "yes please"}, "BEARERGUARD_INTROSPECTION_ONLY", false, false},
 		{"query token, not a boolean", args("--issuer", "https://as.example/"), map[string]string{"BEARERGUARD_ALLOW_QUERY_TOKEN": "sometimes"}, "BEARERGUARD_ALLOW_QUERY_TOKEN", false, false},
+		// Read as false without a word before: the safe way, but not what was written.
+		{"unencrypted Redis, not a boolean", args("--issuer", "https://as.example/"), map[string]string{"BEARERGUARD_REDIS_UNENCRYPTED": "yes"}, "BEARERGUARD_REDIS_UNENCRYPTED", false, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			c, err := Parse("x", tt.args, env(tt.env), &bytes.Buffer{})

@@ -263,7 +263,10 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 	redisKeys := new(string)
 	*redisKeys = env("BEARERGUARD_REDIS_ENCRYPTION_KEYS", "")
 	fs.Var(secretfile.Flag{P: redisKeys}, "redis-encryption-keys", "encrypt and authenticate the introspection answers kept in Redis: id:key[,id:key…], each key standard base64 of 16, 24 or 32 bytes, the same on every replica; the first encrypts, all decrypt (for rotation); required with --redis-url and --introspection-url unless --redis-unencrypted; give it in the environment (env BEARERGUARD_REDIS_ENCRYPTION_KEYS)")
-	redisPlainEnv, _ := strconv.ParseBool(env("BEARERGUARD_REDIS_UNENCRYPTED", "false"))
+	redisPlainEnv, err := strconv.ParseBool(env("BEARERGUARD_REDIS_UNENCRYPTED", "false"))
+	if err != nil {
+		errs = append(errs, fmt.Errorf("BEARERGUARD_REDIS_UNENCRYPTED %q is not a boolean", getenv("BEARERGUARD_REDIS_UNENCRYPTED")))
+	}
 	fs.BoolVar(&c.RedisUnencrypted, "redis-unencrypted", redisPlainEnv, "keep introspection answers in Redis unencrypted and unauthenticated: whoever can write to that Redis can then make any token string valid (env BEARERGUARD_REDIS_UNENCRYPTED)")
 	fs.StringVar(&c.RedisCA, "redis-ca", env("BEARERGUARD_REDIS_CA", ""), "PEM file of CA certificates to trust, beside the system's, for a rediss:// Redis (env BEARERGUARD_REDIS_CA)")
 	fs.StringVar(&c.RedisPrefix, "redis-prefix", env("BEARERGUARD_REDIS_PREFIX", ""), "prefix of every Redis key (default \"bearerguard:\"); services that share a Redis but must not share answers each use their own (env BEARERGUARD_REDIS_PREFIX)")
