@@ -63,8 +63,8 @@ func (p *issuerPolicy) ownAudience() bool { return p.audiences != nil || p.clien
 // list would widen the first.
 func IssuerAudience(audiences ...string) IssuerOption {
 	return func(p *issuerPolicy) {
-		if len(audiences) == 0 || slices.Contains(audiences, "") {
-			p.errs = append(p.errs, errors.New("IssuerAudience: no audience, or an empty one"))
+		if len(audiences) == 0 || slices.Contains(audiences, "") || slices.ContainsFunc(audiences, padded) {
+			p.errs = append(p.errs, errors.New("IssuerAudience: no audience, an empty one, or one with white space around it"))
 		}
 		if p.audiences != nil {
 			p.errs = append(p.errs, errors.New("IssuerAudience given twice for one issuer: name every audience in one call (a second would widen the first, a preset's too)"))
@@ -80,8 +80,8 @@ func IssuerAudience(audiences ...string) IssuerOption {
 // it is refused: a second list would widen the first.
 func IssuerClientIDs(ids ...string) IssuerOption {
 	return func(p *issuerPolicy) {
-		if len(ids) == 0 || slices.Contains(ids, "") {
-			p.errs = append(p.errs, errors.New("IssuerClientIDs: no client id, or an empty one"))
+		if len(ids) == 0 || slices.Contains(ids, "") || slices.ContainsFunc(ids, padded) {
+			p.errs = append(p.errs, errors.New("IssuerClientIDs: no client id, an empty one, or one with white space around it"))
 		}
 		if p.clientIDs != nil {
 			p.errs = append(p.errs, errors.New("IssuerClientIDs given twice for one issuer: name every client in one call (a second would widen the first, a preset's too)"))

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/otel/metric"
@@ -133,6 +134,8 @@ func WithAudience(audiences ...string) Option {
 		for _, a := range audiences {
 			if a == "" {
 				c.errs = append(c.errs, errors.New("empty audience"))
+			} else if padded(a) {
+				c.errs = append(c.errs, fmt.Errorf("audience %q has white space around it: no token names it", a))
 			}
 		}
 		c.audiences = append(c.audiences, audiences...)
@@ -218,8 +221,8 @@ func WithRFC9068() Option { return func(c *config) { c.rfc9068 = true } }
 // turns another's roles into scopes.
 func WithScopeClaim(name string) Option {
 	return func(c *config) {
-		if name == "" {
-			c.errs = append(c.errs, errors.New("WithScopeClaim: empty claim name"))
+		if name == "" || padded(name) {
+			c.errs = append(c.errs, fmt.Errorf("WithScopeClaim: claim name %q is empty or has white space around it", name))
 		}
 		c.scopeClaims = append(c.scopeClaims, name)
 	}
@@ -281,3 +284,9 @@ func WithTokenCache(size int, maxTTL time.Duration) Option {
 
 // WithoutTokenCache validates every token in full on every call.
 func WithoutTokenCache() Option { return func(c *config) { c.cacheSize = -1 } }
+
+// padded reports whether s has white space around it: an identifier read
+// from a file or a template with its newline or a space, which no token
+// carries, so that the check it configures would refuse everything
+// without saying why.
+func padded(s string) bool { return strings.TrimSpace(s) != s }

@@ -153,6 +153,10 @@ func New(opts ...Option) (*Validator, error) {
 			errs = append(errs, errors.New("empty issuer"))
 			continue
 		}
+		if padded(ic.issuer) {
+			errs = append(errs, fmt.Errorf("issuer %q has white space around it: no token names it", ic.issuer))
+			continue
+		}
 		if _, dup := v.issuers[ic.issuer]; dup {
 			errs = append(errs, fmt.Errorf("issuer %q configured twice (an issuer has either keys or a secret)", ic.issuer))
 			continue

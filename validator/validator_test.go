@@ -343,6 +343,13 @@ func TestNewReportsEveryProblem(t *testing.T) {
 		{validator.WithDPoPNonces(make([]byte, 32), 300), "WithDPoPNonces: lifetime 300ns is not between 5s and 24h0m0s"},
 		{validator.WithDPoPNonces(make([]byte, 32), -time.Second), "WithDPoPNonces: lifetime -1s"},
 		{validator.WithDPoPNonces(make([]byte, 32), validator.MaxNonceLifetime+1), "WithDPoPNonces: lifetime 24h0m0.000000001s"},
+		// Identifiers read with their newline or a space matched no token,
+		// and refused everything without saying why.
+		{validator.WithAudience("orders\n"), `audience "orders\n" has white space around it`},
+		{validator.WithIssuer(" https://id.example.com", validator.NewKeys()), `issuer " https://id.example.com" has white space around it`},
+		{validator.WithIssuer("https://other.example.com", validator.NewKeys(), validator.IssuerAudience("api ")), "IssuerAudience: no audience, an empty one, or one with white space around it"},
+		{validator.WithIssuer("https://other.example.com", validator.NewKeys(), validator.IssuerClientIDs("\tweb")), "IssuerClientIDs: no client id, an empty one, or one with white space around it"},
+		{validator.WithScopeClaim(" roles"), `WithScopeClaim: claim name " roles" is empty or has white space around it`},
 	} {
 		if _, err := validator.New(append(base, tc.opt)...); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v", tc.want, err)
