@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/bearerguard/bearerguard/adapters/internal/authheader"
 	"github.com/bearerguard/bearerguard/internal/httpfetch"
 	"github.com/bearerguard/bearerguard/scopes"
 	"github.com/bearerguard/bearerguard/validator"
@@ -52,11 +53,9 @@ type rule struct {
 // is (a quote, a backslash, a control or non-ASCII byte).
 func WithRealm(realm string) Option {
 	return func(c *config) {
-		for i := 0; i < len(realm); i++ {
-			if ch := realm[i]; ch < 0x20 || ch > 0x7e || ch == '"' || ch == '\\' {
-				c.errs = append(c.errs, fmt.Errorf("WithRealm: character %q not allowed", ch))
-				return
-			}
+		if err := authheader.CheckRealm(realm); err != nil {
+			c.errs = append(c.errs, err)
+			return
 		}
 		c.realm = realm
 	}

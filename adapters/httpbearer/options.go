@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/bearerguard/bearerguard/adapters/internal/authheader"
 	"github.com/bearerguard/bearerguard/internal/httpfetch"
 	"github.com/bearerguard/bearerguard/internal/httpname"
 	"github.com/bearerguard/bearerguard/internal/trustedproxy"
@@ -31,11 +32,9 @@ type config struct {
 // It must consist of printable ASCII other than '"' and '\'.
 func WithRealm(realm string) Option {
 	return func(c *config) {
-		for i := 0; i < len(realm); i++ {
-			if ch := realm[i]; ch < 0x20 || ch > 0x7e || ch == '"' || ch == '\\' {
-				c.errs = append(c.errs, fmt.Errorf("WithRealm: character %q not allowed", ch))
-				return
-			}
+		if err := authheader.CheckRealm(realm); err != nil {
+			c.errs = append(c.errs, err)
+			return
 		}
 		c.realm = realm
 	}

@@ -5,6 +5,7 @@
 package authheader
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/bearerguard/bearerguard/validator"
@@ -102,4 +103,17 @@ func Proof(vals []string) (proof string, ok bool) {
 		return "", false
 	}
 	return strings.Trim(vals[0], " \t"), true // as Parse: the spaces around are not the value's
+}
+
+// CheckRealm reports a realm that a challenge's quoted realm parameter
+// cannot carry as it is: a quote, a backslash, a control or non-ASCII
+// byte. Every adapter refuses such a realm when it is built rather than
+// write it otherwise.
+func CheckRealm(realm string) error {
+	for i := 0; i < len(realm); i++ {
+		if ch := realm[i]; ch < 0x20 || ch > 0x7e || ch == '"' || ch == '\\' {
+			return fmt.Errorf("WithRealm: character %q not allowed", ch)
+		}
+	}
+	return nil
 }
