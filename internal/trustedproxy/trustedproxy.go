@@ -25,6 +25,15 @@ func Parse(entries []string) (List, error) {
 			if m := p.Masked(); m != p {
 				return nil, fmt.Errorf("%q has address bits past its length: write %s if that is meant, or the address with its own length", e, m)
 			}
+			if p.Addr().Is4In6() {
+				// An IPv4-mapped prefix ("::ffff:10.0.0.0/104") means the
+				// IPv4 prefix it maps: addresses are compared unmapped,
+				// so as written it would match no peer.
+				if p.Bits() < 96 {
+					return nil, fmt.Errorf("%q reaches past the IPv4-mapped addresses: write an IPv4 prefix", e)
+				}
+				p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+			}
 			l = append(l, p)
 			continue
 		}

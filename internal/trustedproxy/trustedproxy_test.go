@@ -37,7 +37,19 @@ func TestList(t *testing.T) {
 	}
 	// Address bits past the length: "192.0.2.7/0" (a typo for /32) would
 	// trust everyone, "10.1.2.3/8" more than it says (red-team review).
-	for _, bad := range []string{"10.0.0.0/33", "example.com", "", "10.0.0.1:80", "192.0.2.7/0", "10.1.2.3/8", "2001:db8::1/32"} {
+	// An IPv4-mapped prefix is the IPv4 prefix it maps: as written it
+	// matched no peer (addresses are compared unmapped), and refused every
+	// request from the proxies meant (options review).
+	mapped, err := Parse([]string{"::ffff:10.0.0.0/104", "::ffff:192.0.2.7/128"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for remote, want := range map[string]bool{"10.9.8.7:1": true, "[::ffff:10.9.8.7]:1": true, "11.0.0.1:1": false, "192.0.2.7:1": true, "192.0.2.8:1": false} {
+		if got := mapped.ContainsRemote(remote); got != want {
+			t.Errorf("mapped prefixes: ContainsRemote(%q) = %v, want %v", remote, got, want)
+		}
+	}
+	for _, bad := range []string{"10.0.0.0/33", "example.com", "", "10.0.0.1:80", "192.0.2.7/0", "10.1.2.3/8", "2001:db8::1/32", "::ffff:0.0.0.0/80"} {
 		if _, err := Parse([]string{bad}); err == nil {
 			t.Errorf("Parse(%q) accepted", bad)
 		}
