@@ -28,6 +28,7 @@ import (
 
 	"github.com/bearerguard/bearerguard/internal/httpfetch"
 	"github.com/bearerguard/bearerguard/internal/nilness"
+	"github.com/bearerguard/bearerguard/scopes"
 	"golang.org/x/net/idna"
 
 	"github.com/bearerguard/bearerguard/validator"
@@ -89,9 +90,17 @@ func WithAuthorizationServers(issuers ...string) Option {
 }
 
 // WithScopes lists scopes the resource uses (scopes_supported), in
-// addition to any collected from routes.
+// addition to any collected from routes. Each must be a scope token (RFC
+// 6749 §3.3): an empty one, or one with a space, is refused.
 func WithScopes(scopes ...string) Option {
-	return func(c *config) { c.md.ScopesSupported = appendNew(c.md.ScopesSupported, scopes...) }
+	return func(c *config) {
+		for _, s := range scopes {
+			if !scopeToken(s) {
+				c.errs = append(c.errs, fmt.Errorf("WithScopes: %q is not a scope token", s))
+			}
+		}
+		c.md.ScopesSupported = appendNew(c.md.ScopesSupported, scopes...)
+	}
 }
 
 // WithBearerMethods lists how tokens may be sent: "header" (the default),
@@ -472,3 +481,6 @@ func appendNew(list []string, more ...string) []string {
 	}
 	return list
 }
+
+// scopeToken reports whether s is a scope token (RFC 6749 §3.3).
+func scopeToken(s string) bool { return scopes.ValidToken(s) }

@@ -154,11 +154,12 @@ func TestSignedMetadata(t *testing.T) {
 }
 
 func TestNewRejectsBadConfiguration(t *testing.T) {
-	_, err := resourcemeta.New("http://api.example.com", resourcemeta.WithAuthorizationServers("not a url"), resourcemeta.WithBearerMethods("cookie"))
+	_, err := resourcemeta.New("http://api.example.com", resourcemeta.WithAuthorizationServers("not a url"), resourcemeta.WithBearerMethods("cookie"),
+		resourcemeta.WithScopes("read:data", ""), resourcemeta.WithScopes("read data")) // scopes_supported [""] was served
 	if err == nil {
 		t.Fatal("accepted")
 	}
-	for _, want := range []string{"https", "WithAuthorizationServers", "WithBearerMethods"} {
+	for _, want := range []string{"https", "WithAuthorizationServers", "WithBearerMethods", `WithScopes: "" is not a scope token`, `WithScopes: "read data" is not`} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q lacks %q", err, want)
 		}
