@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sync"
 	"time"
 )
@@ -137,9 +138,13 @@ func requireIDSecret(id, secret string) error {
 //
 // source takes no context, so nothing can stop it: requests waiting for
 // it give up when their context ends ([WithTimeout], [Client.Close]), and
-// while one call of source runs, every request waits for that one instead
-// of calling it again, so a source that hangs holds one goroutine, not one
-// per request. Prefer [BearerTokenContext] for a source that does I/O.
+// while a call of source runs, requests wait for that one instead of
+// calling it again; a call that has run for longer than the request timeout
+// ([WithTimeout]) is taken for hung and another is made, at most four at
+// once, so a source
+// that hangs holds four goroutines at most, not one per request, and one
+// hung call does not stop introspection. Prefer [BearerTokenContext] for a
+// source that does I/O.
 //
 // No client id is known with this method, so Clients using it for the same
 // endpoint share cache entries when they share a [Cache] (see [Key]); give
@@ -166,37 +171,52 @@ type bearerAuth struct {
 
 // sharedSource runs a source without a context once at a time: callers
 // that come while it runs wait for that call's result, as long as their
-// context allows.
+// context allows. A call running for longer than hung (the request timeout
+// of the Clients using it) is not joined: the next caller starts another
+// (a call that never returns, a fetch over a connection a NAT dropped, must
+// not stop introspection for good), up to maxSourceCalls running at once,
+// past which callers join the newest.
 type sharedSource struct {
 	source func() (string, error)
 	mu     sync.Mutex
-	call   *sourceCall // the call running, nil when none
+	hung   time.Duration // 0: DefaultTimeout
+	calls  []*sourceCall // the calls running, oldest first
+}
+
+// maxSourceCalls bounds the calls (and goroutines) a source that hangs can
+// hold.
+const maxSourceCalls = 4
+
+// useTimeout tells s the request timeout of a Client that uses it: a call
+// running longer than the shortest is taken for hung.
+func (s *sharedSource) useTimeout(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.hung == 0 || d < s.hung {
+		s.hung = d
+	}
 }
 
 type sourceCall struct {
-	done chan struct{}
-	tok  string
-	err  error
+	started time.Time
+	done    chan struct{}
+	tok     string
+	err     error
 }
 
 func (s *sharedSource) token(ctx context.Context) (string, error) {
 	s.mu.Lock()
-	c := s.call
-	if c == nil {
-		c = &sourceCall{done: make(chan struct{})}
-		s.call = c
-		go func() {
-			defer func() {
-				if p := recover(); p != nil {
-					c.err = fmt.Errorf("panic: %v", p)
-				}
-				s.mu.Lock()
-				s.call = nil
-				s.mu.Unlock()
-				close(c.done)
-			}()
-			c.tok, c.err = s.source()
-		}()
+	var c *sourceCall
+	hung := s.hung
+	if hung == 0 {
+		hung = DefaultTimeout
+	}
+	if n := len(s.calls); n > 0 && (n == maxSourceCalls || time.Since(s.calls[n-1].started) < hung) {
+		c = s.calls[n-1]
+	} else {
+		c = &sourceCall{started: time.Now(), done: make(chan struct{})}
+		s.calls = append(s.calls, c)
+		go s.run(c)
 	}
 	s.mu.Unlock()
 	select {
@@ -205,6 +225,21 @@ func (s *sharedSource) token(ctx context.Context) (string, error) {
 	case <-ctx.Done():
 		return "", ctx.Err()
 	}
+}
+
+// run calls the source for c. A panic is an error that shows the panic's
+// type only: its value may hold the credential.
+func (s *sharedSource) run(c *sourceCall) {
+	defer func() {
+		if p := recover(); p != nil {
+			c.tok, c.err = "", fmt.Errorf("the token source panicked (a %T; its value is not shown: it may hold a credential)", p)
+		}
+		s.mu.Lock()
+		s.calls = slices.DeleteFunc(s.calls, func(x *sourceCall) bool { return x == c })
+		s.mu.Unlock()
+		close(c.done)
+	}()
+	c.tok, c.err = s.source()
 }
 
 func (a *bearerAuth) validate() error {

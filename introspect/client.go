@@ -169,6 +169,9 @@ func newClient(cfg config, issuer, endpoint string, auth ClientAuth) (*Client, e
 		// that receives it, which is who authenticates here.
 		cfg.signedAud = auth.clientID()
 	}
+	if b, ok := auth.(*bearerAuth); ok && b.shared != nil {
+		b.shared.useTimeout(cfg.timeout)
+	}
 	c := &Client{cfg: cfg, issuer: issuer, auth: auth, http: cfg.client, cache: cfg.cache, endpoint: endpoint}
 	if issuer != "" {
 		c.keyNS = keyPrefix("issuer", issuer, auth.clientID(), keyPolicy(cfg, issuer))

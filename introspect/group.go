@@ -27,11 +27,13 @@ type group struct {
 }
 
 // queue is the callers of one key waiting for a slot: started is closed
-// when a call for the key starts, for them to join it rather than each
-// wait for a slot of its own (and ask again).
+// when a call for the key starts (call), for them to join it rather than
+// each wait for a slot of its own (and ask again), even if it has ended by
+// the time they look.
 type queue struct {
 	started chan struct{}
-	n       int // callers waiting
+	call    *call // set before started is closed
+	n       int   // callers waiting
 }
 
 // newGroup returns a group running at most n requests at once; waits for
@@ -76,46 +78,46 @@ func (g *group) do(ctx context.Context, key Key, fn func() (*validator.Token, er
 // one. While it waits for a slot, a call for key that another caller
 // starts is joined instead.
 func (g *group) join(ctx context.Context, key Key, fn func() (*validator.Token, error)) (*call, error) {
-	for {
-		c, q, err := g.inFlight(key)
-		if c != nil || err != nil {
-			return c, err
-		}
-		got, err := g.acquire(ctx, q.started)
-		g.leave(key, q)
-		if err != nil {
-			return nil, err
-		}
-		if !got {
-			continue // a call for key started: join it
-		}
-		g.mu.Lock()
-		if c, ok := g.calls[key]; ok { // started while this caller waited
-			g.mu.Unlock()
-			g.release()
-			return c, nil
-		}
-		if g.closed {
-			g.mu.Unlock()
-			g.release()
-			return nil, unavailable(ErrClosed, 0)
-		}
-		if err := ctx.Err(); err != nil { // a slot and the end came at once
-			g.mu.Unlock()
-			g.release()
-			return nil, unavailable(err, 0)
-		}
-		c = &call{done: make(chan struct{})}
-		g.calls[key] = c
-		if q, ok := g.queued[key]; ok { // the callers queued for key join this call
-			close(q.started)
-			delete(g.queued, key)
-		}
-		g.wg.Add(1)
-		go g.run(key, c, fn)
-		g.mu.Unlock()
+	c, q, err := g.inFlight(key)
+	if c != nil || err != nil {
+		return c, err
+	}
+	got, err := g.acquire(ctx, q.started)
+	g.leave(key, q)
+	if err != nil {
+		return nil, err
+	}
+	if !got {
+		return q.call, nil // a call for key started: join it, ended or not
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if c, ok := g.calls[key]; ok { // started while this caller waited
+		g.release()
 		return c, nil
 	}
+	if q.call != nil { // started, and ended, while this caller took a slot
+		g.release()
+		return q.call, nil
+	}
+	if g.closed {
+		g.release()
+		return nil, unavailable(ErrClosed, 0)
+	}
+	if err := ctx.Err(); err != nil { // a slot and the end came at once
+		g.release()
+		return nil, unavailable(err, 0)
+	}
+	c = &call{done: make(chan struct{})}
+	g.calls[key] = c
+	if q, ok := g.queued[key]; ok { // the callers queued for key join this call
+		q.call = c
+		close(q.started)
+		delete(g.queued, key)
+	}
+	g.wg.Add(1)
+	go g.run(key, c, fn)
+	return c, nil
 }
 
 // inFlight returns the call in flight for key, if any, or an error if the

@@ -166,3 +166,47 @@ func TestQueuesLeaveNothingBehind(t *testing.T) {
 		g.close()
 	})
 }
+
+// TestWokenCallerJoinsEndedCall: two callers of one key queue for the
+// only slot, behind them a caller of another key whose call is slow. The
+// slot frees: A starts the key's call, which ends at once; B, woken by its
+// queue, joins that call although it has ended. It looked for a call in
+// flight, found none, queued again behind the slow call and ran fn a
+// second time (found by the red-team review of the queues).
+func TestWokenCallerJoinsEndedCall(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		stop := make(chan struct{})
+		g := newGroup(1, stop, 0)
+		g.sem <- struct{}{} // the slot busy
+		calls := 0
+		type res struct {
+			d   time.Duration
+			err error
+		}
+		out := make(chan res, 2)
+		start := time.Now()
+		for range 2 {
+			go func() {
+				_, err := g.do(context.Background(), Key{1}, func() (*validator.Token, error) { calls++; return nil, nil })
+				out <- res{time.Since(start), err}
+			}()
+		}
+		synctest.Wait()
+		slow := make(chan struct{})
+		go func() { // another key's caller, queued behind them: its call takes 10 s
+			_, _ = g.do(context.Background(), Key{2}, func() (*validator.Token, error) { <-slow; return nil, nil })
+		}()
+		synctest.Wait()
+		go func() { time.Sleep(10 * time.Second); close(slow) }()
+		g.release()
+		a, b := <-out, <-out
+		if calls != 1 {
+			t.Errorf("fn ran %d times for two callers queued together for one key, want 1", calls)
+		}
+		if b.d > time.Second {
+			t.Errorf("the second caller of the key answered after %v (first after %v): it waited again, behind another key's slow call", b.d, a.d)
+		}
+		close(stop)
+		g.close()
+	})
+}
