@@ -206,6 +206,7 @@ func TestWokenCallerJoinsEndedCall(t *testing.T) {
 		if b.d > time.Second {
 			t.Errorf("the second caller of the key answered after %v (first after %v): it waited again, behind another key's slow call", b.d, a.d)
 		}
+		time.Sleep(11 * time.Second) // the slow call ends (a bubble's clock: at once)
 		close(stop)
 		g.close()
 	})
