@@ -136,6 +136,7 @@ func (c *Cache) readRedis(caller context.Context, key introspect.Key, count bool
 		return introspect.Entry{}, 0, false
 	}
 	rkey := c.redisKey(key)
+	start := time.Now()
 	ctx, cancel := c.s.callContext(caller)
 	defer cancel()
 	// GETRANGE reads at most one byte past the cap, so an oversized value
@@ -152,7 +153,7 @@ func (c *Cache) readRedis(caller context.Context, key introspect.Key, count bool
 		return get.Bytes()
 	})
 	if err != nil && !errors.Is(err, redis.Nil) {
-		if count && caller.Err() == nil {
+		if count && c.s.countsAgainst(caller, start, err) {
 			c.fail("get", err)
 		}
 		return introspect.Entry{}, 0, false
@@ -249,6 +250,7 @@ func (c *Cache) toRedis(caller context.Context, key introspect.Key, e introspect
 		c.skipped.Add(1)
 		return notStored
 	}
+	start := time.Now()
 	ctx, cancel := c.s.callContext(caller)
 	defer cancel()
 	// An inactive answer replaces whatever is there; an active one never
@@ -261,7 +263,7 @@ func (c *Cache) toRedis(caller context.Context, key introspect.Key, e introspect
 		return c.s.rdb.SetNX(ctx, rkey, v, ttl).Result()
 	})
 	if err != nil {
-		if caller.Err() == nil {
+		if c.s.countsAgainst(caller, start, err) {
 			c.fail("set", err)
 		}
 		return notStored

@@ -113,6 +113,7 @@ func (r *ReplayStore) Remember(ctx context.Context, key string, expires time.Tim
 		return false, nil
 	}
 	forget := expires.Add(replayMargin)
+	start := time.Now()
 	cctx, cancel := context.WithTimeout(ctx, r.s.cfg.timeout)
 	defer cancel()
 	res, err := r.set(cctx, key, forget)
@@ -135,8 +136,13 @@ func (r *ReplayStore) Remember(ctx context.Context, key string, expires time.Tim
 	switch {
 	case r.s.closed.Load():
 		return false, ErrClosed
-	case ctx.Err() != nil:
-		return false, ctx.Err() // the caller is gone: nothing to decide
+	case r.s.callerGone(ctx, start, err):
+		// The caller is gone (its deadline, not Redis, ended the call):
+		// nothing to decide, and above all nothing to accept failing open.
+		if ctx.Err() != nil {
+			return false, ctx.Err()
+		}
+		return false, context.DeadlineExceeded
 	}
 	r.errs.Add(1)
 	r.s.failed("dpop replay check", err)

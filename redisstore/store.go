@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -333,3 +334,37 @@ func (s *Store) callContext(caller context.Context) (context.Context, context.Ca
 	stop := context.AfterFunc(s.ctx, cancel)
 	return ctx, func() { stop(); cancel() }
 }
+
+// callerGone reports whether a call that failed with err, started at
+// start, failed because its caller's context ended: the context says so,
+// or its deadline came before the store's timeout would have and the call
+// failed on a timeout. go-redis turns a deadline into the connection's, so
+// a read can fail with an i/o timeout a moment before the context itself
+// reports its end; neither may then pass for Redis's failure.
+func (s *Store) callerGone(caller context.Context, start time.Time, err error) bool {
+	if caller.Err() != nil {
+		return true
+	}
+	dl, ok := caller.Deadline()
+	if !ok || !dl.Before(start.Add(s.cfg.timeout)) {
+		return false
+	}
+	if !time.Now().Before(dl) || errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	ne, isNet := errors.AsType[net.Error](err)
+	return isNet && ne.Timeout()
+}
+
+// countsAgainst reports whether a failed call is evidence that Redis is
+// failing, for the cache's counters and its pause: not when its caller
+// gave up first, unless Redis had kept it waiting at least slowCall (a
+// healthy Redis answers in a millisecond; a hung one must still be left
+// alone when every caller's deadline is shorter than the timeout).
+func (s *Store) countsAgainst(caller context.Context, start time.Time, err error) bool {
+	return !s.callerGone(caller, start, err) || time.Since(start) >= min(s.cfg.timeout/2, slowCall)
+}
+
+// slowCall is how long a Redis call may keep a caller waiting before its
+// failure counts against Redis even when the caller's deadline ended it.
+const slowCall = 50 * time.Millisecond
