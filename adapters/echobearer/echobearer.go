@@ -45,14 +45,17 @@ func (m *Middleware) Authenticate() echo.MiddlewareFunc { return m.Require(scope
 // insufficient_scope otherwise), and what opts add (such as
 // [httpbearer.WithStepUp]). After [Middleware.Authenticate] on a group
 // it reuses the token already validated (see
-// [httpbearer.Guard.Authenticate] for when a token is reused). Refusals are
+// [httpbearer.Guard.Authenticate] for when a token is reused). Like
+// [httpbearer.Guard.Require], it panics when the route is built if opts
+// cannot all be met. Refusals are
 // written directly, so the answer is exactly RFC 6750's whatever the
 // HTTPErrorHandler.
 func (m *Middleware) Require(req scopes.Requirement, opts ...httpbearer.RouteOption) echo.MiddlewareFunc {
 	m.g.Declare(req)
+	rt := httpbearer.RouteOptions(opts...) // options that cannot all be met panic here, not on a request
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			r, tok, ok := m.g.Authorize(c.Response(), c.Request(), req, opts...)
+			r, tok, ok := m.g.Authorize(c.Response(), c.Request(), req, rt)
 			return m.next(c, next, r, tok, ok)
 		}
 	}

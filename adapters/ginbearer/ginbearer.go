@@ -51,11 +51,14 @@ func (m *Middleware) Authenticate() gin.HandlerFunc { return m.Require(scopes.Re
 // insufficient_scope otherwise), and what opts add (such as
 // [httpbearer.WithStepUp]). After [Middleware.Authenticate] on a group
 // it reuses the token already validated (see
-// [httpbearer.Guard.Authenticate] for when a token is reused).
+// [httpbearer.Guard.Authenticate] for when a token is reused). Like
+// [httpbearer.Guard.Require], it panics when the route is built if opts
+// cannot all be met.
 func (m *Middleware) Require(req scopes.Requirement, opts ...httpbearer.RouteOption) gin.HandlerFunc {
 	m.g.Declare(req)
+	rt := httpbearer.RouteOptions(opts...) // options that cannot all be met panic here, not on a request
 	return func(c *gin.Context) {
-		r, tok, ok := m.g.Authorize(c.Writer, c.Request, req, opts...)
+		r, tok, ok := m.g.Authorize(c.Writer, c.Request, req, rt)
 		m.next(c, r, tok, ok)
 	}
 }

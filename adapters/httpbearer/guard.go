@@ -206,7 +206,10 @@ func (g *Guard) authenticate(w http.ResponseWriter, r *http.Request) (*validator
 // request to pass on, whose context carries the token
 // ([validator.FromContext]), and ok true. Otherwise it has answered the
 // request (401, 403 insufficient_scope with the missing scopes, 400 or
-// 503, per RFC 6750) and ok is false: the caller must stop.
+// 503, per RFC 6750) and ok is false: the caller must stop. opts are
+// combined on every call; combine them once with [RouteOptions] when the
+// route is built, so that options that cannot all be met panic then and
+// not on a request.
 func (g *Guard) Authorize(w http.ResponseWriter, r *http.Request, req scopes.Requirement, opts ...RouteOption) (out *http.Request, tok *validator.Token, ok bool) {
 	return g.authorize(w, r, req, routeOf(opts), false)
 }

@@ -26,6 +26,18 @@ func routeOf(opts []RouteOption) route {
 	return rt
 }
 
+// RouteOptions combines opts into one option, checking them together now:
+// it panics, as opts given to [Guard.Require] would when the route is
+// built, if they cannot all be met (two [WithStepUp] with no acr value in
+// common). Adapters that call [Guard.Authorize] on every request combine
+// their route's options with it once, when the route is built, so that a
+// bad combination fails at start-up, not on each request; so should code
+// of yours that does.
+func RouteOptions(opts ...RouteOption) RouteOption {
+	rt := routeOf(opts)
+	return func(r *route) { r.stepUp = bothStepUps(r.stepUp, rt.stepUp) }
+}
+
 // WithStepUp requires the user behind the token to have authenticated as s
 // says (RFC 9470): an "acr" among s.ACR, an "auth_time" within s.MaxAge. A
 // token that falls short is answered 401 insufficient_user_authentication

@@ -72,3 +72,65 @@ func TestStepUpGivenTwice(t *testing.T) {
 	}()
 	g.Require(scopes.All("admin"), ok, httpbearer.WithStepUp(validator.StepUp{ACR: []string{mfa}}), httpbearer.WithStepUp(validator.StepUp{ACR: []string{otp}}))
 }
+
+// TestRouteOptions: options combined with RouteOptions check each other
+// when combined (two step-ups with no acr value in common panicked on
+// every request through Authorize, which the Gin, Echo and MCP adapters
+// call per request), and the combined option requires what they did.
+func TestRouteOptions(t *testing.T) {
+	iss := bearertest.NewIssuer(t)
+	v, err := validator.New(validator.WithIssuer(iss.URL, iss.KeySet(t)), validator.WithAudience("api"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := httpbearer.New(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mfa, pwd, otp := "urn:example:mfa", "urn:example:pwd", "urn:example:otp"
+	t.Run("no acr in common panics when combined", func(t *testing.T) {
+		defer func() {
+			if recover() == nil {
+				t.Error("RouteOptions of two step-ups with no acr value in common: no panic")
+			}
+		}()
+		httpbearer.RouteOptions(httpbearer.WithStepUp(validator.StepUp{ACR: []string{mfa}}), httpbearer.WithStepUp(validator.StepUp{ACR: []string{otp}}))
+	})
+
+	combined := httpbearer.RouteOptions(httpbearer.WithStepUp(validator.StepUp{ACR: []string{otp, mfa}, MaxAge: time.Hour}),
+		httpbearer.WithStepUp(validator.StepUp{ACR: []string{mfa, pwd}, MaxAge: 5 * time.Minute}))
+	now := time.Now()
+	for _, tt := range []struct {
+		what   string
+		opts   []httpbearer.RouteOption
+		claims bearertest.Claims
+		status int
+	}{
+		{"combined: mfa, recent", []httpbearer.RouteOption{combined}, bearertest.Claims{"acr": mfa, "auth_time": now.Unix()}, http.StatusNoContent},
+		{"combined: otp (one list only)", []httpbearer.RouteOption{combined}, bearertest.Claims{"acr": otp, "auth_time": now.Unix()}, http.StatusUnauthorized},
+		{"combined: mfa, ten minutes ago", []httpbearer.RouteOption{combined}, bearertest.Claims{"acr": mfa, "auth_time": now.Add(-10 * time.Minute).Unix()}, http.StatusUnauthorized},
+		{"none", nil, bearertest.Claims{"acr": pwd, "auth_time": now.Add(-10 * time.Hour).Unix()}, http.StatusNoContent},
+		{"combined, then a max age", []httpbearer.RouteOption{combined, httpbearer.WithStepUp(validator.StepUp{MaxAge: time.Minute})},
+			bearertest.Claims{"acr": mfa, "auth_time": now.Add(-2 * time.Minute).Unix()}, http.StatusUnauthorized},
+		{"combined, then a max age: met", []httpbearer.RouteOption{combined, httpbearer.WithStepUp(validator.StepUp{MaxAge: time.Minute})},
+			bearertest.Claims{"acr": mfa, "auth_time": now.Unix()}, http.StatusNoContent},
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if _, _, ok := g.Authorize(w, r, scopes.All("admin"), tt.opts...); ok {
+				w.WriteHeader(http.StatusNoContent)
+			}
+		}))
+		tt.claims["aud"], tt.claims["scope"] = "api", "admin"
+		req, _ := http.NewRequestWithContext(t.Context(), "GET", srv.URL, nil)
+		req.Header.Set("Authorization", "Bearer "+iss.Mint(t, tt.claims))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		srv.Close()
+		if resp.StatusCode != tt.status {
+			t.Errorf("%s: %d, want %d", tt.what, resp.StatusCode, tt.status)
+		}
+	}
+}

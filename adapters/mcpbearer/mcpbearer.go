@@ -103,13 +103,15 @@ func WithToolScopes(tool string, req scopes.Requirement) Option {
 // (such as [httpbearer.WithStepUp]), on every request to the protected
 // handler: the MCP endpoint's own requirement. The default is any valid
 // token. Given twice, it is a configuration error: a second would silently
-// replace the first.
+// replace the first. It panics, as [httpbearer.RouteOptions] does, if
+// opts cannot all be met.
 func WithRequirement(req scopes.Requirement, opts ...httpbearer.RouteOption) Option {
+	rt := httpbearer.RouteOptions(opts...) // options that cannot all be met panic here, as httpbearer's do, not on a request
 	return func(c *config) {
 		if c.reqSet {
 			c.errs = append(c.errs, errors.New("WithRequirement given twice"))
 		}
-		c.req, c.route, c.reqSet = req, opts, true
+		c.req, c.route, c.reqSet = req, []httpbearer.RouteOption{rt}, true
 	}
 }
 
