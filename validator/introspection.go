@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
 
@@ -255,15 +256,25 @@ func checkIntrospectionIssuer(c config, issuers map[string]*issuerConfig) []erro
 }
 
 // spelledAlike reports whether two issuer names differ only by a trailing
-// slash or the case of their scheme and host.
+// slash, the case of their scheme and host, a default port spelled out
+// (https://id.example.com:443), or the escaping of their path.
 func spelledAlike(a, b string) bool {
 	norm := func(s string) string {
 		s = strings.TrimRight(s, "/")
-		if u, err := url.Parse(s); err == nil && u.Host != "" {
-			u.Scheme, u.Host = strings.ToLower(u.Scheme), strings.ToLower(u.Host)
-			return strings.TrimRight(u.String(), "/")
+		u, err := url.Parse(s)
+		if err != nil || u.Host == "" {
+			return s
 		}
-		return s
+		scheme, host, port := strings.ToLower(u.Scheme), strings.ToLower(u.Hostname()), u.Port()
+		if scheme == "https" && port == "443" || scheme == "http" && port == "80" {
+			port = ""
+		}
+		if port != "" {
+			host = net.JoinHostPort(host, port)
+		} else if strings.Contains(host, ":") {
+			host = "[" + host + "]"
+		}
+		return scheme + "://" + host + strings.TrimRight(u.Path, "/") + "?" + u.RawQuery
 	}
 	return norm(a) == norm(b)
 }
