@@ -51,6 +51,13 @@ type serveStarted struct {
 	HUP                         func() // what SIGHUP does: Reload, and the key set fetched again
 }
 
+// shutdownWait is how long a SIGTERM waits for decisions in flight that
+// may take decisionTimeout: at least shutdownTimeout, at most the
+// servers' write timeout, a second more for the answer.
+func shutdownWait(decisionTimeout time.Duration) time.Duration {
+	return min(max(shutdownTimeout, decisionTimeout+time.Second), serveWriteTimeout+time.Second)
+}
+
 // serveCommand runs `bearerguard serve` until ctx ends or SIGTERM.
 func serveCommand(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer, client *http.Client, onStart func(serveStarted)) int {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM)
@@ -227,8 +234,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	defer func() {
 		// Decisions in flight may take their whole timeout: a shorter
-		// wait would answer them 503 at a SIGTERM.
-		shutdown, cancel := context.WithTimeout(context.Background(), max(shutdownTimeout, cfg.Timeout+time.Second))
+		// wait would answer them 503 at a SIGTERM. None outlives the
+		// servers' write timeout (an HTTP answer after it cannot be
+		// written, a gRPC call has it as its deadline), so a longer
+		// decision timeout does not hold the process up longer.
+		shutdown, cancel := context.WithTimeout(context.Background(), shutdownWait(cfg.Timeout))
 		defer cancel()
 		for _, srv := range httpServers {
 			_ = srv.Shutdown(shutdown)

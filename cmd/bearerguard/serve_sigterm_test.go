@@ -107,3 +107,21 @@ func TestServeSIGTERM(t *testing.T) {
 		t.Fatalf("serve still running 12 s after SIGTERM")
 	}
 }
+
+// TestShutdownWait: a SIGTERM waits for the decision timeout and a
+// second, never less than shutdownTimeout, never past the write timeout
+// (a decision timeout of an hour held the process up for an hour).
+func TestShutdownWait(t *testing.T) {
+	for _, tt := range []struct {
+		decision, want time.Duration
+	}{
+		{time.Second, shutdownTimeout},
+		{10 * time.Second, 11 * time.Second},
+		{serveWriteTimeout, serveWriteTimeout + time.Second},
+		{time.Hour, serveWriteTimeout + time.Second},
+	} {
+		if got := shutdownWait(tt.decision); got != tt.want {
+			t.Errorf("shutdownWait(%v) = %v, want %v", tt.decision, got, tt.want)
+		}
+	}
+}
