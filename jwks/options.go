@@ -131,7 +131,9 @@ func WithUnknownKeyTTL(d time.Duration) Option {
 // so an issuer outage never turns into 401s or 503s while keys are cached.
 // d must be longer than the refresh interval ([WithRefreshInterval], after
 // its clamp): [New] and [Discover] refuse a shorter one, with which the
-// keys would go stale between two refreshes while the issuer is up.
+// keys would go stale between two refreshes while the issuer is up. Give
+// it several intervals: one just above the interval still lets the keys
+// turn stale for the length of a fetch, each cycle.
 func WithMaxStaleness(d time.Duration) Option {
 	return func(cfg *config) {
 		if d <= 0 {
