@@ -153,8 +153,8 @@ func (c *Cache) readRedis(caller context.Context, key introspect.Key, count bool
 		return get.Bytes()
 	})
 	if err != nil && !errors.Is(err, redis.Nil) {
-		if count && c.s.countsAgainst(caller, start, err) {
-			c.fail("get", err)
+		if count {
+			c.s.judge(caller, start, err, func(err error) { c.fail("get", err) })
 		}
 		return introspect.Entry{}, 0, false
 	}
@@ -263,9 +263,7 @@ func (c *Cache) toRedis(caller context.Context, key introspect.Key, e introspect
 		return c.s.rdb.SetNX(ctx, rkey, v, ttl).Result()
 	})
 	if err != nil {
-		if c.s.countsAgainst(caller, start, err) {
-			c.fail("set", err)
-		}
+		c.s.judge(caller, start, err, func(err error) { c.fail("set", err) })
 		return notStored
 	}
 	c.s.succeeded()

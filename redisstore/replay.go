@@ -139,13 +139,15 @@ func (r *ReplayStore) Remember(ctx context.Context, key string, expires time.Tim
 	case r.s.callerGone(ctx, start, err):
 		// The caller is gone (its deadline, not Redis, ended the call):
 		// nothing to decide, and above all nothing to accept failing open.
+		// A slow call has Redis probed, so that a Redis that hangs is
+		// counted and logged under short deadlines too.
+		r.s.judge(ctx, start, err, r.failed)
 		if ctx.Err() != nil {
 			return false, ctx.Err()
 		}
 		return false, context.DeadlineExceeded
 	}
-	r.errs.Add(1)
-	r.s.failed("dpop replay check", err)
+	r.failed(err)
 	err = fmt.Errorf("%w: %w", ErrUnavailable, err)
 	if r.local == nil {
 		return false, err
@@ -495,3 +497,12 @@ func (p *recentProofs) vouches() bool {
 // errNotBuilt is what a ReplayStore not built by its Store (a zero one)
 // answers: it has no Redis to ask, and must refuse rather than panic.
 var errNotBuilt = errors.New("redisstore: a ReplayStore not built by Store.ReplayStore")
+
+// failed counts and records a failed call, unless Close caused it.
+func (r *ReplayStore) failed(err error) {
+	if r.s.closed.Load() {
+		return
+	}
+	r.errs.Add(1)
+	r.s.failed("dpop replay check", err)
+}

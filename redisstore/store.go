@@ -62,6 +62,7 @@ type Store struct {
 	down      atomic.Bool  // the last call failed
 	failures  atomic.Int64 // failed calls in a row
 	downUntil atomic.Int64 // the cache skips Redis until then (monoNow's reading)
+	probing   atomic.Bool  // a probe (suspect) is in flight
 
 	logMu     sync.Mutex
 	warned    time.Time // when the last outage was logged
@@ -338,9 +339,11 @@ func (s *Store) callContext(caller context.Context) (context.Context, context.Ca
 // callerGone reports whether a call that failed with err, started at
 // start, failed because its caller's context ended: the context says so,
 // or its deadline came before the store's timeout would have and the call
-// failed on a timeout. go-redis turns a deadline into the connection's, so
-// a read can fail with an i/o timeout a moment before the context itself
-// reports its end; neither may then pass for Redis's failure.
+// failed on a timeout at that deadline. go-redis turns a deadline into the
+// connection's, so a read can fail with an i/o timeout a moment before the
+// context itself reports its end; neither may then pass for Redis's
+// failure. A timeout well before the caller's deadline (a client whose
+// ReadTimeout is shorter than the store's timeout) is Redis's.
 func (s *Store) callerGone(caller context.Context, start time.Time, err error) bool {
 	if caller.Err() != nil {
 		return true
@@ -349,22 +352,70 @@ func (s *Store) callerGone(caller context.Context, start time.Time, err error) b
 	if !ok || !dl.Before(start.Add(s.cfg.timeout)) {
 		return false
 	}
-	if !time.Now().Before(dl) || errors.Is(err, context.DeadlineExceeded) {
+	left := time.Until(dl)
+	if left <= 0 {
+		return true
+	}
+	if left > deadlineSlack {
+		return false
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
 		return true
 	}
 	ne, isNet := errors.AsType[net.Error](err)
 	return isNet && ne.Timeout()
 }
 
-// countsAgainst reports whether a failed call is evidence that Redis is
-// failing, for the cache's counters and its pause: not when its caller
-// gave up first, unless Redis had kept it waiting at least slowCall (a
-// healthy Redis answers in a millisecond; a hung one must still be left
-// alone when every caller's deadline is shorter than the timeout).
-func (s *Store) countsAgainst(caller context.Context, start time.Time, err error) bool {
-	return !s.callerGone(caller, start, err) || time.Since(start) >= min(s.cfg.timeout/2, slowCall)
+// deadlineSlack is how far before its caller's deadline a call's timeout
+// may come and still be the caller's (the connection's deadline and the
+// context's are the same instant, read by two timers).
+const deadlineSlack = 2 * time.Millisecond
+
+// judge records a failed call. One its caller did not end counts against
+// Redis now (fail). One its caller ended says nothing about Redis, unless
+// Redis had kept it waiting slowCall (a healthy Redis nearby answers in a
+// millisecond): then a probe with the store's whole timeout decides
+// ([Store.suspect]). So callers with short deadlines cannot make the cache
+// leave a healthy Redis alone, however far away it is, and a Redis that
+// hangs is still found within the store's timeout whatever their
+// deadlines.
+func (s *Store) judge(caller context.Context, start time.Time, err error, fail func(error)) {
+	switch {
+	case !s.callerGone(caller, start, err):
+		fail(err)
+	case time.Since(start) >= min(s.cfg.timeout/2, slowCall):
+		s.suspect(fail)
+	}
 }
 
-// slowCall is how long a Redis call may keep a caller waiting before its
-// failure counts against Redis even when the caller's deadline ended it.
+// slowCall is how long a Redis call ended by its caller may have waited
+// before Redis is probed.
 const slowCall = 50 * time.Millisecond
+
+// suspect probes Redis in the background, one probe at a time: a PING with
+// the store's whole timeout. If Redis does not answer it, that is what an
+// outage is: fail is called and the cache leaves Redis alone at once (one
+// such probe is as much evidence as cacheTrip calls that failed). If it
+// answers, nothing is counted.
+func (s *Store) suspect(fail func(error)) {
+	if !s.probing.CompareAndSwap(false, true) {
+		return
+	}
+	started := s.goBackground(func() {
+		defer s.probing.Store(false)
+		ctx, cancel := context.WithTimeout(s.ctx, s.cfg.timeout)
+		defer cancel()
+		_, err := guarded(func() (string, error) { return s.rdb.Ping(ctx).Result() })
+		switch {
+		case err == nil:
+			s.succeeded()
+		case s.closed.Load():
+		default:
+			s.failures.Add(cacheTrip - 1)
+			fail(fmt.Errorf("no answer to a probe within %v: %w", s.cfg.timeout, err))
+		}
+	})
+	if !started {
+		s.probing.Store(false)
+	}
+}

@@ -53,8 +53,10 @@ func (g *Guard) leeway() time.Duration {
 	return validator.DefaultLeeway
 }
 
-// Option configures a [Guard]. Options only record; [New] checks them all
-// together and reports every problem at once.
+// Option configures a [Guard]. Options only record, and [New] checks them
+// all together and reports every problem at once; the one exception is
+// route options no token could meet, which panic when [WithRequirement]
+// is called, as [httpbearer.WithStepUp] does.
 type Option func(*config)
 
 type config struct {
