@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/bearerguard/bearerguard/internal/nilness"
@@ -255,26 +257,44 @@ func checkIntrospectionIssuer(c config, issuers map[string]*issuerConfig) []erro
 	return errs
 }
 
-// spelledAlike reports whether two issuer names differ only by a trailing
-// slash, the case of their scheme and host, a default port spelled out
-// (https://id.example.com:443), or the escaping of their path.
+// spelledAlike reports whether two issuer names are the same URL spelled
+// otherwise (RFC 3986 section 6.2.2): by a trailing slash, the case of
+// their scheme and host, a default port spelled out
+// (https://id.example.com:443) or with leading zeros, a host's trailing
+// dot, an IPv6 address written at length, an unreserved character
+// percent-encoded (%7E for ~), the case of a percent-encoding's hex, or a
+// dot segment in the path. An encoded delimiter (%2F) is not a slash: two
+// names that differ by one are different issuers.
 func spelledAlike(a, b string) bool {
-	norm := func(s string) string {
-		s = strings.TrimRight(s, "/")
-		u, err := url.Parse(s)
-		if err != nil || u.Host == "" {
-			return s
-		}
-		scheme, host, port := strings.ToLower(u.Scheme), strings.ToLower(u.Hostname()), u.Port()
-		if scheme == "https" && port == "443" || scheme == "http" && port == "80" {
-			port = ""
-		}
-		if port != "" {
-			host = net.JoinHostPort(host, port)
-		} else if strings.Contains(host, ":") {
-			host = "[" + host + "]"
-		}
-		return scheme + "://" + host + strings.TrimRight(u.Path, "/") + "?" + u.RawQuery
+	return normalIssuer(a) == normalIssuer(b)
+}
+
+// normalIssuer is an issuer name in the form spelledAlike compares.
+func normalIssuer(s string) string {
+	s = strings.TrimRight(s, "/")
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || u.Opaque != "" {
+		return s
 	}
-	return norm(a) == norm(b)
+	scheme, host, port := strings.ToLower(u.Scheme), strings.TrimSuffix(strings.ToLower(u.Hostname()), "."), u.Port()
+	if ip, err := netip.ParseAddr(host); err == nil {
+		host = ip.String()
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err == nil {
+		port = strconv.FormatUint(n, 10)
+	}
+	if scheme == "https" && port == "443" || scheme == "http" && port == "80" {
+		port = ""
+	}
+	if port != "" {
+		host = net.JoinHostPort(host, port)
+	} else if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	p, ok := normalizePercent(u.EscapedPath())
+	if !ok {
+		return s
+	}
+	p = removeDotSegments(p)
+	return scheme + "://" + u.User.String() + "@" + host + strings.TrimRight(p, "/") + "?" + u.RawQuery
 }
