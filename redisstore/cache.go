@@ -28,7 +28,8 @@ import (
 // Redis failing is never an error here: a Get that Redis cannot answer in
 // time is a miss (the introspect client then asks the authorization
 // server), a Put it cannot take is dropped and the answer kept in the
-// local tier until its expiry; after two failures in a row the cache
+// local tier until its expiry; after two failures in a row (or one probe
+// with the store's whole timeout that Redis did not answer) the cache
 // leaves Redis alone for a second. Both are counted ([Cache.Stats]). A
 // zero Cache holds nothing: every Get misses, and Put drops.
 type Cache struct {
@@ -83,7 +84,9 @@ func (c *Cache) Get(key introspect.Key, now time.Time) (introspect.Entry, bool) 
 // GetContext implements [introspect.ContextCache]: Get, whose Redis read
 // ends when ctx does, if before the store's timeout. A read ctx ended is a
 // miss, not a failure of Redis: it neither counts as an error nor moves
-// the cache to leave Redis alone.
+// the cache to leave Redis alone. If Redis had kept it waiting 50 ms, Redis
+// is probed in the background (a PING with the store's timeout, one at a
+// time), and only the probe's failure counts.
 func (c *Cache) GetContext(ctx context.Context, key introspect.Key, now time.Time) (introspect.Entry, bool) {
 	if c.s == nil { // a zero Cache holds nothing
 		return introspect.Entry{}, false
