@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/bearerguard/bearerguard/adapters/httpbearer"
+	"github.com/bearerguard/bearerguard/adapters/internal/contract"
 	"github.com/bearerguard/bearerguard/bearertest"
 	"github.com/bearerguard/bearerguard/scopes"
 	"github.com/bearerguard/bearerguard/validator"
@@ -16,15 +17,7 @@ import (
 // (it replaced it: a route asking for MFA and then a recent login served
 // a password-only token), and the challenge names what both require.
 func TestStepUpGivenTwice(t *testing.T) {
-	iss := bearertest.NewIssuer(t)
-	v, err := validator.New(validator.WithIssuer(iss.URL, iss.KeySet(t)), validator.WithAudience("api"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := httpbearer.New(v)
-	if err != nil {
-		t.Fatal(err)
-	}
+	iss, g := stepUpGuard(t)
 	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	mfa, pwd, otp := "urn:example:mfa", "urn:example:pwd", "urn:example:otp"
 	now := time.Now()
@@ -65,19 +58,12 @@ func TestStepUpGivenTwice(t *testing.T) {
 		srv.Close()
 	}
 
-	defer func() {
-		if recover() == nil {
-			t.Error("two step-ups with no acr value in common: no panic (no token could meet the route)")
-		}
-	}()
-	g.Require(scopes.All("admin"), ok, httpbearer.WithStepUp(validator.StepUp{ACR: []string{mfa}}), httpbearer.WithStepUp(validator.StepUp{ACR: []string{otp}}))
+	contract.StepUpsPanicWhenBuilt(t, func(g *httpbearer.Guard, opts ...httpbearer.RouteOption) { g.Require(scopes.All("admin"), ok, opts...) })
 }
 
-// TestRouteOptions: options combined with RouteOptions check each other
-// when combined (two step-ups with no acr value in common panicked on
-// every request through Authorize, which the Gin, Echo and MCP adapters
-// call per request), and the combined option requires what they did.
-func TestRouteOptions(t *testing.T) {
+// stepUpGuard is a Guard of a test issuer's tokens for the audience "api".
+func stepUpGuard(t *testing.T) (*bearertest.Issuer, *httpbearer.Guard) {
+	t.Helper()
 	iss := bearertest.NewIssuer(t)
 	v, err := validator.New(validator.WithIssuer(iss.URL, iss.KeySet(t)), validator.WithAudience("api"))
 	if err != nil {
@@ -87,14 +73,18 @@ func TestRouteOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return iss, g
+}
+
+// TestRouteOptions: options combined with RouteOptions check each other
+// when combined (two step-ups with no acr value in common panicked on
+// every request through Authorize, which the Gin, Echo and MCP adapters
+// call per request), and the combined option requires what they did.
+func TestRouteOptions(t *testing.T) {
+	iss, g := stepUpGuard(t)
 	mfa, pwd, otp := "urn:example:mfa", "urn:example:pwd", "urn:example:otp"
 	t.Run("no acr in common panics when combined", func(t *testing.T) {
-		defer func() {
-			if recover() == nil {
-				t.Error("RouteOptions of two step-ups with no acr value in common: no panic")
-			}
-		}()
-		httpbearer.RouteOptions(httpbearer.WithStepUp(validator.StepUp{ACR: []string{mfa}}), httpbearer.WithStepUp(validator.StepUp{ACR: []string{otp}}))
+		contract.StepUpsPanicWhenBuilt(t, func(_ *httpbearer.Guard, opts ...httpbearer.RouteOption) { httpbearer.RouteOptions(opts...) })
 	})
 
 	combined := httpbearer.RouteOptions(httpbearer.WithStepUp(validator.StepUp{ACR: []string{otp, mfa}, MaxAge: time.Hour}),
