@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -129,5 +130,55 @@ func TestClientReadTimeoutIsRedisFailure(t *testing.T) {
 		if errors.Is(err, context.DeadlineExceeded) || r.Errors() != before+1 || !fresh {
 			t.Errorf("%s: fresh %v, %v, %d errors counted; want Redis's failure, counted once, the fail-open policy applied (accepted)", tt.what, fresh, err, r.Errors()-before)
 		}
+	}
+}
+
+// TestProbesOneAtATime: callers' deadlines are the caller's to choose, so
+// an unauthenticated flood of requests with short deadlines must not turn
+// into as many calls to Redis beyond their own: 200 reads ended by their
+// callers after 55 ms (a healthy Redis 60 ms away) start probes one at a
+// time, not one each.
+func TestProbesOneAtATime(t *testing.T) {
+	srv := redistest.Start(t)
+	proxy := startDelayProxy(t, srv.Addr, 60*time.Millisecond)
+	s, err := redisstore.Open("redis://"+proxy.addr, redisstore.WithTimeout(time.Second), redisstore.WithLocalCache(0, 0),
+		redisstore.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	pings := func() int {
+		info, err := srv.Client().Info(t.Context(), "commandstats").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		if i := strings.Index(info, "cmdstat_ping:calls="); i >= 0 {
+			fmt.Sscanf(info[i+len("cmdstat_ping:calls="):], "%d", &n)
+		}
+		return n
+	}
+	before := pings()
+	proxy.armed.Store(true)
+	var wg sync.WaitGroup
+	for g := range 40 {
+		wg.Go(func() {
+			for i := range 5 {
+				ctx, cancel := context.WithTimeout(t.Context(), 55*time.Millisecond)
+				s.Cache().GetContext(ctx, key(fmt.Sprintf("flood-%d-%d", g, i)), time.Now())
+				cancel()
+			}
+		})
+	}
+	wg.Wait()
+	time.Sleep(300 * time.Millisecond) // the last probe has its answer
+	proxy.armed.Store(false)
+	probes := pings() - before
+	t.Logf("200 reads ended by their callers after 55 ms: %d probes; cache stats %+v", probes, s.Cache().Stats())
+	if probes < 1 || probes > 50 {
+		t.Errorf("200 slow reads ended by their callers made %d probes: want at least one, and one at a time (40 callers at once: a quarter of the reads at most; one a read would be 200)", probes)
+	}
+	if n := s.Cache().Stats().Errors; n != 0 {
+		t.Errorf("%d Redis errors counted, Redis healthy", n)
 	}
 }

@@ -136,18 +136,17 @@ func (r *ReplayStore) Remember(ctx context.Context, key string, expires time.Tim
 	switch {
 	case r.s.closed.Load():
 		return false, ErrClosed
-	case r.s.callerGone(ctx, start, err):
+	case r.s.judge(ctx, start, err, r.failed):
 		// The caller is gone (its deadline, not Redis, ended the call):
 		// nothing to decide, and above all nothing to accept failing open.
-		// A slow call has Redis probed, so that a Redis that hangs is
-		// counted and logged under short deadlines too.
-		r.s.judge(ctx, start, err, r.failed)
+		// (A slow call has Redis probed, so that a Redis that hangs is
+		// counted and logged under short deadlines too.)
 		if ctx.Err() != nil {
 			return false, ctx.Err()
 		}
 		return false, context.DeadlineExceeded
 	}
-	r.failed(err)
+	// Redis's failure, counted by judge.
 	err = fmt.Errorf("%w: %w", ErrUnavailable, err)
 	if r.local == nil {
 		return false, err

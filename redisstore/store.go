@@ -371,7 +371,8 @@ func (s *Store) callerGone(caller context.Context, start time.Time, err error) b
 // context's are the same instant, read by two timers).
 const deadlineSlack = 2 * time.Millisecond
 
-// judge records a failed call. One its caller did not end counts against
+// judge records a failed call, and reports whether its caller ended it.
+// One its caller did not end counts against
 // Redis now (fail). One its caller ended says nothing about Redis, unless
 // Redis had kept it waiting slowCall (a healthy Redis nearby answers in a
 // millisecond): then a probe with the store's whole timeout decides
@@ -379,13 +380,15 @@ const deadlineSlack = 2 * time.Millisecond
 // leave a healthy Redis alone, however far away it is, and a Redis that
 // hangs is still found within the store's timeout whatever their
 // deadlines.
-func (s *Store) judge(caller context.Context, start time.Time, err error, fail func(error)) {
-	switch {
-	case !s.callerGone(caller, start, err):
+func (s *Store) judge(caller context.Context, start time.Time, err error, fail func(error)) (callerGone bool) {
+	if !s.callerGone(caller, start, err) {
 		fail(err)
-	case time.Since(start) >= min(s.cfg.timeout/2, slowCall):
+		return false
+	}
+	if time.Since(start) >= min(s.cfg.timeout/2, slowCall) {
 		s.suspect(fail)
 	}
+	return true
 }
 
 // slowCall is how long a Redis call ended by its caller may have waited
