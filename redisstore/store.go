@@ -372,11 +372,10 @@ func (s *Store) callerGone(caller context.Context, start time.Time, err error) b
 const deadlineSlack = 2 * time.Millisecond
 
 // judge records a failed call, and reports whether its caller ended it.
-// One its caller did not end counts against
-// Redis now (fail). One its caller ended says nothing about Redis, unless
-// Redis had kept it waiting slowCall (a healthy Redis nearby answers in a
-// millisecond): then a probe with the store's whole timeout decides
-// ([Store.suspect]). So callers with short deadlines cannot make the cache
+// One its caller did not end counts against Redis now (fail). One its
+// caller ended says nothing about Redis, unless Redis had kept it waiting
+// slowCall (a healthy Redis nearby answers in a millisecond): then a probe
+// with the store's whole timeout decides ([Store.suspect]). So callers with short deadlines cannot make the cache
 // leave a healthy Redis alone, however far away it is, and a Redis that
 // hangs is still found within the store's timeout whatever their
 // deadlines.
