@@ -269,32 +269,34 @@ func spelledAlike(a, b string) bool {
 	return normalIssuer(a) == normalIssuer(b)
 }
 
-// normalIssuer is an issuer name in the form spelledAlike compares.
+// normalIssuer is an issuer name in the form spelledAlike compares: the
+// host folded further than a DPoP "htu" is (a trailing dot, an IPv6
+// address at length, a port with leading zeros name the same server to
+// whoever configures it, though a stricter htu is the safer one), then
+// normalizeHTU's RFC 3986 normalization, the query kept. A name that is
+// not an http(s) URL with a host is compared as written.
 func normalIssuer(s string) string {
 	s = strings.TrimRight(s, "/")
 	u, err := url.Parse(s)
-	if err != nil || u.Host == "" || u.Opaque != "" {
+	if err != nil || u.Host == "" {
 		return s
 	}
-	scheme, host, port := strings.ToLower(u.Scheme), strings.TrimSuffix(strings.ToLower(u.Hostname()), "."), u.Port()
+	host := strings.TrimSuffix(u.Hostname(), ".")
 	if ip, err := netip.ParseAddr(host); err == nil {
 		host = ip.String()
 	}
-	if n, err := strconv.ParseUint(port, 10, 16); err == nil {
-		port = strconv.FormatUint(n, 10)
-	}
-	if scheme == "https" && port == "443" || scheme == "http" && port == "80" {
-		port = ""
-	}
-	if port != "" {
+	if port := u.Port(); port != "" {
+		if n, err := strconv.ParseUint(port, 10, 16); err == nil {
+			port = strconv.FormatUint(n, 10)
+		}
 		host = net.JoinHostPort(host, port)
 	} else if strings.Contains(host, ":") {
 		host = "[" + host + "]"
 	}
-	p, ok := normalizePercent(u.EscapedPath())
+	u.Host = host
+	n, ok := normalizeHTU(u.String())
 	if !ok {
 		return s
 	}
-	p = removeDotSegments(p)
-	return scheme + "://" + u.User.String() + "@" + host + strings.TrimRight(p, "/") + "?" + u.RawQuery
+	return strings.TrimRight(n, "/") + "?" + u.RawQuery
 }
