@@ -160,6 +160,12 @@ func BearerToken(source func() (string, error)) ClientAuth {
 // request's context (its deadline is the request's [WithTimeout]; Close
 // cancels it): a source fetching a token over the network stops with the
 // request that asked.
+//
+// source is called for every introspection request, that is for every
+// distinct token the cache does not hold, whoever sends it: a source that
+// fetches its token over the network must keep it until it nears expiry
+// (as golang.org/x/oauth2's ReuseTokenSource does), or each made-up token
+// costs two calls out instead of one.
 func BearerTokenContext(source func(ctx context.Context) (string, error)) ClientAuth {
 	return &bearerAuth{source: source}
 }

@@ -44,6 +44,15 @@ import (
 // Sign takes no context: a signer that calls out (a KMS) must bound its own
 // calls, since a request waits for its assertion whatever [WithTimeout]
 // says, and [Client.Close] waits for requests under way.
+//
+// Every introspection request signs a new assertion (OpenID Connect Core
+// §9: an assertion is used once), and every distinct token the cache does
+// not hold makes a request, whoever sends it: made-up tokens from
+// unauthenticated callers cost one signature each. On a 2-core machine an
+// RSA-2048 signature takes about 0.8 ms of CPU, ES256 25 µs and Ed25519
+// 20 µs, and a KMS or HSM key makes each a remote, often metered call.
+// Prefer a local P-256 or Ed25519 key where unauthenticated callers can
+// reach the API, and limit their rate in front of it.
 func PrivateKeyJWT(clientID string, key crypto.Signer, kid string) ClientAuth {
 	return privateKeyJWT{id: clientID, key: key, kid: kid}
 }
