@@ -69,6 +69,12 @@ func (n NginxHeaders) withDefaults() NginxHeaders {
 // have it read headers it forged. Default: loopback only (127.0.0.0/8 and
 // ::1). Given twice, it is a configuration error: a second list would
 // silently replace the first.
+//
+// The address is the request's RemoteAddr (or [Request.Peer]) as net/http
+// writes it, address and port: a handler of this package mounted behind
+// middleware that rewrites RemoteAddr from client headers (chi's RealIP,
+// gorilla's ProxyHeaders) takes a RemoteAddr without a port for no proxy,
+// and such middleware must not run before it.
 func WithTrustedProxies(proxies ...string) Option {
 	return func(c *config) {
 		if c.proxiesSet {

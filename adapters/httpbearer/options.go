@@ -119,6 +119,12 @@ func WithPublicURL(base string) Option {
 // over TLS with a client certificate of its own uses that one. header must
 // not be a credential, Host or hop-by-hop header (Authorization, DPoP,
 // Cookie, Connection, …).
+//
+// The peer address is the request's RemoteAddr as net/http writes it, an
+// address and a port. Middleware that rewrites RemoteAddr from headers a
+// client can send (chi's RealIP, gorilla's ProxyHeaders) must not run
+// before the Guard; a RemoteAddr without a port, as they write it, is
+// never taken for a proxy.
 func WithClientCertHeader(header string, format CertHeaderFormat, proxies ...string) Option {
 	return func(c *config) {
 		switch {

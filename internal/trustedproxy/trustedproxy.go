@@ -58,13 +58,18 @@ func (l List) Contains(addr netip.Addr) bool {
 	return false
 }
 
-// ContainsRemote reports whether remoteAddr ("host:port", as
-// http.Request.RemoteAddr, or a bare host) is in the list. Anything that
-// is not an IP address is not.
+// ContainsRemote reports whether remoteAddr, an IP address and a port as
+// net/http writes http.Request.RemoteAddr for a TCP peer, is in the list.
+// Anything else is not: in particular a bare address, which net/http
+// never writes and middleware such as chi's RealIP or gorilla's
+// ProxyHeaders does, copied from request headers any client can send
+// (X-Real-IP, X-Forwarded-For, True-Client-IP). Refusing it makes such a
+// middleware placed before the guard fail closed instead of letting a
+// client name a trusted proxy's address.
 func (l List) ContainsRemote(remoteAddr string) bool {
-	host, _, err := net.SplitHostPort(remoteAddr)
-	if err != nil {
-		host = remoteAddr
+	host, port, err := net.SplitHostPort(remoteAddr)
+	if err != nil || port == "" {
+		return false
 	}
 	addr, err := netip.ParseAddr(host)
 	return err == nil && l.Contains(addr)

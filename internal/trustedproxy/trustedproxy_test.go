@@ -15,7 +15,13 @@ func TestList(t *testing.T) {
 		want   bool
 	}{
 		{"10.1.2.3:443", true},
-		{"10.1.2.3", true},
+		// A bare address is not a TCP peer as net/http writes it: it
+		// comes from middleware that copied a client's header (chi's
+		// RealIP, gorilla's ProxyHeaders) and must not name a proxy.
+		{"10.1.2.3", false},
+		{"[10.1.2.3]", false},
+		{"10.1.2.3:", false},
+		{"::1", false},
 		{"[::ffff:10.1.2.3]:443", true}, // mapped: the IPv4 address
 		{"11.0.0.1:443", false},
 		{"192.0.2.7:1", true},
