@@ -117,7 +117,13 @@ func WithIntrospectionTokenTypeOptional() Option {
 
 // WithIntrospectJWTs sends JWTs to introspection too, instead of checking
 // them locally, so that revocation is seen at once (at the cost of a round
-// trip per uncached token). It needs [WithIntrospection].
+// trip per uncached token). It needs [WithIntrospection]. The answer
+// decides, and the JWT's own claims are not read, with one exception: a
+// JWT whose claims carry a "cnf" is refused ([ErrUnsupportedBinding]) when
+// the answer names no binding, rather than taken as a bearer token (RFC
+// 9449 §6.2 and RFC 8705 §3.2 have the answer carry the token's "cnf").
+// This also holds for a JWT of an issuer without keys here, which is
+// introspected whatever this option says.
 func WithIntrospectJWTs() Option { return func(c *config) { c.introspectJWTs = true } }
 
 // introspect checks token with the introspector and applies this
@@ -136,6 +142,14 @@ func (v *Validator) introspect(ctx context.Context, token string) (*Token, error
 	// A copy of our own: whatever the introspector caches, nothing a
 	// handler does to its token reaches another request.
 	tok = tok.clone()
+	if !tok.Confirmation.Bound() && looksLikeJWS(token) && saysBound(token) {
+		// The JWT says it is sender-constrained and the answer names no
+		// key or certificate (RFC 9449 §6.2 and RFC 8705 §3.2 want its
+		// "cnf"): taken as a bearer token, it would serve whoever stole
+		// it. Its claims are not verified here, so all they can do is have
+		// their own request refused.
+		return nil, ErrUnsupportedBinding
+	}
 	if tok.Issuer != "" && tok.Issuer != v.introspectionIssuer {
 		// Another issuer's name, even a trusted one: a hostile or
 		// compromised endpoint would otherwise make up that issuer's
@@ -202,6 +216,34 @@ func (v *Validator) introspect(ctx context.Context, token string) (*Token, error
 		return nil, err
 	}
 	return tok, nil
+}
+
+// saysBound reports whether token, a compact JWS, carries a "cnf" claim
+// naming something (not null, not an empty object), or a payload the
+// strict reader refuses (a "cnf" named twice, say): read without its
+// signature, for [Validator.introspect] only.
+func saysBound(token string) bool {
+	_, payload, _, err := splitCompact(token)
+	if err != nil {
+		return false
+	}
+	raw, err := b64.DecodeString(payload)
+	if err != nil {
+		return false
+	}
+	val, ok, err := lookupClaim(raw, []string{"cnf"})
+	switch {
+	case err != nil:
+		return true
+	case !ok || string(val) == "null":
+		return false
+	}
+	var r objectReader
+	if r.init(val) != nil {
+		return true // a "cnf" that is no object: not a bearer token's
+	}
+	_, _, more, err := r.next()
+	return more || err != nil
 }
 
 // answerAudienceChecked reports whether the audience check an answer
