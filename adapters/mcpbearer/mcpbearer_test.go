@@ -630,6 +630,10 @@ func TestRawRequests(t *testing.T) {
 		{"refused call, Params after params", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"write_data"},"Params":{"name":"x"}}`, 403, ""},
 		{"refused call, a folded params after params", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"write_data"},"param\u017f":{"name":"x"}}`, 403, ""},
 		{"refused call, NAME of another type", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"write_data","NAME":7}}`, 403, ""},
+		// A later "name": null leaves the SDK's string as it was: Protect
+		// read the null and let the call reach its tool (SECURITY.md 140).
+		{"refused call, a null name after it", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"write_data","arguments":{},"name":null}}`, 403, ""},
+		{"refused call in a batch, a null name after it", `[{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"write_data","name":null}}]`, 403, ""},
 		{"allowed call", call(1, "read_data"), 200, ""},
 		{"not JSON", "{", 400, ""},
 		{"unknown tool", call(1, "nope"), 200, ""},

@@ -376,7 +376,7 @@ func requestIn(raw []byte, msg *rpcMessage) (jsonrpc.ID, bool) {
 	if _, ok := rawString(msg.Method); !ok {
 		return jsonrpc.ID{}, false
 	}
-	if v, ok := rawString(msg.JSONRPC); !ok || v != "2.0" {
+	if msg.JSONRPC != "2.0" {
 		return jsonrpc.ID{}, false // the SDK refuses it: no answer of ours
 	}
 	return validID(msg.ID)
@@ -387,17 +387,23 @@ const space = " \t\r\n"
 
 // rpcMessage is what toolCalls reads of a JSON-RPC message: every member
 // raw (left in the body, not copied), so that no value can be of the wrong
-// type, and each decoded only when it may be what a call needs.
+// type, and each decoded only when it may be what a call needs; but
+// "jsonrpc" decoded into a string, as the SDK decodes it, so that a later
+// null leaves it as it was for both.
 type rpcMessage struct {
-	JSONRPC json.RawMessage `json:"jsonrpc"`
+	JSONRPC string          `json:"jsonrpc"`
 	ID      json.RawMessage `json:"id"`
 	Method  json.RawMessage `json:"method"`
 	Params  json.RawMessage `json:"params"`
 }
 
-// toolParams is what toolCalls reads of a tools/call's params.
+// toolParams is what toolCalls reads of a tools/call's params: "name"
+// decoded into a string, as the SDK decodes it (mcp.CallToolParamsRaw),
+// so that duplicate members resolve alike. A later "name": null leaves a
+// string as it was; read raw, it would be the null, and the call the
+// SDK runs would go unseen.
 type toolParams struct {
-	Name json.RawMessage `json:"name"`
+	Name string `json:"name"`
 }
 
 // readFlags read as the SDK does (exact member names), and leave raw
@@ -424,13 +430,9 @@ func toolCallIn(raw []byte, msg *rpcMessage) (toolCall, bool) {
 		return toolCall{}, false // the SDK refuses a call without its params object
 	}
 	if _, err := segjson.Parse(msg.Params, &params, readFlags); err != nil {
-		return toolCall{}, false
+		return toolCall{}, false // the SDK cannot decode it either: no call
 	}
-	name, ok := rawString(params.Name)
-	if !ok {
-		return toolCall{}, false
-	}
-	return toolCall{id: rid, tool: name}, true
+	return toolCall{id: rid, tool: params.Name}, true
 }
 
 // validID decodes a request's id: a string or a number.

@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"reflect"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 	segjson "github.com/segmentio/encoding/json"
 )
 
@@ -22,6 +24,9 @@ func FuzzToolCalls(f *testing.F) {
 		`{"id":null,"method":"tools/call","params":{"name":"x","Name":"y"}}`,
 		` [ ] `, `{"id":1.5,"method":"tools/call"}`, "\xef\xbb\xbf{}", `{"id":{},"method":"tools/call"}`,
 		`[{"jsonrpc":"2.0","id":2,"method":"ping"},{"jsonrpc":"2.0","id":3,"method":"subscriptions\/listen","params":{}}]`,
+		// A later null leaves the SDK's string as it was (red-team of the
+		// MCP door; SECURITY.md 140).
+		`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"write_data","arguments":{},"name":null}}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -39,6 +44,13 @@ func FuzzToolCalls(f *testing.F) {
 		}
 		if len(calls) > bytes.Count(body, []byte("{")) {
 			t.Fatalf("%d calls from %d objects", len(calls), bytes.Count(body, []byte("{")))
+		}
+		// Every call the SDK itself would run is found, with the same
+		// id and tool (it may find more: it does not check "jsonrpc").
+		for _, c := range sdkToolCalls(body) {
+			if !slices.ContainsFunc(calls, func(f toolCall) bool { return f.tool == c.tool && f.id == c.id }) {
+				t.Fatalf("the SDK runs %+v, Protect found %+v in %q", c, calls, body)
+			}
 		}
 		for _, c := range calls {
 			if !c.id.IsValid() {
@@ -146,6 +158,14 @@ func toolCallsWhole(body []byte) []toolCall {
 		if segjson.Unmarshal(raw, &m) != nil {
 			continue
 		}
+		// "jsonrpc" of another type than a string: the SDK cannot decode
+		// the message.
+		var version struct {
+			JSONRPC string `json:"jsonrpc"`
+		}
+		if decodeAsSDK(raw, &version) != nil {
+			continue
+		}
 		if method, ok := str(m["method"]); !ok || method != "tools/call" {
 			continue
 		}
@@ -157,15 +177,55 @@ func toolCallsWhole(body []byte) []toolCall {
 		if err != nil || !id.IsValid() {
 			continue
 		}
-		var params map[string]json.RawMessage
-		if segjson.Unmarshal(m["params"], &params) != nil || params == nil {
+		// params must be an object; its "name" is decoded into a string,
+		// as the SDK does.
+		var params struct {
+			Name string `json:"name"`
+		}
+		if p := m["params"]; len(p) == 0 || p[0] != '{' || decodeAsSDK(p, &params) != nil {
 			continue
 		}
-		name, ok := str(params["name"])
-		if !ok {
+		out = append(out, toolCall{id: id, tool: params.Name})
+	}
+	return out
+}
+
+// decodeAsSDK decodes raw as the SDK's internal JSON package does.
+func decodeAsSDK(raw []byte, v any) error {
+	dec := segjson.NewDecoder(bytes.NewReader(raw))
+	dec.DontMatchCaseInsensitiveStructFields()
+	return dec.Decode(v)
+}
+
+// sdkToolCalls returns the tool calls the SDK itself would run for body,
+// read with its own decoder (jsonrpc.DecodeMessage) and its own params
+// type (mcp.CallToolParamsRaw): a batch whose elements all decode, or one
+// message.
+func sdkToolCalls(body []byte) []toolCall {
+	var msgs []jsonrpc.Message
+	var raws []json.RawMessage
+	if decodeAsSDK(body, &raws) == nil {
+		for _, raw := range raws {
+			msg, err := jsonrpc.DecodeMessage(raw)
+			if err != nil {
+				return nil
+			}
+			msgs = append(msgs, msg)
+		}
+	} else if msg, err := jsonrpc.DecodeMessage(body); err == nil {
+		msgs = append(msgs, msg)
+	}
+	var out []toolCall
+	for _, msg := range msgs {
+		req, ok := msg.(*jsonrpc.Request)
+		if !ok || req.Method != "tools/call" || !req.ID.IsValid() {
 			continue
 		}
-		out = append(out, toolCall{id: id, tool: name})
+		var params mcp.CallToolParamsRaw
+		if decodeAsSDK(req.Params, &params) != nil {
+			continue
+		}
+		out = append(out, toolCall{id: req.ID, tool: params.Name})
 	}
 	return out
 }
