@@ -1,6 +1,7 @@
 package validator
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -219,17 +220,21 @@ func (v *Validator) introspect(ctx context.Context, token string) (*Token, error
 }
 
 // saysBound reports whether token, a compact JWS, carries a "cnf" claim
-// naming something (not null, not an empty object), or a payload the
-// strict reader refuses (a "cnf" named twice, say): read without its
+// naming something (not null, not an empty object), or may carry one the
+// strict reader cannot read (a payload that has "cnf" or an escape in it
+// and does not parse: a "cnf" named twice, say): read without its
 // signature, for [Validator.introspect] only.
 func saysBound(token string) bool {
 	_, payload, _, err := splitCompact(token)
 	if err != nil {
 		return false
 	}
-	raw, err := b64.DecodeString(payload)
-	if err != nil {
+	raw, ok := decodeSegment(payload, nil)
+	if !ok {
 		return false
+	}
+	if !bytes.Contains(raw, []byte("cnf")) && bytes.IndexByte(raw, '\\') < 0 {
+		return false // no member can be named "cnf", escaped or not
 	}
 	val, ok, err := lookupClaim(raw, []string{"cnf"})
 	switch {
