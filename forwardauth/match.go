@@ -453,7 +453,7 @@ func (rs *Rules) matchAs(method, host, path string, sp spelling) *Route {
 // caller refuses the request.
 func (rs *Rules) otherSpelling(method, host, p string, route *Route) (other, how string) {
 	up := rs.upstream
-	if up.CaseSensitive && up.StrictSlash && up.DecodedPath {
+	if up.CaseSensitive && up.StrictSlash && up.DecodedPath && up.NoFormatSuffix {
 		return "", ""
 	}
 	anyCaseIf := caseIf(!up.CaseSensitive)
@@ -469,6 +469,22 @@ func (rs *Rules) otherSpelling(method, host, p string, route *Route) (other, how
 		if !goEscapes(p) {
 			if r := rs.otherReading(method, host, p, p, asSentDecoded, route, servedIfMatchedOrDefault); r != nil {
 				return r.name, "with its escapes undecoded"
+			}
+		}
+	}
+	if !up.NoFormatSuffix {
+		// Rails serves /orders/admin.json (and /orders/admin.json/) by the
+		// handler of /orders/admin, Spring's suffix patterns also
+		// /orders/admin.tar.gz: the path taken at the last and the first
+		// dot of its last segment.
+		for _, q := range withoutFormat(p, up.StrictSlash) {
+			if r := rs.otherReading(method, host, p, q, 0, route, servedIfMatched); r != nil {
+				return r.name, "without its format suffix"
+			}
+			if anyCaseIf != 0 {
+				if r := rs.otherReading(method, host, p, q, anyCase, route, servedIfMatched); r != nil {
+					return r.name, "in another case and without its format suffix"
+				}
 			}
 		}
 	}
@@ -492,6 +508,27 @@ func (rs *Rules) otherSpelling(method, host, p string, route *Route) (other, how
 		}
 	}
 	return "", ""
+}
+
+// withoutFormat returns p without a format suffix of its last segment,
+// taken at the segment's last dot and, if another, its first: none when
+// the segment has no dot after its first byte. A trailing slash is taken
+// away first unless strictSlash.
+func withoutFormat(p string, strictSlash bool) []string {
+	if !strictSlash && len(p) > 1 && strings.HasSuffix(p, "/") {
+		p = p[:len(p)-1]
+	}
+	start := strings.LastIndexByte(p, '/') + 1
+	seg := p[start:]
+	last := strings.LastIndexByte(seg, '.')
+	if last < 1 {
+		return nil
+	}
+	out := []string{p[:start+last]}
+	if first := strings.IndexByte(seg, '.'); first >= 1 && first != last {
+		out = append(out, p[:start+first])
+	}
+	return out
 }
 
 // served says which handler an upstream reading a path otherwise serves

@@ -993,13 +993,21 @@ func TestREADMERouteFileRefusesOtherSpellings(t *testing.T) {
 	if dec := decide(block, "/orders/7"); !dec.Allowed {
 		t.Fatalf("GET /orders/7 with an orders:read token: %d (%v)", dec.Status, dec.Err)
 	}
-	for _, target := range []string{"/orders/ADMIN", "/orders/Admin", "/orders/ADMIN/", "/orders/Admin/users", "/ORDERS/admin/users", "/Orders/7"} {
+	// A format suffix: Rails serves /orders/admin.json by the handler of
+	// /orders/admin (SECURITY.md 141).
+	for _, target := range []string{"/orders/ADMIN", "/orders/Admin", "/orders/ADMIN/", "/orders/Admin/users", "/ORDERS/admin/users", "/Orders/7",
+		"/orders/admin.json", "/orders/admin.xml", "/orders/admin.json/", "/orders/Admin.json", "/orders/admin.tar.gz"} {
 		if dec := decide(block, target); dec.Allowed || dec.Status == http.StatusOK {
 			t.Errorf("GET %s with an orders:read token: allowed by %q", target, dec.Route)
 		}
 	}
-	if dec := decide(block, "/orders/ADMIN"); !errors.Is(dec.Err, forwardauth.ErrAmbiguousPath) || dec.Route != "read" {
-		t.Errorf("GET /orders/ADMIN: %d by %q (%v), want 400 ErrAmbiguousPath by read", dec.Status, dec.Route, dec.Err)
+	for _, target := range []string{"/orders/ADMIN", "/orders/admin.json"} {
+		if dec := decide(block, target); !errors.Is(dec.Err, forwardauth.ErrAmbiguousPath) || dec.Route != "read" {
+			t.Errorf("GET %s: %d by %q (%v), want 400 ErrAmbiguousPath by read", target, dec.Status, dec.Route, dec.Err)
+		}
+	}
+	if dec := decide(block, "/orders/7.json"); !dec.Allowed {
+		t.Errorf("GET /orders/7.json with an orders:read token: %d (%v)", dec.Status, dec.Err)
 	}
 	// As the README says: without no-admin-index, /orders/admin is read's,
 	// and no-admin's with a slash.

@@ -69,16 +69,17 @@ type File struct {
 // UpstreamFile says how strictly the upstream routes paths. By default
 // (all false) a request is refused (400, [ErrAmbiguousPath]) when its
 // path, in another case, with a trailing slash added or taken away, or
-// with its escapes undecoded, matches a route that decides otherwise
-// than its own: an upstream that
+// with its escapes undecoded, or without a format suffix (.json),
+// matches a route that decides otherwise than its own: an upstream that
 // routes so (Express's routers by default, Echo's RemoveTrailingSlash and
-// AddTrailingSlash, ASP.NET Core, Spring) would serve that route's
+// AddTrailingSlash, ASP.NET Core, Spring, Rails) would serve that route's
 // handler to a request its route never checked.
 //
 //	upstream:
-//	  case_sensitive: true # /Admin never reaches the handler of /admin
-//	  strict_slash: true   # /admin/ never reaches the handler of /admin, nor /admin that of /admin/
-//	  decoded_path: true   # /h%65althz is /healthz to the upstream, never a path of its own
+//	  case_sensitive: true   # /Admin never reaches the handler of /admin
+//	  strict_slash: true     # /admin/ never reaches the handler of /admin, nor /admin that of /admin/
+//	  decoded_path: true     # /h%65althz is /healthz to the upstream, never a path of its own
+//	  no_format_suffix: true # /admin.json never reaches the handler of /admin
 type UpstreamFile struct {
 	// CaseSensitive says the upstream routes a path only to a handler
 	// whose path it is in the same case (net/http.ServeMux, Gin, Echo,
@@ -97,6 +98,14 @@ type UpstreamFile struct {
 	// default a request is refused when its path, so read, matches a route
 	// that decides otherwise than its own.
 	DecodedPath bool `yaml:"decoded_path"`
+	// NoFormatSuffix says the upstream never reads a suffix of the last
+	// segment (/orders/admin.json) as a response format, serving the path
+	// without it (/orders/admin) by that path's handler: Rails does for
+	// every route (its optional "(.:format)"), and Spring MVC with suffix
+	// pattern matching (the default before 5.3) does for ".anything". By
+	// default a request is refused when its path without such a suffix
+	// matches a route that decides otherwise than its own.
+	NoFormatSuffix bool `yaml:"no_format_suffix"`
 }
 
 // IdentityFile names the identity headers. An empty name takes the

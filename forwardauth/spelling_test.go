@@ -122,6 +122,22 @@ func TestPathInAnotherSpellingRefused(t *testing.T) {
 		{"upstream: {decoded_path: true}", "GET", "/admi%6E", allowed, "admin"},
 		{"upstream: {case_sensitive: true, strict_slash: true, decoded_path: true}", "GET", "/ADM%C4%B0N", allowed, "default"},
 		{"upstream: {case_sensitive: true}", "GET", "/adm%C4%B1n", allowed, "default"},
+		// a format suffix (Rails reads /admin.json as /admin, Spring's
+		// suffix patterns /admin.tar.gz too): red-team of forward auth,
+		// SECURITY.md 141
+		{"", "GET", "/admin.json", ambiguous, "default"},
+		{"", "GET", "/admin.tar.gz", ambiguous, "default"},
+		{"", "GET", "/ADMIN.json", ambiguous, "default"},
+		{"", "GET", "/healthz.json", ambiguous, "default"},
+		{"", "GET", "/orders/admin.json/", ambiguous, "default"}, // /orders/admin is read's
+		{"", "GET", "/orders/admin.json", allowed, "read"},       // so is /orders/admin.json
+		{"", "GET", "/orders/7.json", allowed, "read"},
+		{"", "GET", "/orders/.json", allowed, "read"},
+		{"", "GET", "/reports/q1.csv", allowed, "reports"},
+		{"upstream: {no_format_suffix: true}", "GET", "/admin.json", allowed, "default"},
+		{"upstream: {no_format_suffix: true, strict_slash: true}", "GET", "/orders/admin.json/", allowed, "default"},
+		{"upstream: {case_sensitive: true, strict_slash: true, decoded_path: true}", "GET", "/admin.json", ambiguous, "default"},
+		{"upstream: {case_sensitive: true, strict_slash: true, decoded_path: true, no_format_suffix: true}", "GET", "/admin.json", allowed, "default"},
 		// one decision whatever the spelling
 		{"", "GET", "/orders/7", allowed, "read"},
 		{"", "GET", "/orders/ABC", allowed, "read"},

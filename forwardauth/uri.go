@@ -32,7 +32,7 @@ type AmbiguousPathError struct {
 	Other string
 	// Spelling says which: "in another case", "with its escapes
 	// undecoded", "with a trailing slash", "without its trailing slash",
-	// or one of these with a slash.
+	// "without its format suffix", or one of these in another case.
 	Spelling string
 }
 
@@ -41,6 +41,10 @@ type AmbiguousPathError struct {
 func (e *AmbiguousPathError) Error() string {
 	setting := "upstream.case_sensitive"
 	switch {
+	case strings.Contains(e.Spelling, "format") && strings.Contains(e.Spelling, "case"):
+		setting = "upstream.case_sensitive or upstream.no_format_suffix"
+	case strings.Contains(e.Spelling, "format"):
+		setting = "upstream.no_format_suffix"
 	case strings.Contains(e.Spelling, "escapes") && strings.Contains(e.Spelling, "slash"):
 		setting = "upstream.decoded_path or upstream.strict_slash"
 	case strings.Contains(e.Spelling, "escapes"):
