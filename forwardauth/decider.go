@@ -411,7 +411,9 @@ func (d *Decider) decideWith(ctx context.Context, rules *Rules, req Request) *De
 	// application's own Guard; the caller's, when Decide is called from a
 	// guarded handler) is another request's, and the Guard must not reuse
 	// it for this one.
-	ctx, cancel := context.WithTimeout(tokenkey.Hide(ctx), d.timeout)
+	// Its peer is req.Peer, not the connection ctx may name (the auth
+	// request's, recorded by httpbearer.ConnContext).
+	ctx, cancel := context.WithTimeout(trustedproxy.HidePeer(tokenkey.Hide(ctx)), d.timeout)
 	defer cancel()
 	r = r.WithContext(ctx)
 	w := &capture{header: http.Header{}}

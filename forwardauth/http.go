@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+
+	"github.com/bearerguard/bearerguard/internal/trustedproxy"
 )
 
 // trusted reports whether remoteAddr ("host:port") is a trusted proxy.
@@ -93,10 +95,11 @@ func (d *Decider) EnvoyHTTPHandler(prefix string) http.Handler {
 func (d *Decider) frontHandler(fe frontend, read func(*http.Request) (Request, bool)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var dec *Decision
-		if !d.trusted(r.RemoteAddr) {
+		peer := trustedproxy.Remote(r) // the connection's, with httpbearer.ConnContext
+		if !d.trusted(peer) {
 			dec = refusal(http.StatusForbidden, "access_denied", "", ErrUntrustedProxy)
 			d.tel.record(r.Context(), d.tel.start(r.Context()), fe, dec.Status)
-			d.refusedUntrusted(fe, r.RemoteAddr)
+			d.refusedUntrusted(fe, peer)
 		} else if req, ok := read(r); !ok {
 			dec = refusal(http.StatusBadRequest, "invalid_request", "", ErrOriginalRequest)
 			d.tel.record(r.Context(), d.tel.start(r.Context()), fe, dec.Status)
@@ -107,7 +110,7 @@ func (d *Decider) frontHandler(fe frontend, read func(*http.Request) (Request, b
 				// an original request nginx says was https: over plain http
 				// (or when it does not say) nginx sets no certificate, and
 				// the header would be the client's own.
-				req.Peer = r.RemoteAddr
+				req.Peer = peer
 			}
 			dec = d.decide(r.Context(), req, fe)
 		}

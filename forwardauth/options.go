@@ -70,11 +70,12 @@ func (n NginxHeaders) withDefaults() NginxHeaders {
 // ::1). Given twice, it is a configuration error: a second list would
 // silently replace the first.
 //
-// The address is the request's RemoteAddr (or [Request.Peer]) as net/http
-// writes it, address and port: a handler of this package mounted behind
+// The address is the connection's when the server records it with
+// httpbearer.ConnContext (bearerguard serve does), and else the request's
+// RemoteAddr (or [Request.Peer] for [Decider.Decide]). Mounted behind
 // middleware that rewrites RemoteAddr from client headers (chi's RealIP,
-// gorilla's ProxyHeaders) takes a RemoteAddr without a port for no proxy,
-// and such middleware must not run before it.
+// gorilla's ProxyHeaders), a handler of this package needs that hook on
+// its server, or a client could name a proxy's address.
 func WithTrustedProxies(proxies ...string) Option {
 	return func(c *config) {
 		if c.proxiesSet {

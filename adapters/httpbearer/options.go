@@ -120,11 +120,14 @@ func WithPublicURL(base string) Option {
 // not be a credential, Host or hop-by-hop header (Authorization, DPoP,
 // Cookie, Connection, …).
 //
-// The peer address is the request's RemoteAddr as net/http writes it, an
-// address and a port. Middleware that rewrites RemoteAddr from headers a
-// client can send (chi's RealIP, gorilla's ProxyHeaders) must not run
-// before the Guard; a RemoteAddr without a port, as they write it, is
-// never taken for a proxy.
+// The peer address is the connection's when the server records it with
+// [ConnContext] (set it: srv.ConnContext = httpbearer.ConnContext), and
+// the request's RemoteAddr otherwise. Middleware that rewrites RemoteAddr
+// from headers a client can send (chi's RealIP, gorilla's ProxyHeaders)
+// then cannot make a client a proxy; without ConnContext, such middleware
+// must not run before the Guard: a RemoteAddr without a port (as chi v5
+// writes it) is never taken for a proxy, but one with a port (gorilla's
+// and chi v1's copy "10.0.0.5:1" as sent) cannot be told from net/http's.
 func WithClientCertHeader(header string, format CertHeaderFormat, proxies ...string) Option {
 	return func(c *config) {
 		switch {

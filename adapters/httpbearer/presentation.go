@@ -86,7 +86,7 @@ func (g *Guard) clientCert(r *http.Request) (*x509.Certificate, error) {
 		return nil, nil
 	}
 	vals := r.Header.Values(c.name)
-	if len(vals) == 0 || !c.fromProxy(r.RemoteAddr) {
+	if len(vals) == 0 || !c.fromProxy(trustedproxy.Remote(r)) {
 		return nil, nil
 	}
 	if len(vals) > 1 || len(vals[0]) > maxCertHeader {

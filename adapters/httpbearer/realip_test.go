@@ -10,9 +10,10 @@ import (
 	"github.com/bearerguard/bearerguard/scopes"
 )
 
-// realIP does what chi's middleware.RealIP and gorilla's
-// handlers.ProxyHeaders do: it copies an address from a header any client
-// can send into r.RemoteAddr, without a port.
+// realIP does what chi's middleware.RealIP (v5: a bare address) and
+// gorilla's handlers.ProxyHeaders or chi v1's RealIP (the value as sent,
+// a port too) do: it copies an address from a header any client can send
+// into r.RemoteAddr.
 func realIP(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if ip := r.Header.Get("X-Real-IP"); ip != "" {
@@ -26,9 +27,10 @@ func realIP(next http.Handler) http.Handler {
 // header that middleware before the guard copies into RemoteAddr: with a
 // certificate-bound token stolen without its key and the owner's
 // certificate (public: sent in every handshake) in the proxy's header, it
-// was served as the owner. A RemoteAddr without a port is never a peer
-// net/http saw, so it names no proxy (red-team of bypasses; SECURITY.md
-// 138).
+// was served as the owner (red-team of bypasses; SECURITY.md 138). With
+// ConnContext on the server the connection's own address decides,
+// whatever RemoteAddr says; without it, a RemoteAddr without a port,
+// never one net/http writes, names no proxy.
 func TestRemoteAddrFromHeadersNamesNoProxy(t *testing.T) {
 	v, mint := rtValidator(t)
 	ca := bearertest.MustClientCA(t)
@@ -36,19 +38,25 @@ func TestRemoteAddrFromHeadersNamesNoProxy(t *testing.T) {
 	stolen := mint(map[string]any{"cnf": map[string]any{"x5t#S256": rtX5T(victim)}})
 	forged := bearertest.EscapedPEM(victim)
 
-	serve := func(proxies ...string) *httptest.Server {
+	serve := func(connContext bool, proxies ...string) *httptest.Server {
 		g, err := httpbearer.New(v, httpbearer.WithClientCertHeader("X-SSL-Client-Cert", httpbearer.EscapedPEM, proxies...))
 		if err != nil {
 			t.Fatal(err)
 		}
-		srv := httptest.NewServer(realIP(g.Require(scopes.All("read:data"), http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		srv := httptest.NewUnstartedServer(realIP(g.Require(scopes.All("read:data"), http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			_, _ = w.Write([]byte("billing's data"))
 		}))))
+		if connContext {
+			srv.Config.ConnContext = httpbearer.ConnContext
+		}
+		srv.Start()
 		t.Cleanup(srv.Close)
 		return srv
 	}
-	remote := serve("10.0.0.5")    // the proxy is elsewhere; this client connects directly
-	viaProxy := serve("127.0.0.1") // this client is the proxy
+	// The proxy is elsewhere: these clients connect directly.
+	remote, remoteConn := serve(false, "10.0.0.5"), serve(true, "10.0.0.5")
+	// These clients are the proxy.
+	viaProxy, viaProxyConn := serve(false, "127.0.0.1"), serve(true, "127.0.0.1")
 	for _, tt := range []struct {
 		name   string
 		srv    *httptest.Server
@@ -59,6 +67,12 @@ func TestRemoteAddrFromHeadersNamesNoProxy(t *testing.T) {
 		{"X-Real-IP naming the proxy", remote, "10.0.0.5", http.StatusUnauthorized},
 		{"the proxy's own connection", viaProxy, "", http.StatusOK},
 		{"the proxy's connection, X-Real-IP naming it", viaProxy, "127.0.0.1", http.StatusUnauthorized},
+		{"ConnContext: no header", remoteConn, "", http.StatusUnauthorized},
+		{"ConnContext: X-Real-IP naming the proxy", remoteConn, "10.0.0.5", http.StatusUnauthorized},
+		{"ConnContext: X-Real-IP naming the proxy with a port", remoteConn, "10.0.0.5:1", http.StatusUnauthorized},
+		{"ConnContext: X-Real-IP naming it mapped, with a port", remoteConn, "[::ffff:10.0.0.5]:1", http.StatusUnauthorized},
+		{"ConnContext: the proxy's own connection", viaProxyConn, "", http.StatusOK},
+		{"ConnContext: the proxy's connection, X-Real-IP naming another", viaProxyConn, "203.0.113.9:1", http.StatusOK},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			h := http.Header{"Authorization": {"Bearer " + stolen}, "X-Ssl-Client-Cert": {forged}}

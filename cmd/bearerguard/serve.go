@@ -295,6 +295,8 @@ func newHTTPServer(h http.Handler) *http.Server {
 		WriteTimeout:      serveWriteTimeout,
 		IdleTimeout:       serveIdleTimeout,
 		MaxHeaderBytes:    serveMaxHeaderBytes,
+		// Trusted proxies are matched on the connection's own address.
+		ConnContext: httpbearer.ConnContext,
 	}
 }
 

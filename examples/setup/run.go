@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/bearerguard/bearerguard/adapters/httpbearer"
 	"github.com/bearerguard/bearerguard/redisstore"
 )
 
@@ -167,6 +168,9 @@ func newServer(h http.Handler) *http.Server {
 		ReadTimeout:       serverReadTimeout,
 		IdleTimeout:       serverIdleTimeout,
 		MaxHeaderBytes:    serverMaxHeaderBytes,
+		// A forwarded client certificate is believed by the connection's
+		// own address, whatever a middleware makes of RemoteAddr.
+		ConnContext: httpbearer.ConnContext,
 	}
 }
 

@@ -5,8 +5,10 @@
 package trustedproxy
 
 import (
+	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"net/netip"
 )
 
@@ -73,4 +75,36 @@ func (l List) ContainsRemote(remoteAddr string) bool {
 	}
 	addr, err := netip.ParseAddr(host)
 	return err == nil && l.Contains(addr)
+}
+
+// peerKey is the context key of the connection's own peer address.
+type peerKey struct{}
+
+// peer is the value under peerKey; a nil addr hides an outer one.
+type peer struct{ addr net.Addr }
+
+// WithPeer returns ctx carrying addr, the address of the connection a
+// request came on (for http.Server.ConnContext): what [Remote] reads
+// before RemoteAddr, which middleware may have rewritten.
+func WithPeer(ctx context.Context, addr net.Addr) context.Context {
+	return context.WithValue(ctx, peerKey{}, peer{addr})
+}
+
+// HidePeer returns ctx without a peer address recorded by [WithPeer], for
+// a request made up from another's (forward auth's original request,
+// whose peer is named explicitly).
+func HidePeer(ctx context.Context) context.Context {
+	if ctx.Value(peerKey{}) == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, peerKey{}, peer{})
+}
+
+// Remote returns r's peer address: the connection's, recorded by
+// [WithPeer], when there is one, else r.RemoteAddr.
+func Remote(r *http.Request) string {
+	if p, ok := r.Context().Value(peerKey{}).(peer); ok && p.addr != nil {
+		return p.addr.String()
+	}
+	return r.RemoteAddr
 }

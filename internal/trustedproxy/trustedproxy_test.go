@@ -1,6 +1,9 @@
 package trustedproxy
 
 import (
+	"context"
+	"net"
+	"net/http/httptest"
 	"net/netip"
 	"testing"
 )
@@ -59,5 +62,32 @@ func TestList(t *testing.T) {
 		if _, err := Parse([]string{bad}); err == nil {
 			t.Errorf("Parse(%q) accepted", bad)
 		}
+	}
+}
+
+// Remote prefers the connection's address recorded by WithPeer to
+// RemoteAddr, which middleware may have rewritten; HidePeer drops it for a
+// request whose peer is named otherwise.
+func TestRemote(t *testing.T) {
+	r := httptest.NewRequest("GET", "/", nil)
+	r.RemoteAddr = "10.0.0.5:1" // as a middleware wrote it
+	if got := Remote(r); got != "10.0.0.5:1" {
+		t.Errorf("no peer recorded: %q", got)
+	}
+	conn := &net.TCPAddr{IP: net.ParseIP("203.0.113.9"), Port: 40000}
+	r = r.WithContext(WithPeer(r.Context(), conn))
+	if got := Remote(r); got != "203.0.113.9:40000" {
+		t.Errorf("peer recorded: %q", got)
+	}
+	if got := Remote(r.WithContext(HidePeer(r.Context()))); got != "10.0.0.5:1" {
+		t.Errorf("peer hidden: %q", got)
+	}
+	if ctx := context.Background(); HidePeer(ctx) != ctx {
+		t.Error("HidePeer wrapped a context without a peer")
+	}
+	unix := &net.UnixAddr{Name: "/run/api.sock", Net: "unix"}
+	l, _ := Parse([]string{"0.0.0.0/0", "::/0"})
+	if l.ContainsRemote(Remote(r.WithContext(WithPeer(context.Background(), unix)))) {
+		t.Error("a unix socket peer taken for an address")
 	}
 }
