@@ -75,7 +75,10 @@ type Decision struct {
 	// answer table.
 	Status int
 	// Header: when allowed, every identity header (empty when the token
-	// has no such value, and all empty on open routes) and the internal
+	// has no such value, and all empty on open routes), empty, the names
+	// of identity headers that are no longer set (a default turned off,
+	// a name an earlier route file set: at most 256), so that the gateway
+	// replaces or removes a client's copy of them too, and the internal
 	// token when configured, for the upstream request, and Cache-Control:
 	// no-store for the gateway; when refused,
 	// WWW-Authenticate (or Retry-After), DPoP-Nonce, Cache-Control and
@@ -108,6 +111,12 @@ type Decider struct {
 	tel         *telemetry
 	nginxCert   bool          // WithNginxClientCert
 	leeway      time.Duration // the validator's, past a token's exp: how long the internal token may last
+	// retired are identity header names not in the rules in force: the
+	// defaults turned off, and every name an earlier route file set. An
+	// allowed answer sets them empty, so that a gateway told to copy or
+	// remove them (Envoy's allowed_upstream_headers, its gRPC service's
+	// headers_to_remove) never passes a client's own copy on.
+	retired atomic.Pointer[[]string]
 
 	untrusted untrustedLog
 }
@@ -296,6 +305,7 @@ func New(g *httpbearer.Guard, rules *Rules, opts ...Option) (*Decider, error) {
 	if l, ok := g.Validator().(interface{ Leeway() time.Duration }); ok {
 		d.leeway = l.Leeway() // else 0: the internal token never lasts past the access token's exp
 	}
+	d.retire(nil, rules)
 	d.rules.Store(rules)
 	return d, nil
 }
@@ -318,8 +328,45 @@ func (d *Decider) SetRules(rules *Rules) error {
 			}
 		}
 	}
+	d.retire(d.rules.Load(), rules)
 	d.rules.Store(rules)
 	return nil
+}
+
+// maxRetired bounds the identity header names kept after they left the
+// rules (each reload may name new ones).
+const maxRetired = 256
+
+// retire records the identity header names next does not set: the
+// defaults, old's, and those retired before.
+func (d *Decider) retire(old, next *Rules) {
+	seen := map[string]bool{d.tokenHeader: true, "Cache-Control": true}
+	if next != nil {
+		for _, n := range next.Names() {
+			seen[n] = true
+		}
+	}
+	out := []string{}
+	add := func(n string) {
+		if !seen[n] && len(out) < maxRetired {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	for _, n := range []string{DefaultSubjectHeader, DefaultClientIDHeader, DefaultScopesHeader} {
+		add(n)
+	}
+	if old != nil {
+		for _, n := range old.Names() {
+			add(n)
+		}
+	}
+	if prev := d.retired.Load(); prev != nil {
+		for _, n := range *prev {
+			add(n)
+		}
+	}
+	d.retired.Store(&out)
 }
 
 // HeaderNames returns the names of every header an allowed answer sets
@@ -435,9 +482,15 @@ func (d *Decider) allow(rules *Rules, route *Route, tok *validator.Token) *Decis
 	if err != nil {
 		return refusal(http.StatusForbidden, "access_denied", route.name, err)
 	}
-	h := make(http.Header, len(vals)+2)
+	retired := *d.retired.Load()
+	h := make(http.Header, len(vals)+len(retired)+2)
 	for i, ih := range rules.identity.headers {
 		h[ih.name] = vals[i : i+1 : i+1] // one backing array for every value
+	}
+	for _, n := range retired {
+		if _, ok := h[n]; !ok { // a reload may have put it back
+			h[n] = emptyValue
+		}
 	}
 	if d.signer != nil {
 		v := ""
@@ -453,6 +506,9 @@ func (d *Decider) allow(rules *Rules, route *Route, tok *validator.Token) *Decis
 	h["Cache-Control"] = vals[len(vals)-1:]
 	return &Decision{Allowed: true, Status: http.StatusOK, Header: h, Route: route.name}
 }
+
+// emptyValue is a retired identity header's value: shared, never written.
+var emptyValue = []string{""}
 
 // refusal is a refusal without a challenge: a deny route, an unusable
 // forwarded request, an identity over the cap.
