@@ -111,12 +111,15 @@ type Decider struct {
 	tel         *telemetry
 	nginxCert   bool          // WithNginxClientCert
 	leeway      time.Duration // the validator's, past a token's exp: how long the internal token may last
-	// retired are identity header names not in the rules in force: the
-	// defaults turned off, and every name an earlier route file set. An
-	// allowed answer sets them empty, so that a gateway told to copy or
-	// remove them (Envoy's allowed_upstream_headers, its gRPC service's
-	// headers_to_remove) never passes a client's own copy on.
-	retired atomic.Pointer[[]string]
+	// retired are the identity header names ever in force, and the
+	// defaults: an allowed answer sets empty those its own rules do not
+	// set (a default turned off, a name an earlier or a later route file
+	// set), so that a gateway told to copy or remove them (Envoy's
+	// allowed_upstream_headers, its gRPC service's headers_to_remove)
+	// never passes a client's own copy on, whichever rules a decision
+	// spanning a reload started with. retireMu orders SetRules calls.
+	retired  atomic.Pointer[[]string]
+	retireMu sync.Mutex
 
 	untrusted untrustedLog
 }
@@ -305,7 +308,7 @@ func New(g *httpbearer.Guard, rules *Rules, opts ...Option) (*Decider, error) {
 	if l, ok := g.Validator().(interface{ Leeway() time.Duration }); ok {
 		d.leeway = l.Leeway() // else 0: the internal token never lasts past the access token's exp
 	}
-	d.retire(nil, rules)
+	d.retire(rules)
 	d.rules.Store(rules)
 	return d, nil
 }
@@ -328,24 +331,21 @@ func (d *Decider) SetRules(rules *Rules) error {
 			}
 		}
 	}
-	d.retire(d.rules.Load(), rules)
+	d.retireMu.Lock()
+	defer d.retireMu.Unlock()
+	d.retire(rules)
 	d.rules.Store(rules)
 	return nil
 }
 
-// maxRetired bounds the identity header names kept after they left the
-// rules (each reload may name new ones).
+// maxRetired bounds the identity header names kept (each reload may name
+// new ones).
 const maxRetired = 256
 
-// retire records the identity header names next does not set: the
-// defaults, old's, and those retired before.
-func (d *Decider) retire(old, next *Rules) {
+// retire adds next's identity header names to those ever in force (the
+// defaults first, then next's, then the earlier ones, at most maxRetired).
+func (d *Decider) retire(next *Rules) {
 	seen := map[string]bool{d.tokenHeader: true, "Cache-Control": true}
-	if next != nil {
-		for _, n := range next.Names() {
-			seen[n] = true
-		}
-	}
 	out := []string{}
 	add := func(n string) {
 		if !seen[n] && len(out) < maxRetired {
@@ -356,8 +356,8 @@ func (d *Decider) retire(old, next *Rules) {
 	for _, n := range []string{DefaultSubjectHeader, DefaultClientIDHeader, DefaultScopesHeader} {
 		add(n)
 	}
-	if old != nil {
-		for _, n := range old.Names() {
+	if next != nil {
+		for _, n := range next.Names() {
 			add(n)
 		}
 	}

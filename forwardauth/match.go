@@ -512,20 +512,29 @@ func (rs *Rules) otherSpelling(method, host, p string, route *Route) (other, how
 
 // withoutFormat returns p without a format suffix of its last segment,
 // taken at the segment's last dot and, if another, its first: none when
-// the segment has no dot after its first byte. A trailing slash is taken
-// away first unless strictSlash.
+// the segment has no dot after its first byte. A dot escaped as %2E
+// counts too (Spring decodes the path before it matches a suffix). A
+// trailing slash is taken away first unless strictSlash.
 func withoutFormat(p string, strictSlash bool) []string {
 	if !strictSlash && len(p) > 1 && strings.HasSuffix(p, "/") {
 		p = p[:len(p)-1]
 	}
 	start := strings.LastIndexByte(p, '/') + 1
 	seg := p[start:]
-	last := strings.LastIndexByte(seg, '.')
-	if last < 1 {
+	first, last := -1, -1
+	for i := 1; i < len(seg); i++ {
+		if seg[i] == '.' || seg[i] == '%' && i+2 < len(seg) && seg[i+1] == '2' && seg[i+2]|0x20 == 'e' {
+			if first < 0 {
+				first = i
+			}
+			last = i
+		}
+	}
+	if last < 0 {
 		return nil
 	}
 	out := []string{p[:start+last]}
-	if first := strings.IndexByte(seg, '.'); first >= 1 && first != last {
+	if first != last {
 		out = append(out, p[:start+first])
 	}
 	return out

@@ -32,7 +32,12 @@ func TestHiddenQueryTokenRefused(t *testing.T) {
 		{"access[token=T2", http.StatusBadRequest},
 		{"access%5Btoken=T2", http.StatusBadRequest},
 		{"access%80token=T2", http.StatusBadRequest},
-		{"access_token=T2", http.StatusBadRequest}, // read by the Guard: a second token
+		{"ACCESS_TOKEN=T2", http.StatusBadRequest},        // ASP.NET Core: any case
+		{"%20access_token=T2", http.StatusBadRequest},     // PHP drops leading spaces
+		{"access_token%00x=T2", http.StatusBadRequest},    // PHP: a C string
+		{"access_token[]=T2", http.StatusBadRequest},      // an array: PHP, Rack, qs
+		{"access_token%5B0%5D=T2", http.StatusBadRequest}, // review of the fix
+		{"access_token=T2", http.StatusBadRequest},        // read by the Guard: a second token
 		{"x=1", http.StatusOK},
 		{"q=a;b", http.StatusOK},
 		{"accessXtoken=1&token=2&access=3", http.StatusOK},

@@ -996,7 +996,8 @@ func TestREADMERouteFileRefusesOtherSpellings(t *testing.T) {
 	// A format suffix: Rails serves /orders/admin.json by the handler of
 	// /orders/admin (SECURITY.md 141).
 	for _, target := range []string{"/orders/ADMIN", "/orders/Admin", "/orders/ADMIN/", "/orders/Admin/users", "/ORDERS/admin/users", "/Orders/7",
-		"/orders/admin.json", "/orders/admin.xml", "/orders/admin.json/", "/orders/Admin.json", "/orders/admin.tar.gz"} {
+		"/orders/admin.json", "/orders/admin.xml", "/orders/admin.json/", "/orders/Admin.json", "/orders/admin.tar.gz",
+		"/orders/admin%2Ejson", "/orders/admin%2ejson", "/orders/ADMIN%2Ejson", "/orders/admin%2E", "/orders/admin%2ejson.json"} {
 		if dec := decide(block, target); dec.Allowed || dec.Status == http.StatusOK {
 			t.Errorf("GET %s with an orders:read token: allowed by %q", target, dec.Route)
 		}

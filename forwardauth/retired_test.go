@@ -1,11 +1,14 @@
 package forwardauth_test
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/bearerguard/bearerguard/bearertest"
 	"github.com/bearerguard/bearerguard/forwardauth"
+	"github.com/bearerguard/bearerguard/validator"
 )
 
 // An identity header a reloaded route file no longer sets (renamed, or a
@@ -64,5 +67,47 @@ func TestRetiredIdentityHeadersRemoved(t *testing.T) {
 	set, removed = check()
 	if !slices.Contains(set, "x-auth-tenant") || slices.Contains(removed, "x-auth-tenant") || !slices.Contains(removed, "x-auth-org") {
 		t.Errorf("put back: set %v, removed %v", set, removed)
+	}
+}
+
+// A decision that started under one route file and finishes after a
+// reload still names, empty, every identity header its own rules do not
+// set: it once used the list built for the new rules, and so left out the
+// defaults the new file set again, which the gateway then copied from the
+// client (review of the fix).
+func TestRetiredHeadersAcrossReload(t *testing.T) {
+	entered, release := make(chan struct{}, 1), make(chan struct{})
+	const r1 = "default: deny\nidentity:\n  subject: X-User\n  client_id: \"-\"\n  scopes: \"-\"\nroutes:\n  - name: read\n    path: /orders/{id}\n    scopes: [orders:read]\n"
+	const r2 = "default: deny\nroutes:\n  - name: read\n    path: /orders/{id}\n    scopes: [orders:read]\n"
+	f := newFixtureWith(t, bearertest.NewIssuer(t), r1, []validator.Option{validator.WithoutTokenCache(),
+		validator.WithClaimCheck(func(_ context.Context, tok *validator.Token) error {
+			if tok.Subject == "slow" {
+				entered <- struct{}{}
+				<-release // a check that takes a moment: the reload happens meanwhile
+			}
+			return nil
+		})})
+	tok := f.token(t, "orders:read", "sub", "slow")
+	done := make(chan *forwardauth.Decision)
+	go func() {
+		done <- f.d.Decide(context.Background(), forwardauth.Request{Method: "GET", Host: "api.example.com", URI: "/orders/7", Header: bearer(tok)})
+	}()
+	<-entered
+	rs, err := forwardauth.ParseRules([]byte(r2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.d.SetRules(rs); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	dec := <-done
+	if !dec.Allowed || dec.Header.Get("X-User") != "slow" {
+		t.Fatalf("decision %d %v, headers %v", dec.Status, dec.Err, dec.Header)
+	}
+	for _, n := range []string{"X-Auth-Subject", "X-Auth-Client-Id", "X-Auth-Scopes"} {
+		if v, ok := dec.Header[n]; !ok || len(v) != 1 || v[0] != "" {
+			t.Errorf("%s: %q, want it empty (headers %v)", n, v, dec.Header)
+		}
 	}
 }

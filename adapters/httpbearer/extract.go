@@ -145,15 +145,17 @@ func (e *extractor) extract(w http.ResponseWriter, r *http.Request) (string, val
 	}
 }
 
-// hiddenQueryToken reports whether rawQuery has a parameter that an
-// upstream reads as access_token where net/url (and so the Guard) does
-// not: one in a pair with a ';' (net/url drops such a pair; Rails, Rack
-// and other servers split at ';' too), or one whose name, decoded, has a
-// '.', a space, a '[' or a byte from 0x80 to 0x9f where access_token has
-// its '_' (PHP reads each as '_'). The Guard would decide on the header's token while the upstream
-// read another, which nothing checked. The work is linear in the length.
+// hiddenQueryToken reports whether rawQuery has a parameter that some
+// server reads as access_token where net/url (and so the Guard) reads
+// another name or none: one in a pair with a ';' (net/url drops such a
+// pair; Rails, Rack and other servers split at ';' too), or one whose
+// decoded name is access_token to a server that reads names otherwise
+// ([readsAsAccessToken]: PHP, ASP.NET Core, Rack's and qs's arrays). A
+// Guard would decide on another token, or none, while such a server
+// behind it (an upstream of forward auth, a handler proxying on) read
+// this one, which nothing checked. The work is linear in the length.
 func hiddenQueryToken(rawQuery string) bool {
-	if !strings.Contains(rawQuery, "token") && strings.IndexByte(rawQuery, '%') < 0 {
+	if strings.IndexByte(rawQuery, '%') < 0 && !containsFoldToken(rawQuery) {
 		return false
 	}
 	for rawQuery != "" {
@@ -166,16 +168,52 @@ func hiddenQueryToken(rawQuery string) bool {
 			if err != nil {
 				name = key
 			}
-			if name == "access_token" {
-				if semicolon {
-					return true
-				}
+			if name == "access_token" && !semicolon {
 				continue // net/url reads it as the Guard does
 			}
-			if len(name) == len("access_token") && name[:6] == "access" && name[7:] == "token" &&
-				(strings.IndexByte(". [", name[6]) >= 0 || 0x80 <= name[6] && name[6] <= 0x9f) {
+			if readsAsAccessToken(name) {
 				return true
 			}
+		}
+	}
+	return false
+}
+
+// readsAsAccessToken reports whether a decoded parameter name is
+// access_token to some server: cut at a NUL (PHP reads names as C
+// strings), leading spaces dropped (PHP), cut at a '[' with a ']' after it
+// (an array: PHP, Rack, Express's qs), a ' ', '.', '[' or byte from 0x80
+// to 0x9f read as '_' (PHP), and letters in any case (ASP.NET Core).
+func readsAsAccessToken(name string) bool {
+	const want = "access_token"
+	if i := strings.IndexByte(name, 0); i >= 0 {
+		name = name[:i]
+	}
+	name = strings.TrimLeft(name, " ")
+	if i := strings.IndexByte(name, '['); i >= 0 && strings.IndexByte(name[i:], ']') >= 0 {
+		name = name[:i]
+	}
+	if len(name) != len(want) {
+		return false
+	}
+	for i := 0; i < len(want); i++ {
+		c := name[i]
+		if want[i] == '_' {
+			if c != '_' && c != ' ' && c != '.' && c != '[' && (c < 0x80 || c > 0x9f) {
+				return false
+			}
+		} else if c|0x20 != want[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// containsFoldToken reports whether s has "token" in any case.
+func containsFoldToken(s string) bool {
+	for i := 0; i+5 <= len(s); i++ {
+		if s[i]|0x20 == 't' && strings.EqualFold(s[i:i+5], "token") {
+			return true
 		}
 	}
 	return false
