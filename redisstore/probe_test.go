@@ -26,14 +26,7 @@ import (
 func TestShortDeadlinesOnDistantRedis(t *testing.T) {
 	for _, dl := range []time.Duration{40 * time.Millisecond, 55 * time.Millisecond} {
 		t.Run(dl.String(), func(t *testing.T) {
-			srv := redistest.Start(t)
-			proxy := startDelayProxy(t, srv.Addr, 60*time.Millisecond)
-			s, err := redisstore.Open("redis://"+proxy.addr, redisstore.WithTimeout(time.Second), redisstore.WithLocalCache(0, 0),
-				redisstore.WithLogger(slog.New(slog.DiscardHandler)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
+			_, proxy, s := openDistant(t)
 			c := s.Cache()
 			k := key("held")
 			c.Put(k, introspect.Entry{Token: answer(t, activeBody), Expires: time.Now().Add(time.Minute)})
@@ -139,14 +132,7 @@ func TestClientReadTimeoutIsRedisFailure(t *testing.T) {
 // callers after 55 ms (a healthy Redis 60 ms away) start probes one at a
 // time, not one each.
 func TestProbesOneAtATime(t *testing.T) {
-	srv := redistest.Start(t)
-	proxy := startDelayProxy(t, srv.Addr, 60*time.Millisecond)
-	s, err := redisstore.Open("redis://"+proxy.addr, redisstore.WithTimeout(time.Second), redisstore.WithLocalCache(0, 0),
-		redisstore.WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	srv, proxy, s := openDistant(t)
 	pings := func() int {
 		info, err := srv.Client().Info(t.Context(), "commandstats").Result()
 		if err != nil {
@@ -181,4 +167,20 @@ func TestProbesOneAtATime(t *testing.T) {
 	if n := s.Cache().Stats().Errors; n != 0 {
 		t.Errorf("%d Redis errors counted, Redis healthy", n)
 	}
+}
+
+// openDistant opens a Store (timeout 1 s, no local tier) on a real Redis
+// behind a proxy that delays every answer by 60 ms: a healthy Redis far
+// away. The Store is closed when the test ends.
+func openDistant(t *testing.T) (*redistest.Server, *delayProxy, *redisstore.Store) {
+	t.Helper()
+	srv := redistest.Start(t)
+	proxy := startDelayProxy(t, srv.Addr, 60*time.Millisecond)
+	s, err := redisstore.Open("redis://"+proxy.addr, redisstore.WithTimeout(time.Second), redisstore.WithLocalCache(0, 0),
+		redisstore.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return srv, proxy, s
 }
