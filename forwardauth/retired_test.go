@@ -2,6 +2,7 @@ package forwardauth_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -109,5 +110,29 @@ func TestRetiredHeadersAcrossReload(t *testing.T) {
 		if v, ok := dec.Header[n]; !ok || len(v) != 1 || v[0] != "" {
 			t.Errorf("%s: %q, want it empty (headers %v)", n, v, dec.Header)
 		}
+	}
+}
+
+// Route files are the operator's, but a service reloaded for a long time
+// must not keep every identity header name it ever saw: the names kept
+// for blanking stop at 256, while the rules in force are always set.
+func TestRetiredNamesBounded(t *testing.T) {
+	f := newFixture(t, testRules)
+	for i := range 300 {
+		rs, err := forwardauth.ParseRules([]byte(strings.Replace(testRules, "X-Auth-Tenant: tenant", fmt.Sprintf("X-Tenant-%d: tenant", i), 1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.d.SetRules(rs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dec := f.d.Decide(t.Context(), forwardauth.Request{Method: "GET", Host: "api.example.com", URI: "/orders/7",
+		Header: bearer(f.token(t, "orders:read", "tenant", "acme"))})
+	if !dec.Allowed || dec.Header.Get("X-Tenant-299") != "acme" {
+		t.Fatalf("decision %d %v, headers %d", dec.Status, dec.Err, len(dec.Header))
+	}
+	if n := len(dec.Header); n > 256+2 { // the names kept, and Cache-Control; the rules' own are among them
+		t.Errorf("%d headers after 300 reloads, want at most 258", n)
 	}
 }

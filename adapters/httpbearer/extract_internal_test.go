@@ -259,3 +259,21 @@ func FuzzMayNameAccessToken(f *testing.F) {
 		}
 	})
 }
+
+// hiddenQueryToken reads a query anyone writes, before any token is
+// checked: its work and allocations grow linearly with the query, not
+// faster (one decode of each name, nothing kept).
+func TestHiddenQueryTokenLinear(t *testing.T) {
+	allocs := func(n int) float64 {
+		q := strings.Repeat("%61ccess_tokens=1;x=token&", n)
+		return testing.AllocsPerRun(20, func() {
+			if hiddenQueryToken(q) {
+				t.Fatal("no parameter here is access_token")
+			}
+		})
+	}
+	small, large := allocs(100), allocs(1600)
+	if small == 0 || large > 17*small {
+		t.Errorf("allocations: %v for 100 pairs, %v for 1600 (want at most 16 times as many, and some)", small, large)
+	}
+}
