@@ -163,23 +163,28 @@ func (d *Decider) trustedPeer(a net.Addr) bool {
 	return false
 }
 
-// envoyHeaders copies the headers the Guard reads (Authorization, DPoP,
-// Cookie) from Envoy's attribute context: the headers map, or header_map
-// when Envoy sends raw headers. Envoy joins a repeated header's values
+// envoyRead are the headers a decision reads, as Envoy names them: those
+// the Guard reads, and those an upstream takes another method from
+// ([overrideHeaders]).
+var envoyRead = [...]string{"authorization", "dpop", "cookie", "x-http-method-override", "x-http-method", "x-method-override"}
+
+// envoyHeaders copies the headers a decision reads ([envoyRead]) from
+// Envoy's attribute context: the headers map, or header_map when Envoy
+// sends raw headers. Envoy joins a repeated header's values
 // with ","; a token sent twice then fails to parse, and is refused. A
 // DPoP proof (a compact JWS) never holds a ',': a joined value is split
 // back into the proofs the client sent, so that two are refused as two
 // (exactly one is allowed), as the HTTP front ends refuse them.
 func envoyHeaders(hr *authv3.AttributeContext_HttpRequest) http.Header {
 	h := http.Header{}
-	for _, name := range [...]string{"authorization", "dpop", "cookie"} {
+	for _, name := range envoyRead {
 		if v, ok := hr.GetHeaders()[name]; ok {
 			h[http.CanonicalHeaderKey(name)] = []string{v}
 		}
 	}
 	for _, hv := range hr.GetHeaderMap().GetHeaders() {
 		k := strings.ToLower(hv.GetKey())
-		if k != "authorization" && k != "dpop" && k != "cookie" {
+		if !slices.Contains(envoyRead[:], k) {
 			continue
 		}
 		v := hv.GetValue()

@@ -168,3 +168,48 @@ func FuzzEnvoyClientCert(f *testing.F) {
 		}
 	})
 }
+
+// FuzzOverrides: the methods a request names for the upstream are
+// bounded, distinct, method tokens other than its own, and every method
+// that net/url reads from _method, or an override header names, is found
+// (unless the request names too many, an error); never a panic.
+func FuzzOverrides(f *testing.F) {
+	f.Add("POST", "DELETE", "", "_method=put")
+	f.Add("POST", "post, Delete ,PATCH", "a,b", "x=1;_method=DELETE&%5Fmethod=get")
+	f.Add("GET", "", "", ".method=PUT&_method[]=X&_METHOD=y&%00_method=z")
+	f.Add("POST", "A,B,C,D,E", "", "")
+	f.Fuzz(func(t *testing.T, method, h1, h2, rawQuery string) {
+		h := http.Header{"X-Http-Method-Override": {h1}, "X-Method-Override": {h2}}
+		found, err := overrides(h, rawQuery, method)
+		if err != nil {
+			if !errors.Is(err, ErrOriginalRequest) || found != nil {
+				t.Fatalf("error %v, found %v", err, found)
+			}
+			return
+		}
+		if len(found) > maxOverrides {
+			t.Fatalf("%d methods found, at most %d", len(found), maxOverrides)
+		}
+		seen := map[string]bool{}
+		for _, o := range found {
+			if !isMethod(o.method) || o.method == method || seen[o.method] || o.source == "" {
+				t.Fatalf("found %q (from %q): not a method token, the request's own, or found twice", o.method, o.source)
+			}
+			seen[o.method] = true
+		}
+		want := func(v string) {
+			if m := strings.ToUpper(strings.Trim(v, " \t")); isMethod(m) && m != method && !seen[m] {
+				t.Fatalf("%q not found in %v", m, found)
+			}
+		}
+		for _, v := range []string{h1, h2} {
+			for _, e := range strings.Split(v, ",") {
+				want(e)
+			}
+		}
+		q, _ := url.ParseQuery(rawQuery)
+		for _, v := range q["_method"] {
+			want(v)
+		}
+	})
+}

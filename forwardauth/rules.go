@@ -73,13 +73,17 @@ type File struct {
 // matches a route that decides otherwise than its own: an upstream that
 // routes so (Express's routers by default, Echo's RemoveTrailingSlash and
 // AddTrailingSlash, ASP.NET Core, Spring, Rails) would serve that route's
-// handler to a request its route never checked.
+// handler to a request its route never checked. So is a request that
+// names another method (X-HTTP-Method-Override, _method) whose route
+// decides otherwise than its own method's: an upstream that takes a
+// method from the request would serve that route's handler.
 //
 //	upstream:
-//	  case_sensitive: true   # /Admin never reaches the handler of /admin
-//	  strict_slash: true     # /admin/ never reaches the handler of /admin, nor /admin that of /admin/
-//	  decoded_path: true     # /h%65althz is /healthz to the upstream, never a path of its own
-//	  no_format_suffix: true # /admin.json never reaches the handler of /admin
+//	  case_sensitive: true     # /Admin never reaches the handler of /admin
+//	  strict_slash: true       # /admin/ never reaches the handler of /admin, nor /admin that of /admin/
+//	  decoded_path: true       # /h%65althz is /healthz to the upstream, never a path of its own
+//	  no_format_suffix: true   # /admin.json never reaches the handler of /admin
+//	  no_method_override: true # a POST naming DELETE (X-HTTP-Method-Override) is never served as one
 type UpstreamFile struct {
 	// CaseSensitive says the upstream routes a path only to a handler
 	// whose path it is in the same case (net/http.ServeMux, Gin, Echo,
@@ -106,6 +110,18 @@ type UpstreamFile struct {
 	// default a request is refused when its path without such a suffix
 	// matches a route that decides otherwise than its own.
 	NoFormatSuffix bool `yaml:"no_format_suffix"`
+	// NoMethodOverride says the upstream never serves a request as another
+	// method than its own, one the request names: Express's
+	// method-override, Rails (Rack::MethodOverride, in every app but an
+	// API-only one), Symfony and Laravel, and ASP.NET Core's
+	// UseHttpMethodOverride take it from an X-HTTP-Method-Override header
+	// (or X-HTTP-Method, X-Method-Override) or a _method parameter. By
+	// default a request is refused ([ErrMethodOverride]) when a method it
+	// names in those headers or in the query matches a route that decides
+	// otherwise than its own. A _method in a form body cannot be seen
+	// here: such an upstream must not take the method from the body, or
+	// its routes must decide alike for every method of a path.
+	NoMethodOverride bool `yaml:"no_method_override"`
 }
 
 // IdentityFile names the identity headers. An empty name takes the

@@ -5,10 +5,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -185,4 +187,15 @@ func joseHeader(t *testing.T, jwt string) map[string]any {
 	var h map[string]any
 	json.Unmarshal(b, &h)
 	return h
+}
+
+// startUpstream runs a Node upstream script (node/*.mjs, served by
+// listen.mjs) and returns its port.
+func startUpstream(t *testing.T, node, name, script string) int {
+	t.Helper()
+	port := 0
+	if _, err := fmt.Sscan(startProcess(t, name, exec.Command(node, script), "READY "), &port); err != nil {
+		t.Fatal(err)
+	}
+	return port
 }

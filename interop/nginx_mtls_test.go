@@ -96,10 +96,7 @@ func TestNginxClientCertificate(t *testing.T) {
 	startProcess(t, "bearerguard serve", serve, "")
 	waitHTTP(t, "bearerguard serve", fmt.Sprintf("http://127.0.0.1:%d/readyz", bgPort), 200)
 
-	upPort := 0
-	if _, err := fmt.Sscan(startProcess(t, "upstream", exec.Command(node, "node/upstream.mjs"), "READY "), &upPort); err != nil {
-		t.Fatal(err)
-	}
+	upPort := startUpstream(t, node, "upstream", "node/upstream.mjs")
 	ngPort := freePort(t)
 	startNginx(t, nginx, dir, fmt.Sprintf(nginxMTLSServer, ngPort, bgPort, upPort, caFile, certFile, keyFile))
 	gateway := fmt.Sprintf("https://127.0.0.1:%d", ngPort)

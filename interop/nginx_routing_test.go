@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -57,10 +56,7 @@ func TestNginxLooseUpstreamsReachNoHandlerPastItsRoute(t *testing.T) {
 
 	bgPort := startServe(t, bin, dir, as, routingRoutes)
 
-	expressPort := 0
-	if _, err := fmt.Sscan(startProcess(t, "express routers", exec.Command(node, "node/routers-upstream.mjs"), "READY "), &expressPort); err != nil {
-		t.Fatal(err)
-	}
+	expressPort := startUpstream(t, node, "express routers", "node/routers-upstream.mjs")
 	mux := http.NewServeMux()
 	for pattern, name := range map[string]string{"/orders/admin/": "admin-index", "GET /orders/{id}": "get-order", "/admin": "admin-page", "/healthz": "healthz"} {
 		mux.HandleFunc(pattern, func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, name) })

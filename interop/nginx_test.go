@@ -303,10 +303,7 @@ func TestNginxAuthRequest(t *testing.T) {
 	bgPort := startServe(t, bin, dir, as, nginxRoutes)
 	routes := filepath.Join(dir, "routes.yaml")
 
-	upPort := 0
-	if _, err := fmt.Sscan(startProcess(t, "upstream", exec.Command(node, "node/upstream.mjs"), "READY "), &upPort); err != nil {
-		t.Fatal(err)
-	}
+	upPort := startUpstream(t, node, "upstream", "node/upstream.mjs")
 
 	// A second bearerguard for the same issuer whose keys cannot be had:
 	// nothing listens at its JWKS URL.

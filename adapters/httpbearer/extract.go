@@ -3,10 +3,10 @@ package httpbearer
 import (
 	"mime"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/bearerguard/bearerguard/adapters/internal/authheader"
+	"github.com/bearerguard/bearerguard/internal/paramname"
 	"github.com/bearerguard/bearerguard/validator"
 )
 
@@ -150,7 +150,7 @@ func (e *extractor) extract(w http.ResponseWriter, r *http.Request) (string, val
 // another name or none: one in a pair with a ';' (net/url drops such a
 // pair; Rails, Rack and other servers split at ';' too), or one whose
 // decoded name is access_token to a server that reads names otherwise
-// ([readsAsAccessToken]: PHP, ASP.NET Core, Rack's and qs's arrays). A
+// ([paramname.ReadsAs]: PHP, ASP.NET Core, Rack's and qs's arrays). A
 // Guard would decide on another token, or none, while such a server
 // behind it (an upstream of forward auth, a handler proxying on) read
 // this one, which nothing checked. The work is linear in the length.
@@ -158,55 +158,15 @@ func hiddenQueryToken(rawQuery string) bool {
 	if strings.IndexByte(rawQuery, '%') < 0 && !containsFoldToken(rawQuery) {
 		return false
 	}
-	for rawQuery != "" {
-		var pair string
-		pair, rawQuery, _ = strings.Cut(rawQuery, "&")
-		semicolon := strings.IndexByte(pair, ';') >= 0
-		for part := range strings.SplitSeq(pair, ";") {
-			key, _, _ := strings.Cut(part, "=")
-			name, err := url.QueryUnescape(key)
-			if err != nil {
-				name = key
-			}
-			if name == "access_token" && !semicolon {
-				continue // net/url reads it as the Guard does
-			}
-			if readsAsAccessToken(name) {
-				return true
-			}
+	for p := range paramname.Pairs(rawQuery) {
+		if p.Name == "access_token" && !p.Semicolon {
+			continue // net/url reads it as the Guard does
+		}
+		if paramname.ReadsAs(p.Name, "access_token") {
+			return true
 		}
 	}
 	return false
-}
-
-// readsAsAccessToken reports whether a decoded parameter name is
-// access_token to some server: cut at a NUL (PHP reads names as C
-// strings), leading spaces dropped (PHP), cut at a '[' with a ']' after it
-// (an array: PHP, Rack, Express's qs), a ' ', '.', '[' or byte from 0x80
-// to 0x9f read as '_' (PHP), and letters in any case (ASP.NET Core).
-func readsAsAccessToken(name string) bool {
-	const want = "access_token"
-	if i := strings.IndexByte(name, 0); i >= 0 {
-		name = name[:i]
-	}
-	name = strings.TrimLeft(name, " ")
-	if i := strings.IndexByte(name, '['); i >= 0 && strings.IndexByte(name[i:], ']') >= 0 {
-		name = name[:i]
-	}
-	if len(name) != len(want) {
-		return false
-	}
-	for i := 0; i < len(want); i++ {
-		c := name[i]
-		if want[i] == '_' {
-			if c != '_' && c != ' ' && c != '.' && c != '[' && (c < 0x80 || c > 0x9f) {
-				return false
-			}
-		} else if c|0x20 != want[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // containsFoldToken reports whether s has "token" in any case.

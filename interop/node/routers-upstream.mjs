@@ -7,6 +7,7 @@
 //
 //   node node/routers-upstream.mjs   → prints "READY <port>", serves until SIGTERM
 import express from 'express';
+import { listen } from './listen.mjs';
 
 const app = express();
 const admin = express.Router();
@@ -21,12 +22,4 @@ app.get('/healthz', (req, res) => res.send('healthz'));
 app.get('/:tenant', (req, res) => res.send('tenant')); // matched on the path as sent: /h%65althz is a tenant
 app.use((req, res) => res.status(404).send('not-found'));
 
-const server = app.listen(0, '127.0.0.1', () => {
-  process.stdout.write(`READY ${server.address().port}\n`);
-});
-const stop = () => {
-  server.close(() => process.exit(0));
-  server.closeAllConnections();
-};
-process.on('SIGTERM', stop);
-process.on('SIGINT', stop);
+listen(app);

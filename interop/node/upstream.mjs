@@ -4,6 +4,7 @@
 //
 //   node node/upstream.mjs   → prints "READY <port>", serves until SIGTERM
 import express from 'express';
+import { listen } from './listen.mjs';
 
 const app = express();
 // Case-sensitive and strict routing: the gateway matched the path as it is.
@@ -26,12 +27,4 @@ app.use((req, res) => {
   });
 });
 
-const server = app.listen(0, '127.0.0.1', () => {
-  process.stdout.write(`READY ${server.address().port}\n`);
-});
-const stop = () => {
-  server.close(() => process.exit(0));
-  server.closeAllConnections();
-};
-process.on('SIGTERM', stop);
-process.on('SIGINT', stop);
+listen(app);

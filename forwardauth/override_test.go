@@ -1,0 +1,249 @@
+package forwardauth_test
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/bearerguard/bearerguard/forwardauth"
+)
+
+// overrideRules decide a path by its method: writes need orders:write,
+// deletes orders:admin; a route for both methods decides them alike.
+const overrideRules = `
+default: deny
+routes:
+  - name: write
+    methods: [POST]
+    path: /orders/{id}
+    scopes: [orders:write]
+  - name: delete
+    methods: [DELETE]
+    path: /orders/{id}
+    scopes: [orders:admin]
+  - name: no-admin
+    methods: [DELETE]
+    path: /notes/admin
+    deny: true
+  - name: notes
+    methods: [POST, PUT, DELETE]
+    path: /notes/{id}
+    scopes: [notes:write]
+  - name: open-post
+    methods: [POST]
+    path: /hooks/{id}
+    open: true
+%s`
+
+// Real upstreams that take the method from the request (Echo's
+// MethodOverride, from the X-HTTP-Method-Override header as Rails,
+// Symfony and ASP.NET Core do, and from a _method query parameter as
+// Express's method-override and Laravel do), behind a gateway deciding
+// with overrideRules: a token that may only write never reaches the
+// delete handler (found by a red-team review of forward auth: a POST
+// decided as a write was served as a DELETE).
+func TestMethodOverrideReachesNoOtherHandler(t *testing.T) {
+	handler := func(name string) echo.HandlerFunc { return func(c echo.Context) error { return c.String(200, name) } }
+	upstream := func(getter middleware.MethodOverrideGetter) http.Handler {
+		e := echo.New()
+		e.Pre(middleware.MethodOverrideWithConfig(middleware.MethodOverrideConfig{Getter: getter}))
+		e.POST("/orders/:id", handler("write"))
+		e.DELETE("/orders/:id", handler("delete"))
+		return e
+	}
+	byHeader := httptest.NewServer(upstream(middleware.MethodFromHeader(echo.HeaderXHTTPMethodOverride)))
+	defer byHeader.Close()
+	byQuery := httptest.NewServer(upstream(middleware.MethodFromQuery("_method")))
+	defer byQuery.Close()
+
+	for _, c := range []struct {
+		upstream string
+		rules    string
+		target   string
+		header   http.Header
+		want     string // the body of a 200, or the status
+	}{
+		{byHeader.URL, "", "/orders/7", http.Header{"X-Http-Method-Override": {"DELETE"}}, "400"},
+		{byHeader.URL, "", "/orders/7", http.Header{"X-Http-Method-Override": {"delete"}}, "400"},
+		{byHeader.URL, "", "/orders/7", nil, "write"},
+		{byHeader.URL, "", "/orders/7", http.Header{"X-Http-Method-Override": {"POST"}}, "write"},
+		{byQuery.URL, "", "/orders/7?_method=DELETE", nil, "400"},
+		{byQuery.URL, "", "/orders/7?_method=delete", nil, "400"},
+		{byQuery.URL, "", "/orders/7?x=1&_method=DELETE&y=2", nil, "400"},
+		{byQuery.URL, "", "/orders/7?_method=POST", nil, "write"},
+		// The route file says the upstream never takes a method so: the
+		// check is off, and such an upstream is what it must not be.
+		{byHeader.URL, "upstream: {no_method_override: true}", "/orders/7", http.Header{"X-Http-Method-Override": {"DELETE"}}, "delete"},
+	} {
+		f := newFixture(t, strings.Replace(overrideRules, "%s", c.rules, 1))
+		gw := gatewayTo(t, f.d, c.upstream)
+		req, err := http.NewRequest("POST", gw+c.target, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range c.header {
+			req.Header[k] = v
+		}
+		req.Header.Set("Authorization", "Bearer "+f.token(t, "orders:write"))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		got := string(body)
+		if resp.StatusCode != 200 {
+			got = http.StatusText(resp.StatusCode)
+			if resp.StatusCode == 400 {
+				got = "400"
+			}
+		}
+		if got != c.want {
+			t.Errorf("%q POST %s %v with an orders:write token: %s, want %s", c.rules, c.target, c.header, got, c.want)
+		}
+	}
+}
+
+// A request naming another method whose route decides otherwise is
+// refused with 400 (ErrMethodOverride), wherever it names it and however
+// it spells it; one naming a method its own route decides alike, or no
+// method at all, is decided as before.
+func TestMethodOverrideRefused(t *testing.T) {
+	const (
+		refused = "refused"
+		allowed = "allowed"
+		denied  = "denied"
+		invalid = "invalid" // ErrOriginalRequest, not ErrMethodOverride
+	)
+	tests := []struct {
+		name     string
+		upstream string
+		method   string
+		target   string
+		header   http.Header
+		want     string
+		other    string // the other route named by the error
+	}{
+		{"header", "", "POST", "/orders/7", http.Header{"X-Http-Method-Override": {"DELETE"}}, refused, "delete"},
+		{"X-HTTP-Method", "", "POST", "/orders/7", http.Header{"X-Http-Method": {"DELETE"}}, refused, "delete"},
+		{"X-Method-Override", "", "POST", "/orders/7", http.Header{"X-Method-Override": {"DELETE"}}, refused, "delete"},
+		{"lower case, spaces", "", "POST", "/orders/7", http.Header{"X-Http-Method-Override": {" delete\t"}}, refused, "delete"},
+		{"comma list, second", "", "POST", "/orders/7", http.Header{"X-Http-Method-Override": {"POST, DELETE"}}, refused, "delete"},
+		{"second value", "", "POST", "/orders/7", http.Header{"X-Http-Method-Override": {"POST", "DELETE"}}, refused, "delete"},
+		{"on a GET too", "", "GET", "/orders/7", http.Header{"X-Http-Method-Override": {"POST"}}, denied, ""}, // GET /orders/7 is the default's: denied first
+		{"to a route no method of which is the request's", "", "PUT", "/orders/7", http.Header{"X-Http-Method-Override": {"POST"}}, denied, ""},
+		{"to the default", "", "POST", "/orders/7", http.Header{"X-Http-Method-Override": {"PATCH"}}, refused, "default"},
+		{"query", "", "POST", "/orders/7?_method=DELETE", nil, refused, "delete"},
+		{"query, escaped", "", "POST", "/orders/7?%5Fmethod=DEL%45TE", nil, refused, "delete"},
+		{"query, after ;", "", "POST", "/orders/7?x=1;_method=DELETE", nil, refused, "delete"},
+		{"query, PHP's dot", "", "POST", "/orders/7?.method=DELETE", nil, refused, "delete"},
+		{"query, array", "", "POST", "/orders/7?_method[]=DELETE", nil, refused, "delete"},
+		{"query, any case", "", "POST", "/orders/7?_METHOD=delete", nil, refused, "delete"},
+		{"query, plus for a space", "", "POST", "/orders/7?_method=+DELETE+", nil, refused, "delete"},
+		{"an open route's POST to a token route", "", "POST", "/hooks/1", http.Header{"X-Http-Method-Override": {"DELETE"}}, refused, "default"},
+		{"to a deny route", "", "POST", "/notes/admin", http.Header{"X-Http-Method-Override": {"DELETE"}}, refused, "no-admin"},
+		{"in another spelling", "", "POST", "/notes/ADMIN", http.Header{"X-Http-Method-Override": {"DELETE"}}, refused, "no-admin"},
+		{"too many methods", "", "POST", "/notes/1", http.Header{"X-Http-Method-Override": {"A,B,C,D,E"}}, invalid, ""},
+		// One decision: allowed as before.
+		{"none", "", "POST", "/orders/7", nil, allowed, ""},
+		{"its own method", "", "POST", "/orders/7", http.Header{"X-Http-Method-Override": {"post"}}, allowed, ""},
+		{"a route deciding every method alike", "", "POST", "/notes/1", http.Header{"X-Http-Method-Override": {"DELETE"}}, allowed, ""},
+		{"four methods, one decision", "", "POST", "/notes/1", http.Header{"X-Http-Method-Override": {"PUT,DELETE"}, "X-Method-Override": {"put", "delete"}}, allowed, ""},
+		{"no method token", "", "POST", "/orders/7", http.Header{"X-Http-Method-Override": {"DEL ETE", "", "{}"}}, allowed, ""},
+		{"another parameter", "", "POST", "/orders/7?method=DELETE&x_method=DELETE&_methods=DELETE", nil, allowed, ""},
+		{"a value that is no method", "", "POST", "/orders/7?_method=a%20b", nil, allowed, ""},
+		{"off", "upstream: {no_method_override: true}", "POST", "/orders/7?_method=DELETE", http.Header{"X-Http-Method-Override": {"DELETE"}}, allowed, ""},
+	}
+	fixtures := map[string]*fixture{}
+	for _, tc := range tests {
+		f := fixtures[tc.upstream]
+		if f == nil {
+			f = newFixture(t, strings.Replace(overrideRules, "%s", tc.upstream, 1))
+			fixtures[tc.upstream] = f
+		}
+		h := bearer(f.token(t, "orders:write notes:write"))
+		for k, v := range tc.header {
+			h[k] = v
+		}
+		dec := f.d.Decide(t.Context(), forwardauth.Request{Method: tc.method, Host: "api.example.com", URI: tc.target, Header: h})
+		var got string
+		var me *forwardauth.MethodOverrideError
+		switch {
+		case dec.Allowed:
+			got = allowed
+		case dec.Status == http.StatusBadRequest && errors.As(dec.Err, &me):
+			got = refused
+			if !errors.Is(dec.Err, forwardauth.ErrMethodOverride) || !errors.Is(dec.Err, forwardauth.ErrOriginalRequest) || me.Other != tc.other ||
+				me.Route != dec.Route || me.Method == "" || me.Source == "" || !strings.Contains(me.Error(), "upstream.no_method_override") {
+				t.Errorf("%s: error %#v (%v), want the other route %q", tc.name, me, dec.Err, tc.other)
+			}
+		case dec.Status == http.StatusBadRequest && errors.Is(dec.Err, forwardauth.ErrOriginalRequest):
+			got = invalid
+		case dec.Status == http.StatusForbidden && errors.Is(dec.Err, forwardauth.ErrDenied):
+			got = denied
+		default:
+			got = dec.Err.Error()
+		}
+		if got != tc.want {
+			t.Errorf("%s: %s %s %v: %s by %q (%d, %v), want %s", tc.name, tc.method, tc.target, tc.header, got, dec.Route, dec.Status, dec.Err, tc.want)
+		}
+	}
+}
+
+// Every front end reads the override headers: nginx's and Traefik's (the
+// client's headers come with the auth request), and Envoy's HTTP and gRPC
+// services (the gRPC one copies only the headers a decision reads, and
+// Envoy joins a repeated header's values with ",").
+func TestMethodOverrideEveryFrontend(t *testing.T) {
+	f := newFixture(t, strings.Replace(overrideRules, "%s", "", 1))
+	write := f.token(t, "orders:write")
+	nginx := serve(t, f.d.NginxHandler())
+	traefik := serve(t, f.d.TraefikHandler())
+	envoy := serve(t, f.d.EnvoyHTTPHandler("/envoy"))
+	grpcClient := envoyClient(t, f.d)
+	for _, override := range []string{"", "DELETE"} {
+		want := 200
+		h := bearer(write)
+		if override != "" {
+			want = 400
+			h.Set("X-Http-Method-Override", override)
+		}
+		for name, resp := range map[string]*http.Response{
+			"nginx": do(t, nginx, "GET", "/", merge(h, http.Header{"X-Original-Method": {"POST"}, "X-Original-Uri": {"/orders/7"}, "X-Original-Host": {"api.example.com"}})),
+			"traefik": do(t, traefik, "GET", "/", merge(h, http.Header{"X-Forwarded-Method": {"POST"}, "X-Forwarded-Uri": {"/orders/7"},
+				"X-Forwarded-Host": {"api.example.com"}, "X-Forwarded-Proto": {"https"}})),
+			"envoy HTTP": do(t, envoy, "POST", "/envoy/orders/7", h),
+		} {
+			if resp.StatusCode != want {
+				t.Errorf("%s, override %q: %d, want %d", name, override, resp.StatusCode, want)
+			}
+		}
+		headers := map[string]string{"authorization": "Bearer " + write}
+		if override != "" {
+			headers["x-http-method-override"] = "POST," + override // a repeated header, joined by Envoy
+		}
+		resp, err := grpcClient.Check(t.Context(), checkRequest("POST", "api.example.com", "/orders/7", headers))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := resp.GetDeniedResponse().GetStatus().GetCode(); override != "" && int(got) != want || override == "" && resp.GetOkResponse() == nil {
+			t.Errorf("envoy gRPC, override %q: %v, want %d", override, resp, want)
+		}
+		req := checkRequest("POST", "api.example.com", "/orders/7", nil)
+		req.Attributes.Request.Http.HeaderMap = &corev3.HeaderMap{Headers: []*corev3.HeaderValue{
+			{Key: "authorization", RawValue: []byte("Bearer " + write)}, {Key: "X-HTTP-Method", RawValue: []byte(override)}}}
+		if resp, err = grpcClient.Check(t.Context(), req); err != nil {
+			t.Fatal(err)
+		}
+		if got := resp.GetDeniedResponse().GetStatus().GetCode(); override != "" && int(got) != want || override == "" && resp.GetOkResponse() == nil {
+			t.Errorf("envoy gRPC header_map, override %q: %v, want %d", override, resp, want)
+		}
+	}
+}
