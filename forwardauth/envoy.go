@@ -163,28 +163,36 @@ func (d *Decider) trustedPeer(a net.Addr) bool {
 	return false
 }
 
-// envoyRead are the headers a decision reads, as Envoy names them: those
-// the Guard reads, and those an upstream takes another method from
-// ([overrideHeaders]).
-var envoyRead = [...]string{"authorization", "dpop", "cookie", "x-http-method-override", "x-http-method", "x-method-override"}
+// envoyReads reports whether a decision reads the header Envoy names
+// name (in lower case, or as the client sent it in header_map): those the
+// Guard reads, and those an upstream takes another method from
+// ([isOverrideHeader]).
+func envoyReads(name string) bool {
+	switch strings.ToLower(name) {
+	case "authorization", "dpop", "cookie":
+		return true
+	}
+	return isOverrideHeader(name)
+}
 
-// envoyHeaders copies the headers a decision reads ([envoyRead]) from
+// envoyHeaders copies the headers a decision reads ([envoyReads]) from
 // Envoy's attribute context: the headers map, or header_map when Envoy
-// sends raw headers. Envoy joins a repeated header's values
-// with ","; a token sent twice then fails to parse, and is refused. A
-// DPoP proof (a compact JWS) never holds a ',': a joined value is split
-// back into the proofs the client sent, so that two are refused as two
-// (exactly one is allowed), as the HTTP front ends refuse them.
+// sends raw headers. Envoy joins a repeated header's values with ","; a
+// token sent twice then fails to parse, and is refused. A DPoP proof (a
+// compact JWS) never holds a ',': a joined value is split back into the
+// proofs the client sent, so that two are refused as two (exactly one is
+// allowed), as the HTTP front ends refuse them.
 func envoyHeaders(hr *authv3.AttributeContext_HttpRequest) http.Header {
 	h := http.Header{}
-	for _, name := range envoyRead {
-		if v, ok := hr.GetHeaders()[name]; ok {
-			h[http.CanonicalHeaderKey(name)] = []string{v}
+	for name, v := range hr.GetHeaders() {
+		if envoyReads(name) {
+			ck := http.CanonicalHeaderKey(name)
+			h[ck] = append(h[ck], v)
 		}
 	}
 	for _, hv := range hr.GetHeaderMap().GetHeaders() {
-		k := strings.ToLower(hv.GetKey())
-		if !slices.Contains(envoyRead[:], k) {
+		k := hv.GetKey()
+		if !envoyReads(k) {
 			continue
 		}
 		v := hv.GetValue()

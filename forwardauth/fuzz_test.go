@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"slices"
 	"strings"
 	"testing"
 	"unicode"
@@ -174,12 +175,20 @@ func FuzzEnvoyClientCert(f *testing.F) {
 // that net/url reads from _method, or an override header names, is found
 // (unless the request names too many, an error); never a panic.
 func FuzzOverrides(f *testing.F) {
-	f.Add("POST", "DELETE", "", "_method=put")
-	f.Add("POST", "post, Delete ,PATCH", "a,b", "x=1;_method=DELETE&%5Fmethod=get")
-	f.Add("GET", "", "", ".method=PUT&_method[]=X&_METHOD=y&%00_method=z")
-	f.Add("POST", "A,B,C,D,E", "", "")
-	f.Fuzz(func(t *testing.T, method, h1, h2, rawQuery string) {
+	f.Add("POST", "DELETE", "", "_method=put", "X_HTTP_METHOD", "PUT")
+	f.Add("POST", "post, Delete ,PATCH", "a,b", "x=1;_method=DELETE&%5Fmethod=get", "x-method_override", "get")
+	f.Add("GET", "", "", ".method=PUT&_method[]=X&_METHOD=y&%00_method=z", "X-Other", "DELETE")
+	f.Add("POST", "A,B,C,D,E", "", "", "", "")
+	f.Fuzz(func(t *testing.T, method, h1, h2, rawQuery, name, h3 string) {
 		h := http.Header{"X-Http-Method-Override": {h1}, "X-Method-Override": {h2}}
+		cgi := strings.ReplaceAll(name, "_", "-")
+		isOverride := slices.ContainsFunc(overrideHeaders[:], func(w string) bool { return strings.EqualFold(w, cgi) })
+		if isOverrideHeader(name) != isOverride {
+			t.Fatalf("isOverrideHeader(%q) = %v, want %v", name, !isOverride, isOverride)
+		}
+		if _, taken := h[name]; !taken {
+			h[name] = []string{h3}
+		}
 		found, err := overrides(h, rawQuery, method)
 		if err != nil {
 			if !errors.Is(err, ErrOriginalRequest) || found != nil {
@@ -204,6 +213,11 @@ func FuzzOverrides(f *testing.F) {
 		}
 		for _, v := range []string{h1, h2} {
 			for _, e := range strings.Split(v, ",") {
+				want(e)
+			}
+		}
+		if isOverride && h[name][0] == h3 {
+			for _, e := range strings.Split(h3, ",") {
 				want(e)
 			}
 		}

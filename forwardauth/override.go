@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/bearerguard/bearerguard/internal/paramname"
@@ -52,6 +53,36 @@ func (e *MethodOverrideError) Is(target error) bool {
 // Google's and OData's APIs (X-HTTP-Method).
 var overrideHeaders = [...]string{"X-Http-Method-Override", "X-Http-Method", "X-Method-Override"}
 
+// isOverrideHeader reports whether name is one of [overrideHeaders] in
+// any case and with '_' for '-': CGI-style servers (Rack, so Rails;
+// WSGI; PHP behind FastCGI) read X_HTTP_Method_Override as
+// X-HTTP-Method-Override, and Traefik and Envoy pass such a name on.
+func isOverrideHeader(name string) bool {
+	if len(name) < len("X-Http-Method") || name[0]|0x20 != 'x' {
+		return false
+	}
+	for _, want := range overrideHeaders {
+		if len(name) != len(want) {
+			continue
+		}
+		i := 0
+		for ; i < len(want); i++ {
+			c, w := name[i], want[i]
+			if w == '-' {
+				if c != '-' && c != '_' {
+					break
+				}
+			} else if c|0x20 != w|0x20 {
+				break
+			}
+		}
+		if i == len(want) {
+			return true
+		}
+	}
+	return false
+}
+
 // maxOverrides bounds the distinct methods a request may name for the
 // upstream; one naming more is refused, so the routes are matched a
 // bounded number of times per request.
@@ -87,8 +118,11 @@ func overrides(h http.Header, rawQuery, method string) ([]override, error) {
 		found = append(found, override{m, source})
 		return nil
 	}
-	for _, name := range overrideHeaders {
-		for _, v := range h[name] {
+	for name, vs := range h {
+		if !isOverrideHeader(name) {
+			continue
+		}
+		for _, v := range vs {
 			for e := range strings.SplitSeq(v, ",") {
 				if err := add(e, name+" header"); err != nil {
 					return nil, err
@@ -97,7 +131,7 @@ func overrides(h http.Header, rawQuery, method string) ([]override, error) {
 		}
 	}
 	if strings.IndexByte(rawQuery, '%') < 0 && !containsFold(rawQuery, "method") {
-		return found, nil
+		return sorted(found), nil
 	}
 	for p := range paramname.Pairs(rawQuery) {
 		if !paramname.ReadsAs(p.Name, "_method") {
@@ -111,7 +145,14 @@ func overrides(h http.Header, rawQuery, method string) ([]override, error) {
 			return nil, err
 		}
 	}
-	return found, nil
+	return sorted(found), nil
+}
+
+// sorted sorts overrides by method, so that a refusal names the same one
+// whatever the order of the header map.
+func sorted(o []override) []override {
+	slices.SortFunc(o, func(a, b override) int { return strings.Compare(a.method, b.method) })
+	return o
 }
 
 // containsFold reports whether s holds lower, a lower-case ASCII word,

@@ -134,6 +134,8 @@ func TestMethodOverrideRefused(t *testing.T) {
 		{"header", "", "POST", "/orders/7", http.Header{"X-Http-Method-Override": {"DELETE"}}, refused, "delete"},
 		{"X-HTTP-Method", "", "POST", "/orders/7", http.Header{"X-Http-Method": {"DELETE"}}, refused, "delete"},
 		{"X-Method-Override", "", "POST", "/orders/7", http.Header{"X-Method-Override": {"DELETE"}}, refused, "delete"},
+		{"CGI spelling", "", "POST", "/orders/7", http.Header{"X_http_method_override": {"DELETE"}}, refused, "delete"},
+		{"CGI spelling, mixed", "", "POST", "/orders/7", http.Header{"X-HTTP_METHOD-override": {"DELETE"}}, refused, "delete"},
 		{"lower case, spaces", "", "POST", "/orders/7", http.Header{"X-Http-Method-Override": {" delete\t"}}, refused, "delete"},
 		{"comma list, second", "", "POST", "/orders/7", http.Header{"X-Http-Method-Override": {"POST, DELETE"}}, refused, "delete"},
 		{"second value", "", "POST", "/orders/7", http.Header{"X-Http-Method-Override": {"POST", "DELETE"}}, refused, "delete"},
@@ -238,7 +240,7 @@ func TestMethodOverrideEveryFrontend(t *testing.T) {
 		}
 		req := checkRequest("POST", "api.example.com", "/orders/7", nil)
 		req.Attributes.Request.Http.HeaderMap = &corev3.HeaderMap{Headers: []*corev3.HeaderValue{
-			{Key: "authorization", RawValue: []byte("Bearer " + write)}, {Key: "X-HTTP-Method", RawValue: []byte(override)}}}
+			{Key: "authorization", RawValue: []byte("Bearer " + write)}, {Key: "X_HTTP_Method", RawValue: []byte(override)}}}
 		if resp, err = grpcClient.Check(t.Context(), req); err != nil {
 			t.Fatal(err)
 		}
