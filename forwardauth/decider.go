@@ -47,8 +47,11 @@ type Request struct {
 	Host string
 	// URI is the original origin-form request target: path and query.
 	URI string
-	// Header holds the client's headers: Authorization and DPoP are
-	// read, nothing else. It is not modified.
+	// Header holds the client's headers. Authorization, DPoP and Cookie
+	// are read for the token; the method-override headers
+	// ([UpstreamFile.NoMethodOverride]) and any name with a '_' (one
+	// spelling an identity header so is refused) are looked at. It is not
+	// modified.
 	Header http.Header
 	// Peer is the network address (host:port) of the gateway that asked.
 	// A Guard with httpbearer.WithClientCertHeader reads the client's
@@ -120,6 +123,10 @@ type Decider struct {
 	// spanning a reload started with. retireMu orders SetRules calls.
 	retired  atomic.Pointer[[]string]
 	retireMu sync.Mutex
+	// cgiNames maps each retired name, and the internal token's header,
+	// as a CGI-style server reads a header name (lower case, '_' for
+	// '-'), to the name: see [Decider.spelledWithUnderscore].
+	cgiNames atomic.Pointer[map[string]string]
 
 	untrusted untrustedLog
 }
@@ -367,6 +374,44 @@ func (d *Decider) retire(next *Rules) {
 		}
 	}
 	d.retired.Store(&out)
+	cgi := make(map[string]string, len(out)+1)
+	for _, n := range out {
+		cgi[cgiName(n)] = n
+	}
+	if d.signer != nil {
+		cgi[cgiName(d.tokenHeader)] = d.tokenHeader
+	}
+	d.cgiNames.Store(&cgi)
+}
+
+// cgiName is a header name as CGI-style servers (Rack, so Rails and
+// Puma before 6.4.3; WSGI servers; PHP behind FastCGI) read it: the same
+// variable for X-Auth-Subject and X_Auth_Subject. Lower case, '_' for '-'.
+func cgiName(n string) string {
+	return strings.ReplaceAll(strings.ToLower(n), "_", "-")
+}
+
+// spelledWithUnderscore returns the identity header (or the internal
+// token's header) that a header of h names with a '_' for a '-', or "".
+// Gateways overwrite the identity headers the answer names, not such a
+// spelling, which they pass on (Traefik, Envoy; nginx only with
+// underscores_in_headers on): a CGI-style upstream would read the
+// client's value beside, or instead of, the one the decision set. The work
+// is linear in the length of the names that have a '_'.
+func (d *Decider) spelledWithUnderscore(h http.Header) string {
+	cgi := d.cgiNames.Load()
+	if cgi == nil {
+		return ""
+	}
+	for k := range h {
+		if strings.IndexByte(k, '_') < 0 {
+			continue
+		}
+		if n, ok := (*cgi)[cgiName(k)]; ok {
+			return n
+		}
+	}
+	return ""
 }
 
 // HeaderNames returns the names of every header an allowed answer sets
@@ -413,6 +458,9 @@ func (d *Decider) decideWith(ctx context.Context, rules *Rules, req Request) *De
 	if err != nil || !isMethod(req.Method) || (req.Scheme != "" && req.Scheme != "https" && req.Scheme != "http") ||
 		(req.ClientCert != nil && req.Scheme == "http") {
 		return refusal(http.StatusBadRequest, "invalid_request", "", ErrOriginalRequest)
+	}
+	if n := d.spelledWithUnderscore(req.Header); n != "" {
+		return refusal(http.StatusBadRequest, "invalid_request", "", fmt.Errorf("%w: a header spells %s with '_' for '-', which upstreams reading headers as CGI does take for it", ErrOriginalRequest, n))
 	}
 	host := req.Host
 	h, ok := normalizeHost(host)

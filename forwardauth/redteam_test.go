@@ -389,8 +389,8 @@ func TestRedteamIdentityNeverEchoed(t *testing.T) {
 	for _, n := range f.d.HeaderNames() {
 		forged[n] = []string{"forged-1", "forged-2"}
 		forged[strings.ToLower(n)] = []string{"forged-3"}
-		forged[strings.ReplaceAll(n, "-", "_")] = []string{"forged-4"}
 	}
+	// (Spelt with '_' for '-' they are refused: TestIdentityHeaderWithUnderscoreRefused.)
 	for _, c := range []struct {
 		uri, tok string
 	}{{"/healthz", ""}, {"/healthz", f.token(t, "orders:read")}, {"/orders/7", f.token(t, "orders:read")}} {
