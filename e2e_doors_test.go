@@ -236,13 +236,15 @@ func traefikDoor(t *testing.T, h http.Handler) door {
 }
 
 // envoyHTTPDoor: ext_authz's HTTP service: the original method, Host and
-// path after /envoy, the headers of the README's allowed_headers, no body.
+// path after /envoy, the headers of the README's allowed_headers (the
+// token's and the method-override headers), no body.
 func envoyHTTPDoor(t *testing.T, h http.Handler) door {
 	c := doorServer(t, h)
 	return door{"envoy-http", func(t *testing.T, r doorRequest, hs []doorHeader) (doorOutcome, bool) {
 		all := []doorHeader{{"Host", doorsHost}, {"X-Forwarded-Proto", "https"}}
 		for _, x := range hs {
-			if n := strings.ToLower(x.name); n == "authorization" || n == "dpop" {
+			switch strings.ToLower(x.name) {
+			case "authorization", "dpop", "x-http-method-override", "x-http-method", "x-method-override":
 				all = append(all, x)
 			}
 		}

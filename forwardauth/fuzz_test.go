@@ -171,9 +171,10 @@ func FuzzEnvoyClientCert(f *testing.F) {
 }
 
 // FuzzOverrides: the methods a request names for the upstream are
-// bounded, distinct, method tokens other than its own, and every method
-// that net/url reads from _method, or an override header names, is found
-// (unless the request names too many, an error); never a panic.
+// bounded, distinct, method tokens other than its own; every method
+// that net/url reads from _method, or an override header names, is found,
+// and every other non-empty value refused (an error, as for more than
+// maxOverrides methods); never a panic.
 func FuzzOverrides(f *testing.F) {
 	f.Add("POST", "DELETE", "", "_method=put", "X_HTTP_METHOD", "PUT")
 	f.Add("POST", "post, Delete ,PATCH", "a,b", "x=1;_method=DELETE&%5Fmethod=get", "x-method_override", "get")
@@ -207,7 +208,20 @@ func FuzzOverrides(f *testing.F) {
 			seen[o.method] = true
 		}
 		want := func(v string) {
-			if m := strings.ToUpper(strings.Trim(v, " \t")); isMethod(m) && m != method && !seen[m] {
+			v = strings.Trim(v, " \t")
+			if v == "" {
+				return
+			}
+			for _, r := range v {
+				if r >= utf8.RuneSelf {
+					t.Fatalf("%q (not ASCII) read as a method, not refused", v)
+				}
+			}
+			m := strings.ToUpper(v)
+			if !isMethod(m) {
+				t.Fatalf("%q (no method token) read as a method, not refused", v)
+			}
+			if m != method && !seen[m] {
 				t.Fatalf("%q not found in %v", m, found)
 			}
 		}

@@ -96,15 +96,18 @@ type override struct{ method, source string }
 // element of each value of the override headers, and each value of a
 // query parameter that some server reads as _method (Express's
 // method-override given "_method", Symfony and Laravel; [paramname.ReadsAs]),
-// trimmed and in upper case, as those upstreams read them. A value that
-// is no method token is one no upstream takes, and is skipped. More than
-// [maxOverrides] distinct methods is an error. The work is linear in the
-// length of those headers and of the query.
+// read by [overrideMethod]. An element that is not a method token but for
+// spaces, tabs and case, or more than [maxOverrides] distinct methods, is
+// an error. The work is linear in the length of those headers and of the
+// query.
 func overrides(h http.Header, rawQuery, method string) ([]override, error) {
 	var found []override
 	add := func(v, source string) error {
-		m := strings.ToUpper(strings.Trim(v, " \t"))
-		if m == method || !isMethod(m) {
+		m, ok := overrideMethod(v)
+		if !ok {
+			return fmt.Errorf("%w: %s holds a value upstreams may read as different methods", ErrOriginalRequest, source)
+		}
+		if m == "" || m == method {
 			return nil
 		}
 		for _, o := range found {
@@ -113,7 +116,7 @@ func overrides(h http.Header, rawQuery, method string) ([]override, error) {
 			}
 		}
 		if len(found) == maxOverrides {
-			return ErrOriginalRequest
+			return fmt.Errorf("%w: more than %d methods named for the upstream", ErrOriginalRequest, maxOverrides)
 		}
 		found = append(found, override{m, source})
 		return nil
@@ -153,6 +156,34 @@ func overrides(h http.Header, rawQuery, method string) ([]override, error) {
 func sorted(o []override) []override {
 	slices.SortFunc(o, func(a, b override) int { return strings.Compare(a.method, b.method) })
 	return o
+}
+
+// overrideMethod reads a value naming a method for the upstream: spaces
+// and tabs around it dropped, ASCII letters in upper case. Empty names
+// none. ok is false for a value with anything else than a method token's
+// bytes: upstreams trim and fold case otherwise than each other (Java's
+// trim drops every control byte, JavaScript's every Unicode space and a
+// no-break space; JavaScript lower-cases the Kelvin sign to "k", Java
+// upper-cases "ﬁ" to "FI"), so that such a value may be a method to one
+// and none to another. Refused rather than read one way.
+func overrideMethod(v string) (m string, ok bool) {
+	v = strings.Trim(v, " \t")
+	if v == "" {
+		return "", true
+	}
+	if len(v) > 32 {
+		return "", false
+	}
+	var buf [32]byte
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c >= 'a' && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		buf[i] = c
+	}
+	m = string(buf[:len(v)])
+	return m, isMethod(m)
 }
 
 // containsFold reports whether s holds lower, a lower-case ASCII word,

@@ -158,9 +158,25 @@ func TestMethodOverrideRefused(t *testing.T) {
 		{"its own method", "", "POST", "/orders/7", http.Header{"X-Http-Method-Override": {"post"}}, allowed, ""},
 		{"a route deciding every method alike", "", "POST", "/notes/1", http.Header{"X-Http-Method-Override": {"DELETE"}}, allowed, ""},
 		{"four methods, one decision", "", "POST", "/notes/1", http.Header{"X-Http-Method-Override": {"PUT,DELETE"}, "X-Method-Override": {"put", "delete"}}, allowed, ""},
-		{"no method token", "", "POST", "/orders/7", http.Header{"X-Http-Method-Override": {"DEL ETE", "", "{}"}}, allowed, ""},
+		{"empty", "", "POST", "/orders/7", http.Header{"X-Http-Method-Override": {"", " ", ", ,"}}, allowed, ""},
+		{"no method token", "", "POST", "/orders/7", http.Header{"X-Http-Method-Override": {"DEL ETE"}}, invalid, ""},
+		{"braces", "", "POST", "/orders/7", http.Header{"X-Http-Method-Override": {"{}"}}, invalid, ""},
+		// Bytes upstreams trim or fold otherwise than each other (found by
+		// a review of the fix): a no-break space, which JavaScript's trim
+		// drops; a control byte, which Java's does; the Kelvin sign,
+		// which JavaScript lower-cases to "k"; a ligature Java upper-cases.
+		{"no-break space", "", "POST", "/orders/7", http.Header{"X-Http-Method-Override": {"DELETE\xa0"}}, invalid, ""},
+		{"ideographic space", "", "POST", "/orders/7", http.Header{"X-Http-Method-Override": {"DELETE\u3000"}}, invalid, ""},
+		{"byte order mark", "", "POST", "/orders/7", http.Header{"X-Http-Method-Override": {"\ufeffDELETE"}}, invalid, ""},
+		{"query, control byte", "", "POST", "/orders/7?_method=DELETE%0B", nil, invalid, ""},
+		{"query, NUL", "", "POST", "/orders/7?_method=%00DELETE", nil, invalid, ""},
+		{"query, Kelvin sign", "", "POST", "/orders/7?_method=LOC%E2%84%AA", nil, invalid, ""},
+		{"query, ligature", "", "POST", "/orders/7?_method=PROP%EF%AC%81ND", nil, invalid, ""},
+		{"query, dotless i", "", "POST", "/orders/7?_method=OPT%C4%B1ONS", nil, invalid, ""},
+		{"too long", "", "POST", "/orders/7?_method=" + strings.Repeat("A", 33), nil, invalid, ""},
 		{"another parameter", "", "POST", "/orders/7?method=DELETE&x_method=DELETE&_methods=DELETE", nil, allowed, ""},
-		{"a value that is no method", "", "POST", "/orders/7?_method=a%20b", nil, allowed, ""},
+		{"a value that is no method", "", "POST", "/orders/7?_method=a%20b", nil, invalid, ""},
+		{"an empty value", "", "POST", "/orders/7?_method=&_method=+", nil, allowed, ""},
 		{"off", "upstream: {no_method_override: true}", "POST", "/orders/7?_method=DELETE", http.Header{"X-Http-Method-Override": {"DELETE"}}, allowed, ""},
 	}
 	fixtures := map[string]*fixture{}
