@@ -102,10 +102,17 @@ type override struct{ method, source string }
 // query.
 func overrides(h http.Header, rawQuery, method string) ([]override, error) {
 	var found []override
-	add := func(v, source string) error {
+	// header is the header's name, "" for the query parameter.
+	source := func(header string) string {
+		if header == "" {
+			return "the _method query parameter"
+		}
+		return header + " header"
+	}
+	add := func(v, header string) error {
 		m, ok := overrideMethod(v)
 		if !ok {
-			return fmt.Errorf("%w: %s holds a value upstreams may read as different methods", ErrOriginalRequest, source)
+			return fmt.Errorf("%w: %s holds a value upstreams may read as different methods", ErrOriginalRequest, source(header))
 		}
 		if m == "" || m == method {
 			return nil
@@ -118,7 +125,7 @@ func overrides(h http.Header, rawQuery, method string) ([]override, error) {
 		if len(found) == maxOverrides {
 			return fmt.Errorf("%w: more than %d methods named for the upstream", ErrOriginalRequest, maxOverrides)
 		}
-		found = append(found, override{m, source})
+		found = append(found, override{m, source(header)})
 		return nil
 	}
 	for name, vs := range h {
@@ -127,7 +134,7 @@ func overrides(h http.Header, rawQuery, method string) ([]override, error) {
 		}
 		for _, v := range vs {
 			for e := range strings.SplitSeq(v, ",") {
-				if err := add(e, name+" header"); err != nil {
+				if err := add(e, name); err != nil {
 					return nil, err
 				}
 			}
@@ -144,7 +151,7 @@ func overrides(h http.Header, rawQuery, method string) ([]override, error) {
 		if err != nil {
 			v = p.RawValue
 		}
-		if err := add(v, "the _method query parameter"); err != nil {
+		if err := add(v, ""); err != nil {
 			return nil, err
 		}
 	}
