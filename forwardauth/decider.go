@@ -49,8 +49,9 @@ type Request struct {
 	URI string
 	// Header holds the client's headers. Authorization, DPoP and Cookie
 	// are read for the token; the method-override headers
-	// ([UpstreamFile.NoMethodOverride]) and any name with a '_' (one
-	// spelling an identity header so is refused) are looked at. It is not
+	// ([UpstreamFile.NoMethodOverride]) and any name with a byte other
+	// than a letter, digit or '-' (one spelling an identity header so,
+	// X_Auth_Subject, is refused) are looked at. It is not
 	// modified.
 	Header http.Header
 	// Peer is the network address (host:port) of the gateway that asked.
@@ -123,10 +124,10 @@ type Decider struct {
 	// spanning a reload started with. retireMu orders SetRules calls.
 	retired  atomic.Pointer[[]string]
 	retireMu sync.Mutex
-	// cgiNames maps each retired name, and the internal token's header,
-	// as a CGI-style server reads a header name (lower case, '_' for
-	// '-'), to the name: see [Decider.spelledWithUnderscore].
-	cgiNames atomic.Pointer[map[string]string]
+	// foldedNames maps each retired name, and the internal token's
+	// header, as the loosest CGI-style server reads a header name
+	// ([foldedName]), to the name: see [Decider.spelledOtherwise].
+	foldedNames atomic.Pointer[map[string]string]
 
 	untrusted untrustedLog
 }
@@ -374,40 +375,71 @@ func (d *Decider) retire(next *Rules) {
 		}
 	}
 	d.retired.Store(&out)
-	cgi := make(map[string]string, len(out)+1)
+	folded := make(map[string]string, len(out)+1)
 	for _, n := range out {
-		cgi[cgiName(n)] = n
+		folded[foldedName(n)] = n
 	}
 	if d.signer != nil {
-		cgi[cgiName(d.tokenHeader)] = d.tokenHeader
+		folded[foldedName(d.tokenHeader)] = d.tokenHeader
 	}
-	d.cgiNames.Store(&cgi)
+	d.foldedNames.Store(&folded)
 }
 
-// cgiName is a header name as CGI-style servers (Rack, so Rails and
-// Puma before 6.4.3; WSGI servers; PHP behind FastCGI) read it: the same
-// variable for X-Auth-Subject and X_Auth_Subject. Lower case, '_' for '-'.
-func cgiName(n string) string {
-	return strings.ReplaceAll(strings.ToLower(n), "_", "-")
+// foldedName is a header name as the loosest CGI-style server reads it:
+// lighttpd turns every byte but a letter or digit into '_', Rack (so
+// Rails), WSGI servers and PHP behind FastCGI a '-' (and '_' stays '_'),
+// and all of them ignore case. Lower case, '-' for every byte but a
+// letter or digit.
+func foldedName(n string) string {
+	b := []byte(n)
+	for i, c := range b {
+		switch {
+		case c >= 'A' && c <= 'Z':
+			b[i] = c + ('a' - 'A')
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+		default:
+			b[i] = '-'
+		}
+	}
+	return string(b)
 }
 
-// spelledWithUnderscore returns the identity header (or the internal
-// token's header) that a header of h names with a '_' for a '-', or "".
-// Gateways overwrite the identity headers the answer names, not such a
-// spelling, which they pass on (Traefik, Envoy; nginx only with
-// underscores_in_headers on): a CGI-style upstream would read the
-// client's value beside, or instead of, the one the decision set. The work
-// is linear in the length of the names that have a '_'.
-func (d *Decider) spelledWithUnderscore(h http.Header) string {
-	cgi := d.cgiNames.Load()
-	if cgi == nil {
+// plainName reports whether n is a header name of letters, digits and
+// '-' only: two such names are one to every server exactly when they are
+// equal but for case, and a gateway overwriting one overwrites the other.
+// Identity headers and the internal token's must be plain.
+func plainName(n string) bool {
+	if n == "" || len(n) > 128 {
+		return false
+	}
+	for i := 0; i < len(n); i++ {
+		if c := n[i]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// spelledOtherwise returns the identity header (or the internal token's
+// header) that a header of h spells otherwise than as a gateway
+// overwrites it: with '_' or another byte for a '-' (X_Auth_Subject,
+// X.Auth.Subject), or "". Gateways overwrite the name the answer gives,
+// in any case, and pass such a spelling on (Traefik, Envoy; nginx only
+// with underscores_in_headers on, or ignore_invalid_headers off): a
+// CGI-style upstream reads both as one ([foldedName]), and may take the
+// client's value. Only a name with a byte other than a letter, digit or
+// '-' can be such a spelling, since identity names are plain
+// ([plainName]); the work is linear in the length of those names.
+func (d *Decider) spelledOtherwise(h http.Header) string {
+	folded := d.foldedNames.Load()
+	if folded == nil {
 		return ""
 	}
 	for k := range h {
-		if strings.IndexByte(k, '_') < 0 {
+		if plainName(k) {
 			continue
 		}
-		if n, ok := (*cgi)[cgiName(k)]; ok {
+		if n, ok := (*folded)[foldedName(k)]; ok {
 			return n
 		}
 	}
@@ -459,8 +491,8 @@ func (d *Decider) decideWith(ctx context.Context, rules *Rules, req Request) *De
 		(req.ClientCert != nil && req.Scheme == "http") {
 		return refusal(http.StatusBadRequest, "invalid_request", "", ErrOriginalRequest)
 	}
-	if n := d.spelledWithUnderscore(req.Header); n != "" {
-		return refusal(http.StatusBadRequest, "invalid_request", "", fmt.Errorf("%w: a header spells %s with '_' for '-', which upstreams reading headers as CGI does take for it", ErrOriginalRequest, n))
+	if n := d.spelledOtherwise(req.Header); n != "" {
+		return refusal(http.StatusBadRequest, "invalid_request", "", fmt.Errorf("%w: a header spells %s with another byte for a '-', which upstreams reading headers as CGI does take for it", ErrOriginalRequest, n))
 	}
 	host := req.Host
 	h, ok := normalizeHost(host)

@@ -166,14 +166,14 @@ func (d *Decider) trustedPeer(a net.Addr) bool {
 // envoyReads reports whether a decision reads the header Envoy names
 // name (in lower case, or as the client sent it in header_map): those the
 // Guard reads, those an upstream takes another method from
-// ([isOverrideHeader]), and any with a '_', which may spell an identity
-// header so ([Decider.spelledWithUnderscore]).
+// ([isOverrideHeader]), and any with a byte other than a letter, digit or
+// '-', which may spell an identity header ([Decider.spelledOtherwise]).
 func envoyReads(name string) bool {
 	switch strings.ToLower(name) {
 	case "authorization", "dpop", "cookie":
 		return true
 	}
-	return strings.IndexByte(name, '_') >= 0 || isOverrideHeader(name)
+	return !plainName(name) || isOverrideHeader(name)
 }
 
 // envoyHeaders copies the headers a decision reads ([envoyReads]) from

@@ -58,8 +58,8 @@ func compileIdentity(f IdentityFile) (identity, error) {
 		case "":
 			name = def
 		}
-		if !isToken(name) {
-			errs = append(errs, fmt.Errorf("identity header %q is not a header name", name))
+		if !plainName(name) {
+			errs = append(errs, fmt.Errorf("identity header %q is not a header name of letters, digits and '-' (a CGI-style upstream reads X_Name and X-Name as one: the gateway would overwrite one only)", name))
 			return
 		}
 		name = http.CanonicalHeaderKey(name)

@@ -140,8 +140,8 @@ func WithInternalToken(s *Signer, header string) Option {
 		if header == "" {
 			header = DefaultInternalTokenHeader
 		}
-		if !isToken(header) || reservedHeader(http.CanonicalHeaderKey(header)) {
-			c.errs = append(c.errs, fmt.Errorf("WithInternalToken: %q is not an allowed header name", header))
+		if !plainName(header) || reservedHeader(http.CanonicalHeaderKey(header)) {
+			c.errs = append(c.errs, fmt.Errorf("WithInternalToken: %q is not an allowed header name (letters, digits and '-')", header))
 		}
 		c.signer, c.tokenHeader = s, http.CanonicalHeaderKey(header)
 	}

@@ -49,6 +49,13 @@ func TestIdentityHeaderWithUnderscoreRefused(t *testing.T) {
 		{"a claim's header", "X_Auth_Tenant", "/orders/7", 400},
 		{"the internal token's", "X_Auth_Token", "/orders/7", 400},
 		{"on an open route", "X_Auth_Subject", "/healthz", 400},
+		// lighttpd reads every byte but a letter or digit as '_' (found by
+		// a review of the fix, with a lighttpd CGI upstream).
+		{"dots", "X.Auth.Tenant", "/orders/7", 400},
+		{"tildes", "X~Auth~Subject", "/orders/7", 400},
+		{"stars", "x*auth*subject", "/orders/7", 400},
+		{"mixed", "X-Auth.Client_Id", "/orders/7", 400},
+		{"another name, dots", "X.Request.Id", "/orders/7", 200},
 		{"another name", "X_Request_Id", "/orders/7", 200},
 		{"another name, close", "X_Auth_Subjects", "/orders/7", 200},
 		{"as the answer spells it", "X-Auth-Subject", "/orders/7", 200},
@@ -90,7 +97,7 @@ func TestIdentityHeaderWithUnderscoreRefused(t *testing.T) {
 		t.Errorf("traefik: %d, want 400", resp.StatusCode)
 	}
 	c := envoyClient(t, f.d)
-	for _, h := range []map[string]string{{"x_auth_subject": "admin"}, {"x-auth_tenant": "other"}} {
+	for _, h := range []map[string]string{{"x_auth_subject": "admin"}, {"x-auth_tenant": "other"}, {"x.auth.tenant": "other"}} {
 		h["authorization"] = "Bearer " + read
 		r, err := c.Check(t.Context(), checkRequest("GET", "api.example.com", "/orders/7", h))
 		if err != nil {
@@ -99,5 +106,37 @@ func TestIdentityHeaderWithUnderscoreRefused(t *testing.T) {
 		if got := r.GetDeniedResponse().GetStatus().GetCode(); got != 400 {
 			t.Errorf("envoy gRPC %v: %v, want a 400 denial", h, r)
 		}
+	}
+}
+
+// Identity headers, and the internal token's, are named with letters,
+// digits and '-' only: a file naming one X_Auth_User would have the
+// gateway overwrite X_Auth_User while a client's X-Auth-User, which a
+// CGI-style upstream reads as the same header, passed (found by the same
+// review).
+func TestIdentityHeaderNamesArePlain(t *testing.T) {
+	for _, file := range []string{
+		"identity:\n  subject: X_Auth_User\n",
+		"identity:\n  client_id: X.Client\n",
+		"identity:\n  claims:\n    X~Tenant: tenant\n",
+	} {
+		if _, err := forwardauth.ParseRules([]byte(file)); !errors.Is(err, forwardauth.ErrRules) {
+			t.Errorf("ParseRules(%q) = %v, want an ErrRules error", file, err)
+		}
+	}
+	if _, err := forwardauth.ParseRules([]byte("identity:\n  subject: X-User-2\n")); err != nil {
+		t.Errorf("a plain name: %v", err)
+	}
+	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := forwardauth.NewSigner(ec, "bg", "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, testRules)
+	if _, err := forwardauth.New(f.g, f.d.Rules(), forwardauth.WithInternalToken(s, "X_Internal_Token")); err == nil {
+		t.Error("WithInternalToken(X_Internal_Token): nil error")
 	}
 }
