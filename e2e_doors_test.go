@@ -237,8 +237,8 @@ func traefikDoor(t *testing.T, h http.Handler) door {
 
 // envoyHTTPDoor: ext_authz's HTTP service: the original method, Host and
 // path after /envoy, the headers of the README's allowed_headers (the
-// token's, the method-override headers, names with a byte other than a
-// letter, digit or '-'), no body.
+// token's, the override headers, names with a byte other than a letter,
+// digit or '-'), no body.
 func envoyHTTPDoor(t *testing.T, h http.Handler) door {
 	c := doorServer(t, h)
 	return door{"envoy-http", func(t *testing.T, r doorRequest, hs []doorHeader) (doorOutcome, bool) {
@@ -246,6 +246,7 @@ func envoyHTTPDoor(t *testing.T, h http.Handler) door {
 		for _, x := range hs {
 			switch n := strings.ToLower(x.name); {
 			case n == "authorization", n == "dpop", n == "x-http-method-override", n == "x-http-method", n == "x-method-override",
+				n == "x-forwarded-host", n == "forwarded", n == "x-original-url", n == "x-rewrite-url",
 				strings.Trim(n, "abcdefghijklmnopqrstuvwxyz0123456789-") != "": // the safe_regex pattern
 				all = append(all, x)
 			}

@@ -93,7 +93,7 @@ type Decision struct {
 	// Route names the route that decided ("default" for none).
 	Route string
 	// Err says why the request was refused (errors.Is with the validator's
-	// errors, [ErrDenied], [ErrOriginalRequest], [ErrAmbiguousPath], [ErrMethodOverride], [ErrIdentityTooLong],
+	// errors, [ErrDenied], [ErrOriginalRequest], [ErrAmbiguousPath], [ErrOverride], [ErrIdentityTooLong],
 	// [ErrUntrustedProxy]); nil when allowed. It never holds the token.
 	Err error
 }
@@ -514,7 +514,7 @@ func (d *Decider) decideWith(ctx context.Context, rules *Rules, req Request) *De
 	if other, how := rules.otherSpelling(req.Method, h, escaped, route); how != "" {
 		return refusal(http.StatusBadRequest, "invalid_request", route.name, &AmbiguousPathError{Route: route.name, Other: other, Spelling: how})
 	}
-	if dec := rules.otherMethod(req, h, escaped, rawQuery, route); dec != nil {
+	if dec := rules.rerouted(req, h, escaped, rawQuery, route); dec != nil {
 		return dec
 	}
 	if route.access == AccessOpen {

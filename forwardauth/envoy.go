@@ -165,12 +165,13 @@ func (d *Decider) trustedPeer(a net.Addr) bool {
 
 // envoyReads reports whether a decision reads the header Envoy names
 // name (in lower case, or as the client sent it in header_map): those the
-// Guard reads, those an upstream takes another method from
-// ([isOverrideHeader]), and any with a byte other than a letter, digit or
-// '-', which may spell an identity header ([Decider.spelledOtherwise]).
+// Guard reads, those an upstream takes another method, host or URL from
+// ([isOverrideHeader], [forwardedHosts], [urlOverride]), and any with a
+// byte other than a letter, digit or '-', which may spell an identity
+// header ([Decider.spelledOtherwise]) or one of those.
 func envoyReads(name string) bool {
 	switch strings.ToLower(name) {
-	case "authorization", "dpop", "cookie":
+	case "authorization", "dpop", "cookie", "x-forwarded-host", "forwarded", "x-original-url", "x-rewrite-url":
 		return true
 	}
 	return !plainName(name) || isOverrideHeader(name)

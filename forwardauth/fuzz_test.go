@@ -241,3 +241,43 @@ func FuzzOverrides(f *testing.F) {
 		}
 	})
 }
+
+// FuzzForwardedHosts: the hosts X-Forwarded-Host and Forwarded name are
+// bounded, distinct, in lower case and other than the request's own; every
+// X-Forwarded-Host element that can be read as a host is found (or is
+// the request's own), unless the request is refused (an error); never a
+// panic.
+func FuzzForwardedHosts(f *testing.F) {
+	f.Add("api.example.com", "admin.example.com, api.example.com:443", `for=192.0.2.1;host="a.example";proto=https, Host=b.example`)
+	f.Add("", "[::1]:8080,ADMIN.example.com", "host=")
+	f.Add("api.example.com", "a,b,c,d,e", "")
+	f.Fuzz(func(t *testing.T, host, xfh, fwd string) {
+		own, ok := normalizeHost(host)
+		if !ok {
+			own = ""
+		}
+		h := http.Header{"X-Forwarded-Host": {xfh}, "Forwarded": {fwd}}
+		found, err := forwardedHosts(h, own, map[string]bool{"admin.example.com": true})
+		if err != nil {
+			if !errors.Is(err, ErrOriginalRequest) || found != nil {
+				t.Fatalf("error %v, found %v", err, found)
+			}
+			return
+		}
+		if len(found) > maxOverrides {
+			t.Fatalf("%d hosts, at most %d", len(found), maxOverrides)
+		}
+		seen := map[string]bool{}
+		for _, n := range found {
+			if n.value == "" || n.value != strings.ToLower(n.value) || n.value == own || seen[n.value] || n.source == "" {
+				t.Fatalf("found %q (from %q): empty, not in lower case, the request's own, or found twice", n.value, n.source)
+			}
+			seen[n.value] = true
+		}
+		for _, e := range strings.Split(xfh, ",") {
+			if n, ok := normalizeHost(strings.Trim(e, " \t")); ok && n != own && !seen[n] {
+				t.Fatalf("%q (%q) not found in %v", e, n, found)
+			}
+		}
+	})
+}

@@ -11,38 +11,46 @@ import (
 	"github.com/bearerguard/bearerguard/internal/paramname"
 )
 
-// ErrMethodOverride is matched (errors.Is) by the error for a request
-// refused because it names another method for the upstream (an
-// X-HTTP-Method-Override header, say) whose route decides otherwise than
-// the route of its own method ([UpstreamFile.NoMethodOverride]); it
-// matches [ErrOriginalRequest] too. The error is a [*MethodOverrideError].
-var ErrMethodOverride = errors.New("forwardauth: the request names another method, routed otherwise")
+// ErrOverride is matched (errors.Is) by the error for a request refused
+// because it names, for an upstream that reads it so, another method (an
+// X-HTTP-Method-Override header, a _method parameter) or another host
+// (X-Forwarded-Host, Forwarded) whose route decides otherwise than its
+// own, or another URL (X-Original-URL, X-Rewrite-URL) than its own
+// ([UpstreamFile]); it matches [ErrOriginalRequest] too. The error is an
+// [*OverrideError].
+var ErrOverride = errors.New("forwardauth: the request names another method, host or URL for the upstream")
 
-// MethodOverrideError names the routes of a request refused with
-// [ErrMethodOverride].
-type MethodOverrideError struct {
-	// Route is the route the request matched with its own method.
+// OverrideError says what a request refused with [ErrOverride] named.
+type OverrideError struct {
+	// Route is the route the request matched as sent.
 	Route string
-	// Other is the route it matches with the method it names ("default"
-	// for the default), in a spelling the upstream may read.
+	// Other is the route it matches as named ("default" for the default),
+	// in a spelling the upstream may read; empty for another URL.
 	Other string
-	// Method is the method it names, in upper case.
-	Method string
-	// Source is where it names it: a header's name, or "the _method
-	// query parameter".
+	// Method and Host are the method and host (without a port) named,
+	// the request's own where it named none.
+	Method, Host string
+	// Source says where: header names, or "the _method query parameter".
 	Source string
+	// setting is the route file's setting that turns the check off.
+	setting string
 }
 
-// Error names both routes, the method and where the request named it,
-// and the setting that says the upstream never takes a method so.
-func (e *MethodOverrideError) Error() string {
-	return fmt.Sprintf("%v: matched route %q, and route %q as %s, named by %s (set upstream.no_method_override in the route file if the upstream never takes a method from a request)",
-		ErrMethodOverride, e.Route, e.Other, e.Method, e.Source)
+// Error names both routes, the method, host and where the request named
+// them, and the setting that says the upstream never reads them so; it
+// does not repeat a URL.
+func (e *OverrideError) Error() string {
+	if e.Other == "" {
+		return fmt.Sprintf("%v: another URL than the request's, named by %s (set %s in the route file if the upstream never takes the URL from a request)",
+			ErrOverride, e.Source, e.setting)
+	}
+	return fmt.Sprintf("%v: matched route %q, and route %q as %s on %s, named by %s (set %s in the route file if the upstream never takes them from a request)",
+		ErrOverride, e.Route, e.Other, e.Method, e.Host, e.Source, e.setting)
 }
 
-// Is reports whether target is [ErrMethodOverride] or [ErrOriginalRequest].
-func (e *MethodOverrideError) Is(target error) bool {
-	return target == ErrMethodOverride || target == ErrOriginalRequest
+// Is reports whether target is [ErrOverride] or [ErrOriginalRequest].
+func (e *OverrideError) Is(target error) bool {
+	return target == ErrOverride || target == ErrOriginalRequest
 }
 
 // overrideHeaders are the headers upstreams take another method from:
@@ -204,31 +212,161 @@ func containsFold(s, lower string) bool {
 	return false
 }
 
-// otherMethod returns the refusal for a request that names a method for
-// the upstream whose route, as ServeMux or a looser upstream reads the
-// path ([Rules.otherSpelling]), decides otherwise than route, its own
-// method's: an upstream that takes the method from the request would
-// serve that route's handler to a request route decided. nil when there
-// is none, or the file says the upstream never takes a method so.
-func (rs *Rules) otherMethod(req Request, host, p, rawQuery string, route *Route) *Decision {
-	if rs.upstream.NoMethodOverride {
-		return nil
-	}
-	ovs, err := overrides(req.Header, rawQuery, req.Method)
-	if err != nil {
-		return refusal(http.StatusBadRequest, "invalid_request", route.name, err)
-	}
-	for _, o := range ovs {
-		other := rs.match(o.method, host, p, false)
-		if sameDecision(other, route) {
-			name, how := rs.otherSpelling(o.method, host, p, other)
-			if how == "" {
-				continue
+// named is a method or host a request names for the upstream, and
+// where ("" for its own).
+type named struct{ value, source string }
+
+// rerouted returns the refusal for a request that names, for the
+// upstream, another URL than its own ([urlOverride]), or another method
+// ([overrides]) or host ([forwardedHosts]) with which its path, as
+// ServeMux or a looser upstream reads it ([Rules.otherSpelling]), matches
+// a route that decides otherwise than route: an upstream that takes them
+// from the request would serve that route's handler to a request route
+// decided. nil when there is none, or the file says the upstream never
+// takes them so. At most (1+[maxOverrides])² readings are matched.
+func (rs *Rules) rerouted(req Request, host, p, rawQuery string, route *Route) *Decision {
+	up := rs.upstream
+	if !up.NoURLOverride {
+		if source, err := urlOverride(req.Header, req.URI); err != nil || source != "" {
+			if err == nil {
+				err = &OverrideError{Route: route.name, Method: req.Method, Host: host, Source: source, setting: "upstream.no_url_override"}
 			}
-			other = &Route{name: name}
+			return refusal(http.StatusBadRequest, "invalid_request", route.name, err)
 		}
-		return refusal(http.StatusBadRequest, "invalid_request", route.name,
-			&MethodOverrideError{Route: route.name, Other: other.name, Method: o.method, Source: o.source})
+	}
+	methods := []named{{req.Method, ""}}
+	if !up.NoMethodOverride {
+		ovs, err := overrides(req.Header, rawQuery, req.Method)
+		if err != nil {
+			return refusal(http.StatusBadRequest, "invalid_request", route.name, err)
+		}
+		for _, o := range ovs {
+			methods = append(methods, named{o.method, o.source})
+		}
+	}
+	hosts := []named{{host, ""}}
+	if !up.NoForwardedHost {
+		fhs, err := forwardedHosts(req.Header, host, rs.hosts)
+		if err != nil {
+			return refusal(http.StatusBadRequest, "invalid_request", route.name, err)
+		}
+		hosts = append(hosts, fhs...)
+	}
+	for i, m := range methods {
+		for j, h := range hosts {
+			if i == 0 && j == 0 {
+				continue // the request as sent: decided by route
+			}
+			other := rs.match(m.value, h.value, p, false)
+			if sameDecision(other, route) {
+				name, how := rs.otherSpelling(m.value, h.value, p, other)
+				if how == "" {
+					continue
+				}
+				other = &Route{name: name}
+			}
+			var sources, settings []string
+			if m.source != "" {
+				sources, settings = append(sources, m.source), append(settings, "upstream.no_method_override")
+			}
+			if h.source != "" {
+				sources, settings = append(sources, h.source), append(settings, "upstream.no_forwarded_host")
+			}
+			return refusal(http.StatusBadRequest, "invalid_request", route.name, &OverrideError{Route: route.name, Other: other.name,
+				Method: m.value, Host: h.value, Source: strings.Join(sources, " and "), setting: strings.Join(settings, " and ")})
+		}
 	}
 	return nil
+}
+
+// urlOverride returns the header that names another URL for the upstream
+// than uri, the request's: X-Original-URL or X-Rewrite-URL, in any case
+// and with any byte for a '-' ([foldedName]), which laminas-http (so
+// laminas-mvc routes by it) and Yii2 (from its trusted hosts, so from the
+// gateway) take as the request's URL, as IIS's URL Rewrite sets it. ""
+// when every such header names uri itself (the nginx front end may be
+// told to send the URI in X-Original-URL).
+func urlOverride(h http.Header, uri string) (string, error) {
+	for k, vs := range h {
+		if len(k) != len("X-Original-Url") && len(k) != len("X-Rewrite-Url") || k[0]|0x20 != 'x' {
+			continue
+		}
+		if f := foldedName(k); f != "x-original-url" && f != "x-rewrite-url" {
+			continue
+		}
+		for _, v := range vs {
+			if v != uri {
+				return k + " header", nil
+			}
+		}
+	}
+	return "", nil
+}
+
+// forwardedHosts returns the hosts other than host that X-Forwarded-Host
+// (each comma-separated element: Express takes the first, Rails the last)
+// and Forwarded (each host= parameter: Rack reads it first) name, in any
+// spelling of the header's name ([foldedName]), as normalizeHost reads
+// them. An upstream behind a gateway that passes them on (nginx and Envoy
+// do, Traefik passes Forwarded) may route by them: Express with trust
+// proxy, Rack and so Rails' host constraints, ASP.NET Core's forwarded
+// headers with host filtering. A host that cannot be read, a route's
+// host spelt otherwise (in another case, with a final dot), or more than
+// [maxOverrides] distinct hosts is an error. The work is linear in the
+// length of those headers.
+func forwardedHosts(h http.Header, host string, routeHosts map[string]bool) ([]named, error) {
+	var found []named
+	add := func(v, name string) error {
+		v = strings.Trim(v, " \t")
+		if v == "" {
+			return nil
+		}
+		n, ok := normalizeHost(v)
+		if !ok || routeHosts[n] && !spelledNormally(v, n) {
+			return fmt.Errorf("%w: %s names a host that cannot be used", ErrOriginalRequest, name)
+		}
+		if n == host || slices.ContainsFunc(found, func(f named) bool { return f.value == n }) {
+			return nil
+		}
+		if len(found) == maxOverrides {
+			return fmt.Errorf("%w: more than %d hosts named for the upstream", ErrOriginalRequest, maxOverrides)
+		}
+		found = append(found, named{n, name + " header"})
+		return nil
+	}
+	for k, vs := range h {
+		if len(k) != len("X-Forwarded-Host") && len(k) != len("Forwarded") {
+			continue
+		}
+		switch foldedName(k) {
+		case "x-forwarded-host":
+			for _, v := range vs {
+				for e := range strings.SplitSeq(v, ",") {
+					if err := add(e, k); err != nil {
+						return nil, err
+					}
+				}
+			}
+		case "forwarded":
+			for _, v := range vs {
+				for e := range strings.SplitSeq(v, ",") {
+					for pair := range strings.SplitSeq(e, ";") {
+						name, value, _ := strings.Cut(strings.TrimSpace(pair), "=")
+						if !strings.EqualFold(strings.TrimSpace(name), "host") {
+							continue
+						}
+						value = strings.TrimSpace(value)
+						if len(value) >= 2 && value[0] == '"' && value[len(value)-1] == '"' {
+							value = value[1 : len(value)-1]
+						}
+						if err := add(value, k); err != nil {
+							return nil, err
+						}
+					}
+				}
+			}
+		}
+	}
+	slices.SortFunc(found, func(a, b named) int { return strings.Compare(a.value, b.value) })
+	return found, nil
 }

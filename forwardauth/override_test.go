@@ -2,6 +2,7 @@ package forwardauth_test
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -112,7 +113,7 @@ func TestMethodOverrideReachesNoOtherHandler(t *testing.T) {
 }
 
 // A request naming another method whose route decides otherwise is
-// refused with 400 (ErrMethodOverride), wherever it names it and however
+// refused with 400 (ErrOverride), wherever it names it and however
 // it spells it; one naming a method its own route decides alike, or no
 // method at all, is decided as before.
 func TestMethodOverrideRefused(t *testing.T) {
@@ -120,7 +121,7 @@ func TestMethodOverrideRefused(t *testing.T) {
 		refused = "refused"
 		allowed = "allowed"
 		denied  = "denied"
-		invalid = "invalid" // ErrOriginalRequest, not ErrMethodOverride
+		invalid = "invalid" // ErrOriginalRequest, not ErrOverride
 	)
 	tests := []struct {
 		name     string
@@ -192,13 +193,13 @@ func TestMethodOverrideRefused(t *testing.T) {
 		}
 		dec := f.d.Decide(t.Context(), forwardauth.Request{Method: tc.method, Host: "api.example.com", URI: tc.target, Header: h})
 		var got string
-		var me *forwardauth.MethodOverrideError
+		var me *forwardauth.OverrideError
 		switch {
 		case dec.Allowed:
 			got = allowed
 		case dec.Status == http.StatusBadRequest && errors.As(dec.Err, &me):
 			got = refused
-			if !errors.Is(dec.Err, forwardauth.ErrMethodOverride) || !errors.Is(dec.Err, forwardauth.ErrOriginalRequest) || me.Other != tc.other ||
+			if !errors.Is(dec.Err, forwardauth.ErrOverride) || !errors.Is(dec.Err, forwardauth.ErrOriginalRequest) || me.Other != tc.other ||
 				me.Route != dec.Route || me.Method == "" || me.Source == "" || !strings.Contains(me.Error(), "upstream.no_method_override") {
 				t.Errorf("%s: error %#v (%v), want the other route %q", tc.name, me, dec.Err, tc.other)
 			}
@@ -222,9 +223,7 @@ func TestMethodOverrideRefused(t *testing.T) {
 func TestMethodOverrideEveryFrontend(t *testing.T) {
 	f := newFixture(t, strings.Replace(overrideRules, "%s", "", 1))
 	write := f.token(t, "orders:write")
-	nginx := serve(t, f.d.NginxHandler())
-	traefik := serve(t, f.d.TraefikHandler())
-	envoy := serve(t, f.d.EnvoyHTTPHandler("/envoy"))
+	frontends := httpFrontends(t, f.d)
 	grpcClient := envoyClient(t, f.d)
 	for _, override := range []string{"", "DELETE"} {
 		want := 200
@@ -233,14 +232,9 @@ func TestMethodOverrideEveryFrontend(t *testing.T) {
 			want = 400
 			h.Set("X-Http-Method-Override", override)
 		}
-		for name, resp := range map[string]*http.Response{
-			"nginx": do(t, nginx, "GET", "/", merge(h, http.Header{"X-Original-Method": {"POST"}, "X-Original-Uri": {"/orders/7"}, "X-Original-Host": {"api.example.com"}})),
-			"traefik": do(t, traefik, "GET", "/", merge(h, http.Header{"X-Forwarded-Method": {"POST"}, "X-Forwarded-Uri": {"/orders/7"},
-				"X-Forwarded-Host": {"api.example.com"}, "X-Forwarded-Proto": {"https"}})),
-			"envoy HTTP": do(t, envoy, "POST", "/envoy/orders/7", h),
-		} {
-			if resp.StatusCode != want {
-				t.Errorf("%s, override %q: %d, want %d", name, override, resp.StatusCode, want)
+		for name, status := range frontends("POST", "/orders/7", h) {
+			if status != want {
+				t.Errorf("%s, override %q: %d, want %d", name, override, status, want)
 			}
 		}
 		headers := map[string]string{"authorization": "Bearer " + write}
@@ -263,5 +257,156 @@ func TestMethodOverrideEveryFrontend(t *testing.T) {
 		if got := resp.GetDeniedResponse().GetStatus().GetCode(); override != "" && int(got) != want || override == "" && resp.GetOkResponse() == nil {
 			t.Errorf("envoy gRPC header_map, override %q: %v, want %d", override, resp, want)
 		}
+	}
+}
+
+// hostRules route a host of their own before a path every host shares.
+const hostRules = `
+default: deny
+routes:
+  - name: admin-host
+    host: admin.example.com
+    path: /
+    scopes: [admin]
+  - name: read
+    path: /orders/{id}
+    scopes: [orders:read]
+  - name: admin-page
+    path: /admin
+    scopes: [admin]
+%s`
+
+// A request naming another host (X-Forwarded-Host, Forwarded) whose route
+// decides otherwise, or another URL (X-Original-URL, X-Rewrite-URL), is
+// refused with 400 (ErrOverride): Express with trust proxy, Rack and
+// ASP.NET Core's forwarded headers route by that host, laminas-http and
+// Yii2 by that URL (found by a red-team review of forward auth: through
+// nginx, X-Forwarded-Host reached an Express handler for another host).
+func TestHostAndURLOverrideRefused(t *testing.T) {
+	const (
+		refused = "refused"
+		allowed = "allowed"
+		invalid = "invalid"
+	)
+	tests := []struct {
+		name     string
+		upstream string
+		method   string
+		header   http.Header
+		want     string
+		other    string
+	}{
+		{"X-Forwarded-Host", "", "GET", http.Header{"X-Forwarded-Host": {"admin.example.com"}}, refused, "admin-host"},
+		{"X-Forwarded-Host, second", "", "GET", http.Header{"X-Forwarded-Host": {"api.example.com, admin.example.com"}}, refused, "admin-host"},
+		{"X-Forwarded-Host with a port", "", "GET", http.Header{"X-Forwarded-Host": {"admin.example.com:8443"}}, refused, "admin-host"},
+		{"X_Forwarded_Host", "", "GET", http.Header{"X_forwarded_host": {"admin.example.com"}}, refused, "admin-host"},
+		{"Forwarded", "", "GET", http.Header{"Forwarded": {"for=192.0.2.1;host=admin.example.com;proto=https"}}, refused, "admin-host"},
+		{"Forwarded, quoted, second element", "", "GET", http.Header{"Forwarded": {`for=192.0.2.1, Host="admin.example.com:443"`}}, refused, "admin-host"},
+		{"with a method override", "", "POST", http.Header{"X-Forwarded-Host": {"admin.example.com"}, "X-Http-Method-Override": {"GET"}}, refused, "admin-host"},
+		{"a route's host in another case", "", "GET", http.Header{"X-Forwarded-Host": {"ADMIN.example.com"}}, invalid, ""},
+		{"a route's host with a final dot", "", "GET", http.Header{"X-Forwarded-Host": {"admin.example.com."}}, invalid, ""},
+		{"no host", "", "GET", http.Header{"X-Forwarded-Host": {"a b"}}, invalid, ""},
+		{"five hosts", "", "GET", http.Header{"X-Forwarded-Host": {"a.example,b.example,c.example,d.example,e.example"}}, invalid, ""},
+		{"X-Original-URL", "", "GET", http.Header{"X-Original-Url": {"/admin"}}, refused, ""},
+		{"X-Rewrite-URL", "", "GET", http.Header{"X-Rewrite-Url": {"/admin"}}, refused, ""},
+		{"X_Rewrite_URL", "", "GET", http.Header{"X_rewrite_url": {"/orders/8"}}, refused, ""},
+		// One decision: allowed as before.
+		{"its own host", "", "GET", http.Header{"X-Forwarded-Host": {"api.example.com:443"}, "Forwarded": {"host=api.example.com"}}, allowed, ""},
+		{"a host no route names", "", "GET", http.Header{"X-Forwarded-Host": {"other.example.com"}}, allowed, ""},
+		{"empty", "", "GET", http.Header{"X-Forwarded-Host": {""}, "Forwarded": {"for=192.0.2.1"}}, allowed, ""},
+		{"its own URL", "", "GET", http.Header{"X-Original-Url": {"/orders/7"}}, allowed, ""},
+		{"off", "upstream: {no_forwarded_host: true, no_url_override: true}", "GET",
+			http.Header{"X-Forwarded-Host": {"admin.example.com"}, "X-Original-Url": {"/admin"}}, allowed, ""},
+	}
+	fixtures := map[string]*fixture{}
+	for _, tc := range tests {
+		f := fixtures[tc.upstream]
+		if f == nil {
+			f = newFixture(t, strings.Replace(hostRules, "%s", tc.upstream, 1))
+			fixtures[tc.upstream] = f
+		}
+		h := bearer(f.token(t, "orders:read"))
+		for k, v := range tc.header {
+			h[k] = v
+		}
+		dec := f.d.Decide(t.Context(), forwardauth.Request{Method: tc.method, Host: "api.example.com", URI: "/orders/7", Header: h})
+		var got string
+		var oe *forwardauth.OverrideError
+		switch {
+		case dec.Allowed:
+			got = allowed
+		case dec.Status == http.StatusBadRequest && errors.As(dec.Err, &oe):
+			got = refused
+			if !errors.Is(dec.Err, forwardauth.ErrOverride) || !errors.Is(dec.Err, forwardauth.ErrOriginalRequest) || oe.Other != tc.other ||
+				oe.Route != "read" || oe.Source == "" || !strings.Contains(oe.Error(), "upstream.no_") {
+				t.Errorf("%s: error %#v (%v), want the other route %q", tc.name, oe, dec.Err, tc.other)
+			}
+		case dec.Status == http.StatusBadRequest && errors.Is(dec.Err, forwardauth.ErrOriginalRequest):
+			got = invalid
+		default:
+			got = fmt.Sprint(dec.Status, dec.Err)
+		}
+		if got != tc.want {
+			t.Errorf("%s: %v: %s (%d, %v), want %s", tc.name, tc.header, got, dec.Status, dec.Err, tc.want)
+		}
+	}
+}
+
+// Every front end sees the host a request names: nginx's (the client's
+// headers come with the auth request), Traefik's (which sets
+// X-Forwarded-Host itself, and passes Forwarded on), Envoy's HTTP
+// service (with the README's allowed_headers) and its gRPC service.
+func TestHostOverrideEveryFrontend(t *testing.T) {
+	f := newFixture(t, strings.Replace(hostRules, "%s", "", 1))
+	read := f.token(t, "orders:read")
+	frontends := httpFrontends(t, f.d)
+	grpcClient := envoyClient(t, f.d)
+	for _, named := range []string{"", "admin.example.com"} {
+		want := 200
+		h := bearer(read)
+		if named != "" {
+			want = 400
+			h.Set("Forwarded", "for=192.0.2.1;host="+named)
+			h.Set("X-Original-Url", "/orders/7") // its own URL: no refusal of its own
+		}
+		for name, status := range frontends("GET", "/orders/7", h) {
+			if status != want {
+				t.Errorf("%s, Forwarded host %q: %d, want %d", name, named, status, want)
+			}
+		}
+		headers := map[string]string{"authorization": "Bearer " + read}
+		if named != "" {
+			headers["x-forwarded-host"] = named
+		}
+		r, err := grpcClient.Check(t.Context(), checkRequest("GET", "api.example.com", "/orders/7", headers))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := r.GetDeniedResponse().GetStatus().GetCode(); named != "" && int(got) != want || named == "" && r.GetOkResponse() == nil {
+			t.Errorf("envoy gRPC, X-Forwarded-Host %q: %v, want %d", named, r, want)
+		}
+	}
+}
+
+// httpFrontends serves d's HTTP front ends (nginx's, Traefik's, Envoy's
+// HTTP service) and returns a function that sends one original request
+// (method, uri, on api.example.com but through Envoy, the client's
+// headers h) through each as its gateway would, and returns each status.
+func httpFrontends(t *testing.T, d *forwardauth.Decider) func(method, uri string, h http.Header) map[string]int {
+	nginx := serve(t, d.NginxHandler())
+	traefik := serve(t, d.TraefikHandler())
+	envoy := serve(t, d.EnvoyHTTPHandler("/envoy"))
+	return func(method, uri string, h http.Header) map[string]int {
+		t.Helper()
+		statuses := map[string]int{}
+		for name, resp := range map[string]*http.Response{
+			"nginx": do(t, nginx, "GET", "/", merge(h, http.Header{"X-Original-Method": {method}, "X-Original-Uri": {uri}, "X-Original-Host": {"api.example.com"}})),
+			"traefik": do(t, traefik, "GET", "/", merge(h, http.Header{"X-Forwarded-Method": {method}, "X-Forwarded-Uri": {uri},
+				"X-Forwarded-Host": {"api.example.com"}, "X-Forwarded-Proto": {"https"}})),
+			"envoy HTTP": do(t, envoy, method, "/envoy"+uri, h), // on the test server's host
+		} {
+			statuses[name] = resp.StatusCode
+		}
+		return statuses
 	}
 }

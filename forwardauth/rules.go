@@ -74,9 +74,10 @@ type File struct {
 // routes so (Express's routers by default, Echo's RemoveTrailingSlash and
 // AddTrailingSlash, ASP.NET Core, Spring, Rails) would serve that route's
 // handler to a request its route never checked. So is a request that
-// names another method (X-HTTP-Method-Override, _method) whose route
-// decides otherwise than its own method's: an upstream that takes a
-// method from the request would serve that route's handler.
+// names another method (X-HTTP-Method-Override, _method) or host
+// (X-Forwarded-Host, Forwarded) whose route decides otherwise than its
+// own, or another URL (X-Original-URL): an upstream that takes them from
+// the request would serve that route's handler.
 //
 //	upstream:
 //	  case_sensitive: true     # /Admin never reaches the handler of /admin
@@ -84,6 +85,8 @@ type File struct {
 //	  decoded_path: true       # /h%65althz is /healthz to the upstream, never a path of its own
 //	  no_format_suffix: true   # /admin.json never reaches the handler of /admin
 //	  no_method_override: true # a POST naming DELETE (X-HTTP-Method-Override) is never served as one
+//	  no_forwarded_host: true  # X-Forwarded-Host and Forwarded never pick the upstream's routes
+//	  no_url_override: true    # X-Original-URL and X-Rewrite-URL never pick them either
 type UpstreamFile struct {
 	// CaseSensitive says the upstream routes a path only to a handler
 	// whose path it is in the same case (net/http.ServeMux, Gin, Echo,
@@ -116,12 +119,25 @@ type UpstreamFile struct {
 	// API-only one), Symfony and Laravel, and ASP.NET Core's
 	// UseHttpMethodOverride take it from an X-HTTP-Method-Override header
 	// (or X-HTTP-Method, X-Method-Override) or a _method parameter. By
-	// default a request is refused ([ErrMethodOverride]) when a method it
-	// names in those headers or in the query matches a route that decides
+	// default a request is refused ([ErrOverride]) when a method it names
+	// in those headers or in the query matches a route that decides
 	// otherwise than its own. A _method in a form body cannot be seen
 	// here: such an upstream must not take the method from the body, or
 	// its routes must decide alike for every method of a path.
 	NoMethodOverride bool `yaml:"no_method_override"`
+	// NoForwardedHost says the upstream never routes by a host a request
+	// names in X-Forwarded-Host or Forwarded (Express with trust proxy,
+	// Rack and so Rails' host constraints, ASP.NET Core's forwarded headers
+	// with host filtering do), or the gateway always sets or removes both
+	// (Traefik sets X-Forwarded-Host, and passes Forwarded on). By default a
+	// request is refused ([ErrOverride]) when a host it names so matches a
+	// route that decides otherwise than its own.
+	NoForwardedHost bool `yaml:"no_forwarded_host"`
+	// NoURLOverride says the upstream never takes its URL from an
+	// X-Original-URL or X-Rewrite-URL header (laminas-http does, and Yii2
+	// from its trusted hosts, the gateway's). By default a request naming
+	// another URL than its own in one is refused ([ErrOverride]).
+	NoURLOverride bool `yaml:"no_url_override"`
 }
 
 // IdentityFile names the identity headers. An empty name takes the
