@@ -421,24 +421,22 @@ func plainName(n string) bool {
 }
 
 // spelledOtherwise returns the identity header (or the internal token's
-// header) that a header of h spells otherwise than as a gateway
+// header) that a header named in odd (the client's header names that
+// are not plain, [plainName]) spells otherwise than as a gateway
 // overwrites it: with '_' or another byte for a '-' (X_Auth_Subject,
 // X.Auth.Subject), or "". Gateways overwrite the name the answer gives,
 // in any case, and pass such a spelling on (Traefik, Envoy; nginx only
 // with underscores_in_headers on, or ignore_invalid_headers off): a
 // CGI-style upstream reads both as one ([foldedName]), and may take the
 // client's value. Only a name with a byte other than a letter, digit or
-// '-' can be such a spelling, since identity names are plain
-// ([plainName]); the work is linear in the length of those names.
-func (d *Decider) spelledOtherwise(h http.Header) string {
+// '-' can be such a spelling, since identity names are plain; the work is
+// linear in the length of those names.
+func (d *Decider) spelledOtherwise(odd []string) string {
 	folded := d.foldedNames.Load()
 	if folded == nil {
 		return ""
 	}
-	for k := range h {
-		if plainName(k) {
-			continue
-		}
+	for _, k := range odd {
 		if n, ok := (*folded)[foldedName(k)]; ok {
 			return n
 		}
@@ -491,7 +489,8 @@ func (d *Decider) decideWith(ctx context.Context, rules *Rules, req Request) *De
 		(req.ClientCert != nil && req.Scheme == "http") {
 		return refusal(http.StatusBadRequest, "invalid_request", "", ErrOriginalRequest)
 	}
-	if n := d.spelledOtherwise(req.Header); n != "" {
+	sc := scanHeaders(req.Header)
+	if n := d.spelledOtherwise(sc.odd); n != "" {
 		return refusal(http.StatusBadRequest, "invalid_request", "", fmt.Errorf("%w: a header spells %s with another byte for a '-', which upstreams reading headers as CGI does take for it", ErrOriginalRequest, n))
 	}
 	host := req.Host
@@ -514,7 +513,7 @@ func (d *Decider) decideWith(ctx context.Context, rules *Rules, req Request) *De
 	if other, how := rules.otherSpelling(req.Method, h, escaped, route); how != "" {
 		return refusal(http.StatusBadRequest, "invalid_request", route.name, &AmbiguousPathError{Route: route.name, Other: other, Spelling: how})
 	}
-	if dec := rules.rerouted(req, h, escaped, rawQuery, route); dec != nil {
+	if dec := rules.rerouted(req, &sc, h, escaped, rawQuery, route); dec != nil {
 		return dec
 	}
 	if route.access == AccessOpen {

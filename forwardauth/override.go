@@ -53,42 +53,93 @@ func (e *OverrideError) Is(target error) bool {
 	return target == ErrOverride || target == ErrOriginalRequest
 }
 
-// overrideHeaders are the headers upstreams take another method from:
-// Express's method-override (any header it is given; these three are the
-// ones its documentation and its users name), Rails' Rack::MethodOverride
-// (X-HTTP-Method-Override), Symfony and Laravel (X-HTTP-Method-Override),
-// ASP.NET Core's UseHttpMethodOverride (X-HTTP-Method-Override), and
-// Google's and OData's APIs (X-HTTP-Method).
-var overrideHeaders = [...]string{"X-Http-Method-Override", "X-Http-Method", "X-Method-Override"}
+// overrideHeaders are the headers upstreams take another method from, as
+// [foldedName] spells them: Express's method-override (any header it is
+// given; these three are the ones its documentation and its users name),
+// Rails' Rack::MethodOverride, Symfony and Laravel, ASP.NET Core's
+// UseHttpMethodOverride (X-HTTP-Method-Override), and Google's and
+// OData's APIs (X-HTTP-Method).
+var overrideHeaders = [...]string{"x-http-method-override", "x-http-method", "x-method-override"}
 
 // isOverrideHeader reports whether name is one of [overrideHeaders] in
-// any case and with '_' for '-': CGI-style servers (Rack, so Rails;
-// WSGI; PHP behind FastCGI) read X_HTTP_Method_Override as
-// X-HTTP-Method-Override, and Traefik and Envoy pass such a name on.
+// any spelling a server folds into it ([equalFolded]): CGI-style servers
+// read X_HTTP_Method_Override as X-HTTP-Method-Override, lighttpd
+// X.HTTP.Method.Override too, and Traefik and Envoy pass such names on.
 func isOverrideHeader(name string) bool {
-	if len(name) < len("X-Http-Method") || name[0]|0x20 != 'x' {
-		return false
-	}
 	for _, want := range overrideHeaders {
-		if len(name) != len(want) {
-			continue
-		}
-		i := 0
-		for ; i < len(want); i++ {
-			c, w := name[i], want[i]
-			if w == '-' {
-				if c != '-' && c != '_' {
-					break
-				}
-			} else if c|0x20 != w|0x20 {
-				break
-			}
-		}
-		if i == len(want) {
+		if equalFolded(name, want) {
 			return true
 		}
 	}
 	return false
+}
+
+// equalFolded reports whether foldedName(name) == want, without building
+// it: want is lower-case letters and '-', a '-' standing for any byte but
+// a letter or digit.
+func equalFolded(name, want string) bool {
+	if len(name) != len(want) {
+		return false
+	}
+	for i := 0; i < len(want); i++ {
+		c, w := name[i], want[i]
+		if w == '-' {
+			if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' {
+				return false
+			}
+		} else if c != w && c != w-('a'-'A') {
+			return false
+		}
+	}
+	return true
+}
+
+// header is one of the client's headers: its name as sent, its values.
+type header struct {
+	name   string
+	values []string
+}
+
+// scanned are the client's headers a decision looks at besides the
+// token's, found in one pass over them ([scanHeaders]).
+type scanned struct {
+	methods  []header // [isOverrideHeader]
+	hosts    []header // X-Forwarded-Host, in any spelling a server folds into it
+	forwards []header // Forwarded, likewise
+	urls     []header // X-Original-URL, X-Rewrite-URL, likewise
+	odd      []string // names with a byte other than a letter, digit or '-'
+}
+
+// scanHeaders sorts the client's headers into [scanned] in one pass, in
+// the order of their names so that a refusal names the same one each
+// time. The work is linear in the length of the names.
+func scanHeaders(h http.Header) scanned {
+	var s scanned
+	for k, vs := range h {
+		if !plainName(k) {
+			s.odd = append(s.odd, k)
+		}
+		if len(k) < len("forwarded") {
+			continue
+		}
+		switch {
+		case isOverrideHeader(k):
+			s.methods = append(s.methods, header{k, vs})
+		case equalFolded(k, "x-forwarded-host"):
+			s.hosts = append(s.hosts, header{k, vs})
+		case equalFolded(k, "forwarded"):
+			s.forwards = append(s.forwards, header{k, vs})
+		case equalFolded(k, "x-original-url"), equalFolded(k, "x-rewrite-url"):
+			s.urls = append(s.urls, header{k, vs})
+		}
+	}
+	for _, hs := range [...][]header{s.methods, s.hosts, s.forwards, s.urls} {
+		if len(hs) > 1 {
+			slices.SortFunc(hs, func(a, b header) int { return strings.Compare(a.name, b.name) })
+		}
+	}
+	slices.Sort(s.odd)
+	return s
 }
 
 // maxOverrides bounds the distinct methods a request may name for the
@@ -108,7 +159,7 @@ type override struct{ method, source string }
 // spaces, tabs and case, or more than [maxOverrides] distinct methods, is
 // an error. The work is linear in the length of those headers and of the
 // query.
-func overrides(h http.Header, rawQuery, method string) ([]override, error) {
+func overrides(hs []header, rawQuery, method string) ([]override, error) {
 	var found []override
 	// header is the header's name, "" for the query parameter.
 	source := func(header string) string {
@@ -136,13 +187,10 @@ func overrides(h http.Header, rawQuery, method string) ([]override, error) {
 		found = append(found, override{m, source(header)})
 		return nil
 	}
-	for name, vs := range h {
-		if !isOverrideHeader(name) {
-			continue
-		}
-		for _, v := range vs {
+	for _, h := range hs {
+		for _, v := range h.values {
 			for e := range strings.SplitSeq(v, ",") {
-				if err := add(e, name); err != nil {
+				if err := add(e, h.name); err != nil {
 					return nil, err
 				}
 			}
@@ -224,10 +272,10 @@ type named struct{ value, source string }
 // from the request would serve that route's handler to a request route
 // decided. nil when there is none, or the file says the upstream never
 // takes them so. At most (1+[maxOverrides])² readings are matched.
-func (rs *Rules) rerouted(req Request, host, p, rawQuery string, route *Route) *Decision {
+func (rs *Rules) rerouted(req Request, sc *scanned, host, p, rawQuery string, route *Route) *Decision {
 	up := rs.upstream
 	if !up.NoURLOverride {
-		if source, err := urlOverride(req.Header, req.URI); err != nil || source != "" {
+		if source, err := urlOverride(sc.urls, req.URI); err != nil || source != "" {
 			if err == nil {
 				err = &OverrideError{Route: route.name, Method: req.Method, Host: host, Source: source, setting: "upstream.no_url_override"}
 			}
@@ -236,7 +284,7 @@ func (rs *Rules) rerouted(req Request, host, p, rawQuery string, route *Route) *
 	}
 	methods := []named{{req.Method, ""}}
 	if !up.NoMethodOverride {
-		ovs, err := overrides(req.Header, rawQuery, req.Method)
+		ovs, err := overrides(sc.methods, rawQuery, req.Method)
 		if err != nil {
 			return refusal(http.StatusBadRequest, "invalid_request", route.name, err)
 		}
@@ -246,7 +294,7 @@ func (rs *Rules) rerouted(req Request, host, p, rawQuery string, route *Route) *
 	}
 	hosts := []named{{host, ""}}
 	if !up.NoForwardedHost {
-		fhs, err := forwardedHosts(req.Header, host, rs.hosts)
+		fhs, err := forwardedHosts(sc.hosts, sc.forwards, host, rs.hosts)
 		if err != nil {
 			return refusal(http.StatusBadRequest, "invalid_request", route.name, err)
 		}
@@ -286,17 +334,11 @@ func (rs *Rules) rerouted(req Request, host, p, rawQuery string, route *Route) *
 // gateway) take as the request's URL, as IIS's URL Rewrite sets it. ""
 // when every such header names uri itself (the nginx front end may be
 // told to send the URI in X-Original-URL).
-func urlOverride(h http.Header, uri string) (string, error) {
-	for k, vs := range h {
-		if len(k) != len("X-Original-Url") && len(k) != len("X-Rewrite-Url") || k[0]|0x20 != 'x' {
-			continue
-		}
-		if f := foldedName(k); f != "x-original-url" && f != "x-rewrite-url" {
-			continue
-		}
-		for _, v := range vs {
+func urlOverride(urls []header, uri string) (string, error) {
+	for _, h := range urls {
+		for _, v := range h.values {
 			if v != uri {
-				return k + " header", nil
+				return h.name + " header", nil
 			}
 		}
 	}
@@ -314,7 +356,7 @@ func urlOverride(h http.Header, uri string) (string, error) {
 // host spelt otherwise (in another case, with a final dot), or more than
 // [maxOverrides] distinct hosts is an error. The work is linear in the
 // length of those headers.
-func forwardedHosts(h http.Header, host string, routeHosts map[string]bool) ([]named, error) {
+func forwardedHosts(xfh, forwarded []header, host string, routeHosts map[string]bool) ([]named, error) {
 	var found []named
 	add := func(v, name string) error {
 		v = strings.Trim(v, " \t")
@@ -334,34 +376,29 @@ func forwardedHosts(h http.Header, host string, routeHosts map[string]bool) ([]n
 		found = append(found, named{n, name + " header"})
 		return nil
 	}
-	for k, vs := range h {
-		if len(k) != len("X-Forwarded-Host") && len(k) != len("Forwarded") {
-			continue
-		}
-		switch foldedName(k) {
-		case "x-forwarded-host":
-			for _, v := range vs {
-				for e := range strings.SplitSeq(v, ",") {
-					if err := add(e, k); err != nil {
-						return nil, err
-					}
+	for _, h := range xfh {
+		for _, v := range h.values {
+			for e := range strings.SplitSeq(v, ",") {
+				if err := add(e, h.name); err != nil {
+					return nil, err
 				}
 			}
-		case "forwarded":
-			for _, v := range vs {
-				for e := range strings.SplitSeq(v, ",") {
-					for pair := range strings.SplitSeq(e, ";") {
-						name, value, _ := strings.Cut(strings.TrimSpace(pair), "=")
-						if !strings.EqualFold(strings.TrimSpace(name), "host") {
-							continue
-						}
-						value = strings.TrimSpace(value)
-						if len(value) >= 2 && value[0] == '"' && value[len(value)-1] == '"' {
-							value = value[1 : len(value)-1]
-						}
-						if err := add(value, k); err != nil {
-							return nil, err
-						}
+		}
+	}
+	for _, h := range forwarded {
+		for _, v := range h.values {
+			for e := range strings.SplitSeq(v, ",") {
+				for pair := range strings.SplitSeq(e, ";") {
+					name, value, _ := strings.Cut(strings.TrimSpace(pair), "=")
+					if !strings.EqualFold(strings.TrimSpace(name), "host") {
+						continue
+					}
+					value = strings.TrimSpace(value)
+					if len(value) >= 2 && value[0] == '"' && value[len(value)-1] == '"' {
+						value = value[1 : len(value)-1]
+					}
+					if err := add(value, h.name); err != nil {
+						return nil, err
 					}
 				}
 			}
