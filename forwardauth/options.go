@@ -94,12 +94,21 @@ func WithTrustedProxies(proxies ...string) Option {
 }
 
 // WithNginxHeaders renames the headers nginx passes the original request
-// in (see [NginxHeaders]).
+// in (see [NginxHeaders]). A header an upstream may take a method, host
+// or URL from (X-HTTP-Method-Override and the like, X-Forwarded-Host,
+// Forwarded, X-Original-URL, X-Rewrite-URL, in any spelling) is refused:
+// nginx's value in the auth request would hide the client's, which the
+// proxied request still carries to the upstream, from the check that
+// refuses it ([ErrOverride]). Keep the defaults, X-Original-*.
 func WithNginxHeaders(h NginxHeaders) Option {
 	return func(c *config) {
 		for _, v := range []string{h.Method, h.URI, h.Host, h.Proto} {
-			if v != "" && !isToken(v) {
+			switch {
+			case v == "":
+			case !isToken(v):
 				c.errs = append(c.errs, fmt.Errorf("WithNginxHeaders: %q is not a header name", v))
+			case rerouting(v):
+				c.errs = append(c.errs, fmt.Errorf("WithNginxHeaders: %q is a header an upstream may route by: nginx's value would hide the client's from the decision (use X-Original-Method, -URI, -Host, -Proto)", v))
 			}
 		}
 		c.nginx = h

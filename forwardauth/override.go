@@ -3,6 +3,7 @@ package forwardauth
 import (
 	"errors"
 	"fmt"
+	"iter"
 	"net/http"
 	"net/url"
 	"slices"
@@ -92,6 +93,13 @@ func equalFolded(name, want string) bool {
 		}
 	}
 	return true
+}
+
+// rerouting reports whether an upstream may take a method, host or URL
+// from the header called name ([scanHeaders]).
+func rerouting(name string) bool {
+	return isOverrideHeader(name) || equalFolded(name, "x-forwarded-host") || equalFolded(name, "forwarded") ||
+		equalFolded(name, "x-original-url") || equalFolded(name, "x-rewrite-url")
 }
 
 // header is one of the client's headers: its name as sent, its values.
@@ -337,12 +345,37 @@ func (rs *Rules) rerouted(req Request, sc *scanned, host, p, rawQuery string, ro
 func urlOverride(urls []header, uri string) (string, error) {
 	for _, h := range urls {
 		for _, v := range h.values {
-			if v != uri {
+			if v != uri && requestTarget(v) != uri {
 				return h.name + " header", nil
 			}
 		}
 	}
 	return "", nil
+}
+
+// requestTarget is the path and query of an absolute http or https URL
+// ("https://api.example.com/orders/7?x=1": "/orders/7?x=1"), as
+// ingress-nginx sends X-Original-URL to its auth service; "" for any other
+// value.
+func requestTarget(v string) string {
+	rest, ok := cutPrefixFold(v, "https://")
+	if !ok {
+		if rest, ok = cutPrefixFold(v, "http://"); !ok {
+			return ""
+		}
+	}
+	if i := strings.IndexByte(rest, '/'); i > 0 {
+		return rest[i:]
+	}
+	return ""
+}
+
+// cutPrefixFold is strings.CutPrefix with prefix in any ASCII case.
+func cutPrefixFold(s, prefix string) (string, bool) {
+	if len(s) < len(prefix) || !strings.EqualFold(s[:len(prefix)], prefix) {
+		return s, false
+	}
+	return s[len(prefix):], true
 }
 
 // forwardedHosts returns the hosts other than host that X-Forwarded-Host
@@ -387,23 +420,66 @@ func forwardedHosts(xfh, forwarded []header, host string, routeHosts map[string]
 	}
 	for _, h := range forwarded {
 		for _, v := range h.values {
-			for e := range strings.SplitSeq(v, ",") {
-				for pair := range strings.SplitSeq(e, ";") {
-					name, value, _ := strings.Cut(strings.TrimSpace(pair), "=")
-					if !strings.EqualFold(strings.TrimSpace(name), "host") {
-						continue
-					}
-					value = strings.TrimSpace(value)
-					if len(value) >= 2 && value[0] == '"' && value[len(value)-1] == '"' {
-						value = value[1 : len(value)-1]
-					}
-					if err := add(value, h.name); err != nil {
-						return nil, err
-					}
+			for value := range forwardedHostValues(v) {
+				if err := add(value, h.name); err != nil {
+					return nil, err
 				}
 			}
 		}
 	}
 	slices.SortFunc(found, func(a, b named) int { return strings.Compare(a.value, b.value) })
 	return found, nil
+}
+
+// forwardedHostValues yields every value a Forwarded header's parser could
+// take for a host= parameter: at each '=', the name back to the last ';',
+// ',' or '=' with quotes, backslashes and spaces dropped (Symfony unquotes
+// a name: "host", h\ost) ending in "host" in any case (Spring finds
+// "host=" anywhere, also in myhost= and inside a quoted for=), and the
+// value up to the next ';' or ',', surrounding spaces and quotes
+// dropped. Looser than any one parser, so that nothing one of them reads
+// as a host goes unseen (a value with more in it than a host is refused);
+// linear in len(v).
+func forwardedHostValues(v string) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		start := 0   // after the last ';', ',' or '='
+		segEnd := -1 // the next ';' or ',' after the last '=' looked at
+		for i := 0; i < len(v); i++ {
+			switch v[i] {
+			case ';', ',':
+				start = i + 1
+			case '=':
+				name := v[start:i]
+				start = i + 1
+				if !endsWithHost(name) {
+					continue
+				}
+				if segEnd < i {
+					for segEnd = i; segEnd < len(v) && v[segEnd] != ';' && v[segEnd] != ','; segEnd++ {
+					}
+				}
+				if !yield(strings.Trim(v[i+1:segEnd], " \t\"")) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// endsWithHost reports whether name, without quotes, backslashes, spaces
+// and tabs, ends in "host" in any case.
+func endsWithHost(name string) bool {
+	const want = "tsoh" // "host" read backwards
+	n := 0
+	for i := len(name) - 1; i >= 0 && n < len(want); i-- {
+		switch c := name[i]; c {
+		case '"', '\\', ' ', '\t':
+		default:
+			if c|0x20 != want[n] {
+				return false
+			}
+			n++
+		}
+	}
+	return n == len(want)
 }

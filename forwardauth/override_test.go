@@ -305,6 +305,16 @@ func TestHostAndURLOverrideRefused(t *testing.T) {
 		{"Forwarded", "", "GET", http.Header{"Forwarded": {"for=192.0.2.1;host=admin.example.com;proto=https"}}, refused, "admin-host"},
 		{"Forwarded, quoted, second element", "", "GET", http.Header{"Forwarded": {`for=192.0.2.1, Host="admin.example.com:443"`}}, refused, "admin-host"},
 		{"with a method override", "", "POST", http.Header{"X-Forwarded-Host": {"admin.example.com"}, "X-Http-Method-Override": {"GET"}}, refused, "admin-host"},
+		// Names as the loosest parsers read them (found by a review of the
+		// fix, through nginx and Symfony): Symfony unquotes a name, Spring
+		// finds "host=" anywhere.
+		{"Forwarded, quoted name", "", "GET", http.Header{"Forwarded": {`"host"=admin.example.com`}}, refused, "admin-host"},
+		{"Forwarded, escaped name", "", "GET", http.Header{"Forwarded": {`h\ost=admin.example.com`}}, refused, "admin-host"},
+		{"Forwarded, quotes in the name", "", "GET", http.Header{"Forwarded": {`for=x;ho"s"t=admin.example.com`}}, refused, "admin-host"},
+		{"Forwarded, a name ending in host", "", "GET", http.Header{"Forwarded": {"myhost=admin.example.com"}}, refused, "admin-host"},
+		{"Forwarded, inside a quoted value", "", "GET", http.Header{"Forwarded": {`for="host=admin.example.com"`}}, refused, "admin-host"},
+		{"Forwarded, more than a host", "", "GET", http.Header{"Forwarded": {"host=a.example=b"}}, invalid, ""},
+		{"Forwarded, an escaped host", "", "GET", http.Header{"Forwarded": {`host="admin\.example.com"`}}, invalid, ""},
 		{"a route's host in another case", "", "GET", http.Header{"X-Forwarded-Host": {"ADMIN.example.com"}}, invalid, ""},
 		{"a route's host with a final dot", "", "GET", http.Header{"X-Forwarded-Host": {"admin.example.com."}}, invalid, ""},
 		{"no host", "", "GET", http.Header{"X-Forwarded-Host": {"a b"}}, invalid, ""},
@@ -317,6 +327,9 @@ func TestHostAndURLOverrideRefused(t *testing.T) {
 		{"a host no route names", "", "GET", http.Header{"X-Forwarded-Host": {"other.example.com"}}, allowed, ""},
 		{"empty", "", "GET", http.Header{"X-Forwarded-Host": {""}, "Forwarded": {"for=192.0.2.1"}}, allowed, ""},
 		{"its own URL", "", "GET", http.Header{"X-Original-Url": {"/orders/7"}}, allowed, ""},
+		{"its own URL, absolute (ingress-nginx)", "", "GET", http.Header{"X-Original-Url": {"https://api.example.com/orders/7"}}, allowed, ""},
+		{"another URL, absolute", "", "GET", http.Header{"X-Original-Url": {"https://api.example.com/admin"}}, refused, ""},
+		{"its own URL after a host-less scheme", "", "GET", http.Header{"X-Original-Url": {"https:///orders/7"}}, refused, ""},
 		{"off", "upstream: {no_forwarded_host: true, no_url_override: true}", "GET",
 			http.Header{"X-Forwarded-Host": {"admin.example.com"}, "X-Original-Url": {"/admin"}}, allowed, ""},
 	}
@@ -410,5 +423,25 @@ func httpFrontends(t *testing.T, d *forwardauth.Decider) func(method, uri string
 			statuses[name] = resp.StatusCode
 		}
 		return statuses
+	}
+}
+
+// The nginx front end's own header names cannot be ones an upstream
+// routes by: nginx's value in the auth request would hide the client's,
+// which the proxied request still carries (found by a review of the fix:
+// with the host in X-Forwarded-Host, a client's X-Forwarded-Host reached
+// an Express host handler).
+func TestNginxHeadersAreNoRerouting(t *testing.T) {
+	f := newFixture(t, strings.Replace(hostRules, "%s", "", 1))
+	for _, h := range []forwardauth.NginxHeaders{
+		{Host: "X-Forwarded-Host"}, {Host: "Forwarded"}, {URI: "X-Original-URL"}, {URI: "X-Rewrite-Url"},
+		{Method: "X-HTTP-Method-Override"}, {Method: "X_HTTP_Method"}, {Host: "x.forwarded.host"},
+	} {
+		if _, err := forwardauth.New(f.g, f.d.Rules(), forwardauth.WithNginxHeaders(h)); err == nil || !strings.Contains(err.Error(), "route by") {
+			t.Errorf("WithNginxHeaders(%+v): %v, want an error", h, err)
+		}
+	}
+	if _, err := forwardauth.New(f.g, f.d.Rules(), forwardauth.WithNginxHeaders(forwardauth.NginxHeaders{Host: "X-Gateway-Host", URI: "X-Original-Uri"})); err != nil {
+		t.Errorf("other names: %v", err)
 	}
 }
