@@ -345,37 +345,12 @@ func (rs *Rules) rerouted(req Request, sc *scanned, host, p, rawQuery string, ro
 func urlOverride(urls []header, uri string) (string, error) {
 	for _, h := range urls {
 		for _, v := range h.values {
-			if v != uri && requestTarget(v) != uri {
+			if v != uri {
 				return h.name + " header", nil
 			}
 		}
 	}
 	return "", nil
-}
-
-// requestTarget is the path and query of an absolute http or https URL
-// ("https://api.example.com/orders/7?x=1": "/orders/7?x=1"), as
-// ingress-nginx sends X-Original-URL to its auth service; "" for any other
-// value.
-func requestTarget(v string) string {
-	rest, ok := cutPrefixFold(v, "https://")
-	if !ok {
-		if rest, ok = cutPrefixFold(v, "http://"); !ok {
-			return ""
-		}
-	}
-	if i := strings.IndexByte(rest, '/'); i > 0 {
-		return rest[i:]
-	}
-	return ""
-}
-
-// cutPrefixFold is strings.CutPrefix with prefix in any ASCII case.
-func cutPrefixFold(s, prefix string) (string, bool) {
-	if len(s) < len(prefix) || !strings.EqualFold(s[:len(prefix)], prefix) {
-		return s, false
-	}
-	return s[len(prefix):], true
 }
 
 // forwardedHosts returns the hosts other than host that X-Forwarded-Host
@@ -420,6 +395,12 @@ func forwardedHosts(xfh, forwarded []header, host string, routeHosts map[string]
 	}
 	for _, h := range forwarded {
 		for _, v := range h.values {
+			if hasControl(v) {
+				// Symfony's \s and Ruby's strip drop some control bytes
+				// around a name ("host\v="): no reading of such a value is
+				// safe. The shipped front ends never pass one on.
+				return nil, fmt.Errorf("%w: %s holds a control byte", ErrOriginalRequest, h.name)
+			}
 			for value := range forwardedHostValues(v) {
 				if err := add(value, h.name); err != nil {
 					return nil, err
@@ -436,8 +417,8 @@ func forwardedHosts(xfh, forwarded []header, host string, routeHosts map[string]
 // ',' or '=' with quotes, backslashes and spaces dropped (Symfony unquotes
 // a name: "host", h\ost) ending in "host" in any case (Spring finds
 // "host=" anywhere, also in myhost= and inside a quoted for=), and the
-// value up to the next ';' or ',', surrounding spaces and quotes
-// dropped. Looser than any one parser, so that nothing one of them reads
+// value up to the next ';' or ',' (a quoted string whole), surrounding
+// spaces and quotes dropped. Looser than any one parser, so that nothing one of them reads
 // as a host goes unseen (a value with more in it than a host is refused);
 // linear in len(v).
 func forwardedHostValues(v string) iter.Seq[string] {
@@ -452,6 +433,30 @@ func forwardedHostValues(v string) iter.Seq[string] {
 				name := v[start:i]
 				start = i + 1
 				if !endsWithHost(name) {
+					continue
+				}
+				j := i + 1
+				for j < len(v) && (v[j] == ' ' || v[j] == '\t') {
+					j++
+				}
+				if j < len(v) && v[j] == '"' {
+					// A quoted string, read whole as Symfony and Rack
+					// read it (a ';' or ',' inside is part of the value),
+					// up to its closing quote or the end; looked at no
+					// further, for linear work: a value with a '=', ';'
+					// or ',' in it is no host, and refused.
+					end := j + 1
+					for end < len(v) && v[end] != '"' {
+						if v[end] == '\\' {
+							end++
+						}
+						end++
+					}
+					end = min(end, len(v)-1)
+					if !yield(strings.Trim(v[j:end+1], " \t\"")) {
+						return
+					}
+					i, start = end, end+1
 					continue
 				}
 				if segEnd < i {
@@ -482,4 +487,14 @@ func endsWithHost(name string) bool {
 		}
 	}
 	return n == len(want)
+}
+
+// hasControl reports whether v holds a control byte other than a tab.
+func hasControl(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < 0x20 && c != '\t' || c == 0x7f {
+			return true
+		}
+	}
+	return false
 }

@@ -314,6 +314,16 @@ func TestHostAndURLOverrideRefused(t *testing.T) {
 		{"Forwarded, a name ending in host", "", "GET", http.Header{"Forwarded": {"myhost=admin.example.com"}}, refused, "admin-host"},
 		{"Forwarded, inside a quoted value", "", "GET", http.Header{"Forwarded": {`for="host=admin.example.com"`}}, refused, "admin-host"},
 		{"Forwarded, more than a host", "", "GET", http.Header{"Forwarded": {"host=a.example=b"}}, invalid, ""},
+		// A quoted string is one value to Symfony and Rack, ';' and ','
+		// in it too; a control byte by a name is dropped by some (found
+		// by a review of the fix).
+		{"Forwarded, ';' in quotes", "", "GET", http.Header{"Forwarded": {`host="x;admin.example.com"`}}, invalid, ""},
+		{"Forwarded, ',' in quotes", "", "GET", http.Header{"Forwarded": {`host="api.example.com,admin.example.com"`}}, invalid, ""},
+		{"Forwarded, quoted, unterminated", "", "GET", http.Header{"Forwarded": {`host="admin.example.com`}}, refused, "admin-host"},
+		{"Forwarded, quoted, escaped quote", "", "GET", http.Header{"Forwarded": {`host="a\"b";for=x`}}, invalid, ""},
+		{"Forwarded, vertical tab", "", "GET", http.Header{"Forwarded": {"host\v=admin.example.com"}}, invalid, ""},
+		{"Forwarded, NUL", "", "GET", http.Header{"Forwarded": {"host\x00=admin.example.com"}}, invalid, ""},
+		{"Forwarded, own host quoted then another", "", "GET", http.Header{"Forwarded": {`host="api.example.com";for=x, host=admin.example.com`}}, refused, "admin-host"},
 		{"Forwarded, an escaped host", "", "GET", http.Header{"Forwarded": {`host="admin\.example.com"`}}, invalid, ""},
 		{"a route's host in another case", "", "GET", http.Header{"X-Forwarded-Host": {"ADMIN.example.com"}}, invalid, ""},
 		{"a route's host with a final dot", "", "GET", http.Header{"X-Forwarded-Host": {"admin.example.com."}}, invalid, ""},
@@ -327,9 +337,11 @@ func TestHostAndURLOverrideRefused(t *testing.T) {
 		{"a host no route names", "", "GET", http.Header{"X-Forwarded-Host": {"other.example.com"}}, allowed, ""},
 		{"empty", "", "GET", http.Header{"X-Forwarded-Host": {""}, "Forwarded": {"for=192.0.2.1"}}, allowed, ""},
 		{"its own URL", "", "GET", http.Header{"X-Original-Url": {"/orders/7"}}, allowed, ""},
-		{"its own URL, absolute (ingress-nginx)", "", "GET", http.Header{"X-Original-Url": {"https://api.example.com/orders/7"}}, allowed, ""},
+		// ingress-nginx's auth request carries its own absolute
+		// X-Original-URL, which hides the client's (found by a review):
+		// refused, never taken for the request's own.
+		{"its own URL, absolute", "", "GET", http.Header{"X-Original-Url": {"https://api.example.com/orders/7"}}, refused, ""},
 		{"another URL, absolute", "", "GET", http.Header{"X-Original-Url": {"https://api.example.com/admin"}}, refused, ""},
-		{"its own URL after a host-less scheme", "", "GET", http.Header{"X-Original-Url": {"https:///orders/7"}}, refused, ""},
 		{"off", "upstream: {no_forwarded_host: true, no_url_override: true}", "GET",
 			http.Header{"X-Forwarded-Host": {"admin.example.com"}, "X-Original-Url": {"/admin"}}, allowed, ""},
 	}
