@@ -1,9 +1,6 @@
 package forwardauth_test
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"errors"
 	"net/http"
 	"testing"
@@ -21,14 +18,7 @@ import (
 // and the identity headers spelt as the answer spells them (which the
 // gateway overwrites), are decided as before.
 func TestIdentityHeaderWithUnderscoreRefused(t *testing.T) {
-	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := forwardauth.NewSigner(ec, "bg", "", 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := redteamSigner(t)
 	f := newFixture(t, testRules)
 	d, err := forwardauth.New(f.g, f.d.Rules(), forwardauth.WithInternalToken(s, ""))
 	if err != nil {
@@ -127,14 +117,7 @@ func TestIdentityHeaderNamesArePlain(t *testing.T) {
 	if _, err := forwardauth.ParseRules([]byte("identity:\n  subject: X-User-2\n")); err != nil {
 		t.Errorf("a plain name: %v", err)
 	}
-	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := forwardauth.NewSigner(ec, "bg", "", 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := redteamSigner(t)
 	f := newFixture(t, testRules)
 	if _, err := forwardauth.New(f.g, f.d.Rules(), forwardauth.WithInternalToken(s, "X_Internal_Token")); err == nil {
 		t.Error("WithInternalToken(X_Internal_Token): nil error")
