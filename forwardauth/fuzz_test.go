@@ -203,10 +203,10 @@ func FuzzOverrides(f *testing.F) {
 		}
 		seen := map[string]bool{}
 		for _, o := range found {
-			if !isMethod(o.method) || o.method == method || seen[o.method] || o.source == "" {
-				t.Fatalf("found %q (from %q): not a method token, the request's own, or found twice", o.method, o.source)
+			if !isMethod(o.value) || o.value == method || seen[o.value] || o.source == "" {
+				t.Fatalf("found %q (from %q): not a method token, the request's own, or found twice", o.value, o.source)
 			}
-			seen[o.method] = true
+			seen[o.value] = true
 		}
 		want := func(v string) {
 			v = strings.Trim(v, " \t")

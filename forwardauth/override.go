@@ -155,8 +155,37 @@ func scanHeaders(h http.Header) scanned {
 // bounded number of times per request.
 const maxOverrides = 4
 
-// override is a method a request names for the upstream, and where.
-type override struct{ method, source string }
+// named is a method or host a request names for the upstream, and
+// where ("" for its own).
+type named struct{ value, source string }
+
+// namedSet collects the distinct values a request names, other than its
+// own, at most [maxOverrides] of them.
+type namedSet struct {
+	what  string // "methods" or "hosts", for the error
+	own   string
+	found []named
+}
+
+// add adds v, named by source, unless it is the request's own or found
+// already; one more than [maxOverrides] is an error.
+func (s *namedSet) add(v, source string) error {
+	if v == s.own || slices.ContainsFunc(s.found, func(n named) bool { return n.value == v }) {
+		return nil
+	}
+	if len(s.found) == maxOverrides {
+		return fmt.Errorf("%w: more than %d %s named for the upstream", ErrOriginalRequest, maxOverrides, s.what)
+	}
+	s.found = append(s.found, named{v, source})
+	return nil
+}
+
+// sorted returns the values found in order, so that a refusal names the
+// same one whatever the order of the header map.
+func (s *namedSet) sorted() []named {
+	slices.SortFunc(s.found, func(a, b named) int { return strings.Compare(a.value, b.value) })
+	return s.found
+}
 
 // overrides returns the methods other than method that an upstream
 // taking a method from the request could serve it as: each comma-separated
@@ -167,45 +196,30 @@ type override struct{ method, source string }
 // spaces, tabs and case, or more than [maxOverrides] distinct methods, is
 // an error. The work is linear in the length of those headers and of the
 // query.
-func overrides(hs []header, rawQuery, method string) ([]override, error) {
-	var found []override
-	// header is the header's name, "" for the query parameter.
-	source := func(header string) string {
-		if header == "" {
-			return "the _method query parameter"
-		}
-		return header + " header"
-	}
-	add := func(v, header string) error {
+func overrides(hs []header, rawQuery, method string) ([]named, error) {
+	set := namedSet{what: "methods", own: method}
+	add := func(v, source string) error {
 		m, ok := overrideMethod(v)
 		if !ok {
-			return fmt.Errorf("%w: %s holds a value upstreams may read as different methods", ErrOriginalRequest, source(header))
+			return fmt.Errorf("%w: %s holds a value upstreams may read as different methods", ErrOriginalRequest, source)
 		}
-		if m == "" || m == method {
+		if m == "" {
 			return nil
 		}
-		for _, o := range found {
-			if o.method == m {
-				return nil
-			}
-		}
-		if len(found) == maxOverrides {
-			return fmt.Errorf("%w: more than %d methods named for the upstream", ErrOriginalRequest, maxOverrides)
-		}
-		found = append(found, override{m, source(header)})
-		return nil
+		return set.add(m, source)
 	}
 	for _, h := range hs {
+		source := h.name
 		for _, v := range h.values {
 			for e := range strings.SplitSeq(v, ",") {
-				if err := add(e, h.name); err != nil {
+				if err := add(e, source); err != nil {
 					return nil, err
 				}
 			}
 		}
 	}
-	if strings.IndexByte(rawQuery, '%') < 0 && !containsFold(rawQuery, "method") {
-		return sorted(found), nil
+	if strings.IndexByte(rawQuery, '%') < 0 && !paramname.ContainsFold(rawQuery, "method") {
+		return set.sorted(), nil
 	}
 	for p := range paramname.Pairs(rawQuery) {
 		if !paramname.ReadsAs(p.Name, "_method") {
@@ -215,18 +229,11 @@ func overrides(hs []header, rawQuery, method string) ([]override, error) {
 		if err != nil {
 			v = p.RawValue
 		}
-		if err := add(v, ""); err != nil {
+		if err := add(v, "the _method query parameter"); err != nil {
 			return nil, err
 		}
 	}
-	return sorted(found), nil
-}
-
-// sorted sorts overrides by method, so that a refusal names the same one
-// whatever the order of the header map.
-func sorted(o []override) []override {
-	slices.SortFunc(o, func(a, b override) int { return strings.Compare(a.method, b.method) })
-	return o
+	return set.sorted(), nil
 }
 
 // overrideMethod reads a value naming a method for the upstream: spaces
@@ -257,21 +264,6 @@ func overrideMethod(v string) (m string, ok bool) {
 	return m, isMethod(m)
 }
 
-// containsFold reports whether s holds lower, a lower-case ASCII word,
-// in any case.
-func containsFold(s, lower string) bool {
-	for i := 0; i+len(lower) <= len(s); i++ {
-		if s[i]|0x20 == lower[0] && strings.EqualFold(s[i:i+len(lower)], lower) {
-			return true
-		}
-	}
-	return false
-}
-
-// named is a method or host a request names for the upstream, and
-// where ("" for its own).
-type named struct{ value, source string }
-
 // rerouted returns the refusal for a request that names, for the
 // upstream, another URL than its own ([urlOverride]), or another method
 // ([overrides]) or host ([forwardedHosts]) with which its path, as
@@ -296,9 +288,7 @@ func (rs *Rules) rerouted(req Request, sc *scanned, host, p, rawQuery string, ro
 		if err != nil {
 			return refusal(http.StatusBadRequest, "invalid_request", route.name, err)
 		}
-		for _, o := range ovs {
-			methods = append(methods, named{o.method, o.source})
-		}
+		methods = append(methods, ovs...)
 	}
 	hosts := []named{{host, ""}}
 	if !up.NoForwardedHost {
@@ -346,7 +336,7 @@ func urlOverride(urls []header, uri string) (string, error) {
 	for _, h := range urls {
 		for _, v := range h.values {
 			if v != uri {
-				return h.name + " header", nil
+				return h.name, nil
 			}
 		}
 	}
@@ -365,7 +355,7 @@ func urlOverride(urls []header, uri string) (string, error) {
 // [maxOverrides] distinct hosts is an error. The work is linear in the
 // length of those headers.
 func forwardedHosts(xfh, forwarded []header, host string, routeHosts map[string]bool) ([]named, error) {
-	var found []named
+	set := namedSet{what: "hosts", own: host}
 	add := func(v, name string) error {
 		v = strings.Trim(v, " \t")
 		if v == "" {
@@ -375,25 +365,20 @@ func forwardedHosts(xfh, forwarded []header, host string, routeHosts map[string]
 		if !ok || routeHosts[n] && !spelledNormally(v, n) {
 			return fmt.Errorf("%w: %s names a host that cannot be used", ErrOriginalRequest, name)
 		}
-		if n == host || slices.ContainsFunc(found, func(f named) bool { return f.value == n }) {
-			return nil
-		}
-		if len(found) == maxOverrides {
-			return fmt.Errorf("%w: more than %d hosts named for the upstream", ErrOriginalRequest, maxOverrides)
-		}
-		found = append(found, named{n, name + " header"})
-		return nil
+		return set.add(n, name)
 	}
 	for _, h := range xfh {
+		source := h.name
 		for _, v := range h.values {
 			for e := range strings.SplitSeq(v, ",") {
-				if err := add(e, h.name); err != nil {
+				if err := add(e, source); err != nil {
 					return nil, err
 				}
 			}
 		}
 	}
 	for _, h := range forwarded {
+		source := h.name
 		for _, v := range h.values {
 			if hasControl(v) {
 				// Symfony's \s and Ruby's strip drop some control bytes
@@ -402,14 +387,13 @@ func forwardedHosts(xfh, forwarded []header, host string, routeHosts map[string]
 				return nil, fmt.Errorf("%w: %s holds a control byte", ErrOriginalRequest, h.name)
 			}
 			for value := range forwardedHostValues(v) {
-				if err := add(value, h.name); err != nil {
+				if err := add(value, source); err != nil {
 					return nil, err
 				}
 			}
 		}
 	}
-	slices.SortFunc(found, func(a, b named) int { return strings.Compare(a.value, b.value) })
-	return found, nil
+	return set.sorted(), nil
 }
 
 // forwardedHostValues yields every value a Forwarded header's parser could

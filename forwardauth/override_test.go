@@ -117,12 +117,6 @@ func TestMethodOverrideReachesNoOtherHandler(t *testing.T) {
 // it spells it; one naming a method its own route decides alike, or no
 // method at all, is decided as before.
 func TestMethodOverrideRefused(t *testing.T) {
-	const (
-		refused = "refused"
-		allowed = "allowed"
-		denied  = "denied"
-		invalid = "invalid" // ErrOriginalRequest, not ErrOverride
-	)
 	tests := []struct {
 		name     string
 		upstream string
@@ -193,23 +187,9 @@ func TestMethodOverrideRefused(t *testing.T) {
 			h[k] = v
 		}
 		dec := f.d.Decide(t.Context(), forwardauth.Request{Method: tc.method, Host: "api.example.com", URI: tc.target, Header: h})
-		var got string
-		var me *forwardauth.OverrideError
-		switch {
-		case dec.Allowed:
-			got = allowed
-		case dec.Status == http.StatusBadRequest && errors.As(dec.Err, &me):
-			got = refused
-			if !errors.Is(dec.Err, forwardauth.ErrOverride) || !errors.Is(dec.Err, forwardauth.ErrOriginalRequest) || me.Other != tc.other ||
-				me.Route != dec.Route || me.Method == "" || me.Source == "" || !strings.Contains(me.Error(), "upstream.no_method_override") {
-				t.Errorf("%s: error %#v (%v), want the other route %q", tc.name, me, dec.Err, tc.other)
-			}
-		case dec.Status == http.StatusBadRequest && errors.Is(dec.Err, forwardauth.ErrOriginalRequest):
-			got = invalid
-		case dec.Status == http.StatusForbidden && errors.Is(dec.Err, forwardauth.ErrDenied):
-			got = denied
-		default:
-			got = dec.Err.Error()
+		got, me := overrideOutcome(dec)
+		if got == refused && (me.Other != tc.other || me.Route != dec.Route || me.Method == "" || !strings.Contains(me.Error(), "upstream.no_method_override")) {
+			t.Errorf("%s: error %#v (%v), want the other route %q", tc.name, me, dec.Err, tc.other)
 		}
 		if got != tc.want {
 			t.Errorf("%s: %s %s %v: %s by %q (%d, %v), want %s", tc.name, tc.method, tc.target, tc.header, got, dec.Route, dec.Status, dec.Err, tc.want)
@@ -284,11 +264,6 @@ routes:
 // Yii2 by that URL (found by a red-team review of forward auth: through
 // nginx, X-Forwarded-Host reached an Express handler for another host).
 func TestHostAndURLOverrideRefused(t *testing.T) {
-	const (
-		refused = "refused"
-		allowed = "allowed"
-		invalid = "invalid"
-	)
 	tests := []struct {
 		name     string
 		upstream string
@@ -357,21 +332,9 @@ func TestHostAndURLOverrideRefused(t *testing.T) {
 			h[k] = v
 		}
 		dec := f.d.Decide(t.Context(), forwardauth.Request{Method: tc.method, Host: "api.example.com", URI: "/orders/7", Header: h})
-		var got string
-		var oe *forwardauth.OverrideError
-		switch {
-		case dec.Allowed:
-			got = allowed
-		case dec.Status == http.StatusBadRequest && errors.As(dec.Err, &oe):
-			got = refused
-			if !errors.Is(dec.Err, forwardauth.ErrOverride) || !errors.Is(dec.Err, forwardauth.ErrOriginalRequest) || oe.Other != tc.other ||
-				oe.Route != "read" || oe.Source == "" || !strings.Contains(oe.Error(), "upstream.no_") {
-				t.Errorf("%s: error %#v (%v), want the other route %q", tc.name, oe, dec.Err, tc.other)
-			}
-		case dec.Status == http.StatusBadRequest && errors.Is(dec.Err, forwardauth.ErrOriginalRequest):
-			got = invalid
-		default:
-			got = fmt.Sprint(dec.Status, dec.Err)
+		got, oe := overrideOutcome(dec)
+		if got == refused && (oe.Other != tc.other || oe.Route != "read" || !strings.Contains(oe.Error(), "upstream.no_")) {
+			t.Errorf("%s: error %#v (%v), want the other route %q", tc.name, oe, dec.Err, tc.other)
 		}
 		if got != tc.want {
 			t.Errorf("%s: %v: %s (%d, %v), want %s", tc.name, tc.header, got, dec.Status, dec.Err, tc.want)
@@ -456,4 +419,33 @@ func TestNginxHeadersAreNoRerouting(t *testing.T) {
 	if _, err := forwardauth.New(f.g, f.d.Rules(), forwardauth.WithNginxHeaders(forwardauth.NginxHeaders{Host: "X-Gateway-Host", URI: "X-Original-Uri"})); err != nil {
 		t.Errorf("other names: %v", err)
 	}
+}
+
+// The outcomes of a decision the override tests tell apart.
+const (
+	refused = "refused" // 400, ErrOverride
+	allowed = "allowed"
+	denied  = "denied"  // 403, ErrDenied
+	invalid = "invalid" // 400, ErrOriginalRequest but not ErrOverride
+)
+
+// overrideOutcome says which outcome dec is, and its OverrideError when
+// refused; a refusal's error must match both ErrOverride and
+// ErrOriginalRequest, and name where the request named what it did.
+func overrideOutcome(dec *forwardauth.Decision) (string, *forwardauth.OverrideError) {
+	var oe *forwardauth.OverrideError
+	switch {
+	case dec.Allowed:
+		return allowed, nil
+	case dec.Status == http.StatusBadRequest && errors.As(dec.Err, &oe):
+		if !errors.Is(dec.Err, forwardauth.ErrOverride) || !errors.Is(dec.Err, forwardauth.ErrOriginalRequest) || oe.Source == "" {
+			return fmt.Sprintf("a refusal whose error is %#v", oe), oe
+		}
+		return refused, oe
+	case dec.Status == http.StatusBadRequest && errors.Is(dec.Err, forwardauth.ErrOriginalRequest):
+		return invalid, nil
+	case dec.Status == http.StatusForbidden && errors.Is(dec.Err, forwardauth.ErrDenied):
+		return denied, nil
+	}
+	return fmt.Sprint(dec.Status, " ", dec.Err), nil
 }

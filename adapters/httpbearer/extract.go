@@ -155,7 +155,7 @@ func (e *extractor) extract(w http.ResponseWriter, r *http.Request) (string, val
 // behind it (an upstream of forward auth, a handler proxying on) read
 // this one, which nothing checked. The work is linear in the length.
 func hiddenQueryToken(rawQuery string) bool {
-	if strings.IndexByte(rawQuery, '%') < 0 && !containsFoldToken(rawQuery) {
+	if strings.IndexByte(rawQuery, '%') < 0 && !paramname.ContainsFold(rawQuery, "token") {
 		return false
 	}
 	for p := range paramname.Pairs(rawQuery) {
@@ -163,16 +163,6 @@ func hiddenQueryToken(rawQuery string) bool {
 			continue // net/url reads it as the Guard does
 		}
 		if paramname.ReadsAs(p.Name, "access_token") {
-			return true
-		}
-	}
-	return false
-}
-
-// containsFoldToken reports whether s has "token" in any case.
-func containsFoldToken(s string) bool {
-	for i := 0; i+5 <= len(s); i++ {
-		if s[i]|0x20 == 't' && strings.EqualFold(s[i:i+5], "token") {
 			return true
 		}
 	}

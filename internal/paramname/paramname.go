@@ -72,3 +72,15 @@ func Pairs(rawQuery string) iter.Seq[Pair] {
 		}
 	}
 }
+
+// ContainsFold reports whether s holds lower, a lower-case ASCII word, in
+// any case: a byte scan that lets a caller skip reading a query that
+// cannot name it.
+func ContainsFold(s, lower string) bool {
+	for i := 0; i+len(lower) <= len(s); i++ {
+		if s[i]|0x20 == lower[0] && strings.EqualFold(s[i:i+len(lower)], lower) {
+			return true
+		}
+	}
+	return false
+}

@@ -64,3 +64,21 @@ func TestPairs(t *testing.T) {
 		t.Errorf("Pairs went on after the loop stopped")
 	}
 }
+
+func TestContainsFold(t *testing.T) {
+	for _, tc := range []struct {
+		s, lower string
+		want     bool
+	}{
+		{"a=1&access_TOKEN=x", "token", true},
+		{"_METHOD=put", "method", true},
+		{"tokn", "token", false},
+		{"", "token", false},
+		{"toke", "token", false},
+		{"xTOKEN", "token", true},
+	} {
+		if got := ContainsFold(tc.s, tc.lower); got != tc.want {
+			t.Errorf("ContainsFold(%q, %q) = %v, want %v", tc.s, tc.lower, got, tc.want)
+		}
+	}
+}
