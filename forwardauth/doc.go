@@ -39,8 +39,13 @@
 // ([Decider.SetRules]); a bad file is refused by [ParseRules] whole.
 //
 // Path matching is case-sensitive and does not decode '+', as ServeMux.
-// An upstream that routes case-insensitively (Express by default) MUST be
-// made case-sensitive, or deny routes can be sidestepped by changing case.
+// Upstreams are often looser (Express's Routers, ASP.NET Core and Spring
+// ignore case; many ignore a trailing slash; Rails serves /a.json by the
+// handler of /a), so a request whose path in such another spelling, or
+// whose method, host or URL named for the upstream in a header or query
+// parameter, matches a route that decides otherwise is refused with 400
+// ([ErrAmbiguousPath], [ErrOverride]); [UpstreamFile] says which of these
+// readings the upstream cannot make.
 // Gateways MUST overwrite every header of [Decider.HeaderNames] on the
 // upstream request, and MUST NOT let clients reach the decision service.
 package forwardauth

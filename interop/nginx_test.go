@@ -94,10 +94,12 @@ const nginxServer = `
       default_type application/json;
       if ($auth_status = 503) {
         add_header Retry-After $auth_retry_after always;
+        add_header Cache-Control no-store always;
         return 503 '{"error":"temporarily_unavailable"}';
       }
       if ($auth_status = 400) {
         add_header WWW-Authenticate $auth_www_authenticate always;
+        add_header Cache-Control no-store always;
         return 400 '{"error":"invalid_request"}';
       }
       return 500;
@@ -109,6 +111,7 @@ const nginxServer = `
       auth_request_set $auth_client_id $upstream_http_x_auth_client_id;
       auth_request_set $auth_scopes $upstream_http_x_auth_scopes;
       auth_request_set $auth_tenant $upstream_http_x_auth_tenant;
+      auth_request_set $auth_token $upstream_http_x_auth_token;
       auth_request_set $auth_www_authenticate $upstream_http_www_authenticate;
       auth_request_set $auth_status $upstream_status;
       auth_request_set $auth_retry_after $upstream_http_retry_after;
@@ -122,6 +125,7 @@ const nginxServer = `
       proxy_set_header X-Auth-Client-Id $auth_client_id;
       proxy_set_header X-Auth-Scopes $auth_scopes;
       proxy_set_header X-Auth-Tenant $auth_tenant;
+      proxy_set_header X-Auth-Token $auth_token;   # the internal token (--internal-jwt-key); none without it
       proxy_pass http://127.0.0.1:%[3]d;
     }
   }
@@ -290,7 +294,7 @@ type gatewayAnswer struct {
 }
 
 func (a gatewayAnswer) String() string {
-	return fmt.Sprintf("%d challenge=%q upstream=%+v", a.status, a.challenge, a.echo)
+	return fmt.Sprintf("%d challenge=%q cache-control=%q upstream=%+v", a.status, a.challenge, a.cacheControl, a.echo)
 }
 
 func TestNginxAuthRequest(t *testing.T) {
@@ -321,7 +325,7 @@ func TestNginxAuthRequest(t *testing.T) {
 	rw := as.goToken(rsaClientID, "read:data write:data", jwtResource)
 	readOnly := as.goToken(readClientID, "read:data", jwtResource)
 	forged := http.Header{"X-Auth-Subject": {"admin"}, "X-Auth-Client-Id": {"admin-app"}, "X-Auth-Scopes": {"write:data admin"}, "X-Auth-Tenant": {"evil-corp"},
-		"X-Original-Uri": {"/healthz"}, "X-Original-Method": {"GET"}}
+		"X-Auth-Token": {"forged-internal-token"}, "X-Original-Uri": {"/healthz"}, "X-Original-Method": {"GET"}}
 
 	ask := func(base, method, path, token string, extra http.Header) gatewayAnswer {
 		t.Helper()
@@ -426,15 +430,15 @@ func TestNginxAuthRequest(t *testing.T) {
 		}},
 		{"a scheme without a token: 400 with its challenge", "GET", "/orders/7", "", http.Header{"Authorization": {"Bearer"}}, func(a gatewayAnswer) string {
 			// RFC 6750 §3: the 400 carries WWW-Authenticate too.
-			if a.status != 400 || a.echo != nil || !strings.Contains(a.challenge, `error="invalid_request"`) {
-				return `want 400 with error="invalid_request" in WWW-Authenticate`
+			if a.status != 400 || a.echo != nil || !strings.Contains(a.challenge, `error="invalid_request"`) || a.cacheControl != "no-store" {
+				return `want 400 with error="invalid_request" in WWW-Authenticate and Cache-Control: no-store`
 			}
 			return ""
 		}},
 		{"dot segments never reach the upstream", "GET", "/healthz/../orders/7", "", nil, func(a gatewayAnswer) string {
 			// bearerguard answers 400, which the named location passes on.
-			if a.status != 400 || a.echo != nil {
-				return "want 400, upstream not reached"
+			if a.status != 400 || a.echo != nil || a.cacheControl != "no-store" {
+				return "want 400 with Cache-Control: no-store, upstream not reached"
 			}
 			return ""
 		}},
@@ -455,8 +459,8 @@ func TestNginxAuthRequest(t *testing.T) {
 	t.Run("issuer unavailable: 503 with Retry-After", func(t *testing.T) {
 		before := upstreamCalls()
 		a := ask(fmt.Sprintf("http://127.0.0.1:%d", ngDownPort), "GET", "/orders/7", rw, nil)
-		if a.status != 503 || a.retryAfter == "" || a.echo != nil || upstreamCalls() != before {
-			t.Errorf("GET /orders/7 with the issuer down: %v retry-after=%q; want 503 with Retry-After, upstream not reached", a, a.retryAfter)
+		if a.status != 503 || a.retryAfter == "" || a.cacheControl != "no-store" || a.echo != nil || upstreamCalls() != before {
+			t.Errorf("GET /orders/7 with the issuer down: %v retry-after=%q; want 503 with Retry-After and Cache-Control: no-store, upstream not reached", a, a.retryAfter)
 		}
 		if a := ask(fmt.Sprintf("http://127.0.0.1:%d", ngDownPort), "GET", "/healthz", "", nil); a.status != 200 || a.echo == nil {
 			t.Errorf("open route with the issuer down: %v, want 200 from the upstream", a)

@@ -16,8 +16,12 @@
 //     redirects are not followed (the body holds the token and perhaps
 //     the client's credentials).
 //  2. Responses (RFC 7662 §2.2) are read by the validator's strict reader,
-//     the one for JWT claims: duplicate members, invalid UTF-8 or trailing
-//     data make the answer unusable (503). Only "active": true (a JSON
+//     the one for JWT claims: a body that is not one JSON object in UTF-8
+//     (trailing data, invalid UTF-8) is the server's fault (503, never
+//     cached), while a well-formed answer holding what a JWT's claims may
+//     not (duplicate members, a name folding to one read, a lone
+//     surrogate, a number past float64) is refused like such a JWT
+//     ([validator.ErrMalformed], 401). Only "active": true (a JSON
 //     boolean) is active; anything else, a missing member or the string
 //     "true" among them, is inactive. A "token_type" naming a refresh or
 //     ID token, a "token_use" other than an access token's, or a Keycloak
