@@ -517,7 +517,7 @@ func (d *Decider) decideWith(ctx context.Context, rules *Rules, req Request) *De
 		return dec
 	}
 	if route.access == AccessOpen {
-		return d.allow(rules, route, nil)
+		return d.allow(rules, route, nil, req, escaped)
 	}
 
 	u := &url.URL{Path: unescapedPath(escaped), RawQuery: rawQuery}
@@ -554,12 +554,13 @@ func (d *Decider) decideWith(ctx context.Context, rules *Rules, req Request) *De
 		}
 		return &Decision{Status: status, Header: w.header, Body: w.body.Bytes(), Route: route.name, Err: refusalError(status, w.header)}
 	}
-	return d.allow(rules, route, tok)
+	return d.allow(rules, route, tok, req, escaped)
 }
 
 // allow builds the answer for an allowed request: every identity header,
-// empty when tok is nil or has no such value.
-func (d *Decider) allow(rules *Rules, route *Route, tok *validator.Token) *Decision {
+// empty when tok is nil or has no such value, and the internal token,
+// bound to req (whose path, as sent, is escaped).
+func (d *Decider) allow(rules *Rules, route *Route, tok *validator.Token, req Request, escaped string) *Decision {
 	vals, err := rules.identity.values(tok)
 	if err != nil {
 		return refusal(http.StatusForbidden, "access_denied", route.name, err)
@@ -577,7 +578,7 @@ func (d *Decider) allow(rules *Rules, route *Route, tok *validator.Token) *Decis
 	if d.signer != nil {
 		v := ""
 		if tok != nil {
-			if v, err = d.signer.sign(tok, tok.Scopes.String(), d.now(), d.leeway); err != nil {
+			if v, err = d.signer.sign(tok, tok.Scopes.String(), d.now(), d.leeway, bindingOf(rules, route, req, escaped, vals)); err != nil {
 				d.log.Error("forwardauth: cannot sign the internal token", "error", err)
 				return refusal(http.StatusServiceUnavailable, "temporarily_unavailable", route.name, err)
 			}
@@ -587,6 +588,28 @@ func (d *Decider) allow(rules *Rules, route *Route, tok *validator.Token) *Decis
 	vals = append(vals, "no-store") // values has room for it
 	h["Cache-Control"] = vals[len(vals)-1:]
 	return &Decision{Allowed: true, Status: http.StatusOK, Header: h, Route: route.name}
+}
+
+// bindingOf is what ties an internal token to the request it allows
+// (see [Signer]): vals are the identity headers' values, in rules' order.
+func bindingOf(rules *Rules, route *Route, req Request, escaped string, vals []string) requestBinding {
+	scheme := req.Scheme
+	if scheme == "" {
+		scheme = "https"
+	}
+	b := requestBinding{ID: newJTI(), Method: req.Method, Route: route.name}
+	if req.Host != "" {
+		b.URI = scheme + "://" + req.Host + escaped
+	}
+	for i, h := range rules.identity.headers {
+		if h.from == "claim" {
+			if b.Identity == nil {
+				b.Identity = make(map[string]string, len(rules.identity.headers))
+			}
+			b.Identity[h.name] = vals[i]
+		}
+	}
+	return b
 }
 
 // emptyValue is a retired identity header's value: shared, never written.

@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
@@ -39,6 +40,17 @@ const DefaultInternalTokenHeader = "X-Auth-Token"
 // 2048 bits or more), typ "JWT" and kid, the key's RFC 7638 thumbprint.
 // Upstreams verify it with [Signer.JWKS]. A Signer is safe for
 // concurrent use.
+//
+// The tokens a [Decider] mints ([WithInternalToken]) also name the
+// request they were minted for: "htm" (its method) and "htu" (scheme,
+// host and path as the gateway sent them, without the query, as a DPoP
+// proof's "htu"), "route" (the route that allowed it), "identity" (the
+// values of the identity headers taken from claims, by header name, as
+// the headers carry them) and a random "jti". An upstream that verifies
+// the token must also check that "htm" and "htu" are its own request's
+// (or that "route" is one it serves that way): a token is valid for its
+// whole lifetime, and whoever holds one could otherwise present it on
+// another request, a route the gateway denies included.
 type Signer struct {
 	key      crypto.Signer
 	alg      jwa.SignatureAlgorithm
@@ -167,12 +179,37 @@ type internalClaims struct {
 	Scope    string `json:"scope,omitempty"`
 	IssuedAt int64  `json:"iat"`
 	Expiry   int64  `json:"exp"`
+	requestBinding
+}
+
+// requestBinding ties an internal token a [Decider] mints to the request
+// it allowed, so that an upstream can refuse it on any other: "htm" and
+// "htu" as a DPoP proof has them (RFC 9449 §4.2: the method, and the URI
+// without query or fragment), the route that decided, the identity
+// headers' values taken from claims ([IdentityFile.Claims], as the
+// headers carry them), and a "jti" of its own.
+type requestBinding struct {
+	ID       string            `json:"jti,omitempty"`
+	Method   string            `json:"htm,omitempty"`
+	URI      string            `json:"htu,omitempty"`
+	Route    string            `json:"route,omitempty"`
+	Identity map[string]string `json:"identity,omitempty"`
+}
+
+// newJTI returns 128 random bits, base64url: a unique "jti".
+func newJTI() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
 // Sign mints an internal token for tok at now: its "exp" is the Signer's
-// lifetime after now, and never past tok's "exp".
+// lifetime after now, and never past tok's "exp". It names no request:
+// the tokens of a [Decider] ([WithInternalToken]) also carry "jti",
+// "htm", "htu", "route" and "identity", binding each to the request it
+// allowed.
 func (s *Signer) Sign(tok *validator.Token, scope string, now time.Time) (string, error) {
-	return s.sign(tok, scope, now, 0)
+	return s.sign(tok, scope, now, 0, requestBinding{})
 }
 
 // sign is Sign for a Decider whose validator accepts tok up to leeway
@@ -180,14 +217,14 @@ func (s *Signer) Sign(tok *validator.Token, scope string, now time.Time) (string
 // is not born expired when the access token was accepted within the
 // leeway (an upstream verifying it with less leeway than the gateway's
 // would refuse what the gateway allowed).
-func (s *Signer) sign(tok *validator.Token, scope string, now time.Time, leeway time.Duration) (string, error) {
+func (s *Signer) sign(tok *validator.Token, scope string, now time.Time, leeway time.Duration, b requestBinding) (string, error) {
 	exp := now.Add(s.ttl)
 	if accepted := tok.Expiry.Add(leeway); !tok.Expiry.IsZero() && accepted.Before(exp) {
 		exp = accepted
 	}
 	payload, err := json.Marshal(internalClaims{
 		Issuer: s.issuer, Audience: s.audience, Subject: tok.Subject, ClientID: tok.ClientID, Scope: scope,
-		IssuedAt: now.Unix(), Expiry: exp.Unix(),
+		IssuedAt: now.Unix(), Expiry: exp.Unix(), requestBinding: b,
 	})
 	if err != nil {
 		return "", err

@@ -48,32 +48,52 @@ func TestInternalToken(t *testing.T) {
 				t.Fatal(err)
 			}
 			f := newFixture(t, testRules, forwardauth.WithInternalToken(s, ""), forwardauth.WithClock(func() time.Time { return now }))
-			dec := f.d.Decide(t.Context(), forwardauth.Request{Method: "GET", URI: "/orders/7", Header: bearer(f.token(t, "orders:read"))})
-			raw := dec.Header.Get(forwardauth.DefaultInternalTokenHeader)
-			if !dec.Allowed || raw == "" {
-				t.Fatalf("Decide = %d, token %q; want allowed with a token", dec.Status, raw)
-			}
 			set, err := jwk.Parse(s.JWKS())
 			if err != nil {
 				t.Fatal(err)
 			}
-			payload, err := jws.Verify([]byte(raw), jws.WithKeySet(set, jws.WithRequireKid(true)))
-			if err != nil {
-				t.Fatalf("the internal token does not verify with the JWKS: %v", err)
+			access := bearer(f.token(t, "orders:read", "tenant", "acmé"))
+			claims := func(req forwardauth.Request) map[string]any {
+				t.Helper()
+				dec := f.d.Decide(t.Context(), req)
+				raw := dec.Header.Get(forwardauth.DefaultInternalTokenHeader)
+				if !dec.Allowed || raw == "" {
+					t.Fatalf("Decide = %d, token present %v; want allowed with a token", dec.Status, raw != "")
+				}
+				payload, err := jws.Verify([]byte(raw), jws.WithKeySet(set, jws.WithRequireKid(true)))
+				if err != nil {
+					t.Fatalf("the internal token does not verify with the JWKS: %v", err)
+				}
+				var c map[string]any
+				if err := json.Unmarshal(payload, &c); err != nil {
+					t.Fatal(err)
+				}
+				return c
 			}
-			var c map[string]any
-			if err := json.Unmarshal(payload, &c); err != nil {
-				t.Fatal(err)
-			}
+			c := claims(forwardauth.Request{Method: "GET", Host: "api.example.com", URI: "/orders/7?expand=lines", Header: access})
+			// Bound to the request it allowed: an upstream compares
+			// htm and htu (no query, as DPoP's) with its own request.
 			want := map[string]any{"iss": "https://gateway.internal", "aud": "orders-backend", "sub": "user-1", "client_id": "app-1",
-				"scope": "orders:read", "iat": float64(now.Unix()), "exp": float64(now.Add(30 * time.Second).Unix())}
+				"scope": "orders:read", "iat": float64(now.Unix()), "exp": float64(now.Add(30 * time.Second).Unix()),
+				"htm": "GET", "htu": "https://api.example.com/orders/7", "route": "read"}
 			for k, v := range want {
 				if c[k] != v {
 					t.Errorf("claim %s = %v, want %v", k, c[k], v)
 				}
 			}
+			if id, _ := c["identity"].(map[string]any); len(id) != 1 || id["X-Auth-Tenant"] != "acm%C3%A9" {
+				t.Errorf("claim identity = %v, want X-Auth-Tenant as its header carries it", c["identity"])
+			}
+			jti, _ := c["jti"].(string)
+			if len(jti) != 22 {
+				t.Errorf("claim jti = %q, want 128 random bits in base64url", jti)
+			}
+			c = claims(forwardauth.Request{Method: "PUT", Scheme: "http", Host: "api.example.com:8080", URI: "/orders/%37", Header: bearer(f.token(t, "orders:write"))})
+			if c["htm"] != "PUT" || c["htu"] != "http://api.example.com:8080/orders/%37" || c["route"] != "write" || c["jti"] == jti {
+				t.Errorf("second request: htm %v, htu %v, route %v, jti new %v; want PUT, the URI as sent, write, a new jti", c["htm"], c["htu"], c["route"], c["jti"] != jti)
+			}
 			// An open route: the header is there, empty, so a forged one is overwritten.
-			dec = f.d.Decide(t.Context(), forwardauth.Request{Method: "GET", URI: "/healthz", Header: http.Header{}})
+			dec := f.d.Decide(t.Context(), forwardauth.Request{Method: "GET", URI: "/healthz", Header: http.Header{}})
 			if v, ok := dec.Header[forwardauth.DefaultInternalTokenHeader]; !ok || v[0] != "" {
 				t.Errorf("open route: internal token header %q (present %v), want present and empty", v, ok)
 			}
