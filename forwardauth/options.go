@@ -68,7 +68,8 @@ func (n NginxHeaders) withDefaults() NginxHeaders {
 // (403), so a client that reaches the decision service directly cannot
 // have it read headers it forged. Default: loopback only (127.0.0.0/8 and
 // ::1). Given twice, it is a configuration error: a second list would
-// silently replace the first.
+// silently replace the first; so is a prefix of every address
+// ("0.0.0.0/0", "::/0"), which would check nothing.
 //
 // The address is the connection's when the server records it with
 // httpbearer.ConnContext (bearerguard serve does), and else the request's

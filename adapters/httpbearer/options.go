@@ -114,8 +114,9 @@ func WithPublicURL(base string) Option {
 // WithClientCertHeader takes the client certificate for certificate-bound
 // tokens (RFC 8705) from header, in format, when TLS is terminated by a
 // proxy that verified it. The header is read only on requests whose peer
-// address is in proxies (addresses or CIDR prefixes); from anywhere else it
-// is ignored, so a client cannot claim another's certificate. A request
+// address is in proxies (addresses or CIDR prefixes; a prefix of every
+// address, "0.0.0.0/0" or "::/0", is refused); from anywhere else it is
+// ignored, so a client cannot claim another's certificate. A request
 // over TLS with a client certificate of its own uses that one. header must
 // not be a credential, Host or hop-by-hop header (Authorization, DPoP,
 // Cookie, Connection, …).

@@ -19,7 +19,8 @@ type List []netip.Prefix
 // Parse parses addresses and CIDR prefixes ("10.0.0.0/8", "192.0.2.7",
 // "::1"). A prefix with bits set past its length ("192.0.2.7/0", a typo
 // for /32, would be 0.0.0.0/0: everyone) is refused, naming the prefix it
-// would have been.
+// would have been, and so is a prefix of every address ("0.0.0.0/0",
+// "::/0", "::ffff:0:0/96"): a list that trusts everyone checks nothing.
 func Parse(entries []string) (List, error) {
 	l := make(List, 0, len(entries))
 	for _, e := range entries {
@@ -35,6 +36,9 @@ func Parse(entries []string) (List, error) {
 					return nil, fmt.Errorf("%q reaches past the IPv4-mapped addresses: write an IPv4 prefix", e)
 				}
 				p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+			}
+			if p.Bits() == 0 {
+				return nil, fmt.Errorf("%q trusts every address, so anyone could forge what only a proxy may say: name the proxies", e)
 			}
 			l = append(l, p)
 			continue
