@@ -100,6 +100,8 @@ func (d *Decider) frontHandler(fe frontend, read func(*http.Request) (Request, b
 			dec = refusal(http.StatusForbidden, "access_denied", "", ErrUntrustedProxy)
 			d.tel.record(r.Context(), d.tel.start(r.Context()), fe, dec.Status)
 			d.refusedUntrusted(fe, peer)
+			// Not a gateway: no keep-alive connection held for it.
+			w.Header().Set("Connection", "close")
 		} else if req, ok := read(r); !ok {
 			dec = refusal(http.StatusBadRequest, "invalid_request", "", ErrOriginalRequest)
 			d.tel.record(r.Context(), d.tel.start(r.Context()), fe, dec.Status)

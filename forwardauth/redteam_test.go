@@ -261,6 +261,12 @@ func TestRedteamForgedForwardedHeaders(t *testing.T) {
 		if resp.StatusCode != 403 {
 			t.Errorf("%s, untrusted peer claiming a trusted address: %d, want 403", name, resp.StatusCode)
 		}
+		// Its connection is not kept: an idle keep-alive per direct
+		// caller would hold a descriptor for the idle timeout (red-team
+		// review of serve).
+		if !resp.Close {
+			t.Errorf("%s, untrusted peer: the connection is kept alive, want Connection: close", name)
+		}
 		for _, n := range untrusted.d.HeaderNames() {
 			if resp.Header.Get(n) != "" {
 				t.Errorf("%s, untrusted peer: identity header %s set", name, n)

@@ -25,6 +25,7 @@ import (
 	"github.com/bearerguard/bearerguard/adapters/httpbearer"
 	"github.com/bearerguard/bearerguard/examples/setup"
 	"github.com/bearerguard/bearerguard/forwardauth"
+	"github.com/bearerguard/bearerguard/internal/serverlog"
 	"github.com/bearerguard/bearerguard/redisstore"
 	"github.com/bearerguard/bearerguard/resourcemeta"
 )
@@ -66,8 +67,6 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 }
 
 func runServe(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer, client *http.Client, onStart func(serveStarted)) int {
-	log := slog.New(slog.NewTextHandler(stderr, nil))
-	redisstore.RouteClientLogs(log, slog.LevelDebug) // go-redis's line per failed dial (process-wide): the store reports outages itself
 	fail := func(code int, err error) int {
 		fmt.Fprintf(stderr, "bearerguard serve: %s\n", oneLineErr(err))
 		return code
@@ -79,6 +78,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return fail(2, err)
 	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	redisstore.RouteClientLogs(log, slog.LevelDebug) // go-redis's line per failed dial (process-wide): the store reports outages itself
 	rules, err := forwardauth.LoadRules(cfg.Routes)
 	if err != nil {
 		return fail(2, fmt.Errorf("--routes %s: %w", cfg.Routes, err))
@@ -180,7 +181,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	for _, l := range ls {
 		switch l.name {
 		case "http":
-			srv := newHTTPServer(serveHandler(d, ready, signer, md, cfg.EnvoyPrefix))
+			srv := newHTTPServer(serveHandler(d, ready, signer, md, cfg.EnvoyPrefix), log)
 			srv.TLSConfig = tlsCfg.Clone() // ServeTLS writes to it (NextProtos); the gRPC listener clones it too
 			httpServers = append(httpServers, srv)
 			started.Addr = l.l.Addr().String()
@@ -198,7 +199,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		case "metrics":
 			mux := http.NewServeMux()
 			mux.Handle("GET /metrics", metrics)
-			srv := newHTTPServer(mux)
+			srv := newHTTPServer(mux, log)
 			httpServers = append(httpServers, srv)
 			started.MetricsAddr = l.l.Addr().String()
 			wg.Go(func() {
@@ -287,8 +288,11 @@ func boundCall(ctx context.Context, _ *tap.Info) (context.Context, error) {
 	return ctx, nil
 }
 
-func newHTTPServer(h http.Handler) *http.Server {
+func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
 	return &http.Server{
+		// What any peer can cause once per connection (a failed TLS
+		// handshake) is Debug, not a line per connection on stderr.
+		ErrorLog:          serverlog.ErrorLog(log),
 		Handler:           h,
 		ReadHeaderTimeout: serveReadHeaderTimeout,
 		ReadTimeout:       serveReadTimeout,

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -14,10 +15,14 @@ import (
 	"github.com/bearerguard/bearerguard/forwardauth"
 	"github.com/bearerguard/bearerguard/internal/httpname"
 	"github.com/bearerguard/bearerguard/internal/secretfile"
+	"github.com/bearerguard/bearerguard/internal/trustedproxy"
 )
 
 // serveConfig is what `bearerguard serve` adds to the issuer-side
 // configuration the examples share (setup.Config).
+// minReloadInterval is the shortest --reload-interval but 0.
+const minReloadInterval = 100 * time.Millisecond
+
 type serveConfig struct {
 	issuer setup.Config
 
@@ -31,6 +36,9 @@ type serveConfig struct {
 	// the client's certificate in ($ssl_client_escaped_cert); "" is off.
 	NginxCertHeader string
 	Timeout         time.Duration
+	// LogLevel is the least level logged: Info by default; Debug names
+	// the reason for every refusal.
+	LogLevel slog.Level
 
 	InternalKey      string
 	InternalIssuer   string
@@ -83,6 +91,7 @@ func newServeFlags(c *serveConfig, getenv func(string) string, out io.Writer) (*
 	fs.StringVar(&c.Nginx.Host, "nginx-host-header", env("BEARERGUARD_NGINX_HOST_HEADER", "X-Original-Host"), "header nginx sends the original host in (env BEARERGUARD_NGINX_HOST_HEADER)")
 	fs.StringVar(&c.Nginx.Proto, "nginx-proto-header", env("BEARERGUARD_NGINX_PROTO_HEADER", "X-Original-Proto"), "header nginx sends the original scheme in (env BEARERGUARD_NGINX_PROTO_HEADER)")
 	fs.StringVar(&c.NginxCertHeader, "nginx-client-cert-header", env("BEARERGUARD_NGINX_CLIENT_CERT_HEADER", ""), "header in which nginx's auth_request location passes the client's certificate ($ssl_client_escaped_cert), for certificate-bound tokens (RFC 8705); set it with proxy_set_header inside that location itself, beside X-Original-URI (a location setting headers of its own inherits none from server or http level), so that it overwrites the client's on every request; read only from --trusted-proxies, and never through Traefik or Envoy; default: off (env BEARERGUARD_NGINX_CLIENT_CERT_HEADER)")
+	logLevel := fs.String("log-level", env("BEARERGUARD_LOG_LEVEL", "info"), "least level logged: debug (every refusal with its reason: the route, the header or spelling refused; never a token), info, warn or error (env BEARERGUARD_LOG_LEVEL)")
 	timeout := fs.String("decision-timeout", env("BEARERGUARD_DECISION_TIMEOUT", forwardauth.DefaultTimeout.String()), "longest time one decision may take, key fetches included; then 503 (env BEARERGUARD_DECISION_TIMEOUT)")
 	c.InternalKey = env("BEARERGUARD_INTERNAL_JWT_KEY", "")
 	fs.Var(secretfile.Flag{P: &c.InternalKey}, "internal-jwt-key", "PEM file of the private key (EC P-256, Ed25519 or RSA 2048+) that signs a short-lived internal JWT passed upstream; default: off (env BEARERGUARD_INTERNAL_JWT_KEY)")
@@ -103,9 +112,20 @@ func newServeFlags(c *serveConfig, getenv func(string) string, out io.Writer) (*
 		}
 		if len(c.TrustedProxies) == 0 {
 			errs = append(errs, errors.New("--trusted-proxies is empty: no gateway could ask"))
+		} else if _, err := trustedproxy.Parse(c.TrustedProxies); err != nil {
+			errs = append(errs, fmt.Errorf("--trusted-proxies: %w", err))
 		}
 		if c.ReloadInterval, err = time.ParseDuration(*reload); err != nil || c.ReloadInterval < 0 {
 			errs = append(errs, fmt.Errorf("--reload-interval %q is not a non-negative duration", *reload))
+		} else if c.ReloadInterval != 0 && c.ReloadInterval < minReloadInterval {
+			// A microsecond would keep a core busy looking at the file.
+			errs = append(errs, fmt.Errorf("--reload-interval %v: at least %v, or 0 (only on SIGHUP)", c.ReloadInterval, minReloadInterval))
+		}
+		switch strings.ToLower(*logLevel) {
+		case "debug", "info", "warn", "error":
+			_ = c.LogLevel.UnmarshalText([]byte(*logLevel))
+		default:
+			errs = append(errs, fmt.Errorf("--log-level %q: debug, info, warn or error", *logLevel))
 		}
 		if c.Timeout, err = time.ParseDuration(*timeout); err != nil || c.Timeout <= 0 {
 			errs = append(errs, fmt.Errorf("--decision-timeout %q is not a positive duration", *timeout))

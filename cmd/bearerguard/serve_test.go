@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -624,5 +625,66 @@ func TestServeHUPRefreshesKeys(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "SIGHUP: the key set could not be fetched; the keys in force stay") {
 		t.Errorf("no log line for the failed fetch: %s", stderr)
+	}
+}
+
+// Settings no deployment means are refused (red-team review of serve): a
+// reload interval of a microsecond kept a core busy, a proxy list of
+// every address checked nothing, and a log level other than the four.
+func TestServeFlagsBounds(t *testing.T) {
+	base := []string{"--routes", "r.yaml", "--issuer", "https://id.example.com/", "--audience", "a"}
+	for _, tt := range []struct {
+		args []string
+		bad  string // the flag the error must name; "" when accepted
+	}{
+		{[]string{"--reload-interval", "1us"}, "--reload-interval"},
+		{[]string{"--reload-interval", "99ms"}, "--reload-interval"},
+		{[]string{"--reload-interval", "100ms"}, ""},
+		{[]string{"--reload-interval", "0"}, ""},
+		{[]string{"--trusted-proxies", "0.0.0.0/0,::/0"}, "0.0.0.0/0"},
+		{[]string{"--trusted-proxies", "::/0"}, "::/0"},
+		{[]string{"--trusted-proxies", "10.0.0.0/8"}, ""},
+		{[]string{"--log-level", "verbose"}, "--log-level"},
+		{[]string{"--log-level", "DEBUG+2"}, "--log-level"},
+		{[]string{"--log-level", "debug"}, ""},
+		{[]string{"--log-level", "WARN"}, ""},
+	} {
+		cfg, err := parseServe(append(slices.Clone(base), tt.args...), func(string) string { return "" }, io.Discard)
+		switch {
+		case tt.bad == "" && err != nil:
+			t.Errorf("%q: %v, want accepted", tt.args, err)
+		case tt.bad != "" && (err == nil || !strings.Contains(err.Error(), tt.bad)):
+			t.Errorf("%q: %v, want refused naming %s", tt.args, err, tt.bad)
+		case tt.bad == "" && tt.args[0] == "--log-level" && !strings.EqualFold(cfg.LogLevel.String(), tt.args[1]):
+			t.Errorf("%q: level %v", tt.args, cfg.LogLevel)
+		}
+	}
+	if _, err := parseServe(base, func(k string) string {
+		return map[string]string{"BEARERGUARD_LOG_LEVEL": "loud"}[k]
+	}, io.Discard); err == nil || !strings.Contains(err.Error(), "--log-level") {
+		t.Errorf("BEARERGUARD_LOG_LEVEL=loud: %v, want refused", err)
+	}
+}
+
+// --log-level debug logs every refusal with its reason, never the token;
+// the default (info) logs none of them.
+func TestServeLogLevelDebug(t *testing.T) {
+	iss := bearertest.NewIssuer(t)
+	tok := iss.Mint(t, bearertest.Claims{"aud": "orders", "scope": "orders:read"})
+	for _, level := range []string{"debug", "info"} {
+		s, stderr, _ := startServe(t, iss, serveRoutes, "--log-level", level)
+		if err := waitReady(t, s.Addr); err != nil {
+			t.Fatal(err)
+		}
+		if got := nginxAsk(t, s.Addr, "POST", "/orders/", tok, nil).StatusCode; got != 403 {
+			t.Fatalf("POST /orders/ with orders:read: %d, want 403", got)
+		}
+		logged := stderr.String()
+		if refused := strings.Contains(logged, "forwardauth: refused"); refused != (level == "debug") {
+			t.Errorf("--log-level %s: refusal logged %v:\n%s", level, refused, logged)
+		}
+		if strings.Contains(logged, tok) || strings.Contains(logged, tok[strings.LastIndexByte(tok, '.')+1:]) {
+			t.Errorf("--log-level %s: the token is in the log", level)
+		}
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/bearerguard/bearerguard/adapters/httpbearer"
+	"github.com/bearerguard/bearerguard/internal/serverlog"
 	"github.com/bearerguard/bearerguard/redisstore"
 )
 
@@ -171,6 +172,9 @@ func newServer(h http.Handler) *http.Server {
 		// A forwarded client certificate is believed by the connection's
 		// own address, whatever a middleware makes of RemoteAddr.
 		ConnContext: httpbearer.ConnContext,
+		// A failed TLS handshake is a line any peer can cause per
+		// connection: Debug, not the standard logger.
+		ErrorLog: serverlog.ErrorLog(slog.Default()),
 	}
 }
 

@@ -1,0 +1,91 @@
+package serverlog
+
+import (
+	"bytes"
+	"crypto/tls"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestErrorLogLevels(t *testing.T) {
+	for _, tt := range []struct {
+		line, want string
+	}{
+		{"http: TLS handshake error from 192.0.2.1:5000: tls: client offered only unsupported versions\n", "level=DEBUG"},
+		{"http2: server: error reading preface from client 192.0.2.1:5000: bogus greeting \"\\x16\\x03\"\n", "level=DEBUG"},
+		{"http: Accept error: accept tcp [::]:8080: accept4: too many open files; retrying in 1s\n", "level=WARN"},
+		{"http: panic serving 192.0.2.1:5000: boom\ngoroutine 7 [running]:\n", "level=ERROR"},
+	} {
+		var buf bytes.Buffer
+		ErrorLog(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))).Print(tt.line)
+		if got := buf.String(); !strings.HasPrefix(got[strings.Index(got, "level="):], tt.want) || strings.Count(got, "\n") != 1 {
+			t.Errorf("%q logged as %q, want one line at %s", tt.line, got, tt.want)
+		}
+		buf.Reset()
+		ErrorLog(slog.New(slog.NewTextHandler(&buf, nil))).Print(tt.line) // Info
+		if logged := buf.Len() > 0; logged != (tt.want != "level=DEBUG") {
+			t.Errorf("%q at Info: logged %v", tt.line, logged)
+		}
+	}
+}
+
+// A real server: a client that fails its TLS handshake, as any peer can
+// once per connection, is logged at Debug, never above.
+func TestHandshakeErrorsAreDebug(t *testing.T) {
+	var buf syncBuffer
+	srv := httptest.NewUnstartedServer(http.NotFoundHandler())
+	srv.Config.ErrorLog = ErrorLog(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	srv.StartTLS()
+	defer srv.Close()
+	for range 3 {
+		c, err := tls.Dial("tcp", srv.Listener.Addr().String(), &tls.Config{MaxVersion: tls.VersionTLS11, InsecureSkipVerify: true}) //nolint:gosec // the handshake must fail
+		if err == nil {
+			c.Close()
+			t.Fatal("a TLS 1.1 handshake succeeded")
+		}
+		raw, err := net.Dial("tcp", srv.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = raw.Write([]byte("GET / HTTP/1.1\r\n\r\n")) // plain text to a TLS port
+		_, _ = io.Copy(io.Discard, raw)                     // until the server closes it
+		raw.Close()
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for strings.Count(buf.String(), "TLS handshake error") < 6 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) < 6 {
+		t.Fatalf("%d lines for 6 failed handshakes: %q", len(lines), buf.String())
+	}
+	for _, l := range lines {
+		if !strings.Contains(l, "level=DEBUG") {
+			t.Errorf("a failed handshake logged above Debug: %s", l)
+		}
+	}
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
