@@ -17,6 +17,7 @@ import (
 	"time"
 
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
+	"golang.org/x/net/netutil"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/keepalive"
@@ -166,6 +167,12 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		if err != nil {
 			closeAll()
 			return fail(1, err)
+		}
+		if a.name != "metrics" {
+			// Each connection holds a descriptor and buffers, and any
+			// peer can open them: past the cap, new ones wait in the
+			// kernel's queue while the gateways' open ones are served.
+			l = netutil.LimitListener(l, cfg.MaxConns)
 		}
 		ls = append(ls, listener{a.name, l})
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,6 +21,10 @@ import (
 
 // serveConfig is what `bearerguard serve` adds to the issuer-side
 // configuration the examples share (setup.Config).
+// defaultMaxConns is --max-conns by default: far more than any fleet of
+// gateways keeps open, far fewer than the descriptors a process may have.
+const defaultMaxConns = 10_000
+
 // minReloadInterval is the shortest --reload-interval but 0.
 const minReloadInterval = 100 * time.Millisecond
 
@@ -39,6 +44,9 @@ type serveConfig struct {
 	// LogLevel is the least level logged: Info by default; Debug names
 	// the reason for every refusal.
 	LogLevel slog.Level
+	// MaxConns caps the open connections of the HTTP listener, and of
+	// the gRPC one, each.
+	MaxConns int
 
 	InternalKey      string
 	InternalIssuer   string
@@ -91,6 +99,7 @@ func newServeFlags(c *serveConfig, getenv func(string) string, out io.Writer) (*
 	fs.StringVar(&c.Nginx.Host, "nginx-host-header", env("BEARERGUARD_NGINX_HOST_HEADER", "X-Original-Host"), "header nginx sends the original host in (env BEARERGUARD_NGINX_HOST_HEADER)")
 	fs.StringVar(&c.Nginx.Proto, "nginx-proto-header", env("BEARERGUARD_NGINX_PROTO_HEADER", "X-Original-Proto"), "header nginx sends the original scheme in (env BEARERGUARD_NGINX_PROTO_HEADER)")
 	fs.StringVar(&c.NginxCertHeader, "nginx-client-cert-header", env("BEARERGUARD_NGINX_CLIENT_CERT_HEADER", ""), "header in which nginx's auth_request location passes the client's certificate ($ssl_client_escaped_cert), for certificate-bound tokens (RFC 8705); set it with proxy_set_header inside that location itself, beside X-Original-URI (a location setting headers of its own inherits none from server or http level), so that it overwrites the client's on every request; read only from --trusted-proxies, and never through Traefik or Envoy; default: off (env BEARERGUARD_NGINX_CLIENT_CERT_HEADER)")
+	maxConns := fs.String("max-conns", env("BEARERGUARD_MAX_CONNS", strconv.Itoa(defaultMaxConns)), "most connections open at once on the HTTP listener, and on the gRPC one; past it new connections wait to be accepted, and the open ones are served (env BEARERGUARD_MAX_CONNS)")
 	logLevel := fs.String("log-level", env("BEARERGUARD_LOG_LEVEL", "info"), "least level logged: debug (every refusal with its reason: the route, the header or spelling refused; never a token), info, warn or error (env BEARERGUARD_LOG_LEVEL)")
 	timeout := fs.String("decision-timeout", env("BEARERGUARD_DECISION_TIMEOUT", forwardauth.DefaultTimeout.String()), "longest time one decision may take, key fetches included; then 503 (env BEARERGUARD_DECISION_TIMEOUT)")
 	c.InternalKey = env("BEARERGUARD_INTERNAL_JWT_KEY", "")
@@ -120,6 +129,9 @@ func newServeFlags(c *serveConfig, getenv func(string) string, out io.Writer) (*
 		} else if c.ReloadInterval != 0 && c.ReloadInterval < minReloadInterval {
 			// A microsecond would keep a core busy looking at the file.
 			errs = append(errs, fmt.Errorf("--reload-interval %v: at least %v, or 0 (only on SIGHUP)", c.ReloadInterval, minReloadInterval))
+		}
+		if c.MaxConns, err = strconv.Atoi(*maxConns); err != nil || c.MaxConns < 16 || c.MaxConns > 1_000_000 {
+			errs = append(errs, fmt.Errorf("--max-conns %q: a number between 16 and 1000000", *maxConns))
 		}
 		switch strings.ToLower(*logLevel) {
 		case "debug", "info", "warn", "error":

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/ecdsa"
@@ -11,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -648,6 +650,9 @@ func TestServeFlagsBounds(t *testing.T) {
 		{[]string{"--log-level", "DEBUG+2"}, "--log-level"},
 		{[]string{"--log-level", "debug"}, ""},
 		{[]string{"--log-level", "WARN"}, ""},
+		{[]string{"--max-conns", "15"}, "--max-conns"},
+		{[]string{"--max-conns", "many"}, "--max-conns"},
+		{[]string{"--max-conns", "16"}, ""},
 	} {
 		cfg, err := parseServe(append(slices.Clone(base), tt.args...), func(string) string { return "" }, io.Discard)
 		switch {
@@ -686,5 +691,58 @@ func TestServeLogLevelDebug(t *testing.T) {
 		if strings.Contains(logged, tok) || strings.Contains(logged, tok[strings.LastIndexByte(tok, '.')+1:]) {
 			t.Errorf("--log-level %s: the token is in the log", level)
 		}
+	}
+}
+
+// --max-conns caps the connections any peer can hold open (red-team review
+// of serve: 2,100 idle keep-alive connections used up a process's
+// descriptors, and then no gateway could connect); past the cap a new
+// connection waits, and is served once one closes.
+func TestServeMaxConns(t *testing.T) {
+	iss := bearertest.NewIssuer(t)
+	s, _, _ := startServe(t, iss, serveRoutes, "--max-conns", "16")
+	healthz := func(c net.Conn) error {
+		if _, err := io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+			return err
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			return err
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		return resp.Body.Close()
+	}
+	var held []net.Conn
+	for range 16 {
+		c, err := net.Dial("tcp", s.Addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if err := healthz(c); err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, c) // kept alive, idle
+	}
+	extra, err := net.Dial("tcp", s.Addr) // the kernel completes it; serve does not accept it
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer extra.Close()
+	done := make(chan error, 1)
+	go func() { done <- healthz(extra) }()
+	select {
+	case err := <-done:
+		t.Fatalf("a 17th connection was served past --max-conns 16 (%v)", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	held[0].Close()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("the waiting connection, once one closed: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the waiting connection was not served after one closed")
 	}
 }
