@@ -97,15 +97,20 @@ func compileIdentity(f IdentityFile) (identity, error) {
 }
 
 // reservedHeader: identity must never be written into headers with a
-// meaning of their own to the gateway, the upstream or HTTP itself.
+// meaning of their own to the gateway, the upstream or HTTP itself: the
+// headers an upstream takes its method, host or URL from ([rerouting]:
+// a claim there would pick the handler), the client's address as proxies
+// pass it, and Proxy (a CGI upstream's HTTP_PROXY).
 func reservedHeader(name string) bool {
 	switch name {
 	case "Authorization", "Dpop", "Cookie", "Set-Cookie", "Host", "Content-Length", "Content-Type",
 		"Transfer-Encoding", "Connection", "Upgrade", "Te", "Trailer", "Keep-Alive", "Proxy-Authorization",
-		"Proxy-Authenticate", "Www-Authenticate", "Location", "Cache-Control", "Retry-After", "Dpop-Nonce":
+		"Proxy-Authenticate", "Www-Authenticate", "Location", "Cache-Control", "Retry-After", "Dpop-Nonce",
+		"Proxy", "Via", "X-Real-Ip", "True-Client-Ip", "Client-Ip", "X-Client-Ip", "X-Cluster-Client-Ip":
 		return true
 	}
-	return strings.HasPrefix(name, "X-Forwarded-") || strings.HasPrefix(name, "X-Original-") || strings.HasPrefix(name, ":")
+	return strings.HasPrefix(name, "X-Forwarded-") || strings.HasPrefix(name, "X-Original-") || strings.HasPrefix(name, ":") ||
+		rerouting(name)
 }
 
 // isToken reports whether s is an RFC 9110 token (a header name) of at

@@ -123,3 +123,27 @@ func TestIdentityHeaderNamesArePlain(t *testing.T) {
 		t.Error("WithInternalToken(X_Internal_Token): nil error")
 	}
 }
+
+// An identity header, or the internal token's, never takes a name an
+// upstream reads a method, host, URL or the client's address from: a
+// claim there would pick the handler (red-team review of serve).
+func TestIdentityHeaderNamesMeanNothingElse(t *testing.T) {
+	for _, name := range []string{"Forwarded", "X-HTTP-Method-Override", "x-http-method", "X-Method-Override", "X-Rewrite-URL",
+		"X-Original-URL", "X-Forwarded-Host", "X-Real-IP", "Proxy", "Via", "True-Client-IP"} {
+		for _, file := range []string{"identity:\n  subject: " + name + "\n", "identity:\n  claims:\n    " + name + ": tenant\n"} {
+			if _, err := forwardauth.ParseRules([]byte(file)); !errors.Is(err, forwardauth.ErrRules) {
+				t.Errorf("ParseRules(%q) = %v, want an ErrRules error", file, err)
+			}
+		}
+	}
+	s := redteamSigner(t)
+	f := newFixture(t, testRules)
+	for _, name := range []string{"X-HTTP-Method-Override", "Forwarded", "X-Real-IP"} {
+		if _, err := forwardauth.New(f.g, f.d.Rules(), forwardauth.WithInternalToken(s, name)); err == nil {
+			t.Errorf("WithInternalToken(%s): nil error", name)
+		}
+	}
+	if _, err := forwardauth.ParseRules([]byte("identity:\n  claims:\n    X-Auth-Method: amr\n")); err != nil {
+		t.Errorf("X-Auth-Method: %v", err)
+	}
+}
