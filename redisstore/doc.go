@@ -4,7 +4,8 @@
 // per token instead of N times, and a DPoP proof accepted by one replica
 // is refused by all the others.
 //
-//	store, err := redisstore.Open(os.Getenv("REDIS_URL"))
+//	store, err := redisstore.Open(os.Getenv("REDIS_URL"),
+//		redisstore.WithEncryption(redisstore.EncryptionKey{ID: "k1", Key: key})) // 32 bytes from your secret store
 //	defer store.Close()
 //	ic, err := introspect.New(endpoint, auth, introspect.WithCache(store.Cache()))
 //	v, err := validator.New(…, validator.WithIntrospection(issuer, ic),

@@ -197,6 +197,9 @@ func TestValidate(t *testing.T) {
 		{"expired", append(base, expired), "", 1, []string{"INVALID", "401 Unauthorized", `error="invalid_token", error_description="The access token expired"`, "claims (unverified)", "exp", "ago"}},
 		{"wrong audience", append(base, wrongAud), "", 1, []string{"INVALID", "not meant for this resource", `"aud": "payments"`}},
 		{"unknown issuer", append(base, foreign), "", 1, []string{"INVALID", "untrusted issuer"}},
+		// The newcomer's mistake: the issuer with a slash the tokens' iss does not have.
+		{"issuer with a slash too many", []string{"--issuer", iss.URL + "/", "--audience", "orders", good}, "", 1, []string{"INVALID", "untrusted issuer",
+			"differ only in a trailing slash: give --issuer exactly as the token's iss", "discovery document issuer does not match the configured issuer (got \"" + iss.URL + "\"); "}},
 		{"garbage", append(base, "not-a-token"), "", 1, []string{"INVALID", "opaque (not a JWT)"}},
 		{"opaque via introspection", append(base, "--introspection-url", iss.IntrospectionURL(), "--client-id", "api", "--client-secret", "api-secret", opaque), "", 0, []string{"VALID (via introspection)", "opaque (not a JWT)"}},
 		{"opaque via introspection, secret from a file", append(base, "--introspection-url", iss.IntrospectionURL(), "--client-id", "api", "--client-secret-file", secretFile, opaque), "", 0, []string{"VALID (via introspection)"}},

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -162,6 +163,11 @@ func validateCommand(ctx context.Context, args []string, stdin io.Reader, stdout
 		}
 		w.lines("reason", []string{err.Error()}) // the library's own text, a line per joined error; never token material
 		problems := pr.problems(err, validator.DefaultProofWindow+f.leeway)
+		if iss, _ := claims["iss"].(string); errors.Is(err, validator.ErrIssuer) && f.issuer != "" && iss != f.issuer &&
+			strings.TrimSuffix(iss, "/") == strings.TrimSuffix(f.issuer, "/") {
+			// The commonest mistake: Auth0 ends its issuer with "/", most others do not.
+			problems = append(problems, fmt.Sprintf("the token's iss %s and --issuer %s differ only in a trailing slash: give --issuer exactly as the token's iss", oneLine(strconv.Quote(iss)), oneLine(strconv.Quote(f.issuer))))
+		}
 		if tokenErr != nil {
 			problems = append(problems, fmt.Sprintf("the token itself is refused too: %v", tokenErr))
 			reported = append(reported, tokenErr)
@@ -340,7 +346,8 @@ func oneLineArgs(args []any) []any {
 		case []byte:
 			args[i] = oneLine(string(v))
 		case error:
-			args[i] = oneLine(v.Error())
+			// errors.Join's lines are one list, not text with a line break.
+			args[i] = oneLine(oneLineErr(v))
 		case fmt.Stringer:
 			args[i] = oneLine(v.String())
 		}

@@ -276,7 +276,7 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 	fs.StringVar(&c.ClientCA, "client-ca", env("BEARERGUARD_CLIENT_CA", ""), "ask clients for TLS certificates issued by these CAs (PEM file), for certificate-bound tokens (env BEARERGUARD_CLIENT_CA)")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", env("BEARERGUARD_METRICS_ADDR", ""), "serve Prometheus metrics at GET /metrics on this address, a listener of its own in plain HTTP (keep it internal); default: off (env BEARERGUARD_METRICS_ADDR)")
 	startup := fs.String("startup-timeout", env("BEARERGUARD_STARTUP_TIMEOUT", DefaultStartupTimeout.String()), "how long to wait at start for the issuer's keys: exit 1 if its discovery names another issuer; if it is only unreachable, serve with /readyz at 503 until the keys load; 0 does not wait (env BEARERGUARD_STARTUP_TIMEOUT)")
-	fs.BoolVar(&c.InsecureHTTP, "insecure-http", false, "allow plain http:// issuer and JWKS URLs on loopback hosts, for local development")
+	fs.BoolVar(&c.InsecureHTTP, "insecure-http", false, "allow plain http:// issuer, JWKS and introspection URLs on loopback hosts, for local development")
 	fs.StringVar(&c.IssuerCA, "issuer-ca", env("BEARERGUARD_ISSUER_CA", ""), "PEM file of CA certificates to trust, beside the system's, for the issuer's discovery, JWKS and introspection (a private CA, or bearerguard dev-issuer's) (env BEARERGUARD_ISSUER_CA)")
 	nonceKey := getenv("BEARERGUARD_DPOP_NONCE_KEY")
 	secretFiles := []*secretFile{
