@@ -89,9 +89,11 @@ func WithAuthorizationServers(issuers ...string) Option {
 	}
 }
 
-// WithScopes lists scopes the resource uses (scopes_supported), in
-// addition to any collected from routes. Each must be a scope token (RFC
-// 6749 §3.3): an empty one, or one with a space, is refused.
+// WithScopes lists scopes the resource uses (scopes_supported); those
+// its routes require can be collected with httpbearer's Guard.Scopes or
+// mcpbearer's Guard.Scopes once the routes are built. Each must be a
+// scope token (RFC 6749 §3.3): an empty one, or one with a space, is
+// refused. Given more than once, the lists add up.
 func WithScopes(scopes ...string) Option {
 	return func(c *config) {
 		for _, s := range scopes {
