@@ -61,7 +61,9 @@ func WithRealm(realm string) Option {
 	}
 }
 
-// WithMethods sets the scopes each method or service requires. Keys are
+// WithMethods sets what each method or service requires: scopes, or roles
+// and permissions as the issuer's role claims give them
+// (validator.IssuerRoleClaims, the providers' presets). Keys are
 // full method names ("/pkg.Service/Method") or services ("/pkg.Service/");
 // a method's own entry wins over its service's. The zero Requirement
 // requires any valid token. A name given twice, here or to [WithOpen], is

@@ -69,7 +69,10 @@ type config struct {
 	errs   []error
 }
 
-// WithToolScopes requires the scopes req asks for to call the named tool.
+// WithToolScopes requires what req asks for to call the named tool:
+// scopes, or roles and permissions, which a token has only as its issuer's
+// role claims give them (validator.IssuerRoleClaims, the providers'
+// presets); without those, a role requirement refuses every call.
 // A call without them is answered 403 insufficient_scope by
 // [Guard.Protect], and with a tool error by [Guard.Middleware]. Tools
 // without requirements need only a valid token (and what
