@@ -578,7 +578,13 @@ func (d *Decider) allow(rules *Rules, route *Route, tok *validator.Token, req Re
 	if d.signer != nil {
 		v := ""
 		if tok != nil {
-			if v, err = d.signer.sign(tok, tok.Scopes.String(), d.now(), d.leeway, bindingOf(rules, route, req, escaped, vals)); err != nil {
+			b := d.bindingOf(rules, route, req, escaped, vals)
+			if b.URI == "" {
+				// An HTTP/1.0 request without Host, through a gateway that
+				// passes that on: a token naming no URI would be good for any.
+				return refusal(http.StatusBadRequest, "invalid_request", route.name, fmt.Errorf("%w: no host to name in the internal token", ErrOriginalRequest))
+			}
+			if v, err = d.signer.sign(tok, tok.Scopes.String(), d.now(), d.leeway, b); err != nil {
 				d.log.Error("forwardauth: cannot sign the internal token", "error", err)
 				return refusal(http.StatusServiceUnavailable, "temporarily_unavailable", route.name, err)
 			}
@@ -592,15 +598,8 @@ func (d *Decider) allow(rules *Rules, route *Route, tok *validator.Token, req Re
 
 // bindingOf is what ties an internal token to the request it allows
 // (see [Signer]): vals are the identity headers' values, in rules' order.
-func bindingOf(rules *Rules, route *Route, req Request, escaped string, vals []string) requestBinding {
-	scheme := req.Scheme
-	if scheme == "" {
-		scheme = "https"
-	}
-	b := requestBinding{ID: newJTI(), Method: req.Method, Route: route.name}
-	if req.Host != "" {
-		b.URI = scheme + "://" + req.Host + escaped
-	}
+func (d *Decider) bindingOf(rules *Rules, route *Route, req Request, escaped string, vals []string) requestBinding {
+	b := requestBinding{ID: newJTI(), Method: req.Method, Route: route.name, URI: d.requestURI(req, escaped)}
 	for i, h := range rules.identity.headers {
 		if h.from == "claim" {
 			if b.Identity == nil {
@@ -610,6 +609,35 @@ func bindingOf(rules *Rules, route *Route, req Request, escaped string, vals []s
 		}
 	}
 	return b
+}
+
+// requestURI is the URI an internal token names (its "htu"): the Guard's
+// public URL with the request's path, as a DPoP proof's "htu" is compared
+// with, or else the scheme and the host the gateway sent, normalized (lower
+// case, no trailing dot, no default port), and the path as sent; no query.
+// "" when there is neither a public URL nor a host.
+func (d *Decider) requestURI(req Request, escaped string) string {
+	if base := d.guard.PublicURL(); base != "" {
+		return strings.TrimSuffix(base, "/") + escaped
+	}
+	host, ok := normalizeHost(req.Host)
+	if !ok {
+		return ""
+	}
+	scheme := req.Scheme
+	if scheme == "" {
+		scheme = "https"
+	}
+	if i := strings.LastIndexByte(req.Host, ':'); i > strings.LastIndexByte(req.Host, ']') {
+		port := strings.TrimLeft(req.Host[i+1:], "0")
+		if port == "" {
+			port = "0"
+		}
+		if !(scheme == "https" && port == "443" || scheme == "http" && port == "80") {
+			host += ":" + port
+		}
+	}
+	return scheme + "://" + host + escaped
 }
 
 // emptyValue is a retired identity header's value: shared, never written.

@@ -20,6 +20,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/lestrrat-go/jwx/v2/jws"
 
+	"github.com/bearerguard/bearerguard/adapters/httpbearer"
 	"github.com/bearerguard/bearerguard/forwardauth"
 )
 
@@ -90,10 +91,45 @@ func TestInternalToken(t *testing.T) {
 			}
 			c = claims(forwardauth.Request{Method: "PUT", Scheme: "http", Host: "api.example.com:8080", URI: "/orders/%37", Header: bearer(f.token(t, "orders:write"))})
 			if c["htm"] != "PUT" || c["htu"] != "http://api.example.com:8080/orders/%37" || c["route"] != "write" || c["jti"] == jti {
-				t.Errorf("second request: htm %v, htu %v, route %v, jti new %v; want PUT, the URI as sent, write, a new jti", c["htm"], c["htu"], c["route"], c["jti"] != jti)
+				t.Errorf("second request: htm %v, htu %v, route %v, jti new %v; want PUT, the path as sent, write, a new jti", c["htm"], c["htu"], c["route"], c["jti"] != jti)
+			}
+			// The host as a URL parser normalizes it (review: Traefik passes
+			// the client's spelling, nginx's $host:$server_port the default
+			// port), so that an upstream can compare it with its own.
+			for _, tt := range []struct{ scheme, host, want string }{
+				{"", "API.Example.COM.", "https://api.example.com/orders/7"},
+				{"https", "api.example.com:443", "https://api.example.com/orders/7"},
+				{"http", "api.example.com:80", "http://api.example.com/orders/7"},
+				{"http", "api.example.com:0443", "http://api.example.com:443/orders/7"},
+				{"https", "[2001:DB8::1]:8443", "https://[2001:db8::1]:8443/orders/7"},
+			} {
+				if c := claims(forwardauth.Request{Method: "GET", Scheme: tt.scheme, Host: tt.host, URI: "/orders/7", Header: access}); c["htu"] != tt.want {
+					t.Errorf("%s %q: htu %v, want %s", tt.scheme, tt.host, c["htu"], tt.want)
+				}
+			}
+			// No host (HTTP/1.0 without Host): no URI to name, so no
+			// token, which would be good for any (review).
+			if dec := f.d.Decide(t.Context(), forwardauth.Request{Method: "GET", URI: "/orders/7", Header: access}); dec.Allowed || dec.Status != 400 {
+				t.Errorf("no host: %d allowed %v, want 400", dec.Status, dec.Allowed)
+			}
+			// Behind a Guard with a public URL, the token names it, as
+			// a DPoP proof's htu is compared with it.
+			g, err := httpbearer.New(f.v, httpbearer.WithPublicURL("https://api.example.com/v1/"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			pd, err := forwardauth.New(g, f.d.Rules(), forwardauth.WithInternalToken(s, ""), forwardauth.WithClock(func() time.Time { return now }))
+			if err != nil {
+				t.Fatal(err)
+			}
+			dec := pd.Decide(t.Context(), forwardauth.Request{Method: "GET", Host: "orders-api:3000", URI: "/orders/7", Header: access})
+			if payload, err := jws.Verify([]byte(dec.Header.Get(forwardauth.DefaultInternalTokenHeader)), jws.WithKeySet(set)); err != nil {
+				t.Errorf("public URL: %d, %v", dec.Status, err)
+			} else if claimsJSON := string(payload); !strings.Contains(claimsJSON, `"htu":"https://api.example.com/v1/orders/7"`) {
+				t.Errorf("public URL: claims %s, want htu https://api.example.com/v1/orders/7", claimsJSON)
 			}
 			// An open route: the header is there, empty, so a forged one is overwritten.
-			dec := f.d.Decide(t.Context(), forwardauth.Request{Method: "GET", URI: "/healthz", Header: http.Header{}})
+			dec = f.d.Decide(t.Context(), forwardauth.Request{Method: "GET", URI: "/healthz", Header: http.Header{}})
 			if v, ok := dec.Header[forwardauth.DefaultInternalTokenHeader]; !ok || v[0] != "" {
 				t.Errorf("open route: internal token header %q (present %v), want present and empty", v, ok)
 			}

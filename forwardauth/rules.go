@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/netip"
 	"os"
 	"slices"
 	"strings"
@@ -762,7 +763,12 @@ func normalizeHost(h string) (string, bool) {
 		if rest != "" && !validPort(rest) {
 			return "", false
 		}
-		h = h[:end+1]
+		// Brackets hold an IPv6 address and nothing else: "[evil.com]"
+		// is a host no URL parser agrees on.
+		if a, err := netip.ParseAddr(h[1:end]); err != nil || !a.Is6() || a.Zone() != "" {
+			return "", false
+		}
+		return strings.ToLower(h[:end+1]), true
 	} else if i := strings.IndexByte(h, ':'); i >= 0 {
 		if !validPort(h[i:]) {
 			return "", false
@@ -778,7 +784,7 @@ func normalizeHost(h string) (string, bool) {
 	// match a host the gateway never routed as that host.
 	for i := 0; i < len(h); i++ {
 		c := h[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '[' || c == ']' || c == ':') {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_') {
 			return "", false
 		}
 	}

@@ -25,6 +25,14 @@ func TestNormalizeHost(t *testing.T) {
 		{"a/b", "", false},
 		{"é.example", "", false},
 		{".", "", false},
+		// Brackets hold an IPv6 address and nothing else (review: nginx
+		// passes "[evil.com]" as $host, which a lax parser reads as evil.com).
+		{"[FE80::1]:443", "[fe80::1]", true},
+		{"[evil.com]:443", "", false},
+		{"[10.0.0.1]", "", false},
+		{"[fe80::1%eth0]", "", false},
+		{"a]b", "", false},
+		{"a[b", "", false},
 	}
 	for _, tt := range tests {
 		got, ok := normalizeHost(tt.in)

@@ -312,6 +312,16 @@ func (g *Guard) Validator() TokenValidator {
 	return g.v
 }
 
+// PublicURL returns the URL given to [WithPublicURL], or "" without it:
+// for packages that name the URL a request addressed as g does for a DPoP
+// proof's "htu" (forward auth's internal token).
+func (g *Guard) PublicURL() string {
+	if g == nil || g.publicURL == nil {
+		return ""
+	}
+	return g.publicURL.String()
+}
+
 // mustBeBuilt panics when g was not built by [New] (a nil *Guard, whose
 // New returned an error that was dropped, or a zero Guard): at start-up,
 // where the handlers are built, rather than on every request.
