@@ -400,7 +400,7 @@ func TestRedteamIdentityNeverEchoed(t *testing.T) {
 	for _, c := range []struct {
 		uri, tok string
 	}{{"/healthz", ""}, {"/healthz", f.token(t, "orders:read")}, {"/orders/7", f.token(t, "orders:read")}} {
-		h := merge(forged, http.Header{"X-Original-Method": {"GET"}, "X-Original-Uri": {c.uri}})
+		h := merge(forged, http.Header{"X-Original-Method": {"GET"}, "X-Original-Uri": {c.uri}, "X-Original-Host": {"api.example.com"}})
 		if c.tok != "" {
 			h.Set("Authorization", "Bearer "+c.tok)
 		}
@@ -526,7 +526,7 @@ func TestRedteamInternalTokenLifetime(t *testing.T) {
 	for name, exp := range map[string]time.Duration{"expires in 1.5 s": 1500 * time.Millisecond, "expires in 30 s": 30 * time.Second,
 		"expired 1 min ago, within the leeway": -time.Minute} {
 		tok := mint(exp)
-		dec := d.Decide(t.Context(), forwardauth.Request{Method: "GET", URI: "/api/x", Header: bearer(tok)})
+		dec := d.Decide(t.Context(), forwardauth.Request{Method: "GET", Host: "api.example.com", URI: "/api/x", Header: bearer(tok)})
 		if !dec.Allowed {
 			t.Fatalf("%s: %d (%v)", name, dec.Status, dec.Err)
 		}

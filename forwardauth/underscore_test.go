@@ -73,7 +73,7 @@ func TestIdentityHeaderWithUnderscoreRefused(t *testing.T) {
 	for name, want := range map[string]int{"X_User": 400, "X_Auth_Subject": 400, "X_Auth_Tenant": 400, "X_Other": 200} {
 		h := bearer(read)
 		h[name] = []string{"admin"}
-		if dec := d.Decide(t.Context(), forwardauth.Request{Method: "GET", URI: "/orders/7", Header: h}); dec.Status != want {
+		if dec := d.Decide(t.Context(), forwardauth.Request{Method: "GET", Host: "api.example.com", URI: "/orders/7", Header: h}); dec.Status != want {
 			t.Errorf("after a reload, %s: %d (%v), want %d", name, dec.Status, dec.Err, want)
 		}
 	}

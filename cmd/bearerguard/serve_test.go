@@ -113,6 +113,7 @@ func nginxAsk(t *testing.T, addr, method, uri, token string, more http.Header) *
 	}
 	req.Header.Set("X-Original-Method", method)
 	req.Header.Set("X-Original-URI", uri)
+	req.Header.Set("X-Original-Host", "api.example.com") // as the README's nginx sets it ($host:$server_port)
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
@@ -388,7 +389,8 @@ func TestServeInternalToken(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the internal token does not verify with the served JWKS: %v", err)
 	}
-	if !strings.Contains(string(payload), `"sub":"svc-1"`) || !strings.Contains(string(payload), `"aud":"orders-backend"`) {
+	if !strings.Contains(string(payload), `"sub":"svc-1"`) || !strings.Contains(string(payload), `"aud":"orders-backend"`) ||
+		!strings.Contains(string(payload), `"htm":"GET","htu":"https://api.example.com/orders/7","route":"read"`) {
 		t.Errorf("internal token claims %s", payload)
 	}
 	if resp := nginxAsk(t, s.Addr, "GET", "/healthz", "", http.Header{"X-Auth-Token": {"forged"}}); resp.Header.Get("X-Auth-Token") != "" {
