@@ -17,7 +17,6 @@ import (
 	"time"
 
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
-	"golang.org/x/net/netutil"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/keepalive"
@@ -27,6 +26,7 @@ import (
 	"github.com/bearerguard/bearerguard/examples/setup"
 	"github.com/bearerguard/bearerguard/forwardauth"
 	"github.com/bearerguard/bearerguard/internal/serverlog"
+	"github.com/bearerguard/bearerguard/internal/trustedproxy"
 	"github.com/bearerguard/bearerguard/redisstore"
 	"github.com/bearerguard/bearerguard/resourcemeta"
 )
@@ -148,6 +148,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return fail(2, err)
 	}
 
+	proxies, err := trustedproxy.Parse(cfg.TrustedProxies) // checked by parseServe
+	if err != nil {
+		return fail(2, err)
+	}
 	// Listeners first: a port in use is one clear line and exit 1.
 	type listener struct {
 		name string
@@ -168,11 +172,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			closeAll()
 			return fail(1, err)
 		}
-		if a.name != "metrics" {
-			// Each connection holds a descriptor and buffers, and any
-			// peer can open them: past the cap, new ones wait in the
-			// kernel's queue while the gateways' open ones are served.
-			l = netutil.LimitListener(l, cfg.MaxConns)
+		// Each connection holds a descriptor and buffers, and any peer
+		// can open them: the gateways' and everyone else's are capped
+		// apart, so that no one else takes a gateway's place.
+		if a.name == "metrics" {
+			l = newCapListener(l, nil, 0, maxMetricsConns)
+		} else {
+			l = newCapListener(l, proxies, cfg.MaxConns, maxOtherConns)
 		}
 		ls = append(ls, listener{a.name, l})
 	}

@@ -44,8 +44,8 @@ type serveConfig struct {
 	// LogLevel is the least level logged: Info by default; Debug names
 	// the reason for every refusal.
 	LogLevel slog.Level
-	// MaxConns caps the open connections of the HTTP listener, and of
-	// the gRPC one, each.
+	// MaxConns caps the connections the gateways hold open on the HTTP
+	// listener, and on the gRPC one, each (capListener).
 	MaxConns int
 
 	InternalKey      string
@@ -99,7 +99,7 @@ func newServeFlags(c *serveConfig, getenv func(string) string, out io.Writer) (*
 	fs.StringVar(&c.Nginx.Host, "nginx-host-header", env("BEARERGUARD_NGINX_HOST_HEADER", "X-Original-Host"), "header nginx sends the original host in (env BEARERGUARD_NGINX_HOST_HEADER)")
 	fs.StringVar(&c.Nginx.Proto, "nginx-proto-header", env("BEARERGUARD_NGINX_PROTO_HEADER", "X-Original-Proto"), "header nginx sends the original scheme in (env BEARERGUARD_NGINX_PROTO_HEADER)")
 	fs.StringVar(&c.NginxCertHeader, "nginx-client-cert-header", env("BEARERGUARD_NGINX_CLIENT_CERT_HEADER", ""), "header in which nginx's auth_request location passes the client's certificate ($ssl_client_escaped_cert), for certificate-bound tokens (RFC 8705); set it with proxy_set_header inside that location itself, beside X-Original-URI (a location setting headers of its own inherits none from server or http level), so that it overwrites the client's on every request; read only from --trusted-proxies, and never through Traefik or Envoy; default: off (env BEARERGUARD_NGINX_CLIENT_CERT_HEADER)")
-	maxConns := fs.String("max-conns", env("BEARERGUARD_MAX_CONNS", strconv.Itoa(defaultMaxConns)), "most connections open at once on the HTTP listener, and on the gRPC one; past it new connections wait to be accepted, and the open ones are served (env BEARERGUARD_MAX_CONNS)")
+	maxConns := fs.String("max-conns", env("BEARERGUARD_MAX_CONNS", strconv.Itoa(defaultMaxConns)), "most connections the gateways (--trusted-proxies) may hold open at once, on the HTTP listener and on the gRPC one each; every other peer shares 256 of its own; a connection past its cap is closed (env BEARERGUARD_MAX_CONNS)")
 	logLevel := fs.String("log-level", env("BEARERGUARD_LOG_LEVEL", "info"), "least level logged: debug (every refusal with its reason: the route, the header or spelling refused; never a token), info, warn or error (env BEARERGUARD_LOG_LEVEL)")
 	timeout := fs.String("decision-timeout", env("BEARERGUARD_DECISION_TIMEOUT", forwardauth.DefaultTimeout.String()), "longest time one decision may take, key fetches included; then 503 (env BEARERGUARD_DECISION_TIMEOUT)")
 	c.InternalKey = env("BEARERGUARD_INTERNAL_JWT_KEY", "")

@@ -696,13 +696,24 @@ func TestServeLogLevelDebug(t *testing.T) {
 	}
 }
 
-// --max-conns caps the connections any peer can hold open (red-team review
-// of serve: 2,100 idle keep-alive connections used up a process's
-// descriptors, and then no gateway could connect); past the cap a new
-// connection waits, and is served once one closes.
+// Connections are capped in two pools (red-team review of serve: 2,100
+// idle keep-alive connections from anyone used up the process's
+// descriptors, and then no gateway could connect; a first fix with one
+// cap let anyone fill it): the gateways' (--max-conns) and everyone
+// else's (maxOtherConns). A connection past its pool's cap is closed, and
+// a full pool of others takes no gateway's place.
 func TestServeMaxConns(t *testing.T) {
 	iss := bearertest.NewIssuer(t)
-	s, _, _ := startServe(t, iss, serveRoutes, "--max-conns", "16")
+	// 127.0.0.2 is the gateway; 127.0.0.1 anyone else (loopback is a /8).
+	s, _, _ := startServe(t, iss, serveRoutes, "--max-conns", "16", "--trusted-proxies", "127.0.0.2")
+	from := func(ip string) (net.Conn, error) {
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 5 * time.Second}
+		c, err := d.Dial("tcp", s.Addr)
+		if err == nil {
+			_ = c.SetDeadline(time.Now().Add(10 * time.Second)) // a regression fails, not hangs
+		}
+		return c, err
+	}
 	healthz := func(c net.Conn) error {
 		if _, err := io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
 			return err
@@ -714,37 +725,57 @@ func TestServeMaxConns(t *testing.T) {
 		_, _ = io.Copy(io.Discard, resp.Body)
 		return resp.Body.Close()
 	}
-	var held []net.Conn
-	for range 16 {
-		c, err := net.Dial("tcp", s.Addr)
-		if err != nil {
-			t.Fatal(err)
+	hold := func(ip string, n int) []net.Conn {
+		var held []net.Conn
+		for range n {
+			c, err := from(ip)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { c.Close() })
+			if err := healthz(c); err != nil {
+				t.Fatalf("connection %d from %s: %v", len(held)+1, ip, err)
+			}
+			held = append(held, c) // kept alive, idle
 		}
-		defer c.Close()
-		if err := healthz(c); err != nil {
-			t.Fatal(err)
-		}
-		held = append(held, c) // kept alive, idle
+		return held
 	}
-	extra, err := net.Dial("tcp", s.Addr) // the kernel completes it; serve does not accept it
+	others := hold("127.0.0.1", maxOtherConns)
+	extra, err := from("127.0.0.1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer extra.Close()
-	done := make(chan error, 1)
-	go func() { done <- healthz(extra) }()
-	select {
-	case err := <-done:
-		t.Fatalf("a 17th connection was served past --max-conns 16 (%v)", err)
-	case <-time.After(300 * time.Millisecond):
+	if err := healthz(extra); err == nil {
+		t.Fatalf("connection %d from a peer not trusted was served", maxOtherConns+1)
 	}
-	held[0].Close()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("the waiting connection, once one closed: %v", err)
+	gateways := hold("127.0.0.2", 16) // the others' pool is full: the gateways' is not
+	over, err := from("127.0.0.2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer over.Close()
+	if err := healthz(over); err == nil {
+		t.Fatal("a 17th gateway connection was served past --max-conns 16")
+	}
+	gateways[0].Close()
+	others[0].Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for _, ip := range []string{"127.0.0.2", "127.0.0.1"} {
+		for { // the server sees the close when it reads next
+			c, err := from(ip)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = healthz(c)
+			c.Close()
+			if err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("from %s, once a connection closed: %v", ip, err)
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("the waiting connection was not served after one closed")
 	}
 }
