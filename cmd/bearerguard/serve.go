@@ -194,7 +194,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	for _, l := range ls {
 		switch l.name {
 		case "http":
-			srv := newHTTPServer(serveHandler(d, ready, signer, md, cfg.EnvoyPrefix), log)
+			srv := newHTTPServer(serveHandler(d, ready, signer, md, cfg.EnvoyPrefix), log, proxies.ContainsRemote)
 			srv.TLSConfig = tlsCfg.Clone() // ServeTLS writes to it (NextProtos); the gRPC listener clones it too
 			httpServers = append(httpServers, srv)
 			started.Addr = l.l.Addr().String()
@@ -212,7 +212,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		case "metrics":
 			mux := http.NewServeMux()
 			mux.Handle("GET /metrics", metrics)
-			srv := newHTTPServer(mux, log)
+			srv := newHTTPServer(mux, log, nil)
 			httpServers = append(httpServers, srv)
 			started.MetricsAddr = l.l.Addr().String()
 			wg.Go(func() {
@@ -301,11 +301,11 @@ func boundCall(ctx context.Context, _ *tap.Info) (context.Context, error) {
 	return ctx, nil
 }
 
-func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
+func newHTTPServer(h http.Handler, log *slog.Logger, gateway func(remoteAddr string) bool) *http.Server {
 	return &http.Server{
 		// What any peer can cause once per connection (a failed TLS
 		// handshake) is Debug, not a line per connection on stderr.
-		ErrorLog:          serverlog.ErrorLog(log),
+		ErrorLog:          serverlog.ErrorLog(log, gateway),
 		Handler:           h,
 		ReadHeaderTimeout: serveReadHeaderTimeout,
 		ReadTimeout:       serveReadTimeout,

@@ -174,7 +174,7 @@ func newServer(h http.Handler) *http.Server {
 		ConnContext: httpbearer.ConnContext,
 		// A failed TLS handshake is a line any peer can cause per
 		// connection: Debug, not the standard logger.
-		ErrorLog: serverlog.ErrorLog(slog.Default()),
+		ErrorLog: serverlog.ErrorLog(slog.Default(), nil),
 	}
 }
 

@@ -22,14 +22,17 @@ func TestErrorLogLevels(t *testing.T) {
 		{"http2: server: error reading preface from client 192.0.2.1:5000: bogus greeting \"\\x16\\x03\"\n", "level=DEBUG"},
 		{"http: Accept error: accept tcp [::]:8080: accept4: too many open files; retrying in 1s\n", "level=WARN"},
 		{"http: panic serving 192.0.2.1:5000: boom\ngoroutine 7 [running]:\n", "level=ERROR"},
+		{"http2: panic serving 192.0.2.1:5000: boom\ngoroutine 7 [running]:\n", "level=ERROR"}, // review: h2's own prefix
+		{"http: superfluous response.WriteHeader call from main.handler (main.go:12)\n", "level=WARN"},
+		{"http: invalid Content-Length of \"x\"\n", "level=WARN"},
 	} {
 		var buf bytes.Buffer
-		ErrorLog(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))).Print(tt.line)
+		ErrorLog(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})), nil).Print(tt.line)
 		if got := buf.String(); !strings.HasPrefix(got[strings.Index(got, "level="):], tt.want) || strings.Count(got, "\n") != 1 {
 			t.Errorf("%q logged as %q, want one line at %s", tt.line, got, tt.want)
 		}
 		buf.Reset()
-		ErrorLog(slog.New(slog.NewTextHandler(&buf, nil))).Print(tt.line) // Info
+		ErrorLog(slog.New(slog.NewTextHandler(&buf, nil)), nil).Print(tt.line) // Info
 		if logged := buf.Len() > 0; logged != (tt.want != "level=DEBUG") {
 			t.Errorf("%q at Info: logged %v", tt.line, logged)
 		}
@@ -41,7 +44,7 @@ func TestErrorLogLevels(t *testing.T) {
 func TestHandshakeErrorsAreDebug(t *testing.T) {
 	var buf syncBuffer
 	srv := httptest.NewUnstartedServer(http.NotFoundHandler())
-	srv.Config.ErrorLog = ErrorLog(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	srv.Config.ErrorLog = ErrorLog(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})), nil)
 	srv.StartTLS()
 	defer srv.Close()
 	for range 3 {
@@ -88,4 +91,19 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// A gateway's failed handshake (a wrong certificate or CA: every decision
+// fails) is a warning, at most once a second; anyone else's stays Debug.
+func TestGatewayHandshakeWarns(t *testing.T) {
+	var buf syncBuffer
+	gateway := func(remote string) bool { return strings.HasPrefix(remote, "10.0.0.1:") }
+	l := ErrorLog(slog.New(slog.NewTextHandler(&buf, nil)), gateway) // Info
+	for range 3 {
+		l.Print("http: TLS handshake error from 192.0.2.9:4000: EOF\n")
+		l.Print("http: TLS handshake error from 10.0.0.1:5000: remote error: tls: unknown certificate authority\n")
+	}
+	if got := strings.Count(buf.String(), "level=WARN"); got != 1 || strings.Contains(buf.String(), "192.0.2.9") {
+		t.Errorf("logged at Info:\n%s\nwant one warning, for the gateway", buf.String())
+	}
 }
