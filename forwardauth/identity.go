@@ -99,18 +99,23 @@ func compileIdentity(f IdentityFile) (identity, error) {
 // reservedHeader: identity must never be written into headers with a
 // meaning of their own to the gateway, the upstream or HTTP itself: the
 // headers an upstream takes its method, host or URL from ([rerouting]:
-// a claim there would pick the handler), the client's address as proxies
-// pass it, and Proxy (a CGI upstream's HTTP_PROXY).
+// a claim there would pick the handler), the client's address and scheme
+// as proxies pass them, Envoy's own, and Proxy (a CGI upstream's
+// HTTP_PROXY).
 func reservedHeader(name string) bool {
 	switch name {
 	case "Authorization", "Dpop", "Cookie", "Set-Cookie", "Host", "Content-Length", "Content-Type",
 		"Transfer-Encoding", "Connection", "Upgrade", "Te", "Trailer", "Keep-Alive", "Proxy-Authorization",
 		"Proxy-Authenticate", "Www-Authenticate", "Location", "Cache-Control", "Retry-After", "Dpop-Nonce",
-		"Proxy", "Via", "X-Real-Ip", "True-Client-Ip", "Client-Ip", "X-Client-Ip", "X-Cluster-Client-Ip":
+		"Proxy", "Via", "X-Real-Ip", "True-Client-Ip", "Client-Ip", "X-Client-Ip", "X-Cluster-Client-Ip", "Cf-Connecting-Ip",
+		"Fastly-Client-Ip", "X-Scheme", "X-Url-Scheme", "Front-End-Https":
 		return true
 	}
-	return strings.HasPrefix(name, "X-Forwarded-") || strings.HasPrefix(name, "X-Original-") || strings.HasPrefix(name, ":") ||
-		rerouting(name)
+	// X-Envoy-*: Envoy obeys them on the upstream request (retries,
+	// timeouts), and applies an ext_authz answer after it strips the
+	// client's.
+	return strings.HasPrefix(name, "X-Forwarded-") || strings.HasPrefix(name, "X-Original-") || strings.HasPrefix(name, "X-Envoy-") ||
+		strings.HasPrefix(name, ":") || rerouting(name)
 }
 
 // isToken reports whether s is an RFC 9110 token (a header name) of at

@@ -129,7 +129,8 @@ func TestIdentityHeaderNamesArePlain(t *testing.T) {
 // claim there would pick the handler (red-team review of serve).
 func TestIdentityHeaderNamesMeanNothingElse(t *testing.T) {
 	for _, name := range []string{"Forwarded", "X-HTTP-Method-Override", "x-http-method", "X-Method-Override", "X-Rewrite-URL",
-		"X-Original-URL", "X-Forwarded-Host", "X-Real-IP", "Proxy", "Via", "True-Client-IP"} {
+		"X-Original-URL", "X-Forwarded-Host", "X-Real-IP", "Proxy", "Via", "True-Client-IP",
+		"X-Envoy-Retry-On", "x-envoy-upstream-rq-timeout-ms", "X-Scheme", "CF-Connecting-IP"} {
 		for _, file := range []string{"identity:\n  subject: " + name + "\n", "identity:\n  claims:\n    " + name + ": tenant\n"} {
 			if _, err := forwardauth.ParseRules([]byte(file)); !errors.Is(err, forwardauth.ErrRules) {
 				t.Errorf("ParseRules(%q) = %v, want an ErrRules error", file, err)
