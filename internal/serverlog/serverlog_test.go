@@ -58,7 +58,7 @@ func TestHandshakeErrorsAreDebug(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, _ = raw.Write([]byte("GET / HTTP/1.1\r\n\r\n")) // plain text to a TLS port
-		_, _ = io.Copy(io.Discard, raw)                     // until the server closes it
+		_, _ = io.Copy(io.Discard, raw)                    // until the server closes it
 		raw.Close()
 	}
 	deadline := time.Now().Add(5 * time.Second)
