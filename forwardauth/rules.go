@@ -765,10 +765,11 @@ func normalizeHost(h string) (string, bool) {
 		}
 		// Brackets hold an IPv6 address and nothing else: "[evil.com]"
 		// is a host no URL parser agrees on.
-		if a, err := netip.ParseAddr(h[1:end]); err != nil || !a.Is6() || a.Zone() != "" {
+		a, err := netip.ParseAddr(h[1:end])
+		if err != nil || !a.Is6() || a.Zone() != "" {
 			return "", false
 		}
-		return strings.ToLower(h[:end+1]), true
+		return "[" + ipv6String(a) + "]", true
 	} else if i := strings.IndexByte(h, ':'); i >= 0 {
 		if !validPort(h[i:]) {
 			return "", false
@@ -789,6 +790,20 @@ func normalizeHost(h string) (string, bool) {
 		}
 	}
 	return strings.ToLower(h), true
+}
+
+// ipv6String writes a as a WHATWG URL parser does (the form Node's
+// new URL gives, and a canonical --resource): RFC 5952 (lower case, the
+// longest run of zeros as ::), with no dotted IPv4 part, so that every
+// spelling of one address is one host ("[2001:db8:0::1]" and
+// "[2001:DB8::1]" are "[2001:db8::1]"; "[::ffff:127.0.0.1]" is
+// "[::ffff:7f00:1]").
+func ipv6String(a netip.Addr) string {
+	if !a.Is4In6() {
+		return a.String() // RFC 5952; netip writes a dotted part only for ::ffff:0:0/96
+	}
+	b := a.As16()
+	return fmt.Sprintf("::ffff:%x:%x", uint16(b[12])<<8|uint16(b[13]), uint16(b[14])<<8|uint16(b[15]))
 }
 
 func validPort(p string) bool {

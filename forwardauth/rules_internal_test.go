@@ -28,6 +28,12 @@ func TestNormalizeHost(t *testing.T) {
 		// Brackets hold an IPv6 address and nothing else (review: nginx
 		// passes "[evil.com]" as $host, which a lax parser reads as evil.com).
 		{"[FE80::1]:443", "[fe80::1]", true},
+		// One spelling per address, as a WHATWG URL parser writes it
+		// (second review: another spelling escaped a host route).
+		{"[2001:db8:0::1]", "[2001:db8::1]", true},
+		{"[2001:0db8:0:0:0:0:0:1]:443", "[2001:db8::1]", true},
+		{"[::ffff:127.0.0.1]", "[::ffff:7f00:1]", true},
+		{"[0:0::1]", "[::1]", true},
 		{"[evil.com]:443", "", false},
 		{"[10.0.0.1]", "", false},
 		{"[fe80::1%eth0]", "", false},

@@ -796,3 +796,16 @@ func TestDecisionLinearInRoutes(t *testing.T) {
 		t.Errorf("decided %d by %q (%v), want refused as ambiguous", dec.Status, dec.Route, dec.Err)
 	}
 }
+
+// An IPv6 host in another spelling ("[2001:db8:0::1]", which a WHATWG URL
+// parser writes "[2001:db8::1]") is the route's host, spelled otherwise:
+// refused, never passed to the default (second review of serve).
+func TestIPv6HostSpellings(t *testing.T) {
+	f := newFixture(t, "default: open\nroutes:\n  - host: \"[2001:db8::1]\"\n    path: /\n    deny: true\n")
+	for host, want := range map[string]int{"[2001:db8::1]": 403, "[2001:db8::1]:8443": 403, "[2001:db8:0::1]": 400,
+		"[2001:0db8:0:0:0:0:0:1]:443": 400, "[2001:DB8::1]": 400, "[2001:db8::2]": 200} {
+		if dec := f.d.Decide(t.Context(), forwardauth.Request{Method: "GET", Host: host, URI: "/admin"}); dec.Status != want {
+			t.Errorf("Host %s: %d (%v), want %d", host, dec.Status, dec.Err, want)
+		}
+	}
+}

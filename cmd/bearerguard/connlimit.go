@@ -2,6 +2,7 @@ package main
 
 import (
 	"net"
+	"net/netip"
 	"sync"
 
 	"github.com/bearerguard/bearerguard/internal/trustedproxy"
@@ -9,57 +10,110 @@ import (
 
 // maxOtherConns is how many connections peers outside --trusted-proxies
 // (health probes, anyone who can reach the port) may hold open at once,
-// on each listener.
-const maxOtherConns = 256
+// on each listener, and maxConnsPerSource how many of them one source
+// (an IPv4 address, an IPv6 /64) may hold.
+const (
+	maxOtherConns     = 256
+	maxConnsPerSource = 16
+)
 
 // maxMetricsConns bounds the metrics listener's connections.
 const maxMetricsConns = 64
 
 // capListener caps the connections a listener holds open, in two pools:
 // the gateways' (--trusted-proxies, up to --max-conns) and everyone
-// else's (maxOtherConns), so that peers anyone can be never take a
-// gateway's place. A connection past its pool's cap is closed at once:
-// Accept never waits, so one full pool holds up no one in the other.
+// else's (maxOtherConns, at most maxConnsPerSource from one source), so
+// that peers anyone can be never take a gateway's place, and one of them
+// does not take every other's (a health probe's). A connection past a cap
+// is closed at once: Accept never waits, so one full pool holds up no one
+// in the other.
 type capListener struct {
 	net.Listener
-	trusted  trustedproxy.List // nil: every peer is in the one pool
+	trusted  trustedproxy.List // nil: every peer is in the others' pool
 	gateways chan struct{}
 	others   chan struct{}
+
+	mu      sync.Mutex
+	sources map[netip.Prefix]int // open connections in the others' pool, by source; at most maxOtherConns keys
 }
 
 func newCapListener(l net.Listener, trusted trustedproxy.List, gateways, others int) *capListener {
-	return &capListener{Listener: l, trusted: trusted, gateways: make(chan struct{}, gateways), others: make(chan struct{}, others)}
+	return &capListener{Listener: l, trusted: trusted, gateways: make(chan struct{}, gateways), others: make(chan struct{}, others),
+		sources: make(map[netip.Prefix]int)}
 }
 
-// Accept returns the next connection within its pool's cap.
+// Accept returns the next connection within its caps.
 func (l *capListener) Accept() (net.Conn, error) {
 	for {
 		c, err := l.Listener.Accept()
 		if err != nil {
 			return nil, err
 		}
-		pool := l.others
-		if a, ok := c.RemoteAddr().(*net.TCPAddr); ok && l.trusted.Contains(a.AddrPort().Addr()) {
-			pool = l.gateways
+		var addr netip.Addr
+		if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+			addr = a.AddrPort().Addr().Unmap()
 		}
-		select {
-		case pool <- struct{}{}:
-			return &cappedConn{Conn: c, pool: pool}, nil
-		default:
+		if addr.IsValid() && l.trusted.Contains(addr) {
+			select {
+			case l.gateways <- struct{}{}:
+				return &cappedConn{Conn: c, release: func() { <-l.gateways }}, nil
+			default:
+				_ = c.Close()
+				continue
+			}
+		}
+		src := sourceOf(addr)
+		l.mu.Lock()
+		ok := l.sources[src] < maxConnsPerSource
+		if ok {
+			select {
+			case l.others <- struct{}{}:
+				l.sources[src]++
+			default:
+				ok = false
+			}
+		}
+		l.mu.Unlock()
+		if !ok {
 			_ = c.Close()
+			continue
 		}
+		return &cappedConn{Conn: c, release: func() { l.release(src) }}, nil
 	}
 }
 
-// cappedConn gives its place in the pool back when closed, once.
+func (l *capListener) release(src netip.Prefix) {
+	l.mu.Lock()
+	if l.sources[src]--; l.sources[src] <= 0 {
+		delete(l.sources, src)
+	}
+	<-l.others
+	l.mu.Unlock()
+}
+
+// sourceOf is the source a peer's connections are counted by: its IPv4
+// address, or its IPv6 /64 (one host may have all of it); the zero
+// Prefix for a peer without an IP address.
+func sourceOf(a netip.Addr) netip.Prefix {
+	if !a.IsValid() {
+		return netip.Prefix{}
+	}
+	if a.Is4() {
+		return netip.PrefixFrom(a, 32)
+	}
+	p, _ := a.Prefix(64)
+	return p
+}
+
+// cappedConn gives its place back when closed, once.
 type cappedConn struct {
 	net.Conn
-	pool chan struct{}
-	once sync.Once
+	release func()
+	once    sync.Once
 }
 
 func (c *cappedConn) Close() error {
 	err := c.Conn.Close()
-	c.once.Do(func() { <-c.pool })
+	c.once.Do(c.release)
 	return err
 }

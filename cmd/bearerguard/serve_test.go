@@ -699,12 +699,14 @@ func TestServeLogLevelDebug(t *testing.T) {
 // Connections are capped in two pools (red-team review of serve: 2,100
 // idle keep-alive connections from anyone used up the process's
 // descriptors, and then no gateway could connect; a first fix with one
-// cap let anyone fill it): the gateways' (--max-conns) and everyone
-// else's (maxOtherConns). A connection past its pool's cap is closed, and
-// a full pool of others takes no gateway's place.
+// cap let anyone fill it, a second with one pool for everyone else let one
+// address fill that and shut the health probes out): the gateways'
+// (--max-conns) and everyone else's (maxOtherConns, maxConnsPerSource from
+// one address). A connection past a cap is closed, and a full pool of
+// others takes no gateway's place.
 func TestServeMaxConns(t *testing.T) {
 	iss := bearertest.NewIssuer(t)
-	// 127.0.0.2 is the gateway; 127.0.0.1 anyone else (loopback is a /8).
+	// 127.0.0.2 is the gateway; 127.0.1.x anyone else (loopback is a /8).
 	s, _, _ := startServe(t, iss, serveRoutes, "--max-conns", "16", "--trusted-proxies", "127.0.0.2")
 	from := func(ip string) (net.Conn, error) {
 		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 5 * time.Second}
@@ -740,28 +742,29 @@ func TestServeMaxConns(t *testing.T) {
 		}
 		return held
 	}
-	others := hold("127.0.0.1", maxOtherConns)
-	extra, err := from("127.0.0.1")
-	if err != nil {
-		t.Fatal(err)
+	refused := func(ip, what string) {
+		t.Helper()
+		c, err := from(ip)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if err := healthz(c); err == nil {
+			t.Errorf("%s: served", what)
+		}
 	}
-	defer extra.Close()
-	if err := healthz(extra); err == nil {
-		t.Fatalf("connection %d from a peer not trusted was served", maxOtherConns+1)
+	first := hold("127.0.1.1", maxConnsPerSource)
+	refused("127.0.1.1", fmt.Sprintf("connection %d from one address not trusted", maxConnsPerSource+1))
+	for i := 2; i <= maxOtherConns/maxConnsPerSource; i++ {
+		hold(fmt.Sprintf("127.0.1.%d", i), maxConnsPerSource)
 	}
+	refused("127.0.1.200", fmt.Sprintf("connection %d from peers not trusted", maxOtherConns+1))
 	gateways := hold("127.0.0.2", 16) // the others' pool is full: the gateways' is not
-	over, err := from("127.0.0.2")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer over.Close()
-	if err := healthz(over); err == nil {
-		t.Fatal("a 17th gateway connection was served past --max-conns 16")
-	}
+	refused("127.0.0.2", "a 17th gateway connection past --max-conns 16")
 	gateways[0].Close()
-	others[0].Close()
+	first[0].Close()
 	deadline := time.Now().Add(5 * time.Second)
-	for _, ip := range []string{"127.0.0.2", "127.0.0.1"} {
+	for _, ip := range []string{"127.0.0.2", "127.0.1.1"} {
 		for { // the server sees the close when it reads next
 			c, err := from(ip)
 			if err != nil {

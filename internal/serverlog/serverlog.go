@@ -11,7 +11,8 @@ import (
 	"context"
 	"log"
 	"log/slog"
-	"sync/atomic"
+	"net"
+	"sync"
 	"time"
 )
 
@@ -23,7 +24,8 @@ import (
 //     Content-Length) at Warn;
 //   - a failed TLS handshake from a peer gateway says is one (its
 //     certificate or CA is wrong: every decision fails) at Warn, at most
-//     once a second; gateway may be nil;
+//     once a second per address, unless the peer only went away (EOF, a
+//     reset, a timeout); gateway may be nil;
 //   - everything else, which a peer can cause once per connection
 //     (handshake errors, HTTP/2 preface and frame errors), at Debug.
 //
@@ -36,14 +38,20 @@ func ErrorLog(l *slog.Logger, gateway func(remoteAddr string) bool) *log.Logger 
 type writer struct {
 	l       *slog.Logger
 	gateway func(string) bool
-	last    atomic.Int64 // unix nanoseconds of the last gateway handshake line
+
+	mu   sync.Mutex
+	last map[string]time.Time // the last warning by gateway address; at most maxWarned
 }
+
+// maxWarned bounds the gateways whose last warning is remembered: past
+// it the memory is cleared (and each may warn once more).
+const maxWarned = 64
 
 var (
 	handshake = []byte("http: TLS handshake error from ")
 	warnings  = [][]byte{[]byte("http: Accept error"), []byte("http: superfluous response.WriteHeader"),
 		[]byte("http: invalid Content-Length"), []byte("http: response.Write on hijacked connection"),
-		[]byte("http: response.WriteHeader on hijacked connection")}
+		[]byte("http: response.WriteHeader on hijacked connection"), []byte("http: WriteHeader called with both Transfer-Encoding")}
 )
 
 func (w *writer) Write(p []byte) (int, error) {
@@ -56,17 +64,47 @@ func (w *writer) Write(p []byte) (int, error) {
 		level = slog.LevelWarn
 	case bytes.HasPrefix(msg, handshake) && w.gateway != nil:
 		rest := msg[len(handshake):]
-		if i := bytes.Index(rest, []byte(": ")); i > 0 && w.gateway(string(rest[:i])) {
-			now := time.Now().UnixNano()
-			if last := w.last.Load(); now-last >= int64(time.Second) && w.last.CompareAndSwap(last, now) {
-				level = slog.LevelWarn
-			}
+		if i := bytes.Index(rest, []byte(": ")); i > 0 && !quiet(rest[i+2:]) && w.gateway(string(rest[:i])) && w.due(string(rest[:i])) {
+			level = slog.LevelWarn
 		}
 	}
 	if w.l.Enabled(context.Background(), level) {
 		w.l.Log(context.Background(), level, "http server", "detail", string(msg))
 	}
 	return len(p), nil
+}
+
+// quiet reports whether a handshake error says only that the peer went
+// away (a load balancer's TCP check, a closed connection, a timeout):
+// nothing about certificates or versions to warn of.
+func quiet(reason []byte) bool {
+	for _, q := range [][]byte{[]byte("EOF"), []byte("connection reset"), []byte("broken pipe"), []byte("i/o timeout"), []byte("use of closed network connection")} {
+		if bytes.Contains(reason, q) {
+			return true
+		}
+	}
+	return false
+}
+
+// due reports whether the gateway at remote (host:port) may warn now: at
+// most once a second each, so that one peer in the trusted range cannot
+// take another's warning.
+func (w *writer) due(remote string) bool {
+	host, _, err := net.SplitHostPort(remote)
+	if err != nil {
+		host = remote
+	}
+	now := time.Now()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if last, ok := w.last[host]; ok && now.Sub(last) < time.Second {
+		return false
+	}
+	if w.last == nil || len(w.last) >= maxWarned {
+		w.last = make(map[string]time.Time)
+	}
+	w.last[host] = now
+	return true
 }
 
 func hasAnyPrefix(b []byte, prefixes [][]byte) bool {

@@ -38,7 +38,7 @@ func Parse(entries []string) (List, error) {
 				p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
 			}
 			if p.Bits() == 0 {
-				return nil, fmt.Errorf("%q trusts every address, so anyone could forge what only a proxy may say: name the proxies (their addresses, or a private range: 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, fc00::/7)", e)
+				return nil, fmt.Errorf("%q trusts every address, so anyone could forge what only a proxy may say: name the proxies: their addresses, or the narrowest subnet that holds them (everything in it may forge what they say)", e)
 			}
 			l = append(l, p)
 			continue
