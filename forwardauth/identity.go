@@ -99,16 +99,19 @@ func compileIdentity(f IdentityFile) (identity, error) {
 // reservedHeader: identity must never be written into headers with a
 // meaning of their own to the gateway, the upstream or HTTP itself: the
 // headers an upstream takes its method, host or URL from ([rerouting]:
-// a claim there would pick the handler), the client's address and scheme
-// as proxies pass them, Envoy's own, and Proxy (a CGI upstream's
-// HTTP_PROXY).
+// a claim there would pick the handler), the client's address, scheme and
+// certificate as proxies pass them, Envoy's own, and Proxy (a CGI
+// upstream's HTTP_PROXY).
 func reservedHeader(name string) bool {
 	switch name {
 	case "Authorization", "Dpop", "Cookie", "Set-Cookie", "Host", "Content-Length", "Content-Type",
 		"Transfer-Encoding", "Connection", "Upgrade", "Te", "Trailer", "Keep-Alive", "Proxy-Authorization",
 		"Proxy-Authenticate", "Www-Authenticate", "Location", "Cache-Control", "Retry-After", "Dpop-Nonce",
 		"Proxy", "Via", "X-Real-Ip", "True-Client-Ip", "Client-Ip", "X-Client-Ip", "X-Cluster-Client-Ip", "Cf-Connecting-Ip",
-		"Fastly-Client-Ip", "X-Scheme", "X-Url-Scheme", "Front-End-Https":
+		"Fastly-Client-Ip", "X-Scheme", "X-Url-Scheme", "Front-End-Https", "X-Host",
+		// Client certificates as proxies forward them (RFC 9440, nginx, IIS ARR).
+		"Client-Cert", "Client-Cert-Chain", "X-Client-Cert", "Ssl-Client-Cert", "X-Ssl-Client-Cert", "X-Ssl-Client-Verify",
+		"X-Arr-Clientcert", "X-Forwarded-Client-Cert":
 		return true
 	}
 	// X-Envoy-*: Envoy obeys them on the upstream request (retries,

@@ -130,7 +130,7 @@ func TestIdentityHeaderNamesArePlain(t *testing.T) {
 func TestIdentityHeaderNamesMeanNothingElse(t *testing.T) {
 	for _, name := range []string{"Forwarded", "X-HTTP-Method-Override", "x-http-method", "X-Method-Override", "X-Rewrite-URL",
 		"X-Original-URL", "X-Forwarded-Host", "X-Real-IP", "Proxy", "Via", "True-Client-IP",
-		"X-Envoy-Retry-On", "x-envoy-upstream-rq-timeout-ms", "X-Scheme", "CF-Connecting-IP"} {
+		"X-Envoy-Retry-On", "x-envoy-upstream-rq-timeout-ms", "X-Scheme", "CF-Connecting-IP", "X-SSL-Client-Cert", "Client-Cert"} {
 		for _, file := range []string{"identity:\n  subject: " + name + "\n", "identity:\n  claims:\n    " + name + ": tenant\n"} {
 			if _, err := forwardauth.ParseRules([]byte(file)); !errors.Is(err, forwardauth.ErrRules) {
 				t.Errorf("ParseRules(%q) = %v, want an ErrRules error", file, err)
