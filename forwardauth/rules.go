@@ -777,8 +777,8 @@ func normalizeHost(h string) (string, bool) {
 		h = h[:i]
 	}
 	h = strings.TrimSuffix(h, ".")
-	if h == "" {
-		return "", false
+	if h == "" || h[0] == '.' || h[len(h)-1] == '.' || strings.Contains(h, "..") {
+		return "", false // an empty label: "host..", whose reading differs by parser
 	}
 	// Checked before lower-casing: strings.ToLower folds some non-ASCII
 	// letters to ASCII ("İ" to "i", the Kelvin sign to "k"), which would

@@ -38,6 +38,9 @@ func TestNormalizeHost(t *testing.T) {
 		{"[10.0.0.1]", "", false},
 		{"[fe80::1%eth0]", "", false},
 		{"a]b", "", false},
+		{"api.example.com..", "", false},
+		{"api..example.com", "", false},
+		{".api.example.com", "", false},
 		{"a[b", "", false},
 	}
 	for _, tt := range tests {
