@@ -112,3 +112,23 @@ func TestGatewayHandshakeWarns(t *testing.T) {
 		t.Errorf("logged at Info:\n%s\nwant one warning, for the gateway", buf.String())
 	}
 }
+
+// Whatever a server line holds (peers put their address and bytes of
+// their handshake in it), it is one record, at a level of the four, and
+// never a panic.
+func FuzzErrorLog(f *testing.F) {
+	for _, s := range []string{"http: TLS handshake error from 10.0.0.1:5000: EOF\n", "http: TLS handshake error from : \n",
+		"http: TLS handshake error from [::1]:1: remote error\n", "http2: panic serving x\n", "\n", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		var buf bytes.Buffer
+		l := ErrorLog(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})), func(string) bool { return true })
+		if n, err := l.Writer().Write([]byte(line)); n != len(line) || err != nil {
+			t.Fatalf("Write = %d, %v", n, err)
+		}
+		if got := strings.Count(buf.String(), "\n"); got != 1 {
+			t.Fatalf("%d records for %q: %q", got, line, buf.String())
+		}
+	})
+}
