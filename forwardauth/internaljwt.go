@@ -42,15 +42,20 @@ const DefaultInternalTokenHeader = "X-Auth-Token"
 // concurrent use.
 //
 // The tokens a [Decider] mints ([WithInternalToken]) also name the
-// request they were minted for: "htm" (its method) and "htu" (scheme,
-// host and path as the gateway sent them, without the query, as a DPoP
-// proof's "htu"), "route" (the route that allowed it), "identity" (the
+// request they were minted for: "htm" (its method) and "htu" (the
+// Guard's public URL with the path, as a DPoP proof's "htu" is compared
+// with, or else the scheme and the host the gateway sent, in lower case,
+// without a trailing dot or a default port, and the path as sent; never
+// the query), "route" (the route that allowed it), "identity" (the
 // values of the identity headers taken from claims, by header name, as
-// the headers carry them) and a random "jti". An upstream that verifies
-// the token must also check that "htm" and "htu" are its own request's
-// (or that "route" is one it serves that way): a token is valid for its
-// whole lifetime, and whoever holds one could otherwise present it on
-// another request, a route the gateway denies included.
+// the headers carry them) and a random "jti"; a request without a host
+// gets none (400). An upstream that verifies the token must also check
+// that "htm" is its request's method and "htu" its configured public
+// origin with the path it routes by (never a URL built from Host or
+// X-Forwarded-*, which whoever replays a token sends), or that "route" is
+// one it serves that way: a token is valid for its whole lifetime, and
+// whoever holds one could otherwise present it on another request, a
+// route the gateway denies included.
 type Signer struct {
 	key      crypto.Signer
 	alg      jwa.SignatureAlgorithm
