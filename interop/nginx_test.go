@@ -73,15 +73,22 @@ http {
 %[2]s}
 `
 
-// nginxServer is one server block: listening on %[1]d, asking
+// nginxServer is one server block, and its upstream block for
+// bearerguard (kept-alive connections): listening on %[1]d, asking
 // bearerguard on %[2]d, proxying to the upstream on %[3]d.
 const nginxServer = `
+  upstream bearerguard_%[1]d {
+    server 127.0.0.1:%[2]d;
+    keepalive 16;
+  }
   server {
     listen 127.0.0.1:%[1]d;
 
     location = /_bearerguard {
       internal;
-      proxy_pass http://127.0.0.1:%[2]d/nginx;
+      proxy_pass http://bearerguard_%[1]d/nginx;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
       proxy_pass_request_body off;
       proxy_set_header Content-Length "";
       proxy_set_header X-Original-Method $request_method;
