@@ -1,7 +1,6 @@
 package jwks_test
 
 import (
-	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -20,6 +19,7 @@ import (
 	"time"
 
 	"github.com/bearerguard/bearerguard/internal/testclock"
+	"github.com/bearerguard/bearerguard/internal/testlog"
 	"github.com/bearerguard/bearerguard/jwks"
 )
 
@@ -162,22 +162,7 @@ func (s *server) noKeepAlive() *http.Client {
 }
 
 // logBuffer captures log output.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
+type logBuffer = testlog.Buffer
 
 func newLogger(l *logBuffer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))

@@ -1,14 +1,13 @@
 package redisstore_test
 
 import (
-	"bytes"
 	"log/slog"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/bearerguard/bearerguard/internal/introspection"
 	"github.com/bearerguard/bearerguard/internal/redistest"
+	"github.com/bearerguard/bearerguard/internal/testlog"
 	"github.com/bearerguard/bearerguard/introspect"
 	"github.com/bearerguard/bearerguard/redisstore"
 	"github.com/bearerguard/bearerguard/validator"
@@ -58,22 +57,7 @@ func key(name string) introspect.Key {
 }
 
 // logBuffer collects log output safely across goroutines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+type logBuffer = testlog.Buffer
 
 func captureLogs() (*slog.Logger, *logBuffer) {
 	buf := &logBuffer{}

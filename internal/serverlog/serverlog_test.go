@@ -9,9 +9,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/bearerguard/bearerguard/internal/testlog"
 )
 
 func TestErrorLogLevels(t *testing.T) {
@@ -76,22 +77,7 @@ func TestHandshakeErrorsAreDebug(t *testing.T) {
 	}
 }
 
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+type syncBuffer = testlog.Buffer
 
 // A gateway's failed handshake (a wrong certificate or CA: every decision
 // fails) is a warning, at most once a second; anyone else's stays Debug.
