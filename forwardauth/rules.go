@@ -605,9 +605,14 @@ func compileRoute(i int, rf RouteFile) (Route, error) {
 	}
 	if rf.Host != "" {
 		h, ok := normalizeHost(rf.Host)
-		if !ok || strings.LastIndexByte(rf.Host, ':') > strings.LastIndexByte(rf.Host, ']') {
+		switch {
+		case !ok || strings.LastIndexByte(rf.Host, ':') > strings.LastIndexByte(rf.Host, ']'):
 			// A port would be ignored: the route would hold on every port.
 			fail("host %q is not a host name or address (no port, no path)", rf.Host)
+		case strings.HasPrefix(rf.Host, "[") && strings.ToLower(rf.Host) != h:
+			// Requests spelling it as written would be refused as another
+			// spelling of the route's host.
+			fail("host %q: write the address as %q, as URL parsers write it", rf.Host, h)
 		}
 		r.host = h
 	}
@@ -741,8 +746,6 @@ func printable(s string) bool {
 	return true
 }
 
-// normalizeHost lower-cases a host and strips a port; ok is false for
-// anything that is not a plain host name or IP literal.
 // spelledNormally reports whether host, as sent, is its normal form n
 // (what normalizeHost made of it) with a port or without: in lower case,
 // without a trailing dot.
@@ -750,6 +753,13 @@ func spelledNormally(host, n string) bool {
 	return host == n || len(host) > len(n) && host[:len(n)] == n && host[len(n)] == ':'
 }
 
+// normalizeHost lower-cases a host and strips a port; ok is false for
+// anything that is not a plain host name or IP literal. An IPv6 literal
+// is written as a WHATWG URL parser writes it ([ipv6String]); a host that
+// such a parser reads as an IPv4 address (its last label a number) must
+// be that address in dotted decimal: "127.1", "0x7f000001" and
+// "0177.0.0.1", which it reads as 127.0.0.1, are refused, not left to
+// match no route.
 func normalizeHost(h string) (string, bool) {
 	if h == "" || len(h) > 255 {
 		return "", false
@@ -789,7 +799,28 @@ func normalizeHost(h string) (string, bool) {
 			return "", false
 		}
 	}
-	return strings.ToLower(h), true
+	h = strings.ToLower(h)
+	if last := h[strings.LastIndexByte(h, '.')+1:]; endsInNumber(last) {
+		if a, err := netip.ParseAddr(h); err != nil || !a.Is4() || a.String() != h {
+			return "", false
+		}
+	}
+	return h, true
+}
+
+// endsInNumber reports whether a host's last label makes a WHATWG URL
+// parser read the host as an IPv4 address: all decimal digits, or "0x"
+// and hex digits.
+func endsInNumber(label string) bool {
+	digits := label
+	if strings.HasPrefix(label, "0x") {
+		digits = label[2:]
+		if digits == "" {
+			return true
+		}
+		return strings.Trim(digits, "0123456789abcdef") == ""
+	}
+	return digits != "" && strings.Trim(digits, "0123456789") == ""
 }
 
 // ipv6String writes a as a WHATWG URL parser does (the form Node's

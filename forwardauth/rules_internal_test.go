@@ -39,6 +39,18 @@ func TestNormalizeHost(t *testing.T) {
 		{"[fe80::1%eth0]", "", false},
 		{"a]b", "", false},
 		{"api.example.com..", "", false},
+		// A host a WHATWG parser reads as an IPv4 address must be written
+		// as one (third review: 127.1 is 127.0.0.1 to Node's new URL).
+		{"127.0.0.1:8080", "127.0.0.1", true},
+		{"127.1", "", false},
+		{"0x7f000001", "", false},
+		{"2130706433", "", false},
+		{"0177.0.0.1", "", false},
+		{"127.0.0.01", "", false},
+		{"api.0x", "", false},
+		{"api.example.123", "", false},
+		{"api.example.c0m", "api.example.c0m", true},
+		{"1password.com", "1password.com", true},
 		{"api..example.com", "", false},
 		{".api.example.com", "", false},
 		{"a[b", "", false},

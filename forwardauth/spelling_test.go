@@ -808,4 +808,27 @@ func TestIPv6HostSpellings(t *testing.T) {
 			t.Errorf("Host %s: %d (%v), want %d", host, dec.Status, dec.Err, want)
 		}
 	}
+	// IPv4 too (third review): a host Node's new URL reads as 127.0.0.1
+	// is that address spelled otherwise, never another host.
+	f = newFixture(t, "default: open\nroutes:\n  - host: 127.0.0.1\n    path: /\n    deny: true\n")
+	for host, want := range map[string]int{"127.0.0.1": 403, "127.0.0.1:8080": 403, "127.1": 400, "0x7f000001": 400, "2130706433": 400,
+		"0177.0.0.1": 400, "127.0.0.01:80": 400, "127.0.0.2": 200} {
+		if dec := f.d.Decide(t.Context(), forwardauth.Request{Method: "GET", Host: host, URI: "/admin"}); dec.Status != want {
+			t.Errorf("Host %s: %d (%v), want %d", host, dec.Status, dec.Err, want)
+		}
+	}
+	// A route file naming an IPv6 host otherwise than URL parsers write it
+	// would refuse the requests that spell it its way: refused, with the
+	// spelling to use.
+	for file, want := range map[string]string{
+		"routes:\n  - host: \"[::ffff:127.0.0.1]\"\n    path: /\n": `"[::ffff:7f00:1]"`,
+		"routes:\n  - host: \"[2001:db8:0::1]\"\n    path: /\n":    `"[2001:db8::1]"`,
+	} {
+		if _, err := forwardauth.ParseRules([]byte(file)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseRules(%q) = %v, want an error naming %s", file, err, want)
+		}
+	}
+	if _, err := forwardauth.ParseRules([]byte("routes:\n  - host: \"[2001:DB8::1]\"\n    path: /\n")); err != nil {
+		t.Errorf("an IPv6 host in upper case: %v", err)
+	}
 }

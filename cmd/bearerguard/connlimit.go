@@ -112,6 +112,16 @@ type cappedConn struct {
 	once    sync.Once
 }
 
+// CloseWrite passes net/http's half-close through (a TCP or TLS
+// connection has it), so that a Connection: close answer ends with a FIN
+// at once, not when the connection closes.
+func (c *cappedConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
 func (c *cappedConn) Close() error {
 	err := c.Conn.Close()
 	c.once.Do(c.release)

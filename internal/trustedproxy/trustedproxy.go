@@ -55,7 +55,9 @@ func Parse(entries []string) (List, error) {
 
 // Contains reports whether addr is in the list.
 func (l List) Contains(addr netip.Addr) bool {
-	addr = addr.Unmap()
+	// A link-local peer carries its zone (fe80::1%eth0), which no prefix
+	// contains: compared without it.
+	addr = addr.Unmap().WithZone("")
 	for _, p := range l {
 		if p.Contains(addr) {
 			return true

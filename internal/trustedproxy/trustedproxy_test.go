@@ -41,6 +41,10 @@ func TestList(t *testing.T) {
 			t.Errorf("ContainsRemote(%q) = %v, want %v", tt.remote, got, tt.want)
 		}
 	}
+	// A link-local gateway: Go gives the peer its zone (third review).
+	if ll, _ := Parse([]string{"fe80::/64"}); !ll.Contains(netip.MustParseAddr("fe80::1%eth0")) || !ll.ContainsRemote("[fe80::1%eth0]:443") {
+		t.Error("a zoned link-local peer is not in fe80::/64")
+	}
 	if List(nil).Contains(netip.MustParseAddr("127.0.0.1")) {
 		t.Error("an empty list trusts an address")
 	}
