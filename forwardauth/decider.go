@@ -109,6 +109,7 @@ type Decider struct {
 	nginx       NginxHeaders
 	signer      *Signer
 	tokenHeader string
+	publicURL   string // the guard's, without a final '/', for the internal token's htu; "" without one
 	timeout     time.Duration
 	now         func() time.Time
 	log         *slog.Logger
@@ -312,7 +313,7 @@ func New(g *httpbearer.Guard, rules *Rules, opts ...Option) (*Decider, error) {
 		return nil, fmt.Errorf("forwardauth: invalid configuration: %w", errors.Join(errs...))
 	}
 	d := &Decider{guard: g, proxies: c.proxies, nginx: c.nginx.withDefaults(), signer: c.signer, tokenHeader: c.tokenHeader, nginxCert: c.nginxCert,
-		timeout: c.timeout, now: c.clock, log: c.logger, tel: tel}
+		timeout: c.timeout, now: c.clock, log: c.logger, tel: tel, publicURL: strings.TrimSuffix(g.PublicURL(), "/")}
 	if l, ok := g.Validator().(interface{ Leeway() time.Duration }); ok {
 		d.leeway = l.Leeway() // else 0: the internal token never lasts past the access token's exp
 	}
@@ -517,7 +518,7 @@ func (d *Decider) decideWith(ctx context.Context, rules *Rules, req Request) *De
 		return dec
 	}
 	if route.access == AccessOpen {
-		return d.allow(rules, route, nil, req, escaped)
+		return d.allow(rules, route, nil, req, h, escaped)
 	}
 
 	u := &url.URL{Path: unescapedPath(escaped), RawQuery: rawQuery}
@@ -554,13 +555,14 @@ func (d *Decider) decideWith(ctx context.Context, rules *Rules, req Request) *De
 		}
 		return &Decision{Status: status, Header: w.header, Body: w.body.Bytes(), Route: route.name, Err: refusalError(status, w.header)}
 	}
-	return d.allow(rules, route, tok, req, escaped)
+	return d.allow(rules, route, tok, req, h, escaped)
 }
 
 // allow builds the answer for an allowed request: every identity header,
 // empty when tok is nil or has no such value, and the internal token,
-// bound to req (whose path, as sent, is escaped).
-func (d *Decider) allow(rules *Rules, route *Route, tok *validator.Token, req Request, escaped string) *Decision {
+// bound to req (whose host, normalized, is host, and whose path, as sent,
+// is escaped).
+func (d *Decider) allow(rules *Rules, route *Route, tok *validator.Token, req Request, host, escaped string) *Decision {
 	vals, err := rules.identity.values(tok)
 	if err != nil {
 		return refusal(http.StatusForbidden, "access_denied", route.name, err)
@@ -578,7 +580,7 @@ func (d *Decider) allow(rules *Rules, route *Route, tok *validator.Token, req Re
 	if d.signer != nil {
 		v := ""
 		if tok != nil {
-			b := d.bindingOf(rules, route, req, escaped, vals)
+			b := d.bindingOf(rules, route, req, host, escaped, vals)
 			if b.URI == "" {
 				// An HTTP/1.0 request without Host, through a gateway that
 				// passes that on: a token naming no URI would be good for any.
@@ -598,8 +600,8 @@ func (d *Decider) allow(rules *Rules, route *Route, tok *validator.Token, req Re
 
 // bindingOf is what ties an internal token to the request it allows
 // (see [Signer]): vals are the identity headers' values, in rules' order.
-func (d *Decider) bindingOf(rules *Rules, route *Route, req Request, escaped string, vals []string) requestBinding {
-	b := requestBinding{ID: newJTI(), Method: req.Method, Route: route.name, URI: d.requestURI(req, escaped)}
+func (d *Decider) bindingOf(rules *Rules, route *Route, req Request, host, escaped string, vals []string) requestBinding {
+	b := requestBinding{ID: newJTI(), Method: req.Method, Route: route.name, URI: d.requestURI(req, host, escaped)}
 	for i, h := range rules.identity.headers {
 		if h.from == "claim" {
 			if b.Identity == nil {
@@ -615,13 +617,13 @@ func (d *Decider) bindingOf(rules *Rules, route *Route, req Request, escaped str
 // public URL with the request's path, as a DPoP proof's "htu" is compared
 // with, or else the scheme and the host the gateway sent, normalized (lower
 // case, no trailing dot, no default port), and the path as sent; no query.
-// "" when there is neither a public URL nor a host.
-func (d *Decider) requestURI(req Request, escaped string) string {
-	if base := d.guard.PublicURL(); base != "" {
-		return strings.TrimSuffix(base, "/") + escaped
+// host is req.Host normalized ([normalizeHost]); "" when there is
+// neither a public URL nor a host.
+func (d *Decider) requestURI(req Request, host, escaped string) string {
+	if d.publicURL != "" {
+		return d.publicURL + escaped
 	}
-	host, ok := normalizeHost(req.Host)
-	if !ok {
+	if host == "" {
 		return ""
 	}
 	scheme := req.Scheme
