@@ -5,11 +5,10 @@ package bearerguard_test
 
 import (
 	"log/slog"
-	"strings"
-	"sync"
 	"testing"
 
 	"github.com/bearerguard/bearerguard/bearertest"
+	"github.com/bearerguard/bearerguard/internal/testlog"
 	"github.com/bearerguard/bearerguard/validator"
 )
 
@@ -31,25 +30,10 @@ func newStack(t *testing.T, iss *bearertest.Issuer, opts ...validator.Option) *v
 
 // logBuffer collects log output, and any lines a test adds, safely across
 // goroutines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
+type logBuffer struct{ testlog.Buffer }
 
 // add appends one line that is not a log record (an error, a response).
-func (l *logBuffer) add(s string) { l.Write([]byte(s + "\n")) }
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+func (l *logBuffer) add(s string) { _, _ = l.Write([]byte(s + "\n")) }
 
 // captureLogs returns a Debug-level text logger and the buffer it writes to.
 func captureLogs() (*slog.Logger, *logBuffer) {
