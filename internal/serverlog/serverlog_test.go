@@ -3,6 +3,7 @@ package serverlog
 import (
 	"bytes"
 	"crypto/tls"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -117,4 +118,16 @@ func FuzzErrorLog(f *testing.F) {
 			t.Fatalf("%d records for %q: %q", got, line, buf.String())
 		}
 	})
+}
+
+// The memory of warned gateways stays bounded however many addresses
+// fail their handshakes (attack review: a trusted range of many peers).
+func TestWarnedBounded(t *testing.T) {
+	w := &writer{l: slog.New(slog.NewTextHandler(io.Discard, nil)), gateway: func(string) bool { return true }}
+	for i := range 10_000 {
+		_, _ = fmt.Fprintf(w, "http: TLS handshake error from 10.%d.%d.%d:443: remote error: tls: bad certificate\n", i>>16&255, i>>8&255, i&255)
+		if n := len(w.last); n > maxWarned {
+			t.Fatalf("after %d addresses: %d remembered, want at most %d", i+1, n, maxWarned)
+		}
+	}
 }
