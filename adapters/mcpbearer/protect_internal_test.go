@@ -27,6 +27,8 @@ func FuzzToolCalls(f *testing.F) {
 		// A later null leaves the SDK's string as it was (red-team of the
 		// MCP door; SECURITY.md 140).
 		`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"write_data","arguments":{},"name":null}}`,
+		// A "jsonrpc" the SDK refuses opens no stream (CI's fuzzing).
+		` {"jsonrpc":0,"method":"subscriptions\/listen"}0`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -76,8 +78,10 @@ func FuzzToolCalls(f *testing.F) {
 	})
 }
 
-// methodWhole reports whether a message of body, read as
-// toolCallsWhole reads it, has method as its "method".
+// methodWhole reports whether a message of body, as the SDK reads it
+// (the first JSON value, every element of a batch, each decoded by
+// jsonrpc.DecodeMessage), is a request for method. A message the SDK
+// refuses (a "jsonrpc" that is not "2.0", or not a string) opens nothing.
 func methodWhole(body []byte, method string) bool {
 	dec := segjson.NewDecoder(bytes.NewReader(body))
 	var first json.RawMessage
@@ -89,9 +93,8 @@ func methodWhole(body []byte, method string) bool {
 		return false
 	}
 	for _, raw := range raws {
-		var m map[string]json.RawMessage
-		var got string
-		if segjson.Unmarshal(raw, &m) == nil && m["method"] != nil && segjson.Unmarshal(m["method"], &got) == nil && got == method {
+		msg, err := jsonrpc.DecodeMessage(raw)
+		if req, ok := msg.(*jsonrpc.Request); err == nil && ok && req.Method == method {
 			return true
 		}
 	}
@@ -118,6 +121,9 @@ func TestOpensStream(t *testing.T) {
 		{`{"jsonrpc":"2.0","method":"notifications/initialized"}`, false},
 		{`{"params":{"method":"subscriptions/listen"}}`, false},
 		{`[` + listen + `,1]`, true}, // the SDK refuses it: no stream either way
+		// The SDK refuses a "jsonrpc" that is not a string: no stream
+		// (found by FuzzToolCalls in CI).
+		{` {"jsonrpc":0,"method":"subscriptions\/listen"}0`, false},
 		{``, false},
 		{`not json`, false},
 	}
