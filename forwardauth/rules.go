@@ -837,14 +837,20 @@ func ipv6String(a netip.Addr) string {
 	return fmt.Sprintf("::ffff:%x:%x", uint16(b[12])<<8|uint16(b[13]), uint16(b[14])<<8|uint16(b[15]))
 }
 
+// validPort reports whether p is ":" and a port number: decimal digits
+// (leading zeros allowed, as URL parsers allow them) of a value at most
+// 65535. A WHATWG URL parser refuses a larger one ("port out of range")
+// where net/url keeps it, so such a host is no host every reader agrees on.
 func validPort(p string) bool {
 	if len(p) < 2 || p[0] != ':' || len(p) > 6 {
 		return false
 	}
+	n := 0
 	for i := 1; i < len(p); i++ {
 		if p[i] < '0' || p[i] > '9' {
 			return false
 		}
+		n = n*10 + int(p[i]-'0')
 	}
-	return true
+	return n <= 65535
 }

@@ -20,6 +20,12 @@ func TestNormalizeHost(t *testing.T) {
 		{"a:", "", false},
 		{"a:8o", "", false},
 		{"a:1234567", "", false},
+		// A port a WHATWG parser refuses (out of range) is no port.
+		{"a:65535", "a", true},
+		{"a:00080", "a", true},
+		{"a:65536", "", false},
+		{"a:99999", "", false},
+		{"[::1]:70000", "", false},
 		{"::1", "", false}, // an IPv6 literal needs its brackets
 		{"a b", "", false},
 		{"a/b", "", false},
