@@ -20,6 +20,28 @@ const (
 // maxMetricsConns bounds the metrics listener's connections.
 const maxMetricsConns = 64
 
+// descriptorHeadroom is a margin for what serve holds open besides its
+// accepted connections: its listeners, its own connections to the issuer,
+// the introspection endpoint and Redis, files read on a reload, and stdio.
+const descriptorHeadroom = 128
+
+// capacity returns how many connections l may hold open at once, both
+// pools together.
+func (l *capListener) capacity() int { return cap(l.gateways) + cap(l.others) }
+
+// descriptorsNeeded returns how many descriptors serve may hold open
+// with the listeners ls full: their caps and descriptorHeadroom. Past the
+// process's limit, Accept fails (EMFILE) and net/http waits and tries
+// again: a gateway's connection then waits in the kernel's queue like
+// anyone's, which the caps are there to prevent.
+func descriptorsNeeded(ls ...*capListener) int {
+	need := descriptorHeadroom
+	for _, l := range ls {
+		need += l.capacity()
+	}
+	return need
+}
+
 // capListener caps the connections a listener holds open, in two pools:
 // the gateways' (--trusted-proxies, up to --max-conns) and everyone
 // else's (maxOtherConns, at most maxConnsPerSource from one source), so

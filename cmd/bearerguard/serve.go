@@ -158,6 +158,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		l    net.Listener
 	}
 	var ls []listener
+	var caps []*capListener
 	closeAll := func() {
 		for _, l := range ls {
 			l.l.Close()
@@ -175,12 +176,22 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		// Each connection holds a descriptor and buffers, and any peer
 		// can open them: the gateways' and everyone else's are capped
 		// apart, so that no one else takes a gateway's place.
+		var capped *capListener
 		if a.name == "metrics" {
-			l = newCapListener(l, nil, 0, maxMetricsConns)
+			capped = newCapListener(l, nil, 0, maxMetricsConns)
 		} else {
-			l = newCapListener(l, proxies, cfg.MaxConns, maxOtherConns)
+			capped = newCapListener(l, proxies, cfg.MaxConns, maxOtherConns)
 		}
-		ls = append(ls, listener{a.name, l})
+		caps = append(caps, capped)
+		ls = append(ls, listener{a.name, capped})
+	}
+	// The caps hold only if the process may open that many descriptors:
+	// past its limit a gateway's connection waits like anyone's.
+	if limit, known := openFileLimit(); known {
+		if need := descriptorsNeeded(caps...); uint64(need) > limit {
+			log.Warn("bearerguard serve: the connection caps allow more connections than the process may open (raise its limit: ulimit -n, systemd's LimitNOFILE, or lower --max-conns)",
+				"open_file_limit", limit, "caps_need", need, "max_conns", cfg.MaxConns)
+		}
 	}
 
 	var wg sync.WaitGroup

@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -677,6 +678,32 @@ func TestServeLogLevelDebug(t *testing.T) {
 		}
 		if strings.Contains(logged, tok) || strings.Contains(logged, tok[strings.LastIndexByte(tok, '.')+1:]) {
 			t.Errorf("--log-level %s: the token is in the log", level)
+		}
+	}
+}
+
+// serve warns when its connection caps allow more connections than the
+// process may open descriptors: past the limit Accept fails and net/http
+// waits, so a gateway's connection waits in the kernel's queue like
+// anyone's, which the caps are there to prevent. Read against this
+// machine's real limit (Linux's largest is 1,048,576 by default: the
+// million-connection caps exceed it, 16 fit any).
+func TestServeWarnsOfDescriptorLimit(t *testing.T) {
+	limit, known := openFileLimit()
+	if !known {
+		t.Skip("no RLIMIT_NOFILE to read on this system")
+	}
+	iss := bearertest.NewIssuer(t)
+	const warning = "the connection caps allow more connections than the process may open"
+	for _, maxConns := range []int{16, defaultMaxConns, 1_000_000} {
+		// startServe opens the HTTP, gRPC and metrics listeners.
+		need := descriptorHeadroom + 2*(maxConns+maxOtherConns) + maxMetricsConns
+		_, stderr, _ := startServe(t, iss, serveRoutes, "--max-conns", strconv.Itoa(maxConns))
+		logged := stderr.String()
+		if got, want := strings.Contains(logged, warning), uint64(need) > limit; got != want {
+			t.Errorf("--max-conns %d (%d descriptors) under a limit of %d: warned %v, want %v:\n%s", maxConns, need, limit, got, want, logged)
+		} else if got && !strings.Contains(logged, fmt.Sprintf("open_file_limit=%d caps_need=%d", limit, need)) {
+			t.Errorf("--max-conns %d: the warning does not name the limit and the need:\n%s", maxConns, logged)
 		}
 	}
 }
