@@ -12,9 +12,14 @@ import (
 // (health probes, anyone who can reach the port) may hold open at once,
 // on each listener, and maxConnsPerSource how many of them one source
 // (an IPv4 address, an IPv6 /64) may hold.
+//
+// An IPv6 source is a /64, and one customer of an ISP may hold 256 of
+// them (a /56) or 65,536 (a /48): maxConnsPerNetwork caps what one IPv6
+// /48 holds, so that one allocation fills at most a quarter of the pool.
 const (
-	maxOtherConns     = 256
-	maxConnsPerSource = 16
+	maxOtherConns      = 256
+	maxConnsPerSource  = 16
+	maxConnsPerNetwork = 64
 )
 
 // maxMetricsConns bounds the metrics listener's connections.
@@ -56,7 +61,7 @@ type capListener struct {
 	others   chan struct{}
 
 	mu      sync.Mutex
-	sources map[netip.Prefix]int // open connections in the others' pool, by source; at most maxOtherConns keys
+	sources map[netip.Prefix]int // open connections in the others' pool, by source and by IPv6 /48; at most 2*maxOtherConns keys
 }
 
 func newCapListener(l net.Listener, trusted trustedproxy.List, gateways, others int) *capListener {
@@ -84,13 +89,16 @@ func (l *capListener) Accept() (net.Conn, error) {
 				continue
 			}
 		}
-		src := sourceOf(addr)
+		src, network := sourceOf(addr), networkOf(addr)
 		l.mu.Lock()
-		ok := l.sources[src] < maxConnsPerSource
+		ok := l.sources[src] < maxConnsPerSource && (!network.IsValid() || l.sources[network] < maxConnsPerNetwork)
 		if ok {
 			select {
 			case l.others <- struct{}{}:
 				l.sources[src]++
+				if network.IsValid() {
+					l.sources[network]++
+				}
 			default:
 				ok = false
 			}
@@ -100,17 +108,26 @@ func (l *capListener) Accept() (net.Conn, error) {
 			_ = c.Close()
 			continue
 		}
-		return &cappedConn{Conn: c, release: func() { l.release(src) }}, nil
+		return &cappedConn{Conn: c, release: func() { l.release(src, network) }}, nil
 	}
 }
 
-func (l *capListener) release(src netip.Prefix) {
+func (l *capListener) release(src, network netip.Prefix) {
 	l.mu.Lock()
-	if l.sources[src]--; l.sources[src] <= 0 {
-		delete(l.sources, src)
+	l.drop(src)
+	if network.IsValid() {
+		l.drop(network)
 	}
 	<-l.others
 	l.mu.Unlock()
+}
+
+// drop takes one connection off p's count, and p off the map at none.
+// l.mu is held.
+func (l *capListener) drop(p netip.Prefix) {
+	if l.sources[p]--; l.sources[p] <= 0 {
+		delete(l.sources, p)
+	}
 }
 
 // sourceOf is the source a peer's connections are counted by: its IPv4
@@ -124,6 +141,17 @@ func sourceOf(a netip.Addr) netip.Prefix {
 		return netip.PrefixFrom(a, 32)
 	}
 	p, _ := a.Prefix(64)
+	return p
+}
+
+// networkOf is the network an IPv6 peer's connections are also counted
+// by: its /48, the most one site is given; the zero Prefix for an IPv4
+// peer, whose address is its source already.
+func networkOf(a netip.Addr) netip.Prefix {
+	if !a.IsValid() || a.Is4() {
+		return netip.Prefix{}
+	}
+	p, _ := a.Prefix(48)
 	return p
 }
 
