@@ -23,17 +23,7 @@ func TestCapListenerBounded(t *testing.T) {
 	trusted, _ := trustedproxy.Parse([]string{"127.0.0.2"})
 	l := newCapListener(raw, trusted, 4, 32)
 	defer l.Close()
-	accepted := make(chan net.Conn, 1024)
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				close(accepted)
-				return
-			}
-			accepted <- c
-		}
-	}()
+	accepted := acceptAll(l)
 	var clients []net.Conn
 	dial := func(ip string) {
 		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 5 * time.Second}
@@ -103,17 +93,7 @@ func TestCapListenerIPv6Networks(t *testing.T) {
 	}
 	l := newCapListener(namedPeerListener{raw}, nil, 0, maxOtherConns)
 	defer l.Close()
-	accepted := make(chan net.Conn, 1024)
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				close(accepted)
-				return
-			}
-			accepted <- c
-		}
-	}()
+	accepted := acceptAll(l)
 	var clients []net.Conn
 	defer func() {
 		for _, c := range clients {
@@ -137,7 +117,10 @@ func TestCapListenerIPv6Networks(t *testing.T) {
 		deadline := time.After(5 * time.Second)
 		for len(got) < want {
 			select {
-			case c := <-accepted:
+			case c, ok := <-accepted:
+				if !ok {
+					t.Fatalf("%s: the listener stopped after %d connections", what, len(got))
+				}
 				got = append(got, c)
 			case <-deadline:
 				t.Fatalf("%s: %d connections accepted, want %d", what, len(got), want)
@@ -208,3 +191,20 @@ type namedPeerConn struct {
 }
 
 func (c namedPeerConn) RemoteAddr() net.Addr { return c.remote }
+
+// acceptAll accepts l's connections until it is closed, into the channel
+// it returns.
+func acceptAll(l net.Listener) <-chan net.Conn {
+	accepted := make(chan net.Conn, 1024)
+	go func() {
+		defer close(accepted)
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- c
+		}
+	}()
+	return accepted
+}
