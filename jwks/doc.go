@@ -36,7 +36,10 @@
 //     longer lists are dropped and lookups answer
 //     [validator.ErrKeysUnavailable] until it holds a usable key, logged at
 //     Error. A key whose private half the set publishes is dropped under
-//     every kid, its public copies too.
+//     every kid, its public copies too; a set that publishes more than 8
+//     private keys trusts none of its keys (each costs a scalar
+//     multiplication to look at, and forged tokens can have a set fetched
+//     again).
 //  7. Background refresh runs at the configured interval (15 min by
 //     default), or at the response's Cache-Control max-age when that is
 //     shorter (at least 1 min): a key the issuer removed is trusted at

@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"fmt"
 	"maps"
 	"testing"
 	"time"
@@ -111,4 +112,33 @@ func scalar(t *testing.T, k *ecdsa.PrivateKey) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// A set that publishes more private keys than are looked at
+// (maxExposed, 8) trusts none of its keys, so that a hostile issuer cannot
+// make every fetch cost a scalar multiplication per entry (red-team of the
+// outbound calls); up to that many, the keys they do not expose stay
+// trusted.
+func TestManyPublishedPrivateKeysTrustNone(t *testing.T) {
+	loadKeys()
+	tok := rvToken(t, "k", rsaA, "honest")
+	for _, tc := range []struct {
+		leaked int
+		ok     bool
+	}{{0, true}, {8, true}, {9, false}, {200, false}} {
+		entries := []map[string]any{jwk("k", &rsaA.PublicKey, nil)}
+		for i := range tc.leaked {
+			k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+			if err != nil {
+				t.Fatal(err)
+			}
+			entries = append(entries, jwk(fmt.Sprintf("leaked-%d", i), &k.PublicKey, map[string]any{"d": b64.EncodeToString(scalar(t, k))}))
+		}
+		set := newSet(t, newServer(t, jwksDoc(entries...)))
+		_ = set.Refresh(t.Context())
+		_, err := rvValidator(t, set).Validate(t.Context(), tok)
+		if (err == nil) != tc.ok {
+			t.Errorf("an honest key beside %d published private keys: %v, want accepted %v", tc.leaked, err, tc.ok)
+		}
+	}
 }

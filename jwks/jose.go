@@ -71,7 +71,8 @@ var (
 // "use" other than "sig", "key_ops" without "verify", symmetric ("oct")
 // keys, private keys (published, hence compromised), unsupported key types,
 // curves or algorithms, and RSA keys under 2048 or over 8192 bits (see
-// [validator.NewKey]).
+// [validator.NewKey]). A set that publishes more than maxExposed private
+// keys keeps none.
 func parseKeySet(body []byte) ([]*validator.Key, []skippedKey, error) {
 	var doc struct {
 		Keys []json.RawMessage `json:"keys"`
@@ -101,7 +102,15 @@ func parseKeySet(body []byte) ([]*validator.Key, []skippedKey, error) {
 		keys = append(keys, k)
 	}
 	// A key whose private half is published is compromised under any kid:
-	// its public copies go too.
+	// its public copies go too. A set that publishes more private keys
+	// than are looked at trusts none of its keys: which of them the rest
+	// expose is not known.
+	if exposed.overflow {
+		for _, k := range keys {
+			skipped = append(skipped, skippedKey{kid: k.ID(), reason: fmt.Sprintf("the key set publishes more than %d private keys: none of its keys is trusted", maxExposed)})
+		}
+		return nil, skipped, nil
+	}
 	keys = slices.DeleteFunc(keys, func(k *validator.Key) bool {
 		if exposed.has(k) {
 			skipped = append(skipped, skippedKey{kid: k.ID(), reason: "its private key is published in the key set"})
@@ -116,19 +125,37 @@ func parseKeySet(body []byte) ([]*validator.Key, []skippedKey, error) {
 // §6.3.2; RFC 8037 §2).
 var privateMembers = []string{"d", "p", "q", "dp", "dq", "qi", "oth"}
 
+// maxExposed bounds how many of a set's private keys are looked at.
+// Deriving a public key costs a scalar multiplication (about 1 ms for
+// P-521), and a 1 MiB set holds thousands of entries, fetched again
+// whenever forged tokens name an unknown kid: past maxExposed the set is
+// compromised whole. No honest set publishes even one.
+const maxExposed = 8
+
+// maxExposedFactorBytes bounds an RSA prime whose product is taken: a
+// factor of a usable modulus (at most 8192 bits) is at most 1024 bytes,
+// and two 500 KB ones cost 100 ms to multiply.
+const maxExposedFactorBytes = 1024
+
 // exposedKeys are the public keys (RSA moduli, EC points, Ed25519 keys)
 // of the private keys a set publishes, derived from the private values
-// where they can be, and the kids of those whose public key cannot.
+// where they can be, and the kids of those whose public key cannot;
+// overflow when the set publishes more than maxExposed of them.
 type exposedKeys struct {
-	moduli []*big.Int
-	points []*ecdh.PublicKey
-	ed     []ed25519.PublicKey
-	kids   []string
+	moduli   []*big.Int
+	points   []*ecdh.PublicKey
+	ed       []ed25519.PublicKey
+	kids     []string
+	n        int
+	overflow bool
 }
 
 // add records raw's public key if raw carries private members, whatever
 // else is wrong with it.
 func (e *exposedKeys) add(raw json.RawMessage) {
+	if e.overflow {
+		return
+	}
 	var m map[string]json.RawMessage
 	if json.Unmarshal(raw, &m) != nil {
 		return
@@ -140,6 +167,10 @@ func (e *exposedKeys) add(raw json.RawMessage) {
 		}
 	}
 	if !private {
+		return
+	}
+	if e.n++; e.n > maxExposed {
+		e.overflow = true
 		return
 	}
 	str := func(name string) string {
@@ -166,7 +197,8 @@ func (e *exposedKeys) add(raw json.RawMessage) {
 		if n := num("n"); n != nil {
 			e.moduli, derived = append(e.moduli, n), true
 		}
-		if p, q := num("p"), num("q"); p != nil && q != nil {
+		if p, q := bytesOf("p"), bytesOf("q"); p != nil && q != nil && len(p) <= maxExposedFactorBytes && len(q) <= maxExposedFactorBytes {
+			p, q := new(big.Int).SetBytes(p), new(big.Int).SetBytes(q)
 			e.moduli, derived = append(e.moduli, new(big.Int).Mul(p, q)), true
 		}
 	case "EC":
