@@ -1,6 +1,7 @@
 package jwks_test
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -50,6 +51,20 @@ func TestExposedPrivateKeyShapes(t *testing.T) {
 	ecZPriv := jwk("leaked", &ecZ.PublicKey, map[string]any{"d": enc(scalar(t, ecZ))})
 	ecZPubShort := with(ecZPub, "x", enc(ecZ.X.Bytes())) // leading zero stripped
 
+	// A P-256 key whose scalar starts with a zero byte, written as
+	// big.Int.Bytes() writes it (31 bytes; review of SECURITY.md 149).
+	var ecD *ecdsa.PrivateKey
+	for ecD == nil {
+		k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if scalar(t, k)[0] == 0 {
+			ecD = k
+		}
+	}
+	ecDPub := jwk("k", &ecD.PublicKey, nil)
+	ecDPriv := jwk("leaked", &ecD.PublicKey, map[string]any{"d": enc(scalar(t, ecD)[1:])})
+	// An RSA prime padded with zero bytes past 1024 (review of 149).
+	paddedP := enc(append(make([]byte, 1025-len(rsaA.Primes[0].Bytes())), rsaA.Primes[0].Bytes()...))
+
 	type tc struct {
 		name   string
 		public map[string]any
@@ -87,6 +102,10 @@ func TestExposedPrivateKeyShapes(t *testing.T) {
 		{"EC private d without x,y", ecPub, with(ecPriv, "x", nil, "y", nil), esTok(ecA)},
 		{"Ed25519 private d without x", edPub, with(edPriv, "x", nil), edTok},
 		{"RSA private kid not a string", rsaPub, with(rsaPriv, "kid", 7), rsTok},
+		{"RSA private no n, p padded with zero bytes to 1025", rsaPub, with(rsaPriv, "n", nil, "p", paddedP), rsTok},
+		{"EC private d without its leading zero byte", ecDPub, ecDPriv, esTok(ecD)},
+		{"EC private d without its leading zero byte, no x,y", ecDPub, with(ecDPriv, "x", nil, "y", nil), esTok(ecD)},
+		{"EC private d out of range, x,y given", ecPub, with(ecPriv, "d", enc(bytes.Repeat([]byte{0xff}, 32))), esTok(ecA)},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

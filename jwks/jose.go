@@ -4,6 +4,7 @@ package jwks
 // that imports it. Moving to jwx/v3 is a change to this file alone.
 
 import (
+	"bytes"
 	"crypto/ecdh"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -94,6 +95,10 @@ func parseKeySet(body []byte) ([]*validator.Key, []skippedKey, error) {
 			}
 			continue
 		}
+		if len(raw) > maxEntryBytes {
+			skipped = append(skipped, skippedKey{reason: fmt.Sprintf("an entry of %d bytes, over %d", len(raw), maxEntryBytes)})
+			continue
+		}
 		k, kid, err := parseKey(raw)
 		if err != nil {
 			skipped = append(skipped, skippedKey{kid: kid, reason: err.Error()})
@@ -103,11 +108,11 @@ func parseKeySet(body []byte) ([]*validator.Key, []skippedKey, error) {
 	}
 	// A key whose private half is published is compromised under any kid:
 	// its public copies go too. A set that publishes more private keys
-	// than are looked at trusts none of its keys: which of them the rest
-	// expose is not known.
-	if exposed.overflow {
+	// than are looked at, or one in an entry too large to look at, trusts
+	// none of its keys: which of them the rest expose is not known.
+	if exposed.compromised != "" {
 		for _, k := range keys {
-			skipped = append(skipped, skippedKey{kid: k.ID(), reason: fmt.Sprintf("the key set publishes more than %d private keys: none of its keys is trusted", maxExposed)})
+			skipped = append(skipped, skippedKey{kid: k.ID(), reason: exposed.compromised + ": none of its keys is trusted"})
 		}
 		return nil, skipped, nil
 	}
@@ -132,28 +137,65 @@ var privateMembers = []string{"d", "p", "q", "dp", "dq", "qi", "oth"}
 // compromised whole. No honest set publishes even one.
 const maxExposed = 8
 
-// maxExposedFactorBytes bounds an RSA prime whose product is taken: a
-// factor of a usable modulus (at most 8192 bits) is at most 1024 bytes,
-// and two 500 KB ones cost 100 ms to multiply.
-const maxExposedFactorBytes = 1024
+// maxExposedFactorBits bounds an RSA prime whose product is taken: a
+// factor of a usable modulus (at most 8192 bits) is no longer, and two
+// 500 KB ones cost 100 ms to multiply.
+const maxExposedFactorBits = 8192
+
+// maxEntryBytes bounds one entry of a set that is decoded: a JWK, even an
+// RSA-8192 private key with a certificate chain, is a few KB, and one of
+// 1 MiB with 100,000 members cost 280 ms to decode the three ways a key
+// is read.
+const maxEntryBytes = 64 << 10
+
+// privateNames are privateMembers as a member name is written, quoted.
+var privateNames = func() [][]byte {
+	out := make([][]byte, len(privateMembers))
+	for i, m := range privateMembers {
+		out[i] = []byte(`"` + m + `"`)
+	}
+	return out
+}()
+
+// mayBePrivate reports whether the entry raw can have a private member:
+// it has one's name in quotes, or an escape (which can spell one). A byte
+// scan, so that the entries that cannot (most of a hostile 1 MiB set of
+// "0" or "{}") are not decoded.
+func mayBePrivate(raw []byte) bool {
+	if bytes.IndexByte(raw, '\\') >= 0 {
+		return true
+	}
+	for _, name := range privateNames {
+		if bytes.Contains(raw, name) {
+			return true
+		}
+	}
+	return false
+}
 
 // exposedKeys are the public keys (RSA moduli, EC points, Ed25519 keys)
 // of the private keys a set publishes, derived from the private values
 // where they can be, and the kids of those whose public key cannot;
-// overflow when the set publishes more than maxExposed of them.
+// compromised says why no key of the set is trusted, when the set
+// publishes more than maxExposed of them or one in an entry over
+// maxEntryBytes.
 type exposedKeys struct {
-	moduli   []*big.Int
-	points   []*ecdh.PublicKey
-	ed       []ed25519.PublicKey
-	kids     []string
-	n        int
-	overflow bool
+	moduli      []*big.Int
+	points      []*ecdh.PublicKey
+	ed          []ed25519.PublicKey
+	kids        []string
+	n           int
+	compromised string
 }
 
 // add records raw's public key if raw carries private members, whatever
 // else is wrong with it.
 func (e *exposedKeys) add(raw json.RawMessage) {
-	if e.overflow {
+	if e.compromised != "" || !mayBePrivate(raw) {
+		return
+	}
+	if len(raw) > maxEntryBytes {
+		e.compromised = fmt.Sprintf("the key set has an entry of %d bytes that may publish a private key", len(raw))
 		return
 	}
 	var m map[string]json.RawMessage
@@ -170,7 +212,7 @@ func (e *exposedKeys) add(raw json.RawMessage) {
 		return
 	}
 	if e.n++; e.n > maxExposed {
-		e.overflow = true
+		e.compromised = fmt.Sprintf("the key set publishes more than %d private keys", maxExposed)
 		return
 	}
 	str := func(name string) string {
@@ -197,20 +239,41 @@ func (e *exposedKeys) add(raw json.RawMessage) {
 		if n := num("n"); n != nil {
 			e.moduli, derived = append(e.moduli, n), true
 		}
-		if p, q := bytesOf("p"), bytesOf("q"); p != nil && q != nil && len(p) <= maxExposedFactorBytes && len(q) <= maxExposedFactorBytes {
-			p, q := new(big.Int).SetBytes(p), new(big.Int).SetBytes(q)
+		// By the value, not the encoding: leading zero bytes pad it.
+		if p, q := num("p"), num("q"); p != nil && q != nil && p.BitLen() <= maxExposedFactorBits && q.BitLen() <= maxExposedFactorBits {
 			e.moduli, derived = append(e.moduli, new(big.Int).Mul(p, q)), true
 		}
 	case "EC":
-		curves := map[string]ecdh.Curve{"P-256": ecdh.P256(), "P-384": ecdh.P384(), "P-521": ecdh.P521()}
+		curves := map[string]struct {
+			c    ecdh.Curve
+			size int
+		}{"P-256": {ecdh.P256(), 32}, "P-384": {ecdh.P384(), 48}, "P-521": {ecdh.P521(), 66}}
 		if c, ok := curves[str("crv")]; ok {
-			if priv, err := c.NewPrivateKey(bytesOf("d")); err == nil {
-				e.points, derived = append(e.points, priv.PublicKey()), true
+			// d as its value, in the curve's size: an encoder that
+			// writes big.Int.Bytes() drops a leading zero byte (one P-256
+			// key in 256).
+			if d := num("d"); d != nil && d.BitLen() <= 8*c.size {
+				if priv, err := c.c.NewPrivateKey(d.FillBytes(make([]byte, c.size))); err == nil {
+					e.points, derived = append(e.points, priv.PublicKey()), true
+				}
+			}
+			// The entry's own point counts too: a d that derives
+			// nothing still says that point's private half is out.
+			if x, y := num("x"), num("y"); x != nil && y != nil && x.BitLen() <= 8*c.size && y.BitLen() <= 8*c.size {
+				point := append([]byte{4}, x.FillBytes(make([]byte, c.size))...)
+				if pub, err := c.c.NewPublicKey(append(point, y.FillBytes(make([]byte, c.size))...)); err == nil {
+					e.points, derived = append(e.points, pub), true
+				}
 			}
 		}
 	case "OKP":
-		if d := bytesOf("d"); str("crv") == "Ed25519" && len(d) == ed25519.SeedSize {
-			e.ed, derived = append(e.ed, ed25519.NewKeyFromSeed(d).Public().(ed25519.PublicKey)), true
+		if str("crv") == "Ed25519" {
+			if d := bytesOf("d"); len(d) == ed25519.SeedSize {
+				e.ed, derived = append(e.ed, ed25519.NewKeyFromSeed(d).Public().(ed25519.PublicKey)), true
+			}
+			if x := bytesOf("x"); len(x) == ed25519.PublicKeySize {
+				e.ed, derived = append(e.ed, ed25519.PublicKey(x)), true
+			}
 		}
 	}
 	if !derived {

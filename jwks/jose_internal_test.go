@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/bearerguard/bearerguard/validator"
@@ -59,15 +60,45 @@ func TestExposedKeysBounded(t *testing.T) {
 			e.add(json.RawMessage(entry))
 		}
 		derived := len(e.points) + len(e.moduli) + len(e.ed) + len(e.kids)
-		if derived > maxExposed || derived != min(n, maxExposed) || e.overflow != (n > maxExposed) {
-			t.Errorf("%d private entries: %d derived, overflow %v; want %d, %v", n, derived, e.overflow, min(n, maxExposed), n > maxExposed)
+		if derived > maxExposed || derived != min(n, maxExposed) || (e.compromised != "") != (n > maxExposed) {
+			t.Errorf("%d private entries: %d derived, compromised %q; want %d, %v", n, derived, e.compromised, min(n, maxExposed), n > maxExposed)
 		}
 	}
-	// Two 600 KB "primes": not multiplied, the kid stands for the key.
-	huge := base64.RawURLEncoding.EncodeToString(bytes.Repeat([]byte{0xff}, 600<<10))
+	// Two 20 KB "primes": not multiplied, the kid stands for the key.
+	huge := base64.RawURLEncoding.EncodeToString(bytes.Repeat([]byte{0xff}, 20<<10))
 	var e exposedKeys
 	e.add(json.RawMessage(fmt.Sprintf(`{"kty":"RSA","kid":"big","p":%q,"q":%q}`, huge, huge)))
-	if len(e.moduli) != 0 || !slices.Equal(e.kids, []string{"big"}) {
-		t.Errorf("huge RSA primes: %d moduli, kids %q; want none, [big]", len(e.moduli), e.kids)
+	if len(e.moduli) != 0 || !slices.Equal(e.kids, []string{"big"}) || e.compromised != "" {
+		t.Errorf("huge RSA primes: %d moduli, kids %q, compromised %q; want none, [big], \"\"", len(e.moduli), e.kids, e.compromised)
+	}
+	// An entry too large to decode that may be private: no key of the
+	// set is trusted.
+	e = exposedKeys{}
+	e.add(json.RawMessage(`{"d":"AA","pad":"` + strings.Repeat("A", maxEntryBytes) + `"}`))
+	if e.compromised == "" {
+		t.Errorf("a %d-byte entry with a private member: not compromised", maxEntryBytes+20)
+	}
+}
+
+// Only an entry that may have a private member is decoded: most of a
+// hostile set ("0", "{}", public keys) is passed over by a byte scan, and
+// an escape, which can spell a member's name, is decoded.
+func TestMayBePrivate(t *testing.T) {
+	for _, tc := range []struct {
+		raw  string
+		want bool
+	}{
+		{`0`, false},
+		{`{}`, false},
+		{`{"kty":"RSA","kid":"a","n":"sXch","e":"AQAB"}`, false},
+		{`{"kty":"EC","d":"AA"}`, true},
+		{`{"kty":"RSA","p":"AA","q":"AA"}`, true},
+		{`{"kty":"RSA","oth":[]}`, true},
+		{`{"kty":"EC","\u0064":"AA"}`, true},
+		{`{"kid":"d"}`, true}, // a value, read to be sure
+	} {
+		if got := mayBePrivate([]byte(tc.raw)); got != tc.want {
+			t.Errorf("mayBePrivate(%s) = %v, want %v", tc.raw, got, tc.want)
+		}
 	}
 }
