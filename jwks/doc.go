@@ -37,9 +37,9 @@
 //     [validator.ErrKeysUnavailable] until it holds a usable key, logged at
 //     Error. A key whose private half the set publishes is dropped under
 //     every kid, its public copies too; a set that publishes more than 8
-//     private keys trusts none of its keys (each costs a scalar
-//     multiplication to look at, and forged tokens can have a set fetched
-//     again).
+//     private keys, or has an entry over 64 KiB that may be one, trusts
+//     none of its keys (each costs a scalar multiplication to look at,
+//     and forged tokens can have a set fetched again).
 //  7. Background refresh runs at the configured interval (15 min by
 //     default), or at the response's Cache-Control max-age when that is
 //     shorter (at least 1 min): a key the issuer removed is trusted at

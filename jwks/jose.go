@@ -72,8 +72,9 @@ var (
 // "use" other than "sig", "key_ops" without "verify", symmetric ("oct")
 // keys, private keys (published, hence compromised), unsupported key types,
 // curves or algorithms, and RSA keys under 2048 or over 8192 bits (see
-// [validator.NewKey]). A set that publishes more than maxExposed private
-// keys keeps none.
+// [validator.NewKey]), and entries over maxEntryBytes. A set that
+// publishes more than maxExposed private keys, or has an entry over
+// maxEntryBytes that may be one, keeps none.
 func parseKeySet(body []byte) ([]*validator.Key, []skippedKey, error) {
 	var doc struct {
 		Keys []json.RawMessage `json:"keys"`
