@@ -34,19 +34,6 @@ const descriptorHeadroom = 128
 // pools together.
 func (l *capListener) capacity() int { return cap(l.gateways) + cap(l.others) }
 
-// descriptorsNeeded returns how many descriptors serve may hold open
-// with the listeners ls full: their caps and descriptorHeadroom. Past the
-// process's limit, Accept fails (EMFILE) and net/http waits and tries
-// again: a gateway's connection then waits in the kernel's queue like
-// anyone's, which the caps are there to prevent.
-func descriptorsNeeded(ls ...*capListener) int {
-	need := descriptorHeadroom
-	for _, l := range ls {
-		need += l.capacity()
-	}
-	return need
-}
-
 // capListener caps the connections a listener holds open, in two pools:
 // the gateways' (--trusted-proxies, up to --max-conns) and everyone
 // else's (maxOtherConns, at most maxConnsPerSource from one source), so

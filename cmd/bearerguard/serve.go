@@ -158,7 +158,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		l    net.Listener
 	}
 	var ls []listener
-	var caps []*capListener
+	need := descriptorHeadroom // descriptors the caps may take, all listeners full
 	closeAll := func() {
 		for _, l := range ls {
 			l.l.Close()
@@ -182,13 +182,15 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		} else {
 			capped = newCapListener(l, proxies, cfg.MaxConns, maxOtherConns)
 		}
-		caps = append(caps, capped)
+		need += capped.capacity()
 		ls = append(ls, listener{a.name, capped})
 	}
 	// The caps hold only if the process may open that many descriptors:
-	// past its limit a gateway's connection waits like anyone's.
+	// past its limit Accept fails (EMFILE) and net/http waits and tries
+	// again, so a gateway's connection waits in the kernel's queue like
+	// anyone's.
 	if limit, known := openFileLimit(); known {
-		if need := descriptorsNeeded(caps...); uint64(need) > limit {
+		if uint64(need) > limit {
 			log.Warn("bearerguard serve: the connection caps allow more connections than the process may open (raise its limit: ulimit -n, systemd's LimitNOFILE, or lower --max-conns)",
 				"open_file_limit", limit, "caps_need", need, "max_conns", cfg.MaxConns)
 		}
