@@ -812,7 +812,10 @@ func TestIPv6HostSpellings(t *testing.T) {
 	// is that address spelled otherwise, never another host.
 	f = newFixture(t, "default: open\nroutes:\n  - host: 127.0.0.1\n    path: /\n    deny: true\n")
 	for host, want := range map[string]int{"127.0.0.1": 403, "127.0.0.1:8080": 403, "127.1": 400, "0x7f000001": 400, "2130706433": 400,
-		"0177.0.0.1": 400, "127.0.0.01:80": 400, "127.0.0.2": 200} {
+		"0177.0.0.1": 400, "127.0.0.01:80": 400, "127.0.0.2": 200,
+		// A port a WHATWG parser refuses, on a host the route denies and
+		// one the default opens: no host at all.
+		"127.0.0.1:65535": 403, "127.0.0.1:65536": 400, "127.0.0.1:99999": 400, "127.0.0.2:99999": 400} {
 		if dec := f.d.Decide(t.Context(), forwardauth.Request{Method: "GET", Host: host, URI: "/admin"}); dec.Status != want {
 			t.Errorf("Host %s: %d (%v), want %d", host, dec.Status, dec.Err, want)
 		}

@@ -165,6 +165,28 @@ func TestCapListenerIPv6Networks(t *testing.T) {
 	if keys != 0 || others != 0 {
 		t.Errorf("all closed: %d keys, %d in the pool; want none", keys, others)
 	}
+	// One connection from each of 300 /48s: the pool fills at 256, and
+	// the map holds two keys per connection at most, however many
+	// networks knock.
+	for n := 1; n <= 300; n++ {
+		dial(fmt.Sprintf("2001:db8:%x:1::7", 0x100+n))
+	}
+	spread := collect(maxOtherConns, "300 /48s")
+	l.mu.Lock()
+	keys = len(l.sources)
+	l.mu.Unlock()
+	if keys > 2*maxOtherConns {
+		t.Errorf("%d keys in the map of sources for a full pool, want at most %d", keys, 2*maxOtherConns)
+	}
+	for _, c := range spread {
+		c.Close()
+	}
+	l.mu.Lock()
+	keys, others = len(l.sources), len(l.others)
+	l.mu.Unlock()
+	if keys != 0 || others != 0 {
+		t.Errorf("all closed again: %d keys, %d in the pool; want none", keys, others)
+	}
 }
 
 // namedPeerListener's connections are from the IPv6 address their first
