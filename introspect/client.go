@@ -46,6 +46,7 @@ type Client struct {
 	// (at most validator.MaxRetryAfter ahead): until then an uncached token
 	// is answered unavailable without a request.
 	quietUntil atomic.Int64
+	brk        *breaker // stops asking an endpoint that gives no answer at all
 	tel        *telemetry
 
 	mu            sync.Mutex
@@ -202,6 +203,9 @@ func newClient(cfg config, issuer, endpoint string, auth ClientAuth) (*Client, e
 	c.tel = tel
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.g = newGroup(cfg.maxRequests, c.ctx.Done(), cfg.timeout)
+	// While the probe is out, a caller is told to come back when it must
+	// have ended: the request timeout.
+	c.brk = newBreaker(cfg.brkFailures, cfg.brkMaxOpen, min(cfg.timeout, validator.MaxRetryAfter), cfg.clock)
 	return c, nil
 }
 
@@ -252,6 +256,11 @@ func (c *Client) Introspect(ctx context.Context, token string) (*validator.Token
 		return own(answer(e))
 	}
 	c.tel.cache.Add(ctx, 1, c.tel.miss...)
+	if wait, blocked := c.brk.blocked(); blocked {
+		// Before waiting for a slot: while the endpoint answers nothing,
+		// the slots are held by requests waiting for their timeout.
+		return nil, unavailable(errUnreachable, wait)
+	}
 	// The call's token is shared by all its callers and the cache.
 	return own(c.g.do(ctx, key, func() (*validator.Token, error) { return c.fetch(key, token) }))
 }
@@ -297,6 +306,10 @@ func (c *Client) fetch(key Key, token string) (*validator.Token, error) {
 		// client blocked.
 		return nil, unavailable(errQuiet, wait)
 	}
+	wait, probe, ok := c.brk.allow()
+	if !ok {
+		return nil, unavailable(errUnreachable, wait)
+	}
 	start := time.Now()
 	// The answer is the server's as of when it was asked: a token revoked
 	// while the answer was on its way (up to the timeout) must not be kept
@@ -307,6 +320,7 @@ func (c *Client) fetch(key Key, token string) (*validator.Token, error) {
 	if c.ctx.Err() == nil {
 		c.tel.request(ctx, start, tok != nil, err)
 	}
+	c.recordReach(meta.reach, probe)
 	now := c.cfg.clock()
 	switch {
 	case err != nil && c.ctx.Err() != nil:
@@ -358,6 +372,50 @@ func (c *Client) fetch(key Key, token string) (*validator.Token, error) {
 		cachePut(c.ctx, c.cache, key, Entry{Token: tok, Expires: expires})
 	}
 	return tok, nil
+}
+
+// reach is whether a request got an answer from the endpoint.
+type reach uint8
+
+const (
+	notSent  reach = iota // no request went out (no endpoint, no credentials)
+	answered              // a response came back (refused or not for its status, type or size)
+	noAnswer              // refused, reset, timed out, a TLS failure, or a body cut short
+)
+
+// reachOf tells from httpfetch.Do's error whether the endpoint answered.
+func reachOf(err error) reach {
+	if err == nil || errors.Is(err, httpfetch.ErrTooLarge) {
+		return answered
+	}
+	if _, ok := errors.AsType[*httpfetch.StatusError](err); ok {
+		return answered
+	}
+	if _, ok := errors.AsType[*httpfetch.ContentTypeError](err); ok {
+		return answered
+	}
+	return noAnswer
+}
+
+// recordReach tells the breaker what a request found, and the operator
+// when that opens or closes it. Close cutting a request short tells
+// nothing of the endpoint.
+func (c *Client) recordReach(r reach, probe bool) {
+	switch {
+	case c.ctx.Err() != nil, r == notSent:
+		c.brk.release(probe)
+	case r == answered:
+		if c.brk.answered() {
+			c.cfg.logger.Info("introspect: the endpoint answers again; requests resume",
+				slog.String("endpoint", httpfetch.Redact(c.currentEndpoint())))
+		}
+	default:
+		if pause, failures := c.brk.unanswered(probe); pause > 0 {
+			c.cfg.logger.Warn("introspect: the endpoint gave no answer to the last requests; uncached tokens are answered unavailable without a request for a while",
+				slog.String("endpoint", httpfetch.Redact(c.currentEndpoint())),
+				slog.Int("failures_in_a_row", failures), slog.Duration("pause", pause))
+		}
+	}
 }
 
 // errQuiet is the cause of an answer given without a request while the
@@ -429,6 +487,7 @@ func (c *Client) ask(ctx context.Context, token string, meta *answerMeta) (*vali
 	sctx, span := c.tel.span(ctx, "introspection", http.MethodPost, endpoint)
 	resp, err := httpfetch.Do(c.post, req.WithContext(sctx), c.cfg.bodyLimit)
 	endSpan(span, err)
+	meta.reach = reachOf(err)
 	if err != nil {
 		if se, ok := errors.AsType[*httpfetch.StatusError](err); ok {
 			wait := min(se.RetryAfter, validator.MaxRetryAfter)
@@ -504,10 +563,12 @@ func (c *Client) parseSigned(ctx context.Context, body []byte, meta *answerMeta)
 }
 
 // answerMeta is what an introspection request learns of its answer besides
-// the token: the response body's size, and when a signed response expires
-// ("exp"; zero if it has none), past which its answer is not kept, and
-// when it was signed ("iat"), past which it is kept for the TTL at most.
+// the token: whether the endpoint answered at all, the response body's
+// size, and when a signed response expires ("exp"; zero if it has none),
+// past which its answer is not kept, and when it was signed ("iat"), past
+// which it is kept for the TTL at most.
 type answerMeta struct {
+	reach    reach
 	size     int
 	notAfter time.Time
 	issuedAt time.Time // a signed response's "iat"

@@ -48,6 +48,12 @@
 //     3xx, non-JSON, too large) are
 //     [validator.ErrIntrospectionUnavailable] (HTTP 503), never cached and
 //     never taken as "active".
+//  7. Pacing: a 429 or 503 with Retry-After stops requests for that long
+//     (at most [validator.MaxRetryAfter]); an endpoint that answers nothing
+//     at all, 5 requests in a row ([WithCircuitBreaker]), stops them for
+//     1 s, then one probe goes out, and each probe without an answer
+//     doubles the pause up to 30 s. Meanwhile uncached tokens are answered
+//     unavailable at once, with a Retry-After; cached ones as usual.
 //
 // Revocation is seen at most the maximum TTL late for active tokens; use a
 // shorter [WithMaxTTL] (or 0) where that matters.

@@ -43,6 +43,8 @@ type config struct {
 	maxTTL       time.Duration
 	inactiveTTL  time.Duration
 	maxRequests  int
+	brkFailures  int
+	brkMaxOpen   time.Duration
 	clock        func() time.Time
 	logger       *slog.Logger
 	insecureHTTP bool
@@ -64,6 +66,8 @@ func defaults() config {
 		maxTTL:      DefaultMaxTTL,
 		inactiveTTL: DefaultInactiveTTL,
 		maxRequests: DefaultMaxConcurrentRequests,
+		brkFailures: DefaultBreakerFailures,
+		brkMaxOpen:  DefaultBreakerMaxOpen,
 		clock:       time.Now,
 		logger:      slog.Default(),
 	}
@@ -189,6 +193,35 @@ func WithMaxConcurrentRequests(n int) Option {
 			cfg.errs = append(cfg.errs, errors.New("WithMaxConcurrentRequests: must be at least 1"))
 		}
 		cfg.maxRequests = n
+	}
+}
+
+// WithCircuitBreaker sets when the client stops asking an endpoint that
+// gives no answer at all (default [DefaultBreakerFailures] requests in a
+// row, [DefaultBreakerMaxOpen]): after failures requests in a row got no
+// answer (the connection refused or reset, the timeout passed, the TLS
+// handshake failed), uncached tokens are answered as
+// [validator.ErrIntrospectionUnavailable] at once, with a Retry-After,
+// without a request and without waiting for a slot, for 1 s (or maxOpen
+// if shorter). Then one request goes out as a probe while the others are
+// still answered at once: any answer closes the breaker, none pauses the
+// client again for twice as long, up to maxOpen. Cached answers are served
+// throughout.
+//
+// Only the absence of an answer counts: any status or body from the
+// endpoint closes the breaker, so that no token a caller chooses (one an
+// authorization server answers with a 500, say) can open it for everyone.
+// failures 0 turns the breaker off; otherwise maxOpen is at least 1 ms
+// and at most [validator.MaxRetryAfter].
+func WithCircuitBreaker(failures int, maxOpen time.Duration) Option {
+	return func(cfg *config) {
+		switch {
+		case failures < 0:
+			cfg.errs = append(cfg.errs, errors.New("WithCircuitBreaker: negative failures"))
+		case failures > 0 && (maxOpen < time.Millisecond || maxOpen > validator.MaxRetryAfter):
+			cfg.errs = append(cfg.errs, fmt.Errorf("WithCircuitBreaker: maxOpen %v out of range [1ms, %v]", maxOpen, validator.MaxRetryAfter))
+		}
+		cfg.brkFailures, cfg.brkMaxOpen = failures, maxOpen
 	}
 }
 
