@@ -13,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+
 	"github.com/bearerguard/bearerguard/internal/testclock"
 	"github.com/bearerguard/bearerguard/internal/testlog"
 	"github.com/bearerguard/bearerguard/introspect"
@@ -135,10 +138,12 @@ func TestBreakerOpensOnNoAnswer(t *testing.T) {
 		{name: "refused", refused: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newFlakyEndpoint(t, tc.mode, introspect.WithCircuitBreaker(3, 10*time.Second))
+			reader := sdkmetric.NewManualReader()
+			opts := []introspect.Option{introspect.WithCircuitBreaker(3, 10*time.Second), introspect.WithMeterProvider(sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)))}
+			e := newFlakyEndpoint(t, tc.mode, opts...)
 			c := e.c
 			if tc.refused {
-				c = e.newClient(t, refusedURL(t), introspect.WithCircuitBreaker(3, 10*time.Second))
+				c = e.newClient(t, refusedURL(t), opts...)
 			}
 			for i := range 3 {
 				unavailableFor(t, fmt.Sprintf("failure %d", i), func() error { _, err := c.Introspect(t.Context(), fmt.Sprintf("made-up-%d", i)); return err }())
@@ -158,6 +163,9 @@ func TestBreakerOpensOnNoAnswer(t *testing.T) {
 			}
 			if d := time.Since(start); d > breakerTimeout {
 				t.Errorf("50 tokens while open took %v: each should be answered at once, not after a timeout", d)
+			}
+			if n := counterValue(t, reader, "bearerguard.introspection.skipped", "breaker"); n != 50 {
+				t.Errorf("bearerguard.introspection.skipped{reason=breaker} = %d, want 50", n)
 			}
 			if !strings.Contains(e.logs.String(), "gave no answer to the last requests") || !strings.Contains(e.logs.String(), "failures_in_a_row=3") {
 				t.Errorf("no warning when the breaker opened; log:\n%s", e.logs)
@@ -352,6 +360,49 @@ func TestBreakerSurvivesClockStepBack(t *testing.T) {
 	if _, err := e.c.Introspect(t.Context(), "good-after-step"); err != nil {
 		t.Errorf("after the clock stepped back an hour: %v, want the probe to go out and be answered", err)
 	}
+}
+
+// The endpoint's Retry-After counts its skipped tokens apart from the
+// breaker's.
+func TestSkippedForRetryAfterCounted(t *testing.T) {
+	reader := sdkmetric.NewManualReader()
+	e := newQuietEndpoint(t, http.StatusTooManyRequests, "30", introspect.WithMeterProvider(sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))))
+	for i := range 11 {
+		_, _ = e.c.Introspect(t.Context(), fmt.Sprint("made-up-", i))
+	}
+	if e.hits.Load() != 1 {
+		t.Fatalf("%d requests, want 1", e.hits.Load())
+	}
+	if n := counterValue(t, reader, "bearerguard.introspection.skipped", "retry_after"); n != 10 {
+		t.Errorf("skipped{reason=retry_after} = %d, want 10", n)
+	}
+	if n := counterValue(t, reader, "bearerguard.introspection.skipped", "breaker"); n != 0 {
+		t.Errorf("skipped{reason=breaker} = %d, want 0: a 429 is an answer", n)
+	}
+}
+
+// counterValue reads the Int64 sum name's data point whose one attribute
+// has the value attr (0 if none).
+func counterValue(t *testing.T, reader *sdkmetric.ManualReader, name, attr string) int64 {
+	t.Helper()
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(t.Context(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if d, ok := m.Data.(metricdata.Sum[int64]); ok && m.Name == name {
+				for _, p := range d.DataPoints {
+					for _, a := range p.Attributes.ToSlice() {
+						if a.Value.AsString() == attr {
+							return p.Value
+						}
+					}
+				}
+			}
+		}
+	}
+	return 0
 }
 
 func TestWithCircuitBreakerBounds(t *testing.T) {

@@ -259,6 +259,7 @@ func (c *Client) Introspect(ctx context.Context, token string) (*validator.Token
 	if wait, blocked := c.brk.blocked(); blocked {
 		// Before waiting for a slot: while the endpoint answers nothing,
 		// the slots are held by requests waiting for their timeout.
+		c.tel.skipped.Add(ctx, 1, c.tel.byBreaker...)
 		return nil, unavailable(errUnreachable, wait)
 	}
 	// The call's token is shared by all its callers and the cache.
@@ -304,10 +305,12 @@ func (c *Client) fetch(key Key, token string) (*validator.Token, error) {
 		// The endpoint asked for quiet (429 or 503 with Retry-After): a
 		// flood of made-up tokens must not keep asking, and get this API's
 		// client blocked.
+		c.tel.skipped.Add(ctx, 1, c.tel.byRetryAfter...)
 		return nil, unavailable(errQuiet, wait)
 	}
 	wait, probe, ok := c.brk.allow()
 	if !ok {
+		c.tel.skipped.Add(ctx, 1, c.tel.byBreaker...)
 		return nil, unavailable(errUnreachable, wait)
 	}
 	start := time.Now()

@@ -25,7 +25,7 @@ type quietEndpoint struct {
 	clock   *testclock.Clock
 }
 
-func newQuietEndpoint(t *testing.T, status int, retryAfter string) *quietEndpoint {
+func newQuietEndpoint(t *testing.T, status int, retryAfter string, opts ...introspect.Option) *quietEndpoint {
 	t.Helper()
 	e := &quietEndpoint{clock: testclock.New(time.Now())}
 	e.failing.Store(true)
@@ -43,8 +43,8 @@ func newQuietEndpoint(t *testing.T, status int, retryAfter string) *quietEndpoin
 		_, _ = w.Write([]byte(`{"active":false}`))
 	}))
 	t.Cleanup(srv.Close)
-	c, err := introspect.New(srv.URL, introspect.ClientSecretBasic("a", "b"), introspect.WithClock(e.clock.Now),
-		introspect.WithInsecureLoopbackHTTP(), introspect.WithLogger(discard))
+	c, err := introspect.New(srv.URL, introspect.ClientSecretBasic("a", "b"), append([]introspect.Option{introspect.WithClock(e.clock.Now),
+		introspect.WithInsecureLoopbackHTTP(), introspect.WithLogger(discard)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

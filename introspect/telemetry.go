@@ -52,10 +52,14 @@ type telemetry struct {
 	requests  metric.Int64Counter
 	duration  metric.Float64Histogram
 	cache     metric.Int64Counter
+	skipped   metric.Int64Counter
 	tracer    trace.Tracer
 	results   map[string][]metric.AddOption
 	durations map[string][]metric.RecordOption
 	hit, miss []metric.AddOption
+	// answers given without a request, by why: the breaker open, or the
+	// endpoint's Retry-After running
+	byBreaker, byRetryAfter []metric.AddOption
 }
 
 func newTelemetry(cfg config) (*telemetry, error) {
@@ -78,6 +82,9 @@ func newTelemetry(cfg config) (*telemetry, error) {
 	errs = append(errs, err)
 	t.cache, err = m.Int64Counter("bearerguard.introspection_cache.events", metric.WithDescription("Introspection cache hits and misses."))
 	errs = append(errs, err)
+	t.skipped, err = m.Int64Counter("bearerguard.introspection.skipped",
+		metric.WithDescription("Uncached tokens answered unavailable without a request: the circuit breaker open, or the endpoint's Retry-After running."))
+	errs = append(errs, err)
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
@@ -88,6 +95,8 @@ func newTelemetry(cfg config) (*telemetry, error) {
 	}
 	t.hit = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(attribute.String("event", "hit")))}
 	t.miss = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(attribute.String("event", "miss")))}
+	t.byBreaker = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", "breaker")))}
+	t.byRetryAfter = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", "retry_after")))}
 	return t, nil
 }
 
