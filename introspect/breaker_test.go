@@ -1,6 +1,7 @@
 package introspect_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -33,14 +34,16 @@ const (
 // flakyEndpoint is a real introspection endpoint on loopback whose
 // behaviour the test switches, with a client of it on a test clock.
 type flakyEndpoint struct {
-	srv   *httptest.Server
-	mode  atomic.Int32
-	hits  atomic.Int64
-	gate  chan struct{}
-	held  chan struct{} // one value per request held by modeGate
-	clock *testclock.Clock
-	logs  *testlog.Buffer
-	c     *introspect.Client
+	srv    *httptest.Server
+	mode   atomic.Int32
+	evil   atomic.Bool  // reset "evil-…" tokens whatever the mode
+	hits   atomic.Int64 // requests, probes included
+	probes atomic.Int64 // requests about introspect.ProbeToken
+	gate   chan struct{}
+	held   chan struct{} // one value per request held by modeGate
+	clock  *testclock.Clock
+	logs   *testlog.Buffer
+	c      *introspect.Client
 }
 
 // breakerTimeout is the clients' request timeout: a hanging endpoint costs
@@ -56,7 +59,15 @@ func newFlakyEndpoint(t *testing.T, mode int32, opts ...introspect.Option) *flak
 		// Read the body first: net/http sees the client go away (and ends
 		// r.Context()) only once the body has been read.
 		_ = r.ParseForm()
-		switch e.mode.Load() {
+		tok := r.PostForm.Get("token")
+		if tok == introspect.ProbeToken {
+			e.probes.Add(1)
+		}
+		mode := e.mode.Load()
+		if e.evil.Load() && strings.HasPrefix(tok, "evil-") {
+			mode = modeReset
+		}
+		switch mode {
 		case modeReset:
 			conn, _, err := http.NewResponseController(w).Hijack()
 			if err == nil {
@@ -67,15 +78,17 @@ func newFlakyEndpoint(t *testing.T, mode int32, opts ...introspect.Option) *flak
 			<-r.Context().Done()
 			return
 		case modeGate:
-			e.held <- struct{}{}
-			select {
-			case <-e.gate:
-			case <-r.Context().Done():
-				return
+			if tok != introspect.ProbeToken || len(e.held) == 0 {
+				e.held <- struct{}{}
+				select {
+				case <-e.gate:
+				case <-r.Context().Done():
+					return
+				}
 			}
 		}
 		w.Header().Set("Content-Type", "application/json")
-		if strings.HasPrefix(r.PostForm.Get("token"), "good-") {
+		if strings.HasPrefix(tok, "good-") {
 			fmt.Fprint(w, `{"active":true}`)
 			return
 		}
@@ -88,7 +101,12 @@ func newFlakyEndpoint(t *testing.T, mode int32, opts ...introspect.Option) *flak
 
 func (e *flakyEndpoint) newClient(t *testing.T, endpoint string, opts ...introspect.Option) *introspect.Client {
 	t.Helper()
-	c, err := introspect.New(endpoint, introspect.ClientSecretBasic("a", "b"), append([]introspect.Option{
+	return e.newClientAuth(t, endpoint, introspect.ClientSecretBasic("a", "b"), opts...)
+}
+
+func (e *flakyEndpoint) newClientAuth(t *testing.T, endpoint string, auth introspect.ClientAuth, opts ...introspect.Option) *introspect.Client {
+	t.Helper()
+	c, err := introspect.New(endpoint, auth, append([]introspect.Option{
 		introspect.WithClock(e.clock.Now), introspect.WithInsecureLoopbackHTTP(), introspect.WithTimeout(breakerTimeout),
 		introspect.WithLogger(slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelInfo}))),
 	}, opts...)...)
@@ -97,6 +115,30 @@ func (e *flakyEndpoint) newClient(t *testing.T, endpoint string, opts ...introsp
 	}
 	t.Cleanup(func() { c.Close() })
 	return c
+}
+
+// The breaker's log lines, which the tests wait for: the probes run on
+// goroutines of the client's.
+const (
+	logOpened = "answered neither the last requests nor a probe"
+	logClosed = "answers again"
+)
+
+// waitLog waits until the client's log holds n lines containing what.
+func (e *flakyEndpoint) waitLog(t *testing.T, what string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for strings.Count(e.logs.String(), what) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited 10 s for %d log lines %q; log:\n%s", n, what, e.logs)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func (e *flakyEndpoint) ask(c *introspect.Client, tok string) error {
+	_, err := c.Introspect(context.Background(), tok)
+	return err
 }
 
 // refusedURL is an http URL on loopback where nothing listens.
@@ -122,11 +164,11 @@ func unavailableFor(t *testing.T, what string, err error) time.Duration {
 	return ue.RetryAfter
 }
 
-// An endpoint that gives no answer at all (refused, reset, timed out)
-// opens the breaker after the configured requests in a row: uncached
-// tokens are then answered unavailable at once, with a Retry-After,
-// without a request; when the pause ends, one request goes out, and an
-// answer closes the breaker.
+// An endpoint that gives no answer at all (refused, reset, timed out) to
+// the configured requests in a row, and none to the probe that follows,
+// opens the breaker: uncached tokens are then answered unavailable at once,
+// with a Retry-After, without a request; when the pause ends, the next
+// call starts a probe, and its answer closes the breaker.
 func TestBreakerOpensOnNoAnswer(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -146,20 +188,23 @@ func TestBreakerOpensOnNoAnswer(t *testing.T) {
 				c = e.newClient(t, refusedURL(t), opts...)
 			}
 			for i := range 3 {
-				unavailableFor(t, fmt.Sprintf("failure %d", i), func() error { _, err := c.Introspect(t.Context(), fmt.Sprintf("made-up-%d", i)); return err }())
+				unavailableFor(t, fmt.Sprintf("failure %d", i), e.ask(c, fmt.Sprintf("made-up-%d", i)))
 			}
-			if n := c.Requests(); n != 3 {
-				t.Fatalf("%d requests for the first 3 tokens, want 3", n)
+			e.waitLog(t, logOpened, 1)
+			if n := c.Requests(); n != 4 {
+				t.Fatalf("%d requests for the first 3 tokens, want 4: theirs and one probe", n)
+			}
+			if !tc.refused && e.probes.Load() != 1 {
+				t.Fatalf("%d probes reached the endpoint, want 1", e.probes.Load())
 			}
 			start := time.Now()
 			for i := range 50 {
-				_, err := c.Introspect(t.Context(), fmt.Sprintf("other-%d", i))
-				if ra := unavailableFor(t, "while open", err); ra <= 0 || ra > time.Second {
+				if ra := unavailableFor(t, "while open", e.ask(c, fmt.Sprintf("other-%d", i))); ra <= 0 || ra > time.Second {
 					t.Fatalf("while open: Retry-After %v, want the pause left, (0, 1s]", ra)
 				}
 			}
-			if n := c.Requests(); n != 3 {
-				t.Errorf("50 tokens while open: %d requests in all, want still 3", n)
+			if n := c.Requests(); n != 4 {
+				t.Errorf("50 tokens while open: %d requests in all, want still 4", n)
 			}
 			if d := time.Since(start); d > breakerTimeout {
 				t.Errorf("50 tokens while open took %v: each should be answered at once, not after a timeout", d)
@@ -167,95 +212,166 @@ func TestBreakerOpensOnNoAnswer(t *testing.T) {
 			if n := counterValue(t, reader, "bearerguard.introspection.skipped", "breaker"); n != 50 {
 				t.Errorf("bearerguard.introspection.skipped{reason=breaker} = %d, want 50", n)
 			}
-			if !strings.Contains(e.logs.String(), "gave no answer to the last requests") || !strings.Contains(e.logs.String(), "failures_in_a_row=3") {
-				t.Errorf("no warning when the breaker opened; log:\n%s", e.logs)
-			}
-
 			if tc.refused {
 				return // nothing will ever listen there: TestBreakerProbe covers healing
 			}
+
 			e.mode.Store(modeAnswer)
 			e.clock.Advance(time.Second)
+			if ra := unavailableFor(t, "the call that starts the probe", e.ask(c, "healed-0")); ra != breakerTimeout {
+				t.Errorf("while the probe is out: Retry-After %v, want the request timeout %v", ra, breakerTimeout)
+			}
+			e.waitLog(t, logClosed, 1)
 			for i := range 5 {
-				if _, err := c.Introspect(t.Context(), fmt.Sprintf("healed-%d", i)); !errors.Is(err, validator.ErrInactive) {
-					t.Fatalf("after the pause, token %d: %v, want an answer (inactive)", i, err)
+				if err := e.ask(c, fmt.Sprintf("healed-%d", i)); !errors.Is(err, validator.ErrInactive) {
+					t.Fatalf("after the probe's answer, token %d: %v, want an answer (inactive)", i, err)
 				}
 			}
-			if n := c.Requests(); n != 8 {
-				t.Errorf("%d requests in all, want 8: one probe, then every token asked again", n)
-			}
-			if !strings.Contains(e.logs.String(), "answers again") {
-				t.Errorf("no record when the breaker closed; log:\n%s", e.logs)
+			if n := c.Requests(); n != 10 {
+				t.Errorf("%d requests in all, want 10: 4, one probe, then every token asked again", n)
 			}
 		})
 	}
 }
 
+// The probes ask about introspect.ProbeToken, never a caller's token: an
+// endpoint (or a firewall before it) that resets the connection for some
+// tokens only never opens the breaker, however many of them come, and the
+// probes they call for are one at a time.
+func TestBreakerIgnoresTokenDependentFailures(t *testing.T) {
+	e := newFlakyEndpoint(t, modeAnswer, introspect.WithCircuitBreaker(3, 10*time.Second))
+	e.evil.Store(true)
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for i := range 30 {
+				err := e.ask(e.c, fmt.Sprintf("evil-%d-%d", w, i))
+				if errors.Is(err, validator.ErrIntrospectionUnavailable) && strings.Contains(err.Error(), "circuit breaker") {
+					t.Errorf("evil token refused by the breaker: %v", err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := e.ask(e.c, "good-after"); err != nil {
+		t.Errorf("a good token after 120 reset ones: %v, want it answered", err)
+	}
+	if p := e.probes.Load(); p == 0 || p > 40 {
+		t.Errorf("%d probes for 120 failures in a row, threshold 3: want some, at most one per 3 failures", p)
+	}
+	if strings.Contains(e.logs.String(), logOpened) {
+		t.Errorf("the breaker opened; log:\n%s", e.logs)
+	}
+}
+
 // While the probe is out every other uncached token is answered at once,
-// with the request timeout as its Retry-After; a failed probe pauses the
-// client for twice as long as the pause before, up to the maximum; a
-// probe's answer closes the breaker and resets the pause.
+// with the request timeout as its Retry-After; a probe without an answer
+// pauses the client for twice as long as the pause before, up to the
+// maximum; a probe's answer closes the breaker and resets the pause; a step
+// of the clock back never makes a pause or its Retry-After longer.
 func TestBreakerProbe(t *testing.T) {
 	e := newFlakyEndpoint(t, modeReset, introspect.WithCircuitBreaker(2, 3*time.Second))
-	ask := func(tok string) error { _, err := e.c.Introspect(t.Context(), tok); return err }
 	for i := range 2 {
-		unavailableFor(t, "failure", ask(fmt.Sprint("made-up-", i)))
+		unavailableFor(t, "failure", e.ask(e.c, fmt.Sprint("made-up-", i)))
 	}
-	// Each failed probe doubles the pause: 1 s, then 2 s, then 3 s (the
-	// maximum), then 3 s again.
-	for _, pause := range []time.Duration{time.Second, 2 * time.Second, 3 * time.Second, 3 * time.Second} {
-		if ra := unavailableFor(t, "open", ask("made-up")); ra != pause {
+	e.waitLog(t, logOpened, 1)
+	// Each probe without an answer doubles the pause: 1 s, then 2 s, then
+	// 3 s (the maximum), then 3 s again.
+	for i, pause := range []time.Duration{time.Second, 2 * time.Second, 3 * time.Second, 3 * time.Second} {
+		if ra := unavailableFor(t, "open", e.ask(e.c, "made-up")); ra != pause {
 			t.Fatalf("Retry-After %v, want the whole pause %v", ra, pause)
 		}
 		e.clock.Advance(pause - time.Millisecond)
-		before := e.c.Requests()
-		unavailableFor(t, "a millisecond before the pause ends", ask("made-up"))
-		if e.c.Requests() != before {
-			t.Fatalf("a request went out %v into a %v pause", pause-time.Millisecond, pause)
+		before := e.hits.Load()
+		unavailableFor(t, "a millisecond before the pause ends", e.ask(e.c, "made-up"))
+		e.clock.Advance(-time.Minute) // a step back: the pause ends rather than last the step longer
+		if ra := unavailableFor(t, "after a step back", e.ask(e.c, "made-up")); ra != breakerTimeout {
+			t.Fatalf("after the clock stepped back a minute: Retry-After %v, want the probe's %v (the pause ended)", ra, breakerTimeout)
 		}
-		e.clock.Advance(time.Millisecond)
-		unavailableFor(t, "the probe", ask("made-up-probe"))
-		if e.c.Requests() != before+1 {
-			t.Fatalf("the pause of %v ended: %d requests, want one probe", pause, e.c.Requests()-before)
+		e.waitLog(t, logOpened, i+2)
+		if e.hits.Load() != before+1 || e.probes.Load() != int64(i+2) {
+			t.Fatalf("the pause of %v ended: %d requests, want one probe", pause, e.hits.Load()-before)
 		}
 	}
 
 	// The probe is held by the endpoint: meanwhile nothing else goes out.
 	e.mode.Store(modeGate)
 	e.clock.Advance(3 * time.Second)
-	probed := make(chan error, 1)
-	go func() { probed <- ask("good-probe") }()
+	unavailableFor(t, "the call that starts the probe", e.ask(e.c, "good-0"))
 	<-e.held
 	var wg sync.WaitGroup
 	for i := range 20 {
 		wg.Go(func() {
-			if ra := unavailableFor(t, "while the probe is out", ask(fmt.Sprint("good-", i))); ra != breakerTimeout {
+			if ra := unavailableFor(t, "while the probe is out", e.ask(e.c, fmt.Sprint("good-", i))); ra != breakerTimeout {
 				t.Errorf("while the probe is out: Retry-After %v, want the request timeout %v", ra, breakerTimeout)
 			}
 		})
 	}
 	wg.Wait()
-	if n := e.hits.Load(); n != 7 { // 2 failures, 4 failed probes, this probe
-		t.Fatalf("%d requests reached the endpoint, want 7: none beside the probe", n)
+	if n := e.hits.Load(); n != 8 { // 2 failures, 5 probes without an answer (the first opened it), this probe
+		t.Fatalf("%d requests reached the endpoint, want 8: none beside the probe", n)
 	}
 	close(e.gate)
-	if err := <-probed; err != nil {
-		t.Fatalf("the probe: %v, want the answer (active)", err)
+	e.waitLog(t, logClosed, 1)
+	if err := e.ask(e.c, "good-1"); err != nil {
+		t.Fatalf("after the probe's answer: %v, want the token asked and active", err)
 	}
-	// Closed, with the pause back to 1 s: two more failures pause for 1 s.
+	// Closed, with the pause back to 1 s.
 	e.mode.Store(modeReset)
 	for i := range 2 {
-		unavailableFor(t, "failure after closing", ask(fmt.Sprint("made-up-again-", i)))
+		unavailableFor(t, "failure after closing", e.ask(e.c, fmt.Sprint("made-up-again-", i)))
 	}
-	if ra := unavailableFor(t, "open again", ask("made-up")); ra != time.Second {
+	e.waitLog(t, logOpened, 6)
+	if ra := unavailableFor(t, "open again", e.ask(e.c, "made-up")); ra != time.Second {
 		t.Errorf("open again after an answer: Retry-After %v, want the first pause, 1s", ra)
+	}
+}
+
+// A probe that panics (a client authentication source's, here) or cannot
+// be sent tells nothing: the breaker stays open, and the next call after
+// the pause starts another probe.
+func TestBreakerProbePanics(t *testing.T) {
+	var panics atomic.Bool
+	auth := introspect.BearerTokenContext(func(context.Context) (string, error) {
+		if panics.Load() {
+			panic("a bug in the token source")
+		}
+		return "rs-token", nil
+	})
+	e := newFlakyEndpoint(t, modeReset)
+	c := e.newClientAuth(t, e.srv.URL, auth, introspect.WithCircuitBreaker(2, 10*time.Second))
+	for i := range 2 {
+		unavailableFor(t, "failure", e.ask(c, fmt.Sprint("made-up-", i)))
+	}
+	e.waitLog(t, logOpened, 1)
+	panics.Store(true)
+	e.mode.Store(modeAnswer)
+	e.clock.Advance(time.Second)
+	unavailableFor(t, "the call that starts the panicking probe", e.ask(c, "made-up"))
+	time.Sleep(50 * time.Millisecond) // the probe panics before it sends anything
+	panics.Store(false)
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(e.logs.String(), logClosed) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no probe after the one that panicked: the breaker is stuck; log:\n%s", e.logs)
+		}
+		_ = e.ask(c, "made-up") // starts the next probe once the one that panicked has ended
+		time.Sleep(5 * time.Millisecond)
+	}
+	if e.probes.Load() != 2 {
+		t.Errorf("%d probes reached the endpoint, want 2 (the one that opened the breaker, the one that closed it): the one that panicked sent nothing", e.probes.Load())
+	}
+	e.waitLog(t, logClosed, 1)
+	if err := e.ask(c, "good-after"); err != nil {
+		t.Errorf("after a probe's answer: %v, want the token asked", err)
 	}
 }
 
 // Only the absence of an answer counts: an endpoint that answers, however
 // badly (statuses a malformed token can draw from a server, an error page,
-// a body too large, no JSON), never opens the breaker, so no caller can
-// open it for the others by choosing tokens.
+// a body too large, no JSON), never calls for a probe nor opens the
+// breaker.
 func TestBreakerIgnoresAnswers(t *testing.T) {
 	for _, tc := range []struct {
 		name, contentType, body string
@@ -294,72 +410,78 @@ func TestBreakerIgnoresAnswers(t *testing.T) {
 				}
 			}
 			if n := hits.Load(); n != 20 {
-				t.Errorf("20 tokens answered %s: %d requests, want 20 (the breaker must stay closed)", tc.name, n)
+				t.Errorf("20 tokens answered %s: %d requests, want 20 (no probe, the breaker closed)", tc.name, n)
 			}
 		})
 	}
 }
 
 // Cached answers are served while the breaker is open; a client with the
-// breaker turned off asks for every token; a request that went out before
-// the breaker opened and is answered after closes it.
-func TestBreakerCachedOffAndLateAnswer(t *testing.T) {
+// breaker turned off asks for every token and sends no probe; a request
+// that went out before the breaker opened is joined by its token's other
+// callers, and its answer closes the breaker; a closed client answers
+// ErrClosed, not the breaker's pause.
+func TestBreakerCachedOffLateAnswerAndClose(t *testing.T) {
 	t.Run("cached", func(t *testing.T) {
 		e := newFlakyEndpoint(t, modeAnswer, introspect.WithCircuitBreaker(2, time.Minute))
-		if _, err := e.c.Introspect(t.Context(), "good-cached"); err != nil {
+		if err := e.ask(e.c, "good-cached"); err != nil {
 			t.Fatal(err)
 		}
 		e.mode.Store(modeReset)
-		for i := range 3 {
-			unavailableFor(t, "failure", func() error { _, err := e.c.Introspect(t.Context(), fmt.Sprint("made-up-", i)); return err }())
+		for i := range 2 {
+			unavailableFor(t, "failure", e.ask(e.c, fmt.Sprint("made-up-", i)))
 		}
-		if _, err := e.c.Introspect(t.Context(), "good-cached"); err != nil {
+		e.waitLog(t, logOpened, 1)
+		unavailableFor(t, "open", e.ask(e.c, "made-up-open"))
+		if err := e.ask(e.c, "good-cached"); err != nil {
 			t.Errorf("a cached active answer while the breaker is open: %v, want it served", err)
 		}
-		if n := e.hits.Load(); n != 3 {
-			t.Errorf("%d requests, want 3 (one answered, two failures)", n)
+		if n := e.hits.Load(); n != 4 {
+			t.Errorf("%d requests, want 4 (one answered, two failures, one probe)", n)
 		}
 	})
 	t.Run("off", func(t *testing.T) {
 		e := newFlakyEndpoint(t, modeReset, introspect.WithCircuitBreaker(0, 0))
 		for i := range 20 {
-			unavailableFor(t, "failure", func() error { _, err := e.c.Introspect(t.Context(), fmt.Sprint("made-up-", i)); return err }())
+			unavailableFor(t, "failure", e.ask(e.c, fmt.Sprint("made-up-", i)))
 		}
-		if n := e.hits.Load(); n != 20 {
-			t.Errorf("breaker off: %d requests for 20 tokens, want 20", n)
+		if n, p := e.hits.Load(), e.probes.Load(); n != 20 || p != 0 {
+			t.Errorf("breaker off: %d requests and %d probes for 20 tokens, want 20 and 0", n, p)
 		}
 	})
 	t.Run("late answer", func(t *testing.T) {
 		e := newFlakyEndpoint(t, modeGate, introspect.WithCircuitBreaker(2, time.Minute))
-		slow := make(chan error, 1)
-		go func() { _, err := e.c.Introspect(t.Context(), "good-slow"); slow <- err }()
+		slow := make(chan error, 2)
+		go func() { slow <- e.ask(e.c, "good-slow") }()
 		<-e.held
 		e.mode.Store(modeReset)
 		for i := range 2 {
-			unavailableFor(t, "failure", func() error { _, err := e.c.Introspect(t.Context(), fmt.Sprint("made-up-", i)); return err }())
+			unavailableFor(t, "failure", e.ask(e.c, fmt.Sprint("made-up-", i)))
 		}
-		unavailableFor(t, "open", func() error { _, err := e.c.Introspect(t.Context(), "made-up-open"); return err }())
+		e.waitLog(t, logOpened, 1)
+		unavailableFor(t, "open", e.ask(e.c, "made-up-open"))
+		go func() { slow <- e.ask(e.c, "good-slow") }() // joins the request in flight
+		time.Sleep(20 * time.Millisecond)
 		e.mode.Store(modeAnswer)
 		close(e.gate)
-		if err := <-slow; err != nil {
-			t.Fatalf("the slow request: %v", err)
+		for range 2 {
+			if err := <-slow; err != nil {
+				t.Fatalf("a caller of the slow request: %v, want its answer", err)
+			}
 		}
-		if _, err := e.c.Introspect(t.Context(), "good-after"); err != nil {
+		if err := e.ask(e.c, "good-after"); err != nil {
 			t.Errorf("after a late answer: %v, want the breaker closed and the token asked", err)
 		}
 	})
-}
-
-// A clock stepped back while the breaker is open does not keep it open the
-// step longer: a pause longer than the maximum ends at once.
-func TestBreakerSurvivesClockStepBack(t *testing.T) {
-	e := newFlakyEndpoint(t, modeReset, introspect.WithCircuitBreaker(1, 5*time.Second))
-	unavailableFor(t, "failure", func() error { _, err := e.c.Introspect(t.Context(), "made-up"); return err }())
-	e.clock.Advance(-time.Hour)
-	e.mode.Store(modeAnswer)
-	if _, err := e.c.Introspect(t.Context(), "good-after-step"); err != nil {
-		t.Errorf("after the clock stepped back an hour: %v, want the probe to go out and be answered", err)
-	}
+	t.Run("closed client", func(t *testing.T) {
+		e := newFlakyEndpoint(t, modeReset, introspect.WithCircuitBreaker(1, time.Minute))
+		unavailableFor(t, "failure", e.ask(e.c, "made-up"))
+		e.waitLog(t, logOpened, 1)
+		e.c.Close()
+		if err := e.ask(e.c, "made-up-after-close"); !errors.Is(err, introspect.ErrClosed) {
+			t.Errorf("after Close with the breaker open: %v, want ErrClosed", err)
+		}
+	})
 }
 
 // The endpoint's Retry-After counts its skipped tokens apart from the

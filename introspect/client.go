@@ -256,14 +256,24 @@ func (c *Client) Introspect(ctx context.Context, token string) (*validator.Token
 		return own(answer(e))
 	}
 	c.tel.cache.Add(ctx, 1, c.tel.miss...)
-	if wait, blocked := c.brk.blocked(); blocked {
-		// Before waiting for a slot: while the endpoint answers nothing,
-		// the slots are held by requests waiting for their timeout.
-		c.tel.skipped.Add(ctx, 1, c.tel.byBreaker...)
-		return nil, unavailable(errUnreachable, wait)
-	}
 	// The call's token is shared by all its callers and the cache.
-	return own(c.g.do(ctx, key, func() (*validator.Token, error) { return c.fetch(key, token) }))
+	return own(c.g.do(ctx, key, c.gate, func() (*validator.Token, error) { return c.fetch(key, token) }))
+}
+
+// gate is asked before a caller waits for a request slot (a caller
+// joining a request in flight for its token is not): while the breaker is
+// open, the slots are held by requests waiting for their timeout, and the
+// caller is answered at once.
+func (c *Client) gate(ctx context.Context) error {
+	wait, probe, blocked := c.brk.gate()
+	if probe {
+		c.startProbe()
+	}
+	if blocked {
+		c.tel.skipped.Add(ctx, 1, c.tel.byBreaker...)
+		return unavailable(errUnreachable, wait)
+	}
+	return nil
 }
 
 // errNotBuilt is what a Client not built by [New] or [Discover] (a zero
@@ -308,11 +318,6 @@ func (c *Client) fetch(key Key, token string) (*validator.Token, error) {
 		c.tel.skipped.Add(ctx, 1, c.tel.byRetryAfter...)
 		return nil, unavailable(errQuiet, wait)
 	}
-	wait, probe, ok := c.brk.allow()
-	if !ok {
-		c.tel.skipped.Add(ctx, 1, c.tel.byBreaker...)
-		return nil, unavailable(errUnreachable, wait)
-	}
 	start := time.Now()
 	// The answer is the server's as of when it was asked: a token revoked
 	// while the answer was on its way (up to the timeout) must not be kept
@@ -323,7 +328,7 @@ func (c *Client) fetch(key Key, token string) (*validator.Token, error) {
 	if c.ctx.Err() == nil {
 		c.tel.request(ctx, start, tok != nil, err)
 	}
-	c.recordReach(meta.reach, probe)
+	c.recordReach(meta.reach)
 	now := c.cfg.clock()
 	switch {
 	case err != nil && c.ctx.Err() != nil:
@@ -398,27 +403,6 @@ func reachOf(err error) reach {
 		return answered
 	}
 	return noAnswer
-}
-
-// recordReach tells the breaker what a request found, and the operator
-// when that opens or closes it. Close cutting a request short tells
-// nothing of the endpoint.
-func (c *Client) recordReach(r reach, probe bool) {
-	switch {
-	case c.ctx.Err() != nil, r == notSent:
-		c.brk.release(probe)
-	case r == answered:
-		if c.brk.answered() {
-			c.cfg.logger.Info("introspect: the endpoint answers again; requests resume",
-				slog.String("endpoint", httpfetch.Redact(c.currentEndpoint())))
-		}
-	default:
-		if pause, failures := c.brk.unanswered(probe); pause > 0 {
-			c.cfg.logger.Warn("introspect: the endpoint gave no answer to the last requests; uncached tokens are answered unavailable without a request for a while",
-				slog.String("endpoint", httpfetch.Redact(c.currentEndpoint())),
-				slog.Int("failures_in_a_row", failures), slog.Duration("pause", pause))
-		}
-	}
 }
 
 // errQuiet is the cause of an answer given without a request while the

@@ -49,11 +49,13 @@
 //     [validator.ErrIntrospectionUnavailable] (HTTP 503), never cached and
 //     never taken as "active".
 //  7. Pacing: a 429 or 503 with Retry-After stops requests for that long
-//     (at most [validator.MaxRetryAfter]); an endpoint that answers nothing
-//     at all, 5 requests in a row ([WithCircuitBreaker]), stops them for
-//     1 s, then one probe goes out, and each probe without an answer
-//     doubles the pause up to 30 s. Meanwhile uncached tokens are answered
-//     unavailable at once, with a Retry-After; cached ones as usual.
+//     (at most [validator.MaxRetryAfter]). After 5 requests in a row got no
+//     answer at all, the client asks the endpoint about [ProbeToken]; if
+//     that gets none either, the circuit breaker opens
+//     ([WithCircuitBreaker]): requests stop for 1 s, then one probe goes
+//     out, and each probe without an answer doubles the pause up to 30 s.
+//     Meanwhile uncached tokens are answered unavailable at once, with a
+//     Retry-After; cached ones as usual. No caller's token decides it.
 //
 // Revocation is seen at most the maximum TTL late for active tokens; use a
 // shorter [WithMaxTTL] (or 0) where that matters.

@@ -58,11 +58,11 @@ type call struct {
 
 // do runs fn once for all concurrent callers with the same key. A caller
 // whose context is done starts nothing.
-func (g *group) do(ctx context.Context, key Key, fn func() (*validator.Token, error)) (*validator.Token, error) {
+func (g *group) do(ctx context.Context, key Key, gate func(context.Context) error, fn func() (*validator.Token, error)) (*validator.Token, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, unavailable(err, 0)
 	}
-	c, err := g.join(ctx, key, fn)
+	c, err := g.join(ctx, key, gate, fn)
 	if err != nil {
 		return nil, err
 	}
@@ -76,11 +76,18 @@ func (g *group) do(ctx context.Context, key Key, fn func() (*validator.Token, er
 
 // join returns the call in flight for key or, once it holds a slot, starts
 // one. While it waits for a slot, a call for key that another caller
-// starts is joined instead.
-func (g *group) join(ctx context.Context, key Key, fn func() (*validator.Token, error)) (*call, error) {
+// starts is joined instead. gate, if not nil, may refuse a caller that
+// would have to start a call, before it waits for a slot.
+func (g *group) join(ctx context.Context, key Key, gate func(context.Context) error, fn func() (*validator.Token, error)) (*call, error) {
 	c, q, err := g.inFlight(key)
 	if c != nil || err != nil {
 		return c, err
+	}
+	if gate != nil {
+		if err := gate(ctx); err != nil {
+			g.leave(key, q)
+			return nil, err
+		}
 	}
 	got, err := g.acquire(ctx, q.started)
 	g.leave(key, q)
@@ -184,6 +191,22 @@ func (g *group) acquire(ctx context.Context, started <-chan struct{}) (bool, err
 }
 
 func (g *group) release() { <-g.sem }
+
+// spawn runs fn on a goroutine that close waits for, unless the group is
+// closed (false). fn takes no slot.
+func (g *group) spawn(fn func()) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return false
+	}
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		fn()
+	}()
+	return true
+}
 
 // run is a request goroutine: it holds a slot until it ends. A panic in
 // fn (a Cache implementation's, say a shared store's client library on a

@@ -24,7 +24,7 @@ func waitForSlot(t *testing.T, g *group, key Key) <-chan result {
 	g.sem <- struct{}{} // the test holds the only slot
 	out := make(chan result, 1)
 	go func() {
-		tok, err := g.do(context.Background(), key, func() (*validator.Token, error) {
+		tok, err := g.do(context.Background(), key, nil, func() (*validator.Token, error) {
 			t.Error("a second request started for the same key")
 			return nil, nil
 		})
@@ -91,7 +91,7 @@ func TestCallersShareOneCall(t *testing.T) {
 		out := make(chan result, 8)
 		for range cap(out) {
 			go func() {
-				tok, err := g.do(context.Background(), Key{1}, fn)
+				tok, err := g.do(context.Background(), Key{1}, nil, fn)
 				out <- result{tok, err}
 			}()
 		}
@@ -122,7 +122,7 @@ func TestQueuesLeaveNothingBehind(t *testing.T) {
 			go func() {
 				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 				defer cancel()
-				_, err := g.do(ctx, Key{byte(i % 10)}, func() (*validator.Token, error) { return nil, nil })
+				_, err := g.do(ctx, Key{byte(i % 10)}, nil, func() (*validator.Token, error) { return nil, nil })
 				if !errors.Is(err, context.DeadlineExceeded) {
 					t.Errorf("caller %d: %v, want its deadline", i, err)
 				}
@@ -143,7 +143,7 @@ func TestQueuesLeaveNothingBehind(t *testing.T) {
 		calls := 0
 		for range 2 {
 			go func() {
-				_, err := g.do(context.Background(), Key{42}, func() (*validator.Token, error) { calls++; return nil, nil })
+				_, err := g.do(context.Background(), Key{42}, nil, func() (*validator.Token, error) { calls++; return nil, nil })
 				if err != nil {
 					t.Error(err)
 				}
@@ -187,14 +187,14 @@ func TestWokenCallerJoinsEndedCall(t *testing.T) {
 		start := time.Now()
 		for range 2 {
 			go func() {
-				_, err := g.do(context.Background(), Key{1}, func() (*validator.Token, error) { calls++; return nil, nil })
+				_, err := g.do(context.Background(), Key{1}, nil, func() (*validator.Token, error) { calls++; return nil, nil })
 				out <- res{time.Since(start), err}
 			}()
 		}
 		synctest.Wait()
 		slow := make(chan struct{})
 		go func() { // another key's caller, queued behind them: its call takes 10 s
-			_, _ = g.do(context.Background(), Key{2}, func() (*validator.Token, error) { <-slow; return nil, nil })
+			_, _ = g.do(context.Background(), Key{2}, nil, func() (*validator.Token, error) { <-slow; return nil, nil })
 		}()
 		synctest.Wait()
 		go func() { time.Sleep(10 * time.Second); close(slow) }()

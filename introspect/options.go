@@ -186,7 +186,8 @@ func WithInactiveTTL(d time.Duration) Option {
 // fails as [validator.ErrIntrospectionUnavailable] without sending
 // anything; calls for a token already being asked about join that request
 // and take no slot. This bounds the load a flood of unknown tokens puts on
-// the endpoint and the goroutines it costs here.
+// the endpoint and the goroutines it costs here. The circuit breaker's
+// probe ([WithCircuitBreaker]), one at a time, takes no slot either.
 func WithMaxConcurrentRequests(n int) Option {
 	return func(cfg *config) {
 		if n < 1 {
@@ -198,21 +199,26 @@ func WithMaxConcurrentRequests(n int) Option {
 
 // WithCircuitBreaker sets when the client stops asking an endpoint that
 // gives no answer at all (default [DefaultBreakerFailures] requests in a
-// row, [DefaultBreakerMaxOpen]): after failures requests in a row got no
+// row, [DefaultBreakerMaxOpen]). After failures requests in a row got no
 // answer (the connection refused or reset, the timeout passed, the TLS
-// handshake failed), uncached tokens are answered as
-// [validator.ErrIntrospectionUnavailable] at once, with a Retry-After,
-// without a request and without waiting for a slot, for 1 s (or maxOpen
-// if shorter). Then one request goes out as a probe while the others are
-// still answered at once: any answer closes the breaker, none pauses the
-// client again for twice as long, up to maxOpen. Cached answers are served
+// handshake failed), the client sends a probe: a request about
+// [ProbeToken], on a goroutine of its own, while callers' requests go on.
+// If the probe gets no answer either, the breaker opens: uncached tokens
+// are answered [validator.ErrIntrospectionUnavailable] at once, with a
+// Retry-After, without a request and without waiting for a request slot,
+// for 1 s (or maxOpen if shorter). The first call after that pause starts
+// another probe, and calls are answered so until it ends: its answer
+// closes the breaker, none opens it again for twice as long, up to
+// maxOpen. A caller joining a request already in flight for its token
+// still gets that request's answer, and cached answers are served
 // throughout.
 //
-// Only the absence of an answer counts: any status or body from the
-// endpoint closes the breaker, so that no token a caller chooses (one an
-// authorization server answers with a 500, say) can open it for everyone.
-// failures 0 turns the breaker off; otherwise maxOpen is at least 1 ms
-// and at most [validator.MaxRetryAfter].
+// Only probes open the breaker, never a caller's token: a token that makes
+// the endpoint, or a firewall before it, reset or hang cannot stop the
+// requests of every other caller. Any answer at all (a status, a body the
+// client refuses) counts the failures from zero and closes the breaker.
+// failures 0 turns it off; otherwise maxOpen is at least 1 ms and at most
+// [validator.MaxRetryAfter].
 func WithCircuitBreaker(failures int, maxOpen time.Duration) Option {
 	return func(cfg *config) {
 		switch {
