@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 
@@ -67,8 +68,19 @@ type breaker struct {
 	until    time.Time     // while open: the end of the pause
 	pause    time.Duration // while open: the pause in effect
 	next     time.Duration // the pause the next opening takes
-	probing  bool          // a probe is out
+	probing  bool          // the breaker awaits the outcome of probe current
+	current  uint64        // the awaited probe (probes are numbered from 1)
+	started  time.Time     // when it started (the monotonic clock: see lost)
+	alive    int           // probe goroutines not yet ended, lost ones included
 }
+
+// maxProbes bounds the probe goroutines alive at once. A probe is given up
+// on (lost) when it outlives twice the request timeout: its request
+// ignores its deadline somewhere (a token source or signer that hangs, a
+// transport that ignores the context), and the breaker must not wait for
+// it for good. Lost probes still running count here, so that a hang that
+// outlasts every deadline holds a few goroutines, not one per pause.
+const maxProbes = 4
 
 func newBreaker(threshold int, maxOpen, probeWait time.Duration, now func() time.Time) *breaker {
 	return &breaker{threshold: threshold, maxOpen: maxOpen, probeWait: probeWait, now: now, next: min(breakerFirstOpen, maxOpen)}
@@ -76,19 +88,19 @@ func newBreaker(threshold int, maxOpen, probeWait time.Duration, now func() time
 
 // gate reports whether an uncached token must be answered without a
 // request (blocked), and how long its caller should wait. When the pause
-// has ended and no probe is out, it claims the probe for the caller to
-// start (probe).
-func (b *breaker) gate() (wait time.Duration, probe, blocked bool) {
+// has ended and no probe is awaited, it claims a probe for the caller to
+// start (probe, not 0).
+func (b *breaker) gate() (wait time.Duration, probe uint64, blocked bool) {
 	if b.threshold == 0 {
-		return 0, false, false
+		return 0, 0, false
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if !b.open {
-		return 0, false, false
+		return 0, 0, false
 	}
-	if b.probing {
-		return b.probeWait, false, true
+	if b.awaitingLocked() {
+		return b.probeWait, 0, true
 	}
 	now := b.now()
 	wait = b.until.Sub(now)
@@ -98,10 +110,27 @@ func (b *breaker) gate() (wait time.Duration, probe, blocked bool) {
 		b.until, wait = now, 0
 	}
 	if wait > 0 {
-		return wait, false, true
+		return wait, 0, true
 	}
-	b.probing = true
-	return b.probeWait, true, true
+	return b.probeWait, b.claimLocked(), true
+}
+
+// awaitingLocked reports whether a probe's outcome is still awaited, or
+// no other may start: too many are alive. A probe past twice probeWait
+// is lost, and no longer awaited.
+func (b *breaker) awaitingLocked() bool {
+	if b.probing && time.Since(b.started) > 2*b.probeWait {
+		b.probing = false
+	}
+	return b.probing || b.alive >= maxProbes
+}
+
+// claimLocked claims the next probe, to be started by the caller.
+func (b *breaker) claimLocked() uint64 {
+	b.current++
+	b.probing, b.started = true, time.Now()
+	b.alive++
+	return b.current
 }
 
 // answered records that a request got an answer: the failures count from
@@ -112,6 +141,7 @@ func (b *breaker) answered() (wasOpen bool) {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.probing = false // the answer overtakes the probe: its outcome no longer decides
 	return b.closeLocked()
 }
 
@@ -123,33 +153,41 @@ func (b *breaker) closeLocked() (wasOpen bool) {
 }
 
 // unanswered records that a request got no answer. It claims a probe for
-// the caller to start when that makes threshold failures in a row and
-// none is out.
-func (b *breaker) unanswered() (probe bool) {
+// the caller to start (not 0) when that makes threshold failures in a row
+// and none is awaited.
+func (b *breaker) unanswered() (probe uint64) {
 	if b.threshold == 0 {
-		return false
+		return 0
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.failures++
-	if b.open || b.probing || b.failures < b.threshold {
-		return false
+	if b.open || b.failures < b.threshold || b.awaitingLocked() {
+		return 0
 	}
-	b.probing = true
-	return true
+	return b.claimLocked()
 }
 
-// probed records a probe's outcome: r is answered or noAnswer, or notSent
-// when it told nothing (it could not be sent, the client closed, it
-// panicked). It returns the pause when no answer opens the breaker, and
-// whether an answer closed it.
-func (b *breaker) probed(r reach) (pause time.Duration, closed bool) {
+// probed records the outcome of probe id: r is answered or noAnswer, or
+// notSent when it told nothing (it never reached the endpoint, the client
+// closed, it panicked). It returns the pause when no answer opens the
+// breaker, and whether an answer closed it. An answer closes the breaker
+// even from a probe given up on; no answer from one counts for nothing.
+func (b *breaker) probed(id uint64, r reach) (pause time.Duration, closed bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.alive--
+	if r == answered {
+		if id == b.current {
+			b.probing = false
+		}
+		return 0, b.closeLocked()
+	}
+	if id != b.current || !b.probing {
+		return 0, false // lost, or overtaken by a request's answer: it no longer decides
+	}
 	b.probing = false
 	switch r {
-	case answered:
-		return 0, b.closeLocked()
 	case noAnswer:
 		b.open, b.pause = true, b.next
 		b.until = b.now().Add(b.pause)
@@ -163,34 +201,62 @@ func (b *breaker) probed(r reach) (pause time.Duration, closed bool) {
 // breaker claimed it for the caller); Close ends and waits for it. It
 // takes no request slot: when the endpoint hangs, the slots are held by
 // requests waiting for their timeout, and the probe is what finds out.
-func (c *Client) startProbe() {
+func (c *Client) startProbe(id uint64) {
 	started := c.g.spawn(func() {
 		r := notSent
 		defer func() {
-			if recover() != nil { // a token source's, a signer's: this goroutine is the library's
+			// The outcome is recorded whatever happens, and a panic in
+			// the logger that reports it ends no process either: this
+			// goroutine is the library's, nothing of a caller's is on its
+			// stack to recover it.
+			defer func() { _ = recover() }()
+			c.probed(id, r)
+		}()
+		defer func() {
+			if recover() != nil { // a token source's, a signer's, a transport's
 				r = notSent
 			}
-			c.probed(r)
 		}()
 		ctx, cancel := context.WithTimeout(c.ctx, c.cfg.timeout)
 		defer cancel()
 		var meta answerMeta
 		start := time.Now()
-		tok, err := c.ask(ctx, ProbeToken, &meta)
+		tok, err := c.ask(ctx, c.probeHTTP, ProbeToken, &meta)
 		if c.ctx.Err() == nil {
 			c.tel.request(ctx, start, tok != nil, err)
 			r = meta.reach
 		}
 	})
 	if !started {
-		c.brk.probed(notSent) // closed
+		c.brk.probed(id, notSent) // closed
 	}
+}
+
+// probeClient returns the client for the breaker's probes: post, with a
+// transport of its own when post's is an *http.Transport (a clone that
+// keeps no idle connection), so that a probe never waits for a connection
+// of a capped pool (MaxConnsPerHost) that callers' requests hold, and
+// gives up on the endpoint for that.
+func probeClient(post *http.Client) *http.Client {
+	rt := post.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	tr, ok := rt.(*http.Transport)
+	if !ok {
+		return post
+	}
+	own := tr.Clone()
+	own.DisableKeepAlives = true
+	pc := *post
+	pc.Transport = own
+	return &pc
 }
 
 // probed tells the breaker a probe's outcome, and the operator when that
 // opens or closes it.
-func (c *Client) probed(r reach) {
-	pause, closed := c.brk.probed(r)
+func (c *Client) probed(id uint64, r reach) {
+	pause, closed := c.brk.probed(id, r)
 	switch {
 	case pause > 0:
 		c.cfg.logger.Warn("introspect: the endpoint answered neither the last requests nor a probe; uncached tokens are answered unavailable without a request for a while",
@@ -212,8 +278,8 @@ func (c *Client) recordReach(r reach) {
 				slog.String("endpoint", httpfetch.Redact(c.currentEndpoint())))
 		}
 	case r == noAnswer:
-		if c.brk.unanswered() {
-			c.startProbe()
+		if id := c.brk.unanswered(); id != 0 {
+			c.startProbe(id)
 		}
 	}
 }

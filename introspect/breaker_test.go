@@ -368,6 +368,159 @@ func TestBreakerProbePanics(t *testing.T) {
 	}
 }
 
+// A probe that hangs somewhere that ignores its deadline (a client
+// authentication source or signer on a dead connection) is given up on
+// after twice the request timeout: the next call starts another probe,
+// and at most a few hung probes are alive at once, however long the hang.
+func TestBreakerHungProbeGivenUp(t *testing.T) {
+	var hang atomic.Bool
+	release := make(chan struct{})
+	var hung, maxHung atomic.Int64
+	auth := introspect.BearerTokenContext(func(context.Context) (string, error) {
+		if hang.Load() {
+			n := hung.Add(1)
+			for m := maxHung.Load(); n > m && !maxHung.CompareAndSwap(m, n); m = maxHung.Load() {
+			}
+			<-release // ignores its context
+			hung.Add(-1)
+		}
+		return "rs-token", nil
+	})
+	e := newFlakyEndpoint(t, modeReset)
+	c := e.newClientAuth(t, e.srv.URL, auth, introspect.WithCircuitBreaker(2, 10*time.Second))
+	t.Cleanup(func() { close(release) }) // before Close, which waits for the hung probes
+	for i := range 2 {
+		unavailableFor(t, "failure", e.ask(c, fmt.Sprint("made-up-", i)))
+	}
+	e.waitLog(t, logOpened, 1)
+	e.mode.Store(modeAnswer)
+	hang.Store(true)
+	e.clock.Advance(time.Second)
+	// Every call is refused while probes hang; a new probe starts each time
+	// the last is given up on, up to the bound.
+	deadline := time.Now().Add(12 * breakerTimeout)
+	for time.Now().Before(deadline) {
+		if ra := unavailableFor(t, "while probes hang", e.ask(c, "made-up")); ra <= 0 || ra > breakerTimeout {
+			t.Fatalf("while probes hang: Retry-After %v, want (0, %v]", ra, breakerTimeout)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := maxHung.Load(); n < 2 || n > 4 {
+		t.Errorf("%d probes hung at once over six give-up periods, want 2 to 4: a new one after each is given up, at most 4 alive", n)
+	}
+	hang.Store(false)
+	// The hung ones still hold their places until they end: release them,
+	// then the next call starts a probe that gets its answer.
+	for range maxHung.Load() {
+		release <- struct{}{}
+	}
+	deadline = time.Now().Add(10 * time.Second)
+	for !strings.Contains(e.logs.String(), logClosed) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no probe got through after the hang ended; log:\n%s", e.logs)
+		}
+		_ = e.ask(c, "made-up")
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// A request that never reached the endpoint (its deadline passed in a slow
+// token source, or while it waited for a connection of a capped pool that
+// other requests held) is no evidence that the endpoint answers nothing:
+// it counts for no failure, and a probe that fared so opens nothing.
+func TestBreakerCountsOnlyRequestsThatReachedTheEndpoint(t *testing.T) {
+	t.Run("slow token source", func(t *testing.T) {
+		var slow atomic.Bool
+		auth := introspect.BearerTokenContext(func(context.Context) (string, error) {
+			if slow.Load() {
+				time.Sleep(2 * breakerTimeout) // returns, late
+			}
+			return "rs-token", nil
+		})
+		e := newFlakyEndpoint(t, modeAnswer)
+		c := e.newClientAuth(t, e.srv.URL, auth, introspect.WithCircuitBreaker(2, 10*time.Second))
+		slow.Store(true)
+		for i := range 4 {
+			unavailableFor(t, "a request whose source is late", e.ask(c, fmt.Sprint("made-up-", i)))
+		}
+		time.Sleep(3 * breakerTimeout) // a probe, had one started, would have ended
+		if e.hits.Load() != 0 || strings.Contains(e.logs.String(), logOpened) {
+			t.Errorf("%d requests reached the endpoint; log:\n%s\nwant none, and the breaker closed", e.hits.Load(), e.logs)
+		}
+		slow.Store(false)
+		if err := e.ask(c, "good-after"); err != nil {
+			t.Errorf("after the source recovered: %v, want the token asked", err)
+		}
+	})
+	t.Run("capped pool held by hanging requests", func(t *testing.T) {
+		e := newFlakyEndpoint(t, modeAnswer)
+		e.evil.Store(false)
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxConnsPerHost = 2
+		t.Cleanup(tr.CloseIdleConnections)
+		c := e.newClient(t, e.srv.URL, introspect.WithCircuitBreaker(2, 10*time.Second), introspect.WithHTTPClient(&http.Client{Transport: tr}))
+		// The endpoint hangs on these tokens, and only on these.
+		hangSrv := e.srv.Config.Handler
+		e.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasPrefix(r.FormValue("token"), "slow-") {
+				<-r.Context().Done()
+				return
+			}
+			hangSrv.ServeHTTP(w, r)
+		})
+		var wg sync.WaitGroup
+		for w := range 8 {
+			wg.Go(func() {
+				for i := range 4 {
+					err := e.ask(c, fmt.Sprintf("slow-%d-%d", w, i))
+					if err != nil && strings.Contains(err.Error(), "circuit breaker") {
+						t.Errorf("a caller refused by the breaker: %v", err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		if strings.Contains(e.logs.String(), logOpened) {
+			t.Errorf("tokens the endpoint hangs on opened the breaker through a capped pool; log:\n%s", e.logs)
+		}
+		if err := e.ask(c, "good-after"); err != nil {
+			t.Errorf("a good token after the flood: %v, want it answered", err)
+		}
+	})
+}
+
+// A logger that panics on the breaker's records, which the probe's own
+// goroutine writes, ends no process, and the breaker's state is kept.
+func TestBreakerLoggerPanics(t *testing.T) {
+	e := newFlakyEndpoint(t, modeReset)
+	c := e.newClient(t, e.srv.URL, introspect.WithCircuitBreaker(2, 10*time.Second),
+		introspect.WithLogger(slog.New(panickingHandler{})))
+	for i := range 2 {
+		unavailableFor(t, "failure", e.ask(c, fmt.Sprint("made-up-", i)))
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for e.probes.Load() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no probe")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond) // the probe has ended, and its log record panicked
+	before := e.hits.Load()
+	if ra := unavailableFor(t, "open", e.ask(c, "made-up")); ra <= 0 || ra > time.Second || e.hits.Load() != before {
+		t.Errorf("after the logger panicked: Retry-After %v and %d requests, want the breaker open: (0, 1s] and none", ra, e.hits.Load()-before)
+	}
+}
+
+// panickingHandler is a slog handler with a bug: it panics on every record.
+type panickingHandler struct{}
+
+func (panickingHandler) Enabled(context.Context, slog.Level) bool  { return true }
+func (panickingHandler) Handle(context.Context, slog.Record) error { panic("a bug in the log handler") }
+func (h panickingHandler) WithAttrs([]slog.Attr) slog.Handler      { return h }
+func (h panickingHandler) WithGroup(string) slog.Handler           { return h }
+
 // Only the absence of an answer counts: an endpoint that answers, however
 // badly (statuses a malformed token can draw from a server, an error page,
 // a body too large, no JSON), never calls for a probe nor opens the

@@ -2,12 +2,14 @@ package introspect
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"mime"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"slices"
 	"strings"
@@ -32,9 +34,12 @@ type Client struct {
 	auth   ClientAuth
 	http   *http.Client
 	post   *http.Client // http, following no redirect: for introspection requests
-	owned  bool
-	cache  Cache
-	keyNS  []byte // the namespace fields of every Key (see keyPrefix)
+	// probeHTTP is post for the circuit breaker's probes, with a pool of
+	// connections of its own when it can (see probeClient).
+	probeHTTP *http.Client
+	owned     bool
+	cache     Cache
+	keyNS     []byte // the namespace fields of every Key (see keyPrefix)
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -193,6 +198,7 @@ func newClient(cfg config, issuer, endpoint string, auth ClientAuth) (*Client, e
 	post := *c.http
 	post.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	c.post = &post
+	c.probeHTTP = probeClient(c.post)
 	if c.cache == nil {
 		c.cache = NewLRU(cfg.cacheSize)
 	}
@@ -203,8 +209,9 @@ func newClient(cfg config, issuer, endpoint string, auth ClientAuth) (*Client, e
 	c.tel = tel
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.g = newGroup(cfg.maxRequests, c.ctx.Done(), cfg.timeout)
-	// While the probe is out, a caller is told to come back when it must
-	// have ended: the request timeout.
+	// While the probe is out, a caller is told to come back when it
+	// should have ended: the request timeout (a probe that outlives twice
+	// that is given up on).
 	c.brk = newBreaker(cfg.brkFailures, cfg.brkMaxOpen, min(cfg.timeout, validator.MaxRetryAfter), cfg.clock)
 	return c, nil
 }
@@ -233,7 +240,8 @@ func (c *Client) Format(f fmt.State, _ rune) {
 	fmt.Fprintf(f, "introspect.Client{issuer: %q, endpoint: %q, auth: %v}", c.issuer, httpfetch.Redact(c.currentEndpoint()), c.auth)
 }
 
-// Requests returns how many introspection requests have been sent.
+// Requests returns how many introspection requests have been sent, the
+// circuit breaker's probes ([ProbeToken]) included.
 func (c *Client) Requests() int64 { return c.requests.Load() }
 
 // Introspect implements [validator.Introspector]. A cached result is
@@ -266,8 +274,8 @@ func (c *Client) Introspect(ctx context.Context, token string) (*validator.Token
 // caller is answered at once.
 func (c *Client) gate(ctx context.Context) error {
 	wait, probe, blocked := c.brk.gate()
-	if probe {
-		c.startProbe()
+	if probe != 0 {
+		c.startProbe(probe)
 	}
 	if blocked {
 		c.tel.skipped.Add(ctx, 1, c.tel.byBreaker...)
@@ -324,7 +332,7 @@ func (c *Client) fetch(key Key, token string) (*validator.Token, error) {
 	// for the whole TTL after it arrived.
 	asked := c.cfg.clock()
 	var meta answerMeta
-	tok, err := c.ask(ctx, token, &meta)
+	tok, err := c.ask(ctx, c.post, token, &meta)
 	if c.ctx.Err() == nil {
 		c.tel.request(ctx, start, tok != nil, err)
 	}
@@ -386,13 +394,17 @@ func (c *Client) fetch(key Key, token string) (*validator.Token, error) {
 type reach uint8
 
 const (
-	notSent  reach = iota // no request went out (no endpoint, no credentials)
+	notSent  reach = iota // it never reached the endpoint (no endpoint, no credentials, no connection in time)
 	answered              // a response came back (refused or not for its status, type or size)
 	noAnswer              // refused, reset, timed out, a TLS failure, or a body cut short
 )
 
-// reachOf tells from httpfetch.Do's error whether the endpoint answered.
-func reachOf(err error) reach {
+// reachOf tells from httpfetch.Do's error whether the endpoint answered;
+// tried is whether the request got a connection to it or failed to (see
+// triedTrace). A request that failed without either never reached it: its
+// deadline passed in a slow token source or signer, or while it waited
+// for a connection of a capped pool that other requests held.
+func reachOf(err error, tried bool) reach {
 	if err == nil || errors.Is(err, httpfetch.ErrTooLarge) {
 		return answered
 	}
@@ -402,7 +414,26 @@ func reachOf(err error) reach {
 	if _, ok := errors.AsType[*httpfetch.ContentTypeError](err); ok {
 		return answered
 	}
+	if !tried {
+		return notSent
+	}
 	return noAnswer
+}
+
+// triedTrace sets tried when a request gets a connection, or fails to
+// look up, dial or shake hands with the endpoint.
+func triedTrace(tried *atomic.Bool) *httptrace.ClientTrace {
+	failed := func(err error) {
+		if err != nil {
+			tried.Store(true)
+		}
+	}
+	return &httptrace.ClientTrace{
+		GotConn:          func(httptrace.GotConnInfo) { tried.Store(true) },
+		DNSDone:          func(i httptrace.DNSDoneInfo) { failed(i.Err) },
+		ConnectDone:      func(_, _ string, err error) { failed(err) },
+		TLSHandshakeDone: func(_ tls.ConnectionState, err error) { failed(err) },
+	}
 }
 
 // errQuiet is the cause of an answer given without a request while the
@@ -442,8 +473,9 @@ func unavailable(err error, retryAfter time.Duration) error {
 
 // ask sends one introspection request: (token, nil) if active, (nil, nil)
 // if inactive.
-// What it learns of the answer besides the token goes to *meta.
-func (c *Client) ask(ctx context.Context, token string, meta *answerMeta) (*validator.Token, error) {
+// It goes through hc (post, or probeHTTP for a probe); what it learns of
+// the answer besides the token goes to *meta.
+func (c *Client) ask(ctx context.Context, hc *http.Client, token string, meta *answerMeta) (*validator.Token, error) {
 	endpoint, err := c.resolve(ctx)
 	if err != nil {
 		return nil, unavailable(err, 0)
@@ -472,9 +504,10 @@ func (c *Client) ask(ctx context.Context, token string, meta *answerMeta) (*vali
 	}
 	c.requests.Add(1)
 	sctx, span := c.tel.span(ctx, "introspection", http.MethodPost, endpoint)
-	resp, err := httpfetch.Do(c.post, req.WithContext(sctx), c.cfg.bodyLimit)
+	var tried atomic.Bool
+	resp, err := httpfetch.Do(hc, req.WithContext(httptrace.WithClientTrace(sctx, triedTrace(&tried))), c.cfg.bodyLimit)
 	endSpan(span, err)
-	meta.reach = reachOf(err)
+	meta.reach = reachOf(err, tried.Load())
 	if err != nil {
 		if se, ok := errors.AsType[*httpfetch.StatusError](err); ok {
 			wait := min(se.RetryAfter, validator.MaxRetryAfter)

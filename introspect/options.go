@@ -201,8 +201,13 @@ func WithMaxConcurrentRequests(n int) Option {
 // gives no answer at all (default [DefaultBreakerFailures] requests in a
 // row, [DefaultBreakerMaxOpen]). After failures requests in a row got no
 // answer (the connection refused or reset, the timeout passed, the TLS
-// handshake failed), the client sends a probe: a request about
-// [ProbeToken], on a goroutine of its own, while callers' requests go on.
+// handshake failed; a request whose deadline passed before it got a
+// connection, in a slow token source or a capped pool, tells nothing), the
+// client sends a probe: a request about [ProbeToken], on a goroutine and
+// a connection of its own, while callers' requests go on. A probe that
+// outlives twice the request timeout (hung where its deadline does not
+// reach) is given up on, and the next call may start another; at most 4
+// are alive at once.
 // If the probe gets no answer either, the breaker opens: uncached tokens
 // are answered [validator.ErrIntrospectionUnavailable] at once, with a
 // Retry-After, without a request and without waiting for a request slot,

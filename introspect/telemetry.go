@@ -20,6 +20,9 @@ import (
 //	bearerguard_introspection_requests_total{result="active|inactive|error"}
 //	bearerguard_introspection_duration_seconds{result}
 //	bearerguard_introspection_cache_events_total{event="hit|miss"}
+//	bearerguard_introspection_skipped_total{reason="breaker|retry_after"}
+//
+// The requests include the circuit breaker's probes ([ProbeToken]).
 //
 // and a client span for every introspection request (never the token).
 const instrumentation = "github.com/bearerguard/bearerguard/introspect"
