@@ -79,7 +79,9 @@ type breaker struct {
 // ignores its deadline somewhere (a token source or signer that hangs, a
 // transport that ignores the context), and the breaker must not wait for
 // it for good. Lost probes still running count here, so that a hang that
-// outlasts every deadline holds a few goroutines, not one per pause.
+// outlasts every deadline holds a few goroutines, not one per pause; while
+// that many hang, callers' requests go out instead, and their answers
+// close the breaker.
 const maxProbes = 4
 
 func newBreaker(threshold int, maxOpen, probeWait time.Duration, now func() time.Time) *breaker {
@@ -99,7 +101,7 @@ func (b *breaker) gate() (wait time.Duration, probe uint64, blocked bool) {
 	if !b.open {
 		return 0, 0, false
 	}
-	if b.awaitingLocked() {
+	if b.awaitedLocked() {
 		return b.probeWait, 0, true
 	}
 	now := b.now()
@@ -112,17 +114,21 @@ func (b *breaker) gate() (wait time.Duration, probe uint64, blocked bool) {
 	if wait > 0 {
 		return wait, 0, true
 	}
+	if b.alive >= maxProbes {
+		// No probe can start while the lost ones hang: callers' requests
+		// go out, and the first answer closes the breaker.
+		return 0, 0, false
+	}
 	return b.probeWait, b.claimLocked(), true
 }
 
-// awaitingLocked reports whether a probe's outcome is still awaited, or
-// no other may start: too many are alive. A probe past twice probeWait
-// is lost, and no longer awaited.
-func (b *breaker) awaitingLocked() bool {
+// awaitedLocked reports whether a probe's outcome is still awaited. A
+// probe past twice probeWait is lost, and no longer awaited.
+func (b *breaker) awaitedLocked() bool {
 	if b.probing && time.Since(b.started) > 2*b.probeWait {
 		b.probing = false
 	}
-	return b.probing || b.alive >= maxProbes
+	return b.probing
 }
 
 // claimLocked claims the next probe, to be started by the caller.
@@ -162,7 +168,7 @@ func (b *breaker) unanswered() (probe uint64) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.failures++
-	if b.open || b.failures < b.threshold || b.awaitingLocked() {
+	if b.open || b.failures < b.threshold || b.awaitedLocked() || b.alive >= maxProbes {
 		return 0
 	}
 	return b.claimLocked()

@@ -153,6 +153,39 @@ func refusedURL(t *testing.T) string {
 	return "http://" + addr
 }
 
+// silentTCP returns an https URL on loopback whose listener accepts TCP
+// connections and never writes a byte: a TLS terminator whose backend is
+// gone, a hung process that still accepts.
+func silentTCP(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	return "https://" + ln.Addr().String()
+}
+
 // unavailableFor returns the Retry-After of an unavailable answer, and
 // fails the test for any other.
 func unavailableFor(t *testing.T, what string, err error) time.Duration {
@@ -171,13 +204,16 @@ func unavailableFor(t *testing.T, what string, err error) time.Duration {
 // call starts a probe, and its answer closes the breaker.
 func TestBreakerOpensOnNoAnswer(t *testing.T) {
 	for _, tc := range []struct {
-		name    string
-		mode    int32
-		refused bool // the client asks a port where nothing listens
+		name     string
+		mode     int32
+		refused  bool                            // the client asks a port where nothing listens
+		endpoint func(t *testing.T) (url string) // the client asks this instead
 	}{
 		{name: "reset", mode: modeReset},
 		{name: "timeout", mode: modeHang},
 		{name: "refused", refused: true},
+		{name: "TLS handshake never answered", endpoint: silentTCP},
+		{name: "dial into a blackhole", endpoint: blackhole},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			reader := sdkmetric.NewManualReader()
@@ -186,6 +222,10 @@ func TestBreakerOpensOnNoAnswer(t *testing.T) {
 			c := e.c
 			if tc.refused {
 				c = e.newClient(t, refusedURL(t), opts...)
+			}
+			if tc.endpoint != nil {
+				c = e.newClient(t, tc.endpoint(t), opts...)
+				tc.refused = true // nothing there will ever answer
 			}
 			for i := range 3 {
 				unavailableFor(t, fmt.Sprintf("failure %d", i), e.ask(c, fmt.Sprintf("made-up-%d", i)))
@@ -370,19 +410,17 @@ func TestBreakerProbePanics(t *testing.T) {
 
 // A probe that hangs somewhere that ignores its deadline (a client
 // authentication source or signer on a dead connection) is given up on
-// after twice the request timeout: the next call starts another probe,
-// and at most a few hung probes are alive at once, however long the hang.
+// after twice the request timeout: the next call starts another probe.
+// At most 4 probes are alive at once; while 4 hang, callers' requests go
+// out instead, and the first answer closes the breaker.
 func TestBreakerHungProbeGivenUp(t *testing.T) {
 	var hang atomic.Bool
 	release := make(chan struct{})
-	var hung, maxHung atomic.Int64
+	var hung, calls atomic.Int64
 	auth := introspect.BearerTokenContext(func(context.Context) (string, error) {
-		if hang.Load() {
-			n := hung.Add(1)
-			for m := maxHung.Load(); n > m && !maxHung.CompareAndSwap(m, n); m = maxHung.Load() {
-			}
-			<-release // ignores its context
-			hung.Add(-1)
+		calls.Add(1)
+		if hang.Load() && hung.Add(1) <= 4 { // the first four calls hang, ignoring their context
+			<-release
 		}
 		return "rs-token", nil
 	})
@@ -396,31 +434,30 @@ func TestBreakerHungProbeGivenUp(t *testing.T) {
 	e.mode.Store(modeAnswer)
 	hang.Store(true)
 	e.clock.Advance(time.Second)
-	// Every call is refused while probes hang; a new probe starts each time
-	// the last is given up on, up to the bound.
-	deadline := time.Now().Add(12 * breakerTimeout)
-	for time.Now().Before(deadline) {
-		if ra := unavailableFor(t, "while probes hang", e.ask(c, "made-up")); ra <= 0 || ra > breakerTimeout {
-			t.Fatalf("while probes hang: Retry-After %v, want (0, %v]", ra, breakerTimeout)
+	before := calls.Load()
+	// Probes hang one after another, each given up on after twice the
+	// timeout; with the fourth hung, a caller's request goes out, is
+	// answered, and closes the breaker.
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(e.logs.String(), logClosed) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the breaker never closed while probes hung and the endpoint answered; log:\n%s", e.logs)
+		}
+		if err := e.ask(c, "made-up"); err != nil && !errors.Is(err, validator.ErrInactive) { // inactive: a caller's request went out
+			if ra := unavailableFor(t, "while probes hang", err); ra <= 0 || ra > breakerTimeout {
+				t.Fatalf("while probes hang: Retry-After %v, want (0, %v]", ra, breakerTimeout)
+			}
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if n := maxHung.Load(); n < 2 || n > 4 {
-		t.Errorf("%d probes hung at once over six give-up periods, want 2 to 4: a new one after each is given up, at most 4 alive", n)
+	if n := hung.Load(); n < 4 {
+		t.Errorf("%d calls of the source hung, want 4 (the probes) before the breaker closed", n)
 	}
-	hang.Store(false)
-	// The hung ones still hold their places until they end: release them,
-	// then the next call starts a probe that gets its answer.
-	for range maxHung.Load() {
-		release <- struct{}{}
+	if n := calls.Load() - before; n < 5 {
+		t.Errorf("%d calls of the source after the pause, want 4 hung probes and a caller's request", n)
 	}
-	deadline = time.Now().Add(10 * time.Second)
-	for !strings.Contains(e.logs.String(), logClosed) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no probe got through after the hang ended; log:\n%s", e.logs)
-		}
-		_ = e.ask(c, "made-up")
-		time.Sleep(5 * time.Millisecond)
+	if err := e.ask(c, "good-after"); err != nil {
+		t.Errorf("after the breaker closed: %v, want the token asked", err)
 	}
 }
 

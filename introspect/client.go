@@ -2,7 +2,6 @@ package introspect
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -396,14 +395,14 @@ type reach uint8
 const (
 	notSent  reach = iota // it never reached the endpoint (no endpoint, no credentials, no connection in time)
 	answered              // a response came back (refused or not for its status, type or size)
-	noAnswer              // refused, reset, timed out, a TLS failure, or a body cut short
+	noAnswer              // refused, reset, timed out (dialing, shaking hands or waiting), a TLS failure, or a body cut short
 )
 
 // reachOf tells from httpfetch.Do's error whether the endpoint answered;
-// tried is whether the request got a connection to it or failed to (see
-// triedTrace). A request that failed without either never reached it: its
-// deadline passed in a slow token source or signer, or while it waited
-// for a connection of a capped pool that other requests held.
+// tried is whether the request set out to reach it (see triedTrace). A
+// request that failed before that never reached it: its deadline passed
+// in a slow token source or signer, or while it waited for a connection
+// of a capped pool that other requests held.
 func reachOf(err error, tried bool) reach {
 	if err == nil || errors.Is(err, httpfetch.ErrTooLarge) {
 		return answered
@@ -420,19 +419,19 @@ func reachOf(err error, tried bool) reach {
 	return noAnswer
 }
 
-// triedTrace sets tried when a request gets a connection, or fails to
-// look up, dial or shake hands with the endpoint.
+// triedTrace sets tried when a request sets out to reach the endpoint:
+// it starts to look its host up, to dial it (or a proxy), or to shake
+// hands, or gets a connection. The start, not the end: a dial into a
+// blackhole, or a TLS handshake that a dead terminator never answers, is
+// still running when the request's deadline passes (net/http dials on a
+// context of its own), and is the very failure the breaker is for.
 func triedTrace(tried *atomic.Bool) *httptrace.ClientTrace {
-	failed := func(err error) {
-		if err != nil {
-			tried.Store(true)
-		}
-	}
+	set := func() { tried.Store(true) }
 	return &httptrace.ClientTrace{
-		GotConn:          func(httptrace.GotConnInfo) { tried.Store(true) },
-		DNSDone:          func(i httptrace.DNSDoneInfo) { failed(i.Err) },
-		ConnectDone:      func(_, _ string, err error) { failed(err) },
-		TLSHandshakeDone: func(_ tls.ConnectionState, err error) { failed(err) },
+		DNSStart:          func(httptrace.DNSStartInfo) { set() },
+		ConnectStart:      func(_, _ string) { set() },
+		TLSHandshakeStart: set,
+		GotConn:           func(httptrace.GotConnInfo) { set() },
 	}
 }
 

@@ -187,7 +187,7 @@ func WithInactiveTTL(d time.Duration) Option {
 // anything; calls for a token already being asked about join that request
 // and take no slot. This bounds the load a flood of unknown tokens puts on
 // the endpoint and the goroutines it costs here. The circuit breaker's
-// probe ([WithCircuitBreaker]), one at a time, takes no slot either.
+// probes ([WithCircuitBreaker]; at most 4 alive) take no slot.
 func WithMaxConcurrentRequests(n int) Option {
 	return func(cfg *config) {
 		if n < 1 {
@@ -203,11 +203,12 @@ func WithMaxConcurrentRequests(n int) Option {
 // answer (the connection refused or reset, the timeout passed, the TLS
 // handshake failed; a request whose deadline passed before it got a
 // connection, in a slow token source or a capped pool, tells nothing), the
-// client sends a probe: a request about [ProbeToken], on a goroutine and
-// a connection of its own, while callers' requests go on. A probe that
-// outlives twice the request timeout (hung where its deadline does not
-// reach) is given up on, and the next call may start another; at most 4
-// are alive at once.
+// client sends a probe: a request about [ProbeToken], on a goroutine of
+// its own (and connections of its own when the client's transport is an
+// *http.Transport), while callers' requests go on. A probe that outlives
+// twice the request timeout (hung where its deadline does not reach) is
+// given up on, and the next call may start another; at most 4 are alive at
+// once, and while 4 hang, callers' requests go out instead.
 // If the probe gets no answer either, the breaker opens: uncached tokens
 // are answered [validator.ErrIntrospectionUnavailable] at once, with a
 // Retry-After, without a request and without waiting for a request slot,
