@@ -34,16 +34,19 @@ const (
 // flakyEndpoint is a real introspection endpoint on loopback whose
 // behaviour the test switches, with a client of it on a test clock.
 type flakyEndpoint struct {
-	srv    *httptest.Server
-	mode   atomic.Int32
-	evil   atomic.Bool  // reset "evil-…" tokens whatever the mode
-	hits   atomic.Int64 // requests, probes included
-	probes atomic.Int64 // requests about introspect.ProbeToken
-	gate   chan struct{}
-	held   chan struct{} // one value per request held by modeGate
-	clock  *testclock.Clock
-	logs   *testlog.Buffer
-	c      *introspect.Client
+	srv  *httptest.Server
+	mode atomic.Int32
+	evil atomic.Bool // reset "evil-…" tokens whatever the mode
+	// probeActive answers introspect.ProbeToken active, as a server that
+	// answers every token active would
+	probeActive atomic.Bool
+	hits        atomic.Int64 // requests, probes included
+	probes      atomic.Int64 // requests about introspect.ProbeToken
+	gate        chan struct{}
+	held        chan struct{} // one value per request held by modeGate
+	clock       *testclock.Clock
+	logs        *testlog.Buffer
+	c           *introspect.Client
 }
 
 // breakerTimeout is the clients' request timeout: a hanging endpoint costs
@@ -88,8 +91,8 @@ func newFlakyEndpoint(t *testing.T, mode int32, opts ...introspect.Option) *flak
 			}
 		}
 		w.Header().Set("Content-Type", "application/json")
-		if strings.HasPrefix(tok, "good-") {
-			fmt.Fprint(w, `{"active":true}`)
+		if strings.HasPrefix(tok, "good-") || (tok == introspect.ProbeToken && e.probeActive.Load()) {
+			fmt.Fprintf(w, `{"active":true,"aud":"api","token_type":"Bearer","exp":%d}`, time.Now().Add(time.Hour).Unix())
 			return
 		}
 		fmt.Fprint(w, `{"active":false}`)
