@@ -193,14 +193,13 @@ func (b *breaker) probed(id uint64, r reach) (pause time.Duration, closed bool) 
 		return 0, false // lost, or overtaken by a request's answer: it no longer decides
 	}
 	b.probing = false
-	switch r {
-	case noAnswer:
-		b.open, b.pause = true, b.next
-		b.until = b.now().Add(b.pause)
-		b.next = min(2*b.pause, b.maxOpen)
-		return b.pause, false
+	if r != noAnswer {
+		return 0, false // notSent: it told nothing
 	}
-	return 0, false
+	b.open, b.pause = true, b.next
+	b.until = b.now().Add(b.pause)
+	b.next = min(2*b.pause, b.maxOpen)
+	return b.pause, false
 }
 
 // startProbe sends a probe on a goroutine of the client's own (the
@@ -268,9 +267,14 @@ func (c *Client) probed(id uint64, r reach) {
 		c.cfg.logger.Warn("introspect: the endpoint answered neither the last requests nor a probe; uncached tokens are answered unavailable without a request for a while",
 			slog.String("endpoint", httpfetch.Redact(c.currentEndpoint())), slog.Duration("pause", pause))
 	case closed:
-		c.cfg.logger.Info("introspect: the endpoint answers again; requests resume",
-			slog.String("endpoint", httpfetch.Redact(c.currentEndpoint())))
+		c.logClosed()
 	}
+}
+
+// logClosed tells the operator that the breaker closed.
+func (c *Client) logClosed() {
+	c.cfg.logger.Info("introspect: the endpoint answers again; requests resume",
+		slog.String("endpoint", httpfetch.Redact(c.currentEndpoint())))
 }
 
 // recordReach tells the breaker what a caller's request found. Close
@@ -280,8 +284,7 @@ func (c *Client) recordReach(r reach) {
 	case c.ctx.Err() != nil:
 	case r == answered:
 		if c.brk.answered() {
-			c.cfg.logger.Info("introspect: the endpoint answers again; requests resume",
-				slog.String("endpoint", httpfetch.Redact(c.currentEndpoint())))
+			c.logClosed()
 		}
 	case r == noAnswer:
 		if id := c.brk.unanswered(); id != 0 {

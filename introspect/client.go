@@ -268,10 +268,15 @@ func (c *Client) Introspect(ctx context.Context, token string) (*validator.Token
 }
 
 // gate is asked before a caller waits for a request slot (a caller
-// joining a request in flight for its token is not): while the breaker is
-// open, the slots are held by requests waiting for their timeout, and the
-// caller is answered at once.
+// joining a request in flight for its token is not): while the endpoint's
+// Retry-After runs, or the breaker is open (the slots held by requests
+// waiting for their timeout), the caller is answered at once. fetch asks
+// for the Retry-After again: it may have begun during the wait.
 func (c *Client) gate(ctx context.Context) error {
+	if wait := c.quietFor(); wait > 0 {
+		c.tel.skipped.Add(ctx, 1, c.tel.byRetryAfter...)
+		return unavailable(errQuiet, wait)
+	}
 	wait, probe, blocked := c.brk.gate()
 	if probe != 0 {
 		c.startProbe(probe)
